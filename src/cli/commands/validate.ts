@@ -1,0 +1,155 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { NetsecError } from "../../core/errors.ts";
+import type { Frame } from "../../core/frame.ts";
+import { loadFrame } from "../../datasets/load.ts";
+import { type FileFormat, readTable } from "../../datasets/readers.ts";
+import type { DatasetSchema } from "../../datasets/schema.ts";
+import { detectDrift, type DriftReport } from "../../validate/drift.ts";
+import type { DataProfile } from "../../validate/profile.ts";
+import { writeDriftReports } from "../../validate/report/index.ts";
+import { validateStore } from "../../validate/store-validate.ts";
+import { summarizeValidation, type ValidationReport, ValidationThresholdsSchema, Validator, writeValidationReport } from "../../validate/validate.ts";
+import { type Ctx, runCommand } from "../context.ts";
+import { resolveSchema, withStore } from "../shared.ts";
+
+interface ValidateOpts {
+  dataset?: string;
+  schema?: string;
+  file?: string[];
+  format?: FileFormat;
+  reference?: string;
+  current?: string;
+  out?: string;
+  store?: string;
+  thresholds?: string;
+  driftThreshold?: string;
+  alpha?: string;
+  failOnDrift?: boolean;
+  json?: boolean;
+}
+
+export function registerValidate(program: Command): void {
+  program
+    .command("validate")
+    .description(
+      "check data against its schema (every problem listed with file, row, column, value) and, with --reference/--current, measure drift per column (KS, chi-squared, PSI)",
+    )
+    .option("--dataset <name>", "registry dataset (its schema); alone, validates its records in the store")
+    .option("--schema <file>", "schema YAML for data that is not built in")
+    .option("--file <path...>", "validate these files instead of the store")
+    .option("--format <fmt>", "override the format guessed from the extension")
+    .option("--reference <file|run|profile.json>", "drift reference: a data file, a run id, or a saved profile")
+    .option("--current <file>", "drift current data (a file in the dataset's native format)")
+    .option("--out <dir>", "report directory (default $NETSEC_HOME/reports/validate-<time>)")
+    .option("--store <uri>", "record store URI")
+    .option("--thresholds <json>", 'validation thresholds, e.g. {"max_missing_rate":0.1}')
+    .option("--drift-threshold <share>", "share of drifted columns that means dataset drift", "0.5")
+    .option("--alpha <p>", "p-value below which a column has drifted", "0.05")
+    .option("--fail-on-drift", "exit non-zero when dataset drift is detected")
+    .option("--json", "print a machine-readable summary ({passed, issues, drift}) as the last line")
+    .action((o: ValidateOpts) => runCommand(o, (ctx) => validateAction(ctx, o)));
+}
+
+async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
+  const schema = resolveSchema(ctx, o);
+  let thrRaw: unknown = {};
+  if (o.thresholds) {
+    try {
+      thrRaw = JSON.parse(o.thresholds);
+    } catch (e) {
+      throw new NetsecError("CONFIG_INVALID", `--thresholds is not JSON: ${(e as Error).message}`, { value: o.thresholds });
+    }
+  }
+  const thr = ValidationThresholdsSchema.safeParse(thrRaw);
+  if (!thr.success) {
+    throw new NetsecError("CONFIG_INVALID", `--thresholds: ${thr.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, {});
+  }
+  const outDir = resolve(o.out ?? join(ctx.config.home, "reports", `validate-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+  const formatOpt = o.format ? { format: o.format } : {};
+
+  // 1. schema validation: files given, the --current file, or the store
+  let validator: Validator;
+  const files = o.file ?? (o.current ? [o.current] : []);
+  if (files.length > 0) {
+    validator = new Validator(schema, thr.data, !o.current || Boolean(o.file));
+    for (const f of files) {
+      const table = await readTable({ path: resolve(f) }, { schema, ...formatOpt });
+      await validator.table(table);
+    }
+  } else {
+    validator = await withStore(ctx, o.store, (store) =>
+      validateStore(store, schema, thr.data, { onProgress: (n) => ctx.progress(`validated ${n} records`) }),
+    );
+  }
+  const report: ValidationReport = validator.finish();
+  const written = writeValidationReport(report, validator.problems, outDir);
+  for (const l of summarizeValidation(report)) ctx.say(l);
+
+  // 2. drift
+  let drift: DriftReport | undefined;
+  if (o.reference || o.current) {
+    if (!o.reference || !o.current) throw new NetsecError("CONFIG_INVALID", "drift needs both --reference and --current", {});
+    const reference = await loadReference(ctx, schema, o.reference, o.format);
+    const current = (await loadFrame({ path: resolve(o.current) }, schema, { ...formatOpt, requireTarget: false, allowUnknownColumns: false })).frame;
+    drift = detectDrift(reference, current, schema, {
+      threshold: Number(o.driftThreshold ?? 0.5),
+      alpha: Number(o.alpha ?? 0.05),
+    });
+    const dir = join(outDir, "drift_report");
+    const paths = await writeDriftReports(drift, dir);
+    written.push(...paths);
+    const drifted = Object.entries(drift.columns)
+      .filter(([, c]) => c.drift_status)
+      .map(([n]) => n);
+    ctx.say(
+      `drift: ${drifted.length}/${Object.keys(drift.columns).length} columns drifted (share ${drift.share_drifted.toFixed(3)}, threshold ${drift.threshold}) — dataset drift: ${drift.dataset_drift ? "YES" : "no"}`,
+    );
+    if (drifted.length) ctx.say(`  drifted: ${drifted.slice(0, 20).join(", ")}${drifted.length > 20 ? ", …" : ""}`);
+  }
+  ctx.say(`reports: ${outDir}`);
+  ctx.result({
+    ok: true,
+    dataset: schema.name,
+    passed: report.passed,
+    rows: report.rows,
+    errors: report.errors,
+    warnings: report.warnings,
+    issues: report.issues,
+    duplicate_rate: report.duplicate_rate,
+    labels: report.labels,
+    drift: drift ?? null,
+    reports: written,
+  });
+  if (!report.passed) return 1;
+  if (drift?.dataset_drift && o.failOnDrift) return 1;
+  return 0;
+}
+
+/** A drift reference: a data file, a saved profile (.json), or a run id whose artifacts hold one. */
+async function loadReference(ctx: Ctx, schema: DatasetSchema, ref: string, format?: FileFormat): Promise<Frame | DataProfile> {
+  const path = resolve(ref);
+  if (existsSync(path)) {
+    if (path.endsWith(".json")) {
+      try {
+        return JSON.parse(readFileSync(path, "utf8")) as DataProfile;
+      } catch (e) {
+        throw new NetsecError("FILE_UNREADABLE", `${path}: not a JSON profile: ${(e as Error).message}`, { file: path });
+      }
+    }
+    return (await loadFrame({ path }, schema, { ...(format ? { format } : {}), requireTarget: false })).frame;
+  }
+  // a run id
+  const candidates = [
+    join(ctx.config.home, "artifacts", ref, "data_validation", "reference_profile.json"),
+    join(ctx.config.home, "artifacts", ref, "model_trainer", "model", "reference_profile.json"),
+  ];
+  for (const c of candidates) if (existsSync(c)) return JSON.parse(readFileSync(c, "utf8")) as DataProfile;
+  throw new NetsecError(
+    "FILE_UNREADABLE",
+    `--reference ${ref}: no such file, and no run ${ref} with a reference profile under ${join(ctx.config.home, "artifacts")}`,
+    { file: ref },
+  );
+}
+

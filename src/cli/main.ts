@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/**
+ * The `netsec` command line. argv → config → wiring → run; every command has --help, and --json prints
+ * one JSON object as the last line of stdout.
+ */
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { registerDatasets } from "./commands/datasets.ts";
+import { registerIngest } from "./commands/ingest.ts";
+import { registerPush } from "./commands/push.ts";
+import { registerValidate } from "./commands/validate.ts";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("netsec")
+    .description("machine-learning threat detection for network traffic data")
+    .version(pkg.version)
+    .showHelpAfterError("(run with --help for usage)")
+    .configureHelp({ sortSubcommands: false });
+  registerDatasets(program);
+  registerIngest(program);
+  registerPush(program);
+  registerValidate(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

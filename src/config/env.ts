@@ -1,0 +1,112 @@
+/**
+ * Every environment variable netsec reads, declared once with its type, default and meaning (as
+ * MLflow's client does). The config is parsed from process.env plus an optional `.env` file (process
+ * environment wins), validated with zod, frozen, and passed down — nothing else reads process.env.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+import { NetsecError } from "../core/errors.ts";
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()));
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const ENV_VARS = {
+  NETSEC_HOME: { doc: "Where the record store, artifacts, registry and run store live.", default: "./.netsec" },
+  NETSEC_STORE_URI: { doc: "Record store: `sqlite:<path>` (default: $NETSEC_HOME/store.db) or `mongodb://…`." },
+  NETSEC_DATASET_MIRROR: { doc: "A directory laid out like the dataset mirror (<dataset>/<file>), read before the network." },
+  NETSEC_LOG_LEVEL: { doc: "pino log level (fatal, error, warn, info, debug, trace, silent).", default: "info" },
+  NETSEC_API_TOKEN: { doc: "Bearer token required by every state-changing API route.", secret: true },
+  NETSEC_SEED: { doc: "Default seed for splits, CV and models.", default: "42" },
+  MONGODB_URI: { doc: "MongoDB URI for `push` / `ingest --mongodb` and, if NETSEC_STORE_URI is unset, not the store.", secret: true },
+  MONGODB_DB: { doc: "Database of the source collection (push / ingest --mongodb).", default: "netsec" },
+  MONGODB_COLLECTION: { doc: "Source collection (push / ingest --mongodb).", default: "network_data" },
+  MLFLOW_TRACKING_URI: { doc: "MLflow tracking server (self-hosted or Dagshub). Unset = local tracking only." },
+  MLFLOW_TRACKING_USERNAME: { doc: "Basic-auth user (Dagshub).", secret: true },
+  MLFLOW_TRACKING_PASSWORD: { doc: "Basic-auth password (Dagshub token).", secret: true },
+  MLFLOW_TRACKING_TOKEN: { doc: "Bearer token for MLflow.", secret: true },
+  MLFLOW_EXPERIMENT_NAME: { doc: "MLflow experiment name.", default: "netsec" },
+  HOST: { doc: "Address `netsec serve` listens on.", default: "127.0.0.1" },
+  PORT: { doc: "Port `netsec serve` listens on.", default: "8000" },
+} as const;
+
+export const EnvSchema = z.object({
+  NETSEC_HOME: z.string().default("./.netsec"),
+  NETSEC_STORE_URI: optionalString,
+  NETSEC_DATASET_MIRROR: optionalString,
+  NETSEC_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  NETSEC_API_TOKEN: optionalString,
+  NETSEC_SEED: z.coerce.number().int().min(0).max(2 ** 32 - 1).default(42),
+  MONGODB_URI: optionalString,
+  MONGODB_DB: z.string().default("netsec"),
+  MONGODB_COLLECTION: z.string().default("network_data"),
+  MLFLOW_TRACKING_URI: optionalString,
+  MLFLOW_TRACKING_USERNAME: optionalString,
+  MLFLOW_TRACKING_PASSWORD: optionalString,
+  MLFLOW_TRACKING_TOKEN: optionalString,
+  MLFLOW_EXPERIMENT_NAME: z.string().default("netsec"),
+  HOST: z.string().default("127.0.0.1"),
+  PORT: port.default(8000),
+});
+
+export type EnvConfig = z.infer<typeof EnvSchema>;
+
+/** Names of variables whose values must never be logged or written to artifacts. */
+export const SECRET_VARS: readonly string[] = Object.entries(ENV_VARS)
+  .filter(([, v]) => "secret" in v && v.secret)
+  .map(([k]) => k);
+
+/** Parse a .env file: KEY=VALUE lines, # comments, optional quotes. */
+export function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
+    if (!m) continue;
+    let v = m[2]!;
+    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
+    else v = v.replace(/\s+#.*$/, "");
+    out[m[1]!] = v;
+  }
+  return out;
+}
+
+export interface Config extends EnvConfig {
+  /** Absolute NETSEC_HOME. */
+  readonly home: string;
+  /** The record store URI actually used. */
+  readonly storeUri: string;
+}
+
+/**
+ * Build the config from an environment (default process.env) and the `.env` in `cwd` if present.
+ * Every invalid variable is listed in one error.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Readonly<Config> {
+  const dotenvPath = resolve(cwd, ".env");
+  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath, "utf8")) : {};
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const k of Object.keys(ENV_VARS)) if (env[k] !== undefined) merged[k] = env[k];
+  const r = EnvSchema.safeParse(merged);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => {
+      const key = String(i.path[0]);
+      const shown = SECRET_VARS.includes(key) ? "(hidden)" : JSON.stringify(merged[key]);
+      return `${key}=${shown}: ${i.message}`;
+    });
+    throw new NetsecError("CONFIG_INVALID", `invalid environment: ${problems.join("; ")}`, { problems });
+  }
+  const home = resolve(cwd, r.data.NETSEC_HOME);
+  const storeUri = r.data.NETSEC_STORE_URI ?? `sqlite:${resolve(home, "store.db")}`;
+  return Object.freeze({ ...r.data, home, storeUri });
+}
+
+/** The config with secrets replaced, for logs and `--json` output. */
+export function redactConfig(c: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) out[k] = SECRET_VARS.includes(k) && v !== undefined ? "***" : v;
+  return out;
+}

@@ -1,0 +1,164 @@
+/**
+ * Column-major tables on typed arrays.
+ *
+ * - `Frame`: a table as read from data, one typed column per schema column. Numeric columns are
+ *   Float64Array with NaN for a missing value; categorical columns are Int32Array codes into a
+ *   `categories` dictionary, -1 for missing. Rows are aligned across columns.
+ * - `Matrix`: the dense numeric input of an estimator, column-major (`data[c * nRows + r]`), so a
+ *   tree learner scans one feature contiguously. Backed by a SharedArrayBuffer when it has to cross
+ *   to worker threads without copying.
+ */
+
+export interface NumericColumn {
+  readonly kind: "numeric";
+  readonly name: string;
+  readonly values: Float64Array;
+}
+
+export interface CategoricalColumn {
+  readonly kind: "categorical";
+  readonly name: string;
+  readonly codes: Int32Array;
+  readonly categories: readonly string[];
+}
+
+export type Column = NumericColumn | CategoricalColumn;
+
+export class Frame {
+  readonly nRows: number;
+  readonly columns: readonly Column[];
+  private readonly byName: Map<string, Column>;
+
+  constructor(columns: readonly Column[], nRows?: number) {
+    const n = nRows ?? (columns[0] ? columnLength(columns[0]) : 0);
+    for (const c of columns) {
+      if (columnLength(c) !== n) {
+        throw new RangeError(`column ${c.name} has ${columnLength(c)} rows, expected ${n}`);
+      }
+    }
+    this.nRows = n;
+    this.columns = columns;
+    this.byName = new Map(columns.map((c) => [c.name, c]));
+  }
+
+  get names(): string[] {
+    return this.columns.map((c) => c.name);
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  column(name: string): Column {
+    const c = this.byName.get(name);
+    if (!c) throw new RangeError(`no column ${JSON.stringify(name)}; columns are ${this.names.join(", ")}`);
+    return c;
+  }
+
+  numeric(name: string): Float64Array {
+    const c = this.column(name);
+    if (c.kind !== "numeric") throw new TypeError(`column ${name} is categorical, not numeric`);
+    return c.values;
+  }
+
+  /** The value at (row, column) as a plain JS value: number, category string, or null when missing. */
+  value(row: number, name: string): number | string | null {
+    const c = this.column(name);
+    if (c.kind === "numeric") {
+      const v = c.values[row]!;
+      return Number.isNaN(v) ? null : v;
+    }
+    const code = c.codes[row]!;
+    return code < 0 ? null : c.categories[code]!;
+  }
+
+  /** Rows `rows` (in that order) as a new frame; dictionaries are shared. */
+  take(rows: ArrayLike<number>): Frame {
+    const n = rows.length;
+    const cols = this.columns.map((c): Column => {
+      if (c.kind === "numeric") {
+        const v = new Float64Array(n);
+        for (let i = 0; i < n; i++) v[i] = c.values[rows[i]!]!;
+        return { kind: "numeric", name: c.name, values: v };
+      }
+      const codes = new Int32Array(n);
+      for (let i = 0; i < n; i++) codes[i] = c.codes[rows[i]!]!;
+      return { kind: "categorical", name: c.name, codes, categories: c.categories };
+    });
+    return new Frame(cols, n);
+  }
+
+  /** A frame with only the named columns, in that order. */
+  select(names: readonly string[]): Frame {
+    return new Frame(
+      names.map((n) => this.column(n)),
+      this.nRows,
+    );
+  }
+
+  /** The frame without the named columns. */
+  drop(names: readonly string[]): Frame {
+    const s = new Set(names);
+    return new Frame(
+      this.columns.filter((c) => !s.has(c.name)),
+      this.nRows,
+    );
+  }
+
+  /** Row `i` as a plain object (column name → value or null). */
+  row(i: number): Record<string, number | string | null> {
+    const out: Record<string, number | string | null> = {};
+    for (const c of this.columns) out[c.name] = this.value(i, c.name);
+    return out;
+  }
+}
+
+export function columnLength(c: Column): number {
+  return c.kind === "numeric" ? c.values.length : c.codes.length;
+}
+
+/** Dense numeric estimator input, column-major: `data[c * nRows + r]`. */
+export interface Matrix {
+  readonly nRows: number;
+  readonly nCols: number;
+  readonly data: Float64Array;
+  /** Feature names, length nCols, when known. */
+  readonly names?: readonly string[];
+}
+
+/** Allocate a matrix, on a SharedArrayBuffer when `shared` (for zero-copy hand-off to workers). */
+export function allocMatrix(nRows: number, nCols: number, names?: readonly string[], shared = false): Matrix {
+  const bytes = nRows * nCols * 8;
+  const data = shared ? new Float64Array(new SharedArrayBuffer(bytes)) : new Float64Array(nRows * nCols);
+  return names ? { nRows, nCols, data, names } : { nRows, nCols, data };
+}
+
+/** Build a column-major matrix from row-major nested arrays (tests, small inputs). */
+export function matrixFromRows(rows: readonly (readonly number[])[], names?: readonly string[]): Matrix {
+  const nRows = rows.length;
+  const nCols = rows[0]?.length ?? 0;
+  const m = allocMatrix(nRows, nCols, names);
+  for (let r = 0; r < nRows; r++) {
+    const row = rows[r]!;
+    if (row.length !== nCols) throw new RangeError(`row ${r} has ${row.length} values, expected ${nCols}`);
+    for (let c = 0; c < nCols; c++) m.data[c * nRows + r] = row[c]!;
+  }
+  return m;
+}
+
+/** Rows `rows` of a matrix, as a new matrix (optionally shared). */
+export function takeRows(m: Matrix, rows: ArrayLike<number>, shared = false): Matrix {
+  const n = rows.length;
+  const out = allocMatrix(n, m.nCols, m.names, shared);
+  for (let c = 0; c < m.nCols; c++) {
+    const src = c * m.nRows;
+    const dst = c * n;
+    for (let i = 0; i < n; i++) out.data[dst + i] = m.data[src + rows[i]!]!;
+  }
+  return out;
+}
+
+/** Value at (row, col). */
+export function at(m: Matrix, row: number, col: number): number {
+  return m.data[col * m.nRows + row]!;
+}

@@ -1,0 +1,95 @@
+/**
+ * The estimator contract every classifier follows (scikit-learn's API, in TypeScript):
+ *
+ * - The constructor takes hyperparameters (already validated/normalised by the model's spec) and does
+ *   nothing else, so cloning for a grid search is just construction.
+ * - `fit` learns from a column-major Matrix and integer class indices 0..nClasses-1. It validates the
+ *   data (finite where required, matching lengths, at least two classes present) and is async so that
+ *   ensembles can spread work over worker threads.
+ * - Learned state is kept apart from hyperparameters and is plain JSON-serialisable data (`toJSON`), so
+ *   a model bundle never contains code.
+ */
+import type { z } from "zod";
+import type { Matrix } from "../core/frame.ts";
+
+/** Hyperparameters: plain JSON data, camelCase keys (snake_case is accepted at the edges and normalised). */
+export type Params = Readonly<Record<string, unknown>>;
+
+export interface FitOptions {
+  /** Per-row weights (length nRows); absent = all ones. */
+  sampleWeight?: Float64Array;
+  /** Worker threads the estimator may use for itself (1 inside a search worker). Default: all cores. */
+  threads?: number;
+  /** Progress callback: units done of total (e.g. trees built). Never called from inside kernels' hot loops. */
+  onProgress?: (done: number, total: number) => void;
+  /** Abort signal (e.g. a cancelled training job). */
+  signal?: AbortSignal;
+}
+
+/** What fit reports back: counters, not logs. */
+export interface FitReport {
+  fitSeconds: number;
+  /** Model-specific counters: nodes, iterations, trees, converged, ... */
+  counters?: Record<string, number | boolean>;
+}
+
+export interface SerializedModel {
+  /** Registered model name, e.g. "random_forest". */
+  model: ModelName;
+  /** Format version of `state` for this model. */
+  formatVersion: number;
+  params: Record<string, unknown>;
+  nClasses: number;
+  nFeatures: number;
+  state: unknown;
+}
+
+export interface Classifier {
+  readonly name: ModelName;
+  readonly params: Params;
+  /** Number of classes seen at fit; 0 before fit. */
+  readonly nClasses: number;
+  readonly nFeatures: number;
+  fit(X: Matrix, y: Int32Array, nClasses: number, opts?: FitOptions): Promise<FitReport>;
+  /** Row-major probabilities, length nRows * nClasses; each row sums to 1. */
+  predictProba(X: Matrix): Float64Array;
+  /** Argmax class index per row. */
+  predict(X: Matrix): Int32Array;
+  toJSON(): SerializedModel;
+  /**
+   * Per-row feature contributions to the raw score of class `cls` (length nFeatures), for explaining a
+   * prediction: path contributions (Saabas) for trees, coefficient x value for linear models.
+   */
+  contributions?(X: Matrix, row: number, cls: number): Float64Array;
+}
+
+export type ModelName = "random_forest" | "decision_tree" | "gradient_boosting" | "adaboost" | "logistic_regression";
+
+export const MODEL_NAMES: readonly ModelName[] = [
+  "random_forest",
+  "decision_tree",
+  "gradient_boosting",
+  "adaboost",
+  "logistic_regression",
+];
+
+/** A model's declaration in the registry (extend by declaration, not by `if (kind === ...)`). */
+export interface ModelSpec<P extends Params = Params> {
+  name: ModelName;
+  /** Human title, e.g. "Random forest". */
+  title: string;
+  /** zod schema of the hyperparameters (camelCase keys, strict: unknown keys are errors), with defaults. */
+  paramSchema: z.ZodType<P>;
+  /** The original project's grid (snake_case keys as scikit-learn), used as the default search space. */
+  defaultGrid: Record<string, readonly unknown[]>;
+  capabilities: {
+    multiclass: boolean;
+    sampleWeight: boolean;
+    /** Needs scaled inputs (the column transformer adds a scaler). */
+    needsScaling: boolean;
+    /** Can use worker threads inside fit. */
+    parallelFit: boolean;
+  };
+  create(params: P): Classifier;
+  fromJSON(s: SerializedModel): Classifier;
+}
