@@ -1,0 +1,53 @@
+/**
+ * The artifacts folder of one pipeline run, laid out like the original project's but complete:
+ *
+ *   artifacts/<run id>/
+ *     data_ingestion/feature_store/<dataset>.csv   the snapshot the run trained and tested on
+ *     data_ingestion/ingested/{train,test}.csv      the split
+ *     data_validation/                              validation.json, problems.csv, reference_profile.json
+ *     data_validation/drift_report/                 report.yaml (original layout), drift.json, drift.html
+ *     data_transformation/                          preprocess.json, feature_names.json
+ *     model_trainer/                                leaderboard.{json,csv,html}, cv_scores.csv, test_metrics.json,
+ *                                                   roc.svg, pr.svg, confusion_matrix.svg, model/ (the bundle)
+ *     run.json                                      summary
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export interface RunPaths {
+  root: string;
+  featureStore: string;
+  ingested: string;
+  validation: string;
+  driftReport: string;
+  transformation: string;
+  trainer: string;
+  bundle: string;
+}
+
+export function runPaths(home: string, runId: string): RunPaths {
+  if (!/^[A-Za-z0-9_-]+$/.test(runId)) throw new RangeError(`invalid run id ${JSON.stringify(runId)}`);
+  const root = join(home, "artifacts", runId);
+  return {
+    root,
+    featureStore: join(root, "data_ingestion", "feature_store"),
+    ingested: join(root, "data_ingestion", "ingested"),
+    validation: join(root, "data_validation"),
+    driftReport: join(root, "data_validation", "drift_report"),
+    transformation: join(root, "data_transformation"),
+    trainer: join(root, "model_trainer"),
+    bundle: join(root, "model_trainer", "model"),
+  };
+}
+
+export function makeRunDirs(p: RunPaths): void {
+  for (const d of [p.featureStore, p.ingested, p.validation, p.driftReport, p.transformation, p.trainer]) {
+    mkdirSync(d, { recursive: true });
+  }
+}
+
+/** A sortable, unique run id: UTC time + random suffix. */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
+  return `${t}-${Math.random().toString(36).slice(2, 8)}`;
+}

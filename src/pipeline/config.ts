@@ -1,0 +1,150 @@
+/**
+ * The pipeline YAML: sources, split, validation and drift thresholds, transform, models, search,
+ * threshold selection, gates and tracking. Every key has a documented default; unknown keys are errors
+ * naming the key (a typo must not silently fall back to a default).
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { NetsecError } from "../core/errors.ts";
+import { MODEL_NAMES } from "../models/types.ts";
+import { ValidationThresholdsSchema } from "../validate/validate.ts";
+
+const modelName = z.enum(MODEL_NAMES as unknown as [string, ...string[]]);
+
+export const PipelineConfigSchema = z
+  .object({
+    /** Registry dataset name (its schema and files). */
+    dataset: z.string().default("phishing"),
+    /** A schema file instead of a registry dataset. */
+    schema: z.string().optional(),
+    source: z
+      .object({
+        /** store: records already ingested; dataset: the registry files (ingested first); file: the files below; mongodb: a collection. */
+        kind: z.enum(["dataset", "file", "store", "mongodb"]).default("dataset"),
+        /** Registry split name (dataset kind); default: the dataset's default_split. */
+        split: z.string().optional(),
+        /** Training data files (file kind). */
+        files: z.array(z.string()).default([]),
+        /** Test data files: a predefined split (file kind). */
+        test_files: z.array(z.string()).default([]),
+        mongodb: z
+          .object({ uri: z.string().optional(), db: z.string().optional(), collection: z.string().optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({ kind: "dataset", files: [], test_files: [] }),
+    /** What the classifier predicts: binary threat vs benign (default), the label category (NSL-KDD dos/probe/r2l/u2r), or the raw label. */
+    target: z.enum(["binary", "category", "label"]).default("binary"),
+    split: z
+      .object({
+        /** auto = predefined when test files exist, time when the schema names a timestamp, duplicate-aware when rows repeat, else stratified. */
+        kind: z.enum(["auto", "stratified", "duplicate_aware", "time", "predefined"]).default("auto"),
+        test_size: z.number().gt(0).lt(1).default(0.2),
+      })
+      .strict()
+      .default({ kind: "auto", test_size: 0.2 }),
+    validation: z
+      .object({
+        thresholds: ValidationThresholdsSchema.default(ValidationThresholdsSchema.parse({})),
+        /** stop: a failed validation ends the run (recorded as failed); warn: go on. */
+        on_fail: z.enum(["stop", "warn"]).default("stop"),
+      })
+      .strict()
+      .default({ thresholds: ValidationThresholdsSchema.parse({}), on_fail: "stop" }),
+    drift: z
+      .object({
+        /** Share of drifted columns that means dataset drift. */
+        threshold: z.number().min(0).max(1).default(0.5),
+        /** p-value below which a column has drifted. */
+        alpha: z.number().gt(0).lt(1).default(0.05),
+        /** What dataset drift does: warn (default) or stop the run. */
+        on_drift: z.enum(["warn", "stop"]).default("warn"),
+      })
+      .strict()
+      .default({ threshold: 0.5, alpha: 0.05, on_drift: "warn" }),
+    transform: z
+      .object({
+        /** Numeric imputer: median, most_frequent, or knn (k = knn_neighbors, as the original project). */
+        imputer: z.enum(["median", "most_frequent", "knn"]).default("knn"),
+        knn_neighbors: z.number().int().min(1).default(3),
+      })
+      .strict()
+      .default({ imputer: "knn", knn_neighbors: 3 }),
+    /** Models to train and compare. */
+    models: z.array(modelName).min(1).default([...MODEL_NAMES]),
+    search: z
+      .object({
+        /** grid (the original project's grids by default), random (n_iter samples), or none (fixed params). */
+        kind: z.enum(["grid", "random", "none"]).default("grid"),
+        cv: z.number().int().min(2).max(20).default(3),
+        n_iter: z.number().int().min(1).default(20),
+        scoring: z.enum(["f1", "roc_auc", "pr_auc", "tpr_at_fpr", "accuracy"]).default("f1"),
+        /** FPR budget for scoring tpr_at_fpr. */
+        target_fpr: z.number().gt(0).lt(1).default(0.01),
+        /** Per-model grids replacing the defaults (snake_case names as scikit-learn). */
+        grids: z.record(z.string(), z.record(z.string(), z.array(z.unknown()).min(1))).default({}),
+        /** Per-model fixed hyperparameters (applied under every candidate). */
+        params: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+        /** Worker threads (default: all cores). */
+        threads: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .default({ kind: "grid", cv: 3, n_iter: 20, scoring: "f1", target_fpr: 0.01, grids: {}, params: {} }),
+    threshold: z
+      .object({
+        /** max_f1: the threshold maximising cross-validated F1; target_fpr: the one meeting the FPR budget. */
+        strategy: z.enum(["max_f1", "target_fpr", "fixed"]).default("max_f1"),
+        target_fpr: z.number().gt(0).lt(1).default(0.01),
+        value: z.number().min(0).max(1).default(0.5),
+      })
+      .strict()
+      .default({ strategy: "max_f1", target_fpr: 0.01, value: 0.5 }),
+    gates: z
+      .object({
+        /** Minimum test score (the scoring metric) for the model to be registered. */
+        min_score: z.number().min(0).max(1).default(0.6),
+        /** Maximum gap between mean train score and mean CV score of the winner. */
+        max_train_cv_gap: z.number().min(0).max(1).default(0.05),
+      })
+      .strict()
+      .default({ min_score: 0.6, max_train_cv_gap: 0.05 }),
+    /** Seed for splits, CV, models. */
+    seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
+    /** Registered model name (local registry and MLflow); default netsec-<dataset>. */
+    model_name: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  })
+  .strict();
+
+export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
+
+/** Parse a pipeline config object; every problem listed with its key path. */
+export function parsePipelineConfig(raw: unknown, source = "(config)"): PipelineConfig {
+  const r = PipelineConfigSchema.safeParse(raw ?? {});
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => {
+      const path = i.path.join(".") || "(root)";
+      const keys = "keys" in i && Array.isArray(i.keys) ? ` ${(i.keys as string[]).map((k) => JSON.stringify(k)).join(", ")}` : "";
+      return `${path}: ${i.message}${keys}`;
+    });
+    throw new NetsecError("CONFIG_INVALID", `${source}: ${problems.join("; ")}`, { file: source, problems });
+  }
+  return r.data;
+}
+
+export function loadPipelineConfig(path: string): PipelineConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new NetsecError("FILE_UNREADABLE", `cannot read pipeline config ${path}: ${(e as Error).message}`, { file: path });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new NetsecError("CONFIG_INVALID", `${path} is not valid YAML: ${(e as Error).message}`, { file: path });
+  }
+  return parsePipelineConfig(raw, path);
+}

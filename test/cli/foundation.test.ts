@@ -1,0 +1,115 @@
+/**
+ * The foundation through the real CLI: fetch → ingest (twice: idempotent) → validate, for phishing and
+ * NSL-KDD, into the default SQLite store; bad input gives one clear error and leaves the store unchanged.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.ts";
+import { KDD_DIR, PHISHING_CSV, tempDir, writeFile } from "../helpers/env.ts";
+
+const tmp = tempDir();
+afterAll(tmp.cleanup);
+const env = { NETSEC_HOME: join(tmp.dir, "home"), NETSEC_STORE_URI: "" };
+
+describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
+  it("--help works for every command", () => {
+    for (const cmd of [[], ["datasets"], ["datasets", "fetch"], ["ingest"], ["push"], ["validate"]]) {
+      const r = runCli([...cmd, "--help"], env);
+      expect(r.code, `${cmd.join(" ")} --help`).toBe(0);
+      expect(r.stdout).toMatch(/Usage: netsec/);
+    }
+  });
+
+  it("datasets fetch phishing --json verifies and returns the files", () => {
+    const r = runCli(["datasets", "fetch", "phishing", "--json"], env);
+    expect(r.code, r.stderr).toBe(0);
+    const files = r.json!.files as { name: string; sha256: string; verified: boolean; origin: string }[];
+    expect(files.map((f) => f.name).sort()).toEqual(["Training Dataset.arff", "phisingData.csv"]);
+    expect(files.every((f) => f.verified && f.origin === "mirror")).toBe(true);
+  });
+
+  it("ingesting phishing twice leaves exactly 11,055 records", () => {
+    const a = runCli(["ingest", "--dataset", "phishing", "--json"], env);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.json).toMatchObject({ added: 11055, total: 11055 });
+    const b = runCli(["ingest", "--dataset", "phishing", "--json"], env);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.json).toMatchObject({ added: 0, total: 11055 });
+  });
+
+  it("the same file through --file adds nothing (ids derive from the file's SHA-256 and row)", () => {
+    const r = runCli(["ingest", "--dataset", "phishing", "--file", PHISHING_CSV, "--json"], env);
+    expect(r.json).toMatchObject({ added: 0, total: 11055 });
+  });
+
+  it("validate on the stored phishing records passes", () => {
+    const r = runCli(["validate", "--dataset", "phishing", "--json", "--out", join(tmp.dir, "val-phishing")], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ passed: true, rows: 11055 });
+    const report = JSON.parse(readFileSync(join(tmp.dir, "val-phishing", "validation.json"), "utf8"));
+    expect(report.duplicates).toBe(5270);
+  });
+
+  it("nsl-kdd: ingest (KDDTrain+ from the zip and KDDTest+) then validate passes", () => {
+    const a = runCli(["ingest", "--dataset", "nsl-kdd", "--json"], env);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.json).toMatchObject({ added: 125973 + 22544, total: 125973 + 22544 });
+    const v = runCli(["validate", "--dataset", "nsl-kdd", "--json", "--out", join(tmp.dir, "val-kdd")], env);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json).toMatchObject({ passed: true, rows: 148517 });
+  });
+
+  it("a file with a non-numeric value is refused with file, row, column and value, and the store is unchanged", () => {
+    const lines = readFileSync(PHISHING_CSV, "utf8").split("\n");
+    lines[1000] = lines[1000]!.replace(/,(-?1)$/, ",x1");
+    const bad = writeFile(tmp.dir, "bad.csv", lines.join("\n"));
+    const r = runCli(["ingest", "--dataset", "phishing", "--file", bad, "--json"], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.csv, row 1000, column Result: "x1" not a number/);
+    expect((r.json!.error as { details: { row: number; column: string } }).details).toMatchObject({ row: 1000, column: "Result" });
+    const v = runCli(["validate", "--dataset", "phishing", "--json", "--out", join(tmp.dir, "val2")], env);
+    expect(v.json).toMatchObject({ rows: 11055 });
+  });
+
+  it("a truncated file, a wrong delimiter and a header mismatch are clear errors", () => {
+    const text = readFileSync(PHISHING_CSV, "utf8");
+    const trunc = writeFile(tmp.dir, "trunc.csv", text.slice(0, 5000));
+    const r1 = runCli(["ingest", "--dataset", "phishing", "--file", trunc], env);
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(/trunc\.csv, row \d+: expected 31 fields, found \d+/);
+    const semi = writeFile(tmp.dir, "semi.csv", text.replaceAll(",", ";"));
+    const r2 = runCli(["ingest", "--dataset", "phishing", "--file", semi], env);
+    expect(r2.stderr).toMatch(/delimited by ";"/);
+    const renamed = writeFile(tmp.dir, "renamed.csv", text.replace('"Result"', '"Label"'));
+    const r3 = runCli(["ingest", "--dataset", "phishing", "--file", renamed], env);
+    expect(r3.stderr).toMatch(/missing column\(s\) "Result"; unknown column\(s\) "Label"/);
+  });
+
+  it("validate exits non-zero and lists problems for out-of-schema values", () => {
+    const lines = readFileSync(PHISHING_CSV, "utf8").split("\n");
+    lines[3] = lines[3]!.replace(/^-?1,/, "7,");
+    const f = writeFile(tmp.dir, "range.csv", lines.join("\n"));
+    const r = runCli(["validate", "--dataset", "phishing", "--file", f, "--json", "--out", join(tmp.dir, "val3")], env);
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ passed: false });
+    const problems = readFileSync(join(tmp.dir, "val3", "problems.csv"), "utf8");
+    expect(problems).toMatch(/range\.csv,3,having_IP_Address,7,not_allowed/);
+  });
+
+  it("drift between KDDTrain+_20Percent and KDDTest+ is flagged; report files are written", () => {
+    const out = join(tmp.dir, "drift-kdd");
+    const r = runCli(
+      ["validate", "--dataset", "nsl-kdd", "--reference", `${KDD_DIR}/KDDTrain+_20Percent.txt`, "--current", `${KDD_DIR}/KDDTest+.txt`, "--json", "--out", out],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const drift = r.json!.drift as { dataset_drift: boolean; share_drifted: number; columns: Record<string, unknown> };
+    expect(drift.dataset_drift).toBe(true);
+    expect(Object.keys(drift.columns)).toHaveLength(41);
+    expect(Object.keys(drift.columns)).not.toContain("label");
+    const yaml = readFileSync(join(out, "drift_report", "report.yaml"), "utf8");
+    expect(yaml).toMatch(/^duration:\n {2}p_value: /m);
+    expect(readFileSync(join(out, "drift_report", "drift.html"), "utf8")).toMatch(/<svg/);
+  });
+});
