@@ -47,7 +47,12 @@ export const ManifestSchema = z.object({
   threshold_strategy: z.string(),
   metrics: z.object({ cv: metricsSchema, test: metricsSchema, oof: metricsSchema.optional() }),
   /** SHA-256 of the training and test data snapshots. */
-  data: z.object({ train_sha256: z.string(), test_sha256: z.string(), train_rows: z.number(), test_rows: z.number() }),
+  data: z.object({
+    train_sha256: z.string(),
+    test_sha256: z.string(),
+    train_rows: z.number(),
+    test_rows: z.number(),
+  }),
   files: z.object({
     preprocess: z.literal("preprocess.json"),
     model: z.literal("model.json"),

@@ -10,7 +10,8 @@ export interface CardExtras {
   registry?: { name: string; version: number; champion: boolean } | null;
 }
 
-const fmt = (v: number | null | undefined, d = 4): string => (v === null || v === undefined || Number.isNaN(v) ? "—" : v.toFixed(d));
+const fmt = (v: number | null | undefined, d = 4): string =>
+  v === null || v === undefined || Number.isNaN(v) ? "—" : v.toFixed(d);
 
 export function modelCardMarkdown(m: BundleManifest, x: CardExtras = {}): string {
   const test = m.metrics.test;
@@ -18,16 +19,34 @@ export function modelCardMarkdown(m: BundleManifest, x: CardExtras = {}): string
   const lines: string[] = [];
   lines.push(`# Model card — ${m.model} on ${m.dataset}`);
   lines.push("");
-  lines.push(`- Run: \`${m.run_id}\`, created ${m.created}, netsec ${m.code_version.netsec}${m.code_version.git_commit ? ` (${m.code_version.git_commit.slice(0, 10)})` : ""}`);
-  if (x.registry) lines.push(`- Registry: ${x.registry.name} version ${x.registry.version}${x.registry.champion ? " — **champion**" : ""}`);
-  lines.push(`- Task: ${m.target_mode === "binary" ? "binary threat detection" : `multiclass (${m.target_mode})`}; classes: ${m.classes.map((c, i) => `${c}${m.class_is_threat[i] ? " (threat)" : ""}`).join(", ")}`);
-  lines.push(`- Decision threshold on the threat probability: **${fmt(m.threshold)}** (${m.threshold_strategy}, chosen on cross-validated predictions, not on the test set)`);
+  lines.push(
+    `- Run: \`${m.run_id}\`, created ${m.created}, netsec ${m.code_version.netsec}${m.code_version.git_commit ? ` (${m.code_version.git_commit.slice(0, 10)})` : ""}`,
+  );
+  if (x.registry)
+    lines.push(
+      `- Registry: ${x.registry.name} version ${x.registry.version}${x.registry.champion ? " — **champion**" : ""}`,
+    );
+  lines.push(
+    `- Task: ${m.target_mode === "binary" ? "binary threat detection" : `multiclass (${m.target_mode})`}; classes: ${m.classes.map((c, i) => `${c}${m.class_is_threat[i] ? " (threat)" : ""}`).join(", ")}`,
+  );
+  lines.push(
+    `- Decision threshold on the threat probability: **${fmt(m.threshold)}** (${m.threshold_strategy}, chosen on cross-validated predictions, not on the test set)`,
+  );
   lines.push("");
   lines.push("## Data");
-  lines.push(`- Dataset: ${m.schema.title} (\`${m.dataset}\`)${m.schema.license ? `, license ${m.schema.license}` : ""}`);
-  lines.push(`- Training rows: ${m.data.train_rows} (sha256 ${m.data.train_sha256.slice(0, 16)}…), test rows: ${m.data.test_rows} (sha256 ${m.data.test_sha256.slice(0, 16)}…)`);
-  lines.push(`- Inputs: ${m.input_columns.length} raw columns → ${m.feature_names.length} features after preprocessing`);
-  if (x.drift) lines.push(`- Drift at training time: ${(100 * x.drift.share_drifted).toFixed(1)}% of columns drifted${x.drift.dataset_drift ? " (dataset drift)" : ""}`);
+  lines.push(
+    `- Dataset: ${m.schema.title} (\`${m.dataset}\`)${m.schema.license ? `, license ${m.schema.license}` : ""}`,
+  );
+  lines.push(
+    `- Training rows: ${m.data.train_rows} (sha256 ${m.data.train_sha256.slice(0, 16)}…), test rows: ${m.data.test_rows} (sha256 ${m.data.test_sha256.slice(0, 16)}…)`,
+  );
+  lines.push(
+    `- Inputs: ${m.input_columns.length} raw columns → ${m.feature_names.length} features after preprocessing`,
+  );
+  if (x.drift)
+    lines.push(
+      `- Drift at training time: ${(100 * x.drift.share_drifted).toFixed(1)}% of columns drifted${x.drift.dataset_drift ? " (dataset drift)" : ""}`,
+    );
   lines.push("");
   lines.push("## Hyperparameters");
   lines.push("```json");
@@ -44,21 +63,33 @@ export function modelCardMarkdown(m: BundleManifest, x: CardExtras = {}): string
     lines.push("## Candidates (leaderboard)");
     lines.push("| model | CV mean | CV std | best params |");
     lines.push("|---|---|---|---|");
-    for (const r of x.leaderboard) lines.push(`| ${r.model} | ${fmt(r.cv_mean)} | ${fmt(r.cv_std)} | \`${JSON.stringify(r.params)}\` |`);
+    for (const r of x.leaderboard)
+      lines.push(`| ${r.model} | ${fmt(r.cv_mean)} | ${fmt(r.cv_std)} | \`${JSON.stringify(r.params)}\` |`);
   }
   lines.push("");
   lines.push("## Use");
   lines.push("- `netsec predict --model <bundle dir | champion> --input data.csv --output scored.csv`");
-  lines.push("- ONNX: `onnx/model.onnx` (inputs: one column each; outputs `label`, `probability`), loadable with `mlflow.pyfunc.load_model`.");
+  lines.push(
+    "- ONNX: `onnx/model.onnx` (inputs: one column each; outputs `label`, `probability`), loadable with `mlflow.pyfunc.load_model`.",
+  );
   lines.push("");
   lines.push("## Limits");
-  lines.push("- Scores are only meaningful for data drawn like the training data; check drift (`netsec validate --reference <run> --current <file>`).");
-  lines.push("- Labels never seen in training (e.g. new attack types) are scored by similarity to known ones; the test metrics above say how well that worked on the test split.");
+  lines.push(
+    "- Scores are only meaningful for data drawn like the training data; check drift (`netsec validate --reference <run> --current <file>`).",
+  );
+  lines.push(
+    "- Labels never seen in training (e.g. new attack types) are scored by similarity to known ones; the test metrics above say how well that worked on the test split.",
+  );
   return `${lines.join("\n")}\n`;
 }
 
 function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
 }
 
 /** A tiny Markdown → HTML for the card's own constructs (headings, lists, tables, code blocks, bold, code). */
@@ -84,17 +115,24 @@ export function modelCardHtml(md: string, title: string): string {
     else if (l.startsWith("## ")) out.push(`<h2>${inline(l.slice(3))}</h2>`);
     else if (l.startsWith("- ")) {
       out.push("<ul>");
-      while (i < lines.length && lines[i]!.startsWith("- ")) out.push(`<li>${inline(lines[i++]!.slice(2))}</li>`);
+      while (i < lines.length && lines[i]!.startsWith("- "))
+        out.push(`<li>${inline(lines[i++]!.slice(2))}</li>`);
       out.push("</ul>");
       continue;
     } else if (l.startsWith("|")) {
       const rows: string[][] = [];
       while (i < lines.length && lines[i]!.startsWith("|")) {
-        const cells = lines[i++]!.slice(1, -1).split("|").map((c) => c.trim());
+        const cells = lines[i++]!.slice(1, -1)
+          .split("|")
+          .map((c) => c.trim());
         if (!cells.every((c) => /^-+$/.test(c))) rows.push(cells);
       }
       out.push("<table>");
-      rows.forEach((r, k) => out.push(`<tr>${r.map((c) => (k === 0 ? `<th>${inline(c)}</th>` : `<td>${inline(c)}</td>`)).join("")}</tr>`));
+      for (const [k, r] of rows.entries()) {
+        out.push(
+          `<tr>${r.map((c) => (k === 0 ? `<th>${inline(c)}</th>` : `<td>${inline(c)}</td>`)).join("")}</tr>`,
+        );
+      }
       out.push("</table>");
       continue;
     } else if (l.trim() !== "") out.push(`<p>${inline(l)}</p>`);

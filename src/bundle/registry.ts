@@ -3,7 +3,16 @@
  * complete model bundle directory) and aliases (`champion`). Writes are atomic (temp + rename) so a
  * server reading the registry never sees a half-written version or alias.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
@@ -27,7 +36,9 @@ const RegistrySchema = z.object({
   versions: z.array(VersionSchema),
   aliases: z.record(z.string(), z.number().int().positive()),
   /** Every alias change, newest last. */
-  history: z.array(z.object({ alias: z.string(), version: z.number().int(), at: z.string(), reason: z.string() })).default([]),
+  history: z
+    .array(z.object({ alias: z.string(), version: z.number().int(), at: z.string(), reason: z.string() }))
+    .default([]),
 });
 
 export type ModelVersion = z.infer<typeof VersionSchema>;
@@ -47,7 +58,8 @@ export class ModelRegistry {
   }
 
   private dir(name: string): string {
-    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new NetsecError("MODEL_NOT_FOUND", `invalid model name ${JSON.stringify(name)}`, { value: name });
+    if (!/^[A-Za-z0-9_.-]+$/.test(name))
+      throw new NetsecError("MODEL_NOT_FOUND", `invalid model name ${JSON.stringify(name)}`, { value: name });
     return join(this.root, name);
   }
 
@@ -62,7 +74,12 @@ export class ModelRegistry {
     const p = join(this.dir(name), "registry.json");
     if (!existsSync(p)) return { name, versions: [], aliases: {}, history: [] };
     const r = RegistrySchema.safeParse(JSON.parse(readFileSync(p, "utf8")));
-    if (!r.success) throw new NetsecError("BUNDLE_INVALID", `registry index ${p} is corrupt: ${r.error.issues[0]?.message}`, { file: p });
+    if (!r.success)
+      throw new NetsecError(
+        "BUNDLE_INVALID",
+        `registry index ${p} is corrupt: ${r.error.issues[0]?.message}`,
+        { file: p },
+      );
     return r.data;
   }
 
@@ -117,14 +134,26 @@ export class ModelRegistry {
     let name: string | undefined;
     let sel: string;
     const m = /^([A-Za-z0-9_.-]+)?(?:[@:](.+))?$/.exec(ref);
-    if (!m) throw new NetsecError("MODEL_NOT_FOUND", `cannot parse model reference ${JSON.stringify(ref)}`, { value: ref });
+    if (!m)
+      throw new NetsecError("MODEL_NOT_FOUND", `cannot parse model reference ${JSON.stringify(ref)}`, {
+        value: ref,
+      });
     if (m[2] === undefined) {
       if (m[1] === "champion") {
         const names = this.names();
-        if (names.length === 0) throw new NetsecError("MODEL_NOT_FOUND", `no model is registered yet under ${this.root}; run \`netsec train\``, { value: ref });
+        if (names.length === 0)
+          throw new NetsecError(
+            "MODEL_NOT_FOUND",
+            `no model is registered yet under ${this.root}; run \`netsec train\``,
+            { value: ref },
+          );
         const withChampion = names.filter((n) => this.index(n).aliases.champion !== undefined);
         if (withChampion.length !== 1) {
-          throw new NetsecError("MODEL_NOT_FOUND", `"champion" is ambiguous: models ${withChampion.join(", ") || "(none with a champion)"}; use <name>@champion`, { value: ref });
+          throw new NetsecError(
+            "MODEL_NOT_FOUND",
+            `"champion" is ambiguous: models ${withChampion.join(", ") || "(none with a champion)"}; use <name>@champion`,
+            { value: ref },
+          );
         }
         name = withChampion[0]!;
         sel = "champion";
@@ -136,11 +165,22 @@ export class ModelRegistry {
       name = m[1] ?? this.names()[0];
       sel = m[2];
     }
-    if (!name) throw new NetsecError("MODEL_NOT_FOUND", `no model is registered yet under ${this.root}`, { value: ref });
+    if (!name)
+      throw new NetsecError("MODEL_NOT_FOUND", `no model is registered yet under ${this.root}`, {
+        value: ref,
+      });
     const idx = this.index(name);
-    if (idx.versions.length === 0) throw new NetsecError("MODEL_NOT_FOUND", `no model named ${name} in ${this.root}`, { value: ref });
-    const version = /^\d+$/.test(sel) ? idx.versions.find((v) => v.version === Number(sel)) : this.alias(name, sel);
-    if (!version) throw new NetsecError("MODEL_NOT_FOUND", `model ${name} has no version or alias ${JSON.stringify(sel)}`, { value: ref });
+    if (idx.versions.length === 0)
+      throw new NetsecError("MODEL_NOT_FOUND", `no model named ${name} in ${this.root}`, { value: ref });
+    const version = /^\d+$/.test(sel)
+      ? idx.versions.find((v) => v.version === Number(sel))
+      : this.alias(name, sel);
+    if (!version)
+      throw new NetsecError(
+        "MODEL_NOT_FOUND",
+        `model ${name} has no version or alias ${JSON.stringify(sel)}`,
+        { value: ref },
+      );
     return { name, version, dir: this.versionDir(name, version.version) };
   }
 }

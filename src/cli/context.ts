@@ -54,14 +54,19 @@ export function makeCtx(opts: { json?: boolean }): Ctx {
 }
 
 /** Run a command body with the exit-code policy and error reporting. */
-export async function runCommand(opts: { json?: boolean }, body: (ctx: Ctx) => Promise<number | undefined>): Promise<void> {
+export async function runCommand(
+  opts: { json?: boolean },
+  body: (ctx: Ctx) => Promise<number | undefined>,
+): Promise<void> {
   let ctx: Ctx | undefined;
   try {
     ctx = makeCtx(opts);
     const code = await body(ctx);
     process.exitCode = code ?? 0;
   } catch (e) {
-    const err = isNetsecError(e) ? e : new NetsecError("INTERNAL", (e as Error)?.message ?? String(e), {}, { cause: e });
+    const err = isNetsecError(e)
+      ? e
+      : new NetsecError("INTERNAL", (e as Error)?.message ?? String(e), {}, { cause: e });
     process.stderr.write(`error [${err.code}]: ${err.message}\n`);
     if (!err.isUserError && process.env.NETSEC_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ""}\n`);
     if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, error: err.toJSON() })}\n`);

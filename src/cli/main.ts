@@ -10,7 +10,9 @@ import { registerIngest } from "./commands/ingest.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerValidate } from "./commands/validate.ts";
 
-const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -16,18 +16,27 @@ export function resolveSchema(ctx: Ctx, o: { dataset?: string; schema?: string }
   if (o.schema) {
     const s = loadSchemaFile(resolve(o.schema));
     if (o.dataset && o.dataset !== s.name) {
-      throw new NetsecError("CONFIG_INVALID", `--dataset ${o.dataset} but the schema ${o.schema} names dataset ${s.name}`, {
-        value: o.dataset,
-      });
+      throw new NetsecError(
+        "CONFIG_INVALID",
+        `--dataset ${o.dataset} but the schema ${o.schema} names dataset ${s.name}`,
+        {
+          value: o.dataset,
+        },
+      );
     }
     const known = schemaPaths(ctx.config.home).get(s.name);
     const userDir = join(ctx.config.home, "datasets");
     const target = join(userDir, `${s.name}.yaml`);
     if (known && !known.startsWith(userDir)) {
       if (readFileSync(known, "utf8") !== readFileSync(resolve(o.schema), "utf8")) {
-        ctx.say(`note: ${s.name} is a built-in dataset; using the schema file ${o.schema} for this command only`);
+        ctx.say(
+          `note: ${s.name} is a built-in dataset; using the schema file ${o.schema} for this command only`,
+        );
       }
-    } else if (!existsSync(target) || readFileSync(target, "utf8") !== readFileSync(resolve(o.schema), "utf8")) {
+    } else if (
+      !existsSync(target) ||
+      readFileSync(target, "utf8") !== readFileSync(resolve(o.schema), "utf8")
+    ) {
       mkdirSync(userDir, { recursive: true });
       copyFileSync(resolve(o.schema), target);
       ctx.say(`registered schema ${s.name} in ${target}`);
@@ -40,7 +49,11 @@ export function resolveSchema(ctx: Ctx, o: { dataset?: string; schema?: string }
   return getDataset(o.dataset, ctx.config.home);
 }
 
-export async function withStore<T>(ctx: Ctx, uri: string | undefined, fn: (store: RecordStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  ctx: Ctx,
+  uri: string | undefined,
+  fn: (store: RecordStore) => Promise<T>,
+): Promise<T> {
   const store = openStore(uri ?? ctx.config.storeUri);
   await store.open();
   try {

@@ -16,16 +16,31 @@ const optionalString = z
 const port = z.coerce.number().int().min(0).max(65535);
 
 export const ENV_VARS = {
-  NETSEC_HOME: { doc: "Where the record store, artifacts, registry and run store live.", default: "./.netsec" },
-  NETSEC_STORE_URI: { doc: "Record store: `sqlite:<path>` (default: $NETSEC_HOME/store.db) or `mongodb://…`." },
-  NETSEC_DATASET_MIRROR: { doc: "A directory laid out like the dataset mirror (<dataset>/<file>), read before the network." },
-  NETSEC_LOG_LEVEL: { doc: "pino log level (fatal, error, warn, info, debug, trace, silent).", default: "info" },
+  NETSEC_HOME: {
+    doc: "Where the record store, artifacts, registry and run store live.",
+    default: "./.netsec",
+  },
+  NETSEC_STORE_URI: {
+    doc: "Record store: `sqlite:<path>` (default: $NETSEC_HOME/store.db) or `mongodb://…`.",
+  },
+  NETSEC_DATASET_MIRROR: {
+    doc: "A directory laid out like the dataset mirror (<dataset>/<file>), read before the network.",
+  },
+  NETSEC_LOG_LEVEL: {
+    doc: "pino log level (fatal, error, warn, info, debug, trace, silent).",
+    default: "info",
+  },
   NETSEC_API_TOKEN: { doc: "Bearer token required by every state-changing API route.", secret: true },
   NETSEC_SEED: { doc: "Default seed for splits, CV and models.", default: "42" },
-  MONGODB_URI: { doc: "MongoDB URI for `push` / `ingest --mongodb` and, if NETSEC_STORE_URI is unset, not the store.", secret: true },
+  MONGODB_URI: {
+    doc: "MongoDB URI for `push` / `ingest --mongodb` and, if NETSEC_STORE_URI is unset, not the store.",
+    secret: true,
+  },
   MONGODB_DB: { doc: "Database of the source collection (push / ingest --mongodb).", default: "netsec" },
   MONGODB_COLLECTION: { doc: "Source collection (push / ingest --mongodb).", default: "network_data" },
-  MLFLOW_TRACKING_URI: { doc: "MLflow tracking server (self-hosted or Dagshub). Unset = local tracking only." },
+  MLFLOW_TRACKING_URI: {
+    doc: "MLflow tracking server (self-hosted or Dagshub). Unset = local tracking only.",
+  },
   MLFLOW_TRACKING_USERNAME: { doc: "Basic-auth user (Dagshub).", secret: true },
   MLFLOW_TRACKING_PASSWORD: { doc: "Basic-auth password (Dagshub token).", secret: true },
   MLFLOW_TRACKING_TOKEN: { doc: "Bearer token for MLflow.", secret: true },
@@ -40,7 +55,12 @@ export const EnvSchema = z.object({
   NETSEC_DATASET_MIRROR: optionalString,
   NETSEC_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   NETSEC_API_TOKEN: optionalString,
-  NETSEC_SEED: z.coerce.number().int().min(0).max(2 ** 32 - 1).default(42),
+  NETSEC_SEED: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(42),
   MONGODB_URI: optionalString,
   MONGODB_DB: z.string().default("netsec"),
   MONGODB_COLLECTION: z.string().default("network_data"),

@@ -2,7 +2,7 @@
  * Logging: pino to stderr (stdout is for results and `--json`). Secrets are redacted by path, and the
  * CLI never passes raw credentials to the logger in the first place.
  */
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 

@@ -70,7 +70,11 @@ export function allowedSet(col: ColumnSpec): Set<string> | null {
  * Coerce one raw cell. Missing = null, empty string, or NA/NaN/null/? spellings.
  * `allowed` is `allowedSet(col)`, passed in so callers compute it once per column.
  */
-export function coerceCell(raw: RawValue | undefined, col: ColumnSpec, allowed: Set<string> | null): CellCheck {
+export function coerceCell(
+  raw: RawValue | undefined,
+  col: ColumnSpec,
+  allowed: Set<string> | null,
+): CellCheck {
   if (raw === null || raw === undefined || (typeof raw === "string" && isMissingToken(raw))) {
     return col.nullable ? { value: null } : { value: null, problem: "missing", message: "missing value" };
   }
@@ -105,8 +109,10 @@ function checkDomain(n: number, col: ColumnSpec, allowed: Set<string> | null): C
   if (allowed && !allowed.has(canonical(n))) {
     return { value: n, problem: "not_allowed", message: `not one of ${[...allowed].join(", ")}` };
   }
-  if (col.min !== undefined && n < col.min) return { value: n, problem: "below_min", message: `below the minimum ${col.min}` };
-  if (col.max !== undefined && n > col.max) return { value: n, problem: "above_max", message: `above the maximum ${col.max}` };
+  if (col.min !== undefined && n < col.min)
+    return { value: n, problem: "below_min", message: `below the minimum ${col.min}` };
+  if (col.max !== undefined && n > col.max)
+    return { value: n, problem: "above_max", message: `above the maximum ${col.max}` };
   return { value: n };
 }
 

@@ -33,7 +33,11 @@ export class FrameBuilder {
   private cap: number;
 
   /** `columns`: which schema columns to keep (default: all declared columns). */
-  constructor(schema: DatasetSchema, columns: readonly string[] = schema.columnNames, initialCapacity = 1024) {
+  constructor(
+    schema: DatasetSchema,
+    columns: readonly string[] = schema.columnNames,
+    initialCapacity = 1024,
+  ) {
     this.cap = Math.max(16, initialCapacity);
     this.bufs = columns.map((name) => {
       const spec = schema.column(name);

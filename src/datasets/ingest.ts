@@ -11,7 +11,13 @@ import { basename } from "node:path";
 import { NetsecError } from "../core/errors.ts";
 import type { RecordData, RecordStore, StoredRecord } from "../store/types.ts";
 import { allowedSet, coerceCell, isTypeProblem } from "./coerce.ts";
-import { type CellProblem, checkHeaderAgainstSchema, headerError, typedBatches, typeProblemsError } from "./load.ts";
+import {
+  type CellProblem,
+  checkHeaderAgainstSchema,
+  headerError,
+  typedBatches,
+  typeProblemsError,
+} from "./load.ts";
 import { type FileFormat, readTable, refLabel, type SourceRef } from "./readers.ts";
 import { sha256OfRef } from "./registry.ts";
 import type { DatasetSchema } from "./schema.ts";
@@ -52,12 +58,17 @@ export async function ingestFile(
   const t0 = performance.now();
   const label = refLabel(ref);
   const sha = opts.sha256 ?? (await sha256OfRef(ref)).sha256;
-  const readOpts = { schema, batchSize: opts.batchSize ?? 2000, ...(opts.format ? { format: opts.format } : {}) };
+  const readOpts = {
+    schema,
+    batchSize: opts.batchSize ?? 2000,
+    ...(opts.format ? { format: opts.format } : {}),
+  };
 
   // pass 1: check everything, write nothing
   const t1 = await readTable(ref, readOpts);
   const hc = checkHeaderAgainstSchema(t1.header, schema, true);
-  if (hc.missing.length > 0 || (hc.unknown.length > 0 && !opts.allowUnknownColumns)) throw headerError(label, hc, schema);
+  if (hc.missing.length > 0 || (hc.unknown.length > 0 && !opts.allowUnknownColumns))
+    throw headerError(label, hc, schema);
   const typeProblems: CellProblem[] = [];
   let typeCount = 0;
   let warnings = 0;
@@ -144,11 +155,15 @@ export async function ingestDocuments(
           if (!opts.allowUnknownColumns) {
             for (const k of Object.keys(d.data)) {
               if (!schema.column(k)) {
-                throw new NetsecError("SCHEMA_MISMATCH", `${src.location}, document ${d.id} (row ${d.row}): unknown field ${JSON.stringify(k)}`, {
-                  uri: src.location,
-                  row: d.row,
-                  column: k,
-                });
+                throw new NetsecError(
+                  "SCHEMA_MISMATCH",
+                  `${src.location}, document ${d.id} (row ${d.row}): unknown field ${JSON.stringify(k)}`,
+                  {
+                    uri: src.location,
+                    row: d.row,
+                    column: k,
+                  },
+                );
               }
             }
           }
@@ -198,9 +213,17 @@ export async function ingestDocuments(
     ingestedAt: new Date().toISOString(),
   });
   const total = await store.count({ dataset: schema.name });
-  return { dataset: schema.name, source: src.source, location: src.location, rows, added, total, warnings, seconds: (performance.now() - t0) / 1000 };
+  return {
+    dataset: schema.name,
+    source: src.source,
+    location: src.location,
+    rows,
+    added,
+    total,
+    warnings,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
-
 
 function typedDocuments(docs: { data: Record<string, unknown> }[], schema: DatasetSchema): RecordData[] {
   const cols = schema.columns.map((c) => ({ c, allowed: allowedSet(c) }));
@@ -208,7 +231,11 @@ function typedDocuments(docs: { data: Record<string, unknown> }[], schema: Datas
     const out: RecordData = {};
     for (const { c, allowed } of cols) {
       const v = d.data[c.name];
-      out[c.name] = coerceCell(v === undefined ? null : (v as string | number | boolean | null), c, allowed).value;
+      out[c.name] = coerceCell(
+        v === undefined ? null : (v as string | number | boolean | null),
+        c,
+        allowed,
+      ).value;
     }
     return out;
   });

@@ -17,9 +17,13 @@ export interface HeaderCheck {
 }
 
 /** Compare a file header with the schema. Metadata/id columns may be absent; features and target may not. */
-export function checkHeaderAgainstSchema(header: readonly string[], schema: DatasetSchema, requireTarget = true): HeaderCheck {
+export function checkHeaderAgainstSchema(
+  header: readonly string[],
+  schema: DatasetSchema,
+  requireTarget = true,
+): HeaderCheck {
   const index = new Map<string, number>();
-  header.forEach((h, i) => index.set(h, i));
+  for (const [i, h] of header.entries()) index.set(h, i);
   const missing = schema.columns
     .filter((c) => !index.has(c.name))
     .filter((c) => c.role === "feature" || (requireTarget && c.name === schema.target.name))
@@ -35,12 +39,20 @@ export function checkHeaderAgainstSchema(header: readonly string[], schema: Data
 
 export function headerError(label: string, hc: HeaderCheck, schema: DatasetSchema): NetsecError {
   const parts: string[] = [];
-  if (hc.missing.length) parts.push(`missing column(s) ${hc.missing.map((m) => JSON.stringify(m)).join(", ")}`);
-  if (hc.unknown.length) parts.push(`unknown column(s) ${hc.unknown.map((m) => JSON.stringify(m)).join(", ")}`);
+  if (hc.missing.length)
+    parts.push(`missing column(s) ${hc.missing.map((m) => JSON.stringify(m)).join(", ")}`);
+  if (hc.unknown.length)
+    parts.push(`unknown column(s) ${hc.unknown.map((m) => JSON.stringify(m)).join(", ")}`);
   return new NetsecError(
     "SCHEMA_MISMATCH",
     `${label}: the header does not match schema ${schema.name}: ${parts.join("; ")}`,
-    { file: label, row: 0, missing: hc.missing, unknown: hc.unknown, ...(hc.missing[0] ? { column: hc.missing[0] } : {}) },
+    {
+      file: label,
+      row: 0,
+      missing: hc.missing,
+      unknown: hc.unknown,
+      ...(hc.missing[0] ? { column: hc.missing[0] } : {}),
+    },
   );
 }
 
@@ -89,7 +101,12 @@ export async function* typedBatches(
             row: b.firstRow + r,
             column: c.spec.name,
             value: v,
-            kind: c.spec.name === schema.target.name && chk.problem === "not_allowed" ? "unknown_label" : c.spec.name === schema.target.name && chk.problem === "missing" ? "missing_label" : chk.problem,
+            kind:
+              c.spec.name === schema.target.name && chk.problem === "not_allowed"
+                ? "unknown_label"
+                : c.spec.name === schema.target.name && chk.problem === "missing"
+                  ? "missing_label"
+                  : chk.problem,
             message: chk.message ?? chk.problem,
           });
         }
@@ -105,17 +122,26 @@ export function describeProblem(p: CellProblem): string {
 }
 
 /** An error listing the first type problems (at most `max`) and how many there are in all. */
-export function typeProblemsError(label: string, problems: CellProblem[], total: number, max = 10): NetsecError {
+export function typeProblemsError(
+  label: string,
+  problems: CellProblem[],
+  total: number,
+  max = 10,
+): NetsecError {
   const first = problems[0]!;
   const shown = problems.slice(0, max).map(describeProblem);
   const more = total > shown.length ? ` (and ${total - shown.length} more)` : "";
-  return new NetsecError("SCHEMA_MISMATCH", `${label}: ${total} value(s) do not fit their column type: ${shown.join("; ")}${more}`, {
-    file: first.file,
-    row: first.row,
-    column: first.column,
-    value: first.value,
-    problems: problems.slice(0, 100),
-  });
+  return new NetsecError(
+    "SCHEMA_MISMATCH",
+    `${label}: ${total} value(s) do not fit their column type: ${shown.join("; ")}${more}`,
+    {
+      file: first.file,
+      row: first.row,
+      column: first.column,
+      value: first.value,
+      problems: problems.slice(0, 100),
+    },
+  );
 }
 
 export interface LoadOptions {
@@ -140,8 +166,16 @@ export interface LoadedTable {
 }
 
 /** Read a whole file into a Frame, refusing type problems (every one counted, the first ten shown). */
-export async function loadFrame(ref: SourceRef, schema: DatasetSchema, opts: LoadOptions = {}): Promise<LoadedTable> {
-  const table = await readTable(ref, { schema, ...(opts.format ? { format: opts.format } : {}), ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) });
+export async function loadFrame(
+  ref: SourceRef,
+  schema: DatasetSchema,
+  opts: LoadOptions = {},
+): Promise<LoadedTable> {
+  const table = await readTable(ref, {
+    schema,
+    ...(opts.format ? { format: opts.format } : {}),
+    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+  });
   const hc = checkHeaderAgainstSchema(table.header, schema, opts.requireTarget ?? true);
   if (hc.missing.length > 0 || (hc.unknown.length > 0 && !opts.allowUnknownColumns)) {
     throw headerError(table.label, hc, schema);
@@ -163,6 +197,9 @@ export async function loadFrame(ref: SourceRef, schema: DatasetSchema, opts: Loa
     rows += b.rows.length;
   }
   if (typeCount > 0) throw typeProblemsError(table.label, typeProblems, typeCount);
-  if (rows === 0) throw new NetsecError("PARSE_ERROR", `${table.label} has a header but no data rows`, { file: table.label });
+  if (rows === 0)
+    throw new NetsecError("PARSE_ERROR", `${table.label} has a header but no data rows`, {
+      file: table.label,
+    });
   return { label: refLabel(ref), frame: fb.build(), rows, header: table.header, problems };
 }

@@ -10,8 +10,8 @@
  */
 import { createReadStream, statSync } from "node:fs";
 import { basename, extname } from "node:path";
-import type { Readable } from "node:stream";
 import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { parse as csvParse } from "csv-parse";
 import yauzl from "yauzl";
 import { NetsecError, showValue } from "../core/errors.ts";
@@ -77,9 +77,14 @@ export async function openStream(ref: SourceRef): Promise<Readable> {
       const st = statSync(ref.path);
       if (!st.isFile()) throw new Error("not a regular file");
     } catch (e) {
-      throw new NetsecError("FILE_UNREADABLE", `cannot read ${ref.path}: ${(e as Error).message}`, { file: ref.path }, {
-        cause: e,
-      });
+      throw new NetsecError(
+        "FILE_UNREADABLE",
+        `cannot read ${ref.path}: ${(e as Error).message}`,
+        { file: ref.path },
+        {
+          cause: e,
+        },
+      );
     }
     return createReadStream(ref.path);
   }
@@ -133,9 +138,13 @@ export async function readTable(ref: SourceRef, opts: ReadOptions = {}): Promise
       return readDelimited(ref, label, format, format === "tsv" ? "\t" : ",", true, undefined, batchSize);
     case "txt": {
       if (!opts.schema) {
-        throw new NetsecError("SCHEMA_INVALID", `${label}: a headerless file needs a schema for its column order`, {
-          file: label,
-        });
+        throw new NetsecError(
+          "SCHEMA_INVALID",
+          `${label}: a headerless file needs a schema for its column order`,
+          {
+            file: label,
+          },
+        );
       }
       return readDelimited(ref, label, format, ",", false, opts.schema.columnNames, batchSize);
     }
@@ -234,7 +243,11 @@ async function readDelimited(
   return { label, format, header, batches: batches() };
 }
 
-async function nextRecord(it: AsyncIterator<string[]>, label: string, rowsSoFar: number): Promise<string[] | null> {
+async function nextRecord(
+  it: AsyncIterator<string[]>,
+  label: string,
+  rowsSoFar: number,
+): Promise<string[] | null> {
   try {
     const r = await it.next();
     return r.done ? null : r.value;
@@ -242,9 +255,14 @@ async function nextRecord(it: AsyncIterator<string[]>, label: string, rowsSoFar:
     if (e instanceof NetsecError) throw e;
     const err = e as Error & { code?: string; lines?: number };
     const where = err.lines !== undefined ? `line ${err.lines}` : `after row ${rowsSoFar}`;
-    throw new NetsecError("PARSE_ERROR", `${label}, ${where}: ${err.message}`, { file: label, row: rowsSoFar + 1 }, {
-      cause: e,
-    });
+    throw new NetsecError(
+      "PARSE_ERROR",
+      `${label}, ${where}: ${err.message}`,
+      { file: label, row: rowsSoFar + 1 },
+      {
+        cause: e,
+      },
+    );
   }
 }
 
@@ -257,7 +275,10 @@ function checkHeader(header: string[], label: string, delimiter: string): void {
   for (let i = 0; i < header.length; i++) {
     const h = header[i]!;
     if (h === "") {
-      throw new NetsecError("PARSE_ERROR", `${label}: header column ${i + 1} is empty`, { file: label, column: `#${i + 1}` });
+      throw new NetsecError("PARSE_ERROR", `${label}: header column ${i + 1} is empty`, {
+        file: label,
+        column: `#${i + 1}`,
+      });
     }
     if (seen.has(h)) {
       throw new NetsecError("PARSE_ERROR", `${label}: header names column ${JSON.stringify(h)} twice`, {
@@ -289,11 +310,15 @@ async function readJsonl(ref: SourceRef, label: string, batchSize: number): Prom
     try {
       v = JSON.parse(text);
     } catch (e) {
-      throw new NetsecError("PARSE_ERROR", `${label}, row ${row} (line ${line}): invalid JSON: ${(e as Error).message}`, {
-        file: label,
-        row,
-        value: text.slice(0, 80),
-      });
+      throw new NetsecError(
+        "PARSE_ERROR",
+        `${label}, row ${row} (line ${line}): invalid JSON: ${(e as Error).message}`,
+        {
+          file: label,
+          row,
+          value: text.slice(0, 80),
+        },
+      );
     }
     if (v === null || typeof v !== "object" || Array.isArray(v)) {
       throw new NetsecError("PARSE_ERROR", `${label}, row ${row} (line ${line}): expected a JSON object`, {
@@ -330,11 +355,15 @@ async function readJsonl(ref: SourceRef, label: string, batchSize: number): Prom
         );
       }
       if (v !== null && typeof v === "object") {
-        throw new NetsecError("PARSE_ERROR", `${label}, row ${row}, column ${k}: nested value ${showValue(JSON.stringify(v))}`, {
-          file: label,
-          row,
-          column: k,
-        });
+        throw new NetsecError(
+          "PARSE_ERROR",
+          `${label}, row ${row}, column ${k}: nested value ${showValue(JSON.stringify(v))}`,
+          {
+            file: label,
+            row,
+            column: k,
+          },
+        );
       }
       out[i] = v as RawValue;
     }
@@ -396,15 +425,21 @@ async function readArff(ref: SourceRef, label: string, batchSize: number): Promi
       inData = true;
       break;
     }
-    throw new NetsecError("PARSE_ERROR", `${label}, line ${line}: unexpected line before @data: ${showValue(t)}`, {
-      file: label,
-      value: t,
-    });
+    throw new NetsecError(
+      "PARSE_ERROR",
+      `${label}, line ${line}: unexpected line before @data: ${showValue(t)}`,
+      {
+        file: label,
+        value: t,
+      },
+    );
   }
   if (!inData || header.length === 0) {
     rl.close();
     stream.destroy();
-    throw new NetsecError("PARSE_ERROR", `${label}: not an ARFF file (no @attribute/@data section)`, { file: label });
+    throw new NetsecError("PARSE_ERROR", `${label}: not an ARFF file (no @attribute/@data section)`, {
+      file: label,
+    });
   }
   const width = header.length;
   async function* batches(): AsyncGenerator<RawBatch> {

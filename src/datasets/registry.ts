@@ -8,11 +8,21 @@
  * A SHA-256 mismatch is an error naming the file, both hashes and where the bytes came from.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createWriteStream } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { NetsecError } from "../core/errors.ts";
 import { openStream, type SourceRef } from "./readers.ts";
@@ -77,7 +87,11 @@ export function getDataset(name: string, home: string): DatasetSchema {
   }
   const s = loadSchemaFile(p);
   if (s.name !== name) {
-    throw new NetsecError("SCHEMA_INVALID", `${p}: schema name ${s.name} does not match its file name ${name}`, { file: p });
+    throw new NetsecError(
+      "SCHEMA_INVALID",
+      `${p}: schema name ${s.name} does not match its file name ${name}`,
+      { file: p },
+    );
   }
   return s;
 }
@@ -111,7 +125,11 @@ function mismatch(dataset: string, f: FileSpec, where: string, got: string): Net
 function stampOk(path: string, stampPath: string, sha: string): boolean {
   try {
     const st = statSync(path);
-    const s = JSON.parse(readFileSync(stampPath, "utf8")) as { size: number; mtimeMs: number; sha256: string };
+    const s = JSON.parse(readFileSync(stampPath, "utf8")) as {
+      size: number;
+      mtimeMs: number;
+      sha256: string;
+    };
     return s.size === st.size && s.mtimeMs === st.mtimeMs && s.sha256 === sha;
   } catch {
     return false;
@@ -139,7 +157,9 @@ export async function fetchDataset(
   if (only) {
     for (const n of only) {
       if (!files.some((f) => f.name === n)) {
-        throw new NetsecError("DATASET_UNKNOWN", `dataset ${schema.name} has no file ${JSON.stringify(n)}`, { value: n });
+        throw new NetsecError("DATASET_UNKNOWN", `dataset ${schema.name} has no file ${JSON.stringify(n)}`, {
+          value: n,
+        });
       }
     }
   }
@@ -221,7 +241,10 @@ async function resolveFile(dataset: string, f: FileSpec, opts: RegistryOptions):
   const tmp = `${cachePath}.part-${process.pid}`;
   opts.onProgress?.(`downloading ${f.url}`);
   try {
-    const res = await (opts.fetchImpl ?? fetch)(f.url, { redirect: "follow", signal: AbortSignal.timeout(300_000) });
+    const res = await (opts.fetchImpl ?? fetch)(f.url, {
+      redirect: "follow",
+      signal: AbortSignal.timeout(300_000),
+    });
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
     const hash = createHash("sha256");
     let bytes = 0;

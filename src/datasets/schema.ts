@@ -113,7 +113,8 @@ export class DatasetSchema {
       if (c.min !== undefined && c.max !== undefined && c.min > c.max) {
         problems.push(`column ${c.name}: min ${c.min} > max ${c.max}`);
       }
-      if (c.type === "categorical" && c.values?.length === 0) problems.push(`column ${c.name}: empty values list`);
+      if (c.type === "categorical" && c.values?.length === 0)
+        problems.push(`column ${c.name}: empty values list`);
     }
     const target = this.byName.get(raw.target);
     if (!target) problems.push(`target ${JSON.stringify(raw.target)} is not a declared column`);
@@ -122,11 +123,12 @@ export class DatasetSchema {
     }
     if (raw.timestamp !== undefined) {
       const t = this.byName.get(raw.timestamp);
-      if (!t || t.type !== "timestamp") problems.push(`timestamp ${raw.timestamp} must name a timestamp column`);
+      if (t?.type !== "timestamp") problems.push(`timestamp ${raw.timestamp} must name a timestamp column`);
     }
     const fileNames = new Set(raw.files.map((f) => f.name));
     for (const f of raw.files) {
-      if (f.member_of && !fileNames.has(f.member_of)) problems.push(`file ${f.name}: member_of ${f.member_of} unknown`);
+      if (f.member_of && !fileNames.has(f.member_of))
+        problems.push(`file ${f.name}: member_of ${f.member_of} unknown`);
       if (!f.member_of && !f.url) problems.push(`file ${f.name}: needs url or member_of`);
     }
     for (const [name, s] of Object.entries(raw.splits)) {
@@ -134,9 +136,13 @@ export class DatasetSchema {
         if (!fileNames.has(f)) problems.push(`split ${name}: file ${f} is not in files`);
       }
     }
-    if (raw.default_split && !raw.splits[raw.default_split]) problems.push(`default_split ${raw.default_split} unknown`);
+    if (raw.default_split && !raw.splits[raw.default_split])
+      problems.push(`default_split ${raw.default_split} unknown`);
     if (problems.length > 0) {
-      throw new NetsecError("SCHEMA_INVALID", `schema ${source}: ${problems.join("; ")}`, { file: source, problems });
+      throw new NetsecError("SCHEMA_INVALID", `schema ${source}: ${problems.join("; ")}`, {
+        file: source,
+        problems,
+      });
     }
     this.target = target!;
     // the target column's role is target whatever the YAML said
@@ -198,7 +204,10 @@ export function parseSchema(text: string, source = "(inline)"): DatasetSchema {
   const r = SchemaFileSchema.safeParse(doc);
   if (!r.success) {
     const problems = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new NetsecError("SCHEMA_INVALID", `schema ${source}: ${problems.join("; ")}`, { file: source, problems });
+    throw new NetsecError("SCHEMA_INVALID", `schema ${source}: ${problems.join("; ")}`, {
+      file: source,
+      problems,
+    });
   }
   return new DatasetSchema(r.data, source);
 }
@@ -208,9 +217,14 @@ export function loadSchemaFile(path: string): DatasetSchema {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new NetsecError("FILE_UNREADABLE", `cannot read schema ${path}: ${(e as Error).message}`, { file: path }, {
-      cause: e,
-    });
+    throw new NetsecError(
+      "FILE_UNREADABLE",
+      `cannot read schema ${path}: ${(e as Error).message}`,
+      { file: path },
+      {
+        cause: e,
+      },
+    );
   }
   return parseSchema(text, path);
 }

@@ -20,11 +20,15 @@ export interface Split {
 
 function checkTestSize(testSize: number, n: number): number {
   if (!(testSize > 0 && testSize < 1)) {
-    throw new NetsecError("CONFIG_INVALID", `test_size must be in (0, 1), got ${testSize}`, { value: testSize });
+    throw new NetsecError("CONFIG_INVALID", `test_size must be in (0, 1), got ${testSize}`, {
+      value: testSize,
+    });
   }
   const nTest = Math.round(testSize * n);
   if (nTest < 1 || n - nTest < 1) {
-    throw new NetsecError("DATA_INVALID", `${n} rows cannot be split with test_size ${testSize}`, { value: n });
+    throw new NetsecError("DATA_INVALID", `${n} rows cannot be split with test_size ${testSize}`, {
+      value: n,
+    });
   }
   return nTest;
 }
@@ -38,7 +42,9 @@ function quotas(counts: readonly number[], nTest: number): number[] {
   const exact = counts.map((c) => (c * nTest) / n);
   const q = exact.map(Math.floor);
   let left = nTest - q.reduce((a, b) => a + b, 0);
-  const order = exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const order = exact
+    .map((e, i) => [e - Math.floor(e), i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   for (const [, i] of order) {
     if (left <= 0) break;
     q[i]!++;
@@ -76,14 +82,19 @@ export function stratifiedSplit(y: Int32Array, testSize: number, seed: number): 
 }
 
 /** Group id per row: rows with identical values in `columns` share a group. Returns ids 0..nGroups-1. */
-export function duplicateGroupsOfFrame(frame: Frame, columns: readonly string[]): { groups: Int32Array; nGroups: number } {
+export function duplicateGroupsOfFrame(
+  frame: Frame,
+  columns: readonly string[],
+): { groups: Int32Array; nGroups: number } {
   const map = new Map<string, number>();
   const groups = new Int32Array(frame.nRows);
   const cols = columns.map((c) => frame.column(c));
   for (let i = 0; i < frame.nRows; i++) {
     const h = createHash("sha1");
     for (const c of cols) {
-      h.update(c.kind === "numeric" ? String(c.values[i]) : c.codes[i]! < 0 ? "\u0000" : c.categories[c.codes[i]!]!);
+      h.update(
+        c.kind === "numeric" ? String(c.values[i]) : c.codes[i]! < 0 ? "\u0000" : c.categories[c.codes[i]!]!,
+      );
       h.update("\u0001");
     }
     const k = h.digest("base64");
@@ -100,7 +111,13 @@ export function duplicateGroupsOfFrame(frame: Frame, columns: readonly string[])
  * until the stratum's row quota is reached (a group that would overshoot by more than it undershoots is
  * skipped), so class shares and the test size stay close to the target.
  */
-export function duplicateAwareSplit(y: Int32Array, groups: Int32Array, nGroups: number, testSize: number, seed: number): Split {
+export function duplicateAwareSplit(
+  y: Int32Array,
+  groups: Int32Array,
+  nGroups: number,
+  testSize: number,
+  seed: number,
+): Split {
   const n = y.length;
   const nTest = checkTestSize(testSize, n);
   const members: number[][] = Array.from({ length: nGroups }, () => []);
@@ -144,7 +161,11 @@ export function duplicateAwareSplit(y: Int32Array, groups: Int32Array, nGroups: 
   const test: number[] = [];
   for (let i = 0; i < n; i++) (isTest[i] ? test : train).push(i);
   if (test.length === 0 || train.length === 0) {
-    throw new NetsecError("DATA_INVALID", `duplicate-aware split left one side empty (${n} rows, ${nGroups} distinct)`, {});
+    throw new NetsecError(
+      "DATA_INVALID",
+      `duplicate-aware split left one side empty (${n} rows, ${nGroups} distinct)`,
+      {},
+    );
   }
   return { train: Uint32Array.from(train), test: Uint32Array.from(test), kind: "duplicate_aware" };
 }
@@ -157,7 +178,11 @@ export function timeSplit(times: Float64Array, testSize: number): Split {
     const ta = times[a]!;
     const tb = times[b]!;
     if (Number.isNaN(ta) || Number.isNaN(tb)) {
-      throw new NetsecError("DATA_INVALID", `row ${Number.isNaN(ta) ? a + 1 : b + 1} has no timestamp; a time split needs one on every row`, {});
+      throw new NetsecError(
+        "DATA_INVALID",
+        `row ${Number.isNaN(ta) ? a + 1 : b + 1} has no timestamp; a time split needs one on every row`,
+        {},
+      );
     }
     return ta - tb || a - b;
   });

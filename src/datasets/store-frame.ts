@@ -27,7 +27,11 @@ export async function loadStoreFrame(
   if (opts.sources) {
     for (const s of opts.sources) {
       if (!all.some((x) => x.source === s)) {
-        throw new NetsecError("DATA_INVALID", `source ${s} of dataset ${schema.name} is not in the store ${store.location}`, { value: s });
+        throw new NetsecError(
+          "DATA_INVALID",
+          `source ${s} of dataset ${schema.name} is not in the store ${store.location}`,
+          { value: s },
+        );
       }
     }
   }
@@ -55,5 +59,10 @@ export async function loadStoreFrame(
     }
     opts.onProgress?.(i);
   }
-  return { frame: fb.build(), sourceIndex: sourceIndex.subarray(0, i), sourceRow: sourceRow.subarray(0, i), sources };
+  return {
+    frame: fb.build(),
+    sourceIndex: sourceIndex.subarray(0, i),
+    sourceRow: sourceRow.subarray(0, i),
+    sources,
+  };
 }

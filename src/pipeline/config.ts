@@ -29,7 +29,11 @@ export const PipelineConfigSchema = z
         /** Test data files: a predefined split (file kind). */
         test_files: z.array(z.string()).default([]),
         mongodb: z
-          .object({ uri: z.string().optional(), db: z.string().optional(), collection: z.string().optional() })
+          .object({
+            uri: z.string().optional(),
+            db: z.string().optional(),
+            collection: z.string().optional(),
+          })
           .strict()
           .optional(),
       })
@@ -73,7 +77,10 @@ export const PipelineConfigSchema = z
       .strict()
       .default({ imputer: "knn", knn_neighbors: 3 }),
     /** Models to train and compare. */
-    models: z.array(modelName).min(1).default([...MODEL_NAMES]),
+    models: z
+      .array(modelName)
+      .min(1)
+      .default([...MODEL_NAMES]),
     search: z
       .object({
         /** grid (the original project's grids by default), random (n_iter samples), or none (fixed params). */
@@ -111,9 +118,17 @@ export const PipelineConfigSchema = z
       .strict()
       .default({ min_score: 0.6, max_train_cv_gap: 0.05 }),
     /** Seed for splits, CV, models. */
-    seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(42),
     /** Registered model name (local registry and MLflow); default netsec-<dataset>. */
-    model_name: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+    model_name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/)
+      .optional(),
   })
   .strict();
 
@@ -125,7 +140,10 @@ export function parsePipelineConfig(raw: unknown, source = "(config)"): Pipeline
   if (!r.success) {
     const problems = r.error.issues.map((i) => {
       const path = i.path.join(".") || "(root)";
-      const keys = "keys" in i && Array.isArray(i.keys) ? ` ${(i.keys as string[]).map((k) => JSON.stringify(k)).join(", ")}` : "";
+      const keys =
+        "keys" in i && Array.isArray(i.keys)
+          ? ` ${(i.keys as string[]).map((k) => JSON.stringify(k)).join(", ")}`
+          : "";
       return `${path}: ${i.message}${keys}`;
     });
     throw new NetsecError("CONFIG_INVALID", `${source}: ${problems.join("; ")}`, { file: source, problems });
@@ -138,13 +156,17 @@ export function loadPipelineConfig(path: string): PipelineConfig {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new NetsecError("FILE_UNREADABLE", `cannot read pipeline config ${path}: ${(e as Error).message}`, { file: path });
+    throw new NetsecError("FILE_UNREADABLE", `cannot read pipeline config ${path}: ${(e as Error).message}`, {
+      file: path,
+    });
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (e) {
-    throw new NetsecError("CONFIG_INVALID", `${path} is not valid YAML: ${(e as Error).message}`, { file: path });
+    throw new NetsecError("CONFIG_INVALID", `${path} is not valid YAML: ${(e as Error).message}`, {
+      file: path,
+    });
   }
   return parsePipelineConfig(raw, path);
 }

@@ -18,7 +18,10 @@ export async function validateStore(
   const cols = schema.columns.map((c) => ({ c, allowed: allowedSet(c) }));
   const target = schema.target.name;
   let rows = 0;
-  for await (const batch of store.scan({ dataset: schema.name, ...(opts.sources ? { sources: opts.sources } : {}) }, 5000)) {
+  for await (const batch of store.scan(
+    { dataset: schema.name, ...(opts.sources ? { sources: opts.sources } : {}) },
+    5000,
+  )) {
     // split the batch where the source changes, so the report counts rows per source
     let start = 0;
     while (start < batch.length) {
@@ -40,7 +43,12 @@ export async function validateStore(
               row: r.row,
               column: c.name,
               value: raw,
-              kind: isTarget && chk.problem === "not_allowed" ? "unknown_label" : isTarget && chk.problem === "missing" ? "missing_label" : chk.problem,
+              kind:
+                isTarget && chk.problem === "not_allowed"
+                  ? "unknown_label"
+                  : isTarget && chk.problem === "missing"
+                    ? "missing_label"
+                    : chk.problem,
               message: chk.message ?? chk.problem,
             });
           }

@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { z } from "zod";
 import { canonical, type ProblemKind, type TypedValue } from "../datasets/coerce.ts";
-import { type CellProblem, checkHeaderAgainstSchema, type HeaderCheck, type TypedBatch, typedBatches } from "../datasets/load.ts";
+import {
+  type CellProblem,
+  checkHeaderAgainstSchema,
+  type HeaderCheck,
+  type TypedBatch,
+  typedBatches,
+} from "../datasets/load.ts";
 import type { RawTable } from "../datasets/readers.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
 
@@ -93,7 +99,11 @@ export class Validator {
   private problemsTotal = 0;
   private presentColumns = new Set<string>();
 
-  constructor(schema: DatasetSchema, thresholds: ValidationThresholds = DEFAULT_THRESHOLDS, requireTarget = true) {
+  constructor(
+    schema: DatasetSchema,
+    thresholds: ValidationThresholds = DEFAULT_THRESHOLDS,
+    requireTarget = true,
+  ) {
     this.schema = schema;
     this.thresholds = thresholds;
     this.requireTarget = requireTarget;
@@ -159,7 +169,8 @@ export class Validator {
     const target = this.schema.target.name;
     for (const r of b.rows) {
       for (const c of this.schema.columns) {
-        if (r[c.name] === null && this.presentColumns.has(c.name)) this.missing.set(c.name, (this.missing.get(c.name) ?? 0) + 1);
+        if (r[c.name] === null && this.presentColumns.has(c.name))
+          this.missing.set(c.name, (this.missing.get(c.name) ?? 0) + 1);
       }
       const lv = r[target];
       if (lv !== null && lv !== undefined) {
@@ -291,7 +302,11 @@ function pct(x: number): string {
 }
 
 /** Write `validation.json`, `problems.csv` (every problem found, capped) and a short text summary. */
-export function writeValidationReport(report: ValidationReport, problems: readonly CellProblem[], dir: string): string[] {
+export function writeValidationReport(
+  report: ValidationReport,
+  problems: readonly CellProblem[],
+  dir: string,
+): string[] {
   mkdirSync(dir, { recursive: true });
   const jsonPath = join(dir, "validation.json");
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -299,7 +314,14 @@ export function writeValidationReport(report: ValidationReport, problems: readon
   writeFileSync(
     csvPath,
     stringify(
-      problems.map((p) => [p.file, p.row, p.column, p.value === null || p.value === undefined ? "" : String(p.value), p.kind, p.message]),
+      problems.map((p) => [
+        p.file,
+        p.row,
+        p.column,
+        p.value === null || p.value === undefined ? "" : String(p.value),
+        p.kind,
+        p.message,
+      ]),
       { header: true, columns: ["file", "row", "column", "value", "check", "message"] },
     ),
   );

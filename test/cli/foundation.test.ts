@@ -44,7 +44,10 @@ describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
   });
 
   it("validate on the stored phishing records passes", () => {
-    const r = runCli(["validate", "--dataset", "phishing", "--json", "--out", join(tmp.dir, "val-phishing")], env);
+    const r = runCli(
+      ["validate", "--dataset", "phishing", "--json", "--out", join(tmp.dir, "val-phishing")],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ passed: true, rows: 11055 });
     const report = JSON.parse(readFileSync(join(tmp.dir, "val-phishing", "validation.json"), "utf8"));
@@ -67,7 +70,10 @@ describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
     const r = runCli(["ingest", "--dataset", "phishing", "--file", bad, "--json"], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/bad\.csv, row 1000, column Result: "x1" not a number/);
-    expect((r.json!.error as { details: { row: number; column: string } }).details).toMatchObject({ row: 1000, column: "Result" });
+    expect((r.json!.error as { details: { row: number; column: string } }).details).toMatchObject({
+      row: 1000,
+      column: "Result",
+    });
     const v = runCli(["validate", "--dataset", "phishing", "--json", "--out", join(tmp.dir, "val2")], env);
     expect(v.json).toMatchObject({ rows: 11055 });
   });
@@ -90,7 +96,10 @@ describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
     const lines = readFileSync(PHISHING_CSV, "utf8").split("\n");
     lines[3] = lines[3]!.replace(/^-?1,/, "7,");
     const f = writeFile(tmp.dir, "range.csv", lines.join("\n"));
-    const r = runCli(["validate", "--dataset", "phishing", "--file", f, "--json", "--out", join(tmp.dir, "val3")], env);
+    const r = runCli(
+      ["validate", "--dataset", "phishing", "--file", f, "--json", "--out", join(tmp.dir, "val3")],
+      env,
+    );
     expect(r.code).toBe(1);
     expect(r.json).toMatchObject({ passed: false });
     const problems = readFileSync(join(tmp.dir, "val3", "problems.csv"), "utf8");
@@ -100,11 +109,26 @@ describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
   it("drift between KDDTrain+_20Percent and KDDTest+ is flagged; report files are written", () => {
     const out = join(tmp.dir, "drift-kdd");
     const r = runCli(
-      ["validate", "--dataset", "nsl-kdd", "--reference", `${KDD_DIR}/KDDTrain+_20Percent.txt`, "--current", `${KDD_DIR}/KDDTest+.txt`, "--json", "--out", out],
+      [
+        "validate",
+        "--dataset",
+        "nsl-kdd",
+        "--reference",
+        `${KDD_DIR}/KDDTrain+_20Percent.txt`,
+        "--current",
+        `${KDD_DIR}/KDDTest+.txt`,
+        "--json",
+        "--out",
+        out,
+      ],
       env,
     );
     expect(r.code, r.stderr).toBe(0);
-    const drift = r.json!.drift as { dataset_drift: boolean; share_drifted: number; columns: Record<string, unknown> };
+    const drift = r.json!.drift as {
+      dataset_drift: boolean;
+      share_drifted: number;
+      columns: Record<string, unknown>;
+    };
     expect(drift.dataset_drift).toBe(true);
     expect(Object.keys(drift.columns)).toHaveLength(41);
     expect(Object.keys(drift.columns)).not.toContain("label");

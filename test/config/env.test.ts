@@ -17,7 +17,11 @@ describe("config", () => {
 
   it("reads .env, and the process environment wins", () => {
     const { dir, cleanup } = tempDir();
-    writeFile(dir, ".env", "# comment\nPORT=9000\nNETSEC_HOME='/tmp/x'\nMLFLOW_EXPERIMENT_NAME=exp # trailing\n");
+    writeFile(
+      dir,
+      ".env",
+      "# comment\nPORT=9000\nNETSEC_HOME='/tmp/x'\nMLFLOW_EXPERIMENT_NAME=exp # trailing\n",
+    );
     const c = loadConfig({ PORT: "9100" }, dir);
     expect(c.PORT).toBe(9100);
     expect(c.home).toBe("/tmp/x");
@@ -42,7 +46,9 @@ describe("config", () => {
     const c = loadConfig({ MLFLOW_TRACKING_PASSWORD: "hunter2", NETSEC_API_TOKEN: "tok" }, dir);
     const r = JSON.stringify(redactConfig(c));
     expect(r).not.toMatch(/hunter2|"tok"/);
-    expect(redactUri("mongodb://user:s3cret@h:27017/db?authSource=admin")).toBe("mongodb://***:***@h:27017/db?authSource=admin");
+    expect(redactUri("mongodb://user:s3cret@h:27017/db?authSource=admin")).toBe(
+      "mongodb://***:***@h:27017/db?authSource=admin",
+    );
     cleanup();
   });
 

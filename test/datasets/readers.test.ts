@@ -63,7 +63,10 @@ describe("CSV/TSV", () => {
   });
 
   it("rejects a duplicated header name", async () => {
-    await expectError(readTable({ path: writeFile(tmp.dir, "dup.csv", "a,a\n1,2\n") }), /names column "a" twice/);
+    await expectError(
+      readTable({ path: writeFile(tmp.dir, "dup.csv", "a,a\n1,2\n") }),
+      /names column "a" twice/,
+    );
   });
 });
 
@@ -93,7 +96,10 @@ describe("ARFF", () => {
   });
 
   it("rejects a file without @data", async () => {
-    await expectError(readTable({ path: writeFile(tmp.dir, "bad.arff", "@relation x\n@attribute a numeric\n") }), /not an ARFF file/);
+    await expectError(
+      readTable({ path: writeFile(tmp.dir, "bad.arff", "@relation x\n@attribute a numeric\n") }),
+      /not an ARFF file/,
+    );
   });
 });
 
@@ -130,14 +136,20 @@ describe("headerless NSL-KDD text and zip members", () => {
   });
 
   it("streams KDDTrain+.txt out of NSL_KDD.zip without unpacking (125,973 rows)", async () => {
-    const t = await readTable({ path: `${KDD_DIR}/NSL_KDD.zip`, member: "KDDTrain+.txt" }, { schema, batchSize: 20000 });
+    const t = await readTable(
+      { path: `${KDD_DIR}/NSL_KDD.zip`, member: "KDDTrain+.txt" },
+      { schema, batchSize: 20000 },
+    );
     let n = 0;
     for await (const b of t.batches) n += b.rows.length;
     expect(n).toBe(125973);
   });
 
   it("names a missing zip member", async () => {
-    await expectError(readTable({ path: `${KDD_DIR}/NSL_KDD.zip`, member: "nope.txt" }, { schema }), /no member named "nope\.txt"/);
+    await expectError(
+      readTable({ path: `${KDD_DIR}/NSL_KDD.zip`, member: "nope.txt" }, { schema }),
+      /no member named "nope\.txt"/,
+    );
   });
 
   it("needs a schema for a headerless file", async () => {

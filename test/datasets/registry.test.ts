@@ -32,7 +32,13 @@ describe("built-in datasets", () => {
     expect(s.featureNames).not.toContain("difficulty");
     expect(s.isThreat("normal")).toBe(false);
     expect(s.isThreat("neptune")).toBe(true);
-    for (const [a, c] of Object.entries({ apache2: "dos", mscan: "probe", snmpguess: "r2l", sqlattack: "u2r", neptune: "dos" })) {
+    for (const [a, c] of Object.entries({
+      apache2: "dos",
+      mscan: "probe",
+      snmpguess: "r2l",
+      sqlattack: "u2r",
+      neptune: "dos",
+    })) {
       expect(s.labelCategory(a)).toBe(c);
     }
     const cats = s.raw.labels.categories!;
@@ -47,7 +53,10 @@ describe("built-in datasets", () => {
 describe("schema validation", () => {
   it("lists every problem of a bad schema", () => {
     try {
-      parseSchema("name: x\ntitle: t\ntarget: y\nlabels: {threat: [1], benign: [0]}\ncolumns:\n  - {name: a, type: integer, min: 3, max: 1}\n  - {name: a, type: number}\n", "bad.yaml");
+      parseSchema(
+        "name: x\ntitle: t\ntarget: y\nlabels: {threat: [1], benign: [0]}\ncolumns:\n  - {name: a, type: integer, min: 3, max: 1}\n  - {name: a, type: number}\n",
+        "bad.yaml",
+      );
       throw new Error("no error");
     } catch (e) {
       const m = (e as Error).message;
@@ -60,9 +69,11 @@ describe("schema validation", () => {
   });
 
   it("rejects unknown keys and bad types", () => {
-    expect(() => parseSchema("name: x\ntitle: t\ntarget: y\nlabels: {threat: [1]}\ncolumns:\n  - {name: y, type: float}\n  - {name: z, type: integer, colour: red}\n")).toThrow(
-      /columns\.0\.type.*columns\.1/s,
-    );
+    expect(() =>
+      parseSchema(
+        "name: x\ntitle: t\ntarget: y\nlabels: {threat: [1]}\ncolumns:\n  - {name: y, type: float}\n  - {name: z, type: integer, colour: red}\n",
+      ),
+    ).toThrow(/columns\.0\.type.*columns\.1/s);
   });
 });
 
@@ -153,12 +164,16 @@ describe("download from a URL (a real HTTP server on 127.0.0.1)", () => {
   it("a corrupt download names both hashes and leaves nothing in the cache", async () => {
     const home = join(tmp.dir, "dlhome2");
     const s = schemaWith(`${base}/corrupt.csv`);
-    await expect(fetchDataset(s, { home })).rejects.toThrow(/SHA-256 mismatch .*expected [0-9a-f]{64}, got [0-9a-f]{64}/);
+    await expect(fetchDataset(s, { home })).rejects.toThrow(
+      /SHA-256 mismatch .*expected [0-9a-f]{64}, got [0-9a-f]{64}/,
+    );
     await expect(fetchDataset(s, { home, offline: true })).rejects.toThrow(/not cached/);
   });
 
   it("an HTTP error is a clear error with the URL", async () => {
     const s = schemaWith(`${base}/missing.csv`);
-    await expect(fetchDataset(s, { home: join(tmp.dir, "dlhome3") })).rejects.toThrow(/missing\.csv failed: HTTP 404/);
+    await expect(fetchDataset(s, { home: join(tmp.dir, "dlhome3") })).rejects.toThrow(
+      /missing\.csv failed: HTTP 404/,
+    );
   });
 });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { loadFrame } from "../../src/datasets/load.ts";
 import { getDataset } from "../../src/datasets/registry.ts";
-import { duplicateAwareSplit, duplicateGroupsOfFrame, stratifiedSplit, timeSplit } from "../../src/datasets/split.ts";
+import {
+  duplicateAwareSplit,
+  duplicateGroupsOfFrame,
+  stratifiedSplit,
+  timeSplit,
+} from "../../src/datasets/split.ts";
 import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
 
 function labels(counts: number[]): Int32Array {
@@ -53,7 +58,8 @@ describe("duplicate-aware split on phishing", async () => {
     for (const i of sp.train) expect(testGroups.has(groups[i]!)).toBe(false);
     expect(sp.train.length + sp.test.length).toBe(11055);
     expect(Math.abs(sp.test.length - 2211)).toBeLessThan(25);
-    const share = (idx: Uint32Array) => [...idx].filter((i) => s.isThreat(target.categories[y[i]!]!)).length / idx.length;
+    const share = (idx: Uint32Array) =>
+      [...idx].filter((i) => s.isThreat(target.categories[y[i]!]!)).length / idx.length;
     expect(Math.abs(share(sp.test) - share(sp.train))).toBeLessThan(0.02);
   });
 

@@ -32,7 +32,8 @@ async function validate(text: string, thresholds = DEFAULT_THRESHOLDS) {
 describe("schema validation collects every problem", () => {
   it("a clean file passes", async () => {
     const rows = ["port,proto,rate,flag,label"];
-    for (let i = 0; i < 20; i++) rows.push(`${i},${i % 2 ? "tcp" : "udp"},0.${i % 10},${i % 2},${i % 3 ? "normal" : "attack"}`);
+    for (let i = 0; i < 20; i++)
+      rows.push(`${i},${i % 2 ? "tcp" : "udp"},0.${i % 10},${i % 2},${i % 3 ? "normal" : "attack"}`);
     const { report } = await validate(`${rows.join("\n")}\n`);
     expect(report.issues.filter((i) => i.severity === "error")).toEqual([]);
     expect(report.passed).toBe(true);
@@ -64,7 +65,15 @@ describe("schema validation collects every problem", () => {
     expect(problems).toHaveLength(7);
     const checks = report.issues.map((i) => `${i.check}:${i.column}`).sort();
     expect(checks).toEqual(
-      expect.arrayContaining(["above_max:port", "above_max:rate", "missing:flag", "not_allowed:proto", "not_integer:port", "type:port", "unknown_label:label"]),
+      expect.arrayContaining([
+        "above_max:port",
+        "above_max:rate",
+        "missing:flag",
+        "not_allowed:proto",
+        "not_integer:port",
+        "type:port",
+        "unknown_label:label",
+      ]),
     );
   });
 
@@ -78,10 +87,15 @@ describe("schema validation collects every problem", () => {
 
   it("thresholds decide: missing rate and invalid rate", async () => {
     const rows = ["port,proto,rate,flag,label"];
-    for (let i = 0; i < 20; i++) rows.push(`${i < 3 ? "" : i},tcp,${i === 0 ? 2 : 0.1},1,${i % 2 ? "attack" : "normal"}`);
+    for (let i = 0; i < 20; i++)
+      rows.push(`${i < 3 ? "" : i},tcp,${i === 0 ? 2 : 0.1},1,${i % 2 ? "attack" : "normal"}`);
     const strict = await validate(`${rows.join("\n")}\n`);
     expect(strict.report.passed).toBe(false); // 15% missing > 5%, 5% invalid > 0
-    const lenient = await validate(`${rows.join("\n")}\n`, { ...DEFAULT_THRESHOLDS, max_missing_rate: 0.2, max_invalid_rate: 0.1 });
+    const lenient = await validate(`${rows.join("\n")}\n`, {
+      ...DEFAULT_THRESHOLDS,
+      max_missing_rate: 0.2,
+      max_invalid_rate: 0.1,
+    });
     expect(lenient.report.issues.filter((i) => i.severity === "error")).toEqual([]);
     expect(lenient.report.passed).toBe(true);
     expect(lenient.report.columns.port!.missing).toBe(3);
@@ -92,7 +106,9 @@ describe("schema validation collects every problem", () => {
     const rows = ["port,proto,rate,flag,label"];
     for (let i = 0; i < 12; i++) rows.push(`${i},tcp,0.1,1,normal`);
     const { report } = await validate(`${rows.join("\n")}\n`);
-    expect(report.issues.find((i) => i.check === "label_set")?.message).toMatch(/needs both a threat and a benign label/);
+    expect(report.issues.find((i) => i.check === "label_set")?.message).toMatch(
+      /needs both a threat and a benign label/,
+    );
   });
 });
 
@@ -126,6 +142,8 @@ describe("real data", () => {
     const lines = (await import("node:fs")).readFileSync(PHISHING_CSV, "utf8").split("\n");
     lines[5] = lines[5]!.replace(/^-?1,/, "abc,");
     const p = writeFile(tmp.dir, "bad-phishing.csv", lines.join("\n"));
-    await expect(loadFrame({ path: p }, s)).rejects.toThrow(/bad-phishing\.csv, row 5, column having_IP_Address: "abc" not a number/);
+    await expect(loadFrame({ path: p }, s)).rejects.toThrow(
+      /bad-phishing\.csv, row 5, column having_IP_Address: "abc" not a number/,
+    );
   });
 });

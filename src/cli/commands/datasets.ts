@@ -3,7 +3,9 @@ import { fetchDataset, getDataset, listDatasets, schemaPaths } from "../../datas
 import { runCommand } from "../context.ts";
 
 export function registerDatasets(program: Command): void {
-  const ds = program.command("datasets").description("the dataset registry: built-in schemas, canonical files, SHA-256, cache and mirror");
+  const ds = program
+    .command("datasets")
+    .description("the dataset registry: built-in schemas, canonical files, SHA-256, cache and mirror");
 
   ds.command("list")
     .description("list known datasets (built-in and $NETSEC_HOME/datasets/*.yaml)")
@@ -17,11 +19,19 @@ export function registerDatasets(program: Command): void {
           schema: paths.get(s.name),
           target: s.target.name,
           features: s.features.length,
-          files: s.raw.files.map((f) => ({ name: f.name, url: f.url ?? null, member_of: f.member_of ?? null, sha256: f.sha256, rows: f.rows ?? null })),
+          files: s.raw.files.map((f) => ({
+            name: f.name,
+            url: f.url ?? null,
+            member_of: f.member_of ?? null,
+            sha256: f.sha256,
+            rows: f.rows ?? null,
+          })),
           splits: Object.keys(s.raw.splits),
         }));
         for (const d of list) {
-          ctx.say(`${d.name.padEnd(12)} ${d.title} — ${d.features} features, target ${d.target}, ${d.files.length} file(s), splits: ${d.splits.join(", ")}`);
+          ctx.say(
+            `${d.name.padEnd(12)} ${d.title} — ${d.features} features, target ${d.target}, ${d.files.length} file(s), splits: ${d.splits.join(", ")}`,
+          );
         }
         ctx.result({ ok: true, datasets: list });
         return 0;
@@ -29,7 +39,9 @@ export function registerDatasets(program: Command): void {
     );
 
   ds.command("fetch")
-    .description("resolve every file of a dataset (cache, then NETSEC_DATASET_MIRROR, then the canonical URL) and verify SHA-256")
+    .description(
+      "resolve every file of a dataset (cache, then NETSEC_DATASET_MIRROR, then the canonical URL) and verify SHA-256",
+    )
     .argument("<name>", "dataset name, e.g. phishing or nsl-kdd")
     .option("--file <name...>", "only these files")
     .option("--offline", "never download")

@@ -31,7 +31,10 @@ export function registerIngest(program: Command): void {
     )
     .option("--dataset <name>", "a registry dataset; alone, ingests the files of its default split")
     .option("--schema <file>", "a dataset schema YAML (for data that is not built in)")
-    .option("--file <path...>", "data file(s): .csv .tsv .jsonl .arff, or headerless .txt in schema column order")
+    .option(
+      "--file <path...>",
+      "data file(s): .csv .tsv .jsonl .arff, or headerless .txt in schema column order",
+    )
     .option("--format <fmt>", "override the format guessed from the extension (csv|tsv|jsonl|arff|txt)")
     .option("--split <name>", "with --dataset alone: ingest this split's files")
     .option("--all-files", "with --dataset alone: ingest every data file of the dataset")
@@ -47,7 +50,10 @@ export function registerIngest(program: Command): void {
         const results: IngestResult[] = [];
         await withStore(ctx, o.store, async (store) => {
           ctx.say(`record store: ${store.location}`);
-          const common = { onProgress: (m: string) => ctx.progress(m), ...(o.allowUnknownColumns ? { allowUnknownColumns: true } : {}) };
+          const common = {
+            onProgress: (m: string) => ctx.progress(m),
+            ...(o.allowUnknownColumns ? { allowUnknownColumns: true } : {}),
+          };
           if (o.mongodb !== undefined) {
             const uri = o.mongodb || ctx.config.MONGODB_URI;
             if (!uri) throw new NetsecError("CONFIG_INVALID", "--mongodb needs a URI (or MONGODB_URI)", {});
@@ -69,7 +75,14 @@ export function registerIngest(program: Command): void {
             );
           } else if (o.file?.length) {
             for (const f of o.file) {
-              results.push(await ingestFile(store, schema, { path: resolve(f) }, { ...common, ...(o.format ? { format: o.format } : {}) }));
+              results.push(
+                await ingestFile(
+                  store,
+                  schema,
+                  { path: resolve(f) },
+                  { ...common, ...(o.format ? { format: o.format } : {}) },
+                ),
+              );
             }
           } else {
             const splitName = o.split ?? schema.raw.default_split;
@@ -79,18 +92,30 @@ export function registerIngest(program: Command): void {
             } else {
               const sp = schema.raw.splits[splitName];
               if (!sp) {
-                throw new NetsecError("CONFIG_INVALID", `dataset ${schema.name} has no split ${JSON.stringify(splitName)}; splits: ${Object.keys(schema.raw.splits).join(", ")}`, {
-                  value: splitName,
-                });
+                throw new NetsecError(
+                  "CONFIG_INVALID",
+                  `dataset ${schema.name} has no split ${JSON.stringify(splitName)}; splits: ${Object.keys(schema.raw.splits).join(", ")}`,
+                  {
+                    value: splitName,
+                  },
+                );
               }
               names = [...sp.train, ...(sp.test ?? [])];
             }
             if (names.length === 0) {
-              throw new NetsecError("CONFIG_INVALID", `dataset ${schema.name} lists no files; give --file`, {});
+              throw new NetsecError(
+                "CONFIG_INVALID",
+                `dataset ${schema.name} lists no files; give --file`,
+                {},
+              );
             }
             const files = await fetchDataset(
               schema,
-              { home: ctx.config.home, mirror: ctx.config.NETSEC_DATASET_MIRROR, onProgress: (m) => ctx.progress(m) },
+              {
+                home: ctx.config.home,
+                mirror: ctx.config.NETSEC_DATASET_MIRROR,
+                onProgress: (m) => ctx.progress(m),
+              },
               names,
             );
             for (const f of files) {
@@ -117,7 +142,13 @@ export function registerIngest(program: Command): void {
           dataset: schema.name,
           added,
           total,
-          sources: results.map((r) => ({ source: r.source, location: r.location, rows: r.rows, added: r.added, warnings: r.warnings })),
+          sources: results.map((r) => ({
+            source: r.source,
+            location: r.location,
+            rows: r.rows,
+            added: r.added,
+            warnings: r.warnings,
+          })),
         });
         return 0;
       }),

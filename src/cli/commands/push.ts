@@ -3,7 +3,12 @@ import type { Command } from "commander";
 import { NetsecError, redactUri } from "../../core/errors.ts";
 import { parseNumber } from "../../datasets/coerce.ts";
 import { fileRecordId } from "../../datasets/ingest.ts";
-import { checkHeaderAgainstSchema, headerError, typedBatches, typeProblemsError } from "../../datasets/load.ts";
+import {
+  checkHeaderAgainstSchema,
+  headerError,
+  typedBatches,
+  typeProblemsError,
+} from "../../datasets/load.ts";
 import { type FileFormat, readTable } from "../../datasets/readers.ts";
 import { sha256OfRef } from "../../datasets/registry.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
@@ -45,19 +50,37 @@ export function registerPush(program: Command): void {
         const schema = o.dataset || o.schema ? resolveSchema(ctx, o) : undefined;
         const ref = { path: resolve(file) };
         const { sha256 } = await sha256OfRef(ref);
-        const readOpts = { ...(schema ? { schema } : {}), ...(o.format ? { format: o.format } : {}), batchSize: 2000 };
+        const readOpts = {
+          ...(schema ? { schema } : {}),
+          ...(o.format ? { format: o.format } : {}),
+          batchSize: 2000,
+        };
         if (schema) await checkFile(ref, schema, readOpts);
         const table = await readTable(ref, readOpts);
         const batches = schema ? typedDocs(table, schema, sha256) : untypedDocs(table, sha256);
         const r = await pushToCollection(uri, db, coll, batches);
-        ctx.say(`${file} → ${redactUri(uri)} ${db}.${coll}: ${r.added} document(s) added, ${r.total} in the collection`);
-        ctx.result({ ok: true, file: ref.path, sha256, db, collection: coll, added: r.added, total: r.total });
+        ctx.say(
+          `${file} → ${redactUri(uri)} ${db}.${coll}: ${r.added} document(s) added, ${r.total} in the collection`,
+        );
+        ctx.result({
+          ok: true,
+          file: ref.path,
+          sha256,
+          db,
+          collection: coll,
+          added: r.added,
+          total: r.total,
+        });
         return 0;
       }),
     );
 }
 
-async function checkFile(ref: { path: string }, schema: DatasetSchema, readOpts: Parameters<typeof readTable>[1]): Promise<void> {
+async function checkFile(
+  ref: { path: string },
+  schema: DatasetSchema,
+  readOpts: Parameters<typeof readTable>[1],
+): Promise<void> {
   const t = await readTable(ref, readOpts);
   const hc = checkHeaderAgainstSchema(t.header, schema, true);
   if (hc.missing.length || hc.unknown.length) throw headerError(t.label, hc, schema);
@@ -74,14 +97,21 @@ async function checkFile(ref: { path: string }, schema: DatasetSchema, readOpts:
   if (count) throw typeProblemsError(t.label, bad, count);
 }
 
-async function* typedDocs(table: Awaited<ReturnType<typeof readTable>>, schema: DatasetSchema, sha: string): AsyncGenerator<{ id: string; data: RecordData }[]> {
+async function* typedDocs(
+  table: Awaited<ReturnType<typeof readTable>>,
+  schema: DatasetSchema,
+  sha: string,
+): AsyncGenerator<{ id: string; data: RecordData }[]> {
   const hc = checkHeaderAgainstSchema(table.header, schema, true);
   for await (const b of typedBatches(table, schema, hc)) {
     yield b.rows.map((data, i) => ({ id: fileRecordId(sha, b.firstRow + i), data: data as RecordData }));
   }
 }
 
-async function* untypedDocs(table: Awaited<ReturnType<typeof readTable>>, sha: string): AsyncGenerator<{ id: string; data: RecordData }[]> {
+async function* untypedDocs(
+  table: Awaited<ReturnType<typeof readTable>>,
+  sha: string,
+): AsyncGenerator<{ id: string; data: RecordData }[]> {
   for await (const b of table.batches) {
     yield b.rows.map((row, i) => {
       const data: RecordData = {};

@@ -6,11 +6,17 @@ import type { Frame } from "../../core/frame.ts";
 import { loadFrame } from "../../datasets/load.ts";
 import { type FileFormat, readTable } from "../../datasets/readers.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
-import { detectDrift, type DriftReport } from "../../validate/drift.ts";
+import { type DriftReport, detectDrift } from "../../validate/drift.ts";
 import type { DataProfile } from "../../validate/profile.ts";
 import { writeDriftReports } from "../../validate/report/index.ts";
 import { validateStore } from "../../validate/store-validate.ts";
-import { summarizeValidation, type ValidationReport, ValidationThresholdsSchema, Validator, writeValidationReport } from "../../validate/validate.ts";
+import {
+  summarizeValidation,
+  type ValidationReport,
+  ValidationThresholdsSchema,
+  Validator,
+  writeValidationReport,
+} from "../../validate/validate.ts";
 import { type Ctx, runCommand } from "../context.ts";
 import { resolveSchema, withStore } from "../shared.ts";
 
@@ -40,7 +46,10 @@ export function registerValidate(program: Command): void {
     .option("--schema <file>", "schema YAML for data that is not built in")
     .option("--file <path...>", "validate these files instead of the store")
     .option("--format <fmt>", "override the format guessed from the extension")
-    .option("--reference <file|run|profile.json>", "drift reference: a data file, a run id, or a saved profile")
+    .option(
+      "--reference <file|run|profile.json>",
+      "drift reference: a data file, a run id, or a saved profile",
+    )
     .option("--current <file>", "drift current data (a file in the dataset's native format)")
     .option("--out <dir>", "report directory (default $NETSEC_HOME/reports/validate-<time>)")
     .option("--store <uri>", "record store URI")
@@ -59,14 +68,22 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
     try {
       thrRaw = JSON.parse(o.thresholds);
     } catch (e) {
-      throw new NetsecError("CONFIG_INVALID", `--thresholds is not JSON: ${(e as Error).message}`, { value: o.thresholds });
+      throw new NetsecError("CONFIG_INVALID", `--thresholds is not JSON: ${(e as Error).message}`, {
+        value: o.thresholds,
+      });
     }
   }
   const thr = ValidationThresholdsSchema.safeParse(thrRaw);
   if (!thr.success) {
-    throw new NetsecError("CONFIG_INVALID", `--thresholds: ${thr.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, {});
+    throw new NetsecError(
+      "CONFIG_INVALID",
+      `--thresholds: ${thr.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      {},
+    );
   }
-  const outDir = resolve(o.out ?? join(ctx.config.home, "reports", `validate-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+  const outDir = resolve(
+    o.out ?? join(ctx.config.home, "reports", `validate-${new Date().toISOString().replace(/[:.]/g, "-")}`),
+  );
   const formatOpt = o.format ? { format: o.format } : {};
 
   // 1. schema validation: files given, the --current file, or the store
@@ -90,9 +107,16 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
   // 2. drift
   let drift: DriftReport | undefined;
   if (o.reference || o.current) {
-    if (!o.reference || !o.current) throw new NetsecError("CONFIG_INVALID", "drift needs both --reference and --current", {});
+    if (!o.reference || !o.current)
+      throw new NetsecError("CONFIG_INVALID", "drift needs both --reference and --current", {});
     const reference = await loadReference(ctx, schema, o.reference, o.format);
-    const current = (await loadFrame({ path: resolve(o.current) }, schema, { ...formatOpt, requireTarget: false, allowUnknownColumns: false })).frame;
+    const current = (
+      await loadFrame({ path: resolve(o.current) }, schema, {
+        ...formatOpt,
+        requireTarget: false,
+        allowUnknownColumns: false,
+      })
+    ).frame;
     drift = detectDrift(reference, current, schema, {
       threshold: Number(o.driftThreshold ?? 0.5),
       alpha: Number(o.alpha ?? 0.05),
@@ -106,7 +130,8 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
     ctx.say(
       `drift: ${drifted.length}/${Object.keys(drift.columns).length} columns drifted (share ${drift.share_drifted.toFixed(3)}, threshold ${drift.threshold}) — dataset drift: ${drift.dataset_drift ? "YES" : "no"}`,
     );
-    if (drifted.length) ctx.say(`  drifted: ${drifted.slice(0, 20).join(", ")}${drifted.length > 20 ? ", …" : ""}`);
+    if (drifted.length)
+      ctx.say(`  drifted: ${drifted.slice(0, 20).join(", ")}${drifted.length > 20 ? ", …" : ""}`);
   }
   ctx.say(`reports: ${outDir}`);
   ctx.result({
@@ -128,14 +153,21 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
 }
 
 /** A drift reference: a data file, a saved profile (.json), or a run id whose artifacts hold one. */
-async function loadReference(ctx: Ctx, schema: DatasetSchema, ref: string, format?: FileFormat): Promise<Frame | DataProfile> {
+async function loadReference(
+  ctx: Ctx,
+  schema: DatasetSchema,
+  ref: string,
+  format?: FileFormat,
+): Promise<Frame | DataProfile> {
   const path = resolve(ref);
   if (existsSync(path)) {
     if (path.endsWith(".json")) {
       try {
         return JSON.parse(readFileSync(path, "utf8")) as DataProfile;
       } catch (e) {
-        throw new NetsecError("FILE_UNREADABLE", `${path}: not a JSON profile: ${(e as Error).message}`, { file: path });
+        throw new NetsecError("FILE_UNREADABLE", `${path}: not a JSON profile: ${(e as Error).message}`, {
+          file: path,
+        });
       }
     }
     return (await loadFrame({ path }, schema, { ...(format ? { format } : {}), requireTarget: false })).frame;
@@ -152,4 +184,3 @@ async function loadReference(ctx: Ctx, schema: DatasetSchema, ref: string, forma
     { file: ref },
   );
 }
-
