@@ -1,7 +1,8 @@
 /**
  * What every command gets: the parsed config, a logger (stderr), output helpers that respect `--json`
  * (human lines on stdout, or on stderr when --json so that the JSON object is the last line of stdout),
- * and the exit-code policy: 0 ok, 1 a user's mistake or a failed check, 2 an internal error.
+ * and the exit-code policy: 0 ok, 1 a user's mistake, a failed check or an unreachable service, 2 an
+ * internal error.
  */
 import { type Config, loadConfig } from "../config/env.ts";
 import { isNetsecError, NetsecError } from "../core/errors.ts";
@@ -68,8 +69,10 @@ export async function runCommand(
       ? e
       : new NetsecError("INTERNAL", (e as Error)?.message ?? String(e), {}, { cause: e });
     process.stderr.write(`error [${err.code}]: ${err.message}\n`);
-    if (!err.isUserError && process.env.NETSEC_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ""}\n`);
+    if (err.status === 500 || process.env.NETSEC_DEBUG)
+      process.stderr.write(`${(e as Error)?.stack ?? ""}\n`);
     if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, error: err.toJSON() })}\n`);
-    process.exitCode = err.isUserError ? 1 : 2;
+    // 1: the user's input or environment (bad data, unreachable server, failed check); 2: our own bug
+    process.exitCode = err.status === 500 ? 2 : 1;
   }
 }

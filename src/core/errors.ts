@@ -30,10 +30,12 @@ export const ERROR_CATALOGUE = {
   FORBIDDEN: { status: 403, title: "forbidden" },
   CONFLICT: { status: 409, title: "conflict" },
   PAYLOAD_TOO_LARGE: { status: 413, title: "payload too large" },
+  TOO_MANY_REQUESTS: { status: 429, title: "too many requests" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "unsupported media type" },
   BAD_REQUEST: { status: 400, title: "bad request" },
   NOT_FOUND: { status: 404, title: "not found" },
   INTERNAL: { status: 500, title: "internal error" },
+  SERVICE_UNAVAILABLE: { status: 503, title: "service unavailable" },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -82,7 +84,12 @@ export function wrapError(
   details: ErrorLocation = {},
 ): NetsecError {
   if (cause instanceof NetsecError) {
-    return new NetsecError(cause.code, `${doing}: ${cause.message}`, { ...details, ...cause.details }, { cause });
+    return new NetsecError(
+      cause.code,
+      `${doing}: ${cause.message}`,
+      { ...details, ...cause.details },
+      { cause },
+    );
   }
   const msg = cause instanceof Error ? cause.message : String(cause);
   return new NetsecError(code, `${doing}: ${msg}`, details, { cause });

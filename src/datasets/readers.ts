@@ -255,6 +255,15 @@ async function nextRecord(
     if (e instanceof NetsecError) throw e;
     const err = e as Error & { code?: string; lines?: number };
     const where = err.lines !== undefined ? `line ${err.lines}` : `after row ${rowsSoFar}`;
+    const quoteDelim = /Invalid Closing Quote: got "([;|\t])"/.exec(err.message);
+    if (quoteDelim) {
+      throw new NetsecError(
+        "PARSE_ERROR",
+        `${label}, ${where}: the file seems delimited by ${JSON.stringify(quoteDelim[1])}, not "," (${err.message})`,
+        { file: label, row: rowsSoFar + 1 },
+        { cause: e },
+      );
+    }
     throw new NetsecError(
       "PARSE_ERROR",
       `${label}, ${where}: ${err.message}`,

@@ -1,0 +1,311 @@
+/**
+ * The netsec HTTP application: `buildApp(deps)` returns a ready-to-use fastify instance that never
+ * listens (tests drive it with `app.inject()`; `server.ts` is the only file that listens).
+ *
+ * Cross-cutting pieces live here: helmet with a strict CSP, rate limiting, optional CORS, zod
+ * validation, OpenAPI + Swagger UI, request metrics and logging (4xx at info, 5xx at error, never a
+ * header), and the one error handler that maps every failure to `{error: {code, status, message,
+ * details}}` (or an HTML page for a browser).
+ */
+import helmet from "@fastify/helmet";
+import multipart from "@fastify/multipart";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
+import { isNetsecError, NetsecError } from "../core/errors.ts";
+import { makeAuthCheck } from "./auth.ts";
+import { JobManager } from "./jobs.ts";
+import { createServeMetrics, type ServeMetrics } from "./metrics.ts";
+import { ModelHolder } from "./model-holder.ts";
+import { wantsHtml } from "./negotiate.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { registerPageRoutes } from "./routes/pages.ts";
+import { registerPredictRoutes } from "./routes/predict.ts";
+import { registerRunRoutes } from "./routes/runs.ts";
+import { registerTrainRoutes } from "./routes/train.ts";
+import { zodSwaggerTransform, zodValidatorCompiler } from "./schemas.ts";
+import { type AppDeps, DEFAULT_LIMITS, type ServeLimits } from "./types.ts";
+import { errorPage } from "./views/pages.ts";
+
+/** What routes share. */
+export interface ServeContext {
+  deps: AppDeps;
+  limits: ServeLimits;
+  holder: ModelHolder;
+  jobs: JobManager | null;
+  metrics: ServeMetrics;
+  requireToken: (req: FastifyRequest) => void;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    netsec: ServeContext;
+  }
+}
+
+/** The CSP of every page except the Swagger UI: only same-origin scripts, styles and images. */
+const CSP_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", "data:"],
+  fontSrc: ["'self'"],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  scriptSrcAttr: ["'none'"],
+  // plain-HTTP deployments on 127.0.0.1 must keep working; TLS is the proxy's job
+  upgradeInsecureRequests: null,
+};
+
+/** Swagger UI sets styles at run time, so its pages (and only those) allow inline styles. */
+const DOCS_CSP =
+  "default-src 'self'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const limits: ServeLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const log = deps.logger;
+  const metrics = createServeMetrics();
+
+  const app = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: limits.maxJsonBytes,
+    trustProxy: false,
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: () => `req-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    routerOptions: { ignoreTrailingSlash: true },
+    ajv: { customOptions: { coerceTypes: false } },
+  });
+
+  const holder = new ModelHolder(deps.models, log, {
+    onSwap(p) {
+      metrics.modelInfo.reset();
+      metrics.modelInfo.set({ version: p.version }, 1);
+      metrics.modelLoaded.set({}, 1);
+    },
+    onReloadResult(result) {
+      metrics.modelReloads.inc({ result });
+    },
+  });
+  metrics.modelLoaded.set({}, 0);
+
+  const jobs = deps.training
+    ? new JobManager({
+        runner: deps.training.runner,
+        log,
+        onSucceeded: async () => {
+          await holder.refresh();
+        },
+        onChange(all) {
+          for (const s of ["running", "succeeded", "failed", "cancelled"]) {
+            metrics.trainingJobs.set({ state: s }, all.filter((j) => j.state === s).length);
+          }
+        },
+      })
+    : null;
+
+  const ctx: ServeContext = {
+    deps,
+    limits,
+    holder,
+    jobs,
+    metrics,
+    requireToken: makeAuthCheck(deps.apiToken),
+  };
+  app.decorate("netsec", ctx);
+
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  // ---- metrics and logging of every request -------------------------------------------------
+  app.addHook("onResponse", async (req, reply) => {
+    const route = req.routeOptions.url ?? "unmatched";
+    const labels = { method: req.method, route, status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.latency.observe(labels, reply.elapsedTime / 1000);
+    const line = {
+      method: req.method,
+      route,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    if (reply.statusCode >= 500) req.log.error(line, "request failed");
+    else req.log.info(line, "request");
+  });
+
+  // ---- security ----------------------------------------------------------------------------
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+    crossOriginEmbedderPolicy: false,
+    // HSTS only makes sense behind TLS, which a proxy terminates
+    strictTransportSecurity: false,
+  });
+
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    const allowed = new Set(deps.corsOrigins);
+    app.addHook("onRequest", async (req, reply) => {
+      const origin = req.headers.origin;
+      if (typeof origin !== "string" || !(allowed.has(origin) || allowed.has("*"))) return;
+      reply.header("access-control-allow-origin", allowed.has("*") ? "*" : origin);
+      reply.header("vary", "Origin");
+      if (req.method === "OPTIONS") {
+        reply.header("access-control-allow-methods", "GET, POST");
+        reply.header("access-control-allow-headers", "authorization, content-type, accept");
+        reply.header("access-control-max-age", "600");
+        return reply.code(204).send();
+      }
+    });
+  }
+
+  if (deps.rateLimit !== false) {
+    const rl = deps.rateLimit ?? { max: 1200, timeWindowMs: 60_000 };
+    await app.register(rateLimit, {
+      max: rl.max,
+      timeWindow: rl.timeWindowMs,
+      allowList: (req) => req.url.startsWith("/health/") || req.url === "/metrics",
+      errorResponseBuilder: (_req, c) =>
+        new NetsecError(
+          "TOO_MANY_REQUESTS",
+          `rate limit of ${c.max} requests per ${c.after} exceeded; retry later`,
+          {
+            limit: c.max,
+            retry_after: c.after,
+          },
+        ),
+    });
+  }
+
+  await app.register(multipart, {
+    limits: {
+      // one byte over the limit lets our own counter name the limit in its message
+      fileSize: limits.maxUploadBytes + 1,
+      files: 1,
+      fields: 10,
+      fieldSize: 1024,
+      parts: 12,
+      headerPairs: 50,
+    },
+  });
+  // `curl --data-binary @file.csv -H 'content-type: text/csv'` streams the body as is
+  app.addContentTypeParser(["text/csv", "application/csv"], (_req, payload, done) => done(null, payload));
+
+  // ---- OpenAPI and Swagger UI ---------------------------------------------------------------
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "netsec",
+        description: "Threat detection for network traffic: scoring, training jobs, runs and models.",
+        version: "0.1.0",
+      },
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "NETSEC_API_TOKEN" } },
+      },
+    },
+    transform: zodSwaggerTransform as never,
+  });
+  const docsPath = deps.docsPath ?? "/docs";
+  await app.register(swaggerUi, {
+    routePrefix: docsPath,
+    staticCSP: DOCS_CSP,
+    uiConfig: { validatorUrl: null, deepLinking: false } as never,
+  });
+
+  // ---- errors ------------------------------------------------------------------------------
+  app.setErrorHandler((err: FastifyError, req, reply) => sendError(toNetsecError(err), req, reply, ctx));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      new NetsecError("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`, {}),
+      req,
+      reply,
+      ctx,
+    ),
+  );
+
+  // ---- routes ------------------------------------------------------------------------------
+  registerPageRoutes(app, ctx);
+  registerPredictRoutes(app, ctx);
+  registerTrainRoutes(app, ctx);
+  registerRunRoutes(app, ctx);
+  registerHealthRoutes(app, ctx);
+
+  // ---- model lifecycle ---------------------------------------------------------------------
+  app.addHook("onReady", async () => {
+    await holder.refresh();
+    holder.startPolling(deps.modelPollMs ?? 0);
+  });
+  app.addHook("onClose", async () => {
+    holder.stopPolling();
+    await jobs?.cancel();
+  });
+
+  return app;
+}
+
+/** Map anything thrown to a NetsecError: user mistakes keep their 4xx, everything else is a 500. */
+export function toNetsecError(err: unknown): NetsecError {
+  if (isNetsecError(err)) return err;
+  const e = err as FastifyError & { statusCode?: number; code?: string };
+  const status = typeof e?.statusCode === "number" ? e.statusCode : 500;
+  const code = e?.code ?? "";
+  if (status === 413 || /LIMIT|TOO_LARGE/.test(code)) {
+    return new NetsecError("PAYLOAD_TOO_LARGE", `request too large: ${e.message}`, { fastify_code: code });
+  }
+  if (
+    status === 415 ||
+    code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" ||
+    code === "FST_INVALID_MULTIPART_CONTENT_TYPE"
+  ) {
+    return new NetsecError("UNSUPPORTED_MEDIA_TYPE", `unsupported content type: ${e.message}`, {
+      fastify_code: code,
+    });
+  }
+  if (status === 429) return new NetsecError("TOO_MANY_REQUESTS", e.message, {});
+  if (status === 404) return new NetsecError("NOT_FOUND", e.message, {});
+  if (status >= 400 && status < 500) {
+    return new NetsecError("BAD_REQUEST", e.message || "bad request", { fastify_code: code });
+  }
+  return new NetsecError("INTERNAL", "internal error", {}, { cause: err });
+}
+
+function sendError(
+  e: NetsecError,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  ctx: ServeContext,
+): FastifyReply {
+  // the message names the user's row/column/value; it never holds headers or tokens
+  if (e.status >= 500) req.log.error({ err: e.cause ?? e, code: e.code }, e.message);
+  else req.log.info({ code: e.code, status: e.status }, `request rejected: ${e.message}`);
+  if (e.status === 401) reply.header("www-authenticate", 'Bearer realm="netsec"');
+  const query = req.query as Record<string, unknown> | undefined;
+  // a 500 never echoes internals; the request id lets an operator find the logged cause
+  const body = { ...e.toJSON(), request_id: req.id };
+  reply.code(e.status);
+  if (wantsHtml(req.headers.accept, query?.format)) {
+    return reply
+      .type("text/html; charset=utf-8")
+      .send(
+        errorPage(
+          e.status,
+          e.code,
+          e.message,
+          e.details as Record<string, unknown>,
+          ctx.holder.current()?.version ?? null,
+        ),
+      );
+  }
+  return reply.type("application/json; charset=utf-8").send(JSON.stringify({ error: body }));
+}

@@ -1,0 +1,315 @@
+/**
+ * Scoring: `POST /predict` (a CSV, streamed, as multipart or text/csv; answers HTML, JSON or CSV) and
+ * `POST /predict/records` (JSON records in, JSON out with the top contributing features), plus
+ * `GET /predictions/:file` to download a kept output. Each request reads the served model once, so a
+ * champion swap mid-request never mixes versions.
+ */
+import { readFile } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
+import type { Prediction, Predictor } from "../../bundle/predictor.ts";
+import { NetsecError } from "../../core/errors.ts";
+import type { ServeContext } from "../app.ts";
+import { readCsvUpload } from "../csv-upload.ts";
+import { negotiate } from "../negotiate.ts";
+import { newPredictionId, outputPath, predictionCsv, savePredictionOutput } from "../output.ts";
+import { type JsonScalar, recordsToFrame } from "../records.ts";
+import {
+  ErrorResponse,
+  FormatQuery,
+  PredictionFileParams,
+  PredictJsonResponse,
+  RecordsResponse,
+  recordsBody,
+} from "../schemas.ts";
+import { type ResultRow, resultsPage } from "../views/pages.ts";
+
+/** Content types a browser or client may give a CSV file part. */
+const CSV_TYPES = new Set([
+  "text/csv",
+  "application/csv",
+  "text/x-csv",
+  "application/x-csv",
+  "text/comma-separated-values",
+  "application/vnd.ms-excel",
+  "text/plain",
+  "application/octet-stream",
+  "",
+]);
+
+function requireModel(ctx: ServeContext): Predictor {
+  const p = ctx.holder.current();
+  if (!p) {
+    throw new NetsecError(
+      "SERVICE_UNAVAILABLE",
+      "no model is loaded yet: train one (netsec train or POST /train) and try again",
+      {
+        reason: "no_model",
+      },
+    );
+  }
+  return p;
+}
+
+function countLabels(ctx: ServeContext, pred: Prediction): number {
+  const byName = new Map<string, number>();
+  let threats = 0;
+  for (let i = 0; i < pred.labelNames.length; i++) {
+    const n = pred.labelNames[i]!;
+    byName.set(n, (byName.get(n) ?? 0) + 1);
+    threats += pred.isThreat[i]!;
+  }
+  for (const [label, n] of byName) ctx.metrics.predictions.inc({ label }, n);
+  ctx.metrics.predictedRows.inc({}, threats);
+  return threats;
+}
+
+/** The CSV stream of a request: the first file part of a multipart body, or a text/csv body. */
+async function openUpload(
+  req: FastifyRequest,
+): Promise<{ stream: Readable; label: string; drain: () => void }> {
+  if (req.isMultipart()) {
+    let part: Awaited<ReturnType<FastifyRequest["file"]>>;
+    try {
+      part = await req.file();
+    } catch (e) {
+      if (e instanceof NetsecError) throw e;
+      const err = e as Error & { statusCode?: number; code?: string };
+      if (err.statusCode && err.statusCode < 500) throw e;
+      throw new NetsecError("PARSE_ERROR", `malformed multipart body: ${err.message}`, { part: "body" });
+    }
+    if (!part) {
+      throw new NetsecError(
+        "BAD_REQUEST",
+        "the multipart body has no file part; send the CSV in a field named `file`",
+        { part: "file" },
+      );
+    }
+    const name = (part.filename || "upload.csv").replace(/^.*[\\/]/, "").slice(0, 120);
+    const type = (part.mimetype || "").split(";")[0]!.trim().toLowerCase();
+    const ext = /\.([A-Za-z0-9]+)$/.exec(name)?.[1]?.toLowerCase();
+    const drain = (): void => {
+      part.file.on("error", () => undefined);
+      part.file.resume();
+    };
+    if (!CSV_TYPES.has(type) || (ext !== undefined && ext !== "csv" && ext !== "txt")) {
+      drain();
+      throw new NetsecError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `part ${JSON.stringify(part.fieldname)} is ${JSON.stringify(name)} of type ${JSON.stringify(type || "unknown")}; upload a .csv file (text/csv)`,
+        {
+          part: part.fieldname,
+          file: name,
+          value: type,
+        },
+      );
+    }
+    return { stream: part.file, label: name, drain };
+  }
+  const body = req.body as unknown;
+  if (body && typeof (body as Readable).pipe === "function") {
+    const stream = body as Readable;
+    return { stream, label: "request body", drain: () => stream.on("error", () => undefined) };
+  }
+  throw new NetsecError(
+    "UNSUPPORTED_MEDIA_TYPE",
+    `send the CSV as multipart/form-data (field \`file\`) or as a text/csv body, not ${JSON.stringify(req.headers["content-type"] ?? "(none)")}`,
+    { value: req.headers["content-type"] ?? null },
+  );
+}
+
+export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): void {
+  const uploadLimits = {
+    maxBytes: ctx.limits.maxUploadBytes,
+    maxRows: ctx.limits.maxUploadRows,
+    maxRowChars: ctx.limits.maxRowChars,
+  };
+
+  app.post(
+    "/predict",
+    {
+      schema: {
+        summary: "Score a CSV upload (multipart field `file`, or a text/csv body).",
+        description:
+          "Answers by `?format=` or Accept: an HTML table, JSON, or CSV (input rows + prediction + probability). " +
+          "The output is kept as prediction_output/<id>.csv and as prediction_output/output.csv. " +
+          "4xx answers name the row, column and value of the problem.",
+        tags: ["predict"],
+        consumes: ["multipart/form-data", "text/csv"],
+        querystring: FormatQuery,
+        response: {
+          200: {
+            description: "Predictions (JSON shown; text/html and text/csv by Accept or ?format=).",
+            content: { "application/json": { schema: PredictJsonResponse } },
+          },
+          "4xx": ErrorResponse,
+        },
+      },
+      config: {
+        openapiBody: {
+          content: {
+            "multipart/form-data": {
+              schema: {
+                type: "object",
+                properties: { file: { type: "string", format: "binary" } },
+                required: ["file"],
+              },
+            },
+            "text/csv": { schema: { type: "string" } },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const predictor = requireModel(ctx);
+      const format = negotiate(req.headers.accept, (req.query as z.infer<typeof FormatQuery>).format, [
+        "json",
+        "html",
+        "csv",
+      ]);
+      const upload = await openUpload(req);
+      let parsed: Awaited<ReturnType<typeof readCsvUpload>>;
+      try {
+        parsed = await readCsvUpload(
+          upload.stream,
+          upload.label,
+          predictor.schema,
+          predictor.manifest.input_columns,
+          uploadLimits,
+        );
+      } catch (e) {
+        upload.drain();
+        throw e;
+      }
+      ctx.metrics.uploadBytes.inc({}, parsed.bytes);
+      const pred = predictor.predict(parsed.frame);
+      const threats = countLabels(ctx, pred);
+      const id = newPredictionId();
+      const csv = predictionCsv(parsed.header, parsed.frame, parsed.extras, pred);
+      await savePredictionOutput(ctx.deps.home, id, csv);
+      reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
+      const threshold = predictor.manifest.threshold;
+      if (format === "csv") {
+        return reply
+          .type("text/csv; charset=utf-8")
+          .header("content-disposition", `attachment; filename="${id}.csv"`)
+          .send(csv);
+      }
+      if (format === "html") {
+        const n = Math.min(parsed.rows, ctx.limits.htmlRowLimit);
+        const shown: ResultRow[] = new Array(n);
+        for (let r = 0; r < n; r++) {
+          const isThreat = pred.isThreat[r] === 1;
+          shown[r] = {
+            row: r + 1,
+            labelName: pred.labelNames[r]!,
+            isThreat,
+            probability: pred.probability[r]!,
+            inputs: parsed.header.map((h) => {
+              const ex = parsed.extras.get(h);
+              return ex ? (ex[r] ?? null) : parsed.frame.value(r, h);
+            }),
+            why: isThreat ? predictor.explain(parsed.frame, r, 3) : null,
+          };
+        }
+        return reply.type("text/html; charset=utf-8").send(
+          resultsPage({
+            id,
+            fileName: upload.label,
+            version: predictor.version,
+            threshold,
+            rows: parsed.rows,
+            threats,
+            columns: parsed.header,
+            shown,
+          }),
+        );
+      }
+      const predictions = new Array(parsed.rows);
+      for (let r = 0; r < parsed.rows; r++) {
+        predictions[r] = {
+          row: r + 1,
+          label: pred.labels[r]!,
+          label_name: pred.labelNames[r]!,
+          probability: pred.probability[r]!,
+          is_threat: pred.isThreat[r] === 1,
+        };
+      }
+      return reply.type("application/json; charset=utf-8").send(
+        JSON.stringify({
+          id,
+          model_version: predictor.version,
+          threshold,
+          rows: parsed.rows,
+          threats,
+          download: `/predictions/${id}.csv`,
+          predictions,
+        }),
+      );
+    },
+  );
+
+  const RecordsBody = recordsBody(ctx.limits.maxRecords);
+  app.post(
+    "/predict/records",
+    {
+      schema: {
+        summary:
+          "Score JSON records; each answer has the label, threat probability and the top 3 contributing features.",
+        tags: ["predict"],
+        body: RecordsBody,
+        response: { 200: RecordsResponse, "4xx": ErrorResponse },
+      },
+    },
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const predictor = requireModel(ctx);
+      const records = req.body as Record<string, JsonScalar>[];
+      const frame = recordsToFrame(records, predictor.schema, predictor.manifest.input_columns);
+      const pred = predictor.predict(frame);
+      const threats = countLabels(ctx, pred);
+      const version = predictor.version;
+      const predictions = records.map((_, i) => ({
+        row: i + 1,
+        label: pred.labels[i]!,
+        label_name: pred.labelNames[i]!,
+        probability: pred.probability[i]!,
+        is_threat: pred.isThreat[i] === 1,
+        model_version: version,
+        top_features: predictor.explain(frame, i, 3).slice(0, 3),
+      }));
+      reply.header("x-model-version", version);
+      return {
+        model_version: version,
+        threshold: predictor.manifest.threshold,
+        count: records.length,
+        threats,
+        predictions,
+      };
+    },
+  );
+
+  app.get(
+    "/predictions/:file",
+    {
+      schema: {
+        summary: "Download a kept prediction output (CSV).",
+        tags: ["predict"],
+        params: PredictionFileParams,
+      },
+    },
+    async (req, reply) => {
+      const id = (req.params as z.infer<typeof PredictionFileParams>).file.replace(/\.csv$/, "");
+      let text: Buffer;
+      try {
+        text = await readFile(outputPath(ctx.deps.home, id));
+      } catch {
+        throw new NetsecError("NOT_FOUND", `no prediction output ${id}`, { value: id });
+      }
+      return reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", `attachment; filename="${id}.csv"`)
+        .send(text);
+    },
+  );
+}
