@@ -63,7 +63,12 @@ export interface Classifier {
   contributions?(X: Matrix, row: number, cls: number): Float64Array;
 }
 
-export type ModelName = "random_forest" | "decision_tree" | "gradient_boosting" | "adaboost" | "logistic_regression";
+export type ModelName =
+  | "random_forest"
+  | "decision_tree"
+  | "gradient_boosting"
+  | "adaboost"
+  | "logistic_regression";
 
 export const MODEL_NAMES: readonly ModelName[] = [
   "random_forest",

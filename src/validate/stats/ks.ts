@@ -69,7 +69,7 @@ export function ksStatistic(a: WeightedSample, b: WeightedSample): { d: number; 
   while (i < a.values.length || j < b.values.length) {
     const va = i < a.values.length ? a.values[i]! : Number.POSITIVE_INFINITY;
     const vb = j < b.values.length ? b.values[j]! : Number.POSITIVE_INFINITY;
-    const v = va <= vb ? va : vb;
+    const v = Math.min(va, vb);
     if (va === v) c1 += a.counts[i++]!;
     if (vb === v) c2 += b.counts[j++]!;
     const diff = c1 / n1 - c2 / n2;
@@ -77,7 +77,7 @@ export function ksStatistic(a: WeightedSample, b: WeightedSample): { d: number; 
     if (diff < minDiff) minDiff = diff;
   }
   const minS = Math.min(1, Math.max(0, -minDiff));
-  const d = minS > maxS ? minS : maxS;
+  const d = Math.max(minS, maxS);
   return { d, n1, n2 };
 }
 
