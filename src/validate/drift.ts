@@ -127,7 +127,7 @@ export function detectDrift(
         const cm = new Map(c.values.map((v, i) => [v, c.counts[i]!]));
         const rcnt = keys.map((k) => rm.get(k) ?? 0);
         const ccnt = keys.map((k) => cm.get(k) ?? 0);
-        columns[spec.name] = chi2Column(keys.map(numKey), rcnt, ccnt, alpha, base);
+        columns[spec.name] = chi2Column(keys.map(numKey), rcnt, ccnt, alpha, base, true);
       }
     } else if (r.kind === "categorical" && c.kind === "categorical") {
       const keys = [...new Set([...Object.keys(r.categories), ...Object.keys(c.categories)])];
@@ -163,13 +163,15 @@ function chi2Column(
   ccnt: number[],
   alpha: number,
   base: Pick<ColumnDrift, "n_reference" | "n_current" | "missing_reference" | "missing_current">,
+  /** Keep the given key order (numeric values ascending) instead of sorting by reference share. */
+  keepOrder = false,
 ): ColumnDrift {
   const t = chi2Homogeneity(rcnt, ccnt);
   const rs = rcnt.reduce((a, b) => a + b, 0) || 1;
   const cs = ccnt.reduce((a, b) => a + b, 0) || 1;
   const order = keys
     .map((k, i) => ({ k, r: rcnt[i]! / rs, c: ccnt[i]! / cs }))
-    .sort((a, b) => b.r - a.r || b.c - a.c);
+    .sort((a, b) => (keepOrder ? 0 : b.r - a.r || b.c - a.c));
   const frequencies: Record<string, { reference: number; current: number }> = {};
   for (const o of order.slice(0, 50)) frequencies[o.k] = { reference: o.r, current: o.c };
   return {
