@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerDatasets } from "./commands/datasets.ts";
 import { registerIngest } from "./commands/ingest.ts";
+import { registerPredict } from "./commands/predict.ts";
 import { registerPush } from "./commands/push.ts";
+import { registerTrain } from "./commands/train.ts";
 import { registerValidate } from "./commands/validate.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerIngest(program);
   registerPush(program);
   registerValidate(program);
+  registerTrain(program);
+  registerPredict(program);
   return program;
 }
 

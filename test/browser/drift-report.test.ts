@@ -22,7 +22,14 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`scripts/setup --test\``);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
 }, 120_000);
 
@@ -31,7 +38,10 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-async function render(dir: string, shot: string): Promise<{ verdict: string; charts: number; external: string[] }> {
+async function render(
+  dir: string,
+  shot: string,
+): Promise<{ verdict: string; charts: number; external: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1300, height: 1400 } });
   const external: string[] = [];
   page.on("request", (r) => {

@@ -1,0 +1,146 @@
+/**
+ * Run an exported pipeline under onnxruntime-node and compare it with netsec's own predictions:
+ * the check behind "the same pipeline exported to ONNX, verified to give the same probabilities".
+ */
+import ort from "onnxruntime-node";
+import { NetsecError, wrapError } from "../../core/errors.ts";
+import type { Frame } from "../../core/frame.ts";
+import { type ColumnIR, inputNames, MISSING_CATEGORY, OUTPUT_LABEL, OUTPUT_PROBABILITY } from "./ir.ts";
+
+export interface OnnxRunResult {
+  /** Threat probability per row (float32 values widened to float64). */
+  probability: Float64Array;
+  /** Label per row: strings, or numbers for int64 labels. */
+  labels: (string | number)[];
+}
+
+export interface VerifyResult extends OnnxRunResult {
+  nRows: number;
+  /** max |onnx - expected| over rows (NaN never counts as equal). */
+  maxAbsDiff: number;
+  /** Rows whose difference exceeds the tolerance (or is NaN), ascending; at most 100. */
+  failingRows: number[];
+  /** Rows whose label differs from `expectedLabels` (when given); at most 100. */
+  labelMismatches: number[];
+  ok: boolean;
+}
+
+/**
+ * ONNX feeds for the raw columns of a frame: numeric → float64 (NaN = missing), categorical → string
+ * ("" = missing). Shapes follow the exported inputs: [N] each, or [N, 1] when there is one input.
+ */
+export function feedsFromFrame(columns: readonly ColumnIR[], frame: Frame): Record<string, ort.Tensor> {
+  const names = inputNames({ columns });
+  const n = frame.nRows;
+  const dims = columns.length === 1 ? [n, 1] : [n];
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const c of columns) {
+    if (!frame.has(c.column)) {
+      throw new NetsecError("SCHEMA_MISMATCH", `column ${c.column} is missing from the data`, {
+        column: c.column,
+      });
+    }
+    const col = frame.column(c.column);
+    const name = names.get(c.column)!;
+    if (c.kind === "numeric") {
+      if (col.kind !== "numeric") {
+        throw new NetsecError(
+          "SCHEMA_MISMATCH",
+          `column ${c.column} is categorical, the model expects numbers`,
+          {
+            column: c.column,
+          },
+        );
+      }
+      feeds[name] = new ort.Tensor("float64", Float64Array.from(col.values), dims);
+    } else {
+      const s: string[] = new Array(n);
+      if (col.kind === "categorical") {
+        for (let i = 0; i < n; i++) {
+          const code = col.codes[i]!;
+          s[i] = code < 0 ? MISSING_CATEGORY : col.categories[code]!;
+        }
+      } else {
+        for (let i = 0; i < n; i++)
+          s[i] = Number.isNaN(col.values[i]!) ? MISSING_CATEGORY : String(col.values[i]);
+      }
+      feeds[name] = new ort.Tensor("string", s, dims);
+    }
+  }
+  return feeds;
+}
+
+/** Run the model on a frame. Cost: one onnxruntime session creation + one run over all rows. */
+export async function runOnnx(
+  bytes: Uint8Array,
+  columns: readonly ColumnIR[],
+  frame: Frame,
+): Promise<OnnxRunResult> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes);
+  } catch (e) {
+    throw wrapError("loading the ONNX model in onnxruntime", e, "BUNDLE_INVALID");
+  }
+  try {
+    const out = await session.run(feedsFromFrame(columns, frame));
+    const p = out[OUTPUT_PROBABILITY]!;
+    const l = out[OUTPUT_LABEL]!;
+    const labels =
+      l.type === "string"
+        ? Array.from(l.data as string[])
+        : Array.from(l.data as BigInt64Array, (v) => Number(v));
+    return { probability: Float64Array.from(p.data as Float32Array), labels };
+  } catch (e) {
+    if (e instanceof NetsecError) throw e;
+    throw wrapError("running the ONNX model in onnxruntime", e, "INTERNAL");
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * Verify an exported pipeline: run it on `frame` and compare its `probability` output with
+ * `expectedProbabilities` (netsec's own, length frame.nRows) to `tol` absolute, and its labels with
+ * `expectedLabels` when given. The default tolerance 1e-5 leaves room for the float32 output
+ * (relative error 6e-8) and nothing else.
+ */
+export async function verifyOnnx(
+  bytes: Uint8Array,
+  columns: readonly ColumnIR[],
+  frame: Frame,
+  expectedProbabilities: ArrayLike<number>,
+  tol = 1e-5,
+  expectedLabels?: readonly (string | number)[],
+): Promise<VerifyResult> {
+  if (expectedProbabilities.length !== frame.nRows) {
+    throw new RangeError(`expected ${frame.nRows} probabilities, got ${expectedProbabilities.length}`);
+  }
+  const run = await runOnnx(bytes, columns, frame);
+  let maxAbsDiff = 0;
+  const failingRows: number[] = [];
+  const labelMismatches: number[] = [];
+  let nFailing = 0;
+  let nMismatch = 0;
+  for (let i = 0; i < frame.nRows; i++) {
+    const d = Math.abs(run.probability[i]! - expectedProbabilities[i]!);
+    if (!(d <= tol)) {
+      nFailing++;
+      if (failingRows.length < 100) failingRows.push(i);
+    }
+    if (Number.isNaN(d)) maxAbsDiff = Number.NaN;
+    else if (d > maxAbsDiff) maxAbsDiff = d;
+    if (expectedLabels && String(expectedLabels[i]) !== String(run.labels[i])) {
+      nMismatch++;
+      if (labelMismatches.length < 100) labelMismatches.push(i);
+    }
+  }
+  return {
+    ...run,
+    nRows: frame.nRows,
+    maxAbsDiff,
+    failingRows,
+    labelMismatches,
+    ok: nFailing === 0 && nMismatch === 0,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * A process-wide pool of worker threads (piscina) running `src/core/worker.ts` tasks. Large inputs go
+ * in SharedArrayBuffers (zero copy); results come back structured-cloned. Deterministic work splits
+ * its randomness by task index (Rng.fork), so results do not depend on the thread count.
+ */
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import type { Task } from "./worker.ts";
+
+let pool: Piscina | null = null;
+let poolThreads = 0;
+
+/** True inside a pool worker: nested parallel work must run inline. */
+export function inWorker(): boolean {
+  return process.env.NETSEC_IN_WORKER === "1";
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+function getPool(threads: number): Piscina {
+  if (pool && poolThreads >= threads) return pool;
+  if (pool) void pool.destroy();
+  poolThreads = threads;
+  pool = new Piscina({
+    filename: new URL("./worker.ts", import.meta.url).href,
+    minThreads: 0,
+    maxThreads: threads,
+    idleTimeout: 2_000,
+    // every task is CPU-bound: one at a time per worker
+    concurrentTasksPerWorker: 1,
+  });
+  return pool;
+}
+
+/**
+ * Run tasks on up to `threads` workers; results in task order. With threads <= 1, or inside a worker,
+ * tasks run inline in this thread (same code path, same results).
+ */
+export async function runTasks<T>(
+  tasks: readonly Task[],
+  opts: { threads?: number; onDone?: (done: number, total: number) => void; signal?: AbortSignal } = {},
+): Promise<T[]> {
+  const threads = Math.min(opts.threads ?? defaultThreads(), tasks.length);
+  let done = 0;
+  if (threads <= 1 || inWorker()) {
+    const { default: run } = await import("./worker.ts");
+    const out: T[] = [];
+    for (const t of tasks) {
+      opts.signal?.throwIfAborted();
+      out.push((await run(t)) as T);
+      opts.onDone?.(++done, tasks.length);
+    }
+    return out;
+  }
+  const p = getPool(threads);
+  return Promise.all(
+    tasks.map(async (t) => {
+      const r = (await p.run(t, opts.signal ? { signal: opts.signal } : {})) as T;
+      opts.onDone?.(++done, tasks.length);
+      return r;
+    }),
+  );
+}
+
+/** Stop the workers (CLI commands call this before exiting). */
+export async function closePool(): Promise<void> {
+  const p = pool;
+  pool = null;
+  poolThreads = 0;
+  if (p) await p.destroy();
+}

@@ -1,0 +1,232 @@
+/**
+ * AdaBoost classifier, SAMME (the only algorithm of scikit-learn >= 1.6), over decision stumps
+ * (max_depth 1) grown on binned data. Follows scikit-learn 1.9's `_boost_discrete`:
+ *   err_m = Σ w_i [h_m(x_i) != y_i] / Σ w_i;  stop early when err_m <= 0 (weight 1);
+ *   fail when err_m >= 1 − 1/K;  α_m = lr · (ln((1 − err_m)/err_m) + ln(K − 1));
+ *   w_i ← w_i · exp(α_m [h_m(x_i) != y_i]), normalised.
+ * predict_proba: decision d_k = Σ α_m [h_m(x) = k] / Σ α_m; binary: softmax([−d, d]/2) with
+ * d = d_1 − d_0; multiclass: softmax(d / (K − 1)).
+ */
+import { z } from "zod";
+import { NetsecError } from "../core/errors.ts";
+import type { Matrix } from "../core/frame.ts";
+import { Rng } from "../core/rng.ts";
+import { argmaxRows, checkFitData, checkPredictData } from "./checks.ts";
+import { binMatrix, fitBinMapper } from "./tree/binning.ts";
+import { type FlatTree, type FlatTreeJSON, leafOf, treeFromJSON, treeToJSON } from "./tree/flat-tree.ts";
+import { growClassificationTree } from "./tree/grow-classifier.ts";
+import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
+
+export const AdaBoostParamsSchema = z
+  .object({
+    nEstimators: z.number().int().min(1).max(10_000).default(50),
+    learningRate: z.number().gt(0).default(1.0),
+    /** Depth of the base trees (scikit-learn's default estimator is a stump). */
+    maxDepth: z.number().int().min(1).max(16).default(1),
+    randomState: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(0),
+    maxBins: z.number().int().min(2).max(255).default(255),
+  })
+  .strict();
+
+export type AdaBoostParams = z.infer<typeof AdaBoostParamsSchema>;
+
+export class AdaBoostClassifier implements Classifier {
+  readonly name = "adaboost" as const;
+  readonly params: AdaBoostParams;
+  nClasses = 0;
+  nFeatures = 0;
+  trees: FlatTree[] = [];
+  /** Class predicted by each leaf of each tree (argmax of the leaf distribution). */
+  leafClass: Int32Array[] = [];
+  weights: number[] = [];
+
+  constructor(params: Partial<AdaBoostParams> = {}) {
+    this.params = AdaBoostParamsSchema.parse(params);
+  }
+
+  async fit(X: Matrix, y: Int32Array, nClasses: number, opts: FitOptions = {}): Promise<FitReport> {
+    const t0 = performance.now();
+    checkFitData(X, y, nClasses, this.name, true);
+    const p = this.params;
+    const K = nClasses;
+    const n = X.nRows;
+    const mapper = fitBinMapper(X, { maxBins: p.maxBins, seed: p.randomState });
+    const data = { bins: binMatrix(X, mapper), nRows: n, nFeatures: X.nCols, thresholds: mapper.thresholds };
+    const w = new Float64Array(n);
+    let ws = 0;
+    for (let i = 0; i < n; i++) ws += w[i] = opts.sampleWeight ? opts.sampleWeight[i]! : 1;
+    for (let i = 0; i < n; i++) w[i]! /= ws;
+    const master = new Rng(p.randomState);
+    this.trees = [];
+    this.leafClass = [];
+    this.weights = [];
+    const pred = new Int32Array(n);
+    for (let m = 0; m < p.nEstimators; m++) {
+      opts.signal?.throwIfAborted();
+      const tree = growClassificationTree(
+        data,
+        y,
+        K,
+        w,
+        {
+          criterion: "gini",
+          maxDepth: p.maxDepth,
+          minSamplesSplit: 2,
+          minSamplesLeaf: 1,
+          maxFeatures: X.nCols,
+          minImpurityDecrease: 0,
+          maxLeafNodes: Number.POSITIVE_INFINITY,
+        },
+        master.fork(m),
+      );
+      const lc = leafClasses(tree);
+      let err = 0;
+      let tot = 0;
+      for (let i = 0; i < n; i++) {
+        pred[i] = lc[leafOf(tree, X.data, n, i)]!;
+        if (pred[i] !== y[i]) err += w[i]!;
+        tot += w[i]!;
+      }
+      err /= tot;
+      if (err <= 0) {
+        this.trees.push(tree);
+        this.leafClass.push(lc);
+        this.weights.push(1);
+        break;
+      }
+      if (err >= 1 - 1 / K) {
+        if (this.trees.length === 0) {
+          throw new NetsecError(
+            "DATA_INVALID",
+            `adaboost: the first base estimator is no better than chance (error ${err.toFixed(4)})`,
+            {},
+          );
+        }
+        break;
+      }
+      const alpha = p.learningRate * (Math.log((1 - err) / err) + Math.log(K - 1));
+      this.trees.push(tree);
+      this.leafClass.push(lc);
+      this.weights.push(alpha);
+      if (m === p.nEstimators - 1) break;
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        if (pred[i] !== y[i] && w[i]! > 0) w[i] = Math.exp(Math.log(w[i]!) + alpha);
+        s += w[i]!;
+      }
+      for (let i = 0; i < n; i++) w[i]! /= s;
+      opts.onProgress?.(m + 1, p.nEstimators);
+    }
+    this.nClasses = K;
+    this.nFeatures = X.nCols;
+    return { fitSeconds: (performance.now() - t0) / 1000, counters: { estimators: this.trees.length } };
+  }
+
+  /** Row-major decision values d_k (normalised by the weight sum). */
+  private decision(X: Matrix): Float64Array {
+    const K = this.nClasses;
+    const n = X.nRows;
+    const d = new Float64Array(n * K);
+    let wsum = 0;
+    for (const a of this.weights) wsum += a;
+    for (let m = 0; m < this.trees.length; m++) {
+      const t = this.trees[m]!;
+      const lc = this.leafClass[m]!;
+      const a = this.weights[m]! / wsum;
+      for (let r = 0; r < n; r++) d[r * K + lc[leafOf(t, X.data, n, r)]!]! += a;
+    }
+    return d;
+  }
+
+  predictProba(X: Matrix): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    const K = this.nClasses;
+    const n = X.nRows;
+    const d = this.decision(X);
+    const out = new Float64Array(n * K);
+    for (let r = 0; r < n; r++) {
+      if (K === 2) {
+        const z = (d[r * 2 + 1]! - d[r * 2]!) / 2;
+        // softmax([-z, z])
+        const p1 = 1 / (1 + Math.exp(-2 * z));
+        out[r * 2] = 1 - p1;
+        out[r * 2 + 1] = p1;
+      } else {
+        let mx = Number.NEGATIVE_INFINITY;
+        for (let k = 0; k < K; k++) mx = Math.max(mx, d[r * K + k]! / (K - 1));
+        let s = 0;
+        for (let k = 0; k < K; k++) s += out[r * K + k] = Math.exp(d[r * K + k]! / (K - 1) - mx);
+        for (let k = 0; k < K; k++) out[r * K + k]! /= s;
+      }
+    }
+    return out;
+  }
+
+  predict(X: Matrix): Int32Array {
+    return argmaxRows(this.predictProba(X), X.nRows, this.nClasses);
+  }
+
+  /** Contribution of each feature to class `cls`'s decision value: the weights of the stumps splitting on it that vote for cls. */
+  contributions(X: Matrix, row: number, cls: number): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    const out = new Float64Array(this.nFeatures);
+    let wsum = 0;
+    for (const a of this.weights) wsum += a;
+    for (let m = 0; m < this.trees.length; m++) {
+      const t = this.trees[m]!;
+      const leaf = leafOf(t, X.data, X.nRows, row);
+      const f = t.feature[0]!;
+      if (f < 0) continue;
+      const vote = this.leafClass[m]![leaf] === cls ? 1 : -1 / (this.nClasses - 1);
+      out[f]! += (vote * this.weights[m]!) / wsum;
+    }
+    return out;
+  }
+
+  toJSON(): SerializedModel {
+    return {
+      model: this.name,
+      formatVersion: 1,
+      params: { ...this.params },
+      nClasses: this.nClasses,
+      nFeatures: this.nFeatures,
+      state: { trees: this.trees.map(treeToJSON), weights: this.weights },
+    };
+  }
+
+  static fromJSON(s: SerializedModel): AdaBoostClassifier {
+    const m = new AdaBoostClassifier(AdaBoostParamsSchema.parse(s.params));
+    const st = s.state as { trees: FlatTreeJSON[]; weights: number[] };
+    m.trees = st.trees.map(treeFromJSON);
+    m.leafClass = m.trees.map(leafClasses);
+    m.weights = st.weights.slice();
+    m.nClasses = s.nClasses;
+    m.nFeatures = s.nFeatures;
+    return m;
+  }
+}
+
+function leafClasses(t: FlatTree): Int32Array {
+  const out = new Int32Array(t.nNodes).fill(-1);
+  for (let i = 0; i < t.nNodes; i++) {
+    let best = 0;
+    for (let c = 1; c < t.k; c++) if (t.value[i * t.k + c]! > t.value[i * t.k + best]!) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
+export const adaBoostSpec: ModelSpec<AdaBoostParams> = {
+  name: "adaboost",
+  title: "AdaBoost (SAMME)",
+  paramSchema: AdaBoostParamsSchema,
+  defaultGrid: { learning_rate: [0.1, 0.01, 0.001], n_estimators: [8, 16, 32, 64, 128, 256] },
+  capabilities: { multiclass: true, sampleWeight: true, needsScaling: false, parallelFit: false },
+  create: (params) => new AdaBoostClassifier(params),
+  fromJSON: (s) => AdaBoostClassifier.fromJSON(s),
+};

@@ -1,0 +1,128 @@
+/** Input checks shared by every estimator: shapes, labels, non-finite values. Errors name what and where. */
+import { NetsecError } from "../core/errors.ts";
+import type { Matrix } from "../core/frame.ts";
+
+export function featureName(X: Matrix, c: number): string {
+  return X.names?.[c] ?? `feature ${c}`;
+}
+
+/**
+ * Check training data: matching lengths, labels in [0, nClasses), at least two classes present, no
+ * ±Infinity (NaN is a missing value, allowed where the model handles it: `allowNaN`).
+ */
+export function checkFitData(
+  X: Matrix,
+  y: Int32Array,
+  nClasses: number,
+  model: string,
+  allowNaN: boolean,
+): void {
+  if (X.nRows === 0) throw new NetsecError("DATA_INVALID", `${model}: no training rows`, {});
+  if (X.nCols === 0) throw new NetsecError("DATA_INVALID", `${model}: no features`, {});
+  if (y.length !== X.nRows) {
+    throw new NetsecError("DATA_INVALID", `${model}: ${X.nRows} rows of features but ${y.length} labels`, {});
+  }
+  if (!Number.isInteger(nClasses) || nClasses < 2) {
+    throw new NetsecError(
+      "DATA_INVALID",
+      `${model}: needs at least 2 classes, got nClasses = ${nClasses}`,
+      {},
+    );
+  }
+  const seen = new Uint8Array(nClasses);
+  for (let i = 0; i < y.length; i++) {
+    const c = y[i]!;
+    if (!(c >= 0 && c < nClasses)) {
+      throw new NetsecError(
+        "DATA_INVALID",
+        `${model}: label at row ${i + 1} is ${c}, outside 0..${nClasses - 1}`,
+        { row: i + 1, value: c },
+      );
+    }
+    seen[c] = 1;
+  }
+  let present = 0;
+  for (const s of seen) present += s;
+  if (present < 2) {
+    throw new NetsecError(
+      "DATA_INVALID",
+      `${model}: the target has a single class; a classifier needs at least two`,
+      {},
+    );
+  }
+  checkValues(X, model, allowNaN);
+}
+
+export function checkValues(X: Matrix, model: string, allowNaN: boolean): void {
+  const { data, nRows, nCols } = X;
+  for (let c = 0; c < nCols; c++) {
+    const o = c * nRows;
+    for (let r = 0; r < nRows; r++) {
+      const v = data[o + r]!;
+      if (
+        v === Number.POSITIVE_INFINITY ||
+        v === Number.NEGATIVE_INFINITY ||
+        (!allowNaN && Number.isNaN(v))
+      ) {
+        throw new NetsecError(
+          "DATA_INVALID",
+          `${model}: row ${r + 1}, column ${featureName(X, c)} is ${v}; values must be finite${allowNaN ? " or missing" : ""}`,
+          {
+            row: r + 1,
+            column: featureName(X, c),
+            value: String(v),
+          },
+        );
+      }
+    }
+  }
+}
+
+export function checkPredictData(X: Matrix, nFeatures: number, model: string): void {
+  if (nFeatures === 0) throw new NetsecError("NOT_FITTED", `${model} is not fitted; call fit first`, {});
+  if (X.nCols !== nFeatures) {
+    throw new NetsecError("DATA_INVALID", `${model}: fitted on ${nFeatures} features, got ${X.nCols}`, {
+      expected: nFeatures,
+      value: X.nCols,
+    });
+  }
+}
+
+/** Row-major argmax of probabilities. */
+export function argmaxRows(p: Float64Array, nRows: number, k: number): Int32Array {
+  const out = new Int32Array(nRows);
+  for (let r = 0; r < nRows; r++) {
+    let best = 0;
+    let bv = p[r * k]!;
+    for (let c = 1; c < k; c++) {
+      const v = p[r * k + c]!;
+      if (v > bv) {
+        bv = v;
+        best = c;
+      }
+    }
+    out[r] = best;
+  }
+  return out;
+}
+
+/** Class weights: "balanced" = n / (K · count_k); a map gives weights per class index. */
+export function classWeights(
+  y: Int32Array,
+  nClasses: number,
+  cw: null | "balanced" | Record<string, number>,
+): Float64Array | null {
+  if (cw === null) return null;
+  const w = new Float64Array(nClasses).fill(1);
+  if (cw === "balanced") {
+    const cnt = new Float64Array(nClasses);
+    for (const c of y) cnt[c]!++;
+    for (let k = 0; k < nClasses; k++) w[k] = cnt[k]! > 0 ? y.length / (nClasses * cnt[k]!) : 1;
+  } else {
+    for (const [k, v] of Object.entries(cw)) {
+      const i = Number(k);
+      if (Number.isInteger(i) && i >= 0 && i < nClasses) w[i] = v;
+    }
+  }
+  return w;
+}

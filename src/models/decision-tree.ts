@@ -1,0 +1,150 @@
+/**
+ * Decision tree classifier (CART) on binned features: scikit-learn's DecisionTreeClassifier parameters,
+ * exact splits whenever a feature has at most 255 distinct values (the bins are then the distinct
+ * values, thresholds at midpoints as scikit-learn places them), quantile bins otherwise.
+ */
+import { z } from "zod";
+import type { Matrix } from "../core/frame.ts";
+import { Rng } from "../core/rng.ts";
+import { argmaxRows, checkFitData, checkPredictData, classWeights } from "./checks.ts";
+import { parseParams, resolveMaxFeatures } from "./params.ts";
+import { binMatrix, fitBinMapper } from "./tree/binning.ts";
+import {
+  accumulateTree,
+  type FlatTree,
+  type FlatTreeJSON,
+  pathContributions,
+  treeFromJSON,
+  treeToJSON,
+} from "./tree/flat-tree.ts";
+import { growClassificationTree } from "./tree/grow-classifier.ts";
+import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
+
+export const maxFeaturesSchema = z.union([
+  z.null(),
+  z.enum(["sqrt", "log2"]),
+  z.number().int().min(1),
+  z.number().gt(0).max(1),
+]);
+export const classWeightSchema = z.union([
+  z.null(),
+  z.literal("balanced"),
+  z.record(z.string(), z.number().positive()),
+]);
+
+export const DecisionTreeParamsSchema = z
+  .object({
+    criterion: z.enum(["gini", "entropy", "log_loss"]).default("gini"),
+    maxDepth: z.number().int().min(1).nullable().default(null),
+    minSamplesSplit: z.number().int().min(2).default(2),
+    minSamplesLeaf: z.number().int().min(1).default(1),
+    maxFeatures: maxFeaturesSchema.default(null),
+    maxLeafNodes: z.number().int().min(2).nullable().default(null),
+    minImpurityDecrease: z.number().min(0).default(0),
+    classWeight: classWeightSchema.default(null),
+    randomState: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(0),
+    maxBins: z.number().int().min(2).max(255).default(255),
+  })
+  .strict();
+
+export type DecisionTreeParams = z.infer<typeof DecisionTreeParamsSchema>;
+
+export class DecisionTreeClassifier implements Classifier {
+  readonly name = "decision_tree" as const;
+  readonly params: DecisionTreeParams;
+  nClasses = 0;
+  nFeatures = 0;
+  tree: FlatTree | null = null;
+
+  constructor(params: Partial<DecisionTreeParams> = {}) {
+    this.params = DecisionTreeParamsSchema.parse(params);
+  }
+
+  async fit(X: Matrix, y: Int32Array, nClasses: number, opts: FitOptions = {}): Promise<FitReport> {
+    const t0 = performance.now();
+    checkFitData(X, y, nClasses, this.name, true);
+    const p = this.params;
+    const mapper = fitBinMapper(X, { maxBins: p.maxBins, seed: p.randomState });
+    const bins = binMatrix(X, mapper);
+    const sw = new Float64Array(X.nRows);
+    const cw = classWeights(y, nClasses, p.classWeight);
+    for (let i = 0; i < X.nRows; i++)
+      sw[i] = (opts.sampleWeight ? opts.sampleWeight[i]! : 1) * (cw ? cw[y[i]!]! : 1);
+    this.tree = growClassificationTree(
+      { bins, nRows: X.nRows, nFeatures: X.nCols, thresholds: mapper.thresholds },
+      y,
+      nClasses,
+      sw,
+      {
+        criterion: p.criterion,
+        maxDepth: p.maxDepth ?? Number.POSITIVE_INFINITY,
+        minSamplesSplit: p.minSamplesSplit,
+        minSamplesLeaf: p.minSamplesLeaf,
+        maxFeatures: resolveMaxFeatures(p.maxFeatures, X.nCols),
+        minImpurityDecrease: p.minImpurityDecrease,
+        maxLeafNodes: p.maxLeafNodes ?? Number.POSITIVE_INFINITY,
+      },
+      new Rng(p.randomState),
+    );
+    this.nClasses = nClasses;
+    this.nFeatures = X.nCols;
+    return { fitSeconds: (performance.now() - t0) / 1000, counters: { nodes: this.tree.nNodes } };
+  }
+
+  predictProba(X: Matrix): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    const out = new Float64Array(X.nRows * this.nClasses);
+    accumulateTree(this.tree!, X.data, X.nRows, out, 1);
+    return out;
+  }
+
+  predict(X: Matrix): Int32Array {
+    return argmaxRows(this.predictProba(X), X.nRows, this.nClasses);
+  }
+
+  contributions(X: Matrix, row: number, cls: number): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    const out = new Float64Array(this.nFeatures);
+    pathContributions(this.tree!, X.data, X.nRows, row, cls, out);
+    return out;
+  }
+
+  toJSON(): SerializedModel {
+    return {
+      model: this.name,
+      formatVersion: 1,
+      params: { ...this.params },
+      nClasses: this.nClasses,
+      nFeatures: this.nFeatures,
+      state: { tree: this.tree ? treeToJSON(this.tree) : null },
+    };
+  }
+
+  static fromJSON(s: SerializedModel): DecisionTreeClassifier {
+    const m = new DecisionTreeClassifier(DecisionTreeParamsSchema.parse(s.params));
+    const st = s.state as { tree: FlatTreeJSON | null };
+    m.tree = st.tree ? treeFromJSON(st.tree) : null;
+    m.nClasses = s.nClasses;
+    m.nFeatures = s.nFeatures;
+    return m;
+  }
+}
+
+export const decisionTreeSpec: ModelSpec<DecisionTreeParams> = {
+  name: "decision_tree",
+  title: "Decision tree",
+  paramSchema: DecisionTreeParamsSchema,
+  defaultGrid: { criterion: ["gini", "entropy", "log_loss"] },
+  capabilities: { multiclass: true, sampleWeight: true, needsScaling: false, parallelFit: false },
+  create: (params) => new DecisionTreeClassifier(params),
+  fromJSON: (s) => DecisionTreeClassifier.fromJSON(s),
+};
+
+export function parseDecisionTreeParams(raw: unknown): DecisionTreeParams {
+  return parseParams(DecisionTreeParamsSchema, raw, "decision_tree");
+}

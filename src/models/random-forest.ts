@@ -1,0 +1,179 @@
+/**
+ * Random forest classifier: bootstrap samples (as per-row counts), a random subset of features per
+ * split (default sqrt), trees grown in parallel on worker threads from one shared binned copy of the
+ * data, probabilities averaged over trees (scikit-learn's soft voting).
+ */
+import { z } from "zod";
+import type { Matrix } from "../core/frame.ts";
+import { defaultThreads, runTasks } from "../core/pool.ts";
+import { argmaxRows, checkFitData, checkPredictData, classWeights } from "./checks.ts";
+import { classWeightSchema, maxFeaturesSchema } from "./decision-tree.ts";
+import { resolveMaxFeatures } from "./params.ts";
+import { binMatrix, fitBinMapper } from "./tree/binning.ts";
+import {
+  accumulateTree,
+  type FlatTree,
+  type FlatTreeJSON,
+  pathContributions,
+  treeFromJSON,
+  treeToJSON,
+} from "./tree/flat-tree.ts";
+import type { ForestTaskArgs } from "./tree/forest-task.ts";
+import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
+
+export const RandomForestParamsSchema = z
+  .object({
+    nEstimators: z.number().int().min(1).max(10_000).default(100),
+    criterion: z.enum(["gini", "entropy", "log_loss"]).default("gini"),
+    maxDepth: z.number().int().min(1).nullable().default(null),
+    minSamplesSplit: z.number().int().min(2).default(2),
+    minSamplesLeaf: z.number().int().min(1).default(1),
+    maxFeatures: maxFeaturesSchema.default("sqrt"),
+    maxLeafNodes: z.number().int().min(2).nullable().default(null),
+    minImpurityDecrease: z.number().min(0).default(0),
+    bootstrap: z.boolean().default(true),
+    maxSamples: z.union([z.null(), z.number().int().min(1), z.number().gt(0).max(1)]).default(null),
+    classWeight: z.union([classWeightSchema, z.literal("balanced_subsample")]).default(null),
+    randomState: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(0),
+    maxBins: z.number().int().min(2).max(255).default(255),
+  })
+  .strict();
+
+export type RandomForestParams = z.infer<typeof RandomForestParamsSchema>;
+
+export class RandomForestClassifier implements Classifier {
+  readonly name = "random_forest" as const;
+  readonly params: RandomForestParams;
+  nClasses = 0;
+  nFeatures = 0;
+  trees: FlatTree[] = [];
+
+  constructor(params: Partial<RandomForestParams> = {}) {
+    this.params = RandomForestParamsSchema.parse(params);
+  }
+
+  async fit(X: Matrix, y: Int32Array, nClasses: number, opts: FitOptions = {}): Promise<FitReport> {
+    const t0 = performance.now();
+    checkFitData(X, y, nClasses, this.name, true);
+    const p = this.params;
+    const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), p.nEstimators));
+    const mapper = fitBinMapper(X, { maxBins: p.maxBins, seed: p.randomState });
+    const bins = binMatrix(X, mapper, threads > 1);
+    const cw = p.classWeight === "balanced_subsample" ? null : classWeights(y, nClasses, p.classWeight);
+    let base: Float64Array | null = null;
+    if (cw || opts.sampleWeight) {
+      base = new Float64Array(X.nRows);
+      for (let i = 0; i < X.nRows; i++)
+        base[i] = (opts.sampleWeight ? opts.sampleWeight[i]! : 1) * (cw ? cw[y[i]!]! : 1);
+    }
+    const nBoot =
+      p.maxSamples === null
+        ? X.nRows
+        : p.maxSamples <= 1 && !Number.isInteger(p.maxSamples)
+          ? Math.max(1, Math.round(p.maxSamples * X.nRows))
+          : Math.min(X.nRows, p.maxSamples);
+    const common: Omit<ForestTaskArgs, "from" | "to"> = {
+      bins,
+      nRows: X.nRows,
+      nFeatures: X.nCols,
+      thresholds: mapper.thresholds as Float64Array[],
+      y,
+      nClasses,
+      baseWeight: base,
+      grow: {
+        criterion: p.criterion,
+        maxDepth: p.maxDepth ?? Number.POSITIVE_INFINITY,
+        minSamplesSplit: p.minSamplesSplit,
+        minSamplesLeaf: p.minSamplesLeaf,
+        maxFeatures: resolveMaxFeatures(p.maxFeatures, X.nCols),
+        minImpurityDecrease: p.minImpurityDecrease,
+        maxLeafNodes: p.maxLeafNodes ?? Number.POSITIVE_INFINITY,
+      },
+      seed: p.randomState,
+      bootstrap: p.bootstrap,
+      nBootstrap: nBoot,
+      balancedSubsample: p.classWeight === "balanced_subsample",
+    };
+    // a few tasks per thread balance uneven tree sizes; grouping does not change the result
+    const nTasks = threads <= 1 ? 1 : Math.min(p.nEstimators, threads * 4);
+    const tasks = [];
+    for (let k = 0; k < nTasks; k++) {
+      const from = Math.floor((k * p.nEstimators) / nTasks);
+      const to = Math.floor(((k + 1) * p.nEstimators) / nTasks);
+      if (to > from)
+        tasks.push({ module: "models/tree/forest-task.ts", fn: "buildTrees", args: { ...common, from, to } });
+    }
+    let built = 0;
+    const groups = await runTasks<FlatTree[]>(tasks, {
+      threads,
+      onDone: (_d, _t) => {
+        built++;
+        opts.onProgress?.(built, tasks.length);
+      },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    this.trees = groups.flat();
+    this.nClasses = nClasses;
+    this.nFeatures = X.nCols;
+    let nodes = 0;
+    for (const t of this.trees) nodes += t.nNodes;
+    return {
+      fitSeconds: (performance.now() - t0) / 1000,
+      counters: { trees: this.trees.length, nodes, threads },
+    };
+  }
+
+  predictProba(X: Matrix): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    const out = new Float64Array(X.nRows * this.nClasses);
+    const s = 1 / this.trees.length;
+    for (const t of this.trees) accumulateTree(t, X.data, X.nRows, out, s);
+    return out;
+  }
+
+  predict(X: Matrix): Int32Array {
+    return argmaxRows(this.predictProba(X), X.nRows, this.nClasses);
+  }
+
+  contributions(X: Matrix, row: number, cls: number): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    const out = new Float64Array(this.nFeatures);
+    const s = 1 / this.trees.length;
+    for (const t of this.trees) pathContributions(t, X.data, X.nRows, row, cls, out, s);
+    return out;
+  }
+
+  toJSON(): SerializedModel {
+    return {
+      model: this.name,
+      formatVersion: 1,
+      params: { ...this.params },
+      nClasses: this.nClasses,
+      nFeatures: this.nFeatures,
+      state: { trees: this.trees.map(treeToJSON) },
+    };
+  }
+
+  static fromJSON(s: SerializedModel): RandomForestClassifier {
+    const m = new RandomForestClassifier(RandomForestParamsSchema.parse(s.params));
+    m.trees = (s.state as { trees: FlatTreeJSON[] }).trees.map(treeFromJSON);
+    m.nClasses = s.nClasses;
+    m.nFeatures = s.nFeatures;
+    return m;
+  }
+}
+
+export const randomForestSpec: ModelSpec<RandomForestParams> = {
+  name: "random_forest",
+  title: "Random forest",
+  paramSchema: RandomForestParamsSchema,
+  defaultGrid: { n_estimators: [8, 16, 32, 128, 256] },
+  capabilities: { multiclass: true, sampleWeight: true, needsScaling: false, parallelFit: true },
+  create: (params) => new RandomForestClassifier(params),
+  fromJSON: (s) => RandomForestClassifier.fromJSON(s),
+};

@@ -1,0 +1,295 @@
+/**
+ * Growing one classification tree on binned data (the kernel under DecisionTree, RandomForest and
+ * AdaBoost's stumps). Pure function on typed arrays; no logging.
+ *
+ * Depth-first; each node owns a range of a row-index array that is partitioned in place. Split finding
+ * per candidate feature builds a (bin x class) weighted histogram of the node's rows and scans the bins
+ * left to right: O(rows in node) + O(256·K) per feature. Missing values (bin 255) are tried on both sides
+ * and the better direction is stored with the split, as histogram gradient boosting does. Features are
+ * visited in a random order until `maxFeatures` non-constant ones have been evaluated (scikit-learn's
+ * rule), so `maxFeatures = nFeatures` gives an exhaustive search with random tie-breaking.
+ *
+ * Sample weights carry bootstrap counts and class weights; rows with weight 0 are left out entirely
+ * (as scikit-learn does), and min_samples_* count rows, not weight.
+ */
+import type { Rng } from "../../core/rng.ts";
+import { MISSING_BIN } from "./binning.ts";
+import type { FlatTree } from "./flat-tree.ts";
+
+export type Criterion = "gini" | "entropy" | "log_loss";
+
+export interface GrowParams {
+  criterion: Criterion;
+  /** Infinity for unlimited. */
+  maxDepth: number;
+  minSamplesSplit: number;
+  minSamplesLeaf: number;
+  /** Number of features to evaluate per node (1..nFeatures). */
+  maxFeatures: number;
+  minImpurityDecrease: number;
+  /** Infinity for unlimited (best-first growth is not implemented; depth-first with a node budget). */
+  maxLeafNodes: number;
+}
+
+export interface BinnedData {
+  /** Column-major bins, nRows x nFeatures. */
+  bins: Uint8Array;
+  nRows: number;
+  nFeatures: number;
+  /** Per feature: the raw-unit upper bound of each non-missing bin (length nBins-1). */
+  thresholds: readonly Float64Array[];
+}
+
+function impurity(crit: Criterion, counts: Float64Array, off: number, k: number, w: number): number {
+  if (w <= 0) return 0;
+  if (crit === "gini") {
+    let s = 0;
+    for (let c = 0; c < k; c++) {
+      const p = counts[off + c]! / w;
+      s += p * p;
+    }
+    return 1 - s;
+  }
+  let e = 0;
+  for (let c = 0; c < k; c++) {
+    const x = counts[off + c]!;
+    if (x > 0) {
+      const p = x / w;
+      e -= p * Math.log2(p);
+    }
+  }
+  return e;
+}
+
+class Growable {
+  feature: number[] = [];
+  threshold: number[] = [];
+  left: number[] = [];
+  right: number[] = [];
+  missingLeft: number[] = [];
+  value: number[] = [];
+  weight: number[] = [];
+}
+
+export function growClassificationTree(
+  data: BinnedData,
+  y: Int32Array,
+  nClasses: number,
+  sampleWeight: Float64Array,
+  p: GrowParams,
+  rng: Rng,
+): FlatTree {
+  const { bins, nRows, nFeatures, thresholds } = data;
+  const K = nClasses;
+  let nActive = 0;
+  for (let i = 0; i < nRows; i++) if (sampleWeight[i]! > 0) nActive++;
+  const idx = new Uint32Array(nActive);
+  for (let i = 0, j = 0; i < nRows; i++) if (sampleWeight[i]! > 0) idx[j++] = i;
+  let totalW = 0;
+  for (let i = 0; i < nActive; i++) totalW += sampleWeight[idx[i]!]!;
+
+  const hist = new Float64Array(256 * K);
+  const cnt = new Int32Array(256);
+  const leftC = new Float64Array(K);
+  const nodeC = new Float64Array(K);
+  const tmpC = new Float64Array(K);
+  const featOrder = Int32Array.from({ length: nFeatures }, (_, i) => i);
+  const out = new Growable();
+  let leaves = 0;
+
+  interface Task {
+    start: number;
+    end: number;
+    depth: number;
+    parent: number;
+    isLeft: boolean;
+  }
+  const stack: Task[] = [{ start: 0, end: nActive, depth: 0, parent: -1, isLeft: false }];
+  while (stack.length) {
+    const t = stack.pop()!;
+    const { start, end, depth } = t;
+    const n = end - start;
+    nodeC.fill(0);
+    let w = 0;
+    for (let i = start; i < end; i++) {
+      const r = idx[i]!;
+      const sw = sampleWeight[r]!;
+      nodeC[y[r]!]! += sw;
+      w += sw;
+    }
+    const node = out.feature.length;
+    if (t.parent >= 0) {
+      if (t.isLeft) out.left[t.parent] = node;
+      else out.right[t.parent] = node;
+    }
+    out.feature.push(-1);
+    out.threshold.push(Number.NaN);
+    out.left.push(-1);
+    out.right.push(-1);
+    out.missingLeft.push(0);
+    out.weight.push(w);
+    for (let c = 0; c < K; c++) out.value.push(w > 0 ? nodeC[c]! / w : 1 / K);
+    const imp = impurity(p.criterion, nodeC, 0, K, w);
+    const canSplit =
+      depth < p.maxDepth &&
+      n >= p.minSamplesSplit &&
+      n >= 2 * p.minSamplesLeaf &&
+      imp > 1e-12 &&
+      leaves + stack.length + 1 < p.maxLeafNodes;
+    if (!canSplit) {
+      leaves++;
+      continue;
+    }
+    // best split search
+    let bestProxy = Number.NEGATIVE_INFINITY;
+    let bestF = -1;
+    let bestBin = -1;
+    let bestMissLeft = 0;
+    let bestImpL = 0;
+    let bestImpR = 0;
+    let bestWL = 0;
+    let bestWR = 0;
+    // random feature order (partial Fisher–Yates as we go)
+    let visitedNonConst = 0;
+    for (let fi = 0; fi < nFeatures && visitedNonConst < p.maxFeatures; fi++) {
+      const j = fi + rng.int(nFeatures - fi);
+      const tmp = featOrder[fi]!;
+      featOrder[fi] = featOrder[j]!;
+      featOrder[j] = tmp;
+      const f = featOrder[fi]!;
+      const nb = thresholds[f]!.length + 1;
+      hist.fill(0, 0, nb * K);
+      cnt.fill(0, 0, nb);
+      const missOff = 255 * K;
+      for (let c = 0; c < K; c++) hist[missOff + c] = 0;
+      cnt[255] = 0;
+      const fo = f * nRows;
+      for (let i = start; i < end; i++) {
+        const r = idx[i]!;
+        const b = bins[fo + r]!;
+        hist[b * K + y[r]!]! += sampleWeight[r]!;
+        cnt[b]!++;
+      }
+      // constant feature in this node?
+      let nonEmpty = cnt[MISSING_BIN]! > 0 ? 1 : 0;
+      for (let b = 0; b < nb && nonEmpty < 2; b++) if (cnt[b]! > 0) nonEmpty++;
+      if (nonEmpty < 2) continue;
+      visitedNonConst++;
+      const nMiss = cnt[MISSING_BIN]!;
+      let wMiss = 0;
+      for (let c = 0; c < K; c++) wMiss += hist[missOff + c]!;
+      // missing direction options: 0 = right, 1 = left (only try left when there are missing values)
+      for (let ml = 0; ml <= (nMiss > 0 ? 1 : 0); ml++) {
+        leftC.fill(0);
+        let nL = 0;
+        let wL = 0;
+        if (ml) {
+          for (let c = 0; c < K; c++) leftC[c] = hist[missOff + c]!;
+          nL = nMiss;
+          wL = wMiss;
+        }
+        for (let b = 0; b < nb - 1; b++) {
+          const cb = cnt[b]!;
+          if (cb === 0) continue;
+          for (let c = 0; c < K; c++) leftC[c]! += hist[b * K + c]!;
+          nL += cb;
+          for (let c = 0; c < K; c++) wL += hist[b * K + c]!;
+          const nR = n - nL;
+          if (nR < p.minSamplesLeaf) break;
+          if (nL < p.minSamplesLeaf) continue;
+          const wR = w - wL;
+          if (wL <= 0 || wR <= 0) continue;
+          for (let c = 0; c < K; c++) tmpC[c] = nodeC[c]! - leftC[c]!;
+          const iL = impurity(p.criterion, leftC, 0, K, wL);
+          const iR = impurity(p.criterion, tmpC, 0, K, wR);
+          const proxy = -wL * iL - wR * iR;
+          if (proxy > bestProxy + 1e-12 * w) {
+            bestProxy = proxy;
+            bestF = f;
+            bestBin = b;
+            bestMissLeft = ml;
+            bestImpL = iL;
+            bestImpR = iR;
+            bestWL = wL;
+            bestWR = wR;
+          }
+        }
+        // the split "non-missing left, missing right" with every value left is also a candidate
+        if (nMiss > 0 && !ml) {
+          const nR = nMiss;
+          const nL2 = n - nMiss;
+          if (nL2 >= p.minSamplesLeaf && nR >= p.minSamplesLeaf && wMiss > 0 && w - wMiss > 0) {
+            for (let c = 0; c < K; c++) {
+              tmpC[c] = hist[missOff + c]!;
+              leftC[c] = nodeC[c]! - tmpC[c]!;
+            }
+            const iL = impurity(p.criterion, leftC, 0, K, w - wMiss);
+            const iR = impurity(p.criterion, tmpC, 0, K, wMiss);
+            const proxy = -(w - wMiss) * iL - wMiss * iR;
+            if (proxy > bestProxy + 1e-12 * w) {
+              bestProxy = proxy;
+              bestF = f;
+              bestBin = nb - 1; // every non-missing bin left
+              bestMissLeft = 0;
+              bestImpL = iL;
+              bestImpR = iR;
+              bestWL = w - wMiss;
+              bestWR = wMiss;
+            }
+          }
+        }
+      }
+    }
+    if (bestF < 0) {
+      leaves++;
+      continue;
+    }
+    const improvement = (w / totalW) * (imp - (bestWR / w) * bestImpR - (bestWL / w) * bestImpL);
+    if (improvement < p.minImpurityDecrease - 1e-15) {
+      leaves++;
+      continue;
+    }
+    // partition rows: bin <= bestBin (non-missing) or missing-and-missingLeft go left
+    const fo = bestF * nRows;
+    let i = start;
+    let j = end - 1;
+    while (i <= j) {
+      const b = bins[fo + idx[i]!]!;
+      const goLeft = b === MISSING_BIN ? bestMissLeft === 1 : b <= bestBin;
+      if (goLeft) i++;
+      else {
+        const t2 = idx[i]!;
+        idx[i] = idx[j]!;
+        idx[j] = t2;
+        j--;
+      }
+    }
+    const mid = i;
+    const th = thresholds[bestF]!;
+    out.feature[node] = bestF;
+    // bin b's upper bound; "all non-missing left" uses +Infinity
+    out.threshold[node] = bestBin < th.length ? th[bestBin]! : Number.POSITIVE_INFINITY;
+    // no missing seen here: send missing values to the heavier child
+    const nMissNode = (() => {
+      let m = 0;
+      for (let q = start; q < end; q++) if (bins[fo + idx[q]!] === MISSING_BIN) m++;
+      return m;
+    })();
+    out.missingLeft[node] = nMissNode > 0 ? bestMissLeft : bestWL >= bestWR ? 1 : 0;
+    // push right first so the left subtree is numbered first (depth-first, left to right)
+    stack.push({ start: mid, end, depth: depth + 1, parent: node, isLeft: false });
+    stack.push({ start, end: mid, depth: depth + 1, parent: node, isLeft: true });
+  }
+  const nNodes = out.feature.length;
+  return {
+    nNodes,
+    k: K,
+    feature: Int32Array.from(out.feature),
+    threshold: Float64Array.from(out.threshold),
+    left: Int32Array.from(out.left),
+    right: Int32Array.from(out.right),
+    missingLeft: Uint8Array.from(out.missingLeft),
+    value: Float64Array.from(out.value),
+    weight: Float64Array.from(out.weight),
+  };
+}

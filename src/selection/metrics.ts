@@ -1,0 +1,239 @@
+/**
+ * Evaluation metrics. Binary: the positive class is the threat (y = 1), scores are threat
+ * probabilities. Definitions follow scikit-learn:
+ * - roc_auc: area under the ROC curve with tied scores collapsed into one point (= the Mann–Whitney
+ *   statistic with ties counted one half);
+ * - pr_auc: average precision Σ (R_n − R_{n−1}) · P_n over distinct thresholds, descending (step-wise,
+ *   not trapezoidal);
+ * - tpr_at_fpr(t): the largest true-positive rate among ROC points (distinct thresholds) whose
+ *   false-positive rate is at most t — the detection rate an analyst gets within an alert budget.
+ */
+
+export interface BinaryMetrics {
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  roc_auc: number;
+  pr_auc: number;
+  tpr_at_fpr_1pct: number;
+  tpr_at_fpr_01pct: number;
+  threshold: number;
+  confusion: { tn: number; fp: number; fn: number; tp: number };
+  support: { positive: number; negative: number };
+}
+
+export interface RocPoint {
+  threshold: number;
+  fpr: number;
+  tpr: number;
+  precision: number;
+}
+
+/** ROC/PR points over distinct thresholds, descending (first point: nothing flagged). */
+export function curve(
+  y: ArrayLike<number>,
+  score: ArrayLike<number>,
+  weight?: ArrayLike<number>,
+): RocPoint[] {
+  const n = y.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[b]! - score[a]!);
+  let P = 0;
+  let N = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weight ? weight[i]! : 1;
+    if (y[i] === 1) P += w;
+    else N += w;
+  }
+  const pts: RocPoint[] = [{ threshold: Number.POSITIVE_INFINITY, fpr: 0, tpr: 0, precision: 1 }];
+  let tp = 0;
+  let fp = 0;
+  for (let i = 0; i < n; i++) {
+    const r = order[i]!;
+    const w = weight ? weight[r]! : 1;
+    if (y[r] === 1) tp += w;
+    else fp += w;
+    if (i === n - 1 || score[order[i + 1]!] !== score[r]) {
+      pts.push({
+        threshold: score[r]!,
+        fpr: N ? fp / N : 0,
+        tpr: P ? tp / P : 0,
+        precision: tp + fp ? tp / (tp + fp) : 1,
+      });
+    }
+  }
+  return pts;
+}
+
+export function rocAuc(y: ArrayLike<number>, score: ArrayLike<number>, weight?: ArrayLike<number>): number {
+  const pts = curve(y, score, weight);
+  let auc = 0;
+  for (let i = 1; i < pts.length; i++)
+    auc += ((pts[i]!.fpr - pts[i - 1]!.fpr) * (pts[i]!.tpr + pts[i - 1]!.tpr)) / 2;
+  return auc;
+}
+
+export function averagePrecision(
+  y: ArrayLike<number>,
+  score: ArrayLike<number>,
+  weight?: ArrayLike<number>,
+): number {
+  const pts = curve(y, score, weight);
+  let ap = 0;
+  for (let i = 1; i < pts.length; i++) ap += (pts[i]!.tpr - pts[i - 1]!.tpr) * pts[i]!.precision;
+  return ap;
+}
+
+export function tprAtFpr(y: ArrayLike<number>, score: ArrayLike<number>, target: number): number {
+  let best = 0;
+  for (const p of curve(y, score)) if (p.fpr <= target + 1e-15 && p.tpr > best) best = p.tpr;
+  return best;
+}
+
+export function binaryMetrics(
+  y: ArrayLike<number>,
+  score: ArrayLike<number>,
+  threshold = 0.5,
+): BinaryMetrics {
+  let tp = 0;
+  let fp = 0;
+  let tn = 0;
+  let fn = 0;
+  for (let i = 0; i < y.length; i++) {
+    const pred = score[i]! >= threshold ? 1 : 0;
+    if (pred === 1 && y[i] === 1) tp++;
+    else if (pred === 1) fp++;
+    else if (y[i] === 1) fn++;
+    else tn++;
+  }
+  const precision = tp + fp ? tp / (tp + fp) : 0;
+  const recall = tp + fn ? tp / (tp + fn) : 0;
+  const pts = curve(y, score);
+  let auc = 0;
+  let ap = 0;
+  let t1 = 0;
+  let t01 = 0;
+  for (let i = 1; i < pts.length; i++) {
+    const a = pts[i - 1]!;
+    const b = pts[i]!;
+    auc += ((b.fpr - a.fpr) * (b.tpr + a.tpr)) / 2;
+    ap += (b.tpr - a.tpr) * b.precision;
+  }
+  for (const p of pts) {
+    if (p.fpr <= 0.01 + 1e-15) t1 = Math.max(t1, p.tpr);
+    if (p.fpr <= 0.001 + 1e-15) t01 = Math.max(t01, p.tpr);
+  }
+  return {
+    accuracy: (tp + tn) / Math.max(1, y.length),
+    precision,
+    recall,
+    f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
+    roc_auc: auc,
+    pr_auc: ap,
+    tpr_at_fpr_1pct: t1,
+    tpr_at_fpr_01pct: t01,
+    threshold,
+    confusion: { tn, fp, fn, tp },
+    support: { positive: tp + fn, negative: tn + fp },
+  };
+}
+
+export interface ClassReport {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface MulticlassMetrics {
+  accuracy: number;
+  per_class: Record<string, ClassReport>;
+  macro: { precision: number; recall: number; f1: number };
+  weighted: { precision: number; recall: number; f1: number };
+  confusion: number[][];
+  classes: string[];
+}
+
+export function multiclassMetrics(
+  y: ArrayLike<number>,
+  pred: ArrayLike<number>,
+  classes: readonly string[],
+): MulticlassMetrics {
+  const K = classes.length;
+  const cm = Array.from({ length: K }, () => new Array<number>(K).fill(0));
+  for (let i = 0; i < y.length; i++) cm[y[i]!]![pred[i]!]!++;
+  const per: Record<string, ClassReport> = {};
+  let correct = 0;
+  const mac = { precision: 0, recall: 0, f1: 0 };
+  const wtd = { precision: 0, recall: 0, f1: 0 };
+  for (let k = 0; k < K; k++) {
+    const tp = cm[k]![k]!;
+    correct += tp;
+    let colSum = 0;
+    let rowSum = 0;
+    for (let j = 0; j < K; j++) {
+      colSum += cm[j]![k]!;
+      rowSum += cm[k]![j]!;
+    }
+    const precision = colSum ? tp / colSum : 0;
+    const recall = rowSum ? tp / rowSum : 0;
+    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+    per[classes[k]!] = { precision, recall, f1, support: rowSum };
+    mac.precision += precision / K;
+    mac.recall += recall / K;
+    mac.f1 += f1 / K;
+    const w = rowSum / Math.max(1, y.length);
+    wtd.precision += precision * w;
+    wtd.recall += recall * w;
+    wtd.f1 += f1 * w;
+  }
+  return {
+    accuracy: correct / Math.max(1, y.length),
+    per_class: per,
+    macro: mac,
+    weighted: wtd,
+    confusion: cm,
+    classes: [...classes],
+  };
+}
+
+/** Thin a curve to at most `max` points for charts (keeps the first and last). */
+export function thin<T>(pts: readonly T[], max = 200): T[] {
+  if (pts.length <= max) return [...pts];
+  const out: T[] = [];
+  for (let i = 0; i < max; i++) out.push(pts[Math.round((i * (pts.length - 1)) / (max - 1))]!);
+  return out;
+}
+
+/**
+ * The decision threshold on cross-validated threat probabilities: the one maximising F1, or the lowest
+ * threshold whose FPR stays within `targetFpr`.
+ */
+export function chooseThreshold(
+  y: ArrayLike<number>,
+  score: ArrayLike<number>,
+  strategy: "max_f1" | "target_fpr",
+  targetFpr = 0.01,
+): number {
+  const pts = curve(y, score);
+  let P = 0;
+  for (let i = 0; i < y.length; i++) if (y[i] === 1) P++;
+  if (strategy === "target_fpr") {
+    let best = pts[0]!;
+    for (const p of pts) if (p.fpr <= targetFpr + 1e-15 && p.tpr >= best.tpr) best = p;
+    return Number.isFinite(best.threshold) ? best.threshold : 1;
+  }
+  let bestF = -1;
+  let bestT = 0.5;
+  for (const p of pts.slice(1)) {
+    const tp = p.tpr * P;
+    const prec = p.precision;
+    const rec = P ? tp / P : 0;
+    const f = prec + rec ? (2 * prec * rec) / (prec + rec) : 0;
+    if (f > bestF) {
+      bestF = f;
+      bestT = p.threshold;
+    }
+  }
+  return Math.min(1, Math.max(0, bestT));
+}

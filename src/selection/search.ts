@@ -1,0 +1,174 @@
+/**
+ * Hyperparameter search with stratified k-fold cross-validation: grid (cartesian product; the original
+ * project's grids by default) or random (n_iter draws). Every (candidate, fold) pair is one task on the
+ * worker pool; the feature matrix is shared (SharedArrayBuffer), rows are passed as index arrays.
+ * Results do not depend on the number of threads (each task is deterministic in its inputs).
+ * Selection: best mean CV score of the chosen metric, ties → first in grid order. Never the test set.
+ */
+import { NetsecError } from "../core/errors.ts";
+import type { Matrix } from "../core/frame.ts";
+import { runTasks } from "../core/pool.ts";
+import { Rng } from "../core/rng.ts";
+import { camelCase } from "../models/params.ts";
+import { getModelSpec } from "../models/registry.ts";
+import type { CvTaskArgs, CvTaskResult } from "./cv-task.ts";
+import type { Fold } from "./kfold.ts";
+import { averagePrecision, binaryMetrics, rocAuc, tprAtFpr } from "./metrics.ts";
+
+export type Scoring = "f1" | "roc_auc" | "pr_auc" | "tpr_at_fpr" | "accuracy";
+
+export interface CandidateResult {
+  model: string;
+  params: Record<string, unknown>;
+  cv_scores: number[];
+  cv_mean: number;
+  cv_std: number;
+  train_mean: number;
+  fit_seconds: number;
+}
+
+export interface ModelSearchResult {
+  model: string;
+  candidates: CandidateResult[];
+  best: CandidateResult;
+  /** Out-of-fold threat probabilities of the best candidate, per training row. */
+  oof: Float64Array;
+}
+
+/** Cartesian product of a grid (keys normalised to camelCase), each merged over `fixed`. */
+export function expandGrid(
+  grid: Record<string, readonly unknown[]>,
+  fixed: Record<string, unknown> = {},
+): Record<string, unknown>[] {
+  let out: Record<string, unknown>[] = [{ ...fixed }];
+  for (const [k, values] of Object.entries(grid)) {
+    if (!Array.isArray(values) || values.length === 0) {
+      throw new NetsecError("CONFIG_INVALID", `grid parameter ${k} needs a non-empty list of values`, {
+        parameter: k,
+      });
+    }
+    const key = camelCase(k);
+    out = out.flatMap((base) => values.map((v) => ({ ...base, [key]: v })));
+  }
+  return out;
+}
+
+/** n_iter random draws from a grid's lists (without repeats when the grid is small). */
+export function sampleGrid(
+  grid: Record<string, readonly unknown[]>,
+  nIter: number,
+  seed: number,
+  fixed: Record<string, unknown> = {},
+): Record<string, unknown>[] {
+  const all = expandGrid(grid, fixed);
+  if (all.length <= nIter) return all;
+  const idx = Uint32Array.from({ length: all.length }, (_, i) => i);
+  new Rng(seed).shuffle(idx);
+  return Array.from(idx.subarray(0, nIter))
+    .sort((a, b) => a - b)
+    .map((i) => all[i]!);
+}
+
+export function foldScore(
+  scoring: Scoring,
+  y: ArrayLike<number>,
+  s: ArrayLike<number>,
+  targetFpr: number,
+): number {
+  switch (scoring) {
+    case "roc_auc":
+      return rocAuc(y, s);
+    case "pr_auc":
+      return averagePrecision(y, s);
+    case "tpr_at_fpr":
+      return tprAtFpr(y, s, targetFpr);
+    case "accuracy":
+      return binaryMetrics(y, s, 0.5).accuracy;
+    default:
+      return binaryMetrics(y, s, 0.5).f1;
+  }
+}
+
+export interface SearchOptions {
+  scoring: Scoring;
+  targetFpr: number;
+  threads?: number;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Evaluate candidates (per model) on the folds. `X` should be on a SharedArrayBuffer for zero-copy
+ * hand-off (allocMatrix(..., shared = true)).
+ */
+export async function searchCV(
+  X: Matrix,
+  y: Int32Array,
+  nClasses: number,
+  threatClasses: number[],
+  candidates: { model: string; params: Record<string, unknown> }[],
+  folds: Fold[],
+  opts: SearchOptions,
+): Promise<ModelSearchResult[]> {
+  for (const c of candidates) getModelSpec(c.model);
+  const tasks = candidates.flatMap((c) =>
+    folds.map((f) => ({
+      module: "selection/cv-task.ts",
+      fn: "runCvTask",
+      args: {
+        data: X.data,
+        nRows: X.nRows,
+        nCols: X.nCols,
+        y,
+        nClasses,
+        threatClasses,
+        train: f.train,
+        test: f.test,
+        model: c.model,
+        params: c.params,
+      } satisfies CvTaskArgs,
+    })),
+  );
+  const res = await runTasks<CvTaskResult>(tasks, {
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.onProgress ? { onDone: opts.onProgress } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const ybin = Int32Array.from(y, (c) => (threatClasses.includes(c) ? 1 : 0));
+  const byModel = new Map<string, { cands: CandidateResult[]; oofs: Float64Array[] }>();
+  candidates.forEach((c, ci) => {
+    const scores: number[] = [];
+    let train = 0;
+    let fit = 0;
+    const oof = new Float64Array(y.length);
+    folds.forEach((f, fi) => {
+      const r = res[ci * folds.length + fi]!;
+      const yt = Int32Array.from(f.test, (i) => ybin[i]!);
+      scores.push(foldScore(opts.scoring, yt, r.score, opts.targetFpr));
+      train += r.trainF1 / folds.length;
+      fit += r.fitSeconds;
+      f.test.forEach((row, j) => {
+        oof[row] = r.score[j]!;
+      });
+    });
+    const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+    const std = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
+    let entry = byModel.get(c.model);
+    if (!entry) byModel.set(c.model, (entry = { cands: [], oofs: [] }));
+    entry.cands.push({
+      model: c.model,
+      params: c.params,
+      cv_scores: scores,
+      cv_mean: mean,
+      cv_std: std,
+      train_mean: train,
+      fit_seconds: fit,
+    });
+    entry.oofs.push(oof);
+  });
+  return [...byModel.entries()].map(([model, e]) => {
+    let bi = 0;
+    for (let i = 1; i < e.cands.length; i++) if (e.cands[i]!.cv_mean > e.cands[bi]!.cv_mean) bi = i;
+    return { model, candidates: e.cands, best: e.cands[bi]!, oof: e.oofs[bi]! };
+  });
+}

@@ -1,0 +1,39 @@
+/** Real data as estimator inputs for tests and benchmarks: phishing (all numeric) and NSL-KDD (one-hot). */
+import { readFileSync } from "node:fs";
+import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
+
+export interface XY {
+  X: Matrix;
+  y: Int32Array;
+}
+
+/** Parse a simple numeric CSV with a header and the target in `target` (threat label → class 1). */
+export function numericCsv(path: string, target: string, threat: string): XY {
+  const lines = readFileSync(path, "utf8").trim().split(/\r?\n/);
+  const header = lines[0]!.split(",").map((h) => h.replace(/"/g, ""));
+  const ti = header.indexOf(target);
+  const names = header.filter((_, i) => i !== ti);
+  const n = lines.length - 1;
+  const X = allocMatrix(n, names.length, names);
+  const y = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    const cells = lines[r + 1]!.split(",");
+    let c = 0;
+    for (let j = 0; j < cells.length; j++) {
+      if (j === ti) y[r] = cells[j] === threat ? 1 : 0;
+      else X.data[c++ * n + r] = Number(cells[j]);
+    }
+  }
+  return { X, y };
+}
+
+/** Rows of a matrix/labels. */
+export function subset(d: XY, rows: ArrayLike<number>): XY {
+  const n = rows.length;
+  const X = allocMatrix(n, d.X.nCols, d.X.names);
+  const y = new Int32Array(n);
+  for (let c = 0; c < d.X.nCols; c++)
+    for (let i = 0; i < n; i++) X.data[c * n + i] = d.X.data[c * d.X.nRows + rows[i]!]!;
+  for (let i = 0; i < n; i++) y[i] = d.y[rows[i]!]!;
+  return { X, y };
+}
