@@ -55,7 +55,7 @@ export function parseParams<P>(schema: z.ZodType<P>, raw: unknown, model: string
       const name = snakeCase(String(i.path[0] ?? "(params)"));
       const given =
         (raw as Record<string, unknown>)[name] ?? (raw as Record<string, unknown>)[camelCase(name)];
-      return `${name} = ${showValue(JSON.stringify(given))}: ${i.message}`;
+      return `${name} = ${typeof given === "object" && given !== null ? showValue(JSON.stringify(given)) : showValue(given)}: ${i.message}`;
     });
     throw new NetsecError("PARAM_INVALID", `${model}: ${problems.join("; ")}`, { problems });
   }

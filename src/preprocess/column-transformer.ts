@@ -214,7 +214,7 @@ export class ColumnTransformer {
         let present = 0;
         for (let j = 0; j < p; j++) {
           const a = x[j]!;
-          const b = dv[j]!;
+          const b = dv[j] ?? Number.NaN; // NaN is stored as null in JSON
           if (Number.isNaN(a) || Number.isNaN(b)) continue;
           sum += (a - b) ** 2;
           present++;
@@ -225,8 +225,10 @@ export class ColumnTransformer {
         if (!Number.isNaN(x[j]!)) continue;
         // the k nearest donors that have column j
         const cand: number[] = [];
-        for (let d = 0; d < donors.length; d++)
-          if (!Number.isNaN(donors[d]![j]!) && !Number.isNaN(dist[d]!)) cand.push(d);
+        for (let d = 0; d < donors.length; d++) {
+          const v = donors[d]![j];
+          if (v !== null && v !== undefined && !Number.isNaN(v) && !Number.isNaN(dist[d]!)) cand.push(d);
+        }
         if (cand.length === 0) {
           cols[j]![r] = s.numeric[j]!.fill;
           continue;

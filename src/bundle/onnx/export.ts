@@ -115,7 +115,7 @@ function preprocessColumn(g: GraphBuilder, c: ColumnIR, x: string): string {
 /**
  * KNN imputation (ir.ts step 2) of the [N] values in `flat` for knn.columns, replaced in place by the
  * imputed values. Only rows with a NaN among those columns are processed (NonZero → Gather → …
- * → ScatterND), so the cost is O(rows with NaN × donors × p). Distances are computed column by
+ * → Gather back), so the cost is O(rows with NaN × donors × p). Distances are computed column by
  * column as Σ (x - d)² over co-present columns, in the same order as the TypeScript imputer, so
  * they agree bit for bit and neighbour ties break the same way (TopK prefers the lower index).
  */
@@ -144,7 +144,15 @@ function knnImpute(g: GraphBuilder, knn: KnnImputerIR, flat: Map<string, string>
     {},
     { prefix: "knn_rows" },
   );
-  const Xs = g.op("Gather", [X, rows], { axis: A.int(0) }, { prefix: "knn_sub" });
+  // The rows with a NaN, plus one all-NaN dummy row at the end: onnxruntime's TopK crashes
+  // (SIGFPE) on an empty batch, and the dummy is also where rows without NaN point below.
+  const dummy = g.doubles("knn_dummy", new Array<number>(p).fill(Number.NaN), [1, p]);
+  const Xs = g.op(
+    "Concat",
+    [g.op("Gather", [X, rows], { axis: A.int(0) }), dummy],
+    { axis: A.int(0) },
+    { prefix: "knn_sub" },
+  );
   const miss = g.op("IsNaN", [Xs]);
   const have = g.op("Not", [miss]);
   const X0 = g.op("Where", [miss, zero, Xs]);
@@ -200,7 +208,16 @@ function knnImpute(g: GraphBuilder, knn: KnnImputerIR, flat: Map<string, string>
     imputed.push(g.op("Unsqueeze", [g.op("Where", [col(miss, j), mean, col(Xs, j)]), axes1]));
   }
   const Xs2 = g.op("Concat", imputed, { axis: A.int(1) });
-  const Xfull = g.op("ScatterND", [X, g.op("Unsqueeze", [rows, axes1]), Xs2], {}, { prefix: "knn_imputed" });
+  // back to all rows: row r with a NaN reads its position in the subset (running count - 1), the
+  // others read the dummy (and keep their own values)
+  const nanI = g.op("Cast", [anyNan], { to: A.int(7) });
+  const pos = g.op("Sub", [
+    g.op("CumSum", [nanI, g.int64s("knn_axis0", [0], [])]),
+    g.int64s("knn_one", [1], []),
+  ]);
+  const nSub = g.op("ReduceSum", [nanI], { keepdims: A.int(0) });
+  const back = g.op("Gather", [Xs2, g.op("Where", [anyNan, pos, nSub])], { axis: A.int(0) });
+  const Xfull = g.op("Where", [g.op("Unsqueeze", [anyNan, axes1]), back, X], {}, { prefix: "knn_imputed" });
   knn.columns.forEach((n, j) => {
     flat.set(n, col(Xfull, j));
   });

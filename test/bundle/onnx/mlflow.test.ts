@@ -20,11 +20,13 @@ import {
 import { exportPipelineToOnnx } from "../../../src/bundle/onnx/export.ts";
 import { inputNames, type PipelineIR } from "../../../src/bundle/onnx/ir.ts";
 import { evaluatePipelineIR } from "../../../src/bundle/onnx/reference.ts";
+import { writeOnnxModel } from "../../../src/bundle/onnx/write.ts";
 import type { Frame } from "../../../src/core/frame.ts";
 import {
   boosted3IR,
   boostedBinaryIR,
   forestIR,
+  knnCase,
   logisticIR,
   randomForestCase,
   softmaxLinearIR,
@@ -135,6 +137,28 @@ describe("MLmodel document", () => {
   });
 });
 
+describe("writeOnnxModel", () => {
+  it("verifies before writing; a disagreeing model is refused and not written", async () => {
+    const ir = forestIR();
+    const frame = testFrame();
+    const ref = evaluatePipelineIR(ir, frame);
+    const dir = await tmp();
+    const ok = await writeOnnxModel(join(dir, "ok"), {
+      ir,
+      verifyOn: { frame, probabilities: ref.probability, labels: ref.labels },
+      metadata: { threshold: ir.threshold },
+    });
+    expect(ok.verify?.ok).toBe(true);
+    expect(ok.verify?.maxAbsDiff).toBeLessThan(1e-6);
+    expect(existsSync(join(dir, "ok", "model.onnx"))).toBe(true);
+    const wrong = ref.probability.map((p, i) => (i === 3 ? p + 0.01 : p));
+    await expect(
+      writeOnnxModel(join(dir, "bad"), { ir, verifyOn: { frame, probabilities: wrong } }),
+    ).rejects.toThrow(/disagrees with netsec.*1 rows beyond/);
+    expect(existsSync(join(dir, "bad"))).toBe(false);
+  });
+});
+
 /** The case file check_pyfunc.py reads: raw columns (null = missing) and the expected outputs. */
 function caseJson(ir: PipelineIR, frame: Frame): unknown {
   const ref = evaluatePipelineIR(ir, frame);
@@ -162,6 +186,7 @@ describe.skipIf(!haveVenv)("mlflow.pyfunc.load_model on the exported directory (
     ["logistic", () => ({ ir: logisticIR(), frame: testFrame() })],
     ["multinomial logistic", () => ({ ir: softmaxLinearIR(), frame: testFrame() })],
     ["random forest with NaNs and huge counts", () => randomForestCase(7)],
+    ["KNN imputation", knnCase],
   ];
   // one Python process for every case (importing mlflow dominates the cost)
   const results = new Map<string, Record<string, unknown>>();

@@ -1,0 +1,66 @@
+/**
+ * The bundle's `onnx/` directory in one call: export the pipeline, verify it under onnxruntime on the
+ * given rows against netsec's own probabilities (and labels), and write the MLflow model directory
+ * (MLmodel, model.onnx, requirements, environments). A model that fails verification is not written.
+ */
+import { NetsecError } from "../../core/errors.ts";
+import type { Frame } from "../../core/frame.ts";
+import { writeMlflowOnnxModel } from "../mlmodel.ts";
+import { exportPipelineToOnnx } from "./export.ts";
+import type { PipelineIR } from "./ir.ts";
+import { type VerifyResult, verifyOnnx } from "./verify.ts";
+
+export interface WriteOnnxOptions {
+  ir: PipelineIR;
+  /** Rows to verify on (e.g. the test split) with netsec's threat probabilities and labels for them. */
+  verifyOn?: {
+    frame: Frame;
+    probabilities: ArrayLike<number>;
+    labels?: readonly (string | number)[];
+    /** Default 1e-5. */
+    tol?: number;
+  };
+  /** MLmodel `metadata` (run id, threshold, metrics...). */
+  metadata?: Readonly<Record<string, string | number | boolean>>;
+  runId?: string;
+  artifactPath?: string;
+}
+
+export interface WriteOnnxResult {
+  files: string[];
+  bytes: number;
+  verify: VerifyResult | null;
+}
+
+/**
+ * Export, verify, write. Throws NetsecError BUNDLE_INVALID when onnxruntime disagrees with netsec
+ * beyond the tolerance (naming the worst difference and the first failing rows).
+ */
+export async function writeOnnxModel(dir: string, o: WriteOnnxOptions): Promise<WriteOnnxResult> {
+  const onnx = exportPipelineToOnnx(o.ir);
+  let verify: VerifyResult | null = null;
+  if (o.verifyOn) {
+    const v = o.verifyOn;
+    verify = await verifyOnnx(onnx, o.ir.columns, v.frame, v.probabilities, v.tol ?? 1e-5, v.labels);
+    if (!verify.ok) {
+      throw new NetsecError(
+        "BUNDLE_INVALID",
+        `ONNX export of ${o.ir.meta.model} disagrees with netsec: max |Δp| ${verify.maxAbsDiff}, ` +
+          `${verify.failingRows.length} rows beyond ${v.tol ?? 1e-5} (first: ${verify.failingRows.slice(0, 5).join(", ")}), ` +
+          `${verify.labelMismatches.length} label mismatches (first: ${verify.labelMismatches.slice(0, 5).join(", ")})`,
+        {
+          failingRows: verify.failingRows.slice(0, 20),
+          labelMismatches: verify.labelMismatches.slice(0, 20),
+        },
+      );
+    }
+  }
+  const files = await writeMlflowOnnxModel(dir, {
+    onnx,
+    ir: o.ir,
+    ...(o.metadata ? { metadata: o.metadata } : {}),
+    ...(o.runId !== undefined ? { runId: o.runId } : {}),
+    ...(o.artifactPath !== undefined ? { artifactPath: o.artifactPath } : {}),
+  });
+  return { files, bytes: onnx.byteLength, verify };
+}

@@ -1,0 +1,202 @@
+/**
+ * Real fitted pipelines → PipelineIR → ONNX → onnxruntime, against the models' own predictProba on
+ * every test row: phishing (all numeric, KNN imputer, NaNs injected) and NSL-KDD (one-hot of
+ * protocol_type/service/flag with services unseen in training, median imputer, binary and 5-class).
+ * Tolerances: the IR's TypeScript reference must match the model to 1e-12 (same float64 arithmetic,
+ * only summation order differs); onnxruntime to 1e-5 (float32 outputs, see export.ts).
+ */
+import { describe, expect, it } from "vitest";
+import { exportPipelineToOnnx } from "../../../src/bundle/onnx/export.ts";
+import { pipelineIRFromModels } from "../../../src/bundle/onnx/from-models.ts";
+import { evaluatePipelineIR } from "../../../src/bundle/onnx/reference.ts";
+import { verifyOnnx } from "../../../src/bundle/onnx/verify.ts";
+import type { Column, Frame } from "../../../src/core/frame.ts";
+import { Frame as FrameClass } from "../../../src/core/frame.ts";
+import { Rng } from "../../../src/core/rng.ts";
+import { loadFrame } from "../../../src/datasets/load.ts";
+import { getDataset } from "../../../src/datasets/registry.ts";
+import type { DatasetSchema } from "../../../src/datasets/schema.ts";
+import { createModel } from "../../../src/models/registry.ts";
+import { ColumnTransformer, type ImputeStrategy } from "../../../src/preprocess/column-transformer.ts";
+import { tempDir } from "../../helpers/env.ts";
+
+const PHISHING = "/work/shared/datasets/phishing/phisingData.csv";
+const KDD_TRAIN = "/work/shared/datasets/nsl-kdd/KDDTrain+_20Percent.txt";
+const KDD_TEST = "/work/shared/datasets/nsl-kdd/KDDTest+.txt";
+
+const MODELS: [string, Record<string, unknown>][] = [
+  ["random_forest", { n_estimators: 15, max_depth: 12 }],
+  ["decision_tree", { max_depth: 10 }],
+  ["gradient_boosting", { n_estimators: 25, subsample: 0.8 }],
+  ["adaboost", { n_estimators: 20 }],
+  ["logistic_regression", {}],
+];
+
+function sample(n: number, k: number, seed: number): Uint32Array {
+  const idx = Uint32Array.from({ length: n }, (_, i) => i);
+  new Rng(seed).shuffle(idx);
+  return idx.slice(0, k);
+}
+
+/** A copy of `frame` with a share of cells missing (numeric NaN, categorical code -1). */
+function withMissing(frame: Frame, share: number, seed: number, skip: readonly string[]): Frame {
+  const rng = new Rng(seed);
+  const cols = frame.columns.map((c): Column => {
+    if (skip.includes(c.name)) return c;
+    if (c.kind === "numeric") {
+      const v = c.values.slice();
+      for (let i = 0; i < v.length; i++) if (rng.next() < share) v[i] = Number.NaN;
+      return { ...c, values: v };
+    }
+    const codes = c.codes.slice();
+    for (let i = 0; i < codes.length; i++) if (rng.next() < share) codes[i] = -1;
+    return { ...c, codes };
+  });
+  return new FrameClass(cols, frame.nRows);
+}
+
+interface Task {
+  train: Frame;
+  test: Frame;
+  schema: DatasetSchema;
+  /** Class index per training row, and the class values. */
+  y: Int32Array;
+  classLabels: string[];
+  classIsThreat: boolean[];
+  imputer: ImputeStrategy;
+}
+
+function labelsOf(frame: Frame, target: string): string[] {
+  return Array.from({ length: frame.nRows }, (_, r) => String(frame.value(r, target)));
+}
+
+function binaryTask(schema: DatasetSchema, train: Frame, test: Frame, imputer: ImputeStrategy): Task {
+  const labels = labelsOf(train, schema.target.name);
+  const benign = labels.find((l) => !schema.isThreat(l))!;
+  const threat = labels.find((l) => schema.isThreat(l))!;
+  return {
+    train,
+    test,
+    schema,
+    y: Int32Array.from(labels, (l) => (schema.isThreat(l) ? 1 : 0)),
+    // a binary task outputs one representative label per side (the dataset's own value)
+    classLabels: [benign, threat],
+    classIsThreat: [false, true],
+    imputer,
+  };
+}
+
+async function checkAllModels(task: Task, threshold: number): Promise<void> {
+  const features = task.schema.featureNames;
+  const numeric = features.filter((f) => task.train.column(f).kind === "numeric");
+  const categorical = features.filter((f) => task.train.column(f).kind === "categorical");
+  const ct = new ColumnTransformer().fit(task.train, {
+    numeric,
+    categorical,
+    imputer: task.imputer,
+    seed: 1,
+  });
+  const Xtr = ct.transform(task.train);
+  const Xte = ct.transform(task.test);
+  const K = task.classLabels.length;
+  for (const [name, params] of MODELS) {
+    const model = createModel(name, { ...params, random_state: 3 });
+    await model.fit(Xtr, task.y, K, { threads: 1 });
+    const proba = model.predictProba(Xte);
+    const expected = new Float64Array(task.test.nRows);
+    const expectedLabels: string[] = [];
+    for (let r = 0; r < task.test.nRows; r++) {
+      if (K === 2) expected[r] = proba[r * 2 + task.classIsThreat.indexOf(true)]!;
+      else {
+        let benign = 0;
+        for (let k = 0; k < K; k++) if (!task.classIsThreat[k]) benign += proba[r * K + k]!;
+        expected[r] = 1 - benign;
+      }
+      let best = 0;
+      for (let k = 1; k < K; k++) if (proba[r * K + k]! > proba[r * K + best]!) best = k;
+      const cls =
+        K === 2
+          ? expected[r]! >= threshold
+            ? task.classIsThreat.indexOf(true)
+            : task.classIsThreat.indexOf(false)
+          : best;
+      expectedLabels.push(task.classLabels[cls]!);
+    }
+    // round-trip through JSON, as a bundle stores it
+    const ir = pipelineIRFromModels({
+      preprocess: JSON.parse(JSON.stringify(ct.toJSON())),
+      model: JSON.parse(JSON.stringify(model.toJSON())),
+      classLabels: task.classLabels,
+      classIsThreat: task.classIsThreat,
+      threshold,
+      dataset: task.schema.name,
+      netsecVersion: "0.1.0",
+    });
+    const ref = evaluatePipelineIR(ir, task.test);
+    let refDiff = 0;
+    for (let r = 0; r < expected.length; r++)
+      refDiff = Math.max(refDiff, Math.abs(ref.probability[r]! - expected[r]!));
+    expect(refDiff, `${name}: reference evaluator vs predictProba`).toBeLessThan(1e-12);
+
+    const res = await verifyOnnx(
+      exportPipelineToOnnx(ir),
+      ir.columns,
+      task.test,
+      expected,
+      1e-5,
+      expectedLabels.map((l) => (ir.labels.type === "int64" ? Number(l) : l)),
+    );
+    expect(res.failingRows, `${name}: rows beyond 1e-5 (max diff ${res.maxAbsDiff})`).toEqual([]);
+    expect(res.labelMismatches, `${name}: label mismatches`).toEqual([]);
+    expect(res.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    expect(res.nRows).toBe(task.test.nRows);
+  }
+}
+
+describe("fitted netsec pipelines exported to ONNX match predictProba", () => {
+  const home = tempDir().dir;
+
+  it("phishing: five models, KNN imputer with NaNs in train and test, int64 labels -1/1", async () => {
+    const schema = getDataset("phishing", home);
+    const { frame } = await loadFrame({ path: PHISHING }, schema);
+    const idx = sample(frame.nRows, 2000, 11);
+    const target = schema.target.name;
+    const train = withMissing(frame.take(idx.subarray(0, 1400)), 0.01, 5, [target]);
+    const test = withMissing(frame.take(idx.subarray(1400)), 0.03, 6, [target]);
+    const task = binaryTask(schema, train, test, "knn");
+    expect(task.classLabels).toEqual(["1", "-1"]);
+    await checkAllModels(task, 0.42);
+  });
+
+  it("NSL-KDD binary: one-hot with unseen services and missing categories, median imputer", async () => {
+    const schema = getDataset("nsl-kdd", home);
+    const tr = (await loadFrame({ path: KDD_TRAIN }, schema)).frame;
+    const te = (await loadFrame({ path: KDD_TEST }, schema)).frame;
+    const train = tr.take(sample(tr.nRows, 2000, 21));
+    const test = withMissing(te.take(sample(te.nRows, 600, 22)), 0.01, 7, [schema.target.name]);
+    const task = binaryTask(schema, train, test, "median");
+    await checkAllModels(task, 0.5);
+  });
+
+  it("NSL-KDD 5 categories (softmax / averaged distributions, argmax labels)", async () => {
+    const schema = getDataset("nsl-kdd", home);
+    const tr = (await loadFrame({ path: KDD_TRAIN }, schema)).frame;
+    const te = (await loadFrame({ path: KDD_TEST }, schema)).frame;
+    const train = tr.take(sample(tr.nRows, 2500, 31));
+    const test = te.take(sample(te.nRows, 500, 32));
+    const classes = ["normal", "dos", "probe", "r2l", "u2r"];
+    const cats = labelsOf(train, schema.target.name).map((l) => schema.labelCategory(l));
+    await checkAllModels(
+      {
+        train,
+        test,
+        schema,
+        y: Int32Array.from(cats, (c) => classes.indexOf(c)),
+        classLabels: classes,
+        classIsThreat: classes.map((c) => c !== "normal"),
+        imputer: "median",
+      },
+      0.5,
+    );
+  });
+});

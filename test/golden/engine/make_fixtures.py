@@ -1,0 +1,108 @@
+"""Golden fixtures for netsec's ML engine, from scikit-learn (versions in scripts/requirements-dev.txt).
+
+Regenerate: .venv/bin/python test/golden/engine/make_fixtures.py
+Writes test/golden/engine/fixtures.json. The tests read the same data files themselves (the mirror
+of ../shared/datasets) and take the row indices stored here, so the fixture stays small.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.ensemble import AdaBoostClassifier, GradientBoostingClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import KNNImputer, SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+ROOT = Path(__file__).resolve().parents[3]
+MIRROR = ROOT.parent / "shared" / "datasets"
+rng = np.random.default_rng(7)
+out = {"generator": f"scikit-learn {sklearn.__version__}, numpy {np.__version__}"}
+
+# ---- metrics on random scores with ties
+y = rng.integers(0, 2, 500)
+s = np.round(rng.random(500) * 0.6 + y * 0.3, 2)  # rounding creates ties
+out["metrics"] = {
+    "y": y.tolist(),
+    "score": s.tolist(),
+    "roc_auc": float(roc_auc_score(y, s)),
+    "average_precision": float(average_precision_score(y, s)),
+    "f1_at_0_5": float(f1_score(y, (s >= 0.5).astype(int))),
+}
+
+# ---- phishing: stratified 80/20 split (seed 42), positive = phishing (-1)
+ph = pd.read_csv(MIRROR / "phishing" / "phisingData.csv")
+X = ph.drop(columns=["Result"]).to_numpy(float)
+yp = (ph["Result"].to_numpy() == -1).astype(int)
+idx = np.arange(len(yp))
+tr, te = train_test_split(idx, test_size=0.2, stratify=yp, random_state=42)
+out["phishing_split"] = {"train": sorted(tr.tolist()), "test": sorted(te.tolist())}
+tr = np.sort(tr)
+te = np.sort(te)
+models = {
+    "random_forest": (RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=-1), {"n_estimators": 100}),
+    "decision_tree": (DecisionTreeClassifier(random_state=0), {}),
+    "gradient_boosting": (GradientBoostingClassifier(n_estimators=100, random_state=0), {"n_estimators": 100}),
+    "hist_gradient_boosting": (HistGradientBoostingClassifier(max_iter=100, max_depth=3, early_stopping=False, learning_rate=0.1, random_state=0), None),
+    "adaboost": (AdaBoostClassifier(n_estimators=100, random_state=0), {"n_estimators": 100}),
+    "logistic_regression": (LogisticRegression(), {}),
+}
+res = {}
+for name, (m, params) in models.items():
+    Xtr, Xte = X[tr], X[te]
+    if name == "logistic_regression":
+        sc = StandardScaler().fit(Xtr)
+        Xtr, Xte = sc.transform(Xtr), sc.transform(Xte)
+    m.fit(Xtr, yp[tr])
+    p = m.predict_proba(Xte)[:, 1]
+    res[name] = {"params": params, "f1": float(f1_score(yp[te], (p >= 0.5).astype(int))), "roc_auc": float(roc_auc_score(yp[te], p))}
+    if name == "decision_tree":
+        res[name]["predictions"] = m.predict(Xte).astype(int).tolist()
+out["phishing_models"] = res
+
+# ---- logistic regression coefficients (tight tolerance both sides) on standardised phishing rows 0..2999
+Xs = StandardScaler().fit_transform(X[:3000])
+lr = LogisticRegression(C=0.5, tol=1e-10, max_iter=10000).fit(Xs, yp[:3000])
+out["logistic_binary"] = {"rows": 3000, "C": 0.5, "coef": lr.coef_[0].tolist(), "intercept": float(lr.intercept_[0]),
+                          "proba_first10": lr.predict_proba(Xs[:10])[:, 1].tolist()}
+
+# multinomial: NSL-KDD 20% file, first 2000 rows, numeric columns, label → category (5 classes)
+names = [l.split(",")[0] for l in (MIRROR / "nsl-kdd" / "Field Names.csv").read_text().splitlines() if l.strip()]
+kdd = pd.read_csv(MIRROR / "nsl-kdd" / "KDDTrain+_20Percent.txt", header=None, names=names + ["label", "difficulty"], nrows=2000)
+cats = {"normal": 0}
+dos = "back land neptune pod smurf teardrop".split()
+probe = "ipsweep nmap portsweep satan".split()
+u2r = "buffer_overflow loadmodule perl rootkit".split()
+def cat(a):
+    if a == "normal": return 0
+    if a in dos: return 1
+    if a in probe: return 2
+    if a in u2r: return 4
+    return 3
+yk = kdd["label"].map(cat).to_numpy()
+num = [n for n in names if n not in ("protocol_type", "service", "flag")]
+Xk = StandardScaler().fit_transform(kdd[num].to_numpy(float))
+lrm = LogisticRegression(C=1.0, tol=1e-10, max_iter=20000).fit(Xk, yk)
+out["logistic_multinomial"] = {"rows": 2000, "columns": num, "classes": [int(c) for c in lrm.classes_], "coef": lrm.coef_.tolist(), "intercept": lrm.intercept_.tolist(),
+                               "proba_first5": lrm.predict_proba(Xk[:5]).tolist()}
+
+# ---- preprocessing on a small matrix with NaNs
+M = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, np.nan], [np.nan, 8.5, 9.0], [10.0, 11.0, 12.0], [4.0, 5.0, 6.0], [2.0, np.nan, 1.0]])
+out["preprocess"] = {
+    "matrix": [[None if np.isnan(v) else v for v in r] for r in M],
+    "median": SimpleImputer(strategy="median").fit_transform(M).tolist(),
+    "most_frequent": SimpleImputer(strategy="most_frequent").fit_transform(M).tolist(),
+    "mean": SimpleImputer(strategy="mean").fit_transform(M).tolist(),
+    "knn3": KNNImputer(n_neighbors=3).fit_transform(M).tolist(),
+    "scaled_after_median": StandardScaler().fit_transform(SimpleImputer(strategy="median").fit_transform(M)).tolist(),
+}
+enc = OneHotEncoder(handle_unknown="ignore").fit(np.array([["tcp"], ["udp"], ["icmp"], ["tcp"]]))
+out["onehot"] = {"fit": ["tcp", "udp", "icmp", "tcp"], "transform": ["udp", "gre", "tcp"], "categories": enc.categories_[0].tolist(),
+                 "result": enc.transform(np.array([["udp"], ["gre"], ["tcp"]])).toarray().tolist()}
+
+Path(__file__).with_name("fixtures.json").write_text(json.dumps(out) + "\n")
+print({k: v for k, v in res.items() if k != "decision_tree"})
