@@ -9,6 +9,8 @@ import { registerDatasets } from "./commands/datasets.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerPredict } from "./commands/predict.ts";
 import { registerPush } from "./commands/push.ts";
+import { registerRuns } from "./commands/runs.ts";
+import { registerServe } from "./commands/serve.ts";
 import { registerTrain } from "./commands/train.ts";
 import { registerValidate } from "./commands/validate.ts";
 
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerTrain(program);
   registerPredict(program);
+  registerServe(program);
+  registerRuns(program);
   return program;
 }
 

@@ -4,8 +4,8 @@
  *   err_m = Σ w_i [h_m(x_i) != y_i] / Σ w_i;  stop early when err_m <= 0 (weight 1);
  *   fail when err_m >= 1 − 1/K;  α_m = lr · (ln((1 − err_m)/err_m) + ln(K − 1));
  *   w_i ← w_i · exp(α_m [h_m(x_i) != y_i]), normalised.
- * predict_proba: decision d_k = Σ α_m [h_m(x) = k] / Σ α_m; binary: softmax([−d, d]/2) with
- * d = d_1 − d_0; multiclass: softmax(d / (K − 1)).
+ * predict_proba: with d_k = Σ α_m [h_m(x) = k] / Σ α_m, softmax(K·d / (K − 1)²) — scikit-learn's
+ * decision function f_k = (K·d_k − 1)/(K − 1) passed through softmax(f / (K − 1)) (binary: σ(2(d_1 − d_0))).
  */
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
@@ -149,20 +149,15 @@ export class AdaBoostClassifier implements Classifier {
     const n = X.nRows;
     const d = this.decision(X);
     const out = new Float64Array(n * K);
+    // scikit-learn: decision f_k = d_k·K/(K−1) − 1/(K−1); proba = softmax(f/(K−1)) (binary: the same
+    // through softmax([−f, f]/2)); the constant cancels, leaving softmax(K·d/(K−1)²).
+    const scale = K / ((K - 1) * (K - 1));
     for (let r = 0; r < n; r++) {
-      if (K === 2) {
-        const z = (d[r * 2 + 1]! - d[r * 2]!) / 2;
-        // softmax([-z, z])
-        const p1 = 1 / (1 + Math.exp(-2 * z));
-        out[r * 2] = 1 - p1;
-        out[r * 2 + 1] = p1;
-      } else {
-        let mx = Number.NEGATIVE_INFINITY;
-        for (let k = 0; k < K; k++) mx = Math.max(mx, d[r * K + k]! / (K - 1));
-        let s = 0;
-        for (let k = 0; k < K; k++) s += out[r * K + k] = Math.exp(d[r * K + k]! / (K - 1) - mx);
-        for (let k = 0; k < K; k++) out[r * K + k]! /= s;
-      }
+      let mx = Number.NEGATIVE_INFINITY;
+      for (let k = 0; k < K; k++) mx = Math.max(mx, d[r * K + k]! * scale);
+      let s = 0;
+      for (let k = 0; k < K; k++) s += out[r * K + k] = Math.exp(d[r * K + k]! * scale - mx);
+      for (let k = 0; k < K; k++) out[r * K + k]! /= s;
     }
     return out;
   }

@@ -27,6 +27,10 @@
  * inputs, and the whole `df.values` [N, 1] when it has one; inputs are declared accordingly ([N] or
  * [N, 1]) and reshaped inside. Categorical inputs are `tensor(string)` with "" for missing.
  *
+ * KNN imputation (the original project's default imputer) is built from standard ops on the rows that
+ * have a NaN: per-column squared differences to the donor rows, TopK (smallest, lower index first on
+ * ties), mean of the found donor values; see knnImpute below.
+ *
  * Categorical imputation + one-hot: ai.onnx.ml LabelEncoder maps each category to its index (and ""
  * to the fill category's index, -1 for anything else), then ai.onnx.ml OneHotEncoder over
  * cats_int64s 0..C-1 with zeros=1 turns -1 (unseen or unfilled missing) into an all-zero row, as
@@ -158,16 +162,31 @@ function knnImpute(g: GraphBuilder, knn: KnnImputerIR, flat: Map<string, string>
   const X0 = g.op("Where", [miss, zero, Xs]);
   const col = (v: string, j: number) => g.op("Gather", [v, g.int64s("knn_j", [j], [])], { axis: A.int(1) });
   // donors: values with NaN → 0, presence masks
-  const dVal = (j: number) => knn.donors.map((d) => (Number.isNaN(d[j]!) ? 0 : d[j]!));
-  const dHave = (j: number) => knn.donors.map((d) => !Number.isNaN(d[j]!));
+  // per donor column, once: values (NaN → 0) as [1, M] and their presence mask
+  const dVal: string[] = [];
+  const dHave: string[] = [];
+  for (let j = 0; j < p; j++) {
+    dVal.push(
+      g.doubles(
+        "knn_donor",
+        knn.donors.map((d) => (Number.isNaN(d[j]!) ? 0 : d[j]!)),
+        [1, M],
+      ),
+    );
+    dHave.push(
+      g.constant("knn_donor_has", {
+        type: "bool",
+        dims: [1, M],
+        data: knn.donors.map((d) => !Number.isNaN(d[j]!)),
+      }),
+    );
+  }
+  const flatM = g.int64s("knn_flat_m", [-1]);
   let acc = "";
   for (let j = 0; j < p; j++) {
     const xj = g.op("Unsqueeze", [col(X0, j), axes1]); // [n', 1]
-    const diff = g.op("Sub", [xj, g.doubles("knn_donor", dVal(j), [1, M])]);
-    const both = g.op("And", [
-      g.op("Unsqueeze", [col(have, j), axes1]),
-      g.constant("knn_donor_has", { type: "bool", dims: [1, M], data: dHave(j) }),
-    ]);
+    const diff = g.op("Sub", [xj, dVal[j]!]);
+    const both = g.op("And", [g.op("Unsqueeze", [col(have, j), axes1]), dHave[j]!]);
     const term = g.op("Where", [both, g.op("Mul", [diff, diff]), zero]);
     acc = acc === "" ? term : g.op("Add", [acc, term]);
   }
@@ -188,10 +207,7 @@ function knnImpute(g: GraphBuilder, knn: KnnImputerIR, flat: Map<string, string>
   const inf = g.doubles("knn_inf", [Number.POSITIVE_INFINITY], []);
   const imputed: string[] = [];
   for (let j = 0; j < p; j++) {
-    const ok = g.op("And", [
-      anyShared,
-      g.constant("knn_donor_has", { type: "bool", dims: [1, M], data: dHave(j) }),
-    ]);
+    const ok = g.op("And", [anyShared, dHave[j]!]);
     const dj = g.op("Where", [ok, dist, inf]);
     const [vals, idx] = g.node(
       "TopK",
@@ -200,7 +216,7 @@ function knnImpute(g: GraphBuilder, knn: KnnImputerIR, flat: Map<string, string>
       { nOutputs: 2 },
     );
     const found = g.op("Less", [vals!, inf]);
-    const dv = g.op("Gather", [g.doubles("knn_values", dVal(j)), idx!], { axis: A.int(0) });
+    const dv = g.op("Gather", [g.op("Reshape", [dVal[j]!, flatM]), idx!], { axis: A.int(0) });
     const sum = g.op("ReduceSum", [g.op("Where", [found, dv, zero]), axes1], { keepdims: A.int(0) });
     const cnt = g.op("ReduceSum", [g.op("Cast", [found], { to: A.int(11) }), axes1], { keepdims: A.int(0) });
     // 0 / 0 = NaN when no donor has column j: the column's own fill applies next

@@ -140,7 +140,7 @@ export function modelIR(s: SerializedModel): ModelIR {
       const st = s.state as { trees: FlatTreeState[]; weights: number[] };
       let wsum = 0;
       for (const a of st.weights) wsum += a;
-      const scale = K === 2 ? 1 : 1 / (K - 1);
+      const scale = K / ((K - 1) * (K - 1)); // as AdaBoostClassifier.predictProba (scikit-learn's SAMME probabilities)
       return {
         kind: "trees",
         width: K,

@@ -1,36 +1,28 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { NetsecError } from "../../core/errors.ts";
-import type { Frame } from "../../core/frame.ts";
 import { closePool } from "../../core/pool.ts";
-import { loadFiles } from "../../datasets/load-many.ts";
-import type { FileFormat } from "../../datasets/readers.ts";
-import { fetchDataset } from "../../datasets/registry.ts";
-import { duplicateAwareSplit, duplicateGroupsOfFrame, stratifiedSplit } from "../../datasets/split.ts";
 import { modelNames } from "../../models/registry.ts";
-import { newRunId, runPaths } from "../../pipeline/artifacts.ts";
-import { binaryTarget, type ModelRequest, trainAndEvaluate } from "../../pipeline/train.ts";
-import type { ImputeStrategy } from "../../preprocess/column-transformer.ts";
-import type { Scoring } from "../../selection/search.ts";
+import { loadPipelineConfig, parsePipelineConfig } from "../../pipeline/config.ts";
+import { runPipeline } from "../../pipeline/run.ts";
 import { type Ctx, runCommand } from "../context.ts";
-import { resolveSchema } from "../shared.ts";
 
 interface TrainOpts {
+  config?: string;
   dataset?: string;
   schema?: string;
   data?: string[];
   testData?: string[];
   split?: string;
-  format?: FileFormat;
   models?: string;
   params?: string;
   search?: "grid" | "random" | "none";
   nIter?: string;
   cv?: string;
   seed?: string;
-  scoring?: Scoring;
+  scoring?: string;
   targetFpr?: string;
-  imputer?: ImputeStrategy;
+  imputer?: string;
   testSize?: string;
   threads?: string;
   json?: boolean;
@@ -40,198 +32,160 @@ export function registerTrain(program: Command): void {
   program
     .command("train")
     .description(
-      "train, tune (cross-validated) and evaluate classifiers, pick the winner by CV score, write a model bundle",
+      "the pipeline: ingest → validate → drift → transform → tune (CV) → select on CV → evaluate on the untouched test split → gates → bundle → register (champion when it beats the current one)",
     )
-    .option("--dataset <name>", "registry dataset (schema and, without --data, its files)")
+    .option("--config <yaml>", "pipeline YAML (every key documented in README; flags below override it)")
+    .option("--dataset <name>", "registry dataset (default phishing)")
     .option("--schema <file>", "schema YAML for data that is not built in")
-    .option("--data <file...>", "training data file(s)")
+    .option("--data <file...>", "training data file(s) instead of the registry files")
     .option(
       "--test-data <file...>",
-      "test data file(s) (a predefined split); default: a split of the training data",
+      "test data file(s): a predefined split; default: a split of the training data",
     )
-    .option("--split <name>", "registry split to use without --data (default: the dataset's default split)")
-    .option("--format <fmt>", "override the format guessed from the extension")
-    .option(
-      "--models <list>",
-      `comma-separated models: ${modelNames().join(", ")}`,
-      "random_forest,decision_tree,gradient_boosting,logistic_regression,adaboost",
-    )
+    .option("--split <name>", "registry split (default: the dataset's default split)")
+    .option("--models <list>", `comma-separated: ${modelNames().join(", ")} (default all)`)
     .option(
       "--params <json>",
-      'fixed hyperparameters, e.g. {"n_estimators":100}, or per model {"random_forest":{…}}; implies --search none',
+      'fixed hyperparameters, e.g. {"n_estimators":100} or {"random_forest":{…}}; implies --search none',
     )
     .option("--search <kind>", "grid (the original project's grids), random, or none")
-    .option("--n-iter <n>", "random search draws per model", "20")
-    .option("--cv <k>", "cross-validation folds", "3")
-    .option("--seed <n>", "seed for split, folds and models", "42")
-    .option(
-      "--scoring <metric>",
-      "model selection metric: f1 (threat class), roc_auc, pr_auc, tpr_at_fpr, accuracy",
-      "f1",
-    )
-    .option("--target-fpr <rate>", "FPR budget for tpr_at_fpr scoring", "0.01")
-    .option("--imputer <kind>", "numeric imputer: median, most_frequent, mean, knn", "median")
-    .option("--test-size <share>", "test share when splitting the training data", "0.2")
+    .option("--n-iter <n>", "random search draws per model")
+    .option("--cv <k>", "cross-validation folds (default 3)")
+    .option("--seed <n>", "seed for split, folds and models (default 42)")
+    .option("--scoring <metric>", "f1 (threat class, default), roc_auc, pr_auc, tpr_at_fpr, accuracy")
+    .option("--target-fpr <rate>", "FPR budget for tpr_at_fpr")
+    .option("--imputer <kind>", "numeric imputer: median (default), most_frequent, knn")
+    .option("--test-size <share>", "test share when splitting (default 0.2)")
     .option("--threads <n>", "worker threads (default: all cores)")
     .option("--json", "print a machine-readable summary as the last line")
     .action((o: TrainOpts) => runCommand(o, (ctx) => trainAction(ctx, o).finally(() => closePool())));
 }
 
-function parseParams(raw: string | undefined, models: string[]): Record<string, Record<string, unknown>> {
-  if (!raw) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch (e) {
-    throw new NetsecError("PARAM_INVALID", `--params is not JSON: ${(e as Error).message}`, { value: raw });
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v))
-    throw new NetsecError("PARAM_INVALID", "--params must be a JSON object", { value: raw });
-  const obj = v as Record<string, unknown>;
-  const perModel =
-    Object.keys(obj).length > 0 &&
-    Object.keys(obj).every((k) => models.includes(k) || modelNames().includes(k as never));
-  if (perModel) {
-    for (const [k, p] of Object.entries(obj)) {
-      if (typeof p !== "object" || p === null || Array.isArray(p))
-        throw new NetsecError("PARAM_INVALID", `--params.${k} must be an object`, {});
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n))
+    throw new NetsecError("CONFIG_INVALID", `--${name} must be a number, got ${JSON.stringify(v)}`, {
+      value: v,
+    });
+  return n;
+}
+
+function buildConfig(o: TrainOpts): ReturnType<typeof parsePipelineConfig> {
+  const base = o.config ? (loadPipelineConfig(resolve(o.config)) as unknown as Record<string, unknown>) : {};
+  const raw = structuredClone(base) as Record<string, Record<string, unknown> | unknown>;
+  const sub = (k: string): Record<string, unknown> => {
+    const v = raw[k];
+    if (typeof v === "object" && v !== null) return v as Record<string, unknown>;
+    const o2: Record<string, unknown> = {};
+    raw[k] = o2;
+    return o2;
+  };
+  if (o.dataset) raw.dataset = o.dataset;
+  if (o.schema) raw.schema = resolve(o.schema);
+  if (o.data?.length)
+    Object.assign(sub("source"), {
+      kind: "file",
+      files: o.data.map((f) => resolve(f)),
+      test_files: (o.testData ?? []).map((f) => resolve(f)),
+    });
+  else if (o.split) Object.assign(sub("source"), { split: o.split });
+  const models = o.models
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (models?.length) raw.models = models;
+  const search = sub("search");
+  if (o.params) {
+    let p: unknown;
+    try {
+      p = JSON.parse(o.params);
+    } catch (e) {
+      throw new NetsecError("PARAM_INVALID", `--params is not JSON: ${(e as Error).message}`, {
+        value: o.params,
+      });
     }
-    return obj as Record<string, Record<string, unknown>>;
-  }
-  return Object.fromEntries(models.map((m) => [m, obj]));
+    if (typeof p !== "object" || p === null || Array.isArray(p))
+      throw new NetsecError("PARAM_INVALID", "--params must be a JSON object", {});
+    const list = (raw.models as string[] | undefined) ?? modelNames();
+    const perModel =
+      Object.keys(p).length > 0 && Object.keys(p).every((k) => modelNames().includes(k as never));
+    search.params = perModel ? p : Object.fromEntries(list.map((m) => [m, p]));
+    search.kind = o.search ?? "none";
+  } else if (o.search) search.kind = o.search;
+  const setNum = (obj: Record<string, unknown>, key: string, v: string | undefined, flag: string): void => {
+    const n = num(v, flag);
+    if (n !== undefined) obj[key] = n;
+  };
+  setNum(search, "n_iter", o.nIter, "n-iter");
+  setNum(search, "cv", o.cv, "cv");
+  if (o.scoring) search.scoring = o.scoring;
+  setNum(search, "target_fpr", o.targetFpr, "target-fpr");
+  setNum(search, "threads", o.threads, "threads");
+  setNum(raw as Record<string, unknown>, "seed", o.seed, "seed");
+  if (o.imputer) sub("transform").imputer = o.imputer;
+  if (o.testSize) setNum(sub("split"), "test_size", o.testSize, "test-size");
+  return parsePipelineConfig(raw, o.config ?? "command line");
 }
 
 async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
-  const schema = resolveSchema(ctx, o);
-  const models = (o.models ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (models.length === 0) throw new NetsecError("CONFIG_INVALID", "--models is empty", {});
-  const params = parseParams(o.params, models);
-  const search = o.search ?? (o.params ? "none" : "grid");
-  const seed = Number(o.seed ?? 42);
-  const fmt = o.format ? { format: o.format } : {};
-  let train: Frame;
-  let test: Frame;
-  if (o.data?.length) {
-    train = await loadFiles(
-      o.data.map((p) => ({ path: resolve(p), ...fmt })),
-      schema,
-    );
-    test = o.testData?.length
-      ? await loadFiles(
-          o.testData.map((p) => ({ path: resolve(p), ...fmt })),
-          schema,
-        )
-      : train;
-  } else {
-    const splitName = o.split ?? schema.raw.default_split;
-    const sp = splitName ? schema.raw.splits[splitName] : undefined;
-    if (!sp)
-      throw new NetsecError(
-        "CONFIG_INVALID",
-        `dataset ${schema.name} has no split ${JSON.stringify(splitName)}; give --data`,
-        {},
+  const cfg = buildConfig(o);
+  let last = "";
+  const res = await runPipeline(cfg, ctx.config, (p) => {
+    const line = `[${p.step}] ${(100 * p.progress).toFixed(0)}% ${p.message}`;
+    if (line !== last) ctx.progress(line);
+    last = line;
+  });
+  ctx.say("");
+  if (res.leaderboard.length) {
+    ctx.say("model                 CV mean  CV std   train   best params");
+    for (const r of res.leaderboard as {
+      model: string;
+      cv_mean: number;
+      cv_std: number;
+      train_mean: number;
+      params: unknown;
+    }[]) {
+      ctx.say(
+        `${r.model.padEnd(20)} ${r.cv_mean.toFixed(4)}  ${r.cv_std.toFixed(4)}  ${r.train_mean.toFixed(4)}  ${JSON.stringify(r.params)}`,
       );
-    const files = await fetchDataset(
-      schema,
-      { home: ctx.config.home, mirror: ctx.config.NETSEC_DATASET_MIRROR, onProgress: (m) => ctx.progress(m) },
-      [...sp.train, ...(sp.test ?? [])],
-    );
-    const refOf = (n: string) => {
-      const f = files.find((x) => x.name === n)!;
-      return { ...f.ref, ...(f.format !== "zip" ? { format: f.format as FileFormat } : {}) };
-    };
-    ctx.progress(`reading ${sp.train.join(", ")}`);
-    train = await loadFiles(sp.train.map(refOf), schema);
-    test = sp.test?.length ? await loadFiles(sp.test.map(refOf), schema) : train;
+    }
   }
-  let splitKind = "predefined";
-  if (test === train) {
-    const { y } = binaryTarget(schema, train);
-    const { groups, nGroups } = duplicateGroupsOfFrame(train, schema.featureNames);
-    const split =
-      nGroups < train.nRows
-        ? duplicateAwareSplit(y, groups, nGroups, Number(o.testSize ?? 0.2), seed)
-        : stratifiedSplit(y, Number(o.testSize ?? 0.2), seed);
-    splitKind = split.kind;
-    test = train.take(split.test);
-    train = train.take(split.train);
-  }
-  ctx.say(`data: ${train.nRows} training rows, ${test.nRows} test rows (${splitKind} split)`);
-  const runId = newRunId();
-  const paths = runPaths(ctx.config.home, runId);
-  const requests: ModelRequest[] = models.map((m) => ({
-    name: m,
-    ...(params[m] ? { params: params[m] } : {}),
-  }));
-  let lastPct = -1;
-  const res = await trainAndEvaluate({
-    schema,
-    train,
-    test,
-    models: requests,
-    search,
-    nIter: Number(o.nIter ?? 20),
-    cv: Number(o.cv ?? 3),
-    seed,
-    scoring: o.scoring ?? "f1",
-    targetFpr: Number(o.targetFpr ?? 0.01),
-    imputer: o.imputer ?? "median",
-    threshold: { strategy: "max_f1", targetFpr: 0.01, value: 0.5 },
-    ...(o.threads ? { threads: Number(o.threads) } : {}),
-    runId,
-    bundleDir: paths.bundle,
-    onProgress: (msg, done, total) => {
-      if (done !== undefined && total) {
-        const pct = Math.floor((100 * done) / total);
-        if (pct !== lastPct) {
-          lastPct = pct;
-          ctx.progress(`${msg}: ${done}/${total} fits (${pct}%)`);
-        }
-      } else ctx.progress(msg);
-    },
-  });
-  ctx.say("");
-  ctx.say("model                 CV mean  CV std   train   best params");
-  for (const r of res.leaderboard) {
+  if (res.test) {
+    const t = res.test;
+    ctx.say("");
     ctx.say(
-      `${r.model.padEnd(20)} ${r.cv_mean.toFixed(4)}  ${r.cv_std.toFixed(4)}  ${r.train_mean.toFixed(4)}  ${JSON.stringify(r.params)}`,
+      `winner: ${res.winner} (threshold ${res.threshold?.toFixed(4)} chosen on out-of-fold predictions; ${res.split} split)`,
+    );
+    ctx.say(
+      `test: accuracy ${t.accuracy?.toFixed(4)}  precision ${t.precision?.toFixed(4)}  recall ${t.recall?.toFixed(4)}  F1 ${t.f1?.toFixed(4)}  ROC-AUC ${t.roc_auc?.toFixed(4)}  PR-AUC ${t.pr_auc?.toFixed(4)}  TPR@1%FPR ${t.tpr_at_fpr_1pct?.toFixed(4)}`,
     );
   }
-  const t = res.test;
-  ctx.say("");
-  ctx.say(`winner: ${res.winner} (threshold ${res.threshold.toFixed(4)} from out-of-fold predictions)`);
-  ctx.say(
-    `test: accuracy ${t.accuracy.toFixed(4)}  precision ${t.precision.toFixed(4)}  recall ${t.recall.toFixed(4)}  F1 ${t.f1.toFixed(4)}  ROC-AUC ${t.roc_auc.toFixed(4)}  PR-AUC ${t.pr_auc.toFixed(4)}  TPR@1%FPR ${t.tpr_at_fpr_1pct.toFixed(4)}`,
-  );
-  ctx.say(`bundle: ${res.bundleDir}`);
-  const pick = (m: typeof t) => ({
-    accuracy: m.accuracy,
-    precision: m.precision,
-    recall: m.recall,
-    f1: m.f1,
-    roc_auc: m.roc_auc,
-    pr_auc: m.pr_auc,
-    tpr_at_fpr_1pct: m.tpr_at_fpr_1pct,
-    tpr_at_fpr_01pct: m.tpr_at_fpr_01pct,
-    confusion: m.confusion,
-  });
+  for (const w of res.warnings) ctx.say(`warning: ${w}`);
+  if (res.status === "FAILED") ctx.say(`run FAILED: ${res.failure} — the champion is unchanged`);
+  else
+    ctx.say(
+      `registered ${res.registry?.name} v${res.registry?.version}${res.champion ? " — new champion" : ""}`,
+    );
+  ctx.say(`artifacts: ${res.artifacts}`);
   ctx.result({
-    ok: true,
-    run_id: runId,
-    dataset: schema.name,
+    ok: res.status === "FINISHED",
+    run_id: res.run_id,
+    status: res.status,
+    artifacts: res.artifacts,
+    winner: res.winner,
     model: res.winner,
     params: res.params,
-    fit_seconds: res.fitSeconds,
+    fit_seconds: res.fit_seconds,
+    bundle: res.bundle,
     threshold: res.threshold,
-    bundle: res.bundleDir,
-    split: splitKind,
-    rows: { train: train.nRows, test: test.nRows },
+    split: res.split,
     leaderboard: res.leaderboard,
-    test: pick(res.test),
-    test_at_threshold_0_5: pick(res.testAt05),
+    test: res.test,
+    champion: res.champion,
+    registry: res.registry,
+    warnings: res.warnings,
+    failure: res.failure,
   });
-  return 0;
+  return res.status === "FINISHED" ? 0 : 1;
 }

@@ -37,7 +37,11 @@ export function treeToJSON(t: FlatTree): FlatTreeJSON {
   return {
     k: t.k,
     feature: Array.from(t.feature),
-    threshold: Array.from(t.threshold, (v) => (Number.isFinite(v) ? v : null)),
+    // +Infinity ("every non-missing value goes left") is stored as the largest double: JSON has no
+    // Infinity, and the comparison x <= MAX_VALUE is true for every finite x just the same
+    threshold: Array.from(t.threshold, (v) =>
+      v === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : Number.isFinite(v) ? v : null,
+    ),
     left: Array.from(t.left),
     right: Array.from(t.right),
     missingLeft: Array.from(t.missingLeft),

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { exportPipelineToOnnx } from "../../../src/bundle/onnx/export.ts";
-import { pipelineIRFromModels } from "../../../src/bundle/onnx/from-models.ts";
+import { labelsIR, modelIR, pipelineIRFromModels } from "../../../src/bundle/onnx/from-models.ts";
 import { evaluatePipelineIR } from "../../../src/bundle/onnx/reference.ts";
 import { verifyOnnx } from "../../../src/bundle/onnx/verify.ts";
 import type { Column, Frame } from "../../../src/core/frame.ts";
@@ -198,5 +198,52 @@ describe("fitted netsec pipelines exported to ONNX match predictProba", () => {
       },
       0.5,
     );
+  });
+});
+
+describe("state conversion details", () => {
+  it("labels: int64 when every label is an integer literal, strings otherwise", () => {
+    expect(labelsIR(["1", "-1"])).toEqual({ type: "int64", values: [1, -1] });
+    expect(labelsIR(["normal", "dos"])).toEqual({ type: "string", values: ["normal", "dos"] });
+    expect(labelsIR(["1", "1.5"]).type).toBe("string");
+  });
+
+  it("an internal node's null threshold (JSON of +Infinity) is read back as +Infinity", () => {
+    // root: "every non-missing value goes left" (threshold +Infinity), missing goes right
+    const tree = {
+      k: 2,
+      feature: [0, -1, -1],
+      threshold: [null, null, null],
+      left: [1, -1, -1],
+      right: [2, -1, -1],
+      missingLeft: [0, 0, 0],
+      value: [0.5, 0.5, 0.9, 0.1, 0.2, 0.8],
+      weight: [3, 2, 1],
+    };
+    const m = modelIR({
+      model: "decision_tree",
+      formatVersion: 1,
+      params: {},
+      nClasses: 2,
+      nFeatures: 1,
+      state: { tree },
+    });
+    expect(m.kind === "trees" && Array.from(m.trees[0]!.threshold)).toEqual([Number.POSITIVE_INFINITY, 0, 0]);
+  });
+
+  it("refuses unknown models and formats", () => {
+    expect(() =>
+      modelIR({ model: "svm" as never, formatVersion: 1, params: {}, nClasses: 2, nFeatures: 1, state: {} }),
+    ).toThrow(/cannot be exported/);
+    expect(() =>
+      modelIR({
+        model: "random_forest",
+        formatVersion: 2,
+        params: {},
+        nClasses: 2,
+        nFeatures: 1,
+        state: { trees: [] },
+      }),
+    ).toThrow(/format 2/);
   });
 });

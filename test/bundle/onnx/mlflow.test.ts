@@ -18,10 +18,16 @@ import {
   writeMlflowOnnxModel,
 } from "../../../src/bundle/mlmodel.ts";
 import { exportPipelineToOnnx } from "../../../src/bundle/onnx/export.ts";
+import { pipelineIRFromModels } from "../../../src/bundle/onnx/from-models.ts";
 import { inputNames, type PipelineIR } from "../../../src/bundle/onnx/ir.ts";
 import { evaluatePipelineIR } from "../../../src/bundle/onnx/reference.ts";
 import { writeOnnxModel } from "../../../src/bundle/onnx/write.ts";
-import type { Frame } from "../../../src/core/frame.ts";
+import { type Column, type Frame, Frame as FrameClass } from "../../../src/core/frame.ts";
+import { Rng } from "../../../src/core/rng.ts";
+import { loadFrame } from "../../../src/datasets/load.ts";
+import { getDataset } from "../../../src/datasets/registry.ts";
+import { createModel } from "../../../src/models/registry.ts";
+import { ColumnTransformer } from "../../../src/preprocess/column-transformer.ts";
 import {
   boosted3IR,
   boostedBinaryIR,
@@ -159,6 +165,49 @@ describe("writeOnnxModel", () => {
   });
 });
 
+/** A real fitted pipeline: 1,000 phishing rows, gradient boosting, KNN imputer; 200 test rows with NaNs. */
+async function phishingCase(): Promise<{ ir: PipelineIR; frame: Frame }> {
+  const schema = getDataset("phishing", await tmp());
+  const { frame } = await loadFrame({ path: "/work/shared/datasets/phishing/phisingData.csv" }, schema);
+  const rows = Uint32Array.from({ length: 1200 }, (_, i) => i * 9);
+  const train = frame.take(rows.subarray(0, 1000));
+  const rng = new Rng(4);
+  const test = frame.take(rows.subarray(1000));
+  const holed = new FrameClass(
+    test.columns.map(
+      (c): Column =>
+        c.kind === "numeric" && c.name !== schema.target.name
+          ? { ...c, values: c.values.map((v) => (rng.next() < 0.05 ? Number.NaN : v)) }
+          : c,
+    ),
+  );
+  const ct = new ColumnTransformer().fit(train, {
+    numeric: schema.featureNames,
+    categorical: [],
+    imputer: "knn",
+  });
+  const y = Int32Array.from({ length: train.nRows }, (_, r) =>
+    schema.isThreat(String(train.value(r, "Result"))) ? 1 : 0,
+  );
+  const model = createModel("gradient_boosting", { n_estimators: 30 });
+  await model.fit(ct.transform(train), y, 2, { threads: 1 });
+  const ir = pipelineIRFromModels({
+    preprocess: ct.toJSON(),
+    model: model.toJSON(),
+    classLabels: ["1", "-1"],
+    classIsThreat: [false, true],
+    threshold: 0.5,
+    dataset: "phishing",
+    netsecVersion: "0.1.0",
+  });
+  // the reference must equal the model itself before it can stand in for it in Python
+  const proba = model.predictProba(ct.transform(holed));
+  const ref = evaluatePipelineIR(ir, holed);
+  for (let r = 0; r < holed.nRows; r++)
+    expect(Math.abs(ref.probability[r]! - proba[r * 2 + 1]!)).toBeLessThan(1e-12);
+  return { ir, frame: holed };
+}
+
 /** The case file check_pyfunc.py reads: raw columns (null = missing) and the expected outputs. */
 function caseJson(ir: PipelineIR, frame: Frame): unknown {
   const ref = evaluatePipelineIR(ir, frame);
@@ -179,7 +228,10 @@ function caseJson(ir: PipelineIR, frame: Frame): unknown {
 }
 
 describe.skipIf(!haveVenv)("mlflow.pyfunc.load_model on the exported directory (Python venv)", () => {
-  const cases: [string, () => { ir: PipelineIR; frame: Frame }][] = [
+  const cases: [
+    string,
+    () => { ir: PipelineIR; frame: Frame } | Promise<{ ir: PipelineIR; frame: Frame }>,
+  ][] = [
     ["forest, int64 labels", () => ({ ir: forestIR(), frame: testFrame() })],
     ["boosted binary, string labels", () => ({ ir: boostedBinaryIR(), frame: testFrame() })],
     ["boosted 3-class", () => ({ ir: boosted3IR(), frame: testFrame() })],
@@ -187,6 +239,7 @@ describe.skipIf(!haveVenv)("mlflow.pyfunc.load_model on the exported directory (
     ["multinomial logistic", () => ({ ir: softmaxLinearIR(), frame: testFrame() })],
     ["random forest with NaNs and huge counts", () => randomForestCase(7)],
     ["KNN imputation", knnCase],
+    ["phishing: fitted gradient boosting with KNN imputer, NaNs in test rows", phishingCase],
   ];
   // one Python process for every case (importing mlflow dominates the cost)
   const results = new Map<string, Record<string, unknown>>();
@@ -195,7 +248,7 @@ describe.skipIf(!haveVenv)("mlflow.pyfunc.load_model on the exported directory (
     const dir = await tmp();
     const args: string[] = [];
     for (const [i, [name, make]] of cases.entries()) {
-      const { ir, frame } = make();
+      const { ir, frame } = await make();
       const modelDir = join(dir, `model${i}`);
       await writeMlflowOnnxModel(modelDir, { onnx: exportPipelineToOnnx(ir), ir });
       await writeFile(join(dir, `case${i}.json`), JSON.stringify(caseJson(ir, frame)));

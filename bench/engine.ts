@@ -1,0 +1,247 @@
+/**
+ * Side-by-side engine benchmark: netsec and scikit-learn in one run, on the same machine, the same data
+ * files, the same split and the same hyperparameters. Each side runs in its own process (peak RSS per
+ * side); netsec runs first, then scikit-learn, so they never compete for the two cores.
+ *
+ *   npx node bench/engine.ts [--quick] [--search] [--write]
+ *     --quick   phishing only (NSL-KDD takes minutes on the scikit-learn side)
+ *     --search  also the original project's whole default search (5 grids, 3-fold CV, F1) on phishing
+ *     --write   replace the engine section of BENCHMARKS.md
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { allocMatrix, type Matrix } from "../src/core/frame.ts";
+import { closePool } from "../src/core/pool.ts";
+import { loadFiles } from "../src/datasets/load-many.ts";
+import { getDataset } from "../src/datasets/registry.ts";
+import { stratifiedSplit } from "../src/datasets/split.ts";
+import { createModel, getModelSpec } from "../src/models/registry.ts";
+import { binaryTarget } from "../src/pipeline/train.ts";
+import { ColumnTransformer } from "../src/preprocess/column-transformer.ts";
+import { threatScore } from "../src/selection/cv-task.ts";
+import { stratifiedKFold } from "../src/selection/kfold.ts";
+import { binaryMetrics } from "../src/selection/metrics.ts";
+import { expandGrid, searchCV } from "../src/selection/search.ts";
+import { numericCsv, subset } from "../test/helpers/data.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
+const args = new Set(process.argv.slice(2));
+const PY = join(ROOT, ".venv/bin/python");
+const MODELS = [
+  "random_forest",
+  "decision_tree",
+  "gradient_boosting",
+  "adaboost",
+  "logistic_regression",
+] as const;
+const PARAMS: Record<string, Record<string, unknown>> = {
+  random_forest: { n_estimators: 100 },
+  decision_tree: {},
+  gradient_boosting: { n_estimators: 100 },
+  adaboost: { n_estimators: 100 },
+  logistic_regression: { max_iter: 1000 },
+};
+
+interface Side {
+  fit_seconds: number;
+  predict_rows_per_s: number;
+  f1: number;
+  roc_auc: number;
+}
+
+function scaled(X: Matrix, ref: Matrix): Matrix {
+  const out = allocMatrix(X.nRows, X.nCols, X.names);
+  for (let c = 0; c < X.nCols; c++) {
+    let m = 0;
+    for (let r = 0; r < ref.nRows; r++) m += ref.data[c * ref.nRows + r]!;
+    m /= ref.nRows;
+    let v = 0;
+    for (let r = 0; r < ref.nRows; r++) v += (ref.data[c * ref.nRows + r]! - m) ** 2;
+    const sd = Math.sqrt(v / ref.nRows) || 1;
+    for (let r = 0; r < X.nRows; r++) out.data[c * X.nRows + r] = (X.data[c * X.nRows + r]! - m) / sd;
+  }
+  return out;
+}
+
+async function ours(
+  Xtr: Matrix,
+  ytr: Int32Array,
+  Xte: Matrix,
+  yte: Int32Array,
+): Promise<Record<string, Side>> {
+  const out: Record<string, Side> = {};
+  const XtrS = scaled(Xtr, Xtr);
+  const XteS = scaled(Xte, Xtr);
+  for (const name of MODELS) {
+    const [a, b] = name === "logistic_regression" ? [XtrS, XteS] : [Xtr, Xte];
+    const m = createModel(name, { ...PARAMS[name], random_state: 0 });
+    const t = performance.now();
+    await m.fit(a, ytr, 2);
+    const fit = (performance.now() - t) / 1000;
+    let best = Number.POSITIVE_INFINITY;
+    let s: Float64Array = new Float64Array(0);
+    for (let i = 0; i < 3; i++) {
+      const t2 = performance.now();
+      s = threatScore(m.predictProba(b), b.nRows, 2, [1]);
+      best = Math.min(best, (performance.now() - t2) / 1000);
+    }
+    const met = binaryMetrics(yte, s, 0.5);
+    out[name] = { fit_seconds: fit, predict_rows_per_s: b.nRows / best, f1: met.f1, roc_auc: met.roc_auc };
+    process.stderr.write(`  netsec ${name}: fit ${fit.toFixed(3)} s, F1 ${met.f1.toFixed(4)}\n`);
+  }
+  return out;
+}
+
+async function oursSearch(
+  Xtr: Matrix,
+  ytr: Int32Array,
+): Promise<{ seconds: number; per_model: Record<string, { best_cv_f1: number; candidates: number }> }> {
+  const shared = allocMatrix(Xtr.nRows, Xtr.nCols, Xtr.names, true);
+  shared.data.set(Xtr.data);
+  const XS = scaled(Xtr, Xtr);
+  const sharedS = allocMatrix(XS.nRows, XS.nCols, XS.names, true);
+  sharedS.data.set(XS.data);
+  const folds = stratifiedKFold(ytr, 3, 42);
+  const t0 = performance.now();
+  const per: Record<string, { best_cv_f1: number; candidates: number }> = {};
+  for (const name of MODELS) {
+    const cands = expandGrid(getModelSpec(name).defaultGrid, {
+      randomState: 0,
+      ...(name === "logistic_regression" ? { maxIter: 1000 } : {}),
+    }).map((p) => ({ model: name, params: p }));
+    const [r] = await searchCV(name === "logistic_regression" ? sharedS : shared, ytr, 2, [1], cands, folds, {
+      scoring: "f1",
+      targetFpr: 0.01,
+    });
+    per[name] = { best_cv_f1: r!.best.cv_mean, candidates: cands.length };
+    process.stderr.write(
+      `  netsec search ${name}: ${cands.length} candidates, best CV F1 ${r!.best.cv_mean.toFixed(4)}\n`,
+    );
+  }
+  return { seconds: (performance.now() - t0) / 1000, per_model: per };
+}
+
+async function loadNslKdd(): Promise<{ Xtr: Matrix; ytr: Int32Array; Xte: Matrix; yte: Int32Array }> {
+  const s = getDataset("nsl-kdd", join(tmpdir(), "netsec-bench-home"));
+  const train = await loadFiles(
+    [{ path: join(MIRROR, "nsl-kdd/NSL_KDD.zip"), member: "KDDTrain+.txt", format: "txt" }],
+    s,
+  );
+  const test = await loadFiles([{ path: join(MIRROR, "nsl-kdd/KDDTest+.txt"), format: "txt" }], s);
+  const numeric = s.features.filter((c) => c.type !== "categorical").map((c) => c.name);
+  const categorical = s.features.filter((c) => c.type === "categorical").map((c) => c.name);
+  const t = new ColumnTransformer().fit(train, { numeric, categorical, imputer: "median", scale: false });
+  return {
+    Xtr: t.transform(train),
+    ytr: binaryTarget(s, train).y,
+    Xte: t.transform(test),
+    yte: binaryTarget(s, test).y,
+  };
+}
+
+function ratio(a: number, b: number): string {
+  return `${(a / b).toFixed(2)}×`;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+  const sections: string[] = [];
+  const datasets = args.has("--quick") ? ["phishing"] : ["phishing", "nsl-kdd"];
+  for (const ds of datasets) {
+    process.stderr.write(`== ${ds}\n`);
+    let Xtr: Matrix;
+    let ytr: Int32Array;
+    let Xte: Matrix;
+    let yte: Int32Array;
+    const splitPath = join(tmpdir(), `netsec-bench-split-${ds}.json`);
+    if (ds === "phishing") {
+      const d = numericCsv(join(MIRROR, "phishing/phisingData.csv"), "Result", "-1");
+      const sp = stratifiedSplit(d.y, 0.2, 42);
+      writeFileSync(splitPath, JSON.stringify({ train: Array.from(sp.train), test: Array.from(sp.test) }));
+      const tr = subset(d, sp.train);
+      const te = subset(d, sp.test);
+      [Xtr, ytr, Xte, yte] = [tr.X, tr.y, te.X, te.y];
+    } else {
+      ({ Xtr, ytr, Xte, yte } = await loadNslKdd());
+    }
+    const mine = await ours(Xtr, ytr, Xte, yte);
+    const mySearch = ds === "phishing" && args.has("--search") ? await oursSearch(Xtr, ytr) : null;
+    const myRss = process.resourceUsage().maxRSS / 1024;
+    await closePool();
+    process.stderr.write(`  scikit-learn ${ds}${mySearch ? " (+ search)" : ""}...\n`);
+    const py = JSON.parse(
+      execFileSync(
+        PY,
+        [join(ROOT, "bench/sklearn_engine.py"), ds, splitPath, MIRROR, ...(mySearch ? ["--search"] : [])],
+        { encoding: "utf8", maxBuffer: 1 << 26 },
+      ),
+    ) as {
+      models: Record<string, Side>;
+      peak_rss_mb: number;
+      features: number;
+      search?: { seconds: number; per_model: Record<string, { seconds: number; best_cv_f1: number }> };
+    };
+    const raw = {
+      dataset: ds,
+      date: new Date().toISOString(),
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      netsec: mine,
+      sklearn: py,
+      netsec_peak_rss_mb: myRss,
+      netsec_search: mySearch,
+    };
+    writeFileSync(join(ROOT, `bench/results/engine-${ds}.json`), `${JSON.stringify(raw, null, 2)}\n`);
+    const lines = [
+      `### ${ds === "phishing" ? "Phishing (11,055 rows; stratified 80/20, seed 42; 30 features)" : `NSL-KDD (KDDTrain+ → KDDTest+; ${py.features} features after one-hot)`}`,
+      "",
+      "| model | fit s netsec | fit s sklearn | fit ratio | predict rows/s netsec | predict rows/s sklearn | throughput ratio | F1 netsec | F1 sklearn | ROC-AUC netsec | ROC-AUC sklearn |",
+      "|---|---|---|---|---|---|---|---|---|---|---|",
+    ];
+    for (const m of MODELS) {
+      const a = mine[m]!;
+      const b = py.models[m]!;
+      lines.push(
+        `| ${m} | ${a.fit_seconds.toFixed(3)} | ${b.fit_seconds.toFixed(3)} | ${ratio(a.fit_seconds, b.fit_seconds)} | ${Math.round(a.predict_rows_per_s).toLocaleString("en")} | ${Math.round(b.predict_rows_per_s).toLocaleString("en")} | ${ratio(a.predict_rows_per_s, b.predict_rows_per_s)} | ${a.f1.toFixed(4)} | ${b.f1.toFixed(4)} | ${a.roc_auc.toFixed(4)} | ${b.roc_auc.toFixed(4)} |`,
+      );
+    }
+    lines.push(
+      "",
+      `Peak RSS: netsec ${myRss.toFixed(0)} MB, scikit-learn ${py.peak_rss_mb.toFixed(0)} MB (each side's whole process).`,
+    );
+    if (mySearch && py.search) {
+      lines.push(
+        "",
+        `Whole default search (the original's five grids, 3-fold stratified CV, F1; scikit-learn GridSearchCV n_jobs=2): netsec ${mySearch.seconds.toFixed(1)} s, scikit-learn ${py.search.seconds.toFixed(1)} s — ratio ${ratio(mySearch.seconds, py.search.seconds)}.`,
+        "",
+        "| model | candidates | best CV F1 netsec | best CV F1 sklearn | sklearn seconds |",
+        "|---|---|---|---|---|",
+        ...MODELS.map(
+          (m) =>
+            `| ${m} | ${mySearch.per_model[m]!.candidates} | ${mySearch.per_model[m]!.best_cv_f1.toFixed(4)} | ${py.search!.per_model[m]!.best_cv_f1.toFixed(4)} | ${py.search!.per_model[m]!.seconds.toFixed(1)} |`,
+        ),
+      );
+    }
+    sections.push(lines.join("\n"));
+    process.stderr.write(`${lines.join("\n")}\n`);
+  }
+  if (args.has("--write")) {
+    const path = join(ROOT, "BENCHMARKS.md");
+    let doc = "";
+    try {
+      doc = readFileSync(path, "utf8");
+    } catch {
+      doc = "# Benchmarks\n";
+    }
+    const body = `<!-- engine:start -->\n## ML engine vs scikit-learn\n\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/engine.ts ${[...args].join(" ")}\` (raw results in bench/results/). Same files, same split, same hyperparameters; netsec and scikit-learn 1.9 run one after the other in the same run. Ratios: time netsec/sklearn (lower is better), throughput netsec/sklearn (higher is better).\n\n${sections.join("\n\n")}\n<!-- engine:end -->`;
+    doc = doc.includes("<!-- engine:start -->")
+      ? doc.replace(/<!-- engine:start -->[\s\S]*<!-- engine:end -->/, body)
+      : `${doc.trimEnd()}\n\n${body}\n`;
+    writeFileSync(path, doc);
+  }
+}
+
+await main();

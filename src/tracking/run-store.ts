@@ -1,0 +1,74 @@
+/**
+ * The local run store: one directory per run under $NETSEC_HOME/runs/<run id>/ with `run.json`
+ * (status, params, metrics, leaderboard, artifacts path, failure reason). Written atomically (temp +
+ * rename) at every state change, so a crash leaves the last complete state. Always written, whether or
+ * not a remote tracker is configured.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { NetsecError } from "../core/errors.ts";
+
+export type RunStatus = "RUNNING" | "FINISHED" | "FAILED";
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  status: RunStatus;
+  started: string;
+  finished: string | null;
+  dataset: string;
+  config: Record<string, unknown>;
+  /** Step → seconds. */
+  steps: Record<string, number>;
+  best_model: string | null;
+  best_params: Record<string, unknown> | null;
+  metrics: Record<string, number | null>;
+  leaderboard: Record<string, unknown>[];
+  artifacts: string;
+  champion: boolean;
+  registry: { name: string; version: number } | null;
+  failure: string | null;
+  warnings: string[];
+}
+
+const ID_RE = /^[A-Za-z0-9_-]{1,80}$/;
+
+export class RunStore {
+  readonly root: string;
+
+  constructor(home: string) {
+    this.root = join(home, "runs");
+  }
+
+  private path(id: string): string {
+    if (!ID_RE.test(id))
+      throw new NetsecError("RUN_NOT_FOUND", `invalid run id ${JSON.stringify(id)}`, { value: id });
+    return join(this.root, id, "run.json");
+  }
+
+  save(r: RunRecord): void {
+    const p = this.path(r.id);
+    mkdirSync(join(this.root, r.id), { recursive: true });
+    const tmp = `${p}.tmp-${process.pid}`;
+    writeFileSync(tmp, `${JSON.stringify(r, null, 2)}\n`);
+    renameSync(tmp, p);
+  }
+
+  get(id: string): RunRecord | null {
+    const p = this.path(id);
+    if (!existsSync(p)) return null;
+    return JSON.parse(readFileSync(p, "utf8")) as RunRecord;
+  }
+
+  /** Newest first. */
+  list(limit = 100): RunRecord[] {
+    if (!existsSync(this.root)) return [];
+    return readdirSync(this.root)
+      .filter((d) => ID_RE.test(d) && existsSync(join(this.root, d, "run.json")))
+      .sort()
+      .reverse()
+      .slice(0, limit)
+      .map((d) => this.get(d)!)
+      .filter(Boolean);
+  }
+}
