@@ -22,11 +22,11 @@ import { loadSchemaFile } from "../datasets/schema.ts";
 import {
   duplicateAwareSplit,
   duplicateGroupsOfFrame,
+  type Split,
   stratifiedSplit,
   timeSplit,
 } from "../datasets/split.ts";
 import { loadStoreFrame } from "../datasets/store-frame.ts";
-import { threatScore } from "../selection/cv-task.ts";
 import { binaryMetrics } from "../selection/metrics.ts";
 import { openStore } from "../store/open.ts";
 import { type RunRecord, RunStore } from "../tracking/run-store.ts";
@@ -193,7 +193,7 @@ export async function runPipeline(
           };
         }
         const { y } = binaryTarget(schema, tr);
-        let sp;
+        let sp: Split;
         if ((cfg.split.kind === "time" || cfg.split.kind === "auto") && schema.raw.timestamp)
           sp = timeSplit(tr.numeric(schema.raw.timestamp), cfg.split.test_size);
         else {
