@@ -1,7 +1,7 @@
-import { createWriteStream, existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { stringify } from "csv-stringify";
+import { stringify } from "csv-stringify/sync";
 import { BundlePredictor } from "../../bundle/bundle.ts";
 import { ModelRegistry } from "../../bundle/registry.ts";
 import { NetsecError } from "../../core/errors.ts";
@@ -42,24 +42,22 @@ export function registerPredict(program: Command): void {
         const rows = await readAllRows(table);
         if (rows.length !== pred.labels.length)
           throw new NetsecError("INTERNAL", "row count changed between reads", {});
-        const out = o.output ? createWriteStream(resolve(o.output)) : process.stdout;
-        const s = stringify({ header: true, columns: [...table.header, "prediction", "probability"] });
-        s.pipe(out);
         let threats = 0;
-        rows.forEach((r, i) => {
+        const records = rows.map((r, i) => {
           if (pred.isThreat[i]) threats++;
-          s.write([
+          return [
             ...r.map((v) => (v === null ? "" : String(v))),
             pred.labels[i],
             pred.probability[i]!.toPrecision(8),
-          ]);
+          ];
         });
-        s.end();
-        await new Promise<void>(
-          (res) =>
-            out.once("finish", () => res()).once("close", () => res()) &&
-            (out === process.stdout ? res() : undefined),
-        );
+        const text = stringify(records, {
+          header: true,
+          columns: [...table.header, "prediction", "probability"],
+        });
+        // stdout is written synchronously so that --json's object really is the last line
+        if (o.output) writeFileSync(resolve(o.output), text);
+        else process.stdout.write(text);
         ctx.say(
           `${rows.length} rows scored with ${p.manifest.model} (${p.version}); ${threats} threat(s) at threshold ${p.manifest.threshold.toFixed(4)}${o.output ? ` → ${o.output}` : ""}`,
         );
