@@ -51,6 +51,8 @@ export class BundlePredictor implements Predictor {
   readonly model: Classifier;
   readonly dir: string;
   private readonly threatClasses: number[];
+  /** Input column of each transformed feature (one-hot features map back to their column). */
+  private readonly featureColumns: string[];
 
   constructor(dir: string, version?: string) {
     this.dir = dir;
@@ -77,6 +79,9 @@ export class BundlePredictor implements Predictor {
       );
     }
     this.threatClasses = this.manifest.class_is_threat.flatMap((t, i) => (t ? [i] : []));
+    this.featureColumns = this.transformer.featureNames.map((nm) =>
+      nm.includes("=") ? nm.slice(0, nm.indexOf("=")) : nm,
+    );
     this.version = version ?? `${this.manifest.model}@${this.manifest.run_id}`;
   }
 
@@ -125,19 +130,18 @@ export class BundlePredictor implements Predictor {
   explain(frame: Frame, row: number, k = 3): Contribution[] {
     const contrib = this.model.contributions;
     if (!contrib) return [];
-    const X = this.transformer.transform(frame);
-    const names = this.transformer.featureNames;
+    // transform only this row: explaining every row of a batch stays linear in the batch size
+    const one = frame.take([row]);
+    const X = this.transformer.transform(one);
     const total = new Float64Array(this.model.nFeatures);
     for (const t of this.threatClasses) {
-      const c = contrib.call(this.model, X, row, t);
+      const c = contrib.call(this.model, X, 0, t);
       for (let i = 0; i < c.length; i++) total[i]! += c[i]!;
     }
     // fold one-hot features back to their input column
     const byCol = new Map<string, number>();
-    names.forEach((nm, i) => {
-      const col = nm.includes("=") ? nm.slice(0, nm.indexOf("=")) : nm;
-      byCol.set(col, (byCol.get(col) ?? 0) + total[i]!);
-    });
+    const cols = this.featureColumns;
+    for (let i = 0; i < total.length; i++) byCol.set(cols[i]!, (byCol.get(cols[i]!) ?? 0) + total[i]!);
     return [...byCol.entries()]
       .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
       .slice(0, k)

@@ -64,13 +64,17 @@ function mostFrequentNumber(vals: Float64Array): number {
 
 export class ColumnTransformer {
   state: TransformerState | null = null;
+  private namesCache: { state: TransformerState; names: string[] } | null = null;
 
   get featureNames(): string[] {
     const s = this.mustState();
-    return [
+    if (this.namesCache?.state === s) return this.namesCache.names;
+    const names = [
       ...s.numeric.map((c) => c.name),
       ...s.categorical.flatMap((c) => c.categories.map((v) => `${c.name}=${v}`)),
     ];
+    this.namesCache = { state: s, names };
+    return names;
   }
 
   get inputColumns(): string[] {
