@@ -1,0 +1,135 @@
+/**
+ * The service with the real pieces: the training job is the real pipeline (in a worker thread), the
+ * model is the bundle it registers, loaded with the real bundle loader. Start with an empty registry
+ * (not ready), train through POST /train, watch the job, then score with the new champion.
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadPredictor } from "../../src/bundle/load.ts";
+import { ModelRegistry } from "../../src/bundle/registry.ts";
+import { silentLogger } from "../../src/core/log.ts";
+import { PipelineConfigSchema } from "../../src/pipeline/config.ts";
+import { buildApp } from "../../src/serve/app.ts";
+import { registryModelSource } from "../../src/serve/model-holder.ts";
+import { MIRROR, tempDir } from "../helpers/env.ts";
+
+const tmp = tempDir("netsec-serve-real-");
+const home = join(tmp.dir, "home");
+const TOKEN = "real-pipeline-token";
+let app: Awaited<ReturnType<typeof buildApp>>;
+const saved = {
+  home: process.env.NETSEC_HOME,
+  mirror: process.env.NETSEC_DATASET_MIRROR,
+  store: process.env.NETSEC_STORE_URI,
+};
+
+beforeAll(async () => {
+  // the training worker reads its config from the environment, as `netsec serve` does
+  process.env.NETSEC_HOME = home;
+  process.env.NETSEC_DATASET_MIRROR = MIRROR;
+  delete process.env.NETSEC_STORE_URI;
+  app = await buildApp({
+    logger: silentLogger,
+    home,
+    apiToken: TOKEN,
+    models: registryModelSource(new ModelRegistry(home), (dir, version) => loadPredictor(dir, version)),
+    modelPollMs: 200,
+    training: {
+      runner: {
+        module: fileURLToPath(new URL("../../src/pipeline/job.ts", import.meta.url)),
+        export: "trainJob",
+      },
+      configSchema: PipelineConfigSchema,
+    },
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+  for (const [k, v] of [
+    ["NETSEC_HOME", saved.home],
+    ["NETSEC_DATASET_MIRROR", saved.mirror],
+    ["NETSEC_STORE_URI", saved.store],
+  ] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  tmp.cleanup();
+});
+
+const record = {
+  having_IP_Address: -1,
+  URL_Length: 1,
+  Shortining_Service: 1,
+  having_At_Symbol: 1,
+  double_slash_redirecting: -1,
+  Prefix_Suffix: -1,
+  having_Sub_Domain: -1,
+  SSLfinal_State: -1,
+  Domain_registeration_length: -1,
+  Favicon: 1,
+  port: 1,
+  HTTPS_token: -1,
+  Request_URL: 1,
+  URL_of_Anchor: -1,
+  Links_in_tags: 1,
+  SFH: -1,
+  Submitting_to_email: -1,
+  Abnormal_URL: -1,
+  Redirect: 0,
+  on_mouseover: 1,
+  RightClick: 1,
+  popUpWidnow: 1,
+  Iframe: 1,
+  age_of_domain: -1,
+  DNSRecord: -1,
+  web_traffic: -1,
+  Page_Rank: -1,
+  Google_Index: 1,
+  Links_pointing_to_page: 1,
+  Statistical_report: -1,
+};
+
+describe("POST /train runs the real pipeline; the new champion serves", () => {
+  it("not ready without a model; train; ready with the registered champion; predictions with explanations", async () => {
+    expect((await app.inject({ method: "GET", url: "/health/ready" })).statusCode).toBe(503);
+    const start = await app.inject({
+      method: "POST",
+      url: "/train",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      payload: { dataset: "phishing", models: ["logistic_regression", "decision_tree"] },
+    });
+    expect(start.statusCode, start.body).toBe(202);
+    const { jobId } = start.json() as { jobId: string };
+    let job: {
+      state: string;
+      step?: string;
+      error?: unknown;
+      result?: { champion: boolean; winner: string };
+    } = { state: "queued" };
+    const t0 = Date.now();
+    const steps = new Set<string>();
+    while (!["succeeded", "failed"].includes(job.state) && Date.now() - t0 < 120_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      job = (await app.inject({ method: "GET", url: `/jobs/${jobId}` })).json();
+      if (job.step) steps.add(job.step);
+      // the server keeps answering while it trains
+      expect((await app.inject({ method: "GET", url: "/health/live" })).statusCode).toBe(200);
+    }
+    expect(job.state, JSON.stringify(job.error)).toBe("succeeded");
+    expect(job.result).toMatchObject({ champion: true });
+    expect([...steps]).toEqual(expect.arrayContaining(["train"]));
+    const ready = await app.inject({ method: "GET", url: "/health/ready" });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ model_version: "netsec-phishing:1" });
+    const res = await app.inject({ method: "POST", url: "/predict/records", payload: [record] });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json() as {
+      predictions: { label: string; probability: number; top_features: unknown[] }[];
+    };
+    expect(["-1", "1"]).toContain(body.predictions[0]!.label);
+    expect(body.predictions[0]!.top_features).toHaveLength(3);
+  }, 180_000);
+});
