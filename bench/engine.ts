@@ -24,7 +24,7 @@ import { threatScore } from "../src/selection/cv-task.ts";
 import { stratifiedKFold } from "../src/selection/kfold.ts";
 import { binaryMetrics } from "../src/selection/metrics.ts";
 import { expandGrid, searchCV } from "../src/selection/search.ts";
-import { numericCsv, subset } from "../test/helpers/data.ts";
+import { numericCsv, standardise, subset } from "../test/helpers/data.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
@@ -52,20 +52,6 @@ interface Side {
   roc_auc: number;
 }
 
-function scaled(X: Matrix, ref: Matrix): Matrix {
-  const out = allocMatrix(X.nRows, X.nCols, X.names);
-  for (let c = 0; c < X.nCols; c++) {
-    let m = 0;
-    for (let r = 0; r < ref.nRows; r++) m += ref.data[c * ref.nRows + r]!;
-    m /= ref.nRows;
-    let v = 0;
-    for (let r = 0; r < ref.nRows; r++) v += (ref.data[c * ref.nRows + r]! - m) ** 2;
-    const sd = Math.sqrt(v / ref.nRows) || 1;
-    for (let r = 0; r < X.nRows; r++) out.data[c * X.nRows + r] = (X.data[c * X.nRows + r]! - m) / sd;
-  }
-  return out;
-}
-
 async function ours(
   Xtr: Matrix,
   ytr: Int32Array,
@@ -73,8 +59,8 @@ async function ours(
   yte: Int32Array,
 ): Promise<Record<string, Side>> {
   const out: Record<string, Side> = {};
-  const XtrS = scaled(Xtr, Xtr);
-  const XteS = scaled(Xte, Xtr);
+  const XtrS = standardise(Xtr, Xtr);
+  const XteS = standardise(Xte, Xtr);
   for (const name of MODELS) {
     const [a, b] = name === "logistic_regression" ? [XtrS, XteS] : [Xtr, Xte];
     const m = createModel(name, { ...PARAMS[name], random_state: 0 });
@@ -101,7 +87,7 @@ async function oursSearch(
 ): Promise<{ seconds: number; per_model: Record<string, { best_cv_f1: number; candidates: number }> }> {
   const shared = allocMatrix(Xtr.nRows, Xtr.nCols, Xtr.names, true);
   shared.data.set(Xtr.data);
-  const XS = scaled(Xtr, Xtr);
+  const XS = standardise(Xtr, Xtr);
   const sharedS = allocMatrix(XS.nRows, XS.nCols, XS.names, true);
   sharedS.data.set(XS.data);
   const folds = stratifiedKFold(ytr, 3, 42);

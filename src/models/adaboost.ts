@@ -11,7 +11,7 @@ import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
-import { argmaxRows, checkFitData, checkPredictData } from "./checks.ts";
+import { argmaxRows, checkFitData, checkPredictData, serialized, softmaxRows } from "./checks.ts";
 import { binMatrix, fitBinMapper } from "./tree/binning.ts";
 import { type FlatTree, type FlatTreeJSON, leafOf, treeFromJSON, treeToJSON } from "./tree/flat-tree.ts";
 import { growClassificationTree } from "./tree/grow-classifier.ts";
@@ -146,20 +146,9 @@ export class AdaBoostClassifier implements Classifier {
   predictProba(X: Matrix): Float64Array {
     checkPredictData(X, this.nFeatures, this.name);
     const K = this.nClasses;
-    const n = X.nRows;
-    const d = this.decision(X);
-    const out = new Float64Array(n * K);
     // scikit-learn: decision f_k = d_k·K/(K−1) − 1/(K−1); proba = softmax(f/(K−1)) (binary: the same
     // through softmax([−f, f]/2)); the constant cancels, leaving softmax(K·d/(K−1)²).
-    const scale = K / ((K - 1) * (K - 1));
-    for (let r = 0; r < n; r++) {
-      let mx = Number.NEGATIVE_INFINITY;
-      for (let k = 0; k < K; k++) mx = Math.max(mx, d[r * K + k]! * scale);
-      let s = 0;
-      for (let k = 0; k < K; k++) s += out[r * K + k] = Math.exp(d[r * K + k]! * scale - mx);
-      for (let k = 0; k < K; k++) out[r * K + k]! /= s;
-    }
-    return out;
+    return softmaxRows(this.decision(X), X.nRows, K, K / ((K - 1) * (K - 1)));
   }
 
   predict(X: Matrix): Int32Array {
@@ -184,14 +173,7 @@ export class AdaBoostClassifier implements Classifier {
   }
 
   toJSON(): SerializedModel {
-    return {
-      model: this.name,
-      formatVersion: 1,
-      params: { ...this.params },
-      nClasses: this.nClasses,
-      nFeatures: this.nFeatures,
-      state: { trees: this.trees.map(treeToJSON), weights: this.weights },
-    };
+    return serialized(this, { trees: this.trees.map(treeToJSON), weights: this.weights });
   }
 
   static fromJSON(s: SerializedModel): AdaBoostClassifier {

@@ -1,6 +1,7 @@
 /** Input checks shared by every estimator: shapes, labels, non-finite values. Errors name what and where. */
 import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
+import type { SerializedModel } from "./types.ts";
 
 export function featureName(X: Matrix, c: number): string {
   return X.names?.[c] ?? `feature ${c}`;
@@ -125,4 +126,45 @@ export function classWeights(
     }
   }
   return w;
+}
+
+/** Row-major softmax of `scale · z` (n x K), numerically stable. */
+export function softmaxRows(z: Float64Array, n: number, K: number, scale = 1): Float64Array {
+  const out = new Float64Array(n * K);
+  for (let r = 0; r < n; r++) {
+    const o = r * K;
+    let mx = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < K; k++) mx = Math.max(mx, z[o + k]! * scale);
+    let s = 0;
+    for (let k = 0; k < K; k++) s += out[o + k] = Math.exp(z[o + k]! * scale - mx);
+    for (let k = 0; k < K; k++) out[o + k]! /= s;
+  }
+  return out;
+}
+
+/** Binary probabilities [1 − σ(z), σ(z)] per row (row-major n x 2) from logits. */
+export function sigmoidRows(z: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n * 2);
+  for (let r = 0; r < n; r++) {
+    const v = z[r]!;
+    const p1 = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+    out[r * 2] = 1 - p1;
+    out[r * 2 + 1] = p1;
+  }
+  return out;
+}
+
+/** The JSON form every model writes: its name, format version, params and fitted state. */
+export function serialized(
+  m: { name: SerializedModel["model"]; params: Record<string, unknown>; nClasses: number; nFeatures: number },
+  state: unknown,
+): SerializedModel {
+  return {
+    model: m.name,
+    formatVersion: 1,
+    params: { ...m.params },
+    nClasses: m.nClasses,
+    nFeatures: m.nFeatures,
+    state,
+  };
 }

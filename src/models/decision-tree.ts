@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Matrix } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
-import { argmaxRows, checkFitData, checkPredictData, classWeights } from "./checks.ts";
+import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { parseParams, resolveMaxFeatures } from "./params.ts";
 import { binMatrix, fitBinMapper } from "./tree/binning.ts";
 import {
@@ -115,14 +115,7 @@ export class DecisionTreeClassifier implements Classifier {
   }
 
   toJSON(): SerializedModel {
-    return {
-      model: this.name,
-      formatVersion: 1,
-      params: { ...this.params },
-      nClasses: this.nClasses,
-      nFeatures: this.nFeatures,
-      state: { tree: this.tree ? treeToJSON(this.tree) : null },
-    };
+    return serialized(this, { tree: this.tree ? treeToJSON(this.tree) : null });
   }
 
   static fromJSON(s: SerializedModel): DecisionTreeClassifier {

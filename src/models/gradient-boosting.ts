@@ -14,7 +14,14 @@
 import { z } from "zod";
 import type { Matrix } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
-import { argmaxRows, checkFitData, checkPredictData } from "./checks.ts";
+import {
+  argmaxRows,
+  checkFitData,
+  checkPredictData,
+  serialized,
+  sigmoidRows,
+  softmaxRows,
+} from "./checks.ts";
 import { binMatrix, fitBinMapper, MISSING_BIN } from "./tree/binning.ts";
 import {
   accumulateTree,
@@ -370,27 +377,8 @@ export class GradientBoostingClassifier implements Classifier {
   }
 
   predictProba(X: Matrix): Float64Array {
-    const n = X.nRows;
-    const K = this.nClasses;
-    const R = this.R;
     const F = this.decision(X);
-    const out = new Float64Array(n * K);
-    if (R === 1) {
-      for (let i = 0; i < n; i++) {
-        const p1 = 1 / (1 + Math.exp(-F[i]!));
-        out[i * 2] = 1 - p1;
-        out[i * 2 + 1] = p1;
-      }
-      return out;
-    }
-    for (let i = 0; i < n; i++) {
-      let mx = Number.NEGATIVE_INFINITY;
-      for (let k = 0; k < K; k++) mx = Math.max(mx, F[i * K + k]!);
-      let s = 0;
-      for (let k = 0; k < K; k++) s += out[i * K + k] = Math.exp(F[i * K + k]! - mx);
-      for (let k = 0; k < K; k++) out[i * K + k]! /= s;
-    }
-    return out;
+    return this.R === 1 ? sigmoidRows(F, X.nRows) : softmaxRows(F, X.nRows, this.nClasses);
   }
 
   predict(X: Matrix): Int32Array {
@@ -410,14 +398,7 @@ export class GradientBoostingClassifier implements Classifier {
   }
 
   toJSON(): SerializedModel {
-    return {
-      model: this.name,
-      formatVersion: 1,
-      params: { ...this.params },
-      nClasses: this.nClasses,
-      nFeatures: this.nFeatures,
-      state: { init: Array.from(this.init), trees: this.trees.map(treeToJSON) },
-    };
+    return serialized(this, { init: Array.from(this.init), trees: this.trees.map(treeToJSON) });
   }
 
   static fromJSON(s: SerializedModel): GradientBoostingClassifier {

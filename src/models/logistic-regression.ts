@@ -8,7 +8,15 @@
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
-import { argmaxRows, checkFitData, checkPredictData, classWeights } from "./checks.ts";
+import {
+  argmaxRows,
+  checkFitData,
+  checkPredictData,
+  classWeights,
+  serialized,
+  sigmoidRows,
+  softmaxRows,
+} from "./checks.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
 
 export const LogisticRegressionParamsSchema = z
@@ -372,27 +380,8 @@ export class LogisticRegression implements Classifier {
   }
 
   predictProba(X: Matrix): Float64Array {
-    const n = X.nRows;
-    const K = this.nClasses;
     const z = this.decision(X);
-    const out = new Float64Array(n * K);
-    if (K === 2) {
-      for (let r = 0; r < n; r++) {
-        const zz = z[r]!;
-        const p1 = zz >= 0 ? 1 / (1 + Math.exp(-zz)) : Math.exp(zz) / (1 + Math.exp(zz));
-        out[r * 2] = 1 - p1;
-        out[r * 2 + 1] = p1;
-      }
-      return out;
-    }
-    for (let r = 0; r < n; r++) {
-      let mx = Number.NEGATIVE_INFINITY;
-      for (let k = 0; k < K; k++) mx = Math.max(mx, z[r * K + k]!);
-      let se = 0;
-      for (let k = 0; k < K; k++) se += out[r * K + k] = Math.exp(z[r * K + k]! - mx);
-      for (let k = 0; k < K; k++) out[r * K + k]! /= se;
-    }
-    return out;
+    return this.nClasses === 2 ? sigmoidRows(z, X.nRows) : softmaxRows(z, X.nRows, this.nClasses);
   }
 
   predict(X: Matrix): Int32Array {
@@ -411,18 +400,11 @@ export class LogisticRegression implements Classifier {
   }
 
   toJSON(): SerializedModel {
-    return {
-      model: this.name,
-      formatVersion: 1,
-      params: { ...this.params },
-      nClasses: this.nClasses,
-      nFeatures: this.nFeatures,
-      state: {
-        coef: Array.from(this.coef),
-        intercept: Array.from(this.intercept),
-        converged: this.converged,
-      },
-    };
+    return serialized(this, {
+      coef: Array.from(this.coef),
+      intercept: Array.from(this.intercept),
+      converged: this.converged,
+    });
   }
 
   static fromJSON(s: SerializedModel): LogisticRegression {

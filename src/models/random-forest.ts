@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Matrix } from "../core/frame.ts";
 import { defaultThreads, runTasks } from "../core/pool.ts";
-import { argmaxRows, checkFitData, checkPredictData, classWeights } from "./checks.ts";
+import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema, maxFeaturesSchema } from "./decision-tree.ts";
 import { resolveMaxFeatures } from "./params.ts";
 import { binMatrix, fitBinMapper } from "./tree/binning.ts";
@@ -149,14 +149,7 @@ export class RandomForestClassifier implements Classifier {
   }
 
   toJSON(): SerializedModel {
-    return {
-      model: this.name,
-      formatVersion: 1,
-      params: { ...this.params },
-      nClasses: this.nClasses,
-      nFeatures: this.nFeatures,
-      state: { trees: this.trees.map(treeToJSON) },
-    };
+    return serialized(this, { trees: this.trees.map(treeToJSON) });
   }
 
   static fromJSON(s: SerializedModel): RandomForestClassifier {

@@ -37,3 +37,18 @@ export function subset(d: XY, rows: ArrayLike<number>): XY {
   for (let i = 0; i < n; i++) y[i] = d.y[rows[i]!]!;
   return { X, y };
 }
+
+/** Standardise columns with the mean and population std of `ref` (as scikit-learn's StandardScaler). */
+export function standardise(X: Matrix, ref: Matrix = X): Matrix {
+  const out = allocMatrix(X.nRows, X.nCols, X.names);
+  for (let c = 0; c < X.nCols; c++) {
+    let m = 0;
+    for (let r = 0; r < ref.nRows; r++) m += ref.data[c * ref.nRows + r]!;
+    m /= ref.nRows;
+    let v = 0;
+    for (let r = 0; r < ref.nRows; r++) v += (ref.data[c * ref.nRows + r]! - m) ** 2;
+    const sd = Math.sqrt(v / ref.nRows) || 1;
+    for (let r = 0; r < X.nRows; r++) out.data[c * X.nRows + r] = (X.data[c * X.nRows + r]! - m) / sd;
+  }
+  return out;
+}

@@ -17,7 +17,7 @@ import { closePool } from "../../src/core/pool.ts";
 import { LogisticRegression } from "../../src/models/logistic-regression.ts";
 import { createModel } from "../../src/models/registry.ts";
 import { binaryMetrics } from "../../src/selection/metrics.ts";
-import { numericCsv, subset } from "../helpers/data.ts";
+import { numericCsv, standardise, subset } from "../helpers/data.ts";
 import { KDD_DIR, PHISHING_CSV, ROOT } from "../helpers/env.ts";
 
 const fx = JSON.parse(readFileSync(join(ROOT, "test/golden/engine/fixtures.json"), "utf8"));
@@ -26,20 +26,6 @@ afterAll(() => closePool());
 const all = numericCsv(PHISHING_CSV, "Result", "-1");
 const train = subset(all, fx.phishing_split.train);
 const test = subset(all, fx.phishing_split.test);
-
-function standardise(X: Matrix, ref: Matrix = X): Matrix {
-  const out = allocMatrix(X.nRows, X.nCols, X.names);
-  for (let c = 0; c < X.nCols; c++) {
-    let m = 0;
-    for (let r = 0; r < ref.nRows; r++) m += ref.data[c * ref.nRows + r]!;
-    m /= ref.nRows;
-    let v = 0;
-    for (let r = 0; r < ref.nRows; r++) v += (ref.data[c * ref.nRows + r]! - m) ** 2;
-    const sd = Math.sqrt(v / ref.nRows) || 1;
-    for (let r = 0; r < X.nRows; r++) out.data[c * X.nRows + r] = (X.data[c * X.nRows + r]! - m) / sd;
-  }
-  return out;
-}
 
 describe("phishing, stratified 80/20 (seed 42): test metrics vs scikit-learn", () => {
   for (const [name, ref] of [
