@@ -12,7 +12,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
+import { allocMatrix } from "../../src/core/frame.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { LogisticRegression } from "../../src/models/logistic-regression.ts";
 import { createModel } from "../../src/models/registry.ts";
