@@ -74,6 +74,8 @@ export const SchemaFileSchema = z
           .object({
             train: z.array(z.string()).min(1),
             test: z.array(z.string()).optional(),
+            /** Further test sets, each evaluated and reported separately (never used for selection). */
+            also_test: z.array(z.string()).optional(),
             description: z.string().optional(),
           })
           .strict(),
@@ -132,7 +134,7 @@ export class DatasetSchema {
       if (!f.member_of && !f.url) problems.push(`file ${f.name}: needs url or member_of`);
     }
     for (const [name, s] of Object.entries(raw.splits)) {
-      for (const f of [...s.train, ...(s.test ?? [])]) {
+      for (const f of [...s.train, ...(s.test ?? []), ...(s.also_test ?? [])]) {
         if (!fileNames.has(f)) problems.push(`split ${name}: file ${f} is not in files`);
       }
     }

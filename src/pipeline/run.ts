@@ -30,6 +30,7 @@ import { loadStoreFrame } from "../datasets/store-frame.ts";
 import { binaryMetrics } from "../selection/metrics.ts";
 import { openStore } from "../store/open.ts";
 import { type RunRecord, RunStore } from "../tracking/run-store.ts";
+import { mlflowClientFrom, startTracking, syncRun } from "../tracking/track.ts";
 import { lineChart, renderSvg } from "../validate/charts.ts";
 import { detectDrift } from "../validate/drift.ts";
 import type { DataProfile } from "../validate/profile.ts";
@@ -62,9 +63,14 @@ export interface PipelineResult {
   fit_seconds: number | null;
   threshold: number | null;
   split: string | null;
+  /** The MLflow parent run, when MLflow is configured and the run reached it. */
+  mlflow_run_id: string | null;
+  mlflow: RunRecord["mlflow"] | null;
+  /** The winner's metrics on every test set by name (main test set first). */
+  test_sets: Record<string, Record<string, number>> | null;
 }
 
-const STEPS = ["ingest", "validate", "drift", "train", "evaluate", "register"] as const;
+const STEPS = ["ingest", "validate", "drift", "train", "evaluate", "register", "track"] as const;
 
 function frameCsv(frame: Frame): string {
   const rows: (string | number)[][] = [];
@@ -103,14 +109,16 @@ export async function runPipeline(
     warnings: [],
   };
   store.save(rec);
+  const tracker = mlflowClientFrom(env);
+  const steps: readonly (typeof STEPS)[number][] = tracker ? STEPS : STEPS.slice(0, -1);
   const extra: { fitSeconds: number | null; threshold: number | null; split: string | null } = {
     fitSeconds: null,
     threshold: null,
     split: null,
   };
   const step = (name: (typeof STEPS)[number], frac: number, message: string): void => {
-    const i = STEPS.indexOf(name);
-    onProgress({ step: name, progress: (i + frac) / STEPS.length, message });
+    const i = steps.indexOf(name);
+    onProgress({ step: name, progress: (i + frac) / steps.length, message });
   };
   const timed = async <T>(name: (typeof STEPS)[number], fn: () => Promise<T>): Promise<T> => {
     const t = performance.now();
@@ -120,12 +128,36 @@ export async function runPipeline(
     store.save(rec);
     return r;
   };
-  const fail = (reason: string): PipelineResult => {
-    rec.status = "FAILED";
-    rec.failure = reason;
+  // MLflow: the parent run is opened now (RUNNING while it trains) and completed at the end; when the
+  // server is unreachable the run still completes locally, marked pending for `netsec runs sync`.
+  if (tracker) {
+    rec.mlflow = await startTracking(tracker, env, rec);
+    store.save(rec);
+  }
+  const track = async (): Promise<void> => {
+    if (!tracker) return;
+    step("track", 0, `logging the run to MLflow at ${tracker.shownUri}…`);
+    const t0 = performance.now();
+    rec.mlflow = await syncRun(tracker, env, rec);
+    rec.steps.track = (performance.now() - t0) / 1000;
+    if (rec.mlflow.status === "pending") {
+      rec.warnings.push(
+        `MLflow: ${rec.mlflow.error} — the run is kept locally; \`netsec runs sync ${rec.id}\` uploads it when the server is back`,
+      );
+      step("track", 1, "MLflow unreachable: run kept locally, pending sync");
+    } else step("track", 1, `logged to MLflow run ${rec.mlflow.run_id}`);
+  };
+  const finish = async (): Promise<void> => {
     rec.finished = new Date().toISOString();
     store.save(rec);
+    await track();
+    store.save(rec);
     writeFileSync(join(paths.root, "run.json"), `${JSON.stringify(rec, null, 2)}\n`);
+  };
+  const fail = async (reason: string): Promise<PipelineResult> => {
+    rec.status = "FAILED";
+    rec.failure = reason;
+    await finish();
     return {
       run_id: runId,
       status: "FAILED",
@@ -142,17 +174,23 @@ export async function runPipeline(
       fit_seconds: extra.fitSeconds,
       threshold: extra.threshold,
       split: extra.split,
+      mlflow_run_id: rec.mlflow?.run_id ?? null,
+      mlflow: rec.mlflow ?? null,
+      test_sets: rec.test_sets ?? null,
     };
   };
   try {
     // 1. ingest: registry files (or given files) into the record store, then read the split back
     let runSources: string[] = [];
+    let testName = "test";
+    const extraTests: { name: string; frame: Frame }[] = [];
     const { train, test, splitKind } = await timed("ingest", async () => {
       const rs = openStore(env.storeUri);
       await rs.open();
       try {
         let trainSources: string[] = [];
         const testSources: string[] = [];
+        const alsoSources: { name: string; source: string }[] = [];
         if (cfg.source.kind === "dataset") {
           const splitName = cfg.source.split ?? schema.raw.default_split;
           const sp = splitName ? schema.raw.splits[splitName] : undefined;
@@ -165,15 +203,18 @@ export async function runPipeline(
           const files = await fetchDataset(
             schema,
             { home: env.home, mirror: env.NETSEC_DATASET_MIRROR, onProgress: (m) => step("ingest", 0.1, m) },
-            [...sp.train, ...(sp.test ?? [])],
+            [...sp.train, ...(sp.test ?? []), ...(sp.also_test ?? [])],
           );
+          if (sp.test?.length) testName = sp.test.map((n) => n.replace(/\.[A-Za-z0-9]+$/, "")).join("+");
           for (const f of files) {
             const r = await ingestFile(rs, schema, f.ref, {
               sha256: f.sha256,
               ...(f.format !== "zip" ? { format: f.format } : {}),
               onProgress: (m) => step("ingest", 0.3, m),
             });
-            (sp.test?.includes(f.name) ? testSources : trainSources).push(r.source);
+            if (sp.also_test?.includes(f.name))
+              alsoSources.push({ name: f.name.replace(/\.[A-Za-z0-9]+$/, ""), source: r.source });
+            else (sp.test?.includes(f.name) ? testSources : trainSources).push(r.source);
           }
         } else if (cfg.source.kind === "file") {
           for (const p of cfg.source.files)
@@ -185,6 +226,11 @@ export async function runPipeline(
         }
         runSources = [...trainSources, ...testSources];
         const tr = (await loadStoreFrame(rs, schema, { sources: trainSources })).frame;
+        for (const a of alsoSources)
+          extraTests.push({
+            name: a.name,
+            frame: (await loadStoreFrame(rs, schema, { sources: [a.source] })).frame,
+          });
         if (testSources.length && cfg.split.kind !== "stratified" && cfg.split.kind !== "duplicate_aware") {
           return {
             train: tr,
@@ -241,7 +287,7 @@ export async function runPipeline(
         .map((i) => i.message)
         .slice(0, 5)
         .join("; ")}`;
-      if (cfg.validation.on_fail === "stop") return fail(msg);
+      if (cfg.validation.on_fail === "stop") return await fail(msg);
       rec.warnings.push(msg);
     }
 
@@ -276,7 +322,7 @@ export async function runPipeline(
     });
     if (drift.dataset_drift) {
       const msg = `dataset drift: ${drift.drifted_columns.length} of ${Object.keys(drift.columns).length} columns drifted (threshold ${cfg.drift.threshold})`;
-      if (cfg.drift.on_drift === "stop") return fail(msg);
+      if (cfg.drift.on_drift === "stop") return await fail(msg);
       rec.warnings.push(msg);
     }
 
@@ -408,6 +454,25 @@ export async function runPipeline(
       res.manifest.files.onnx = "onnx/model.onnx";
       writeFileSync(join(paths.bundle, "bundle.json"), `${JSON.stringify(res.manifest, null, 2)}\n`);
       rec.metrics.onnx_max_abs_diff = onnx.verify?.maxAbsDiff ?? null;
+      // every test set by name: the main one, then a split's also_test sets (reported, never selected on)
+      const metricsOf = (m: ReturnType<typeof binaryMetrics>): Record<string, number> => ({
+        rows: m.confusion.tp + m.confusion.fp + m.confusion.tn + m.confusion.fn,
+        accuracy: m.accuracy,
+        precision: m.precision,
+        recall: m.recall,
+        f1: m.f1,
+        roc_auc: m.roc_auc,
+        pr_auc: m.pr_auc,
+        tpr_at_fpr_1pct: m.tpr_at_fpr_1pct,
+        tpr_at_fpr_01pct: m.tpr_at_fpr_01pct,
+      });
+      rec.test_sets = { [testName]: metricsOf(res.test) };
+      for (const x of extraTests) {
+        const m = binaryMetrics(binaryTarget(schema, x.frame).y, bp.scores(x.frame).threat, res.threshold);
+        rec.test_sets[x.name] = metricsOf(m);
+        step("evaluate", 0.9, `${x.name}: F1 ${m.f1.toFixed(4)}, ROC-AUC ${m.roc_auc.toFixed(4)}`);
+      }
+      writeFileSync(join(paths.trainer, "test_sets.json"), `${JSON.stringify(rec.test_sets, null, 2)}\n`);
       const md = modelCardMarkdown(res.manifest, {
         leaderboard: res.leaderboard,
         drift: { share_drifted: drift.share_drifted, dataset_drift: drift.dataset_drift },
@@ -428,11 +493,11 @@ export async function runPipeline(
               ? t.accuracy
               : t.f1;
     if (score < cfg.gates.min_score)
-      return fail(
+      return await fail(
         `gate: test ${cfg.search.scoring} ${score.toFixed(4)} is below min_score ${cfg.gates.min_score}`,
       );
     if (res.trainCvGap > cfg.gates.max_train_cv_gap) {
-      return fail(
+      return await fail(
         `gate: train–CV gap ${res.trainCvGap.toFixed(4)} (train F1 ${(res.trainCvGap + (res.leaderboard[0]?.cv_mean ?? 0)).toFixed(4)} vs CV ${res.leaderboard[0]?.cv_mean.toFixed(4)}) exceeds max_train_cv_gap ${cfg.gates.max_train_cv_gap}`,
       );
     }
@@ -469,10 +534,12 @@ export async function runPipeline(
       } else rec.warnings.push(`not promoted: ${reason}`);
     });
     rec.status = "FINISHED";
-    rec.finished = new Date().toISOString();
-    store.save(rec);
-    writeFileSync(join(paths.root, "run.json"), `${JSON.stringify(rec, null, 2)}\n`);
-    step("register", 1, `done: ${res.winner}${rec.champion ? " is the new champion" : ""}`);
+    await finish();
+    step(
+      tracker ? "track" : "register",
+      1,
+      `done: ${res.winner}${rec.champion ? " is the new champion" : ""}`,
+    );
     return {
       run_id: runId,
       status: "FINISHED",
@@ -489,10 +556,13 @@ export async function runPipeline(
       fit_seconds: res.fitSeconds,
       threshold: res.threshold,
       split: splitKind,
+      mlflow_run_id: rec.mlflow?.run_id ?? null,
+      mlflow: rec.mlflow ?? null,
+      test_sets: rec.test_sets ?? null,
     };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    fail(msg);
+    await fail(msg);
     throw e;
   }
 }

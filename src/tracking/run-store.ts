@@ -23,12 +23,27 @@ export interface RunRecord {
   best_model: string | null;
   best_params: Record<string, unknown> | null;
   metrics: Record<string, number | null>;
+  /** Metrics of the winner on every test set by name (the main one and a split's also_test sets). */
+  test_sets?: Record<string, Record<string, number>>;
   leaderboard: Record<string, unknown>[];
   artifacts: string;
   champion: boolean;
   registry: { name: string; version: number } | null;
   failure: string | null;
   warnings: string[];
+  /** Remote tracking state: absent when MLflow was not configured for the run. */
+  mlflow?: MlflowSyncState;
+}
+
+export interface MlflowSyncState {
+  /** `pending`: not (completely) in MLflow yet — `netsec runs sync` uploads it. */
+  status: "synced" | "pending";
+  tracking_uri: string;
+  experiment_id: string | null;
+  run_id: string | null;
+  model_version: string | null;
+  error: string | null;
+  synced_at: string | null;
 }
 
 const ID_RE = /^[A-Za-z0-9_-]{1,80}$/;

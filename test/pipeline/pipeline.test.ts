@@ -214,3 +214,31 @@ describe("netsec train with files and fixed hyperparameters (the engine's CLI pa
     expect(r2.stderr).toMatch(/unknown parameter\(s\) "trees"/);
   });
 });
+
+describe("netsec train on NSL-KDD (predefined split)", () => {
+  it("trains on KDDTrain+, reports KDDTest+ and KDDTest-21 separately, each with its own row count", () => {
+    const home = { NETSEC_HOME: join(tmp.dir, "home-kdd"), NETSEC_STORE_URI: "" };
+    const r = runCli(["train", "--dataset", "nsl-kdd", "--models", "decision_tree", "--json"], home);
+    expect(r.code, r.stderr).toBe(0);
+    const j = r.json!;
+    expect(j.split).toBe("predefined");
+    const sets = j.test_sets as Record<string, Record<string, number>>;
+    expect(Object.keys(sets)).toEqual(["KDDTest+", "KDDTest-21"]);
+    // the files' own sizes (SHA-256-checked in the registry)
+    expect(sets["KDDTest+"]!.rows).toBe(22544);
+    expect(sets["KDDTest-21"]!.rows).toBe(11850);
+    // the main test set is the one `test` reports; KDDTest-21 holds the records most learners miss
+    expect(sets["KDDTest+"]!.f1).toBeCloseTo((j.test as Record<string, number>).f1!, 12);
+    for (const s of Object.values(sets))
+      for (const k of ["accuracy", "f1", "roc_auc", "tpr_at_fpr_1pct"]) {
+        expect(s[k]).toBeGreaterThanOrEqual(0);
+        expect(s[k]).toBeLessThanOrEqual(1);
+      }
+    expect(sets["KDDTest-21"]!.accuracy).toBeLessThan(sets["KDDTest+"]!.accuracy!);
+    expect(r.stderr).toMatch(/KDDTest-21\s+11850/);
+    const saved = JSON.parse(
+      readFileSync(join(j.artifacts as string, "model_trainer/test_sets.json"), "utf8"),
+    );
+    expect(saved).toEqual(sets);
+  }, 300_000);
+});

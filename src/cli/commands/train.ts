@@ -161,6 +161,15 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
       `test: accuracy ${t.accuracy?.toFixed(4)}  precision ${t.precision?.toFixed(4)}  recall ${t.recall?.toFixed(4)}  F1 ${t.f1?.toFixed(4)}  ROC-AUC ${t.roc_auc?.toFixed(4)}  PR-AUC ${t.pr_auc?.toFixed(4)}  TPR@1%FPR ${t.tpr_at_fpr_1pct?.toFixed(4)}`,
     );
   }
+  const sets = Object.entries(res.test_sets ?? {});
+  if (sets.length > 1) {
+    ctx.say("");
+    ctx.say("test set           rows   accuracy  F1      ROC-AUC  TPR@1%FPR");
+    for (const [name, m] of sets)
+      ctx.say(
+        `${name.padEnd(16)} ${String(m.rows).padStart(6)}   ${m.accuracy!.toFixed(4)}    ${m.f1!.toFixed(4)}  ${m.roc_auc!.toFixed(4)}   ${m.tpr_at_fpr_1pct!.toFixed(4)}`,
+      );
+  }
   for (const w of res.warnings) ctx.say(`warning: ${w}`);
   if (res.status === "FAILED") ctx.say(`run FAILED: ${res.failure} — the champion is unchanged`);
   else
@@ -168,6 +177,12 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
       `registered ${res.registry?.name} v${res.registry?.version}${res.champion ? " — new champion" : ""}`,
     );
   ctx.say(`artifacts: ${res.artifacts}`);
+  if (res.mlflow)
+    ctx.say(
+      res.mlflow.status === "synced"
+        ? `MLflow: run ${res.mlflow.run_id} in experiment ${res.mlflow.experiment_id} at ${res.mlflow.tracking_uri}${res.mlflow.model_version ? `, model version ${res.mlflow.model_version}` : ""}`
+        : `MLflow: pending (${res.mlflow.error}); run \`netsec runs sync ${res.run_id}\` when the server is back`,
+    );
   ctx.result({
     ok: res.status === "FINISHED",
     run_id: res.run_id,
@@ -186,6 +201,9 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
     registry: res.registry,
     warnings: res.warnings,
     failure: res.failure,
+    test_sets: res.test_sets,
+    mlflow_run_id: res.mlflow_run_id,
+    mlflow: res.mlflow,
   });
   return res.status === "FINISHED" ? 0 : 1;
 }
