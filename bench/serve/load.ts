@@ -3,21 +3,27 @@
  * p50/p99 for `POST /predict/records` (1 and 100 records) and a 1,000-row CSV upload (`POST /predict`).
  *
  *   npx node bench/serve/load.ts [--duration 10] [--connections 10] [--home <NETSEC_HOME>]
- *                                [--mlflow-url http://127.0.0.1:5001] [--json]
+ *                                [--mlflow-url http://127.0.0.1:5001] [--while-training] [--json]
  *
  * The model: the registry champion under --home (loaded with the real bundle loader), or, without
  * --home, the test fixture (naive Bayes on phishing) so the harness runs before real bundles exist.
  * With --mlflow-url, the record scenarios also run against `mlflow models serve` (its /invocations
  * with `dataframe_records`) for a side-by-side line. The server and the load generator share the
  * machine (2 cores): compare numbers from the same run only.
+ * With --while-training, the netsec scenarios run a second time while a training job started through
+ * `POST /train` (the default pipeline on phishing, in the server's worker thread) is running.
  */
+
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { loadConfig } from "../../src/config/env.ts";
 import { silentLogger } from "../../src/core/log.ts";
+import { PipelineConfigSchema } from "../../src/pipeline/config.ts";
 import { StaticModelSource } from "../../src/serve/model-holder.ts";
 import { startServer } from "../../src/serve/server.ts";
 import { fitFixturePredictor, phishingCsvSlice } from "../../test/serve/fixtures/predictor.ts";
@@ -29,6 +35,7 @@ const { values: args } = parseArgs({
     home: { type: "string" },
     "mlflow-url": { type: "string" },
     json: { type: "boolean", default: false },
+    "while-training": { type: "boolean", default: false },
   },
 });
 
@@ -100,7 +107,21 @@ async function run(target: string, s: Scenario): Promise<Row> {
 }
 
 const home = args.home ?? mkdtempSync(join(tmpdir(), "netsec-bench-"));
-const config = loadConfig({ NETSEC_HOME: home }, home);
+const token = randomBytes(24).toString("hex");
+// the training job's worker reads the process environment: the same home, store and mirror
+process.env.NETSEC_HOME = home;
+delete process.env.NETSEC_STORE_URI;
+delete process.env.MLFLOW_TRACKING_URI;
+const config = loadConfig(
+  {
+    NETSEC_HOME: home,
+    NETSEC_API_TOKEN: token,
+    ...(process.env.NETSEC_DATASET_MIRROR
+      ? { NETSEC_DATASET_MIRROR: process.env.NETSEC_DATASET_MIRROR }
+      : {}),
+  },
+  home,
+);
 const fixture = args.home ? null : await fitFixturePredictor();
 const server = await startServer(config, {
   host: "127.0.0.1",
@@ -108,6 +129,13 @@ const server = await startServer(config, {
   logger: silentLogger,
   rateLimit: false,
   modelPollMs: 0,
+  training: {
+    runner: {
+      module: fileURLToPath(new URL("../../src/pipeline/job.ts", import.meta.url)),
+      export: "trainJob",
+    },
+    configSchema: PipelineConfigSchema,
+  },
   ...(fixture ? { models: new StaticModelSource(fixture) } : {}),
 });
 const version = server.app.netsec.holder.current()?.version;
@@ -137,6 +165,14 @@ const scenarios: Scenario[] = [
     rowsPerRequest: 100,
   },
   {
+    name: "records x100, no explanations (?top_features=0)",
+    url: `${server.url}/predict/records?top_features=0`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: rec100,
+    rowsPerRequest: 100,
+  },
+  {
     name: "csv upload 1000 rows",
     url: `${server.url}/predict?format=json`,
     method: "POST",
@@ -149,6 +185,44 @@ const scenarios: Scenario[] = [
 const rows: Row[] = [];
 try {
   for (const s of scenarios) rows.push(await run(`netsec (${version})`, s));
+  if (args["while-training"]) {
+    const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const started = await fetch(`${server.url}/train`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ dataset: "phishing" }),
+    });
+    if (started.status !== 202)
+      throw new Error(`POST /train: HTTP ${started.status} ${await started.text()}`);
+    const { jobId } = (await started.json()) as { jobId: string };
+    const state = async (): Promise<{ state: string; step: string; progress: number }> =>
+      (await (await fetch(`${server.url}/jobs/${jobId}`)).json()) as {
+        state: string;
+        step: string;
+        progress: number;
+      };
+    // wait until the job is past start-up and working
+    while ((await state()).state === "running" && (await state()).step === "starting")
+      await new Promise((r) => setTimeout(r, 200));
+    for (const s of scenarios) {
+      const before = await state();
+      const row = await run(`netsec (${version}) while training`, s);
+      const after = await state();
+      if (before.state !== "running" || after.state !== "running")
+        throw new Error(
+          `the training job was not running throughout "${s.name}" (${before.state} → ${after.state}); use a shorter --duration`,
+        );
+      row.scenario += ` [training: ${before.step} ${(100 * before.progress).toFixed(0)}% → ${after.step} ${(100 * after.progress).toFixed(0)}%]`;
+      rows.push(row);
+    }
+    process.stderr.write("waiting for the training job to finish…\n");
+    let st = await state();
+    while (st.state === "running") {
+      await new Promise((r) => setTimeout(r, 1000));
+      st = await state();
+    }
+    process.stderr.write(`training job ${jobId}: ${st.state}\n`);
+  }
   const mlflow = args["mlflow-url"];
   if (mlflow) {
     for (const [name, n] of [

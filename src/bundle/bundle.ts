@@ -53,6 +53,8 @@ export class BundlePredictor implements Predictor {
   private readonly threatClasses: number[];
   /** Input column of each transformed feature (one-hot features map back to their column). */
   private readonly featureColumns: string[];
+  /** Input columns of the model's features (one-hot features share their column), built on first use. */
+  private groups: { names: string[]; of: Int32Array } | null = null;
 
   constructor(dir: string, version?: string) {
     this.dir = dir;
@@ -128,28 +130,69 @@ export class BundlePredictor implements Predictor {
   }
 
   explain(frame: Frame, row: number, k = 3): Contribution[] {
-    const contrib = this.model.contributions;
-    if (!contrib) return [];
+    if (!this.model.contributions) return [];
     // transform only this row: explaining every row of a batch stays linear in the batch size
-    const one = frame.take([row]);
-    const X = this.transformer.transform(one);
+    const X = this.transformer.transform(frame.take([row]));
+    return this.topContributions(X, 0, frame, row, k);
+  }
+
+  explainAll(frame: Frame, k = 3): Contribution[][] {
+    if (!this.model.contributions) return Array.from({ length: frame.nRows }, () => []);
+    const X = this.transformer.transform(frame);
+    return Array.from({ length: frame.nRows }, (_, r) => this.topContributions(X, r, frame, r, k));
+  }
+
+  private topContributions(
+    X: Parameters<NonNullable<Classifier["contributions"]>>[0],
+    xRow: number,
+    frame: Frame,
+    row: number,
+    k: number,
+  ): Contribution[] {
+    const contrib = this.model.contributions!;
     const total = new Float64Array(this.model.nFeatures);
     for (const t of this.threatClasses) {
-      const c = contrib.call(this.model, X, 0, t);
+      const c = contrib.call(this.model, X, xRow, t);
       for (let i = 0; i < c.length; i++) total[i]! += c[i]!;
     }
-    // fold one-hot features back to their input column
-    const byCol = new Map<string, number>();
-    const cols = this.featureColumns;
-    for (let i = 0; i < total.length; i++) byCol.set(cols[i]!, (byCol.get(cols[i]!) ?? 0) + total[i]!);
-    return [...byCol.entries()]
-      .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
-      .slice(0, k)
-      .map(([feature, contribution]) => ({
+    // fold one-hot features back to their input column, then pick the k largest |contribution|
+    if (!this.groups) {
+      const names: string[] = [];
+      const index = new Map<string, number>();
+      const of = new Int32Array(this.featureColumns.length);
+      this.featureColumns.forEach((c, i) => {
+        if (!index.has(c)) {
+          index.set(c, names.length);
+          names.push(c);
+        }
+        of[i] = index.get(c)!;
+      });
+      this.groups = { names, of };
+    }
+    const { names, of } = this.groups;
+    const byCol = new Float64Array(names.length);
+    for (let i = 0; i < total.length; i++) byCol[of[i]!]! += total[i]!;
+    const top: number[] = [];
+    for (let g = 0; g < byCol.length; g++) {
+      const a = Math.abs(byCol[g]!);
+      if (top.length === k && a <= Math.abs(byCol[top[k - 1]!]!)) continue;
+      let j = top.length < k ? top.length : k - 1;
+      top[j] = g;
+      // insertion: larger magnitude first, ties keep column order
+      while (j > 0 && Math.abs(byCol[top[j - 1]!]!) < a) {
+        top[j] = top[j - 1]!;
+        top[j - 1] = g;
+        j--;
+      }
+    }
+    return top.map((g) => {
+      const feature = names[g]!;
+      return {
         feature,
-        contribution,
+        contribution: byCol[g]!,
         value: frame.has(feature) ? frame.value(row, feature) : null,
-      }));
+      };
+    });
   }
 }
 

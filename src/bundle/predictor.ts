@@ -34,4 +34,6 @@ export interface Predictor {
   predict(frame: Frame): Prediction;
   /** Top-k features that pushed row `row`'s threat score (trees: path contributions; LR: coef × value). */
   explain(frame: Frame, row: number, k?: number): Contribution[];
+  /** `explain` for every row of the frame (the preprocessing runs once for the batch). */
+  explainAll?(frame: Frame, k?: number): Contribution[][];
 }

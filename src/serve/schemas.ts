@@ -19,6 +19,18 @@ export const FormatQuery = z.object({
     .describe("Response format; overrides the Accept header."),
 });
 
+export const RecordsQuery = z.object({
+  top_features: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .optional()
+    .describe(
+      "How many contributing features to return per record (0 to 10, default 3; 0 skips explanations).",
+    ),
+});
+
 export const HtmlJsonQuery = z.object({
   format: z.enum(["html", "json"]).optional().describe("Response format; overrides the Accept header."),
 });
@@ -46,7 +58,7 @@ export const RecordPrediction = z.object({
   probability: z.number().describe("Probability of the threat class."),
   is_threat: z.boolean(),
   model_version: z.string(),
-  top_features: z.array(Contribution).max(3),
+  top_features: z.array(Contribution).max(10),
 });
 
 export const RecordsResponse = z.object({

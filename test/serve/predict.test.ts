@@ -425,6 +425,38 @@ describe("POST /predict/records", () => {
     });
   });
 
+  it("?top_features sets how many features explain each record (0 skips); out of range is a 400", async () => {
+    const recs = records(4);
+    const none = await t.app.inject({
+      method: "POST",
+      url: "/predict/records?top_features=0",
+      payload: recs,
+    });
+    expect(none.statusCode).toBe(200);
+    const five = await t.app.inject({
+      method: "POST",
+      url: "/predict/records?top_features=5",
+      payload: recs,
+    });
+    const three = await t.app.inject({ method: "POST", url: "/predict/records", payload: recs });
+    none.json().predictions.forEach((q: { top_features: unknown[]; probability: number }, i: number) => {
+      expect(q.top_features).toEqual([]);
+      expect(q.probability).toBe(three.json().predictions[i].probability);
+    });
+    five.json().predictions.forEach((q: { top_features: unknown[] }, i: number) => {
+      expect(q.top_features).toHaveLength(5);
+      // the first three are the default answer's three
+      expect(q.top_features.slice(0, 3)).toEqual(three.json().predictions[i].top_features);
+    });
+    const bad = await t.app.inject({
+      method: "POST",
+      url: "/predict/records?top_features=11",
+      payload: recs,
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toMatch(/top_features/);
+  });
+
   it("accepts null for a missing value (nullable columns)", async () => {
     const rec = { ...records(1)[0]!, SFH: null };
     const r = await t.app.inject({ method: "POST", url: "/predict/records", payload: [rec] });

@@ -10,10 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPredictor } from "../../src/bundle/load.ts";
 import { ModelRegistry } from "../../src/bundle/registry.ts";
 import { silentLogger } from "../../src/core/log.ts";
+import { loadFrame } from "../../src/datasets/load.ts";
 import { PipelineConfigSchema } from "../../src/pipeline/config.ts";
 import { buildApp } from "../../src/serve/app.ts";
 import { registryModelSource } from "../../src/serve/model-holder.ts";
-import { MIRROR, tempDir } from "../helpers/env.ts";
+import { MIRROR, PHISHING_CSV, tempDir } from "../helpers/env.ts";
 
 const tmp = tempDir("netsec-serve-real-");
 const home = join(tmp.dir, "home");
@@ -132,4 +133,26 @@ describe("POST /train runs the real pipeline; the new champion serves", () => {
     expect(["-1", "1"]).toContain(body.predictions[0]!.label);
     expect(body.predictions[0]!.top_features).toHaveLength(3);
   }, 180_000);
+
+  it("a batch of records is explained as each record alone would be", async () => {
+    const predictor = loadPredictor(new ModelRegistry(home).versionDir("netsec-phishing", 1));
+    const { frame } = await loadFrame({ path: PHISHING_CSV }, predictor.schema);
+    const batch = frame.take(Uint32Array.from({ length: 40 }, (_, i) => i * 97));
+    const all = predictor.explainAll!(batch, 3);
+    expect(all).toHaveLength(40);
+    for (let r = 0; r < 40; r++) {
+      expect(all[r]).toEqual(predictor.explain(batch, r, 3));
+      const mags = all[r]!.map((c) => Math.abs(c.contribution));
+      expect(mags).toEqual([...mags].sort((a, b) => b - a));
+    }
+    const records = Array.from({ length: 5 }, (_, r) =>
+      Object.fromEntries(predictor.manifest.input_columns.map((c) => [c, Number(batch.value(r, c))])),
+    );
+    const res = await app.inject({ method: "POST", url: "/predict/records", payload: records });
+    expect(res.statusCode, res.body).toBe(200);
+    const got = (res.json() as { predictions: { top_features: unknown[] }[] }).predictions.map(
+      (p) => p.top_features,
+    );
+    expect(got).toEqual(all.slice(0, 5));
+  });
 });

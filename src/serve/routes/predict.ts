@@ -20,6 +20,7 @@ import {
   FormatQuery,
   PredictionFileParams,
   PredictJsonResponse,
+  RecordsQuery,
   RecordsResponse,
   recordsBody,
 } from "../schemas.ts";
@@ -256,8 +257,9 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
     {
       schema: {
         summary:
-          "Score JSON records; each answer has the label, threat probability and the top 3 contributing features.",
+          "Score JSON records; each answer has the label, threat probability and the top contributing features (3 unless ?top_features=0..10 says otherwise).",
         tags: ["predict"],
+        querystring: RecordsQuery,
         body: RecordsBody,
         response: { 200: RecordsResponse, "4xx": ErrorResponse },
       },
@@ -269,6 +271,13 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
       const pred = predictor.predict(frame);
       const threats = countLabels(ctx, pred);
       const version = predictor.version;
+      const k = (req.query as z.infer<typeof RecordsQuery>).top_features ?? 3;
+      const why =
+        k === 0
+          ? records.map(() => [])
+          : predictor.explainAll
+            ? predictor.explainAll(frame, k)
+            : records.map((_, i) => predictor.explain(frame, i, k));
       const predictions = records.map((_, i) => ({
         row: i + 1,
         label: pred.labels[i]!,
@@ -276,7 +285,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         probability: pred.probability[i]!,
         is_threat: pred.isThreat[i] === 1,
         model_version: version,
-        top_features: predictor.explain(frame, i, 3).slice(0, 3),
+        top_features: why[i]!.slice(0, k),
       }));
       reply.header("x-model-version", version);
       return {

@@ -1,0 +1,237 @@
+/**
+ * The whole default pipeline, side by side with the original project's approach, in one run on one
+ * machine: `netsec train --dataset <name>` (ingest, validate, drift, the five default grids with 3-fold
+ * CV, refit, test evaluation, bundle, verified ONNX export, registry) and then scikit-learn's
+ * GridSearchCV over the same grids (bench/sklearn_pipeline.py: KNNImputer(3) + one-hot, n_jobs=2) on
+ * the same train/test rows (netsec's ingested snapshots). Wall time and peak RSS of each side.
+ *
+ * Usage: npx node bench/pipeline.ts [--datasets=phishing,nsl-kdd] [--sklearn-timeout=<s>] [--write]
+ * Needs NETSEC_DATASET_MIRROR (or network) and the project's venv (scripts/python-env).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const PYTHON = join(ROOT, ".venv/bin/python");
+const arg = (name: string): string | undefined =>
+  process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
+const datasets = (arg("datasets") ?? "phishing,nsl-kdd").split(",");
+const sklearnTimeout = Number(arg("sklearn-timeout") ?? 4 * 3600);
+
+interface Timed {
+  seconds: number;
+  peakRssMb: number;
+  stdout: string;
+  code: number;
+  timedOut: boolean;
+}
+
+/** Run a command under /usr/bin/time (wall seconds, peak RSS of the process), streaming stderr. */
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Promise<Timed> {
+  return new Promise((resolvePromise) => {
+    const t0 = performance.now();
+    const child = spawn("/usr/bin/time", ["-f", "__TIME__ %e %M", cmd, ...args], { env, cwd: ROOT });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutS * 1000);
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      const s = d.toString();
+      stderr += s;
+      for (const line of s.split("\n"))
+        if (line.trim() && !line.startsWith("__TIME__")) process.stderr.write(`  ${line}\n`);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const m = /__TIME__ ([\d.]+) (\d+)/.exec(stderr);
+      resolvePromise({
+        seconds: m ? Number(m[1]) : (performance.now() - t0) / 1000,
+        peakRssMb: m ? Number(m[2]) / 1024 : Number.NaN,
+        stdout,
+        code: code ?? -1,
+        timedOut,
+      });
+    });
+  });
+}
+
+const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : "—");
+
+interface Row {
+  dataset: string;
+  netsec: {
+    seconds: number;
+    peakRssMb: number;
+    winner: string;
+    f1: number;
+    roc_auc: number;
+    accuracy: number;
+    candidates: number;
+    testSets: Record<string, Record<string, number>>;
+  };
+  sklearn: {
+    seconds: number;
+    peakRssMb: number;
+    workerRssMb: number;
+    winner: string;
+    f1: number;
+    roc_auc: number;
+    accuracy: number;
+    timedOut: boolean;
+  };
+}
+
+async function one(dataset: string): Promise<Row> {
+  const home = mkdtempSync(join(tmpdir(), `netsec-bench-pipeline-${dataset}-`));
+  try {
+    console.error(`${dataset}: netsec train --dataset ${dataset} (the whole default pipeline)…`);
+    const env = {
+      ...process.env,
+      NETSEC_HOME: home,
+      NETSEC_STORE_URI: "",
+      NETSEC_LOG_LEVEL: "warn",
+      MLFLOW_TRACKING_URI: "",
+    };
+    const ours = await timed(
+      process.execPath,
+      [join(ROOT, "src/cli/main.ts"), "train", "--dataset", dataset, "--json"],
+      env,
+      6 * 3600,
+    );
+    if (ours.code !== 0) throw new Error(`netsec train failed (exit ${ours.code})`);
+    const r = JSON.parse(ours.stdout.trim().split("\n").at(-1)!) as {
+      winner: string;
+      test: Record<string, number>;
+      artifacts: string;
+      leaderboard: unknown[];
+      test_sets: Record<string, Record<string, number>> | null;
+    };
+    const cvRows =
+      readFileSync(join(r.artifacts, "model_trainer/cv_scores.csv"), "utf8").trim().split("\n").length - 1;
+    const schema =
+      dataset === "phishing" ? { target: "Result", normal: "1" } : { target: "label", normal: "normal" };
+    console.error(`${dataset}: scikit-learn GridSearchCV over the same grids on the same rows…`);
+    const sk = await timed(
+      PYTHON,
+      [
+        join(ROOT, "bench/sklearn_pipeline.py"),
+        join(r.artifacts, "data_ingestion/ingested/train.csv"),
+        join(r.artifacts, "data_ingestion/ingested/test.csv"),
+        schema.target,
+        schema.normal,
+      ],
+      process.env,
+      sklearnTimeout,
+    );
+    const s = sk.timedOut
+      ? null
+      : (JSON.parse(sk.stdout.trim().split("\n").at(-1)!) as {
+          winner: string;
+          test: Record<string, number>;
+          peak_rss_mb: number;
+          peak_rss_largest_worker_mb: number;
+        });
+    return {
+      dataset,
+      netsec: {
+        seconds: ours.seconds,
+        peakRssMb: ours.peakRssMb,
+        winner: r.winner,
+        f1: r.test.f1!,
+        roc_auc: r.test.roc_auc!,
+        accuracy: r.test.accuracy!,
+        candidates: cvRows,
+        testSets: r.test_sets ?? {},
+      },
+      sklearn: {
+        seconds: sk.seconds,
+        peakRssMb: s?.peak_rss_mb ?? Number.NaN,
+        workerRssMb: s?.peak_rss_largest_worker_mb ?? Number.NaN,
+        winner: s?.winner ?? "—",
+        f1: s?.test.f1 ?? Number.NaN,
+        roc_auc: s?.test.roc_auc ?? Number.NaN,
+        accuracy: s?.test.accuracy ?? Number.NaN,
+        timedOut: sk.timedOut,
+      },
+    };
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  for (const d of datasets) {
+    const row = await one(d);
+    rows.push(row);
+    console.error(JSON.stringify(row));
+  }
+  const sklearnVersion = execFileSync(PYTHON, ["-c", "import sklearn; print(sklearn.__version__)"], {
+    encoding: "utf8",
+  }).trim();
+  const table = [
+    "| dataset | side | wall s | peak RSS MB | candidates × folds | winner (by CV F1) | test accuracy | test F1 | test ROC-AUC |",
+    "|---|---|---:|---:|---|---|---:|---:|---:|",
+  ];
+  for (const r of rows) {
+    table.push(
+      `| ${r.dataset} | netsec (whole pipeline) | ${fmt(r.netsec.seconds)} | ${fmt(r.netsec.peakRssMb, 0)} | ${r.netsec.candidates} × 3 | ${r.netsec.winner} | ${fmt(r.netsec.accuracy, 4)} | ${fmt(r.netsec.f1, 4)} | ${fmt(r.netsec.roc_auc, 4)} |`,
+    );
+    table.push(
+      `| ${r.dataset} | scikit-learn GridSearchCV (n_jobs=2) | ${r.sklearn.timedOut ? `> ${sklearnTimeout} (stopped)` : fmt(r.sklearn.seconds)} | ${fmt(r.sklearn.peakRssMb, 0)} + ${fmt(r.sklearn.workerRssMb, 0)} per worker | ${r.netsec.candidates} × 3 | ${r.sklearn.winner} | ${fmt(r.sklearn.accuracy, 4)} | ${fmt(r.sklearn.f1, 4)} | ${fmt(r.sklearn.roc_auc, 4)} |`,
+    );
+  }
+  const ratios = rows
+    .map(
+      (r) =>
+        `${r.dataset}: wall time ratio netsec/scikit-learn ${r.sklearn.timedOut ? `< ${fmt(r.netsec.seconds / sklearnTimeout, 2)}` : fmt(r.netsec.seconds / r.sklearn.seconds, 2)}×`,
+    )
+    .join("; ");
+  const extra = rows
+    .filter((r) => Object.keys(r.netsec.testSets).length > 1)
+    .map(
+      (r) =>
+        `${r.dataset}, the winner on every test set: ${Object.entries(r.netsec.testSets)
+          .map(
+            ([n, m]) =>
+              `${n} (${m.rows} rows): accuracy ${fmt(m.accuracy!, 4)}, F1 ${fmt(m.f1!, 4)}, ROC-AUC ${fmt(m.roc_auc!, 4)}, TPR at 1% FPR ${fmt(m.tpr_at_fpr_1pct!, 4)}`,
+          )
+          .join("; ")}.`,
+    )
+    .join("\n");
+  const body = `<!-- pipeline:start -->
+## Whole default pipeline vs the original's approach
+
+${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/pipeline.ts ${process.argv.slice(2).join(" ")}\`.
+netsec: \`netsec train --dataset <name>\` — every step (ingest into the SQLite store, validation, drift report, the five
+default grids with 3-fold CV on 2 worker threads, refit, test evaluation, bundle, ONNX export verified under
+onnxruntime, registry). scikit-learn ${sklearnVersion}: KNNImputer(3) (+ one-hot), GridSearchCV over the same grids
+(3-fold, F1, n_jobs=2), the best by CV refitted and tested — on the same train/test rows, in the same run.
+Peak RSS: /usr/bin/time's maximum resident set of the netsec process (worker threads included); for
+scikit-learn, the main process plus the largest joblib worker (2 run at once).
+
+${table.join("\n")}
+
+${ratios}.
+${extra}
+<!-- pipeline:end -->`;
+  console.log(body);
+  if (process.argv.includes("--write")) {
+    const p = join(ROOT, "BENCHMARKS.md");
+    let doc = readFileSync(p, "utf8");
+    doc = doc.includes("<!-- pipeline:start -->")
+      ? doc.replace(/<!-- pipeline:start -->[\s\S]*<!-- pipeline:end -->/, body)
+      : `${doc.trimEnd()}\n\n${body}\n`;
+    writeFileSync(p, doc);
+  }
+}
+
+await main();
