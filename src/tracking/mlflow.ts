@@ -93,7 +93,13 @@ export class MlflowClient {
     raw?: { data: Buffer; contentType: string },
     retries = this.retries,
   ): Promise<Record<string, unknown>> {
-    const url = `${this.uri}${path}`;
+    const absolute = /^https?:\/\//.test(path);
+    const url = absolute ? path : `${this.uri}${path}`;
+    // credentials go only to the tracking server's own origin
+    const headers =
+      absolute && new URL(path).origin !== new URL(this.uri).origin
+        ? Object.fromEntries(Object.entries(this.headers).filter(([k]) => k !== "authorization"))
+        : this.headers;
     let lastErr: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) {
@@ -104,7 +110,7 @@ export class MlflowClient {
       try {
         res = await fetch(url, {
           method,
-          headers: raw ? { ...this.headers, "content-type": raw.contentType } : this.headers,
+          headers: raw ? { ...headers, "content-type": raw.contentType } : headers,
           ...(raw ? { body: raw.data } : body !== undefined ? { body: JSON.stringify(body) } : {}),
           signal: AbortSignal.timeout(this.timeoutMs),
         });
@@ -292,19 +298,15 @@ export class MlflowClient {
 
   /** Upload bytes as one artifact file. */
   async uploadBytes(run: RunInfo, data: Buffer, artifactPath: string): Promise<void> {
-    const m = /^mlflow-artifacts:\/(.*)$/.exec(run.artifact_uri);
-    if (!m) {
+    const target = artifactTarget(run.artifact_uri, this.uri, artifactPath);
+    if (!target) {
       throw new NetsecError(
         "TRACKING_ERROR",
-        `run ${run.run_id} stores artifacts at ${run.artifact_uri}; netsec uploads through the server's proxied artifact API (start mlflow server with --serve-artifacts)`,
-        {
-          uri: this.shownUri,
-        },
+        `run ${run.run_id} stores artifacts at ${redactUri(run.artifact_uri)}, which netsec cannot write over HTTP; start mlflow server with --serve-artifacts (mlflow-artifacts:/ URIs) or use an http(s) artifact root`,
+        { uri: this.shownUri },
       );
     }
-    const base = m[1]!.replace(/^\/+/, "");
-    const path = `${base}/${artifactPath}`.split("/").map(encodeURIComponent).join("/");
-    await this.request("PUT", `/api/2.0/mlflow-artifacts/artifacts/${path}`, undefined, {
+    await this.request("PUT", target, undefined, {
       data,
       contentType: "application/octet-stream",
     });
@@ -392,4 +394,30 @@ export class MlflowClient {
 /** MLflow keys: alphanumerics, _ - . space / only. */
 export function sanitiseKey(k: string): string {
   return k.replace(/[^A-Za-z0-9_\-. /]/g, "_").slice(0, 250);
+}
+
+/**
+ * Where one artifact file is PUT, as MLflow's own client resolves it: `mlflow-artifacts:/<path>` (and
+ * `mlflow-artifacts://host:port/<path>`) through the tracking server's proxied artifact API, `http(s)://`
+ * roots directly (MLflow's HTTP artifact repository). Null for roots only the server can write (file:, s3:…).
+ */
+export function artifactTarget(
+  artifactUri: string,
+  trackingUri: string,
+  artifactPath: string,
+): string | null {
+  const enc = (p: string): string =>
+    p
+      .split("/")
+      .filter((x) => x !== "")
+      .map(encodeURIComponent)
+      .join("/");
+  const proxied = /^mlflow-artifacts:(?:\/\/([^/]+))?\/?(.*)$/.exec(artifactUri);
+  if (proxied) {
+    const tracking = new URL(trackingUri);
+    const base = proxied[1] ? `${tracking.protocol}//${proxied[1]}` : trackingUri.replace(/\/+$/, "");
+    return `${base}/api/2.0/mlflow-artifacts/artifacts/${enc(`${proxied[2]}/${artifactPath}`)}`;
+  }
+  if (/^https?:\/\//.test(artifactUri)) return `${artifactUri.replace(/\/+$/, "")}/${enc(artifactPath)}`;
+  return null;
 }

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { NetsecError } from "../../src/core/errors.ts";
-import { MlflowClient, PARAM_VALUE_LIMIT } from "../../src/tracking/mlflow.ts";
+import { artifactTarget, MlflowClient, PARAM_VALUE_LIMIT } from "../../src/tracking/mlflow.ts";
 
 interface Seen {
   method: string;
@@ -192,5 +192,44 @@ describe("MlflowClient", () => {
       key: "champion",
       value: "true",
     });
+  });
+});
+
+describe("artifactTarget (where an artifact is PUT, as MLflow's client resolves it)", () => {
+  it("proxied roots go through the tracking server, also under a path prefix (Dagshub)", () => {
+    expect(
+      artifactTarget("mlflow-artifacts:/1/abc/artifacts", "http://127.0.0.1:5000", "model/MLmodel"),
+    ).toBe("http://127.0.0.1:5000/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/model/MLmodel");
+    expect(
+      artifactTarget(
+        "mlflow-artifacts:/x/r1/artifacts",
+        "https://dagshub.com/me/repo.mlflow",
+        "a b/c#d.json",
+      ),
+    ).toBe(
+      "https://dagshub.com/me/repo.mlflow/api/2.0/mlflow-artifacts/artifacts/x/r1/artifacts/a%20b/c%23d.json",
+    );
+    expect(artifactTarget("mlflow-artifacts://other:6000/1/r/artifacts", "https://host", "f")).toBe(
+      "https://other:6000/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/f",
+    );
+  });
+  it("http(s) roots directly; others (file:, s3:) cannot be written by the client", () => {
+    expect(artifactTarget("https://store.example/root/", "http://t", "model/model.onnx")).toBe(
+      "https://store.example/root/model/model.onnx",
+    );
+    expect(artifactTarget("file:///tmp/mlruns/1/r/artifacts", "http://t", "f")).toBeNull();
+    expect(artifactTarget("s3://bucket/1/r/artifacts", "http://t", "f")).toBeNull();
+  });
+  it("credentials are never sent to another origin", async () => {
+    const other = await fake((_q, res) => json(res, 200, {}));
+    const c = new MlflowClient("http://127.0.0.1:1", { token: "secret-token" });
+    await c.uploadBytes(
+      { run_id: "r", experiment_id: "1", artifact_uri: `${other.uri}/root`, status: "RUNNING" },
+      Buffer.from("x"),
+      "f.txt",
+    );
+    expect(other.seen[0]!.url).toBe("/root/f.txt");
+    expect(other.seen[0]!.method).toBe("PUT");
+    expect(other.seen[0]!.headers.authorization).toBeUndefined();
   });
 });
