@@ -3,8 +3,10 @@
  * files, the same split and the same hyperparameters. Each side runs in its own process (peak RSS per
  * side); netsec runs first, then scikit-learn, so they never compete for the two cores.
  *
- *   npx node bench/engine.ts [--quick] [--search] [--write]
+ *   npx node bench/engine.ts [--quick] [--search] [--write] [--models=a,b] [--datasets=a,b]
  *     --quick   phishing only (NSL-KDD takes minutes on the scikit-learn side)
+ *     --models  only these models (comma-separated registry names), on both sides
+ *     --datasets  only these datasets (phishing, nsl-kdd)
  *     --search  also the original project's whole default search (5 grids, 3-fold CV, F1) on phishing
  *     --write   replace the engine section of BENCHMARKS.md
  */
@@ -30,13 +32,24 @@ const ROOT = resolve(import.meta.dirname, "..");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
 const args = new Set(process.argv.slice(2));
 const PY = join(ROOT, ".venv/bin/python");
-const MODELS = [
+function listArg(name: string): string[] | null {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a
+    ? a
+        .slice(name.length + 3)
+        .split(",")
+        .filter(Boolean)
+    : null;
+}
+const ALL_MODELS = [
   "random_forest",
   "decision_tree",
   "gradient_boosting",
   "adaboost",
   "logistic_regression",
 ] as const;
+const onlyModels = listArg("models");
+const MODELS = ALL_MODELS.filter((m) => !onlyModels || onlyModels.includes(m));
 const PARAMS: Record<string, Record<string, unknown>> = {
   random_forest: { n_estimators: 100 },
   decision_tree: {},
@@ -135,7 +148,9 @@ function ratio(a: number, b: number): string {
 async function main(): Promise<void> {
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
   const sections: string[] = [];
-  const datasets = args.has("--quick") ? ["phishing"] : ["phishing", "nsl-kdd"];
+  const datasets = (args.has("--quick") ? ["phishing"] : ["phishing", "nsl-kdd"]).filter(
+    (d) => !listArg("datasets") || listArg("datasets")!.includes(d),
+  );
   for (const ds of datasets) {
     process.stderr.write(`== ${ds}\n`);
     let Xtr: Matrix;
@@ -161,7 +176,14 @@ async function main(): Promise<void> {
     const py = JSON.parse(
       execFileSync(
         PY,
-        [join(ROOT, "bench/sklearn_engine.py"), ds, splitPath, MIRROR, ...(mySearch ? ["--search"] : [])],
+        [
+          join(ROOT, "bench/sklearn_engine.py"),
+          ds,
+          splitPath,
+          MIRROR,
+          `--models=${MODELS.join(",")}`,
+          ...(mySearch ? ["--search"] : []),
+        ],
         { encoding: "utf8", maxBuffer: 1 << 26 },
       ),
     ) as {
@@ -180,7 +202,11 @@ async function main(): Promise<void> {
       netsec_peak_rss_mb: myRss,
       netsec_search: mySearch,
     };
-    writeFileSync(join(ROOT, `bench/results/engine-${ds}.json`), `${JSON.stringify(raw, null, 2)}\n`);
+    // a filtered run never overwrites the full raw results
+    const rawPath = onlyModels
+      ? join(tmpdir(), `netsec-engine-${ds}-partial.json`)
+      : join(ROOT, `bench/results/engine-${ds}.json`);
+    writeFileSync(rawPath, `${JSON.stringify(raw, null, 2)}\n`);
     const lines = [
       `### ${ds === "phishing" ? "Phishing (11,055 rows; stratified 80/20, seed 42; 30 features)" : `NSL-KDD (KDDTrain+ → KDDTest+; ${py.features} features after one-hot)`}`,
       "",
@@ -214,7 +240,9 @@ async function main(): Promise<void> {
     sections.push(lines.join("\n"));
     process.stderr.write(`${lines.join("\n")}\n`);
   }
-  if (args.has("--write")) {
+  if (args.has("--write") && (onlyModels || listArg("datasets"))) {
+    process.stderr.write("--write ignored: a filtered run does not replace BENCHMARKS.md\n");
+  } else if (args.has("--write")) {
     const path = join(ROOT, "BENCHMARKS.md");
     let doc = "";
     try {

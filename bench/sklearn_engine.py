@@ -1,6 +1,6 @@
 """scikit-learn side of bench/engine.ts: same data files, same split, same hyperparameters.
 
-Usage: python bench/sklearn_engine.py <phishing|nsl-kdd> <split.json> [--search]
+Usage: python bench/sklearn_engine.py <phishing|nsl-kdd> <split.json> [mirror] [--models=a,b] [--search]
 Prints one JSON object: per model fit seconds, predict_proba throughput (rows/s, best of 3), test F1 and
 ROC-AUC (threat = positive), and this process's peak RSS; with --search, the original project's whole
 default search (five grids, 3-fold CV, F1, n_jobs=2) wall time.
@@ -55,6 +55,9 @@ models = {
     "adaboost": AdaBoostClassifier(n_estimators=100, random_state=0),
     "logistic_regression": LogisticRegression(max_iter=1000),
 }
+only = next((a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--models=")), None)
+if only is not None:
+    models = {k: v for k, v in models.items() if k in only}
 out = {"dataset": dataset, "rows": {"train": int(len(ytr)), "test": int(len(yte))}, "features": int(Xtr.shape[1]), "models": {}}
 for name, m in models.items():
     a, b = (sc.transform(Xtr), sc.transform(Xte)) if name == "logistic_regression" else (Xtr, Xte)

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
+import { closeHelper } from "./helper.ts";
 import type { Task } from "./worker.ts";
 
 let pool: Piscina | null = null;
@@ -64,10 +65,25 @@ export async function runTasks<T>(
   );
 }
 
-/** Stop the workers (CLI commands call this before exiting). */
+/**
+ * Start `threads` workers and have each load `module` now, without waiting: a caller that has serial
+ * work to do first (binning) overlaps the workers' start-up with it. No-op where tasks run inline.
+ */
+export function warmPool(threads: number, module: string): void {
+  if (threads <= 1 || inWorker()) return;
+  const p = getPool(threads);
+  for (let i = 0; i < threads; i++) {
+    p.run({ module, fn: "ready", args: null } satisfies Task).catch(() => {
+      // a failed warm-up only loses the head start; the real task reports any error
+    });
+  }
+}
+
+/** Stop the workers and the helper thread (CLI commands call this before exiting). */
 export async function closePool(): Promise<void> {
   const p = pool;
   pool = null;
   poolThreads = 0;
+  await closeHelper();
   if (p) await p.destroy();
 }

@@ -24,9 +24,12 @@ import {
 } from "./checks.ts";
 import { binMatrix, fitBinMapper, MISSING_BIN } from "./tree/binning.ts";
 import {
+  accumulatePacked,
   accumulateTree,
   type FlatTree,
   type FlatTreeJSON,
+  type PackedTrees,
+  packTrees,
   pathContributions,
   treeFromJSON,
   treeToJSON,
@@ -264,6 +267,8 @@ export class GradientBoostingClassifier implements Classifier {
   init = new Float64Array(0);
   /** trees[iteration * R + k]. */
   trees: FlatTree[] = [];
+  /** `trees` packed for prediction, built on first use (never serialized). */
+  private packed: { from: FlatTree[]; n: number; p: PackedTrees } | null = null;
 
   constructor(params: Partial<GradientBoostingParams> = {}) {
     this.params = GradientBoostingParamsSchema.parse(params);
@@ -372,7 +377,9 @@ export class GradientBoostingClassifier implements Classifier {
     const n = X.nRows;
     const out = new Float64Array(n * R);
     for (let i = 0; i < n; i++) for (let k = 0; k < R; k++) out[i * R + k] = this.init[k]!;
-    for (let t = 0; t < this.trees.length; t++) accumulateTree(this.trees[t]!, X.data, n, out, 1, R, t % R);
+    if (this.packed?.from !== this.trees || this.packed.n !== this.trees.length)
+      this.packed = { from: this.trees, n: this.trees.length, p: packTrees(this.trees) };
+    accumulatePacked(this.packed.p, X.data, n, out, 1, R, R);
     return out;
   }
 

@@ -5,15 +5,17 @@
  */
 import { z } from "zod";
 import type { Matrix } from "../core/frame.ts";
-import { defaultThreads, runTasks } from "../core/pool.ts";
+import { defaultThreads, runTasks, warmPool } from "../core/pool.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema, maxFeaturesSchema } from "./decision-tree.ts";
 import { resolveMaxFeatures } from "./params.ts";
 import { binMatrix, fitBinMapper } from "./tree/binning.ts";
 import {
-  accumulateTree,
+  accumulatePacked,
   type FlatTree,
   type FlatTreeJSON,
+  type PackedTrees,
+  packTrees,
   pathContributions,
   treeFromJSON,
   treeToJSON,
@@ -52,6 +54,8 @@ export class RandomForestClassifier implements Classifier {
   nClasses = 0;
   nFeatures = 0;
   trees: FlatTree[] = [];
+  /** `trees` packed for prediction, built on first use (never serialized). */
+  private packed: { from: FlatTree[]; p: PackedTrees } | null = null;
 
   constructor(params: Partial<RandomForestParams> = {}) {
     this.params = RandomForestParamsSchema.parse(params);
@@ -62,6 +66,7 @@ export class RandomForestClassifier implements Classifier {
     checkFitData(X, y, nClasses, this.name, true);
     const p = this.params;
     const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), p.nEstimators));
+    warmPool(threads, "models/tree/forest-task.ts");
     const mapper = fitBinMapper(X, { maxBins: p.maxBins, seed: p.randomState });
     const bins = binMatrix(X, mapper, threads > 1);
     const cw = p.classWeight === "balanced_subsample" ? null : classWeights(y, nClasses, p.classWeight);
@@ -131,8 +136,8 @@ export class RandomForestClassifier implements Classifier {
   predictProba(X: Matrix): Float64Array {
     checkPredictData(X, this.nFeatures, this.name);
     const out = new Float64Array(X.nRows * this.nClasses);
-    const s = 1 / this.trees.length;
-    for (const t of this.trees) accumulateTree(t, X.data, X.nRows, out, s);
+    if (this.packed?.from !== this.trees) this.packed = { from: this.trees, p: packTrees(this.trees) };
+    accumulatePacked(this.packed.p, X.data, X.nRows, out, 1 / this.trees.length);
     return out;
   }
 

@@ -45,9 +45,16 @@ export function threatScore(
   threat: readonly number[],
 ): Float64Array {
   const out = new Float64Array(n);
+  if (threat.length === 1) {
+    // one threat class (binary targets): a strided copy
+    const t = threat[0]!;
+    for (let r = 0; r < n; r++) out[r] = proba[r * k + t]!;
+    return out;
+  }
+  const nt = threat.length;
   for (let r = 0; r < n; r++) {
     let s = 0;
-    for (const t of threat) s += proba[r * k + t]!;
+    for (let j = 0; j < nt; j++) s += proba[r * k + threat[j]!]!;
     out[r] = s;
   }
   return out;

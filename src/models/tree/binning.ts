@@ -58,8 +58,22 @@ export function fitBinMapper(X: Matrix, opts: BinOptions = {}): BinMapper {
   const hasMissing = new Uint8Array(nCols);
   const m = rows ? rows.length : nRows;
   const buf = new Float64Array(m);
+  const distinct = new DistinctSet(maxBins);
   for (let f = 0; f < nCols; f++) {
     const base = f * nRows;
+    // most columns (one-hot, flags, small counts) have at most maxBins distinct values: collect them
+    // without sorting the column (same thresholds as the sorted path below)
+    if (!rows) {
+      const few = distinct.collect(X.data, base, nRows);
+      if (few !== null) {
+        hasMissing[f] = distinct.sawNaN ? 1 : 0;
+        const t = new Float64Array(Math.max(0, few.length - 1));
+        for (let i = 0; i < t.length; i++) t[i] = few[i]! + (few[i + 1]! - few[i]!) / 2;
+        thresholds.push(t);
+        nBins[f] = t.length + 1;
+        continue;
+      }
+    }
     let k = 0;
     for (let i = 0; i < m; i++) {
       const v = X.data[base + (rows ? rows[i]! : i)]!;
@@ -81,6 +95,60 @@ export function fitBinMapper(X: Matrix, opts: BinOptions = {}): BinMapper {
     nBins[f] = t.length + 1;
   }
   return { nFeatures: nCols, thresholds, nBins, hasMissing };
+}
+
+/** The distinct non-NaN values of a column while there are at most `limit` of them (open addressing). */
+class DistinctSet {
+  private readonly keys: Float64Array;
+  private readonly used: Uint8Array;
+  private readonly mask: number;
+  private readonly vals: Float64Array;
+  private readonly limit: number;
+  private readonly bits = new Float64Array(1);
+  private readonly words = new Int32Array(this.bits.buffer);
+  sawNaN = false;
+
+  constructor(limit: number) {
+    this.limit = limit;
+    let size = 16;
+    while (size < 4 * (limit + 1)) size *= 2;
+    this.keys = new Float64Array(size);
+    this.used = new Uint8Array(size);
+    this.mask = size - 1;
+    this.vals = new Float64Array(limit + 1);
+  }
+
+  /** Sorted distinct values of data[base .. base + n), or null when there are more than `limit`. */
+  collect(data: Float64Array, base: number, n: number): Float64Array | null {
+    const { keys, used, mask, vals, bits, words } = this;
+    used.fill(0);
+    this.sawNaN = false;
+    let count = 0;
+    let last = Number.NaN;
+    for (let i = 0; i < n; i++) {
+      const v = data[base + i]! + 0; // -0 counts as 0
+      if (v === last) continue;
+      if (Number.isNaN(v)) {
+        this.sawNaN = true;
+        continue;
+      }
+      last = v;
+      bits[0] = v;
+      let h = (Math.imul(words[0]! ^ Math.imul(words[1]!, 0x9e3779b1), 0x85ebca6b) >>> 7) & mask;
+      for (;;) {
+        if (used[h] === 0) {
+          if (count === this.limit) return null;
+          used[h] = 1;
+          keys[h] = v;
+          vals[count++] = v;
+          break;
+        }
+        if (keys[h] === v) break;
+        h = (h + 1) & mask;
+      }
+    }
+    return vals.slice(0, count).sort();
+  }
 }
 
 /** Thresholds for one sorted, NaN-free column. */
@@ -134,29 +202,49 @@ export function binMatrix(X: Matrix, mapper: BinMapper, shared = false): Uint8Ar
   }
   const { nRows, nCols } = X;
   const out = shared ? new Uint8Array(new SharedArrayBuffer(nRows * nCols)) : new Uint8Array(nRows * nCols);
+  const tp = new Float64Array(256);
   for (let f = 0; f < nCols; f++) {
     const base = f * nRows;
     const t = mapper.thresholds[f]!;
     const nt = t.length;
+    if (nt <= 1) {
+      // constant or two-valued (one-hot, flags): one comparison; NaN fails both tests
+      const t0 = nt === 1 ? t[0]! : Number.POSITIVE_INFINITY;
+      for (let i = 0; i < nRows; i++) {
+        const v = X.data[base + i]!;
+        out[base + i] = v <= t0 ? 0 : v > t0 ? 1 : MISSING_BIN;
+      }
+      continue;
+    }
+    if (nt <= 8) {
+      // few thresholds (categorical, low-cardinality features): count the thresholds below v
+      for (let i = 0; i < nRows; i++) {
+        const v = X.data[base + i]!;
+        let b = 0;
+        for (let j = 0; j < nt; j++) b += +(v > t[j]!);
+        out[base + i] = Number.isNaN(v) ? MISSING_BIN : b;
+      }
+      continue;
+    }
+    if (nt > 255) {
+      // (not from fitBinMapper, which makes at most 254 thresholds)
+      for (let i = 0; i < nRows; i++) out[base + i] = binOf(mapper, f, X.data[base + i]!);
+      continue;
+    }
+    // binary search without branches: eight halving steps over the thresholds padded with +Infinity
+    tp.fill(Number.POSITIVE_INFINITY);
+    tp.set(t);
     for (let i = 0; i < nRows; i++) {
       const v = X.data[base + i]!;
-      let b: number;
-      if (Number.isNaN(v)) b = MISSING_BIN;
-      else if (nt <= 8) {
-        // few thresholds (typical for categorical/one-hot/low-cardinality features): linear scan is fastest
-        b = 0;
-        while (b < nt && v > t[b]!) b++;
-      } else {
-        let lo = 0;
-        let hi = nt;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (v <= t[mid]!) hi = mid;
-          else lo = mid + 1;
-        }
-        b = lo;
-      }
-      out[base + i] = b;
+      let b = 128 * +(v > tp[127]!);
+      b += 64 * +(v > tp[b + 63]!);
+      b += 32 * +(v > tp[b + 31]!);
+      b += 16 * +(v > tp[b + 15]!);
+      b += 8 * +(v > tp[b + 7]!);
+      b += 4 * +(v > tp[b + 3]!);
+      b += 2 * +(v > tp[b + 1]!);
+      b += +(v > tp[b]!);
+      out[base + i] = Number.isNaN(v) ? MISSING_BIN : b;
     }
   }
   return out;

@@ -1,3 +1,5 @@
+import { helperReady, runWithHelper } from "../../core/helper.ts";
+
 /**
  * A fitted tree as flat typed arrays, the form every tree learner produces and every predictor, the
  * ONNX exporter and the explainer read:
@@ -108,17 +110,10 @@ export function accumulateTree(
   outK = t.k,
   offset = 0,
 ): void {
-  const { feature, threshold, left, right, missingLeft, value, k } = t;
+  const { value, k } = t;
   for (let r = 0; r < nRows; r++) {
-    let node = 0;
-    let f = feature[0]!;
-    while (f >= 0) {
-      const v = data[f * nRows + r]!;
-      const th = threshold[node]!;
-      node = v <= th ? left[node]! : v > th ? right[node]! : missingLeft[node] ? left[node]! : right[node]!;
-      f = feature[node]!;
-    }
-    const base = node * k;
+    // leafOf is small: V8 optimises it within the first batch, and inlines it here
+    const base = leafOf(t, data, nRows, r) * k;
     const o = r * outK + offset;
     for (let c = 0; c < k; c++) out[o + c]! += scale * value[base + c]!;
   }
@@ -150,5 +145,323 @@ export function pathContributions(
             : right[node]!;
     out[f]! += scale * (value[next * k + cls]! - value[node * k + cls]!);
     node = next;
+  }
+}
+
+/**
+ * Trees packed for fast batch prediction (built from FlatTrees, never serialized). Every node of every
+ * tree is in one table: links[4i] is the (remapped) feature node i tests, links[4i+1..4i+3] its
+ * children for x <= threshold, x > threshold and a missing x. A leaf tests feature 0 and has itself
+ * as all three children, so a walk can take more steps than a leaf's depth without leaving it: rows
+ * are walked several at a time without a branch per row.
+ */
+export interface PackedTrees {
+  nTrees: number;
+  /** Values per node. */
+  k: number;
+  roots: Int32Array;
+  links: Int32Array;
+  threshold: Float64Array;
+  value: Float64Array;
+  /** The input columns the trees test, ascending; links refer to positions in this list. */
+  features: Int32Array;
+  /** Per tree: the depth of its deepest leaf. */
+  depth: Int32Array;
+}
+
+export function packTrees(trees: readonly FlatTree[]): PackedTrees {
+  let total = 0;
+  for (const t of trees) total += t.nNodes;
+  const k = trees[0]?.k ?? 1;
+  const roots = new Int32Array(trees.length);
+  const depth = new Int32Array(trees.length);
+  const links = new Int32Array(4 * total);
+  const threshold = new Float64Array(total);
+  const value = new Float64Array(total * k);
+  const used = new Set<number>();
+  for (const t of trees) for (let i = 0; i < t.nNodes; i++) if (t.feature[i]! >= 0) used.add(t.feature[i]!);
+  const features = Int32Array.from([...used].sort((a, b) => a - b));
+  const pos = new Map<number, number>();
+  features.forEach((f, i) => {
+    pos.set(f, i);
+  });
+  let o = 0;
+  for (let ti = 0; ti < trees.length; ti++) {
+    const t = trees[ti]!;
+    if (t.k !== k) throw new RangeError(`packTrees: tree ${ti} has ${t.k} values per node, expected ${k}`);
+    roots[ti] = o;
+    for (let i = 0; i < t.nNodes; i++) {
+      const g = o + i;
+      const f = t.feature[i]!;
+      if (f >= 0) {
+        links[4 * g] = pos.get(f)!;
+        links[4 * g + 1] = o + t.left[i]!;
+        links[4 * g + 2] = o + t.right[i]!;
+        links[4 * g + 3] = o + (t.missingLeft[i] ? t.left[i]! : t.right[i]!);
+        threshold[g] = t.threshold[i]!;
+      } else {
+        links[4 * g] = 0;
+        links[4 * g + 1] = g;
+        links[4 * g + 2] = g;
+        links[4 * g + 3] = g;
+      }
+    }
+    value.set(t.value.subarray(0, t.nNodes * k), o * k);
+    // depth of the deepest leaf (iterative walk from the root)
+    let dmax = 0;
+    const stack = [0, 0];
+    while (stack.length) {
+      const dep = stack.pop()!;
+      const i = stack.pop()!;
+      if (t.feature[i]! < 0) dmax = Math.max(dmax, dep);
+      else stack.push(t.left[i]!, dep + 1, t.right[i]!, dep + 1);
+    }
+    depth[ti] = dmax;
+    o += t.nNodes;
+  }
+  return { nTrees: trees.length, k, roots, links, threshold, value, features, depth };
+}
+
+/** Trees at most this deep are walked a fixed number of steps. */
+const SHALLOW = 8;
+
+/** Rows per block: a block's row-major copy (rows x used features doubles) stays in the L2 cache. */
+const BLOCK_BYTES = 1 << 19;
+
+/** Below this many row-tree walks a batch is not split with the helper thread. */
+const PARALLEL_MIN = 1 << 19;
+
+function blockRows(p: number, nRows: number): number {
+  return 4 * Math.max(1, Math.min(Math.ceil(nRows / 4), Math.floor(BLOCK_BYTES / (32 * p))));
+}
+
+/** Copy rows [from, to) of the used features of column-major `data` to row-major xr (row from at 0). */
+function gatherRows(
+  features: Int32Array,
+  data: Float64Array,
+  nRows: number,
+  from: number,
+  to: number,
+  xr: Float64Array,
+  p: number,
+): void {
+  // a block of rows at a time, so the rows being written stay in cache
+  const B = blockRows(p, to - from);
+  for (let r0 = from; r0 < to; r0 += B) {
+    const m = Math.min(B, to - r0);
+    const o = (r0 - from) * p;
+    for (let j = 0; j < features.length; j++) {
+      const src = features[j]! * nRows + r0;
+      for (let i = 0, d = o + j; i < m; i++, d += p) xr[d] = data[src + i]!;
+    }
+  }
+}
+
+/**
+ * For every row r and tree t, in tree order: out[r·outK + (t mod R) + c] += scale · value(leaf, c),
+ * c < k — the same sums, in the same order, as `accumulateTree` over the trees one by one. Rows are
+ * taken in blocks (the used features copied to row-major), each tree runs over a whole block, four
+ * rows walking down together without a branch per step, so the tree and the block stay in cache and
+ * the four walks overlap. (For a single tree the copy costs more than it saves: use accumulateTree.)
+ * A large batch is split with the helper thread (see core/helper.ts); each row's sum is computed the
+ * same way on either thread.
+ */
+export function accumulatePacked(
+  P: PackedTrees,
+  data: Float64Array,
+  nRows: number,
+  out: Float64Array,
+  scale: number,
+  outK = P.k,
+  R = 1,
+): void {
+  const p = Math.max(1, P.features.length);
+  if (nRows >= 8 && nRows * P.nTrees >= PARALLEL_MIN && helperReady()) {
+    // the helper walks rows [half, n), copied row-major to shared memory; this thread does [0, half)
+    const half = 4 * Math.floor(nRows / 8);
+    const xr = new Float64Array(new SharedArrayBuffer(8 * (nRows - half) * p));
+    gatherRows(P.features, data, nRows, half, nRows, xr, p);
+    const shared = new Float64Array(new SharedArrayBuffer(8 * out.length));
+    shared.set(out.subarray(half * outK), half * outK);
+    const args: WalkArgs = { P, xr, p, base: half, to: nRows, out: shared, scale, outK, R };
+    const ok = runWithHelper({ module: "models/tree/flat-tree.ts", fn: "walkRowsTask", args }, () =>
+      accumulateRows(P, data, nRows, 0, half, out, scale, outK, R),
+    );
+    if (!ok) walkRows(P, xr, p, half, half, nRows, shared, scale, outK, R);
+    out.set(shared.subarray(half * outK), half * outK);
+    return;
+  }
+  accumulateRows(P, data, nRows, 0, nRows, out, scale, outK, R);
+}
+
+/** accumulatePacked on rows [from, to), in this thread. */
+function accumulateRows(
+  P: PackedTrees,
+  data: Float64Array,
+  nRows: number,
+  from: number,
+  to: number,
+  out: Float64Array,
+  scale: number,
+  outK: number,
+  R: number,
+): void {
+  const p = Math.max(1, P.features.length);
+  const B = blockRows(p, to - from);
+  const xb = new Float64Array(B * p);
+  for (let r0 = from; r0 < to; r0 += B) {
+    const r1 = Math.min(to, r0 + B);
+    gatherRows(P.features, data, nRows, r0, r1, xb, p);
+    walkRows(P, xb, p, r0, r0, r1, out, scale, outK, R);
+  }
+}
+
+interface WalkArgs {
+  P: PackedTrees;
+  /** Rows [base, to), row-major. */
+  xr: Float64Array;
+  p: number;
+  base: number;
+  to: number;
+  out: Float64Array;
+  scale: number;
+  outK: number;
+  R: number;
+}
+
+/** The helper thread's share of accumulatePacked. */
+export function walkRowsTask(a: WalkArgs): null {
+  walkRows(a.P, a.xr, a.p, a.base, a.base, a.to, a.out, a.scale, a.outK, a.R);
+  return null;
+}
+
+/** accumulatePacked's walk over rows [from, to), whose used features are row-major in xr from row `base`. */
+function walkRows(
+  P: PackedTrees,
+  xr: Float64Array,
+  p: number,
+  base: number,
+  from: number,
+  to: number,
+  out: Float64Array,
+  scale: number,
+  outK: number,
+  R: number,
+): void {
+  const { roots, links, threshold, value, k, nTrees, depth } = P;
+  const B = blockRows(p, to - from);
+  const leaf = new Int32Array(B);
+  for (let r0 = from; r0 < to; r0 += B) {
+    const m = Math.min(B, to - r0);
+    const xo = r0 - base;
+    for (let t = 0; t < nTrees; t++) {
+      walkTree(links, threshold, roots[t]!, depth[t]!, xr, xo, m, p, leaf);
+      const off = R === 1 ? 0 : t % R;
+      if (k === 1) {
+        for (let q = 0; q < m; q++) out[(r0 + q) * outK + off]! += scale * value[leaf[q]!]!;
+      } else {
+        for (let q = 0; q < m; q++) {
+          const o = (r0 + q) * outK + off;
+          const base = leaf[q]! * k;
+          for (let c = 0; c < k; c++) out[o + c]! += scale * value[base + c]!;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The leaf of each of rows xo .. xo + m of xb (row-major, p values a row) in the tree at `root` of
+ * depth D, into leaf[0 .. m). A function of its own, called once per tree and block: V8 optimises
+ * it within the first batch even when a batch is a single block.
+ */
+function walkTree(
+  links: Int32Array,
+  threshold: Float64Array,
+  root: number,
+  D: number,
+  xb: Float64Array,
+  xo: number,
+  m: number,
+  p: number,
+  leaf: Int32Array,
+): void {
+  let i = 0;
+  // a shallow tree (boosting) takes exactly D steps, with no test for having reached the leaves
+  if (D <= SHALLOW) {
+    for (; i + 4 <= m; i += 4) {
+      const x0 = (xo + i) * p;
+      const x1 = x0 + p;
+      const x2 = x1 + p;
+      const x3 = x2 + p;
+      let n0 = root;
+      let n1 = root;
+      let n2 = root;
+      let n3 = root;
+      for (let s = 0; s < D; s++) {
+        const a0 = 4 * n0;
+        const a1 = 4 * n1;
+        const a2 = 4 * n2;
+        const a3 = 4 * n3;
+        const v0 = xb[x0 + links[a0]!]!;
+        const v1 = xb[x1 + links[a1]!]!;
+        const v2 = xb[x2 + links[a2]!]!;
+        const v3 = xb[x3 + links[a3]!]!;
+        n0 = links[a0 + 1 + +(v0 > threshold[n0]!) + 2 * +Number.isNaN(v0)]!;
+        n1 = links[a1 + 1 + +(v1 > threshold[n1]!) + 2 * +Number.isNaN(v1)]!;
+        n2 = links[a2 + 1 + +(v2 > threshold[n2]!) + 2 * +Number.isNaN(v2)]!;
+        n3 = links[a3 + 1 + +(v3 > threshold[n3]!) + 2 * +Number.isNaN(v3)]!;
+      }
+      leaf[i] = n0;
+      leaf[i + 1] = n1;
+      leaf[i + 2] = n2;
+      leaf[i + 3] = n3;
+    }
+  }
+  for (; i + 4 <= m; i += 4) {
+    const x0 = (xo + i) * p;
+    const x1 = x0 + p;
+    const x2 = x1 + p;
+    const x3 = x2 + p;
+    let n0 = root;
+    let n1 = root;
+    let n2 = root;
+    let n3 = root;
+    for (;;) {
+      const a0 = 4 * n0;
+      const a1 = 4 * n1;
+      const a2 = 4 * n2;
+      const a3 = 4 * n3;
+      const v0 = xb[x0 + links[a0]!]!;
+      const v1 = xb[x1 + links[a1]!]!;
+      const v2 = xb[x2 + links[a2]!]!;
+      const v3 = xb[x3 + links[a3]!]!;
+      // child slot 1 (x <= t), 2 (x > t) or 3 (missing), as arithmetic: no branch to mispredict
+      const m0 = links[a0 + 1 + +(v0 > threshold[n0]!) + 2 * +Number.isNaN(v0)]!;
+      const m1 = links[a1 + 1 + +(v1 > threshold[n1]!) + 2 * +Number.isNaN(v1)]!;
+      const m2 = links[a2 + 1 + +(v2 > threshold[n2]!) + 2 * +Number.isNaN(v2)]!;
+      const m3 = links[a3 + 1 + +(v3 > threshold[n3]!) + 2 * +Number.isNaN(v3)]!;
+      if (((m0 ^ n0) | (m1 ^ n1) | (m2 ^ n2) | (m3 ^ n3)) === 0) break;
+      n0 = m0;
+      n1 = m1;
+      n2 = m2;
+      n3 = m3;
+    }
+    leaf[i] = n0;
+    leaf[i + 1] = n1;
+    leaf[i + 2] = n2;
+    leaf[i + 3] = n3;
+  }
+  for (; i < m; i++) {
+    const x0 = (xo + i) * p;
+    let n0 = root;
+    for (;;) {
+      const a0 = 4 * n0;
+      const v0 = xb[x0 + links[a0]!]!;
+      const m0 = links[a0 + 1 + +(v0 > threshold[n0]!) + 2 * +Number.isNaN(v0)]!;
+      if (m0 === n0) break;
+      n0 = m0;
+    }
+    leaf[i] = n0;
   }
 }

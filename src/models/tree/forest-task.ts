@@ -26,6 +26,11 @@ export interface ForestTaskArgs {
   balancedSubsample: boolean;
 }
 
+/** Warm-up task (see warmPool): loading this module in the worker is the work. */
+export function ready(): null {
+  return null;
+}
+
 export function buildTrees(a: ForestTaskArgs): FlatTree[] {
   const out: FlatTree[] = [];
   const master = new Rng(a.seed);

@@ -11,6 +11,11 @@
  *
  * Sample weights carry bootstrap counts and class weights; rows with weight 0 are left out entirely
  * (as scikit-learn does), and min_samples_* count rows, not weight.
+ *
+ * Speed: each row's class and weight travel with its index through the partitions (the histogram loop
+ * reads one scattered byte, the bin, per row), and a feature found constant in a node is known constant
+ * in its whole subtree: drawn again there, it is skipped without a scan (as scikit-learn does). The
+ * random draws are the same either way, so this changes no tree.
  */
 import type { Rng } from "../../core/rng.ts";
 import { MISSING_BIN } from "./binning.ts";
@@ -61,6 +66,33 @@ function impurity(crit: Criterion, counts: Float64Array, off: number, k: number,
   return e;
 }
 
+/*
+ * The hot loops are small functions of their own: V8 optimises a small function after a few calls,
+ * where the big growing loop would wait for on-stack replacement (a cold single tree fit is mostly
+ * warm-up otherwise).
+ */
+
+/** Whether every row in idx[start, end) has the same bin in the column at fo. */
+function isConstant(bins: Uint8Array, fo: number, idx: Uint32Array, start: number, end: number): boolean {
+  const b0 = bins[fo + idx[start]!]!;
+  for (let q = start + 1; q < end; q++) if (bins[fo + idx[q]!] !== b0) return false;
+  return true;
+}
+
+/** Binary (bin, class) weight histogram: hist[2·bin + class] += weight. */
+function histogram2(
+  bins: Uint8Array,
+  fo: number,
+  idx: Uint32Array,
+  ys: Int32Array,
+  ws: Float64Array,
+  start: number,
+  end: number,
+  hist: Float64Array,
+): void {
+  for (let i = start; i < end; i++) hist[(bins[fo + idx[i]!]! << 1) | ys[i]!]! += ws[i]!;
+}
+
 class Growable {
   feature: number[] = [];
   threshold: number[] = [];
@@ -84,12 +116,26 @@ export function growClassificationTree(
   let nActive = 0;
   for (let i = 0; i < nRows; i++) if (sampleWeight[i]! > 0) nActive++;
   const idx = new Uint32Array(nActive);
-  for (let i = 0, j = 0; i < nRows; i++) if (sampleWeight[i]! > 0) idx[j++] = i;
+  // class and weight of the row at each position of idx, permuted along with it
+  const ys = new Int32Array(nActive);
+  const ws = new Float64Array(nActive);
+  for (let i = 0, j = 0; i < nRows; i++) {
+    if (sampleWeight[i]! > 0) {
+      idx[j] = i;
+      ys[j] = y[i]!;
+      ws[j++] = sampleWeight[i]!;
+    }
+  }
   let totalW = 0;
-  for (let i = 0; i < nActive; i++) totalW += sampleWeight[idx[i]!]!;
+  for (let i = 0; i < nActive; i++) totalW += ws[i]!;
+  const idxR = new Uint32Array(nActive);
+  const ysR = new Int32Array(nActive);
+  const wsR = new Float64Array(nActive);
 
   const hist = new Float64Array(256 * K);
   const cnt = new Int32Array(256);
+  // row counts per bin are needed only for min_samples_leaf > 1 (emptiness is read from the weights)
+  const countRows = p.minSamplesLeaf > 1;
   const leftC = new Float64Array(K);
   const nodeC = new Float64Array(K);
   const tmpC = new Float64Array(K);
@@ -103,8 +149,10 @@ export function growClassificationTree(
     depth: number;
     parent: number;
     isLeft: boolean;
+    /** Features known to be constant on this node's rows (found so in an ancestor), or null. */
+    known: Uint8Array | null;
   }
-  const stack: Task[] = [{ start: 0, end: nActive, depth: 0, parent: -1, isLeft: false }];
+  const stack: Task[] = [{ start: 0, end: nActive, depth: 0, parent: -1, isLeft: false, known: null }];
   while (stack.length) {
     const t = stack.pop()!;
     const { start, end, depth } = t;
@@ -112,9 +160,8 @@ export function growClassificationTree(
     nodeC.fill(0);
     let w = 0;
     for (let i = start; i < end; i++) {
-      const r = idx[i]!;
-      const sw = sampleWeight[r]!;
-      nodeC[y[r]!]! += sw;
+      const sw = ws[i]!;
+      nodeC[ys[i]!]! += sw;
       w += sw;
     }
     const node = out.feature.length;
@@ -149,6 +196,10 @@ export function growClassificationTree(
     let bestImpR = 0;
     let bestWL = 0;
     let bestWR = 0;
+    let bestNMiss = 0;
+    const known = t.known;
+    // this node's known-constant set, copied from the parent's on the first new constant feature
+    let known2: Uint8Array | null = known;
     // random feature order (partial Fisher–Yates as we go)
     let visitedNonConst = 0;
     for (let fi = 0; fi < nFeatures && visitedNonConst < p.maxFeatures; fi++) {
@@ -157,27 +208,48 @@ export function growClassificationTree(
       featOrder[fi] = featOrder[j]!;
       featOrder[j] = tmp;
       const f = featOrder[fi]!;
+      if (known !== null && known[f] === 1) continue;
       const nb = thresholds[f]!.length + 1;
+      const fo = f * nRows;
+      // constant feature in this node? (a cheap scan that stops at the first other bin)
+      if (isConstant(bins, fo, idx, start, end)) {
+        if (known2 === known) known2 = known ? known.slice() : new Uint8Array(nFeatures);
+        known2![f] = 1;
+        continue;
+      }
       hist.fill(0, 0, nb * K);
-      cnt.fill(0, 0, nb);
       const missOff = 255 * K;
       for (let c = 0; c < K; c++) hist[missOff + c] = 0;
-      cnt[255] = 0;
-      const fo = f * nRows;
-      for (let i = start; i < end; i++) {
-        const r = idx[i]!;
-        const b = bins[fo + r]!;
-        hist[b * K + y[r]!]! += sampleWeight[r]!;
-        cnt[b]!++;
+      if (countRows) {
+        cnt.fill(0, 0, nb);
+        cnt[255] = 0;
       }
-      // constant feature in this node?
-      let nonEmpty = cnt[MISSING_BIN]! > 0 ? 1 : 0;
-      for (let b = 0; b < nb && nonEmpty < 2; b++) if (cnt[b]! > 0) nonEmpty++;
-      if (nonEmpty < 2) continue;
+      if (K === 2 && !countRows) {
+        histogram2(bins, fo, idx, ys, ws, start, end, hist);
+      } else if (K === 2) {
+        for (let i = start; i < end; i++) {
+          const b = bins[fo + idx[i]!]!;
+          hist[(b << 1) | ys[i]!]! += ws[i]!;
+          cnt[b]!++;
+        }
+      } else {
+        for (let i = start; i < end; i++) {
+          const b = bins[fo + idx[i]!]!;
+          hist[b * K + ys[i]!]! += ws[i]!;
+          cnt[b]!++;
+        }
+      }
       visitedNonConst++;
-      const nMiss = cnt[MISSING_BIN]!;
       let wMiss = 0;
       for (let c = 0; c < K; c++) wMiss += hist[missOff + c]!;
+      // without row counts (every weight > 0): a bin is empty iff its weight is 0
+      const nMiss = countRows ? cnt[MISSING_BIN]! : wMiss > 0 ? 1 : 0;
+      let lastB = -1;
+      if (!countRows) {
+        for (let b = nb - 1; b >= 0 && lastB < 0; b--) {
+          for (let c = 0; c < K; c++) if (hist[b * K + c]! > 0) lastB = b;
+        }
+      }
       // missing direction options: 0 = right, 1 = left (only try left when there are missing values)
       for (let ml = 0; ml <= (nMiss > 0 ? 1 : 0); ml++) {
         leftC.fill(0);
@@ -189,14 +261,21 @@ export function growClassificationTree(
           wL = wMiss;
         }
         for (let b = 0; b < nb - 1; b++) {
-          const cb = cnt[b]!;
-          if (cb === 0) continue;
+          if (countRows) {
+            if (cnt[b] === 0) continue;
+          } else {
+            let wb = 0;
+            for (let c = 0; c < K; c++) wb += hist[b * K + c]!;
+            if (wb === 0) continue;
+          }
           for (let c = 0; c < K; c++) leftC[c]! += hist[b * K + c]!;
-          nL += cb;
           for (let c = 0; c < K; c++) wL += hist[b * K + c]!;
-          const nR = n - nL;
-          if (nR < p.minSamplesLeaf) break;
-          if (nL < p.minSamplesLeaf) continue;
+          if (countRows) {
+            nL += cnt[b]!;
+            const nR = n - nL;
+            if (nR < p.minSamplesLeaf) break;
+            if (nL < p.minSamplesLeaf) continue;
+          } else if (b >= lastB && (ml === 1 || nMiss === 0)) break; // nothing left on the right
           const wR = w - wL;
           if (wL <= 0 || wR <= 0) continue;
           for (let c = 0; c < K; c++) tmpC[c] = nodeC[c]! - leftC[c]!;
@@ -212,12 +291,13 @@ export function growClassificationTree(
             bestImpR = iR;
             bestWL = wL;
             bestWR = wR;
+            bestNMiss = nMiss;
           }
         }
         // the split "non-missing left, missing right" with every value left is also a candidate
         if (nMiss > 0 && !ml) {
           const nR = nMiss;
-          const nL2 = n - nMiss;
+          const nL2 = countRows ? n - nMiss : lastB >= 0 ? 1 : 0;
           if (nL2 >= p.minSamplesLeaf && nR >= p.minSamplesLeaf && wMiss > 0 && w - wMiss > 0) {
             for (let c = 0; c < K; c++) {
               tmpC[c] = hist[missOff + c]!;
@@ -235,6 +315,7 @@ export function growClassificationTree(
               bestImpR = iR;
               bestWL = w - wMiss;
               bestWR = wMiss;
+              bestNMiss = nMiss;
             }
           }
         }
@@ -250,35 +331,57 @@ export function growClassificationTree(
       continue;
     }
     // partition rows: bin <= bestBin (non-missing) or missing-and-missingLeft go left
+    // stable: rows stay in ascending order within a node, so the histogram loops read each bin column
+    // front to back (right-going rows wait in the scratch arrays)
+    // (and whether a child gets a single bin of bestF: then bestF is constant in its whole subtree)
     const fo = bestF * nRows;
     let i = start;
-    let j = end - 1;
-    while (i <= j) {
-      const b = bins[fo + idx[i]!]!;
-      const goLeft = b === MISSING_BIN ? bestMissLeft === 1 : b <= bestBin;
-      if (goLeft) i++;
-      else {
-        const t2 = idx[i]!;
-        idx[i] = idx[j]!;
-        idx[j] = t2;
-        j--;
+    let nr = 0;
+    let binL = -1;
+    let binR = -1;
+    let oneL = true;
+    let oneR = true;
+    for (let q = start; q < end; q++) {
+      const r = idx[q]!;
+      const b = bins[fo + r]!;
+      if (b === MISSING_BIN ? bestMissLeft === 1 : b <= bestBin) {
+        if (b !== binL) {
+          if (binL >= 0) oneL = false;
+          binL = b;
+        }
+        idx[i] = r;
+        ys[i] = ys[q]!;
+        ws[i++] = ws[q]!;
+      } else {
+        if (b !== binR) {
+          if (binR >= 0) oneR = false;
+          binR = b;
+        }
+        idxR[nr] = r;
+        ysR[nr] = ys[q]!;
+        wsR[nr++] = ws[q]!;
       }
     }
     const mid = i;
+    idx.set(idxR.subarray(0, nr), mid);
+    ys.set(ysR.subarray(0, nr), mid);
+    ws.set(wsR.subarray(0, nr), mid);
     const th = thresholds[bestF]!;
     out.feature[node] = bestF;
     // bin b's upper bound; "all non-missing left" uses +Infinity
     out.threshold[node] = bestBin < th.length ? th[bestBin]! : Number.POSITIVE_INFINITY;
     // no missing seen here: send missing values to the heavier child
-    const nMissNode = (() => {
-      let m = 0;
-      for (let q = start; q < end; q++) if (bins[fo + idx[q]!] === MISSING_BIN) m++;
-      return m;
-    })();
-    out.missingLeft[node] = nMissNode > 0 ? bestMissLeft : bestWL >= bestWR ? 1 : 0;
+    out.missingLeft[node] = bestNMiss > 0 ? bestMissLeft : bestWL >= bestWR ? 1 : 0;
     // push right first so the left subtree is numbered first (depth-first, left to right)
-    stack.push({ start: mid, end, depth: depth + 1, parent: node, isLeft: false });
-    stack.push({ start, end: mid, depth: depth + 1, parent: node, isLeft: true });
+    const withBest = (): Uint8Array => {
+      const a = known2 ? known2.slice() : new Uint8Array(nFeatures);
+      a[bestF] = 1;
+      return a;
+    };
+    const knownL = oneL ? withBest() : known2;
+    const knownR = oneR ? (oneL ? knownL : withBest()) : known2;
+    stack.push({ start: mid, end, depth: depth + 1, parent: node, isLeft: false, known: knownR });
+    stack.push({ start, end: mid, depth: depth + 1, parent: node, isLeft: true, known: knownL });
   }
   const nNodes = out.feature.length;
   return {

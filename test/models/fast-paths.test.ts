@@ -1,0 +1,169 @@
+/**
+ * The speed paths give the same numbers as the plain ones: packed batch prediction vs one tree at a
+ * time, the branch-free binning vs a binary search per value, and a logistic regression on a matrix
+ * with sparse (mostly one value) columns meets the optimality conditions computed densely.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
+import { helperReady } from "../../src/core/helper.ts";
+import { closePool } from "../../src/core/pool.ts";
+import { Rng } from "../../src/core/rng.ts";
+import { LogisticRegression } from "../../src/models/logistic-regression.ts";
+import { binMatrix, binOf, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
+import {
+  accumulatePacked,
+  accumulateTree,
+  type FlatTree,
+  packTrees,
+} from "../../src/models/tree/flat-tree.ts";
+
+/** A random tree of `nNodes` nodes (depth-first numbering) on `p` features, `k` values per node. */
+function randomTree(rng: Rng, nNodes: number, p: number, k: number): FlatTree {
+  const feature: number[] = [];
+  const threshold: number[] = [];
+  const left: number[] = [];
+  const right: number[] = [];
+  const missingLeft: number[] = [];
+  let budget = nNodes;
+  const grow = (depth: number): number => {
+    const i = feature.length;
+    feature.push(-1);
+    threshold.push(Number.NaN);
+    left.push(-1);
+    right.push(-1);
+    missingLeft.push(rng.int(2));
+    budget--;
+    if (budget >= 2 && depth < 12 && rng.next() < 0.8) {
+      feature[i] = rng.int(p);
+      threshold[i] = rng.next() < 0.05 ? Number.POSITIVE_INFINITY : rng.normal();
+      left[i] = grow(depth + 1);
+      right[i] = grow(depth + 1);
+    }
+    return i;
+  };
+  grow(0);
+  const n = feature.length;
+  return {
+    nNodes: n,
+    k,
+    feature: Int32Array.from(feature),
+    threshold: Float64Array.from(threshold),
+    left: Int32Array.from(left),
+    right: Int32Array.from(right),
+    missingLeft: Uint8Array.from(missingLeft),
+    value: Float64Array.from({ length: n * k }, () => rng.normal()),
+    weight: new Float64Array(n).fill(1),
+  };
+}
+
+function randomMatrix(rng: Rng, n: number, p: number, nanShare: number): Matrix {
+  const X = allocMatrix(n, p);
+  for (let i = 0; i < n * p; i++) X.data[i] = rng.next() < nanShare ? Number.NaN : rng.normal();
+  return X;
+}
+
+describe("packed tree prediction", () => {
+  for (const [label, nTrees, nodes, k, R] of [
+    ["forest, 3 values per node", 25, 101, 3, 1],
+    ["boosting, one score per class (R = 3)", 30, 7, 1, 3],
+    ["boosting, binary", 40, 15, 1, 1],
+    ["stumps and single leaves", 10, 3, 2, 1],
+  ] as const) {
+    it(`equals accumulateTree tree by tree: ${label}`, () => {
+      const rng = new Rng(11);
+      const p = 9;
+      const trees = Array.from({ length: nTrees }, (_, t) => randomTree(rng, t === 0 ? 1 : nodes, p, k));
+      for (const n of [1, 3, 4, 5, 1037]) {
+        const X = randomMatrix(rng, n, p, 0.05);
+        const outK = R === 1 ? k : R;
+        const ref = new Float64Array(n * outK);
+        trees.forEach((t, i) => {
+          accumulateTree(t, X.data, n, ref, 0.25, outK, R === 1 ? 0 : i % R);
+        });
+        const got = new Float64Array(n * outK);
+        accumulatePacked(packTrees(trees), X.data, n, got, 0.25, outK, R);
+        expect(Array.from(got)).toEqual(Array.from(ref));
+      }
+    });
+  }
+});
+
+describe("packed tree prediction split with the helper thread", () => {
+  afterAll(() => closePool());
+  it("gives the same sums as one tree at a time", async () => {
+    for (let i = 0; i < 200 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(helperReady()).toBe(true);
+    const rng = new Rng(12);
+    const p = 7;
+    const trees = Array.from({ length: 40 }, () => randomTree(rng, 61, p, 2));
+    const n = 14_001; // 560,040 walks: above the split threshold
+    const X = randomMatrix(rng, n, p, 0.02);
+    const ref = new Float64Array(n * 2).fill(0.5);
+    for (const t of trees) accumulateTree(t, X.data, n, ref, 0.1);
+    const got = new Float64Array(n * 2).fill(0.5);
+    accumulatePacked(packTrees(trees), X.data, n, got, 0.1);
+    expect(Array.from(got)).toEqual(Array.from(ref));
+  });
+});
+
+describe("binning", () => {
+  it("bins every value as binOf does (few and many thresholds, missing values)", () => {
+    const rng = new Rng(3);
+    const n = 2000;
+    const X = allocMatrix(n, 4);
+    for (let r = 0; r < n; r++) {
+      X.data[r] = rng.int(2); // one-hot
+      X.data[n + r] = rng.int(6); // few values
+      X.data[2 * n + r] = rng.next() < 0.1 ? Number.NaN : rng.normal(); // many values, missing
+      X.data[3 * n + r] = Math.round(rng.normal() * 1000) / 10; // many values
+    }
+    for (const maxBins of [255, 17, 2]) {
+      const mapper = fitBinMapper(X, { maxBins });
+      const test = randomMatrix(rng, 500, 4, 0.05);
+      for (const M of [X, test]) {
+        const bins = binMatrix(M, mapper);
+        for (let f = 0; f < 4; f++)
+          for (let r = 0; r < M.nRows; r++) {
+            const v = M.data[f * M.nRows + r]!;
+            expect(bins[f * M.nRows + r]).toBe(Number.isNaN(v) ? MISSING_BIN : binOf(mapper, f, v));
+          }
+      }
+    }
+  });
+});
+
+describe("logistic regression with sparse columns", () => {
+  it("reaches a zero gradient of the objective computed densely", async () => {
+    const rng = new Rng(5);
+    const n = 600;
+    const p = 6;
+    const X = allocMatrix(n, p);
+    const y = new Int32Array(n);
+    for (let r = 0; r < n; r++) {
+      X.data[r] = rng.normal();
+      X.data[n + r] = rng.next() < 0.1 ? 1 : 0; // sparse around 0
+      X.data[2 * n + r] = rng.next() < 0.05 ? -2 : 3; // sparse around 3
+      X.data[3 * n + r] = rng.int(3) - 1;
+      X.data[4 * n + r] = rng.next() < 0.15 ? rng.normal() : 0.5;
+      X.data[5 * n + r] = 0; // constant
+      const z = X.data[r]! + 2 * X.data[n + r]! - 0.3 * X.data[2 * n + r]! + X.data[4 * n + r]!;
+      y[r] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+    }
+    for (const solver of ["lbfgs", "newton"] as const) {
+      const m = new LogisticRegression({ C: 0.7, tol: 1e-10, maxIter: 10000, solver });
+      await m.fit(X, y, 2);
+      // the optimality conditions, computed densely: the gradient of the objective is zero
+      const g = new Float64Array(p + 1);
+      for (let r = 0; r < n; r++) {
+        let z = m.intercept[0]!;
+        for (let c = 0; c < p; c++) z += m.coef[c]! * X.data[c * n + r]!;
+        const res = (1 / (1 + Math.exp(-z)) - y[r]!) / n;
+        for (let c = 0; c < p; c++) g[c]! += res * X.data[c * n + r]!;
+        g[p]! += res;
+      }
+      for (let c = 0; c < p; c++) g[c]! += m.coef[c]! / (0.7 * n);
+      for (let c = 0; c <= p; c++)
+        expect(Math.abs(g[c]!), `${solver} gradient ${c}`).toBeLessThanOrEqual(1e-8);
+    }
+  });
+});
