@@ -241,6 +241,27 @@ try {
         }),
       );
     }
+    // the same 1,000 rows as CSV (MLflow's /invocations takes text/csv; its signature has no target column)
+    const lines = phishingCsvSlice(1000).trim().split("\n");
+    const drop = lines[0]!.replace(/"/g, "").split(",").indexOf("Result");
+    const csvNoTarget = `${lines
+      .map((l) =>
+        l
+          .split(",")
+          .filter((_, i) => i !== drop)
+          .join(","),
+      )
+      .join("\n")}\n`;
+    rows.push(
+      await run("mlflow models serve", {
+        name: "csv 1000 rows (text/csv to /invocations)",
+        url: `${mlflow.replace(/\/$/, "")}/invocations`,
+        method: "POST",
+        headers: { "content-type": "text/csv" },
+        body: csvNoTarget,
+        rowsPerRequest: 1000,
+      }),
+    );
   }
 } finally {
   await server.close();

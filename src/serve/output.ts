@@ -39,16 +39,32 @@ export function predictionCsv(
   extras: Map<string, (string | null)[]>,
   pred: Prediction,
 ): string {
-  const getters = header.map((h) => {
+  // one cell writer per column, resolved once: numbers need no quoting, category strings are escaped once
+  const cells = header.map((h): ((r: number) => string) => {
     const ex = extras.get(h);
-    return ex ? (r: number) => ex[r] ?? null : (r: number) => frame.value(r, h);
+    if (ex) return (r) => csvCell(ex[r] ?? null);
+    const c = frame.column(h);
+    if (c.kind === "numeric") {
+      const v = c.values;
+      return (r) => (Number.isNaN(v[r]!) ? "" : String(v[r]!));
+    }
+    const cats = c.categories.map(csvCell);
+    const codes = c.codes;
+    return (r) => (codes[r]! < 0 ? "" : cats[codes[r]!]!);
   });
+  const labelCell = new Map<string, string>();
   const lines: string[] = new Array(frame.nRows + 1);
   lines[0] = [...header, "prediction", "probability"].map(csvCell).join(",");
   for (let r = 0; r < frame.nRows; r++) {
     let line = "";
-    for (const g of getters) line += `${csvCell(g(r))},`;
-    lines[r + 1] = `${line}${csvCell(pred.labels[r]!)},${pred.probability[r]!}`;
+    for (let j = 0; j < cells.length; j++) line += `${cells[j]!(r)},`;
+    const label = pred.labels[r]!;
+    let lc = labelCell.get(label);
+    if (lc === undefined) {
+      lc = csvCell(label);
+      labelCell.set(label, lc);
+    }
+    lines[r + 1] = `${line}${lc},${pred.probability[r]!}`;
   }
   return `${lines.join("\n")}\n`;
 }
