@@ -32,13 +32,22 @@ interface Timed {
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Promise<Timed> {
   return new Promise((resolvePromise) => {
     const t0 = performance.now();
-    const child = spawn("/usr/bin/time", ["-f", "__TIME__ %e %M", cmd, ...args], { env, cwd: ROOT });
+    // its own process group, so a timeout stops the command and every worker it started
+    const child = spawn("/usr/bin/time", ["-f", "__TIME__ %e %M", cmd, ...args], {
+      env,
+      cwd: ROOT,
+      detached: true,
+    });
     let stdout = "";
     let stderr = "";
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
     }, timeoutS * 1000);
     child.stdout.on("data", (d: Buffer) => {
       stdout += d.toString();
