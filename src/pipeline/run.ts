@@ -39,7 +39,7 @@ import { validateStore } from "../validate/store-validate.ts";
 import { writeValidationReport } from "../validate/validate.ts";
 import { makeRunDirs, newRunId, runPaths } from "./artifacts.ts";
 import type { PipelineConfig } from "./config.ts";
-import { binaryTarget, frameSha256, trainAndEvaluate } from "./train.ts";
+import { binaryTarget, frameSha256, metricsRecord, trainAndEvaluate } from "./train.ts";
 
 export interface PipelineProgress {
   step: string;
@@ -364,17 +364,7 @@ export async function runPipeline(
     rec.best_params = res.params;
     rec.leaderboard = res.leaderboard as unknown as Record<string, unknown>[];
     const t = res.test;
-    rec.metrics = {
-      accuracy: t.accuracy,
-      precision: t.precision,
-      recall: t.recall,
-      f1: t.f1,
-      roc_auc: t.roc_auc,
-      pr_auc: t.pr_auc,
-      tpr_at_fpr_1pct: t.tpr_at_fpr_1pct,
-      tpr_at_fpr_01pct: t.tpr_at_fpr_01pct,
-      threshold: res.threshold,
-    };
+    rec.metrics = { ...metricsRecord(t), threshold: res.threshold };
     await timed("evaluate", async () => {
       writeFileSync(join(paths.trainer, "leaderboard.json"), `${JSON.stringify(res.leaderboard, null, 2)}\n`);
       writeFileSync(
@@ -457,14 +447,7 @@ export async function runPipeline(
       // every test set by name: the main one, then a split's also_test sets (reported, never selected on)
       const metricsOf = (m: ReturnType<typeof binaryMetrics>): Record<string, number> => ({
         rows: m.confusion.tp + m.confusion.fp + m.confusion.tn + m.confusion.fn,
-        accuracy: m.accuracy,
-        precision: m.precision,
-        recall: m.recall,
-        f1: m.f1,
-        roc_auc: m.roc_auc,
-        pr_auc: m.pr_auc,
-        tpr_at_fpr_1pct: m.tpr_at_fpr_1pct,
-        tpr_at_fpr_01pct: m.tpr_at_fpr_01pct,
+        ...metricsRecord(m),
       });
       rec.test_sets = { [testName]: metricsOf(res.test) };
       for (const x of extraTests) {

@@ -159,6 +159,20 @@ export function codeVersion(): { netsec: string; git_commit: string | null } {
   return { netsec: pkg.version, git_commit: commit };
 }
 
+/** The reported binary metrics (bundle manifest, run record, test sets) as a plain record. */
+export function metricsRecord(m: BinaryMetrics): Record<string, number> {
+  return {
+    accuracy: m.accuracy,
+    precision: m.precision,
+    recall: m.recall,
+    f1: m.f1,
+    roc_auc: m.roc_auc,
+    pr_auc: m.pr_auc,
+    tpr_at_fpr_1pct: m.tpr_at_fpr_1pct,
+    tpr_at_fpr_01pct: m.tpr_at_fpr_01pct,
+  };
+}
+
 export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
   const { schema } = o;
   const say = o.onProgress ?? (() => {});
@@ -232,16 +246,6 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     roc: thin(pts).map((p) => ({ fpr: p.fpr, tpr: p.tpr })),
     pr: thin(pts.slice(1)).map((p) => ({ recall: p.tpr, precision: p.precision })),
   };
-  const metricsRecord = (m: BinaryMetrics): Record<string, number> => ({
-    accuracy: m.accuracy,
-    precision: m.precision,
-    recall: m.recall,
-    f1: m.f1,
-    roc_auc: m.roc_auc,
-    pr_auc: m.pr_auc,
-    tpr_at_fpr_1pct: m.tpr_at_fpr_1pct,
-    tpr_at_fpr_01pct: m.tpr_at_fpr_01pct,
-  });
   const manifest: BundleManifest = {
     format: "netsec-bundle",
     format_version: 1,

@@ -119,6 +119,12 @@ export async function syncRun(
   }
 }
 
+/** Whether a relative path is `dir` or inside it. */
+const inDir =
+  (dir: string) =>
+  (rel: string): boolean =>
+    rel === dir || rel.startsWith(`${dir}/`);
+
 export async function trackRun(
   client: MlflowClient,
   env: Readonly<Config>,
@@ -196,12 +202,7 @@ export async function trackRun(
   if (existsSync(paths.validation))
     artifacts += await client.uploadDir(parent, paths.validation, "data_validation");
   if (existsSync(paths.trainer))
-    artifacts += await client.uploadDir(
-      parent,
-      paths.trainer,
-      "model_trainer",
-      (rel) => rel === "model" || rel.startsWith("model/"),
-    );
+    artifacts += await client.uploadDir(parent, paths.trainer, "model_trainer", inDir("model"));
   const onnxDir = join(paths.bundle, "onnx");
   if (existsSync(onnxDir)) {
     artifacts += await client.uploadDir(parent, onnxDir, "model", (rel) => rel === "MLmodel");
@@ -216,12 +217,7 @@ export async function trackRun(
     }
   }
   if (existsSync(paths.bundle))
-    artifacts += await client.uploadDir(
-      parent,
-      paths.bundle,
-      "netsec_bundle",
-      (rel) => rel === "onnx" || rel.startsWith("onnx/"),
-    );
+    artifacts += await client.uploadDir(parent, paths.bundle, "netsec_bundle", inDir("onnx"));
   await client.endRun(parent.run_id, rec.status === "FAILED" ? "FAILED" : "FINISHED", ended);
 
   let version: string | null = null;
