@@ -12,7 +12,7 @@ import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
 import { argmaxRows, checkFitData, checkPredictData, serialized, softmaxRows } from "./checks.ts";
-import { binMatrix, fitBinMapper } from "./tree/binning.ts";
+import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import { type FlatTree, type FlatTreeJSON, leafOf, treeFromJSON, treeToJSON } from "./tree/flat-tree.ts";
 import { growClassificationTree } from "./tree/grow-classifier.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
@@ -56,7 +56,15 @@ export class AdaBoostClassifier implements Classifier {
     const K = nClasses;
     const n = X.nRows;
     const mapper = fitBinMapper(X, { maxBins: p.maxBins, seed: p.randomState });
-    const data = { bins: binMatrix(X, mapper), nRows: n, nFeatures: X.nCols, thresholds: mapper.thresholds };
+    const bins = binMatrix(X, mapper);
+    const data = {
+      bins,
+      nRows: n,
+      nFeatures: X.nCols,
+      thresholds: mapper.thresholds,
+      cuts: mapper.cuts,
+      raw: quantileColumns(X, mapper, bins),
+    };
     const w = new Float64Array(n);
     let ws = 0;
     for (let i = 0; i < n; i++) ws += w[i] = opts.sampleWeight ? opts.sampleWeight[i]! : 1;

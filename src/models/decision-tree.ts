@@ -1,14 +1,16 @@
 /**
  * Decision tree classifier (CART) on binned features: scikit-learn's DecisionTreeClassifier parameters,
  * exact splits whenever a feature has at most 255 distinct values (the bins are then the distinct
- * values, thresholds at midpoints as scikit-learn places them), quantile bins otherwise.
+ * values, thresholds at midpoints as scikit-learn places them), quantile bins otherwise; there the
+ * chosen bin boundary is refined to the exact best threshold among the node's values in the two bins
+ * around it (grow-classifier.ts, refineThreshold).
  */
 import { z } from "zod";
 import type { Matrix } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { parseParams, resolveMaxFeatures } from "./params.ts";
-import { binMatrix, fitBinMapper } from "./tree/binning.ts";
+import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
   accumulateTree,
   type FlatTree,
@@ -76,7 +78,14 @@ export class DecisionTreeClassifier implements Classifier {
     for (let i = 0; i < X.nRows; i++)
       sw[i] = (opts.sampleWeight ? opts.sampleWeight[i]! : 1) * (cw ? cw[y[i]!]! : 1);
     this.tree = growClassificationTree(
-      { bins, nRows: X.nRows, nFeatures: X.nCols, thresholds: mapper.thresholds },
+      {
+        bins,
+        nRows: X.nRows,
+        nFeatures: X.nCols,
+        thresholds: mapper.thresholds,
+        cuts: mapper.cuts,
+        raw: quantileColumns(X, mapper, bins),
+      },
       y,
       nClasses,
       sw,

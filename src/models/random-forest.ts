@@ -9,7 +9,7 @@ import { defaultThreads, runTasks, warmPool } from "../core/pool.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema, maxFeaturesSchema } from "./decision-tree.ts";
 import { resolveMaxFeatures } from "./params.ts";
-import { binMatrix, fitBinMapper } from "./tree/binning.ts";
+import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
   accumulatePacked,
   type FlatTree,
@@ -87,6 +87,8 @@ export class RandomForestClassifier implements Classifier {
       nRows: X.nRows,
       nFeatures: X.nCols,
       thresholds: mapper.thresholds as Float64Array[],
+      cuts: mapper.cuts as Float64Array[],
+      raw: quantileColumns(X, mapper, bins, threads > 1),
       y,
       nClasses,
       baseWeight: base,

@@ -12,6 +12,14 @@
  *
  * A value v goes to the first bin b with v <= thresholds[b]; values above every threshold go to the last
  * non-missing bin `thresholds.length`. Missing values go to `MISSING_BIN` (255) whatever the feature.
+ *
+ * The raw threshold a tree stores for a split "bins <= b left" is `cuts[f][b]`, not the bin bound: the
+ * midpoint of the gap between the largest training value <= thresholds[b] and the smallest one above it
+ * (every training value, not only the quantile subsample), where an exact tree (scikit-learn's
+ * DecisionTreeClassifier) puts it. No training value lies in that gap, so every training row goes the
+ * same way by raw value as by bin; unseen values inside a quantile bin's range are then split where the
+ * training data has its gap, not at the quantile. For a feature binned one value per bin the cuts are
+ * the bin bounds themselves.
  */
 import type { Matrix } from "../../core/frame.ts";
 import { Rng } from "../../core/rng.ts";
@@ -27,6 +35,12 @@ export interface BinMapper {
   readonly nBins: Uint16Array;
   /** Per feature: whether any NaN was seen at fit (the missing bin can then hold samples). */
   readonly hasMissing: Uint8Array;
+  /**
+   * Per feature: the raw threshold of the split "bins <= b left", for each b < nBins[f] - 1: the
+   * midpoint of the training-value gap around thresholds[f][b] (see the header). Same array as
+   * thresholds[f] for a feature binned one value per bin.
+   */
+  readonly cuts: readonly Float64Array[];
 }
 
 export interface BinOptions {
@@ -54,6 +68,7 @@ export function fitBinMapper(X: Matrix, opts: BinOptions = {}): BinMapper {
     rows = idx.slice(0, subsample).sort();
   }
   const thresholds: Float64Array[] = [];
+  const cuts: Float64Array[] = [];
   const nBins = new Uint16Array(nCols);
   const hasMissing = new Uint8Array(nCols);
   const m = rows ? rows.length : nRows;
@@ -70,6 +85,7 @@ export function fitBinMapper(X: Matrix, opts: BinOptions = {}): BinMapper {
         const t = new Float64Array(Math.max(0, few.length - 1));
         for (let i = 0; i < t.length; i++) t[i] = few[i]! + (few[i + 1]! - few[i]!) / 2;
         thresholds.push(t);
+        cuts.push(t);
         nBins[f] = t.length + 1;
         continue;
       }
@@ -90,11 +106,73 @@ export function fitBinMapper(X: Matrix, opts: BinOptions = {}): BinMapper {
       }
     }
     const vals = buf.subarray(0, k).slice().sort();
-    const t = findThresholds(vals, maxBins);
+    const { t, perValue } = findThresholds(vals, maxBins);
     thresholds.push(t);
     nBins[f] = t.length + 1;
+    // (a subsample's distinct values need not be the whole column's)
+    if (rows) cuts.push(gapCutsOfColumn(X.data, base, nRows, t));
+    else cuts.push(perValue ? t : gapCutsOfSorted(vals, t));
   }
-  return { nFeatures: nCols, thresholds, nBins, hasMissing };
+  return { nFeatures: nCols, thresholds, nBins, hasMissing, cuts };
+}
+
+/** The midpoint of the gap (lo, hi) between two training values, strictly below hi (as scikit-learn). */
+export function gapMid(lo: number, hi: number): number {
+  const c = lo + (hi - lo) / 2;
+  return c < hi ? c : lo;
+}
+
+/** Gap cuts from the whole sorted, NaN-free column (a merge: O(rows + thresholds)). */
+function gapCutsOfSorted(sorted: Float64Array, t: Float64Array): Float64Array {
+  const out = new Float64Array(t.length);
+  const n = sorted.length;
+  let i = 0;
+  for (let b = 0; b < t.length; b++) {
+    const tb = t[b]!;
+    while (i < n && sorted[i]! <= tb) i++;
+    // the quantile thresholds lie inside the column's range; an empty side keeps the bin bound
+    out[b] = i > 0 && i < n ? gapMid(sorted[i - 1]!, sorted[i]!) : tb;
+  }
+  return out;
+}
+
+/** Gap cuts from a whole column in row order (the thresholds came from a subsample). */
+function gapCutsOfColumn(data: Float64Array, base: number, n: number, t: Float64Array): Float64Array {
+  const nb = t.length + 1;
+  const lo = new Float64Array(nb).fill(Number.POSITIVE_INFINITY);
+  const hi = new Float64Array(nb).fill(Number.NEGATIVE_INFINITY);
+  for (let r = 0; r < n; r++) {
+    const v = data[base + r]!;
+    if (Number.isNaN(v)) continue;
+    let a = 0;
+    let z = t.length;
+    while (a < z) {
+      const mid = (a + z) >>> 1;
+      if (v <= t[mid]!) z = mid;
+      else a = mid + 1;
+    }
+    if (v < lo[a]!) lo[a] = v;
+    if (v > hi[a]!) hi[a] = v;
+  }
+  // largest value in bins <= b and smallest in bins > b (empty bins skipped)
+  const minAbove = new Float64Array(nb);
+  let m = Number.POSITIVE_INFINITY;
+  for (let b = nb - 1; b >= 0; b--) {
+    minAbove[b] = m;
+    if (lo[b]! < m) m = lo[b]!;
+  }
+  const out = new Float64Array(t.length);
+  let maxBelow = Number.NEGATIVE_INFINITY;
+  let same = true;
+  for (let b = 0; b < t.length; b++) {
+    if (hi[b]! > maxBelow) maxBelow = hi[b]!;
+    const up = minAbove[b]!;
+    out[b] =
+      maxBelow > Number.NEGATIVE_INFINITY && up < Number.POSITIVE_INFINITY ? gapMid(maxBelow, up) : t[b]!;
+    if (out[b] !== t[b] || lo[b] !== hi[b]) same = false;
+  }
+  // one value per bin and the cuts are the bounds: binned per value after all (like a small column)
+  return same && lo[t.length] === hi[t.length] ? t : out;
 }
 
 /** The distinct non-NaN values of a column while there are at most `limit` of them (open addressing). */
@@ -151,10 +229,10 @@ class DistinctSet {
   }
 }
 
-/** Thresholds for one sorted, NaN-free column. */
-function findThresholds(sorted: Float64Array, maxBins: number): Float64Array {
+/** Thresholds for one sorted, NaN-free column; `perValue`: one bin per distinct value. */
+function findThresholds(sorted: Float64Array, maxBins: number): { t: Float64Array; perValue: boolean } {
   const n = sorted.length;
-  if (n === 0) return new Float64Array(0);
+  if (n === 0) return { t: new Float64Array(0), perValue: true };
   // distinct values
   const distinct: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -167,7 +245,7 @@ function findThresholds(sorted: Float64Array, maxBins: number): Float64Array {
   if (distinct.length <= maxBins) {
     const t = new Float64Array(distinct.length - 1);
     for (let i = 0; i < t.length; i++) t[i] = distinct[i]! + (distinct[i + 1]! - distinct[i]!) / 2;
-    return t;
+    return { t, perValue: true };
   }
   // numpy.percentile(..., method="midpoint") at linspace(0, 100, maxBins + 1)[1:-1]
   const out: number[] = [];
@@ -178,7 +256,70 @@ function findThresholds(sorted: Float64Array, maxBins: number): Float64Array {
     const v = (sorted[lo]! + sorted[hi]!) / 2;
     if (out.length === 0 || v > out[out.length - 1]!) out.push(v);
   }
-  return Float64Array.from(out);
+  return { t: Float64Array.from(out), perValue: false };
+}
+
+/**
+ * The raw columns of the features binned at quantiles (several training values per bin; `cuts[f]` is
+ * not `thresholds[f]`), for the growers' exact threshold search next to a chosen bin boundary.
+ * `index[f]` is the feature's slot (column `data[slot * nRows ..]`) or -1; `single[slot * 256 + b]` is
+ * bin b's training value when it holds only one (else NaN): such a bin needs no sorting, and between
+ * two of them the exact threshold is their midpoint. Null when there is no such feature.
+ */
+export interface RawColumns {
+  index: Int32Array;
+  data: Float64Array;
+  single: Float64Array;
+}
+
+/**
+ * `bins`: binMatrix(X, mapper) if at hand (else the values are binned here). `shared`: on
+ * SharedArrayBuffers (for the forest's workers). X's own columns are used where they can be (no copy).
+ */
+export function quantileColumns(
+  X: Matrix,
+  mapper: BinMapper,
+  bins: Uint8Array | null = null,
+  shared = false,
+): RawColumns | null {
+  const nCols = X.nCols;
+  const n = X.nRows;
+  const index = new Int32Array(nCols).fill(-1);
+  // a copy only for workers when X is not shared already: the quantile columns alone, packed
+  const copy = shared && !(X.data.buffer instanceof SharedArrayBuffer);
+  let k = 0;
+  for (let f = 0; f < nCols; f++) if (mapper.cuts[f] !== mapper.thresholds[f]) index[f] = copy ? k++ : f;
+  if (copy ? k === 0 : index.every((s) => s < 0)) return null;
+  const nSlots = copy ? k : nCols;
+  let data = X.data;
+  if (copy) {
+    data = new Float64Array(new SharedArrayBuffer(8 * n * k));
+    for (let f = 0; f < nCols; f++) {
+      const s = index[f]!;
+      if (s >= 0) data.set(X.data.subarray(f * n, (f + 1) * n), s * n);
+    }
+  }
+  const single = shared
+    ? new Float64Array(new SharedArrayBuffer(8 * 256 * nSlots))
+    : new Float64Array(256 * nSlots);
+  const lo = new Float64Array(256);
+  const hi = new Float64Array(256);
+  for (let f = 0; f < nCols; f++) {
+    const s = index[f]!;
+    if (s < 0) continue;
+    lo.fill(Number.POSITIVE_INFINITY);
+    hi.fill(Number.NEGATIVE_INFINITY);
+    const base = f * n;
+    for (let r = 0; r < n; r++) {
+      const v = X.data[base + r]!;
+      if (Number.isNaN(v)) continue;
+      const b = bins ? bins[base + r]! : binOf(mapper, f, v);
+      if (v < lo[b]!) lo[b] = v;
+      if (v > hi[b]!) hi[b] = v;
+    }
+    for (let b = 0; b < 256; b++) single[s * 256 + b] = lo[b] === hi[b] ? lo[b]! : Number.NaN;
+  }
+  return { index, data, single };
 }
 
 /** Bin index of a raw value for feature f (binary search over its thresholds). */
@@ -250,17 +391,33 @@ export function binMatrix(X: Matrix, mapper: BinMapper, shared = false): Uint8Ar
   return out;
 }
 
-/** JSON form of a bin mapper (for model state). */
-export function binMapperToJSON(m: BinMapper): { thresholds: number[][]; hasMissing: number[] } {
-  return { thresholds: m.thresholds.map((t) => Array.from(t)), hasMissing: Array.from(m.hasMissing) };
+export interface BinMapperJSON {
+  thresholds: number[][];
+  hasMissing: number[];
+  /** Per feature: the split thresholds, or null where they are the bin bounds (absent in older state). */
+  cuts?: (number[] | null)[];
 }
 
-export function binMapperFromJSON(j: { thresholds: number[][]; hasMissing: number[] }): BinMapper {
+/** JSON form of a bin mapper (for model state). */
+export function binMapperToJSON(m: BinMapper): BinMapperJSON {
+  return {
+    thresholds: m.thresholds.map((t) => Array.from(t)),
+    hasMissing: Array.from(m.hasMissing),
+    cuts: m.cuts.map((c, f) => (c === m.thresholds[f] ? null : Array.from(c))),
+  };
+}
+
+/** Reads binMapperToJSON's output; state without `cuts` splits at the bin bounds, as it was fitted. */
+export function binMapperFromJSON(j: BinMapperJSON): BinMapper {
   const thresholds = j.thresholds.map((t) => Float64Array.from(t));
   return {
     nFeatures: thresholds.length,
     thresholds,
     nBins: Uint16Array.from(thresholds.map((t) => t.length + 1)),
     hasMissing: Uint8Array.from(j.hasMissing),
+    cuts: thresholds.map((t, f) => {
+      const c = j.cuts?.[f];
+      return c ? Float64Array.from(c) : t;
+    }),
   };
 }

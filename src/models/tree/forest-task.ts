@@ -4,6 +4,7 @@
  * number of threads and however trees are grouped into tasks.
  */
 import { Rng } from "../../core/rng.ts";
+import type { RawColumns } from "./binning.ts";
 import type { FlatTree } from "./flat-tree.ts";
 import { type GrowParams, growClassificationTree } from "./grow-classifier.ts";
 
@@ -12,6 +13,9 @@ export interface ForestTaskArgs {
   nRows: number;
   nFeatures: number;
   thresholds: Float64Array[];
+  cuts: Float64Array[];
+  /** Raw columns of the quantile-binned features (shared), or null. */
+  raw: RawColumns | null;
   y: Int32Array;
   nClasses: number;
   /** Base per-row weights (sample weights x class weights), or null for ones. */
@@ -56,7 +60,14 @@ export function buildTrees(a: ForestTaskArgs): FlatTree[] {
     if (a.baseWeight) for (let i = 0; i < a.nRows; i++) sw[i]! *= a.baseWeight[i]!;
     out.push(
       growClassificationTree(
-        { bins: a.bins, nRows: a.nRows, nFeatures: a.nFeatures, thresholds: a.thresholds },
+        {
+          bins: a.bins,
+          nRows: a.nRows,
+          nFeatures: a.nFeatures,
+          thresholds: a.thresholds,
+          cuts: a.cuts,
+          raw: a.raw,
+        },
         a.y,
         a.nClasses,
         sw,

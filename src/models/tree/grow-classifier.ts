@@ -9,6 +9,13 @@
  * visited in a random order until `maxFeatures` non-constant ones have been evaluated (scikit-learn's
  * rule), so `maxFeatures = nFeatures` gives an exhaustive search with random tie-breaking.
  *
+ * Thresholds: a feature binned one value per bin splits at the midpoint between two values, as
+ * scikit-learn does. On a feature binned at quantiles the best bin boundary is then refined to the
+ * exact best threshold among the node's raw values in the two bins around it (refineThreshold), so
+ * the split scores at least as well and sits where an exact tree would put it whenever the exact best
+ * lies there (so at NSL-KDD's first splits on byte counts). The search itself stays on bins; the
+ * refinement costs O(rows in node) and a sort of those two bins' rows, once per split.
+ *
  * Sample weights carry bootstrap counts and class weights; rows with weight 0 are left out entirely
  * (as scikit-learn does), and min_samples_* count rows, not weight.
  *
@@ -18,7 +25,7 @@
  * random draws are the same either way, so this changes no tree.
  */
 import type { Rng } from "../../core/rng.ts";
-import { MISSING_BIN } from "./binning.ts";
+import { gapMid, MISSING_BIN, type RawColumns } from "./binning.ts";
 import type { FlatTree } from "./flat-tree.ts";
 
 export type Criterion = "gini" | "entropy" | "log_loss";
@@ -43,6 +50,13 @@ export interface BinnedData {
   nFeatures: number;
   /** Per feature: the raw-unit upper bound of each non-missing bin (length nBins-1). */
   thresholds: readonly Float64Array[];
+  /** Per feature: the raw threshold stored for the split "bins <= b left" (BinMapper.cuts). */
+  cuts: readonly Float64Array[];
+  /**
+   * Raw columns of the quantile-binned features (quantileColumns), or null: a split chosen on such a
+   * feature then gets its exact threshold from the node's raw values (refineThreshold).
+   */
+  raw: RawColumns | null;
 }
 
 function impurity(crit: Criterion, counts: Float64Array, off: number, k: number, w: number): number {
@@ -93,6 +107,165 @@ function histogram2(
   for (let i = start; i < end; i++) hist[(bins[fo + idx[i]!]! << 1) | ys[i]!]! += ws[i]!;
 }
 
+/** Scratch for refineThreshold: the candidate rows' values, classes and weights, and a sort order. */
+interface RefineScratch {
+  val: Float64Array;
+  cls: Int32Array;
+  w: Float64Array;
+  order: Uint32Array;
+  /** Class weights: rows left of both bins, of bin bL and of bin bR when single-valued, running left. */
+  base: Float64Array;
+  blockL: Float64Array;
+  blockR: Float64Array;
+  run: Float64Array;
+}
+
+/**
+ * Exact threshold next to the chosen boundary "bins <= bL left" of a quantile-binned feature, as an
+ * exact tree (scikit-learn's DecisionTreeClassifier) would place it: the node's rows in bin bL and in
+ * the next non-empty bin bR are ordered by raw value and every boundary between two of their distinct
+ * values is scored with the rest of the node fixed (bins < bL left, bins > bR right, missing values as
+ * chosen). The bin boundary itself is one of the candidates, so the split found is at least as good.
+ * A bin holding a single training value (RawColumns.single) moves as one block, unsorted; between two
+ * such bins the boundary is the only candidate and no row is read.
+ *
+ * Returns the threshold (midpoint of the node's two values around it) and the left side's weight, row
+ * count and class weights (in leftC); `same`: the rows split as by the bin boundary. Null when no
+ * boundary is allowed (min_samples_leaf). O(rows in node) plus a sort of the multi-valued bins' rows.
+ */
+function refineThreshold(
+  sc: RefineScratch,
+  bins: Uint8Array,
+  fo: number,
+  col: Float64Array,
+  co: number,
+  single: Float64Array,
+  so: number,
+  idx: Uint32Array,
+  ys: Int32Array,
+  ws: Float64Array,
+  start: number,
+  end: number,
+  bL: number,
+  bR: number,
+  missLeft: number,
+  K: number,
+  crit: Criterion,
+  nodeC: Float64Array,
+  w: number,
+  minLeaf: number,
+  leftC: Float64Array,
+): { threshold: number; wL: number; same: boolean } | null {
+  const vL = single[so + bL]!;
+  const vR = single[so + bR]!;
+  const sL = !Number.isNaN(vL);
+  const sR = !Number.isNaN(vR);
+  if (sL && sR) return { threshold: gapMid(vL, vR), wL: Number.NaN, same: true };
+  const { val, cls, w: cw, order, base, blockL, blockR, run } = sc;
+  base.fill(0);
+  blockL.fill(0);
+  blockR.fill(0);
+  let nBase = 0;
+  let nBlockL = 0;
+  let nBlockR = 0;
+  let m = 0;
+  for (let q = start; q < end; q++) {
+    const r = idx[q]!;
+    const b = bins[fo + r]!;
+    if (b === bL || b === bR) {
+      if (b === bL ? sL : sR) {
+        if (b === bL) {
+          blockL[ys[q]!]! += ws[q]!;
+          nBlockL++;
+        } else {
+          blockR[ys[q]!]! += ws[q]!;
+          nBlockR++;
+        }
+      } else {
+        val[m] = col[co + r]!;
+        cls[m] = ys[q]!;
+        cw[m] = ws[q]!;
+        order[m] = m;
+        m++;
+      }
+    } else if (b === MISSING_BIN ? missLeft === 1 : b < bL) {
+      base[ys[q]!]! += ws[q]!;
+      nBase++;
+    }
+  }
+  const ord = order.subarray(0, m).sort((a, b) => val[a]! - val[b]!);
+  const n = end - start;
+  // the running left side: base, then bL's block, the sorted rows, bR's block (values in that order)
+  for (let c = 0; c < K; c++) run[c] = base[c]!;
+  let wL = 0;
+  for (let c = 0; c < K; c++) wL += base[c]!;
+  let nL = nBase;
+  let best = Number.NEGATIVE_INFINITY;
+  let bestLo = 0;
+  let bestHi = 0;
+  let bestWL = 0;
+  // score the boundary between values lo and hi with `run` on the left; false: stop (right too small)
+  const consider = (lo: number, hi: number): boolean => {
+    if (n - nL < minLeaf) return false;
+    if (nL < minLeaf) return true;
+    const wR = w - wL;
+    if (wL <= 0 || wR <= 0) return true;
+    let proxy: number;
+    if (crit === "gini") {
+      // -wL·gini(L) - wR·gini(R) up to the constant -w
+      let pL = 0;
+      let pR = 0;
+      for (let c = 0; c < K; c++) {
+        const l = run[c]!;
+        const r = nodeC[c]! - l;
+        pL += l * l;
+        pR += r * r;
+      }
+      proxy = pL / wL + pR / wR;
+    } else {
+      let eL = 0;
+      let eR = 0;
+      for (let c = 0; c < K; c++) {
+        const l = run[c]!;
+        const r = nodeC[c]! - l;
+        if (l > 0) eL -= l * Math.log2(l / wL);
+        if (r > 0) eR -= r * Math.log2(r / wR);
+      }
+      proxy = -eL - eR;
+    }
+    if (proxy > best + 1e-12 * w) {
+      best = proxy;
+      bestLo = lo;
+      bestHi = hi;
+      bestWL = wL;
+      for (let c = 0; c < K; c++) leftC[c] = run[c]!;
+    }
+    return true;
+  };
+  let go = true;
+  if (sL) {
+    for (let c = 0; c < K; c++) {
+      run[c]! += blockL[c]!;
+      wL += blockL[c]!;
+    }
+    nL += nBlockL;
+    // (bR is multi-valued here: the sorted rows are bR's and follow)
+    if (nBlockL > 0 && m > 0) go = consider(vL, val[ord[0]!]!);
+  }
+  for (let i = 0; go && i < m; i++) {
+    const o = ord[i]!;
+    run[cls[o]!]! += cw[o]!;
+    wL += cw[o]!;
+    nL++;
+    if (i + 1 < m) {
+      const next = val[ord[i + 1]!]!;
+      if (next !== val[o]!) go = consider(val[o]!, next);
+    } else if (sR && nBlockR > 0) go = consider(val[o]!, vR);
+  }
+  if (best === Number.NEGATIVE_INFINITY) return null;
+  return { threshold: gapMid(bestLo, bestHi), wL: bestWL, same: false };
+}
+
 class Growable {
   feature: number[] = [];
   threshold: number[] = [];
@@ -111,7 +284,7 @@ export function growClassificationTree(
   p: GrowParams,
   rng: Rng,
 ): FlatTree {
-  const { bins, nRows, nFeatures, thresholds } = data;
+  const { bins, nRows, nFeatures, thresholds, cuts, raw } = data;
   const K = nClasses;
   let nActive = 0;
   for (let i = 0; i < nRows; i++) if (sampleWeight[i]! > 0) nActive++;
@@ -139,6 +312,18 @@ export function growClassificationTree(
   const leftC = new Float64Array(K);
   const nodeC = new Float64Array(K);
   const tmpC = new Float64Array(K);
+  const sc: RefineScratch | null = raw
+    ? {
+        val: new Float64Array(nActive),
+        cls: new Int32Array(nActive),
+        w: new Float64Array(nActive),
+        order: new Uint32Array(nActive),
+        base: new Float64Array(K),
+        blockL: new Float64Array(K),
+        blockR: new Float64Array(K),
+        run: new Float64Array(K),
+      }
+    : null;
   const featOrder = Int32Array.from({ length: nFeatures }, (_, i) => i);
   const out = new Growable();
   let leaves = 0;
@@ -197,6 +382,8 @@ export function growClassificationTree(
     let bestWL = 0;
     let bestWR = 0;
     let bestNMiss = 0;
+    // the first non-empty bin after bestBin (for the exact threshold search), 256 if none
+    let bestNext = 256;
     const known = t.known;
     // this node's known-constant set, copied from the parent's on the first new constant feature
     let known2: Uint8Array | null = known;
@@ -240,6 +427,7 @@ export function growClassificationTree(
         }
       }
       visitedNonConst++;
+      const bestBefore = bestProxy;
       let wMiss = 0;
       for (let c = 0; c < K; c++) wMiss += hist[missOff + c]!;
       // without row counts (every weight > 0): a bin is empty iff its weight is 0
@@ -320,10 +508,60 @@ export function growClassificationTree(
           }
         }
       }
+      // this feature is now the best: note the bin after its boundary while its histogram is here
+      if (bestProxy !== bestBefore && raw !== null && raw.index[f]! >= 0) {
+        bestNext = 256;
+        for (let b = bestBin + 1; b < nb && bestNext === 256; b++) {
+          if (countRows) {
+            if (cnt[b]! > 0) bestNext = b;
+          } else for (let c = 0; c < K; c++) if (hist[b * K + c]! > 0) bestNext = b;
+        }
+      }
     }
     if (bestF < 0) {
       leaves++;
       continue;
+    }
+    // a quantile-binned feature: the exact threshold next to the chosen bin boundary
+    // (rawTh: the threshold; byRaw: rows then go by raw value, else by bin as scored)
+    let rawTh = Number.NaN;
+    let byRaw = false;
+    const slot = raw ? raw.index[bestF]! : -1;
+    if (slot >= 0 && bestBin < thresholds[bestF]!.length && bestNext < 256) {
+      const r = refineThreshold(
+        sc!,
+        bins,
+        bestF * nRows,
+        raw!.data,
+        slot * nRows,
+        raw!.single,
+        slot * 256,
+        idx,
+        ys,
+        ws,
+        start,
+        end,
+        bestBin,
+        bestNext,
+        bestMissLeft,
+        K,
+        p.criterion,
+        nodeC,
+        w,
+        p.minSamplesLeaf,
+        leftC,
+      );
+      if (r) {
+        rawTh = r.threshold;
+        if (!r.same) {
+          byRaw = true;
+          bestWL = r.wL;
+          bestWR = w - r.wL;
+          for (let c = 0; c < K; c++) tmpC[c] = nodeC[c]! - leftC[c]!;
+          bestImpL = impurity(p.criterion, leftC, 0, K, bestWL);
+          bestImpR = impurity(p.criterion, tmpC, 0, K, bestWR);
+        }
+      }
     }
     const improvement = (w / totalW) * (imp - (bestWR / w) * bestImpR - (bestWL / w) * bestImpL);
     if (improvement < p.minImpurityDecrease - 1e-15) {
@@ -335,6 +573,8 @@ export function growClassificationTree(
     // front to back (right-going rows wait in the scratch arrays)
     // (and whether a child gets a single bin of bestF: then bestF is constant in its whole subtree)
     const fo = bestF * nRows;
+    const col = byRaw ? raw!.data : null;
+    const co = slot * nRows;
     let i = start;
     let nr = 0;
     let binL = -1;
@@ -344,7 +584,14 @@ export function growClassificationTree(
     for (let q = start; q < end; q++) {
       const r = idx[q]!;
       const b = bins[fo + r]!;
-      if (b === MISSING_BIN ? bestMissLeft === 1 : b <= bestBin) {
+      // (by raw value: only bins bestBin and bestNext need it)
+      const goLeft =
+        b === MISSING_BIN
+          ? bestMissLeft === 1
+          : !byRaw || b < bestBin || b > bestNext
+            ? b <= bestBin
+            : col![co + r]! <= rawTh;
+      if (goLeft) {
         if (b !== binL) {
           if (binL >= 0) oneL = false;
           binL = b;
@@ -366,10 +613,15 @@ export function growClassificationTree(
     idx.set(idxR.subarray(0, nr), mid);
     ys.set(ysR.subarray(0, nr), mid);
     ws.set(wsR.subarray(0, nr), mid);
-    const th = thresholds[bestF]!;
+    const th = cuts[bestF]!;
     out.feature[node] = bestF;
-    // bin b's upper bound; "all non-missing left" uses +Infinity
-    out.threshold[node] = bestBin < th.length ? th[bestBin]! : Number.POSITIVE_INFINITY;
+    // the exact threshold, else the training-value gap's midpoint above bin b; "all non-missing left"
+    // uses +Infinity
+    out.threshold[node] = !Number.isNaN(rawTh)
+      ? rawTh
+      : bestBin < th.length
+        ? th[bestBin]!
+        : Number.POSITIVE_INFINITY;
     // no missing seen here: send missing values to the heavier child
     out.missingLeft[node] = bestNMiss > 0 ? bestMissLeft : bestWL >= bestWR ? 1 : 0;
     // push right first so the left subtree is numbered first (depth-first, left to right)

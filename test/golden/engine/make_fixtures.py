@@ -1,10 +1,12 @@
 """Golden fixtures for netsec's ML engine, from scikit-learn (versions in scripts/requirements-dev.txt).
 
-Regenerate: .venv/bin/python test/golden/engine/make_fixtures.py
-Writes test/golden/engine/fixtures.json. The tests read the same data files themselves (the mirror
-of ../shared/datasets) and take the row indices stored here, so the fixture stays small.
+Regenerate: .venv/bin/python test/golden/engine/make_fixtures.py [--only=thresholds]
+Writes test/golden/engine/fixtures.json and thresholds.json (--only=thresholds: thresholds.json alone,
+no data files needed). The tests read the same data files themselves (the mirror of
+../shared/datasets) and take the row indices stored here, so the fixture stays small.
 """
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,36 @@ from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+
+
+def threshold_fixtures():
+    """Exact split thresholds on columns with more than 255 distinct values (netsec bins them at
+    quantiles), on data made from formulas the tests recompute (no data stored)."""
+    n = 3000
+    i = np.arange(n)
+    # "gap": one feature, a 500-wide hole in the training values right where the classes change
+    gap_x = np.where(i < 1234, i, i + 500).astype(float)
+    gap_y = ((i >= 1234) ^ (i % 37 == 0)).astype(int)
+    # "periodic": one feature, 3000 distinct values, classes in stripes (thresholds inside quantile bins)
+    per_x = i * 0.25  # exact in float32, as scikit-learn stores X
+    per_y = ((i % 400) < 150).astype(int)
+    out = {"n": n, "cases": {}}
+    for name, x, y in (("gap", gap_x, gap_y), ("periodic", per_x, per_y)):
+        X = x.reshape(-1, 1)
+        case = {}
+        for depth in (1, 3):
+            t = DecisionTreeClassifier(max_depth=depth, random_state=0).fit(X, y).tree_
+            case[f"decision_tree_depth{depth}"] = [float(v) for f, v in zip(t.feature, t.threshold) if f >= 0]
+        g = GradientBoostingClassifier(n_estimators=1, max_depth=2, random_state=0).fit(X, y).estimators_[0, 0].tree_
+        case["gradient_boosting_first_tree_depth2"] = [float(v) for f, v in zip(g.feature, g.threshold) if f >= 0]
+        out["cases"][name] = case
+    Path(__file__).with_name("thresholds.json").write_text(json.dumps(out) + "\n")
+    return out
+
+
+if "--only=thresholds" in sys.argv:
+    print(threshold_fixtures())
+    sys.exit(0)
 
 ROOT = Path(__file__).resolve().parents[3]
 MIRROR = ROOT.parent / "shared" / "datasets"
@@ -105,4 +137,5 @@ out["onehot"] = {"fit": ["tcp", "udp", "icmp", "tcp"], "transform": ["udp", "gre
                  "result": enc.transform(np.array([["udp"], ["gre"], ["tcp"]])).toarray().tolist()}
 
 Path(__file__).with_name("fixtures.json").write_text(json.dumps(out) + "\n")
+threshold_fixtures()
 print({k: v for k, v in res.items() if k != "decision_tree"})
