@@ -4,12 +4,14 @@
  *
  *   npx node bench/serve/load.ts [--duration 10] [--connections 10] [--home <NETSEC_HOME>]
  *                                [--mlflow-url http://127.0.0.1:5001] [--while-training] [--json]
+ *                                [--scoring-threads n]   (default: as `netsec serve`, one per core)
  *
  * The model: the registry champion under --home (loaded with the real bundle loader), or, without
  * --home, the test fixture (naive Bayes on phishing) so the harness runs before real bundles exist.
  * With --mlflow-url, the record scenarios also run against `mlflow models serve` (its /invocations
- * with `dataframe_records`) for a side-by-side line. The server and the load generator share the
- * machine (2 cores): compare numbers from the same run only.
+ * with `dataframe_records`) for a side-by-side line. The load generator runs in a worker thread of
+ * this process (never on the server's event loop); server and load generator share the machine (2
+ * cores): compare numbers from the same run only.
  * With --while-training, the netsec scenarios run a second time while a training job started through
  * `POST /train` (the default pipeline on phishing, in the server's worker thread) is running.
  */
@@ -36,6 +38,7 @@ const { values: args } = parseArgs({
     "mlflow-url": { type: "string" },
     json: { type: "boolean", default: false },
     "while-training": { type: "boolean", default: false },
+    "scoring-threads": { type: "string" },
   },
 });
 
@@ -86,14 +89,18 @@ function multipartBody(csv: string): { body: Buffer; type: string } {
 }
 
 async function run(target: string, s: Scenario): Promise<Row> {
-  const r = await autocannon({
+  const opts: Parameters<typeof autocannon>[0] & { workers: number } = {
     url: s.url,
     method: s.method,
     headers: s.headers,
-    body: s.body,
+    // (a worker takes the body as a string; every body here is UTF-8 text)
+    body: typeof s.body === "string" ? s.body : s.body.toString("utf8"),
     connections: Number(args.connections),
     duration: Number(args.duration),
-  });
+    // the load generator in a thread of its own, off the event loop of the server it measures
+    workers: 1,
+  };
+  const r = await autocannon(opts);
   return {
     target,
     scenario: s.name,
@@ -126,6 +133,7 @@ const fixture = args.home ? null : await fitFixturePredictor();
 const server = await startServer(config, {
   host: "127.0.0.1",
   port: 0,
+  ...(args["scoring-threads"] !== undefined ? { scoringThreads: Number(args["scoring-threads"]) } : {}),
   logger: silentLogger,
   rateLimit: false,
   modelPollMs: 0,

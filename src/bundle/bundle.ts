@@ -13,7 +13,7 @@ import { ColumnTransformer, type TransformerState } from "../preprocess/column-t
 import { threatScore } from "../selection/cv-task.ts";
 import type { DataProfile } from "../validate/profile.ts";
 import { type BundleManifest, ManifestSchema } from "./manifest.ts";
-import type { Contribution, Prediction, Predictor } from "./predictor.ts";
+import type { Contribution, Prediction, Predictor, Scores } from "./predictor.ts";
 
 export function writeBundle(
   dir: string,
@@ -92,24 +92,34 @@ export class BundlePredictor implements Predictor {
   }
 
   /** Threat probability per row (and the class probabilities). */
-  scores(frame: Frame): { proba: Float64Array; threat: Float64Array } {
+  scores(frame: Frame): Scores {
     const X = this.transformer.transform(frame);
     const proba = this.model.predictProba(X);
     return { proba, threat: threatScore(proba, frame.nRows, this.model.nClasses, this.threatClasses) };
   }
 
   predict(frame: Frame): Prediction {
-    const { proba, threat } = this.scores(frame);
-    const n = frame.nRows;
+    return this.fromScores(this.scores(frame), frame.nRows);
+  }
+
+  /** Labels from scores: the threshold on P(threat), then the most likely class of that side. */
+  fromScores(s: Scores, n: number): Prediction {
+    const { proba, threat } = s;
     const K = this.model.nClasses;
     const m = this.manifest;
+    // per class, once: its label, display name and side
+    const clsLabel = m.class_labels;
+    const clsName = clsLabel.map((l, c) =>
+      this.schema.labelName(l) === l ? m.classes[c]! : this.schema.labelName(l),
+    );
+    const threatCls = m.class_is_threat.indexOf(true);
+    const benignCls = m.class_is_threat.indexOf(false);
     const labels: string[] = new Array(n);
     const labelNames: string[] = new Array(n);
     const isThreat = new Uint8Array(n);
     for (let r = 0; r < n; r++) {
       let cls: number;
-      if (K === 2)
-        cls = threat[r]! >= m.threshold ? m.class_is_threat.indexOf(true) : m.class_is_threat.indexOf(false);
+      if (K === 2) cls = threat[r]! >= m.threshold ? threatCls : benignCls;
       else {
         // multiclass: threat decided by the threshold on P(threat); the class is the most likely of that side
         const wantThreat = threat[r]! >= m.threshold;
@@ -119,11 +129,8 @@ export class BundlePredictor implements Predictor {
           if (cls < 0 || proba[r * K + k]! > proba[r * K + cls]!) cls = k;
         }
       }
-      labels[r] = m.class_labels[cls]!;
-      labelNames[r] =
-        this.schema.labelName(m.class_labels[cls]!) === m.class_labels[cls]
-          ? m.classes[cls]!
-          : this.schema.labelName(m.class_labels[cls]!);
+      labels[r] = clsLabel[cls]!;
+      labelNames[r] = clsName[cls]!;
       isThreat[r] = m.class_is_threat[cls] ? 1 : 0;
     }
     return { labels, labelNames, isThreat, probability: threat };

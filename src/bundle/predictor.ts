@@ -36,4 +36,17 @@ export interface Predictor {
   explain(frame: Frame, row: number, k?: number): Contribution[];
   /** `explain` for every row of the frame (the preprocessing runs once for the batch). */
   explainAll?(frame: Frame, k?: number): Contribution[][];
+  /**
+   * A predictor loaded from a bundle directory: the directory (which another thread can load the
+   * same model from) and `predict` from scores computed there (`scores` on that thread's copy).
+   */
+  readonly dir?: string;
+  scores?(frame: Frame): Scores;
+  fromScores?(s: Scores, nRows: number): Prediction;
+}
+
+/** Class probabilities (row-major, nRows x nClasses) and the threat probability per row. */
+export interface Scores {
+  proba: Float64Array;
+  threat: Float64Array;
 }

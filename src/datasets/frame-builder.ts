@@ -77,24 +77,47 @@ export class FrameBuilder {
 
   /** Append one record (column name → typed value; absent = missing). */
   push(rec: Readonly<Record<string, TypedValue | undefined>>): void {
+    const i = this.addRow();
+    for (let j = 0; j < this.bufs.length; j++) this.set(j, i, rec[this.bufs[j]!.spec.name]);
+  }
+
+  /** Append a row whose cells are then written with set / setNumber (unset cells hold 0). */
+  addRow(): number {
     if (this.n === this.cap) this.grow();
-    const i = this.n++;
-    for (const b of this.bufs) {
-      const v = rec[b.spec.name];
-      if (b.kind === "numeric") {
-        b.data[i] = typeof v === "number" ? v : v === null || v === undefined ? Number.NaN : Number(v);
-      } else if (v === null || v === undefined) {
-        b.data[i] = -1;
-      } else {
-        const s = canonical(v);
-        let code = b.dict.get(s);
-        if (code === undefined) {
-          code = b.cats.length;
-          b.cats.push(s);
-          b.dict.set(s, code);
-        }
-        b.data[i] = code;
+    return this.n++;
+  }
+
+  /** Position of a column in this builder (the `columns` order). */
+  columnIndex(name: string): number {
+    return this.bufs.findIndex((b) => b.spec.name === name);
+  }
+
+  /** Whether the column at position j is stored as numbers. */
+  isNumeric(j: number): boolean {
+    return this.bufs[j]!.kind === "numeric";
+  }
+
+  /** Write a number into numeric column j at row i (NaN = missing). */
+  setNumber(j: number, i: number, v: number): void {
+    (this.bufs[j] as NumBuf).data[i] = v;
+  }
+
+  /** Write a typed value (null/undefined = missing) into column j at row i. */
+  set(j: number, i: number, v: TypedValue | undefined): void {
+    const b = this.bufs[j]!;
+    if (b.kind === "numeric") {
+      b.data[i] = typeof v === "number" ? v : v === null || v === undefined ? Number.NaN : Number(v);
+    } else if (v === null || v === undefined) {
+      b.data[i] = -1;
+    } else {
+      const s = canonical(v);
+      let code = b.dict.get(s);
+      if (code === undefined) {
+        code = b.cats.length;
+        b.cats.push(s);
+        b.dict.set(s, code);
       }
+      b.data[i] = code;
     }
   }
 

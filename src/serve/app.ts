@@ -32,6 +32,7 @@ import { registerPredictRoutes } from "./routes/predict.ts";
 import { registerRunRoutes } from "./routes/runs.ts";
 import { registerTrainRoutes } from "./routes/train.ts";
 import { zodSwaggerTransform, zodValidatorCompiler } from "./schemas.ts";
+import { ScoringPool } from "./scoring.ts";
 import { type AppDeps, DEFAULT_LIMITS, type ServeLimits } from "./types.ts";
 import { errorPage } from "./views/pages.ts";
 
@@ -43,6 +44,8 @@ export interface ServeContext {
   jobs: JobManager | null;
   metrics: ServeMetrics;
   requireToken: (req: FastifyRequest) => void;
+  /** Scoring threads for CSV uploads (inline when there are none). */
+  scoring: ScoringPool;
 }
 
 declare module "fastify" {
@@ -89,8 +92,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false } },
   });
 
+  const scoring = new ScoringPool(deps.scoringThreads ?? 0, log);
   const holder = new ModelHolder(deps.models, log, {
     onSwap(p) {
+      scoring.warm(p);
       metrics.modelInfo.reset();
       metrics.modelInfo.set({ version: p.version }, 1);
       metrics.modelLoaded.set({}, 1);
@@ -123,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jobs,
     metrics,
     requireToken: makeAuthCheck(deps.apiToken),
+    scoring,
   };
   app.decorate("netsec", ctx);
 
@@ -249,6 +255,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook("onClose", async () => {
     holder.stopPolling();
     await jobs?.cancel();
+    await scoring.close();
   });
 
   return app;

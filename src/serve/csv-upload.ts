@@ -1,19 +1,26 @@
 /**
  * Reading an uploaded CSV as a stream, against the model's schema, with hard limits:
  *
- *   bytes ─▶ count (maxBytes) ─▶ strict UTF-8 decode ─▶ csv-parse (maxRowChars) ─▶ header check ─▶
- *   rows (maxRows) ─▶ coerceCell per input column ─▶ FrameBuilder
+ *   bytes ─▶ count (maxBytes) ─▶ strict UTF-8 decode ─▶ CsvTokenizer (maxRowChars) ─▶ header check ─▶
+ *   rows (maxRows) ─▶ per input column: plain decimals read from the characters, anything else
+ *   through coerceCell ─▶ FrameBuilder
  *
- * Nothing is buffered beyond the current chunk and the growing columnar Frame (8 bytes per numeric
- * cell), plus the raw strings of the few columns that are not model inputs (ids, metadata, the target
- * when present) so that the CSV output can repeat them. Every problem names the row (1-based data
+ * Kept: the growing columnar Frame (8 bytes per numeric cell), the raw strings of the few columns
+ * that are not model inputs (ids, metadata, the target when present), and each row's text, from
+ * which the output CSV is made (the input rows as given, plus prediction and probability). Every problem names the row (1-based data
  * row), the column and the value; cell problems are all counted and the first 50 listed.
  */
 import type { Readable } from "node:stream";
-import { parse as csvParse } from "csv-parse";
 import { NetsecError, showValue } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
-import { allowedSet, coerceCell, type TypedValue } from "../datasets/coerce.ts";
+import { allowedSet, coerceCell } from "../datasets/coerce.ts";
+import {
+  type CsvRecord,
+  CsvSyntaxError,
+  CsvTokenizer,
+  fieldValue,
+  recordValues,
+} from "../datasets/csv-tokenizer.ts";
 import { FrameBuilder } from "../datasets/frame-builder.ts";
 import { type CellProblem, checkHeaderAgainstSchema, headerError } from "../datasets/load.ts";
 import type { ColumnSpec, DatasetSchema } from "../datasets/schema.ts";
@@ -29,6 +36,8 @@ export interface UploadLimits {
 
 export interface ParsedUpload {
   header: string[];
+  /** Each data row as it is in the file (without its line break), for the output CSV. */
+  lines: string[];
   /** Model input columns, typed. */
   frame: Frame;
   /** Raw values of the file's other columns (by name), for the output. */
@@ -156,26 +165,92 @@ function countNewlines(s: string, end: number): number {
   return n;
 }
 
-function wrapCsvError(e: unknown, label: string, rows: number, limits: UploadLimits): NetsecError {
+function wrapCsvError(e: unknown, label: string, limits: UploadLimits): NetsecError {
   if (e instanceof NetsecError) return e;
-  const err = e as Error & { code?: string; lines?: number };
-  if (err.code === "CSV_MAX_RECORD_SIZE") {
-    // csv-parse reads ahead of the rows handed out; its line count (header = line 1) is exact
-    const row = err.lines !== undefined ? Math.max(err.lines - 1, 0) : rows + 1;
+  if (!(e instanceof CsvSyntaxError)) throw e;
+  if (e.code === "MAX_RECORD_SIZE") {
+    // the header is record 0, so a data row's number is its record index
+    const row = e.record;
     const what = row === 0 ? "the header" : `row ${row}`;
     return new NetsecError(
       "PAYLOAD_TOO_LARGE",
       `${label}, ${what}: longer than the limit of ${limits.maxRowChars} characters per row`,
-      { file: label, row, limit: "maxRowChars", max: limits.maxRowChars },
+      { file: label, row, line: e.line, limit: "maxRowChars", max: limits.maxRowChars },
     );
   }
-  const where = err.lines !== undefined ? `line ${err.lines}` : `after row ${rows}`;
   return new NetsecError(
     "PARSE_ERROR",
-    `${label}, ${where}: malformed CSV: ${err.message}`,
-    { file: label, row: rows + 1 },
+    `${label}, line ${e.line}: malformed CSV: ${e.message}`,
+    { file: label, row: e.record, line: e.line },
     { cause: e },
   );
+}
+
+/** Powers of ten exactly representable as doubles (10^0 .. 10^22). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * A plain decimal (optional sign, digits, optional point and digits, at most 15 digits) read straight
+ * from the characters, or NaN for anything else (exponents, long mantissas, missing tokens, text): the
+ * caller then takes the general path (coerceCell). m / 10^d with m < 2^53 and d <= 22 is correctly
+ * rounded, so the value is exactly Number(text).
+ */
+export function plainDecimal(s: string, a: number, b: number): number {
+  let i = a;
+  let neg = false;
+  let c = s.charCodeAt(i);
+  if (c === 45) {
+    neg = true;
+    i++;
+  } else if (c === 43) i++;
+  let m = 0;
+  let digits = 0;
+  let frac = -1;
+  for (; i < b; i++) {
+    c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+      if (frac >= 0) frac++;
+    } else if (c === 46 && frac < 0) frac = 0;
+    else return Number.NaN;
+  }
+  if (digits === 0 || digits > 15) return Number.NaN;
+  const v = frac > 0 ? m / POW10[frac]! : m;
+  return neg ? -v : v;
+}
+
+/** How one model input column is read: a numeric fast path where the schema allows it. */
+interface InputPlan {
+  spec: ColumnSpec;
+  /** Position in the FrameBuilder. */
+  j: number;
+  /** Field index in the file. */
+  idx: number;
+  allowed: Set<string> | null;
+  /** Numeric column whose checks the fast path can do (allowed values all numbers, if any). */
+  fast: boolean;
+  integer: boolean;
+  allowedNum: Set<number> | null;
+  min: number;
+  max: number;
+}
+
+function inputPlan(spec: ColumnSpec, j: number, idx: number): InputPlan {
+  const allowed = allowedSet(spec);
+  const numeric = spec.type === "number" || spec.type === "integer";
+  const allNumbers = !spec.values || spec.values.every((v) => typeof v === "number");
+  return {
+    spec,
+    j,
+    idx,
+    allowed,
+    fast: numeric && allNumbers,
+    integer: spec.type === "integer",
+    allowedNum: spec.values ? new Set(spec.values as number[]) : null,
+    min: spec.min ?? Number.NEGATIVE_INFINITY,
+    max: spec.max ?? Number.POSITIVE_INFINITY,
+  };
 }
 
 /**
@@ -197,125 +272,120 @@ export async function readCsvUpload(
       ? source.iterator({ destroyOnReturn: false })
       : source;
   const text = decodeStrict(chunks, label, limits, counter);
-  const parser = csvParse({
-    bom: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    trim: true,
-    max_record_size: limits.maxRowChars,
-  });
-  // feed the parser by hand so a decoding error reaches the reader as that error
-  const feed = (async () => {
-    try {
-      for await (const t of text) {
-        if (parser.destroyed) return;
-        if (!parser.write(t)) {
-          await new Promise<void>((r) => {
-            parser.once("drain", r);
-            parser.once("close", r);
-          });
-        }
-      }
-      parser.end();
-    } catch (e) {
-      parser.destroy(e as Error);
-    }
-  })();
+
+  let header: string[] | null = null;
+  let width = 0;
+  let plans: InputPlan[] = [];
+  let extraCols: { name: string; idx: number; values: (string | null)[] }[] = [];
+  const fb = new FrameBuilder(schema, inputColumns);
+  const lines: string[] = [];
+  const problems: CellProblem[] = [];
+  let problemCount = 0;
   let rows = 0;
-  try {
-    const it = parser[Symbol.asyncIterator]() as AsyncIterator<string[]>;
-    const next = async (): Promise<string[] | null> => {
-      try {
-        const r = await it.next();
-        return r.done ? null : r.value;
-      } catch (e) {
-        throw wrapCsvError(e, label, rows, limits);
-      }
-    };
-    const first = await next();
-    if (first === null) {
-      throw new NetsecError("PARSE_ERROR", `${label} is empty: expected a header line and data rows`, {
-        file: label,
-        row: 0,
-      });
-    }
-    const header = first.map((h) => h.trim());
-    checkHeaderNames(header, label);
-    const hc = checkHeaderAgainstSchema(header, schema, false);
+
+  const onHeader = (r: CsvRecord): void => {
+    const h = recordValues(r);
+    checkHeaderNames(h, label);
+    const hc = checkHeaderAgainstSchema(h, schema, false);
     const missingInputs = inputColumns.filter((c) => !hc.index.has(c));
     for (const m of missingInputs) if (!hc.missing.includes(m)) hc.missing.push(m);
     if (hc.missing.length > 0 || hc.unknown.length > 0) throw headerError(label, hc, schema);
-
-    const inputs: { spec: ColumnSpec; idx: number; allowed: Set<string> | null }[] = inputColumns.map(
-      (name) => {
-        const spec = schema.column(name)!;
-        return { spec, idx: hc.index.get(name)!, allowed: allowedSet(spec) };
-      },
-    );
+    plans = inputColumns.map((name, j) => inputPlan(schema.column(name)!, j, hc.index.get(name)!));
     const inputSet = new Set(inputColumns);
-    const extraCols = header.map((h, i) => ({ name: h, idx: i })).filter((c) => !inputSet.has(c.name));
-    const extras = new Map<string, (string | null)[]>(extraCols.map((c) => [c.name, []]));
-    const fb = new FrameBuilder(schema, inputColumns);
-    const problems: CellProblem[] = [];
-    let problemCount = 0;
-    const width = header.length;
-    const rec: Record<string, TypedValue> = {};
-    for (;;) {
-      const r = await next();
-      if (r === null) break;
-      rows++;
-      if (rows > limits.maxRows) {
-        throw new NetsecError(
-          "PAYLOAD_TOO_LARGE",
-          `${label} has more than the limit of ${limits.maxRows} data rows`,
-          {
+    extraCols = h.flatMap((name, idx) => (inputSet.has(name) ? [] : [{ name, idx, values: [] }]));
+    header = h;
+    width = h.length;
+  };
+
+  const onRow = (r: CsvRecord): void => {
+    rows++;
+    if (rows > limits.maxRows) {
+      throw new NetsecError(
+        "PAYLOAD_TOO_LARGE",
+        `${label} has more than the limit of ${limits.maxRows} data rows`,
+        {
+          file: label,
+          row: rows,
+          limit: "maxRows",
+          max: limits.maxRows,
+        },
+      );
+    }
+    if (r.n !== width) {
+      throw new NetsecError(
+        "PARSE_ERROR",
+        `${label}, row ${rows}: expected ${width} fields like the header, found ${r.n} (${showValue(recordValues(r).join(","))})`,
+        { file: label, row: rows, expected: width, found: r.n },
+      );
+    }
+    const i = fb.addRow();
+    const s = r.text;
+    for (let k = 0; k < plans.length; k++) {
+      const c = plans[k]!;
+      if (c.fast && r.quoted[c.idx] === undefined) {
+        const v = plainDecimal(s, r.start[c.idx]!, r.end[c.idx]!);
+        if (
+          v >= c.min &&
+          v <= c.max &&
+          (!c.integer || Number.isInteger(v)) &&
+          (c.allowedNum === null || c.allowedNum.has(v))
+        ) {
+          fb.setNumber(c.j, i, v);
+          continue;
+        }
+      }
+      // the general path: every other value, and every problem, worded as everywhere else
+      const raw = fieldValue(r, c.idx);
+      const chk = coerceCell(raw === "" ? null : raw, c.spec, c.allowed);
+      if (chk.problem) {
+        problemCount++;
+        if (problems.length < MAX_LISTED) {
+          problems.push({
             file: label,
             row: rows,
-            limit: "maxRows",
-            max: limits.maxRows,
-          },
-        );
-      }
-      if (r.length !== width) {
-        throw new NetsecError(
-          "PARSE_ERROR",
-          `${label}, row ${rows}: expected ${width} fields like the header, found ${r.length} (${showValue(r.join(","))})`,
-          { file: label, row: rows, expected: width, found: r.length },
-        );
-      }
-      for (const c of inputs) {
-        const raw = r[c.idx]!;
-        const chk = coerceCell(raw === "" ? null : raw, c.spec, c.allowed);
-        if (chk.problem) {
-          problemCount++;
-          if (problems.length < MAX_LISTED) {
-            problems.push({
-              file: label,
-              row: rows,
-              column: c.spec.name,
-              value: raw,
-              kind: chk.problem,
-              message: chk.message ?? chk.problem,
-            });
-          }
+            column: c.spec.name,
+            value: raw,
+            kind: chk.problem,
+            message: chk.message ?? chk.problem,
+          });
         }
-        rec[c.spec.name] = chk.value;
       }
-      if (problemCount === 0) {
-        fb.push(rec);
-        for (const c of extraCols) extras.get(c.name)!.push(r[c.idx] === "" ? null : r[c.idx]!);
+      fb.set(c.j, i, chk.value);
+    }
+    if (problemCount === 0) {
+      lines.push(s.slice(r.recordStart, r.recordEnd));
+      for (const x of extraCols) {
+        const v = fieldValue(r, x.idx);
+        x.values.push(v === "" ? null : v);
       }
     }
-    if (problemCount > 0) throw cellProblemsError(label, problems, problemCount);
-    if (rows === 0) {
-      throw new NetsecError("PARSE_ERROR", `${label} has a header but no data rows`, { file: label, row: 0 });
-    }
-    return { header, frame: fb.build(), extras, rows, bytes: counter.bytes };
-  } finally {
-    if (!parser.destroyed) parser.destroy();
-    // not awaited: on an early error the feeder may still be waiting for the client's next chunk
-    feed.catch(() => undefined);
+  };
+
+  const tok = new CsvTokenizer((r) => (r.index === 0 ? onHeader(r) : onRow(r)), limits.maxRowChars);
+  try {
+    for await (const t of text) tok.push(t);
+    tok.end();
+  } catch (e) {
+    throw wrapCsvError(e, label, limits);
   }
+  if (header === null) {
+    throw new NetsecError("PARSE_ERROR", `${label} is empty: expected a header line and data rows`, {
+      file: label,
+      row: 0,
+    });
+  }
+  if (problemCount > 0) throw cellProblemsError(label, problems, problemCount);
+  if (rows === 0) {
+    throw new NetsecError("PARSE_ERROR", `${label} has a header but no data rows`, { file: label, row: 0 });
+  }
+  return {
+    header,
+    frame: fb.build(),
+    extras: new Map(extraCols.map((x) => [x.name, x.values])),
+    lines,
+    rows,
+    bytes: counter.bytes,
+  };
 }
 
 function checkHeaderNames(header: string[], label: string): void {

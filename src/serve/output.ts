@@ -5,10 +5,9 @@
  * file and concurrent requests never mix their rows. Ids are generated here, never taken from input.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { link, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Prediction } from "../bundle/predictor.ts";
-import type { Frame } from "../core/frame.ts";
 import { PREDICTION_ID_RE } from "./schemas.ts";
 
 export function newPredictionId(now = new Date()): string {
@@ -26,47 +25,29 @@ export function outputPath(home: string, id: string): string {
   return join(outputDir(home), `${id}.csv`);
 }
 
-function csvCell(v: string | number | null | undefined): string {
-  if (v === null || v === undefined) return "";
-  const s = typeof v === "number" ? String(v) : v;
+function csvCell(s: string): string {
   return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** The output CSV text: the upload's columns in their order, then prediction and probability. */
-export function predictionCsv(
-  header: readonly string[],
-  frame: Frame,
-  extras: Map<string, (string | null)[]>,
-  pred: Prediction,
-): string {
-  // one cell writer per column, resolved once: numbers need no quoting, category strings are escaped once
-  const cells = header.map((h): ((r: number) => string) => {
-    const ex = extras.get(h);
-    if (ex) return (r) => csvCell(ex[r] ?? null);
-    const c = frame.column(h);
-    if (c.kind === "numeric") {
-      const v = c.values;
-      return (r) => (Number.isNaN(v[r]!) ? "" : String(v[r]!));
-    }
-    const cats = c.categories.map(csvCell);
-    const codes = c.codes;
-    return (r) => (codes[r]! < 0 ? "" : cats[codes[r]!]!);
-  });
+/**
+ * The output CSV text: the header (names quoted only where needed), then the upload's rows as they
+ * were in the file (values keep their spelling and quoting, columns the model does not read stay),
+ * each followed by the predicted label and the probability of the threat class.
+ */
+export function predictionCsv(header: readonly string[], lines: readonly string[], pred: Prediction): string {
   const labelCell = new Map<string, string>();
-  const lines: string[] = new Array(frame.nRows + 1);
-  lines[0] = [...header, "prediction", "probability"].map(csvCell).join(",");
-  for (let r = 0; r < frame.nRows; r++) {
-    let line = "";
-    for (let j = 0; j < cells.length; j++) line += `${cells[j]!(r)},`;
+  const out: string[] = new Array(lines.length + 1);
+  out[0] = [...header, "prediction", "probability"].map(csvCell).join(",");
+  for (let r = 0; r < lines.length; r++) {
     const label = pred.labels[r]!;
     let lc = labelCell.get(label);
     if (lc === undefined) {
       lc = csvCell(label);
       labelCell.set(label, lc);
     }
-    lines[r + 1] = `${line}${lc},${pred.probability[r]!}`;
+    out[r + 1] = `${lines[r]!},${lc},${pred.probability[r]!}`;
   }
-  return `${lines.join("\n")}\n`;
+  return `${out.join("\n")}\n`;
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {
@@ -75,12 +56,37 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** Keep the output under its id and as output.csv; returns the kept path. */
+/** Output folders made by this process (one mkdir per folder, not per request). */
+const madeDirs = new Set<string>();
+
+/**
+ * Keep the output under its id and as output.csv; returns the kept path. output.csv is the same file
+ * under a second name: a hard link made beside it and renamed over it (atomic, no second copy), or a
+ * second atomic write where the file system has no hard links.
+ */
 export async function savePredictionOutput(home: string, id: string, csv: string): Promise<string> {
   const dir = outputDir(home);
-  await mkdir(dir, { recursive: true });
   const path = outputPath(home, id);
-  await writeAtomic(path, csv);
-  await writeAtomic(join(dir, "output.csv"), csv);
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  try {
+    await writeAtomic(path, csv);
+  } catch (e) {
+    // the folder was removed since: make it again
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    await mkdir(dir, { recursive: true });
+    await writeAtomic(path, csv);
+  }
+  const latest = join(dir, "output.csv");
+  const tmp = `${latest}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await link(path, tmp);
+    await rename(tmp, latest);
+  } catch {
+    await rm(tmp, { force: true });
+    await writeAtomic(latest, csv);
+  }
   return path;
 }

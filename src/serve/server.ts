@@ -4,6 +4,8 @@
  * worker thread, the run store, limits, then listens on HOST:PORT and returns the bound URL.
  * `netsec serve` calls it; tests and the benchmark call it with port 0.
  */
+
+import { availableParallelism } from "node:os";
 import type { FastifyInstance } from "fastify";
 import { ModelRegistry } from "../bundle/registry.ts";
 import type { Config } from "../config/env.ts";
@@ -25,6 +27,8 @@ export interface StartOptions {
   training?: AppDeps["training"];
   runs?: RunSource;
   limits?: Partial<ServeLimits>;
+  /** Threads scoring CSV uploads; default: one per core, at most 4 (the event loop mostly waits). */
+  scoringThreads?: number;
   rateLimit?: AppDeps["rateLimit"];
   corsOrigins?: readonly string[];
   /** Registry poll interval; default 5,000 ms. */
@@ -57,6 +61,10 @@ async function defaultLoader(
   return (await mod.loadPredictor(dir, version)) as import("../bundle/predictor.ts").Predictor;
 }
 
+export function defaultScoringThreads(): number {
+  return Math.min(4, Math.max(1, availableParallelism()));
+}
+
 export async function startServer(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.NETSEC_LOG_LEVEL, "netsec-serve");
   const models =
@@ -70,6 +78,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
     ...(opts.training ? { training: opts.training } : {}),
     ...(opts.runs ? { runs: opts.runs } : {}),
     ...(opts.limits ? { limits: opts.limits } : {}),
+    scoringThreads: opts.scoringThreads ?? defaultScoringThreads(),
     ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
     ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
   };

@@ -76,6 +76,8 @@ export interface AppDeps {
   };
   runs?: RunSource;
   limits?: Partial<ServeLimits>;
+  /** Worker threads scoring CSV uploads off the event loop (0 = inline, the default here). */
+  scoringThreads?: number;
   /** Requests per window per client address; false disables. Default 1,200 per minute. */
   rateLimit?: { max: number; timeWindowMs: number } | false;
   /** Origins allowed to call the API from a browser (CORS); default none (no CORS headers at all). */

@@ -2,7 +2,7 @@
  * Scoring routes through app.inject(): formats, outputs on disk, the model version, explanations, and
  * every kind of bad input (4xx naming row, column and value; nothing written).
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Predictor } from "../../src/bundle/predictor.ts";
@@ -55,6 +55,17 @@ describe("POST /predict", () => {
     const dl = await t.app.inject({ method: "GET", url: body.download });
     expect(dl.statusCode).toBe(200);
     expect(dl.body).toBe(readFileSync(kept, "utf8"));
+  });
+
+  it("makes the output folder again when it was removed while serving", async () => {
+    const first = await t.app.inject({ method: "POST", url: "/predict", ...multipart(phishingCsvSlice(3)) });
+    expect(first.statusCode).toBe(200);
+    rmSync(join(t.home, "prediction_output"), { recursive: true });
+    const r = await t.app.inject({ method: "POST", url: "/predict", ...multipart(phishingCsvSlice(4)) });
+    expect(r.statusCode).toBe(200);
+    const kept = readFileSync(join(t.home, "prediction_output", `${r.json().id}.csv`), "utf8");
+    expect(kept.trim().split("\n")).toHaveLength(5);
+    expect(readFileSync(join(t.home, "prediction_output", "output.csv"), "utf8")).toBe(kept);
   });
 
   it("keeps each of several concurrent uploads under its own id", async () => {

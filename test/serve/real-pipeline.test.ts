@@ -4,6 +4,7 @@
  * (not ready), train through POST /train, watch the job, then score with the new champion.
  */
 
+import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +15,10 @@ import { loadFrame } from "../../src/datasets/load.ts";
 import { PipelineConfigSchema } from "../../src/pipeline/config.ts";
 import { buildApp } from "../../src/serve/app.ts";
 import { registryModelSource } from "../../src/serve/model-holder.ts";
+import { ScoringPool } from "../../src/serve/scoring.ts";
 import { MIRROR, PHISHING_CSV, tempDir } from "../helpers/env.ts";
+import { phishingCsvSlice } from "./fixtures/predictor.ts";
+import { multipart } from "./helpers.ts";
 
 const tmp = tempDir("netsec-serve-real-");
 const home = join(tmp.dir, "home");
@@ -37,6 +41,7 @@ beforeAll(async () => {
     apiToken: TOKEN,
     models: registryModelSource(new ModelRegistry(home), (dir, version) => loadPredictor(dir, version)),
     modelPollMs: 200,
+    scoringThreads: 1,
     training: {
       runner: {
         module: fileURLToPath(new URL("../../src/pipeline/job.ts", import.meta.url)),
@@ -154,5 +159,36 @@ describe("POST /train runs the real pipeline; the new champion serves", () => {
       (p) => p.top_features,
     );
     expect(got).toEqual(all.slice(0, 5));
+  });
+
+  it("a CSV upload is scored on the scoring thread, exactly as inline", async () => {
+    const predictor = loadPredictor(new ModelRegistry(home).versionDir("netsec-phishing", 1));
+    const text = phishingCsvSlice(300, 1000);
+    const { frame } = await loadFrame({ path: PHISHING_CSV }, predictor.schema);
+    const want = predictor.predict(frame.take(Uint32Array.from({ length: 300 }, (_, i) => 1000 + i)));
+    const before = app.netsec.scoring.counts.threaded;
+    const res = await app.inject({ method: "POST", url: "/predict", ...multipart(text) });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(app.netsec.scoring.counts.threaded).toBe(before + 1);
+    const got = (res.json() as { predictions: { label: string; probability: number }[] }).predictions;
+    expect(got.map((p) => p.probability)).toEqual(Array.from(want.probability));
+    expect(got.map((p) => p.label)).toEqual(want.labels);
+  });
+
+  it("a bundle directory gone since it was loaded: the batch is scored inline, same answer", async () => {
+    const copy = join(tmp.dir, "bundle-copy");
+    cpSync(new ModelRegistry(home).versionDir("netsec-phishing", 1), copy, { recursive: true });
+    const predictor = loadPredictor(copy, "copy:1");
+    rmSync(copy, { recursive: true });
+    const pool = new ScoringPool(1, silentLogger);
+    try {
+      const { frame } = await loadFrame({ path: PHISHING_CSV }, predictor.schema);
+      const batch = frame.take(Uint32Array.from({ length: 200 }, (_, i) => i));
+      const got = await pool.predict(predictor, batch);
+      expect(pool.counts).toEqual({ threaded: 0, inline: 1 });
+      expect(Array.from(got.probability)).toEqual(Array.from(predictor.predict(batch).probability));
+    } finally {
+      await pool.close();
+    }
   });
 });

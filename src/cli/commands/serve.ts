@@ -1,8 +1,9 @@
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { NetsecError } from "../../core/errors.ts";
 import { PipelineConfigSchema } from "../../pipeline/config.ts";
 import { startServer } from "../../serve/server.ts";
-import type { RunDetail, RunSummary } from "../../serve/types.ts";
+import { DEFAULT_LIMITS, type RunDetail, type RunSummary, type ServeLimits } from "../../serve/types.ts";
 import { RunStore } from "../../tracking/run-store.ts";
 import { runCommand } from "../context.ts";
 
@@ -39,6 +40,39 @@ export function runSource(home: string): {
   };
 }
 
+interface ServeFlags {
+  host?: string;
+  port?: string;
+  scoringThreads?: string;
+  maxUploadMb?: string;
+  maxUploadRows?: string;
+  maxRecords?: string;
+}
+
+function integer(v: string, flag: string, min: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new NetsecError(
+      "CONFIG_INVALID",
+      `${flag} must be a whole number >= ${min}, not ${JSON.stringify(v)}`,
+      {
+        value: v,
+      },
+    );
+  }
+  return n;
+}
+
+function positive(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new NetsecError("CONFIG_INVALID", `${flag} must be a number > 0, not ${JSON.stringify(v)}`, {
+      value: v,
+    });
+  }
+  return n;
+}
+
 export function registerServe(program: Command): void {
   program
     .command("serve")
@@ -47,12 +81,38 @@ export function registerServe(program: Command): void {
     )
     .option("--host <host>", "listen address (default HOST or 127.0.0.1)")
     .option("--port <port>", "port (default PORT or 8000)")
-    .action((o: { host?: string; port?: string }) =>
+    .option(
+      "--scoring-threads <n>",
+      "worker threads scoring CSV uploads off the event loop (default: one per core, at most 4; 0 = inline)",
+    )
+    .option(
+      "--max-upload-mb <n>",
+      `largest CSV upload in MiB (default ${DEFAULT_LIMITS.maxUploadBytes / 2 ** 20})`,
+    )
+    .option(
+      "--max-upload-rows <n>",
+      `most data rows in a CSV upload (default ${DEFAULT_LIMITS.maxUploadRows})`,
+    )
+    .option(
+      "--max-records <n>",
+      `most records in one POST /predict/records (default ${DEFAULT_LIMITS.maxRecords})`,
+    )
+    .action((o: ServeFlags) =>
       runCommand({}, async (ctx) => {
+        const limits: Partial<ServeLimits> = {};
+        if (o.maxUploadMb !== undefined)
+          limits.maxUploadBytes = Math.round(positive(o.maxUploadMb, "--max-upload-mb") * 2 ** 20);
+        if (o.maxUploadRows !== undefined)
+          limits.maxUploadRows = integer(o.maxUploadRows, "--max-upload-rows", 1);
+        if (o.maxRecords !== undefined) limits.maxRecords = integer(o.maxRecords, "--max-records", 1);
         const srv = await startServer(ctx.config, {
           handleSignals: true,
           ...(o.host ? { host: o.host } : {}),
           ...(o.port ? { port: Number(o.port) } : {}),
+          ...(o.scoringThreads !== undefined
+            ? { scoringThreads: integer(o.scoringThreads, "--scoring-threads", 0) }
+            : {}),
+          limits,
           training: {
             runner: {
               module: fileURLToPath(new URL("../../pipeline/job.ts", import.meta.url)),

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
-import type { Prediction, Predictor } from "../../bundle/predictor.ts";
+import type { Contribution, Prediction, Predictor } from "../../bundle/predictor.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { ServeContext } from "../app.ts";
 import { readCsvUpload } from "../csv-upload.ts";
@@ -184,10 +184,10 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         throw e;
       }
       ctx.metrics.uploadBytes.inc({}, parsed.bytes);
-      const pred = predictor.predict(parsed.frame);
+      const pred = await ctx.scoring.predict(predictor, parsed.frame);
       const threats = countLabels(ctx, pred);
       const id = newPredictionId();
-      const csv = predictionCsv(parsed.header, parsed.frame, parsed.extras, pred);
+      const csv = predictionCsv(parsed.header, parsed.lines, pred);
       await savePredictionOutput(ctx.deps.home, id, csv);
       reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
       const threshold = predictor.manifest.threshold;
@@ -199,6 +199,14 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
       }
       if (format === "html") {
         const n = Math.min(parsed.rows, ctx.limits.htmlRowLimit);
+        // explanations for the shown threat rows, the preprocessing run once for them all
+        const threatRows: number[] = [];
+        for (let r = 0; r < n; r++) if (pred.isThreat[r] === 1) threatRows.push(r);
+        const why = new Map<number, Contribution[]>();
+        if (threatRows.length > 0 && predictor.explainAll) {
+          const all = predictor.explainAll(parsed.frame.take(Int32Array.from(threatRows)), 3);
+          for (let i = 0; i < threatRows.length; i++) why.set(threatRows[i]!, all[i]!);
+        }
         const shown: ResultRow[] = new Array(n);
         for (let r = 0; r < n; r++) {
           const isThreat = pred.isThreat[r] === 1;
@@ -211,7 +219,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
               const ex = parsed.extras.get(h);
               return ex ? (ex[r] ?? null) : parsed.frame.value(r, h);
             }),
-            why: isThreat ? predictor.explain(parsed.frame, r, 3) : null,
+            why: isThreat ? (why.get(r) ?? predictor.explain(parsed.frame, r, 3)) : null,
           };
         }
         return reply.type("text/html; charset=utf-8").send(
@@ -227,27 +235,32 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
           }),
         );
       }
-      const predictions = new Array(parsed.rows);
+      // the JSON text written directly: 1,000 rows make 1,000 objects otherwise, only to be stringified
+      const parts: string[] = new Array(parsed.rows);
+      const middle = new Map<string, string>();
       for (let r = 0; r < parsed.rows; r++) {
-        predictions[r] = {
-          row: r + 1,
-          label: pred.labels[r]!,
-          label_name: pred.labelNames[r]!,
-          probability: pred.probability[r]!,
-          is_threat: pred.isThreat[r] === 1,
-        };
+        const label = pred.labels[r]!;
+        const threat = pred.isThreat[r] === 1;
+        const key = `${threat ? 1 : 0}${label}`;
+        let mid = middle.get(key);
+        if (mid === undefined) {
+          mid = `,"label":${JSON.stringify(label)},"label_name":${JSON.stringify(pred.labelNames[r]!)},"probability":`;
+          middle.set(key, mid);
+        }
+        const prob = pred.probability[r]!;
+        parts[r] = `{"row":${r + 1}${mid}${Number.isFinite(prob) ? prob : "null"},"is_threat":${threat}}`;
       }
-      return reply.type("application/json; charset=utf-8").send(
-        JSON.stringify({
-          id,
-          model_version: predictor.version,
-          threshold,
-          rows: parsed.rows,
-          threats,
-          download: `/predictions/${id}.csv`,
-          predictions,
-        }),
-      );
+      const head = JSON.stringify({
+        id,
+        model_version: predictor.version,
+        threshold,
+        rows: parsed.rows,
+        threats,
+        download: `/predictions/${id}.csv`,
+      });
+      return reply
+        .type("application/json; charset=utf-8")
+        .send(`${head.slice(0, -1)},"predictions":[${parts.join(",")}]}`);
     },
   );
 

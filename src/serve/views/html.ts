@@ -23,12 +23,15 @@ const ESC: Record<string, string> = {
   "`": "&#96;",
 };
 
+const SPECIAL = /[&<>"'`]/;
+
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"'`]/g, (c) => ESC[c]!);
+  return SPECIAL.test(s) ? s.replace(/[&<>"'`]/g, (c) => ESC[c]!) : s;
 }
 
 function render(v: unknown): string {
   if (v === null || v === undefined || v === false) return "";
+  if (typeof v === "number") return String(v); // digits, a sign, a point, e, Infinity, NaN: nothing to escape
   if (v instanceof SafeHtml) return v.value;
   if (Array.isArray(v)) return v.map(render).join("");
   return escapeHtml(String(v));

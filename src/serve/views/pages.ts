@@ -6,7 +6,7 @@
 import type { Contribution, Predictor } from "../../bundle/predictor.ts";
 import type { ModelListing } from "../model-holder.ts";
 import type { RunDetail, RunSummary } from "../types.ts";
-import { fmt, html, page, raw, type SafeHtml } from "./html.ts";
+import { escapeHtml, fmt, html, page, raw, type SafeHtml } from "./html.ts";
 
 const METRIC_ORDER = [
   "f1",
@@ -149,7 +149,7 @@ export function resultsPage(opts: {
       <td><span class="badge ${r.isThreat ? "badge-threat" : "badge-ok"}">${r.isThreat ? "⚠ " : ""}${r.labelName}</span></td>
       <td class="num prob" data-sort="${r.probability}"><meter min="0" max="1" low="${opts.threshold}" high="${opts.threshold}" optimum="0" value="${r.probability}"></meter> ${fmt(r.probability, 3)}</td>
       <td class="why">${r.why ? r.why.map((c) => html`<span class="factor ${c.contribution >= 0 ? "up" : "down"}" title="${c.contribution >= 0 ? "+" : ""}${fmt(c.contribution, 3)}">${c.feature}=${c.value ?? "∅"}</span>`) : ""}</td>
-      ${r.inputs.map((v) => html`<td class="num">${v ?? ""}</td>`)}
+      ${raw(r.inputs.map((v) => `<td class="num">${v === null ? "" : escapeHtml(String(v))}</td>`).join(""))}
     </tr>`,
     )}</tbody>
   </table>

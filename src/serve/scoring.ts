@@ -1,0 +1,91 @@
+/**
+ * Scoring threads for `POST /predict`: the model's work on a batch (preprocessing and the trees or
+ * coefficients) runs on a worker thread while the event loop reads the next uploads, so a server on
+ * n cores scores on up to n of them. The worker loads the same bundle directory as the request's
+ * predictor (src/bundle/score-task.ts) and returns the scores; labels are made here with the
+ * request's predictor, so a champion swap mid-request never mixes versions. A predictor without a
+ * directory (an in-memory model), zero threads, or a worker that fails: the batch is scored inline,
+ * with the same code and the same result.
+ */
+import { Piscina } from "piscina";
+import type { Prediction, Predictor, Scores } from "../bundle/predictor.ts";
+import type { Frame } from "../core/frame.ts";
+import type { Logger } from "../core/log.ts";
+import type { Task } from "../core/worker.ts";
+
+/** Below this many rows a batch is scored inline (posting it costs more than it saves). */
+const MIN_ROWS = 64;
+
+export class ScoringPool {
+  private readonly pool: Piscina | null;
+  private readonly log: Logger;
+  private failures = 0;
+  /** Batches scored on a scoring thread and inline (a fallback or too small for a thread). */
+  readonly counts = { threaded: 0, inline: 0 };
+
+  constructor(threads: number, log: Logger) {
+    this.log = log;
+    this.pool =
+      threads > 0
+        ? new Piscina({
+            filename: new URL("../core/worker.ts", import.meta.url).href,
+            minThreads: threads,
+            maxThreads: threads,
+            idleTimeout: 60_000,
+            concurrentTasksPerWorker: 1,
+          })
+        : null;
+  }
+
+  get threads(): number {
+    return this.pool ? this.pool.options.maxThreads : 0;
+  }
+
+  private usable(p: Predictor): p is Predictor & Required<Pick<Predictor, "dir" | "fromScores">> {
+    return this.pool !== null && typeof p.dir === "string" && typeof p.fromScores === "function";
+  }
+
+  /** Have the workers load a new champion now (after a swap), not on its first request. */
+  warm(p: Predictor): void {
+    if (!this.usable(p)) return;
+    const task: Task = {
+      module: "bundle/score-task.ts",
+      fn: "loadBundle",
+      args: { dir: p.dir, runId: p.manifest.run_id },
+    };
+    for (let i = 0; i < this.threads; i++) this.pool!.run(task).catch(() => undefined);
+  }
+
+  /** p.predict(frame), on a scoring thread when there is one. */
+  async predict(p: Predictor, frame: Frame): Promise<Prediction> {
+    if (!this.usable(p) || frame.nRows < MIN_ROWS) {
+      this.counts.inline++;
+      return p.predict(frame);
+    }
+    let s: Scores;
+    try {
+      const task: Task = {
+        module: "bundle/score-task.ts",
+        fn: "scoreBatch",
+        args: { dir: p.dir, runId: p.manifest.run_id, columns: frame.columns, nRows: frame.nRows },
+      };
+      s = (await this.pool!.run(task)) as Scores;
+    } catch (e) {
+      // the model is in this thread too: score here (a removed bundle directory, a crashed worker)
+      if (this.failures++ < 3) {
+        this.log.warn(
+          { err: (e as Error).message, version: p.version },
+          "scoring thread failed; scoring inline",
+        );
+      }
+      this.counts.inline++;
+      return p.predict(frame);
+    }
+    this.counts.threaded++;
+    return p.fromScores(s, frame.nRows);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+  }
+}

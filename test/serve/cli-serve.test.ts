@@ -1,0 +1,81 @@
+/**
+ * `netsec serve` as a user starts it, on a home with a trained champion: the limit flags reach the
+ * running server (an upload over --max-upload-rows is a 413 naming that limit), a bad flag value is one clear error naming the flag,
+ * and SIGTERM stops the server.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.ts";
+import { MIRROR, ROOT, tempDir } from "../helpers/env.ts";
+import { phishingCsvSlice } from "./fixtures/predictor.ts";
+import { multipart } from "./helpers.ts";
+
+const tmp = tempDir("netsec-cli-serve-");
+let child: ChildProcess | null = null;
+afterAll(() => {
+  child?.kill("SIGKILL");
+  tmp.cleanup();
+});
+const env = { NETSEC_HOME: join(tmp.dir, "home"), NETSEC_STORE_URI: "" };
+
+/** Start `netsec serve` and resolve with its URL once it says where it listens. */
+function startServe(args: string[]): Promise<string> {
+  const c = spawn(process.execPath, [join(ROOT, "src/cli/main.ts"), "serve", "--port", "0", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NETSEC_DATASET_MIRROR: MIRROR, NETSEC_LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child = c;
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`netsec serve did not start: ${out}${err}`)), 60_000);
+    c.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /serving on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    c.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    c.on("exit", (code) => reject(new Error(`netsec serve exited with ${code}: ${out}${err}`)));
+  });
+}
+
+describe("netsec serve flags", () => {
+  it("a bad value is one error naming the flag", () => {
+    const r = runCli(["serve", "--max-upload-rows", "lots"], env);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('--max-upload-rows must be a whole number >= 1, not "lots"');
+    const t = runCli(["serve", "--scoring-threads", "-1"], env);
+    expect(t.code).not.toBe(0);
+    expect(t.stderr).toContain("--scoring-threads");
+  });
+
+  it("--max-upload-rows reaches the running server; SIGTERM stops it", async () => {
+    const trained = runCli(
+      ["train", "--dataset", "phishing", "--models", "logistic_regression", "--json"],
+      env,
+    );
+    expect(trained.code, trained.stderr).toBe(0);
+    const url = await startServe(["--max-upload-rows", "5", "--scoring-threads", "1"]);
+    expect((await fetch(`${url}/health/live`)).status).toBe(200);
+    const post = (n: number) => {
+      const { payload, headers } = multipart(phishingCsvSlice(n));
+      return fetch(`${url}/predict`, { method: "POST", headers, body: new Uint8Array(payload) });
+    };
+    expect((await post(5)).status).toBe(200);
+    const r = await post(6);
+    expect(r.status).toBe(413);
+    const body = (await r.json()) as { error: { details: Record<string, unknown> } };
+    expect(body.error.details).toMatchObject({ limit: "maxRows", max: 5 });
+    const exited = new Promise<number | null>((res) => child!.once("exit", (code) => res(code)));
+    child!.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    child = null;
+  }, 90_000);
+});

@@ -1,0 +1,161 @@
+/**
+ * readCsvUpload's numeric fast path (plain decimals read from the characters) against the general
+ * path it replaces: for generated files, every cell is typed, or refused with the same problem, as
+ * coerceCell types it (the reference); plainDecimal equals Number() wherever it answers; and the rows
+ * kept for the output are the file's own text.
+ */
+import { Readable } from "node:stream";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { NetsecError } from "../../src/core/errors.ts";
+import { allowedSet, coerceCell } from "../../src/datasets/coerce.ts";
+import { parseSchema } from "../../src/datasets/schema.ts";
+import { plainDecimal, readCsvUpload } from "../../src/serve/csv-upload.ts";
+
+const schema = parseSchema(
+  [
+    "name: t",
+    "title: t",
+    "target: y",
+    "labels: {threat: [1]}",
+    "columns:",
+    "  - {name: a, type: integer, values: [-1, 0, 1]}",
+    "  - {name: b, type: number, min: 0, max: 10}",
+    "  - {name: c, type: number, nullable: true}",
+    "  - {name: d, type: categorical, values: [tcp, udp]}",
+    "  - {name: y, type: integer, values: [0, 1]}",
+  ].join("\n"),
+);
+const INPUTS = ["a", "b", "c", "d"];
+const limits = { maxBytes: 1 << 20, maxRows: 1000, maxRowChars: 4096 };
+
+function read(text: string, chunk = 7) {
+  const parts: string[] = [];
+  for (let i = 0; i < text.length; i += chunk) parts.push(text.slice(i, i + chunk));
+  return readCsvUpload(Readable.from(parts.map((p) => Buffer.from(p))), "t.csv", schema, INPUTS, limits);
+}
+
+const numberCell = fc.constantFrom(
+  "1",
+  "-1",
+  "0",
+  "-0",
+  "+1",
+  " 1 ",
+  "1.0",
+  "1.",
+  ".5",
+  "0.25",
+  "00.5",
+  "5.75",
+  "10",
+  "10.0000000000001",
+  "1e0",
+  "2.5E1",
+  '"1"',
+  '" 0.5 "',
+  "123456789012345678",
+  "0.1234567890123456",
+  "",
+  "NA",
+  "?",
+  "nan",
+  "abc",
+  "1,5".replace(",", ""),
+  "-3",
+  "99",
+  "0.5.1",
+  "--1",
+  "+",
+  ".",
+);
+const catCell = fc.constantFrom("tcp", "udp", " tcp ", '"udp"', "icmp", "", "TCP");
+
+describe("the upload's numeric fast path vs coerceCell", () => {
+  it("types every cell as coerceCell does, and refuses the same cells", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(numberCell, numberCell, numberCell, catCell, fc.constantFrom("0", "1")), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        fc.integer({ min: 1, max: 64 }),
+        async (rows, chunk) => {
+          const text = `a,b,c,d,y\n${rows.map((r) => r.join(",")).join("\n")}\n`;
+          // the reference: each cell's value after CSV unquoting and trimming, through coerceCell
+          const unq = (s: string) =>
+            s
+              .trim()
+              .replace(/^"(.*)"$/, "$1")
+              .trim();
+          const want: (number | string | null)[][] = [];
+          const problems: { row: number; column: string; kind: string }[] = [];
+          rows.forEach((r, i) => {
+            const vals = INPUTS.map((name, j) => {
+              const raw = unq(r[j]!);
+              const spec = schema.column(name)!;
+              const chk = coerceCell(raw === "" ? null : raw, spec, allowedSet(spec));
+              if (chk.problem) problems.push({ row: i + 1, column: name, kind: chk.problem });
+              return chk.value;
+            });
+            want.push(vals);
+          });
+          if (problems.length > 0) {
+            const e = await read(text, chunk).then(
+              () => null,
+              (err: unknown) => err as NetsecError,
+            );
+            expect(e).toBeInstanceOf(NetsecError);
+            expect(e!.details.total).toBe(problems.length);
+            const listed = e!.details.problems as { row: number; column: string; kind: string }[];
+            expect(listed.map(({ row, column, kind }) => ({ row, column, kind }))).toEqual(
+              problems.slice(0, 50),
+            );
+            return;
+          }
+          const got = await read(text, chunk);
+          expect(got.rows).toBe(rows.length);
+          rows.forEach((_, i) => {
+            INPUTS.forEach((name, j) => {
+              const w = want[i]![j]!;
+              const v = got.frame.value(i, name);
+              if (typeof w === "number") expect(Object.is(v, w) || v === w).toBe(true);
+              else expect(v).toBe(w);
+            });
+          });
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("plainDecimal is Number(text) wherever it answers, and NaN for what it leaves to coerceCell", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("", "-", "+"),
+        fc.stringMatching(/^[0-9]{0,16}$/),
+        fc.option(fc.stringMatching(/^[0-9]{0,16}$/)),
+        (sign, int, frac) => {
+          const s = frac === null ? `${sign}${int}` : `${sign}${int}.${frac}`;
+          const got = plainDecimal(`,${s},`, 1, 1 + s.length);
+          const digits = int.length + (frac?.length ?? 0);
+          if (digits === 0 || digits > 15) expect(got).toBeNaN();
+          else expect(Object.is(got, Number(s))).toBe(true);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    for (const s of ["1e3", "0x10", "1_000", " 1", "Infinity", "NaN", "1.2.3"])
+      expect(plainDecimal(s, 0, s.length)).toBeNaN();
+  });
+
+  it("keeps each row's own text for the output, whatever its spelling or quoting", async () => {
+    const text = 'a,b,c,d,y\r\n1.0,+2,"3",udp,1\r\n\r\n  -1 , 0.50 ,,"tcp",0\r\n';
+    const got = await read(text, 5);
+    expect(got.lines).toEqual(['1.0,+2,"3",udp,1', '  -1 , 0.50 ,,"tcp",0']);
+    expect(got.header).toEqual(["a", "b", "c", "d", "y"]);
+    expect(got.frame.value(1, "b")).toBe(0.5);
+    expect(got.frame.value(1, "c")).toBeNull();
+    expect(got.extras.get("y")).toEqual(["1", "0"]);
+  });
+});
