@@ -73,8 +73,20 @@ describe("packed tree prediction", () => {
       const rng = new Rng(11);
       const p = 9;
       const trees = Array.from({ length: nTrees }, (_, t) => randomTree(rng, t === 0 ? 1 : nodes, p, k));
-      for (const n of [1, 3, 4, 5, 1037]) {
-        const X = randomMatrix(rng, n, p, 0.05);
+      expect(packTrees(trees).compact).not.toBeNull();
+      // with missing values (the general walk) and without (the compact walk), and -Infinity
+      for (const [n, nanShare, negInf] of [
+        [1, 0.05, false],
+        [3, 0.05, false],
+        [4, 0.05, false],
+        [5, 0.05, false],
+        [1037, 0.05, false],
+        [5, 0, false],
+        [1037, 0, false],
+        [1037, 0, true],
+      ] as const) {
+        const X = randomMatrix(rng, n, p, nanShare);
+        if (negInf) X.data[17] = Number.NEGATIVE_INFINITY;
         const outK = R === 1 ? k : R;
         const ref = new Float64Array(n * outK);
         trees.forEach((t, i) => {

@@ -167,6 +167,14 @@ export interface PackedTrees {
   features: Int32Array;
   /** Per tree: the depth of its deepest leaf. */
   depth: Int32Array;
+  /**
+   * The same nodes for rows without a missing value, when every split's left child is the next node
+   * (depth-first numbering, as every learner here grows): fr[2i] the feature, fr[2i+1] the right child,
+   * thr[i] the threshold; a leaf goes "right" to itself for every value (threshold -Infinity). A step
+   * is then i + 1 + (x > thr[i]) · (fr[2i+1] − i − 1): one table of two ints a node instead of four.
+   * Null when some left child is elsewhere.
+   */
+  compact: { fr: Int32Array; thr: Float64Array } | null;
 }
 
 export function packTrees(trees: readonly FlatTree[]): PackedTrees {
@@ -219,7 +227,37 @@ export function packTrees(trees: readonly FlatTree[]): PackedTrees {
     depth[ti] = dmax;
     o += t.nNodes;
   }
-  return { nTrees: trees.length, k, roots, links, threshold, value, features, depth };
+  return {
+    nTrees: trees.length,
+    k,
+    roots,
+    links,
+    threshold,
+    value,
+    features,
+    depth,
+    compact: compactNodes(links, threshold),
+  };
+}
+
+function compactNodes(links: Int32Array, threshold: Float64Array): PackedTrees["compact"] {
+  const total = threshold.length;
+  const fr = new Int32Array(2 * total);
+  const thr = new Float64Array(total);
+  for (let g = 0; g < total; g++) {
+    if (links[4 * g + 1] === g) {
+      // a leaf: every value goes to itself
+      fr[2 * g] = 0;
+      fr[2 * g + 1] = g;
+      thr[g] = Number.NEGATIVE_INFINITY;
+    } else {
+      if (links[4 * g + 1] !== g + 1) return null;
+      fr[2 * g] = links[4 * g]!;
+      fr[2 * g + 1] = links[4 * g + 2]!;
+      thr[g] = threshold[g]!;
+    }
+  }
+  return { fr, thr };
 }
 
 /** Trees at most this deep are walked a fixed number of steps. */
@@ -354,8 +392,12 @@ function walkRows(
   for (let r0 = from; r0 < to; r0 += B) {
     const m = Math.min(B, to - r0);
     const xo = r0 - base;
+    // a block whose values are all > -Infinity (no NaN, no -Infinity) takes the compact walk
+    let plain = P.compact !== null;
+    for (let i = xo * p, e = (xo + m) * p; plain && i < e; i++) plain = xr[i]! > Number.NEGATIVE_INFINITY;
     for (let t = 0; t < nTrees; t++) {
-      walkTree(links, threshold, roots[t]!, depth[t]!, xr, xo, m, p, leaf);
+      if (plain) walkCompact(P.compact!, roots[t]!, depth[t]!, xr, xo, m, p, leaf);
+      else walkTree(links, threshold, roots[t]!, depth[t]!, xr, xo, m, p, leaf);
       const off = R === 1 ? 0 : t % R;
       if (k === 1) {
         for (let q = 0; q < m; q++) out[(r0 + q) * outK + off]! += scale * value[leaf[q]!]!;
@@ -459,6 +501,75 @@ function walkTree(
       const a0 = 4 * n0;
       const v0 = xb[x0 + links[a0]!]!;
       const m0 = links[a0 + 1 + +(v0 > threshold[n0]!) + 2 * +Number.isNaN(v0)]!;
+      if (m0 === n0) break;
+      n0 = m0;
+    }
+    leaf[i] = n0;
+  }
+}
+
+/** walkTree on PackedTrees.compact, for rows with no missing value: the same leaves. */
+function walkCompact(
+  C: NonNullable<PackedTrees["compact"]>,
+  root: number,
+  D: number,
+  xb: Float64Array,
+  xo: number,
+  m: number,
+  p: number,
+  leaf: Int32Array,
+): void {
+  const { fr, thr } = C;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const x0 = (xo + i) * p;
+    const x1 = x0 + p;
+    const x2 = x1 + p;
+    const x3 = x2 + p;
+    let n0 = root;
+    let n1 = root;
+    let n2 = root;
+    let n3 = root;
+    if (D <= SHALLOW) {
+      // exactly D steps: a shallow tree (boosting) needs no test for having reached the leaves
+      for (let s = 0; s < D; s++) {
+        const b0 = 2 * n0;
+        const b1 = 2 * n1;
+        const b2 = 2 * n2;
+        const b3 = 2 * n3;
+        n0 = n0 + 1 + +(xb[x0 + fr[b0]!]! > thr[n0]!) * (fr[b0 + 1]! - n0 - 1);
+        n1 = n1 + 1 + +(xb[x1 + fr[b1]!]! > thr[n1]!) * (fr[b1 + 1]! - n1 - 1);
+        n2 = n2 + 1 + +(xb[x2 + fr[b2]!]! > thr[n2]!) * (fr[b2 + 1]! - n2 - 1);
+        n3 = n3 + 1 + +(xb[x3 + fr[b3]!]! > thr[n3]!) * (fr[b3 + 1]! - n3 - 1);
+      }
+    } else {
+      for (;;) {
+        const b0 = 2 * n0;
+        const b1 = 2 * n1;
+        const b2 = 2 * n2;
+        const b3 = 2 * n3;
+        const m0 = n0 + 1 + +(xb[x0 + fr[b0]!]! > thr[n0]!) * (fr[b0 + 1]! - n0 - 1);
+        const m1 = n1 + 1 + +(xb[x1 + fr[b1]!]! > thr[n1]!) * (fr[b1 + 1]! - n1 - 1);
+        const m2 = n2 + 1 + +(xb[x2 + fr[b2]!]! > thr[n2]!) * (fr[b2 + 1]! - n2 - 1);
+        const m3 = n3 + 1 + +(xb[x3 + fr[b3]!]! > thr[n3]!) * (fr[b3 + 1]! - n3 - 1);
+        if (((m0 ^ n0) | (m1 ^ n1) | (m2 ^ n2) | (m3 ^ n3)) === 0) break;
+        n0 = m0;
+        n1 = m1;
+        n2 = m2;
+        n3 = m3;
+      }
+    }
+    leaf[i] = n0;
+    leaf[i + 1] = n1;
+    leaf[i + 2] = n2;
+    leaf[i + 3] = n3;
+  }
+  for (; i < m; i++) {
+    const x0 = (xo + i) * p;
+    let n0 = root;
+    for (;;) {
+      const b0 = 2 * n0;
+      const m0 = n0 + 1 + +(xb[x0 + fr[b0]!]! > thr[n0]!) * (fr[b0 + 1]! - n0 - 1);
       if (m0 === n0) break;
       n0 = m0;
     }
