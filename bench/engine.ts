@@ -60,6 +60,8 @@ const PARAMS: Record<string, Record<string, unknown>> = {
 
 interface Side {
   fit_seconds: number;
+  /** The faster of two more fits when the first took under 2 s (else the first). */
+  warm_fit_seconds: number;
   predict_rows_per_s: number;
   f1: number;
   roc_auc: number;
@@ -80,6 +82,17 @@ async function ours(
     const t = performance.now();
     await m.fit(a, ytr, 2);
     const fit = (performance.now() - t) / 1000;
+    // steady state: a fit under 2 s is repeated twice on fresh models, the faster kept (same rule as
+    // scikit-learn's side); the first fit also pays for compiling the code and starting worker threads
+    let warm = fit;
+    if (fit < 2) {
+      for (let i = 0; i < 2; i++) {
+        const w = createModel(name, { ...PARAMS[name], random_state: 0 });
+        const tw = performance.now();
+        await w.fit(a, ytr, 2);
+        warm = Math.min(warm, (performance.now() - tw) / 1000);
+      }
+    }
     let best = Number.POSITIVE_INFINITY;
     let s: Float64Array = new Float64Array(0);
     for (let i = 0; i < 3; i++) {
@@ -88,7 +101,13 @@ async function ours(
       best = Math.min(best, (performance.now() - t2) / 1000);
     }
     const met = binaryMetrics(yte, s, 0.5);
-    out[name] = { fit_seconds: fit, predict_rows_per_s: b.nRows / best, f1: met.f1, roc_auc: met.roc_auc };
+    out[name] = {
+      fit_seconds: fit,
+      warm_fit_seconds: warm,
+      predict_rows_per_s: b.nRows / best,
+      f1: met.f1,
+      roc_auc: met.roc_auc,
+    };
     process.stderr.write(`  netsec ${name}: fit ${fit.toFixed(3)} s, F1 ${met.f1.toFixed(4)}\n`);
   }
   return out;
@@ -210,14 +229,14 @@ async function main(): Promise<void> {
     const lines = [
       `### ${ds === "phishing" ? "Phishing (11,055 rows; stratified 80/20, seed 42; 30 features)" : `NSL-KDD (KDDTrain+ → KDDTest+; ${py.features} features after one-hot)`}`,
       "",
-      "| model | fit s netsec | fit s sklearn | fit ratio | predict rows/s netsec | predict rows/s sklearn | throughput ratio | F1 netsec | F1 sklearn | ROC-AUC netsec | ROC-AUC sklearn |",
-      "|---|---|---|---|---|---|---|---|---|---|---|",
+      "| model | fit s netsec | fit s sklearn | fit ratio | warm fit s netsec | warm fit s sklearn | warm fit ratio | predict rows/s netsec | predict rows/s sklearn | throughput ratio | F1 netsec | F1 sklearn | ROC-AUC netsec | ROC-AUC sklearn |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ];
     for (const m of MODELS) {
       const a = mine[m]!;
       const b = py.models[m]!;
       lines.push(
-        `| ${m} | ${a.fit_seconds.toFixed(3)} | ${b.fit_seconds.toFixed(3)} | ${ratio(a.fit_seconds, b.fit_seconds)} | ${Math.round(a.predict_rows_per_s).toLocaleString("en")} | ${Math.round(b.predict_rows_per_s).toLocaleString("en")} | ${ratio(a.predict_rows_per_s, b.predict_rows_per_s)} | ${a.f1.toFixed(4)} | ${b.f1.toFixed(4)} | ${a.roc_auc.toFixed(4)} | ${b.roc_auc.toFixed(4)} |`,
+        `| ${m} | ${a.fit_seconds.toFixed(3)} | ${b.fit_seconds.toFixed(3)} | ${ratio(a.fit_seconds, b.fit_seconds)} | ${a.warm_fit_seconds.toFixed(3)} | ${b.warm_fit_seconds.toFixed(3)} | ${ratio(a.warm_fit_seconds, b.warm_fit_seconds)} | ${Math.round(a.predict_rows_per_s).toLocaleString("en")} | ${Math.round(b.predict_rows_per_s).toLocaleString("en")} | ${ratio(a.predict_rows_per_s, b.predict_rows_per_s)} | ${a.f1.toFixed(4)} | ${b.f1.toFixed(4)} | ${a.roc_auc.toFixed(4)} | ${b.roc_auc.toFixed(4)} |`,
       );
     }
     lines.push(
@@ -250,7 +269,7 @@ async function main(): Promise<void> {
     } catch {
       doc = "# Benchmarks\n";
     }
-    const body = `<!-- engine:start -->\n## ML engine vs scikit-learn\n\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/engine.ts ${[...args].join(" ")}\` (raw results in bench/results/). Same files, same split, same hyperparameters; netsec and scikit-learn 1.9 run one after the other in the same run. Ratios: time netsec/sklearn (lower is better), throughput netsec/sklearn (higher is better).\n\n${sections.join("\n\n")}\n<!-- engine:end -->`;
+    const body = `<!-- engine:start -->\n## ML engine vs scikit-learn\n\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/engine.ts ${[...args].join(" ")}\` (raw results in bench/results/). Same files, same split, same hyperparameters; netsec and scikit-learn 1.9 run one after the other in the same run. Ratios: time netsec/sklearn (lower is better), throughput netsec/sklearn (higher is better). Fit: the first fit of a fresh process (for netsec it also compiles the code and starts the worker threads); warm fit: the faster of two more fits on fresh models when the first took under 2 s, the same rule on both sides. Predict: the best of 3.\n\n${sections.join("\n\n")}\n<!-- engine:end -->`;
     doc = doc.includes("<!-- engine:start -->")
       ? doc.replace(/<!-- engine:start -->[\s\S]*<!-- engine:end -->/, body)
       : `${doc.trimEnd()}\n\n${body}\n`;

@@ -64,12 +64,21 @@ for name, m in models.items():
     t = time.perf_counter()
     m.fit(a, ytr)
     fit = time.perf_counter() - t
+    # steady state: a fit under 2 s is repeated twice on fresh copies, the faster kept (same rule as netsec's side)
+    warm = fit
+    if fit < 2:
+        from sklearn.base import clone
+        for _ in range(2):
+            w = clone(m)
+            t = time.perf_counter()
+            w.fit(a, ytr)
+            warm = min(warm, time.perf_counter() - t)
     best = 1e9
     for _ in range(3):
         t = time.perf_counter()
         p = m.predict_proba(b)[:, 1]
         best = min(best, time.perf_counter() - t)
-    out["models"][name] = {"fit_seconds": fit, "predict_rows_per_s": len(yte) / best, "f1": float(f1_score(yte, (p >= 0.5).astype(int))), "roc_auc": float(roc_auc_score(yte, p))}
+    out["models"][name] = {"fit_seconds": fit, "warm_fit_seconds": warm, "predict_rows_per_s": len(yte) / best, "f1": float(f1_score(yte, (p >= 0.5).astype(int))), "roc_auc": float(roc_auc_score(yte, p))}
 
 if "--search" in sys.argv:
     grids = {

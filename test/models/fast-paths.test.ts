@@ -14,6 +14,7 @@ import {
   accumulatePacked,
   accumulateTree,
   type FlatTree,
+  PARALLEL_MIN_STEPS,
   packTrees,
 } from "../../src/models/tree/flat-tree.ts";
 
@@ -108,7 +109,8 @@ describe("packed tree prediction split with the helper thread", () => {
     const rng = new Rng(12);
     const p = 7;
     const trees = Array.from({ length: 40 }, () => randomTree(rng, 61, p, 2));
-    const n = 14_001; // 560,040 walks: above the split threshold
+    const n = 40_001;
+    expect(n * packTrees(trees).sumDepth).toBeGreaterThanOrEqual(PARALLEL_MIN_STEPS); // split with the helper
     const X = randomMatrix(rng, n, p, 0.02);
     const ref = new Float64Array(n * 2).fill(0.5);
     for (const t of trees) accumulateTree(t, X.data, n, ref, 0.1);

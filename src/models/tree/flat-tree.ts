@@ -167,6 +167,8 @@ export interface PackedTrees {
   features: Int32Array;
   /** Per tree: the depth of its deepest leaf. */
   depth: Int32Array;
+  /** The sum of depth (an upper bound of the steps one row takes through all the trees). */
+  sumDepth: number;
   /**
    * The same nodes for rows without a missing value, when every split's left child is the next node
    * (depth-first numbering, as every learner here grows): fr[2i] the feature, fr[2i+1] the right child,
@@ -236,6 +238,7 @@ export function packTrees(trees: readonly FlatTree[]): PackedTrees {
     value,
     features,
     depth,
+    sumDepth: depth.reduce((a, b) => a + b, 0),
     compact: compactNodes(links, threshold),
   };
 }
@@ -266,8 +269,12 @@ const SHALLOW = 8;
 /** Rows per block: a block's row-major copy (rows x used features doubles) stays in the L2 cache. */
 const BLOCK_BYTES = 1 << 19;
 
-/** Below this many row-tree walks a batch is not split with the helper thread. */
-const PARALLEL_MIN = 1 << 19;
+/**
+ * Below this many node steps (rows x the trees' summed depths), or below 64 steps per node of the
+ * trees (which posting copies), a batch is not split with the helper thread: posting the trees and
+ * waking the helper costs more than a small batch takes (2,211 rows x 256 boosting trees of depth 3, 1.7 M steps, run faster here).
+ */
+export const PARALLEL_MIN_STEPS = 1 << 22;
 
 function blockRows(p: number, nRows: number): number {
   return 4 * Math.max(1, Math.min(Math.ceil(nRows / 4), Math.floor(BLOCK_BYTES / (32 * p))));
@@ -314,7 +321,9 @@ export function accumulatePacked(
   R = 1,
 ): void {
   const p = Math.max(1, P.features.length);
-  if (nRows >= 8 && nRows * P.nTrees >= PARALLEL_MIN && helperReady()) {
+  const steps = nRows * P.sumDepth;
+  // posting copies the trees: only worth it for many steps per node copied
+  if (nRows >= 8 && steps >= PARALLEL_MIN_STEPS && steps >= 64 * P.threshold.length && helperReady()) {
     // the helper walks rows [half, n), copied row-major to shared memory; this thread does [0, half)
     const half = 4 * Math.floor(nRows / 8);
     const xr = new Float64Array(new SharedArrayBuffer(8 * (nRows - half) * p));
