@@ -38,10 +38,9 @@ export interface Predictor {
   explainAll?(frame: Frame, k?: number): Contribution[][];
   /**
    * A predictor loaded from a bundle directory: the directory (which another thread can load the
-   * same model from) and `predict` from scores computed there (`scores` on that thread's copy).
+   * same model from) and `predict` from scores computed there (BundlePredictor.scores on that copy).
    */
   readonly dir?: string;
-  scores?(frame: Frame): Scores;
   fromScores?(s: Scores, nRows: number): Prediction;
 }
 

@@ -87,16 +87,6 @@ export class FrameBuilder {
     return this.n++;
   }
 
-  /** Position of a column in this builder (the `columns` order). */
-  columnIndex(name: string): number {
-    return this.bufs.findIndex((b) => b.spec.name === name);
-  }
-
-  /** Whether the column at position j is stored as numbers. */
-  isNumeric(j: number): boolean {
-    return this.bufs[j]!.kind === "numeric";
-  }
-
   /** Write a number into numeric column j at row i (NaN = missing). */
   setNumber(j: number, i: number, v: number): void {
     (this.bufs[j] as NumBuf).data[i] = v;

@@ -247,7 +247,7 @@ function inputPlan(spec: ColumnSpec, j: number, idx: number): InputPlan {
     allowed,
     fast: numeric && allNumbers,
     integer: spec.type === "integer",
-    allowedNum: spec.values ? new Set(spec.values as number[]) : null,
+    allowedNum: numeric && allNumbers && spec.values ? new Set(spec.values as number[]) : null,
     min: spec.min ?? Number.NEGATIVE_INFINITY,
     max: spec.max ?? Number.POSITIVE_INFINITY,
   };
