@@ -13,7 +13,8 @@
  * - a record longer than `maxRecordChars` characters (delimiters included) is an error as soon as it
  *   is seen, so memory stays bounded by the limit whatever the input;
  * - a quote inside an unquoted field, a character other than a delimiter after a closing quote, and
- *   a quote still open at the end are errors naming the line.
+ *   a quote still open at the end are errors naming the line (stricter than csv-parse in one place:
+ *   `"a" "b"`, which csv-parse joins into one field, is an error here).
  *
  * The text may arrive in chunks of any size; an incomplete record is kept (at most maxRecordChars
  * characters) and scanned again with the next chunk.
@@ -62,7 +63,7 @@ export interface CsvRecord {
 }
 
 /** The characters String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator). */
-export function isTrimmable(c: number): boolean {
+function isTrimmable(c: number): boolean {
   if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
   if (c < 0xa0) return false;
   return (
@@ -128,11 +129,6 @@ export class CsvTokenizer {
       line: 1,
       index: 0,
     };
-  }
-
-  /** Records emitted so far. */
-  get count(): number {
-    return this.records;
   }
 
   push(chunk: string): void {
