@@ -55,10 +55,18 @@ export class Rng {
   /** Uniform integer in [0, n). Unbiased (rejection sampling). */
   int(n: number): number {
     if (!(n > 0) || n > 0x100000000) throw new RangeError(`int(n) needs 0 < n <= 2^32, got ${n}`);
-    const limit = 0x100000000 - (0x100000000 % n);
+    // the same values as r % n with limit 2^32 − (2^32 mod n), in unsigned 32-bit arithmetic (a
+    // double modulo is several times slower); n = 2^32 wraps to 0 and takes every value
+    const m = n >>> 0;
+    if (m === 0) return this.nextU32();
     let r = this.nextU32();
-    while (r >= limit) r = this.nextU32();
-    return r % n;
+    // r <= 2^32 − 1 − m is below the limit whatever 2^32 mod m is: the limit is only worked out (and
+    // a draw perhaps rejected) in the top m values
+    if (r > 0xffffffff - m) {
+      const limit = 0x100000000 - ((((0xffffffff >>> 0) % m) + 1) % m);
+      while (r >= limit) r = this.nextU32();
+    }
+    return (r >>> 0) % m;
   }
 
   /** Standard normal (Box–Muller). */

@@ -105,6 +105,7 @@ export class AdaBoostClassifier implements Classifier {
         this.trees.push(tree);
         this.leafClass.push(lc);
         this.weights.push(1);
+        opts.onProgress?.(p.nEstimators, p.nEstimators);
         break;
       }
       if (err >= 1 - 1 / K) {
@@ -115,13 +116,17 @@ export class AdaBoostClassifier implements Classifier {
             {},
           );
         }
+        opts.onProgress?.(p.nEstimators, p.nEstimators);
         break;
       }
       const alpha = p.learningRate * (Math.log((1 - err) / err) + Math.log(K - 1));
       this.trees.push(tree);
       this.leafClass.push(lc);
       this.weights.push(alpha);
-      if (m === p.nEstimators - 1) break;
+      if (m === p.nEstimators - 1) {
+        opts.onProgress?.(m + 1, p.nEstimators);
+        break;
+      }
       let s = 0;
       for (let i = 0; i < n; i++) {
         if (pred[i] !== y[i] && w[i]! > 0) w[i] = Math.exp(Math.log(w[i]!) + alpha);
@@ -180,6 +185,17 @@ export class AdaBoostClassifier implements Classifier {
     return out;
   }
 
+  /** The first n stumps (a fit that stopped early at fewer keeps them all, as a fit with n would). */
+  truncate(nEstimators: number): AdaBoostClassifier {
+    const m = new AdaBoostClassifier({ ...this.params, nEstimators });
+    m.trees = this.trees.slice(0, nEstimators);
+    m.leafClass = this.leafClass.slice(0, nEstimators);
+    m.weights = this.weights.slice(0, nEstimators);
+    m.nClasses = this.nClasses;
+    m.nFeatures = this.nFeatures;
+    return m;
+  }
+
   toJSON(): SerializedModel {
     return serialized(this, { trees: this.trees.map(treeToJSON), weights: this.weights });
   }
@@ -211,7 +227,13 @@ export const adaBoostSpec: ModelSpec<AdaBoostParams> = {
   title: "AdaBoost (SAMME)",
   paramSchema: AdaBoostParamsSchema,
   defaultGrid: { learning_rate: [0.1, 0.01, 0.001], n_estimators: [8, 16, 32, 64, 128, 256] },
-  capabilities: { multiclass: true, sampleWeight: true, needsScaling: false, parallelFit: false },
+  capabilities: {
+    multiclass: true,
+    sampleWeight: true,
+    needsScaling: false,
+    parallelFit: false,
+    staged: true,
+  },
   create: (params) => new AdaBoostClassifier(params),
   fromJSON: (s) => AdaBoostClassifier.fromJSON(s),
 };

@@ -40,9 +40,9 @@ import {
 } from "./tree/binning.ts";
 import {
   accumulatePacked,
-  accumulateTree,
   type FlatTree,
   type FlatTreeJSON,
+  leafOf,
   type PackedTrees,
   packTrees,
   pathContributions,
@@ -80,6 +80,12 @@ interface GrowCtx {
   nRows: number;
   nFeatures: number;
   nBins: Uint16Array;
+  /** Per feature: where its histogram slots start (histOffsets). */
+  hOff: Int32Array;
+  /** The second statistic is 1 for every row (friedman_mse without sample weights): S = count. */
+  unitS: boolean;
+  /** buildHist's scratch: a node's gradients and second statistics in row order, 4 sub-histograms. */
+  hist: { gv: Float64Array; sv: Float64Array; sub: Float64Array };
   /** Per feature: the raw threshold of the split "bins <= b left" (BinMapper.cuts). */
   cuts: readonly Float64Array[];
   /** Raw columns of the quantile-binned features (exact thresholds next to a chosen bin boundary). */
@@ -100,21 +106,70 @@ interface GrowCtx {
   lr: number;
 }
 
-/** Histogram layout: per feature 256 bins x (G, S, count); S: GrowCtx.s. */
-const STRIDE = 256 * 3;
+/**
+ * Histogram layout: feature f's slots start at hOff[f], nBins[f] + 1 slots of (G, S, count) — its bins,
+ * then the missing values' slot (S: GrowCtx.s). Only the bins a feature has: a binary feature takes 3
+ * slots, not 256, so building, subtracting and scanning histograms costs what the data needs.
+ */
+export function histOffsets(nBins: Uint16Array): Int32Array {
+  const off = new Int32Array(nBins.length + 1);
+  for (let f = 0; f < nBins.length; f++) off[f + 1] = off[f]! + (nBins[f]! + 1) * 3;
+  return off;
+}
 
 function buildHist(ctx: GrowCtx, idx: Uint32Array, start: number, end: number, out: Float64Array): void {
-  out.fill(0);
-  const { bins, nRows, nFeatures, g, s } = ctx;
+  const { bins, nRows, nFeatures, g, s, hOff, nBins, unitS } = ctx;
+  const { gv, sv, sub } = ctx.hist;
+  const m = end - start;
+  // the node's gradients (and second statistics) in row order once, read 30 times below
+  for (let i = 0; i < m; i++) gv[i] = g[idx[start + i]!]!;
+  if (!unitS) for (let i = 0; i < m; i++) sv[i] = s[idx[start + i]!]!;
   for (let f = 0; f < nFeatures; f++) {
     const fo = f * nRows;
-    const ho = f * STRIDE;
-    for (let i = start; i < end; i++) {
-      const r = idx[i]!;
-      const b = ho + bins[fo + r]! * 3;
-      out[b]! += g[r]!;
-      out[b + 1]! += s[r]!;
-      out[b + 2]!++;
+    const ho = hOff[f]!;
+    // bins are < nBins[f], MISSING_BIN (255) is >= it: min() puts missing values in the last slot
+    const nb = nBins[f]!;
+    const slots = nb + 1;
+    // four interleaved sub-histograms (row i into copy i mod 4): consecutive rows in one bin do not
+    // wait on each other's read-modify-write
+    const w = 3 * slots;
+    sub.fill(0, 0, 4 * w);
+    let i = 0;
+    if (unitS) {
+      for (; i + 4 <= m; i += 4) {
+        const b0 = Math.min(bins[fo + idx[start + i]!]!, nb) * 3;
+        const b1 = w + Math.min(bins[fo + idx[start + i + 1]!]!, nb) * 3;
+        const b2 = 2 * w + Math.min(bins[fo + idx[start + i + 2]!]!, nb) * 3;
+        const b3 = 3 * w + Math.min(bins[fo + idx[start + i + 3]!]!, nb) * 3;
+        sub[b0]! += gv[i]!;
+        sub[b0 + 2]!++;
+        sub[b1]! += gv[i + 1]!;
+        sub[b1 + 2]!++;
+        sub[b2]! += gv[i + 2]!;
+        sub[b2 + 2]!++;
+        sub[b3]! += gv[i + 3]!;
+        sub[b3 + 2]!++;
+      }
+      for (; i < m; i++) {
+        const b = Math.min(bins[fo + idx[start + i]!]!, nb) * 3;
+        sub[b]! += gv[i]!;
+        sub[b + 2]!++;
+      }
+      for (let q = 0; q < w; q += 3) {
+        const G = sub[q]! + sub[q + w]! + (sub[q + 2 * w]! + sub[q + 3 * w]!);
+        const c = sub[q + 2]! + sub[q + w + 2]! + (sub[q + 2 * w + 2]! + sub[q + 3 * w + 2]!);
+        out[ho + q] = G;
+        out[ho + q + 1] = c;
+        out[ho + q + 2] = c;
+      }
+    } else {
+      for (; i < m; i++) {
+        const b = (i & 3) * w + Math.min(bins[fo + idx[start + i]!]!, nb) * 3;
+        sub[b]! += gv[i]!;
+        sub[b + 1]! += sv[i]!;
+        sub[b + 2]!++;
+      }
+      for (let q = 0; q < w; q++) out[ho + q] = sub[q]! + sub[q + w]! + (sub[q + 2 * w]! + sub[q + 3 * w]!);
     }
   }
 }
@@ -161,9 +216,9 @@ function bestSplit(ctx: GrowCtx, hist: Float64Array, G: number, S: number, n: nu
   const parent = (G * G) / (S + l2);
   let best: Split | null = null;
   for (let f = 0; f < nFeatures; f++) {
-    const ho = f * STRIDE;
+    const ho = ctx.hOff[f]!;
     const nb = nBins[f]!;
-    const mo = ho + MISSING_BIN * 3;
+    const mo = ho + nb * 3;
     const gm = hist[mo]!;
     const sm = hist[mo + 1]!;
     const cm = hist[mo + 2]!;
@@ -214,7 +269,7 @@ function refineSplit(
   const slot = ctx.raw ? ctx.raw.index[s.f]! : -1;
   const nb = ctx.nBins[s.f]!;
   if (slot < 0 || s.bin >= nb - 1) return Number.NaN;
-  const ho = s.f * STRIDE;
+  const ho = ctx.hOff[s.f]!;
   const bL = s.bin;
   let bR = bL + 1;
   while (bR < nb && hist[ho + bR * 3 + 2]! === 0) bR++;
@@ -240,7 +295,7 @@ function refineSplit(
     nBase += hist[ho + b * 3 + 2]!;
   }
   if (s.missLeft) {
-    const mo = ho + MISSING_BIN * 3;
+    const mo = ho + nb * 3;
     gB += hist[mo]!;
     sB += hist[mo + 1]!;
     nBase += hist[mo + 2]!;
@@ -310,7 +365,12 @@ function refineSplit(
   return gapMid(bestLo, bestHi);
 }
 
-function growRegressionTree(ctx: GrowCtx, rows: Uint32Array): FlatTree {
+/**
+ * Grow one tree on `rows` (reordered in place). With `leafOfRow`, each of those rows' leaf is written
+ * to leafOfRow[row]: the partition routes rows exactly as the tree's thresholds do, so the caller can
+ * update their raw scores without walking the tree.
+ */
+function growRegressionTree(ctx: GrowCtx, rows: Uint32Array, leafOfRow?: Int32Array): FlatTree {
   const idx = rows;
   const feature: number[] = [];
   const threshold: number[] = [];
@@ -319,7 +379,7 @@ function growRegressionTree(ctx: GrowCtx, rows: Uint32Array): FlatTree {
   const missingLeft: number[] = [];
   const value: number[] = [];
   const weight: number[] = [];
-  const histSize = ctx.nFeatures * STRIDE;
+  const histSize = ctx.hOff[ctx.nFeatures]!;
   interface Node {
     start: number;
     end: number;
@@ -364,6 +424,8 @@ function growRegressionTree(ctx: GrowCtx, rows: Uint32Array): FlatTree {
   };
   let leaves = 1;
   let frontier: Node[] = [root];
+  // every node made (the ones never split are the leaves)
+  const leafNodes: Node[] = [root];
   // depth-wise growth: split every splittable node of a level, best gains first when leaves are capped
   while (frontier.length) {
     const cands: { node: Node; split: Split }[] = [];
@@ -411,7 +473,7 @@ function growRegressionTree(ctx: GrowCtx, rows: Uint32Array): FlatTree {
         : split.bin < th.length
           ? th[split.bin]!
           : Number.POSITIVE_INFINITY;
-      const hasMissing = node.hist[split.f * STRIDE + MISSING_BIN * 3 + 2]! > 0;
+      const hasMissing = node.hist[ctx.hOff[split.f]! + ctx.nBins[split.f]! * 3 + 2]! > 0;
       const nl = mid - node.start;
       const nr = node.end - mid;
       missingLeft[node.id] = hasMissing ? split.missLeft : nl >= nr ? 1 : 0;
@@ -452,6 +514,13 @@ function growRegressionTree(ctx: GrowCtx, rows: Uint32Array): FlatTree {
       next.push({ start: mid, end: node.end, depth: node.depth + 1, hist: rh, G: gr, H: hr, S: sr, id: rid });
     }
     frontier = next;
+    for (const nd of next) leafNodes.push(nd);
+  }
+  if (leafOfRow) {
+    for (const nd of leafNodes) {
+      if (feature[nd.id] !== -1) continue;
+      for (let q = nd.start; q < nd.end; q++) leafOfRow[idx[q]!] = nd.id;
+    }
   }
   return {
     nNodes: feature.length,
@@ -518,6 +587,7 @@ export class GradientBoostingClassifier implements Classifier {
     const h = new Float64Array(n);
     const prob = new Float64Array(n * R);
     const rng = new Rng(P.randomState);
+    const leafOfRow = new Int32Array(n);
     const nSub = Math.max(1, Math.floor(P.subsample * n));
     const all = Uint32Array.from({ length: n }, (_, i) => i);
     const ctx: GrowCtx = {
@@ -525,6 +595,13 @@ export class GradientBoostingClassifier implements Classifier {
       nRows: n,
       nFeatures: X.nCols,
       nBins: mapper.nBins,
+      hOff: histOffsets(mapper.nBins),
+      unitS: friedman && !opts.sampleWeight,
+      hist: {
+        gv: new Float64Array(n),
+        sv: new Float64Array(n),
+        sub: new Float64Array(4 * 3 * 256),
+      },
       cuts: mapper.cuts,
       raw,
       scratch: raw
@@ -577,12 +654,16 @@ export class GradientBoostingClassifier implements Classifier {
           g[i] = sw[i]! * (pk - yk);
           h[i] = sw[i]! * Math.max(pk * (1 - pk), 1e-16);
         }
-        const tree = growRegressionTree(ctx, k === 0 ? rows : rows.slice());
+        leafOfRow.fill(-1);
+        const tree = growRegressionTree(ctx, k === 0 ? rows : rows.slice(), leafOfRow);
         this.trees.push(tree);
-        // update raw scores of every row (not only the subsample)
-        const upd = new Float64Array(n);
-        accumulateTree(tree, X.data, n, upd, 1);
-        for (let i = 0; i < n; i++) F[i * R + k]! += upd[i]!;
+        // update raw scores of every row (not only the subsample): the subsample's rows by the leaf
+        // the partition put them in, the others by walking the tree
+        const val = tree.value;
+        for (let i = 0; i < n; i++) {
+          const l = leafOfRow[i]!;
+          F[i * R + k]! += val[l >= 0 ? l : leafOf(tree, X.data, n, i)]!;
+        }
       }
       opts.onProgress?.(it + 1, P.nEstimators);
     }
@@ -625,6 +706,33 @@ export class GradientBoostingClassifier implements Classifier {
     return out;
   }
 
+  stagedProba(X: Matrix, stages: readonly number[]): Float64Array[] {
+    checkPredictData(X, this.nFeatures, this.name);
+    const R = this.R;
+    const n = X.nRows;
+    const F = new Float64Array(n * R);
+    for (let i = 0; i < n; i++) for (let k = 0; k < R; k++) F[i * R + k] = this.init[k]!;
+    // the running raw scores, tree after tree as decision() adds them, copied out at each stage
+    let done = 0;
+    return stages.map((s) => {
+      const upto = Math.min(s * R, this.trees.length);
+      if (upto > done) {
+        accumulatePacked(packTrees(this.trees.slice(done, upto)), X.data, n, F, 1, R, R);
+        done = upto;
+      }
+      return R === 1 ? sigmoidRows(F, n) : softmaxRows(F, n, this.nClasses);
+    });
+  }
+
+  truncate(nEstimators: number): GradientBoostingClassifier {
+    const m = new GradientBoostingClassifier({ ...this.params, nEstimators });
+    m.init = this.init.slice();
+    m.trees = this.trees.slice(0, nEstimators * this.R);
+    m.nClasses = this.nClasses;
+    m.nFeatures = this.nFeatures;
+    return m;
+  }
+
   toJSON(): SerializedModel {
     return serialized(this, { init: Array.from(this.init), trees: this.trees.map(treeToJSON) });
   }
@@ -652,7 +760,13 @@ export const gradientBoostingSpec: ModelSpec<GradientBoostingParams> = {
     subsample: [0.6, 0.7, 0.75, 0.85, 0.9],
     n_estimators: [8, 16, 32, 64, 128, 256],
   },
-  capabilities: { multiclass: true, sampleWeight: true, needsScaling: false, parallelFit: false },
+  capabilities: {
+    multiclass: true,
+    sampleWeight: true,
+    needsScaling: false,
+    parallelFit: false,
+    staged: true,
+  },
   create: (params) => new GradientBoostingClassifier(params),
   fromJSON: (s) => GradientBoostingClassifier.fromJSON(s),
 };

@@ -61,6 +61,18 @@ export interface Classifier {
    * prediction: path contributions (Saabas) for trees, coefficient x value for linear models.
    */
   contributions?(X: Matrix, row: number, cls: number): Float64Array;
+  /**
+   * Ensembles whose estimators are grown one after the other from per-estimator random streams
+   * (capabilities.staged): the model exactly as a fit with nEstimators = n on the same data would
+   * give it (its first n estimators, params included). A grid search fits the largest n_estimators
+   * of a group once and scores every smaller one from it, as scikit-learn's warm_start would.
+   */
+  truncate?(nEstimators: number): Classifier;
+  /**
+   * predictProba of truncate(n) for each n of `stages` (ascending), identical to the last bit, with
+   * the trees walked once.
+   */
+  stagedProba?(X: Matrix, stages: readonly number[]): Float64Array[];
 }
 
 export type ModelName =
@@ -94,6 +106,11 @@ export interface ModelSpec<P extends Params = Params> {
     needsScaling: boolean;
     /** Can use worker threads inside fit. */
     parallelFit: boolean;
+    /**
+     * A fit with nEstimators = n is the first n estimators of a fit with more (same data, other
+     * params and seed): `truncate` gives the smaller models, and the search fits each group once.
+     */
+    staged?: boolean;
   };
   create(params: P): Classifier;
   fromJSON(s: SerializedModel): Classifier;

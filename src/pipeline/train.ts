@@ -23,6 +23,7 @@ import { type BinaryMetrics, binaryMetrics, chooseThreshold, curve, thin } from 
 import {
   expandGrid,
   type ModelSearchResult,
+  planSearch,
   type Scoring,
   sampleGrid,
   searchCV,
@@ -207,8 +208,16 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
   });
   // validate every candidate's params before spending any time
   for (const c of candidates) createModel(c.model, c.params);
-  const total = candidates.length * folds.length;
-  say(`search: ${candidates.length} candidate(s) x ${folds.length} folds = ${total} fits`, 0, total);
+  const fits = planSearch(candidates).fits.length;
+  const total = fits * folds.length;
+  say(
+    `search: ${candidates.length} candidate(s) x ${folds.length} folds` +
+      (fits < candidates.length
+        ? ` in ${total} fits (candidates that differ only in n_estimators share one fit, scored at each n)`
+        : ` = ${total} fits`),
+    0,
+    total,
+  );
   const searches = await searchCV(Xtr, ytr, 2, [1], candidates, folds, {
     scoring: o.scoring,
     targetFpr: o.targetFpr,

@@ -5,7 +5,7 @@
  */
 import { allocMatrix, type Matrix } from "../core/frame.ts";
 import { createModel } from "../models/registry.ts";
-import { binaryMetrics } from "./metrics.ts";
+import { f1Score } from "./metrics.ts";
 
 export interface CvTaskArgs {
   data: Float64Array;
@@ -19,12 +19,18 @@ export interface CvTaskArgs {
   test: Uint32Array;
   model: string;
   params: Record<string, unknown>;
+  /**
+   * For a staged model (capabilities.staged) fitted with the largest n_estimators of a group: the
+   * n_estimators values to score, ascending; one result each, as if each had been fitted alone.
+   */
+  stages?: number[];
 }
 
 export interface CvTaskResult {
   /** Threat probability per validation row (same order as `test`). */
   score: Float64Array;
   trainF1: number;
+  /** Seconds to fit this candidate (for a stage: until its last estimator was grown). */
   fitSeconds: number;
 }
 
@@ -60,14 +66,53 @@ export function threatScore(
   return out;
 }
 
-export async function runCvTask(a: CvTaskArgs): Promise<CvTaskResult> {
+function scoreOf(a: CvTaskArgs, proba: Float64Array, rows: number): Float64Array {
+  return threatScore(proba, rows, a.nClasses, a.threatClasses);
+}
+
+/** One result, or one per stage (a.stages) from a single fit. */
+export async function runCvTask(a: CvTaskArgs): Promise<CvTaskResult[]> {
   const Xtr = rows(a, a.train);
   const ytr = Int32Array.from(a.train, (i) => a.y[i]!);
-  const m = createModel(a.model, a.params);
-  const rep = await m.fit(Xtr, ytr, a.nClasses, { threads: 1 });
-  const Xte = rows(a, a.test);
-  const score = threatScore(m.predictProba(Xte), a.test.length, a.nClasses, a.threatClasses);
-  const trScore = threatScore(m.predictProba(Xtr), a.train.length, a.nClasses, a.threatClasses);
   const ybin = Int32Array.from(ytr, (c) => (a.threatClasses.includes(c) ? 1 : 0));
-  return { score, trainF1: binaryMetrics(ybin, trScore, 0.5).f1, fitSeconds: rep.fitSeconds };
+  const m = createModel(a.model, a.params);
+  // when each estimator was done, for the stages' fit times
+  const doneAt: number[] = [];
+  const t0 = performance.now();
+  const rep = await m.fit(Xtr, ytr, a.nClasses, {
+    threads: 1,
+    ...(a.stages ? { onProgress: (d: number) => void (doneAt[d] ??= performance.now() - t0) } : {}),
+  });
+  const Xte = rows(a, a.test);
+  const trainF1 = (p: Float64Array) => f1Score(ybin, scoreOf(a, p, a.train.length), 0.5);
+  if (!a.stages) {
+    return [
+      {
+        score: scoreOf(a, m.predictProba(Xte), a.test.length),
+        trainF1: trainF1(m.predictProba(Xtr)),
+        fitSeconds: rep.fitSeconds,
+      },
+    ];
+  }
+  const stages = a.stages;
+  // every stage's probabilities: in one pass over the trees where the model can, else per stage
+  const staged = (X: Matrix): Float64Array[] =>
+    m.stagedProba
+      ? m.stagedProba(X, stages)
+      : stages.map((n) => {
+          if (!m.truncate) throw new TypeError(`${a.model} cannot be scored in stages`);
+          return m.truncate(n).predictProba(X);
+        });
+  const te = staged(Xte);
+  const tr = staged(Xtr);
+  return stages.map((n, i) => {
+    // the first progress report at or after n estimators (or the whole fit, e.g. after an early stop)
+    let at: number | undefined;
+    for (let d = n; d < doneAt.length && at === undefined; d++) at = doneAt[d];
+    return {
+      score: scoreOf(a, te[i]!, a.test.length),
+      trainF1: trainF1(tr[i]!),
+      fitSeconds: Math.min(rep.fitSeconds, (at ?? Number.POSITIVE_INFINITY) / 1000),
+    };
+  });
 }

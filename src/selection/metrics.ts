@@ -90,11 +90,8 @@ export function tprAtFpr(y: ArrayLike<number>, score: ArrayLike<number>, target:
   return best;
 }
 
-export function binaryMetrics(
-  y: ArrayLike<number>,
-  score: ArrayLike<number>,
-  threshold = 0.5,
-): BinaryMetrics {
+/** Confusion counts at a threshold (score >= threshold is a threat). */
+function confusion(y: ArrayLike<number>, score: ArrayLike<number>, threshold: number) {
   let tp = 0;
   let fp = 0;
   let tn = 0;
@@ -106,6 +103,27 @@ export function binaryMetrics(
     else if (y[i] === 1) fn++;
     else tn++;
   }
+  return { tp, fp, tn, fn };
+}
+
+function f1Of(tp: number, fp: number, fn: number): number {
+  const precision = tp + fp ? tp / (tp + fp) : 0;
+  const recall = tp + fn ? tp / (tp + fn) : 0;
+  return precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+}
+
+/** F1 of the threat class at a threshold: binaryMetrics(...).f1 without the curves. */
+export function f1Score(y: ArrayLike<number>, score: ArrayLike<number>, threshold = 0.5): number {
+  const { tp, fp, fn } = confusion(y, score, threshold);
+  return f1Of(tp, fp, fn);
+}
+
+export function binaryMetrics(
+  y: ArrayLike<number>,
+  score: ArrayLike<number>,
+  threshold = 0.5,
+): BinaryMetrics {
+  const { tp, fp, tn, fn } = confusion(y, score, threshold);
   const precision = tp + fp ? tp / (tp + fp) : 0;
   const recall = tp + fn ? tp / (tp + fn) : 0;
   const pts = curve(y, score);
@@ -127,7 +145,7 @@ export function binaryMetrics(
     accuracy: (tp + tn) / Math.max(1, y.length),
     precision,
     recall,
-    f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
+    f1: f1Of(tp, fp, fn),
     roc_auc: auc,
     pr_auc: ap,
     tpr_at_fpr_1pct: t1,

@@ -9,11 +9,11 @@ import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
 import { runTasks } from "../core/pool.ts";
 import { Rng } from "../core/rng.ts";
-import { camelCase } from "../models/params.ts";
+import { camelCase, parseParams } from "../models/params.ts";
 import { getModelSpec } from "../models/registry.ts";
 import type { CvTaskArgs, CvTaskResult } from "./cv-task.ts";
 import type { Fold } from "./kfold.ts";
-import { averagePrecision, binaryMetrics, rocAuc, tprAtFpr } from "./metrics.ts";
+import { averagePrecision, binaryMetrics, f1Score, rocAuc, tprAtFpr } from "./metrics.ts";
 
 export type Scoring = "f1" | "roc_auc" | "pr_auc" | "tpr_at_fpr" | "accuracy";
 
@@ -33,6 +33,11 @@ export interface ModelSearchResult {
   best: CandidateResult;
   /** Out-of-fold threat probabilities of the best candidate, per training row. */
   oof: Float64Array;
+}
+
+function n(c: { model: string; params: Record<string, unknown> }): number {
+  const spec = getModelSpec(c.model);
+  return (parseParams(spec.paramSchema, c.params, c.model) as { nEstimators: number }).nEstimators;
 }
 
 /** Cartesian product of a grid (keys normalised to camelCase), each merged over `fixed`. */
@@ -85,7 +90,7 @@ export function foldScore(
     case "accuracy":
       return binaryMetrics(y, s, 0.5).accuracy;
     default:
-      return binaryMetrics(y, s, 0.5).f1;
+      return f1Score(y, s, 0.5);
   }
 }
 
@@ -95,11 +100,61 @@ export interface SearchOptions {
   threads?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Candidates that differ only in n_estimators share one fit (default true; see planSearch). */
+  shareFits?: boolean;
+}
+
+/**
+ * The fits a search needs: candidates of a staged model (capabilities.staged) that differ only in
+ * n_estimators share one fit with the largest of them (scored at every smaller n from the same fit,
+ * which gives exactly the models separate fits would); every other candidate is a fit of its own.
+ */
+export interface SearchPlan {
+  fits: { model: string; params: Record<string, unknown>; stages?: number[]; candidates: number[] }[];
+}
+
+export function planSearch(
+  candidates: readonly { model: string; params: Record<string, unknown> }[],
+  shareFits = true,
+): SearchPlan {
+  const fits: SearchPlan["fits"] = [];
+  const byKey = new Map<string, { fit: SearchPlan["fits"][number]; n: number[] }>();
+  candidates.forEach((c, ci) => {
+    const spec = getModelSpec(c.model);
+    const parsed =
+      spec.capabilities.staged && shareFits
+        ? (parseParams(spec.paramSchema, c.params, c.model) as Record<string, unknown>)
+        : null;
+    const n = parsed?.nEstimators;
+    if (!parsed || typeof n !== "number") {
+      fits.push({ model: c.model, params: c.params, candidates: [ci] });
+      return;
+    }
+    const { nEstimators: _n, ...rest } = parsed;
+    const key = `${c.model}\u0000${JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+    let g = byKey.get(key);
+    if (!g) {
+      g = { fit: { model: c.model, params: c.params, stages: [], candidates: [] }, n: [] };
+      byKey.set(key, g);
+      fits.push(g.fit);
+    }
+    g.fit.candidates.push(ci);
+    g.n.push(n);
+  });
+  for (const g of byKey.values()) {
+    const stages = [...new Set(g.n)].sort((a, b) => a - b);
+    const max = stages[stages.length - 1]!;
+    const top = g.fit.candidates[g.n.indexOf(max)]!;
+    g.fit.params = candidates[top]!.params;
+    if (g.fit.candidates.length === 1) delete g.fit.stages;
+    else g.fit.stages = stages;
+  }
+  return { fits };
 }
 
 /**
  * Evaluate candidates (per model) on the folds. `X` should be on a SharedArrayBuffer for zero-copy
- * hand-off (allocMatrix(..., shared = true)).
+ * hand-off (allocMatrix(..., shared = true)). Progress counts fits x folds (see planSearch).
  */
 export async function searchCV(
   X: Matrix,
@@ -111,7 +166,8 @@ export async function searchCV(
   opts: SearchOptions,
 ): Promise<ModelSearchResult[]> {
   for (const c of candidates) getModelSpec(c.model);
-  const tasks = candidates.flatMap((c) =>
+  const plan = planSearch(candidates, opts.shareFits ?? true);
+  const tasks = plan.fits.flatMap((p) =>
     folds.map((f) => ({
       module: "selection/cv-task.ts",
       fn: "runCvTask",
@@ -124,15 +180,25 @@ export async function searchCV(
         threatClasses,
         train: f.train,
         test: f.test,
-        model: c.model,
-        params: c.params,
+        model: p.model,
+        params: p.params,
+        ...(p.stages ? { stages: p.stages } : {}),
       } satisfies CvTaskArgs,
     })),
   );
-  const res = await runTasks<CvTaskResult>(tasks, {
+  const out = await runTasks<CvTaskResult[]>(tasks, {
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.onProgress ? { onDone: opts.onProgress } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  // per candidate and fold, its result
+  const res: CvTaskResult[] = new Array(candidates.length * folds.length);
+  plan.fits.forEach((p, pi) => {
+    for (const ci of p.candidates) {
+      const stage = p.stages ? p.stages.indexOf(n(candidates[ci]!)) : 0;
+      for (let fi = 0; fi < folds.length; fi++)
+        res[ci * folds.length + fi] = out[pi * folds.length + fi]![stage]!;
+    }
   });
   const ybin = Int32Array.from(y, (c) => (threatClasses.includes(c) ? 1 : 0));
   const byModel = new Map<string, { cands: CandidateResult[]; oofs: Float64Array[] }>();

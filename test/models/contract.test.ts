@@ -4,7 +4,8 @@ import { NetsecError } from "../../src/core/errors.ts";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
-import { createModel, modelFromJSON, modelNames } from "../../src/models/registry.ts";
+import type { RandomForestClassifier } from "../../src/models/random-forest.ts";
+import { createModel, getModelSpec, modelFromJSON, modelNames } from "../../src/models/registry.ts";
 
 afterAll(() => closePool());
 
@@ -112,5 +113,70 @@ describe("parallel forest", () => {
     await a.fit(X, y, 3, { threads: 1 });
     await b.fit(X, y, 3, { threads: 2 });
     expect(b.predictProba(X)).toEqual(a.predictProba(X));
+  });
+});
+
+describe.each(modelNames().filter((n) => getModelSpec(n).capabilities.staged))(
+  "staged: %s (n_estimators grids share one fit)",
+  (name) => {
+    // gradient boosting with a row subsample, so every iteration draws from the random stream
+    const extra: Record<string, unknown> = name === "gradient_boosting" ? { subsample: 0.7 } : {};
+    for (const k of [2, 3]) {
+      it(`${k} classes: truncate(n) of a fit with more estimators is the fit with n_estimators = n`, async () => {
+        const { X, y } = data(240, k, 11);
+        const big = createModel(name, { ...extra, n_estimators: 24, random_state: 5 });
+        await big.fit(X, y, k);
+        for (const n of [1, 5, 8, 24]) {
+          const alone = createModel(name, { ...extra, n_estimators: n, random_state: 5 });
+          await alone.fit(X, y, k);
+          const cut = big.truncate!(n);
+          expect(cut.toJSON()).toEqual(alone.toJSON());
+          expect(cut.predictProba(X)).toEqual(alone.predictProba(X));
+        }
+      });
+    }
+
+    it("progress is reported per estimator in a single-threaded fit", async () => {
+      const { X, y } = data(120, 2, 12);
+      const seen: number[] = [];
+      await createModel(name, { n_estimators: 6 }).fit(X, y, 2, {
+        threads: 1,
+        onProgress: (d, t) => {
+          expect(t).toBe(6);
+          seen.push(d);
+        },
+      });
+      expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+    });
+  },
+);
+
+describe.each(modelNames().filter((n) => createModel(n).stagedProba !== undefined))(
+  "staged probabilities: %s",
+  (name) => {
+    for (const k of [2, 3]) {
+      it(`${k} classes: stagedProba(X, stages)[i] is truncate(stages[i]).predictProba(X), bit for bit`, async () => {
+        const { X, y } = data(300, k, 13);
+        const m = createModel(name, { n_estimators: 40, random_state: 2 });
+        await m.fit(X, y, k);
+        const stages = [1, 3, 8, 20, 40];
+        const got = m.stagedProba!(X, stages);
+        expect(got).toHaveLength(stages.length);
+        stages.forEach((s, i) => {
+          expect(got[i]).toEqual(m.truncate!(s).predictProba(X));
+        });
+      });
+    }
+  },
+);
+
+describe("random forest stagedProba in row chunks", () => {
+  it("chunks of rows (not a multiple of the walk's 4-row groups) give the same bits", async () => {
+    const { X, y } = data(301, 2, 14);
+    const m = createModel("random_forest", { n_estimators: 12, random_state: 4 }) as RandomForestClassifier;
+    await m.fit(X, y, 2);
+    const whole = m.stagedProba(X, [5, 12]);
+    expect(m.stagedProba(X, [5, 12], 37)).toEqual(whole);
+    expect(whole[1]).toEqual(m.predictProba(X));
   });
 });

@@ -6,6 +6,7 @@ import {
   averagePrecision,
   binaryMetrics,
   chooseThreshold,
+  f1Score,
   multiclassMetrics,
   rocAuc,
   tprAtFpr,
@@ -20,7 +21,10 @@ describe("metrics vs scikit-learn (scores with ties)", () => {
   it("roc_auc_score", () => expect(rocAuc(y, score)).toBeCloseTo(fx.metrics.roc_auc, 12));
   it("average_precision_score", () =>
     expect(averagePrecision(y, score)).toBeCloseTo(fx.metrics.average_precision, 12));
-  it("f1_score at 0.5", () => expect(binaryMetrics(y, score, 0.5).f1).toBeCloseTo(fx.metrics.f1_at_0_5, 12));
+  it("f1_score at 0.5", () => {
+    expect(binaryMetrics(y, score, 0.5).f1).toBeCloseTo(fx.metrics.f1_at_0_5, 12);
+    expect(f1Score(y, score, 0.5)).toBe(binaryMetrics(y, score, 0.5).f1);
+  });
 });
 
 describe("hand-computed metrics", () => {

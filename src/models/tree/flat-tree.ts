@@ -363,6 +363,67 @@ function accumulateRows(
   }
 }
 
+/**
+ * The leaf (index into P's node table) each row of [from, to) reaches in every tree, tree-major:
+ * out[t·(to − from) + (r − from)]. With `stagedSums` it gives, without walking the trees again,
+ * the sums accumulatePacked would give over the first s trees for any s.
+ */
+export function leavesPacked(
+  P: PackedTrees,
+  data: Float64Array,
+  nRows: number,
+  from: number,
+  to: number,
+  out: Int32Array,
+): void {
+  const p = Math.max(1, P.features.length);
+  const B = blockRows(p, to - from);
+  const xb = new Float64Array(B * p);
+  const leaf = new Int32Array(B);
+  const m = to - from;
+  for (let r0 = from; r0 < to; r0 += B) {
+    const r1 = Math.min(to, r0 + B);
+    const nb = r1 - r0;
+    gatherRows(P.features, data, nRows, r0, r1, xb, p);
+    let plain = P.compact !== null;
+    for (let i = 0, e = nb * p; plain && i < e; i++) plain = xb[i]! > Number.NEGATIVE_INFINITY;
+    for (let t = 0; t < P.nTrees; t++) {
+      if (plain) walkCompact(P.compact!, P.roots[t]!, P.depth[t]!, xb, 0, nb, p, leaf);
+      else walkTree(P.links, P.threshold, P.roots[t]!, P.depth[t]!, xb, 0, nb, p, leaf);
+      out.set(leaf.subarray(0, nb), t * m + (r0 - from));
+    }
+  }
+}
+
+/**
+ * out[q·k + c] += scale · value(leaf of row q in tree t, c) for trees t < nTrees, in tree order, for
+ * rows q < m whose leaves are in `leaves` (leavesPacked): accumulatePacked's arithmetic, operation
+ * for operation (R = 1, outK = k), so the sums are identical.
+ */
+export function sumLeaves(
+  P: PackedTrees,
+  leaves: Int32Array,
+  m: number,
+  nTrees: number,
+  out: Float64Array,
+  outOffset: number,
+  scale: number,
+): void {
+  const { value, k } = P;
+  for (let t = 0; t < nTrees; t++) {
+    const lo = t * m;
+    if (k === 1) {
+      for (let q = 0; q < m; q++) out[outOffset + q]! += scale * value[leaves[lo + q]!]!;
+    } else {
+      for (let q = 0; q < m; q++) {
+        const o = outOffset + q * k;
+        const base = leaves[lo + q]! * k;
+        for (let c = 0; c < k; c++) out[o + c]! += scale * value[base + c]!;
+      }
+    }
+  }
+}
+
 interface WalkArgs {
   P: PackedTrees;
   /** Rows [base, to), row-major. */
