@@ -5,6 +5,7 @@
  *   npx node bench/serve/load.ts [--duration 10] [--connections 10] [--home <NETSEC_HOME>]
  *                                [--mlflow-url http://127.0.0.1:5001] [--while-training] [--json]
  *                                [--scoring-threads n]   (default: as `netsec serve`, one per core)
+ *                                [--only <text>]         (only the scenarios whose name contains it)
  *
  * The model: the registry champion under --home (loaded with the real bundle loader), or, without
  * --home, the test fixture (naive Bayes on phishing) so the harness runs before real bundles exist.
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     json: { type: "boolean", default: false },
     "while-training": { type: "boolean", default: false },
     "scoring-threads": { type: "string" },
+    only: { type: "string" },
   },
 });
 
@@ -191,6 +193,8 @@ const scenarios: Scenario[] = [
 ];
 
 const rows: Row[] = [];
+// --only <text>: the scenarios whose name contains it (e.g. --only csv)
+if (args.only) scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => s.name.includes(args.only!)));
 try {
   for (const s of scenarios) rows.push(await run(`netsec (${version})`, s));
   if (args["while-training"]) {

@@ -146,7 +146,16 @@ export class BundlePredictor implements Predictor {
   explainAll(frame: Frame, k = 3): Contribution[][] {
     if (!this.model.contributions) return Array.from({ length: frame.nRows }, () => []);
     const X = this.transformer.transform(frame);
-    return Array.from({ length: frame.nRows }, (_, r) => this.topContributions(X, r, frame, r, k));
+    const all = this.model.contributionsAll;
+    if (!all) return Array.from({ length: frame.nRows }, (_, r) => this.topContributions(X, r, frame, r, k));
+    // every row's contributions per threat class in one pass over the trees, summed as explain() does
+    const p = this.model.nFeatures;
+    const per = this.threatClasses.map((t) => all.call(this.model, X, t));
+    return Array.from({ length: frame.nRows }, (_, r) => {
+      const total = new Float64Array(p);
+      for (const c of per) for (let i = 0; i < p; i++) total[i]! += c[r * p + i]!;
+      return this.top(total, frame, r, k);
+    });
   }
 
   private topContributions(
@@ -162,7 +171,11 @@ export class BundlePredictor implements Predictor {
       const c = contrib.call(this.model, X, xRow, t);
       for (let i = 0; i < c.length; i++) total[i]! += c[i]!;
     }
-    // fold one-hot features back to their input column, then pick the k largest |contribution|
+    return this.top(total, frame, row, k);
+  }
+
+  /** Fold one-hot features back to their input column, then the k largest |contribution|. */
+  private top(total: Float64Array, frame: Frame, row: number, k: number): Contribution[] {
     if (!this.groups) {
       const names: string[] = [];
       const index = new Map<string, number>();

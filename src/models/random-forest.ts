@@ -12,10 +12,13 @@ import { resolveMaxFeatures } from "./params.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
   accumulatePacked,
+  contributionSteps,
   type FlatTree,
   type FlatTreeJSON,
   leavesPacked,
   type PackedTrees,
+  packedContributions,
+  packedContributionsAll,
   packTrees,
   pathContributions,
   sumLeaves,
@@ -58,6 +61,8 @@ export class RandomForestClassifier implements Classifier {
   trees: FlatTree[] = [];
   /** `trees` packed for prediction, built on first use (never serialized). */
   private packed: { from: FlatTree[]; p: PackedTrees } | null = null;
+  /** Per class, contributionSteps of `packed` (built on first use). */
+  private steps: { of: PackedTrees; byClass: Map<number, Float64Array | null> } | null = null;
 
   constructor(params: Partial<RandomForestParams> = {}) {
     this.params = RandomForestParamsSchema.parse(params);
@@ -153,11 +158,40 @@ export class RandomForestClassifier implements Classifier {
     return argmaxRows(this.predictProba(X), X.nRows, this.nClasses);
   }
 
+  /** The packed trees and class cls's path steps (contributionSteps), built once per class. */
+  private stepsOf(cls: number): { P: PackedTrees; steps: Float64Array | null } {
+    if (this.packed?.from !== this.trees) this.packed = { from: this.trees, p: packTrees(this.trees) };
+    const P = this.packed.p;
+    if (this.steps?.of !== P) this.steps = { of: P, byClass: new Map() };
+    let steps = this.steps.byClass.get(cls);
+    if (steps === undefined)
+      this.steps.byClass.set(cls, (steps = contributionSteps(P, cls, 1 / this.trees.length)));
+    return { P, steps };
+  }
+
   contributions(X: Matrix, row: number, cls: number): Float64Array {
     checkPredictData(X, this.nFeatures, this.name);
     const out = new Float64Array(this.nFeatures);
+    const { P, steps } = this.stepsOf(cls);
+    if (steps && packedContributions(P, steps, X.data, X.nRows, row, out)) return out;
     const s = 1 / this.trees.length;
     for (const t of this.trees) pathContributions(t, X.data, X.nRows, row, cls, out, s);
+    return out;
+  }
+
+  contributionsAll(X: Matrix, cls: number): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    const p = this.nFeatures;
+    const out = new Float64Array(X.nRows * p);
+    const { P, steps } = this.stepsOf(cls);
+    const rest = steps
+      ? packedContributionsAll(P, steps, X.data, X.nRows, out, p)
+      : Array.from({ length: X.nRows }, (_, r) => r);
+    const s = 1 / this.trees.length;
+    for (const r of rest ?? Array.from({ length: X.nRows }, (_, i) => i)) {
+      const o = out.subarray(r * p, (r + 1) * p);
+      for (const t of this.trees) pathContributions(t, X.data, X.nRows, r, cls, o, s);
+    }
     return out;
   }
 

@@ -61,6 +61,8 @@ export interface Classifier {
    * prediction: path contributions (Saabas) for trees, coefficient x value for linear models.
    */
   contributions?(X: Matrix, row: number, cls: number): Float64Array;
+  /** `contributions` of every row at once: row-major nRows x nFeatures, the same numbers. */
+  contributionsAll?(X: Matrix, cls: number): Float64Array;
   /**
    * Ensembles whose estimators are grown one after the other from per-estimator random streams
    * (capabilities.staged): the model exactly as a fit with nEstimators = n on the same data would

@@ -6,6 +6,7 @@ import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
 import type { RandomForestClassifier } from "../../src/models/random-forest.ts";
 import { createModel, getModelSpec, modelFromJSON, modelNames } from "../../src/models/registry.ts";
+import { disableWasmWalks } from "../../src/models/tree/wasm-walk.ts";
 
 afterAll(() => closePool());
 
@@ -178,5 +179,17 @@ describe("random forest stagedProba in row chunks", () => {
     const whole = m.stagedProba(X, [5, 12]);
     expect(m.stagedProba(X, [5, 12], 37)).toEqual(whole);
     expect(whole[1]).toEqual(m.predictProba(X));
+    // missing values take the general walk; the JS walks give the same bits as the WebAssembly ones
+    const Q = data(90, 2, 15).X;
+    for (let i = 0; i < Q.data.length; i += 7) Q.data[i] = Number.NaN;
+    const withNaN = m.stagedProba(Q, [3, 12], 16);
+    expect(withNaN[0]).toEqual(m.truncate(3).predictProba(Q));
+    disableWasmWalks(true);
+    try {
+      expect(m.stagedProba(Q, [3, 12], 16)).toEqual(withNaN);
+      expect(m.stagedProba(X, [5, 12])).toEqual(whole);
+    } finally {
+      disableWasmWalks(false);
+    }
   });
 });

@@ -9,6 +9,7 @@ import { helperReady } from "../../src/core/helper.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { LogisticRegression } from "../../src/models/logistic-regression.ts";
+import { RandomForestClassifier } from "../../src/models/random-forest.ts";
 import { binMatrix, binOf, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
 import {
   accumulatePacked,
@@ -16,7 +17,9 @@ import {
   type FlatTree,
   PARALLEL_MIN_STEPS,
   packTrees,
+  pathContributions,
 } from "../../src/models/tree/flat-tree.ts";
+import { disableWasmWalks, wasmTrees } from "../../src/models/tree/wasm-walk.ts";
 
 /** A random tree of `nNodes` nodes (depth-first numbering) on `p` features, `k` values per node. */
 function randomTree(rng: Rng, nNodes: number, p: number, k: number): FlatTree {
@@ -75,7 +78,11 @@ describe("packed tree prediction", () => {
       const p = 9;
       const trees = Array.from({ length: nTrees }, (_, t) => randomTree(rng, t === 0 ? 1 : nodes, p, k));
       expect(packTrees(trees).compact).not.toBeNull();
-      // with missing values (the general walk) and without (the compact walk), and -Infinity
+      // shallow trees (at most 8 deep: boosting) are walked as complete trees
+      const deepest = Math.max(...packTrees(trees).depth);
+      expect(packTrees(trees).perfect !== null).toBe(deepest <= 8);
+      if (nodes <= 7) expect(deepest).toBeLessThanOrEqual(8);
+      // with missing values (the general walk) and without (the compact walk), and ±Infinity
       for (const [n, nanShare, negInf] of [
         [1, 0.05, false],
         [3, 0.05, false],
@@ -87,15 +94,29 @@ describe("packed tree prediction", () => {
         [1037, 0, true],
       ] as const) {
         const X = randomMatrix(rng, n, p, nanShare);
-        if (negInf) X.data[17] = Number.NEGATIVE_INFINITY;
+        if (negInf) {
+          X.data[17] = Number.NEGATIVE_INFINITY;
+          X.data[n + 3] = Number.POSITIVE_INFINITY;
+        }
         const outK = R === 1 ? k : R;
         const ref = new Float64Array(n * outK);
         trees.forEach((t, i) => {
           accumulateTree(t, X.data, n, ref, 0.25, outK, R === 1 ? 0 : i % R);
         });
+        // the WebAssembly kernels (the default) and the JS walks
+        const P = packTrees(trees);
+        expect(wasmTrees(P)).not.toBeNull();
         const got = new Float64Array(n * outK);
-        accumulatePacked(packTrees(trees), X.data, n, got, 0.25, outK, R);
+        accumulatePacked(P, X.data, n, got, 0.25, outK, R);
         expect(Array.from(got)).toEqual(Array.from(ref));
+        disableWasmWalks(true);
+        try {
+          const js = new Float64Array(n * outK);
+          accumulatePacked(packTrees(trees), X.data, n, js, 0.25, outK, R);
+          expect(Array.from(js)).toEqual(Array.from(ref));
+        } finally {
+          disableWasmWalks(false);
+        }
       }
     });
   }
@@ -178,6 +199,37 @@ describe("logistic regression with sparse columns", () => {
       for (let c = 0; c < p; c++) g[c]! += m.coef[c]! / (0.7 * n);
       for (let c = 0; c <= p; c++)
         expect(Math.abs(g[c]!), `${solver} gradient ${c}`).toBeLessThanOrEqual(1e-8);
+    }
+  });
+});
+
+describe("random forest contributions from the packed trees", () => {
+  it("equal pathContributions tree by tree, with and without missing values", async () => {
+    const rng = new Rng(21);
+    const n = 300;
+    const X = allocMatrix(n, 5);
+    const y = new Int32Array(n);
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < 5; c++) X.data[c * n + r] = rng.normal();
+      y[r] = X.data[r]! + X.data[n + r]! > 0 ? 1 : rng.int(3);
+    }
+    // a few missing values in training, so trees route them
+    for (let r = 0; r < n; r += 17) X.data[2 * n + r] = Number.NaN;
+    const m = new RandomForestClassifier({ nEstimators: 15, randomState: 2, maxFeatures: 3 });
+    await m.fit(X, y, 3);
+    const Q = randomMatrix(rng, 40, 5, 0.1);
+    Q.data[3] = Number.NEGATIVE_INFINITY;
+    Q.data[40 + 5] = Number.POSITIVE_INFINITY;
+    for (const cls of [0, 2]) {
+      for (let r = 0; r < Q.nRows; r++) {
+        const ref = new Float64Array(5);
+        for (const t of m.trees) pathContributions(t, Q.data, Q.nRows, r, cls, ref, 1 / m.trees.length);
+        expect(Array.from(m.contributions(Q, r, cls))).toEqual(Array.from(ref));
+      }
+      // every row at once (four rows a walk, the rows with missing values the general way)
+      const all = m.contributionsAll(Q, cls);
+      for (let r = 0; r < Q.nRows; r++)
+        expect(Array.from(all.subarray(r * 5, r * 5 + 5))).toEqual(Array.from(m.contributions(Q, r, cls)));
     }
   });
 });

@@ -1,4 +1,5 @@
 import { helperReady, runWithHelper } from "../../core/helper.ts";
+import { wasmTrees } from "./wasm-walk.ts";
 
 /**
  * A fitted tree as flat typed arrays, the form every tree learner produces and every predictor, the
@@ -149,6 +150,159 @@ export function pathContributions(
 }
 
 /**
+ * Per node of P's compact table: scale · (value(node, cls) − value(parent, cls)), the step a path
+ * takes into the node (pathContributions' terms, computed the same way); 0 at the roots. Null when P
+ * has no compact table.
+ */
+export function contributionSteps(P: PackedTrees, cls: number, scale: number): Float64Array | null {
+  const C = P.compact;
+  if (!C) return null;
+  const { value, k } = P;
+  const total = C.thr.length;
+  const out = new Float64Array(total);
+  for (let g = 0; g < total; g++) {
+    const r = C.fr[2 * g + 1]!;
+    if (r === g) continue; // a leaf
+    const parent = value[g * k + cls]!;
+    out[g + 1] = scale * (value[(g + 1) * k + cls]! - parent);
+    out[r] = scale * (value[r * k + cls]! - parent);
+  }
+  return out;
+}
+
+/**
+ * pathContributions over every tree of P for row r of column-major `data`, from the compact table and
+ * contributionSteps (no branch per step): the same sums, term for term. False (and nothing added) when
+ * the row has a missing value (or −Infinity) in a feature the trees use: the caller walks it the
+ * general way.
+ */
+export function packedContributions(
+  P: PackedTrees,
+  steps: Float64Array,
+  data: Float64Array,
+  nRows: number,
+  r: number,
+  out: Float64Array,
+): boolean {
+  const C = P.compact;
+  if (!C) return false;
+  const { features, roots, nTrees } = P;
+  const nf = features.length;
+  const x = new Float64Array(nf);
+  for (let j = 0; j < nf; j++) {
+    const v = data[features[j]! * nRows + r]!;
+    if (!(v > Number.NEGATIVE_INFINITY)) return false;
+    x[j] = v;
+  }
+  const { fr, thr } = C;
+  for (let t = 0; t < nTrees; t++) {
+    let n = roots[t]!;
+    for (;;) {
+      const b = 2 * n;
+      const f = fr[b]!;
+      const m = n + 1 + +(x[f]! > thr[n]!) * (fr[b + 1]! - n - 1);
+      if (m === n) break;
+      out[features[f]!]! += steps[m]!;
+      n = m;
+    }
+  }
+  return true;
+}
+
+/**
+ * packedContributions for every row of column-major `data` at once, four rows walking each tree
+ * together: out[r·nOut + feature] += the steps of row r's path (the same terms, in the same order, as
+ * pathContributions tree by tree). Rows with a missing value (or −Infinity) in a used feature are
+ * skipped and listed in the result, for the caller to walk the general way. Null without a compact table.
+ */
+export function packedContributionsAll(
+  P: PackedTrees,
+  steps: Float64Array,
+  data: Float64Array,
+  nRows: number,
+  out: Float64Array,
+  nOut: number,
+): number[] | null {
+  const C = P.compact;
+  if (!C) return null;
+  const { features, roots, nTrees } = P;
+  const p = Math.max(1, features.length);
+  const skipped: number[] = [];
+  // the plain rows, row-major over the used features
+  const rowsOf: number[] = [];
+  for (let r = 0; r < nRows; r++) {
+    let ok = true;
+    for (let j = 0; ok && j < features.length; j++)
+      ok = data[features[j]! * nRows + r]! > Number.NEGATIVE_INFINITY;
+    (ok ? rowsOf : skipped).push(r);
+  }
+  const m = rowsOf.length;
+  const xr = new Float64Array(m * p);
+  for (let j = 0; j < features.length; j++) {
+    const c = features[j]! * nRows;
+    for (let i = 0; i < m; i++) xr[i * p + j] = data[c + rowsOf[i]!]!;
+  }
+  const { fr, thr } = C;
+  for (let t = 0; t < nTrees; t++) {
+    const root = roots[t]!;
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const x0 = i * p;
+      const x1 = x0 + p;
+      const x2 = x1 + p;
+      const x3 = x2 + p;
+      const o0 = rowsOf[i]! * nOut;
+      const o1 = rowsOf[i + 1]! * nOut;
+      const o2 = rowsOf[i + 2]! * nOut;
+      const o3 = rowsOf[i + 3]! * nOut;
+      let n0 = root;
+      let n1 = root;
+      let n2 = root;
+      let n3 = root;
+      for (;;) {
+        const b0 = 2 * n0;
+        const b1 = 2 * n1;
+        const b2 = 2 * n2;
+        const b3 = 2 * n3;
+        const f0 = fr[b0]!;
+        const f1 = fr[b1]!;
+        const f2 = fr[b2]!;
+        const f3 = fr[b3]!;
+        const m0 = n0 + 1 + +(xr[x0 + f0]! > thr[n0]!) * (fr[b0 + 1]! - n0 - 1);
+        const m1 = n1 + 1 + +(xr[x1 + f1]! > thr[n1]!) * (fr[b1 + 1]! - n1 - 1);
+        const m2 = n2 + 1 + +(xr[x2 + f2]! > thr[n2]!) * (fr[b2 + 1]! - n2 - 1);
+        const m3 = n3 + 1 + +(xr[x3 + f3]! > thr[n3]!) * (fr[b3 + 1]! - n3 - 1);
+        // a lane at its leaf adds 0 to its own leaf's feature slot: nothing (steps of a non-move are
+        // skipped so every sum gets exactly pathContributions' terms)
+        if (m0 !== n0) out[o0 + features[f0]!]! += steps[m0]!;
+        if (m1 !== n1) out[o1 + features[f1]!]! += steps[m1]!;
+        if (m2 !== n2) out[o2 + features[f2]!]! += steps[m2]!;
+        if (m3 !== n3) out[o3 + features[f3]!]! += steps[m3]!;
+        if (((m0 ^ n0) | (m1 ^ n1) | (m2 ^ n2) | (m3 ^ n3)) === 0) break;
+        n0 = m0;
+        n1 = m1;
+        n2 = m2;
+        n3 = m3;
+      }
+    }
+    for (; i < m; i++) {
+      const x0 = i * p;
+      const o0 = rowsOf[i]! * nOut;
+      let n0 = root;
+      for (;;) {
+        const b0 = 2 * n0;
+        const f0 = fr[b0]!;
+        const m0 = n0 + 1 + +(xr[x0 + f0]! > thr[n0]!) * (fr[b0 + 1]! - n0 - 1);
+        if (m0 === n0) break;
+        out[o0 + features[f0]!]! += steps[m0]!;
+        n0 = m0;
+      }
+    }
+  }
+  return skipped;
+}
+
+/**
  * Trees packed for fast batch prediction (built from FlatTrees, never serialized). Every node of every
  * tree is in one table: links[4i] is the (remapped) feature node i tests, links[4i+1..4i+3] its
  * children for x <= threshold, x > threshold and a missing x. A leaf tests feature 0 and has itself
@@ -177,6 +331,20 @@ export interface PackedTrees {
    * Null when some left child is elsewhere.
    */
   compact: { fr: Int32Array; thr: Float64Array } | null;
+  /**
+   * When every tree is at most SHALLOW deep (boosting): each tree as a complete tree of depth D (the
+   * deepest), node i's children at 2i + 1 and 2i + 2, so a walk is exactly D steps with no child
+   * table. Per tree, 2^D − 1 split slots: feature (position in `features`), threshold, whether a
+   * missing value goes right; then 2^D leaf slots of k values. A leaf above depth D becomes splits
+   * that send every value left (threshold +Infinity, missing left) down to copies of its value.
+   */
+  perfect: {
+    D: number;
+    feat: Int32Array;
+    thr: Float64Array;
+    missRight: Uint8Array;
+    value: Float64Array;
+  } | null;
 }
 
 export function packTrees(trees: readonly FlatTree[]): PackedTrees {
@@ -240,7 +408,49 @@ export function packTrees(trees: readonly FlatTree[]): PackedTrees {
     depth,
     sumDepth: depth.reduce((a, b) => a + b, 0),
     compact: compactNodes(links, threshold),
+    perfect: perfectTrees(trees, pos, k, depth),
   };
+}
+
+function perfectTrees(
+  trees: readonly FlatTree[],
+  pos: Map<number, number>,
+  k: number,
+  depth: Int32Array,
+): PackedTrees["perfect"] {
+  let D = 0;
+  for (const d of depth) D = Math.max(D, d);
+  if (D > SHALLOW || trees.length === 0) return null;
+  const nSplit = (1 << D) - 1;
+  const nLeaf = 1 << D;
+  const feat = new Int32Array(trees.length * nSplit);
+  const thr = new Float64Array(trees.length * nSplit).fill(Number.POSITIVE_INFINITY);
+  const missRight = new Uint8Array(trees.length * nSplit);
+  const value = new Float64Array(trees.length * nLeaf * k);
+  trees.forEach((t, ti) => {
+    const so = ti * nSplit;
+    const vo = ti * nLeaf * k;
+    // (slot, node) pairs, breadth-first
+    const fill = (slot: number, node: number): void => {
+      if (slot >= nSplit) {
+        value.set(t.value.subarray(node * k, node * k + k), vo + (slot - nSplit) * k);
+        return;
+      }
+      if (t.feature[node]! < 0) {
+        // a leaf above depth D: "every value left" down to a leaf slot (the right side never taken)
+        fill(2 * slot + 1, node);
+        fill(2 * slot + 2, node);
+        return;
+      }
+      feat[so + slot] = pos.get(t.feature[node]!)!;
+      thr[so + slot] = t.threshold[node]!;
+      missRight[so + slot] = t.missingLeft[node] ? 0 : 1;
+      fill(2 * slot + 1, t.left[node]!);
+      fill(2 * slot + 2, t.right[node]!);
+    };
+    fill(0, 0);
+  });
+  return { D, feat, thr, missRight, value };
 }
 
 function compactNodes(links: Int32Array, threshold: Float64Array): PackedTrees["compact"] {
@@ -385,7 +595,7 @@ export function leavesPacked(
     const r1 = Math.min(to, r0 + B);
     const nb = r1 - r0;
     gatherRows(P.features, data, nRows, r0, r1, xb, p);
-    let plain = P.compact !== null;
+    let plain = P.compact !== null || P.perfect !== null;
     for (let i = 0, e = nb * p; plain && i < e; i++) plain = xb[i]! > Number.NEGATIVE_INFINITY;
     for (let t = 0; t < P.nTrees; t++) {
       if (plain) walkCompact(P.compact!, P.roots[t]!, P.depth[t]!, xb, 0, nb, p, leaf);
@@ -456,21 +666,30 @@ function walkRows(
   outK: number,
   R: number,
 ): void {
-  const { roots, links, threshold, value, k, nTrees, depth } = P;
+  const { roots, links, threshold, k, nTrees, depth, perfect } = P;
+  // leaf[q] indexes `value`: P's node table, or the complete trees' leaf slots
+  const value = perfect ? perfect.value : P.value;
   const B = blockRows(p, to - from);
   const leaf = new Int32Array(B);
+  const W = wasmTrees(P);
   for (let r0 = from; r0 < to; r0 += B) {
     const m = Math.min(B, to - r0);
     const xo = r0 - base;
     // a block whose values are all > -Infinity (no NaN, no -Infinity) takes the compact walk
-    let plain = P.compact !== null;
+    let plain = P.compact !== null || P.perfect !== null;
     for (let i = xo * p, e = (xo + m) * p; plain && i < e; i++) plain = xr[i]! > Number.NEGATIVE_INFINITY;
+    if (W) {
+      // the same walks and sums as below, as WebAssembly kernels
+      W.walkBlock(xr, xo, m, p, plain, out, r0, scale, outK, R);
+      continue;
+    }
     for (let t = 0; t < nTrees; t++) {
-      if (plain) walkCompact(P.compact!, roots[t]!, depth[t]!, xr, xo, m, p, leaf);
+      if (perfect) walkPerfect(perfect, t, plain, xr, xo, m, p, leaf);
+      else if (plain) walkCompact(P.compact!, roots[t]!, depth[t]!, xr, xo, m, p, leaf);
       else walkTree(links, threshold, roots[t]!, depth[t]!, xr, xo, m, p, leaf);
       const off = R === 1 ? 0 : t % R;
       if (k === 1) {
-        for (let q = 0; q < m; q++) out[(r0 + q) * outK + off]! += scale * value[leaf[q]!]!;
+        for (let q = 0, o = r0 * outK + off; q < m; q++, o += outK) out[o]! += scale * value[leaf[q]!]!;
       } else {
         for (let q = 0; q < m; q++) {
           const o = (r0 + q) * outK + off;
@@ -575,6 +794,79 @@ function walkTree(
       n0 = m0;
     }
     leaf[i] = n0;
+  }
+}
+
+/**
+ * The leaf slot (index into perfect.value / k) of rows xo .. xo + m of xb in complete tree t: exactly
+ * D steps, four rows at a time. `plain`: the block has no missing value (then no NaN test).
+ */
+function walkPerfect(
+  C: NonNullable<PackedTrees["perfect"]>,
+  t: number,
+  plain: boolean,
+  xb: Float64Array,
+  xo: number,
+  m: number,
+  p: number,
+  leaf: Int32Array,
+): void {
+  const { D, feat, thr, missRight } = C;
+  const nSplit = (1 << D) - 1;
+  const so = t * nSplit;
+  // leaf slot of tree t = t · 2^D + (i − nSplit)
+  const lo = t * (nSplit + 1) - nSplit;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const x0 = (xo + i) * p;
+    const x1 = x0 + p;
+    const x2 = x1 + p;
+    const x3 = x2 + p;
+    let n0 = 0;
+    let n1 = 0;
+    let n2 = 0;
+    let n3 = 0;
+    if (plain) {
+      for (let s = 0; s < D; s++) {
+        const a0 = so + n0;
+        const a1 = so + n1;
+        const a2 = so + n2;
+        const a3 = so + n3;
+        n0 = 2 * n0 + 1 + +(xb[x0 + feat[a0]!]! > thr[a0]!);
+        n1 = 2 * n1 + 1 + +(xb[x1 + feat[a1]!]! > thr[a1]!);
+        n2 = 2 * n2 + 1 + +(xb[x2 + feat[a2]!]! > thr[a2]!);
+        n3 = 2 * n3 + 1 + +(xb[x3 + feat[a3]!]! > thr[a3]!);
+      }
+    } else {
+      for (let s = 0; s < D; s++) {
+        const a0 = so + n0;
+        const a1 = so + n1;
+        const a2 = so + n2;
+        const a3 = so + n3;
+        const v0 = xb[x0 + feat[a0]!]!;
+        const v1 = xb[x1 + feat[a1]!]!;
+        const v2 = xb[x2 + feat[a2]!]!;
+        const v3 = xb[x3 + feat[a3]!]!;
+        n0 = 2 * n0 + 1 + (v0 > thr[a0]! ? 1 : v0 <= thr[a0]! ? 0 : missRight[a0]!);
+        n1 = 2 * n1 + 1 + (v1 > thr[a1]! ? 1 : v1 <= thr[a1]! ? 0 : missRight[a1]!);
+        n2 = 2 * n2 + 1 + (v2 > thr[a2]! ? 1 : v2 <= thr[a2]! ? 0 : missRight[a2]!);
+        n3 = 2 * n3 + 1 + (v3 > thr[a3]! ? 1 : v3 <= thr[a3]! ? 0 : missRight[a3]!);
+      }
+    }
+    leaf[i] = lo + n0;
+    leaf[i + 1] = lo + n1;
+    leaf[i + 2] = lo + n2;
+    leaf[i + 3] = lo + n3;
+  }
+  for (; i < m; i++) {
+    const x0 = (xo + i) * p;
+    let n0 = 0;
+    for (let s = 0; s < D; s++) {
+      const a0 = so + n0;
+      const v0 = xb[x0 + feat[a0]!]!;
+      n0 = 2 * n0 + 1 + (v0 > thr[a0]! ? 1 : v0 <= thr[a0]! ? 0 : missRight[a0]!);
+    }
+    leaf[i] = lo + n0;
   }
 }
 

@@ -1,0 +1,259 @@
+/**
+ * A small WebAssembly assembler: a module with functions over one imported memory (`env.memory`),
+ * written instruction by instruction from TypeScript (the encoding of the WebAssembly 1.0 binary
+ * format, https://webassembly.github.io/spec/core/binary/). Hot kernels (the tree walks) are emitted
+ * with it at load time: no second language, no committed binary, no build step.
+ */
+
+export type ValType = "i32" | "f64";
+
+const TYPE: Record<ValType, number> = { i32: 0x7f, f64: 0x7c };
+
+function uleb(n: number, out: number[]): void {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`uleb: ${n}`);
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+}
+
+function sleb(n: number, out: number[]): void {
+  if (!Number.isInteger(n)) throw new RangeError(`sleb: ${n}`);
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+function name(s: string, out: number[]): void {
+  const b = new TextEncoder().encode(s);
+  uleb(b.length, out);
+  for (const x of b) out.push(x);
+}
+
+/** A function body under construction: params are locals 0 .. n-1, `local()` adds more. */
+export class WasmFn {
+  readonly name: string;
+  readonly params: ValType[];
+  readonly results: ValType[];
+  private readonly extra: ValType[] = [];
+  readonly code: number[] = [];
+
+  constructor(name: string, params: ValType[], results: ValType[] = []) {
+    this.name = name;
+    this.params = params;
+    this.results = results;
+  }
+
+  /** A new local of type t; returns its index. */
+  local(t: ValType): number {
+    this.extra.push(t);
+    return this.params.length + this.extra.length - 1;
+  }
+
+  private op(...bytes: number[]): this {
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+
+  // control (blocks and loops have no result: block type 0x40)
+  block(): this {
+    return this.op(0x02, 0x40);
+  }
+  loop(): this {
+    return this.op(0x03, 0x40);
+  }
+  end(): this {
+    return this.op(0x0b);
+  }
+  /** Branch to the enclosing label `depth` levels out (0 = innermost block or loop). */
+  br(depth: number): this {
+    this.op(0x0c);
+    uleb(depth, this.code);
+    return this;
+  }
+  brIf(depth: number): this {
+    this.op(0x0d);
+    uleb(depth, this.code);
+    return this;
+  }
+  // variables
+  get(i: number): this {
+    this.op(0x20);
+    uleb(i, this.code);
+    return this;
+  }
+  set(i: number): this {
+    this.op(0x21);
+    uleb(i, this.code);
+    return this;
+  }
+  tee(i: number): this {
+    this.op(0x22);
+    uleb(i, this.code);
+    return this;
+  }
+  // memory: natural alignment hint, constant byte offset
+  i32Load(offset = 0): this {
+    this.op(0x28, 2);
+    uleb(offset, this.code);
+    return this;
+  }
+  i32Load8U(offset = 0): this {
+    this.op(0x2d, 0);
+    uleb(offset, this.code);
+    return this;
+  }
+  f64Load(offset = 0): this {
+    this.op(0x2b, 3);
+    uleb(offset, this.code);
+    return this;
+  }
+  i32Store(offset = 0): this {
+    this.op(0x36, 2);
+    uleb(offset, this.code);
+    return this;
+  }
+  f64Store(offset = 0): this {
+    this.op(0x39, 3);
+    uleb(offset, this.code);
+    return this;
+  }
+  // constants
+  i32(v: number): this {
+    this.op(0x41);
+    sleb(v | 0, this.code);
+    return this;
+  }
+  // numeric
+  i32Eqz(): this {
+    return this.op(0x45);
+  }
+  i32Eq(): this {
+    return this.op(0x46);
+  }
+  i32LtS(): this {
+    return this.op(0x48);
+  }
+  i32GtS(): this {
+    return this.op(0x4a);
+  }
+  i32GeS(): this {
+    return this.op(0x4e);
+  }
+  f64Ne(): this {
+    return this.op(0x62);
+  }
+  f64Gt(): this {
+    return this.op(0x64);
+  }
+  f64Le(): this {
+    return this.op(0x65);
+  }
+  i32Add(): this {
+    return this.op(0x6a);
+  }
+  i32Sub(): this {
+    return this.op(0x6b);
+  }
+  i32Mul(): this {
+    return this.op(0x6c);
+  }
+  i32And(): this {
+    return this.op(0x71);
+  }
+  i32Or(): this {
+    return this.op(0x72);
+  }
+  i32Xor(): this {
+    return this.op(0x73);
+  }
+  i32Shl(): this {
+    return this.op(0x74);
+  }
+  f64Add(): this {
+    return this.op(0xa0);
+  }
+  f64Mul(): this {
+    return this.op(0xa2);
+  }
+  /** [a, b, cond] → cond ≠ 0 ? a : b */
+  select(): this {
+    return this.op(0x1b);
+  }
+
+  /** The code section entry: locals (run-length encoded) and the body. */
+  encode(): number[] {
+    const body: number[] = [];
+    const runs: [number, ValType][] = [];
+    for (const t of this.extra) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === t) last[0]++;
+      else runs.push([1, t]);
+    }
+    uleb(runs.length, body);
+    for (const [n, t] of runs) {
+      uleb(n, body);
+      body.push(TYPE[t]);
+    }
+    for (const b of this.code) body.push(b);
+    body.push(0x0b);
+    const out: number[] = [];
+    uleb(body.length, out);
+    return out.concat(body);
+  }
+}
+
+function section(id: number, content: number[], out: number[]): void {
+  out.push(id);
+  uleb(content.length, out);
+  for (const b of content) out.push(b);
+}
+
+/** The module's bytes: functions exported by name, memory imported as env.memory (min 1 page). */
+export function assemble(fns: readonly WasmFn[]): Uint8Array {
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const types: number[] = [];
+  uleb(fns.length, types);
+  for (const f of fns) {
+    types.push(0x60);
+    uleb(f.params.length, types);
+    for (const p of f.params) types.push(TYPE[p]);
+    uleb(f.results.length, types);
+    for (const r of f.results) types.push(TYPE[r]);
+  }
+  section(1, types, out);
+  const imports: number[] = [];
+  uleb(1, imports);
+  name("env", imports);
+  name("memory", imports);
+  imports.push(0x02, 0x00);
+  uleb(1, imports);
+  section(2, imports, out);
+  const funcs: number[] = [];
+  uleb(fns.length, funcs);
+  fns.forEach((_, i) => {
+    uleb(i, funcs);
+  });
+  section(3, funcs, out);
+  const exports: number[] = [];
+  uleb(fns.length, exports);
+  fns.forEach((f, i) => {
+    name(f.name, exports);
+    exports.push(0x00);
+    uleb(i, exports);
+  });
+  section(7, exports, out);
+  const code: number[] = [];
+  uleb(fns.length, code);
+  for (const f of fns) for (const b of f.encode()) code.push(b);
+  section(10, code, out);
+  return Uint8Array.from(out);
+}
