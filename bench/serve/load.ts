@@ -10,20 +10,20 @@
  * The model: the registry champion under --home (loaded with the real bundle loader), or, without
  * --home, the test fixture (naive Bayes on phishing) so the harness runs before real bundles exist.
  * With --mlflow-url, the record scenarios also run against `mlflow models serve` (its /invocations
- * with `dataframe_records`) for a side-by-side line. The load generator runs in a worker thread of
- * this process (never on the server's event loop); server and load generator share the machine (2
+ * with `dataframe_records`) for a side-by-side line. The load generator runs in a process of its own
+ * (bench/serve/loadgen.ts), as a client would; server and load generator share the machine (2
  * cores): compare numbers from the same run only.
  * With --while-training, the netsec scenarios run a second time while a training job started through
  * `POST /train` (the default pipeline on phishing, in the server's worker thread) is running.
  */
 
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import autocannon from "autocannon";
 import { loadConfig } from "../../src/config/env.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import { PipelineConfigSchema } from "../../src/pipeline/config.ts";
@@ -90,28 +90,50 @@ function multipartBody(csv: string): { body: Buffer; type: string } {
   return { body, type: `multipart/form-data; boundary=${b}` };
 }
 
+/** One scenario under load from bench/serve/loadgen.ts, a separate process (a client, not a thread of the server). */
 async function run(target: string, s: Scenario): Promise<Row> {
-  const opts: Parameters<typeof autocannon>[0] & { workers: number } = {
-    url: s.url,
-    method: s.method,
-    headers: s.headers,
-    // (a worker takes the body as a string; every body here is UTF-8 text)
-    body: typeof s.body === "string" ? s.body : s.body.toString("utf8"),
-    connections: Number(args.connections),
-    duration: Number(args.duration),
-    // the load generator in a thread of its own, off the event loop of the server it measures
-    workers: 1,
-  };
-  const r = await autocannon(opts);
+  // a warm-up second first, not counted (the same for every target: compiled code, warm caches)
+  await load(s, 1);
+  const r = await load(s, Number(args.duration));
   return {
     target,
     scenario: s.name,
-    rps: r.requests.average,
-    rowsPerSec: r.requests.average * s.rowsPerRequest,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
+    rps: r.rps,
+    rowsPerSec: r.rps * s.rowsPerRequest,
+    p50: r.p50,
+    p99: r.p99,
     non2xx: r.non2xx,
     errors: r.errors,
+  };
+}
+
+async function load(
+  s: Scenario,
+  duration: number,
+): Promise<{ rps: number; p50: number; p99: number; non2xx: number; errors: number }> {
+  const input = JSON.stringify({
+    url: s.url,
+    method: s.method,
+    headers: s.headers,
+    body64: Buffer.from(s.body).toString("base64"),
+    connections: Number(args.connections),
+    duration,
+  });
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [fileURLToPath(new URL("./loadgen.ts", import.meta.url))],
+      { maxBuffer: 1 << 20 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    );
+    child.stdin!.end(input);
+  });
+  return JSON.parse(out.trim().split("\n").pop()!) as {
+    rps: number;
+    p50: number;
+    p99: number;
+    non2xx: number;
+    errors: number;
   };
 }
 

@@ -12,7 +12,7 @@ import type { Scores } from "./predictor.ts";
 const KEEP = 2;
 const loaded = new Map<string, BundlePredictor>();
 
-function predictorFor(dir: string, runId: string): BundlePredictor {
+export function predictorFor(dir: string, runId: string): BundlePredictor {
   const key = `${dir}\u0000${runId}`;
   let p = loaded.get(key);
   if (p) {

@@ -69,17 +69,7 @@ async function* decodeStrict(
   for await (const chunk of guardSource(source, label)) {
     const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     counter.bytes += buf.length;
-    if (counter.bytes > limits.maxBytes) {
-      throw new NetsecError(
-        "PAYLOAD_TOO_LARGE",
-        `${label} is larger than the upload limit of ${mib(limits.maxBytes)}`,
-        {
-          file: label,
-          limit: "maxBytes",
-          max: limits.maxBytes,
-        },
-      );
-    }
+    if (counter.bytes > limits.maxBytes) throw tooLarge(label, limits);
     let text: string;
     try {
       text = decoder.decode(buf, { stream: true });
@@ -127,6 +117,42 @@ async function* decodeStrict(
       },
     );
   }
+}
+
+/**
+ * The whole upload as one buffer, refusing it (413, as readCsvUpload words it) once it passes
+ * maxBytes: what a scoring thread then parses (readCsvUpload over [buffer]).
+ */
+export async function collectUpload(
+  source: Readable | AsyncIterable<Buffer | string>,
+  label: string,
+  limits: UploadLimits,
+): Promise<Buffer> {
+  const chunks: AsyncIterable<Buffer | string> =
+    "iterator" in source && typeof source.iterator === "function"
+      ? source.iterator({ destroyOnReturn: false })
+      : source;
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of guardSource(chunks, label)) {
+    const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    bytes += buf.length;
+    if (bytes > limits.maxBytes) throw tooLarge(label, limits);
+    parts.push(buf);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes);
+}
+
+function tooLarge(label: string, limits: UploadLimits): NetsecError {
+  return new NetsecError(
+    "PAYLOAD_TOO_LARGE",
+    `${label} is larger than the upload limit of ${mib(limits.maxBytes)}`,
+    {
+      file: label,
+      limit: "maxBytes",
+      max: limits.maxBytes,
+    },
+  );
 }
 
 /** Errors of the transport (a truncated multipart body, a dropped connection) as 4xx naming the upload. */

@@ -50,6 +50,40 @@ export function predictionCsv(header: readonly string[], lines: readonly string[
   return `${out.join("\n")}\n`;
 }
 
+/**
+ * The `predictions` array of POST /predict's JSON answer, as text (1,000 rows make 1,000 objects
+ * otherwise, only to be stringified): row (1-based), label, label_name, probability, is_threat.
+ */
+export function predictionsJson(pred: Prediction, rows: number): string {
+  const parts: string[] = new Array(rows);
+  const middle = new Map<string, string>();
+  for (let r = 0; r < rows; r++) {
+    const label = pred.labels[r]!;
+    const threat = pred.isThreat[r] === 1;
+    const key = `${threat ? 1 : 0}${label}`;
+    let mid = middle.get(key);
+    if (mid === undefined) {
+      mid = `,"label":${JSON.stringify(label)},"label_name":${JSON.stringify(pred.labelNames[r]!)},"probability":`;
+      middle.set(key, mid);
+    }
+    const prob = pred.probability[r]!;
+    parts[r] = `{"row":${r + 1}${mid}${Number.isFinite(prob) ? prob : "null"},"is_threat":${threat}}`;
+  }
+  return `[${parts.join(",")}]`;
+}
+
+/** Rows per label name, and how many are threats. */
+export function labelCounts(pred: Prediction): { byName: [string, number][]; threats: number } {
+  const byName = new Map<string, number>();
+  let threats = 0;
+  for (let i = 0; i < pred.labelNames.length; i++) {
+    const n = pred.labelNames[i]!;
+    byName.set(n, (byName.get(n) ?? 0) + 1);
+    threats += pred.isThreat[i]!;
+  }
+  return { byName: [...byName], threats };
+}
+
 async function writeAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   await writeFile(tmp, text);

@@ -12,9 +12,14 @@ import type { Prediction, Predictor, Scores } from "../bundle/predictor.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Logger } from "../core/log.ts";
 import type { Task } from "../core/worker.ts";
+import type { UploadLimits } from "./csv-upload.ts";
+import { type CsvScore, type ScoreCsvArgs, scoreCsv } from "./score-csv.ts";
 
 /** Below this many rows a batch is scored inline (posting it costs more than it saves). */
 const MIN_ROWS = 64;
+
+/** An upload this small (a few dozen rows) is parsed and scored inline. */
+const MIN_BYTES = 4096;
 
 export class ScoringPool {
   private readonly pool: Piscina | null;
@@ -83,6 +88,43 @@ export class ScoringPool {
     }
     this.counts.threaded++;
     return p.fromScores(s, frame.nRows);
+  }
+
+  /**
+   * scoreCsv (serve/score-csv.ts) on a scoring thread when there is one and the upload is not tiny:
+   * the parse, the scoring and the output text all off the event loop. Inline otherwise, or when the
+   * thread fails (the same function, the same answer).
+   */
+  async scoreCsv(
+    p: Predictor,
+    label: string,
+    bytes: Uint8Array,
+    limits: UploadLimits,
+    json: boolean,
+  ): Promise<CsvScore> {
+    if (!this.usable(p) || bytes.length < MIN_BYTES) {
+      this.counts.inline++;
+      return scoreCsv(p, label, bytes, limits, json);
+    }
+    try {
+      const task: Task = {
+        module: "serve/score-csv.ts",
+        fn: "scoreCsvTask",
+        args: { dir: p.dir, runId: p.manifest.run_id, label, bytes, limits, json } satisfies ScoreCsvArgs,
+      };
+      const r = (await this.pool!.run(task)) as CsvScore;
+      this.counts.threaded++;
+      return r;
+    } catch (e) {
+      if (this.failures++ < 3) {
+        this.log.warn(
+          { err: (e as Error).message, version: p.version },
+          "scoring thread failed; scoring inline",
+        );
+      }
+      this.counts.inline++;
+      return scoreCsv(p, label, bytes, limits, json);
+    }
   }
 
   async close(): Promise<void> {

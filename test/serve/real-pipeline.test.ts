@@ -15,12 +15,14 @@ import { loadFrame } from "../../src/datasets/load.ts";
 import { PipelineConfigSchema } from "../../src/pipeline/config.ts";
 import { buildApp } from "../../src/serve/app.ts";
 import { registryModelSource } from "../../src/serve/model-holder.ts";
+import { scoreCsv } from "../../src/serve/score-csv.ts";
 import { ScoringPool } from "../../src/serve/scoring.ts";
 import { MIRROR, PHISHING_CSV, tempDir } from "../helpers/env.ts";
 import { phishingCsvSlice } from "./fixtures/predictor.ts";
 import { multipart } from "./helpers.ts";
 
 const tmp = tempDir("netsec-serve-real-");
+const LIMITS = { maxBytes: 1 << 24, maxRows: 100_000, maxRowChars: 1 << 16 };
 const home = join(tmp.dir, "home");
 const TOKEN = "real-pipeline-token";
 let app: Awaited<ReturnType<typeof buildApp>>;
@@ -173,6 +175,57 @@ describe("POST /train runs the real pipeline; the new champion serves", () => {
     const got = (res.json() as { predictions: { label: string; probability: number }[] }).predictions;
     expect(got.map((p) => p.probability)).toEqual(Array.from(want.probability));
     expect(got.map((p) => p.label)).toEqual(want.labels);
+  });
+
+  it("a CSV upload's mistakes found on the scoring thread are the same 4xx, naming row, column and value", async () => {
+    const lines = phishingCsvSlice(120, 40).trim().split("\n");
+    const cols = lines[0]!.replace(/"/g, "").split(",");
+    const c = cols.indexOf("SSLfinal_State");
+    const cells = lines[77]!.split(",");
+    cells[c] = "7";
+    lines[77] = cells.join(",");
+    const text = `${lines.join("\n")}\n`;
+    const before = app.netsec.scoring.counts.threaded;
+    const res = await app.inject({ method: "POST", url: "/predict", ...multipart(text) });
+    expect(app.netsec.scoring.counts.threaded).toBe(before + 1);
+    expect(res.statusCode, res.body).toBe(422);
+    const body = res.json() as { error: { code: string; message: string; details: Record<string, unknown> } };
+    expect(body.error.details).toMatchObject({ row: 77, column: "SSLfinal_State", value: "7" });
+    // the same answer as inline
+    const predictor = loadPredictor(new ModelRegistry(home).versionDir("netsec-phishing", 1));
+    const inline = await scoreCsv(predictor, "data.csv", Buffer.from(text), LIMITS, true);
+    expect(inline.ok).toBe(false);
+    if (!inline.ok) {
+      expect(body.error.code).toBe(inline.error.code);
+      expect(body.error.details).toEqual(inline.error.details);
+    }
+  });
+
+  it("?format=csv from the scoring thread is the kept output file", async () => {
+    const text = phishingCsvSlice(150, 2000);
+    const res = await app.inject({ method: "POST", url: "/predict?format=csv", ...multipart(text) });
+    expect(res.statusCode, res.body).toBe(200);
+    const id = res.headers["x-prediction-id"] as string;
+    const kept = await app.inject({ method: "GET", url: `/predictions/${id}.csv` });
+    expect(kept.body).toBe(res.body);
+    expect(res.body.trim().split("\n")).toHaveLength(151);
+  });
+
+  it("a bundle directory gone: a CSV upload is parsed and scored inline, same answer", async () => {
+    const copy = join(tmp.dir, "bundle-copy-csv");
+    cpSync(new ModelRegistry(home).versionDir("netsec-phishing", 1), copy, { recursive: true });
+    const predictor = loadPredictor(copy, "copy:1");
+    rmSync(copy, { recursive: true });
+    const pool = new ScoringPool(1, silentLogger);
+    try {
+      const bytes = Buffer.from(phishingCsvSlice(200));
+      const got = await pool.scoreCsv(predictor, "up.csv", bytes, LIMITS, true);
+      expect(pool.counts).toEqual({ threaded: 0, inline: 1 });
+      expect(got).toEqual(await scoreCsv(predictor, "up.csv", bytes, LIMITS, true));
+      expect(got.ok && got.rows).toBe(200);
+    } finally {
+      await pool.close();
+    }
   });
 
   it("a bundle directory gone since it was loaded: the batch is scored inline, same answer", async () => {

@@ -15,185 +15,215 @@ import type { PackedTrees } from "./flat-tree.ts";
 /** Rows walking a tree at once. */
 const LANES = 8;
 
-/** compact(fr, thr, root, xr, m, p, leaf): PackedTrees.compact, rows without missing values. */
-function compactKernel(): WasmFn {
-  const f = new WasmFn("compact", ["i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
-  const [FR, THR, ROOT, XR, M, P, LEAF] = [0, 1, 2, 3, 4, 5, 6];
-  const i = f.local("i32");
-  const ps = f.local("i32");
-  const lanes = (t: ValType) => Array.from({ length: LANES }, () => f.local(t));
-  const x = lanes("i32");
-  const n = lanes("i32");
-  const nx = lanes("i32");
-  const b = lanes("i32");
-  // one step of lane l: nx = x[fr[2n]] > thr[n] ? fr[2n + 1] : n + 1
-  const step = (l: number, xl: number, nl: number, bl: number, ml: number): void => {
-    f.get(FR).get(nl).i32(3).i32Shl().i32Add().tee(bl).i32Load(4);
-    f.get(nl).i32(1).i32Add();
-    f.get(xl).get(bl).i32Load(0).i32(3).i32Shl().i32Add().f64Load();
-    f.get(THR).get(nl).i32(3).i32Shl().i32Add().f64Load();
-    f.f64Gt().select().set(ml);
-    void l;
-  };
-  f.get(P).i32(3).i32Shl().set(ps);
-  f.i32(0).set(i);
-  // groups of LANES rows
-  f.block().loop();
-  f.get(i).i32(LANES).i32Add().get(M).i32GtS().brIf(1);
-  f.get(XR).get(i).get(ps).i32Mul().i32Add().set(x[0]!);
-  for (let l = 1; l < LANES; l++)
-    f.get(x[l - 1]!)
-      .get(ps)
-      .i32Add()
-      .set(x[l]!);
-  for (let l = 0; l < LANES; l++) f.get(ROOT).set(n[l]!);
-  f.block().loop();
-  for (let l = 0; l < LANES; l++) step(l, x[l]!, n[l]!, b[l]!, nx[l]!);
-  // every lane at its leaf (a leaf steps to itself): done
-  f.get(nx[0]!).get(n[0]!).i32Xor();
-  for (let l = 1; l < LANES; l++) f.get(nx[l]!).get(n[l]!).i32Xor().i32Or();
-  f.i32Eqz().brIf(1);
-  for (let l = 0; l < LANES; l++) f.get(nx[l]!).set(n[l]!);
-  f.br(0).end().end();
-  for (let l = 0; l < LANES; l++)
-    f.get(LEAF).get(i).i32(l).i32Add().i32(2).i32Shl().i32Add().get(n[l]!).i32Store();
-  f.get(i).i32(LANES).i32Add().set(i);
-  f.br(0).end().end();
-  // the rest, one at a time
-  f.block().loop();
-  f.get(i).get(M).i32GeS().brIf(1);
-  f.get(XR).get(i).get(ps).i32Mul().i32Add().set(x[0]!);
-  f.get(ROOT).set(n[0]!);
-  f.block().loop();
-  step(0, x[0]!, n[0]!, b[0]!, nx[0]!);
-  f.get(nx[0]!).get(n[0]!).i32Eq().brIf(1);
-  f.get(nx[0]!).set(n[0]!);
-  f.br(0).end().end();
-  f.get(LEAF).get(i).i32(2).i32Shl().i32Add().get(n[0]!).i32Store();
-  f.get(i).i32(1).i32Add().set(i);
-  f.br(0).end().end();
-  return f;
+/**
+ * Where a kernel puts each row's result: its leaf (leaf[q] = leaf index), or the leaf's values added
+ * to the row's sums, out[q·outK + off + c] += scale · val[leaf·K + c] for c < K (K fixed at 1 or 2,
+ * or 0: K is a parameter) — what walkRows does after its walk, operation for operation.
+ */
+type Sink = { kind: "leaf" } | { kind: "sum"; K: number };
+
+function sinkParams(sink: Sink): ValType[] {
+  return sink.kind === "leaf"
+    ? ["i32"]
+    : ["i32", "i32", "i32", "i32", "f64", ...(sink.K === 0 ? (["i32"] as ValType[]) : [])];
+}
+
+function sinkName(base: string, sink: Sink): string {
+  return sink.kind === "leaf" ? `${base}_leaf` : `${base}_sum${sink.K === 0 ? "k" : sink.K}`;
 }
 
 /**
- * general(links, thr, root, xr, m, p, leaf): the node table with missing values: links[4n] the
- * feature, links[4n + 1 + (x > t) + 2·isNaN(x)] the child (a leaf links to itself).
+ * The emitter of a sink: `emit(i, l, leaf)` writes row i + l's result, `leaf` pushing its leaf index.
+ * First is the index of the sink's first parameter.
  */
-function generalKernel(): WasmFn {
-  const f = new WasmFn("general", ["i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
-  const [LINKS, THR, ROOT, XR, M, P, LEAF] = [0, 1, 2, 3, 4, 5, 6];
-  const i = f.local("i32");
-  const ps = f.local("i32");
-  const lanes = (t: ValType) => Array.from({ length: LANES }, () => f.local(t));
-  const x = lanes("i32");
-  const n = lanes("i32");
-  const nx = lanes("i32");
-  const a = lanes("i32");
-  const v = lanes("f64");
-  const step = (xl: number, nl: number, al: number, vl: number, ml: number): void => {
-    f.get(LINKS).get(nl).i32(4).i32Shl().i32Add().set(al);
-    f.get(xl).get(al).i32Load(0).i32(3).i32Shl().i32Add().f64Load().set(vl);
-    // links + 16n + 4 + 4·(v > t) + 8·(v ≠ v)
-    f.get(al);
-    f.get(vl).get(THR).get(nl).i32(3).i32Shl().i32Add().f64Load().f64Gt().i32(2).i32Shl().i32Add();
-    f.get(vl).get(vl).f64Ne().i32(3).i32Shl().i32Add();
-    f.i32Load(4).set(ml);
+function sinkEmitter(f: WasmFn, sink: Sink, first: number): (i: number, l: number, leaf: () => void) => void {
+  if (sink.kind === "leaf") {
+    const LEAF = first;
+    return (i, l, leaf) => {
+      f.get(LEAF).get(i).i32(l).i32Add().i32(2).i32Shl().i32Add();
+      leaf();
+      f.i32Store();
+    };
+  }
+  const [VAL, OUT, OUTK, OFF, SCALE, KP] = [first, first + 1, first + 2, first + 3, first + 4, first + 5];
+  const o = f.local("i32");
+  const b = f.local("i32");
+  const c = f.local("i32");
+  return (i, l, leaf) => {
+    f.get(OUT).get(i).i32(l).i32Add().get(OUTK).i32Mul().get(OFF).i32Add().i32(3).i32Shl().i32Add().set(o);
+    f.get(VAL);
+    leaf();
+    if (sink.K === 0) f.get(KP);
+    else f.i32(sink.K);
+    f.i32Mul().i32(3).i32Shl().i32Add().set(b);
+    if (sink.K > 0) {
+      for (let k = 0; k < sink.K; k++)
+        f.get(o)
+          .get(o)
+          .f64Load(8 * k)
+          .get(SCALE)
+          .get(b)
+          .f64Load(8 * k)
+          .f64Mul()
+          .f64Add()
+          .f64Store(8 * k);
+      return;
+    }
+    f.i32(0).set(c);
+    f.block().loop();
+    f.get(c).get(KP).i32GeS().brIf(1);
+    f.get(o).get(o).f64Load().get(SCALE).get(b).f64Load().f64Mul().f64Add().f64Store();
+    f.get(o).i32(8).i32Add().set(o);
+    f.get(b).i32(8).i32Add().set(b);
+    f.get(c).i32(1).i32Add().set(c);
+    f.br(0).end().end();
   };
-  f.get(P).i32(3).i32Shl().set(ps);
-  f.i32(0).set(i);
-  f.block().loop();
-  f.get(i).i32(LANES).i32Add().get(M).i32GtS().brIf(1);
-  f.get(XR).get(i).get(ps).i32Mul().i32Add().set(x[0]!);
-  for (let l = 1; l < LANES; l++)
-    f.get(x[l - 1]!)
-      .get(ps)
-      .i32Add()
-      .set(x[l]!);
-  for (let l = 0; l < LANES; l++) f.get(ROOT).set(n[l]!);
-  f.block().loop();
-  for (let l = 0; l < LANES; l++) step(x[l]!, n[l]!, a[l]!, v[l]!, nx[l]!);
-  f.get(nx[0]!).get(n[0]!).i32Xor();
-  for (let l = 1; l < LANES; l++) f.get(nx[l]!).get(n[l]!).i32Xor().i32Or();
-  f.i32Eqz().brIf(1);
-  for (let l = 0; l < LANES; l++) f.get(nx[l]!).set(n[l]!);
-  f.br(0).end().end();
-  for (let l = 0; l < LANES; l++)
-    f.get(LEAF).get(i).i32(l).i32Add().i32(2).i32Shl().i32Add().get(n[l]!).i32Store();
-  f.get(i).i32(LANES).i32Add().set(i);
-  f.br(0).end().end();
-  f.block().loop();
-  f.get(i).get(M).i32GeS().brIf(1);
-  f.get(XR).get(i).get(ps).i32Mul().i32Add().set(x[0]!);
-  f.get(ROOT).set(n[0]!);
-  f.block().loop();
-  step(x[0]!, n[0]!, a[0]!, v[0]!, nx[0]!);
-  f.get(nx[0]!).get(n[0]!).i32Eq().brIf(1);
-  f.get(nx[0]!).set(n[0]!);
-  f.br(0).end().end();
-  f.get(LEAF).get(i).i32(2).i32Shl().i32Add().get(n[0]!).i32Store();
-  f.get(i).i32(1).i32Add().set(i);
-  f.br(0).end().end();
-  return f;
 }
 
 /**
- * perfect(feat, thr, miss, D, lo, xr, m, p, leaf, plain): one complete tree (PackedTrees.perfect),
- * `feat`/`thr`/`miss` already at the tree's first split slot: D steps n = 2n + 1 + (x > t), a missing
- * x going right when miss[n] (plain = 0 only); leaf[q] = lo + n.
+ * A walk to the leaves, LANES rows at a time, then the rest one by one: params (table, thr, root, xr,
+ * m, p, ...sink). `step(lane)` moves lane l from n[l] to nx[l]; a leaf steps to itself.
  */
-function perfectKernel(): WasmFn {
-  const f = new WasmFn("perfect", ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
-  const [FEAT, THR, MISS, D, LO, XR, M, P, LEAF, PLAIN] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+function walkKernel(
+  base: string,
+  sink: Sink,
+  stepOf: (f: WasmFn, x: number[], n: number[], nx: number[]) => (l: number) => void,
+): WasmFn {
+  const f = new WasmFn(sinkName(base, sink), ["i32", "i32", "i32", "i32", "i32", "i32", ...sinkParams(sink)]);
+  const [ROOT, XR, M, P] = [2, 3, 4, 5];
+  const i = f.local("i32");
+  const ps = f.local("i32");
+  const lanes = () => Array.from({ length: LANES }, () => f.local("i32"));
+  const x = lanes();
+  const n = lanes();
+  const nx = lanes();
+  const step = stepOf(f, x, n, nx);
+  const put = sinkEmitter(f, sink, 6);
+  const group = (count: number): void => {
+    f.get(XR).get(i).get(ps).i32Mul().i32Add().set(x[0]!);
+    for (let l = 1; l < count; l++)
+      f.get(x[l - 1]!)
+        .get(ps)
+        .i32Add()
+        .set(x[l]!);
+    for (let l = 0; l < count; l++) f.get(ROOT).set(n[l]!);
+    f.block().loop();
+    for (let l = 0; l < count; l++) step(l);
+    // every lane at its leaf: done
+    f.get(nx[0]!).get(n[0]!).i32Xor();
+    for (let l = 1; l < count; l++) f.get(nx[l]!).get(n[l]!).i32Xor().i32Or();
+    f.i32Eqz().brIf(1);
+    for (let l = 0; l < count; l++) f.get(nx[l]!).set(n[l]!);
+    f.br(0).end().end();
+    for (let l = 0; l < count; l++) put(i, l, () => f.get(n[l]!));
+  };
+  f.get(P).i32(3).i32Shl().set(ps);
+  f.i32(0).set(i);
+  for (const count of [LANES, 1]) {
+    f.block().loop();
+    f.get(i).i32(count).i32Add().get(M).i32GtS().brIf(1);
+    group(count);
+    f.get(i).i32(count).i32Add().set(i);
+    f.br(0).end().end();
+  }
+  return f;
+}
+
+/** PackedTrees.compact (rows without missing values): nx = x[fr[2n]] > thr[n] ? fr[2n + 1] : n + 1. */
+function compactKernel(sink: Sink): WasmFn {
+  return walkKernel("compact", sink, (f, x, n, nx) => {
+    const [FR, THR] = [0, 1];
+    const b = Array.from({ length: LANES }, () => f.local("i32"));
+    return (l) => {
+      f.get(FR).get(n[l]!).i32(3).i32Shl().i32Add().tee(b[l]!).i32Load(4);
+      f.get(n[l]!).i32(1).i32Add();
+      f.get(x[l]!).get(b[l]!).i32Load(0).i32(3).i32Shl().i32Add().f64Load();
+      f.get(THR).get(n[l]!).i32(3).i32Shl().i32Add().f64Load();
+      f.f64Gt().select().set(nx[l]!);
+    };
+  });
+}
+
+/**
+ * The node table with missing values: links[4n] the feature, the child links[4n + 1 + (x > t) +
+ * 2·isNaN(x)].
+ */
+function generalKernel(sink: Sink): WasmFn {
+  return walkKernel("general", sink, (f, x, n, nx) => {
+    const [LINKS, THR] = [0, 1];
+    const a = Array.from({ length: LANES }, () => f.local("i32"));
+    const v = Array.from({ length: LANES }, () => f.local("f64"));
+    return (l) => {
+      f.get(LINKS).get(n[l]!).i32(4).i32Shl().i32Add().set(a[l]!);
+      f.get(x[l]!).get(a[l]!).i32Load(0).i32(3).i32Shl().i32Add().f64Load().set(v[l]!);
+      // links + 16n + 4 + 4·(v > t) + 8·(v ≠ v)
+      f.get(a[l]!);
+      f.get(v[l]!).get(THR).get(n[l]!).i32(3).i32Shl().i32Add().f64Load().f64Gt().i32(2).i32Shl().i32Add();
+      f.get(v[l]!).get(v[l]!).f64Ne().i32(3).i32Shl().i32Add();
+      f.i32Load(4).set(nx[l]!);
+    };
+  });
+}
+
+/**
+ * One complete tree (PackedTrees.perfect): params (feat, thr, miss, D, lo, xr, m, p, plain, ...sink),
+ * feat/thr/miss already at the tree's first split slot; D steps n = 2n + 1 + (x > t), a missing x going
+ * right when miss[n] (only when plain = 0); the leaf is lo + n.
+ */
+function perfectKernel(sink: Sink): WasmFn {
+  const f = new WasmFn(sinkName("perfect", sink), [
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    ...sinkParams(sink),
+  ]);
+  const [FEAT, THR, MISS, D, LO, XR, M, P, PLAIN] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const i = f.local("i32");
   const ps = f.local("i32");
   const s = f.local("i32");
-  const lanes = (t: ValType) => Array.from({ length: LANES }, () => f.local(t));
-  const x = lanes("i32");
-  const n = lanes("i32");
-  const v = lanes("f64");
-  const t = lanes("f64");
-  const value = (xl: number, nl: number): void => {
-    f.get(xl).get(FEAT).get(nl).i32(2).i32Shl().i32Add().i32Load().i32(3).i32Shl().i32Add().f64Load();
+  const x = Array.from({ length: LANES }, () => f.local("i32"));
+  const n = Array.from({ length: LANES }, () => f.local("i32"));
+  const v = Array.from({ length: LANES }, () => f.local("f64"));
+  const t = Array.from({ length: LANES }, () => f.local("f64"));
+  const put = sinkEmitter(f, sink, 9);
+  const value = (l: number): void => {
+    f.get(x[l]!).get(FEAT).get(n[l]!).i32(2).i32Shl().i32Add().i32Load().i32(3).i32Shl().i32Add().f64Load();
   };
-  const threshold = (nl: number): void => {
-    f.get(THR).get(nl).i32(3).i32Shl().i32Add().f64Load();
+  const threshold = (l: number): void => {
+    f.get(THR).get(n[l]!).i32(3).i32Shl().i32Add().f64Load();
   };
-  const plainStep = (xl: number, nl: number): void => {
-    f.get(nl).i32(1).i32Shl().i32(1).i32Add();
-    value(xl, nl);
-    threshold(nl);
-    f.f64Gt().i32Add().set(nl);
+  const plainStep = (l: number): void => {
+    f.get(n[l]!).i32(1).i32Shl().i32(1).i32Add();
+    value(l);
+    threshold(l);
+    f.f64Gt().i32Add().set(n[l]!);
   };
-  const nanStep = (xl: number, nl: number, vl: number, tl: number): void => {
-    value(xl, nl);
-    f.set(vl);
-    threshold(nl);
-    f.set(tl);
-    f.get(nl).i32(1).i32Shl().i32(1).i32Add();
+  const nanStep = (l: number): void => {
+    value(l);
+    f.set(v[l]!);
+    threshold(l);
+    f.set(t[l]!);
+    f.get(n[l]!).i32(1).i32Shl().i32(1).i32Add();
     // v > t ? 1 : v <= t ? 0 : miss[n]
-    f.i32(1).i32(0).get(MISS).get(nl).i32Add().i32Load8U().get(vl).get(tl).f64Le().select();
-    f.get(vl).get(tl).f64Gt().select();
-    f.i32Add().set(nl);
+    f.i32(1).i32(0).get(MISS).get(n[l]!).i32Add().i32Load8U().get(v[l]!).get(t[l]!).f64Le().select();
+    f.get(v[l]!).get(t[l]!).f64Gt().select();
+    f.i32Add().set(n[l]!);
   };
-  // D steps for `count` lanes: the plain or the missing-value form
-  const walk = (count: number): void => {
-    f.i32(0).set(s);
-    f.get(PLAIN).i32Eqz().brIf(0); // (inside a block: skip to the missing-value form)
-    f.block().loop();
-    f.get(s).get(D).i32GeS().brIf(1);
-    for (let l = 0; l < count; l++) plainStep(x[l]!, n[l]!);
-    f.get(s).i32(1).i32Add().set(s);
-    f.br(0).end().end();
-  };
-  const walkNan = (count: number): void => {
+  const steps = (count: number, one: (l: number) => void): void => {
     f.i32(0).set(s);
     f.block().loop();
     f.get(s).get(D).i32GeS().brIf(1);
-    for (let l = 0; l < count; l++) nanStep(x[l]!, n[l]!, v[l]!, t[l]!);
+    for (let l = 0; l < count; l++) one(l);
     f.get(s).i32(1).i32Add().set(s);
     f.br(0).end().end();
   };
-  const lanesOf = (count: number): void => {
+  const group = (count: number): void => {
     f.get(XR).get(i).get(ps).i32Mul().i32Add().set(x[0]!);
     for (let l = 1; l < count; l++)
       f.get(x[l - 1]!)
@@ -201,96 +231,44 @@ function perfectKernel(): WasmFn {
         .i32Add()
         .set(x[l]!);
     for (let l = 0; l < count; l++) f.i32(0).set(n[l]!);
-    // plain: the plain walk, then skip the other; else the missing-value walk
+    // plain: the plain walk, then past the other; else the missing-value walk
     f.block();
     f.block();
-    walk(count);
+    f.get(PLAIN).i32Eqz().brIf(0);
+    steps(count, plainStep);
     f.br(1);
     f.end();
-    walkNan(count);
+    steps(count, nanStep);
     f.end();
-    for (let l = 0; l < count; l++)
-      f.get(LEAF).get(i).i32(l).i32Add().i32(2).i32Shl().i32Add().get(LO).get(n[l]!).i32Add().i32Store();
+    for (let l = 0; l < count; l++) put(i, l, () => f.get(LO).get(n[l]!).i32Add());
   };
   f.get(P).i32(3).i32Shl().set(ps);
   f.i32(0).set(i);
-  f.block().loop();
-  f.get(i).i32(LANES).i32Add().get(M).i32GtS().brIf(1);
-  lanesOf(LANES);
-  f.get(i).i32(LANES).i32Add().set(i);
-  f.br(0).end().end();
-  f.block().loop();
-  f.get(i).get(M).i32GeS().brIf(1);
-  lanesOf(1);
-  f.get(i).i32(1).i32Add().set(i);
-  f.br(0).end().end();
+  for (const count of [LANES, 1]) {
+    f.block().loop();
+    f.get(i).i32(count).i32Add().get(M).i32GtS().brIf(1);
+    group(count);
+    f.get(i).i32(count).i32Add().set(i);
+    f.br(0).end().end();
+  }
   return f;
 }
 
-/** accumulate(leaf, m, val, k, out, outK, off, scale): out[q·outK + off + c] += scale · val[leaf[q]·k + c]. */
-function accumulateKernel(): WasmFn {
-  const f = new WasmFn("accumulate", ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "f64"]);
-  const [LEAF, M, VAL, K, OUT, OUTK, OFF, SCALE] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const q = f.local("i32");
-  const c = f.local("i32");
-  const o = f.local("i32");
-  const b = f.local("i32");
-  f.i32(0).set(q);
-  f.block().loop();
-  f.get(q).get(M).i32GeS().brIf(1);
-  f.get(OUT).get(q).get(OUTK).i32Mul().get(OFF).i32Add().i32(3).i32Shl().i32Add().set(o);
-  f.get(VAL)
-    .get(LEAF)
-    .get(q)
-    .i32(2)
-    .i32Shl()
-    .i32Add()
-    .i32Load()
-    .get(K)
-    .i32Mul()
-    .i32(3)
-    .i32Shl()
-    .i32Add()
-    .set(b);
-  f.i32(0).set(c);
-  f.block().loop();
-  f.get(c).get(K).i32GeS().brIf(1);
-  f.get(o).get(o).f64Load().get(SCALE).get(b).f64Load().f64Mul().f64Add().f64Store();
-  f.get(o).i32(8).i32Add().set(o);
-  f.get(b).i32(8).i32Add().set(b);
-  f.get(c).i32(1).i32Add().set(c);
-  f.br(0).end().end();
-  f.get(q).i32(1).i32Add().set(q);
-  f.br(0).end().end();
-  return f;
+const SUMS: Sink[] = [
+  { kind: "sum", K: 1 },
+  { kind: "sum", K: 2 },
+  { kind: "sum", K: 0 },
+];
+
+function kernels(): WasmFn[] {
+  return [
+    compactKernel({ kind: "leaf" }),
+    generalKernel({ kind: "leaf" }),
+    ...SUMS.flatMap((k) => [compactKernel(k), generalKernel(k), perfectKernel(k)]),
+  ];
 }
 
-interface Kernels {
-  compact(fr: number, thr: number, root: number, xr: number, m: number, p: number, leaf: number): void;
-  general(links: number, thr: number, root: number, xr: number, m: number, p: number, leaf: number): void;
-  perfect(
-    feat: number,
-    thr: number,
-    miss: number,
-    D: number,
-    lo: number,
-    xr: number,
-    m: number,
-    p: number,
-    leaf: number,
-    plain: number,
-  ): void;
-  accumulate(
-    leaf: number,
-    m: number,
-    val: number,
-    k: number,
-    out: number,
-    outK: number,
-    off: number,
-    scale: number,
-  ): void;
-}
+type Fn = (...args: number[]) => void;
 
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -299,11 +277,7 @@ function kernelModule(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
   try {
     compiled =
-      typeof WebAssembly === "object" && !wasmDisabled
-        ? new WebAssembly.Module(
-            assemble([compactKernel(), generalKernel(), perfectKernel(), accumulateKernel()]),
-          )
-        : null;
+      typeof WebAssembly === "object" && !wasmDisabled ? new WebAssembly.Module(assemble(kernels())) : null;
   } catch {
     compiled = null;
   }
@@ -324,7 +298,7 @@ const PAGE = 65536;
 /** One PackedTrees in a WebAssembly memory: its tables, then scratch for a block. */
 export class WasmTrees {
   private readonly mem: WebAssembly.Memory;
-  private readonly k: Kernels;
+  private readonly k: Record<string, Fn>;
   private readonly P: PackedTrees;
   /** Byte offsets of the tables. */
   private readonly at: {
@@ -378,7 +352,7 @@ export class WasmTrees {
       new Uint8Array(buf, this.at.pMiss, Q.missRight.length).set(Q.missRight);
       new Float64Array(buf, this.at.pValue, Q.value.length).set(Q.value);
     }
-    this.k = new WebAssembly.Instance(mod, { env: { memory: this.mem } }).exports as unknown as Kernels;
+    this.k = new WebAssembly.Instance(mod, { env: { memory: this.mem } }).exports as Record<string, Fn>;
   }
 
   /** Scratch for a block of m rows of p values and outK sums each: byte offsets of rows, leaves, sums. */
@@ -390,28 +364,6 @@ export class WasmTrees {
     const have = this.mem.buffer.byteLength;
     if (need > have) this.mem.grow(Math.ceil((need - have) / PAGE));
     return { xr, leaf, out };
-  }
-
-  /** Walk tree t over the m rows at byte offset xr into leaf (indices into the walk's value table). */
-  private walkTree(t: number, xr: number, m: number, p: number, leaf: number, plain: boolean): void {
-    const P = this.P;
-    const Q = P.perfect;
-    if (Q) {
-      const nSplit = (1 << Q.D) - 1;
-      this.k.perfect(
-        this.at.pFeat + 4 * t * nSplit,
-        this.at.pThr + 8 * t * nSplit,
-        this.at.pMiss + t * nSplit,
-        Q.D,
-        t * (nSplit + 1) - nSplit,
-        xr,
-        m,
-        p,
-        leaf,
-        plain ? 1 : 0,
-      );
-    } else if (plain && P.compact) this.k.compact(this.at.fr, this.at.thr, P.roots[t]!, xr, m, p, leaf);
-    else this.k.general(this.at.links, this.at.threshold, P.roots[t]!, xr, m, p, leaf);
   }
 
   /**
@@ -436,10 +388,31 @@ export class WasmTrees {
     const sums = new Float64Array(buf, L.out, m * outK);
     sums.set(out.subarray(r0 * outK, (r0 + m) * outK));
     const P = this.P;
-    const val = P.perfect ? this.at.pValue : this.at.value;
-    for (let t = 0; t < P.nTrees; t++) {
-      this.walkTree(t, L.xr, m, p, L.leaf, plain);
-      this.k.accumulate(L.leaf, m, val, P.k, L.out, outK, R === 1 ? 0 : t % R, scale);
+    const K = P.k;
+    const suffix = K === 1 || K === 2 ? `sum${K}` : "sumk";
+    const Q = P.perfect;
+    if (Q) {
+      const f = this.k[`perfect_${suffix}`]!;
+      const nSplit = (1 << Q.D) - 1;
+      for (let t = 0; t < P.nTrees; t++) {
+        const off = R === 1 ? 0 : t % R;
+        const lo = t * (nSplit + 1) - nSplit;
+        const tables = [
+          this.at.pFeat + 4 * t * nSplit,
+          this.at.pThr + 8 * t * nSplit,
+          this.at.pMiss + t * nSplit,
+        ];
+        f(...tables, Q.D, lo, L.xr, m, p, plain ? 1 : 0, this.at.pValue, L.out, outK, off, scale, K);
+      }
+    } else {
+      const compact = plain && P.compact !== null;
+      const f = this.k[`${compact ? "compact" : "general"}_${suffix}`]!;
+      const table = compact ? this.at.fr : this.at.links;
+      const thr = compact ? this.at.thr : this.at.threshold;
+      for (let t = 0; t < P.nTrees; t++) {
+        const off = R === 1 ? 0 : t % R;
+        f(table, thr, P.roots[t]!, L.xr, m, p, this.at.value, L.out, outK, off, scale, K);
+      }
     }
     out.set(sums, r0 * outK);
   }
@@ -460,8 +433,8 @@ export class WasmTrees {
     const view = new Int32Array(buf, L.leaf, m);
     const P = this.P;
     for (let t = 0; t < P.nTrees; t++) {
-      if (plain && P.compact) this.k.compact(this.at.fr, this.at.thr, P.roots[t]!, L.xr, m, p, L.leaf);
-      else this.k.general(this.at.links, this.at.threshold, P.roots[t]!, L.xr, m, p, L.leaf);
+      if (plain && P.compact) this.k.compact_leaf!(this.at.fr, this.at.thr, P.roots[t]!, L.xr, m, p, L.leaf);
+      else this.k.general_leaf!(this.at.links, this.at.threshold, P.roots[t]!, L.xr, m, p, L.leaf);
       leaves.set(view, t * stride + q0);
     }
   }

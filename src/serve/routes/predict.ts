@@ -11,7 +11,7 @@ import type { z } from "zod";
 import type { Contribution, Prediction, Predictor } from "../../bundle/predictor.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { ServeContext } from "../app.ts";
-import { readCsvUpload } from "../csv-upload.ts";
+import { collectUpload, readCsvUpload } from "../csv-upload.ts";
 import { negotiate } from "../negotiate.ts";
 import { newPredictionId, outputPath, predictionCsv, savePredictionOutput } from "../output.ts";
 import { type JsonScalar, recordsToFrame } from "../records.ts";
@@ -24,6 +24,7 @@ import {
   RecordsResponse,
   recordsBody,
 } from "../schemas.ts";
+import { csvScoreError } from "../score-csv.ts";
 import { type ResultRow, resultsPage } from "../views/pages.ts";
 
 /** Content types a browser or client may give a CSV file part. */
@@ -170,6 +171,41 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         "csv",
       ]);
       const upload = await openUpload(req);
+      if (format !== "html") {
+        // JSON or CSV: the bytes are read here, everything else on a scoring thread (serve/score-csv.ts)
+        let bytes: Buffer;
+        try {
+          bytes = await collectUpload(upload.stream, upload.label, uploadLimits);
+        } catch (e) {
+          upload.drain();
+          throw e;
+        }
+        const r = await ctx.scoring.scoreCsv(predictor, upload.label, bytes, uploadLimits, format === "json");
+        if (!r.ok) throw csvScoreError(r);
+        ctx.metrics.uploadBytes.inc({}, r.bytes);
+        for (const [label, n] of r.labels) ctx.metrics.predictions.inc({ label }, n);
+        ctx.metrics.predictedRows.inc({}, r.threats);
+        const id = newPredictionId();
+        await savePredictionOutput(ctx.deps.home, id, r.csv);
+        reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
+        if (format === "csv") {
+          return reply
+            .type("text/csv; charset=utf-8")
+            .header("content-disposition", `attachment; filename="${id}.csv"`)
+            .send(r.csv);
+        }
+        const head = JSON.stringify({
+          id,
+          model_version: predictor.version,
+          threshold: predictor.manifest.threshold,
+          rows: r.rows,
+          threats: r.threats,
+          download: `/predictions/${id}.csv`,
+        });
+        return reply
+          .type("application/json; charset=utf-8")
+          .send(`${head.slice(0, -1)},"predictions":${r.predictions}}`);
+      }
       let parsed: Awaited<ReturnType<typeof readCsvUpload>>;
       try {
         parsed = await readCsvUpload(
@@ -190,14 +226,8 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
       const csv = predictionCsv(parsed.header, parsed.lines, pred);
       await savePredictionOutput(ctx.deps.home, id, csv);
       reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
-      const threshold = predictor.manifest.threshold;
-      if (format === "csv") {
-        return reply
-          .type("text/csv; charset=utf-8")
-          .header("content-disposition", `attachment; filename="${id}.csv"`)
-          .send(csv);
-      }
-      if (format === "html") {
+      // the HTML page: the rows shown with explanations of the threats among them
+      {
         const n = Math.min(parsed.rows, ctx.limits.htmlRowLimit);
         // explanations for the shown threat rows, the preprocessing run once for them all
         const threatRows: number[] = [];
@@ -227,7 +257,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
             id,
             fileName: upload.label,
             version: predictor.version,
-            threshold,
+            threshold: predictor.manifest.threshold,
             rows: parsed.rows,
             threats,
             columns: parsed.header,
@@ -235,32 +265,6 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
           }),
         );
       }
-      // the JSON text written directly: 1,000 rows make 1,000 objects otherwise, only to be stringified
-      const parts: string[] = new Array(parsed.rows);
-      const middle = new Map<string, string>();
-      for (let r = 0; r < parsed.rows; r++) {
-        const label = pred.labels[r]!;
-        const threat = pred.isThreat[r] === 1;
-        const key = `${threat ? 1 : 0}${label}`;
-        let mid = middle.get(key);
-        if (mid === undefined) {
-          mid = `,"label":${JSON.stringify(label)},"label_name":${JSON.stringify(pred.labelNames[r]!)},"probability":`;
-          middle.set(key, mid);
-        }
-        const prob = pred.probability[r]!;
-        parts[r] = `{"row":${r + 1}${mid}${Number.isFinite(prob) ? prob : "null"},"is_threat":${threat}}`;
-      }
-      const head = JSON.stringify({
-        id,
-        model_version: predictor.version,
-        threshold,
-        rows: parsed.rows,
-        threats,
-        download: `/predictions/${id}.csv`,
-      });
-      return reply
-        .type("application/json; charset=utf-8")
-        .send(`${head.slice(0, -1)},"predictions":[${parts.join(",")}]}`);
     },
   );
 

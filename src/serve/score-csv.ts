@@ -1,0 +1,77 @@
+/**
+ * A CSV upload scored end to end (parse against the schema, score, the output CSV and the JSON
+ * predictions as text) in one function, so that a scoring thread can do all of it while the event
+ * loop only receives bytes and answers: `POST /predict` for JSON and CSV answers. The same function
+ * runs inline where there is no scoring thread. A user's mistake comes back as a value (code, message,
+ * details), not a thrown error, so it crosses threads whole and is answered with the same 4xx.
+ */
+import type { Predictor } from "../bundle/predictor.ts";
+import { predictorFor } from "../bundle/score-task.ts";
+import { type ErrorCode, NetsecError } from "../core/errors.ts";
+import { readCsvUpload, type UploadLimits } from "./csv-upload.ts";
+import { labelCounts, predictionCsv, predictionsJson } from "./output.ts";
+
+export type CsvScore =
+  | {
+      ok: true;
+      rows: number;
+      bytes: number;
+      threats: number;
+      /** Rows per label name. */
+      labels: [string, number][];
+      /** The output CSV (input rows + prediction + probability). */
+      csv: string;
+      /** The JSON `predictions` array (for a JSON answer). */
+      predictions: string | null;
+    }
+  | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Buffer> {
+  yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export async function scoreCsv(
+  p: Predictor,
+  label: string,
+  bytes: Uint8Array,
+  limits: UploadLimits,
+  json: boolean,
+): Promise<CsvScore> {
+  try {
+    const parsed = await readCsvUpload(once(bytes), label, p.schema, p.manifest.input_columns, limits);
+    const pred = p.predict(parsed.frame);
+    const counts = labelCounts(pred);
+    return {
+      ok: true,
+      rows: parsed.rows,
+      bytes: parsed.bytes,
+      threats: counts.threats,
+      labels: counts.byName,
+      csv: predictionCsv(parsed.header, parsed.lines, pred),
+      predictions: json ? predictionsJson(pred, parsed.rows) : null,
+    };
+  } catch (e) {
+    if (e instanceof NetsecError && e.status < 500)
+      return { ok: false, error: { code: e.code, message: e.message, details: { ...e.details } } };
+    throw e;
+  }
+}
+
+export interface ScoreCsvArgs {
+  dir: string;
+  runId: string;
+  label: string;
+  bytes: Uint8Array;
+  limits: UploadLimits;
+  json: boolean;
+}
+
+/** The scoring thread's task: the bundle (loaded once per thread) scores the upload. */
+export function scoreCsvTask(a: ScoreCsvArgs): Promise<CsvScore> {
+  return scoreCsv(predictorFor(a.dir, a.runId), a.label, a.bytes, a.limits, a.json);
+}
+
+/** A failed CsvScore as the error it was. */
+export function csvScoreError(r: Extract<CsvScore, { ok: false }>): NetsecError {
+  return new NetsecError(r.error.code, r.error.message, r.error.details);
+}
