@@ -132,12 +132,21 @@ export class WasmFn {
     sleb(v | 0, this.code);
     return this;
   }
+  f64(v: number): this {
+    this.op(0x44);
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    for (const x of b) this.code.push(x);
+    return this;
+  }
   // numeric
   i32Eqz(): this {
     return this.op(0x45);
   }
   i32Eq(): this {
     return this.op(0x46);
+  }
+  i32Ne(): this {
+    return this.op(0x47);
   }
   i32LtS(): this {
     return this.op(0x48);

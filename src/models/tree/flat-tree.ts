@@ -211,7 +211,7 @@ export function packedContributions(
 
 /**
  * packedContributions for every row of column-major `data` at once, four rows walking each tree
- * together: out[r·nOut + feature] += the steps of row r's path (the same terms, in the same order, as
+ * together (eight, in WebAssembly): out[r·nOut + feature] = the steps of row r's path (out's rows start at zero) (the same terms, in the same order, as
  * pathContributions tree by tree). Rows with a missing value (or −Infinity) in a used feature are
  * skipped and listed in the result, for the caller to walk the general way. Null without a compact table.
  */
@@ -241,6 +241,13 @@ export function packedContributionsAll(
   for (let j = 0; j < features.length; j++) {
     const c = features[j]! * nRows;
     for (let i = 0; i < m; i++) xr[i * p + j] = data[c + rowsOf[i]!]!;
+  }
+  const W = wasmTrees(P);
+  if (W && m > 0) {
+    // the same walk and additions as below, as a WebAssembly kernel (sums from zero: out's rows are zero)
+    const sums = W.contributionsBlock(steps, xr, m, p, nOut);
+    for (let i = 0; i < m; i++) out.set(sums.subarray(i * nOut, (i + 1) * nOut), rowsOf[i]! * nOut);
+    return skipped;
   }
   const { fr, thr } = C;
   for (let t = 0; t < nTrees; t++) {

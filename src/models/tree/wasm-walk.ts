@@ -254,6 +254,87 @@ function perfectKernel(sink: Sink): WasmFn {
   return f;
 }
 
+/**
+ * contrib(fr, thr, root, xr, m, p, steps, feat, out, nOut): packedContributionsAll's walk — along each
+ * row's path through the compact table, out[q·nOut + feat[f]] += steps[child] for every move (a lane
+ * at its leaf adds 0 to a sum that is never −0: no change).
+ */
+function contribKernel(): WasmFn {
+  const f = new WasmFn("contrib", ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [FR, THR, ROOT, XR, M, P, STEPS, FEAT, OUT, NOUT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const i = f.local("i32");
+  const ps = f.local("i32");
+  const lanes = () => Array.from({ length: LANES }, () => f.local("i32"));
+  const x = lanes();
+  const n = lanes();
+  const nx = lanes();
+  const b = lanes();
+  const o = lanes();
+  const a = f.local("i32");
+  const step = (l: number): void => {
+    f.get(FR).get(n[l]!).i32(3).i32Shl().i32Add().tee(b[l]!).i32Load(4);
+    f.get(n[l]!).i32(1).i32Add();
+    f.get(x[l]!).get(b[l]!).i32Load(0).i32(3).i32Shl().i32Add().f64Load();
+    f.get(THR).get(n[l]!).i32(3).i32Shl().i32Add().f64Load();
+    f.f64Gt().select().set(nx[l]!);
+    // out[o + feat[f]] += moved ? steps[nx] : 0
+    f.get(o[l]!)
+      .get(FEAT)
+      .get(b[l]!)
+      .i32Load(0)
+      .i32(2)
+      .i32Shl()
+      .i32Add()
+      .i32Load()
+      .i32(3)
+      .i32Shl()
+      .i32Add()
+      .tee(a);
+    f.get(a).f64Load();
+    f.get(STEPS)
+      .get(nx[l]!)
+      .i32(3)
+      .i32Shl()
+      .i32Add()
+      .f64Load()
+      .f64(0)
+      .get(nx[l]!)
+      .get(n[l]!)
+      .i32Ne()
+      .select();
+    f.f64Add().f64Store();
+  };
+  const group = (count: number): void => {
+    f.get(XR).get(i).get(ps).i32Mul().i32Add().set(x[0]!);
+    for (let l = 1; l < count; l++)
+      f.get(x[l - 1]!)
+        .get(ps)
+        .i32Add()
+        .set(x[l]!);
+    for (let l = 0; l < count; l++) {
+      f.get(ROOT).set(n[l]!);
+      f.get(OUT).get(i).i32(l).i32Add().get(NOUT).i32Mul().i32(3).i32Shl().i32Add().set(o[l]!);
+    }
+    f.block().loop();
+    for (let l = 0; l < count; l++) step(l);
+    f.get(nx[0]!).get(n[0]!).i32Xor();
+    for (let l = 1; l < count; l++) f.get(nx[l]!).get(n[l]!).i32Xor().i32Or();
+    f.i32Eqz().brIf(1);
+    for (let l = 0; l < count; l++) f.get(nx[l]!).set(n[l]!);
+    f.br(0).end().end();
+  };
+  f.get(P).i32(3).i32Shl().set(ps);
+  f.i32(0).set(i);
+  for (const count of [LANES, 1]) {
+    f.block().loop();
+    f.get(i).i32(count).i32Add().get(M).i32GtS().brIf(1);
+    group(count);
+    f.get(i).i32(count).i32Add().set(i);
+    f.br(0).end().end();
+  }
+  return f;
+}
+
 const SUMS: Sink[] = [
   { kind: "sum", K: 1 },
   { kind: "sum", K: 2 },
@@ -265,6 +346,7 @@ function kernels(): WasmFn[] {
     compactKernel({ kind: "leaf" }),
     generalKernel({ kind: "leaf" }),
     ...SUMS.flatMap((k) => [compactKernel(k), generalKernel(k), perfectKernel(k)]),
+    contribKernel(),
   ];
 }
 
@@ -311,9 +393,12 @@ export class WasmTrees {
     pThr: number;
     pMiss: number;
     pValue: number;
+    features: number;
   };
-  /** Where scratch starts. */
-  private readonly scratch: number;
+  /** Where scratch starts (tables added later, the path steps of explanations, go before it). */
+  private scratch: number;
+  /** Where each contributionSteps array was copied. */
+  private readonly stepsAt = new WeakMap<Float64Array, number>();
 
   constructor(P: PackedTrees, mod: WebAssembly.Module) {
     this.P = P;
@@ -335,6 +420,7 @@ export class WasmTrees {
       pThr: Q ? take(Q.thr.byteLength) : 0,
       pMiss: Q ? take(Q.missRight.byteLength) : 0,
       pValue: Q ? take(Q.value.byteLength) : 0,
+      features: take(P.features.byteLength),
     };
     this.scratch = end;
     this.mem = new WebAssembly.Memory({ initial: Math.ceil((end + PAGE) / PAGE) });
@@ -346,6 +432,7 @@ export class WasmTrees {
     new Int32Array(buf, this.at.links, P.links.length).set(P.links);
     new Float64Array(buf, this.at.threshold, P.threshold.length).set(P.threshold);
     new Float64Array(buf, this.at.value, P.value.length).set(P.value);
+    new Int32Array(buf, this.at.features, P.features.length).set(P.features);
     if (Q) {
       new Int32Array(buf, this.at.pFeat, Q.feat.length).set(Q.feat);
       new Float64Array(buf, this.at.pThr, Q.thr.length).set(Q.thr);
@@ -415,6 +502,35 @@ export class WasmTrees {
       }
     }
     out.set(sums, r0 * outK);
+  }
+
+  /**
+   * packedContributionsAll's sums for m plain rows xb (row-major, p values): a view of m x nOut sums
+   * (valid until the next call). `steps` is contributionSteps(P, ...), copied here once.
+   */
+  contributionsBlock(
+    steps: Float64Array,
+    xb: Float64Array,
+    m: number,
+    p: number,
+    nOut: number,
+  ): Float64Array {
+    let at = this.stepsAt.get(steps);
+    if (at === undefined) {
+      at = this.scratch;
+      this.scratch += Math.ceil(steps.byteLength / 8) * 8;
+      this.layout(0, 0, 0);
+      new Float64Array(this.mem.buffer, at, steps.length).set(steps);
+      this.stepsAt.set(steps, at);
+    }
+    const L = this.layout(m, p, nOut);
+    const buf = this.mem.buffer;
+    new Float64Array(buf, L.xr, m * p).set(xb.subarray(0, m * p));
+    const out = new Float64Array(buf, L.out, m * nOut).fill(0);
+    const f = this.k.contrib!;
+    for (let t = 0; t < this.P.nTrees; t++)
+      f(this.at.fr, this.at.thr, this.P.roots[t]!, L.xr, m, p, at, this.at.features, L.out, nOut);
+    return out;
   }
 
   /** The leaves (P's node table, as leavesPacked) of m rows of xb in every tree: leaves[t·stride + q]. */
