@@ -116,6 +116,17 @@ async function ours(
   return out;
 }
 
+/** A single deep tree's test F1 with random_state 0..4 (ties between equally good splits move it). */
+async function dtSeeds(Xtr: Matrix, ytr: Int32Array, Xte: Matrix, yte: Int32Array): Promise<number[]> {
+  const out: number[] = [];
+  for (let seed = 0; seed < 5; seed++) {
+    const m = createModel("decision_tree", { random_state: seed });
+    await m.fit(Xtr, ytr, 2);
+    out.push(binaryMetrics(yte, threatScore(m.predictProba(Xte), Xte.nRows, 2, [1]), 0.5).f1);
+  }
+  return out;
+}
+
 async function oursSearch(
   Xtr: Matrix,
   ytr: Int32Array,
@@ -188,6 +199,23 @@ async function loadNslKdd(): Promise<{ Xtr: Matrix; ytr: Int32Array; Xte: Matrix
   };
 }
 
+/** Round 1's first fit and quality, the best warm fit and throughput of two rounds. */
+function bestOf(a: Record<string, Side>, b: Record<string, Side>): Record<string, Side> {
+  return Object.fromEntries(
+    Object.entries(a).map(([k, x]) => {
+      const y = b[k]!;
+      return [
+        k,
+        {
+          ...x,
+          warm_fit_seconds: Math.min(x.warm_fit_seconds, y.warm_fit_seconds),
+          predict_rows_per_s: Math.max(x.predict_rows_per_s, y.predict_rows_per_s),
+        },
+      ];
+    }),
+  );
+}
+
 function ratio(a: number, b: number): string {
   return `${(a / b).toFixed(2)}×`;
 }
@@ -215,30 +243,59 @@ async function main(): Promise<void> {
     } else {
       ({ Xtr, ytr, Xte, yte } = await loadNslKdd());
     }
-    const mine = await ours(Xtr, ytr, Xte, yte);
-    const mySearch = ds === "phishing" && args.has("--search") ? await oursSearch(Xtr, ytr) : null;
-    const myRss = process.resourceUsage().maxRSS / 1024;
-    await closePool();
-    process.stderr.write(`  scikit-learn ${ds}${mySearch ? " (+ search)" : ""}...\n`);
-    const py = JSON.parse(
-      execFileSync(
-        PY,
-        [
-          join(ROOT, "bench/sklearn_engine.py"),
-          ds,
-          splitPath,
-          MIRROR,
-          `--models=${MODELS.join(",")}`,
-          ...(mySearch ? ["--search"] : []),
-        ],
-        { encoding: "utf8", maxBuffer: 1 << 26 },
-      ),
-    ) as {
+    // phishing's fits and predictions take milliseconds: three rounds, netsec and scikit-learn in turn,
+    // so a slow spell of this shared machine does not fall on one side only (first fit: round 1's;
+    // warm fit and throughput: the best round's). NSL-KDD: one round.
+    const rounds = ds === "phishing" ? 3 : 1;
+    let mine: Record<string, Side> = {};
+    let mySearch: Awaited<ReturnType<typeof oursSearch>> | null = null;
+    let myDtSeeds: number[] | null = null;
+    let myRss = 0;
+    let py = null as unknown as {
       models: Record<string, Side>;
       peak_rss_mb: number;
       features: number;
-      search?: { seconds: number; per_model: Record<string, { seconds: number; best_cv_f1: number }> };
+      search?:
+        | { seconds: number; per_model: Record<string, { seconds: number; best_cv_f1: number }> }
+        | undefined;
+      dt_seed_f1?: number[] | undefined;
     };
+    for (let round = 0; round < rounds; round++) {
+      const m = await ours(Xtr, ytr, Xte, yte);
+      mine = round === 0 ? m : bestOf(mine, m);
+      if (round === 0) {
+        mySearch = ds === "phishing" && args.has("--search") ? await oursSearch(Xtr, ytr) : null;
+        if (MODELS.includes("decision_tree")) myDtSeeds = await dtSeeds(Xtr, ytr, Xte, yte);
+      }
+      myRss = Math.max(myRss, process.resourceUsage().maxRSS / 1024);
+      await closePool();
+      process.stderr.write(`  scikit-learn ${ds}${mySearch && round === 0 ? " (+ search)" : ""}...\n`);
+      const q = JSON.parse(
+        execFileSync(
+          PY,
+          [
+            join(ROOT, "bench/sklearn_engine.py"),
+            ds,
+            splitPath,
+            MIRROR,
+            `--models=${MODELS.join(",")}`,
+            ...(mySearch && round === 0 ? ["--search"] : []),
+            ...(round === 0 ? ["--seeds"] : []),
+          ],
+          { encoding: "utf8", maxBuffer: 1 << 26 },
+        ),
+      ) as typeof py;
+      py =
+        round === 0
+          ? q
+          : {
+              ...q,
+              search: py.search,
+              dt_seed_f1: py.dt_seed_f1,
+              models: bestOf(py.models, q.models),
+              peak_rss_mb: Math.max(py.peak_rss_mb, q.peak_rss_mb),
+            };
+    }
     const raw = {
       dataset: ds,
       date: new Date().toISOString(),
@@ -271,6 +328,14 @@ async function main(): Promise<void> {
       "",
       `Peak RSS: netsec ${myRss.toFixed(0)} MB, scikit-learn ${py.peak_rss_mb.toFixed(0)} MB (each side's whole process).`,
     );
+    if (myDtSeeds && py.dt_seed_f1) {
+      const stat = (v: number[]) =>
+        `mean ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(4)} (${Math.min(...v).toFixed(4)}–${Math.max(...v).toFixed(4)})`;
+      lines.push(
+        "",
+        `Decision tree test F1 over random_state 0–4 (one deep tree moves with the seed: ties between equally good splits): netsec ${stat(myDtSeeds)}, scikit-learn ${stat(py.dt_seed_f1)}.`,
+      );
+    }
     if (mySearch && py.search) {
       lines.push(
         "",
@@ -297,7 +362,7 @@ async function main(): Promise<void> {
     } catch {
       doc = "# Benchmarks\n";
     }
-    const body = `<!-- engine:start -->\n## ML engine vs scikit-learn\n\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/engine.ts ${[...args].join(" ")}\` (raw results in bench/results/). Same files, same split, same hyperparameters; netsec and scikit-learn 1.9 run one after the other in the same run. Ratios: time netsec/sklearn (lower is better), throughput netsec/sklearn (higher is better). Fit: the first fit of a fresh process (for netsec it also compiles the code and starts the worker threads); warm fit: the faster of two more fits on fresh models when the first took under 2 s, the same rule on both sides. Predict: the fastest of repeated calls over at least 1 s (at least 5), the same rule on both sides (steady state: the first calls of a fresh process also compile the code).\n\n${sections.join("\n\n")}\n<!-- engine:end -->`;
+    const body = `<!-- engine:start -->\n## ML engine vs scikit-learn\n\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/engine.ts ${[...args].join(" ")}\` (raw results in bench/results/). Same files, same split, same hyperparameters; netsec and scikit-learn 1.9 run one after the other in the same run. Ratios: time netsec/sklearn (lower is better), throughput netsec/sklearn (higher is better). Phishing: three rounds, netsec and scikit-learn in turn (this shared VM has slow spells); fit: the first fit of the first round's fresh process (for netsec it also compiles the code and starts the worker threads); warm fit: the fastest further fit on fresh models (two a round when the first took under 2 s) over the rounds; predict: the best round. The same rules on both sides. Predict: the fastest of repeated calls over at least 1 s (at least 5), the same rule on both sides (steady state: the first calls of a fresh process also compile the code).\n\n${sections.join("\n\n")}\n<!-- engine:end -->`;
     doc = doc.includes("<!-- engine:start -->")
       ? doc.replace(/<!-- engine:start -->[\s\S]*<!-- engine:end -->/, body)
       : `${doc.trimEnd()}\n\n${body}\n`;

@@ -84,6 +84,10 @@ for name, m in models.items():
         i += 1
     out["models"][name] = {"fit_seconds": fit, "warm_fit_seconds": warm, "predict_rows_per_s": len(yte) / best, "f1": float(f1_score(yte, (p >= 0.5).astype(int))), "roc_auc": float(roc_auc_score(yte, p))}
 
+if "--seeds" in sys.argv and "decision_tree" in models:
+    # a single deep tree's test F1 moves with the seed (ties between equally good splits): five seeds
+    out["dt_seed_f1"] = [float(f1_score(yte, DecisionTreeClassifier(random_state=s).fit(Xtr, ytr).predict_proba(Xte)[:, 1] >= 0.5)) for s in range(5)]
+
 if "--search" in sys.argv:
     grids = {
         "random_forest": (RandomForestClassifier(random_state=0), {"n_estimators": [8, 16, 32, 128, 256]}),

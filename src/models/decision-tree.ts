@@ -12,9 +12,12 @@ import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } 
 import { parseParams, resolveMaxFeatures } from "./params.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
+  accumulateSingle,
   accumulateTree,
   type FlatTree,
   type FlatTreeJSON,
+  type PackedTrees,
+  packTrees,
   pathContributions,
   treeFromJSON,
   treeToJSON,
@@ -62,6 +65,8 @@ export class DecisionTreeClassifier implements Classifier {
   nClasses = 0;
   nFeatures = 0;
   tree: FlatTree | null = null;
+  /** `tree` packed for batch prediction, built on first use (never serialized). */
+  private packed: { from: FlatTree; p: PackedTrees } | null = null;
 
   constructor(params: Partial<DecisionTreeParams> = {}) {
     this.params = DecisionTreeParamsSchema.parse(params);
@@ -108,7 +113,11 @@ export class DecisionTreeClassifier implements Classifier {
   predictProba(X: Matrix): Float64Array {
     checkPredictData(X, this.nFeatures, this.name);
     const out = new Float64Array(X.nRows * this.nClasses);
-    accumulateTree(this.tree!, X.data, X.nRows, out, 1);
+    // a batch: four rows at a time without a branch per step (the same leaves and sums)
+    if (X.nRows >= 16) {
+      if (this.packed?.from !== this.tree) this.packed = { from: this.tree!, p: packTrees([this.tree!]) };
+      accumulateSingle(this.packed.p, X.data, X.nRows, out, 1);
+    } else accumulateTree(this.tree!, X.data, X.nRows, out, 1);
     return out;
   }
 

@@ -13,6 +13,7 @@ import { RandomForestClassifier } from "../../src/models/random-forest.ts";
 import { binMatrix, binOf, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
 import {
   accumulatePacked,
+  accumulateSingle,
   accumulateTree,
   type FlatTree,
   PARALLEL_MIN_STEPS,
@@ -120,6 +121,27 @@ describe("packed tree prediction", () => {
       }
     });
   }
+});
+
+describe("one tree on the column-major data", () => {
+  it("accumulateSingle equals accumulateTree (missing values, ±Infinity, 1..3 values a node)", () => {
+    const rng = new Rng(31);
+    for (const k of [1, 2, 3]) {
+      for (const nodes of [1, 3, 41, 301]) {
+        const tree = randomTree(rng, nodes, 6, k);
+        for (const n of [1, 3, 4, 7, 257]) {
+          const X = randomMatrix(rng, n, 6, 0.05);
+          X.data[0] = Number.POSITIVE_INFINITY;
+          if (n > 1) X.data[n + 1] = Number.NEGATIVE_INFINITY;
+          const ref = new Float64Array(n * k);
+          accumulateTree(tree, X.data, n, ref, 0.5);
+          const got = new Float64Array(n * k);
+          accumulateSingle(packTrees([tree]), X.data, n, got, 0.5);
+          expect(Array.from(got)).toEqual(Array.from(ref));
+        }
+      }
+    }
+  });
 });
 
 describe("packed tree prediction split with the helper thread", () => {

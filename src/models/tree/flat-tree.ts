@@ -120,6 +120,68 @@ export function accumulateTree(
   }
 }
 
+/**
+ * accumulateTree for the single tree of P, four rows walking together on the column-major data itself
+ * (no row-major copy: for one tree the copy costs more than the walk), without a branch per step: the
+ * general table (links), so missing values need no test first. The same leaves and sums.
+ */
+export function accumulateSingle(
+  P: PackedTrees,
+  data: Float64Array,
+  nRows: number,
+  out: Float64Array,
+  scale: number,
+): void {
+  if (P.nTrees !== 1) throw new RangeError(`accumulateSingle: ${P.nTrees} trees`);
+  const { links, threshold, features, value, k } = P;
+  const colOff = new Int32Array(Math.max(1, features.length));
+  for (let j = 0; j < features.length; j++) colOff[j] = features[j]! * nRows;
+  const root = P.roots[0]!;
+  let i = 0;
+  for (; i + 4 <= nRows; i += 4) {
+    let n0 = root;
+    let n1 = root;
+    let n2 = root;
+    let n3 = root;
+    for (;;) {
+      const a0 = 4 * n0;
+      const a1 = 4 * n1;
+      const a2 = 4 * n2;
+      const a3 = 4 * n3;
+      const v0 = data[colOff[links[a0]!]! + i]!;
+      const v1 = data[colOff[links[a1]!]! + i + 1]!;
+      const v2 = data[colOff[links[a2]!]! + i + 2]!;
+      const v3 = data[colOff[links[a3]!]! + i + 3]!;
+      const m0 = links[a0 + 1 + +(v0 > threshold[n0]!) + 2 * +(v0 !== v0)]!;
+      const m1 = links[a1 + 1 + +(v1 > threshold[n1]!) + 2 * +(v1 !== v1)]!;
+      const m2 = links[a2 + 1 + +(v2 > threshold[n2]!) + 2 * +(v2 !== v2)]!;
+      const m3 = links[a3 + 1 + +(v3 > threshold[n3]!) + 2 * +(v3 !== v3)]!;
+      if (((m0 ^ n0) | (m1 ^ n1) | (m2 ^ n2) | (m3 ^ n3)) === 0) break;
+      n0 = m0;
+      n1 = m1;
+      n2 = m2;
+      n3 = m3;
+    }
+    for (let c = 0; c < k; c++) {
+      out[i * k + c]! += scale * value[n0 * k + c]!;
+      out[(i + 1) * k + c]! += scale * value[n1 * k + c]!;
+      out[(i + 2) * k + c]! += scale * value[n2 * k + c]!;
+      out[(i + 3) * k + c]! += scale * value[n3 * k + c]!;
+    }
+  }
+  for (; i < nRows; i++) {
+    let q = root;
+    for (;;) {
+      const a = 4 * q;
+      const v = data[colOff[links[a]!]! + i]!;
+      const nx = links[a + 1 + +(v > threshold[q]!) + 2 * +(v !== v)]!;
+      if (nx === q) break;
+      q = nx;
+    }
+    for (let c = 0; c < k; c++) out[i * k + c]! += scale * value[q * k + c]!;
+  }
+}
+
 /** Saabas path contributions of row r to value class `cls`: per feature, the value change along the path. */
 export function pathContributions(
   t: FlatTree,
