@@ -6,8 +6,10 @@
  *
  * Log-loss: binary (one tree per iteration on the logit, initialised at the log-odds prior) or
  * multinomial (K trees per iteration, softmax). Each tree is fitted to gradients/hessians with Newton
- * leaves −G/(H + λ), shrunk by the learning rate. Per node and feature, a 256-bin histogram of (G, S,
- * count); the larger child's histogram is the parent's minus the smaller child's (histogram
+ * leaves −G/(H + λ), shrunk by the learning rate (and, for K > 2 classes with friedman_mse, by
+ * (K − 1)/K, GradientBoostingClassifier's multinomial step; "newton" leaves are HistGradientBoosting's,
+ * without it). Per node and feature, a histogram of (G, S, count) over the feature's bins
+ * (at most 255, and one for missing values); the larger child's histogram is the parent's minus the smaller child's (histogram
  * subtraction). Missing values (bin 255) go to the side that gains more. Row subsampling (stochastic
  * gradient boosting) draws `subsample · n` rows without replacement per iteration, seeded.
  *
@@ -103,7 +105,12 @@ interface GrowCtx {
   maxLeaves: number;
   minLeaf: number;
   l2: number;
+  /**
+   * Leaf values are lr · scale · (−G / (H + λ)): scale (K − 1)/K for K > 2 classes with
+   * friedman_mse / squared_error (GradientBoostingClassifier's multinomial Newton step), else 1.
+   */
   lr: number;
+  leafScale: number;
 }
 
 /**
@@ -398,7 +405,9 @@ function growRegressionTree(ctx: GrowCtx, rows: Uint32Array, leafOfRow?: Int32Ar
     left.push(-1);
     right.push(-1);
     missingLeft.push(0);
-    value.push((-G / (H + ctx.l2)) * ctx.lr);
+    // a denominator this small is no step (GradientBoostingClassifier's guard)
+    const v = H + ctx.l2 < 1e-150 ? 0 : (-G / (H + ctx.l2)) * ctx.lr * ctx.leafScale;
+    value.push(Number.isFinite(v) ? v : 0);
     weight.push(n);
     return id;
   };
@@ -481,13 +490,13 @@ function growRegressionTree(ctx: GrowCtx, rows: Uint32Array, leafOfRow?: Int32Ar
       const sl = split.sl;
       const gr = node.G - gl;
       const sr = node.S - sl;
-      // "newton": the statistic is the hessian; "friedman_mse": sum the left rows' hessians
-      let hl = sl;
-      if (ctx.friedman) {
-        hl = 0;
-        for (let q = node.start; q < mid; q++) hl += ctx.h[idx[q]!]!;
-      }
-      const hr = node.H - hl;
+      // each child's hessian sum (its leaf value's denominator) summed over its own rows: the parent's
+      // minus the other child's can come out 0 or negative where rows are almost certain (p(1 − p)
+      // ~ 1e-16), and −G / 0 is an infinite leaf
+      let hl = 0;
+      let hr = 0;
+      for (let q = node.start; q < mid; q++) hl += ctx.h[idx[q]!]!;
+      for (let q = mid; q < node.end; q++) hr += ctx.h[idx[q]!]!;
       // histogram subtraction: build the smaller child, derive the larger
       const small = new Float64Array(histSize);
       const smallIsLeft = nl <= nr;
@@ -621,6 +630,7 @@ export class GradientBoostingClassifier implements Classifier {
       minLeaf: P.minSamplesLeaf,
       l2: P.l2Regularization,
       lr: P.learningRate,
+      leafScale: R > 1 && friedman ? (K - 1) / K : 1,
     };
     this.trees = [];
     for (let it = 0; it < P.nEstimators; it++) {

@@ -77,13 +77,7 @@ export class ScoringPool {
       s = (await this.pool!.run(task)) as Scores;
     } catch (e) {
       // the model is in this thread too: score here (a removed bundle directory, a crashed worker)
-      if (this.failures++ < 3) {
-        this.log.warn(
-          { err: (e as Error).message, version: p.version },
-          "scoring thread failed; scoring inline",
-        );
-      }
-      this.counts.inline++;
+      this.failed(e, p);
       return p.predict(frame);
     }
     this.counts.threaded++;
@@ -116,15 +110,20 @@ export class ScoringPool {
       this.counts.threaded++;
       return r;
     } catch (e) {
-      if (this.failures++ < 3) {
-        this.log.warn(
-          { err: (e as Error).message, version: p.version },
-          "scoring thread failed; scoring inline",
-        );
-      }
-      this.counts.inline++;
+      this.failed(e, p);
       return scoreCsv(p, label, bytes, limits, json);
     }
+  }
+
+  /** A scoring thread failed on p's batch: said (the first few times), and the batch goes inline. */
+  private failed(e: unknown, p: Predictor): void {
+    if (this.failures++ < 3) {
+      this.log.warn(
+        { err: (e as Error).message, version: p.version },
+        "scoring thread failed; scoring inline",
+      );
+    }
+    this.counts.inline++;
   }
 
   async close(): Promise<void> {

@@ -145,3 +145,74 @@ describe("logistic regression coefficients", () => {
         expect(Math.abs(pr[r * K + k]! - g.proba_first5[r][k])).toBeLessThanOrEqual(1e-5);
   }, 60_000);
 });
+
+describe("multinomial gradient boosting vs scikit-learn's GradientBoostingClassifier", () => {
+  it("NSL-KDD categories (20% file, numeric columns): accuracy, macro F1 and log loss after 10 and 60 trees", async () => {
+    const g = JSON.parse(readFileSync(join(ROOT, "test/golden/engine/gb_multiclass.json"), "utf8"));
+    const lines = readFileSync(join(KDD_DIR, "KDDTrain+_20Percent.txt"), "utf8")
+      .split("\n")
+      .filter((l) => l.trim());
+    const names = readFileSync(join(KDD_DIR, "Field Names.csv"), "utf8")
+      .split(/\r?\n/)
+      .filter((l) => l.trim())
+      .map((l) => l.split(",")[0]!);
+    const cols = (g.columns as string[]).map((c) => names.indexOf(c));
+    const cat: Record<string, number> = {};
+    for (const a of "back land neptune pod smurf teardrop".split(" ")) cat[a] = 1;
+    for (const a of "ipsweep nmap portsweep satan".split(" ")) cat[a] = 2;
+    for (const a of "buffer_overflow loadmodule perl rootkit".split(" ")) cat[a] = 4;
+    const part = (from: number, to: number) => {
+      const n = to - from;
+      const X = allocMatrix(n, cols.length);
+      const y = new Int32Array(n);
+      for (let r = 0; r < n; r++) {
+        const f = lines[from + r]!.split(",");
+        cols.forEach((ci, j) => {
+          X.data[j * n + r] = Number(f[ci]);
+        });
+        const lab = f[41]!;
+        y[r] = lab === "normal" ? 0 : (cat[lab] ?? 3);
+      }
+      return { X, y };
+    };
+    const tr = part(g.train_rows[0], g.train_rows[1]);
+    const te = part(g.test_rows[0], g.test_rows[1]);
+    for (const [n, want] of Object.entries(g.models) as [string, Record<string, number>][]) {
+      const m = createModel("gradient_boosting", { n_estimators: Number(n), random_state: 0 });
+      await m.fit(tr.X, tr.y, 5);
+      const p = m.predictProba(te.X);
+      let correct = 0;
+      let ll = 0;
+      const tp = new Float64Array(5);
+      const fp = new Float64Array(5);
+      const fn = new Float64Array(5);
+      for (let r = 0; r < te.y.length; r++) {
+        let best = 0;
+        for (let k = 1; k < 5; k++) if (p[r * 5 + k]! > p[r * 5 + best]!) best = k;
+        const t = te.y[r]!;
+        if (best === t) {
+          correct++;
+          tp[t]!++;
+        } else {
+          fp[best]!++;
+          fn[t]!++;
+        }
+        ll -= Math.log(Math.min(1 - 1e-15, Math.max(1e-15, p[r * 5 + t]!)));
+      }
+      let f1 = 0;
+      for (let k = 0; k < 5; k++)
+        f1 += tp[k]! + fp[k]! + fn[k]! > 0 ? (2 * tp[k]!) / (2 * tp[k]! + fp[k]! + fn[k]!) : 0;
+      const ours = { accuracy: correct / te.y.length, f1_macro: f1 / 5, log_loss: ll / te.y.length };
+      expect(
+        Math.abs(ours.accuracy - want.accuracy!),
+        `${n} trees: ${JSON.stringify(ours)} vs ${JSON.stringify(want)}`,
+      ).toBeLessThanOrEqual(0.005);
+      expect(Math.abs(ours.f1_macro - want.f1_macro!), `${n} trees macro F1`).toBeLessThanOrEqual(0.03);
+      // the multinomial step size: without GradientBoostingClassifier's (K − 1)/K the early log loss is off
+      expect(
+        Math.abs(ours.log_loss - want.log_loss!) / want.log_loss!,
+        `${n} trees log loss`,
+      ).toBeLessThanOrEqual(0.1);
+    }
+  }, 120_000);
+});

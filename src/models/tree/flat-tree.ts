@@ -152,10 +152,10 @@ export function accumulateSingle(
       const v1 = data[colOff[links[a1]!]! + i + 1]!;
       const v2 = data[colOff[links[a2]!]! + i + 2]!;
       const v3 = data[colOff[links[a3]!]! + i + 3]!;
-      const m0 = links[a0 + 1 + +(v0 > threshold[n0]!) + 2 * +(v0 !== v0)]!;
-      const m1 = links[a1 + 1 + +(v1 > threshold[n1]!) + 2 * +(v1 !== v1)]!;
-      const m2 = links[a2 + 1 + +(v2 > threshold[n2]!) + 2 * +(v2 !== v2)]!;
-      const m3 = links[a3 + 1 + +(v3 > threshold[n3]!) + 2 * +(v3 !== v3)]!;
+      const m0 = links[a0 + 1 + +(v0 > threshold[n0]!) + 2 * +Number.isNaN(v0)]!;
+      const m1 = links[a1 + 1 + +(v1 > threshold[n1]!) + 2 * +Number.isNaN(v1)]!;
+      const m2 = links[a2 + 1 + +(v2 > threshold[n2]!) + 2 * +Number.isNaN(v2)]!;
+      const m3 = links[a3 + 1 + +(v3 > threshold[n3]!) + 2 * +Number.isNaN(v3)]!;
       if (((m0 ^ n0) | (m1 ^ n1) | (m2 ^ n2) | (m3 ^ n3)) === 0) break;
       n0 = m0;
       n1 = m1;
@@ -174,7 +174,7 @@ export function accumulateSingle(
     for (;;) {
       const a = 4 * q;
       const v = data[colOff[links[a]!]! + i]!;
-      const nx = links[a + 1 + +(v > threshold[q]!) + 2 * +(v !== v)]!;
+      const nx = links[a + 1 + +(v > threshold[q]!) + 2 * +Number.isNaN(v)]!;
       if (nx === q) break;
       q = nx;
     }

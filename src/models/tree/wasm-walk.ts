@@ -82,14 +82,23 @@ function sinkEmitter(f: WasmFn, sink: Sink, first: number): (i: number, l: numbe
 
 /**
  * A walk to the leaves, LANES rows at a time, then the rest one by one: params (table, thr, root, xr,
- * m, p, ...sink). `step(lane)` moves lane l from n[l] to nx[l]; a leaf steps to itself.
+ * m, p, ...extra). `lanes(f, x, n, nx, i)` gives `step(l)`, which moves lane l from n[l] to nx[l] (a
+ * leaf steps to itself), and optionally `init(l)`, run when lane l starts on row i + l; `sink` writes
+ * each row's result after its walk (none: the steps do all the work).
  */
 function walkKernel(
-  base: string,
-  sink: Sink,
-  stepOf: (f: WasmFn, x: number[], n: number[], nx: number[]) => (l: number) => void,
+  name: string,
+  extra: ValType[],
+  sink: Sink | null,
+  lanesOf: (
+    f: WasmFn,
+    x: number[],
+    n: number[],
+    nx: number[],
+    i: number,
+  ) => { step: (l: number) => void; init?: (l: number) => void },
 ): WasmFn {
-  const f = new WasmFn(sinkName(base, sink), ["i32", "i32", "i32", "i32", "i32", "i32", ...sinkParams(sink)]);
+  const f = new WasmFn(name, ["i32", "i32", "i32", "i32", "i32", "i32", ...extra]);
   const [ROOT, XR, M, P] = [2, 3, 4, 5];
   const i = f.local("i32");
   const ps = f.local("i32");
@@ -97,8 +106,8 @@ function walkKernel(
   const x = lanes();
   const n = lanes();
   const nx = lanes();
-  const step = stepOf(f, x, n, nx);
-  const put = sinkEmitter(f, sink, 6);
+  const { step, init } = lanesOf(f, x, n, nx, i);
+  const put = sink ? sinkEmitter(f, sink, 6) : null;
   const group = (count: number): void => {
     f.get(XR).get(i).get(ps).i32Mul().i32Add().set(x[0]!);
     for (let l = 1; l < count; l++)
@@ -106,7 +115,10 @@ function walkKernel(
         .get(ps)
         .i32Add()
         .set(x[l]!);
-    for (let l = 0; l < count; l++) f.get(ROOT).set(n[l]!);
+    for (let l = 0; l < count; l++) {
+      f.get(ROOT).set(n[l]!);
+      init?.(l);
+    }
     f.block().loop();
     for (let l = 0; l < count; l++) step(l);
     // every lane at its leaf: done
@@ -115,7 +127,7 @@ function walkKernel(
     f.i32Eqz().brIf(1);
     for (let l = 0; l < count; l++) f.get(nx[l]!).set(n[l]!);
     f.br(0).end().end();
-    for (let l = 0; l < count; l++) put(i, l, () => f.get(n[l]!));
+    if (put) for (let l = 0; l < count; l++) put(i, l, () => f.get(n[l]!));
   };
   f.get(P).i32(3).i32Shl().set(ps);
   f.i32(0).set(i);
@@ -129,18 +141,21 @@ function walkKernel(
   return f;
 }
 
-/** PackedTrees.compact (rows without missing values): nx = x[fr[2n]] > thr[n] ? fr[2n + 1] : n + 1. */
+/** One compact step of lane l (b: a scratch local per lane): nx = x[fr[2n]] > thr[n] ? fr[2n + 1] : n + 1. */
+function compactStep(f: WasmFn, x: number[], n: number[], nx: number[], b: number[], l: number): void {
+  const [FR, THR] = [0, 1];
+  f.get(FR).get(n[l]!).i32(3).i32Shl().i32Add().tee(b[l]!).i32Load(4);
+  f.get(n[l]!).i32(1).i32Add();
+  f.get(x[l]!).get(b[l]!).i32Load(0).i32(3).i32Shl().i32Add().f64Load();
+  f.get(THR).get(n[l]!).i32(3).i32Shl().i32Add().f64Load();
+  f.f64Gt().select().set(nx[l]!);
+}
+
+/** PackedTrees.compact (rows without missing values). */
 function compactKernel(sink: Sink): WasmFn {
-  return walkKernel("compact", sink, (f, x, n, nx) => {
-    const [FR, THR] = [0, 1];
+  return walkKernel(sinkName("compact", sink), sinkParams(sink), sink, (f, x, n, nx) => {
     const b = Array.from({ length: LANES }, () => f.local("i32"));
-    return (l) => {
-      f.get(FR).get(n[l]!).i32(3).i32Shl().i32Add().tee(b[l]!).i32Load(4);
-      f.get(n[l]!).i32(1).i32Add();
-      f.get(x[l]!).get(b[l]!).i32Load(0).i32(3).i32Shl().i32Add().f64Load();
-      f.get(THR).get(n[l]!).i32(3).i32Shl().i32Add().f64Load();
-      f.f64Gt().select().set(nx[l]!);
-    };
+    return { step: (l) => compactStep(f, x, n, nx, b, l) };
   });
 }
 
@@ -149,11 +164,11 @@ function compactKernel(sink: Sink): WasmFn {
  * 2·isNaN(x)].
  */
 function generalKernel(sink: Sink): WasmFn {
-  return walkKernel("general", sink, (f, x, n, nx) => {
+  return walkKernel(sinkName("general", sink), sinkParams(sink), sink, (f, x, n, nx) => {
     const [LINKS, THR] = [0, 1];
     const a = Array.from({ length: LANES }, () => f.local("i32"));
     const v = Array.from({ length: LANES }, () => f.local("f64"));
-    return (l) => {
+    const step = (l: number): void => {
       f.get(LINKS).get(n[l]!).i32(4).i32Shl().i32Add().set(a[l]!);
       f.get(x[l]!).get(a[l]!).i32Load(0).i32(3).i32Shl().i32Add().f64Load().set(v[l]!);
       // links + 16n + 4 + 4·(v > t) + 8·(v ≠ v)
@@ -162,6 +177,7 @@ function generalKernel(sink: Sink): WasmFn {
       f.get(v[l]!).get(v[l]!).f64Ne().i32(3).i32Shl().i32Add();
       f.i32Load(4).set(nx[l]!);
     };
+    return { step };
   });
 }
 
@@ -260,79 +276,45 @@ function perfectKernel(sink: Sink): WasmFn {
  * at its leaf adds 0 to a sum that is never −0: no change).
  */
 function contribKernel(): WasmFn {
-  const f = new WasmFn("contrib", ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
-  const [FR, THR, ROOT, XR, M, P, STEPS, FEAT, OUT, NOUT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const i = f.local("i32");
-  const ps = f.local("i32");
-  const lanes = () => Array.from({ length: LANES }, () => f.local("i32"));
-  const x = lanes();
-  const n = lanes();
-  const nx = lanes();
-  const b = lanes();
-  const o = lanes();
-  const a = f.local("i32");
-  const step = (l: number): void => {
-    f.get(FR).get(n[l]!).i32(3).i32Shl().i32Add().tee(b[l]!).i32Load(4);
-    f.get(n[l]!).i32(1).i32Add();
-    f.get(x[l]!).get(b[l]!).i32Load(0).i32(3).i32Shl().i32Add().f64Load();
-    f.get(THR).get(n[l]!).i32(3).i32Shl().i32Add().f64Load();
-    f.f64Gt().select().set(nx[l]!);
-    // out[o + feat[f]] += moved ? steps[nx] : 0
-    f.get(o[l]!)
-      .get(FEAT)
-      .get(b[l]!)
-      .i32Load(0)
-      .i32(2)
-      .i32Shl()
-      .i32Add()
-      .i32Load()
-      .i32(3)
-      .i32Shl()
-      .i32Add()
-      .tee(a);
-    f.get(a).f64Load();
-    f.get(STEPS)
-      .get(nx[l]!)
-      .i32(3)
-      .i32Shl()
-      .i32Add()
-      .f64Load()
-      .f64(0)
-      .get(nx[l]!)
-      .get(n[l]!)
-      .i32Ne()
-      .select();
-    f.f64Add().f64Store();
-  };
-  const group = (count: number): void => {
-    f.get(XR).get(i).get(ps).i32Mul().i32Add().set(x[0]!);
-    for (let l = 1; l < count; l++)
-      f.get(x[l - 1]!)
-        .get(ps)
-        .i32Add()
-        .set(x[l]!);
-    for (let l = 0; l < count; l++) {
-      f.get(ROOT).set(n[l]!);
-      f.get(OUT).get(i).i32(l).i32Add().get(NOUT).i32Mul().i32(3).i32Shl().i32Add().set(o[l]!);
-    }
-    f.block().loop();
-    for (let l = 0; l < count; l++) step(l);
-    f.get(nx[0]!).get(n[0]!).i32Xor();
-    for (let l = 1; l < count; l++) f.get(nx[l]!).get(n[l]!).i32Xor().i32Or();
-    f.i32Eqz().brIf(1);
-    for (let l = 0; l < count; l++) f.get(nx[l]!).set(n[l]!);
-    f.br(0).end().end();
-  };
-  f.get(P).i32(3).i32Shl().set(ps);
-  f.i32(0).set(i);
-  for (const count of [LANES, 1]) {
-    f.block().loop();
-    f.get(i).i32(count).i32Add().get(M).i32GtS().brIf(1);
-    group(count);
-    f.get(i).i32(count).i32Add().set(i);
-    f.br(0).end().end();
-  }
-  return f;
+  const [, , , , , , STEPS, FEAT, OUT, NOUT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  return walkKernel("contrib", ["i32", "i32", "i32", "i32"], null, (f, x, n, nx, i) => {
+    const b = Array.from({ length: LANES }, () => f.local("i32"));
+    const o = Array.from({ length: LANES }, () => f.local("i32"));
+    const a = f.local("i32");
+    return {
+      // lane l's sums: out + (i + l)·nOut doubles
+      init: (l) => f.get(OUT).get(i).i32(l).i32Add().get(NOUT).i32Mul().i32(3).i32Shl().i32Add().set(o[l]!),
+      step: (l) => {
+        compactStep(f, x, n, nx, b, l);
+        // out[o + feat[f]] += moved ? steps[nx] : 0
+        f.get(o[l]!)
+          .get(FEAT)
+          .get(b[l]!)
+          .i32Load(0)
+          .i32(2)
+          .i32Shl()
+          .i32Add()
+          .i32Load()
+          .i32(3)
+          .i32Shl()
+          .i32Add()
+          .tee(a);
+        f.get(a).f64Load();
+        f.get(STEPS)
+          .get(nx[l]!)
+          .i32(3)
+          .i32Shl()
+          .i32Add()
+          .f64Load()
+          .f64(0)
+          .get(nx[l]!)
+          .get(n[l]!)
+          .i32Ne()
+          .select();
+        f.f64Add().f64Store();
+      },
+    };
+  });
 }
 
 const SUMS: Sink[] = [

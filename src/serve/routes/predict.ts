@@ -8,12 +8,12 @@ import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
-import type { Contribution, Prediction, Predictor } from "../../bundle/predictor.ts";
+import type { Contribution, Predictor } from "../../bundle/predictor.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { ServeContext } from "../app.ts";
 import { collectUpload, readCsvUpload } from "../csv-upload.ts";
 import { negotiate } from "../negotiate.ts";
-import { newPredictionId, outputPath, predictionCsv, savePredictionOutput } from "../output.ts";
+import { labelCounts, newPredictionId, outputPath, predictionCsv, savePredictionOutput } from "../output.ts";
 import { type JsonScalar, recordsToFrame } from "../records.ts";
 import {
   ErrorResponse,
@@ -54,17 +54,11 @@ function requireModel(ctx: ServeContext): Predictor {
   return p;
 }
 
-function countLabels(ctx: ServeContext, pred: Prediction): number {
-  const byName = new Map<string, number>();
-  let threats = 0;
-  for (let i = 0; i < pred.labelNames.length; i++) {
-    const n = pred.labelNames[i]!;
-    byName.set(n, (byName.get(n) ?? 0) + 1);
-    threats += pred.isThreat[i]!;
-  }
-  for (const [label, n] of byName) ctx.metrics.predictions.inc({ label }, n);
-  ctx.metrics.predictedRows.inc({}, threats);
-  return threats;
+/** Count predictions per label (and threats) in the metrics; returns the threats. */
+function countLabels(ctx: ServeContext, counts: { byName: [string, number][]; threats: number }): number {
+  for (const [label, n] of counts.byName) ctx.metrics.predictions.inc({ label }, n);
+  ctx.metrics.predictedRows.inc({}, counts.threats);
+  return counts.threats;
 }
 
 /** The CSV stream of a request: the first file part of a multipart body, or a text/csv body. */
@@ -183,8 +177,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         const r = await ctx.scoring.scoreCsv(predictor, upload.label, bytes, uploadLimits, format === "json");
         if (!r.ok) throw csvScoreError(r);
         ctx.metrics.uploadBytes.inc({}, r.bytes);
-        for (const [label, n] of r.labels) ctx.metrics.predictions.inc({ label }, n);
-        ctx.metrics.predictedRows.inc({}, r.threats);
+        countLabels(ctx, { byName: r.labels, threats: r.threats });
         const id = newPredictionId();
         await savePredictionOutput(ctx.deps.home, id, r.csv);
         reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
@@ -221,7 +214,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
       }
       ctx.metrics.uploadBytes.inc({}, parsed.bytes);
       const pred = await ctx.scoring.predict(predictor, parsed.frame);
-      const threats = countLabels(ctx, pred);
+      const threats = countLabels(ctx, labelCounts(pred));
       const id = newPredictionId();
       const csv = predictionCsv(parsed.header, parsed.lines, pred);
       await savePredictionOutput(ctx.deps.home, id, csv);
@@ -286,7 +279,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
       const records = req.body as Record<string, JsonScalar>[];
       const frame = recordsToFrame(records, predictor.schema, predictor.manifest.input_columns);
       const pred = predictor.predict(frame);
-      const threats = countLabels(ctx, pred);
+      const threats = countLabels(ctx, labelCounts(pred));
       const version = predictor.version;
       const k = (req.query as z.infer<typeof RecordsQuery>).top_features ?? 3;
       const why =

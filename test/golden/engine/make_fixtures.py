@@ -1,8 +1,8 @@
 """Golden fixtures for netsec's ML engine, from scikit-learn (versions in scripts/requirements-dev.txt).
 
-Regenerate: .venv/bin/python test/golden/engine/make_fixtures.py [--only=thresholds]
-Writes test/golden/engine/fixtures.json and thresholds.json (--only=thresholds: thresholds.json alone,
-no data files needed). The tests read the same data files themselves (the mirror of
+Regenerate: .venv/bin/python test/golden/engine/make_fixtures.py [--only=thresholds|--only=gb_multiclass]
+Writes test/golden/engine/fixtures.json, thresholds.json and gb_multiclass.json (--only=thresholds:
+thresholds.json alone, no data files needed; --only=gb_multiclass: gb_multiclass.json alone). The tests read the same data files themselves (the mirror of
 ../shared/datasets) and take the row indices stored here, so the fixture stays small.
 """
 import json
@@ -46,12 +46,41 @@ def threshold_fixtures():
     return out
 
 
+ROOT = Path(__file__).resolve().parents[3]
+MIRROR = ROOT.parent / "shared" / "datasets"
+
+
+def gb_multiclass_fixtures():
+    """Multinomial gradient boosting (GradientBoostingClassifier, friedman_mse, whose Newton step
+    carries the (K − 1)/K factor): NSL-KDD's 20% file, numeric columns, label → 5 categories, rows
+    0..14999 to train, 15000.. to test. Test accuracy, macro F1 and log loss, after 10 and 60 trees."""
+    from sklearn.metrics import accuracy_score, log_loss
+    names = [l.split(",")[0] for l in (MIRROR / "nsl-kdd" / "Field Names.csv").read_text().splitlines() if l.strip()]
+    kdd = pd.read_csv(MIRROR / "nsl-kdd" / "KDDTrain+_20Percent.txt", header=None, names=names + ["label", "difficulty"])
+    dos = "back land neptune pod smurf teardrop".split()
+    probe = "ipsweep nmap portsweep satan".split()
+    u2r = "buffer_overflow loadmodule perl rootkit".split()
+    cat = lambda a: 0 if a == "normal" else 1 if a in dos else 2 if a in probe else 4 if a in u2r else 3
+    y = kdd["label"].map(cat).to_numpy()
+    num = [n for n in names if n not in ("protocol_type", "service", "flag")]
+    X = kdd[num].to_numpy(float)
+    tr, te = np.arange(15000), np.arange(15000, len(y))
+    res = {"columns": num, "train_rows": [0, 15000], "test_rows": [15000, int(len(y))], "models": {}}
+    for n in (10, 60):
+        m = GradientBoostingClassifier(n_estimators=n, random_state=0).fit(X[tr], y[tr])
+        p = m.predict_proba(X[te])
+        res["models"][str(n)] = {"accuracy": float(accuracy_score(y[te], p.argmax(1))), "f1_macro": float(f1_score(y[te], p.argmax(1), average="macro")),
+                                 "log_loss": float(log_loss(y[te], p, labels=[0, 1, 2, 3, 4])), "classes": [int(c) for c in m.classes_]}
+    Path(__file__).with_name("gb_multiclass.json").write_text(json.dumps(res) + "\n")
+    return res
+
+
 if "--only=thresholds" in sys.argv:
     print(threshold_fixtures())
     sys.exit(0)
-
-ROOT = Path(__file__).resolve().parents[3]
-MIRROR = ROOT.parent / "shared" / "datasets"
+if "--only=gb_multiclass" in sys.argv:
+    print(gb_multiclass_fixtures())
+    sys.exit(0)
 rng = np.random.default_rng(7)
 out = {"generator": f"scikit-learn {sklearn.__version__}, numpy {np.__version__}"}
 
@@ -138,4 +167,5 @@ out["onehot"] = {"fit": ["tcp", "udp", "icmp", "tcp"], "transform": ["udp", "gre
 
 Path(__file__).with_name("fixtures.json").write_text(json.dumps(out) + "\n")
 threshold_fixtures()
+gb_multiclass_fixtures()
 print({k: v for k, v in res.items() if k != "decision_tree"})
