@@ -96,6 +96,8 @@ interface Row {
     accuracy: number;
     timedOut: boolean;
   };
+  /** scikit-learn RandomForestClassifier(100) on the same rows, test F1 over random_state 0..9. */
+  rf100: { mean: number; min: number; max: number };
 }
 
 async function one(dataset: string): Promise<Row> {
@@ -140,6 +142,20 @@ async function one(dataset: string): Promise<Row> {
       process.env,
       sklearnTimeout,
     );
+    // the pipeline issue's reference: RandomForestClassifier(100) on the same rows, over ten seeds
+    const rf = JSON.parse(
+      execFileSync(
+        PYTHON,
+        [
+          join(ROOT, "bench/sklearn_rf_reference.py"),
+          join(r.artifacts, "data_ingestion/ingested/train.csv"),
+          join(r.artifacts, "data_ingestion/ingested/test.csv"),
+          schema.target,
+          schema.normal,
+        ],
+        { encoding: "utf8" },
+      ),
+    ) as { mean: number; min: number; max: number };
     const s = sk.timedOut
       ? null
       : (JSON.parse(sk.stdout.trim().split("\n").at(-1)!) as {
@@ -170,6 +186,7 @@ async function one(dataset: string): Promise<Row> {
         accuracy: s?.test.accuracy ?? Number.NaN,
         timedOut: sk.timedOut,
       },
+      rf100: rf,
     };
   } finally {
     rmSync(home, { recursive: true, force: true });
@@ -204,6 +221,12 @@ async function main(): Promise<void> {
         `${r.dataset}: wall time ratio netsec/scikit-learn ${r.sklearn.timedOut ? `< ${fmt(r.netsec.seconds / sklearnTimeout, 2)}` : fmt(r.netsec.seconds / r.sklearn.seconds, 2)}×`,
     )
     .join("; ");
+  const reference = rows
+    .map(
+      (r) =>
+        `${r.dataset}: scikit-learn RandomForestClassifier(n_estimators=100) on the same rows, random_state 0–9: test F1 mean ${fmt(r.rf100.mean, 4)} (${fmt(r.rf100.min, 4)}–${fmt(r.rf100.max, 4)}); netsec's pipeline winner ${fmt(r.netsec.f1, 4)}.`,
+    )
+    .join("\n");
   const extra = rows
     .filter((r) => Object.keys(r.netsec.testSets).length > 1)
     .map(
@@ -230,6 +253,7 @@ scikit-learn, the main process plus the largest joblib worker (2 run at once).
 ${table.join("\n")}
 
 ${ratios}.
+${reference}
 ${extra}
 <!-- pipeline:end -->`;
   console.log(body);
