@@ -13,7 +13,9 @@ afterAll(tmp.cleanup);
 const db = `netsec_cli_${Date.now().toString(36)}`;
 const env = { NETSEC_HOME: join(tmp.dir, "home"), NETSEC_STORE_URI: `${uri}${db}` };
 
-describe("netsec CLI with NETSEC_STORE_URI=mongodb://… (FerretDB)", () => {
+// Each CLI run talks to a real FerretDB (MongoDB over SQLite), which is slow under CI's shared load: a
+// generous per-test limit, and the ETL's two halves in tests of their own.
+describe("netsec CLI with NETSEC_STORE_URI=mongodb://… (FerretDB)", { timeout: 240_000 }, () => {
   it("ingesting phishing twice leaves exactly 11,055 records", () => {
     const a = runCli(["ingest", "--dataset", "phishing", "--json"], env);
     expect(a.code, a.stderr).toBe(0);
@@ -30,7 +32,7 @@ describe("netsec CLI with NETSEC_STORE_URI=mongodb://… (FerretDB)", () => {
     expect(rep.labels).toEqual({ "1": 6157, "-1": 4898 });
   });
 
-  it("push (the original ETL) is idempotent and ingest --mongodb reads the collection", () => {
+  it("push (the original ETL) is idempotent", () => {
     const p1 = runCli(
       ["push", PHISHING_CSV, "--to", uri, "--db", db, "--collection", "network_data", "--json"],
       env,
@@ -42,6 +44,9 @@ describe("netsec CLI with NETSEC_STORE_URI=mongodb://… (FerretDB)", () => {
       env,
     );
     expect(p2.json).toMatchObject({ added: 0, total: 11055 });
+  });
+
+  it("ingest --mongodb reads the pushed collection, idempotently", () => {
     const sqliteEnv = { NETSEC_HOME: join(tmp.dir, "home2"), NETSEC_STORE_URI: "" };
     const i1 = runCli(
       [
