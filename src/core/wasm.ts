@@ -5,9 +5,9 @@
  * with it at load time: no second language, no committed binary, no build step.
  */
 
-export type ValType = "i32" | "f64";
+export type ValType = "i32" | "i64" | "f64";
 
-const TYPE: Record<ValType, number> = { i32: 0x7f, f64: 0x7c };
+const TYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c };
 
 function uleb(n: number, out: number[]): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`uleb: ${n}`);
@@ -25,6 +25,18 @@ function sleb(n: number, out: number[]): void {
     const b = n & 0x7f;
     n >>= 7;
     if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+function slebBig(n: bigint, out: number[]): void {
+  for (;;) {
+    const b = Number(n & 0x7fn);
+    n >>= 7n;
+    if ((n === 0n && (b & 0x40) === 0) || (n === -1n && (b & 0x40) !== 0)) {
       out.push(b);
       return;
     }
@@ -111,6 +123,16 @@ export class WasmFn {
     uleb(offset, this.code);
     return this;
   }
+  i64Load(offset = 0): this {
+    this.op(0x29, 3);
+    uleb(offset, this.code);
+    return this;
+  }
+  i64Store(offset = 0): this {
+    this.op(0x37, 3);
+    uleb(offset, this.code);
+    return this;
+  }
   f64Load(offset = 0): this {
     this.op(0x2b, 3);
     uleb(offset, this.code);
@@ -130,6 +152,12 @@ export class WasmFn {
   i32(v: number): this {
     this.op(0x41);
     sleb(v | 0, this.code);
+    return this;
+  }
+  /** A 64-bit integer constant (two's complement: 1n << 63n is the sign bit). */
+  i64(v: bigint): this {
+    this.op(0x42);
+    slebBig(BigInt.asIntN(64, v), this.code);
     return this;
   }
   f64(v: number): this {
@@ -183,6 +211,24 @@ export class WasmFn {
   }
   i32Xor(): this {
     return this.op(0x73);
+  }
+  i32ShrU(): this {
+    return this.op(0x76);
+  }
+  i64Or(): this {
+    return this.op(0x84);
+  }
+  i64Shl(): this {
+    return this.op(0x86);
+  }
+  i64ShrU(): this {
+    return this.op(0x88);
+  }
+  i32WrapI64(): this {
+    return this.op(0xa7);
+  }
+  i64ExtendI32U(): this {
+    return this.op(0xad);
   }
   i32Shl(): this {
     return this.op(0x74);

@@ -63,7 +63,7 @@ export interface CsvRecord {
 }
 
 /** The characters String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator). */
-function isTrimmable(c: number): boolean {
+export function isTrimmable(c: number): boolean {
   if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
   if (c < 0xa0) return false;
   return (

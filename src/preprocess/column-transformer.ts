@@ -167,13 +167,22 @@ export class ColumnTransformer {
         throw new NetsecError("SCHEMA_MISMATCH", `input is missing column ${c.name}`, { column: c.name });
       return frame.numeric(c.name);
     });
-    // imputation
-    const imputed = numCols.map((v) => Float64Array.from(v));
-    if (s.knn) this.knnImpute(imputed);
+    // imputation (the columns are copied only when some value is missing)
+    let missing = false;
+    for (const v of numCols) {
+      for (let r = 0; r < n && !missing; r++) missing = Number.isNaN(v[r]!);
+      if (missing) break;
+    }
+    const imputed = missing ? numCols.map((v) => Float64Array.from(v)) : numCols;
+    if (missing && s.knn) this.knnImpute(imputed);
     for (let j = 0; j < s.numeric.length; j++) {
       const c = s.numeric[j]!;
       const v = imputed[j]!;
       const o = j * n;
+      if (!missing && !s.scale) {
+        X.data.set(v.subarray(0, n), o);
+        continue;
+      }
       for (let r = 0; r < n; r++) {
         const x = Number.isNaN(v[r]!) ? c.fill : v[r]!;
         X.data[o + r] = s.scale ? (x - c.mean) / c.scale : x;

@@ -19,6 +19,7 @@ import {
   CsvSyntaxError,
   CsvTokenizer,
   fieldValue,
+  isTrimmable,
   recordValues,
 } from "../datasets/csv-tokenizer.ts";
 import { FrameBuilder } from "../datasets/frame-builder.ts";
@@ -258,6 +259,9 @@ interface InputPlan {
   fast: boolean;
   integer: boolean;
   allowedNum: Set<number> | null;
+  /** allowedNum as a table when its values are small integers: allowedAt[v − allowedLo] = 1. */
+  allowedAt: Uint8Array | null;
+  allowedLo: number;
   min: number;
   max: number;
 }
@@ -266,6 +270,19 @@ function inputPlan(spec: ColumnSpec, j: number, idx: number): InputPlan {
   const allowed = allowedSet(spec);
   const numeric = spec.type === "number" || spec.type === "integer";
   const allNumbers = !spec.values || spec.values.every((v) => typeof v === "number");
+  const nums = numeric && allNumbers && spec.values ? (spec.values as number[]) : null;
+  // small integer sets (flags, ternary features, codes): a table lookup instead of a hash lookup
+  let allowedAt: Uint8Array | null = null;
+  let allowedLo = 0;
+  if (nums && nums.length > 0 && nums.every((v) => Number.isInteger(v))) {
+    const lo = Math.min(...nums);
+    const hi = Math.max(...nums);
+    if (hi - lo < 4096) {
+      allowedLo = lo;
+      allowedAt = new Uint8Array(hi - lo + 1);
+      for (const v of nums) allowedAt[v - lo] = 1;
+    }
+  }
   return {
     spec,
     j,
@@ -273,11 +290,183 @@ function inputPlan(spec: ColumnSpec, j: number, idx: number): InputPlan {
     allowed,
     fast: numeric && allNumbers,
     integer: spec.type === "integer",
-    allowedNum: numeric && allNumbers && spec.values ? new Set(spec.values as number[]) : null,
+    allowedNum: nums ? new Set(nums) : null,
+    allowedAt,
+    allowedLo,
     min: spec.min ?? Number.NEGATIVE_INFINITY,
     max: spec.max ?? Number.POSITIVE_INFINITY,
   };
 }
+
+/** The header's checks (names, schema, model inputs) and how each column is read; throws the 4xx. */
+function headerPlan(
+  h: string[],
+  label: string,
+  schema: DatasetSchema,
+  inputColumns: readonly string[],
+): { plans: InputPlan[]; extraCols: { name: string; idx: number; values: (string | null)[] }[] } {
+  checkHeaderNames(h, label);
+  const hc = checkHeaderAgainstSchema(h, schema, false);
+  const missingInputs = inputColumns.filter((c) => !hc.index.has(c));
+  for (const m of missingInputs) if (!hc.missing.includes(m)) hc.missing.push(m);
+  if (hc.missing.length > 0 || hc.unknown.length > 0) throw headerError(label, hc, schema);
+  const plans = inputColumns.map((name, j) => inputPlan(schema.column(name)!, j, hc.index.get(name)!));
+  const inputSet = new Set(inputColumns);
+  const extraCols = h.flatMap((name, idx) => (inputSet.has(name) ? [] : [{ name, idx, values: [] }]));
+  return { plans, extraCols };
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Buffer> {
+  yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * readCsvUpload for an upload already in memory, with the same answer, result or error. Most uploads
+ * are plain: unquoted fields without surrounding whitespace, one line a row ending in \n or \r\n, as
+ * many fields as the header, every value fitting the schema. Those are read in one pass over the text
+ * (no tokenizer records, no callbacks); anything else, a problem included, goes to readCsvUpload, which
+ * words every error (test/serve/csv-upload.test.ts checks both paths give the same on generated files).
+ */
+export function readCsvBytes(
+  bytes: Uint8Array,
+  label: string,
+  schema: DatasetSchema,
+  inputColumns: readonly string[],
+  limits: UploadLimits,
+): Promise<ParsedUpload> {
+  const plain =
+    bytes.length <= limits.maxBytes ? readPlain(bytes, label, schema, inputColumns, limits) : null;
+  return plain ? Promise.resolve(plain) : readCsvUpload(once(bytes), label, schema, inputColumns, limits);
+}
+
+/** The plain upload's one pass (readCsvBytes), or null when the file is not plain or has a problem. */
+export function readPlain(
+  bytes: Uint8Array,
+  label: string,
+  schema: DatasetSchema,
+  inputColumns: readonly string[],
+  limits: UploadLimits,
+): ParsedUpload | null {
+  let text: string;
+  try {
+    // as decodeStrict: strict UTF-8, a leading byte-order mark dropped
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+  // a NUL character is a 0 byte in UTF-8, and a 0 byte is nothing else
+  if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(0) >= 0) return null;
+  // the header: its first line, through the tokenizer (quoted names are common)
+  const lf = text.indexOf("\n");
+  if (lf < 0) return null;
+  const headerText = text.slice(0, lf > 0 && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf);
+  if (headerText.indexOf("\r") >= 0) return null;
+  let header: string[] | null = null;
+  let records = 0;
+  let plans: InputPlan[];
+  let extraCols: { name: string; idx: number; values: (string | null)[] }[];
+  try {
+    const tok = new CsvTokenizer((r) => {
+      records++;
+      header = recordValues(r);
+    }, limits.maxRowChars);
+    tok.push(headerText);
+    tok.end();
+    if (records !== 1 || header === null) return null;
+    ({ plans, extraCols } = headerPlan(header, label, schema, inputColumns));
+  } catch {
+    return null;
+  }
+  const width = (header as string[]).length;
+  const planAt: (InputPlan | null)[] = new Array(width).fill(null);
+  for (const c of plans) planAt[c.idx] = c;
+  const extraAt: ((string | null)[] | null)[] = new Array(width).fill(null);
+  for (const x of extraCols) extraAt[x.idx] = x.values;
+  const fb = new FrameBuilder(schema, inputColumns);
+  const lines: string[] = [];
+  const len = text.length;
+  const maxRows = limits.maxRows;
+  const maxChars = limits.maxRowChars;
+  let rows = 0;
+  let p = lf + 1;
+  while (p < len) {
+    const recStart = p;
+    if (++rows > maxRows) return null;
+    const i = fb.addRow();
+    for (let k = 0; k < width; k++) {
+      const q = p;
+      let c = 0;
+      while (p < len) {
+        c = text.charCodeAt(p);
+        if (c === COMMA || c === LF || c === CR || c === QUOTE) break;
+        p++;
+      }
+      if (p < len && c === QUOTE) return null;
+      // as many fields as the header
+      if (k === width - 1 ? p < len && c === COMMA : p >= len || c !== COMMA) return null;
+      if (p > q && (trimmable(text.charCodeAt(q)) || trimmable(text.charCodeAt(p - 1)))) return null;
+      const plan = planAt[k]!;
+      if (plan !== null) {
+        // onRow's two paths, for an unquoted, trimmed field
+        let done = false;
+        if (plan.fast) {
+          const v = plainDecimal(text, q, p);
+          if (
+            v >= plan.min &&
+            v <= plan.max &&
+            // (v is finite here: NaN failed the range test)
+            (!plan.integer || Math.floor(v) === v) &&
+            (plan.allowedAt !== null
+              ? plan.allowedAt[v - plan.allowedLo] === 1
+              : plan.allowedNum === null || plan.allowedNum.has(v))
+          ) {
+            fb.setNumber(plan.j, i, v);
+            done = true;
+          }
+        }
+        if (!done) {
+          const raw = text.slice(q, p);
+          const chk = coerceCell(raw === "" ? null : raw, plan.spec, plan.allowed);
+          if (chk.problem) return null;
+          fb.set(plan.j, i, chk.value);
+        }
+      } else {
+        const values = extraAt[k];
+        if (values) values.push(p > q ? text.slice(q, p) : null);
+      }
+      if (k < width - 1) p++;
+    }
+    const recEnd = p;
+    // a line of one empty field is blank (the tokenizer skips it); a lone \r ends a line there too
+    if (recEnd === recStart || recEnd - recStart > maxChars) return null;
+    if (p < len) {
+      if (text.charCodeAt(p) === CR) {
+        if (p + 1 < len && text.charCodeAt(p + 1) === LF) p += 2;
+        else return null;
+      } else p++;
+    }
+    lines.push(text.slice(recStart, recEnd));
+  }
+  if (rows === 0) return null;
+  return {
+    header: header as string[],
+    frame: fb.build(),
+    extras: new Map(extraCols.map((x) => [x.name, x.values])),
+    lines,
+    rows,
+    bytes: bytes.length,
+  };
+}
+
+/** isTrimmable, with printable ASCII answered inline. */
+function trimmable(c: number): boolean {
+  return (c <= 32 || c >= 0xa0) && isTrimmable(c);
+}
+
+const COMMA = 44;
+const QUOTE = 34;
+const LF = 10;
+const CR = 13;
 
 /**
  * Parse an uploaded CSV. `inputColumns` are the model's input columns (all must be in the header);
@@ -311,14 +500,9 @@ export async function readCsvUpload(
 
   const onHeader = (r: CsvRecord): void => {
     const h = recordValues(r);
-    checkHeaderNames(h, label);
-    const hc = checkHeaderAgainstSchema(h, schema, false);
-    const missingInputs = inputColumns.filter((c) => !hc.index.has(c));
-    for (const m of missingInputs) if (!hc.missing.includes(m)) hc.missing.push(m);
-    if (hc.missing.length > 0 || hc.unknown.length > 0) throw headerError(label, hc, schema);
-    plans = inputColumns.map((name, j) => inputPlan(schema.column(name)!, j, hc.index.get(name)!));
-    const inputSet = new Set(inputColumns);
-    extraCols = h.flatMap((name, idx) => (inputSet.has(name) ? [] : [{ name, idx, values: [] }]));
+    const hp = headerPlan(h, label, schema, inputColumns);
+    plans = hp.plans;
+    extraCols = hp.extraCols;
     header = h;
     width = h.length;
   };
@@ -354,7 +538,9 @@ export async function readCsvUpload(
           v >= c.min &&
           v <= c.max &&
           (!c.integer || Number.isInteger(v)) &&
-          (c.allowedNum === null || c.allowedNum.has(v))
+          (c.allowedAt !== null
+            ? c.allowedAt[v - c.allowedLo] === 1
+            : c.allowedNum === null || c.allowedNum.has(v))
         ) {
           fb.setNumber(c.j, i, v);
           continue;

@@ -8,7 +8,7 @@
 import type { Predictor } from "../bundle/predictor.ts";
 import { predictorFor } from "../bundle/score-task.ts";
 import { type ErrorCode, NetsecError } from "../core/errors.ts";
-import { readCsvUpload, type UploadLimits } from "./csv-upload.ts";
+import { readCsvBytes, type UploadLimits } from "./csv-upload.ts";
 import { labelCounts, predictionCsv, predictionsJson } from "./output.ts";
 
 export type CsvScore =
@@ -26,10 +26,6 @@ export type CsvScore =
     }
   | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 
-async function* once(bytes: Uint8Array): AsyncGenerator<Buffer> {
-  yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 export async function scoreCsv(
   p: Predictor,
   label: string,
@@ -38,7 +34,7 @@ export async function scoreCsv(
   json: boolean,
 ): Promise<CsvScore> {
   try {
-    const parsed = await readCsvUpload(once(bytes), label, p.schema, p.manifest.input_columns, limits);
+    const parsed = await readCsvBytes(bytes, label, p.schema, p.manifest.input_columns, limits);
     const pred = p.predict(parsed.frame);
     const counts = labelCounts(pred);
     return {

@@ -38,4 +38,34 @@ describe("assemble", () => {
     expect(new Int32Array(memory.buffer, 0, 1)[0]).toBe(190);
     expect(ex.big()).toBe(-1 - 1); // (−2^31 xor 2^31−1) = −1; −1 − 64 + 63
   });
+
+  it("encodes 64-bit integers: constants, loads, stores, shifts, extension and wrapping", () => {
+    // bits(a, k): store (1 << 63) | (a << k) at 8; return the low 32 bits of (load(8) >> k) and of the sign bit
+    const f = new WasmFn("bits", ["i32", "i32", "i32"], ["i32"]);
+    const c = f.local("i64");
+    f.i64(1n << 63n)
+      .get(0)
+      .i64ExtendI32U()
+      .get(1)
+      .i64ExtendI32U()
+      .i64Shl()
+      .i64Or()
+      .set(c);
+    f.i32(8).get(c).i64Store();
+    // (load(8) >> (k + 64·j)) wrapped: shift counts are taken mod 64
+    f.i32(8).i64Load().get(1).get(2).i32(6).i32Shl().i32Add().i64ExtendI32U().i64ShrU().i32WrapI64();
+    const g = new WasmFn("hi", [], ["i32"]);
+    g.i32(8).i64Load().i64(63n).i64ShrU().i32WrapI64().i32(-8).i32(28).i32ShrU().i32Add();
+    const bytes = assemble([f, g]);
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as {
+      bits: (a: number, k: number, j: number) => number;
+      hi: () => number;
+    };
+    expect(ex.bits(0xabcd, 20, 0)).toBe(0xabcd);
+    expect(ex.bits(0xabcd, 20, 3)).toBe(0xabcd); // 20 + 192 ≡ 20 (mod 64)
+    expect(new BigUint64Array(memory.buffer, 8, 1)[0]).toBe((1n << 63n) | (0xabcdn << 20n));
+    expect(ex.hi()).toBe(1 + 15); // the sign bit; −8 >>> 28 = 15
+  });
 });

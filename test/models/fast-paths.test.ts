@@ -20,7 +20,7 @@ import {
   packTrees,
   pathContributions,
 } from "../../src/models/tree/flat-tree.ts";
-import { disableWasmWalks, wasmTrees } from "../../src/models/tree/wasm-walk.ts";
+import { bitCode, disableWasmWalks, wasmTrees } from "../../src/models/tree/wasm-walk.ts";
 
 /** A random tree of `nNodes` nodes (depth-first numbering) on `p` features, `k` values per node. */
 function randomTree(rng: Rng, nNodes: number, p: number, k: number): FlatTree {
@@ -121,6 +121,25 @@ describe("packed tree prediction", () => {
       }
     });
   }
+});
+
+describe("deep forests walked in the order of the first tree's leaves", () => {
+  it("give every row its own sums, in row order", () => {
+    const rng = new Rng(21);
+    const p = 6;
+    const trees = Array.from({ length: 16 }, () => randomTree(rng, 301, p, 2));
+    const P = packTrees(trees);
+    expect(P.perfect).toBeNull();
+    expect(P.compact).not.toBeNull();
+    for (const n of [63, 64, 500, 2049]) {
+      const X = randomMatrix(rng, n, p, 0);
+      const ref = new Float64Array(n * 2);
+      for (const t of trees) accumulateTree(t, X.data, n, ref, 0.5, 2, 0);
+      const got = new Float64Array(n * 2).fill(0);
+      accumulatePacked(P, X.data, n, got, 0.5);
+      expect(Array.from(got)).toEqual(Array.from(ref));
+    }
+  });
 });
 
 describe("one tree on the column-major data", () => {
@@ -253,5 +272,60 @@ describe("random forest contributions from the packed trees", () => {
       for (let r = 0; r < Q.nRows; r++)
         expect(Array.from(all.subarray(r * 5, r * 5 + 5))).toEqual(Array.from(m.contributions(Q, r, cls)));
     }
+  });
+});
+
+describe("forests on few-valued features (each row one 64-bit code of test answers)", () => {
+  const ternary = (rng: Rng, n: number, p: number): Matrix => {
+    const X = allocMatrix(n, p);
+    for (let i = 0; i < n * p; i++) X.data[i] = rng.int(3) - 1;
+    return X;
+  };
+
+  it("predict and explain exactly as the trees one by one, and as the JS walks", async () => {
+    const rng = new Rng(5);
+    const n = 600;
+    const p = 9;
+    const X = ternary(rng, n, p);
+    const y = new Int32Array(n);
+    for (let r = 0; r < n; r++) y[r] = X.data[r]! + X.data[n + r]! - X.data[3 * n + r]! > 0 ? 1 : rng.int(2);
+    const m = new RandomForestClassifier({ nEstimators: 24, randomState: 4 });
+    await m.fit(X, y, 2);
+    const P = packTrees(m.trees);
+    expect(P.perfect).toBeNull();
+    const B = bitCode(P.compact!);
+    expect(B).not.toBeNull();
+    expect(B!.feat.length).toBeLessThanOrEqual(2 * p);
+    // plain blocks take the bit-coded walk; a block with a missing value takes the general walk
+    const Q = ternary(rng, 1037, p);
+    const Qn = ternary(rng, 300, p);
+    Qn.data[5] = Number.NaN;
+    Qn.data[300 * 4 + 77] = Number.NaN;
+    for (const q of [Q, Qn]) {
+      const ref = new Float64Array(q.nRows * 2);
+      for (const t of m.trees) accumulateTree(t, q.data, q.nRows, ref, 1 / m.trees.length, 2, 0);
+      const got = m.predictProba(q);
+      expect(Array.from(got)).toEqual(Array.from(ref));
+      for (const cls of [0, 1]) {
+        const all = m.contributionsAll(q, cls);
+        for (let r = 0; r < q.nRows; r += 7) {
+          const want = new Float64Array(p);
+          for (const t of m.trees) pathContributions(t, q.data, q.nRows, r, cls, want, 1 / m.trees.length);
+          expect(Array.from(all.subarray(r * p, r * p + p))).toEqual(Array.from(want));
+        }
+      }
+      disableWasmWalks(true);
+      try {
+        expect(Array.from(m.predictProba(q))).toEqual(Array.from(got));
+      } finally {
+        disableWasmWalks(false);
+      }
+    }
+  });
+
+  it("more than 63 distinct tests: no bit code (the compact walk)", () => {
+    const rng = new Rng(8);
+    const trees = Array.from({ length: 4 }, () => randomTree(rng, 201, 6, 1));
+    expect(bitCode(packTrees(trees).compact!)).toBeNull();
   });
 });

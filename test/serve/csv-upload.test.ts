@@ -4,13 +4,17 @@
  * coerceCell types it (the reference); plainDecimal equals Number() wherever it answers; and the rows
  * kept for the output are the file's own text.
  */
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { NetsecError } from "../../src/core/errors.ts";
 import { allowedSet, coerceCell } from "../../src/datasets/coerce.ts";
+import { getDataset } from "../../src/datasets/registry.ts";
 import { parseSchema } from "../../src/datasets/schema.ts";
-import { plainDecimal, readCsvUpload } from "../../src/serve/csv-upload.ts";
+import { plainDecimal, readCsvBytes, readCsvUpload, readPlain } from "../../src/serve/csv-upload.ts";
+import { PHISHING_CSV } from "../helpers/env.ts";
 
 const schema = parseSchema(
   [
@@ -157,5 +161,102 @@ describe("the upload's numeric fast path vs coerceCell", () => {
     expect(got.frame.value(1, "b")).toBe(0.5);
     expect(got.frame.value(1, "c")).toBeNull();
     expect(got.extras.get("y")).toEqual(["1", "0"]);
+  });
+
+  it("an upload in memory (the one-pass path for plain files) is read exactly as the tokenizer reads it", async () => {
+    const headers = [
+      "a,b,c,d,y",
+      "a,b,c,d,y",
+      "a,b,c,d,y",
+      '"a","b","c","d","y"',
+      '"a","b","c","d","y"',
+      "\ufeffa,b,c,d,y",
+      "y,d,c,b,a",
+      "a,b,c,d",
+      "a,b,c,d,y,z",
+      "a,b,,d,y",
+      "a, b,c,d,y",
+      '"a,b",c,d,y',
+      "",
+    ];
+    const wild = fc.oneof(numberCell, catCell, fc.constantFrom("2", " ", "\t1", "1\t", "x\u00a0"));
+    // per column a value that fits the schema (a, b, c, d, y), now and then any cell
+    const fits = [
+      fc.constantFrom("-1", "0", "1"),
+      fc.constantFrom("0", "2.5", "10", "7", "0.125"),
+      fc.constantFrom("", "3", "-4.5", "1e3"),
+      fc.constantFrom("tcp", "udp"),
+      fc.constantFrom("0", "1"),
+    ];
+    const cells = fc.tuple(
+      fc.tuple(...fits.map((f) => fc.oneof({ arbitrary: f, weight: 30 }, { arbitrary: wild, weight: 1 }))),
+      fc.array(wild, { maxLength: 1 }),
+    );
+    const ending = fc.oneof(
+      { arbitrary: fc.constantFrom("\n", "\r\n"), weight: 20 },
+      { arbitrary: fc.constantFrom("\r", "\n\n", "\n \n"), weight: 1 },
+    );
+    const row = fc.tuple(
+      cells.map(([five, more]): string[] => [...five, ...more]),
+      ending,
+    );
+    const asOk = (r: Awaited<ReturnType<typeof readCsvUpload>>) => ({
+      ok: true,
+      header: r.header,
+      lines: r.lines,
+      rows: r.rows,
+      bytes: r.bytes,
+      extras: [...r.extras],
+      frame: r.frame.columns.map((c) => ({ ...c })),
+    });
+    const asErr = (e: unknown) => {
+      if (!(e instanceof NetsecError)) throw e;
+      return { ok: false, code: e.code, message: e.message, details: e.details };
+    };
+    let plain = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...headers),
+        fc.constantFrom("\n", "\r\n"),
+        fc.array(row, { maxLength: 8 }),
+        fc.boolean(),
+        fc.record({ maxRows: fc.integer({ min: 1, max: 10 }), maxRowChars: fc.integer({ min: 8, max: 60 }) }),
+        async (header, headerEnd, rows, lastEnding, small) => {
+          // mostly plain rows that fit the schema, so that many files take the one-pass path
+          let text = `${header}${headerEnd}`;
+          rows.forEach(([cells, end], i) => {
+            text += cells.join(",") + (i < rows.length - 1 || lastEnding ? end : "");
+          });
+          const lim = small.maxRows < 4 ? { ...limits, ...small } : limits;
+          const bytes = Buffer.from(text);
+          const want = await readCsvUpload(Readable.from([bytes]), "t.csv", schema, INPUTS, lim).then(
+            asOk,
+            asErr,
+          );
+          const got = await readCsvBytes(bytes, "t.csv", schema, INPUTS, lim).then(asOk, asErr);
+          expect(got).toEqual(want);
+          if (readPlain(bytes, "t.csv", schema, INPUTS, lim) !== null) plain++;
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    // the generator reaches both paths
+    expect(plain).toBeGreaterThan(100);
+  });
+
+  it("plain uploads take the one-pass path (same result as the tokenizer's path, on the phishing rows)", async () => {
+    const text = readFileSync(PHISHING_CSV, "utf8");
+    const bytes = Buffer.from(text);
+    const phishing = getDataset("phishing", tmpdir());
+    const inputs = phishing.features.map((c) => c.name);
+    const big = { maxBytes: 1 << 24, maxRows: 100_000, maxRowChars: 4096 };
+    const want = await readCsvUpload(Readable.from([bytes]), "p.csv", phishing, inputs, big);
+    const got = readPlain(bytes, "p.csv", phishing, inputs, big)!;
+    expect(got).not.toBeNull();
+    expect(got.rows).toBe(11055);
+    expect(got.lines).toEqual(want.lines);
+    expect(got.header).toEqual(want.header);
+    expect(got.extras).toEqual(want.extras);
+    expect(got.frame.columns).toEqual(want.frame.columns);
   });
 });

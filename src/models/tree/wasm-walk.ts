@@ -96,7 +96,7 @@ function walkKernel(
     n: number[],
     nx: number[],
     i: number,
-  ) => { step: (l: number) => void; init?: (l: number) => void },
+  ) => { step: (l: number) => void; init?: (l: number) => void; leaf?: (l: number) => void },
 ): WasmFn {
   const f = new WasmFn(name, ["i32", "i32", "i32", "i32", "i32", "i32", ...extra]);
   const [ROOT, XR, M, P] = [2, 3, 4, 5];
@@ -106,7 +106,7 @@ function walkKernel(
   const x = lanes();
   const n = lanes();
   const nx = lanes();
-  const { step, init } = lanesOf(f, x, n, nx, i);
+  const { step, init, leaf } = lanesOf(f, x, n, nx, i);
   const put = sink ? sinkEmitter(f, sink, 6) : null;
   const group = (count: number): void => {
     f.get(XR).get(i).get(ps).i32Mul().i32Add().set(x[0]!);
@@ -120,6 +120,11 @@ function walkKernel(
       init?.(l);
     }
     f.block().loop();
+    if (count > 1) {
+      // two steps a test for the end (a lane at its leaf steps to itself, harmlessly)
+      for (let l = 0; l < count; l++) step(l);
+      for (let l = 0; l < count; l++) f.get(nx[l]!).set(n[l]!);
+    }
     for (let l = 0; l < count; l++) step(l);
     // every lane at its leaf: done
     f.get(nx[0]!).get(n[0]!).i32Xor();
@@ -127,7 +132,7 @@ function walkKernel(
     f.i32Eqz().brIf(1);
     for (let l = 0; l < count; l++) f.get(nx[l]!).set(n[l]!);
     f.br(0).end().end();
-    if (put) for (let l = 0; l < count; l++) put(i, l, () => f.get(n[l]!));
+    if (put) for (let l = 0; l < count; l++) put(i, l, leaf ? () => leaf(l) : () => f.get(n[l]!));
   };
   f.get(P).i32(3).i32Shl().set(ps);
   f.i32(0).set(i);
@@ -157,6 +162,69 @@ function compactKernel(sink: Sink): WasmFn {
     const b = Array.from({ length: LANES }, () => f.local("i32"));
     return { step: (l) => compactStep(f, x, n, nx, b, l) };
   });
+}
+
+/**
+ * The compact walk with each row reduced to a 64-bit code (bitCode): bit k of a row's code is its
+ * answer to the forest's k-th (feature, threshold) test, bit 63 always 1; the node at byte offset b
+ * (the table starts at 0) is one int, right's offset << 6 | k (a leaf: b << 6 | 63). A step is one
+ * load and a shift of the code, with no load of the row's value on the dependent path:
+ * nx = (code >> k) & 1 ? right : b + 4. Params as compactKernel with root = its byte offset, xr = the
+ * codes and p = 1 (8 bytes a row); the table param is unused.
+ */
+function bitsKernel(sink: Sink): WasmFn {
+  return walkKernel(sinkName("bits", sink), sinkParams(sink), sink, (f, x, n, nx) => {
+    const c = Array.from({ length: LANES }, () => f.local("i64"));
+    const w = Array.from({ length: LANES }, () => f.local("i32"));
+    return {
+      init: (l) => {
+        f.get(x[l]!).i64Load().set(c[l]!);
+      },
+      // n is the node's byte offset (the node table is at 0): no index arithmetic in a step
+      step: (l) => {
+        f.get(n[l]!).i32Load().set(w[l]!);
+        f.get(w[l]!).i32(6).i32ShrU();
+        f.get(n[l]!).i32(4).i32Add();
+        // (code >> k) & 1, the shift count taken mod 64 (k is w's low six bits)
+        f.get(c[l]!).get(w[l]!).i64ExtendI32U().i64ShrU().i32WrapI64().i32(1).i32And();
+        f.select().set(nx[l]!);
+      },
+      leaf: (l) => {
+        f.get(n[l]!).i32(2).i32ShrU();
+      },
+    };
+  });
+}
+
+/**
+ * codes(xr, m, p, pf, pt, np, out): for each of m rows of p values at xr, out[q] = 1 << 63 |
+ * Σ_k (x[q·p + pf[k]/8] > pt[k]) << k, k < np (pf: byte offsets in a row, pt: thresholds).
+ */
+function codesFn(): WasmFn {
+  const f = new WasmFn("codes", ["i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [XR, M, P, PF, PT, NP, OUT] = [0, 1, 2, 3, 4, 5, 6];
+  const q = f.local("i32");
+  const k = f.local("i32");
+  const x = f.local("i32");
+  const c = f.local("i64");
+  f.i32(0).set(q);
+  f.block().loop();
+  f.get(q).get(M).i32GeS().brIf(1);
+  f.get(XR).get(q).get(P).i32Mul().i32(3).i32Shl().i32Add().set(x);
+  f.i64(1n << 63n).set(c);
+  f.i32(0).set(k);
+  f.block().loop();
+  f.get(k).get(NP).i32GeS().brIf(1);
+  f.get(c);
+  f.get(x).get(PF).get(k).i32(2).i32Shl().i32Add().i32Load().i32Add().f64Load();
+  f.get(PT).get(k).i32(3).i32Shl().i32Add().f64Load();
+  f.f64Gt().i64ExtendI32U().get(k).i64ExtendI32U().i64Shl().i64Or().set(c);
+  f.get(k).i32(1).i32Add().set(k);
+  f.br(0).end().end();
+  f.get(OUT).get(q).i32(3).i32Shl().i32Add().get(c).i64Store();
+  f.get(q).i32(1).i32Add().set(q);
+  f.br(0).end().end();
+  return f;
 }
 
 /**
@@ -317,6 +385,60 @@ function contribKernel(): WasmFn {
   });
 }
 
+/**
+ * contribKernel over the bit-coded nodes (bitsKernel): params (unused, unused, root byte offset,
+ * codes, m, 1, steps, testOut, out, nOut), testOut[k] the output feature of test k (64 entries).
+ */
+function contribBitsKernel(): WasmFn {
+  const [, , , , , , STEPS, TESTOUT, OUT, NOUT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  return walkKernel("contrib_bits", ["i32", "i32", "i32", "i32"], null, (f, x, n, nx, i) => {
+    const c = Array.from({ length: LANES }, () => f.local("i64"));
+    const w = Array.from({ length: LANES }, () => f.local("i32"));
+    const o = Array.from({ length: LANES }, () => f.local("i32"));
+    const a = f.local("i32");
+    return {
+      init: (l) => {
+        f.get(OUT).get(i).i32(l).i32Add().get(NOUT).i32Mul().i32(3).i32Shl().i32Add().set(o[l]!);
+        f.get(x[l]!).i64Load().set(c[l]!);
+      },
+      step: (l) => {
+        f.get(n[l]!).i32Load().set(w[l]!);
+        f.get(w[l]!).i32(6).i32ShrU();
+        f.get(n[l]!).i32(4).i32Add();
+        f.get(c[l]!).get(w[l]!).i64ExtendI32U().i64ShrU().i32WrapI64().i32(1).i32And();
+        f.select().set(nx[l]!);
+        // out[o + testOut[k]] += moved ? steps[node index of nx] : 0
+        f.get(o[l]!)
+          .get(TESTOUT)
+          .get(w[l]!)
+          .i32(63)
+          .i32And()
+          .i32(2)
+          .i32Shl()
+          .i32Add()
+          .i32Load()
+          .i32(3)
+          .i32Shl()
+          .i32Add()
+          .tee(a);
+        f.get(a).f64Load();
+        f.get(STEPS)
+          .get(nx[l]!)
+          .i32(1)
+          .i32Shl()
+          .i32Add()
+          .f64Load()
+          .f64(0)
+          .get(nx[l]!)
+          .get(n[l]!)
+          .i32Ne()
+          .select();
+        f.f64Add().f64Store();
+      },
+    };
+  });
+}
+
 const SUMS: Sink[] = [
   { kind: "sum", K: 1 },
   { kind: "sum", K: 2 },
@@ -327,8 +449,10 @@ function kernels(): WasmFn[] {
   return [
     compactKernel({ kind: "leaf" }),
     generalKernel({ kind: "leaf" }),
-    ...SUMS.flatMap((k) => [compactKernel(k), generalKernel(k), perfectKernel(k)]),
+    ...SUMS.flatMap((k) => [compactKernel(k), generalKernel(k), perfectKernel(k), bitsKernel(k)]),
     contribKernel(),
+    contribBitsKernel(),
+    codesFn(),
   ];
 }
 
@@ -359,6 +483,56 @@ export function disableWasmWalks(off: boolean): void {
 
 const PAGE = 65536;
 
+/** Blocks this large, of forests this large, are walked in leaf order (WasmTrees.walkBlock). */
+const ORDER_MIN_ROWS = 64;
+const ORDER_MIN_TREES = 8;
+
+/** At most this many distinct tests for the bit-coded walk (bit 63 of a code is the leaves' "always"). */
+const MAX_BIT_TESTS = 63;
+
+/**
+ * The compact table as bit-coded nodes, when the forest's splits test at most 63 distinct (feature,
+ * threshold) pairs (binary and few-valued features: flags, one-hot columns, -1/0/1 indicators): per
+ * node 4·right << 6 | k, k the test's index (a leaf: 4·itself << 6 | 63), and the tests (the feature's
+ * byte offset in a row, the threshold). A row's answers to every test are then one 64-bit code, and
+ * x > t is the same comparison either way: the same leaves. Null for larger forests or more tests.
+ */
+export function bitCode(
+  C: NonNullable<PackedTrees["compact"]>,
+): { nodes: Int32Array; feat: Int32Array; thr: Float64Array } | null {
+  const total = C.thr.length;
+  // byte offsets << 6 stay below 2^31
+  if (4 * total >= 1 << 25) return null;
+  const byFeature = new Map<number, Map<number, number>>();
+  const feat: number[] = [];
+  const thr: number[] = [];
+  const nodes = new Int32Array(total);
+  for (let g = 0; g < total; g++) {
+    const right = C.fr[2 * g + 1]!;
+    if (right === g) {
+      nodes[g] = ((4 * g) << 6) | MAX_BIT_TESTS;
+      continue;
+    }
+    const f = C.fr[2 * g]!;
+    const t = C.thr[g]!;
+    let tests = byFeature.get(f);
+    if (!tests) {
+      tests = new Map();
+      byFeature.set(f, tests);
+    }
+    let k = tests.get(t);
+    if (k === undefined) {
+      if (feat.length === MAX_BIT_TESTS) return null;
+      k = feat.length;
+      tests.set(t, k);
+      feat.push(8 * f);
+      thr.push(t);
+    }
+    nodes[g] = ((4 * right) << 6) | k;
+  }
+  return { nodes, feat: Int32Array.from(feat), thr: Float64Array.from(thr) };
+}
+
 /** One PackedTrees in a WebAssembly memory: its tables, then scratch for a block. */
 export class WasmTrees {
   private readonly mem: WebAssembly.Memory;
@@ -376,6 +550,13 @@ export class WasmTrees {
     pMiss: number;
     pValue: number;
     features: number;
+    /** bitCode's tables (0 when the forest has none), and its number of tests. */
+    bNodes: number;
+    bFeat: number;
+    bThr: number;
+    bTests: number;
+    /** Per test (64 entries), the output feature its node's contributions go to. */
+    bOut: number;
   };
   /** Where scratch starts (tables added later, the path steps of explanations, go before it). */
   private scratch: number;
@@ -392,7 +573,10 @@ export class WasmTrees {
     };
     const C = P.compact;
     const Q = P.perfect;
+    const B = C && !Q ? bitCode(C) : null;
     this.at = {
+      // first: the bit-coded walk addresses nodes by byte offset from 0
+      bNodes: B ? take(B.nodes.byteLength) : 0,
       fr: C ? take(C.fr.byteLength) : 0,
       thr: C ? take(C.thr.byteLength) : 0,
       links: take(P.links.byteLength),
@@ -403,6 +587,10 @@ export class WasmTrees {
       pMiss: Q ? take(Q.missRight.byteLength) : 0,
       pValue: Q ? take(Q.value.byteLength) : 0,
       features: take(P.features.byteLength),
+      bFeat: B ? take(B.feat.byteLength) : 0,
+      bThr: B ? take(B.thr.byteLength) : 0,
+      bTests: B ? B.feat.length : -1,
+      bOut: B ? take(4 * 64) : 0,
     };
     this.scratch = end;
     this.mem = new WebAssembly.Memory({ initial: Math.ceil((end + PAGE) / PAGE) });
@@ -415,6 +603,13 @@ export class WasmTrees {
     new Float64Array(buf, this.at.threshold, P.threshold.length).set(P.threshold);
     new Float64Array(buf, this.at.value, P.value.length).set(P.value);
     new Int32Array(buf, this.at.features, P.features.length).set(P.features);
+    if (B) {
+      new Int32Array(buf, this.at.bNodes, B.nodes.length).set(B.nodes);
+      new Int32Array(buf, this.at.bFeat, B.feat.length).set(B.feat);
+      new Float64Array(buf, this.at.bThr, B.thr.length).set(B.thr);
+      const out = new Int32Array(buf, this.at.bOut, 64);
+      for (let k = 0; k < B.feat.length; k++) out[k] = P.features[B.feat[k]! / 8]!;
+    }
     if (Q) {
       new Int32Array(buf, this.at.pFeat, Q.feat.length).set(Q.feat);
       new Float64Array(buf, this.at.pThr, Q.thr.length).set(Q.thr);
@@ -424,15 +619,23 @@ export class WasmTrees {
     this.k = new WebAssembly.Instance(mod, { env: { memory: this.mem } }).exports as Record<string, Fn>;
   }
 
-  /** Scratch for a block of m rows of p values and outK sums each: byte offsets of rows, leaves, sums. */
-  private layout(m: number, p: number, outK: number): { xr: number; leaf: number; out: number } {
+  /**
+   * Scratch for a block of m rows of p values and outK sums each: byte offsets of rows, leaves, the
+   * rows' bit codes and sums.
+   */
+  private layout(
+    m: number,
+    p: number,
+    outK: number,
+  ): { xr: number; leaf: number; codes: number; out: number } {
     const xr = this.scratch;
     const leaf = xr + 8 * m * p;
-    const out = leaf + Math.ceil((4 * m) / 8) * 8;
+    const codes = leaf + Math.ceil((4 * m) / 8) * 8;
+    const out = codes + 8 * m;
     const need = out + 8 * m * outK;
     const have = this.mem.buffer.byteLength;
     if (need > have) this.mem.grow(Math.ceil((need - have) / PAGE));
-    return { xr, leaf, out };
+    return { xr, leaf, codes, out };
   }
 
   /**
@@ -453,13 +656,29 @@ export class WasmTrees {
   ): void {
     const L = this.layout(m, p, outK);
     const buf = this.mem.buffer;
-    new Float64Array(buf, L.xr, m * p).set(xb.subarray(xo * p, (xo + m) * p));
-    const sums = new Float64Array(buf, L.out, m * outK);
-    sums.set(out.subarray(r0 * outK, (r0 + m) * outK));
     const P = this.P;
+    const Q = P.perfect;
+    const compact = !Q && plain && P.compact !== null;
+    const rows = new Float64Array(buf, L.xr, m * p);
+    const sums = new Float64Array(buf, L.out, m * outK);
+    // deep trees: rows in the order of their leaf in the first tree (that splits), so that the eight rows walking
+    // together take paths of similar length (in row order, 40% of a deep forest's lane steps were lanes
+    // already at their leaf, waiting for the deepest of the eight; in this order, about 30%). Each
+    // row's sum is still its own trees' values added in tree order: the same bits.
+    const order =
+      compact && m >= ORDER_MIN_ROWS && P.nTrees >= ORDER_MIN_TREES ? this.leafOrder(xb, xo, m, p) : null;
+    if (order) {
+      for (let q = 0; q < m; q++) {
+        const r = order[q]!;
+        rows.set(xb.subarray((xo + r) * p, (xo + r + 1) * p), q * p);
+        for (let c = 0; c < outK; c++) sums[q * outK + c] = out[(r0 + r) * outK + c]!;
+      }
+    } else {
+      rows.set(xb.subarray(xo * p, (xo + m) * p));
+      sums.set(out.subarray(r0 * outK, (r0 + m) * outK));
+    }
     const K = P.k;
     const suffix = K === 1 || K === 2 ? `sum${K}` : "sumk";
-    const Q = P.perfect;
     if (Q) {
       const f = this.k[`perfect_${suffix}`]!;
       const nSplit = (1 << Q.D) - 1;
@@ -474,16 +693,53 @@ export class WasmTrees {
         f(...tables, Q.D, lo, L.xr, m, p, plain ? 1 : 0, this.at.pValue, L.out, outK, off, scale, K);
       }
     } else {
-      const compact = plain && P.compact !== null;
-      const f = this.k[`${compact ? "compact" : "general"}_${suffix}`]!;
-      const table = compact ? this.at.fr : this.at.links;
-      const thr = compact ? this.at.thr : this.at.threshold;
-      for (let t = 0; t < P.nTrees; t++) {
-        const off = R === 1 ? 0 : t % R;
-        f(table, thr, P.roots[t]!, L.xr, m, p, this.at.value, L.out, outK, off, scale, K);
+      if (compact && this.at.bTests >= 0) {
+        // every row's answers to the forest's few tests as one code, then the bit-coded walk
+        this.k.codes!(L.xr, m, p, this.at.bFeat, this.at.bThr, this.at.bTests, L.codes);
+        const f = this.k[`bits_${suffix}`]!;
+        for (let t = 0; t < P.nTrees; t++) {
+          const off = R === 1 ? 0 : t % R;
+          f(0, 0, 4 * P.roots[t]!, L.codes, m, 1, this.at.value, L.out, outK, off, scale, K);
+        }
+      } else {
+        const f = this.k[`${compact ? "compact" : "general"}_${suffix}`]!;
+        const table = compact ? this.at.fr : this.at.links;
+        const thr = compact ? this.at.thr : this.at.threshold;
+        for (let t = 0; t < P.nTrees; t++) {
+          const off = R === 1 ? 0 : t % R;
+          f(table, thr, P.roots[t]!, L.xr, m, p, this.at.value, L.out, outK, off, scale, K);
+        }
       }
     }
-    out.set(sums, r0 * outK);
+    if (order) {
+      for (let q = 0; q < m; q++) {
+        const r = order[q]!;
+        for (let c = 0; c < outK; c++) out[(r0 + r) * outK + c] = sums[q * outK + c]!;
+      }
+    } else out.set(sums, r0 * outK);
+  }
+
+  /**
+   * Rows xo .. xo + m of xb (row-major, plain) ordered by their leaf in the first tree (a counting
+   * sort; ties keep row order), as indices 0 .. m − 1 from xo.
+   */
+  private leafOrder(xb: Float64Array, xo: number, m: number, p: number): Int32Array {
+    const L = this.layout(m, p, 0);
+    new Float64Array(this.mem.buffer, L.xr, m * p).set(xb.subarray(xo * p, (xo + m) * p));
+    const P = this.P;
+    // the first tree that splits at all
+    let t = 0;
+    while (t < P.nTrees - 1 && P.depth[t] === 0) t++;
+    const root = P.roots[t]!;
+    const span = (t + 1 < P.nTrees ? P.roots[t + 1]! : P.threshold.length) - root;
+    this.k.compact_leaf!(this.at.fr, this.at.thr, root, L.xr, m, p, L.leaf);
+    const leaf = new Int32Array(this.mem.buffer, L.leaf, m);
+    const count = new Int32Array(span + 1);
+    for (let q = 0; q < m; q++) count[leaf[q]! - root + 1]!++;
+    for (let i = 1; i <= span; i++) count[i]! += count[i - 1]!;
+    const order = new Int32Array(m);
+    for (let q = 0; q < m; q++) order[count[leaf[q]! - root]!++] = q;
+    return order;
   }
 
   /**
@@ -509,9 +765,17 @@ export class WasmTrees {
     const buf = this.mem.buffer;
     new Float64Array(buf, L.xr, m * p).set(xb.subarray(0, m * p));
     const out = new Float64Array(buf, L.out, m * nOut).fill(0);
+    const P = this.P;
+    if (this.at.bTests >= 0) {
+      this.k.codes!(L.xr, m, p, this.at.bFeat, this.at.bThr, this.at.bTests, L.codes);
+      const f = this.k.contrib_bits!;
+      for (let t = 0; t < P.nTrees; t++)
+        f(0, 0, 4 * P.roots[t]!, L.codes, m, 1, at, this.at.bOut, L.out, nOut);
+      return out;
+    }
     const f = this.k.contrib!;
-    for (let t = 0; t < this.P.nTrees; t++)
-      f(this.at.fr, this.at.thr, this.P.roots[t]!, L.xr, m, p, at, this.at.features, L.out, nOut);
+    for (let t = 0; t < P.nTrees; t++)
+      f(this.at.fr, this.at.thr, P.roots[t]!, L.xr, m, p, at, this.at.features, L.out, nOut);
     return out;
   }
 
