@@ -6,6 +6,8 @@
  *                                [--mlflow-url http://127.0.0.1:5001] [--while-training] [--json]
  *                                [--scoring-threads n]   (default: as `netsec serve`, one per core)
  *                                [--only <text>]         (only the scenarios whose name contains it)
+ *                                [--train-config <json>] (the --while-training job's POST /train body;
+ *                                                         default the original's grids, 10-fold CV)
  *
  * The model: the registry champion under --home (loaded with the real bundle loader), or, without
  * --home, the test fixture (naive Bayes on phishing) so the harness runs before real bundles exist.
@@ -14,7 +16,8 @@
  * (bench/serve/loadgen.ts), as a client would; server and load generator share the machine (2
  * cores): compare numbers from the same run only.
  * With --while-training, the netsec scenarios run a second time while a training job started through
- * `POST /train` (the default pipeline on phishing, in the server's worker thread) is running.
+ * `POST /train` (by default the original's five grids on phishing with 10-fold CV, in the server's
+ * worker thread) is running.
  */
 
 import { execFile } from "node:child_process";
@@ -41,6 +44,9 @@ const { values: args } = parseArgs({
     "while-training": { type: "boolean", default: false },
     "scoring-threads": { type: "string" },
     only: { type: "string" },
+    // the job started for --while-training (a POST /train body); the default pipeline with 10-fold CV
+    // takes about a minute on phishing, long enough for every scenario at --duration 5
+    "train-config": { type: "string", default: '{"dataset":"phishing","search":{"cv":10}}' },
   },
 });
 
@@ -224,7 +230,7 @@ try {
     const started = await fetch(`${server.url}/train`, {
       method: "POST",
       headers: auth,
-      body: JSON.stringify({ dataset: "phishing" }),
+      body: args["train-config"],
     });
     if (started.status !== 202)
       throw new Error(`POST /train: HTTP ${started.status} ${await started.text()}`);
