@@ -8,6 +8,8 @@
  *                                [--only <text>]         (only the scenarios whose name contains it)
  *                                [--train-config <json>] (the --while-training job's POST /train body;
  *                                                         default the original's grids, 10-fold CV)
+ *                                [--mlflow-serve]        (start `mlflow models serve` from .venv on the
+ *                                                         champion's ONNX export; instead of --mlflow-url)
  *
  * The model: the registry champion under --home (loaded with the real bundle loader), or, without
  * --home, the test fixture (naive Bayes on phishing) so the harness runs before real bundles exist.
@@ -20,9 +22,10 @@
  * worker thread) is running.
  */
 
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +50,8 @@ const { values: args } = parseArgs({
     // the job started for --while-training (a POST /train body); the default pipeline with 10-fold CV
     // takes about a minute on phishing, long enough for every scenario at --duration 5
     "train-config": { type: "string", default: '{"dataset":"phishing","search":{"cv":10}}' },
+    // start `mlflow models serve` (the project's .venv) on the champion's ONNX export for the comparison
+    "mlflow-serve": { type: "boolean", default: false },
   },
 });
 
@@ -182,6 +187,65 @@ if (!version) {
   throw new Error(`no champion model under ${home}; train one first or omit --home to use the fixture model`);
 }
 
+/** A free TCP port on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+/**
+ * `mlflow models serve` on the champion's ONNX export (its MLmodel names the onnx flavor), from the
+ * project's .venv (scripts/python-env), as a user of the original stack would serve the same model.
+ */
+async function startMlflowServe(bundleDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const bin = fileURLToPath(new URL("../../.venv/bin", import.meta.url));
+  if (!existsSync(join(bin, "mlflow"))) throw new Error(`${bin}/mlflow is missing: run scripts/python-env`);
+  const port = await freePort();
+  const child = spawn(
+    join(bin, "mlflow"),
+    [
+      "models",
+      "serve",
+      "-m",
+      join(bundleDir, "onnx"),
+      "--env-manager",
+      "local",
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(port),
+    ],
+    { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` }, stdio: "ignore", detached: true },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const until = Date.now() + 180_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`mlflow models serve exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/ping`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error("mlflow models serve did not answer /ping within 180 s");
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  process.stderr.write(`mlflow models serve on ${url} (${join(bundleDir, "onnx")})\n`);
+  return { url, child };
+}
+
+let mlflowServe: { url: string; child: ChildProcess } | null = null;
+if (args["mlflow-serve"]) {
+  const dir = (server.app.netsec.holder.current() as { dir?: string } | null)?.dir;
+  if (!dir) throw new Error("--mlflow-serve needs a registry champion (--home with a trained model)");
+  mlflowServe = await startMlflowServe(dir);
+}
+
 const rec1 = JSON.stringify(records(1));
 const rec100 = JSON.stringify(records(100));
 const csv = multipartBody(phishingCsvSlice(1000));
@@ -263,7 +327,7 @@ try {
     }
     process.stderr.write(`training job ${jobId}: ${st.state}\n`);
   }
-  const mlflow = args["mlflow-url"];
+  const mlflow = mlflowServe?.url ?? args["mlflow-url"];
   if (mlflow) {
     for (const [name, n] of [
       ["records x1", 1],
@@ -304,6 +368,7 @@ try {
     );
   }
 } finally {
+  if (mlflowServe?.child.pid) process.kill(-mlflowServe.child.pid, "SIGTERM");
   await server.close();
   if (!args.home) rmSync(home, { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
 /**
- * `netsec serve` as a user starts it, on a home with a trained champion: the limit flags reach the
- * running server (an upload over --max-upload-rows is a 413 naming that limit), a bad flag value is one clear error naming the flag,
- * and SIGTERM stops the server.
+ * `netsec serve` as a user starts it, on a home with a trained champion: --host is the address it
+ * listens on, the limit flags reach the running server (an upload over --max-upload-rows is a 413
+ * naming that limit), a bad flag value is one clear error naming the flag, and SIGTERM stops it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
@@ -54,6 +54,14 @@ describe("netsec serve flags", () => {
     const t = runCli(["serve", "--scoring-threads", "-1"], env);
     expect(t.code).not.toBe(0);
     expect(t.stderr).toContain("--scoring-threads");
+    for (const [v, msg] of [
+      ["abc", '--port must be a whole number >= 0, not "abc"'],
+      ["70000", '--port must be at most 65535, not "70000"'],
+    ] as const) {
+      const p = runCli(["serve", "--port", v], env);
+      expect(p.code).not.toBe(0);
+      expect(p.stderr).toContain(msg);
+    }
   });
 
   it("--max-upload-rows reaches the running server; SIGTERM stops it", async () => {
@@ -62,8 +70,12 @@ describe("netsec serve flags", () => {
       env,
     );
     expect(trained.code, trained.stderr).toBe(0);
-    const url = await startServe(["--max-upload-rows", "5", "--scoring-threads", "1"]);
+    // --host: the address it listens on (and says it listens on)
+    const url = await startServe(["--host", "127.0.0.2", "--max-upload-rows", "5", "--scoring-threads", "1"]);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
     expect((await fetch(`${url}/health/live`)).status).toBe(200);
+    const port = new URL(url).port;
+    await expect(fetch(`http://127.0.0.1:${port}/health/live`)).rejects.toThrow();
     const post = (n: number) => {
       const { payload, headers } = multipart(phishingCsvSlice(n));
       return fetch(`${url}/predict`, { method: "POST", headers, body: new Uint8Array(payload) });

@@ -1,26 +1,33 @@
 /**
- * Fuzzing the scoring routes with fast-check: 1,400 generated malformed uploads and JSON bodies.
- * Property: never a 5xx, never a crash (the server still answers afterwards), and every 4xx is the
- * catalogue's error shape. Seeded, so a failure replays.
+ * Fuzzing the API with fast-check: 1,700 generated malformed uploads and JSON bodies (CSV uploads,
+ * records, pipeline configs for POST /train with a valid token). Property: never a 5xx, never a crash
+ * (the server still answers afterwards), every 4xx is the catalogue's error shape, and a rejected
+ * upload writes nothing. Seeded, so a failure replays.
  */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PipelineConfigSchema } from "../../src/pipeline/config.ts";
+import { anyUpload, fuzzHeader as header, fuzzRows as rows } from "./fixtures/fuzz-inputs.ts";
 import { fitFixturePredictor, phishingCsvSlice } from "./fixtures/predictor.ts";
-import { makeApp, multipart, type TestApp } from "./helpers.ts";
+import { makeApp, multipart, type TestApp, TOKEN } from "./helpers.ts";
 
 let t: TestApp;
-let header: string[];
-let rows: string[][];
 
 beforeAll(async () => {
   t = await makeApp(await fitFixturePredictor(), {
     limits: { maxUploadBytes: 64 * 1024, maxUploadRows: 200, maxRowChars: 2048, maxRecords: 50 },
   });
-  const lines = phishingCsvSlice(8).trim().split("\n");
-  header = lines[0]!.split(",");
-  rows = lines.slice(1).map((l) => l.split(","));
 });
 afterAll(async () => t.close());
+
+/** Files kept under prediction_output/ (a rejected request must add none). */
+function kept(): number {
+  const dir = join(t.home, "prediction_output");
+  return existsSync(dir) ? readdirSync(dir).length : 0;
+}
 
 function checkAnswer(status: number, body: string, contentType: unknown): void {
   expect(status).toBeLessThan(500);
@@ -31,86 +38,6 @@ function checkAnswer(status: number, body: string, contentType: unknown): void {
     expect(typeof e.message).toBe("string");
   }
 }
-
-const cellValue = fc.oneof(
-  fc.constantFrom(
-    "1",
-    "-1",
-    "0",
-    "",
-    "NaN",
-    "1e309",
-    "-0",
-    "0x1",
-    "1.5",
-    "+1",
-    " 1 ",
-    '"',
-    '""',
-    "<script>",
-    "\u0000",
-    "∞",
-    "١",
-  ),
-  fc.string({ maxLength: 12 }),
-  fc.string({ unit: "grapheme", maxLength: 6 }),
-  fc.integer().map(String),
-  fc.double().map(String),
-);
-
-/** null most of the time, so that many generated files keep most of their structure. */
-const rarely = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | null> =>
-  fc.oneof({ arbitrary: fc.constant(null), weight: 4 }, { arbitrary: a, weight: 1 });
-
-/** A structured mutation of the valid CSV. */
-const mutatedCsv = fc
-  .record({
-    dropCol: rarely(fc.nat(30)),
-    addCol: rarely(fc.string({ maxLength: 10 })),
-    renameCol: rarely(fc.tuple(fc.nat(30), fc.string({ maxLength: 10 }))),
-    cells: rarely(fc.array(fc.tuple(fc.nat(7), fc.nat(31), cellValue), { minLength: 1, maxLength: 6 })),
-    dropCells: rarely(fc.array(fc.tuple(fc.nat(7), fc.nat(31)), { minLength: 1, maxLength: 2 })),
-    nRows: fc.integer({ min: 0, max: 8 }),
-    delimiter: fc.constantFrom(",", ",", ",", ",", ",", ";", "\t", "|"),
-    eol: fc.constantFrom("\n", "\r\n", "\r"),
-    bom: fc.boolean(),
-    truncate: rarely(fc.nat(3000)),
-  })
-  .map((m) => {
-    let h = [...header];
-    let rs = rows.slice(0, m.nRows).map((r) => [...r]);
-    if (m.renameCol) h[m.renameCol[0] % h.length] = m.renameCol[1];
-    for (const [r, c, v] of m.cells ?? []) if (rs[r]) rs[r]![c % rs[r]!.length] = v;
-    for (const [r, c] of m.dropCells ?? []) rs[r]?.splice(c % 31, 1);
-    if (m.dropCol !== null) {
-      const c = m.dropCol % h.length;
-      h = h.filter((_, i) => i !== c);
-      rs = rs.map((r) => r.filter((_, i) => i !== c));
-    }
-    if (m.addCol !== null) {
-      h.push(m.addCol);
-      rs = rs.map((r) => [...r, "1"]);
-    }
-    let text = [h, ...rs].map((r) => r.join(m.delimiter)).join(m.eol);
-    if (m.bom) text = `\ufeff${text}`;
-    if (m.truncate !== null) text = text.slice(0, m.truncate);
-    return Buffer.from(text);
-  });
-
-/** Random bytes spliced into a valid CSV (bad encodings, NULs, stray quotes). */
-const byteNoise = fc
-  .tuple(fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.nat(), fc.integer({ min: 1, max: 8 }))
-  .map(([noise, pos, n]) => {
-    const base = Buffer.from(phishingCsvSlice(n));
-    const at = pos % (base.length + 1);
-    return Buffer.concat([base.subarray(0, at), Buffer.from(noise), base.subarray(at)]);
-  });
-
-const anyUpload = fc.oneof(
-  mutatedCsv,
-  byteNoise,
-  fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
-);
 
 describe("fuzz: malformed CSV uploads never cause a 5xx", () => {
   it("multipart uploads with mutated content, names and types (600 runs)", async () => {
@@ -140,9 +67,13 @@ describe("fuzz: malformed CSV uploads never cause a 5xx", () => {
         fc.constantFrom("json", "html", "csv"),
         async (content, filename, type, format) => {
           const mp = multipart(content, { filename, type });
+          const before = kept();
           const r = await t.app.inject({ method: "POST", url: `/predict?format=${format}`, ...mp });
           statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
           checkAnswer(r.statusCode, r.body, r.headers["content-type"]);
+          // nothing written for a rejected request; an accepted one keeps its output
+          if (r.statusCode >= 400) expect(kept()).toBe(before);
+          else expect(kept()).toBeGreaterThan(0);
         },
       ),
       { numRuns: 600, seed: 20250101 },
@@ -167,6 +98,7 @@ describe("fuzz: malformed CSV uploads never cause a 5xx", () => {
           const b = Buffer.from(payload);
           for (const [pos, byte] of flips) b[pos % b.length] = byte;
           const body = cut === null ? b : b.subarray(0, cut % b.length);
+          const before = kept();
           const r = await t.app.inject({
             method: "POST",
             url: "/predict",
@@ -174,6 +106,7 @@ describe("fuzz: malformed CSV uploads never cause a 5xx", () => {
             payload: body,
           });
           checkAnswer(r.statusCode, r.body, r.headers["content-type"]);
+          if (r.statusCode >= 400) expect(kept()).toBe(before);
         },
       ),
       { numRuns: 250, seed: 7 },
@@ -183,6 +116,7 @@ describe("fuzz: malformed CSV uploads never cause a 5xx", () => {
   it("text/csv bodies (100 runs)", async () => {
     await fc.assert(
       fc.asyncProperty(anyUpload, async (content) => {
+        const before = kept();
         const r = await t.app.inject({
           method: "POST",
           url: "/predict",
@@ -190,6 +124,7 @@ describe("fuzz: malformed CSV uploads never cause a 5xx", () => {
           payload: content,
         });
         checkAnswer(r.statusCode, r.body, r.headers["content-type"]);
+        if (r.statusCode >= 400) expect(kept()).toBe(before);
       }),
       { numRuns: 100, seed: 11 },
     );
@@ -254,6 +189,82 @@ describe("fuzz: malformed JSON bodies never cause a 5xx", () => {
       ),
       { numRuns: 150, seed: 5 },
     );
+  });
+
+  it("POST /train with the token: mutated pipeline configs and arbitrary JSON (300 runs)", async () => {
+    // training set up as `netsec serve` does (the real config schema); the job itself is the small
+    // fixture trainer, so the configs that pass validation start a real, short job
+    const tt = await makeApp(await fitFixturePredictor(), {
+      training: {
+        runner: {
+          module: fileURLToPath(new URL("./fixtures/train-job.ts", import.meta.url)),
+          export: "trainFixture",
+        },
+        configSchema: PipelineConfigSchema,
+      },
+    });
+    const base = {
+      dataset: "phishing",
+      models: ["random_forest", "logistic_regression"],
+      search: { kind: "grid", cv: 3, scoring: "f1" },
+      split: { kind: "stratified", test_size: 0.2 },
+      gates: { min_score: 0.6 },
+    };
+    const keys = [
+      "dataset",
+      "models",
+      "search",
+      "search.cv",
+      "search.scoring",
+      "search.grids",
+      "split.kind",
+      "split.test_size",
+      "gates.min_score",
+      "seed",
+      "model_name",
+      "source",
+      "threshold.strategy",
+      "unknown_key",
+    ];
+    const statuses = new Map<number, number>();
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc
+              .array(fc.tuple(fc.constantFrom(...keys), fc.jsonValue({ maxDepth: 2 })), { maxLength: 3 })
+              .map((muts) => {
+                const cfg = structuredClone(base) as Record<string, unknown>;
+                for (const [k, v] of muts) {
+                  const [a, b] = k.split(".");
+                  if (b === undefined) cfg[a!] = v;
+                  else cfg[a!] = { ...((cfg[a!] as object) ?? {}), [b]: v };
+                }
+                return JSON.stringify(cfg);
+              }),
+            fc.jsonValue().map((v) => JSON.stringify(v) ?? "null"),
+            fc.string({ maxLength: 100 }),
+          ),
+          async (text) => {
+            const r = await tt.app.inject({
+              method: "POST",
+              url: "/train",
+              headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+              payload: text,
+            });
+            statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
+            checkAnswer(r.statusCode, r.body, r.headers["content-type"]);
+            expect([202, 400, 409, 413, 415]).toContain(r.statusCode);
+          },
+        ),
+        { numRuns: 300, seed: 13 },
+      );
+      // the bodies reach validation errors and real jobs
+      expect(statuses.get(400) ?? 0).toBeGreaterThan(50);
+      expect((statuses.get(202) ?? 0) + (statuses.get(409) ?? 0)).toBeGreaterThan(0);
+    } finally {
+      await tt.close();
+    }
   });
 
   it("the server still answers after all of it", async () => {

@@ -4,9 +4,10 @@
  * (not ready), train through POST /train, watch the job, then score with the new champion.
  */
 
-import { cpSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPredictor } from "../../src/bundle/load.ts";
 import { ModelRegistry } from "../../src/bundle/registry.ts";
@@ -18,6 +19,7 @@ import { registryModelSource } from "../../src/serve/model-holder.ts";
 import { scoreCsv } from "../../src/serve/score-csv.ts";
 import { ScoringPool } from "../../src/serve/scoring.ts";
 import { MIRROR, PHISHING_CSV, tempDir } from "../helpers/env.ts";
+import { anyUpload } from "./fixtures/fuzz-inputs.ts";
 import { phishingCsvSlice } from "./fixtures/predictor.ts";
 import { multipart } from "./helpers.ts";
 
@@ -244,4 +246,83 @@ describe("POST /train runs the real pipeline; the new champion serves", () => {
       await pool.close();
     }
   });
+
+  it("the threaded CSV path under 250 malformed uploads: never a 5xx, nothing written for a rejection", async () => {
+    const out = join(home, "prediction_output");
+    const kept = () => (existsSync(out) ? readdirSync(out).length : 0);
+    const before = app.netsec.scoring.counts.threaded;
+    const statuses = new Map<number, number>();
+    // valid rows after the mutated part: every upload is over the size the scoring threads take
+    const padding = Buffer.from(`\n${phishingCsvSlice(60, 500).trim().split("\n").slice(1).join("\n")}\n`);
+    await fc.assert(
+      fc.asyncProperty(anyUpload, fc.constantFrom("json", "csv"), async (content, format) => {
+        const n = kept();
+        const r = await app.inject({
+          method: "POST",
+          url: `/predict?format=${format}`,
+          ...multipart(Buffer.concat([content, padding])),
+        });
+        statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
+        expect(r.statusCode, r.body).toBeLessThan(500);
+        if (r.statusCode >= 400) {
+          expect(kept()).toBe(n);
+          expect(typeof (r.json() as { error: { message: string } }).error.message).toBe("string");
+        }
+      }),
+      { numRuns: 250, seed: 29 },
+    );
+    // those reached the scoring thread, and both outcomes occurred
+    expect(app.netsec.scoring.counts.threaded - before).toBeGreaterThan(240);
+    expect(statuses.get(200) ?? 0).toBeGreaterThan(5);
+    expect([...statuses.keys()].some((s) => s >= 400)).toBe(true);
+  });
+
+  it("while a second training job runs, uploads and records are answered with the champion's predictions", async () => {
+    const csv = phishingCsvSlice(500, 3000);
+    const recs = Array.from({ length: 20 }, (_, i) => ({ ...record, URL_Length: i % 3 === 0 ? -1 : 1 }));
+    const want = {
+      csv: (await app.inject({ method: "POST", url: "/predict", ...multipart(csv) })).json(),
+      records: (await app.inject({ method: "POST", url: "/predict/records", payload: recs })).json(),
+    };
+    const start = await app.inject({
+      method: "POST",
+      url: "/train",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      payload: { dataset: "phishing", models: ["random_forest", "gradient_boosting"] },
+    });
+    expect(start.statusCode, start.body).toBe(202);
+    const { jobId } = start.json() as { jobId: string };
+    const state = async () =>
+      (await app.inject({ method: "GET", url: `/jobs/${jobId}` })).json() as { state: string; step: string };
+    let whileRunning = 0;
+    // paced (the server's rate limit applies to this client too): a pair of requests every 0.4 s, up
+    // to 30 pairs, each counted when the job was working before and still running after it
+    let before = await state();
+    for (let i = 0; i < 30 && before.state === "running"; i++) {
+      await new Promise((r) => setTimeout(r, 400));
+      const [a, b] = await Promise.all([
+        app.inject({ method: "POST", url: "/predict", ...multipart(csv) }),
+        app.inject({ method: "POST", url: "/predict/records", payload: recs }),
+      ]);
+      expect(a.statusCode, a.body).toBe(200);
+      expect(b.statusCode, b.body).toBe(200);
+      const after = await state();
+      // the champion cannot change before the job has finished
+      if (before.step !== "starting" && after.state === "running") {
+        whileRunning++;
+        const ja = a.json() as { model_version: string; predictions: unknown };
+        expect(ja.model_version).toBe("netsec-phishing:1");
+        expect(ja.predictions).toEqual(want.csv.predictions);
+        expect((b.json() as { predictions: unknown }).predictions).toEqual(want.records.predictions);
+      }
+      before = after;
+    }
+    expect(whileRunning).toBeGreaterThan(2);
+    let st = await state();
+    for (let i = 0; i < 400 && st.state === "running"; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      st = await state();
+    }
+    expect(st.state).toBe("succeeded");
+  }, 240_000);
 });

@@ -73,6 +73,16 @@ function positive(v: string, flag: string): number {
   return n;
 }
 
+/** A TCP port (0 = any free port). */
+function port(v: string): number {
+  const n = integer(v, "--port", 0);
+  if (n > 65535)
+    throw new NetsecError("CONFIG_INVALID", `--port must be at most 65535, not ${JSON.stringify(v)}`, {
+      value: v,
+    });
+  return n;
+}
+
 export function registerServe(program: Command): void {
   program
     .command("serve")
@@ -108,7 +118,7 @@ export function registerServe(program: Command): void {
         const srv = await startServer(ctx.config, {
           handleSignals: true,
           ...(o.host ? { host: o.host } : {}),
-          ...(o.port ? { port: Number(o.port) } : {}),
+          ...(o.port !== undefined ? { port: port(o.port) } : {}),
           ...(o.scoringThreads !== undefined
             ? { scoringThreads: integer(o.scoringThreads, "--scoring-threads", 0) }
             : {}),
