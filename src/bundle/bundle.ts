@@ -43,6 +43,22 @@ function readJson(path: string): unknown {
   }
 }
 
+/** Rebuild state from one bundle file; a rejection names that file (the user must know which one). */
+function inFile<T>(path: string, build: (raw: unknown) => T): T {
+  const raw = readJson(path);
+  try {
+    return build(raw);
+  } catch (e) {
+    const msg = (e as Error)?.message ?? String(e);
+    throw new NetsecError(
+      "BUNDLE_INVALID",
+      `model bundle file ${path}: ${msg}`,
+      { file: path },
+      { cause: e },
+    );
+  }
+}
+
 export class BundlePredictor implements Predictor {
   readonly manifest: BundleManifest;
   readonly schema: DatasetSchema;
@@ -71,8 +87,10 @@ export class BundlePredictor implements Predictor {
     }
     this.manifest = r.data;
     this.schema = new DatasetSchema(this.manifest.schema, `${dir}/bundle.json#schema`);
-    this.transformer = ColumnTransformer.fromJSON(readJson(join(dir, "preprocess.json")) as TransformerState);
-    this.model = modelFromJSON(readJson(join(dir, "model.json")) as SerializedModel);
+    this.transformer = inFile(join(dir, "preprocess.json"), (raw) =>
+      ColumnTransformer.fromJSON(raw as TransformerState),
+    );
+    this.model = inFile(join(dir, "model.json"), (raw) => modelFromJSON(raw as SerializedModel));
     if (this.model.nFeatures !== this.transformer.featureNames.length) {
       throw new NetsecError(
         "BUNDLE_INVALID",

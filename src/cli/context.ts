@@ -16,6 +16,8 @@ export interface Ctx {
   say(line: string): void;
   /** Progress on stderr (single updating line on a TTY). */
   progress(msg: string): void;
+  /** A progress line to keep on stderr (e.g. each candidate's scores), never overwritten by the next. */
+  note(line: string): void;
   /** The machine-readable summary: one JSON object, the last line of stdout. */
   result(obj: unknown): void;
 }
@@ -46,6 +48,10 @@ export function makeCtx(opts: { json?: boolean }): Ctx {
         process.stderr.write(`\r${s}${" ".repeat(Math.max(0, lastProgressLen - s.length))}`);
         lastProgressLen = s.length;
       } else process.stderr.write(`${msg}\n`);
+    },
+    note(line) {
+      clearProgress();
+      process.stderr.write(`${line}\n`);
     },
     result(obj) {
       clearProgress();

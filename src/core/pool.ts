@@ -41,25 +41,31 @@ function getPool(threads: number): Piscina {
  */
 export async function runTasks<T>(
   tasks: readonly Task[],
-  opts: { threads?: number; onDone?: (done: number, total: number) => void; signal?: AbortSignal } = {},
+  opts: {
+    threads?: number;
+    /** After each task: the count done so far, and which task (its index in `tasks`) with its result. */
+    onDone?: (done: number, total: number, index: number, result: T) => void;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<T[]> {
   const threads = Math.min(opts.threads ?? defaultThreads(), tasks.length);
   let done = 0;
   if (threads <= 1 || inWorker()) {
     const { default: run } = await import("./worker.ts");
     const out: T[] = [];
-    for (const t of tasks) {
+    for (const [i, t] of tasks.entries()) {
       opts.signal?.throwIfAborted();
-      out.push((await run(t)) as T);
-      opts.onDone?.(++done, tasks.length);
+      const r = (await run(t)) as T;
+      out.push(r);
+      opts.onDone?.(++done, tasks.length, i, r);
     }
     return out;
   }
   const p = getPool(threads);
   return Promise.all(
-    tasks.map(async (t) => {
+    tasks.map(async (t, i) => {
       const r = (await p.run(t, opts.signal ? { signal: opts.signal } : {})) as T;
-      opts.onDone?.(++done, tasks.length);
+      opts.onDone?.(++done, tasks.length, i, r);
       return r;
     }),
   );

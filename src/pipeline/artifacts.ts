@@ -4,12 +4,18 @@
  *   artifacts/<run id>/
  *     data_ingestion/feature_store/<dataset>.csv   the snapshot the run trained and tested on
  *     data_ingestion/ingested/{train,test}.csv      the split
- *     data_validation/                              validation.json, problems.csv, reference_profile.json
+ *     data_validation/                              validation.json, problems.csv
  *     data_validation/drift_report/                 report.yaml (original layout), drift.json, drift.html
- *     data_transformation/                          preprocess.json, feature_names.json
+ *     data_transformation/                          preprocess.json (the bundle's), feature_names.json,
+ *                                                   {train,test}.npy (transformed features, float64, rows ×
+ *                                                   features), target_{train,test}.npy (int64, 1 = threat)
  *     model_trainer/                                leaderboard.{json,csv,html}, cv_scores.csv, test_metrics.json,
- *                                                   roc.svg, pr.svg, confusion_matrix.svg, model/ (the bundle)
+ *                                                   test_sets.json, roc.svg, pr.svg, confusion_matrix.svg,
+ *                                                   model/ (the bundle, with reference_profile.json)
  *     run.json                                      summary
+ *
+ * A run that stops before training (validation, drift) has only the folders written up to that step;
+ * a failed gate comes after evaluation, so its model_trainer/ and data_transformation/ are complete.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";

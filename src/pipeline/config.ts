@@ -20,7 +20,7 @@ export const PipelineConfigSchema = z
     schema: z.string().optional(),
     source: z
       .object({
-        /** store: records already ingested; dataset: the registry files (ingested first); file: the files below; mongodb: a collection. */
+        /** store: records already ingested; dataset: the registry files (ingested first); file: the files below; mongodb: a collection (ingested first, then trained on). */
         kind: z.enum(["dataset", "file", "store", "mongodb"]).default("dataset"),
         /** Registry split name (dataset kind); default: the dataset's default_split. */
         split: z.string().optional(),
@@ -28,6 +28,7 @@ export const PipelineConfigSchema = z
         files: z.array(z.string()).default([]),
         /** Test data files: a predefined split (file kind). */
         test_files: z.array(z.string()).default([]),
+        /** mongodb kind: each key defaults to MONGODB_URI, MONGODB_DB, MONGODB_COLLECTION. */
         mongodb: z
           .object({
             uri: z.string().optional(),
@@ -39,8 +40,18 @@ export const PipelineConfigSchema = z
       })
       .strict()
       .default({ kind: "dataset", files: [], test_files: [] }),
-    /** What the classifier predicts: binary threat vs benign (default), the label category (NSL-KDD dos/probe/r2l/u2r), or the raw label. */
-    target: z.enum(["binary", "category", "label"]).default("binary"),
+    /**
+     * What the classifier predicts: binary threat vs benign. `category` (NSL-KDD dos/probe/r2l/u2r) and
+     * `label` (the raw label) name multiclass targets that the pipeline does not train yet (threshold,
+     * gates, champion score and bundle are binary): refused here rather than silently trained as binary.
+     */
+    target: z
+      .enum(["binary", "category", "label"])
+      .default("binary")
+      .refine((t) => t === "binary", {
+        message:
+          "only `binary` is supported by `netsec train` today; multiclass targets (category, label) are not wired through the pipeline yet",
+      }),
     split: z
       .object({
         /** auto = predefined when test files exist, time when the schema names a timestamp, duplicate-aware when rows repeat, else stratified. */

@@ -4,7 +4,7 @@
  * Every run writes artifacts/<run id>/ and a run record, and fails with a recorded reason (never a
  * silent fallback); a failed run leaves the champion unchanged.
  */
-import { writeFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { BundlePredictor } from "../bundle/bundle.ts";
@@ -13,9 +13,9 @@ import { pipelineIRFromModels } from "../bundle/onnx/from-models.ts";
 import { writeOnnxModel } from "../bundle/onnx/write.ts";
 import { ModelRegistry } from "../bundle/registry.ts";
 import type { Config } from "../config/env.ts";
-import { NetsecError } from "../core/errors.ts";
+import { NetsecError, redactUri } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
-import { ingestFile } from "../datasets/ingest.ts";
+import { type IngestResult, ingestDocuments, ingestFile } from "../datasets/ingest.ts";
 import { fetchDataset, getDataset } from "../datasets/registry.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
 import { loadSchemaFile } from "../datasets/schema.ts";
@@ -28,10 +28,11 @@ import {
 } from "../datasets/split.ts";
 import { loadStoreFrame } from "../datasets/store-frame.ts";
 import { binaryMetrics } from "../selection/metrics.ts";
+import { readCollection } from "../store/mongo-source.ts";
 import { openStore } from "../store/open.ts";
 import { type RunRecord, RunStore } from "../tracking/run-store.ts";
 import { mlflowClientFrom, startTracking, syncRun } from "../tracking/track.ts";
-import { lineChart, renderSvg } from "../validate/charts.ts";
+import { confusionMatrixChart, lineChart, renderSvg } from "../validate/charts.ts";
 import { detectDrift } from "../validate/drift.ts";
 import type { DataProfile } from "../validate/profile.ts";
 import { writeDriftReports } from "../validate/report/index.ts";
@@ -39,12 +40,24 @@ import { validateStore } from "../validate/store-validate.ts";
 import { writeValidationReport } from "../validate/validate.ts";
 import { makeRunDirs, newRunId, runPaths } from "./artifacts.ts";
 import type { PipelineConfig } from "./config.ts";
-import { binaryTarget, frameSha256, metricsRecord, trainAndEvaluate } from "./train.ts";
+import { leaderboardCsv, leaderboardEntries, leaderboardHtml } from "./leaderboard.ts";
+import { writeNpyInt64, writeNpyMatrix } from "./npy.ts";
+import {
+  binaryTarget,
+  frameSha256,
+  metricsRecord,
+  scoredMetrics,
+  scoreName,
+  scoreOf,
+  trainAndEvaluate,
+} from "./train.ts";
 
 export interface PipelineProgress {
   step: string;
   progress: number;
   message: string;
+  /** A line to keep (per-candidate search results), not a transient status that the next replaces. */
+  keep?: boolean;
 }
 
 export interface PipelineResult {
@@ -78,6 +91,32 @@ function frameCsv(frame: Frame): string {
   return stringify(rows, { header: true, columns: frame.names });
 }
 
+/**
+ * The collection of `source.kind: mongodb`: the config's source.mongodb, each key falling back to the
+ * environment (MONGODB_URI, MONGODB_DB, MONGODB_COLLECTION) as `netsec ingest --mongodb` does.
+ */
+function mongoSource(
+  cfg: PipelineConfig,
+  env: Readonly<Config>,
+): { uri: string; db: string; collection: string } {
+  const m = cfg.source.mongodb ?? {};
+  const uri = m.uri ?? env.MONGODB_URI;
+  if (!uri)
+    throw new NetsecError(
+      "CONFIG_INVALID",
+      "source.kind mongodb needs a URI: source.mongodb.uri in the pipeline config or MONGODB_URI",
+      { key: "source.mongodb.uri", variable: "MONGODB_URI" },
+    );
+  return { uri, db: m.db ?? env.MONGODB_DB, collection: m.collection ?? env.MONGODB_COLLECTION };
+}
+
+/** The config as recorded in the run record (and so in MLflow params): a MongoDB URI's secrets hidden. */
+function recordedConfig(cfg: PipelineConfig): Record<string, unknown> {
+  const c = structuredClone(cfg);
+  if (c.source.mongodb?.uri) c.source.mongodb.uri = redactUri(c.source.mongodb.uri);
+  return c as unknown as Record<string, unknown>;
+}
+
 export async function runPipeline(
   cfg: PipelineConfig,
   env: Readonly<Config>,
@@ -96,7 +135,7 @@ export async function runPipeline(
     started: new Date().toISOString(),
     finished: null,
     dataset: schema.name,
-    config: cfg as unknown as Record<string, unknown>,
+    config: recordedConfig(cfg),
     steps: {},
     best_model: null,
     best_params: null,
@@ -116,9 +155,9 @@ export async function runPipeline(
     threshold: null,
     split: null,
   };
-  const step = (name: (typeof STEPS)[number], frac: number, message: string): void => {
+  const step = (name: (typeof STEPS)[number], frac: number, message: string, keep = false): void => {
     const i = steps.indexOf(name);
-    onProgress({ step: name, progress: (i + frac) / steps.length, message });
+    onProgress({ step: name, progress: (i + frac) / steps.length, message, ...(keep ? { keep } : {}) });
   };
   const timed = async <T>(name: (typeof STEPS)[number], fn: () => Promise<T>): Promise<T> => {
     const t = performance.now();
@@ -191,6 +230,14 @@ export async function runPipeline(
         let trainSources: string[] = [];
         const testSources: string[] = [];
         const alsoSources: { name: string; source: string }[] = [];
+        // what the run read, for the run record (a source id alone does not say which file or collection)
+        const note = (
+          role: NonNullable<RunRecord["sources"]>[number]["role"],
+          r: Pick<IngestResult, "source" | "location" | "rows">,
+        ): string => {
+          (rec.sources ??= []).push({ source: r.source, location: r.location, rows: r.rows, role });
+          return r.source;
+        };
         if (cfg.source.kind === "dataset") {
           const splitName = cfg.source.split ?? schema.raw.default_split;
           const sp = splitName ? schema.raw.splits[splitName] : undefined;
@@ -213,16 +260,35 @@ export async function runPipeline(
               onProgress: (m) => step("ingest", 0.3, m),
             });
             if (sp.also_test?.includes(f.name))
-              alsoSources.push({ name: f.name.replace(/\.[A-Za-z0-9]+$/, ""), source: r.source });
-            else (sp.test?.includes(f.name) ? testSources : trainSources).push(r.source);
+              alsoSources.push({ name: f.name.replace(/\.[A-Za-z0-9]+$/, ""), source: note("also_test", r) });
+            else if (sp.test?.includes(f.name)) testSources.push(note("test", r));
+            else trainSources.push(note("train", r));
           }
         } else if (cfg.source.kind === "file") {
           for (const p of cfg.source.files)
-            trainSources.push((await ingestFile(rs, schema, { path: p })).source);
+            trainSources.push(note("train", await ingestFile(rs, schema, { path: p })));
           for (const p of cfg.source.test_files)
-            testSources.push((await ingestFile(rs, schema, { path: p })).source);
+            testSources.push(note("test", await ingestFile(rs, schema, { path: p })));
+        } else if (cfg.source.kind === "mongodb") {
+          // as `netsec ingest --mongodb`: the collection into the record store (idempotent: record id =
+          // the document's _id), then trained on like any other source
+          const m = mongoSource(cfg, env);
+          const location = `${redactUri(m.uri)} ${m.db}.${m.collection}`;
+          const r = await ingestDocuments(
+            rs,
+            schema,
+            {
+              source: `mongo:${m.db}.${m.collection}`,
+              location,
+              name: m.collection,
+              batches: () => readCollection(m.uri, m.db, m.collection, 2000),
+            },
+            { onProgress: (msg) => step("ingest", 0.3, msg) },
+          );
+          trainSources.push(note("train", r));
         } else {
-          trainSources = (await rs.listSources(schema.name)).map((s) => s.source);
+          const all = await rs.listSources(schema.name);
+          trainSources = all.map((x) => note("train", x));
         }
         runSources = [...trainSources, ...testSources];
         const tr = (await loadStoreFrame(rs, schema, { sources: trainSources })).frame;
@@ -282,9 +348,15 @@ export async function runPipeline(
       }
     });
     if (!vrep.passed) {
+      // each problem with its first offending value, so the reason alone says what to fix where
       const msg = `validation failed: ${vrep.issues
         .filter((i) => i.severity === "error")
-        .map((i) => i.message)
+        .map((i) => {
+          const ex = i.examples[0];
+          return ex
+            ? `${i.message}, e.g. ${JSON.stringify(ex.value)} at row ${ex.row} of ${ex.file}`
+            : i.message;
+        })
         .slice(0, 5)
         .join("; ")}`;
       if (cfg.validation.on_fail === "stop") return await fail(msg);
@@ -327,6 +399,7 @@ export async function runPipeline(
     }
 
     // 4-5. transform, tune, select, evaluate
+    let trainFrac = 0;
     const res = await timed("train", () =>
       trainAndEvaluate({
         schema,
@@ -353,8 +426,11 @@ export async function runPipeline(
         ...(cfg.search.threads ? { threads: cfg.search.threads } : {}),
         runId,
         bundleDir: paths.bundle,
-        onProgress: (m, d, t) =>
-          step("train", d !== undefined && t ? d / t : 0, d !== undefined ? `${m}: ${d}/${t} fits` : m),
+        onProgress: (m, d, t) => {
+          if (d !== undefined && t) trainFrac = d / t;
+          step("train", trainFrac, d !== undefined ? `${m}: ${d}/${t} fits` : m);
+        },
+        onLine: (line) => step("train", trainFrac, line, true),
         ...(signal ? { signal } : {}),
       }),
     );
@@ -366,7 +442,28 @@ export async function runPipeline(
     const t = res.test;
     rec.metrics = { ...metricsRecord(t), threshold: res.threshold };
     await timed("evaluate", async () => {
+      // data_transformation/: the fitted preprocessing (the bundle's own file, byte for byte) and what it
+      // produced, as the original's preprocessing.pkl + train.npy/test.npy but readable without pickles
+      copyFileSync(join(paths.bundle, "preprocess.json"), join(paths.transformation, "preprocess.json"));
+      writeFileSync(
+        join(paths.transformation, "feature_names.json"),
+        `${JSON.stringify(res.manifest.feature_names, null, 2)}\n`,
+      );
+      writeNpyMatrix(join(paths.transformation, "train.npy"), res.transformed.train);
+      writeNpyMatrix(join(paths.transformation, "test.npy"), res.transformed.test);
+      writeNpyInt64(join(paths.transformation, "target_train.npy"), res.transformed.yTrain);
+      writeNpyInt64(join(paths.transformation, "target_test.npy"), res.transformed.yTest);
       writeFileSync(join(paths.trainer, "leaderboard.json"), `${JSON.stringify(res.leaderboard, null, 2)}\n`);
+      const board = leaderboardEntries(res.leaderboard, res.searches);
+      writeFileSync(join(paths.trainer, "leaderboard.csv"), leaderboardCsv(board));
+      writeFileSync(
+        join(paths.trainer, "leaderboard.html"),
+        leaderboardHtml(board, {
+          title: `Leaderboard — ${schema.name}, run ${runId}`,
+          scoring: cfg.search.scoring,
+          folds: cfg.search.cv,
+        }),
+      );
       writeFileSync(
         join(paths.trainer, "cv_scores.csv"),
         stringify(
@@ -374,6 +471,7 @@ export async function runPipeline(
             s.candidates.map((c) => [
               c.model,
               JSON.stringify(c.params),
+              c.scoring,
               c.cv_mean,
               c.cv_std,
               c.train_mean,
@@ -386,6 +484,7 @@ export async function runPipeline(
             columns: [
               "model",
               "params",
+              "scoring",
               "cv_mean",
               "cv_std",
               "train_mean",
@@ -420,6 +519,21 @@ export async function runPipeline(
               xTitle: "recall",
               yTitle: "precision",
             },
+          ),
+        ),
+      );
+      // the label values the dataset itself uses, with the role spelt out when the value does not say it
+      // (phishing's are "1" and "-1")
+      const [benignLabel, threatLabel] = res.manifest.class_labels;
+      const named = (label: string | undefined, role: string): string =>
+        label === undefined || label === role ? role : `${label} (${role})`;
+      writeFileSync(
+        join(paths.trainer, "confusion_matrix.svg"),
+        await renderSvg(
+          confusionMatrixChart(
+            t.confusion,
+            { threat: named(threatLabel, "threat"), benign: named(benignLabel, "benign") },
+            { title: `Confusion matrix — ${res.winner}, test split, threshold ${res.threshold.toFixed(4)}` },
           ),
         ),
       );
@@ -464,24 +578,18 @@ export async function runPipeline(
       writeFileSync(join(paths.bundle, "model_card.html"), modelCardHtml(md, `Model card — ${res.winner}`));
     });
 
-    // 6. gates, then the registry and the champion decision
-    const score =
-      cfg.search.scoring === "roc_auc"
-        ? t.roc_auc
-        : cfg.search.scoring === "pr_auc"
-          ? t.pr_auc
-          : cfg.search.scoring === "tpr_at_fpr"
-            ? t.tpr_at_fpr_1pct
-            : cfg.search.scoring === "accuracy"
-              ? t.accuracy
-              : t.f1;
+    // 6. gates, then the registry and the champion decision: one score (scoreOf) for both
+    const scoring = cfg.search.scoring;
+    const scoreLabel = scoreName(scoring, cfg.search.target_fpr);
+    const score = scoreOf(t, scoring);
     if (score < cfg.gates.min_score)
       return await fail(
-        `gate: test ${cfg.search.scoring} ${score.toFixed(4)} is below min_score ${cfg.gates.min_score}`,
+        `gate: test ${scoreLabel} ${score.toFixed(4)} is below min_score ${cfg.gates.min_score}`,
       );
     if (res.trainCvGap > cfg.gates.max_train_cv_gap) {
+      const best = res.leaderboard[0]!;
       return await fail(
-        `gate: train–CV gap ${res.trainCvGap.toFixed(4)} (train F1 ${(res.trainCvGap + (res.leaderboard[0]?.cv_mean ?? 0)).toFixed(4)} vs CV ${res.leaderboard[0]?.cv_mean.toFixed(4)}) exceeds max_train_cv_gap ${cfg.gates.max_train_cv_gap}`,
+        `gate: train–CV gap ${res.trainCvGap.toFixed(4)} in ${scoreLabel} (${best.model}: train ${scoreLabel} ${best.train_mean.toFixed(4)} vs CV ${scoreLabel} ${best.cv_mean.toFixed(4)}) exceeds max_train_cv_gap ${cfg.gates.max_train_cv_gap}`,
       );
     }
     await timed("register", async () => {
@@ -489,22 +597,42 @@ export async function runPipeline(
       let beats = true;
       let reason = "no champion yet";
       if (champ) {
+        const sameData = champ.test_data_sha256 === testSha;
         let champScore = champ.score;
-        if (champ.test_data_sha256 !== testSha) {
-          // compare on the same test data: score the champion on this run's test split
-          const p = new BundlePredictor(registry.versionDir(modelName, champ.version));
-          const s = p.scores(test).threat;
-          const m = binaryMetrics(binaryTarget(schema, test).y, s, p.manifest.threshold);
-          champScore = cfg.search.scoring === "roc_auc" ? m.roc_auc : m.f1;
+        let how = `its registered ${champ.score_name} on the same test data`;
+        if (!sameData || champ.score_name !== scoreLabel) {
+          // a stored score is comparable only if it is this run's metric on this run's test data; else
+          // the champion is scored here, on this run's test split, with this run's scoring
+          let p: BundlePredictor | null = null;
+          try {
+            p = new BundlePredictor(registry.versionDir(modelName, champ.version));
+          } catch (e) {
+            // a champion that no longer loads (deleted or damaged files) cannot serve either: the new
+            // version replaces it rather than every later run failing here
+            champScore = Number.NEGATIVE_INFINITY;
+            how = `the champion's bundle does not load (${e instanceof Error ? e.message : String(e)})`;
+            rec.warnings.push(`champion v${champ.version} is replaced: ${how}`);
+          }
+          if (p) {
+            const m = scoredMetrics(
+              binaryTarget(schema, test).y,
+              p.scores(test).threat,
+              p.manifest.threshold,
+              cfg.search.target_fpr,
+            );
+            champScore = scoreOf(m, scoring);
+            how = `re-scored on this run's test split (registered: ${champ.score_name} ${champ.score.toFixed(4)} on ${sameData ? "the same" : "other"} test data)`;
+          }
         }
         beats = score > champScore;
-        reason = `${cfg.search.scoring} ${score.toFixed(4)} vs champion v${champ.version} ${champScore.toFixed(4)} on the same test data`;
+        reason = `${scoreLabel} ${score.toFixed(4)} vs champion v${champ.version} ${scoreLabel} ${champScore.toFixed(4)}, ${how}`;
       }
+      step("register", 0.5, `champion decision: ${beats ? "promote" : "keep the champion"}: ${reason}`);
       const v = registry.addVersion(modelName, paths.bundle, {
         run_id: runId,
         model: res.winner,
         dataset: schema.name,
-        score_name: cfg.search.scoring,
+        score_name: scoreLabel,
         score,
         test_data_sha256: testSha,
         metrics: rec.metrics,

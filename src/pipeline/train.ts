@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { writeBundle } from "../bundle/bundle.ts";
 import type { BundleManifest } from "../bundle/manifest.ts";
 import { NetsecError } from "../core/errors.ts";
-import type { Frame } from "../core/frame.ts";
+import type { Frame, Matrix } from "../core/frame.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
 import { duplicateGroupsOfFrame } from "../datasets/split.ts";
 import { camelCase } from "../models/params.ts";
@@ -19,9 +19,18 @@ import { createModel, getModelSpec } from "../models/registry.ts";
 import { ColumnTransformer, type ImputeStrategy } from "../preprocess/column-transformer.ts";
 import { threatScore } from "../selection/cv-task.ts";
 import { stratifiedKFold } from "../selection/kfold.ts";
-import { type BinaryMetrics, binaryMetrics, chooseThreshold, curve, thin } from "../selection/metrics.ts";
 import {
+  type BinaryMetrics,
+  binaryMetrics,
+  chooseThreshold,
+  curve,
+  thin,
+  tprAtFpr,
+} from "../selection/metrics.ts";
+import {
+  type CandidateResult,
   expandGrid,
+  type FitDone,
   type ModelSearchResult,
   planSearch,
   type Scoring,
@@ -56,16 +65,80 @@ export interface TrainOptions {
   runId: string;
   bundleDir: string;
   onProgress?: (msg: string, done?: number, total?: number) => void;
+  /**
+   * Lines worth keeping on a terminal while the search runs (not transient status): one per completed
+   * fit (model, params, fold scores of every candidate it scored) and one per model's best candidate.
+   */
+  onLine?: (line: string) => void;
   signal?: AbortSignal;
 }
 
 export interface LeaderboardRow {
   model: string;
   params: Record<string, unknown>;
+  /** The metric of cv_mean, cv_std and train_mean: the search's scoring. */
+  scoring: Scoring;
   cv_mean: number;
   cv_std: number;
+  /** Mean over CV folds of the score on each fold's training rows, in `scoring` (like cv_mean). */
   train_mean: number;
   candidates: number;
+}
+
+/** Test metrics plus the detection rate at the configured FPR budget (scoring tpr_at_fpr). */
+export interface ScoredMetrics extends BinaryMetrics {
+  target_fpr: number;
+  tpr_at_target_fpr: number;
+}
+
+/** binaryMetrics at `threshold`, plus the TPR at `targetFpr` (BinaryMetrics has only 1% and 0.1%). */
+export function scoredMetrics(
+  y: ArrayLike<number>,
+  s: ArrayLike<number>,
+  threshold: number,
+  targetFpr: number,
+): ScoredMetrics {
+  return {
+    ...binaryMetrics(y, s, threshold),
+    target_fpr: targetFpr,
+    tpr_at_target_fpr: tprAtFpr(y, s, targetFpr),
+  };
+}
+
+/**
+ * The value of the run's scoring on a test set: the one number the min_score gate and the champion
+ * comparison use. F1 and accuracy are at the model's decision threshold; tpr_at_fpr at the configured
+ * FPR budget (metrics.target_fpr), not a fixed 1%.
+ */
+export function scoreOf(m: ScoredMetrics, scoring: Scoring): number {
+  switch (scoring) {
+    case "roc_auc":
+      return m.roc_auc;
+    case "pr_auc":
+      return m.pr_auc;
+    case "tpr_at_fpr":
+      return m.tpr_at_target_fpr;
+    case "accuracy":
+      return m.accuracy;
+    default:
+      return m.f1;
+  }
+}
+
+/**
+ * The registry's score_name for a scoring: tpr_at_fpr carries its budget (tpr_at_fpr@0.01), because
+ * scores at different budgets are different metrics and must not be compared as stored.
+ */
+export function scoreName(scoring: Scoring, targetFpr: number): string {
+  return scoring === "tpr_at_fpr" ? `tpr_at_fpr@${targetFpr}` : scoring;
+}
+
+/** Hyperparameters as `key=value` pairs for a progress line (the seed is the run's, left out). */
+function compactParams(p: Record<string, unknown>, omit: readonly string[] = []): string {
+  const parts = Object.entries(p)
+    .filter(([k]) => k !== "randomState" && !omit.includes(k))
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return parts.length ? parts.join(" ") : "(defaults)";
 }
 
 export interface TrainResult {
@@ -75,13 +148,18 @@ export interface TrainResult {
   searches: ModelSearchResult[];
   threshold: number;
   fitSeconds: number;
-  test: BinaryMetrics;
+  test: ScoredMetrics;
   testAt05: BinaryMetrics;
   oof: BinaryMetrics;
   curves: { roc: { fpr: number; tpr: number }[]; pr: { recall: number; precision: number }[] };
   manifest: BundleManifest;
   bundleDir: string;
   trainCvGap: number;
+  /**
+   * What the fitted transformer produced and the binary targets (1 = threat) the winner was fitted and
+   * tested on, for the run's data_transformation/ artifacts.
+   */
+  transformed: { train: Matrix; test: Matrix; yTrain: Int32Array; yTest: Int32Array };
 }
 
 /** Binary target: 1 = threat. Also the label values to output per class. */
@@ -223,12 +301,14 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     targetFpr: o.targetFpr,
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     onProgress: (d, t) => say("search", d, t),
+    ...(o.onLine ? { onFit: fitLine(o.scoring, o.onLine), onModelDone: bestLine(o.scoring, o.onLine) } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   const leaderboard: LeaderboardRow[] = searches
     .map((s) => ({
       model: s.model,
       params: s.best.params,
+      scoring: o.scoring,
       cv_mean: s.best.cv_mean,
       cv_std: s.best.cv_std,
       train_mean: s.best.train_mean,
@@ -247,7 +327,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     ...(o.signal ? { signal: o.signal } : {}),
   });
   const s = threatScore(model.predictProba(Xte), Xte.nRows, 2, [1]);
-  const test = binaryMetrics(yte, s, threshold);
+  const test = scoredMetrics(yte, s, threshold, o.targetFpr);
   const testAt05 = binaryMetrics(yte, s, 0.5);
   const oof = binaryMetrics(ytr, win.oof, threshold);
   const pts = curve(yte, s);
@@ -277,7 +357,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
       cv: {
         [`${o.scoring}_mean`]: win.best.cv_mean,
         [`${o.scoring}_std`]: win.best.cv_std,
-        train_f1_mean: win.best.train_mean,
+        [`train_${o.scoring}_mean`]: win.best.train_mean,
       },
       test: metricsRecord(test),
       oof: metricsRecord(oof),
@@ -310,5 +390,33 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     manifest,
     bundleDir: o.bundleDir,
     trainCvGap: win.best.train_mean - win.best.cv_mean,
+    transformed: { train: Xtr, test: Xte, yTrain: ytr, yTest: yte },
   };
+}
+
+const f4 = (v: number): string => v.toFixed(4);
+
+/** One line per completed fit: `fit 3/28 model params → scoring per candidate: fold scores (mean)`. */
+function fitLine(scoring: Scoring, out: (line: string) => void): (e: FitDone) => void {
+  return (e) => {
+    const shared = e.candidates.length > 1;
+    // a shared fit: the params once without n_estimators, then each candidate's n_estimators and scores
+    const head = `fit ${e.done}/${e.total} ${e.model} ${compactParams(e.candidates[0]!.params, shared ? ["nEstimators"] : [])}`;
+    const scores = e.candidates.map(
+      (c) =>
+        `${shared ? `nEstimators=${String(c.params.nEstimators ?? "default")}: ` : ""}${c.cv_scores.map(f4).join(" ")} (mean ${f4(c.cv_mean)})`,
+    );
+    out(`${head} → ${scoring} ${scores.join("; ")}`);
+  };
+}
+
+/** After a model's search: its best candidate. */
+function bestLine(
+  scoring: Scoring,
+  out: (line: string) => void,
+): (e: { model: string; best: CandidateResult; candidates: number }) => void {
+  return (e) =>
+    out(
+      `best ${e.model} (${e.candidates} candidate${e.candidates === 1 ? "" : "s"}): ${compactParams(e.best.params)} → CV ${scoring} ${f4(e.best.cv_mean)} ± ${f4(e.best.cv_std)}, train ${f4(e.best.train_mean)}`,
+    );
 }

@@ -1,11 +1,12 @@
 /**
  * One cross-validation task (runs in a pool worker or inline): fit a model with given params on the
  * fold's training rows of a shared matrix, return threat probabilities for its validation rows and the
- * training score. The model runs single-threaded here (the search parallelises over tasks).
+ * training score (in the search's scoring, so the train–CV gap compares like with like). The model runs
+ * single-threaded here (the search parallelises over tasks).
  */
 import { allocMatrix, type Matrix } from "../core/frame.ts";
 import { createModel } from "../models/registry.ts";
-import { f1Score } from "./metrics.ts";
+import { foldScore, type Scoring } from "./metrics.ts";
 
 export interface CvTaskArgs {
   data: Float64Array;
@@ -19,6 +20,10 @@ export interface CvTaskArgs {
   test: Uint32Array;
   model: string;
   params: Record<string, unknown>;
+  /** The search's metric, for the score on the fold's training rows. */
+  scoring: Scoring;
+  /** FPR budget of scoring tpr_at_fpr. */
+  targetFpr: number;
   /**
    * For a staged model (capabilities.staged) fitted with the largest n_estimators of a group: the
    * n_estimators values to score, ascending; one result each, as if each had been fitted alone.
@@ -29,7 +34,8 @@ export interface CvTaskArgs {
 export interface CvTaskResult {
   /** Threat probability per validation row (same order as `test`). */
   score: Float64Array;
-  trainF1: number;
+  /** The score on the fold's training rows, in CvTaskArgs.scoring. */
+  trainScore: number;
   /** Seconds to fit this candidate (for a stage: until its last estimator was grown). */
   fitSeconds: number;
 }
@@ -84,12 +90,13 @@ export async function runCvTask(a: CvTaskArgs): Promise<CvTaskResult[]> {
     ...(a.stages ? { onProgress: (d: number) => void (doneAt[d] ??= performance.now() - t0) } : {}),
   });
   const Xte = rows(a, a.test);
-  const trainF1 = (p: Float64Array) => f1Score(ybin, scoreOf(a, p, a.train.length), 0.5);
+  const trainScore = (p: Float64Array) =>
+    foldScore(a.scoring, ybin, scoreOf(a, p, a.train.length), a.targetFpr);
   if (!a.stages) {
     return [
       {
         score: scoreOf(a, m.predictProba(Xte), a.test.length),
-        trainF1: trainF1(m.predictProba(Xtr)),
+        trainScore: trainScore(m.predictProba(Xtr)),
         fitSeconds: rep.fitSeconds,
       },
     ];
@@ -111,7 +118,7 @@ export async function runCvTask(a: CvTaskArgs): Promise<CvTaskResult[]> {
     for (let d = n; d < doneAt.length && at === undefined; d++) at = doneAt[d];
     return {
       score: scoreOf(a, te[i]!, a.test.length),
-      trainF1: trainF1(tr[i]!),
+      trainScore: trainScore(tr[i]!),
       fitSeconds: Math.min(rep.fitSeconds, (at ?? Number.POSITIVE_INFINITY) / 1000),
     };
   });

@@ -9,6 +9,9 @@
  *   false-positive rate is at most t — the detection rate an analyst gets within an alert budget.
  */
 
+/** The metrics a search can select on (and the train–CV gap gate compares, like with like). */
+export type Scoring = "f1" | "roc_auc" | "pr_auc" | "tpr_at_fpr" | "accuracy";
+
 export interface BinaryMetrics {
   accuracy: number;
   precision: number;
@@ -88,6 +91,34 @@ export function tprAtFpr(y: ArrayLike<number>, score: ArrayLike<number>, target:
   let best = 0;
   for (const p of curve(y, score)) if (p.fpr <= target + 1e-15 && p.tpr > best) best = p.tpr;
   return best;
+}
+
+/**
+ * One score of `scoring` for threat probabilities `s` against `y`: F1 and accuracy at 0.5 (the
+ * threshold is chosen after the search), tpr_at_fpr at `targetFpr`. Used for CV folds and, in the
+ * same worker task, for the fold's training rows, so the train–CV gap compares the same metric.
+ */
+export function foldScore(
+  scoring: Scoring,
+  y: ArrayLike<number>,
+  s: ArrayLike<number>,
+  targetFpr: number,
+): number {
+  switch (scoring) {
+    case "roc_auc":
+      return rocAuc(y, s);
+    case "pr_auc":
+      return averagePrecision(y, s);
+    case "tpr_at_fpr":
+      return tprAtFpr(y, s, targetFpr);
+    case "accuracy": {
+      // binaryMetrics(...).accuracy without sorting for the curves (training rows are many)
+      const c = confusion(y, s, 0.5);
+      return (c.tp + c.tn) / Math.max(1, y.length);
+    }
+    default:
+      return f1Score(y, s, 0.5);
+  }
 }
 
 /** Confusion counts at a threshold (score >= threshold is a threat). */

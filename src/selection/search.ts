@@ -13,18 +13,32 @@ import { camelCase, parseParams } from "../models/params.ts";
 import { getModelSpec } from "../models/registry.ts";
 import type { CvTaskArgs, CvTaskResult } from "./cv-task.ts";
 import type { Fold } from "./kfold.ts";
-import { averagePrecision, binaryMetrics, f1Score, rocAuc, tprAtFpr } from "./metrics.ts";
+import { foldScore, type Scoring } from "./metrics.ts";
 
-export type Scoring = "f1" | "roc_auc" | "pr_auc" | "tpr_at_fpr" | "accuracy";
+// the scoring definitions live in metrics.ts so that the CV worker task can score training rows too
+export { foldScore, type Scoring } from "./metrics.ts";
 
 export interface CandidateResult {
   model: string;
   params: Record<string, unknown>;
+  /** The metric of cv_scores, cv_mean and train_mean (the search's scoring). */
+  scoring: Scoring;
   cv_scores: number[];
   cv_mean: number;
   cv_std: number;
+  /** Mean over folds of the score on the fold's training rows, in `scoring` (the train–CV gap gate). */
   train_mean: number;
   fit_seconds: number;
+}
+
+/** One planned fit whose folds are all done: the candidates it scored, in candidate order. */
+export interface FitDone {
+  /** Completed fits so far (1-based) and all fits of the search. */
+  done: number;
+  total: number;
+  model: string;
+  /** Several when candidates that differ only in n_estimators share the fit (see planSearch). */
+  candidates: CandidateResult[];
 }
 
 export interface ModelSearchResult {
@@ -74,31 +88,15 @@ export function sampleGrid(
     .map((i) => all[i]!);
 }
 
-export function foldScore(
-  scoring: Scoring,
-  y: ArrayLike<number>,
-  s: ArrayLike<number>,
-  targetFpr: number,
-): number {
-  switch (scoring) {
-    case "roc_auc":
-      return rocAuc(y, s);
-    case "pr_auc":
-      return averagePrecision(y, s);
-    case "tpr_at_fpr":
-      return tprAtFpr(y, s, targetFpr);
-    case "accuracy":
-      return binaryMetrics(y, s, 0.5).accuracy;
-    default:
-      return f1Score(y, s, 0.5);
-  }
-}
-
 export interface SearchOptions {
   scoring: Scoring;
   targetFpr: number;
   threads?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Each planned fit as soon as all its folds are done (for per-candidate progress). */
+  onFit?: (e: FitDone) => void;
+  /** Each model as soon as all its fits are done, with its best candidate. */
+  onModelDone?: (e: { model: string; best: CandidateResult; candidates: number }) => void;
   signal?: AbortSignal;
   /** Candidates that differ only in n_estimators share one fit (default true; see planSearch). */
   shareFits?: boolean;
@@ -167,6 +165,7 @@ export async function searchCV(
 ): Promise<ModelSearchResult[]> {
   for (const c of candidates) getModelSpec(c.model);
   const plan = planSearch(candidates, opts.shareFits ?? true);
+  const nf = folds.length;
   const tasks = plan.fits.flatMap((p) =>
     folds.map((f) => ({
       module: "selection/cv-task.ts",
@@ -182,59 +181,91 @@ export async function searchCV(
         test: f.test,
         model: p.model,
         params: p.params,
+        scoring: opts.scoring,
+        targetFpr: opts.targetFpr,
         ...(p.stages ? { stages: p.stages } : {}),
       } satisfies CvTaskArgs,
     })),
   );
-  const out = await runTasks<CvTaskResult[]>(tasks, {
-    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
-    ...(opts.onProgress ? { onDone: opts.onProgress } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
+  const ybin = Int32Array.from(y, (c) => (threatClasses.includes(c) ? 1 : 0));
+  // per candidate, in candidate order: its result and out-of-fold probabilities, filled in as soon as
+  // the fit it belongs to has all its folds (so progress can report scores while the search runs)
+  const out: CvTaskResult[][] = new Array(tasks.length);
+  const cands: CandidateResult[] = new Array(candidates.length);
+  const oofs: Float64Array[] = new Array(candidates.length);
+  const foldsDone = new Int32Array(plan.fits.length);
+  const ofModel = new Map<string, number[]>();
+  candidates.forEach((c, ci) => {
+    let l = ofModel.get(c.model);
+    if (!l) ofModel.set(c.model, (l = []));
+    l.push(ci);
   });
-  // per candidate and fold, its result
-  const res: CvTaskResult[] = new Array(candidates.length * folds.length);
-  plan.fits.forEach((p, pi) => {
+  const fitsLeft = new Map<string, number>();
+  for (const p of plan.fits) fitsLeft.set(p.model, (fitsLeft.get(p.model) ?? 0) + 1);
+  // best mean CV score, ties → first in grid order
+  const bestOf = (idx: readonly number[]): number => {
+    let bi = idx[0]!;
+    for (const ci of idx) if (cands[ci]!.cv_mean > cands[bi]!.cv_mean) bi = ci;
+    return bi;
+  };
+  let fitsDone = 0;
+  const scoreFit = (pi: number): void => {
+    const p = plan.fits[pi]!;
     for (const ci of p.candidates) {
       const stage = p.stages ? p.stages.indexOf(n(candidates[ci]!)) : 0;
-      for (let fi = 0; fi < folds.length; fi++)
-        res[ci * folds.length + fi] = out[pi * folds.length + fi]![stage]!;
-    }
-  });
-  const ybin = Int32Array.from(y, (c) => (threatClasses.includes(c) ? 1 : 0));
-  const byModel = new Map<string, { cands: CandidateResult[]; oofs: Float64Array[] }>();
-  candidates.forEach((c, ci) => {
-    const scores: number[] = [];
-    let train = 0;
-    let fit = 0;
-    const oof = new Float64Array(y.length);
-    folds.forEach((f, fi) => {
-      const r = res[ci * folds.length + fi]!;
-      const yt = Int32Array.from(f.test, (i) => ybin[i]!);
-      scores.push(foldScore(opts.scoring, yt, r.score, opts.targetFpr));
-      train += r.trainF1 / folds.length;
-      fit += r.fitSeconds;
-      f.test.forEach((row, j) => {
-        oof[row] = r.score[j]!;
+      const scores: number[] = [];
+      let train = 0;
+      let fit = 0;
+      const oof = new Float64Array(y.length);
+      folds.forEach((f, fi) => {
+        const r = out[pi * nf + fi]![stage]!;
+        const yt = Int32Array.from(f.test, (i) => ybin[i]!);
+        scores.push(foldScore(opts.scoring, yt, r.score, opts.targetFpr));
+        train += r.trainScore / nf;
+        fit += r.fitSeconds;
+        f.test.forEach((row, j) => {
+          oof[row] = r.score[j]!;
+        });
       });
+      const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+      const std = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
+      cands[ci] = {
+        model: candidates[ci]!.model,
+        params: candidates[ci]!.params,
+        scoring: opts.scoring,
+        cv_scores: scores,
+        cv_mean: mean,
+        cv_std: std,
+        train_mean: train,
+        fit_seconds: fit,
+      };
+      oofs[ci] = oof;
+    }
+    opts.onFit?.({
+      done: ++fitsDone,
+      total: plan.fits.length,
+      model: p.model,
+      candidates: p.candidates.map((ci) => cands[ci]!),
     });
-    const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
-    const std = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
-    let entry = byModel.get(c.model);
-    if (!entry) byModel.set(c.model, (entry = { cands: [], oofs: [] }));
-    entry.cands.push({
-      model: c.model,
-      params: c.params,
-      cv_scores: scores,
-      cv_mean: mean,
-      cv_std: std,
-      train_mean: train,
-      fit_seconds: fit,
-    });
-    entry.oofs.push(oof);
+    const left = fitsLeft.get(p.model)! - 1;
+    fitsLeft.set(p.model, left);
+    if (left === 0 && opts.onModelDone) {
+      const idx = ofModel.get(p.model)!;
+      opts.onModelDone({ model: p.model, best: cands[bestOf(idx)]!, candidates: idx.length });
+    }
+  };
+  await runTasks<CvTaskResult[]>(tasks, {
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    onDone: (d, t, ti, r) => {
+      out[ti] = r;
+      const pi = Math.floor(ti / nf);
+      if (++foldsDone[pi]! === nf) scoreFit(pi);
+      opts.onProgress?.(d, t);
+    },
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
-  return [...byModel.entries()].map(([model, e]) => {
-    let bi = 0;
-    for (let i = 1; i < e.cands.length; i++) if (e.cands[i]!.cv_mean > e.cands[bi]!.cv_mean) bi = i;
-    return { model, candidates: e.cands, best: e.cands[bi]!, oof: e.oofs[bi]! };
+  return [...ofModel.entries()].map(([model, idx]) => {
+    const bi = bestOf(idx);
+    return { model, candidates: idx.map((ci) => cands[ci]!), best: cands[bi]!, oof: oofs[bi]! };
   });
 }

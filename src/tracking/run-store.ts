@@ -18,6 +18,11 @@ export interface RunRecord {
   finished: string | null;
   dataset: string;
   config: Record<string, unknown>;
+  /**
+   * The record-store sources the run read (files by SHA-256, `mongo:<db>.<collection>`), where they
+   * came from (path or redacted URI + collection) and their role; absent on runs recorded before.
+   */
+  sources?: { source: string; location: string; rows: number; role: "train" | "test" | "also_test" }[];
   /** Step → seconds. */
   steps: Record<string, number>;
   best_model: string | null;

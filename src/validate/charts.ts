@@ -1,9 +1,11 @@
 /**
  * Charts as SVG strings, rendered headless with vega-lite → vega (no browser, no canvas). Shared by the
- * drift report and the model trainer's curves. Rendering is async and ~10–30 ms per chart.
+ * drift report and the model trainer's curves and confusion matrix. Rendering is async and ~10–30 ms
+ * per chart.
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { NetsecError } from "../core/errors.ts";
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const vg = compile(spec).spec;
@@ -98,5 +100,67 @@ export function lineChart(
     data: { values },
     layer: layers,
     config: { background: "white" },
+  } as TopLevelSpec;
+}
+
+/**
+ * A 2x2 confusion matrix as a heatmap with the counts written in the cells; rows are the actual class,
+ * columns the predicted one, threat first (as the counts are read: tp top-left).
+ */
+export function confusionMatrixChart(
+  c: { tn: number; fp: number; fn: number; tp: number },
+  labels: { threat: string; benign: string },
+  opts: { title?: string; size?: number } = {},
+): TopLevelSpec {
+  // equal names would merge the two rows (and columns) into one band
+  if (labels.threat === labels.benign)
+    throw new NetsecError(
+      "INTERNAL",
+      `confusion matrix labels must differ (both ${JSON.stringify(labels.threat)})`,
+      {},
+    );
+  const order = [labels.threat, labels.benign];
+  const values = [
+    { actual: labels.threat, predicted: labels.threat, count: c.tp },
+    { actual: labels.threat, predicted: labels.benign, count: c.fn },
+    { actual: labels.benign, predicted: labels.threat, count: c.fp },
+    { actual: labels.benign, predicted: labels.benign, count: c.tn },
+  ].map((v) => ({ ...v, text: String(v.count) })); // a string: no thousands separators in the cell
+  // white text on the darker half of the colour scale so every count stays readable
+  const half = Math.max(c.tn, c.fp, c.fn, c.tp) / 2;
+  const axis = (title: string): { field: string; type: "nominal"; sort: string[]; axis: object } => ({
+    field: title,
+    type: "nominal",
+    sort: order,
+    axis: { title, labelAngle: 0, labelLimit: 160 },
+  });
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    width: opts.size ?? 260,
+    height: opts.size ?? 260,
+    ...(opts.title ? { title: opts.title } : {}),
+    data: { values },
+    encoding: { x: axis("predicted"), y: axis("actual") },
+    layer: [
+      {
+        mark: { type: "rect" },
+        encoding: {
+          color: {
+            field: "count",
+            type: "quantitative",
+            scale: { scheme: "blues", zero: true },
+            legend: null,
+          },
+        },
+      },
+      {
+        mark: { type: "text", fontSize: 16 },
+        encoding: {
+          text: { field: "text", type: "nominal" },
+          color: { condition: { test: `datum.count > ${half}`, value: "white" }, value: "black" },
+        },
+      },
+    ],
+    config: { view: { stroke: null }, background: "white" },
   } as TopLevelSpec;
 }

@@ -1,16 +1,37 @@
 /**
  * The training pipeline through the real CLI on the phishing data: artifacts, bundle + verified ONNX,
- * registry and champion, gates, predict from bundle and champion, runs list, bad config.
+ * registry and champion, gates, predict from bundle and champion, runs list, bad config; predict from
+ * the ONNX export under onnxruntime agreeing with the bundle on every test row.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "csv-parse/sync";
+import onnxProto from "onnx-proto";
 import { afterAll, describe, expect, it } from "vitest";
+import { at } from "../../src/core/frame.ts";
+import { loadFrame } from "../../src/datasets/load.ts";
+import { getDataset } from "../../src/datasets/registry.ts";
+import { ColumnTransformer, type TransformerState } from "../../src/preprocess/column-transformer.ts";
 import { runCli } from "../helpers/cli.ts";
-import { PHISHING_CSV, tempDir, writeFile } from "../helpers/env.ts";
+import { PHISHING_CSV, ROOT, tempDir, writeFile } from "../helpers/env.ts";
 
 const tmp = tempDir("netsec-pipeline-");
 afterAll(tmp.cleanup);
 const env = { NETSEC_HOME: join(tmp.dir, "home"), NETSEC_STORE_URI: "" };
+
+// numpy from the project's venv reads the .npy files: an implementation that is not ours
+const PYTHON = join(ROOT, ".venv/bin/python");
+const haveVenv = existsSync(PYTHON);
+if (!haveVenv) console.warn(`skipping numpy checks: ${PYTHON} not found (run scripts/python-env)`);
+function numpy(script: string, ...args: string[]): unknown {
+  const out = execFileSync(PYTHON, ["-c", script, ...args], { encoding: "utf8", timeout: 120_000 });
+  return JSON.parse(out.trim().split("\n").at(-1)!);
+}
+
+interface TestMetrics {
+  test: { confusion: { tn: number; fp: number; fn: number; tp: number } };
+}
 
 describe("netsec train (pipeline)", () => {
   let first: Record<string, unknown>;
@@ -45,11 +66,21 @@ describe("netsec train (pipeline)", () => {
       "data_validation/drift_report/report.yaml",
       "data_validation/drift_report/drift.json",
       "data_validation/drift_report/drift.html",
+      "data_transformation/preprocess.json",
+      "data_transformation/feature_names.json",
+      "data_transformation/train.npy",
+      "data_transformation/test.npy",
+      "data_transformation/target_train.npy",
+      "data_transformation/target_test.npy",
       "model_trainer/leaderboard.json",
+      "model_trainer/leaderboard.csv",
+      "model_trainer/leaderboard.html",
       "model_trainer/cv_scores.csv",
       "model_trainer/test_metrics.json",
       "model_trainer/roc.svg",
       "model_trainer/pr.svg",
+      "model_trainer/confusion_matrix.svg",
+      "model_trainer/test_sets.json",
       "model_trainer/model/bundle.json",
       "model_trainer/model/model.json",
       "model_trainer/model/preprocess.json",
@@ -68,6 +99,95 @@ describe("netsec train (pipeline)", () => {
     const testRows =
       readFileSync(join(a, "data_ingestion/ingested/test.csv"), "utf8").trim().split("\n").length - 1;
     expect(trainRows + testRows).toBe(11055);
+  });
+
+  it.skipIf(!haveVenv)(
+    "data_transformation/: the bundle's preprocessing, and matrices numpy reads equal to a re-transform",
+    async () => {
+      const a = first.artifacts as string;
+      const dt = join(a, "data_transformation");
+      const pre = readFileSync(join(dt, "preprocess.json"), "utf8");
+      expect(pre).toBe(readFileSync(join(a, "model_trainer/model/preprocess.json"), "utf8"));
+      const names = JSON.parse(readFileSync(join(dt, "feature_names.json"), "utf8")) as string[];
+      const manifest = JSON.parse(readFileSync(join(a, "model_trainer/model/bundle.json"), "utf8")) as {
+        feature_names: string[];
+      };
+      expect(names).toEqual(manifest.feature_names);
+      expect(names.length).toBeGreaterThan(0);
+      const schema = getDataset("phishing", env.NETSEC_HOME);
+      const train = (await loadFrame({ path: join(a, "data_ingestion/ingested/train.csv") }, schema)).frame;
+      const test = (await loadFrame({ path: join(a, "data_ingestion/ingested/test.csv") }, schema)).frame;
+      const pick = [0, 1, 4321, train.nRows - 1];
+      const np = numpy(
+        `
+import json, sys, numpy
+d, pick = sys.argv[1], json.loads(sys.argv[2])
+L = lambda f: numpy.load(f"{d}/{f}", allow_pickle=False)
+tr, te, ytr, yte = L("train.npy"), L("test.npy"), L("target_train.npy"), L("target_test.npy")
+print(json.dumps({"train": [list(tr.shape), str(tr.dtype)], "test": [list(te.shape), str(te.dtype)],
+  "rows": tr[pick].tolist(), "test_first": te[0].tolist(),
+  "y": [str(ytr.dtype), ytr.tolist(), yte.tolist()]}))`,
+        dt,
+        JSON.stringify(pick),
+      ) as {
+        train: [number[], string];
+        test: [number[], string];
+        rows: number[][];
+        test_first: number[];
+        y: [string, number[], number[]];
+      };
+      expect(np.train).toEqual([[train.nRows, names.length], "float64"]);
+      expect(np.test).toEqual([[test.nRows, names.length], "float64"]);
+      // the real ColumnTransformer from preprocess.json on the ingested CSV snapshots
+      const state = JSON.parse(pre) as TransformerState;
+      const X = ColumnTransformer.fromJSON(state).transform(train);
+      const Xte = ColumnTransformer.fromJSON(state).transform(test);
+      pick.forEach((r, i) => {
+        expect(np.rows[i]).toEqual(names.map((_, c) => at(X, r, c)));
+      });
+      expect(np.test_first).toEqual(names.map((_, c) => at(Xte, 0, c)));
+      // and by hand for the numeric columns: (value, or the imputer's fill) - mean, over scale
+      state.numeric.forEach((col, c) => {
+        for (const [i, r] of pick.entries()) {
+          const v = train.numeric(col.name)[r]!;
+          expect(np.rows[i]![c]).toBeCloseTo(((Number.isNaN(v) ? col.fill : v) - col.mean) / col.scale, 12);
+        }
+      });
+      // targets: 1 where the dataset's label is a threat, as int64
+      const threat = (f: typeof train): number[] =>
+        Array.from({ length: f.nRows }, (_, r) => (schema.isThreat(f.value(r, schema.target.name)!) ? 1 : 0));
+      expect(np.y[0]).toBe("int64");
+      expect(np.y[1]).toEqual(threat(train));
+      expect(np.y[2]).toEqual(threat(test));
+      const cm = (JSON.parse(readFileSync(join(a, "model_trainer/test_metrics.json"), "utf8")) as TestMetrics)
+        .test.confusion;
+      expect(np.y[2].filter((v) => v === 1)).toHaveLength(cm.tp + cm.fn);
+    },
+  );
+
+  it("model_trainer/: the confusion matrix with the test counts, the leaderboard as CSV and HTML", () => {
+    const a = first.artifacts as string;
+    const cm = (JSON.parse(readFileSync(join(a, "model_trainer/test_metrics.json"), "utf8")) as TestMetrics)
+      .test.confusion;
+    const svg = readFileSync(join(a, "model_trainer/confusion_matrix.svg"), "utf8");
+    expect(svg.startsWith("<svg")).toBe(true);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    for (const n of [cm.tn, cm.fp, cm.fn, cm.tp]) expect(texts).toContain(String(n));
+    // phishing's own label values: -1 is the threat
+    for (const t of ["actual", "predicted", "-1 (threat)", "1 (benign)"]) expect(texts).toContain(t);
+    const json = JSON.parse(readFileSync(join(a, "model_trainer/leaderboard.json"), "utf8")) as {
+      model: string;
+      cv_mean: number;
+    }[];
+    const csv = parse(readFileSync(join(a, "model_trainer/leaderboard.csv"), "utf8"), {
+      columns: true,
+    }) as Record<string, string>[];
+    expect(csv.map((r) => r.model).sort()).toEqual(json.map((r) => r.model).sort());
+    for (const j of json) expect(Number(csv.find((r) => r.model === j.model)!.cv_mean)).toBe(j.cv_mean);
+    expect(csv.map((r) => r.rank)).toEqual(["1", "2"]);
+    const page = readFileSync(join(a, "model_trainer/leaderboard.html"), "utf8");
+    expect(page).toMatch(/^<!doctype html>/);
+    for (const j of json) expect(page).toContain(`<td>${j.model}</td>`);
   });
 
   it("predict --model champion writes the dataset's own labels and threat probabilities", () => {
@@ -156,6 +276,170 @@ describe("netsec train (pipeline)", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/bad\.yaml: .*search\.cv: .*>=2/);
     expect(r.stderr).toMatch(/"folds"/);
+  });
+
+  describe("netsec predict from the ONNX export (onnxruntime-node)", () => {
+    type Row = Record<string, string>;
+    const readCsv = (file: string): Row[] => parse(readFileSync(file, "utf8"), { columns: true }) as Row[];
+    const bundleDir = (): string => join(first.artifacts as string, "model_trainer/model");
+    const testCsv = (): string => join(first.artifacts as string, "data_ingestion/ingested/test.csv");
+    /** Scores `input` with `model` (+ extra args) into a fresh file; returns the run and the rows. */
+    const predict = (name: string, model: string, input: string, ...extra: string[]) => {
+      const out = join(tmp.dir, `${name}.csv`);
+      const r = runCli(
+        ["predict", "--model", model, "--input", input, "--output", out, "--json", ...extra],
+        env,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      return { json: r.json!, rows: readCsv(out) };
+    };
+    /** Row by row: same echoed input, same label, |Δp| <= 1e-5; returns max |Δp|. */
+    const expectAgree = (a: Row[], b: Row[], input: Row[]): number => {
+      expect(a).toHaveLength(input.length);
+      expect(b).toHaveLength(input.length);
+      let maxDiff = 0;
+      input.forEach((row, i) => {
+        for (const [k, v] of Object.entries(row)) {
+          expect(a[i]![k], `row ${i + 1} ${k}`).toBe(v);
+          expect(b[i]![k], `row ${i + 1} ${k}`).toBe(v);
+        }
+        expect(b[i]!.prediction, `row ${i + 1} label`).toBe(a[i]!.prediction);
+        maxDiff = Math.max(maxDiff, Math.abs(Number(a[i]!.probability) - Number(b[i]!.probability)));
+      });
+      expect(maxDiff).toBeLessThanOrEqual(1e-5);
+      return maxDiff;
+    };
+
+    it("model.onnx scores the run's test split as the bundle does: every row within 1e-5, same labels", () => {
+      const input = readCsv(testCsv());
+      const onnx = join(bundleDir(), "onnx/model.onnx");
+      const b = predict("test-bundle", bundleDir(), testCsv());
+      const o = predict("test-onnx", onnx, testCsv());
+      expect(b.json).toMatchObject({ ok: true, engine: "bundle", model: first.winner, bundle: bundleDir() });
+      expect(o.json).toMatchObject({
+        ok: true,
+        engine: "onnx",
+        model: first.winner,
+        bundle: bundleDir(),
+        onnx,
+        threshold: b.json.threshold,
+        threats: b.json.threats,
+      });
+      // the split's own size, counted from the snapshot (2211 of 11,055 rows)
+      expect(input.length).toBeGreaterThan(2000);
+      expect(b.json.rows).toBe(input.length);
+      expect(o.json.rows).toBe(input.length);
+      expectAgree(b.rows, o.rows, input);
+      expect(new Set(o.rows.map((r) => r.probability)).size).toBeGreaterThan(2);
+      // independent of both engines' agreement: the ONNX labels reproduce the F1 the training run
+      // measured on this split (threat = Result -1), and follow the threshold on the probability
+      let tp = 0;
+      let fp = 0;
+      let fn = 0;
+      const t = Number(o.json.threshold);
+      o.rows.forEach((r, i) => {
+        const truth = input[i]!.Result === "-1";
+        const said = r.prediction === "-1";
+        if (said && truth) tp++;
+        else if (said) fp++;
+        else if (truth) fn++;
+        const p = Number(r.probability);
+        if (Math.abs(p - t) > 1e-6) expect(said, `row ${i + 1}: p ${p} vs threshold ${t}`).toBe(p >= t);
+      });
+      expect((2 * tp) / (2 * tp + fp + fn)).toBeCloseTo((first.test as { f1: number }).f1, 10);
+    });
+
+    it("--model champion --engine onnx uses the champion's onnx/model.onnx and agrees with the bundle", () => {
+      const input = readCsv(testCsv());
+      const b = predict("champ-bundle", "champion", testCsv());
+      const o = predict("champ-onnx", "champion", testCsv(), "--engine", "onnx");
+      expect(b.json.engine).toBe("bundle");
+      expect(o.json).toMatchObject({ engine: "onnx", bundle: b.json.bundle, model: b.json.model });
+      expect(String(o.json.bundle)).toMatch(/registry\/netsec-phishing\/versions\/\d+$/);
+      expect(o.json.onnx).toBe(join(String(b.json.bundle), "onnx/model.onnx"));
+      expectAgree(b.rows, o.rows, input);
+      // an ONNX path is not a bundle
+      const r = runCli(
+        ["predict", "--model", String(o.json.onnx), "--input", testCsv(), "--engine", "bundle"],
+        env,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/CONFIG_INVALID.*is an ONNX model, not a bundle/);
+    });
+
+    it("a model.onnx outside its bundle finds the schema in the registry, else asks for --schema", () => {
+      const input = readCsv(testCsv());
+      const alone = join(tmp.dir, "onnx-alone");
+      mkdirSync(alone, { recursive: true });
+      const onnx = join(alone, "model.onnx");
+      copyFileSync(join(bundleDir(), "onnx/model.onnx"), onnx);
+      const b = predict("alone-bundle", bundleDir(), testCsv());
+      // an onnx/ folder is accepted as well as the file; the dataset named in its metadata is phishing
+      const o = predict("alone-onnx", alone, testCsv());
+      expect(o.json).toMatchObject({ engine: "onnx", bundle: null, onnx });
+      expectAgree(b.rows, o.rows, input);
+
+      // the same graph claiming a dataset the registry does not know
+      const m = onnxProto.onnx.ModelProto.decode(readFileSync(onnx));
+      const ds = m.metadataProps.find((p) => p.key === "dataset");
+      expect(ds?.value).toBe("phishing");
+      ds!.value = "private-traffic";
+      const unknown = join(tmp.dir, "unknown-dataset.onnx");
+      writeFileSync(unknown, onnxProto.onnx.ModelProto.encode(m).finish());
+      const r = runCli(["predict", "--model", unknown, "--input", testCsv(), "--json"], env);
+      expect(r.code).toBe(1);
+      expect(r.json!.error).toMatchObject({ code: "CONFIG_INVALID", status: 400 });
+      expect(String((r.json!.error as { message: string }).message)).toMatch(
+        /unknown-dataset\.onnx was exported for dataset "private-traffic".*pass the dataset schema with --schema <yaml>/,
+      );
+      const s = predict("schema-onnx", unknown, testCsv(), "--schema", join(ROOT, "datasets/phishing.yaml"));
+      expectAgree(b.rows, s.rows, input);
+      // a schema whose feature columns are not the model's inputs is refused before any row is read
+      const w = runCli(
+        [
+          "predict",
+          "--model",
+          unknown,
+          "--input",
+          testCsv(),
+          "--schema",
+          join(ROOT, "datasets/nsl-kdd.yaml"),
+        ],
+        env,
+      );
+      expect(w.code).toBe(1);
+      expect(w.stderr).toMatch(
+        /SCHEMA_MISMATCH.*the model's inputs do not match schema nsl-kdd.*not feature columns of the schema: having_IP_Address/,
+      );
+    });
+
+    it("an input without a feature column is the same SCHEMA_MISMATCH on both engines, naming file and column", () => {
+      const input = readCsv(testCsv());
+      const cols = Object.keys(input[0]!).filter((c) => c !== "SSLfinal_State");
+      const bad = writeFile(
+        tmp.dir,
+        "no-ssl.csv",
+        [cols.join(","), ...input.map((r) => cols.map((c) => r[c]).join(","))].join("\n"),
+      );
+      const errorOf = (...args: string[]) => {
+        const r = runCli(["predict", "--input", bad, "--json", ...args], env);
+        expect(r.code).toBe(1);
+        return r.json!.error as { code: string; status: number; message: string; details: { file: string } };
+      };
+      const b = errorOf("--model", bundleDir());
+      const o = errorOf("--model", join(bundleDir(), "onnx/model.onnx"));
+      const c = errorOf("--model", "champion", "--engine", "onnx");
+      expect(b).toMatchObject({
+        code: "SCHEMA_MISMATCH",
+        status: 422,
+        details: { file: bad, column: "SSLfinal_State" },
+      });
+      expect(b.message).toMatch(
+        /no-ssl\.csv: the header does not match schema phishing: missing column\(s\) "SSLfinal_State"/,
+      );
+      expect(o).toEqual(b);
+      expect(c).toEqual(b);
+    });
   });
 });
 

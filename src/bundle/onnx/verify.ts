@@ -70,18 +70,25 @@ export function feedsFromFrame(columns: readonly ColumnIR[], frame: Frame): Reco
   return feeds;
 }
 
-/** Run the model on a frame. Cost: one onnxruntime session creation + one run over all rows. */
-export async function runOnnx(
-  bytes: Uint8Array,
-  columns: readonly ColumnIR[],
-  frame: Frame,
-): Promise<OnnxRunResult> {
-  let session: ort.InferenceSession;
+/** An onnxruntime session for ONNX bytes; a model onnxruntime refuses is BUNDLE_INVALID. */
+export async function createOnnxSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
   try {
-    session = await ort.InferenceSession.create(bytes);
+    return await ort.InferenceSession.create(bytes);
   } catch (e) {
     throw wrapError("loading the ONNX model in onnxruntime", e, "BUNDLE_INVALID");
   }
+}
+
+/**
+ * One run of an open session over all rows of a frame (fed by {@link feedsFromFrame}), decoding the
+ * `probability` and `label` outputs. Shared by verification and `netsec predict` on an ONNX file, so
+ * both feed the graph the same way.
+ */
+export async function runOnnxSession(
+  session: ort.InferenceSession,
+  columns: readonly ColumnIR[],
+  frame: Frame,
+): Promise<OnnxRunResult> {
   try {
     const out = await session.run(feedsFromFrame(columns, frame));
     const p = out[OUTPUT_PROBABILITY]!;
@@ -94,6 +101,18 @@ export async function runOnnx(
   } catch (e) {
     if (e instanceof NetsecError) throw e;
     throw wrapError("running the ONNX model in onnxruntime", e, "INTERNAL");
+  }
+}
+
+/** Run the model on a frame. Cost: one onnxruntime session creation + one run over all rows. */
+export async function runOnnx(
+  bytes: Uint8Array,
+  columns: readonly ColumnIR[],
+  frame: Frame,
+): Promise<OnnxRunResult> {
+  const session = await createOnnxSession(bytes);
+  try {
+    return await runOnnxSession(session, columns, frame);
   } finally {
     await session.release();
   }

@@ -54,7 +54,7 @@ export function registerTrain(program: Command): void {
     .option("--seed <n>", "seed for split, folds and models (default 42)")
     .option("--scoring <metric>", "f1 (threat class, default), roc_auc, pr_auc, tpr_at_fpr, accuracy")
     .option("--target-fpr <rate>", "FPR budget for tpr_at_fpr")
-    .option("--imputer <kind>", "numeric imputer: median (default), most_frequent, knn")
+    .option("--imputer <kind>", "numeric imputer: knn (default, k = 3), median, most_frequent")
     .option("--test-size <share>", "test share when splitting (default 0.2)")
     .option("--threads <n>", "worker threads (default: all cores)")
     .option("--json", "print a machine-readable summary as the last line")
@@ -132,12 +132,15 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
   const cfg = buildConfig(o);
   let last = "";
   const res = await runPipeline(cfg, ctx.config, (p) => {
+    // per-candidate results stay on the terminal; status lines replace each other
+    if (p.keep) return ctx.note(`[${p.step}] ${p.message}`);
     const line = `[${p.step}] ${(100 * p.progress).toFixed(0)}% ${p.message}`;
     if (line !== last) ctx.progress(line);
     last = line;
   });
   ctx.say("");
   if (res.leaderboard.length) {
+    ctx.say(`scores: ${cfg.search.scoring} (train: on each CV fold's training rows)`);
     ctx.say("model                 CV mean  CV std   train   best params");
     for (const r of res.leaderboard as {
       model: string;
