@@ -172,6 +172,40 @@ function compactKernel(sink: Sink): WasmFn {
  * nx = (code >> k) & 1 ? right : b + 4. Params as compactKernel with root = its byte offset, xr = the
  * codes and p = 1 (8 bytes a row); the table param is unused.
  */
+/**
+ * One bit-coded step of lane l (bitsKernel): w = the node's int, nx = (code >> k) & 1 ? right : n + 4.
+ * n is the node's byte offset (the node table is at 0): no index arithmetic in a step.
+ */
+function bitsStep(f: WasmFn, c: number[], w: number[], n: number[], nx: number[], l: number): void {
+  f.get(n[l]!).i32Load().set(w[l]!);
+  f.get(w[l]!).i32(6).i32ShrU();
+  f.get(n[l]!).i32(4).i32Add();
+  // (code >> k) & 1, the shift count taken mod 64 (k is w's low six bits)
+  f.get(c[l]!).get(w[l]!).i64ExtendI32U().i64ShrU().i32WrapI64().i32(1).i32And();
+  f.select().set(nx[l]!);
+}
+
+/**
+ * The explanations' add after a step, with out[·] (its byte address) on the stack: out[·] += moved ?
+ * steps[nx] : 0, the node's steps entry at STEPS + (nx << shift) (3 for a node index, 1 for a byte
+ * offset of 4-byte nodes). A lane at its leaf adds 0 to a sum that is never −0: no change.
+ */
+function addStepContribution(
+  f: WasmFn,
+  a: number,
+  STEPS: number,
+  n: number[],
+  nx: number[],
+  l: number,
+  shift: number,
+): void {
+  f.tee(a);
+  f.get(a).f64Load();
+  f.get(STEPS).get(nx[l]!).i32(shift).i32Shl().i32Add().f64Load();
+  f.f64(0).get(nx[l]!).get(n[l]!).i32Ne().select();
+  f.f64Add().f64Store();
+}
+
 function bitsKernel(sink: Sink): WasmFn {
   return walkKernel(sinkName("bits", sink), sinkParams(sink), sink, (f, x, n, nx) => {
     const c = Array.from({ length: LANES }, () => f.local("i64"));
@@ -180,15 +214,7 @@ function bitsKernel(sink: Sink): WasmFn {
       init: (l) => {
         f.get(x[l]!).i64Load().set(c[l]!);
       },
-      // n is the node's byte offset (the node table is at 0): no index arithmetic in a step
-      step: (l) => {
-        f.get(n[l]!).i32Load().set(w[l]!);
-        f.get(w[l]!).i32(6).i32ShrU();
-        f.get(n[l]!).i32(4).i32Add();
-        // (code >> k) & 1, the shift count taken mod 64 (k is w's low six bits)
-        f.get(c[l]!).get(w[l]!).i64ExtendI32U().i64ShrU().i32WrapI64().i32(1).i32And();
-        f.select().set(nx[l]!);
-      },
+      step: (l) => bitsStep(f, c, w, n, nx, l),
       leaf: (l) => {
         f.get(n[l]!).i32(2).i32ShrU();
       },
@@ -365,21 +391,8 @@ function contribKernel(): WasmFn {
           .i32Load()
           .i32(3)
           .i32Shl()
-          .i32Add()
-          .tee(a);
-        f.get(a).f64Load();
-        f.get(STEPS)
-          .get(nx[l]!)
-          .i32(3)
-          .i32Shl()
-          .i32Add()
-          .f64Load()
-          .f64(0)
-          .get(nx[l]!)
-          .get(n[l]!)
-          .i32Ne()
-          .select();
-        f.f64Add().f64Store();
+          .i32Add();
+        addStepContribution(f, a, STEPS, n, nx, l, 3);
       },
     };
   });
@@ -402,11 +415,7 @@ function contribBitsKernel(): WasmFn {
         f.get(x[l]!).i64Load().set(c[l]!);
       },
       step: (l) => {
-        f.get(n[l]!).i32Load().set(w[l]!);
-        f.get(w[l]!).i32(6).i32ShrU();
-        f.get(n[l]!).i32(4).i32Add();
-        f.get(c[l]!).get(w[l]!).i64ExtendI32U().i64ShrU().i32WrapI64().i32(1).i32And();
-        f.select().set(nx[l]!);
+        bitsStep(f, c, w, n, nx, l);
         // out[o + testOut[k]] += moved ? steps[node index of nx] : 0
         f.get(o[l]!)
           .get(TESTOUT)
@@ -419,21 +428,8 @@ function contribBitsKernel(): WasmFn {
           .i32Load()
           .i32(3)
           .i32Shl()
-          .i32Add()
-          .tee(a);
-        f.get(a).f64Load();
-        f.get(STEPS)
-          .get(nx[l]!)
-          .i32(1)
-          .i32Shl()
-          .i32Add()
-          .f64Load()
-          .f64(0)
-          .get(nx[l]!)
-          .get(n[l]!)
-          .i32Ne()
-          .select();
-        f.f64Add().f64Store();
+          .i32Add();
+        addStepContribution(f, a, STEPS, n, nx, l, 1);
       },
     };
   });
