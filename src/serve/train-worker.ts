@@ -5,8 +5,12 @@
  * the server's event loop free while the pipeline works for minutes.
  */
 
+import { setPriority } from "node:os";
 import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
+
+/** The training thread's nice value (0 normal, 19 lowest). */
+const TRAINING_NICE = 10;
 
 interface WorkerInput {
   module: string;
@@ -16,6 +20,15 @@ interface WorkerInput {
 
 const input = workerData as WorkerInput;
 const port = parentPort!;
+
+// Training yields the cores to serving: on Linux the nice value is per thread, and the threads this one
+// starts (the pipeline's worker pool) inherit it, so a job uses idle CPU at full speed but the event
+// loop and the scoring threads come first while requests arrive. Where the OS refuses, nothing changes.
+try {
+  setPriority(0, TRAINING_NICE);
+} catch {
+  // e.g. a platform without per-thread priorities: train at normal priority
+}
 
 function toUrl(m: string): string {
   return /^(file|data|node):/.test(m) ? m : pathToFileURL(m).href;

@@ -4,6 +4,7 @@
  * the champion reloaded once the job has registered a new one.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { getPriority } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -153,8 +154,21 @@ describe("training jobs", () => {
       const done = await waitJob(t, jobId);
       expect(done.state).toBe("succeeded");
       expect(done.progress).toBe(1);
-      const result = done.result as { train_accuracy: number; epochs: number; rows: number };
+      const result = done.result as {
+        train_accuracy: number;
+        epochs: number;
+        rows: number;
+        nice: number;
+        pool_nice: number;
+      };
       expect(result.epochs).toBe(1500);
+      // training yields the cores to serving: its thread and the threads it starts run at nice 10,
+      // the server's own threads stay at the normal priority
+      if (process.platform === "linux") {
+        expect(result.nice).toBe(10);
+        expect(result.pool_nice).toBe(10);
+        expect(getPriority(0)).toBe(0);
+      }
       expect(result.rows).toBe(11055);
       // logistic regression on these 30 features separates the classes well (sklearn gets ~0.93)
       expect(result.train_accuracy).toBeGreaterThan(0.9);
