@@ -147,7 +147,9 @@ export function sigmoidRows(z: Float64Array, n: number): Float64Array {
   const out = new Float64Array(n * 2);
   for (let r = 0; r < n; r++) {
     const v = z[r]!;
-    const p1 = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+    // one exp a row: e^−|v| (the same value either branch used, so the same bits)
+    const e = Math.exp(v >= 0 ? -v : v);
+    const p1 = v >= 0 ? 1 / (1 + e) : e / (1 + e);
     out[r * 2] = 1 - p1;
     out[r * 2 + 1] = p1;
   }

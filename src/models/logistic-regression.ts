@@ -481,6 +481,28 @@ function addColumns8(z: Float64Array, d: Float64Array, n: number, w: Float64Arra
       (w4 * d[o4 + r]! + w5 * d[o5 + r]! + w6 * d[o6 + r]! + w7 * d[o7 + r]!);
 }
 
+/** z += X[:, c..c+4) · w[c..c+4). */
+function addColumns4(z: Float64Array, d: Float64Array, n: number, w: Float64Array, c: number): void {
+  const w0 = w[c]!;
+  const w1 = w[c + 1]!;
+  const w2 = w[c + 2]!;
+  const w3 = w[c + 3]!;
+  const o0 = c * n;
+  const o1 = o0 + n;
+  const o2 = o1 + n;
+  const o3 = o2 + n;
+  for (let r = 0; r < n; r++) z[r]! += w0 * d[o0 + r]! + w1 * d[o1 + r]! + (w2 * d[o2 + r]! + w3 * d[o3 + r]!);
+}
+
+/** z += X[:, c..c+2) · w[c..c+2). */
+function addColumns2(z: Float64Array, d: Float64Array, n: number, w: Float64Array, c: number): void {
+  const w0 = w[c]!;
+  const w1 = w[c + 1]!;
+  const o0 = c * n;
+  const o1 = o0 + n;
+  for (let r = 0; r < n; r++) z[r]! += w0 * d[o0 + r]! + w1 * d[o1 + r]!;
+}
+
 /** z += wc · X[:, c]. */
 function addColumn(z: Float64Array, d: Float64Array, n: number, wc: number, c: number): void {
   const o = c * n;
@@ -568,6 +590,15 @@ export class LogisticRegression implements Classifier {
       const z = new Float64Array(n).fill(this.intercept[0]!);
       let c = 0;
       for (; c + 8 <= p; c += 8) addColumns8(z, d, n, w, c);
+      // the rest four and two at a time: each pass reads and writes z once
+      if (c + 4 <= p) {
+        addColumns4(z, d, n, w, c);
+        c += 4;
+      }
+      if (c + 2 <= p) {
+        addColumns2(z, d, n, w, c);
+        c += 2;
+      }
       for (; c < p; c++) addColumn(z, d, n, w[c]!, c);
       return z;
     }
