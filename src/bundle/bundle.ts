@@ -98,7 +98,24 @@ export class BundlePredictor implements Predictor {
         {},
       );
     }
-    this.threatClasses = this.manifest.class_is_threat.flatMap((t, i) => (t ? [i] : []));
+    // labels are looked up per class index: a manifest whose class lists do not fit the model (or
+    // without a class on each side, which the threshold needs) would mislabel rows silently
+    const m = this.manifest;
+    const K = this.model.nClasses;
+    const sides = new Set(m.class_is_threat);
+    if (
+      m.classes.length !== K ||
+      m.class_labels.length !== K ||
+      m.class_is_threat.length !== K ||
+      sides.size !== 2
+    ) {
+      throw new NetsecError(
+        "BUNDLE_INVALID",
+        `${join(dir, "bundle.json")}: the model has ${K} classes but classes, class_labels and class_is_threat have ${m.classes.length}, ${m.class_labels.length} and ${m.class_is_threat.length} entries${sides.size !== 2 ? ", and class_is_threat must mark at least one threat and one benign class" : ""}`,
+        { file: join(dir, "bundle.json") },
+      );
+    }
+    this.threatClasses = m.class_is_threat.flatMap((t, i) => (t ? [i] : []));
     this.featureColumns = this.transformer.featureNames.map((nm) =>
       nm.includes("=") ? nm.slice(0, nm.indexOf("=")) : nm,
     );
@@ -122,36 +139,23 @@ export class BundlePredictor implements Predictor {
 
   /** Labels from scores: the threshold on P(threat), then the most likely class of that side. */
   fromScores(s: Scores, n: number): Prediction {
-    const { proba, threat } = s;
-    const K = this.model.nClasses;
     const m = this.manifest;
-    // per class, once: its label, display name and side
+    // per class, once: its label and display name
     const clsLabel = m.class_labels;
     const clsName = clsLabel.map((l, c) =>
       this.schema.labelName(l) === l ? m.classes[c]! : this.schema.labelName(l),
     );
-    const threatCls = m.class_is_threat.indexOf(true);
-    const benignCls = m.class_is_threat.indexOf(false);
+    const cls = decideClasses(s.proba, s.threat, n, m.class_is_threat, m.threshold);
     const labels: string[] = new Array(n);
     const labelNames: string[] = new Array(n);
     const isThreat = new Uint8Array(n);
     for (let r = 0; r < n; r++) {
-      let cls: number;
-      if (K === 2) cls = threat[r]! >= m.threshold ? threatCls : benignCls;
-      else {
-        // multiclass: threat decided by the threshold on P(threat); the class is the most likely of that side
-        const wantThreat = threat[r]! >= m.threshold;
-        cls = -1;
-        for (let k = 0; k < K; k++) {
-          if (m.class_is_threat[k] !== wantThreat) continue;
-          if (cls < 0 || proba[r * K + k]! > proba[r * K + cls]!) cls = k;
-        }
-      }
-      labels[r] = clsLabel[cls]!;
-      labelNames[r] = clsName[cls]!;
-      isThreat[r] = m.class_is_threat[cls] ? 1 : 0;
+      const c = cls[r]!;
+      labels[r] = clsLabel[c]!;
+      labelNames[r] = clsName[c]!;
+      isThreat[r] = m.class_is_threat[c] ? 1 : 0;
     }
-    return { labels, labelNames, isThreat, probability: threat };
+    return { labels, labelNames, isThreat, probability: s.threat };
   }
 
   explain(frame: Frame, row: number, k = 3): Contribution[] {
@@ -232,6 +236,39 @@ export class BundlePredictor implements Predictor {
       };
     });
   }
+}
+
+/**
+ * The class a model outputs per row: the threshold on P(threat) decides the side (threat or benign),
+ * then the most probable class of that side (the first on ties). With two classes that is just the
+ * threshold. One rule for the bundle, the training run's per-class evaluation and the ONNX export
+ * (export.ts builds the same decision as a graph), so all three label every row alike.
+ */
+export function decideClasses(
+  proba: ArrayLike<number>,
+  threat: ArrayLike<number>,
+  n: number,
+  classIsThreat: readonly boolean[],
+  threshold: number,
+): Int32Array {
+  const K = classIsThreat.length;
+  const out = new Int32Array(n);
+  const threatCls = classIsThreat.indexOf(true);
+  const benignCls = classIsThreat.indexOf(false);
+  for (let r = 0; r < n; r++) {
+    const wantThreat = threat[r]! >= threshold;
+    if (K === 2) {
+      out[r] = wantThreat ? threatCls : benignCls;
+      continue;
+    }
+    let cls = -1;
+    for (let k = 0; k < K; k++) {
+      if (classIsThreat[k] !== wantThreat) continue;
+      if (cls < 0 || proba[r * K + k]! > proba[r * K + cls]!) cls = k;
+    }
+    out[r] = cls;
+  }
+  return out;
 }
 
 /** Load a bundle directory as a Predictor (used by `netsec predict` and the server). */

@@ -30,7 +30,10 @@ export const ManifestSchema = z.object({
   params: z.record(z.string(), z.unknown()),
   dataset: z.string(),
   schema: SchemaFileSchema,
-  /** binary | category | label (what the classes are). */
+  /**
+   * binary | category | label (what the classes are: threat vs benign, the schema's label
+   * categories, or the raw labels). Every mode has a threat probability (Σ P of the threat classes).
+   */
   target_mode: z.enum(["binary", "category", "label"]),
   /** Class index → class name (binary: ["benign", "threat"] mapped to dataset labels below). */
   classes: z.array(z.string()).min(2),
@@ -45,7 +48,18 @@ export const ManifestSchema = z.object({
   /** Decision threshold on the threat probability, chosen on cross-validated predictions. */
   threshold: z.number().min(0).max(1),
   threshold_strategy: z.string(),
-  metrics: z.object({ cv: metricsSchema, test: metricsSchema, oof: metricsSchema.optional() }),
+  metrics: z.object({
+    cv: metricsSchema,
+    test: metricsSchema,
+    oof: metricsSchema.optional(),
+    /** Multiclass targets: precision, recall, F1 and support per class on the test split. */
+    test_per_class: z
+      .record(
+        z.string(),
+        z.object({ precision: z.number(), recall: z.number(), f1: z.number(), support: z.number() }),
+      )
+      .optional(),
+  }),
   /** SHA-256 of the training and test data snapshots. */
   data: z.object({
     train_sha256: z.string(),

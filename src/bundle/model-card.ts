@@ -4,7 +4,19 @@
  */
 import type { BundleManifest } from "./manifest.ts";
 
+/** Per-class test metrics of a multiclass model (train.ts PerClassReport, the fields the card shows). */
+export interface CardPerClass {
+  classes: string[];
+  class_is_threat: boolean[];
+  per_class: Record<string, { precision: number; recall: number; f1: number; support: number }>;
+  macro: { precision: number; recall: number; f1: number };
+  weighted: { precision: number; recall: number; f1: number };
+  decision: string;
+  unseen: { rows: number; threats: number; threats_flagged: number; classes: Record<string, number> };
+}
+
 export interface CardExtras {
+  perClass?: CardPerClass | null;
   leaderboard?: { model: string; cv_mean: number; cv_std: number; params: Record<string, unknown> }[];
   drift?: { share_drifted: number; dataset_drift: boolean } | null;
   registry?: { name: string; version: number; champion: boolean } | null;
@@ -58,6 +70,28 @@ export function modelCardMarkdown(m: BundleManifest, x: CardExtras = {}): string
   lines.push("|---|---|---|");
   const keys = [...new Set([...Object.keys(cv), ...Object.keys(test)])];
   for (const k of keys) lines.push(`| ${k} | ${fmt(cv[k])} | ${fmt(test[k])} |`);
+  const pc = x.perClass;
+  if (pc) {
+    lines.push("");
+    lines.push(`### Per class (test split; predicted class: ${pc.decision})`);
+    lines.push("| class | side | precision | recall | F1 | support |");
+    lines.push("|---|---|---|---|---|---|");
+    pc.classes.forEach((c, k) => {
+      const r = pc.per_class[c]!;
+      lines.push(
+        `| ${c} | ${pc.class_is_threat[k] ? "threat" : "benign"} | ${fmt(r.precision)} | ${fmt(r.recall)} | ${fmt(r.f1)} | ${r.support} |`,
+      );
+    });
+    for (const [name, a] of [
+      ["macro avg", pc.macro],
+      ["weighted avg", pc.weighted],
+    ] as const)
+      lines.push(`| ${name} | | ${fmt(a.precision)} | ${fmt(a.recall)} | ${fmt(a.f1)} | |`);
+    if (pc.unseen.rows)
+      lines.push(
+        `\n${pc.unseen.rows} test rows carry ${Object.keys(pc.unseen.classes).length} label(s) never seen in training (${Object.keys(pc.unseen.classes).join(", ")}): they count on their side in the threat metrics; ${pc.unseen.threats_flagged} of their ${pc.unseen.threats} threats were flagged.`,
+      );
+  }
   if (x.leaderboard?.length) {
     lines.push("");
     lines.push("## Candidates (leaderboard)");

@@ -491,7 +491,8 @@ function addColumns4(z: Float64Array, d: Float64Array, n: number, w: Float64Arra
   const o1 = o0 + n;
   const o2 = o1 + n;
   const o3 = o2 + n;
-  for (let r = 0; r < n; r++) z[r]! += w0 * d[o0 + r]! + w1 * d[o1 + r]! + (w2 * d[o2 + r]! + w3 * d[o3 + r]!);
+  for (let r = 0; r < n; r++)
+    z[r]! += w0 * d[o0 + r]! + w1 * d[o1 + r]! + (w2 * d[o2 + r]! + w3 * d[o3 + r]!);
 }
 
 /** z += X[:, c..c+2) · w[c..c+2). */

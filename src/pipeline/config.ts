@@ -41,17 +41,13 @@ export const PipelineConfigSchema = z
       .strict()
       .default({ kind: "dataset", files: [], test_files: [] }),
     /**
-     * What the classifier predicts: binary threat vs benign. `category` (NSL-KDD dos/probe/r2l/u2r) and
-     * `label` (the raw label) name multiclass targets that the pipeline does not train yet (threshold,
-     * gates, champion score and bundle are binary): refused here rather than silently trained as binary.
+     * What the classifier predicts: `binary` threat vs benign; `category` the schema's label →
+     * category map (labels.categories; NSL-KDD normal/dos/probe/r2l/u2r); `label` the raw labels.
+     * Multiclass models still decide threat vs benign by the threshold on P(threat) (Σ of the threat
+     * classes): threat metrics, gates and the champion comparison are unchanged; per-class metrics are
+     * added.
      */
-    target: z
-      .enum(["binary", "category", "label"])
-      .default("binary")
-      .refine((t) => t === "binary", {
-        message:
-          "only `binary` is supported by `netsec train` today; multiclass targets (category, label) are not wired through the pipeline yet",
-      }),
+    target: z.enum(["binary", "category", "label"]).default("binary"),
     split: z
       .object({
         /** auto = predefined when test files exist, time when the schema names a timestamp, duplicate-aware when rows repeat, else stratified. */
@@ -98,7 +94,8 @@ export const PipelineConfigSchema = z
         kind: z.enum(["grid", "random", "none"]).default("grid"),
         cv: z.number().int().min(2).max(20).default(3),
         n_iter: z.number().int().min(1).default(20),
-        scoring: z.enum(["f1", "roc_auc", "pr_auc", "tpr_at_fpr", "accuracy"]).default("f1"),
+        /** The threat decision's f1 (default), roc_auc, pr_auc, tpr_at_fpr, accuracy; or f1_macro over the target's classes. */
+        scoring: z.enum(["f1", "roc_auc", "pr_auc", "tpr_at_fpr", "accuracy", "f1_macro"]).default("f1"),
         /** FPR budget for scoring tpr_at_fpr. */
         target_fpr: z.number().gt(0).lt(1).default(0.01),
         /** Per-model grids replacing the defaults (snake_case names as scikit-learn). */

@@ -26,7 +26,7 @@ import {
   stratifiedSplit,
   timeSplit,
 } from "../datasets/split.ts";
-import { loadStoreFrame } from "../datasets/store-frame.ts";
+import { loadStoreFrame, type StoreFrame } from "../datasets/store-frame.ts";
 import { binaryMetrics } from "../selection/metrics.ts";
 import { readCollection } from "../store/mongo-source.ts";
 import { openStore } from "../store/open.ts";
@@ -43,12 +43,20 @@ import type { PipelineConfig } from "./config.ts";
 import { leaderboardCsv, leaderboardEntries, leaderboardHtml } from "./leaderboard.ts";
 import { writeNpyInt64, writeNpyMatrix } from "./npy.ts";
 import {
-  binaryTarget,
+  type ClassSpace,
+  classSpace,
+  classValues,
+  encodeTarget,
+  evaluateScores,
   frameSha256,
   metricsRecord,
+  type PerClassReport,
+  type RowOrigin,
+  type ScoredMetrics,
   scoredMetrics,
   scoreName,
   scoreOf,
+  threatTarget,
   trainAndEvaluate,
 } from "./train.ts";
 
@@ -81,9 +89,21 @@ export interface PipelineResult {
   mlflow: RunRecord["mlflow"] | null;
   /** The winner's metrics on every test set by name (main test set first). */
   test_sets: Record<string, Record<string, number>> | null;
+  /** What the model predicts (config `target`). */
+  target: PipelineConfig["target"];
+  /** Multiclass targets: per-class metrics on the main test set (null for binary or before evaluation). */
+  per_class: PerClassReport | null;
 }
 
 const STEPS = ["ingest", "validate", "drift", "train", "evaluate", "register", "track"] as const;
+
+/** Each row's file (or collection) and row within it, for messages about a row of a store frame. */
+function originOf(sf: StoreFrame): RowOrigin {
+  return (i) => {
+    const src = sf.sources[sf.sourceIndex[i]!];
+    return { ...(src ? { file: src.location } : {}), row: sf.sourceRow[i]! };
+  };
+}
 
 function frameCsv(frame: Frame): string {
   const rows: (string | number)[][] = [];
@@ -115,6 +135,36 @@ function recordedConfig(cfg: PipelineConfig): Record<string, unknown> {
   const c = structuredClone(cfg);
   if (c.source.mongodb?.uri) c.source.mongodb.uri = redactUri(c.source.mongodb.uri);
   return c as unknown as Record<string, unknown>;
+}
+
+/**
+ * The test split's confusion matrix: binary 2×2 in the dataset's own label values (the role spelt
+ * out when the value does not say it: phishing's are "1" and "-1"); multiclass K×K over the classes,
+ * plus a row for test labels unseen in training when there are any.
+ */
+function confusionChart(res: Awaited<ReturnType<typeof trainAndEvaluate>>) {
+  const title = `Confusion matrix — ${res.winner}, test split, threshold ${res.threshold.toFixed(4)}`;
+  const pc = res.perClass;
+  if (!pc) {
+    const [benignLabel, threatLabel] = res.manifest.class_labels;
+    const named = (label: string | undefined, role: string): string =>
+      label === undefined || label === role ? role : `${label} (${role})`;
+    return confusionMatrixChart(
+      res.test.confusion,
+      { threat: named(threatLabel, "threat"), benign: named(benignLabel, "benign") },
+      { title },
+    );
+  }
+  const names = pc.classes.map((c, k) => `${c} (${pc.class_is_threat[k] ? "threat" : "benign"})`);
+  const unseen = pc.unseen.rows
+    ? [
+        {
+          name: `unseen in training (${Object.keys(pc.unseen.classes).length} labels)`,
+          counts: pc.classes.map((c) => pc.unseen.predicted[c] ?? 0),
+        },
+      ]
+    : [];
+  return confusionMatrixChart({ classes: names, counts: pc.confusion, extraRows: unseen }, { title });
 }
 
 export async function runPipeline(
@@ -150,10 +200,16 @@ export async function runPipeline(
   store.save(rec);
   const tracker = mlflowClientFrom(env);
   const steps: readonly (typeof STEPS)[number][] = tracker ? STEPS : STEPS.slice(0, -1);
-  const extra: { fitSeconds: number | null; threshold: number | null; split: string | null } = {
+  const extra: {
+    fitSeconds: number | null;
+    threshold: number | null;
+    split: string | null;
+    perClass: PerClassReport | null;
+  } = {
     fitSeconds: null,
     threshold: null,
     split: null,
+    perClass: null,
   };
   const step = (name: (typeof STEPS)[number], frac: number, message: string, keep = false): void => {
     const i = steps.indexOf(name);
@@ -216,9 +272,18 @@ export async function runPipeline(
       mlflow_run_id: rec.mlflow?.run_id ?? null,
       mlflow: rec.mlflow ?? null,
       test_sets: rec.test_sets ?? null,
+      target: cfg.target,
+      per_class: extra.perClass,
     };
   };
   try {
+    // a target the schema cannot give is refused before any data is read
+    if (cfg.target === "category" && !schema.raw.labels.categories)
+      throw new NetsecError(
+        "CONFIG_INVALID",
+        `target category needs a label → category map (labels.categories) in schema ${schema.name} (${schema.source})`,
+        { file: schema.source, key: "target" },
+      );
     // 1. ingest: registry files (or given files) into the record store, then read the split back
     let runSources: string[] = [];
     let testName = "test";
@@ -291,24 +356,29 @@ export async function runPipeline(
           trainSources = all.map((x) => note("train", x));
         }
         runSources = [...trainSources, ...testSources];
-        const tr = (await loadStoreFrame(rs, schema, { sources: trainSources })).frame;
+        const trStore = await loadStoreFrame(rs, schema, { sources: trainSources });
+        const tr = trStore.frame;
         for (const a of alsoSources)
           extraTests.push({
             name: a.name,
             frame: (await loadStoreFrame(rs, schema, { sources: [a.source] })).frame,
           });
         if (testSources.length && cfg.split.kind !== "stratified" && cfg.split.kind !== "duplicate_aware") {
-          return {
-            train: tr,
-            test: (await loadStoreFrame(rs, schema, { sources: testSources })).frame,
-            splitKind: "predefined",
-          };
+          const teStore = await loadStoreFrame(rs, schema, { sources: testSources });
+          // a multiclass target's labels are checked here, where each row's file and row are known
+          if (cfg.target !== "binary")
+            for (const sf of [trStore, teStore]) classValues(schema, sf.frame, cfg.target, originOf(sf));
+          return { train: tr, test: teStore.frame, splitKind: "predefined" };
         }
-        const { y } = binaryTarget(schema, tr);
         let sp: Split;
-        if ((cfg.split.kind === "time" || cfg.split.kind === "auto") && schema.raw.timestamp)
+        if ((cfg.split.kind === "time" || cfg.split.kind === "auto") && schema.raw.timestamp) {
+          if (cfg.target !== "binary") classValues(schema, tr, cfg.target, originOf(trStore));
           sp = timeSplit(tr.numeric(schema.raw.timestamp), cfg.split.test_size);
-        else {
+        } else {
+          // stratified on the class the model learns (binary: threat vs benign)
+          const origin = originOf(trStore);
+          const space: ClassSpace = classSpace(schema, tr, cfg.target, origin);
+          const { y } = encodeTarget(schema, tr, space, origin);
           const { groups, nGroups } = duplicateGroupsOfFrame(tr, schema.featureNames);
           sp =
             cfg.split.kind === "stratified" || nGroups === tr.nRows
@@ -405,6 +475,7 @@ export async function runPipeline(
         schema,
         train,
         test,
+        target: cfg.target,
         models: cfg.models.map((m) => ({
           name: m,
           ...(cfg.search.params[m] ? { params: cfg.search.params[m] } : {}),
@@ -435,6 +506,7 @@ export async function runPipeline(
       }),
     );
     rec.best_model = res.winner;
+    extra.perClass = res.perClass;
     extra.fitSeconds = res.fitSeconds;
     extra.threshold = res.threshold;
     rec.best_params = res.params;
@@ -453,6 +525,12 @@ export async function runPipeline(
       writeNpyMatrix(join(paths.transformation, "test.npy"), res.transformed.test);
       writeNpyInt64(join(paths.transformation, "target_train.npy"), res.transformed.yTrain);
       writeNpyInt64(join(paths.transformation, "target_test.npy"), res.transformed.yTest);
+      if (res.classSpace.mode !== "binary")
+        // what the multiclass targets' indices mean (-1 in target_test.npy: a class unseen in training)
+        writeFileSync(
+          join(paths.transformation, "target_classes.json"),
+          `${JSON.stringify({ target: res.classSpace.mode, classes: res.classSpace.classes, class_is_threat: res.classSpace.classIsThreat }, null, 2)}\n`,
+        );
       writeFileSync(join(paths.trainer, "leaderboard.json"), `${JSON.stringify(res.leaderboard, null, 2)}\n`);
       const board = leaderboardEntries(res.leaderboard, res.searches);
       writeFileSync(join(paths.trainer, "leaderboard.csv"), leaderboardCsv(board));
@@ -496,7 +574,7 @@ export async function runPipeline(
       );
       writeFileSync(
         join(paths.trainer, "test_metrics.json"),
-        `${JSON.stringify({ threshold: res.threshold, test: res.test, test_at_0_5: res.testAt05, oof: res.oof }, null, 2)}\n`,
+        `${JSON.stringify({ threshold: res.threshold, test: res.test, test_at_0_5: res.testAt05, oof: res.oof, ...(res.perClass ? { per_class: res.perClass } : {}) }, null, 2)}\n`,
       );
       writeFileSync(
         join(paths.trainer, "roc.svg"),
@@ -522,21 +600,7 @@ export async function runPipeline(
           ),
         ),
       );
-      // the label values the dataset itself uses, with the role spelt out when the value does not say it
-      // (phishing's are "1" and "-1")
-      const [benignLabel, threatLabel] = res.manifest.class_labels;
-      const named = (label: string | undefined, role: string): string =>
-        label === undefined || label === role ? role : `${label} (${role})`;
-      writeFileSync(
-        join(paths.trainer, "confusion_matrix.svg"),
-        await renderSvg(
-          confusionMatrixChart(
-            t.confusion,
-            { threat: named(threatLabel, "threat"), benign: named(benignLabel, "benign") },
-            { title: `Confusion matrix — ${res.winner}, test split, threshold ${res.threshold.toFixed(4)}` },
-          ),
-        ),
-      );
+      writeFileSync(join(paths.trainer, "confusion_matrix.svg"), await renderSvg(confusionChart(res)));
       // the same pipeline as ONNX + MLflow MLmodel, verified under onnxruntime on every test row
       const bp = new BundlePredictor(paths.bundle);
       const ir = pipelineIRFromModels({
@@ -565,13 +629,14 @@ export async function runPipeline(
       });
       rec.test_sets = { [testName]: metricsOf(res.test) };
       for (const x of extraTests) {
-        const m = binaryMetrics(binaryTarget(schema, x.frame).y, bp.scores(x.frame).threat, res.threshold);
+        const m = binaryMetrics(threatTarget(schema, x.frame), bp.scores(x.frame).threat, res.threshold);
         rec.test_sets[x.name] = metricsOf(m);
         step("evaluate", 0.9, `${x.name}: F1 ${m.f1.toFixed(4)}, ROC-AUC ${m.roc_auc.toFixed(4)}`);
       }
       writeFileSync(join(paths.trainer, "test_sets.json"), `${JSON.stringify(rec.test_sets, null, 2)}\n`);
       const md = modelCardMarkdown(res.manifest, {
         leaderboard: res.leaderboard,
+        perClass: res.perClass,
         drift: { share_drifted: drift.share_drifted, dataset_drift: drift.dataset_drift },
       });
       writeFileSync(join(paths.bundle, "model_card.md"), md);
@@ -596,7 +661,12 @@ export async function runPipeline(
       const testSha = frameSha256(test);
       let beats = true;
       let reason = "no champion yet";
-      if (champ) {
+      const champTarget = champ?.tags.target ?? "binary";
+      if (champ && scoring === "f1_macro" && champTarget !== cfg.target) {
+        // macro F1 averages over the target's classes: over other classes it is another number
+        beats = false;
+        reason = `f1_macro over ${cfg.target} classes is not comparable with champion v${champ.version}'s (a ${champTarget} target); the champion stays — compare across targets with a threat-decision scoring (f1, roc_auc, pr_auc, tpr_at_fpr, accuracy)`;
+      } else if (champ) {
         const sameData = champ.test_data_sha256 === testSha;
         let champScore = champ.score;
         let how = `its registered ${champ.score_name} on the same test data`;
@@ -614,13 +684,32 @@ export async function runPipeline(
             rec.warnings.push(`champion v${champ.version} is replaced: ${how}`);
           }
           if (p) {
-            const m = scoredMetrics(
-              binaryTarget(schema, test).y,
-              p.scores(test).threat,
-              p.manifest.threshold,
-              cfg.search.target_fpr,
-            );
-            champScore = scoreOf(m, scoring);
+            const cm = p.manifest;
+            const scores = p.scores(test);
+            let metrics: ScoredMetrics;
+            if (scoring === "f1_macro") {
+              // under the champion's own classes (the same target as this run's, its schema's map)
+              const space: ClassSpace = {
+                mode: cm.target_mode,
+                classes: cm.classes,
+                classLabels: cm.class_labels,
+                classIsThreat: cm.class_is_threat,
+              };
+              const target = encodeTarget(p.schema, test, space);
+              metrics = evaluateScores(
+                target,
+                space,
+                scores,
+                cm.threshold,
+                cfg.search.target_fpr,
+                true,
+              ).metrics;
+            } else {
+              // the threat decision: whatever the champion's classes, its P(threat) and threshold
+              const y = threatTarget(p.schema, test);
+              metrics = scoredMetrics(y, scores.threat, cm.threshold, cfg.search.target_fpr);
+            }
+            champScore = scoreOf(metrics, scoring);
             how = `re-scored on this run's test split (registered: ${champ.score_name} ${champ.score.toFixed(4)} on ${sameData ? "the same" : "other"} test data)`;
           }
         }
@@ -636,7 +725,8 @@ export async function runPipeline(
         score,
         test_data_sha256: testSha,
         metrics: rec.metrics,
-        tags: {},
+        // the target decides what f1_macro averages over (absent: binary, as before targets existed)
+        tags: cfg.target === "binary" ? {} : { target: cfg.target },
       });
       rec.registry = { name: modelName, version: v.version };
       if (beats) {
@@ -670,6 +760,8 @@ export async function runPipeline(
       mlflow_run_id: rec.mlflow?.run_id ?? null,
       mlflow: rec.mlflow ?? null,
       test_sets: rec.test_sets ?? null,
+      target: cfg.target,
+      per_class: res.perClass,
     };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

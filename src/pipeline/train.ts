@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { writeBundle } from "../bundle/bundle.ts";
+import { decideClasses, writeBundle } from "../bundle/bundle.ts";
 import type { BundleManifest } from "../bundle/manifest.ts";
 import { NetsecError } from "../core/errors.ts";
 import type { Frame, Matrix } from "../core/frame.ts";
@@ -24,6 +24,8 @@ import {
   binaryMetrics,
   chooseThreshold,
   curve,
+  type MulticlassMetrics,
+  multiclassMetrics,
   thin,
   tprAtFpr,
 } from "../selection/metrics.ts";
@@ -51,6 +53,8 @@ export interface TrainOptions {
   schema: DatasetSchema;
   train: Frame;
   test: Frame;
+  /** What the classifier predicts (default binary): see TargetMode. */
+  target?: TargetMode;
   models: ModelRequest[];
   search: "grid" | "random" | "none";
   nIter?: number;
@@ -89,6 +93,11 @@ export interface LeaderboardRow {
 export interface ScoredMetrics extends BinaryMetrics {
   target_fpr: number;
   tpr_at_target_fpr: number;
+  /**
+   * Macro F1 over the target's classes of the predicted class (PerClassReport.macro.f1); set when
+   * the target is multiclass or the scoring is f1_macro.
+   */
+  f1_macro?: number;
 }
 
 /** binaryMetrics at `threshold`, plus the TPR at `targetFpr` (BinaryMetrics has only 1% and 0.1%). */
@@ -112,6 +121,9 @@ export function scoredMetrics(
  */
 export function scoreOf(m: ScoredMetrics, scoring: Scoring): number {
   switch (scoring) {
+    case "f1_macro":
+      if (m.f1_macro === undefined) throw new TypeError("f1_macro was not computed for these metrics");
+      return m.f1_macro;
     case "roc_auc":
       return m.roc_auc;
     case "pr_auc":
@@ -155,18 +167,79 @@ export interface TrainResult {
   manifest: BundleManifest;
   bundleDir: string;
   trainCvGap: number;
+  /** The classes the model predicts (binary: benign and threat). */
+  classSpace: ClassSpace;
+  /** Per-class test metrics: multiclass targets only (null for binary). */
+  perClass: PerClassReport | null;
   /**
-   * What the fitted transformer produced and the binary targets (1 = threat) the winner was fitted and
-   * tested on, for the run's data_transformation/ artifacts.
+   * What the fitted transformer produced and the class targets the winner was fitted and tested on
+   * (binary: 1 = threat; multiclass: the class index, -1 for a test label unseen in training), for
+   * the run's data_transformation/ artifacts.
    */
   transformed: { train: Matrix; test: Matrix; yTrain: Int32Array; yTest: Int32Array };
 }
 
-/** Binary target: 1 = threat. Also the label values to output per class. */
-export function binaryTarget(
-  schema: DatasetSchema,
-  frame: Frame,
-): { y: Int32Array; classLabels: [string, string] } {
+/**
+ * What `netsec train` predicts:
+ * - binary: threat vs benign (the schema's labels.threat / labels.benign);
+ * - category: the label's category from the schema's map (labels.categories; NSL-KDD: normal, dos,
+ *   probe, r2l, u2r);
+ * - label: the raw label values (NSL-KDD: normal and each attack name).
+ * Multiclass targets still have a threat probability (Σ of the threat classes' probabilities) and a
+ * threshold on it: the threat metrics, gates and champion comparison stay those of threat vs benign.
+ */
+export type TargetMode = "binary" | "category" | "label";
+
+/** The classes of a target, in index order. */
+export interface ClassSpace {
+  mode: TargetMode;
+  /** Class names (binary: "benign", "threat"; multiclass: the class values, sorted). */
+  classes: string[];
+  /** The label each class outputs (binary: the dataset's own benign and threat values). */
+  classLabels: string[];
+  classIsThreat: boolean[];
+}
+
+/** A frame's target under a ClassSpace. */
+export interface EncodedTarget {
+  /** Class index per row; -1 when the row's class is not one of the space's (unseen in training). */
+  y: Int32Array;
+  /** 1 when the row's label is a threat (the schema's threat/benign lists), whatever its class. */
+  threat: Int32Array;
+  /** The row's class value (category or raw label; binary: "benign" / "threat"). */
+  values: string[];
+}
+
+/** Where a frame row came from, for messages (the record store keeps each row's file and row). */
+export type RowOrigin = (row: number) => { file?: string; row: number };
+
+/** Per-class test metrics of a multiclass model, with the rows whose class it never saw. */
+export interface PerClassReport extends MulticlassMetrics {
+  target: TargetMode;
+  class_is_threat: boolean[];
+  /** How the predicted class is chosen (the bundle's rule). */
+  decision: string;
+  rows: number;
+  /**
+   * Test rows whose class is not a training class (NSL-KDD's KDDTest+ holds 17 attack names that
+   * KDDTrain+ lacks): no support in the table, counted on their side in the threat metrics.
+   */
+  unseen: {
+    rows: number;
+    /** Of those, rows whose label is a threat, and how many of them were flagged as threats. */
+    threats: number;
+    threats_flagged: number;
+    /** Count per unseen class value, and what they were predicted as. */
+    classes: Record<string, number>;
+    predicted: Record<string, number>;
+  };
+}
+
+const DECISION_RULE =
+  "the threshold on P(threat) decides threat vs benign, then the most probable class of that side";
+
+/** Each row's label (the target column's value); a missing one is DATA_INVALID naming the row. */
+function labelsOf(schema: DatasetSchema, frame: Frame, origin?: RowOrigin): string[] {
   const t = frame.column(schema.target.name);
   if (t.kind !== "categorical")
     throw new NetsecError(
@@ -174,16 +247,192 @@ export function binaryTarget(
       `target ${schema.target.name} must be categorical in the frame`,
       {},
     );
-  const y = new Int32Array(frame.nRows);
+  const out: string[] = new Array(frame.nRows);
   for (let i = 0; i < frame.nRows; i++) {
     const code = t.codes[i]!;
-    if (code < 0)
-      throw new NetsecError("DATA_INVALID", `row ${i + 1}: the label ${schema.target.name} is missing`, {
-        row: i + 1,
-        column: schema.target.name,
-      });
-    y[i] = schema.isThreat(t.categories[code]!) ? 1 : 0;
+    if (code < 0) {
+      const o = origin?.(i) ?? { row: i + 1 };
+      throw new NetsecError(
+        "DATA_INVALID",
+        `${o.file ? `${o.file}: ` : ""}row ${o.row}: the label ${schema.target.name} is missing`,
+        { ...(o.file ? { file: o.file } : {}), row: o.row, column: schema.target.name },
+      );
+    }
+    out[i] = t.categories[code]!;
   }
+  return out;
+}
+
+/**
+ * Each row's class value under a multiclass mode: the raw label, or its category. A label the
+ * schema's category map lacks is DATA_INVALID naming the row (file and row when `origin` says) and
+ * the value: guessing a category would train on a class nobody chose.
+ */
+export function classValues(
+  schema: DatasetSchema,
+  frame: Frame,
+  mode: Exclude<TargetMode, "binary">,
+  origin?: RowOrigin,
+): string[] {
+  const map = schema.raw.labels.categories;
+  if (mode === "category" && !map)
+    throw new NetsecError(
+      "CONFIG_INVALID",
+      `target category needs a label → category map (labels.categories) in schema ${schema.name} (${schema.source})`,
+      { file: schema.source, key: "target" },
+    );
+  const labels = labelsOf(schema, frame, origin);
+  if (mode === "label") return labels;
+  const out: string[] = new Array(frame.nRows);
+  for (let i = 0; i < frame.nRows; i++) {
+    const label = labels[i]!;
+    const c = map![label];
+    if (c === undefined) {
+      const o = origin?.(i) ?? { row: i + 1 };
+      throw new NetsecError(
+        "DATA_INVALID",
+        `${o.file ? `${o.file}: ` : ""}row ${o.row}: label ${JSON.stringify(label)} has no category in schema ${schema.name} (labels.categories); add it to the map or train with target binary or label`,
+        { ...(o.file ? { file: o.file } : {}), row: o.row, column: schema.target.name, value: label },
+      );
+    }
+    out[i] = c;
+  }
+  return out;
+}
+
+/**
+ * The side of a class: a label's own (schema.isThreat); a category's is that of the labels the
+ * schema maps to it, which must agree — a category holding both benign and threat labels has no
+ * side, and P(threat) could not be summed from classes.
+ */
+function classSide(schema: DatasetSchema, mode: Exclude<TargetMode, "binary">, value: string): boolean {
+  if (mode === "label") return schema.isThreat(value);
+  const labels = Object.entries(schema.raw.labels.categories ?? {})
+    .filter(([, c]) => c === value)
+    .map(([l]) => l);
+  const threat = labels.filter((l) => schema.isThreat(l));
+  const benign = labels.filter((l) => !schema.isThreat(l));
+  if (threat.length && benign.length)
+    throw new NetsecError(
+      "SCHEMA_INVALID",
+      `schema ${schema.name}: category ${JSON.stringify(value)} holds benign label ${JSON.stringify(benign[0])} and threat label ${JSON.stringify(threat[0])}; target category needs every category on one side`,
+      { file: schema.source, value },
+    );
+  return threat.length > 0;
+}
+
+/**
+ * The classes of a target from the training rows: binary as binaryTarget; multiclass: the distinct
+ * class values, sorted (code-unit order, as scikit-learn's LabelEncoder), each marked threat or
+ * benign. Both sides must be present: P(threat), the threshold and the threat metrics need them.
+ */
+export function classSpace(
+  schema: DatasetSchema,
+  train: Frame,
+  mode: TargetMode,
+  origin?: RowOrigin,
+): ClassSpace {
+  if (mode === "binary")
+    return {
+      mode,
+      classes: ["benign", "threat"],
+      classLabels: binaryClassLabels(schema),
+      classIsThreat: [false, true],
+    };
+  const values = [...new Set(classValues(schema, train, mode, origin))].sort((a, b) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  const isThreat = values.map((v) => classSide(schema, mode, v));
+  if (!isThreat.includes(true) || !isThreat.includes(false))
+    throw new NetsecError(
+      "DATA_INVALID",
+      `target ${mode}: the training rows hold only ${isThreat.includes(true) ? "threat" : "benign"} classes (${values.join(", ")}); the threat probability and its threshold need a benign and a threat class`,
+      { column: schema.target.name },
+    );
+  return { mode, classes: values, classLabels: [...values], classIsThreat: isThreat };
+}
+
+/** A frame's target under a class space (rows of a class the space lacks get -1, see EncodedTarget). */
+export function encodeTarget(
+  schema: DatasetSchema,
+  frame: Frame,
+  space: ClassSpace,
+  origin?: RowOrigin,
+): EncodedTarget {
+  const threat = threatTarget(schema, frame, origin);
+  if (space.mode === "binary")
+    return { y: threat, threat, values: Array.from(threat, (t) => (t ? "threat" : "benign")) };
+  const values = classValues(schema, frame, space.mode, origin);
+  const index = new Map(space.classes.map((c, i) => [c, i]));
+  return { y: Int32Array.from(values, (v) => index.get(v) ?? -1), threat, values };
+}
+
+/** 1 where the row's label is a threat (the schema's lists), for any target. */
+export function threatTarget(schema: DatasetSchema, frame: Frame, origin?: RowOrigin): Int32Array {
+  return Int32Array.from(labelsOf(schema, frame, origin), (l) => (schema.isThreat(l) ? 1 : 0));
+}
+
+/**
+ * A model's scores on a labelled frame evaluated under its class space: the threat metrics (at the
+ * model's threshold; TPR at `targetFpr`) and, for multiclass targets (or when `withClasses`), the
+ * per-class report of the classes the model outputs (decideClasses). f1_macro is the report's macro
+ * F1. Used for the winner's test split and to re-score a champion.
+ */
+export function evaluateScores(
+  target: EncodedTarget,
+  space: ClassSpace,
+  scores: { proba: Float64Array; threat: Float64Array },
+  threshold: number,
+  targetFpr: number,
+  withClasses = false,
+): { metrics: ScoredMetrics; perClass: PerClassReport | null } {
+  const metrics = scoredMetrics(target.threat, scores.threat, threshold, targetFpr);
+  if (space.mode === "binary" && !withClasses) return { metrics, perClass: null };
+  const n = target.y.length;
+  const pred = decideClasses(scores.proba, scores.threat, n, space.classIsThreat, threshold);
+  const unseen: PerClassReport["unseen"] = {
+    rows: 0,
+    threats: 0,
+    threats_flagged: 0,
+    classes: {},
+    predicted: {},
+  };
+  for (let i = 0; i < n; i++) {
+    if (target.y[i]! >= 0) continue;
+    unseen.rows++;
+    const v = target.values[i]!;
+    const p = space.classes[pred[i]!]!;
+    unseen.classes[v] = (unseen.classes[v] ?? 0) + 1;
+    unseen.predicted[p] = (unseen.predicted[p] ?? 0) + 1;
+    if (target.threat[i]) {
+      unseen.threats++;
+      if (space.classIsThreat[pred[i]!]) unseen.threats_flagged++;
+    }
+  }
+  const report: PerClassReport = {
+    target: space.mode,
+    class_is_threat: [...space.classIsThreat],
+    decision: DECISION_RULE,
+    rows: n,
+    ...multiclassMetrics(target.y, pred, space.classes),
+    unseen,
+  };
+  return { metrics: { ...metrics, f1_macro: report.macro.f1 }, perClass: report };
+}
+
+/** Binary target: 1 = threat. Also the label values to output per class. */
+export function binaryTarget(
+  schema: DatasetSchema,
+  frame: Frame,
+): { y: Int32Array; classLabels: [string, string] } {
+  return { y: threatTarget(schema, frame), classLabels: binaryClassLabels(schema) };
+}
+
+/**
+ * The labels a binary model outputs for benign and threat: the dataset's own value when one side has
+ * a single one (phishing: "1" and "-1"), else "benign" / "threat" (or "attack").
+ */
+function binaryClassLabels(schema: DatasetSchema): [string, string] {
   const threatVals = schema.raw.labels.threat?.map(String);
   const benignVals = schema.raw.labels.benign?.map(String);
   const all = (schema.target.values ?? []).map(String);
@@ -203,7 +452,7 @@ export function binaryTarget(
         : all.filter((v) => !threatVals!.includes(v)).length === 1
           ? all.find((v) => !threatVals!.includes(v))!
           : "benign";
-  return { y, classLabels: [benignLabel, threatLabel] };
+  return [benignLabel, threatLabel];
 }
 
 export function frameSha256(frame: Frame): string {
@@ -238,8 +487,11 @@ export function codeVersion(): { netsec: string; git_commit: string | null } {
   return { netsec: pkg.version, git_commit: commit };
 }
 
-/** The reported binary metrics (bundle manifest, run record, test sets) as a plain record. */
-export function metricsRecord(m: BinaryMetrics): Record<string, number> {
+/**
+ * The reported threat metrics (bundle manifest, run record, test sets) as a plain record, plus
+ * f1_macro when it was computed (multiclass targets, scoring f1_macro).
+ */
+export function metricsRecord(m: BinaryMetrics & { f1_macro?: number }): Record<string, number> {
   return {
     accuracy: m.accuracy,
     precision: m.precision,
@@ -249,14 +501,20 @@ export function metricsRecord(m: BinaryMetrics): Record<string, number> {
     pr_auc: m.pr_auc,
     tpr_at_fpr_1pct: m.tpr_at_fpr_1pct,
     tpr_at_fpr_01pct: m.tpr_at_fpr_01pct,
+    ...(m.f1_macro !== undefined ? { f1_macro: m.f1_macro } : {}),
   };
 }
 
 export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
   const { schema } = o;
   const say = o.onProgress ?? (() => {});
-  const { y: ytr, classLabels } = binaryTarget(schema, o.train);
-  const { y: yte } = binaryTarget(schema, o.test);
+  const space = classSpace(schema, o.train, o.target ?? "binary");
+  const K = space.classes.length;
+  const threatClasses = space.classIsThreat.flatMap((t, k) => (t ? [k] : []));
+  const tr = encodeTarget(schema, o.train, space);
+  const te = encodeTarget(schema, o.test, space);
+  // the model learns the classes; the threshold, OOF and threat metrics use the threat side
+  const ytr = tr.y;
   const numeric = schema.features.filter((c) => c.type !== "categorical").map((c) => c.name);
   const categorical = schema.features.filter((c) => c.type === "categorical").map((c) => c.name);
   say("transform: fitting imputer, scaler and one-hot encoder on the training rows");
@@ -296,7 +554,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     0,
     total,
   );
-  const searches = await searchCV(Xtr, ytr, 2, [1], candidates, folds, {
+  const searches = await searchCV(Xtr, ytr, K, threatClasses, candidates, folds, {
     scoring: o.scoring,
     targetFpr: o.targetFpr,
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
@@ -319,18 +577,26 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
   const threshold =
     o.threshold.strategy === "fixed"
       ? o.threshold.value
-      : chooseThreshold(ytr, win.oof, o.threshold.strategy, o.threshold.targetFpr);
+      : chooseThreshold(tr.threat, win.oof, o.threshold.strategy, o.threshold.targetFpr);
   say(`refit: ${win.model} ${JSON.stringify(win.best.params)} on ${o.train.nRows} rows`);
   const model = createModel(win.model, win.best.params);
-  const rep = await model.fit(Xtr, ytr, 2, {
+  const rep = await model.fit(Xtr, ytr, K, {
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
-  const s = threatScore(model.predictProba(Xte), Xte.nRows, 2, [1]);
-  const test = scoredMetrics(yte, s, threshold, o.targetFpr);
-  const testAt05 = binaryMetrics(yte, s, 0.5);
-  const oof = binaryMetrics(ytr, win.oof, threshold);
-  const pts = curve(yte, s);
+  const proba = model.predictProba(Xte);
+  const s = threatScore(proba, Xte.nRows, K, threatClasses);
+  const { metrics: test, perClass } = evaluateScores(
+    te,
+    space,
+    { proba, threat: s },
+    threshold,
+    o.targetFpr,
+    o.scoring === "f1_macro",
+  );
+  const testAt05 = binaryMetrics(te.threat, s, 0.5);
+  const oof = binaryMetrics(tr.threat, win.oof, threshold);
+  const pts = curve(te.threat, s);
   const curves = {
     roc: thin(pts).map((p) => ({ fpr: p.fpr, tpr: p.tpr })),
     pr: thin(pts.slice(1)).map((p) => ({ recall: p.tpr, precision: p.precision })),
@@ -345,10 +611,10 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     params: model.params as Record<string, unknown>,
     dataset: schema.name,
     schema: schema.raw,
-    target_mode: "binary",
-    classes: ["benign", "threat"],
-    class_is_threat: [false, true],
-    class_labels: classLabels,
+    target_mode: space.mode,
+    classes: space.classes,
+    class_is_threat: space.classIsThreat,
+    class_labels: space.classLabels,
     input_columns: transformer.inputColumns,
     feature_names: transformer.featureNames,
     threshold,
@@ -361,6 +627,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
       },
       test: metricsRecord(test),
       oof: metricsRecord(oof),
+      ...(space.mode !== "binary" && perClass ? { test_per_class: perClass.per_class } : {}),
     },
     data: {
       train_sha256: frameSha256(o.train),
@@ -390,7 +657,9 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     manifest,
     bundleDir: o.bundleDir,
     trainCvGap: win.best.train_mean - win.best.cv_mean,
-    transformed: { train: Xtr, test: Xte, yTrain: ytr, yTest: yte },
+    classSpace: space,
+    perClass: space.mode === "binary" ? null : perClass,
+    transformed: { train: Xtr, test: Xte, yTrain: ytr, yTest: te.y },
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { allocMatrix, type Matrix } from "../core/frame.ts";
 import { createModel } from "../models/registry.ts";
-import { foldScore, type Scoring } from "./metrics.ts";
+import { argmaxRows, foldScore, macroF1, type Scoring } from "./metrics.ts";
 
 export interface CvTaskArgs {
   data: Float64Array;
@@ -34,6 +34,8 @@ export interface CvTaskArgs {
 export interface CvTaskResult {
   /** Threat probability per validation row (same order as `test`). */
   score: Float64Array;
+  /** Scoring f1_macro only: the most probable class per validation row (the fold is scored on it). */
+  pred?: Int32Array;
   /** The score on the fold's training rows, in CvTaskArgs.scoring. */
   trainScore: number;
   /** Seconds to fit this candidate (for a stage: until its last estimator was grown). */
@@ -90,17 +92,20 @@ export async function runCvTask(a: CvTaskArgs): Promise<CvTaskResult[]> {
     ...(a.stages ? { onProgress: (d: number) => void (doneAt[d] ??= performance.now() - t0) } : {}),
   });
   const Xte = rows(a, a.test);
+  // f1_macro scores the predicted class (argmax: the decision threshold is chosen after the search);
+  // every other scoring the threat probability
+  const macro = a.scoring === "f1_macro";
   const trainScore = (p: Float64Array) =>
-    foldScore(a.scoring, ybin, scoreOf(a, p, a.train.length), a.targetFpr);
-  if (!a.stages) {
-    return [
-      {
-        score: scoreOf(a, m.predictProba(Xte), a.test.length),
-        trainScore: trainScore(m.predictProba(Xtr)),
-        fitSeconds: rep.fitSeconds,
-      },
-    ];
-  }
+    macro
+      ? macroF1(ytr, argmaxRows(p, a.train.length, a.nClasses))
+      : foldScore(a.scoring, ybin, scoreOf(a, p, a.train.length), a.targetFpr);
+  const result = (te: Float64Array, tr: Float64Array, fitSeconds: number): CvTaskResult => ({
+    score: scoreOf(a, te, a.test.length),
+    ...(macro ? { pred: argmaxRows(te, a.test.length, a.nClasses) } : {}),
+    trainScore: trainScore(tr),
+    fitSeconds,
+  });
+  if (!a.stages) return [result(m.predictProba(Xte), m.predictProba(Xtr), rep.fitSeconds)];
   const stages = a.stages;
   // every stage's probabilities: in one pass over the trees where the model can, else per stage
   const staged = (X: Matrix): Float64Array[] =>
@@ -116,10 +121,6 @@ export async function runCvTask(a: CvTaskArgs): Promise<CvTaskResult[]> {
     // the first progress report at or after n estimators (or the whole fit, e.g. after an early stop)
     let at: number | undefined;
     for (let d = n; d < doneAt.length && at === undefined; d++) at = doneAt[d];
-    return {
-      score: scoreOf(a, te[i]!, a.test.length),
-      trainScore: trainScore(tr[i]!),
-      fitSeconds: Math.min(rep.fitSeconds, (at ?? Number.POSITIVE_INFINITY) / 1000),
-    };
+    return result(te[i]!, tr[i]!, Math.min(rep.fitSeconds, (at ?? Number.POSITIVE_INFINITY) / 1000));
   });
 }

@@ -9,8 +9,12 @@
  *   false-positive rate is at most t — the detection rate an analyst gets within an alert budget.
  */
 
-/** The metrics a search can select on (and the train–CV gap gate compares, like with like). */
-export type Scoring = "f1" | "roc_auc" | "pr_auc" | "tpr_at_fpr" | "accuracy";
+/**
+ * The metrics a search can select on (and the train–CV gap gate compares, like with like). All but
+ * f1_macro score the threat decision (threat vs benign from P(threat)); f1_macro is the macro F1 over
+ * the target's classes of the predicted class (see macroF1).
+ */
+export type Scoring = "f1" | "roc_auc" | "pr_auc" | "tpr_at_fpr" | "accuracy" | "f1_macro";
 
 export interface BinaryMetrics {
   accuracy: number;
@@ -116,9 +120,51 @@ export function foldScore(
       const c = confusion(y, s, 0.5);
       return (c.tp + c.tn) / Math.max(1, y.length);
     }
+    case "f1_macro":
+      // a class metric: it needs the predicted classes, which threat scores do not carry
+      throw new TypeError("f1_macro is scored from predicted classes (macroF1), not from threat scores");
     default:
       return f1Score(y, s, 0.5);
   }
+}
+
+/** Per row, the most probable class of row-major probabilities (n × k); the first on ties. */
+export function argmaxRows(proba: ArrayLike<number>, n: number, k: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    const o = r * k;
+    let best = 0;
+    for (let c = 1; c < k; c++) if (proba[o + c]! > proba[o + best]!) best = c;
+    out[r] = best;
+  }
+  return out;
+}
+
+/**
+ * Macro F1 of predicted classes: the unweighted mean of each class's F1 over the classes present in
+ * `y` or `pred` (scikit-learn's f1_score(average="macro") without `labels`), so that a CV fold which
+ * happens to hold no row of a rare class is not scored 0 for it. Classes are indices >= 0.
+ */
+export function macroF1(y: ArrayLike<number>, pred: ArrayLike<number>): number {
+  let k = 0;
+  for (let i = 0; i < y.length; i++) k = Math.max(k, y[i]! + 1, pred[i]! + 1);
+  const tp = new Float64Array(k);
+  const inY = new Float64Array(k);
+  const inPred = new Float64Array(k);
+  for (let i = 0; i < y.length; i++) {
+    inY[y[i]!]!++;
+    inPred[pred[i]!]!++;
+    if (y[i] === pred[i]) tp[y[i]!]!++;
+  }
+  let sum = 0;
+  let present = 0;
+  for (let c = 0; c < k; c++) {
+    if (inY[c] === 0 && inPred[c] === 0) continue;
+    present++;
+    // 2·tp / (2·tp + fp + fn) = 2·tp / (|y = c| + |pred = c|): the F1 of precision and recall
+    sum += (2 * tp[c]!) / (inY[c]! + inPred[c]!);
+  }
+  return present ? sum / present : 0;
 }
 
 /** Confusion counts at a threshold (score >= threshold is a threat). */
@@ -195,14 +241,25 @@ export interface ClassReport {
 }
 
 export interface MulticlassMetrics {
+  /** Rows whose predicted class is their class, over all rows (unseen rows are never right). */
   accuracy: number;
   per_class: Record<string, ClassReport>;
+  /** Unweighted means over the K classes (a class without support or predictions counts as 0). */
   macro: { precision: number; recall: number; f1: number };
+  /** Means weighted by each class's support. */
   weighted: { precision: number; recall: number; f1: number };
+  /** K × K counts: row = actual class, column = predicted class (rows of unseen classes left out). */
   confusion: number[][];
   classes: string[];
 }
 
+/**
+ * Per-class precision, recall, F1 and support, their macro and weighted means, and the confusion
+ * matrix: scikit-learn's classification_report / confusion_matrix with `labels` = the K classes and
+ * zero_division = 0. A row whose actual class is not one of them (`y` < 0: a label the model never
+ * saw in training) has no row in the matrix and no support, but its prediction still counts against
+ * the precision of the class it was given — as scikit-learn counts it.
+ */
 export function multiclassMetrics(
   y: ArrayLike<number>,
   pred: ArrayLike<number>,
@@ -210,20 +267,23 @@ export function multiclassMetrics(
 ): MulticlassMetrics {
   const K = classes.length;
   const cm = Array.from({ length: K }, () => new Array<number>(K).fill(0));
-  for (let i = 0; i < y.length; i++) cm[y[i]!]![pred[i]!]!++;
+  const predicted = new Float64Array(K);
+  for (let i = 0; i < y.length; i++) {
+    predicted[pred[i]!]!++;
+    if (y[i]! >= 0) cm[y[i]!]![pred[i]!]!++;
+  }
   const per: Record<string, ClassReport> = {};
   let correct = 0;
+  let seen = 0;
+  for (let k = 0; k < K; k++) for (let j = 0; j < K; j++) seen += cm[k]![j]!;
   const mac = { precision: 0, recall: 0, f1: 0 };
   const wtd = { precision: 0, recall: 0, f1: 0 };
   for (let k = 0; k < K; k++) {
     const tp = cm[k]![k]!;
     correct += tp;
-    let colSum = 0;
     let rowSum = 0;
-    for (let j = 0; j < K; j++) {
-      colSum += cm[j]![k]!;
-      rowSum += cm[k]![j]!;
-    }
+    for (let j = 0; j < K; j++) rowSum += cm[k]![j]!;
+    const colSum = predicted[k]!;
     const precision = colSum ? tp / colSum : 0;
     const recall = rowSum ? tp / rowSum : 0;
     const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
@@ -231,7 +291,7 @@ export function multiclassMetrics(
     mac.precision += precision / K;
     mac.recall += recall / K;
     mac.f1 += f1 / K;
-    const w = rowSum / Math.max(1, y.length);
+    const w = seen ? rowSum / seen : 0;
     wtd.precision += precision * w;
     wtd.recall += recall * w;
     wtd.f1 += f1 * w;

@@ -13,7 +13,7 @@ import { camelCase, parseParams } from "../models/params.ts";
 import { getModelSpec } from "../models/registry.ts";
 import type { CvTaskArgs, CvTaskResult } from "./cv-task.ts";
 import type { Fold } from "./kfold.ts";
-import { foldScore, type Scoring } from "./metrics.ts";
+import { foldScore, macroF1, type Scoring } from "./metrics.ts";
 
 // the scoring definitions live in metrics.ts so that the CV worker task can score training rows too
 export { foldScore, type Scoring } from "./metrics.ts";
@@ -153,6 +153,8 @@ export function planSearch(
 /**
  * Evaluate candidates (per model) on the folds. `X` should be on a SharedArrayBuffer for zero-copy
  * hand-off (allocMatrix(..., shared = true)). Progress counts fits x folds (see planSearch).
+ * `y` holds class indices 0..nClasses-1; `threatClasses` the indices whose probabilities add up to
+ * P(threat), which every scoring but f1_macro (on the classes themselves) is computed from.
  */
 export async function searchCV(
   X: Matrix,
@@ -219,8 +221,17 @@ export async function searchCV(
       const oof = new Float64Array(y.length);
       folds.forEach((f, fi) => {
         const r = out[pi * nf + fi]![stage]!;
-        const yt = Int32Array.from(f.test, (i) => ybin[i]!);
-        scores.push(foldScore(opts.scoring, yt, r.score, opts.targetFpr));
+        if (opts.scoring === "f1_macro")
+          scores.push(
+            macroF1(
+              Int32Array.from(f.test, (i) => y[i]!),
+              r.pred!,
+            ),
+          );
+        else {
+          const yt = Int32Array.from(f.test, (i) => ybin[i]!);
+          scores.push(foldScore(opts.scoring, yt, r.score, opts.targetFpr));
+        }
         train += r.trainScore / nf;
         fit += r.fitSeconds;
         f.test.forEach((row, j) => {

@@ -103,44 +103,105 @@ export function lineChart(
   } as TopLevelSpec;
 }
 
+/** A confusion matrix over named classes: counts[actual][predicted], in the order of `classes`. */
+export interface ConfusionMatrixData {
+  classes: readonly string[];
+  counts: readonly (readonly number[])[];
+  /**
+   * Further actual rows below the classes, with a count per predicted class: rows whose actual class
+   * the model does not know (e.g. labels unseen in training), which have no row of their own.
+   */
+  extraRows?: readonly { name: string; counts: readonly number[] }[];
+}
+
+/** Binary counts of a threshold decision (threat = positive). */
+export interface BinaryConfusion {
+  tn: number;
+  fp: number;
+  fn: number;
+  tp: number;
+}
+
 /**
- * A 2x2 confusion matrix as a heatmap with the counts written in the cells; rows are the actual class,
- * columns the predicted one, threat first (as the counts are read: tp top-left).
+ * A confusion matrix as a heatmap with the counts written in the cells; rows are the actual class,
+ * columns the predicted one. Binary: the four counts, threat first (as they are read: tp top-left).
+ * Multiclass: K×K over `classes` in their order (plus any `extraRows`), cells sized so that every
+ * count stays readable.
  */
 export function confusionMatrixChart(
-  c: { tn: number; fp: number; fn: number; tp: number },
+  c: BinaryConfusion,
   labels: { threat: string; benign: string },
-  opts: { title?: string; size?: number } = {},
+  opts?: { title?: string; size?: number },
+): TopLevelSpec;
+export function confusionMatrixChart(
+  m: ConfusionMatrixData,
+  opts?: { title?: string; size?: number },
+): TopLevelSpec;
+export function confusionMatrixChart(
+  a: BinaryConfusion | ConfusionMatrixData,
+  b?: { threat: string; benign: string } | { title?: string; size?: number },
+  c: { title?: string; size?: number } = {},
 ): TopLevelSpec {
-  // equal names would merge the two rows (and columns) into one band
-  if (labels.threat === labels.benign)
+  if ("tp" in a) {
+    const labels = b as { threat: string; benign: string };
+    return matrixChart(
+      {
+        classes: [labels.threat, labels.benign],
+        counts: [
+          [a.tp, a.fn],
+          [a.fp, a.tn],
+        ],
+      },
+      c,
+    );
+  }
+  return matrixChart(a, (b as { title?: string; size?: number } | undefined) ?? {});
+}
+
+function matrixChart(m: ConfusionMatrixData, opts: { title?: string; size?: number }): TopLevelSpec {
+  const K = m.classes.length;
+  const extra = m.extraRows ?? [];
+  // equal names would merge two rows (and columns) into one band
+  const names = [...m.classes, ...extra.map((r) => r.name)];
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined)
     throw new NetsecError(
       "INTERNAL",
-      `confusion matrix labels must differ (both ${JSON.stringify(labels.threat)})`,
-      {},
+      `confusion matrix labels must differ (${JSON.stringify(dup)} appears twice)`,
+      { value: dup },
     );
-  const order = [labels.threat, labels.benign];
+  const bad = [...m.counts, ...extra.map((r) => r.counts)].findIndex((row) => row.length !== K);
+  if (m.counts.length !== K || bad >= 0)
+    throw new NetsecError("INTERNAL", `confusion matrix: ${K} classes need ${K} counts in each row`, {});
   const values = [
-    { actual: labels.threat, predicted: labels.threat, count: c.tp },
-    { actual: labels.threat, predicted: labels.benign, count: c.fn },
-    { actual: labels.benign, predicted: labels.threat, count: c.fp },
-    { actual: labels.benign, predicted: labels.benign, count: c.tn },
+    ...m.counts.flatMap((row, i) =>
+      row.map((count, j) => ({ actual: m.classes[i]!, predicted: m.classes[j]!, count })),
+    ),
+    ...extra.flatMap((r) =>
+      r.counts.map((count, j) => ({ actual: r.name, predicted: m.classes[j]!, count })),
+    ),
   ].map((v) => ({ ...v, text: String(v.count) })); // a string: no thousands separators in the cell
   // white text on the darker half of the colour scale so every count stays readable
-  const half = Math.max(c.tn, c.fp, c.fn, c.tp) / 2;
-  const axis = (title: string): { field: string; type: "nominal"; sort: string[]; axis: object } => ({
+  const half = Math.max(0, ...values.map((v) => v.count)) / 2;
+  const rows = K + extra.length;
+  // 2×2 keeps its 260 px; more classes get cells wide enough for a 5-digit count
+  const cell = K <= 2 ? (opts.size ?? 260) / 2 : Math.max(34, Math.min(70, 520 / K));
+  const axis = (
+    title: string,
+    order: readonly string[],
+  ): { field: string; type: "nominal"; sort: string[]; axis: object } => ({
     field: title,
     type: "nominal",
-    sort: order,
-    axis: { title, labelAngle: 0, labelLimit: 160 },
+    sort: [...order],
+    axis: { title, labelAngle: title === "predicted" && K > 2 ? -40 : 0, labelLimit: K <= 2 ? 160 : 300 },
   });
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    width: opts.size ?? 260,
-    height: opts.size ?? 260,
+    width: K <= 2 ? (opts.size ?? 260) : cell * K,
+    height: K <= 2 ? (opts.size ?? 260) : cell * rows,
     ...(opts.title ? { title: opts.title } : {}),
     data: { values },
-    encoding: { x: axis("predicted"), y: axis("actual") },
+    encoding: { x: axis("predicted", m.classes), y: axis("actual", names) },
     layer: [
       {
         mark: { type: "rect" },
@@ -154,7 +215,7 @@ export function confusionMatrixChart(
         },
       },
       {
-        mark: { type: "text", fontSize: 16 },
+        mark: { type: "text", fontSize: K <= 2 ? 16 : K <= 8 ? 13 : 10 },
         encoding: {
           text: { field: "text", type: "nominal" },
           color: { condition: { test: `datum.count > ${half}`, value: "white" }, value: "black" },

@@ -1,7 +1,7 @@
 /**
  * The pipeline's decisions through the real CLI on the phishing data: the train–CV gap gate (in the
  * configured metric), per-candidate progress, the champion comparison under a different scoring, drift
- * against the champion, validation inside `netsec train`, tampered bundles, refused targets.
+ * against the champion, validation inside `netsec train`, tampered bundles, a target the schema cannot give.
  * One NETSEC_HOME: the tests run in order and build on the champion of the first.
  */
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -291,15 +291,21 @@ describe("netsec train: gates, champion comparison, drift and validation", { tim
     ).toBe(true);
   });
 
-  it("target category is refused at config validation, naming the only supported target", () => {
+  it("target category on a schema without a category map fails before reading data, naming the map", () => {
+    const before = champion();
     const n = (runCli(["runs", "list", "--json"], env).json!.runs as unknown[]).length;
-    const cfg = writeFile(tmp.dir, "target.yaml", "dataset: nsl-kdd\ntarget: category\n");
+    const cfg = writeFile(tmp.dir, "target.yaml", "dataset: phishing\ntarget: category\n");
     const r = runCli(["train", "--config", cfg, "--json"], env);
     expect(r.code).toBe(1);
+    expect(r.json!.error).toMatchObject({ code: "CONFIG_INVALID", details: { key: "target" } });
     expect(r.stderr).toMatch(
-      /error \[CONFIG_INVALID\]: .*target\.yaml: target: only `binary` is supported by `netsec train` today/,
+      /error \[CONFIG_INVALID\]: target category needs a label → category map \(labels\.categories\) in schema phishing \(.*datasets\/phishing\.yaml\)/,
     );
-    expect((runCli(["runs", "list", "--json"], env).json!.runs as unknown[]).length).toBe(n);
+    const runs = runCli(["runs", "list", "--json"], env).json!.runs as { status: string; steps?: object }[];
+    // recorded as a failed run that never reached ingest; the champion is untouched
+    expect(runs).toHaveLength(n + 1);
+    expect(runs[0]).toMatchObject({ status: "FAILED" });
+    expect(champion()).toBe(before);
   });
 
   it("source.kind mongodb without a URI (config or MONGODB_URI) is refused naming both", () => {

@@ -3,10 +3,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stratifiedKFold } from "../../src/selection/kfold.ts";
 import {
+  argmaxRows,
   averagePrecision,
   binaryMetrics,
   chooseThreshold,
   f1Score,
+  macroF1,
   multiclassMetrics,
   rocAuc,
   tprAtFpr,
@@ -15,6 +17,18 @@ import { expandGrid } from "../../src/selection/search.ts";
 import { ROOT } from "../helpers/env.ts";
 
 const fx = JSON.parse(readFileSync(join(ROOT, "test/golden/engine/fixtures.json"), "utf8"));
+// made by test/golden/engine/make_fixtures.py --only=classification (scikit-learn)
+const cls = JSON.parse(readFileSync(join(ROOT, "test/golden/engine/classification.json"), "utf8")) as {
+  classes: string[];
+  y_true: string[];
+  y_pred: string[];
+  per_class: Record<string, { precision: number; recall: number; "f1-score": number; support: number }>;
+  macro: { precision: number; recall: number; "f1-score": number };
+  weighted: { precision: number; recall: number; "f1-score": number };
+  confusion: number[][];
+  accuracy: number;
+  f1_macro: { y: number[]; pred: number[]; value: number };
+};
 
 describe("metrics vs scikit-learn (scores with ties)", () => {
   const { y, score } = fx.metrics;
@@ -27,7 +41,49 @@ describe("metrics vs scikit-learn (scores with ties)", () => {
   });
 });
 
+describe("per-class metrics vs scikit-learn (classification_report, confusion_matrix)", () => {
+  // true labels outside the training classes (unseen) are -1, as the pipeline encodes them
+  const y = cls.y_true.map((v) => cls.classes.indexOf(v));
+  const pred = cls.y_pred.map((v) => cls.classes.indexOf(v));
+  const m = multiclassMetrics(y, pred, cls.classes);
+  it("the fixture holds the cases that matter", () => {
+    expect(y.filter((v) => v < 0).length).toBeGreaterThan(0); // unseen labels
+    expect(pred.includes(cls.classes.indexOf("u2r"))).toBe(false); // a class never predicted
+    expect(y.includes(cls.classes.indexOf("ftp_write"))).toBe(false); // predicted, never true
+    expect(pred.includes(cls.classes.indexOf("ftp_write"))).toBe(true);
+  });
+  it("precision, recall, F1 and support per class", () => {
+    for (const c of cls.classes) {
+      const want = cls.per_class[c]!;
+      const got = m.per_class[c]!;
+      expect(got.precision, `${c} precision`).toBeCloseTo(want.precision, 12);
+      expect(got.recall, `${c} recall`).toBeCloseTo(want.recall, 12);
+      expect(got.f1, `${c} f1`).toBeCloseTo(want["f1-score"], 12);
+      expect(got.support, `${c} support`).toBe(want.support);
+    }
+  });
+  it("macro and weighted averages, accuracy over every row, the K×K confusion matrix", () => {
+    for (const [got, want] of [
+      [m.macro, cls.macro],
+      [m.weighted, cls.weighted],
+    ] as const) {
+      expect(got.precision).toBeCloseTo(want.precision, 12);
+      expect(got.recall).toBeCloseTo(want.recall, 12);
+      expect(got.f1).toBeCloseTo(want["f1-score"], 12);
+    }
+    expect(m.accuracy).toBeCloseTo(cls.accuracy, 12);
+    expect(m.confusion).toEqual(cls.confusion);
+  });
+  it("macroF1 (scoring f1_macro) is f1_score(average='macro'): classes in y or pred only", () => {
+    expect(macroF1(cls.f1_macro.y, cls.f1_macro.pred)).toBeCloseTo(cls.f1_macro.value, 12);
+  });
+});
+
 describe("hand-computed metrics", () => {
+  it("argmaxRows: the first maximum of each row", () => {
+    expect(Array.from(argmaxRows([0.2, 0.5, 0.3, 0.4, 0.2, 0.4, 0, 0, 1], 3, 3))).toEqual([1, 0, 2]);
+  });
+
   const y = [1, 1, 0, 0, 1, 0];
   const s = [0.9, 0.8, 0.7, 0.3, 0.2, 0.1];
   it("confusion, precision, recall, F1 at 0.5", () => {

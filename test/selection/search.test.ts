@@ -1,8 +1,14 @@
-/** Grid search: shared fits for staged models give exactly what separate fits give. */
+/**
+ * Grid search: shared fits for staged models give exactly what separate fits give; a multiclass
+ * target is scored on the threat decision (Σ of the threat classes' probabilities) or, with f1_macro,
+ * on the most probable class — checked against models fitted here, fold by fold, and scores computed
+ * by hand.
+ */
 import { afterAll, describe, expect, it } from "vitest";
-import { allocMatrix } from "../../src/core/frame.ts";
+import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { createModel } from "../../src/models/registry.ts";
 import { stratifiedKFold } from "../../src/selection/kfold.ts";
 import { expandGrid, planSearch, searchCV } from "../../src/selection/search.ts";
 
@@ -92,5 +98,129 @@ describe("searchCV with shared fits", () => {
     // a stage's fit time is the time until its last estimator: never more than the whole fit's
     const gb = shared[0]!.candidates;
     expect(gb[0]!.fit_seconds).toBeLessThanOrEqual(gb[4]!.fit_seconds);
+  });
+});
+
+/** Four classes: 0 benign, 1..3 threats, each shifting a different feature. */
+function data4(n: number, seed: number) {
+  const rng = new Rng(seed);
+  const X = allocMatrix(n, 3, ["a", "b", "c"], true);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = rng.next();
+    y[i] = u < 0.5 ? 0 : u < 0.75 ? 1 : u < 0.93 ? 2 : 3;
+    for (let c = 0; c < 3; c++) X.data[c * n + i] = rng.normal() + (y[i] === c + 1 ? 1.6 : 0);
+  }
+  return { X, y };
+}
+
+function rowsOf(X: Matrix, idx: Uint32Array): Matrix {
+  const m = allocMatrix(idx.length, X.nCols);
+  for (let c = 0; c < X.nCols; c++)
+    for (let i = 0; i < idx.length; i++) m.data[c * idx.length + i] = X.data[c * X.nRows + idx[i]!]!;
+  return m;
+}
+
+/** F1 per class present in y or pred, averaged (scikit-learn's f1_score(average="macro")), written out. */
+function handMacroF1(y: number[], pred: number[]): number {
+  const classes = [...new Set([...y, ...pred])];
+  let sum = 0;
+  for (const c of classes) {
+    const tp = y.filter((v, i) => v === c && pred[i] === c).length;
+    const fp = pred.filter((v, i) => v === c && y[i] !== c).length;
+    const fn = y.filter((v, i) => v === c && pred[i] !== c).length;
+    const p = tp + fp ? tp / (tp + fp) : 0;
+    const r = tp + fn ? tp / (tp + fn) : 0;
+    sum += p + r ? (2 * p * r) / (p + r) : 0;
+  }
+  return sum / classes.length;
+}
+
+describe("searchCV on a multiclass target", () => {
+  const mc = [
+    { model: "decision_tree", params: { maxDepth: 4 } },
+    ...expandGrid({ n_estimators: [3, 8] }, { randomState: 5 }).map((params) => ({
+      model: "random_forest",
+      params,
+    })),
+    { model: "logistic_regression", params: {} },
+  ];
+
+  it("f1_macro scores the most probable class; OOF and f1 the threat probability Σ P(1..3)", async () => {
+    const { X, y } = data4(360, 4);
+    const folds = stratifiedKFold(y, 3, 2);
+    // every class in every fold: stratified on the 4 classes, not on threat vs benign
+    for (const f of folds)
+      for (let c = 0; c < 4; c++)
+        expect(
+          [...f.test].some((i) => y[i] === c),
+          `class ${c}`,
+        ).toBe(true);
+    const macro = await searchCV(X, y, 4, [1, 2, 3], mc, folds, {
+      scoring: "f1_macro",
+      targetFpr: 0.01,
+      threads: 2,
+    });
+    const f1 = await searchCV(X, y, 4, [1, 2, 3], mc, folds, { scoring: "f1", targetFpr: 0.01, threads: 2 });
+    const byModel = (r: typeof macro) => r.flatMap((s) => s.candidates);
+    const cm = byModel(macro);
+    const cf = byModel(f1);
+    for (const [ci, c] of mc.entries()) {
+      const oof = new Float64Array(y.length);
+      let train = 0;
+      for (const [fi, f] of folds.entries()) {
+        const m = createModel(c.model, c.params);
+        await m.fit(
+          rowsOf(X, f.train),
+          Int32Array.from(f.train, (i) => y[i]!),
+          4,
+          { threads: 1 },
+        );
+        const argmax = (p: Float64Array, n: number) =>
+          Array.from({ length: n }, (_, r) => {
+            let b = 0;
+            for (let k = 1; k < 4; k++) if (p[r * 4 + k]! > p[r * 4 + b]!) b = k;
+            return b;
+          });
+        const pt = m.predictProba(rowsOf(X, f.test));
+        const yt = Array.from(f.test, (i) => y[i]!);
+        expect(cm[ci]!.cv_scores[fi], `${c.model} fold ${fi} f1_macro`).toBeCloseTo(
+          handMacroF1(yt, argmax(pt, f.test.length)),
+          12,
+        );
+        const ptr = m.predictProba(rowsOf(X, f.train));
+        train +=
+          handMacroF1(
+            Array.from(f.train, (i) => y[i]!),
+            argmax(ptr, f.train.length),
+          ) / folds.length;
+        // threat decision at 0.5: F1 of "threat" (classes 1..3) vs benign
+        const threat = Array.from(
+          { length: f.test.length },
+          (_, r) => pt[r * 4 + 1]! + pt[r * 4 + 2]! + pt[r * 4 + 3]!,
+        );
+        let tp = 0;
+        let fp = 0;
+        let fn = 0;
+        threat.forEach((p, j) => {
+          const said = p >= 0.5;
+          const is = yt[j]! > 0;
+          if (said && is) tp++;
+          else if (said) fp++;
+          else if (is) fn++;
+          oof[f.test[j]!] = p;
+        });
+        expect(cf[ci]!.cv_scores[fi], `${c.model} fold ${fi} f1`).toBeCloseTo(
+          (2 * tp) / (2 * tp + fp + fn),
+          12,
+        );
+      }
+      expect(cm[ci]!.train_mean).toBeCloseTo(train, 12);
+      const best = macro.find((s) => s.model === c.model)!;
+      if (best.best.params === c.params)
+        for (let i = 0; i < y.length; i++) expect(best.oof[i]).toBeCloseTo(oof[i]!, 12);
+    }
+    // the two scorings rank differently enough to matter: they are not the same number
+    expect(cm.map((c) => c.cv_mean)).not.toEqual(cf.map((c) => c.cv_mean));
   });
 });

@@ -22,4 +22,43 @@ describe("confusionMatrixChart", () => {
       /must differ/,
     );
   });
+
+  it("K×K: every count in a cell of its own, class names on both axes, an extra actual row", async () => {
+    const counts = [
+      [1095, 285, 94],
+      [18, 1779, 138],
+      [54, 120, 313],
+    ];
+    const svg = await renderSvg(
+      confusionMatrixChart(
+        {
+          classes: ["dos (threat)", "normal (benign)", "probe (threat)"],
+          counts,
+          extraRows: [{ name: "unseen in training (2 labels)", counts: [7, 0, 31] }],
+        },
+        { title: "cm" },
+      ),
+    );
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+    // the only numbers drawn are the cells': 3 × 3 plus the extra row, each once
+    const numbers = texts.filter((t) => /^\d+$/.test(t)).map(Number);
+    expect(numbers.sort((a, b) => a - b)).toEqual([...counts.flat(), 7, 0, 31].sort((a, b) => a - b));
+    for (const n of ["dos (threat)", "normal (benign)", "probe (threat)"])
+      expect(texts.filter((t) => t === n)).toHaveLength(2); // an x and a y label
+    expect(texts).toContain("unseen in training (2 labels)");
+  });
+
+  it("refuses duplicate class names and ragged counts", () => {
+    expect(() =>
+      confusionMatrixChart({
+        classes: ["a", "b", "a"],
+        counts: [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+      }),
+    ).toThrow(/"a" appears twice/);
+    expect(() => confusionMatrixChart({ classes: ["a", "b"], counts: [[1, 0], [0]] })).toThrow(/2 counts/);
+  });
 });

@@ -21,7 +21,8 @@
  * For tree models the compared value is float32-rounded, so the threshold is lowered to the largest
  * float32 <= threshold: any row whose exact probability is >= threshold still is after rounding (float
  * rounding is monotonic); a row can only differ from the float64 decision when its exact probability
- * lies within one float32 ulp (~6e-8) below the threshold.
+ * lies within one float32 ulp (~6e-8) below the threshold. With more than two classes the threat
+ * probability is a sum of float32-rounded terms, not one rounded value; see multiclassTreeThreshold.
  *
  * Inputs. MLflow's onnx pyfunc feeds `df[name].values`, i.e. 1-D arrays, when the model has several
  * inputs, and the whole `df.values` [N, 1] when it has one; inputs are declared accordingly ([N] or
@@ -66,6 +67,19 @@ export function float32AtOrBelow(t: number): number {
   else if (f < 0) buf.setInt32(0, bits + 1);
   else buf.setInt32(0, 0x80000001); // 0 rounded up from a tiny negative: the smallest negative subnormal
   return buf.getFloat32(0);
+}
+
+/**
+ * The threshold a multiclass tree graph compares its threat probability with. The graph's class
+ * probabilities are float32-rounded (TreeEnsembleRegressor's output), so their sum can fall below the
+ * bundle's float64 sum: by at most 2^-24 of it (each term's rounding), plus differences in the
+ * order onnxruntime adds leaf values (far below 1e-9). Lowering the threshold by that bound keeps
+ * every row the bundle calls a threat a threat here — rows exactly at the threshold are common with
+ * trees, whose probabilities are leaf fractions. A row can then only differ when its float64
+ * probability lies within about 6e-8 · threshold + 1e-9 below the threshold.
+ */
+export function multiclassTreeThreshold(t: number): number {
+  return Math.max(0, t * (1 - 2 ** -24) - 1e-9);
 }
 
 export interface ExportOptions {
@@ -389,9 +403,13 @@ export function exportPipelineToOnnx(ir: PipelineIR, opts: ExportOptions = {}): 
       { prefix: "threat_proba" },
     );
   } else {
-    const benign = ir.classIsThreat.map((x) => (x ? 0 : 1));
-    const pb = g.op("MatMul", [P, g.doubles("benign_mask", benign)], {}, { prefix: "benign_proba" });
-    p = g.op("Sub", [g.doubles("one_t", [1], []), pb], {}, { prefix: "threat_proba" });
+    // Σ P[threat classes] as a chain of Adds in class order: the same additions as the bundle's
+    // threatScore, so for linear models (all in double) both compare the same value with the threshold
+    const threatCols = ir.classIsThreat.flatMap((x, k) => (x ? [k] : []));
+    const col = (k: number) => g.op("Gather", [P, g.int64s("class", [k], [])], { axis: A.int(1) });
+    p = col(threatCols[0]!);
+    for (const k of threatCols.slice(1)) p = g.op("Add", [p, col(k)]);
+    p = g.op("Identity", [p], {}, { prefix: "threat_proba" });
   }
 
   // 5. label [N]
@@ -405,13 +423,42 @@ export function exportPipelineToOnnx(ir: PipelineIR, opts: ExportOptions = {}): 
         );
   let idx: string;
   let table: string;
-  if (ir.decision === "threshold") {
+  if (ir.decision === "threshold" && K === 2) {
     const t = m.kind === "trees" ? float32AtOrBelow(ir.threshold) : ir.threshold;
     const ge = g.op("GreaterOrEqual", [p, g.doubles("threshold", [t], [])], {}, { prefix: "is_threat" });
     idx = g.op("Cast", [ge], { to: A.int(7) /* INT64 */ });
     const benign = ir.labels.values[ir.classIsThreat.indexOf(false)]!;
     const threat = ir.labels.values[ir.classIsThreat.indexOf(true)]!;
     table = constLabels("decision_labels", [benign, threat]);
+  } else if (ir.decision === "threshold") {
+    // the side from the threshold, then the most probable class of that side: each side's argmax
+    // over P with the other side's classes set to -1 (below any probability; ArgMax takes the first
+    // maximum, as the bundle does), and Where picks one per row
+    const t = m.kind === "trees" ? multiclassTreeThreshold(ir.threshold) : ir.threshold;
+    const ge = g.op("GreaterOrEqual", [p, g.doubles("threshold", [t], [])], {}, { prefix: "is_threat" });
+    const minus1 = g.doubles("not_this_side", [-1], []);
+    const sideArgmax = (threat: boolean, prefix: string) => {
+      const mask = g.constant(`${prefix}_classes`, {
+        type: "bool",
+        dims: [K],
+        data: ir.classIsThreat.map((x) => x === threat),
+      });
+      return g.op(
+        "ArgMax",
+        [g.op("Where", [mask, P, minus1])],
+        { axis: A.int(1), keepdims: A.int(0), select_last_index: A.int(0) },
+        { prefix },
+      );
+    };
+    idx = g.op(
+      "Where",
+      [ge, sideArgmax(true, "threat_argmax"), sideArgmax(false, "benign_argmax")],
+      {},
+      {
+        prefix: "class_index",
+      },
+    );
+    table = constLabels("class_labels", ir.labels.values);
   } else {
     idx = g.op("ArgMax", [P], { axis: A.int(1), keepdims: A.int(0), select_last_index: A.int(0) });
     table = constLabels("class_labels", ir.labels.values);
@@ -422,7 +469,11 @@ export function exportPipelineToOnnx(ir: PipelineIR, opts: ExportOptions = {}): 
     OUTPUT_LABEL,
     labelType,
     ["N"],
-    ir.decision === "threshold" ? "threat label when probability >= threshold" : "most probable class label",
+    ir.decision === "threshold"
+      ? K === 2
+        ? "threat label when probability >= threshold"
+        : "most probable class label of the side (threat when probability >= threshold)"
+      : "most probable class label",
   );
   g.output(OUTPUT_PROBABILITY, "float", ["N"], "probability that the row is a threat");
 

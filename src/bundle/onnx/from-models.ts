@@ -42,7 +42,10 @@ export interface PipelineIRInput {
   classIsThreat: readonly boolean[];
   /** Decision threshold on the threat probability. */
   threshold: number;
-  /** Default: "threshold" for 2 classes, "argmax" otherwise. */
+  /**
+   * Default "threshold": the bundle's rule (the threshold decides threat vs benign, then the most
+   * probable class of that side), so the export labels rows as the bundle it is verified against.
+   */
   decision?: "threshold" | "argmax";
   dataset: string;
   netsecVersion: string;
@@ -222,7 +225,7 @@ export function pipelineIRFromModels(x: PipelineIRInput): PipelineIR {
     classIsThreat: [...x.classIsThreat],
     labels: labelsIR(x.classLabels),
     threshold: x.threshold,
-    decision: x.decision ?? (K === 2 ? "threshold" : "argmax"),
+    decision: x.decision ?? "threshold",
     meta: {
       model: x.model.model,
       dataset: x.dataset,

@@ -28,9 +28,12 @@
  *    Tree ensembles: each tree maps the row to a leaf (`x[feature] <= threshold` goes left; NaN goes
  *    left when `missingGoesLeft`), whose `W` values are summed ("sum") or averaged ("average") over the
  *    trees and added to `base`. Linear: s = coef · x + intercept.
- * 7. Threat probability: binary (K = 2) → P[threat class]; multiclass → 1 - Σ P[benign classes].
- * 8. Label: "threshold" (binary only) → threat label when probability >= threshold, else the benign
- *    label; "argmax" → label of the most probable class (first on ties).
+ * 7. Threat probability: binary (K = 2) → P[threat class]; multiclass → Σ P[threat classes], added in
+ *    class order (as the bundle adds them, so both decide on the same sum).
+ * 8. Label: "threshold" → the threshold on the threat probability decides the side (threat when
+ *    probability >= threshold), then the label of the most probable class of that side (first on
+ *    ties; with two classes, the side's only class) — the bundle's rule (decideClasses in
+ *    bundle.ts); "argmax" → label of the most probable class (first on ties).
  */
 import { NetsecError } from "../../core/errors.ts";
 
@@ -120,7 +123,7 @@ export interface PipelineIR {
   /** Per class: is it a threat? */
   classIsThreat: readonly boolean[];
   labels: LabelsIR;
-  /** Decision threshold on the threat probability (binary). */
+  /** Decision threshold on the threat probability (decision "threshold"). */
   threshold: number;
   decision: "threshold" | "argmax";
   /** Free-form provenance, written to the ONNX metadata. */
@@ -238,7 +241,6 @@ export function checkPipelineIR(ir: PipelineIR): void {
     throw bad("classIsThreat must mark at least one threat and one benign class");
   if (!(ir.threshold >= 0 && ir.threshold <= 1))
     throw bad(`threshold must be in [0, 1], got ${ir.threshold}`);
-  if (ir.decision === "threshold" && K !== 2) throw bad(`decision "threshold" needs 2 classes, got ${K}`);
   const m = ir.model;
   const W = m.kind === "trees" ? m.width : m.coef.length;
   const expectW = m.transform === "logistic" ? 1 : K;

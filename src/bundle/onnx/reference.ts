@@ -142,12 +142,12 @@ export function classProba(ir: PipelineIR, x: Float64Array): Float64Array {
   return s;
 }
 
-/** Threat probability from class probabilities (binary: P[threat]; multiclass: 1 - Σ P[benign]). */
+/** Threat probability from class probabilities (binary: P[threat]; multiclass: Σ P[threat], in class order). */
 export function threatProbability(ir: PipelineIR, p: ArrayLike<number>): number {
   if (ir.nClasses === 2) return p[ir.classIsThreat.indexOf(true)]!;
-  let benign = 0;
-  for (let k = 0; k < ir.nClasses; k++) if (!ir.classIsThreat[k]) benign += p[k]!;
-  return 1 - benign;
+  let threat = 0;
+  for (let k = 0; k < ir.nClasses; k++) if (ir.classIsThreat[k]) threat += p[k]!;
+  return threat;
 }
 
 /** Evaluate the whole pipeline on every row of `frame`. Cost: O(rows × (F + model)). */
@@ -163,8 +163,15 @@ export function evaluatePipelineIR(ir: PipelineIR, frame: Frame): ReferenceOutpu
     const p = classProba(ir, featureRow(ir, frame, r));
     proba.set(p, r * K);
     probability[r] = threatProbability(ir, p);
-    if (ir.decision === "threshold") {
+    if (ir.decision === "threshold" && K === 2) {
       labelIndex[r] = probability[r]! >= ir.threshold ? threatIdx : benignIdx;
+    } else if (ir.decision === "threshold") {
+      // the side first, then the most probable class of that side
+      const side = probability[r]! >= ir.threshold;
+      let best = -1;
+      for (let k = 0; k < K; k++)
+        if (ir.classIsThreat[k] === side && (best < 0 || p[k]! > p[best]!)) best = k;
+      labelIndex[r] = best;
     } else {
       let best = 0;
       for (let k = 1; k < K; k++) if (p[k]! > p[best]!) best = k;

@@ -5,6 +5,7 @@ import { closePool } from "../../core/pool.ts";
 import { modelNames } from "../../models/registry.ts";
 import { loadPipelineConfig, parsePipelineConfig } from "../../pipeline/config.ts";
 import { runPipeline } from "../../pipeline/run.ts";
+import type { PerClassReport } from "../../pipeline/train.ts";
 import { type Ctx, runCommand } from "../context.ts";
 
 interface TrainOpts {
@@ -14,6 +15,7 @@ interface TrainOpts {
   data?: string[];
   testData?: string[];
   split?: string;
+  target?: string;
   models?: string;
   params?: string;
   search?: "grid" | "random" | "none";
@@ -43,6 +45,10 @@ export function registerTrain(program: Command): void {
       "test data file(s): a predefined split; default: a split of the training data",
     )
     .option("--split <name>", "registry split (default: the dataset's default split)")
+    .option(
+      "--target <kind>",
+      "what the model predicts: binary (threat vs benign, default), category (the schema's label → category map, e.g. NSL-KDD dos/probe/r2l/u2r) or label (the raw labels)",
+    )
     .option("--models <list>", `comma-separated: ${modelNames().join(", ")} (default all)`)
     .option(
       "--params <json>",
@@ -52,7 +58,10 @@ export function registerTrain(program: Command): void {
     .option("--n-iter <n>", "random search draws per model")
     .option("--cv <k>", "cross-validation folds (default 3)")
     .option("--seed <n>", "seed for split, folds and models (default 42)")
-    .option("--scoring <metric>", "f1 (threat class, default), roc_auc, pr_auc, tpr_at_fpr, accuracy")
+    .option(
+      "--scoring <metric>",
+      "f1 (threat class, default), roc_auc, pr_auc, tpr_at_fpr, accuracy (all of the threat decision), or f1_macro (macro F1 over the target's classes)",
+    )
     .option("--target-fpr <rate>", "FPR budget for tpr_at_fpr")
     .option("--imputer <kind>", "numeric imputer: knn (default, k = 3), median, most_frequent")
     .option("--test-size <share>", "test share when splitting (default 0.2)")
@@ -82,6 +91,7 @@ function buildConfig(o: TrainOpts): ReturnType<typeof parsePipelineConfig> {
     return o2;
   };
   if (o.dataset) raw.dataset = o.dataset;
+  if (o.target) raw.target = o.target;
   if (o.schema) raw.schema = resolve(o.schema);
   if (o.data?.length)
     Object.assign(sub("source"), {
@@ -164,6 +174,7 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
       `test: accuracy ${t.accuracy?.toFixed(4)}  precision ${t.precision?.toFixed(4)}  recall ${t.recall?.toFixed(4)}  F1 ${t.f1?.toFixed(4)}  ROC-AUC ${t.roc_auc?.toFixed(4)}  PR-AUC ${t.pr_auc?.toFixed(4)}  TPR@1%FPR ${t.tpr_at_fpr_1pct?.toFixed(4)}`,
     );
   }
+  if (res.per_class) printPerClass(ctx, res.per_class);
   const sets = Object.entries(res.test_sets ?? {});
   if (sets.length > 1) {
     ctx.say("");
@@ -205,8 +216,61 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
     warnings: res.warnings,
     failure: res.failure,
     test_sets: res.test_sets,
+    target: res.target,
+    per_class: res.per_class,
     mlflow_run_id: res.mlflow_run_id,
     mlflow: res.mlflow,
   });
   return res.status === "FINISHED" ? 0 : 1;
+}
+
+/**
+ * The per-class table of a multiclass run (precision, recall, F1, support per class; macro and
+ * weighted averages; the unseen labels), then the confusion matrix when it fits a terminal.
+ */
+function printPerClass(ctx: Ctx, pc: PerClassReport): void {
+  const f = (v: number) => v.toFixed(4);
+  const w = Math.max(12, ...pc.classes.map((c) => c.length)) + 2;
+  ctx.say("");
+  ctx.say(`per class (${pc.target}; predicted class: ${pc.decision}):`);
+  ctx.say(`${"class".padEnd(w)}side    precision  recall  F1      support`);
+  pc.classes.forEach((c, k) => {
+    const r = pc.per_class[c]!;
+    ctx.say(
+      `${c.padEnd(w)}${(pc.class_is_threat[k] ? "threat" : "benign").padEnd(8)}${f(r.precision)}     ${f(r.recall)}  ${f(r.f1)}  ${String(r.support).padStart(7)}`,
+    );
+  });
+  const supp = pc.classes.reduce((a, c) => a + pc.per_class[c]!.support, 0);
+  for (const [name, a] of [
+    ["macro avg", pc.macro],
+    ["weighted avg", pc.weighted],
+  ] as const)
+    ctx.say(
+      `${name.padEnd(w)}        ${f(a.precision)}     ${f(a.recall)}  ${f(a.f1)}  ${String(supp).padStart(7)}`,
+    );
+  ctx.say(`accuracy (predicted class = actual class, all ${pc.rows} rows): ${f(pc.accuracy)}`);
+  if (pc.unseen.rows) {
+    const labels = Object.entries(pc.unseen.classes)
+      .sort((a, b) => b[1] - a[1])
+      .map(([l, n]) => `${l} ${n}`);
+    ctx.say(
+      `${"unseen".padEnd(w)}${pc.unseen.rows} rows of ${labels.length} label(s) not in training (${labels.join(", ")}): counted on their side in the threat metrics; ${pc.unseen.threats_flagged} of ${pc.unseen.threats} threats flagged`,
+    );
+  }
+  if (pc.classes.length > 12) {
+    ctx.say(
+      "confusion matrix: model_trainer/confusion_matrix.svg and test_metrics.json (per_class.confusion)",
+    );
+    return;
+  }
+  const cw = Math.max(
+    7,
+    ...pc.classes.map((c) => c.length + 1),
+    ...pc.confusion.flat().map((n) => String(n).length + 1),
+  );
+  ctx.say("confusion matrix (rows: actual, columns: predicted):");
+  ctx.say(`${"".padEnd(w)}${pc.classes.map((c) => c.padStart(cw)).join("")}`);
+  pc.confusion.forEach((row, k) => {
+    ctx.say(`${pc.classes[k]!.padEnd(w)}${row.map((n) => String(n).padStart(cw)).join("")}`);
+  });
 }

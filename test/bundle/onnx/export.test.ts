@@ -77,9 +77,44 @@ describe("exportPipelineToOnnx under onnxruntime", () => {
     expect(new Set(res.labels)).toEqual(new Set(["normal", "attack"]));
   });
 
-  it("boosted 3-class ensemble (softmax, scaler), argmax labels and 1 - P(benign)", async () => {
+  it("boosted 3-class ensemble (softmax, scaler), argmax labels and P(threat) = Σ threat classes", async () => {
     const { ref } = await check(boosted3IR(), testFrame());
     expect(new Set(ref.labels).size).toBeGreaterThan(1);
+    // and the bundle's rule on the same models: the threshold picks the side, then its best class
+    await check({ ...boosted3IR(), decision: "threshold" }, testFrame());
+    await check({ ...softmaxLinearIR(), decision: "threshold" }, testFrame());
+  });
+
+  it("multiclass threshold decision: rows exactly at the threshold stay threats, ties go to the first class", async () => {
+    // one tree, 4 classes (0 benign), leaf distributions chosen so that the float32 rounding of the
+    // tree output makes Σ P(threat) of leaf A fall below the threshold 0.5 it equals in float64
+    const A = [0.5, 0.01, 0.01, 0.48];
+    const B = [0.6, 0.1, 0.1, 0.2]; // P(threat) 0.4: benign
+    const D = [0.2, 0.4, 0.4, 0]; // P(threat) 0.8, classes 1 and 2 tied: class 1
+    expect(A[1]! + A[2]! + A[3]!).toBe(0.5);
+    expect(Math.fround(A[1]!) + Math.fround(A[2]!) + Math.fround(A[3]!)).toBeLessThan(float32AtOrBelow(0.5));
+    const ir: PipelineIR = {
+      ...boosted3IR(),
+      scaler: null,
+      model: {
+        kind: "trees",
+        width: 4,
+        // tcp? (feature 0) → A; else udp? (feature 1) → B; else (icmp, unseen) → D
+        trees: [flatTree({ f: 0, t: 0.5, l: { f: 1, t: 0.5, l: D, r: B }, r: A }, 4)],
+        aggregate: "average",
+        base: [0, 0, 0, 0],
+        transform: "identity",
+      },
+      nClasses: 4,
+      classIsThreat: [false, true, true, true],
+      labels: { type: "string", values: ["normal", "dos", "probe", "u2r"] },
+      threshold: 0.5,
+      decision: "threshold",
+    };
+    const { ref } = await check(ir, testFrame());
+    // protocols by row: tcp, udp, icmp, missing (→ tcp), sctp (unseen), tcp, udp, missing, icmp, sctp
+    expect(ref.labels).toEqual(["u2r", "normal", "dos", "u2r", "dos", "u2r", "normal", "u2r", "dos", "dos"]);
+    expect(Array.from(ref.probability.subarray(0, 3))).toEqual([0.5, 0.1 + 0.1 + 0.2, 0.4 + 0.4 + 0]);
   });
 
   it("logistic regression (binary) and multinomial (3 classes), in double", async () => {

@@ -1,8 +1,9 @@
 """Golden fixtures for netsec's ML engine, from scikit-learn (versions in scripts/requirements-dev.txt).
 
-Regenerate: .venv/bin/python test/golden/engine/make_fixtures.py [--only=thresholds|--only=gb_multiclass]
-Writes test/golden/engine/fixtures.json, thresholds.json and gb_multiclass.json (--only=thresholds:
-thresholds.json alone, no data files needed; --only=gb_multiclass: gb_multiclass.json alone). The tests read the same data files themselves (the mirror of
+Regenerate: .venv/bin/python test/golden/engine/make_fixtures.py [--only=thresholds|--only=gb_multiclass|--only=classification]
+Writes test/golden/engine/fixtures.json, thresholds.json, gb_multiclass.json and classification.json
+(--only=thresholds: thresholds.json alone, no data files needed; --only=gb_multiclass:
+gb_multiclass.json alone; --only=classification: classification.json alone, no data files needed). The tests read the same data files themselves (the mirror of
 ../shared/datasets) and take the row indices stored here, so the fixture stays small.
 """
 import json
@@ -75,6 +76,43 @@ def gb_multiclass_fixtures():
     return res
 
 
+def classification_fixtures():
+    """Per-class metrics of a multiclass target (netsec's test_metrics.json `per_class`): scikit-learn's
+    classification_report and confusion_matrix with labels = the training classes and zero_division=0,
+    on seeded predictions shaped like NSL-KDD's categories, with the cases that matter: a class never
+    predicted, a class predicted but absent from the truth, and true labels outside the training
+    classes (KDDTest+'s unseen attacks), which have no row but count against the precision of the
+    class they are predicted as. Also f1_score(average="macro") without labels (classes present in
+    y_true or y_pred), the CV scoring f1_macro, on integer classes with one class absent from both."""
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+    rng = np.random.default_rng(20261205)
+    classes = ["dos", "ftp_write", "normal", "probe", "r2l", "u2r"]
+    n = 800
+    # truth: mostly training classes (ftp_write never occurs), some unseen labels
+    truth_pool = ["dos"] * 30 + ["normal"] * 40 + ["probe"] * 12 + ["r2l"] * 8 + ["u2r"] * 2 + ["mailbomb"] * 5 + ["apache2"] * 3
+    y_true = rng.choice(truth_pool, n)
+    # predictions: right 70% of the time for training classes; otherwise any class but u2r (never predicted)
+    wrong = ["dos", "ftp_write", "normal", "probe", "r2l"]
+    y_pred = np.array([t if t in classes and t != "u2r" and rng.random() < 0.7 else rng.choice(wrong) for t in y_true])
+    rep = classification_report(y_true, y_pred, labels=classes, output_dict=True, zero_division=0)
+    out = {"classes": classes, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
+           "per_class": {c: {k: float(rep[c][k]) for k in ("precision", "recall", "f1-score", "support")} for c in classes},
+           "macro": {k: float(rep["macro avg"][k]) for k in ("precision", "recall", "f1-score")},
+           "weighted": {k: float(rep["weighted avg"][k]) for k in ("precision", "recall", "f1-score")},
+           "confusion": confusion_matrix(y_true, y_pred, labels=classes).tolist(),
+           "accuracy": float(accuracy_score(y_true, y_pred))}
+    # f1_macro as a CV scorer: classes 0..5, class 4 in neither y nor pred
+    yi = rng.choice([0, 1, 2, 3, 5], 300, p=[0.4, 0.3, 0.15, 0.1, 0.05])
+    pi = np.where(rng.random(300) < 0.75, yi, rng.choice([0, 1, 2, 3], 300))
+    out["f1_macro"] = {"y": yi.tolist(), "pred": pi.tolist(), "value": float(f1_score(yi, pi, average="macro"))}
+    out["generator"] = f"scikit-learn {sklearn.__version__}, numpy {np.__version__}"
+    Path(__file__).with_name("classification.json").write_text(json.dumps(out) + "\n")
+    return {k: out[k] for k in ("macro", "weighted", "accuracy")}
+
+
+if "--only=classification" in sys.argv:
+    print(classification_fixtures())
+    sys.exit(0)
 if "--only=thresholds" in sys.argv:
     print(threshold_fixtures())
     sys.exit(0)
@@ -168,4 +206,5 @@ out["onehot"] = {"fit": ["tcp", "udp", "icmp", "tcp"], "transform": ["udp", "gre
 Path(__file__).with_name("fixtures.json").write_text(json.dumps(out) + "\n")
 threshold_fixtures()
 gb_multiclass_fixtures()
+classification_fixtures()
 print({k: v for k, v in res.items() if k != "decision_tree"})
