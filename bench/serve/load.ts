@@ -8,6 +8,7 @@
  *                                [--only <text>]         (only the scenarios whose name contains it)
  *                                [--train-config <json>] (the --while-training job's POST /train body;
  *                                                         default the original's grids, 10-fold CV)
+ *                                [--model <name>]        (the registered model served; default netsec-phishing)
  *                                [--mlflow-serve]        (start `mlflow models serve` from .venv on the
  *                                                         champion's ONNX export; instead of --mlflow-url)
  *
@@ -48,8 +49,14 @@ const { values: args } = parseArgs({
     "scoring-threads": { type: "string" },
     only: { type: "string" },
     // the job started for --while-training (a POST /train body); the default pipeline with 10-fold CV
-    // takes about a minute on phishing, long enough for every scenario at --duration 5
-    "train-config": { type: "string", default: '{"dataset":"phishing","search":{"cv":10}}' },
+    // takes about a minute on phishing, long enough for every scenario at --duration 5; it registers
+    // under a name of its own, so the model being measured stays the champion
+    "train-config": {
+      type: "string",
+      default: '{"dataset":"phishing","search":{"cv":10},"model_name":"netsec-bench-while-training"}',
+    },
+    // the registered model whose champion is measured (the while-training job registers under its own)
+    model: { type: "string", default: "netsec-phishing" },
     // start `mlflow models serve` (the project's .venv) on the champion's ONNX export for the comparison
     "mlflow-serve": { type: "boolean", default: false },
   },
@@ -179,7 +186,7 @@ const server = await startServer(config, {
     },
     configSchema: PipelineConfigSchema,
   },
-  ...(fixture ? { models: new StaticModelSource(fixture) } : {}),
+  ...(fixture ? { models: new StaticModelSource(fixture) } : { model: args.model }),
 });
 const version = server.app.netsec.holder.current()?.version;
 if (!version) {

@@ -42,10 +42,12 @@ import {
 } from "./tree/binning.ts";
 import {
   accumulatePacked,
+  contributionSteps,
   type FlatTree,
   type FlatTreeJSON,
   leafOf,
   type PackedTrees,
+  packedContributionsAll,
   packTrees,
   pathContributions,
   treeFromJSON,
@@ -555,6 +557,12 @@ export class GradientBoostingClassifier implements Classifier {
   trees: FlatTree[] = [];
   /** `trees` packed for prediction, built on first use (never serialized). */
   private packed: { from: FlatTree[]; n: number; p: PackedTrees } | null = null;
+  /** Per class k, its trees (t ≡ k mod R) packed with their path steps, for explanations (first use). */
+  private explainers: {
+    from: FlatTree[];
+    n: number;
+    byClass: Map<number, { P: PackedTrees; steps: Float64Array | null }>;
+  } | null = null;
 
   constructor(params: Partial<GradientBoostingParams> = {}) {
     this.params = GradientBoostingParamsSchema.parse(params);
@@ -713,6 +721,38 @@ export class GradientBoostingClassifier implements Classifier {
     const sign = R === 1 && cls === 0 ? -1 : 1;
     for (let t = k; t < this.trees.length; t += R)
       pathContributions(this.trees[t]!, X.data, X.nRows, row, 0, out, sign);
+    return out;
+  }
+
+  /**
+   * `contributions` of every row at once (row-major nRows x nFeatures): class k's trees packed and
+   * walked together (the WebAssembly kernel for rows without missing values), each row's steps added
+   * in tree order exactly as `contributions` adds them; rows with a missing value the same way as there.
+   */
+  contributionsAll(X: Matrix, cls: number): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    const p = this.nFeatures;
+    const out = new Float64Array(X.nRows * p);
+    const R = this.R;
+    const k = R === 1 ? 0 : cls;
+    const sign = R === 1 && cls === 0 ? -1 : 1;
+    if (this.explainers?.from !== this.trees || this.explainers.n !== this.trees.length)
+      this.explainers = { from: this.trees, n: this.trees.length, byClass: new Map() };
+    const key = k * 2 + (sign < 0 ? 1 : 0);
+    let e = this.explainers.byClass.get(key);
+    if (!e) {
+      const P = packTrees(this.trees.filter((_, t) => t % R === k));
+      e = { P, steps: contributionSteps(P, 0, sign) };
+      this.explainers.byClass.set(key, e);
+    }
+    const rest = e.steps
+      ? packedContributionsAll(e.P, e.steps, X.data, X.nRows, out, p)
+      : Array.from({ length: X.nRows }, (_, r) => r);
+    for (const r of rest ?? Array.from({ length: X.nRows }, (_, i) => i)) {
+      const o = out.subarray(r * p, (r + 1) * p);
+      for (let t = k; t < this.trees.length; t += R)
+        pathContributions(this.trees[t]!, X.data, X.nRows, r, 0, o, sign);
+    }
     return out;
   }
 

@@ -40,7 +40,33 @@ export type BundleLoader = (dir: string, version: string) => Predictor | Promise
  * The local registry as a ModelSource: the champion is `registry.resolve("champion")`; the change token
  * is the mtimes of every model's registry.json (the registry rewrites it atomically on every alias change).
  */
-export function registryModelSource(registry: ModelRegistry, loader: BundleLoader): ModelSource {
+/**
+ * The registry's champion as a model source. A server serves one registered model: `name` when given
+ * (`netsec serve --model`), else the one model with a champion, or, when several names have one (a home
+ * that trained phishing and NSL-KDD), the most recently promoted champion. The name is then kept for
+ * the life of the server, so a champion promoted under another name never swaps the dataset a running
+ * server answers for; with no champion yet, the first one promoted is taken.
+ */
+export function registryModelSource(
+  registry: ModelRegistry,
+  loader: BundleLoader,
+  opts: { name?: string } = {},
+): ModelSource {
+  let bound: string | null = opts.name ?? null;
+  const latestChampion = (): string | null => {
+    let best: { name: string; at: string } | null = null;
+    for (const name of registry.names()) {
+      const idx = registry.index(name);
+      const v = idx.aliases.champion;
+      if (v === undefined) continue;
+      const at =
+        idx.history.filter((h) => h.alias === "champion" && h.version === v).at(-1)?.at ??
+        idx.versions.find((x) => x.version === v)?.created ??
+        "";
+      if (!best || at > best.at) best = { name, at };
+    }
+    return best?.name ?? null;
+  };
   return {
     changeToken() {
       const parts: string[] = [];
@@ -55,7 +81,9 @@ export function registryModelSource(registry: ModelRegistry, loader: BundleLoade
     },
     championRef() {
       try {
-        const r = registry.resolve("champion");
+        bound ??= latestChampion();
+        if (!bound) return null;
+        const r = registry.resolve(`${bound}@champion`);
         return `${r.name}:${r.version.version}`;
       } catch {
         return null;

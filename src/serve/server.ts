@@ -21,6 +21,8 @@ export interface StartOptions {
   port?: number;
   /** The model source; default: the registry under NETSEC_HOME with `loadPredictor`. */
   models?: ModelSource;
+  /** The registered model whose champion is served (default: see registryModelSource). */
+  model?: string;
   /** The bundle loader for the default model source; default: src/bundle/load.ts `loadPredictor`. */
   loadPredictor?: BundleLoader;
   /** Training runner (module + export run in a worker); unset = POST /train answers 503. */
@@ -68,7 +70,10 @@ export function defaultScoringThreads(): number {
 export async function startServer(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.NETSEC_LOG_LEVEL, "netsec-serve");
   const models =
-    opts.models ?? registryModelSource(new ModelRegistry(config.home), opts.loadPredictor ?? defaultLoader);
+    opts.models ??
+    registryModelSource(new ModelRegistry(config.home), opts.loadPredictor ?? defaultLoader, {
+      ...(opts.model ? { name: opts.model } : {}),
+    });
   const deps: AppDeps = {
     logger,
     home: config.home,

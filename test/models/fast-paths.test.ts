@@ -8,6 +8,7 @@ import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
 import { helperReady } from "../../src/core/helper.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { GradientBoostingClassifier } from "../../src/models/gradient-boosting.ts";
 import { LogisticRegression } from "../../src/models/logistic-regression.ts";
 import { RandomForestClassifier } from "../../src/models/random-forest.ts";
 import { binMatrix, binOf, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
@@ -15,8 +16,10 @@ import {
   accumulatePacked,
   accumulateSingle,
   accumulateTree,
+  contributionSteps,
   type FlatTree,
   PARALLEL_MIN_STEPS,
+  packedContributionsAll,
   packTrees,
   pathContributions,
 } from "../../src/models/tree/flat-tree.ts";
@@ -118,6 +121,103 @@ describe("packed tree prediction", () => {
         } finally {
           disableWasmWalks(false);
         }
+      }
+    });
+  }
+});
+
+/** The same tree with its nodes numbered in another order (the root stays 0), as best-first growth numbers them. */
+function renumbered(rng: Rng, t: FlatTree): FlatTree {
+  const n = t.nNodes;
+  const perm = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 1; i--) {
+    const j = 1 + rng.int(i);
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+  const k = t.k;
+  const out: FlatTree = {
+    ...t,
+    feature: new Int32Array(n),
+    threshold: new Float64Array(n),
+    left: new Int32Array(n),
+    right: new Int32Array(n),
+    missingLeft: new Uint8Array(n),
+    value: new Float64Array(n * k),
+    weight: new Float64Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const q = perm[i]!;
+    out.feature[q] = t.feature[i]!;
+    out.threshold[q] = t.threshold[i]!;
+    out.left[q] = t.left[i]! >= 0 ? perm[t.left[i]!]! : -1;
+    out.right[q] = t.right[i]! >= 0 ? perm[t.right[i]!]! : -1;
+    out.missingLeft[q] = t.missingLeft[i]!;
+    out.weight[q] = t.weight[i]!;
+    for (let c = 0; c < k; c++) out.value[q * k + c] = t.value[i * k + c]!;
+  }
+  return out;
+}
+
+describe("trees numbered in any order (boosting grows best-first) pack to the same answers", () => {
+  for (const [label, nodes] of [
+    ["deep", 301],
+    ["shallow (complete-tree walk)", 15],
+  ] as const) {
+    it(`predictions, leaves and contributions equal the trees walked one by one: ${label}`, () => {
+      const rng = new Rng(44);
+      const p = 6;
+      const trees = Array.from({ length: 12 }, () => renumbered(rng, randomTree(rng, nodes, p, 2)));
+      const P = packTrees(trees);
+      expect(P.compact).not.toBeNull();
+      for (const nan of [0, 0.05]) {
+        const X = randomMatrix(rng, 700, p, nan);
+        const ref = new Float64Array(X.nRows * 2);
+        for (const t of trees) accumulateTree(t, X.data, X.nRows, ref, 0.5, 2, 0);
+        const got = new Float64Array(X.nRows * 2);
+        accumulatePacked(P, X.data, X.nRows, got, 0.5);
+        expect(Array.from(got)).toEqual(Array.from(ref));
+        disableWasmWalks(true);
+        try {
+          const js = new Float64Array(X.nRows * 2);
+          accumulatePacked(packTrees(trees), X.data, X.nRows, js, 0.5);
+          expect(Array.from(js)).toEqual(Array.from(ref));
+        } finally {
+          disableWasmWalks(false);
+        }
+        const steps = contributionSteps(P, 1, 0.5)!;
+        const all = new Float64Array(X.nRows * p);
+        const skipped = packedContributionsAll(P, steps, X.data, X.nRows, all, p) ?? [];
+        for (let r = 0; r < X.nRows; r += 5) {
+          if (skipped.includes(r)) continue;
+          const want = new Float64Array(p);
+          for (const t of trees) pathContributions(t, X.data, X.nRows, r, 1, want, 0.5);
+          expect(Array.from(all.subarray(r * p, r * p + p))).toEqual(Array.from(want));
+        }
+      }
+    });
+  }
+});
+
+describe("gradient boosting explains a batch as it explains each row", () => {
+  for (const K of [2, 3]) {
+    it(`contributionsAll equals contributions row by row (${K} classes, missing values and ±Infinity)`, async () => {
+      const rng = new Rng(31);
+      const n = 400;
+      const X = allocMatrix(n, 6);
+      const y = new Int32Array(n);
+      for (let r = 0; r < n; r++) {
+        for (let c = 0; c < 6; c++) X.data[c * n + r] = c < 3 ? rng.int(3) - 1 : rng.normal();
+        y[r] = (X.data[r]! + X.data[3 * n + r]! > 0 ? 1 : 0) + (K === 3 && X.data[4 * n + r]! > 0.8 ? 1 : 0);
+      }
+      for (let r = 0; r < n; r += 23) X.data[4 * n + r] = Number.NaN;
+      const m = new GradientBoostingClassifier({ nEstimators: 25, maxDepth: 3, randomState: 1 });
+      await m.fit(X, y, K);
+      const Q = randomMatrix(rng, 300, 6, 0.02);
+      Q.data[7] = Number.NEGATIVE_INFINITY;
+      for (let cls = 0; cls < K; cls++) {
+        const all = m.contributionsAll(Q, cls);
+        for (let r = 0; r < Q.nRows; r++)
+          expect(Array.from(all.subarray(r * 6, r * 6 + 6))).toEqual(Array.from(m.contributions(Q, r, cls)));
       }
     });
   }

@@ -160,6 +160,73 @@ describe("registry-backed model source", () => {
   });
 });
 
+describe("a home with several registered models (phishing and NSL-KDD trained in one home)", () => {
+  const tmp = tempDir("netsec-registry-many-");
+  afterAll(() => tmp.cleanup());
+  const meta = (dataset: string) => ({
+    run_id: `r-${dataset}`,
+    model: "naive_bayes_fixture",
+    dataset,
+    score_name: "f1",
+    score: 0.9,
+    test_data_sha256: "x",
+    metrics: {},
+    tags: {},
+  });
+
+  it("serves the most recently promoted champion, keeps that model, or the one named", async () => {
+    const reg = new ModelRegistry(tmp.dir);
+    const bundle = join(tmp.dir, "bundle");
+    mkdirSync(bundle, { recursive: true });
+    writeFileSync(join(bundle, "bundle.json"), "{}");
+    reg.addVersion("netsec-phishing", bundle, meta("phishing"));
+    reg.setAlias("netsec-phishing", "champion", 1, "first");
+    await new Promise((r) => setTimeout(r, 5));
+    reg.addVersion("netsec-nsl-kdd", bundle, meta("nsl-kdd"));
+    reg.setAlias("netsec-nsl-kdd", "champion", 1, "first");
+    // the CLI's bare "champion" is ambiguous here (it asks for <name>@champion); a server picks one
+    expect(() => reg.resolve("champion")).toThrow(/ambiguous/);
+    // the fixture predictor stands in for each bundle; the loads say which model and version were asked for
+    const loads: string[] = [];
+    const made = new Map<string, Predictor>();
+    const loader = async (_dir: string, version: string) => {
+      loads.push(version);
+      if (!made.has(version)) made.set(version, await fitFixturePredictor({ version }));
+      return made.get(version)!;
+    };
+    const latest = await makeApp(null, {
+      models: registryModelSource(reg, loader),
+      modelPollMs: 20,
+      home: tmp.dir,
+    });
+    const named = await makeApp(null, {
+      models: registryModelSource(reg, loader, { name: "netsec-phishing" }),
+      modelPollMs: 20,
+      home: tmp.dir,
+    });
+    try {
+      expect(loads).toEqual(["netsec-nsl-kdd:1", "netsec-phishing:1"]);
+      expect(latest.app.netsec.holder.current()?.version).toBe("netsec-nsl-kdd:1");
+      expect((await latest.app.inject({ method: "GET", url: "/health/ready" })).statusCode).toBe(200);
+      expect(named.app.netsec.holder.current()?.version).toBe("netsec-phishing:1");
+      // a later promotion under the other name does not change the model a running server serves
+      reg.addVersion("netsec-phishing", bundle, { ...meta("phishing"), run_id: "r-phishing-2" });
+      reg.setAlias("netsec-phishing", "champion", 2, "better");
+      await waitFor(() => loads.includes("netsec-phishing:2"));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(loads.filter((l) => l.startsWith("netsec-phishing"))).toEqual([
+        "netsec-phishing:1",
+        "netsec-phishing:2",
+      ]);
+      expect(loads.filter((l) => l.startsWith("netsec-nsl-kdd"))).toEqual(["netsec-nsl-kdd:1"]);
+      expect(latest.app.netsec.holder.current()?.version).toBe("netsec-nsl-kdd:1");
+    } finally {
+      await latest.close();
+      await named.close();
+    }
+  });
+});
+
 async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {

@@ -41,6 +41,7 @@ export function runSource(home: string): {
 }
 
 interface ServeFlags {
+  model?: string;
   host?: string;
   port?: string;
   scoringThreads?: string;
@@ -73,6 +74,19 @@ function positive(v: string, flag: string): number {
   return n;
 }
 
+/** A registered model name (the registry's own pattern). */
+function modelName(v: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(v))
+    throw new NetsecError(
+      "CONFIG_INVALID",
+      `--model must be a registered model name, not ${JSON.stringify(v)}`,
+      {
+        value: v,
+      },
+    );
+  return v;
+}
+
 /** A TCP port (0 = any free port). */
 function port(v: string): number {
   const n = integer(v, "--port", 0);
@@ -91,6 +105,10 @@ export function registerServe(program: Command): void {
     )
     .option("--host <host>", "listen address (default HOST or 127.0.0.1)")
     .option("--port <port>", "port (default PORT or 8000)")
+    .option(
+      "--model <name>",
+      "the registered model whose champion is served (default: the only one, or the most recently promoted)",
+    )
     .option(
       "--scoring-threads <n>",
       "worker threads scoring CSV uploads off the event loop (default: one per core, at most 4; 0 = inline)",
@@ -119,6 +137,7 @@ export function registerServe(program: Command): void {
           handleSignals: true,
           ...(o.host ? { host: o.host } : {}),
           ...(o.port !== undefined ? { port: port(o.port) } : {}),
+          ...(o.model !== undefined ? { model: modelName(o.model) } : {}),
           ...(o.scoringThreads !== undefined
             ? { scoringThreads: integer(o.scoringThreads, "--scoring-threads", 0) }
             : {}),

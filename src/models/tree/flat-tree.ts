@@ -437,14 +437,18 @@ export function packTrees(trees: readonly FlatTree[]): PackedTrees {
     const t = trees[ti]!;
     if (t.k !== k) throw new RangeError(`packTrees: tree ${ti} has ${t.k} values per node, expected ${k}`);
     roots[ti] = o;
+    // nodes in depth-first order, left subtree first (a relabelling: the same tree), whatever order the
+    // learner grew them in (boosting grows best-first): every left child is then the next node, which
+    // the compact table needs
+    const at = preorder(t);
     for (let i = 0; i < t.nNodes; i++) {
-      const g = o + i;
+      const g = o + at[i]!;
       const f = t.feature[i]!;
       if (f >= 0) {
         links[4 * g] = pos.get(f)!;
-        links[4 * g + 1] = o + t.left[i]!;
-        links[4 * g + 2] = o + t.right[i]!;
-        links[4 * g + 3] = o + (t.missingLeft[i] ? t.left[i]! : t.right[i]!);
+        links[4 * g + 1] = o + at[t.left[i]!]!;
+        links[4 * g + 2] = o + at[t.right[i]!]!;
+        links[4 * g + 3] = o + at[t.missingLeft[i] ? t.left[i]! : t.right[i]!]!;
         threshold[g] = t.threshold[i]!;
       } else {
         links[4 * g] = 0;
@@ -452,8 +456,8 @@ export function packTrees(trees: readonly FlatTree[]): PackedTrees {
         links[4 * g + 2] = g;
         links[4 * g + 3] = g;
       }
+      for (let c = 0; c < k; c++) value[g * k + c] = t.value[i * k + c]!;
     }
-    value.set(t.value.subarray(0, t.nNodes * k), o * k);
     // depth of the deepest leaf (iterative walk from the root)
     let dmax = 0;
     const stack = [0, 0];
@@ -479,6 +483,21 @@ export function packTrees(trees: readonly FlatTree[]): PackedTrees {
     compact: compactNodes(links, threshold),
     perfect: perfectTrees(trees, pos, k, depth),
   };
+}
+
+/** Each node's position in the tree's depth-first, left-first order (the root first). */
+function preorder(t: FlatTree): Int32Array {
+  const at = new Int32Array(t.nNodes).fill(-1);
+  const stack = [0];
+  let next = 0;
+  while (stack.length) {
+    const i = stack.pop()!;
+    at[i] = next++;
+    if (t.feature[i]! >= 0) stack.push(t.right[i]!, t.left[i]!);
+  }
+  // (nodes no path reaches, if a tree ever had any, go last: never walked)
+  for (let i = 0; i < t.nNodes; i++) if (at[i] === -1) at[i] = next++;
+  return at;
 }
 
 function perfectTrees(
