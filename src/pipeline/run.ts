@@ -105,6 +105,16 @@ function originOf(sf: StoreFrame): RowOrigin {
   };
 }
 
+/** The per-class table as flat numbers for the run record and MLflow (see RunRecord.per_class). */
+function flatPerClass(pc: PerClassReport): Record<string, number> {
+  const out: Record<string, number> = { accuracy: pc.accuracy };
+  for (const [c, r] of Object.entries(pc.per_class))
+    for (const [k, v] of Object.entries(r)) if (typeof v === "number") out[`${c}.${k}`] = v;
+  for (const avg of ["macro", "weighted"] as const)
+    for (const [k, v] of Object.entries(pc[avg])) out[`${avg}.${k}`] = v;
+  return out;
+}
+
 function frameCsv(frame: Frame): string {
   const rows: (string | number)[][] = [];
   for (let r = 0; r < frame.nRows; r++) rows.push(frame.columns.map((c) => frame.value(r, c.name) ?? ""));
@@ -507,6 +517,7 @@ export async function runPipeline(
     );
     rec.best_model = res.winner;
     extra.perClass = res.perClass;
+    if (res.perClass) rec.per_class = flatPerClass(res.perClass);
     extra.fitSeconds = res.fitSeconds;
     extra.threshold = res.threshold;
     rec.best_params = res.params;

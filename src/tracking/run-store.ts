@@ -30,6 +30,11 @@ export interface RunRecord {
   metrics: Record<string, number | null>;
   /** Metrics of the winner on every test set by name (the main one and a split's also_test sets). */
   test_sets?: Record<string, Record<string, number>>;
+  /**
+   * Multiclass runs: the per-class table of the test split, flat (`<class>.precision`, `.recall`, `.f1`,
+   * `.support`, `macro.f1`, `weighted.f1`, `accuracy`, …), as MLflow metrics want them.
+   */
+  per_class?: Record<string, number>;
   leaderboard: Record<string, unknown>[];
   artifacts: string;
   champion: boolean;

@@ -149,6 +149,9 @@ export async function trackRun(
   for (const [set, m] of Object.entries(rec.test_sets ?? {}))
     for (const [k, v] of Object.entries(m))
       metrics.push({ key: `test_set.${set}.${k}`, value: v, timestamp: ended, step: 0 });
+  // multiclass: test_class.<class>.<metric> (MLflow keys allow letters, digits, _ - . / and spaces)
+  for (const [k, v] of Object.entries(rec.per_class ?? {}))
+    metrics.push({ key: `test_class.${k.replace(/[^\w\-./ ]/g, "_")}`, value: v, timestamp: ended, step: 0 });
   for (const [k, v] of Object.entries(rec.steps))
     metrics.push({ key: `seconds_${k}`, value: v, timestamp: ended, step: 0 });
   await client.logBatch(parent.run_id, {

@@ -250,6 +250,69 @@ describe.skipIf(!URI)("MLflow tracking (real mlflow server)", () => {
     );
     expect(versions.model_versions).toHaveLength(1);
   });
+
+  it("a multiclass run (NSL-KDD categories) logs its per-class table; pyfunc labels rows as netsec does", async () => {
+    const kdd = join(MIRROR, "nsl-kdd");
+    const test = writeFile(
+      tmp.dir,
+      "kdd-test-quarter.txt",
+      `${readFileSync(join(kdd, "KDDTest+.txt"), "utf8")
+        .trim()
+        .split("\n")
+        .filter((_, i) => i % 4 === 0)
+        .join("\n")}\n`,
+    );
+    const mcName = `netsec-nsl-kdd-category-it-${suffix}`;
+    const cfg = writeFile(
+      tmp.dir,
+      "multiclass.yaml",
+      [
+        "dataset: nsl-kdd",
+        "target: category",
+        `model_name: ${mcName}`,
+        `source: { kind: file, files: [${JSON.stringify(join(kdd, "KDDTrain+_20Percent.txt"))}], test_files: [${JSON.stringify(test)}] }`,
+        "models: [logistic_regression]",
+      ].join("\n"),
+    );
+    const r = runCli(["train", "--config", cfg, "--json"], env);
+    expect(r.code, r.stderr).toBe(0);
+    const mc = r.json!;
+    expect(mc.mlflow).toMatchObject({ status: "synced" });
+    const pc = mc.per_class as {
+      accuracy: number;
+      per_class: Record<string, { precision: number; recall: number; f1: number; support: number }>;
+      macro: { f1: number };
+    };
+    const run = (await rest(URI!, "GET", `/api/2.0/mlflow/runs/get?run_id=${mc.mlflow_run_id}`)).run as Json;
+    const m = kv(run.data.metrics);
+    expect(Object.keys(pc.per_class).sort()).toEqual(["dos", "normal", "probe", "r2l", "u2r"]);
+    for (const [c, row] of Object.entries(pc.per_class))
+      for (const k of ["precision", "recall", "f1", "support"] as const)
+        expect(m[`test_class.${c}.${k}`], `${c}.${k}`).toBeCloseTo(row[k], 12);
+    expect(m["test_class.macro.f1"]).toBeCloseTo(pc.macro.f1, 12);
+    expect(m["test_class.accuracy"]).toBeCloseTo(pc.accuracy, 12);
+    // the registered ONNX model under MLflow's own loader: class labels and P(threat) as netsec predict
+    const input = join(mc.artifacts as string, "data_ingestion/ingested/test.csv");
+    const { stdout } = await promisify(execFile)(
+      PYTHON,
+      [join(ROOT, "test/integration/mlflow_champion.py"), `models:/${mcName}@champion`, input],
+      { env: { ...process.env, MLFLOW_TRACKING_URI: URI }, maxBuffer: 64 << 20, timeout: 180_000 },
+    );
+    const py = JSON.parse(stdout.trim().split("\n").at(-1)!) as { probability: number[]; label: string[] };
+    const out = join(tmp.dir, "netsec-predict-multiclass.csv");
+    const p = runCli(
+      ["predict", "--model", `${mcName}@champion`, "--input", input, "--output", out, "--json"],
+      env,
+    );
+    expect(p.code, p.stderr).toBe(0);
+    const rows = parse(readFileSync(out), { columns: true }) as Record<string, string>[];
+    expect(rows.length).toBe(py.label.length);
+    expect(new Set(rows.map((x) => x.prediction)).size).toBeGreaterThan(2);
+    rows.forEach((row, i) => {
+      expect(Math.abs(Number(row.probability) - py.probability[i]!)).toBeLessThanOrEqual(1e-5);
+      expect(row.prediction).toBe(py.label[i]);
+    });
+  }, 300_000);
 });
 
 // ---------------------------------------------------------------------------------------------------
