@@ -138,7 +138,26 @@ export const PipelineConfigSchema = z
       .regex(/^[A-Za-z0-9_.-]+$/)
       .optional(),
   })
-  .strict();
+  .strict()
+  // per-model settings for a model the run does not train would be ignored: refuse them, naming the key
+  .superRefine((c, ctx) => {
+    for (const key of ["grids", "params"] as const) {
+      for (const m of Object.keys(c.search[key])) {
+        if (!(MODEL_NAMES as readonly string[]).includes(m))
+          ctx.addIssue({
+            code: "custom",
+            path: ["search", key, m],
+            message: `not a model name (one of ${MODEL_NAMES.join(", ")})`,
+          });
+        else if (!c.models.includes(m))
+          ctx.addIssue({
+            code: "custom",
+            path: ["search", key, m],
+            message: `${m} is not in models (${c.models.join(", ")}), so these settings would be ignored`,
+          });
+      }
+    }
+  });
 
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 

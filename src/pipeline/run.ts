@@ -246,10 +246,19 @@ export async function runPipeline(
     rec.mlflow = await syncRun(tracker, env, rec);
     rec.steps.track = (performance.now() - t0) / 1000;
     if (rec.mlflow.status === "pending") {
+      const auth = rec.mlflow.error_kind === "auth";
       rec.warnings.push(
-        `MLflow: ${rec.mlflow.error} — the run is kept locally; \`netsec runs sync ${rec.id}\` uploads it when the server is back`,
+        auth
+          ? `MLflow: ${rec.mlflow.error} — the run is kept locally; fix the credentials, then \`netsec runs sync ${rec.id}\` uploads it`
+          : `MLflow: ${rec.mlflow.error} — the run is kept locally; \`netsec runs sync ${rec.id}\` uploads it when the server is back`,
       );
-      step("track", 1, "MLflow unreachable: run kept locally, pending sync");
+      step(
+        "track",
+        1,
+        auth
+          ? "MLflow refused the credentials: run kept locally, pending sync"
+          : "MLflow unreachable: run kept locally, pending sync",
+      );
     } else step("track", 1, `logged to MLflow run ${rec.mlflow.run_id}`);
   };
   const finish = async (): Promise<void> => {
@@ -373,6 +382,23 @@ export async function runPipeline(
             name: a.name,
             frame: (await loadStoreFrame(rs, schema, { sources: [a.source] })).frame,
           });
+        // a split kind the data cannot honour is an error, not a quiet fallback to another kind
+        if (cfg.split.kind === "predefined" && !testSources.length)
+          throw new NetsecError(
+            "CONFIG_INVALID",
+            `split.kind predefined needs test files: source.test_files (file source) or a ${schema.name} split that names test files`,
+            { key: "split.kind", value: "predefined" },
+          );
+        if (cfg.split.kind === "time" && !schema.raw.timestamp)
+          throw new NetsecError(
+            "CONFIG_INVALID",
+            `split.kind time needs a timestamp column, and the ${schema.name} schema names none (timestamp: <column>)`,
+            { key: "split.kind", value: "time" },
+          );
+        if (testSources.length && (cfg.split.kind === "stratified" || cfg.split.kind === "duplicate_aware"))
+          rec.warnings.push(
+            `split.kind ${cfg.split.kind}: the test rows of ${testSources.length} test source(s) are not used; the training rows are split instead`,
+          );
         if (testSources.length && cfg.split.kind !== "stratified" && cfg.split.kind !== "duplicate_aware") {
           const teStore = await loadStoreFrame(rs, schema, { sources: testSources });
           // a multiclass target's labels are checked here, where each row's file and row are known

@@ -53,6 +53,8 @@ export interface MlflowSyncState {
   run_id: string | null;
   model_version: string | null;
   error: string | null;
+  /** Why it is pending: the server refused the credentials (fix them first), or anything else. */
+  error_kind?: "auth" | "other";
   synced_at: string | null;
 }
 

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { Config } from "../config/env.ts";
-import { redactUri } from "../core/errors.ts";
+import { NetsecError, redactUri } from "../core/errors.ts";
 import { runPaths } from "../pipeline/artifacts.ts";
 import { MlflowClient, type RunInfo } from "./mlflow.ts";
 import type { MlflowSyncState, RunRecord } from "./run-store.ts";
@@ -82,8 +82,15 @@ export async function startTracking(
     state.run_id = run.run_id;
   } catch (e) {
     state.error = e instanceof Error ? e.message : String(e);
+    state.error_kind = errorKind(e);
   }
   return state;
+}
+
+/** A 401/403 from the server: retrying later will not help until the credentials are fixed. */
+function errorKind(e: unknown): "auth" | "other" {
+  const status = e instanceof NetsecError ? e.details.status : undefined;
+  return status === 401 || status === 403 ? "auth" : "other";
 }
 
 /**
@@ -114,8 +121,25 @@ export async function syncRun(
       run_id: rec.mlflow?.run_id ?? null,
       model_version: null,
       error: e instanceof Error ? e.message : String(e),
+      error_kind: errorKind(e),
       synced_at: null,
     };
+  }
+}
+
+/** Whether cv_scores.csv's params (JSON) are the selected candidate's (keys in any order). */
+function sameParams(json: string | undefined, best: Record<string, unknown> | null): boolean {
+  if (!best) return false;
+  const canon = (o: Record<string, unknown>): string =>
+    JSON.stringify(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, o[k]]),
+    );
+  try {
+    return canon(JSON.parse(json ?? "{}") as Record<string, unknown>) === canon(best);
+  } catch {
+    return false;
   }
 }
 
@@ -143,9 +167,10 @@ export async function trackRun(
   );
   const params: Record<string, unknown> = { ...flatten(rec.config, "config"), best_model: rec.best_model };
   for (const [k, v] of Object.entries(rec.best_params ?? {})) params[`best.${k}`] = v;
-  const metrics = Object.entries(rec.metrics)
+  const testMetrics = Object.entries(rec.metrics)
     .filter(([, v]) => typeof v === "number")
     .map(([k, v]) => ({ key: `test_${k}`, value: v as number, timestamp: ended, step: 0 }));
+  const metrics = [...testMetrics];
   for (const [set, m] of Object.entries(rec.test_sets ?? {}))
     for (const [k, v] of Object.entries(m))
       metrics.push({ key: `test_set.${set}.${k}`, value: v, timestamp: ended, step: 0 });
@@ -170,6 +195,8 @@ export async function trackRun(
   const cvPath = join(paths.trainer, "cv_scores.csv");
   if (existsSync(cvPath)) {
     const rows = parse(readFileSync(cvPath), { columns: true }) as Record<string, string>[];
+    // the leaderboard's first row is the selected candidate, with its params as the grid gave them
+    const selected = rec.leaderboard[0] as { model?: string; params?: unknown } | undefined;
     for (const [i, row] of rows.entries()) {
       const tag = `${rec.id}/candidate-${i}`;
       const child = await client.ensureRun(
@@ -194,7 +221,17 @@ export async function trackRun(
         .forEach((k) => {
           cm.push({ key: `cv_${k}`, value: Number(row[k]), timestamp: ended, step: 0 });
         });
-      await client.logBatch(child.run_id, { params: cp, metrics: cm });
+      // the selected candidate carries the test metrics and the threshold too, and says it was selected
+      const winner =
+        row.model === rec.best_model &&
+        row.model === selected?.model &&
+        sameParams(row.params, (selected?.params as Record<string, unknown> | undefined) ?? null);
+      if (winner) cm.push(...testMetrics);
+      await client.logBatch(child.run_id, {
+        params: cp,
+        metrics: cm,
+        ...(winner ? { tags: { "netsec.winner": "true" } } : {}),
+      });
       if (child.status !== "FINISHED") await client.endRun(child.run_id, "FINISHED", ended);
       children++;
     }

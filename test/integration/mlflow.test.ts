@@ -158,6 +158,16 @@ describe.skipIf(!URI)("MLflow tracking (real mlflow server)", () => {
       .map((c) => kv(c.data.params).criterion)
       .sort();
     expect(dtCriteria).toEqual(["entropy", "gini", "log_loss"]);
+    // the selected candidate, and only it, is tagged and carries the test metrics and the threshold
+    const selected = children.filter((c) => kv(c.data.tags)["netsec.winner"] === "true");
+    expect(selected).toHaveLength(1);
+    const sm = kv(selected[0]!.data.metrics);
+    expect(kv(selected[0]!.data.params).model).toBe(res.winner);
+    expect(sm.cv_mean).toBeCloseTo(lb.cv_mean, 12);
+    expect(sm.test_f1).toBeCloseTo(res.test.f1, 12);
+    expect(sm.test_threshold).toBeCloseTo(res.test.threshold, 12);
+    for (const c of children.filter((x) => x !== selected[0]))
+      expect(kv(c.data.metrics).test_f1).toBeUndefined();
   });
 
   it("the reports, the trainer outputs, the MLflow model and the bundle are artifacts", async () => {

@@ -4,7 +4,8 @@
  * against the champion, validation inside `netsec train`, tampered bundles, a target the schema cannot give.
  * One NETSEC_HOME: the tests run in order and build on the champion of the first.
  */
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, describe, expect, it } from "vitest";
@@ -378,5 +379,94 @@ describe("a tampered bundle is refused by netsec predict, naming the file; nothi
     expect(r.stderr).toContain(join(dir, file));
     expect(r.json).toMatchObject({ ok: false, error: { code: "BUNDLE_INVALID" } });
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe("settings the run could not honour are refused, not ignored", () => {
+  const home = join(tmp.dir, "home-refused");
+  const run = (name: string, yaml: string) =>
+    runCli(["train", "--config", writeFile(tmp.dir, name, yaml), "--json"], {
+      NETSEC_HOME: home,
+      NETSEC_STORE_URI: "",
+    });
+
+  it("grids or params for a misspelt model, or for a model the run does not train", () => {
+    const a = run(
+      "grid-typo.yaml",
+      "dataset: phishing\nsearch: { grids: { random_forst: { n_estimators: [4] } } }\n",
+    );
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/CONFIG_INVALID.*search\.grids\.random_forst: not a model name/);
+    const b = run(
+      "params-not-trained.yaml",
+      "dataset: phishing\nmodels: [logistic_regression]\nsearch: { params: { random_forest: { n_estimators: 5 } } }\n",
+    );
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(
+      /search\.params\.random_forest: random_forest is not in models \(logistic_regression\)/,
+    );
+  });
+
+  it("split.kind time without a timestamp column, predefined without test files", () => {
+    const t = run("time.yaml", "dataset: phishing\nmodels: [logistic_regression]\nsplit: { kind: time }\n");
+    expect(t.code).toBe(1);
+    expect(t.stderr).toMatch(
+      /CONFIG_INVALID.*split\.kind time needs a timestamp column, and the phishing schema names none/,
+    );
+    const p = run(
+      "predefined.yaml",
+      "dataset: phishing\nmodels: [logistic_regression]\nsplit: { kind: predefined }\n",
+    );
+    expect(p.code).toBe(1);
+    expect(p.stderr).toMatch(/CONFIG_INVALID.*split\.kind predefined needs test files/);
+    // both recorded as failed runs with the reason; no model registered
+    const runs = runCli(["runs", "list", "--json"], { NETSEC_HOME: home }).json!.runs as { status: string }[];
+    expect(runs.map((x) => x.status)).toEqual(["FAILED", "FAILED"]);
+    expect(existsSync(join(home, "registry"))).toBe(false);
+  });
+});
+
+describe("MLflow refusing the credentials during netsec train", () => {
+  it("the run finishes locally, pending with the reason named, and no secret is printed or kept", async () => {
+    // a stand-in tracking server in a process of its own (runCli blocks this one): 401 to everything
+    const server = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require("node:http").createServer((q, s) => { s.writeHead(401, { "content-type": "application/json" }); s.end('{"error_code":"UNAUTHENTICATED","message":"bad credentials"}'); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        server.stdout!.once("data", (d: Buffer) => resolve(d.toString().trim()));
+        server.once("exit", (c) => reject(new Error(`stand-in server exited with ${c}`)));
+      });
+      const home = join(tmp.dir, "home-mlflow-401");
+      const secret = "s3cr3t-pa55word";
+      const r = runCli(["train", "--dataset", "phishing", "--models", "logistic_regression", "--json"], {
+        NETSEC_HOME: home,
+        NETSEC_STORE_URI: "",
+        MLFLOW_TRACKING_URI: `http://127.0.0.1:${port}`,
+        MLFLOW_TRACKING_USERNAME: "alice",
+        MLFLOW_TRACKING_PASSWORD: secret,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json).toMatchObject({
+        status: "FINISHED",
+        champion: true,
+        mlflow: { status: "pending", error_kind: "auth" },
+      });
+      const warnings = (r.json!.warnings as string[]).join("\n");
+      expect(warnings).toMatch(/MLflow credentials rejected by http:\/\/127\.0\.0\.1:\d+ \(HTTP 401\)/);
+      expect(warnings).toMatch(/fix the credentials, then `netsec runs sync [^`]+` uploads it/);
+      expect(r.stderr).toContain("MLflow refused the credentials");
+      const runs = readdirSync(join(home, "runs"));
+      const kept = runs.map((id) => readFileSync(join(home, "runs", id, "run.json"), "utf8")).join("");
+      expect(runs).toHaveLength(1);
+      for (const text of [r.stdout, r.stderr, kept]) expect(text).not.toContain(secret);
+    } finally {
+      server.kill();
+    }
   });
 });
