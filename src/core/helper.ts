@@ -25,7 +25,11 @@ let helper: Helper | null = null;
 
 function start(): void {
   const ctl = new Int32Array(new SharedArrayBuffer(8));
-  const worker = new Worker(new URL("./helper-worker.ts", import.meta.url), { workerData: { ctl } });
+  const worker = new Worker(new URL("./helper-worker.ts", import.meta.url), {
+    workerData: { ctl },
+    // a helper thread runs tasks inline, as a pool worker does (inWorker)
+    env: { ...process.env, NETSEC_IN_WORKER: "1" },
+  });
   worker.unref();
   const h: Helper = { worker, ctl, broken: false };
   worker.on("error", () => {

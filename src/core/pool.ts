@@ -31,6 +31,8 @@ function getPool(threads: number): Piscina {
     idleTimeout: 2_000,
     // every task is CPU-bound: one at a time per worker
     concurrentTasksPerWorker: 1,
+    // marks these threads as pool workers (inWorker): nested parallel work runs inline there
+    env: { ...process.env, NETSEC_IN_WORKER: "1" },
   });
   return pool;
 }

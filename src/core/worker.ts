@@ -1,7 +1,9 @@
 /**
  * The one worker-thread entry: runs `fn(args)` exported by a module under src/ (never a path from
  * outside the project's source tree), so parallel work is plain functions, as the main thread would
- * call them. Code running here must not start workers of its own: `inWorker()` tells it.
+ * call them. Code running here must not start workers of its own: `inWorker()` tells it — the pool and
+ * the helper thread start their threads with NETSEC_IN_WORKER=1 in the environment (this module is
+ * also imported by the main thread to run tasks inline, where it must not mark the process).
  */
 import { isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -14,8 +16,6 @@ export interface Task {
   fn: string;
   args: unknown;
 }
-
-process.env.NETSEC_IN_WORKER = "1";
 
 export default async function run(task: Task): Promise<unknown> {
   const abs = resolve(SRC, task.module);

@@ -54,11 +54,16 @@ export function checkFitData(
   checkValues(X, model, allowNaN);
 }
 
-export function checkValues(X: Matrix, model: string, allowNaN: boolean): void {
+/**
+ * Refuse ±Infinity (and NaN unless `allowNaN`) in rows [from, to) of X, naming the row (1-based) and
+ * column of the first one found, column by column. One pass over those rows (a model explaining one
+ * row checks only that row).
+ */
+export function checkValues(X: Matrix, model: string, allowNaN: boolean, from = 0, to = X.nRows): void {
   const { data, nRows, nCols } = X;
   for (let c = 0; c < nCols; c++) {
     const o = c * nRows;
-    for (let r = 0; r < nRows; r++) {
+    for (let r = from; r < to; r++) {
       const v = data[o + r]!;
       if (
         v === Number.POSITIVE_INFINITY ||

@@ -12,6 +12,7 @@ import {
   argmaxRows,
   checkFitData,
   checkPredictData,
+  checkValues,
   classWeights,
   serialized,
   sigmoidRows,
@@ -581,6 +582,9 @@ export class LogisticRegression implements Classifier {
   /** Raw scores z (row-major n x R). */
   decision(X: Matrix): Float64Array {
     checkPredictData(X, this.nFeatures, this.name);
+    // NaN or ±Infinity would come out as a NaN probability (or a certain one from a value no scaler
+    // produced): refused as at fit, naming row and column, at the cost of one pass over the data
+    checkValues(X, this.name, false);
     const n = X.nRows;
     const p = this.nFeatures;
     const R = this.nClasses === 2 ? 1 : this.nClasses;
@@ -631,6 +635,7 @@ export class LogisticRegression implements Classifier {
   /** coefficient × value for class `cls` (binary: the single row, signed toward class 1). */
   contributions(X: Matrix, row: number, cls: number): Float64Array {
     checkPredictData(X, this.nFeatures, this.name);
+    checkValues(X, this.name, false, row, row + 1);
     const p = this.nFeatures;
     const out = new Float64Array(p);
     const k = this.nClasses === 2 ? 0 : cls;

@@ -8,6 +8,7 @@
  * - tpr_at_fpr(t): the largest true-positive rate among ROC points (distinct thresholds) whose
  *   false-positive rate is at most t — the detection rate an analyst gets within an alert budget.
  */
+import { NetsecError } from "../core/errors.ts";
 
 /**
  * The metrics a search can select on (and the train–CV gap gate compares, like with like). All but
@@ -330,7 +331,18 @@ export function chooseThreshold(
   if (strategy === "target_fpr") {
     let best = pts[0]!;
     for (const p of pts) if (p.fpr <= targetFpr + 1e-15 && p.tpr >= best.tpr) best = p;
-    return Number.isFinite(best.threshold) ? best.threshold : 1;
+    if (Number.isFinite(best.threshold)) return best.threshold;
+    // Even the highest score holds more benign rows than the budget allows: every threshold that flags
+    // anything breaks it (and 1 would still flag rows that scored exactly 1). A model that flags
+    // nothing detects nothing: say so instead of returning a threshold that breaks the budget.
+    const top = pts[1];
+    let N = 0;
+    for (let i = 0; i < y.length; i++) if (y[i] !== 1) N++;
+    throw new NetsecError(
+      "GATE_FAILED",
+      `threshold: no decision threshold keeps the false-positive rate within ${targetFpr}: the highest score${top ? ` (${top.threshold})` : ""} alone is given to ${top ? Math.round(top.fpr * N) : 0} of ${N} benign rows (FPR ${top ? top.fpr.toFixed(4) : "-"}); allow a larger threshold.target_fpr or choose another model`,
+      { value: targetFpr, rows: N },
+    );
   }
   let bestF = -1;
   let bestT = 0.5;

@@ -38,6 +38,8 @@ export class ScoringPool {
             maxThreads: threads,
             idleTimeout: 60_000,
             concurrentTasksPerWorker: 1,
+            // a scoring thread scores its batch itself (no helper thread, no pool of its own)
+            env: { ...process.env, NETSEC_IN_WORKER: "1" },
           })
         : null;
   }

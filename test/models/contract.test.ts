@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { NetsecError } from "../../src/core/errors.ts";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
-import { closePool } from "../../src/core/pool.ts";
+import { closePool, inWorker } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
 import type { RandomForestClassifier } from "../../src/models/random-forest.ts";
 import { createModel, getModelSpec, modelFromJSON, modelNames } from "../../src/models/registry.ts";
@@ -95,6 +95,54 @@ describe.each(modelNames())("contract: %s", (name) => {
     expect(() => createModel(name, { random_state: -1 })).toThrow(/random_state = -1/);
   });
 
+  it("an extra constant column is harmless: never split on, no weight, the same model where nothing is random", async () => {
+    const trees = (st: unknown): { feature: number[] }[] => {
+      const s = st as { tree?: { feature: number[] }; trees?: { feature: number[] }[] };
+      return s.tree ? [s.tree] : (s.trees ?? []);
+    };
+    for (const k of [2, 3]) {
+      // data(): column 3 ("const") is 5 on every row. Logistic regression needs scaled inputs
+      // (capabilities.needsScaling): the column transformer makes a constant column all zeros
+      // (test/preprocess), which is what it gets here
+      const { X, y } = data(300, k, 1);
+      const lr = name === "logistic_regression";
+      if (lr) X.data.fill(0, 3 * 300, 4 * 300);
+      const without = allocMatrix(300, 3, ["a", "b", "noise"]);
+      without.data.set(X.data.subarray(0, 3 * 300));
+      const m = createModel(name, small[name]);
+      await m.fit(X, y, k);
+      const p = m.predictProba(X);
+      expect(p.every((v) => v >= 0 && v <= 1)).toBe(true);
+      const st = m.toJSON().state;
+      if (lr) {
+        const coef = (st as { coef: number[] }).coef;
+        const R = k === 2 ? 1 : k;
+        for (let r = 0; r < R; r++) expect(Math.abs(coef[r * 4 + 3]!), `class row ${r}`).toBe(0);
+      } else {
+        expect(trees(st).length).toBeGreaterThan(0);
+        for (const t of trees(st)) expect(t.feature).not.toContain(3);
+      }
+      // the same model without the column, where the fit draws nothing at random: gradient boosting
+      // without a row subsample, bit for bit; logistic regression's coefficients bit for bit (the zero
+      // column adds exact zeros to every sum of the solver), its probabilities to rounding (predict
+      // groups the columns' products four or eight at a time, so the sums associate differently).
+      // Not asserted: the forest draws features and rows from a stream the column count changes, and
+      // the decision tree and AdaBoost's stumps visit features in a random order that depends on the
+      // feature count, which breaks ties between equally good splits differently (seen here: a node
+      // of 8 rows split on "noise" with the column, on "a" without, both 3 | 5 rows, same impurity).
+      if (name === "gradient_boosting" || lr) {
+        const alone = createModel(name, small[name]);
+        await alone.fit(without, y, k);
+        const q = alone.predictProba(without);
+        if (lr) {
+          const withC = (st as { coef: number[] }).coef.filter((_, i) => i % 4 !== 3);
+          expect(withC).toEqual((alone.toJSON().state as { coef: number[] }).coef);
+          for (let i = 0; i < p.length; i++) expect(Math.abs(p[i]! - q[i]!)).toBeLessThanOrEqual(1e-12);
+        } else expect(p).toEqual(q);
+      }
+    }
+  });
+
   it("Infinity in the data is rejected naming row and column", async () => {
     const { X, y } = data(50, 2, 5);
     X.data[1 * 50 + 7] = Number.POSITIVE_INFINITY;
@@ -111,8 +159,11 @@ describe("parallel forest", () => {
     const { X, y } = data(400, 3, 9);
     const a = createModel("random_forest", { n_estimators: 12, random_state: 3 });
     const b = createModel("random_forest", { n_estimators: 12, random_state: 3 });
+    // one thread first: an inline fit must not stop the next one from using the pool's threads
     await a.fit(X, y, 3, { threads: 1 });
+    expect(inWorker()).toBe(false);
     await b.fit(X, y, 3, { threads: 2 });
+    expect(b.toJSON()).toEqual(a.toJSON());
     expect(b.predictProba(X)).toEqual(a.predictProba(X));
   });
 });

@@ -316,6 +316,27 @@ describe("netsec train: gates, champion comparison, drift and validation", { tim
     expect(r.stderr).toMatch(/CONFIG_INVALID.*source\.mongodb\.uri in the pipeline config or MONGODB_URI/);
   });
 
+  it("an FPR budget no threshold can meet fails the run, naming it; the champion is unchanged", () => {
+    const before = champion();
+    // a single deep tree's out-of-fold scores are mostly 0 and 1: benign rows share the top score 1
+    const cfg = writeFile(
+      tmp.dir,
+      "fpr-budget.yaml",
+      "dataset: phishing\nmodels: [decision_tree]\nthreshold: { strategy: target_fpr, target_fpr: 0.000001 }\n",
+    );
+    const r = runCli(["train", "--config", cfg, "--json"], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /GATE_FAILED.*threshold: no decision threshold keeps the false-positive rate within 0\.000001: the highest score \(1\) alone is given to \d+ of \d+ benign rows/,
+    );
+    const last = (
+      runCli(["runs", "list", "--json"], env).json!.runs as { status: string; failure: string }[]
+    )[0]!;
+    expect(last.status).toBe("FAILED");
+    expect(last.failure).toMatch(/no decision threshold keeps the false-positive rate within 0\.000001/);
+    expect(champion()).toBe(before);
+  });
+
   it("a champion whose bundle no longer loads is replaced by the next run, with a warning", () => {
     const before = champion()!;
     const dir = join(regDir, "versions", String(before));

@@ -475,6 +475,15 @@ describe("netsec train with files and fixed hyperparameters (the engine's CLI pa
     for (const k of ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"])
       expect(t[k]).toBeGreaterThan(0.8);
     expect(t.tpr_at_fpr_1pct).toBeGreaterThan(0.3);
+    // precision and recall from the confusion counts the run saved (threat = Result -1)
+    const cm = (
+      JSON.parse(
+        readFileSync(join(String(j.artifacts), "model_trainer/test_metrics.json"), "utf8"),
+      ) as TestMetrics
+    ).test.confusion;
+    expect(cm.tp + cm.fp + cm.fn + cm.tn).toBe(3055);
+    expect(t.precision).toBeCloseTo(cm.tp / (cm.tp + cm.fp), 12);
+    expect(t.recall).toBeCloseTo(cm.tp / (cm.tp + cm.fn), 12);
     const out = join(tmp.dir, "rf-out.csv");
     const p = runCli(
       ["predict", "--model", String(j.bundle), "--input", test, "--output", out, "--json"],
@@ -482,6 +491,39 @@ describe("netsec train with files and fixed hyperparameters (the engine's CLI pa
     );
     expect(p.code, p.stderr).toBe(0);
     expect(p.json).toMatchObject({ rows: 3055 });
+    // every input record comes back unchanged, first, followed by prediction and probability
+    const input = parse(readFileSync(test, "utf8")) as string[][];
+    const scored = parse(readFileSync(out, "utf8")) as string[][];
+    expect(scored).toHaveLength(input.length);
+    expect(scored[0]).toEqual([...input[0]!, "prediction", "probability"]);
+    const result = input[0]!.indexOf("Result");
+    const threshold = (
+      JSON.parse(readFileSync(join(String(j.bundle), "bundle.json"), "utf8")) as { threshold: number }
+    ).threshold;
+    expect(p.json!.threshold).toBe(threshold);
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (let i = 1; i < input.length; i++) {
+      const row = scored[i]!;
+      expect(row.slice(0, input[i]!.length), `record ${i}`).toEqual(input[i]);
+      expect(row).toHaveLength(input[i]!.length + 2);
+      // the dataset's own label values (-1 phishing, the threat; 1 legitimate), from P(threat)
+      const [label, prob] = row.slice(-2) as [string, string];
+      expect(["-1", "1"], `record ${i}`).toContain(label);
+      const pr = Number(prob);
+      expect(pr).toBeGreaterThanOrEqual(0);
+      expect(pr).toBeLessThanOrEqual(1);
+      expect(label === "-1", `record ${i}: p ${pr} vs threshold ${threshold}`).toBe(pr >= threshold);
+      const truth = input[i]![result] === "-1";
+      if (label === "-1" && truth) tp++;
+      else if (label === "-1") fp++;
+      else if (truth) fn++;
+    }
+    // the bundle labels the test file as the run evaluated it
+    expect({ tp, fp, fn }).toEqual({ tp: cm.tp, fp: cm.fp, fn: cm.fn });
+    expect(tp / (tp + fp)).toBeCloseTo(t.precision!, 12);
+    expect(tp / (tp + fn)).toBeCloseTo(t.recall!, 12);
   });
 
   it("bad hyperparameters are refused naming the parameter and value", () => {

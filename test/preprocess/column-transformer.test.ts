@@ -43,6 +43,38 @@ describe("imputers and scaler vs scikit-learn", () => {
         for (let c = 0; c < 3; c++) expect(got[r]![c]).toBeCloseTo(want[r]![c]!, 9);
     });
   }
+  it("knn without knnNeighbors: k = 3, the original project's (KNNImputer(n_neighbors=3))", () => {
+    const t = new ColumnTransformer().fit(frame, {
+      numeric: ["x0", "x1", "x2"],
+      categorical: [],
+      imputer: "knn",
+      scale: false,
+    });
+    const got = rowsOf(t, frame);
+    const want: number[][] = fx.preprocess.knn3;
+    for (let r = 0; r < want.length; r++)
+      for (let c = 0; c < 3; c++) expect(got[r]![c], `row ${r}, column ${c}`).toBeCloseTo(want[r]![c]!, 9);
+    // k matters on this matrix: 2 or 4 neighbours fill differently
+    for (const k of [2, 4]) {
+      const other = new ColumnTransformer().fit(frame, {
+        numeric: ["x0", "x1", "x2"],
+        categorical: [],
+        imputer: "knn",
+        knnNeighbors: k,
+        scale: false,
+      });
+      expect(rowsOf(other, frame), `k = ${k}`).not.toEqual(got);
+    }
+  });
+  it("a constant column scales to exact zeros (its scale is 1, not 0)", () => {
+    const f = new Frame([
+      { kind: "numeric", name: "c", values: Float64Array.from([5, 5, Number.NaN, 5]) },
+      { kind: "numeric", name: "v", values: Float64Array.from([1, 2, 3, 4]) },
+    ]);
+    const t = new ColumnTransformer().fit(f, { numeric: ["c", "v"], categorical: [], imputer: "median" });
+    expect(rowsOf(t, f).map((r) => Object.is(r[0], 0))).toEqual([true, true, true, true]);
+    expect(t.toJSON().numeric[0]).toMatchObject({ mean: 5, scale: 1 });
+  });
   it("standard scaler after median imputation", () => {
     const t = new ColumnTransformer().fit(frame, {
       numeric: ["x0", "x1", "x2"],

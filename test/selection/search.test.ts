@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
-import { closePool } from "../../src/core/pool.ts";
+import { closePool, inWorker } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { createModel } from "../../src/models/registry.ts";
 import { stratifiedKFold } from "../../src/selection/kfold.ts";
@@ -222,5 +222,53 @@ describe("searchCV on a multiclass target", () => {
     }
     // the two scorings rank differently enough to matter: they are not the same number
     expect(cm.map((c) => c.cv_mean)).not.toEqual(cf.map((c) => c.cv_mean));
+  });
+});
+
+describe("searchCV whatever the worker count", () => {
+  it("threads 1 and 4 give the same CV scores, train scores and out-of-fold predictions, bit for bit", async () => {
+    const { X, y } = data(360, 21);
+    const folds = stratifiedKFold(y, 3, 4);
+    // shared n_estimators fits (stages) and separate ones; boosting with a row subsample and a forest
+    // with bootstrap draw from their random streams in every estimator
+    const cands = [
+      ...expandGrid(
+        { n_estimators: [3, 9, 6], max_features: ["sqrt", null] },
+        { randomState: 11, maxDepth: 6 },
+      ).map((params) => ({ model: "random_forest", params })),
+      ...expandGrid({ n_estimators: [5, 15], subsample: [0.7, 1.0] }, { randomState: 11 }).map((params) => ({
+        model: "gradient_boosting",
+        params,
+      })),
+      { model: "gradient_boosting", params: { n_estimators: 7, learning_rate: 0.3, random_state: 2 } },
+    ];
+    expect(planSearch(cands).fits.some((f) => (f.stages?.length ?? 0) > 1)).toBe(true);
+    const run = (threads: number) =>
+      searchCV(X, y, 2, [1], cands, folds, { scoring: "roc_auc", targetFpr: 0.01, threads });
+    // one thread first: an inline search must not stop the next one from using the pool's threads
+    const one = await run(1);
+    expect(inWorker()).toBe(false);
+    const four = await run(4);
+    const view = (r: typeof one) =>
+      r.map((s) => ({
+        model: s.model,
+        best: s.best.params,
+        oof: s.oof,
+        candidates: s.candidates.map((c) => ({
+          params: c.params,
+          cv: c.cv_scores,
+          mean: c.cv_mean,
+          train: c.train_mean,
+        })),
+      }));
+    // toEqual compares numbers with Object.is: equal doubles (and signed zeros) only
+    expect(view(four)).toEqual(view(one));
+    // and the out-of-fold probabilities as raw bytes (the search returns them for each model's best
+    // candidate; every candidate's fold scores are ROC-AUCs, which move with the order of its
+    // probabilities)
+    for (const [i, s] of one.entries())
+      expect(Buffer.from(four[i]!.oof.buffer).equals(Buffer.from(s.oof.buffer))).toBe(true);
+    // the scores are not trivially equal: candidates differ from one another
+    expect(new Set(one.flatMap((s) => s.candidates.map((c) => c.cv_mean))).size).toBeGreaterThan(5);
   });
 });

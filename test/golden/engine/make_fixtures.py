@@ -1,9 +1,10 @@
 """Golden fixtures for netsec's ML engine, from scikit-learn (versions in scripts/requirements-dev.txt).
 
-Regenerate: .venv/bin/python test/golden/engine/make_fixtures.py [--only=thresholds|--only=gb_multiclass|--only=classification]
-Writes test/golden/engine/fixtures.json, thresholds.json, gb_multiclass.json and classification.json
-(--only=thresholds: thresholds.json alone, no data files needed; --only=gb_multiclass:
-gb_multiclass.json alone; --only=classification: classification.json alone, no data files needed). The tests read the same data files themselves (the mirror of
+Regenerate: .venv/bin/python test/golden/engine/make_fixtures.py [--only=thresholds|--only=gb_multiclass|--only=classification|--only=tree_threshold]
+Writes test/golden/engine/fixtures.json, thresholds.json, gb_multiclass.json, classification.json and
+tree_threshold.json (--only=thresholds: thresholds.json alone, no data files needed; --only=gb_multiclass:
+gb_multiclass.json alone; --only=classification: classification.json alone, no data files needed;
+--only=tree_threshold: tree_threshold.json alone, no data files needed). The tests read the same data files themselves (the mirror of
 ../shared/datasets) and take the row indices stored here, so the fixture stays small.
 """
 import json
@@ -110,6 +111,89 @@ def classification_fixtures():
     return {k: out[k] for k in ("macro", "weighted", "accuracy")}
 
 
+def tree_threshold_fixtures():
+    """Two checks on data stored in the fixture (small, made here from a seed).
+    separable_tree: a deep DecisionTreeClassifier (no limits) on a linearly separable two-class problem
+    (3 features, class = x0 + 0.6·x1 > 0.2, rows within 0.05 of the boundary left out; values on a 1/4096
+    grid, exact in float32 as scikit-learn stores X): its nodes (feature, threshold, depth-first),
+    training accuracy and held-out predictions. The tree is the same for random_state 0..29 (checked
+    here): no two splits tie, so any exact CART must grow it.
+    thresholds: decision thresholds on scores shaped like out-of-fold probabilities. max_f1: F1 from
+    precision_recall_curve, argmax over its thresholds (with every threshold within 1e-12 of the best
+    F1); target_fpr: from roc_curve (drop_intermediate=False), the largest TPR with FPR <= target, and
+    the lowest threshold that has it (netsec's rule: the most flagged rows at that TPR), with its FPR."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+    nodes_of = lambda t: [(int(f), float(v)) for f, v in zip(t.tree_.feature, t.tree_.threshold)]
+    tr, te = slice(0, 300), slice(300, 500)
+    # the first seed whose data has no tied splits (about one in three has some)
+    for seed in range(20261206, 20261306):
+        rng = np.random.default_rng(seed)
+        X = np.round(rng.uniform(-2, 2, (4000, 3)) * 4096) / 4096
+        margin = X[:, 0] + 0.6 * X[:, 1] - 0.2
+        keep = np.abs(margin) > 0.05
+        X, yy = X[keep][:500], (margin[keep][:500] > 0).astype(int)
+        trees = [DecisionTreeClassifier(random_state=rs).fit(X[tr], yy[tr]) for rs in range(30)]
+        t = trees[0]
+        nodes = nodes_of(t)
+        if all(nodes_of(o) == nodes for o in trees[1:]):
+            break
+    else:
+        raise SystemExit("no tie-free data among 100 seeds")
+    rng = np.random.default_rng(20261207)
+    out = {"separable_tree": {"seed": seed,
+        "X_train": X[tr].tolist(), "y_train": yy[tr].tolist(), "X_test": X[te].tolist(), "y_test": yy[te].tolist(),
+        "feature": [f for f, _ in nodes], "threshold": [v if f >= 0 else None for f, v in nodes],
+        "node_count": int(t.tree_.node_count), "depth": int(t.get_depth()),
+        "train_accuracy": float(t.score(X[tr], yy[tr])), "test_accuracy": float(t.score(X[te], yy[te])),
+        "predictions": t.predict(X[te]).astype(int).tolist()}}
+
+    def f1_curve(y, s):
+        p, r, th = precision_recall_curve(y, s)
+        p, r = p[: len(th)], r[: len(th)]
+        f1 = np.divide(2 * p * r, p + r, out=np.zeros_like(p), where=(p + r) > 0)
+        i = int(np.argmax(f1))
+        return {"f1": float(f1[i]), "threshold": float(th[i]),
+                "tied_thresholds": sorted(float(v) for v in th[np.abs(f1 - f1[i]) <= 1e-12])}
+
+    def fpr_point(y, s, target):
+        fpr, tpr, th = roc_curve(y, s, drop_intermediate=False)
+        ok = fpr <= target
+        best = float(tpr[ok].max())
+        at = np.flatnonzero(ok & (tpr == best))
+        lo = at[np.argmin(th[at])]
+        # th[0] is +inf (nothing flagged): the budget is met by no other point
+        return {"target": target, "tpr": best, "threshold": float(th[lo]) if np.isfinite(th[lo]) else None,
+                "fpr": float(fpr[lo]), "fpr_tightest": float(fpr[at].min())}
+
+    cases = {}
+    # scores rounded to 2 decimals (many ties), 30% threats
+    y = (rng.random(1000) < 0.3).astype(int)
+    s = np.round(np.clip(0.3 * y + rng.beta(2, 3, 1000) * 0.75, 0, 1), 2)
+    cases["rounded"] = (y, s, [0.0, 0.01, 0.05, 0.2])
+    # a forest of 8 trees: multiples of 1/8, some threats at 0, and 6 benign rows at 1 (every tree
+    # calls them threats): more than 1% of the benign rows, so FPR 0 and 0.01 are met by no threshold
+    y = (rng.random(800) < 0.4).astype(int)
+    s = rng.binomial(8, np.where(y == 1, 0.7, 0.25)) / 8
+    s[np.flatnonzero(y == 0)[:6]] = 1.0
+    cases["forest"] = (y, s, [0.0, 0.01, 0.02, 0.1, 0.3])
+    # rare threats, continuous scores (6 decimals: next to no ties)
+    y = (rng.random(3000) < 0.02).astype(int)
+    s = np.round(1 / (1 + np.exp(-(rng.normal(0, 1, 3000) + 2.5 * y - 3))), 6)
+    cases["rare"] = (y, s, [0.0, 0.001, 0.01, 0.05])
+    # two thresholds with the same F1 (2/3: one of two threats alone, or both with two benign rows)
+    cases["f1_tie"] = (np.array([1, 0, 0, 1, 0]), np.array([0.9, 0.8, 0.7, 0.6, 0.1]), [0.0, 0.5])
+    out["thresholds"] = {name: {"y": y.tolist(), "score": s.tolist(), "max_f1": f1_curve(y, s),
+                                "target_fpr": [fpr_point(y, s, t) for t in targets]}
+                         for name, (y, s, targets) in cases.items()}
+    out["generator"] = f"scikit-learn {sklearn.__version__}, numpy {np.__version__}"
+    Path(__file__).with_name("tree_threshold.json").write_text(json.dumps(out) + "\n")
+    return {"separable_tree": {k: out["separable_tree"][k] for k in ("node_count", "depth", "train_accuracy", "test_accuracy")},
+            "thresholds": {k: (v["max_f1"]["f1"], [(p["target"], p["tpr"], p["fpr"]) for p in v["target_fpr"]]) for k, v in out["thresholds"].items()}}
+
+
+if "--only=tree_threshold" in sys.argv:
+    print(tree_threshold_fixtures())
+    sys.exit(0)
 if "--only=classification" in sys.argv:
     print(classification_fixtures())
     sys.exit(0)
@@ -207,4 +291,5 @@ Path(__file__).with_name("fixtures.json").write_text(json.dumps(out) + "\n")
 threshold_fixtures()
 gb_multiclass_fixtures()
 classification_fixtures()
+tree_threshold_fixtures()
 print({k: v for k, v in res.items() if k != "decision_tree"})

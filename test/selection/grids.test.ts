@@ -1,0 +1,86 @@
+/**
+ * The default search spaces are the original project's grids, written out here by hand from it (not
+ * read back from the code), and random search draws points of them: n_iter distinct points, seeded.
+ */
+import { describe, expect, it } from "vitest";
+import { getModelSpec, modelNames } from "../../src/models/registry.ts";
+import { expandGrid, sampleGrid } from "../../src/selection/search.ts";
+
+// the original project's model_trainer grids (scikit-learn names), in its order
+const ORIGINAL: Record<string, { grid: Record<string, unknown[]>; candidates: number }> = {
+  random_forest: { grid: { n_estimators: [8, 16, 32, 128, 256] }, candidates: 5 },
+  decision_tree: { grid: { criterion: ["gini", "entropy", "log_loss"] }, candidates: 3 },
+  gradient_boosting: {
+    grid: {
+      learning_rate: [0.1, 0.01, 0.05, 0.001],
+      subsample: [0.6, 0.7, 0.75, 0.85, 0.9],
+      n_estimators: [8, 16, 32, 64, 128, 256],
+    },
+    candidates: 120,
+  },
+  // the defaults: one candidate
+  logistic_regression: { grid: {}, candidates: 1 },
+  adaboost: {
+    grid: { learning_rate: [0.1, 0.01, 0.001], n_estimators: [8, 16, 32, 64, 128, 256] },
+    candidates: 18,
+  },
+};
+
+describe("default grids", () => {
+  it("every registered model has one, and only those five are registered", () => {
+    expect([...modelNames()].sort()).toEqual(Object.keys(ORIGINAL).sort());
+  });
+
+  for (const [name, want] of Object.entries(ORIGINAL)) {
+    it(`${name}: the original's grid exactly (keys, values, order) and ${want.candidates} candidate(s)`, () => {
+      const grid = getModelSpec(name).defaultGrid;
+      expect(grid).toEqual(want.grid);
+      // key order decides candidate order (ties in CV go to the first candidate)
+      expect(Object.keys(grid)).toEqual(Object.keys(want.grid));
+      const cands = expandGrid(grid);
+      expect(cands).toHaveLength(want.candidates);
+      // each candidate is valid for the model: the spec's schema takes it
+      for (const c of cands) expect(getModelSpec(name).paramSchema.safeParse(c).success).toBe(true);
+    });
+  }
+});
+
+describe("random search (sampleGrid)", () => {
+  const grid = ORIGINAL.gradient_boosting!.grid;
+  const all = expandGrid(grid);
+  const key = (c: Record<string, unknown>) => JSON.stringify(c);
+  const allKeys = new Set(all.map(key));
+
+  it("n_iter draws, each a point of the grid, no point twice", () => {
+    for (const nIter of [1, 7, 20, 119]) {
+      for (const seed of [0, 1, 42]) {
+        const s = sampleGrid(grid, nIter, seed);
+        expect(s).toHaveLength(nIter);
+        for (const c of s) {
+          expect(allKeys.has(key(c)), key(c)).toBe(true);
+          expect(Object.keys(c)).toEqual(["learningRate", "subsample", "nEstimators"]);
+        }
+        expect(new Set(s.map(key)).size).toBe(nIter);
+      }
+    }
+  });
+
+  it("seeded: the same seed gives the same draws, another seed others", () => {
+    expect(sampleGrid(grid, 20, 7)).toEqual(sampleGrid(grid, 20, 7));
+    expect(sampleGrid(grid, 20, 7)).not.toEqual(sampleGrid(grid, 20, 8));
+    // every point can be drawn: over 100 seeds of 12 draws (about 10 expected each), none is left out
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 100; seed++) for (const c of sampleGrid(grid, 12, seed)) seen.add(key(c));
+    expect(seen.size).toBe(all.length);
+  });
+
+  it("n_iter at or above the grid's size: the whole grid, in grid order, whatever the seed", () => {
+    for (const nIter of [120, 121, 500]) expect(sampleGrid(grid, nIter, 3)).toEqual(all);
+    expect(sampleGrid(ORIGINAL.adaboost!.grid, 18, 9)).toEqual(expandGrid(ORIGINAL.adaboost!.grid));
+  });
+
+  it("fixed params are merged into every draw", () => {
+    for (const c of sampleGrid(grid, 5, 1, { randomState: 4, maxDepth: 2 }))
+      expect(c).toMatchObject({ randomState: 4, maxDepth: 2 });
+  });
+});
