@@ -245,7 +245,7 @@ print(json.dumps({"train": [list(tr.shape), str(tr.dtype)], "test": [list(te.sha
     expect(String(again.json!.bundle)).toMatch(/registry\/netsec-phishing\/versions\/1$/);
   });
 
-  it("a new model becomes champion only if it beats the champion on the same test data", () => {
+  it("a new model becomes champion only if it beats the champion on the same test data (both ways)", () => {
     const r = runCli(
       [
         "train",
@@ -262,8 +262,41 @@ print(json.dumps({"train": [list(tr.shape), str(tr.dtype)], "test": [list(te.sha
     expect(r.code, r.stderr).toBe(0);
     const f1 = (r.json!.test as { f1: number }).f1;
     const champF1 = (first.test as { f1: number }).f1;
-    expect(r.json!.champion).toBe(f1 > champF1);
-    expect(r.json!.registry).toMatchObject({ version: 2 });
+    // eight AdaBoost stumps at a tiny learning rate: clearly weaker than the first run's winner
+    expect(f1).toBeLessThan(champF1);
+    expect(r.json).toMatchObject({ champion: false, registry: { version: 2 } });
+    const reg = () =>
+      JSON.parse(readFileSync(join(env.NETSEC_HOME, "registry/netsec-phishing/registry.json"), "utf8")) as {
+        aliases: { champion: number };
+        history: { version: number; reason: string }[];
+      };
+    expect(reg().aliases.champion).toBe(1);
+    expect((r.json!.warnings as string[]).join("\n")).toMatch(
+      /not promoted: f1 0\.\d+ vs champion v1 f1 0\.\d+/,
+    );
+    // a random forest on the same data beats it: promoted, and the alias history says why
+    const rf = runCli(
+      [
+        "train",
+        "--dataset",
+        "phishing",
+        "--models",
+        "random_forest",
+        "--params",
+        '{"n_estimators":64}',
+        "--json",
+      ],
+      env,
+    );
+    expect(rf.code, rf.stderr).toBe(0);
+    const rfF1 = (rf.json!.test as { f1: number }).f1;
+    expect(rfF1).toBeGreaterThan(champF1);
+    expect(rf.json).toMatchObject({ champion: true, registry: { version: 3 } });
+    expect(reg().aliases.champion).toBe(3);
+    expect(reg().history.at(-1)).toMatchObject({ version: 3 });
+    expect(reg().history.at(-1)!.reason).toContain(
+      `f1 ${rfF1.toFixed(4)} vs champion v1 f1 ${champF1.toFixed(4)}`,
+    );
   });
 
   it("a pipeline YAML with an unknown key or a bad value is refused naming them", () => {
