@@ -1,6 +1,7 @@
 /** Real data as estimator inputs for tests and benchmarks: phishing (all numeric) and NSL-KDD (one-hot). */
 import { readFileSync } from "node:fs";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
+import type { FlatTree } from "../../src/models/tree/flat-tree.ts";
 
 export interface XY {
   X: Matrix;
@@ -51,4 +52,23 @@ export function standardise(X: Matrix, ref: Matrix = X): Matrix {
     for (let r = 0; r < X.nRows; r++) out.data[c * X.nRows + r] = (X.data[c * X.nRows + r]! - m) / sd;
   }
   return out;
+}
+
+/**
+ * Training rows reaching each node of a tree when routed by raw value (a missing value takes the
+ * node's missing branch), counted independently of the learner, to check the fitted node weights.
+ */
+export function rowsPerNode(t: FlatTree, X: Matrix): Float64Array {
+  const c = new Float64Array(t.nNodes);
+  for (let r = 0; r < X.nRows; r++) {
+    let i = 0;
+    for (;;) {
+      c[i]!++;
+      const f = t.feature[i]!;
+      if (f < 0) break;
+      const v = X.data[f * X.nRows + r]!;
+      i = (Number.isNaN(v) ? t.missingLeft[i] === 1 : v <= t.threshold[i]!) ? t.left[i]! : t.right[i]!;
+    }
+  }
+  return c;
 }

@@ -22,6 +22,7 @@ import {
   quantileColumns,
 } from "../../src/models/tree/binning.ts";
 import type { FlatTree } from "../../src/models/tree/flat-tree.ts";
+import { rowsPerNode } from "../helpers/data.ts";
 import { ROOT } from "../helpers/env.ts";
 
 const fx = JSON.parse(readFileSync(join(ROOT, "test/golden/engine/thresholds.json"), "utf8"));
@@ -48,22 +49,6 @@ function splits(t: FlatTree): number[] {
   const out: number[] = [];
   for (let i = 0; i < t.nNodes; i++) if (t.feature[i]! >= 0) out.push(t.threshold[i]!);
   return out;
-}
-
-/** Training rows reaching each node when routed by raw value (unit weights). */
-function rowsPerNode(t: FlatTree, X: Matrix): Float64Array {
-  const c = new Float64Array(t.nNodes);
-  for (let r = 0; r < X.nRows; r++) {
-    let i = 0;
-    for (;;) {
-      c[i]!++;
-      const f = t.feature[i]!;
-      if (f < 0) break;
-      const v = X.data[f * X.nRows + r]!;
-      i = (Number.isNaN(v) ? t.missingLeft[i] === 1 : v <= t.threshold[i]!) ? t.left[i]! : t.right[i]!;
-    }
-  }
-  return c;
 }
 
 describe("exact thresholds on quantile-binned features vs scikit-learn", () => {

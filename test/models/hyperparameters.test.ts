@@ -15,6 +15,7 @@ import { GradientBoostingClassifier } from "../../src/models/gradient-boosting.t
 import { LogisticRegression } from "../../src/models/logistic-regression.ts";
 import { RandomForestClassifier } from "../../src/models/random-forest.ts";
 import type { FlatTree } from "../../src/models/tree/flat-tree.ts";
+import { rowsPerNode } from "../helpers/data.ts";
 
 afterAll(() => closePool());
 
@@ -45,20 +46,6 @@ function leafOfRow(t: FlatTree, X: Matrix, r: number): number {
   while (t.feature[i]! >= 0)
     i = X.data[t.feature[i]! * X.nRows + r]! <= t.threshold[i]! ? t.left[i]! : t.right[i]!;
   return i;
-}
-
-/** Rows passing through each node. */
-function rowsPerNode(t: FlatTree, X: Matrix): Float64Array {
-  const c = new Float64Array(t.nNodes);
-  for (let r = 0; r < X.nRows; r++) {
-    let i = 0;
-    for (;;) {
-      c[i]!++;
-      if (t.feature[i]! < 0) break;
-      i = X.data[t.feature[i]! * X.nRows + r]! <= t.threshold[i]! ? t.left[i]! : t.right[i]!;
-    }
-  }
-  return c;
 }
 
 const leaves = (t: FlatTree) => Array.from(t.feature).filter((f) => f < 0).length;
