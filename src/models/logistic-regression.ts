@@ -14,6 +14,7 @@ import {
   checkPredictData,
   checkValues,
   classWeights,
+  featureName,
   serialized,
   sigmoidRows,
   softmaxRows,
@@ -582,9 +583,41 @@ export class LogisticRegression implements Classifier {
   /** Raw scores z (row-major n x R). */
   decision(X: Matrix): Float64Array {
     checkPredictData(X, this.nFeatures, this.name);
+    const z = this.rawScores(X);
     // NaN or ±Infinity would come out as a NaN probability (or a certain one from a value no scaler
-    // produced): refused as at fit, naming row and column, at the cost of one pass over the data
-    checkValues(X, this.name, false);
+    // produced): refused as at fit, naming row and column. A non-finite input makes its row's score
+    // non-finite (0 · ∞ is NaN too), so one pass over the scores finds the rows to look at; a row whose
+    // values are all finite (an overflow) is left as it is. Columns the multiclass sums skipped (every
+    // weight 0) are read separately.
+    const R = this.nClasses === 2 ? 1 : this.nClasses;
+    for (let i = 0; i < z.length; i++) {
+      if (Number.isFinite(z[i]!)) continue;
+      const r = Math.floor(i / R);
+      checkValues(X, this.name, false, r, r + 1);
+    }
+    if (R > 1) {
+      const p = this.nFeatures;
+      for (let c = 0; c < p; c++) {
+        let any = false;
+        for (let k = 0; k < R && !any; k++) any = this.coef[k * p + c] !== 0;
+        if (!any)
+          checkValues(
+            {
+              ...X,
+              nCols: 1,
+              data: X.data.subarray(c * X.nRows, (c + 1) * X.nRows),
+              names: [featureName(X, c)],
+            },
+            this.name,
+            false,
+          );
+      }
+    }
+    return z;
+  }
+
+  /** Raw scores z (row-major n x R), unchecked. */
+  private rawScores(X: Matrix): Float64Array {
     const n = X.nRows;
     const p = this.nFeatures;
     const R = this.nClasses === 2 ? 1 : this.nClasses;

@@ -98,6 +98,32 @@ describe("logistic regression refuses non-finite values", () => {
     Q.data[17] = Number.NaN;
     expect(() => m.predictProba(Q)).toThrow(/row 18, column a is NaN/);
   });
+
+  it("a column every class weighs 0 (a constant column at fit) is checked too", async () => {
+    for (const K of [2, 3]) {
+      const { X } = data(90, 4);
+      for (let i = 0; i < 90; i++) X.data[2 * 90 + i] = 0; // column c constant: its weights are 0
+      const y = Int32Array.from({ length: 90 }, (_, i) => i % K);
+      const m = new LogisticRegression();
+      await m.fit(X, y, K);
+      const coef = (m.toJSON().state as { coef: number[] }).coef;
+      for (let k = 0; k < (K === 2 ? 1 : K); k++) expect(coef[k * 3 + 2]).toBe(0);
+      const Q = copy(X);
+      Q.data[2 * 90 + 30] = Number.POSITIVE_INFINITY;
+      expect(() => m.predictProba(Q)).toThrow(/row 31, column c is Infinity/);
+    }
+  });
+
+  it("huge but finite values are scored (an overflowing score is not a non-finite input)", async () => {
+    const { X, y } = data(60, 5);
+    const m = new LogisticRegression();
+    await m.fit(X, y, 2);
+    const Q = copy(X);
+    Q.data[3] = 1e308;
+    Q.data[60 + 3] = -1e308;
+    const p = m.predictProba(Q);
+    expect(Number.isFinite(p[6]!) && Number.isFinite(p[7]!)).toBe(true);
+  });
 });
 
 describe("tree models at predict time", () => {
