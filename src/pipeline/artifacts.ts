@@ -52,8 +52,11 @@ export function makeRunDirs(p: RunPaths): void {
   }
 }
 
-/** A sortable, unique run id: UTC time + random suffix. */
+/**
+ * A sortable, unique run id: UTC time to the millisecond + random suffix (runs started in the same
+ * second, as a failed config check and the next run can be, still list newest first).
+ */
 export function newRunId(now = new Date()): string {
-  const t = now.toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
+  const t = now.toISOString().replace(/[-:]/g, "").replace("T", "-").replace(".", "-").replace("Z", "");
   return `${t}-${Math.random().toString(36).slice(2, 8)}`;
 }
