@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { allocMatrix, type Matrix } from "../src/core/frame.ts";
+import { allocMatrix, type Matrix, SHARED_BATCH_MIN_ROWS } from "../src/core/frame.ts";
 import { closePool } from "../src/core/pool.ts";
 import { loadFiles } from "../src/datasets/load-many.ts";
 import { getDataset } from "../src/datasets/registry.ts";
@@ -75,7 +75,9 @@ async function ours(
 ): Promise<Record<string, Side>> {
   const out: Record<string, Side> = {};
   const XtrS = standardise(Xtr, Xtr);
-  const XteS = standardise(Xte, Xtr);
+  // the test matrix as netsec builds a batch for prediction (bundle scores): in shared memory from
+  // SHARED_BATCH_MIN_ROWS rows on
+  const XteS = standardise(Xte, Xtr, Xte.data.buffer instanceof SharedArrayBuffer);
   for (const name of MODELS) {
     const [a, b] = name === "logistic_regression" ? [XtrS, XteS] : [Xtr, Xte];
     const m = createModel(name, { ...PARAMS[name], random_state: 0 });
@@ -194,7 +196,7 @@ async function loadNslKdd(): Promise<{ Xtr: Matrix; ytr: Int32Array; Xte: Matrix
   return {
     Xtr: t.transform(train),
     ytr: binaryTarget(s, train).y,
-    Xte: t.transform(test),
+    Xte: t.transform(test, test.nRows >= SHARED_BATCH_MIN_ROWS),
     yte: binaryTarget(s, test).y,
   };
 }

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NetsecError } from "../core/errors.ts";
-import type { Frame } from "../core/frame.ts";
+import { type Frame, SHARED_BATCH_MIN_ROWS } from "../core/frame.ts";
 import { DatasetSchema } from "../datasets/schema.ts";
 import { modelFromJSON } from "../models/registry.ts";
 import type { Classifier, SerializedModel } from "../models/types.ts";
@@ -128,7 +128,7 @@ export class BundlePredictor implements Predictor {
 
   /** Threat probability per row (and the class probabilities). */
   scores(frame: Frame): Scores {
-    const X = this.transformer.transform(frame);
+    const X = this.transformer.transform(frame, frame.nRows >= SHARED_BATCH_MIN_ROWS);
     const proba = this.model.predictProba(X);
     return { proba, threat: threatScore(proba, frame.nRows, this.model.nClasses, this.threatClasses) };
   }

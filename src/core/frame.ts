@@ -126,6 +126,13 @@ export interface Matrix {
   readonly names?: readonly string[];
 }
 
+/**
+ * Batches of at least this many rows are built for prediction in shared memory (bundle scores), where
+ * logistic regression and a single tree split their rows with the helper thread without a copy
+ * (forests gather the rows they need anyway).
+ */
+export const SHARED_BATCH_MIN_ROWS = 4096;
+
 /** Allocate a matrix, on a SharedArrayBuffer when `shared` (for zero-copy hand-off to workers). */
 export function allocMatrix(nRows: number, nCols: number, names?: readonly string[], shared = false): Matrix {
   const bytes = nRows * nCols * 8;

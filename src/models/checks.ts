@@ -150,7 +150,13 @@ export function softmaxRows(z: Float64Array, n: number, K: number, scale = 1): F
 /** Binary probabilities [1 − σ(z), σ(z)] per row (row-major n x 2) from logits. */
 export function sigmoidRows(z: Float64Array, n: number): Float64Array {
   const out = new Float64Array(n * 2);
-  for (let r = 0; r < n; r++) {
+  sigmoidRange(z, out, 0, n);
+  return out;
+}
+
+/** sigmoidRows on rows [from, to) into `out` (n x 2). */
+export function sigmoidRange(z: Float64Array, out: Float64Array, from: number, to: number): void {
+  for (let r = from; r < to; r++) {
     const v = z[r]!;
     // one exp a row: e^−|v| (the same value either branch used, so the same bits)
     const e = Math.exp(v >= 0 ? -v : v);
@@ -158,7 +164,6 @@ export function sigmoidRows(z: Float64Array, n: number): Float64Array {
     out[r * 2] = 1 - p1;
     out[r * 2 + 1] = p1;
   }
-  return out;
 }
 
 /** The JSON form every model writes: its name, format version, params and fitted state. */

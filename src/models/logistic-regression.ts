@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
+import { helperReady, runWithHelper } from "../core/helper.ts";
 import {
   argmaxRows,
   checkFitData,
@@ -16,7 +17,7 @@ import {
   classWeights,
   featureName,
   serialized,
-  sigmoidRows,
+  sigmoidRange,
   softmaxRows,
 } from "./checks.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
@@ -65,6 +66,13 @@ interface Design {
 
 /** A column is stored sparse when at most this share of its rows differ from its most common value. */
 const SPARSE_SHARE = 0.25;
+/**
+ * At least this many values (rows x features) in a batch in shared memory, binary scores are split
+ * with the helper thread (below it, posting and waking the helper costs more than the half it saves).
+ */
+export const PARALLEL_MIN_VALUES = 1 << 18;
+/** Rows sampled to find a column's candidate common value. */
+const SAMPLE_ROWS = 512;
 
 function buildDesign(X: Matrix): Design {
   const n = X.nRows;
@@ -74,12 +82,16 @@ function buildDesign(X: Matrix): Design {
   const dense: number[] = [];
   const sparse: number[] = [];
   let nnz = 0;
+  // Boyer–Moore majority vote over a strided sample of the rows finds the candidate (a value on at
+  // least 75% of the rows is the sample's majority unless the sample is freakishly unlike the column;
+  // then the column stays dense, which changes speed, never results' correctness); one branch-free
+  // pass counts the rows off it. Deterministic: the sample rows depend on n only.
+  const stride = Math.max(1, Math.floor(n / SAMPLE_ROWS));
   for (let c = 0; c < p; c++) {
     const o = c * n;
-    // Boyer–Moore majority vote: the candidate is the majority value whenever one exists
     let cand = d[o]!;
     let votes = 0;
-    for (let r = 0; r < n; r++) {
+    for (let r = 0; r < n; r += stride) {
       const v = d[o + r]!;
       if (votes === 0) {
         cand = v;
@@ -87,8 +99,9 @@ function buildDesign(X: Matrix): Design {
       } else if (v === cand) votes++;
       else votes--;
     }
-    let off = 0;
-    for (let r = 0; r < n; r++) if (d[o + r] !== cand) off++;
+    let on = 0;
+    for (let r = 0; r < n; r++) on += +(d[o + r] === cand);
+    const off = n - on;
     if (off <= SPARSE_SHARE * n) {
       mode[c] = cand;
       sparse.push(c);
@@ -96,8 +109,9 @@ function buildDesign(X: Matrix): Design {
     } else dense.push(c);
   }
   const start = new Int32Array(sparse.length + 1);
-  const idx = new Int32Array(nnz);
-  const val = new Float64Array(nnz);
+  // one slot more: every row is written at k, which moves on only past rows off the mode (no branch)
+  const idx = new Int32Array(nnz + 1);
+  const val = new Float64Array(nnz + 1);
   let k = 0;
   for (let j = 0; j < sparse.length; j++) {
     const c = sparse[j]!;
@@ -106,14 +120,22 @@ function buildDesign(X: Matrix): Design {
     start[j] = k;
     for (let r = 0; r < n; r++) {
       const v = d[o + r]!;
-      if (v !== m) {
-        idx[k] = r;
-        val[k++] = v - m;
-      }
+      idx[k] = r;
+      val[k] = v - m;
+      k += +(v !== m);
     }
   }
   start[sparse.length] = k;
-  return { n, d, dense: Int32Array.from(dense), sparse: Int32Array.from(sparse), mode, start, idx, val };
+  return {
+    n,
+    d,
+    dense: Int32Array.from(dense),
+    sparse: Int32Array.from(sparse),
+    mode,
+    start,
+    idx: idx.subarray(0, nnz),
+    val: val.subarray(0, nnz),
+  };
 }
 
 /** z[zo + r] = b + Σ_c w[wo + c] · x_rc for every row r. */
@@ -210,6 +232,8 @@ interface Problem {
   y: Int32Array;
   /** Sample weights divided by their sum. */
   s: Float64Array;
+  /** The common weight when every row has the same (1/n without weights), else 0. */
+  uniform: number;
   /** Coefficient rows: 1 (binary) or K. */
   R: number;
   K: number;
@@ -226,7 +250,29 @@ function lossGrad(pr: Problem, theta: Float64Array, grad: Float64Array, zbuf: Fl
   for (let k = 0; k < R; k++) linear(ds, theta, k * p, pr.fitIntercept ? theta[R * p + k]! : 0, zbuf, k * n);
   let loss = 0;
   // zbuf becomes the residual (prob − onehot) · s
-  if (R === 1) {
+  if (R === 1 && pr.uniform > 0) {
+    // equal weights: Σ log1p(e_r) taken as log Π (1 + e_r) over blocks of eight rows (each factor is
+    // in (1, 2], so a block's product is at most 256): one log per eight rows instead of eight
+    const w = pr.uniform;
+    let lin = 0;
+    let logs = 0;
+    let r = 0;
+    for (; r < n; ) {
+      const e8 = Math.min(n, r + 8);
+      let prod = 1;
+      for (; r < e8; r++) {
+        const zz = zbuf[r]!;
+        const yy = y[r] === 1 ? 1 : 0;
+        const e = Math.exp(-Math.abs(zz));
+        const q = 1 + e;
+        prod *= q;
+        lin += Math.max(zz, 0) - yy * zz;
+        zbuf[r] = w * ((zz >= 0 ? 1 : e) / q - yy);
+      }
+      logs += Math.log(prod);
+    }
+    loss = w * (lin + logs);
+  } else if (R === 1) {
     for (let r = 0; r < n; r++) {
       const zz = zbuf[r]!;
       const yy = y[r] === 1 ? 1 : 0;
@@ -454,10 +500,18 @@ function choleskySolve(A: Float64Array, b: Float64Array, n: number): Float64Arra
 }
 
 /**
- * z += X[:, c..c+8) · w[c..c+8) for column-major X with n rows. A small function of its own, so V8
+ * z += X[:, c..c+8) · w[c..c+8) on rows [from, to) of column-major X with n rows. A small function of its own, so V8
  * optimises it within the first batch (a loop inside a method called once per batch would wait).
  */
-function addColumns8(z: Float64Array, d: Float64Array, n: number, w: Float64Array, c: number): void {
+function addColumns8(
+  z: Float64Array,
+  d: Float64Array,
+  n: number,
+  w: Float64Array,
+  c: number,
+  from: number,
+  to: number,
+): void {
   const w0 = w[c]!;
   const w1 = w[c + 1]!;
   const w2 = w[c + 2]!;
@@ -474,7 +528,7 @@ function addColumns8(z: Float64Array, d: Float64Array, n: number, w: Float64Arra
   const o5 = o4 + n;
   const o6 = o5 + n;
   const o7 = o6 + n;
-  for (let r = 0; r < n; r++)
+  for (let r = from; r < to; r++)
     z[r]! +=
       w0 * d[o0 + r]! +
       w1 * d[o1 + r]! +
@@ -484,7 +538,15 @@ function addColumns8(z: Float64Array, d: Float64Array, n: number, w: Float64Arra
 }
 
 /** z += X[:, c..c+4) · w[c..c+4). */
-function addColumns4(z: Float64Array, d: Float64Array, n: number, w: Float64Array, c: number): void {
+function addColumns4(
+  z: Float64Array,
+  d: Float64Array,
+  n: number,
+  w: Float64Array,
+  c: number,
+  from: number,
+  to: number,
+): void {
   const w0 = w[c]!;
   const w1 = w[c + 1]!;
   const w2 = w[c + 2]!;
@@ -493,23 +555,86 @@ function addColumns4(z: Float64Array, d: Float64Array, n: number, w: Float64Arra
   const o1 = o0 + n;
   const o2 = o1 + n;
   const o3 = o2 + n;
-  for (let r = 0; r < n; r++)
+  for (let r = from; r < to; r++)
     z[r]! += w0 * d[o0 + r]! + w1 * d[o1 + r]! + (w2 * d[o2 + r]! + w3 * d[o3 + r]!);
 }
 
 /** z += X[:, c..c+2) · w[c..c+2). */
-function addColumns2(z: Float64Array, d: Float64Array, n: number, w: Float64Array, c: number): void {
+function addColumns2(
+  z: Float64Array,
+  d: Float64Array,
+  n: number,
+  w: Float64Array,
+  c: number,
+  from: number,
+  to: number,
+): void {
   const w0 = w[c]!;
   const w1 = w[c + 1]!;
   const o0 = c * n;
   const o1 = o0 + n;
-  for (let r = 0; r < n; r++) z[r]! += w0 * d[o0 + r]! + w1 * d[o1 + r]!;
+  for (let r = from; r < to; r++) z[r]! += w0 * d[o0 + r]! + w1 * d[o1 + r]!;
 }
 
 /** z += wc · X[:, c]. */
-function addColumn(z: Float64Array, d: Float64Array, n: number, wc: number, c: number): void {
+function addColumn(
+  z: Float64Array,
+  d: Float64Array,
+  n: number,
+  wc: number,
+  c: number,
+  from: number,
+  to: number,
+): void {
   const o = c * n;
-  for (let r = 0; r < n; r++) z[r]! += wc * d[o + r]!;
+  for (let r = from; r < to; r++) z[r]! += wc * d[o + r]!;
+}
+
+/** z[r] = b + X[r, :] · w on rows [from, to) of column-major X (n x p): eight columns per pass. */
+function binaryScores(
+  d: Float64Array,
+  n: number,
+  p: number,
+  w: Float64Array,
+  b: number,
+  z: Float64Array,
+  from: number,
+  to: number,
+  proba: Float64Array | null = null,
+): void {
+  z.fill(b, from, to);
+  let c = 0;
+  for (; c + 8 <= p; c += 8) addColumns8(z, d, n, w, c, from, to);
+  // the rest four and two at a time: each pass reads and writes z once
+  if (c + 4 <= p) {
+    addColumns4(z, d, n, w, c, from, to);
+    c += 4;
+  }
+  if (c + 2 <= p) {
+    addColumns2(z, d, n, w, c, from, to);
+    c += 2;
+  }
+  for (; c < p; c++) addColumn(z, d, n, w[c]!, c, from, to);
+  if (proba) sigmoidRange(z, proba, from, to);
+}
+
+interface ScoreArgs {
+  d: Float64Array;
+  n: number;
+  p: number;
+  w: Float64Array;
+  b: number;
+  z: Float64Array;
+  /** The probabilities (n x 2) too, when given. */
+  proba: Float64Array | null;
+  from: number;
+  to: number;
+}
+
+/** binaryScores on the helper thread (d, z and proba in shared memory). */
+export function binaryScoresTask(a: ScoreArgs): null {
+  binaryScores(a.d, a.n, a.p, a.w, a.b, a.z, a.from, a.to, a.proba);
+  return null;
 }
 
 export class LogisticRegression implements Classifier {
@@ -549,11 +674,14 @@ export class LogisticRegression implements Classifier {
     for (let i = 0; i < n; i++)
       ssum += s[i] = (opts.sampleWeight ? opts.sampleWeight[i]! : 1) * (cw ? cw[y[i]!]! : 1);
     for (let i = 0; i < n; i++) s[i]! /= ssum;
+    let uniform = n > 0 ? s[0]! : 0;
+    for (let i = 1; i < n && uniform > 0; i++) if (s[i] !== uniform) uniform = 0;
     const pr: Problem = {
       X,
       ds: buildDesign(X),
       y,
       s,
+      uniform,
       R,
       K: nClasses,
       p,
@@ -582,8 +710,14 @@ export class LogisticRegression implements Classifier {
 
   /** Raw scores z (row-major n x R). */
   decision(X: Matrix): Float64Array {
+    return this.checkedScores(X, false).z;
+  }
+
+  /** decision(X), and for a binary model when `proba`, the probabilities (n x 2) too. */
+  private checkedScores(X: Matrix, proba: boolean): { z: Float64Array; proba: Float64Array | null } {
     checkPredictData(X, this.nFeatures, this.name);
-    const z = this.rawScores(X);
+    const scores = this.rawScores(X, proba);
+    const z = scores.z;
     // NaN or ±Infinity would come out as a NaN probability (or a certain one from a value no scaler
     // produced): refused as at fit, naming row and column. A non-finite input makes its row's score
     // non-finite (0 · ∞ is NaN too), so one pass over the scores finds the rows to look at; a row whose
@@ -613,32 +747,36 @@ export class LogisticRegression implements Classifier {
           );
       }
     }
-    return z;
+    return scores;
   }
 
-  /** Raw scores z (row-major n x R), unchecked. */
-  private rawScores(X: Matrix): Float64Array {
+  /** Raw scores z (row-major n x R), unchecked; a binary model's probabilities too when `proba`. */
+  private rawScores(X: Matrix, proba = false): { z: Float64Array; proba: Float64Array | null } {
     const n = X.nRows;
     const p = this.nFeatures;
     const R = this.nClasses === 2 ? 1 : this.nClasses;
     const d = X.data;
     const w = this.coef;
     if (R === 1) {
-      // eight columns per pass over z (column-major X is read once, in order)
-      const z = new Float64Array(n).fill(this.intercept[0]!);
-      let c = 0;
-      for (; c + 8 <= p; c += 8) addColumns8(z, d, n, w, c);
-      // the rest four and two at a time: each pass reads and writes z once
-      if (c + 4 <= p) {
-        addColumns4(z, d, n, w, c);
-        c += 4;
+      const b = this.intercept[0]!;
+      // a large batch already in shared memory (bundles build theirs there): the helper thread scores
+      // the second half of the rows while this one scores the first (the same sums, row by row)
+      if (d.buffer instanceof SharedArrayBuffer && n >= 64 && n * p >= PARALLEL_MIN_VALUES && helperReady()) {
+        const z = new Float64Array(new SharedArrayBuffer(8 * n));
+        const pr = proba ? new Float64Array(new SharedArrayBuffer(16 * n)) : null;
+        const half = n >> 1;
+        const args: ScoreArgs = { d, n, p, w, b, z, proba: pr, from: half, to: n };
+        const ok = runWithHelper(
+          { module: "models/logistic-regression.ts", fn: "binaryScoresTask", args },
+          () => binaryScores(d, n, p, w, b, z, 0, half, pr),
+        );
+        if (!ok) binaryScores(d, n, p, w, b, z, half, n, pr);
+        return { z, proba: pr };
       }
-      if (c + 2 <= p) {
-        addColumns2(z, d, n, w, c);
-        c += 2;
-      }
-      for (; c < p; c++) addColumn(z, d, n, w[c]!, c);
-      return z;
+      const z = new Float64Array(n);
+      const pr = proba ? new Float64Array(2 * n) : null;
+      binaryScores(d, n, p, w, b, z, 0, n, pr);
+      return { z, proba: pr };
     }
     const z = new Float64Array(n * R);
     for (let k = 0; k < R; k++) {
@@ -653,12 +791,12 @@ export class LogisticRegression implements Classifier {
         for (let r = 0; r < n; r++) z[r * R + k]! += wk * d[xo + r]!;
       }
     }
-    return z;
+    return { z, proba: null };
   }
 
   predictProba(X: Matrix): Float64Array {
-    const z = this.decision(X);
-    return this.nClasses === 2 ? sigmoidRows(z, X.nRows) : softmaxRows(z, X.nRows, this.nClasses);
+    if (this.nClasses === 2) return this.checkedScores(X, true).proba!;
+    return softmaxRows(this.decision(X), X.nRows, this.nClasses);
   }
 
   predict(X: Matrix): Int32Array {

@@ -40,8 +40,8 @@ export function subset(d: XY, rows: ArrayLike<number>): XY {
 }
 
 /** Standardise columns with the mean and population std of `ref` (as scikit-learn's StandardScaler). */
-export function standardise(X: Matrix, ref: Matrix = X): Matrix {
-  const out = allocMatrix(X.nRows, X.nCols, X.names);
+export function standardise(X: Matrix, ref: Matrix = X, shared = false): Matrix {
+  const out = allocMatrix(X.nRows, X.nCols, X.names, shared);
   for (let c = 0; c < X.nCols; c++) {
     let m = 0;
     for (let r = 0; r < ref.nRows; r++) m += ref.data[c * ref.nRows + r]!;

@@ -9,7 +9,7 @@ import { helperReady } from "../../src/core/helper.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { GradientBoostingClassifier } from "../../src/models/gradient-boosting.ts";
-import { LogisticRegression } from "../../src/models/logistic-regression.ts";
+import { LogisticRegression, PARALLEL_MIN_VALUES } from "../../src/models/logistic-regression.ts";
 import { RandomForestClassifier } from "../../src/models/random-forest.ts";
 import { binMatrix, binOf, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
 import {
@@ -22,6 +22,7 @@ import {
   packedContributionsAll,
   packTrees,
   pathContributions,
+  SINGLE_PARALLEL_MIN_STEPS,
 } from "../../src/models/tree/flat-tree.ts";
 import { bitCode, disableWasmWalks, wasmTrees } from "../../src/models/tree/wasm-walk.ts";
 
@@ -279,6 +280,67 @@ describe("packed tree prediction split with the helper thread", () => {
     const got = new Float64Array(n * 2).fill(0.5);
     accumulatePacked(packTrees(trees), X.data, n, got, 0.1);
     expect(Array.from(got)).toEqual(Array.from(ref));
+  });
+});
+
+/** The same matrix in shared memory (as bundles build large batches), which the helper may read. */
+function shared(X: Matrix): Matrix {
+  const S = allocMatrix(X.nRows, X.nCols, X.names, true);
+  S.data.set(X.data);
+  return S;
+}
+
+describe("a large batch in shared memory, split with the helper thread", () => {
+  afterAll(() => closePool());
+  const waitHelper = async (): Promise<void> => {
+    for (let i = 0; i < 200 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(helperReady()).toBe(true);
+  };
+
+  it("a single tree: the same sums as one row at a time (odd row counts, missing values)", async () => {
+    await waitHelper();
+    const rng = new Rng(21);
+    const tree = randomTree(rng, 301, 6, 2);
+    const P = packTrees([tree]);
+    for (const n of [40_001, 40_004]) {
+      expect(n * P.depth[0]!).toBeGreaterThanOrEqual(SINGLE_PARALLEL_MIN_STEPS); // split with the helper
+      const X = shared(randomMatrix(rng, n, 6, 0.03));
+      const ref = new Float64Array(n * 2).fill(0.25);
+      accumulateTree(tree, X.data, n, ref, 0.5);
+      const got = new Float64Array(n * 2).fill(0.25);
+      accumulateSingle(P, X.data, n, got, 0.5);
+      expect(helperReady()).toBe(true); // the helper finished and is idle again
+      expect(Array.from(got)).toEqual(Array.from(ref));
+    }
+  });
+
+  it("logistic regression: the same probabilities to the bit, and a bad value in the helper's half is named", async () => {
+    await waitHelper();
+    const rng = new Rng(22);
+    const p = 12;
+    const fitX = randomMatrix(rng, 2000, p, 0);
+    const y = Int32Array.from({ length: 2000 }, (_, r) =>
+      fitX.data[r]! + 0.5 * fitX.data[2000 + r]! > 0 ? 1 : 0,
+    );
+    const m = new LogisticRegression();
+    await m.fit(fitX, y, 2);
+    const n = 30_001;
+    expect(n * p).toBeGreaterThanOrEqual(PARALLEL_MIN_VALUES); // split with the helper
+    const X = randomMatrix(rng, n, p, 0);
+    const S = shared(X);
+    // the plain matrix is scored by this thread alone
+    expect(Array.from(m.predictProba(S))).toEqual(Array.from(m.predictProba(X)));
+    expect(Array.from(m.decision(S))).toEqual(Array.from(m.decision(X)));
+    // and against the formula, computed here row by row
+    const proba = m.predictProba(S);
+    for (const r of [0, 1, 15_000, 15_001, n - 1]) {
+      let z = m.intercept[0]!;
+      for (let c = 0; c < p; c++) z += m.coef[c]! * X.data[c * n + r]!;
+      expect(proba[2 * r + 1]).toBeCloseTo(1 / (1 + Math.exp(-z)), 12);
+      expect(proba[2 * r]! + proba[2 * r + 1]!).toBeCloseTo(1, 15);
+    }
+    S.data[5 * n + (n - 3)] = Number.NaN; // column 5, row n - 2 (1-based): in the helper's half
+    expect(() => m.predictProba(S)).toThrow(new RegExp(`row ${n - 2}, column feature 5 is NaN`));
   });
 });
 

@@ -202,14 +202,17 @@ class DistinctSet {
     used.fill(0);
     this.sawNaN = false;
     let count = 0;
+    // the two values seen last (most columns are flags or few-valued: most values are one of them)
     let last = Number.NaN;
+    let before = Number.NaN;
     for (let i = 0; i < n; i++) {
       const v = data[base + i]! + 0; // -0 counts as 0
-      if (v === last) continue;
+      if (v === last || v === before) continue;
       if (Number.isNaN(v)) {
         this.sawNaN = true;
         continue;
       }
+      before = last;
       last = v;
       bits[0] = v;
       let h = (Math.imul(words[0]! ^ Math.imul(words[1]!, 0x9e3779b1), 0x85ebca6b) >>> 7) & mask;

@@ -133,12 +133,97 @@ export function accumulateSingle(
   scale: number,
 ): void {
   if (P.nTrees !== 1) throw new RangeError(`accumulateSingle: ${P.nTrees} trees`);
-  const { links, threshold, features, value, k } = P;
+  // a large batch already in shared memory (bundles build theirs there): the helper thread walks the
+  // second half of the rows while this one walks the first (the same walk and sums, row by row)
+  if (
+    data.buffer instanceof SharedArrayBuffer &&
+    nRows * P.depth[0]! >= SINGLE_PARALLEL_MIN_STEPS &&
+    helperReady()
+  ) {
+    const half = 4 * Math.floor(nRows / 8);
+    const shared = new Float64Array(new SharedArrayBuffer(8 * out.length));
+    shared.set(out.subarray(half * P.k), half * P.k);
+    const T: SingleTree = {
+      links: P.links,
+      threshold: P.threshold,
+      features: P.features,
+      value: P.value,
+      k: P.k,
+      root: P.roots[0]!,
+    };
+    const args: SingleArgs = { T, data, nRows, out: shared, scale, from: half, to: nRows };
+    const ok = runWithHelper({ module: "models/tree/flat-tree.ts", fn: "singleRowsTask", args }, () =>
+      singleRows(T, data, nRows, out, scale, 0, half),
+    );
+    if (!ok) singleRows(T, data, nRows, shared, scale, half, nRows);
+    out.set(shared.subarray(half * P.k), half * P.k);
+    return;
+  }
+  singleRows(
+    {
+      links: P.links,
+      threshold: P.threshold,
+      features: P.features,
+      value: P.value,
+      k: P.k,
+      root: P.roots[0]!,
+    },
+    data,
+    nRows,
+    out,
+    scale,
+    0,
+    nRows,
+  );
+}
+
+/** A single tree's tables for singleRows. */
+interface SingleTree {
+  links: Int32Array;
+  threshold: Float64Array;
+  features: Int32Array;
+  value: Float64Array;
+  k: number;
+  root: number;
+}
+
+interface SingleArgs {
+  T: SingleTree;
+  data: Float64Array;
+  nRows: number;
+  out: Float64Array;
+  scale: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * At least this many node steps (rows x the tree's depth) in a batch in shared memory, a single tree
+ * walks its rows on two threads (below it, posting and waking the helper costs more than it saves).
+ */
+export const SINGLE_PARALLEL_MIN_STEPS = 1 << 17;
+
+/** accumulateSingle on the helper thread (data and out in shared memory). */
+export function singleRowsTask(a: SingleArgs): null {
+  singleRows(a.T, a.data, a.nRows, a.out, a.scale, a.from, a.to);
+  return null;
+}
+
+/** accumulateSingle's walk over rows [from, to) (from a multiple of 4). */
+function singleRows(
+  T: SingleTree,
+  data: Float64Array,
+  nRows: number,
+  out: Float64Array,
+  scale: number,
+  from: number,
+  to: number,
+): void {
+  const { links, threshold, features, value, k, root } = T;
   const colOff = new Int32Array(Math.max(1, features.length));
   for (let j = 0; j < features.length; j++) colOff[j] = features[j]! * nRows;
-  const root = P.roots[0]!;
-  let i = 0;
-  for (; i + 4 <= nRows; i += 4) {
+  let i = from;
+  for (; i + 4 <= to; i += 4) {
     let n0 = root;
     let n1 = root;
     let n2 = root;
@@ -169,7 +254,7 @@ export function accumulateSingle(
       out[(i + 3) * k + c]! += scale * value[n3 * k + c]!;
     }
   }
-  for (; i < nRows; i++) {
+  for (; i < to; i++) {
     let q = root;
     for (;;) {
       const a = 4 * q;
