@@ -686,12 +686,12 @@ export async function runPipeline(
     const score = scoreOf(t, scoring);
     if (score < cfg.gates.min_score)
       return await fail(
-        `gate: test ${scoreLabel} ${score.toFixed(4)} is below min_score ${cfg.gates.min_score}`,
+        `gate: test ${scoreLabel} ${againstLimit(score, cfg.gates.min_score)} is below min_score ${cfg.gates.min_score}`,
       );
     if (res.trainCvGap > cfg.gates.max_train_cv_gap) {
       const best = res.leaderboard[0]!;
       return await fail(
-        `gate: train–CV gap ${res.trainCvGap.toFixed(4)} in ${scoreLabel} (${best.model}: train ${scoreLabel} ${best.train_mean.toFixed(4)} vs CV ${scoreLabel} ${best.cv_mean.toFixed(4)}) exceeds max_train_cv_gap ${cfg.gates.max_train_cv_gap}`,
+        `gate: train–CV gap ${againstLimit(res.trainCvGap, cfg.gates.max_train_cv_gap)} in ${scoreLabel} (${best.model}: train ${scoreLabel} ${best.train_mean.toFixed(4)} vs CV ${scoreLabel} ${best.cv_mean.toFixed(4)}) exceeds max_train_cv_gap ${cfg.gates.max_train_cv_gap}`,
       );
     }
     await timed("register", async () => {
@@ -805,4 +805,16 @@ export async function runPipeline(
     await fail(msg);
     throw e;
   }
+}
+
+/**
+ * `x` to 4 decimals, or to as many more as it takes not to read as the limit it is compared with: a
+ * gap of 0.050004 against 0.05 shows as 0.050004, not as "0.0500 exceeds 0.05".
+ */
+export function againstLimit(x: number, limit: number): string {
+  for (let d = 4; d <= 12; d++) {
+    const s = x.toFixed(d);
+    if (Number(s) !== limit) return s;
+  }
+  return String(x);
 }

@@ -119,6 +119,44 @@ describe("decision tree", () => {
     expect(best.size).toBe(1);
   });
 
+  it("max_features counts constant features drawn (scikit-learn's rule): all-constant draws go on to the first usable one", async () => {
+    // features: 0 constant, 1 weak, 2 strong. max_features 2: the two drawn are {0,1} in 1/3 of the
+    // orders (then only the weak one is usable and the root splits on it), {0,2} in 1/3 (the strong),
+    // {1,2} in 1/3 (the strong). Had constants not counted, both usable ones would always be
+    // evaluated and the root would always be the strong one.
+    const rng = new Rng(8);
+    const n = 600;
+    const X = allocMatrix(n, 3, ["const", "weak", "strong"]);
+    const y = new Int32Array(n);
+    for (let r = 0; r < n; r++) {
+      y[r] = r % 2;
+      X.data[r] = 7;
+      X.data[n + r] = y[r]! * 0.3 + rng.normal();
+      X.data[2 * n + r] = y[r]! * 3 + rng.normal();
+    }
+    const seeds = 300;
+    let weak = 0;
+    let onlyConstantDrawn = 0;
+    for (let seed = 0; seed < seeds; seed++) {
+      const m = new DecisionTreeClassifier({ maxFeatures: 2, maxDepth: 1, randomState: seed });
+      await m.fit(X, y, 2);
+      expect(m.tree!.feature[0]).not.toBe(0); // the constant feature is never split on
+      if (m.tree!.feature[0] === 1) weak++;
+      // max_features 1: the constant one drawn first (1/3) means drawing on until a usable one
+      const one = new DecisionTreeClassifier({ maxFeatures: 1, maxDepth: 1, randomState: seed });
+      await one.fit(X, y, 2);
+      expect(one.tree!.feature[0]).not.toBe(0);
+      expect(one.tree!.nNodes).toBe(3); // always a split: a usable feature is always found
+      if (one.tree!.feature[0] === 1) onlyConstantDrawn++;
+    }
+    // 1/3 ± 3 binomial standard deviations (sd = sqrt(300 · 1/3 · 2/3) ≈ 8.2 rows)
+    expect(weak).toBeGreaterThanOrEqual(100 - 25);
+    expect(weak).toBeLessThanOrEqual(100 + 25);
+    // max_features 1: weak when drawn first (1/3) or after the constant one (1/3 · 1/2): 1/2 in all
+    expect(onlyConstantDrawn).toBeGreaterThanOrEqual(150 - 26);
+    expect(onlyConstantDrawn).toBeLessThanOrEqual(150 + 26);
+  });
+
   it('max_features "sqrt" on 30 features evaluates 5 per node: the best of 5 drawn at the root', async () => {
     // feature j shifted by 0.06·(j + 1): strengths from next to none to strong, none separating alone
     const shift = Array.from({ length: 30 }, (_, j) => 0.06 * (j + 1));

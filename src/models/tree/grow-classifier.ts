@@ -6,8 +6,10 @@
  * per candidate feature builds a (bin x class) weighted histogram of the node's rows and scans the bins
  * left to right: O(rows in node) + O(256·K) per feature. Missing values (bin 255) are tried on both sides
  * and the better direction is stored with the split, as histogram gradient boosting does. Features are
- * visited in a random order until `maxFeatures` non-constant ones have been evaluated (scikit-learn's
- * rule), so `maxFeatures = nFeatures` gives an exhaustive search with random tie-breaking.
+ * drawn in a random order until `maxFeatures` have been drawn, constant ones included, and past that
+ * only while none drawn was non-constant (scikit-learn's BestSplitter rule: in a deep node where many
+ * features are constant, a forest's trees see fewer usable features, which keeps them diverse), so
+ * `maxFeatures = nFeatures` gives an exhaustive search with random tie-breaking.
  *
  * Thresholds: a feature binned one value per bin splits at the midpoint between two values, as
  * scikit-learn does. On a feature binned at quantiles the best bin boundary is then refined to the
@@ -387,21 +389,29 @@ export function growClassificationTree(
     const known = t.known;
     // this node's known-constant set, copied from the parent's on the first new constant feature
     let known2: Uint8Array | null = known;
-    // random feature order (partial Fisher–Yates as we go)
-    let visitedNonConst = 0;
-    for (let fi = 0; fi < nFeatures && visitedNonConst < p.maxFeatures; fi++) {
+    // random feature order (partial Fisher–Yates as we go). scikit-learn's rule: every feature drawn
+    // counts toward max_features, constant ones too (known from an ancestor or found here), and the
+    // draw goes on past max_features only while every feature drawn so far was constant
+    let visited = 0;
+    let constants = 0;
+    for (let fi = 0; fi < nFeatures && (visited < p.maxFeatures || visited === constants); fi++) {
       const j = fi + rng.int(nFeatures - fi);
       const tmp = featOrder[fi]!;
       featOrder[fi] = featOrder[j]!;
       featOrder[j] = tmp;
       const f = featOrder[fi]!;
-      if (known !== null && known[f] === 1) continue;
+      visited++;
+      if (known !== null && known[f] === 1) {
+        constants++;
+        continue;
+      }
       const nb = thresholds[f]!.length + 1;
       const fo = f * nRows;
       // constant feature in this node? (a cheap scan that stops at the first other bin)
       if (isConstant(bins, fo, idx, start, end)) {
         if (known2 === known) known2 = known ? known.slice() : new Uint8Array(nFeatures);
         known2![f] = 1;
+        constants++;
         continue;
       }
       hist.fill(0, 0, nb * K);
@@ -426,7 +436,6 @@ export function growClassificationTree(
           cnt[b]!++;
         }
       }
-      visitedNonConst++;
       const bestBefore = bestProxy;
       let wMiss = 0;
       for (let c = 0; c < K; c++) wMiss += hist[missOff + c]!;
