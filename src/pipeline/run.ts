@@ -659,6 +659,11 @@ export async function runPipeline(
       res.manifest.files.onnx = "onnx/model.onnx";
       writeFileSync(join(paths.bundle, "bundle.json"), `${JSON.stringify(res.manifest, null, 2)}\n`);
       rec.metrics.onnx_max_abs_diff = onnx.verify?.maxAbsDiff ?? null;
+      const ties = onnx.verify?.thresholdTies.length ?? 0;
+      if (ties > 0) {
+        const msg = `ONNX export: ${ties} test row(s) lie within float32 rounding just below the threshold ${res.threshold}: onnxruntime labels them threats, the bundle (float64) does not`;
+        rec.warnings.push(msg);
+      }
       // every test set by name: the main one, then a split's also_test sets (reported, never selected on)
       const metricsOf = (m: ReturnType<typeof binaryMetrics>): Record<string, number> => ({
         rows: m.confusion.tp + m.confusion.fp + m.confusion.tn + m.confusion.fn,

