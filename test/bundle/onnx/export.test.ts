@@ -255,6 +255,40 @@ describe("float32 boundaries", () => {
   });
 });
 
+describe("verifyOnnx: labels at the threshold", () => {
+  it("a row within float32 rounding just below the threshold is a tie, not a failure; any other label difference fails", async () => {
+    const base = forestIR();
+    const frame = testFrame();
+    // row 0's threat probability is 0.6 (walked by hand above); the threshold one float64 ulp above it
+    const ref0 = evaluatePipelineIR(base, frame);
+    expect(ref0.probability[0]).toBeCloseTo(0.6, 15);
+    const t = ref0.probability[0]! + 2 ** -53;
+    expect(t).toBeGreaterThan(ref0.probability[0]!);
+    const ir: PipelineIR = { ...base, threshold: t };
+    const ref = evaluatePipelineIR(ir, frame);
+    const bytes = exportPipelineToOnnx(ir);
+    // float64: row 0 is below the threshold (benign); onnxruntime's float32 probability rounds onto it
+    const res = await verifyOnnx(bytes, ir.columns, frame, ref.probability, 1e-5, ref.labels, t);
+    const atT = Array.from(ref.probability.keys()).filter((r) => ref.probability[r] === ref.probability[0]);
+    expect(atT.length).toBeGreaterThanOrEqual(1);
+    for (const r of atT) expect(ref.labels[r]).not.toBe(res.labels[r]);
+    expect(res.thresholdTies).toEqual(atT);
+    expect(res.labelMismatches).toEqual([]);
+    expect(res.ok).toBe(true);
+    // without the threshold the same difference is a mismatch
+    const strict = await verifyOnnx(bytes, ir.columns, frame, ref.probability, 1e-5, ref.labels);
+    expect(strict.labelMismatches).toEqual(atT);
+    expect(strict.ok).toBe(false);
+    // a label wrong on a row far from the threshold still fails
+    expect(atT).not.toContain(1);
+    expect(Math.abs(ref.probability[1]! - t)).toBeGreaterThan(0.1);
+    const wrong = ref.labels.map((l, i) => (i === 1 ? (l === -1 ? 1 : -1) : l));
+    const bad = await verifyOnnx(bytes, ir.columns, frame, ref.probability, 1e-5, wrong, t);
+    expect(bad.labelMismatches).toEqual([1]);
+    expect(bad.ok).toBe(false);
+  });
+});
+
 describe("invalid IRs are refused with BUNDLE_INVALID", () => {
   it.each([
     ["feature out of range", (ir: PipelineIR) => ({ ...ir, featureOrder: ["duration"] })],
