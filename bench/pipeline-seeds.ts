@@ -14,17 +14,13 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { type RfReference, rfReference } from "./rf-reference.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const PYTHON = join(ROOT, ".venv/bin/python");
 const arg = (name: string): string | undefined =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
 const dataset = arg("dataset") ?? "phishing";
 const seeds = (arg("seeds") ?? "0,1,2,3,4,5,6,7,8,9").split(",").map(Number);
-const SCHEMA: Record<string, { target: string; normal: string }> = {
-  phishing: { target: "Result", normal: "1" },
-  "nsl-kdd": { target: "label", normal: "normal" },
-};
 
 interface Row {
   seed: number;
@@ -32,7 +28,7 @@ interface Row {
   failure: string | null;
   winner: string;
   f1: number;
-  rf: { mean: number; min: number; max: number; f1: number[] };
+  rf: RfReference;
 }
 
 const rows: Row[] = [];
@@ -75,20 +71,7 @@ for (const seed of seeds) {
     process.stderr.write(
       `  winner ${r.winner}, test F1 ${r.test.f1!.toFixed(4)}; scikit-learn RF(100) x 10 seeds…\n`,
     );
-    const s = SCHEMA[dataset]!;
-    const rf = JSON.parse(
-      execFileSync(
-        PYTHON,
-        [
-          join(ROOT, "bench/sklearn_rf_reference.py"),
-          join(r.artifacts, "data_ingestion/ingested/train.csv"),
-          join(r.artifacts, "data_ingestion/ingested/test.csv"),
-          s.target,
-          s.normal,
-        ],
-        { encoding: "utf8" },
-      ),
-    ) as Row["rf"];
+    const rf = rfReference(r.artifacts, dataset);
     rows.push({ seed, winner: r.winner, f1: r.test.f1!, rf, failure: r.failure ?? null });
     process.stderr.write(
       `  RF(100) mean ${rf.mean.toFixed(4)} (${rf.min.toFixed(4)}–${rf.max.toFixed(4)})\n`,

@@ -12,6 +12,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { rfReference, SKLEARN_TARGET } from "./rf-reference.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const PYTHON = join(ROOT, ".venv/bin/python");
@@ -127,8 +128,7 @@ async function one(dataset: string): Promise<Row> {
     };
     const cvRows =
       readFileSync(join(r.artifacts, "model_trainer/cv_scores.csv"), "utf8").trim().split("\n").length - 1;
-    const schema =
-      dataset === "phishing" ? { target: "Result", normal: "1" } : { target: "label", normal: "normal" };
+    const schema = SKLEARN_TARGET[dataset]!;
     console.error(`${dataset}: scikit-learn GridSearchCV over the same grids on the same rows…`);
     const sk = await timed(
       PYTHON,
@@ -143,19 +143,7 @@ async function one(dataset: string): Promise<Row> {
       sklearnTimeout,
     );
     // the pipeline issue's reference: RandomForestClassifier(100) on the same rows, over ten seeds
-    const rf = JSON.parse(
-      execFileSync(
-        PYTHON,
-        [
-          join(ROOT, "bench/sklearn_rf_reference.py"),
-          join(r.artifacts, "data_ingestion/ingested/train.csv"),
-          join(r.artifacts, "data_ingestion/ingested/test.csv"),
-          schema.target,
-          schema.normal,
-        ],
-        { encoding: "utf8" },
-      ),
-    ) as { mean: number; min: number; max: number };
+    const rf = rfReference(r.artifacts, dataset);
     const s = sk.timedOut
       ? null
       : (JSON.parse(sk.stdout.trim().split("\n").at(-1)!) as {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import type { PerClassReport } from "../../src/pipeline/train.ts";
 import { runCli } from "../helpers/cli.ts";
 import { KDD_DIR, ROOT, tempDir, writeFile } from "../helpers/env.ts";
 
@@ -39,30 +40,9 @@ const labelOf = (line: string): string => line.split(",")[41]!;
 type Row = Record<string, string>;
 const readCsv = (file: string): Row[] => parse(readFileSync(file, "utf8"), { columns: true }) as Row[];
 
-interface ClassRow {
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
-interface PerClass {
-  target: string;
-  classes: string[];
-  class_is_threat: boolean[];
-  rows: number;
-  accuracy: number;
-  per_class: Record<string, ClassRow>;
-  macro: { precision: number; recall: number; f1: number };
-  weighted: { precision: number; recall: number; f1: number };
-  confusion: number[][];
-  unseen: {
-    rows: number;
-    threats: number;
-    threats_flagged: number;
-    classes: Record<string, number>;
-    predicted: Record<string, number>;
-  };
-}
+type ClassRow = PerClassReport["per_class"][string];
+/** The per_class object of `--json` and per_class.json: the pipeline's own report type. */
+type PerClass = PerClassReport;
 
 /** Scores `input` with a model into a fresh CSV; `extra` e.g. ["--engine", "onnx"]. */
 function predict(
