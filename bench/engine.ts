@@ -240,7 +240,7 @@ async function main(): Promise<void> {
       const sp = stratifiedSplit(d.y, 0.2, 42);
       writeFileSync(splitPath, JSON.stringify({ train: Array.from(sp.train), test: Array.from(sp.test) }));
       const tr = subset(d, sp.train);
-      const te = subset(d, sp.test);
+      const te = subset(d, sp.test, sp.test.length >= SHARED_BATCH_MIN_ROWS);
       [Xtr, ytr, Xte, yte] = [tr.X, tr.y, te.X, te.y];
     } else {
       ({ Xtr, ytr, Xte, yte } = await loadNslKdd());

@@ -131,7 +131,7 @@ export interface Matrix {
  * logistic regression and a single tree split their rows with the helper thread without a copy
  * (forests gather the rows they need anyway).
  */
-export const SHARED_BATCH_MIN_ROWS = 4096;
+export const SHARED_BATCH_MIN_ROWS = 512;
 
 /** Allocate a matrix, on a SharedArrayBuffer when `shared` (for zero-copy hand-off to workers). */
 export function allocMatrix(nRows: number, nCols: number, names?: readonly string[], shared = false): Matrix {

@@ -17,7 +17,8 @@ export interface Task {
   args: unknown;
 }
 
-export default async function run(task: Task): Promise<unknown> {
+/** The function a task names (its module checked to be under src/), imported. */
+export async function taskFunction(task: Task): Promise<(a: unknown, state?: object) => unknown> {
   const abs = resolve(SRC, task.module);
   const rel = relative(SRC, abs);
   if (rel.startsWith("..") || isAbsolute(rel) || !/\.ts$/.test(abs)) {
@@ -26,5 +27,9 @@ export default async function run(task: Task): Promise<unknown> {
   const mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   const f = mod[task.fn];
   if (typeof f !== "function") throw new Error(`worker task: ${task.module} has no function ${task.fn}`);
-  return await (f as (a: unknown) => unknown)(task.args);
+  return f as (a: unknown, state?: object) => unknown;
+}
+
+export default async function run(task: Task): Promise<unknown> {
+  return await (await taskFunction(task))(task.args);
 }

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
-import { helperReady, runWithHelper } from "../core/helper.ts";
+import { helperReady, helperScratch, runWithHelper } from "../core/helper.ts";
 import {
   argmaxRows,
   checkFitData,
@@ -68,9 +68,10 @@ interface Design {
 const SPARSE_SHARE = 0.25;
 /**
  * At least this many values (rows x features) in a batch in shared memory, binary scores are split
- * with the helper thread (below it, posting and waking the helper costs more than the half it saves).
+ * with the helper thread (below it, handing off costs more than the half it saves: phishing's 30
+ * features, 512 rows take 14 µs alone and 16 split, 1,024 rows 28 and 25, 2,211 rows 63 and 44).
  */
-export const PARALLEL_MIN_VALUES = 1 << 18;
+export const PARALLEL_MIN_VALUES = 1 << 14;
 /** Rows sampled to find a column's candidate common value. */
 const SAMPLE_ROWS = 512;
 
@@ -762,15 +763,22 @@ export class LogisticRegression implements Classifier {
       // a large batch already in shared memory (bundles build theirs there): the helper thread scores
       // the second half of the rows while this one scores the first (the same sums, row by row)
       if (d.buffer instanceof SharedArrayBuffer && n >= 64 && n * p >= PARALLEL_MIN_VALUES && helperReady()) {
-        const z = new Float64Array(new SharedArrayBuffer(8 * n));
-        const pr = proba ? new Float64Array(new SharedArrayBuffer(16 * n)) : null;
+        const z = new Float64Array(n);
+        const pr = proba ? new Float64Array(2 * n) : null;
+        // the helper writes its rows' scores at the same places of shared scratch, copied out after
+        const zs = helperScratch(n);
+        const ps = proba ? helperScratch(2 * n, n) : null;
         const half = n >> 1;
-        const args: ScoreArgs = { d, n, p, w, b, z, proba: pr, from: half, to: n };
+        const args: ScoreArgs = { d, n, p, w, b, z: zs, proba: ps, from: half, to: n };
         const ok = runWithHelper(
           { module: "models/logistic-regression.ts", fn: "binaryScoresTask", args },
           () => binaryScores(d, n, p, w, b, z, 0, half, pr),
         );
         if (!ok) binaryScores(d, n, p, w, b, z, half, n, pr);
+        else {
+          z.set(zs.subarray(half, n), half);
+          if (pr) pr.set(ps!.subarray(2 * half, 2 * n), 2 * half);
+        }
         return { z, proba: pr };
       }
       const z = new Float64Array(n);

@@ -29,9 +29,9 @@ export function numericCsv(path: string, target: string, threat: string): XY {
 }
 
 /** Rows of a matrix/labels. */
-export function subset(d: XY, rows: ArrayLike<number>): XY {
+export function subset(d: XY, rows: ArrayLike<number>, shared = false): XY {
   const n = rows.length;
-  const X = allocMatrix(n, d.X.nCols, d.X.names);
+  const X = allocMatrix(n, d.X.nCols, d.X.names, shared);
   const y = new Int32Array(n);
   for (let c = 0; c < d.X.nCols; c++)
     for (let i = 0; i < n; i++) X.data[c * n + i] = d.X.data[c * d.X.nRows + rows[i]!]!;

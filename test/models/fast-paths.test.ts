@@ -281,6 +281,29 @@ describe("packed tree prediction split with the helper thread", () => {
     accumulatePacked(packTrees(trees), X.data, n, got, 0.1);
     expect(Array.from(got)).toEqual(Array.from(ref));
   });
+
+  it("two forests in turn: the helper keeps each one's tables and never mixes them up", async () => {
+    for (let i = 0; i < 200 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
+    const rng = new Rng(13);
+    const p = 5;
+    const forests = [0, 1].map(() => Array.from({ length: 30 }, () => randomTree(rng, 41, p, 1)));
+    const packed = forests.map((f) => packTrees(f));
+    const n = 3_001;
+    for (const P of packed) expect(n * P.sumDepth).toBeGreaterThanOrEqual(PARALLEL_MIN_STEPS);
+    const X = randomMatrix(rng, n, p, 0.02);
+    const refs = forests.map((f) => {
+      const ref = new Float64Array(n);
+      for (const t of f) accumulateTree(t, X.data, n, ref, 1);
+      return ref;
+    });
+    for (let round = 0; round < 3; round++)
+      for (const i of [0, 1]) {
+        expect(helperReady()).toBe(true); // so the batch is split
+        const got = new Float64Array(n);
+        accumulatePacked(packed[i]!, X.data, n, got, 1);
+        expect(Array.from(got)).toEqual(Array.from(refs[i]!));
+      }
+  });
 });
 
 /** The same matrix in shared memory (as bundles build large batches), which the helper may read. */

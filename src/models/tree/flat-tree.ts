@@ -1,4 +1,4 @@
-import { helperReady, runWithHelper } from "../../core/helper.ts";
+import { helperReady, helperScratch, runWithHelper } from "../../core/helper.ts";
 import { wasmTrees } from "./wasm-walk.ts";
 
 /**
@@ -133,14 +133,7 @@ export function accumulateSingle(
   scale: number,
 ): void {
   if (P.nTrees !== 1) throw new RangeError(`accumulateSingle: ${P.nTrees} trees`);
-  const T: SingleTree = {
-    links: P.links,
-    threshold: P.threshold,
-    features: P.features,
-    value: P.value,
-    k: P.k,
-    root: P.roots[0]!,
-  };
+  const T = singleTable(P);
   // a large batch already in shared memory (bundles build theirs there): the helper thread walks the
   // second half of the rows while this one walks the first (the same walk and sums, row by row)
   if (
@@ -149,11 +142,13 @@ export function accumulateSingle(
     helperReady()
   ) {
     const half = 4 * Math.floor(nRows / 8);
-    const shared = new Float64Array(new SharedArrayBuffer(8 * out.length));
+    const shared = helperScratch(out.length);
     shared.set(out.subarray(half * P.k), half * P.k);
-    const args: SingleArgs = { T, data, nRows, out: shared, scale, from: half, to: nRows };
-    const ok = runWithHelper({ module: "models/tree/flat-tree.ts", fn: "singleRowsTask", args }, () =>
-      singleRows(T, data, nRows, out, scale, 0, half),
+    const args: SingleArgs = { data, nRows, out: shared, scale, from: half, to: nRows };
+    const ok = runWithHelper(
+      { module: "models/tree/flat-tree.ts", fn: "singleRowsTask", args },
+      () => singleRows(T, data, nRows, out, scale, 0, half),
+      P,
     );
     if (!ok) singleRows(T, data, nRows, shared, scale, half, nRows);
     out.set(shared.subarray(half * P.k), half * P.k);
@@ -172,8 +167,18 @@ interface SingleTree {
   root: number;
 }
 
+function singleTable(P: PackedTrees): SingleTree {
+  return {
+    links: P.links,
+    threshold: P.threshold,
+    features: P.features,
+    value: P.value,
+    k: P.k,
+    root: P.roots[0]!,
+  };
+}
+
 interface SingleArgs {
-  T: SingleTree;
   data: Float64Array;
   nRows: number;
   out: Float64Array;
@@ -184,13 +189,14 @@ interface SingleArgs {
 
 /**
  * At least this many node steps (rows x the tree's depth) in a batch in shared memory, a single tree
- * walks its rows on two threads (below it, posting and waking the helper costs more than it saves).
+ * walks its rows on two threads (below it, handing off costs more than it saves: phishing's tree of
+ * depth 24, 256 rows take 11 µs either way, 512 rows 23 alone and 19 split, 2,211 rows 93 and 56).
  */
-export const SINGLE_PARALLEL_MIN_STEPS = 1 << 17;
+export const SINGLE_PARALLEL_MIN_STEPS = 1 << 13;
 
-/** accumulateSingle on the helper thread (data and out in shared memory). */
-export function singleRowsTask(a: SingleArgs): null {
-  singleRows(a.T, a.data, a.nRows, a.out, a.scale, a.from, a.to);
+/** accumulateSingle on the helper thread (data and out in shared memory; P kept by the helper). */
+export function singleRowsTask(a: SingleArgs, P: PackedTrees): null {
+  singleRows(singleTable(P), a.data, a.nRows, a.out, a.scale, a.from, a.to);
   return null;
 }
 
@@ -641,11 +647,12 @@ const SHALLOW = 8;
 const BLOCK_BYTES = 1 << 20;
 
 /**
- * Below this many node steps (rows x the trees' summed depths), or below 64 steps per node of the
- * trees (which posting copies), a batch is not split with the helper thread: posting the trees and
- * waking the helper costs more than a small batch takes (2,211 rows x 256 boosting trees of depth 3, 1.7 M steps, run faster here).
+ * Below this many node steps (rows x the trees' summed depths) a batch is not split with the helper
+ * thread: handing off costs about 5 µs (the trees go to the helper once per model), which small
+ * batches do not repay (phishing, 100 boosting trees of depth 3: 64 rows break even, 128 run 1.2x
+ * faster split, 2,211 rows 1.75x; a forest of 100 deep trees gains 1.5x from 32 rows on).
  */
-export const PARALLEL_MIN_STEPS = 1 << 22;
+export const PARALLEL_MIN_STEPS = 1 << 15;
 
 function blockRows(p: number, nRows: number): number {
   return 4 * Math.max(1, Math.min(Math.ceil(nRows / 4), Math.floor(BLOCK_BYTES / (32 * p))));
@@ -694,16 +701,18 @@ export function accumulatePacked(
   const p = Math.max(1, P.features.length);
   const steps = nRows * P.sumDepth;
   // posting copies the trees: only worth it for many steps per node copied
-  if (nRows >= 8 && steps >= PARALLEL_MIN_STEPS && steps >= 64 * P.threshold.length && helperReady()) {
+  if (nRows >= 8 && steps >= PARALLEL_MIN_STEPS && helperReady()) {
     // the helper walks rows [half, n), copied row-major to shared memory; this thread does [0, half)
     const half = 4 * Math.floor(nRows / 8);
-    const xr = new Float64Array(new SharedArrayBuffer(8 * (nRows - half) * p));
+    const xr = helperScratch((nRows - half) * p);
     gatherRows(P.features, data, nRows, half, nRows, xr, p);
-    const shared = new Float64Array(new SharedArrayBuffer(8 * out.length));
+    const shared = helperScratch(out.length, xr.length);
     shared.set(out.subarray(half * outK), half * outK);
-    const args: WalkArgs = { P, xr, p, base: half, to: nRows, out: shared, scale, outK, R };
-    const ok = runWithHelper({ module: "models/tree/flat-tree.ts", fn: "walkRowsTask", args }, () =>
-      accumulateRows(P, data, nRows, 0, half, out, scale, outK, R),
+    const args: WalkArgs = { xr, p, base: half, to: nRows, out: shared, scale, outK, R };
+    const ok = runWithHelper(
+      { module: "models/tree/flat-tree.ts", fn: "walkRowsTask", args },
+      () => accumulateRows(P, data, nRows, 0, half, out, scale, outK, R),
+      P,
     );
     if (!ok) walkRows(P, xr, p, half, half, nRows, shared, scale, outK, R);
     out.set(shared.subarray(half * outK), half * outK);
@@ -796,7 +805,6 @@ export function sumLeaves(
 }
 
 interface WalkArgs {
-  P: PackedTrees;
   /** Rows [base, to), row-major. */
   xr: Float64Array;
   p: number;
@@ -808,9 +816,9 @@ interface WalkArgs {
   R: number;
 }
 
-/** The helper thread's share of accumulatePacked. */
-export function walkRowsTask(a: WalkArgs): null {
-  walkRows(a.P, a.xr, a.p, a.base, a.base, a.to, a.out, a.scale, a.outK, a.R);
+/** The helper thread's share of accumulatePacked (P kept by the helper). */
+export function walkRowsTask(a: WalkArgs, P: PackedTrees): null {
+  walkRows(P, a.xr, a.p, a.base, a.base, a.to, a.out, a.scale, a.outK, a.R);
   return null;
 }
 

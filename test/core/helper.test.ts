@@ -1,0 +1,52 @@
+/**
+ * The helper thread's hand-off (core/helper.ts): task states sent once and dropped when collected,
+ * and a failing task leaves the caller to do the helper's share (then a new helper starts).
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { closeHelper, helperReady, runWithHelper } from "../../src/core/helper.ts";
+
+describe("the helper thread", () => {
+  afterAll(() => closeHelper());
+
+  it("keeps a task's state while the caller holds it, and drops it once collected", () => {
+    const line = execFileSync(
+      process.execPath,
+      ["--expose-gc", join(import.meta.dirname, "fixtures/helper-gc.ts")],
+      {
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
+    // kept: none, then A (sent once: the second call finds it), then A and B; A collected: only B
+    expect(JSON.parse(line)).toEqual({ before: 0, withA: 1, again: 1, withB: 2, afterGc: 1 });
+  });
+
+  it("a task that fails: false, the caller's share done, and a new helper serves later calls", async () => {
+    for (let i = 0; i < 400 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(helperReady()).toBe(true);
+    let mine = 0;
+    // no `out` in the args: the task throws on the helper
+    const ok = runWithHelper({ module: "core/helper-kept.ts", fn: "keptCountTask", args: {} }, () => {
+      mine++;
+    });
+    expect(ok).toBe(false);
+    expect(mine).toBe(1);
+    for (let i = 0; i < 400 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(helperReady()).toBe(true);
+    const out = new Int32Array(new SharedArrayBuffer(4)).fill(-1);
+    expect(
+      runWithHelper({ module: "core/helper-kept.ts", fn: "keptCountTask", args: { out } }, () => {}),
+    ).toBe(true);
+    expect(out[0]).toBe(0);
+  });
+
+  it("a task outside src/ is refused on the helper too", async () => {
+    for (let i = 0; i < 400 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(helperReady()).toBe(true);
+    expect(runWithHelper({ module: "../test/core/fixtures/helper-gc.ts", fn: "x", args: {} }, () => {})).toBe(
+      false,
+    );
+  });
+});
