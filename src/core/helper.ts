@@ -93,6 +93,28 @@ export function helperReady(): boolean {
   );
 }
 
+/** Whether the helper already keeps `state` (sent with an earlier task). */
+export function helperHas(state: object): boolean {
+  const id = stateIds.get(state);
+  return id !== undefined && helper?.sent.has(id) === true;
+}
+
+/** Batches asked about per model (splitRepays). */
+const asked = new WeakMap<object, number>();
+
+/**
+ * Whether a batch of the model `state` is worth splitting, as far as cloning the model to the helper
+ * goes: yes when the helper has it already, when this batch alone repays the clone (`repays`), or from
+ * the model's second batch on (a model used again is likely used many times: the clone is paid once).
+ * A one-off prediction with a large model stays on the caller's thread.
+ */
+export function cloneRepaid(state: object, repays: boolean): boolean {
+  if (repays || helperHas(state)) return true;
+  const n = (asked.get(state) ?? 0) + 1;
+  asked.set(state, n);
+  return n >= 2;
+}
+
 /**
  * Run `task` on the helper while `mine()` runs here; returns whether the helper completed it (when it
  * did not, the caller must do the task's share itself). The task's function is called as

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
-import { helperReady } from "../../src/core/helper.ts";
+import { helperHas, helperReady } from "../../src/core/helper.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { GradientBoostingClassifier } from "../../src/models/gradient-boosting.ts";
@@ -296,11 +296,28 @@ describe("packed tree prediction split with the helper thread", () => {
       for (const t of f) accumulateTree(t, X.data, n, ref, 1);
       return ref;
     });
+    // a first batch too small to repay cloning the trees stays on this thread: nothing sent
+    const m = 128;
+    expect(m * packed[0]!.sumDepth).toBeGreaterThanOrEqual(PARALLEL_MIN_STEPS);
+    expect(m * packed[0]!.sumDepth).toBeLessThan(64 * packed[0]!.threshold.length);
+    const small = randomMatrix(rng, m, p, 0.02);
+    const smallRef = new Float64Array(m);
+    for (const t of forests[0]!) accumulateTree(t, small.data, m, smallRef, 1);
+    const few = new Float64Array(m);
+    accumulatePacked(packed[0]!, small.data, m, few, 1);
+    expect(Array.from(few)).toEqual(Array.from(smallRef));
+    expect(helperHas(packed[0]!)).toBe(false);
+    // the model's second batch: split, the trees sent once for the batches to come
+    few.fill(0);
+    accumulatePacked(packed[0]!, small.data, m, few, 1);
+    expect(Array.from(few)).toEqual(Array.from(smallRef));
+    expect(helperHas(packed[0]!)).toBe(true);
     for (let round = 0; round < 3; round++)
       for (const i of [0, 1]) {
         expect(helperReady()).toBe(true); // so the batch is split
         const got = new Float64Array(n);
         accumulatePacked(packed[i]!, X.data, n, got, 1);
+        expect(helperHas(packed[i]!)).toBe(true); // the trees went to the helper
         expect(Array.from(got)).toEqual(Array.from(refs[i]!));
       }
   });

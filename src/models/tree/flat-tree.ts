@@ -1,4 +1,4 @@
-import { helperReady, helperScratch, runWithHelper } from "../../core/helper.ts";
+import { cloneRepaid, helperReady, helperScratch, runWithHelper } from "../../core/helper.ts";
 import { wasmTrees } from "./wasm-walk.ts";
 
 /**
@@ -136,9 +136,11 @@ export function accumulateSingle(
   const T = singleTable(P);
   // a large batch already in shared memory (bundles build theirs there): the helper thread walks the
   // second half of the rows while this one walks the first (the same walk and sums, row by row)
+  const steps = nRows * P.depth[0]!;
   if (
     data.buffer instanceof SharedArrayBuffer &&
-    nRows * P.depth[0]! >= SINGLE_PARALLEL_MIN_STEPS &&
+    steps >= SINGLE_PARALLEL_MIN_STEPS &&
+    cloneRepaid(P, steps >= 64 * P.threshold.length) &&
     helperReady()
   ) {
     const half = 4 * Math.floor(nRows / 8);
@@ -700,8 +702,13 @@ export function accumulatePacked(
 ): void {
   const p = Math.max(1, P.features.length);
   const steps = nRows * P.sumDepth;
-  // posting copies the trees: only worth it for many steps per node copied
-  if (nRows >= 8 && steps >= PARALLEL_MIN_STEPS && helperReady()) {
+  // the first split batch of a model clones its trees to the helper (cloneRepaid)
+  if (
+    nRows >= 8 &&
+    steps >= PARALLEL_MIN_STEPS &&
+    cloneRepaid(P, steps >= 64 * P.threshold.length) &&
+    helperReady()
+  ) {
     // the helper walks rows [half, n), copied row-major to shared memory; this thread does [0, half)
     const half = 4 * Math.floor(nRows / 8);
     const xr = helperScratch((nRows - half) * p);
