@@ -50,11 +50,21 @@ let nextStateId = 1;
 const collected = new FinalizationRegistry<number>((id) => {
   const h = helper;
   if (!h || h.broken || !h.sent.delete(id)) return;
-  post(h, { kind: "drop", stateId: id });
+  try {
+    post(h, { kind: "drop", stateId: id });
+  } catch {
+    // the port is closed: the helper is going away with what it keeps
+  }
 });
 
-function post(h: Helper, m: HelperMessage): void {
+/**
+ * Queue `m` for the helper, then ring: the helper reads its port only after the bell, so `beforeRing`
+ * (marking a task running) is seen before the task can finish. A message that cannot be cloned
+ * throws here, before anything is marked or rung.
+ */
+function post(h: Helper, m: HelperMessage, beforeRing?: () => void): void {
   h.port.postMessage(m);
+  beforeRing?.();
   Atomics.add(h.ctl, BELL, 1);
   Atomics.notify(h.ctl, BELL);
 }
@@ -136,13 +146,18 @@ export function runWithHelper(task: Task, mine: () => void, state?: object, time
       stateIds.set(state, stateId);
       collected.register(state, stateId);
     }
-    if (!h.sent.has(stateId)) {
-      h.sent.add(stateId);
-      send = state;
-    }
+    if (!h.sent.has(stateId)) send = state;
   }
-  Atomics.store(h.ctl, STATE, RUNNING);
-  post(h, send ? { kind: "task", task, stateId, state: send } : { kind: "task", task, stateId });
+  try {
+    post(h, send ? { kind: "task", task, stateId, state: send } : { kind: "task", task, stateId }, () =>
+      Atomics.store(h.ctl, STATE, RUNNING),
+    );
+  } catch {
+    // arguments that cannot be cloned: nothing was sent, the helper stays idle; the caller does it all
+    mine();
+    return false;
+  }
+  if (send) h.sent.add(stateId);
   mine();
   // the helper's share usually ends about when ours does: spin a little before sleeping
   const spinUntil = performance.now() + CALLER_SPIN_MS;

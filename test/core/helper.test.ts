@@ -42,6 +42,23 @@ describe("the helper thread", () => {
     expect(out[0]).toBe(0);
   });
 
+  it("arguments that cannot be cloned: false, the caller's share done, the helper still idle and usable", async () => {
+    for (let i = 0; i < 400 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(helperReady()).toBe(true);
+    let mine = 0;
+    const args = { out: new Int32Array(new SharedArrayBuffer(4)), f: () => 1 };
+    expect(runWithHelper({ module: "core/helper-kept.ts", fn: "keptCountTask", args }, () => mine++)).toBe(
+      false,
+    );
+    expect(mine).toBe(1);
+    expect(helperReady()).toBe(true);
+    const out = new Int32Array(new SharedArrayBuffer(4)).fill(-1);
+    expect(
+      runWithHelper({ module: "core/helper-kept.ts", fn: "keptCountTask", args: { out } }, () => {}),
+    ).toBe(true);
+    expect(out[0]).toBe(0);
+  });
+
   it("a task outside src/ is refused on the helper too", async () => {
     for (let i = 0; i < 400 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
     expect(helperReady()).toBe(true);
