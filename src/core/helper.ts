@@ -25,7 +25,7 @@ export const DONE = 2;
 export const FAILED = 3;
 
 /** How long the caller spins for the helper's share before it sleeps, and the helper for the next task. */
-export const CALLER_SPIN_MS = 0.5;
+const CALLER_SPIN_MS = 0.5;
 export const HELPER_SPIN_MS = 0.2;
 
 /** A message to the helper: a task (its state cloned only the first time), or a state to drop. */

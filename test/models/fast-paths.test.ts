@@ -25,6 +25,7 @@ import {
   SINGLE_PARALLEL_MIN_STEPS,
 } from "../../src/models/tree/flat-tree.ts";
 import { bitCode, disableWasmWalks, wasmTrees } from "../../src/models/tree/wasm-walk.ts";
+import { waitForHelper } from "../helpers/helper-thread.ts";
 
 /** A random tree of `nNodes` nodes (depth-first numbering) on `p` features, `k` values per node. */
 function randomTree(rng: Rng, nNodes: number, p: number, k: number): FlatTree {
@@ -267,8 +268,7 @@ describe("one tree on the column-major data", () => {
 describe("packed tree prediction split with the helper thread", () => {
   afterAll(() => closePool());
   it("gives the same sums as one tree at a time", async () => {
-    for (let i = 0; i < 200 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
-    expect(helperReady()).toBe(true);
+    expect(await waitForHelper()).toBe(true);
     const rng = new Rng(12);
     const p = 7;
     const trees = Array.from({ length: 40 }, () => randomTree(rng, 61, p, 2));
@@ -283,7 +283,7 @@ describe("packed tree prediction split with the helper thread", () => {
   });
 
   it("two forests in turn: the helper keeps each one's tables and never mixes them up", async () => {
-    for (let i = 0; i < 200 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
+    await waitForHelper();
     const rng = new Rng(13);
     const p = 5;
     const forests = [0, 1].map(() => Array.from({ length: 30 }, () => randomTree(rng, 41, p, 1)));
@@ -332,13 +332,9 @@ function shared(X: Matrix): Matrix {
 
 describe("a large batch in shared memory, split with the helper thread", () => {
   afterAll(() => closePool());
-  const waitHelper = async (): Promise<void> => {
-    for (let i = 0; i < 200 && !helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
-    expect(helperReady()).toBe(true);
-  };
 
   it("a single tree: the same sums as one row at a time (odd row counts, missing values)", async () => {
-    await waitHelper();
+    expect(await waitForHelper()).toBe(true);
     const rng = new Rng(21);
     const tree = randomTree(rng, 301, 6, 2);
     const P = packTrees([tree]);
@@ -355,7 +351,7 @@ describe("a large batch in shared memory, split with the helper thread", () => {
   });
 
   it("logistic regression: the same probabilities to the bit, and a bad value in the helper's half is named", async () => {
-    await waitHelper();
+    expect(await waitForHelper()).toBe(true);
     const rng = new Rng(22);
     const p = 12;
     const fitX = randomMatrix(rng, 2000, p, 0);
