@@ -19,7 +19,21 @@ import type { DatasetSchema } from "./schema.ts";
 
 export type RawValue = string | number | boolean | null;
 
-export type FileFormat = "csv" | "tsv" | "jsonl" | "arff" | "txt";
+/** The tabular formats netsec reads (`txt`: headerless CSV in schema column order). */
+export const FILE_FORMATS = ["csv", "tsv", "jsonl", "arff", "txt"] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+
+/** A `--format` value from the command line: a known format, or a CONFIG_INVALID naming the choices. */
+export function parseFileFormat(value: string | undefined): FileFormat | undefined {
+  if (value === undefined) return undefined;
+  const known = FILE_FORMATS.find((f) => f === value.toLowerCase());
+  if (known) return known;
+  throw new NetsecError(
+    "CONFIG_INVALID",
+    `--format must be one of ${FILE_FORMATS.join(", ")} (txt: headerless, schema column order); got ${JSON.stringify(value)}`,
+    { value, allowed: [...FILE_FORMATS] },
+  );
+}
 
 /** A file on disk, or a member of a zip archive on disk. */
 export interface SourceRef {

@@ -92,6 +92,19 @@ describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
     expect(r3.stderr).toMatch(/missing column\(s\) "Result"; unknown column\(s\) "Label"/);
   });
 
+  it("an unknown --format is a clear error listing the formats, for ingest, validate and push", () => {
+    for (const args of [
+      ["ingest", "--dataset", "phishing", "--file", PHISHING_CSV],
+      ["validate", "--dataset", "phishing", "--file", PHISHING_CSV],
+      ["push", PHISHING_CSV, "--to", "mongodb://127.0.0.1:9/"],
+    ]) {
+      const r = runCli([...args, "--format", "pcap", "--json"], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("--format must be one of csv, tsv, jsonl, arff, txt");
+      expect(r.stderr).toContain('got "pcap"');
+      expect(r.json).toMatchObject({ ok: false, error: { code: "CONFIG_INVALID" } });
+    }
+  });
   it("validate exits non-zero and lists problems for out-of-schema values", () => {
     const lines = readFileSync(PHISHING_CSV, "utf8").split("\n");
     lines[3] = lines[3]!.replace(/^-?1,/, "7,");

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { NetsecError, redactUri } from "../../core/errors.ts";
 import { type IngestResult, ingestDocuments, ingestFile } from "../../datasets/ingest.ts";
-import type { FileFormat } from "../../datasets/readers.ts";
+import { parseFileFormat } from "../../datasets/readers.ts";
 import { fetchDataset } from "../../datasets/registry.ts";
 import { readCollection } from "../../store/mongo-source.ts";
 import { runCommand } from "../context.ts";
@@ -12,7 +12,7 @@ interface IngestOpts {
   dataset?: string;
   schema?: string;
   file?: string[];
-  format?: FileFormat;
+  format?: string;
   split?: string;
   allFiles?: boolean;
   mongodb?: string;
@@ -46,6 +46,7 @@ export function registerIngest(program: Command): void {
     .option("--json", "print a machine-readable summary ({added, total, …}) as the last line")
     .action((o: IngestOpts) =>
       runCommand(o, async (ctx) => {
+        const format = parseFileFormat(o.format);
         const schema = resolveSchema(ctx, o);
         const results: IngestResult[] = [];
         await withStore(ctx, o.store, async (store) => {
@@ -80,7 +81,7 @@ export function registerIngest(program: Command): void {
                   store,
                   schema,
                   { path: resolve(f) },
-                  { ...common, ...(o.format ? { format: o.format } : {}) },
+                  { ...common, ...(format ? { format } : {}) },
                 ),
               );
             }

@@ -9,7 +9,7 @@ import {
   typedBatches,
   typeProblemsError,
 } from "../../datasets/load.ts";
-import { type FileFormat, readTable } from "../../datasets/readers.ts";
+import { parseFileFormat, readTable } from "../../datasets/readers.ts";
 import { sha256OfRef } from "../../datasets/registry.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
 import { pushToCollection } from "../../store/mongo-source.ts";
@@ -23,7 +23,7 @@ interface PushOpts {
   collection?: string;
   dataset?: string;
   schema?: string;
-  format?: FileFormat;
+  format?: string;
   json?: boolean;
 }
 
@@ -39,10 +39,11 @@ export function registerPush(program: Command): void {
     .option("--collection <name>", "collection (default MONGODB_COLLECTION)")
     .option("--dataset <name>", "type and check values with this dataset's schema")
     .option("--schema <file>", "type and check values with this schema file")
-    .option("--format <fmt>", "override the format guessed from the extension")
+    .option("--format <fmt>", "override the format guessed from the extension (csv|tsv|jsonl|arff|txt)")
     .option("--json", "print a machine-readable summary ({added, total}) as the last line")
     .action((file: string, o: PushOpts) =>
       runCommand(o, async (ctx) => {
+        const format = parseFileFormat(o.format);
         const uri = o.to ?? ctx.config.MONGODB_URI;
         if (!uri) throw new NetsecError("CONFIG_INVALID", "push needs --to <mongodb uri> or MONGODB_URI", {});
         const db = o.db ?? ctx.config.MONGODB_DB;
@@ -52,7 +53,7 @@ export function registerPush(program: Command): void {
         const { sha256 } = await sha256OfRef(ref);
         const readOpts = {
           ...(schema ? { schema } : {}),
-          ...(o.format ? { format: o.format } : {}),
+          ...(format ? { format } : {}),
           batchSize: 2000,
         };
         if (schema) await checkFile(ref, schema, readOpts);

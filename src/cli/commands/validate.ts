@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { NetsecError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
 import { loadFrame } from "../../datasets/load.ts";
-import { type FileFormat, readTable } from "../../datasets/readers.ts";
+import { type FileFormat, parseFileFormat, readTable } from "../../datasets/readers.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
 import { type DriftReport, detectDrift } from "../../validate/drift.ts";
 import type { DataProfile } from "../../validate/profile.ts";
@@ -24,7 +24,7 @@ interface ValidateOpts {
   dataset?: string;
   schema?: string;
   file?: string[];
-  format?: FileFormat;
+  format?: string;
   reference?: string;
   current?: string;
   out?: string;
@@ -45,7 +45,7 @@ export function registerValidate(program: Command): void {
     .option("--dataset <name>", "registry dataset (its schema); alone, validates its records in the store")
     .option("--schema <file>", "schema YAML for data that is not built in")
     .option("--file <path...>", "validate these files instead of the store")
-    .option("--format <fmt>", "override the format guessed from the extension")
+    .option("--format <fmt>", "override the format guessed from the extension (csv|tsv|jsonl|arff|txt)")
     .option(
       "--reference <file|run|profile.json>",
       "drift reference: a data file, a run id, or a saved profile",
@@ -84,7 +84,8 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
   const outDir = resolve(
     o.out ?? join(ctx.config.home, "reports", `validate-${new Date().toISOString().replace(/[:.]/g, "-")}`),
   );
-  const formatOpt = o.format ? { format: o.format } : {};
+  const format = parseFileFormat(o.format);
+  const formatOpt = format ? { format } : {};
 
   // 1. schema validation: files given, the --current file, or the store
   let validator: Validator;
@@ -109,7 +110,7 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
   if (o.reference || o.current) {
     if (!o.reference || !o.current)
       throw new NetsecError("CONFIG_INVALID", "drift needs both --reference and --current", {});
-    const reference = await loadReference(ctx, schema, o.reference, o.format);
+    const reference = await loadReference(ctx, schema, o.reference, format);
     const current = (
       await loadFrame({ path: resolve(o.current) }, schema, {
         ...formatOpt,
