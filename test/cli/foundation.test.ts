@@ -2,11 +2,12 @@
  * The foundation through the real CLI: fetch → ingest (twice: idempotent) → validate, for phishing and
  * NSL-KDD, into the default SQLite store; bad input gives one clear error and leaves the store unchanged.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
-import { KDD_DIR, PHISHING_CSV, tempDir, writeFile } from "../helpers/env.ts";
+import { KDD_DIR, PHISHING_CSV, ROOT, tempDir, writeFile } from "../helpers/env.ts";
 
 const tmp = tempDir();
 afterAll(tmp.cleanup);
@@ -90,6 +91,13 @@ describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
     const renamed = writeFile(tmp.dir, "renamed.csv", text.replace('"Result"', '"Label"'));
     const r3 = runCli(["ingest", "--dataset", "phishing", "--file", renamed], env);
     expect(r3.stderr).toMatch(/missing column\(s\) "Result"; unknown column\(s\) "Label"/);
+  });
+
+  it("npx netsec prints no npm warning (no unknown keys in the project's .npmrc)", () => {
+    const r = spawnSync("npx", ["--no-install", "netsec", "--version"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(r.stderr).not.toMatch(/npm warn/i);
   });
 
   it("an unknown --format is a clear error listing the formats, for ingest, validate and push", () => {
