@@ -173,7 +173,7 @@ async function oursSearch(
     }),
   );
   const all = MODELS.flatMap((name) =>
-    expandGrid(getModelSpec(name).defaultGrid, { randomState: 0 }).map((p) => ({ model: name, params: p })),
+    expandGrid(getModelSpec(name).defaultGrid, { random_state: 0 }).map((p) => ({ model: name, params: p })),
   );
   return {
     seconds: (performance.now() - t0) / 1000,

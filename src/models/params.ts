@@ -14,6 +14,14 @@ export function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+/**
+ * Hyperparameters as a user reads and writes them (configs, grids, leaderboards, MLflow, bundles):
+ * snake_case keys, as scikit-learn spells them. The estimators' own objects stay camelCase.
+ */
+export function snakeKeys(p: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(p).map(([k, v]) => [snakeCase(k), v]));
+}
+
 /** Normalise keys to camelCase; two spellings of one parameter are an error. */
 export function normaliseKeys(raw: Record<string, unknown>, model: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};

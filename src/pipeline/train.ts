@@ -14,7 +14,7 @@ import { NetsecError } from "../core/errors.ts";
 import type { Frame, Matrix } from "../core/frame.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
 import { duplicateGroupsOfFrame } from "../datasets/split.ts";
-import { camelCase } from "../models/params.ts";
+import { snakeKeys } from "../models/params.ts";
 import { createModel, getModelSpec } from "../models/registry.ts";
 import { ColumnTransformer, type ImputeStrategy } from "../preprocess/column-transformer.ts";
 import { threatScore } from "../selection/cv-task.ts";
@@ -148,7 +148,7 @@ export function scoreName(scoring: Scoring, targetFpr: number): string {
 /** Hyperparameters as `key=value` pairs for a progress line (the seed is the run's, left out). */
 function compactParams(p: Record<string, unknown>, omit: readonly string[] = []): string {
   const parts = Object.entries(p)
-    .filter(([k]) => k !== "randomState" && !omit.includes(k))
+    .filter(([k]) => k !== "random_state" && !omit.includes(k))
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
   return parts.length ? parts.join(" ") : "(defaults)";
 }
@@ -533,9 +533,9 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
   const folds = stratifiedKFold(ytr, o.cv, o.seed, nGroups < o.train.nRows ? groups : undefined);
   const candidates = o.models.flatMap((m) => {
     const spec = getModelSpec(m.name);
-    const fixed = Object.fromEntries(Object.entries(m.params ?? {}).map(([k, v]) => [camelCase(k), v]));
-    if (!("randomState" in fixed) && "randomState" in (spec.paramSchema.parse({}) as object))
-      fixed.randomState = o.seed;
+    const fixed = snakeKeys(m.params ?? {});
+    if (!("random_state" in fixed) && "randomState" in (spec.paramSchema.parse({}) as object))
+      fixed.random_state = o.seed;
     if (o.search === "none") return [{ model: m.name, params: fixed }];
     const grid = m.grid ?? spec.defaultGrid;
     const list =
@@ -608,7 +608,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     code_version: codeVersion(),
     run_id: o.runId,
     model: win.model,
-    params: model.params as Record<string, unknown>,
+    params: snakeKeys(model.params as Record<string, unknown>),
     dataset: schema.name,
     schema: schema.raw,
     target_mode: space.mode,
@@ -645,7 +645,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
   writeBundle(o.bundleDir, manifest, transformer, model, profileFrame(o.train, schema, o.seed));
   return {
     winner: win.model,
-    params: model.params as Record<string, unknown>,
+    params: snakeKeys(model.params as Record<string, unknown>),
     leaderboard,
     searches,
     threshold,
@@ -670,10 +670,10 @@ function fitLine(scoring: Scoring, out: (line: string) => void): (e: FitDone) =>
   return (e) => {
     const shared = e.candidates.length > 1;
     // a shared fit: the params once without n_estimators, then each candidate's n_estimators and scores
-    const head = `fit ${e.done}/${e.total} ${e.model} ${compactParams(e.candidates[0]!.params, shared ? ["nEstimators"] : [])}`;
+    const head = `fit ${e.done}/${e.total} ${e.model} ${compactParams(e.candidates[0]!.params, shared ? ["n_estimators"] : [])}`;
     const scores = e.candidates.map(
       (c) =>
-        `${shared ? `nEstimators=${String(c.params.nEstimators ?? "default")}: ` : ""}${c.cv_scores.map(f4).join(" ")} (mean ${f4(c.cv_mean)})`,
+        `${shared ? `n_estimators=${String(c.params.n_estimators ?? "default")}: ` : ""}${c.cv_scores.map(f4).join(" ")} (mean ${f4(c.cv_mean)})`,
     );
     out(`${head} → ${scoring} ${scores.join("; ")}`);
   };

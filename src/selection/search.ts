@@ -9,7 +9,7 @@ import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
 import { runTasks } from "../core/pool.ts";
 import { Rng } from "../core/rng.ts";
-import { camelCase, parseParams } from "../models/params.ts";
+import { parseParams, snakeCase } from "../models/params.ts";
 import { getModelSpec } from "../models/registry.ts";
 import type { CvTaskArgs, CvTaskResult } from "./cv-task.ts";
 import type { Fold } from "./kfold.ts";
@@ -54,7 +54,10 @@ function n(c: { model: string; params: Record<string, unknown> }): number {
   return (parseParams(spec.paramSchema, c.params, c.model) as { nEstimators: number }).nEstimators;
 }
 
-/** Cartesian product of a grid (keys normalised to camelCase), each merged over `fixed`. */
+/**
+ * Cartesian product of a grid, each merged over `fixed`; keys in snake_case (the spelling users read
+ * and write; the estimators normalise them), so every candidate shows as its grid spelled it.
+ */
 export function expandGrid(
   grid: Record<string, readonly unknown[]>,
   fixed: Record<string, unknown> = {},
@@ -66,7 +69,7 @@ export function expandGrid(
         parameter: k,
       });
     }
-    const key = camelCase(k);
+    const key = snakeCase(k);
     out = out.flatMap((base) => values.map((v) => ({ ...base, [key]: v })));
   }
   return out;

@@ -154,10 +154,10 @@ describe("netsec train: gates, champion comparison, drift and validation", { tim
     const fold = (c: Row): string =>
       `${[c.fold_1, c.fold_2, c.fold_3].map((x) => num(x).toFixed(4)).join(" ")} (mean ${num(c.cv_mean).toFixed(4)})`;
     const rf = cv.filter((c) => c.model === "random_forest");
-    const [rf4, rf8] = [4, 8].map((n) => rf.find((c) => JSON.parse(c.params!).nEstimators === n)!);
+    const [rf4, rf8] = [4, 8].map((n) => rf.find((c) => JSON.parse(c.params!).n_estimators === n)!);
     expect(r.stderr).toMatch(
       new RegExp(
-        `\\[train\\] fit [1-5]/5 random_forest \\(defaults\\) → roc_auc nEstimators=4: ${fold(rf4!).replace(/[()]/g, "\\$&")}; nEstimators=8: ${fold(rf8!).replace(/[()]/g, "\\$&")}\\n`,
+        `\\[train\\] fit [1-5]/5 random_forest \\(defaults\\) → roc_auc n_estimators=4: ${fold(rf4!).replace(/[()]/g, "\\$&")}; n_estimators=8: ${fold(rf8!).replace(/[()]/g, "\\$&")}\\n`,
       ),
     );
     for (const c of cv.filter((x) => x.model === "decision_tree"))
@@ -168,7 +168,7 @@ describe("netsec train: gates, champion comparison, drift and validation", { tim
     // ties go to the first in grid order
     const bestRf = num(rf4!.cv_mean) >= num(rf8!.cv_mean) ? rf4! : rf8!;
     expect(r.stderr).toContain(
-      `[train] best random_forest (2 candidates): nEstimators=${JSON.parse(bestRf.params!).nEstimators} → CV roc_auc ${num(bestRf.cv_mean).toFixed(4)}`,
+      `[train] best random_forest (2 candidates): n_estimators=${JSON.parse(bestRf.params!).n_estimators} → CV roc_auc ${num(bestRf.cv_mean).toFixed(4)}`,
     );
     expect(r.stderr).toContain("[train] best logistic_regression (1 candidate): (defaults) → CV roc_auc");
     expect(r.stdout.trim().split("\n")).toHaveLength(1); // --json: stdout is the JSON line only

@@ -502,7 +502,10 @@ describe("netsec train with files and fixed hyperparameters (the engine's CLI pa
     expect(r.code, r.stderr).toBe(0);
     const j = r.json!;
     expect(j).toMatchObject({ model: "random_forest", split: "predefined" });
-    expect((j.params as { nEstimators: number }).nEstimators).toBe(100);
+    // one spelling everywhere a user reads or writes: the config's snake_case, never nEstimators
+    expect(j.params).toMatchObject({ n_estimators: 100, random_state: 42 });
+    expect(JSON.stringify(j.params)).not.toMatch(/[a-z][A-Z]/);
+    expect(r.stderr).not.toMatch(/nEstimators|randomState/);
     expect(j.fit_seconds).toBeGreaterThan(0);
     const t = j.test as Record<string, number>;
     for (const k of ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"])

@@ -138,13 +138,13 @@ describe("stratified k-fold", () => {
       for (const i of f.train) expect(tg.has(groups[i]!)).toBe(false);
     }
   });
-  it("expandGrid: the original's GB grid has 120 candidates, snake_case normalised", () => {
+  it("expandGrid: the original's GB grid has 120 candidates, keys in snake_case", () => {
     const g = expandGrid({
       learning_rate: [0.1, 0.01, 0.05, 0.001],
       subsample: [0.6, 0.7, 0.75, 0.85, 0.9],
       n_estimators: [8, 16, 32, 64, 128, 256],
     });
     expect(g).toHaveLength(120);
-    expect(g[0]).toEqual({ learningRate: 0.1, subsample: 0.6, nEstimators: 8 });
+    expect(g[0]).toEqual({ learning_rate: 0.1, subsample: 0.6, n_estimators: 8 });
   });
 });

@@ -55,7 +55,7 @@ describe("planSearch", () => {
       ["decision_tree", null, [10]],
       ["decision_tree", null, [11]],
     ]);
-    expect(plan.fits[0]!.params).toMatchObject({ nEstimators: 16, learningRate: 0.1 });
+    expect(plan.fits[0]!.params).toMatchObject({ n_estimators: 16, learning_rate: 0.1 });
     // snake_case and defaults spelled out group with camelCase and omitted defaults
     const mixed = planSearch([
       { model: "random_forest", params: { n_estimators: 5 } },
