@@ -8,11 +8,12 @@
  * Usage: npx node bench/pipeline.ts [--datasets=phishing,nsl-kdd] [--sklearn-timeout=<s>] [--write]
  * Needs NETSEC_DATASET_MIRROR (or network) and the project's venv (scripts/python-env).
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { rfReference, SKLEARN_TARGET } from "./rf-reference.ts";
+import { timed } from "./timed.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const PYTHON = join(ROOT, ".venv/bin/python");
@@ -20,58 +21,6 @@ const arg = (name: string): string | undefined =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
 const datasets = (arg("datasets") ?? "phishing,nsl-kdd").split(",");
 const sklearnTimeout = Number(arg("sklearn-timeout") ?? 4 * 3600);
-
-interface Timed {
-  seconds: number;
-  peakRssMb: number;
-  stdout: string;
-  code: number;
-  timedOut: boolean;
-}
-
-/** Run a command under /usr/bin/time (wall seconds, peak RSS of the process), streaming stderr. */
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Promise<Timed> {
-  return new Promise((resolvePromise) => {
-    const t0 = performance.now();
-    // its own process group, so a timeout stops the command and every worker it started
-    const child = spawn("/usr/bin/time", ["-f", "__TIME__ %e %M", cmd, ...args], {
-      env,
-      cwd: ROOT,
-      detached: true,
-    });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
-    }, timeoutS * 1000);
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      const s = d.toString();
-      stderr += s;
-      for (const line of s.split("\n"))
-        if (line.trim() && !line.startsWith("__TIME__")) process.stderr.write(`  ${line}\n`);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const m = /__TIME__ ([\d.]+) (\d+)/.exec(stderr);
-      resolvePromise({
-        seconds: m ? Number(m[1]) : (performance.now() - t0) / 1000,
-        peakRssMb: m ? Number(m[2]) / 1024 : Number.NaN,
-        stdout,
-        code: code ?? -1,
-        timedOut,
-      });
-    });
-  });
-}
 
 const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : "—");
 
