@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
+import { labelMetrics } from "../../bundle/label-metrics.ts";
 import type { Contribution, Predictor } from "../../bundle/predictor.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { ServeContext } from "../app.ts";
@@ -24,7 +25,7 @@ import {
   RecordsResponse,
   recordsBody,
 } from "../schemas.ts";
-import { csvScoreError } from "../score-csv.ts";
+import { csvScoreError, labelMetricsHeader, uploadLabelMetrics } from "../score-csv.ts";
 import { type ResultRow, resultsPage } from "../views/pages.ts";
 
 /** Content types a browser or client may give a CSV file part. */
@@ -181,6 +182,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         const id = newPredictionId();
         await savePredictionOutput(ctx.deps.home, id, r.csv);
         reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
+        if (r.labelMetrics) reply.header("x-label-metrics", labelMetricsHeader(r.labelMetrics));
         if (format === "csv") {
           return reply
             .type("text/csv; charset=utf-8")
@@ -194,6 +196,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
           rows: r.rows,
           threats: r.threats,
           download: `/predictions/${id}.csv`,
+          label_metrics: r.labelMetrics,
         });
         return reply
           .type("application/json; charset=utf-8")
@@ -217,6 +220,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
       const threats = countLabels(ctx, labelCounts(pred));
       const id = newPredictionId();
       const csv = predictionCsv(parsed.header, parsed.lines, pred);
+      const metrics = uploadLabelMetrics(parsed, pred, predictor, upload.label);
       await savePredictionOutput(ctx.deps.home, id, csv);
       reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
       // the HTML page: the rows shown with explanations of the threats among them
@@ -255,6 +259,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
             threats,
             columns: parsed.header,
             shown,
+            labelMetrics: metrics,
           }),
         );
       }
@@ -277,7 +282,11 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
     async (req: FastifyRequest, reply: FastifyReply) => {
       const predictor = requireModel(ctx);
       const records = req.body as Record<string, JsonScalar>[];
-      const frame = recordsToFrame(records, predictor.schema, predictor.manifest.input_columns);
+      const { frame, labels, passthrough } = recordsToFrame(
+        records,
+        predictor.schema,
+        predictor.manifest.input_columns,
+      );
       const pred = predictor.predict(frame);
       const threats = countLabels(ctx, labelCounts(pred));
       const version = predictor.version;
@@ -296,6 +305,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         is_threat: pred.isThreat[i] === 1,
         model_version: version,
         top_features: why[i]!.slice(0, k),
+        ...(Object.keys(passthrough[i]!).length > 0 ? { passthrough: passthrough[i]! } : {}),
       }));
       reply.header("x-model-version", version);
       return {
@@ -303,6 +313,9 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         threshold: predictor.manifest.threshold,
         count: records.length,
         threats,
+        label_metrics: labels
+          ? labelMetrics(labels, pred.isThreat, predictor.schema, "the request's records")
+          : null,
         predictions,
       };
     },
