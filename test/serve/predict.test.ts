@@ -360,6 +360,43 @@ describe("POST /predict: bad input is a 4xx that names row, column and value", (
     expect(r.json().error.message).toContain("no file part");
   });
 
+  it("a second file part: 400 naming its field, in every answer format; text fields are ignored", async () => {
+    const b = "B0undary2";
+    const filePart = (field: string, name: string, body: string): string =>
+      `--${b}\r\nContent-Disposition: form-data; name="${field}"; filename="${name}"\r\nContent-Type: text/csv\r\n\r\n${body}\r\n`;
+    const two = `${filePart("file", "a.csv", csv50())}${filePart("extra", "b.csv", csv50())}--${b}--\r\n`;
+    for (const format of ["json", "csv", "html"]) {
+      const r = await t.app.inject({
+        method: "POST",
+        url: `/predict?format=${format}`,
+        headers: { "content-type": `multipart/form-data; boundary=${b}`, accept: "application/json" },
+        payload: two,
+      });
+      expect(r.statusCode).toBe(400);
+      if (format !== "html") {
+        expect(r.json().error.details).toMatchObject({ part: "extra", file: "b.csv" });
+        expect(r.json().error.message).toContain("second file part");
+      } else expect(r.body).toContain("second file part");
+    }
+    const three = `${filePart("file", "a.csv", csv50())}${filePart("x", "b.csv", "1")}${filePart("y", "c.csv", "2")}--${b}--\r\n`;
+    const r3 = await t.app.inject({
+      method: "POST",
+      url: "/predict",
+      headers: { "content-type": `multipart/form-data; boundary=${b}` },
+      payload: three,
+    });
+    expect(r3.statusCode).toBe(400);
+    const withField = `--${b}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n${filePart("file", "a.csv", csv50())}--${b}--\r\n`;
+    const ok = await t.app.inject({
+      method: "POST",
+      url: "/predict",
+      headers: { "content-type": `multipart/form-data; boundary=${b}` },
+      payload: withField,
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().rows).toBe(50);
+  });
+
   it("JSON sent to the CSV route", async () => {
     const r = await t.app.inject({ method: "POST", url: "/predict", payload: { a: 1 } });
     expect(r.statusCode).toBe(415);

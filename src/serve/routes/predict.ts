@@ -62,20 +62,42 @@ function countLabels(ctx: ServeContext, counts: { byName: [string, number][]; th
   return counts.threats;
 }
 
-/** The CSV stream of a request: the first file part of a multipart body, or a text/csv body. */
-async function openUpload(
-  req: FastifyRequest,
-): Promise<{ stream: Readable; label: string; drain: () => void }> {
+/** A multipart parser's error as a 4xx (its own 4xx as they are). */
+function multipartError(e: unknown): unknown {
+  if (e instanceof NetsecError) return e;
+  const err = e as Error & { statusCode?: number; code?: string };
+  if (err.statusCode && err.statusCode < 500) return e;
+  return new NetsecError("PARSE_ERROR", `malformed multipart body: ${err.message}`, { part: "body" });
+}
+
+type MultipartPart = Awaited<ReturnType<ReturnType<FastifyRequest["parts"]>["next"]>>["value"];
+
+interface Upload {
+  stream: Readable;
+  label: string;
+  drain: () => void;
+  /**
+   * Once the file is read: refuse the rest of a multipart body if it holds another file part (one
+   * CSV per request, in the field `file`); text fields are ignored.
+   */
+  rest: () => Promise<void>;
+}
+
+/** The CSV stream of a request: the one file part of a multipart body, or a text/csv body. */
+async function openUpload(req: FastifyRequest): Promise<Upload> {
   if (req.isMultipart()) {
-    let part: Awaited<ReturnType<FastifyRequest["file"]>>;
-    try {
-      part = await req.file();
-    } catch (e) {
-      if (e instanceof NetsecError) throw e;
-      const err = e as Error & { statusCode?: number; code?: string };
-      if (err.statusCode && err.statusCode < 500) throw e;
-      throw new NetsecError("PARSE_ERROR", `malformed multipart body: ${err.message}`, { part: "body" });
-    }
+    const parts = req.parts();
+    const next = async (): Promise<MultipartPart | undefined> => {
+      try {
+        const n = await parts.next();
+        return n.done ? undefined : n.value;
+      } catch (e) {
+        throw multipartError(e);
+      }
+    };
+    let part: MultipartPart | undefined;
+    do part = await next();
+    while (part !== undefined && part.type !== "file");
     if (!part) {
       throw new NetsecError(
         "BAD_REQUEST",
@@ -102,12 +124,29 @@ async function openUpload(
         },
       );
     }
-    return { stream: part.file, label: name, drain };
+    const rest = async (): Promise<void> => {
+      for (let more = await next(); more !== undefined; more = await next()) {
+        if (more.type !== "file") continue;
+        more.file.on("error", () => undefined);
+        more.file.resume();
+        throw new NetsecError(
+          "BAD_REQUEST",
+          `the multipart body has a second file part (field ${JSON.stringify(more.fieldname)}, file ${JSON.stringify(more.filename)}); send one CSV per request, in the field \`file\``,
+          { part: more.fieldname, file: more.filename },
+        );
+      }
+    };
+    return { stream: part.file, label: name, drain, rest };
   }
   const body = req.body as unknown;
   if (body && typeof (body as Readable).pipe === "function") {
     const stream = body as Readable;
-    return { stream, label: "request body", drain: () => stream.on("error", () => undefined) };
+    return {
+      stream,
+      label: "request body",
+      drain: () => stream.on("error", () => undefined),
+      rest: async () => undefined,
+    };
   }
   throw new NetsecError(
     "UNSUPPORTED_MEDIA_TYPE",
@@ -175,6 +214,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
           upload.drain();
           throw e;
         }
+        await upload.rest();
         const r = await ctx.scoring.scoreCsv(predictor, upload.label, bytes, uploadLimits, format === "json");
         if (!r.ok) throw csvScoreError(r);
         ctx.metrics.uploadBytes.inc({}, r.bytes);
@@ -215,6 +255,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         upload.drain();
         throw e;
       }
+      await upload.rest();
       ctx.metrics.uploadBytes.inc({}, parsed.bytes);
       const pred = await ctx.scoring.predict(predictor, parsed.frame);
       const threats = countLabels(ctx, labelCounts(pred));
