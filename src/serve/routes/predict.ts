@@ -170,6 +170,9 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         description:
           "Answers by `?format=` or Accept: an HTML table, JSON, or CSV (input rows + prediction + probability). " +
           "The output is kept as prediction_output/<id>.csv and as prediction_output/output.csv. " +
+          "Only the model's input columns are required; the label column is optional (checked, and the model measured on it: " +
+          "label_metrics, or the x-label-metrics header of a CSV answer); other columns are passed through. " +
+          "One file part per request. Formula-like CSV cells are neutralised with a leading '. " +
           "4xx answers name the row, column and value of the problem.",
         tags: ["predict"],
         consumes: ["multipart/form-data", "text/csv"],
