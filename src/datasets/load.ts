@@ -8,6 +8,7 @@ import { allowedSet, coerceCell, isTypeProblem, type ProblemKind, type TypedValu
 import { FrameBuilder } from "./frame-builder.ts";
 import { type FileFormat, type RawTable, readTable, refLabel, type SourceRef } from "./readers.ts";
 import type { ColumnSpec, DatasetSchema } from "./schema.ts";
+import { scoringHeader } from "./scoring-input.ts";
 
 export interface HeaderCheck {
   missing: string[];
@@ -16,7 +17,10 @@ export interface HeaderCheck {
   index: Map<string, number>;
 }
 
-/** Compare a file header with the schema. Metadata/id columns may be absent; features and target may not. */
+/**
+ * Compare a file header with the schema. Metadata/id columns may be absent; features may not, nor the
+ * target unless `requireTarget` is false (the target's role is target whatever the YAML says).
+ */
 export function checkHeaderAgainstSchema(
   header: readonly string[],
   schema: DatasetSchema,
@@ -26,7 +30,7 @@ export function checkHeaderAgainstSchema(
   for (const [i, h] of header.entries()) index.set(h, i);
   const missing = schema.columns
     .filter((c) => !index.has(c.name))
-    .filter((c) => c.role === "feature" || (requireTarget && c.name === schema.target.name))
+    .filter((c) => (c.name === schema.target.name ? requireTarget : c.role === "feature"))
     .map((c) => c.name);
   const unknown = header.filter((h) => !schema.column(h));
   const known = new Map<string, number>();
@@ -155,6 +159,12 @@ export interface LoadOptions {
   columns?: readonly string[];
   /** Throw on domain problems too (values outside allowed sets/ranges). Default false (type problems always throw). */
   strict?: boolean;
+  /**
+   * Data to score: read only these (the model's input columns, all required) and the label column
+   * when present; every other column passes unread. Every problem in them is refused but a row
+   * without a label, whatever `strict` says.
+   */
+  inputColumns?: readonly string[];
 }
 
 export interface LoadedTable {
@@ -176,7 +186,9 @@ export async function loadFrame(
     ...(opts.format ? { format: opts.format } : {}),
     ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
   });
-  const hc = checkHeaderAgainstSchema(table.header, schema, opts.requireTarget ?? true);
+  const hc = opts.inputColumns
+    ? scoringHeader(table.header, schema, opts.inputColumns)
+    : checkHeaderAgainstSchema(table.header, schema, opts.requireTarget ?? true);
   if (hc.missing.length > 0 || (hc.unknown.length > 0 && !opts.allowUnknownColumns)) {
     throw headerError(table.label, hc, schema);
   }
@@ -188,7 +200,10 @@ export async function loadFrame(
   let rows = 0;
   for await (const b of typedBatches(table, schema, hc)) {
     for (const p of b.problems) {
-      if (isTypeProblem(p.kind) || (opts.strict && p.kind !== "missing")) {
+      const refused = opts.inputColumns
+        ? p.kind !== "missing_label"
+        : isTypeProblem(p.kind) || (opts.strict && p.kind !== "missing");
+      if (refused) {
         typeCount++;
         if (typeProblems.length < 100) typeProblems.push(p);
       } else if (problems.length < 10_000) problems.push(p);

@@ -4,7 +4,7 @@
  * is built with the `html` tag, which escapes every interpolated value: model names and hyperparameter
  * values come from user config and must render as text.
  */
-import { stringify } from "csv-stringify/sync";
+import { safeCsv } from "../core/spreadsheet-safe.ts";
 import type { ModelSearchResult } from "../selection/search.ts";
 import { fmt, html, raw } from "../serve/views/html.ts";
 import type { LeaderboardRow } from "./train.ts";
@@ -59,9 +59,9 @@ const CSV_COLUMNS = [
   "candidates",
 ] as const;
 
-/** One CSV row per model; params as JSON (quoted by the CSV writer when needed). */
+/** One CSV row per model; params as JSON (quoted by the CSV writer when needed; formula-like cells neutralised). */
 export function leaderboardCsv(entries: readonly LeaderboardEntry[]): string {
-  return stringify(
+  return safeCsv(
     entries.map((e) => [
       e.model,
       JSON.stringify(e.params),
@@ -73,7 +73,7 @@ export function leaderboardCsv(entries: readonly LeaderboardEntry[]): string {
       e.rank,
       e.candidates,
     ]),
-    { header: true, columns: [...CSV_COLUMNS] },
+    CSV_COLUMNS,
   );
 }
 

@@ -6,7 +6,6 @@
  */
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { stringify } from "csv-stringify/sync";
 import { BundlePredictor } from "../bundle/bundle.ts";
 import { modelCardHtml, modelCardMarkdown } from "../bundle/model-card.ts";
 import { pipelineIRFromModels } from "../bundle/onnx/from-models.ts";
@@ -15,6 +14,7 @@ import { ModelRegistry } from "../bundle/registry.ts";
 import type { Config } from "../config/env.ts";
 import { NetsecError, redactUri } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
+import { safeCsv } from "../core/spreadsheet-safe.ts";
 import { type IngestResult, ingestDocuments, ingestFile } from "../datasets/ingest.ts";
 import { fetchDataset, getDataset } from "../datasets/registry.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
@@ -118,7 +118,7 @@ function flatPerClass(pc: PerClassReport): Record<string, number> {
 function frameCsv(frame: Frame): string {
   const rows: (string | number)[][] = [];
   for (let r = 0; r < frame.nRows; r++) rows.push(frame.columns.map((c) => frame.value(r, c.name) ?? ""));
-  return stringify(rows, { header: true, columns: frame.names });
+  return safeCsv(rows, frame.names);
 }
 
 /**
@@ -581,7 +581,7 @@ export async function runPipeline(
       );
       writeFileSync(
         join(paths.trainer, "cv_scores.csv"),
-        stringify(
+        safeCsv(
           res.searches.flatMap((s) =>
             s.candidates.map((c) => [
               c.model,
@@ -594,19 +594,16 @@ export async function runPipeline(
               ...c.cv_scores,
             ]),
           ),
-          {
-            header: true,
-            columns: [
-              "model",
-              "params",
-              "scoring",
-              "cv_mean",
-              "cv_std",
-              "train_mean",
-              "fit_seconds",
-              ...Array.from({ length: cfg.search.cv }, (_, i) => `fold_${i + 1}`),
-            ],
-          },
+          [
+            "model",
+            "params",
+            "scoring",
+            "cv_mean",
+            "cv_std",
+            "train_mean",
+            "fit_seconds",
+            ...Array.from({ length: cfg.search.cv }, (_, i) => `fold_${i + 1}`),
+          ],
         ),
       );
       writeFileSync(

@@ -197,7 +197,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     limits: {
       // one byte over the limit lets our own counter name the limit in its message
       fileSize: limits.maxUploadBytes + 1,
-      files: 1,
+      // two: a second file part then reaches the route, which refuses it naming its field
+      files: 2,
       fields: 10,
       fieldSize: 1024,
       parts: 12,

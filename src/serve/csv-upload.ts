@@ -5,14 +5,21 @@
  *   rows (maxRows) ─▶ per input column: plain decimals read from the characters, anything else
  *   through coerceCell ─▶ FrameBuilder
  *
+ * Only the model's input columns are required. The label (target) column, when present, is checked
+ * against the schema like an input (its values kept for label metrics); every other column (ids,
+ * metadata, columns the schema does not know) is passed through unread.
+ *
  * Kept: the growing columnar Frame (8 bytes per numeric cell), the raw strings of the few columns
- * that are not model inputs (ids, metadata, the target when present), and each row's text, from
- * which the output CSV is made (the input rows as given, plus prediction and probability). Every problem names the row (1-based data
- * row), the column and the value; cell problems are all counted and the first 50 listed.
+ * that are not model inputs (ids, metadata, the label when present), and each row's text, from
+ * which the output CSV is made (the input rows as given, plus prediction and probability); a row with
+ * a formula-like cell (core/spreadsheet-safe.ts) is rewritten with that cell neutralised. Every
+ * problem names the row (1-based data row), the column and the value; cell problems are all counted
+ * and the first 50 listed.
  */
 import type { Readable } from "node:stream";
 import { NetsecError, showValue } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
+import { isFormulaSpan, safeCsvCell } from "../core/spreadsheet-safe.ts";
 import { allowedSet, coerceCell } from "../datasets/coerce.ts";
 import {
   type CsvRecord,
@@ -23,8 +30,9 @@ import {
   recordValues,
 } from "../datasets/csv-tokenizer.ts";
 import { FrameBuilder } from "../datasets/frame-builder.ts";
-import { type CellProblem, checkHeaderAgainstSchema, headerError } from "../datasets/load.ts";
+import { type CellProblem, headerError } from "../datasets/load.ts";
 import type { ColumnSpec, DatasetSchema } from "../datasets/schema.ts";
+import { scoringHeader } from "../datasets/scoring-input.ts";
 
 export interface UploadLimits {
   /** Bytes of the CSV file. */
@@ -41,8 +49,10 @@ export interface ParsedUpload {
   lines: string[];
   /** Model input columns, typed. */
   frame: Frame;
-  /** Raw values of the file's other columns (by name), for the output. */
+  /** Raw values of the file's other columns (by name, in header order), for the output. */
   extras: Map<string, (string | null)[]>;
+  /** The label column's values (canonical text, null where empty), or null without a label column. */
+  labels: (string | null)[] | null;
   rows: number;
   bytes: number;
 }
@@ -298,22 +308,57 @@ function inputPlan(spec: ColumnSpec, j: number, idx: number): InputPlan {
   };
 }
 
-/** The header's checks (names, schema, model inputs) and how each column is read; throws the 4xx. */
+/** How the label column is read: checked against the schema, its values kept. */
+interface LabelPlan {
+  spec: ColumnSpec;
+  idx: number;
+  allowed: Set<string> | null;
+  values: (string | null)[];
+}
+
+/** One label cell: its canonical text (null when empty), or the problem as coerceCell words it. */
+function readLabel(
+  raw: string,
+  plan: LabelPlan,
+): { value: string | null; problem?: CellProblem["kind"]; message?: string } {
+  const chk = coerceCell(raw === "" ? null : raw, plan.spec, plan.allowed);
+  if (!chk.problem) return { value: chk.value === null ? null : String(chk.value) };
+  // a row without a label is an unlabelled row, never a problem
+  if (chk.problem === "missing") return { value: null };
+  return {
+    value: null,
+    problem: chk.problem === "not_allowed" ? "unknown_label" : chk.problem,
+    message: chk.message ?? chk.problem,
+  };
+}
+
+/** The header's checks (names, model inputs) and how each column is read; throws the 4xx. */
 function headerPlan(
   h: string[],
   label: string,
   schema: DatasetSchema,
   inputColumns: readonly string[],
-): { plans: InputPlan[]; extraCols: { name: string; idx: number; values: (string | null)[] }[] } {
+): {
+  plans: InputPlan[];
+  extraCols: { name: string; idx: number; values: (string | null)[] }[];
+  labelPlan: LabelPlan | null;
+} {
   checkHeaderNames(h, label);
-  const hc = checkHeaderAgainstSchema(h, schema, false);
-  const missingInputs = inputColumns.filter((c) => !hc.index.has(c));
-  for (const m of missingInputs) if (!hc.missing.includes(m)) hc.missing.push(m);
-  if (hc.missing.length > 0 || hc.unknown.length > 0) throw headerError(label, hc, schema);
+  const hc = scoringHeader(h, schema, inputColumns);
+  if (hc.missing.length > 0) throw headerError(label, hc, schema);
   const plans = inputColumns.map((name, j) => inputPlan(schema.column(name)!, j, hc.index.get(name)!));
   const inputSet = new Set(inputColumns);
   const extraCols = h.flatMap((name, idx) => (inputSet.has(name) ? [] : [{ name, idx, values: [] }]));
-  return { plans, extraCols };
+  const labelPlan: LabelPlan | null =
+    hc.label === null
+      ? null
+      : {
+          spec: schema.target,
+          idx: hc.index.get(hc.label)!,
+          allowed: allowedSet(schema.target),
+          values: [],
+        };
+  return { plans, extraCols, labelPlan };
 }
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Buffer> {
@@ -365,6 +410,7 @@ export function readPlain(
   let records = 0;
   let plans: InputPlan[];
   let extraCols: { name: string; idx: number; values: (string | null)[] }[];
+  let labelPlan: LabelPlan | null;
   try {
     const tok = new CsvTokenizer((r) => {
       records++;
@@ -373,10 +419,11 @@ export function readPlain(
     tok.push(headerText);
     tok.end();
     if (records !== 1 || header === null) return null;
-    ({ plans, extraCols } = headerPlan(header, label, schema, inputColumns));
+    ({ plans, extraCols, labelPlan } = headerPlan(header, label, schema, inputColumns));
   } catch {
     return null;
   }
+  const labelIdx = labelPlan ? labelPlan.idx : -1;
   const width = (header as string[]).length;
   const planAt: (InputPlan | null)[] = new Array(width).fill(null);
   for (const c of plans) planAt[c.idx] = c;
@@ -393,6 +440,7 @@ export function readPlain(
     const recStart = p;
     if (++rows > maxRows) return null;
     const i = fb.addRow();
+    let formula = false;
     for (let k = 0; k < width; k++) {
       const q = p;
       let c = 0;
@@ -405,6 +453,7 @@ export function readPlain(
       // as many fields as the header
       if (k === width - 1 ? p < len && c === COMMA : p >= len || c !== COMMA) return null;
       if (p > q && (trimmable(text.charCodeAt(q)) || trimmable(text.charCodeAt(p - 1)))) return null;
+      if (!formula && isFormulaSpan(text, q, p)) formula = true;
       const plan = planAt[k]!;
       if (plan !== null) {
         // onRow's two paths, for an unquoted, trimmed field
@@ -432,7 +481,13 @@ export function readPlain(
         }
       } else {
         const values = extraAt[k];
-        if (values) values.push(p > q ? text.slice(q, p) : null);
+        const raw = p > q ? text.slice(q, p) : null;
+        if (values) values.push(raw);
+        if (k === labelIdx) {
+          const l = readLabel(raw ?? "", labelPlan!);
+          if (l.problem) return null;
+          labelPlan!.values.push(l.value);
+        }
       }
       if (k < width - 1) p++;
     }
@@ -445,13 +500,16 @@ export function readPlain(
         else return null;
       } else p++;
     }
-    lines.push(text.slice(recStart, recEnd));
+    // a plain row has no quotes: its fields are its comma-separated parts
+    const line = text.slice(recStart, recEnd);
+    lines.push(formula ? line.split(",").map(safeCsvCell).join(",") : line);
   }
   if (rows === 0) return null;
   return {
     header: header as string[],
     frame: fb.build(),
     extras: new Map(extraCols.map((x) => [x.name, x.values])),
+    labels: labelPlan ? labelPlan.values : null,
     lines,
     rows,
     bytes: bytes.length,
@@ -470,7 +528,7 @@ const CR = 13;
 
 /**
  * Parse an uploaded CSV. `inputColumns` are the model's input columns (all must be in the header);
- * other schema columns are carried as raw strings; columns unknown to the schema are refused.
+ * the label column, when present, is checked; every other column is carried as raw strings.
  * Throws NetsecError (4xx) for every user mistake; the caller must drain `source` on error.
  */
 export async function readCsvUpload(
@@ -492,6 +550,7 @@ export async function readCsvUpload(
   let width = 0;
   let plans: InputPlan[] = [];
   let extraCols: { name: string; idx: number; values: (string | null)[] }[] = [];
+  let labelPlan: LabelPlan | null = null;
   const fb = new FrameBuilder(schema, inputColumns);
   const lines: string[] = [];
   const problems: CellProblem[] = [];
@@ -503,6 +562,7 @@ export async function readCsvUpload(
     const hp = headerPlan(h, label, schema, inputColumns);
     plans = hp.plans;
     extraCols = hp.extraCols;
+    labelPlan = hp.labelPlan;
     header = h;
     width = h.length;
   };
@@ -564,12 +624,32 @@ export async function readCsvUpload(
       }
       fb.set(c.j, i, chk.value);
     }
+    let labelValue: string | null = null;
+    if (labelPlan !== null) {
+      const raw = fieldValue(r, labelPlan.idx);
+      const l = readLabel(raw, labelPlan);
+      if (l.problem) {
+        problemCount++;
+        if (problems.length < MAX_LISTED) {
+          problems.push({
+            file: label,
+            row: rows,
+            column: labelPlan.spec.name,
+            value: raw,
+            kind: l.problem,
+            message: l.message ?? l.problem,
+          });
+        }
+      }
+      labelValue = l.value;
+    }
     if (problemCount === 0) {
-      lines.push(s.slice(r.recordStart, r.recordEnd));
+      lines.push(safeLine(r));
       for (const x of extraCols) {
         const v = fieldValue(r, x.idx);
         x.values.push(v === "" ? null : v);
       }
+      labelPlan?.values.push(labelValue);
     }
   };
 
@@ -594,10 +674,33 @@ export async function readCsvUpload(
     header,
     frame: fb.build(),
     extras: new Map(extraCols.map((x) => [x.name, x.values])),
+    labels: labelPlan === null ? null : (labelPlan as LabelPlan).values,
     lines,
     rows,
     bytes: counter.bytes,
   };
+}
+
+/**
+ * A record's text for the output: as it was in the file, or, when a field would be read as a formula
+ * by a spreadsheet, rebuilt from its fields with those fields neutralised (the others keep their
+ * spelling and quoting).
+ */
+function safeLine(r: CsvRecord): string {
+  const s = r.text;
+  let formula = false;
+  for (let k = 0; k < r.n && !formula; k++) {
+    const q = r.quoted[k];
+    formula = q === undefined ? isFormulaSpan(s, r.start[k]!, r.end[k]!) : isFormulaSpan(q, 0, q.length);
+  }
+  if (!formula) return s.slice(r.recordStart, r.recordEnd);
+  const cells: string[] = new Array(r.n);
+  for (let k = 0; k < r.n; k++) {
+    const q = r.quoted[k];
+    const unsafe = q === undefined ? isFormulaSpan(s, r.start[k]!, r.end[k]!) : isFormulaSpan(q, 0, q.length);
+    cells[k] = unsafe ? safeCsvCell(fieldValue(r, k)) : s.slice(r.start[k]!, r.end[k]!);
+  }
+  return cells.join(",");
 }
 
 function checkHeaderNames(header: string[], label: string): void {

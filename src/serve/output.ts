@@ -1,6 +1,7 @@
 /**
  * Prediction outputs: every scored upload is kept as `<home>/prediction_output/<id>.csv` (input rows +
- * `prediction` + `probability`), and the newest also as `prediction_output/output.csv` like the
+ * `prediction` + `probability`, formula-like cells neutralised for spreadsheets, see
+ * core/spreadsheet-safe.ts), and the newest also as `prediction_output/output.csv` like the
  * original project. Both are written to a temporary file and renamed, so a reader never sees half a
  * file and concurrent requests never mix their rows. Ids are generated here, never taken from input.
  */
@@ -8,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { link, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Prediction } from "../bundle/predictor.ts";
+import { safeCsvCell } from "../core/spreadsheet-safe.ts";
 import { PREDICTION_ID_RE } from "./schemas.ts";
 
 export function newPredictionId(now = new Date()): string {
@@ -25,24 +27,21 @@ export function outputPath(home: string, id: string): string {
   return join(outputDir(home), `${id}.csv`);
 }
 
-function csvCell(s: string): string {
-  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /**
  * The output CSV text: the header (names quoted only where needed), then the upload's rows as they
- * were in the file (values keep their spelling and quoting, columns the model does not read stay),
- * each followed by the predicted label and the probability of the threat class.
+ * were in the file (values keep their spelling and quoting, columns the model does not read stay;
+ * the reader has already neutralised formula-like cells in them), each followed by the predicted
+ * label and the probability of the threat class.
  */
 export function predictionCsv(header: readonly string[], lines: readonly string[], pred: Prediction): string {
   const labelCell = new Map<string, string>();
   const out: string[] = new Array(lines.length + 1);
-  out[0] = [...header, "prediction", "probability"].map(csvCell).join(",");
+  out[0] = [...header, "prediction", "probability"].map(safeCsvCell).join(",");
   for (let r = 0; r < lines.length; r++) {
     const label = pred.labels[r]!;
     let lc = labelCell.get(label);
     if (lc === undefined) {
-      lc = csvCell(label);
+      lc = safeCsvCell(label);
       labelCell.set(label, lc);
     }
     out[r + 1] = `${lines[r]!},${lc},${pred.probability[r]!}`;
@@ -52,9 +51,16 @@ export function predictionCsv(header: readonly string[], lines: readonly string[
 
 /**
  * The `predictions` array of POST /predict's JSON answer, as text (1,000 rows make 1,000 objects
- * otherwise, only to be stringified): row (1-based), label, label_name, probability, is_threat.
+ * otherwise, only to be stringified): row (1-based), label, label_name, probability, is_threat, and,
+ * when the upload has columns the model does not read, `passthrough`: those columns' values as sent
+ * (text, null when empty; JSON is data, so nothing is neutralised here).
  */
-export function predictionsJson(pred: Prediction, rows: number): string {
+export function predictionsJson(
+  pred: Prediction,
+  rows: number,
+  passthrough: ReadonlyMap<string, readonly (string | null)[]> = new Map(),
+): string {
+  const extra = [...passthrough].map(([name, values]) => [JSON.stringify(name), values] as const);
   const parts: string[] = new Array(rows);
   const middle = new Map<string, string>();
   for (let r = 0; r < rows; r++) {
@@ -67,7 +73,11 @@ export function predictionsJson(pred: Prediction, rows: number): string {
       middle.set(key, mid);
     }
     const prob = pred.probability[r]!;
-    parts[r] = `{"row":${r + 1}${mid}${Number.isFinite(prob) ? prob : "null"},"is_threat":${threat}}`;
+    const pass =
+      extra.length === 0
+        ? ""
+        : `,"passthrough":{${extra.map(([k, v]) => `${k}:${JSON.stringify(v[r] ?? null)}`).join(",")}}`;
+    parts[r] = `{"row":${r + 1}${mid}${Number.isFinite(prob) ? prob : "null"},"is_threat":${threat}${pass}}`;
   }
   return `[${parts.join(",")}]`;
 }

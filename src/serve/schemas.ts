@@ -42,8 +42,31 @@ export function recordsBody(maxRecords: number) {
     .array(z.record(z.string(), scalar).describe("One record: input column → raw value (null = missing)."))
     .min(1)
     .max(maxRecords)
-    .describe(`1 to ${maxRecords} records, each with every input column of the model's schema.`);
+    .describe(
+      `1 to ${maxRecords} records, each with every input column of the model; the label column is optional (checked when present), other keys are passed through.`,
+    );
 }
+
+export const LabelMetricsSchema = z
+  .object({
+    source: z.string().describe("Where the truth came from: the label column of the data scored."),
+    column: z.string(),
+    labelled_rows: z.number().int(),
+    accuracy: z.number(),
+    precision: z.number().describe("Of the threat class."),
+    recall: z.number(),
+    f1: z.number(),
+    confusion: z.object({ tp: z.number(), fp: z.number(), tn: z.number(), fn: z.number() }),
+  })
+  .nullable()
+  .describe(
+    "The threat decisions measured against the upload's own label column (rows without a label left out); null when it has none.",
+  );
+
+const Passthrough = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+  .optional()
+  .describe("The row's columns the model does not read (ids, metadata, the label), as sent.");
 
 export const Contribution = z.object({
   feature: z.string(),
@@ -59,6 +82,7 @@ export const RecordPrediction = z.object({
   is_threat: z.boolean(),
   model_version: z.string(),
   top_features: z.array(Contribution).max(10),
+  passthrough: Passthrough,
 });
 
 export const RecordsResponse = z.object({
@@ -66,6 +90,7 @@ export const RecordsResponse = z.object({
   threshold: z.number(),
   count: z.number().int(),
   threats: z.number().int(),
+  label_metrics: LabelMetricsSchema,
   predictions: z.array(RecordPrediction),
 });
 
@@ -76,6 +101,7 @@ export const PredictJsonResponse = z.object({
   rows: z.number().int(),
   threats: z.number().int(),
   download: z.string().describe("Path of the CSV output."),
+  label_metrics: LabelMetricsSchema,
   predictions: z.array(
     z.object({
       row: z.number().int(),
@@ -83,6 +109,7 @@ export const PredictJsonResponse = z.object({
       label_name: z.string(),
       probability: z.number(),
       is_threat: z.boolean(),
+      passthrough: Passthrough,
     }),
   ),
 });

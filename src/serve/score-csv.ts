@@ -5,10 +5,11 @@
  * runs inline where there is no scoring thread. A user's mistake comes back as a value (code, message,
  * details), not a thrown error, so it crosses threads whole and is answered with the same 4xx.
  */
-import type { Predictor } from "../bundle/predictor.ts";
+import { type LabelMetrics, labelMetrics } from "../bundle/label-metrics.ts";
+import type { Prediction, Predictor } from "../bundle/predictor.ts";
 import { predictorFor } from "../bundle/score-task.ts";
 import { type ErrorCode, NetsecError } from "../core/errors.ts";
-import { readCsvBytes, type UploadLimits } from "./csv-upload.ts";
+import { type ParsedUpload, readCsvBytes, type UploadLimits } from "./csv-upload.ts";
 import { labelCounts, predictionCsv, predictionsJson } from "./output.ts";
 
 export type CsvScore =
@@ -23,6 +24,8 @@ export type CsvScore =
       csv: string;
       /** The JSON `predictions` array (for a JSON answer). */
       predictions: string | null;
+      /** Metrics against the upload's label column, when it has one with labelled rows. */
+      labelMetrics: LabelMetrics | null;
     }
   | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 
@@ -44,13 +47,33 @@ export async function scoreCsv(
       threats: counts.threats,
       labels: counts.byName,
       csv: predictionCsv(parsed.header, parsed.lines, pred),
-      predictions: json ? predictionsJson(pred, parsed.rows) : null,
+      predictions: json ? predictionsJson(pred, parsed.rows, parsed.extras) : null,
+      labelMetrics: uploadLabelMetrics(parsed, pred, p, label),
     };
   } catch (e) {
     if (e instanceof NetsecError && e.status < 500)
       return { ok: false, error: { code: e.code, message: e.message, details: { ...e.details } } };
     throw e;
   }
+}
+
+/** labelMetrics of a parsed upload: null without a label column. */
+export function uploadLabelMetrics(
+  parsed: Pick<ParsedUpload, "labels">,
+  pred: Pick<Prediction, "isThreat">,
+  p: Pick<Predictor, "schema">,
+  label: string,
+): LabelMetrics | null {
+  return parsed.labels ? labelMetrics(parsed.labels, pred.isThreat, p.schema, `the upload ${label}`) : null;
+}
+
+/**
+ * The `x-label-metrics` header of a CSV answer (whose body has no room for them): the label column,
+ * labelled rows, accuracy, and precision, recall and F1 of the threat class.
+ */
+export function labelMetricsHeader(m: LabelMetrics): string {
+  const f = (x: number): string => String(Number(x.toFixed(6)));
+  return `column=${encodeURIComponent(m.column)}; labelled_rows=${m.labelled_rows}; accuracy=${f(m.accuracy)}; precision=${f(m.precision)}; recall=${f(m.recall)}; f1=${f(m.f1)}; source=upload-label-column`;
 }
 
 export interface ScoreCsvArgs {

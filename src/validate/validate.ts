@@ -7,8 +7,8 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { stringify } from "csv-stringify/sync";
 import { z } from "zod";
+import { safeCsv } from "../core/spreadsheet-safe.ts";
 import { canonical, type ProblemKind, type TypedValue } from "../datasets/coerce.ts";
 import {
   type CellProblem,
@@ -313,7 +313,8 @@ export function writeValidationReport(
   const csvPath = join(dir, "problems.csv");
   writeFileSync(
     csvPath,
-    stringify(
+    // file names, columns and values come from the data: formula-like cells are neutralised
+    safeCsv(
       problems.map((p) => [
         p.file,
         p.row,
@@ -322,7 +323,7 @@ export function writeValidationReport(
         p.kind,
         p.message,
       ]),
-      { header: true, columns: ["file", "row", "column", "value", "check", "message"] },
+      ["file", "row", "column", "value", "check", "message"],
     ),
   );
   return [jsonPath, csvPath];

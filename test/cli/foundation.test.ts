@@ -157,4 +157,44 @@ describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
     expect(yaml).toMatch(/^duration:\n {2}p_value: /m);
     expect(readFileSync(join(out, "drift_report", "drift.html"), "utf8")).toMatch(/<svg/);
   });
+
+  it("drift files with extra columns: accepted under allow_unknown_columns (same drift as without them), refused otherwise", () => {
+    const lines = readFileSync(PHISHING_CSV, "utf8").trim().split(/\r?\n/);
+    const part = (from: number, to: number, id: boolean): string =>
+      `${[lines[0]!, ...lines.slice(from, to)].map((l, i) => (id ? `${i === 0 ? "id" : `r${from + i}`},${l}` : l)).join("\n")}\n`;
+    const files = {
+      ref: writeFile(tmp.dir, "drift-ref.csv", part(1, 500, false)),
+      cur: writeFile(tmp.dir, "drift-cur.csv", part(500, 1000, false)),
+      refId: writeFile(tmp.dir, "drift-ref-id.csv", part(1, 500, true)),
+      curId: writeFile(tmp.dir, "drift-cur-id.csv", part(500, 1000, true)),
+    };
+    const drift = (ref: string, cur: string, extra: string[], name: string) =>
+      runCli(
+        [
+          "validate",
+          "--dataset",
+          "phishing",
+          "--reference",
+          ref,
+          "--current",
+          cur,
+          "--json",
+          "--out",
+          join(tmp.dir, name),
+          ...extra,
+        ],
+        env,
+      );
+    const allow = ["--thresholds", '{"allow_unknown_columns":true}'];
+    const plain = drift(files.ref, files.cur, [], "drift-plain");
+    expect(plain.code, plain.stderr).toBe(0);
+    const withId = drift(files.refId, files.curId, allow, "drift-id");
+    expect(withId.code, withId.stderr).toBe(0);
+    const cols = (withId.json!.drift as { columns: Record<string, unknown> }).columns;
+    expect(Object.keys(cols)).not.toContain("id");
+    expect(withId.json!.drift).toEqual(plain.json!.drift);
+    const refused = drift(files.refId, files.curId, [], "drift-refused");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('unknown column(s) "id"');
+  });
 });

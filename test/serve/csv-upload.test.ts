@@ -163,6 +163,27 @@ describe("the upload's numeric fast path vs coerceCell", () => {
     expect(got.extras.get("y")).toEqual(["1", "0"]);
   });
 
+  it("passes extra columns through, checks the label, and neutralises formula-like cells on both paths", async () => {
+    const text = "id,a,b,c,d,note\n=1+1,1,2,,tcp,@SUM(A1)\nr2,-1,0.5,3,udp,-1\nr3,0,1,,tcp,+cmd\n";
+    const bytes = Buffer.from(text);
+    const plain = readPlain(bytes, "t.csv", schema, INPUTS, limits);
+    expect(plain).not.toBeNull();
+    const streamed = await read(text);
+    for (const got of [plain!, streamed]) {
+      expect(got.lines).toEqual(["'=1+1,1,2,,tcp,'@SUM(A1)", "r2,-1,0.5,3,udp,-1", "r3,0,1,,tcp,'+cmd"]);
+      expect(got.extras.get("note")).toEqual(["@SUM(A1)", "-1", "+cmd"]);
+      expect(got.labels).toBeNull();
+    }
+    // with the label: checked (a formula or an unknown label is refused naming row, column, value)
+    const labelled = await read("a,b,c,d,y\n1,2,,tcp,1\n0,2,,tcp,\n");
+    expect(labelled.labels).toEqual(["1", null]);
+    for (const bad of ["=1+1", "7"]) {
+      const e = await read(`a,b,c,d,y\n1,2,,tcp,1\n0,2,,tcp,${bad}\n`).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(NetsecError);
+      expect((e as NetsecError).details).toMatchObject({ row: 2, column: "y", value: bad });
+    }
+  });
+
   it("an upload in memory (the one-pass path for plain files) is read exactly as the tokenizer reads it", async () => {
     const headers = [
       "a,b,c,d,y",
@@ -179,7 +200,11 @@ describe("the upload's numeric fast path vs coerceCell", () => {
       '"a,b",c,d,y',
       "",
     ];
-    const wild = fc.oneof(numberCell, catCell, fc.constantFrom("2", " ", "\t1", "1\t", "x\u00a0"));
+    const wild = fc.oneof(
+      numberCell,
+      catCell,
+      fc.constantFrom("2", " ", "\t1", "1\t", "x\u00a0", "=1+1", "@x", "-x", "+", '"=a,b"'),
+    );
     // per column a value that fits the schema (a, b, c, d, y), now and then any cell
     const fits = [
       fc.constantFrom("-1", "0", "1"),
@@ -207,6 +232,7 @@ describe("the upload's numeric fast path vs coerceCell", () => {
       rows: r.rows,
       bytes: r.bytes,
       extras: [...r.extras],
+      labels: r.labels,
       frame: r.frame.columns.map((c) => ({ ...c })),
     });
     const asErr = (e: unknown) => {

@@ -145,8 +145,10 @@ describe("POST /predict", () => {
 
   it("renders a CSV cell and a file name holding markup as text, never as markup", async () => {
     const lines = csv50().trim().split("\n");
-    // Result (the target) is carried through as raw text; put markup in it
-    lines[3] = lines[3]!.replace(/,-?1$/, ',"<script>alert(1)</script>"');
+    // a column the model does not read is carried through as raw text; put markup in it
+    lines[0] = `${lines[0]},note`;
+    for (let i = 1; i < lines.length; i++)
+      lines[i] = `${lines[i]},${i === 3 ? '"<script>alert(1)</script>"' : ""}`;
     const mp = multipart(`${lines.join("\n")}\n`, { filename: "<img src=x onerror=alert(2)>.csv" });
     const r = await t.app.inject({ method: "POST", url: "/predict?format=html", ...mp });
     expect(r.statusCode).toBe(200);
@@ -201,10 +203,21 @@ describe("POST /predict: bad input is a 4xx that names row, column and value", (
     expect(e.message).toContain('missing column(s) "SFH"');
   });
 
-  it("unknown column", async () => {
-    const r = await post([`${header()},client_ip`, ...rows().map((l) => `${l},10.0.0.1`)].join("\n"));
+  it("a label outside the schema's labels, or formula text as a label", async () => {
+    const rs = rows();
+    rs[1] = rs[1]!.replace(/,-?1$/, ',"=HYPERLINK(""http://x"")"');
+    rs[4] = rs[4]!.replace(/,-?1$/, ",7");
+    const r = await post([header(), ...rs].join("\n"));
     expect(r.statusCode).toBe(422);
-    expect(r.json().error.details.unknown).toEqual(["client_ip"]);
+    const e = r.json().error;
+    expect(e.details).toMatchObject({ row: 2, column: "Result", value: '=HYPERLINK("http://x")' });
+    expect(e.details.total).toBe(2);
+    expect(e.details.problems[1]).toMatchObject({
+      row: 5,
+      column: "Result",
+      value: "7",
+      kind: "unknown_label",
+    });
   });
 
   it("wrong type, with the 1-based data row", async () => {
@@ -347,6 +360,43 @@ describe("POST /predict: bad input is a 4xx that names row, column and value", (
     expect(r.json().error.message).toContain("no file part");
   });
 
+  it("a second file part: 400 naming its field, in every answer format; text fields are ignored", async () => {
+    const b = "B0undary2";
+    const filePart = (field: string, name: string, body: string): string =>
+      `--${b}\r\nContent-Disposition: form-data; name="${field}"; filename="${name}"\r\nContent-Type: text/csv\r\n\r\n${body}\r\n`;
+    const two = `${filePart("file", "a.csv", csv50())}${filePart("extra", "b.csv", csv50())}--${b}--\r\n`;
+    for (const format of ["json", "csv", "html"]) {
+      const r = await t.app.inject({
+        method: "POST",
+        url: `/predict?format=${format}`,
+        headers: { "content-type": `multipart/form-data; boundary=${b}`, accept: "application/json" },
+        payload: two,
+      });
+      expect(r.statusCode).toBe(400);
+      if (format !== "html") {
+        expect(r.json().error.details).toMatchObject({ part: "extra", file: "b.csv" });
+        expect(r.json().error.message).toContain("second file part");
+      } else expect(r.body).toContain("second file part");
+    }
+    const three = `${filePart("file", "a.csv", csv50())}${filePart("x", "b.csv", "1")}${filePart("y", "c.csv", "2")}--${b}--\r\n`;
+    const r3 = await t.app.inject({
+      method: "POST",
+      url: "/predict",
+      headers: { "content-type": `multipart/form-data; boundary=${b}` },
+      payload: three,
+    });
+    expect(r3.statusCode).toBe(400);
+    const withField = `--${b}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n${filePart("file", "a.csv", csv50())}--${b}--\r\n`;
+    const ok = await t.app.inject({
+      method: "POST",
+      url: "/predict",
+      headers: { "content-type": `multipart/form-data; boundary=${b}` },
+      payload: withField,
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().rows).toBe(50);
+  });
+
   it("JSON sent to the CSV route", async () => {
     const r = await t.app.inject({ method: "POST", url: "/predict", payload: { a: 1 } });
     expect(r.statusCode).toBe(415);
@@ -483,7 +533,8 @@ describe("POST /predict/records", () => {
     ],
     ["a boolean for an integer column", { Favicon: true }, 422, { row: 1, column: "Favicon", value: true }],
     ["a value outside the allowed set", { SFH: 4 }, 422, { row: 1, column: "SFH", value: 4 }],
-    ["an unknown key", { referrer: 1 }, 422, { row: 1, column: "referrer" }],
+    ["a label outside the schema's labels", { Result: 3 }, 422, { row: 1, column: "Result", value: 3 }],
+    ["formula text as a label", { Result: "=1+1" }, 422, { row: 1, column: "Result", value: "=1+1" }],
     ["a nested object", { port: { a: 1 } }, 400, { row: 1, column: "port" }],
     ["an array value", { port: [1] }, 400, { row: 1, column: "port" }],
   ])("%s → %i naming the record, column and value", async (_name, patch, status, where) => {
@@ -566,3 +617,187 @@ describe("without a model", () => {
     }
   });
 });
+
+describe("scoring unlabelled data with extra columns", () => {
+  /** The first n rows without Result, an `id` column first and a `note` column last. */
+  const unlabelled = (n: number, note: (i: number) => string = () => "ok"): string => {
+    const lines = phishingCsvSlice(n).trim().split("\n");
+    return `${lines
+      .map((l, i) => {
+        const cells = l.split(",").slice(0, -1);
+        return i === 0 ? ["id", ...cells, "note"].join(",") : [`r${i}`, ...cells, note(i)].join(",");
+      })
+      .join("\n")}\n`;
+  };
+
+  it("needs only the model's input columns; other columns come back unchanged (JSON passthrough, CSV columns)", async () => {
+    const input = unlabelled(20);
+    const exp = await expected(20);
+    const j = await t.app.inject({ method: "POST", url: "/predict", ...multipart(input) });
+    expect(j.statusCode).toBe(200);
+    const body = j.json();
+    expect(body.label_metrics).toBeNull();
+    body.predictions.forEach((q: Record<string, unknown>, i: number) => {
+      expect(q.label).toBe(exp.labels[i]);
+      expect(q.probability).toBeCloseTo(exp.probs[i]!, 12);
+      expect(q.passthrough).toEqual({ id: `r${i + 1}`, note: "ok" });
+    });
+    const c = await t.app.inject({
+      method: "POST",
+      url: "/predict?format=csv",
+      headers: { "content-type": "text/csv" },
+      payload: input,
+    });
+    expect(c.statusCode).toBe(200);
+    expect(c.headers["x-label-metrics"]).toBeUndefined();
+    const inLines = input.trim().split("\n");
+    const out = c.body.trim().split("\n");
+    expect(out[0]).toBe(`${inLines[0]!.replace(/"/g, "")},prediction,probability`);
+    for (let i = 1; i <= 20; i++) {
+      expect(out[i]!.startsWith(`${inLines[i]},${exp.labels[i - 1]},`)).toBe(true);
+    }
+    // and the HTML page
+    const h = await t.app.inject({ method: "POST", url: "/predict?format=html", ...multipart(input) });
+    expect(h.statusCode).toBe(200);
+    expect(h.body.match(/<tr class="threat">/g)?.length ?? 0).toBe(exp.threats);
+    expect(h.body).not.toContain('id="label-metrics"');
+  });
+
+  it("neutralises formula-like cells in every CSV output; numbers such as -1 stay numbers", async () => {
+    const hostile = ['=HYPERLINK("http://x")', "@SUM(A1)", "+cmd", "-2+3", "-1", "\tTAB", "1e5", " =pad"];
+    const quoted = (v: string): string => `"${v.replace(/"/g, '""')}"`;
+    const input = unlabelled(hostile.length, (i) => quoted(hostile[i - 1]!));
+    const want = ['\'=HYPERLINK("http://x")', "'@SUM(A1)", "'+cmd", "'-2+3", "-1", "'\tTAB", "1e5", "' =pad"];
+    for (const path of ["/predict?format=csv", "/predict?format=json", "/predict?format=html"]) {
+      const r = await t.app.inject({ method: "POST", url: path, ...multipart(input) });
+      expect(r.statusCode).toBe(200);
+      const kept = readFileSync(
+        join(t.home, "prediction_output", `${r.headers["x-prediction-id"]}.csv`),
+        "utf8",
+      );
+      expect(readFileSync(join(t.home, "prediction_output", "output.csv"), "utf8")).toBe(kept);
+      const notes = parseCsv(kept)
+        .slice(1)
+        .map((row) => row[31]);
+      expect(notes).toEqual(want);
+      // the phishing features (-1/0/1) are untouched
+      expect(
+        parseCsv(kept)[1]!
+          .slice(1, 31)
+          .every((v) => /^-?[01]$/.test(v!)),
+      ).toBe(true);
+      if (path.endsWith("csv")) expect(r.body).toBe(kept);
+      if (path.endsWith("json")) {
+        // JSON is data: passthrough values are as sent
+        expect(
+          r.json().predictions.map((q: { passthrough: { note: string } }) => q.passthrough.note),
+        ).toEqual(hostile);
+      }
+    }
+    // a hostile column name is neutralised too
+    const named = input.replace(/^id,/, '"=cmd()",');
+    const n = await t.app.inject({ method: "POST", url: "/predict?format=csv", ...multipart(named) });
+    expect(n.statusCode).toBe(200);
+    expect(parseCsv(n.body)[0]![0]).toBe("'=cmd()");
+  });
+
+  it("a label column, when present, measures the model on the upload (JSON, CSV header, HTML line)", async () => {
+    const input = phishingCsvSlice(40);
+    const truth = input
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.slice(l.lastIndexOf(",") + 1));
+    const exp = await expected(40);
+    // by hand: the threat class is Result -1
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    truth.forEach((y, i) => {
+      const said = exp.labels[i] === "-1";
+      if (said && y === "-1") tp++;
+      else if (said) fp++;
+      else if (y === "-1") fn++;
+    });
+    const accuracy = truth.filter((y, i) => y === exp.labels[i]).length / 40;
+    const precision = tp / (tp + fp);
+    const recall = tp / (tp + fn);
+    const j = (await t.app.inject({ method: "POST", url: "/predict", ...multipart(input) })).json();
+    expect(j.label_metrics).toMatchObject({ column: "Result", labelled_rows: 40 });
+    expect(j.label_metrics.source).toContain("Result column of the upload");
+    expect(j.label_metrics.accuracy).toBeCloseTo(accuracy, 12);
+    expect(j.label_metrics.precision).toBeCloseTo(precision, 12);
+    expect(j.label_metrics.recall).toBeCloseTo(recall, 12);
+    expect(j.label_metrics.f1).toBeCloseTo((2 * precision * recall) / (precision + recall), 12);
+    const c = await t.app.inject({ method: "POST", url: "/predict?format=csv", ...multipart(input) });
+    expect(c.headers["x-label-metrics"]).toContain("labelled_rows=40");
+    expect(c.headers["x-label-metrics"]).toContain(`accuracy=${Number(accuracy.toFixed(6))}`);
+    const h = await t.app.inject({ method: "POST", url: "/predict?format=html", ...multipart(input) });
+    expect(h.body).toMatch(
+      /id="label-metrics">Measured against the upload's own Result column \(40 labelled rows\): accuracy /,
+    );
+    // rows without a label are left out and counted
+    const lines = input.trim().split("\n");
+    lines[1] = lines[1]!.replace(/,-?1$/, ",");
+    const part = (
+      await t.app.inject({ method: "POST", url: "/predict", ...multipart(`${lines.join("\n")}\n`) })
+    ).json();
+    expect(part.label_metrics.labelled_rows).toBe(39);
+  });
+
+  it("POST /predict/records: extra keys are passed through, the label key measures the model", async () => {
+    const lines = phishingCsvSlice(10).trim().split("\n");
+    const h = lines[0]!.replace(/"/g, "").split(",");
+    const recs = lines.slice(1).map(
+      (l, i): Record<string, string | number> => ({
+        id: `r${i}`,
+        ...Object.fromEntries(l.split(",").map((v, k) => [h[k]!, Number(v)])),
+      }),
+    );
+    const r = await t.app.inject({ method: "POST", url: "/predict/records", payload: recs });
+    expect(r.statusCode).toBe(200);
+    const exp = await expected(10);
+    const body = r.json();
+    body.predictions.forEach((q: { passthrough: unknown; label: string }, i: number) => {
+      expect(q.label).toBe(exp.labels[i]);
+      expect(q.passthrough).toEqual({ id: `r${i}`, Result: recs[i]!.Result });
+    });
+    const acc = recs.filter((x, i) => String(x.Result) === exp.labels[i]).length / 10;
+    expect(body.label_metrics).toMatchObject({ labelled_rows: 10, column: "Result" });
+    expect(body.label_metrics.accuracy).toBeCloseTo(acc, 12);
+    // without the label key: no metrics
+    const bare = recs.map(({ Result: _r, id: _i, ...rest }) => rest);
+    const b = (await t.app.inject({ method: "POST", url: "/predict/records", payload: bare })).json();
+    expect(b.label_metrics).toBeNull();
+    expect(b.predictions[0].passthrough).toBeUndefined();
+  });
+});
+
+/** A small RFC 4180 reader for the tests' checks of output files. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      row.push(cell);
+      cell = "";
+    } else if (c === "\n") {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = "";
+    } else if (c !== "\r") cell += c;
+  }
+  if (cell !== "" || row.length > 0) rows.push([...row, cell]);
+  return rows;
+}

@@ -1,12 +1,14 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { stringify } from "csv-stringify/sync";
 import { BundlePredictor } from "../../bundle/bundle.ts";
+import { describeLabelMetrics, type LabelMetrics, labelMetrics } from "../../bundle/label-metrics.ts";
 import { ONNX_MODEL_FILE } from "../../bundle/mlmodel.ts";
 import { OnnxPredictor, onnxFileAt, resolveOnnxSchema } from "../../bundle/onnx/predictor.ts";
 import { ModelRegistry } from "../../bundle/registry.ts";
 import { NetsecError } from "../../core/errors.ts";
+import type { Frame } from "../../core/frame.ts";
+import { safeCsv } from "../../core/spreadsheet-safe.ts";
 import { loadFrame } from "../../datasets/load.ts";
 import { readAllRows, readTable } from "../../datasets/readers.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
@@ -23,6 +25,8 @@ interface PredictOptions {
 
 /** What either engine hands to the shared output code. */
 interface Scored {
+  /** The input as read: the label column's values when it has one. */
+  frame: Frame;
   labels: readonly string[];
   isThreat: Uint8Array;
   probability: ArrayLike<number>;
@@ -38,9 +42,23 @@ interface Scored {
   describe: string;
 }
 
-/** Both engines parse the input the same way, so a bad file gives the same error on either. */
-async function loadInput(input: string, schema: DatasetSchema) {
-  return loadFrame({ path: input }, schema, { requireTarget: false, allowUnknownColumns: true });
+/**
+ * Both engines parse the input the same way, so a bad file gives the same error on either: the
+ * model's input columns (required) and the label column when present are checked against the schema;
+ * other columns are only passed through to the output.
+ */
+async function loadInput(input: string, schema: DatasetSchema, inputColumns: readonly string[]) {
+  return loadFrame({ path: input }, schema, { inputColumns });
+}
+
+/** The label column's values (null where a row has none), or null when the input has no label column. */
+function labelsOf(frame: Frame, schema: DatasetSchema): (string | null)[] | null {
+  const target = schema.target.name;
+  if (!frame.has(target)) return null;
+  return Array.from({ length: frame.nRows }, (_, r) => {
+    const v = frame.value(r, target);
+    return v === null ? null : String(v);
+  });
 }
 
 export function registerPredict(program: Command): void {
@@ -55,7 +73,7 @@ export function registerPredict(program: Command): void {
     )
     .requiredOption(
       "--input <file>",
-      "data to score (the dataset's native format; the label column is optional)",
+      "data to score (the dataset's native format): the model's input columns; the label column is optional (when present, checked and used to report accuracy); other columns are passed through",
     )
     .option("--output <file>", "where to write the scored rows (CSV); default: stdout")
     .option(
@@ -113,9 +131,11 @@ export function registerPredict(program: Command): void {
             }
             const p = new BundlePredictor(dir);
             schema = p.schema;
-            const pred = p.predict((await loadInput(input, schema)).frame);
+            const { frame } = await loadInput(input, schema, p.manifest.input_columns);
+            const pred = p.predict(frame);
             scored = {
               ...pred,
+              frame,
               summary: {
                 engine: "bundle",
                 model: p.manifest.model,
@@ -126,7 +146,8 @@ export function registerPredict(program: Command): void {
             };
           }
         }
-        // echo the input rows as read (raw text), plus the two columns
+        // echo the input rows as read (raw text, every column), plus the two columns; formula-like
+        // cells neutralised for spreadsheets
         const table = await readTable({ path: input }, { schema });
         const rows = await readAllRows(table);
         if (rows.length !== scored.labels.length)
@@ -136,14 +157,15 @@ export function registerPredict(program: Command): void {
           if (scored.isThreat[i]) threats++;
           return [
             ...r.map((v) => (v === null ? "" : String(v))),
-            scored.labels[i],
+            scored.labels[i]!,
             scored.probability[i]!.toPrecision(8),
           ];
         });
-        const text = stringify(records, {
-          header: true,
-          columns: [...table.header, "prediction", "probability"],
-        });
+        const text = safeCsv(records, [...table.header, "prediction", "probability"]);
+        const truth = labelsOf(scored.frame, schema);
+        const metrics: LabelMetrics | null = truth
+          ? labelMetrics(truth, scored.isThreat, schema, input)
+          : null;
         // stdout is written synchronously so that --json's object really is the last line
         if (o.output) writeFileSync(resolve(o.output), text);
         else process.stdout.write(text);
@@ -151,6 +173,7 @@ export function registerPredict(program: Command): void {
         ctx.say(
           `${rows.length} rows scored with ${scored.describe}; ${threats} threat(s)${t === null ? "" : ` at threshold ${t.toFixed(4)}`}${o.output ? ` → ${o.output}` : ""}`,
         );
+        if (metrics) ctx.say(`label column ${metrics.column} ${describeLabelMetrics(metrics)}`);
         ctx.result({
           ok: true,
           engine: scored.summary.engine,
@@ -161,6 +184,7 @@ export function registerPredict(program: Command): void {
           threats,
           threshold: t,
           output: o.output ? resolve(o.output) : null,
+          label_metrics: metrics,
         });
         return 0;
       }),
@@ -181,11 +205,17 @@ async function scoreOnnx(
     return s.schema;
   });
   try {
-    const pred = await p.predict((await loadInput(input, p.schema)).frame);
+    const { frame } = await loadInput(
+      input,
+      p.schema,
+      p.columns.map((c) => c.column),
+    );
+    const pred = await p.predict(frame);
     return {
       schema: p.schema,
       scored: {
         ...pred,
+        frame,
         summary: { engine: "onnx", model: p.model, bundle, threshold: p.threshold, onnx: file },
         describe: `${p.model ?? "an ONNX model"} (onnxruntime, ${file})`,
       },

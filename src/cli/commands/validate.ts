@@ -110,12 +110,14 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
   if (o.reference || o.current) {
     if (!o.reference || !o.current)
       throw new NetsecError("CONFIG_INVALID", "drift needs both --reference and --current", {});
-    const reference = await loadReference(ctx, schema, o.reference, format);
+    // extra columns (ids, metadata) are left out of drift when the thresholds allow them
+    const allowUnknownColumns = thr.data.allow_unknown_columns;
+    const reference = await loadReference(ctx, schema, o.reference, format, allowUnknownColumns);
     const current = (
       await loadFrame({ path: resolve(o.current) }, schema, {
         ...formatOpt,
         requireTarget: false,
-        allowUnknownColumns: false,
+        allowUnknownColumns,
       })
     ).frame;
     drift = detectDrift(reference, current, schema, {
@@ -158,7 +160,8 @@ async function loadReference(
   ctx: Ctx,
   schema: DatasetSchema,
   ref: string,
-  format?: FileFormat,
+  format: FileFormat | undefined,
+  allowUnknownColumns: boolean,
 ): Promise<Frame | DataProfile> {
   const path = resolve(ref);
   if (existsSync(path)) {
@@ -171,7 +174,13 @@ async function loadReference(
         });
       }
     }
-    return (await loadFrame({ path }, schema, { ...(format ? { format } : {}), requireTarget: false })).frame;
+    return (
+      await loadFrame({ path }, schema, {
+        ...(format ? { format } : {}),
+        requireTarget: false,
+        allowUnknownColumns,
+      })
+    ).frame;
   }
   // a run id
   const candidates = [

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
+import { labelMetrics } from "../../bundle/label-metrics.ts";
 import type { Contribution, Predictor } from "../../bundle/predictor.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { ServeContext } from "../app.ts";
@@ -24,7 +25,7 @@ import {
   RecordsResponse,
   recordsBody,
 } from "../schemas.ts";
-import { csvScoreError } from "../score-csv.ts";
+import { csvScoreError, labelMetricsHeader, uploadLabelMetrics } from "../score-csv.ts";
 import { type ResultRow, resultsPage } from "../views/pages.ts";
 
 /** Content types a browser or client may give a CSV file part. */
@@ -61,20 +62,42 @@ function countLabels(ctx: ServeContext, counts: { byName: [string, number][]; th
   return counts.threats;
 }
 
-/** The CSV stream of a request: the first file part of a multipart body, or a text/csv body. */
-async function openUpload(
-  req: FastifyRequest,
-): Promise<{ stream: Readable; label: string; drain: () => void }> {
+/** A multipart parser's error as a 4xx (its own 4xx as they are). */
+function multipartError(e: unknown): unknown {
+  if (e instanceof NetsecError) return e;
+  const err = e as Error & { statusCode?: number; code?: string };
+  if (err.statusCode && err.statusCode < 500) return e;
+  return new NetsecError("PARSE_ERROR", `malformed multipart body: ${err.message}`, { part: "body" });
+}
+
+type MultipartPart = Awaited<ReturnType<ReturnType<FastifyRequest["parts"]>["next"]>>["value"];
+
+interface Upload {
+  stream: Readable;
+  label: string;
+  drain: () => void;
+  /**
+   * Once the file is read: refuse the rest of a multipart body if it holds another file part (one
+   * CSV per request, in the field `file`); text fields are ignored.
+   */
+  rest: () => Promise<void>;
+}
+
+/** The CSV stream of a request: the one file part of a multipart body, or a text/csv body. */
+async function openUpload(req: FastifyRequest): Promise<Upload> {
   if (req.isMultipart()) {
-    let part: Awaited<ReturnType<FastifyRequest["file"]>>;
-    try {
-      part = await req.file();
-    } catch (e) {
-      if (e instanceof NetsecError) throw e;
-      const err = e as Error & { statusCode?: number; code?: string };
-      if (err.statusCode && err.statusCode < 500) throw e;
-      throw new NetsecError("PARSE_ERROR", `malformed multipart body: ${err.message}`, { part: "body" });
-    }
+    const parts = req.parts();
+    const next = async (): Promise<MultipartPart | undefined> => {
+      try {
+        const n = await parts.next();
+        return n.done ? undefined : n.value;
+      } catch (e) {
+        throw multipartError(e);
+      }
+    };
+    let part: MultipartPart | undefined;
+    do part = await next();
+    while (part !== undefined && part.type !== "file");
     if (!part) {
       throw new NetsecError(
         "BAD_REQUEST",
@@ -101,12 +124,29 @@ async function openUpload(
         },
       );
     }
-    return { stream: part.file, label: name, drain };
+    const rest = async (): Promise<void> => {
+      for (let more = await next(); more !== undefined; more = await next()) {
+        if (more.type !== "file") continue;
+        more.file.on("error", () => undefined);
+        more.file.resume();
+        throw new NetsecError(
+          "BAD_REQUEST",
+          `the multipart body has a second file part (field ${JSON.stringify(more.fieldname)}, file ${JSON.stringify(more.filename)}); send one CSV per request, in the field \`file\``,
+          { part: more.fieldname, file: more.filename },
+        );
+      }
+    };
+    return { stream: part.file, label: name, drain, rest };
   }
   const body = req.body as unknown;
   if (body && typeof (body as Readable).pipe === "function") {
     const stream = body as Readable;
-    return { stream, label: "request body", drain: () => stream.on("error", () => undefined) };
+    return {
+      stream,
+      label: "request body",
+      drain: () => stream.on("error", () => undefined),
+      rest: async () => undefined,
+    };
   }
   throw new NetsecError(
     "UNSUPPORTED_MEDIA_TYPE",
@@ -130,6 +170,9 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         description:
           "Answers by `?format=` or Accept: an HTML table, JSON, or CSV (input rows + prediction + probability). " +
           "The output is kept as prediction_output/<id>.csv and as prediction_output/output.csv. " +
+          "Only the model's input columns are required; the label column is optional (checked, and the model measured on it: " +
+          "label_metrics, or the x-label-metrics header of a CSV answer); other columns are passed through. " +
+          "One file part per request. Formula-like CSV cells are neutralised with a leading '. " +
           "4xx answers name the row, column and value of the problem.",
         tags: ["predict"],
         consumes: ["multipart/form-data", "text/csv"],
@@ -174,6 +217,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
           upload.drain();
           throw e;
         }
+        await upload.rest();
         const r = await ctx.scoring.scoreCsv(predictor, upload.label, bytes, uploadLimits, format === "json");
         if (!r.ok) throw csvScoreError(r);
         ctx.metrics.uploadBytes.inc({}, r.bytes);
@@ -181,6 +225,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         const id = newPredictionId();
         await savePredictionOutput(ctx.deps.home, id, r.csv);
         reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
+        if (r.labelMetrics) reply.header("x-label-metrics", labelMetricsHeader(r.labelMetrics));
         if (format === "csv") {
           return reply
             .type("text/csv; charset=utf-8")
@@ -194,6 +239,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
           rows: r.rows,
           threats: r.threats,
           download: `/predictions/${id}.csv`,
+          label_metrics: r.labelMetrics,
         });
         return reply
           .type("application/json; charset=utf-8")
@@ -212,11 +258,13 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         upload.drain();
         throw e;
       }
+      await upload.rest();
       ctx.metrics.uploadBytes.inc({}, parsed.bytes);
       const pred = await ctx.scoring.predict(predictor, parsed.frame);
       const threats = countLabels(ctx, labelCounts(pred));
       const id = newPredictionId();
       const csv = predictionCsv(parsed.header, parsed.lines, pred);
+      const metrics = uploadLabelMetrics(parsed, pred, predictor, upload.label);
       await savePredictionOutput(ctx.deps.home, id, csv);
       reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
       // the HTML page: the rows shown with explanations of the threats among them
@@ -255,6 +303,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
             threats,
             columns: parsed.header,
             shown,
+            labelMetrics: metrics,
           }),
         );
       }
@@ -277,7 +326,11 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
     async (req: FastifyRequest, reply: FastifyReply) => {
       const predictor = requireModel(ctx);
       const records = req.body as Record<string, JsonScalar>[];
-      const frame = recordsToFrame(records, predictor.schema, predictor.manifest.input_columns);
+      const { frame, labels, passthrough } = recordsToFrame(
+        records,
+        predictor.schema,
+        predictor.manifest.input_columns,
+      );
       const pred = predictor.predict(frame);
       const threats = countLabels(ctx, labelCounts(pred));
       const version = predictor.version;
@@ -296,6 +349,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         is_threat: pred.isThreat[i] === 1,
         model_version: version,
         top_features: why[i]!.slice(0, k),
+        ...(Object.keys(passthrough[i]!).length > 0 ? { passthrough: passthrough[i]! } : {}),
       }));
       reply.header("x-model-version", version);
       return {
@@ -303,6 +357,9 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         threshold: predictor.manifest.threshold,
         count: records.length,
         threats,
+        label_metrics: labels
+          ? labelMetrics(labels, pred.isThreat, predictor.schema, "the request's records")
+          : null,
         predictions,
       };
     },

@@ -3,6 +3,7 @@
  * styles (the CSP forbids them): tables are made sortable by /static/table-sort.js through
  * `data-sort` attributes, and probabilities are drawn with native <meter> elements.
  */
+import type { LabelMetrics } from "../../bundle/label-metrics.ts";
 import type { Contribution, Predictor } from "../../bundle/predictor.ts";
 import type { ModelListing } from "../model-holder.ts";
 import type { RunDetail, RunSummary } from "../types.ts";
@@ -114,6 +115,8 @@ export function resultsPage(opts: {
   threats: number;
   columns: string[];
   shown: ResultRow[];
+  /** Metrics against the upload's own label column, when it has one. */
+  labelMetrics?: LabelMetrics | null;
 }): string {
   const share = opts.rows ? (100 * opts.threats) / opts.rows : 0;
   const truncated = opts.shown.length < opts.rows;
@@ -136,6 +139,7 @@ export function resultsPage(opts: {
     <div class="tile"><span class="tile-value">${share.toFixed(1)}%</span><span class="tile-label">threat share</span></div>
     <div class="tile"><span class="tile-value">${(opts.rows - opts.threats).toLocaleString("en-US")}</span><span class="tile-label">benign</span></div>
   </div>
+  ${opts.labelMetrics ? html`<p class="note" id="label-metrics">Measured against the upload's own ${opts.labelMetrics.column} column (${opts.labelMetrics.labelled_rows.toLocaleString("en-US")} labelled rows): accuracy ${fmt(opts.labelMetrics.accuracy, 4)}, precision ${fmt(opts.labelMetrics.precision, 4)}, recall ${fmt(opts.labelMetrics.recall, 4)}, F1 ${fmt(opts.labelMetrics.f1, 4)} (threat class).</p>` : ""}
   ${truncated ? html`<p class="note">Showing the first ${opts.shown.length.toLocaleString("en-US")} of ${opts.rows.toLocaleString("en-US")} rows; the CSV has all of them.</p>` : ""}
   <div class="table-wrap">
   <table class="results sortable" id="results">
