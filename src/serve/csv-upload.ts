@@ -24,6 +24,7 @@ import {
 } from "../datasets/csv-tokenizer.ts";
 import { FrameBuilder } from "../datasets/frame-builder.ts";
 import { type CellProblem, checkHeaderAgainstSchema, headerError } from "../datasets/load.ts";
+import { dedupeHeader } from "../datasets/readers.ts";
 import type { ColumnSpec, DatasetSchema } from "../datasets/schema.ts";
 
 export interface UploadLimits {
@@ -368,7 +369,7 @@ export function readPlain(
   try {
     const tok = new CsvTokenizer((r) => {
       records++;
-      header = recordValues(r);
+      header = dedupeHeader(recordValues(r)).header;
     }, limits.maxRowChars);
     tok.push(headerText);
     tok.end();
@@ -499,7 +500,8 @@ export async function readCsvUpload(
   let rows = 0;
 
   const onHeader = (r: CsvRecord): void => {
-    const h = recordValues(r);
+    // a repeated name renamed as every reader does, so a schema inferred from the file matches
+    const h = dedupeHeader(recordValues(r)).header;
     const hp = headerPlan(h, label, schema, inputColumns);
     plans = hp.plans;
     extraCols = hp.extraCols;
@@ -601,7 +603,6 @@ export async function readCsvUpload(
 }
 
 function checkHeaderNames(header: string[], label: string): void {
-  const seen = new Set<string>();
   header.forEach((h, i) => {
     if (h === "") {
       throw new NetsecError("PARSE_ERROR", `${label}: header column ${i + 1} is empty`, {
@@ -610,14 +611,6 @@ function checkHeaderNames(header: string[], label: string): void {
         column: `#${i + 1}`,
       });
     }
-    if (seen.has(h)) {
-      throw new NetsecError("PARSE_ERROR", `${label}: the header names column ${JSON.stringify(h)} twice`, {
-        file: label,
-        row: 0,
-        column: h,
-      });
-    }
-    seen.add(h);
   });
   if (header.length === 1) {
     const d = [";", "\t", "|"].find((c) => header[0]!.includes(c));
