@@ -128,7 +128,7 @@ export function registerSchema(program: Command): void {
             type: c.spec.type,
             role: c.spec.role,
             values: c.spec.values?.length ?? null,
-            distinct: c.profile.overflow ? null : c.profile.counts.size,
+            distinct: c.profile.overflow ? null : c.profile.distinct.size,
             missing: c.profile.missing,
             infinite: c.profile.infinite,
             min: c.profile.min <= c.profile.max ? c.profile.min : null,
