@@ -36,6 +36,7 @@ describe("netsec schema infer → ingest → train", () => {
     );
     expect(r.stderr).toMatch(/Flow Bytes\/s: \d+ infinite value\(s\), read as missing/);
     expect(readFileSync(out, "utf8")).toMatch(/^target: Label$/m);
+    expect(r.stderr).toContain(`next: netsec ingest --schema ${out} --file ${file}`);
 
     const ing = runCli(["ingest", "--schema", out, "--file", file, "--json"], env);
     expect(ing.code, ing.stderr).toBe(0);

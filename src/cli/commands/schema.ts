@@ -109,7 +109,8 @@ export function registerSchema(program: Command): void {
           if (c.spec.role === "id") say(`${c.spec.name}: identifier-like, role id (not a feature)`);
         }
         for (const n of inf.notes) say(`check: ${n}`);
-        if (out !== "-") say(`wrote ${out}; next: netsec ingest --schema ${out} --file ${file}`);
+        if (out !== "-")
+          say(`wrote ${out}; next: netsec ingest --schema ${shellWord(out)} --file ${shellWord(file)}`);
         ctx.result({
           ok: true,
           out: out === "-" ? null : resolve(out),
@@ -138,4 +139,9 @@ export function registerSchema(program: Command): void {
         return 0;
       }),
     );
+}
+
+/** A path as one shell word (single-quoted when it holds anything but plain characters). */
+function shellWord(s: string): string {
+  return /^[\w./+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
