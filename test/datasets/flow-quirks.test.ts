@@ -123,3 +123,12 @@ describe("a category column beside the label", () => {
     );
   });
 });
+
+describe("a header naming a column twice", () => {
+  it("reaches the schema as X_2; a schema without it is told why", async () => {
+    const p = writeFile(tmp.dir, "twice.csv", "rate,n,attack_cat,n,label\n1,2,DoS,2,1\n");
+    await expect(loadFrame({ path: p }, parseSchema(schemaYaml()))).rejects.toThrow(
+      /unknown column\(s\) "n_2"; "n_2": a name the header repeats, renamed by the readers/,
+    );
+  });
+});
