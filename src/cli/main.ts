@@ -10,6 +10,7 @@ import { registerIngest } from "./commands/ingest.ts";
 import { registerPredict } from "./commands/predict.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerRuns } from "./commands/runs.ts";
+import { registerSchema } from "./commands/schema.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerTrain } from "./commands/train.ts";
 import { registerValidate } from "./commands/validate.ts";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ sortSubcommands: false });
   registerDatasets(program);
+  registerSchema(program);
   registerIngest(program);
   registerPush(program);
   registerValidate(program);

@@ -76,13 +76,22 @@ export function coerceCell(
   allowed: Set<string> | null,
 ): CellCheck {
   if (raw === null || raw === undefined || (typeof raw === "string" && isMissingToken(raw))) {
-    return col.nullable ? { value: null } : { value: null, problem: "missing", message: "missing value" };
+    return missingValue(col);
   }
   switch (col.type) {
     case "integer":
     case "number": {
       const n = parseNumber(raw);
       if (n === null) {
+        if (isInfinite(raw)) {
+          if (col.infinity === "missing") return missingValue(col);
+          return {
+            value: null,
+            problem: "type",
+            message:
+              "is infinite (the schema's infinity policy is error; `infinity: missing` reads it as missing)",
+          };
+        }
         return { value: null, problem: "type", message: `not a number` };
       }
       if (col.type === "integer" && !Number.isInteger(n)) {
@@ -103,6 +112,18 @@ export function coerceCell(
       return { value: s };
     }
   }
+}
+
+function missingValue(col: ColumnSpec): CellCheck {
+  return col.nullable ? { value: null } : { value: null, problem: "missing", message: "missing value" };
+}
+
+const INFINITY_RE = /^[+-]?(inf|infinity)$/i;
+
+/** An infinite number: `Infinity`, `-inf`, `+INF`… (any case), or a non-finite JS number. */
+export function isInfinite(raw: string | number | boolean): boolean {
+  if (typeof raw === "number") return raw === Number.POSITIVE_INFINITY || raw === Number.NEGATIVE_INFINITY;
+  return typeof raw === "string" && INFINITY_RE.test(raw.trim());
 }
 
 function checkDomain(n: number, col: ColumnSpec, allowed: Set<string> | null): CellCheck {

@@ -47,6 +47,15 @@ export function headerError(label: string, hc: HeaderCheck, schema: DatasetSchem
     parts.push(`missing column(s) ${hc.missing.map((m) => JSON.stringify(m)).join(", ")}`);
   if (hc.unknown.length)
     parts.push(`unknown column(s) ${hc.unknown.map((m) => JSON.stringify(m)).join(", ")}`);
+  // a name the file repeats reaches the schema renamed X_2, X_3… (dedupeHeader): say so
+  const repeats = hc.unknown.filter((u) => {
+    const m = /^(.*)_\d+$/.exec(u);
+    return m !== null && schema.column(m[1]!) !== undefined;
+  });
+  if (repeats.length)
+    parts.push(
+      `${repeats.map((m) => JSON.stringify(m)).join(", ")}: a name the header repeats, renamed by the readers; declare it in the schema or drop the column`,
+    );
   return new NetsecError(
     "SCHEMA_MISMATCH",
     `${label}: the header does not match schema ${schema.name}: ${parts.join("; ")}`,

@@ -51,8 +51,41 @@ export interface RawTable {
   /** Display name for messages: path, or `archive.zip!member`. */
   label: string;
   format: FileFormat;
+  /** Column names as the schema sees them: trimmed, a repeated name renamed (see dedupeHeader). */
   header: string[];
+  /** Header names the reader renamed because the file repeats them (none when absent). */
+  renamed?: HeaderRename[];
   batches: AsyncIterable<RawBatch>;
+}
+
+/** A repeated header name and what it became: `column` is 1-based. */
+export interface HeaderRename {
+  column: number;
+  name: string;
+  as: string;
+}
+
+/**
+ * Make header names unique the way every reader (and `netsec schema infer`) does: the k-th
+ * occurrence (k ≥ 2) of a name X becomes `X_k` (CIC-IDS2017's second `Fwd Header Length` is
+ * `Fwd Header Length_2`); when `X_k` is itself a name in the header, k counts on until it is free.
+ */
+export function dedupeHeader(names: readonly string[]): { header: string[]; renamed: HeaderRename[] } {
+  const taken = new Set(names);
+  const seen = new Map<string, number>();
+  const renamed: HeaderRename[] = [];
+  const header = names.map((name, i) => {
+    const k = (seen.get(name) ?? 0) + 1;
+    seen.set(name, k);
+    if (k === 1) return name;
+    let n = k;
+    while (taken.has(`${name}_${n}`)) n++;
+    const as = `${name}_${n}`;
+    taken.add(as);
+    renamed.push({ column: i + 1, name, as });
+    return as;
+  });
+  return { header, renamed };
 }
 
 export function refLabel(ref: SourceRef): string {
@@ -192,14 +225,19 @@ async function readDelimited(
   stream.on("error", (e) => parser.destroy(e));
   const it = parser[Symbol.asyncIterator]() as AsyncIterator<string[]>;
   let header: string[];
+  let renamed: HeaderRename[] = [];
   let pending: string[] | null = null;
   const first = await nextRecord(it, label, 0);
   if (first === null) {
     throw new NetsecError("PARSE_ERROR", `${label} is empty`, { file: label });
   }
   if (hasHeader) {
-    header = first.map((h) => h.trim());
-    checkHeader(header, label, delimiter);
+    checkHeader(
+      first.map((h) => h.trim()),
+      label,
+      delimiter,
+    );
+    ({ header, renamed } = dedupeHeader(first.map((h) => h.trim())));
   } else {
     header = fixedHeader!;
     pending = first;
@@ -254,7 +292,7 @@ async function readDelimited(
       stream.destroy();
     }
   }
-  return { label, format, header, batches: batches() };
+  return { label, format, header, renamed, batches: batches() };
 }
 
 async function nextRecord(
@@ -294,22 +332,13 @@ function emptyToNull(v: string): RawValue {
 }
 
 function checkHeader(header: string[], label: string, delimiter: string): void {
-  const seen = new Set<string>();
   for (let i = 0; i < header.length; i++) {
-    const h = header[i]!;
-    if (h === "") {
+    if (header[i] === "") {
       throw new NetsecError("PARSE_ERROR", `${label}: header column ${i + 1} is empty`, {
         file: label,
         column: `#${i + 1}`,
       });
     }
-    if (seen.has(h)) {
-      throw new NetsecError("PARSE_ERROR", `${label}: header names column ${JSON.stringify(h)} twice`, {
-        file: label,
-        column: h,
-      });
-    }
-    seen.add(h);
   }
   if (header.length === 1 && delimiter === ",") {
     const d = [";", "\t", "|"].find((c) => header[0]!.includes(c));
@@ -464,7 +493,8 @@ async function readArff(ref: SourceRef, label: string, batchSize: number): Promi
       file: label,
     });
   }
-  const width = header.length;
+  const { header: names, renamed } = dedupeHeader(header);
+  const width = names.length;
   async function* batches(): AsyncGenerator<RawBatch> {
     let row = 0;
     let rows: RawValue[][] = [];
@@ -504,7 +534,7 @@ async function readArff(ref: SourceRef, label: string, batchSize: number): Promi
       stream.destroy();
     }
   }
-  return { label, format: "arff", header, batches: batches() };
+  return { label, format: "arff", header: names, renamed, batches: batches() };
 }
 
 function splitArffRow(t: string): string[] {

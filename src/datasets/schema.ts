@@ -10,6 +10,14 @@ import { NetsecError } from "../core/errors.ts";
 
 const scalar = z.union([z.string(), z.number()]);
 
+/**
+ * What an infinite value in a numeric column is (CIC-IDS2017's `Flow Bytes/s` holds `Infinity`):
+ * `error` (the default) refuses it as a type problem; `missing` reads it as a missing value. `NaN`
+ * is always missing, whatever the policy.
+ */
+export const InfinityPolicySchema = z.enum(["missing", "error"]);
+export type InfinityPolicy = z.infer<typeof InfinityPolicySchema>;
+
 export const ColumnSpecSchema = z
   .object({
     name: z.string().min(1),
@@ -25,6 +33,8 @@ export const ColumnSpecSchema = z
     nullable: z.boolean().default(true),
     /** Timestamp parse format: "iso" (default) or "epoch_s"/"epoch_ms". */
     format: z.enum(["iso", "epoch_s", "epoch_ms"]).optional(),
+    /** Numeric columns: what an infinite value (`Infinity`, `-inf`, …) is; default the schema's `infinity`. */
+    infinity: InfinityPolicySchema.optional(),
   })
   .strict();
 
@@ -62,6 +72,12 @@ export const SchemaFileSchema = z
         names: z.record(z.string(), z.string()).optional(),
         /** Label value → category (e.g. NSL-KDD attack → dos/probe/r2l/u2r). */
         categories: z.record(z.string(), z.string()).optional(),
+        /**
+         * A column holding each row's category beside the label (UNSW-NB15: `attack_cat` beside the
+         * 0/1 `label`), instead of a `categories` map. It must be a declared column with role
+         * `metadata` or `id`: it names the attack, so as a feature it would leak the label.
+         */
+        category_column: z.string().optional(),
       })
       .strict(),
     columns: z.array(ColumnSpecSchema).min(2),
@@ -85,6 +101,8 @@ export const SchemaFileSchema = z
     default_split: z.string().optional(),
     /** Time column for time-based splits. */
     timestamp: z.string().optional(),
+    /** Default infinity policy of the numeric columns (a column's own `infinity` wins). Default error. */
+    infinity: InfinityPolicySchema.optional(),
   })
   .strict();
 
@@ -106,10 +124,15 @@ export class DatasetSchema {
   constructor(raw: SchemaFile, source = "(inline)") {
     this.raw = raw;
     this.source = source;
-    this.columns = raw.columns;
+    // each numeric column carries its effective infinity policy, so coercion needs the column alone
+    this.columns = raw.columns.map((c) =>
+      c.infinity === undefined && raw.infinity !== undefined && (c.type === "integer" || c.type === "number")
+        ? { ...c, infinity: raw.infinity }
+        : c,
+    );
     this.byName = new Map();
     const problems: string[] = [];
-    for (const c of raw.columns) {
+    for (const c of this.columns) {
       if (this.byName.has(c.name)) problems.push(`column ${JSON.stringify(c.name)} is declared twice`);
       this.byName.set(c.name, c);
       if (c.min !== undefined && c.max !== undefined && c.min > c.max) {
@@ -122,6 +145,18 @@ export class DatasetSchema {
     if (!target) problems.push(`target ${JSON.stringify(raw.target)} is not a declared column`);
     if ((raw.labels.threat === undefined) === (raw.labels.benign === undefined)) {
       problems.push("labels: give exactly one of `threat` or `benign`");
+    }
+    const catCol = raw.labels.category_column;
+    if (catCol !== undefined) {
+      const c = this.byName.get(catCol);
+      if (!c) problems.push(`labels.category_column ${JSON.stringify(catCol)} is not a declared column`);
+      else if (c.name === raw.target) problems.push("labels.category_column cannot be the target");
+      else if (c.role !== "metadata" && c.role !== "id")
+        problems.push(
+          `labels.category_column ${catCol} must have role metadata or id (as a feature it would leak the label)`,
+        );
+      if (raw.labels.categories)
+        problems.push("labels: give `categories` (a label → category map) or `category_column`, not both");
     }
     if (raw.timestamp !== undefined) {
       const t = this.byName.get(raw.timestamp);
@@ -148,7 +183,7 @@ export class DatasetSchema {
     }
     this.target = target!;
     // the target column's role is target whatever the YAML said
-    this.features = raw.columns.filter((c) => c.name !== raw.target && c.role === "feature");
+    this.features = this.columns.filter((c) => c.name !== raw.target && c.role === "feature");
     this.threatSet = raw.labels.threat ? new Set(raw.labels.threat.map(String)) : null;
     this.benignSet = raw.labels.benign ? new Set(raw.labels.benign.map(String)) : null;
   }

@@ -50,6 +50,7 @@ import {
   evaluateScores,
   frameSha256,
   metricsRecord,
+  noCategories,
   type PerClassReport,
   type RowOrigin,
   type ScoredMetrics,
@@ -297,12 +298,12 @@ export async function runPipeline(
   };
   try {
     // a target the schema cannot give is refused before any data is read
-    if (cfg.target === "category" && !schema.raw.labels.categories)
-      throw new NetsecError(
-        "CONFIG_INVALID",
-        `target category needs a label → category map (labels.categories) in schema ${schema.name} (${schema.source})`,
-        { file: schema.source, key: "target" },
-      );
+    if (
+      cfg.target === "category" &&
+      !schema.raw.labels.categories &&
+      schema.raw.labels.category_column === undefined
+    )
+      throw noCategories(schema);
     // 1. ingest: registry files (or given files) into the record store, then read the split back
     let runSources: string[] = [];
     let testName = "test";

@@ -264,9 +264,10 @@ function labelsOf(schema: DatasetSchema, frame: Frame, origin?: RowOrigin): stri
 }
 
 /**
- * Each row's class value under a multiclass mode: the raw label, or its category. A label the
- * schema's category map lacks is DATA_INVALID naming the row (file and row when `origin` says) and
- * the value: guessing a category would train on a class nobody chose.
+ * Each row's class value under a multiclass mode: the raw label, or its category (from the
+ * schema's label → category map, or from its category column). A label the map lacks, or a row
+ * whose category column is empty, is DATA_INVALID naming the row (file and row when `origin` says)
+ * and the value: guessing a category would train on a class nobody chose.
  */
 export function classValues(
   schema: DatasetSchema,
@@ -275,14 +276,11 @@ export function classValues(
   origin?: RowOrigin,
 ): string[] {
   const map = schema.raw.labels.categories;
-  if (mode === "category" && !map)
-    throw new NetsecError(
-      "CONFIG_INVALID",
-      `target category needs a label → category map (labels.categories) in schema ${schema.name} (${schema.source})`,
-      { file: schema.source, key: "target" },
-    );
+  const catColumn = schema.raw.labels.category_column;
+  if (mode === "category" && !map && catColumn === undefined) throw noCategories(schema);
   const labels = labelsOf(schema, frame, origin);
   if (mode === "label") return labels;
+  if (catColumn !== undefined) return categoriesOfColumn(frame, catColumn, origin);
   const out: string[] = new Array(frame.nRows);
   for (let i = 0; i < frame.nRows; i++) {
     const label = labels[i]!;
@@ -300,16 +298,52 @@ export function classValues(
   return out;
 }
 
+/** The refusal of target category by a schema with neither a category map nor a category column. */
+export function noCategories(schema: DatasetSchema): NetsecError {
+  return new NetsecError(
+    "CONFIG_INVALID",
+    `target category needs a label → category map (labels.categories) in schema ${schema.name} (${schema.source}), or a category column (labels.category_column)`,
+    { file: schema.source, key: "target" },
+  );
+}
+
+/** Each row's value of the category column (UNSW-NB15's attack_cat); a missing one names the row. */
+function categoriesOfColumn(frame: Frame, name: string, origin?: RowOrigin): string[] {
+  const out: string[] = new Array(frame.nRows);
+  for (let i = 0; i < frame.nRows; i++) {
+    const v = frame.has(name) ? frame.value(i, name) : null;
+    if (v === null) {
+      const o = origin?.(i) ?? { row: i + 1 };
+      throw new NetsecError(
+        "DATA_INVALID",
+        `${o.file ? `${o.file}: ` : ""}row ${o.row}: the category column ${name} (labels.category_column) is missing`,
+        { ...(o.file ? { file: o.file } : {}), row: o.row, column: name },
+      );
+    }
+    out[i] = String(v);
+  }
+  return out;
+}
+
 /**
  * The side of a class: a label's own (schema.isThreat); a category's is that of the labels the
- * schema maps to it, which must agree — a category holding both benign and threat labels has no
- * side, and P(threat) could not be summed from classes.
+ * schema maps to it — or, with a category column, of the labels of the training rows in it — which
+ * must agree: a category holding both benign and threat labels has no side, and P(threat) could not
+ * be summed from classes.
  */
-function classSide(schema: DatasetSchema, mode: Exclude<TargetMode, "binary">, value: string): boolean {
+function classSide(
+  schema: DatasetSchema,
+  mode: Exclude<TargetMode, "binary">,
+  value: string,
+  rowLabels: ReadonlyMap<string, ReadonlySet<string>>,
+): boolean {
   if (mode === "label") return schema.isThreat(value);
-  const labels = Object.entries(schema.raw.labels.categories ?? {})
-    .filter(([, c]) => c === value)
-    .map(([l]) => l);
+  const labels =
+    schema.raw.labels.category_column !== undefined
+      ? [...(rowLabels.get(value) ?? [])]
+      : Object.entries(schema.raw.labels.categories ?? {})
+          .filter(([, c]) => c === value)
+          .map(([l]) => l);
   const threat = labels.filter((l) => schema.isThreat(l));
   const benign = labels.filter((l) => !schema.isThreat(l));
   if (threat.length && benign.length)
@@ -339,10 +373,19 @@ export function classSpace(
       classLabels: binaryClassLabels(schema),
       classIsThreat: [false, true],
     };
-  const values = [...new Set(classValues(schema, train, mode, origin))].sort((a, b) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
-  const isThreat = values.map((v) => classSide(schema, mode, v));
+  const perRow = classValues(schema, train, mode, origin);
+  const values = [...new Set(perRow)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // the labels seen with each class value (a category column's side comes from its rows)
+  const rowLabels = new Map<string, Set<string>>();
+  if (mode === "category" && schema.raw.labels.category_column !== undefined) {
+    const labels = labelsOf(schema, train, origin);
+    for (let i = 0; i < perRow.length; i++) {
+      let set = rowLabels.get(perRow[i]!);
+      if (!set) rowLabels.set(perRow[i]!, (set = new Set()));
+      set.add(labels[i]!);
+    }
+  }
+  const isThreat = values.map((v) => classSide(schema, mode, v, rowLabels));
   if (!isThreat.includes(true) || !isThreat.includes(false))
     throw new NetsecError(
       "DATA_INVALID",

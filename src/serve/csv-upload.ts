@@ -31,6 +31,7 @@ import {
 } from "../datasets/csv-tokenizer.ts";
 import { FrameBuilder } from "../datasets/frame-builder.ts";
 import { type CellProblem, headerError } from "../datasets/load.ts";
+import { dedupeHeader } from "../datasets/readers.ts";
 import type { ColumnSpec, DatasetSchema } from "../datasets/schema.ts";
 import { scoringHeader } from "../datasets/scoring-input.ts";
 
@@ -414,7 +415,7 @@ export function readPlain(
   try {
     const tok = new CsvTokenizer((r) => {
       records++;
-      header = recordValues(r);
+      header = dedupeHeader(recordValues(r)).header;
     }, limits.maxRowChars);
     tok.push(headerText);
     tok.end();
@@ -558,7 +559,8 @@ export async function readCsvUpload(
   let rows = 0;
 
   const onHeader = (r: CsvRecord): void => {
-    const h = recordValues(r);
+    // a repeated name renamed as every reader does, so a schema inferred from the file matches
+    const h = dedupeHeader(recordValues(r)).header;
     const hp = headerPlan(h, label, schema, inputColumns);
     plans = hp.plans;
     extraCols = hp.extraCols;
@@ -704,7 +706,6 @@ function safeLine(r: CsvRecord): string {
 }
 
 function checkHeaderNames(header: string[], label: string): void {
-  const seen = new Set<string>();
   header.forEach((h, i) => {
     if (h === "") {
       throw new NetsecError("PARSE_ERROR", `${label}: header column ${i + 1} is empty`, {
@@ -713,14 +714,6 @@ function checkHeaderNames(header: string[], label: string): void {
         column: `#${i + 1}`,
       });
     }
-    if (seen.has(h)) {
-      throw new NetsecError("PARSE_ERROR", `${label}: the header names column ${JSON.stringify(h)} twice`, {
-        file: label,
-        row: 0,
-        column: h,
-      });
-    }
-    seen.add(h);
   });
   if (header.length === 1) {
     const d = [";", "\t", "|"].find((c) => header[0]!.includes(c));

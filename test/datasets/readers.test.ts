@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { isNetsecError } from "../../src/core/errors.ts";
-import { readAllRows, readTable } from "../../src/datasets/readers.ts";
+import { dedupeHeader, readAllRows, readTable } from "../../src/datasets/readers.ts";
 import { getDataset } from "../../src/datasets/registry.ts";
 import { KDD_DIR, PHISHING_ARFF, PHISHING_CSV, tempDir, writeFile } from "../helpers/env.ts";
 
@@ -62,11 +62,27 @@ describe("CSV/TSV", () => {
     await expectError(readTable({ path: `${tmp.dir}/nope.csv` }), /cannot read .*nope\.csv/);
   });
 
-  it("rejects a duplicated header name", async () => {
-    await expectError(
-      readTable({ path: writeFile(tmp.dir, "dup.csv", "a,a\n1,2\n") }),
-      /names column "a" twice/,
-    );
+  it("renames a repeated header name X_k (k-th occurrence), skipping names the header already has", async () => {
+    // CIC-IDS2017 names " Fwd Header Length" twice, with a leading space
+    const t = await readTable({
+      path: writeFile(tmp.dir, "dup.csv", " a, b, a,a_3,a\n1,2,3,4,5\n"),
+    });
+    expect(t.header).toEqual(["a", "b", "a_2", "a_3", "a_4"]);
+    expect(t.renamed).toEqual([
+      { column: 3, name: "a", as: "a_2" },
+      { column: 5, name: "a", as: "a_4" },
+    ]);
+    expect(await readAllRows(t)).toEqual([["1", "2", "3", "4", "5"]]);
+  });
+
+  it("dedupeHeader: one rule for every reader", () => {
+    expect(dedupeHeader(["x", "x", "x_2", "y", "x"])).toEqual({
+      header: ["x", "x_3", "x_2", "y", "x_4"],
+      renamed: [
+        { column: 2, name: "x", as: "x_3" },
+        { column: 5, name: "x", as: "x_4" },
+      ],
+    });
   });
 });
 
@@ -93,6 +109,17 @@ describe("ARFF", () => {
       ["1", "a"],
       [null, "b"],
     ]);
+  });
+
+  it("renames a repeated attribute as the CSV reader does", async () => {
+    const p = writeFile(
+      tmp.dir,
+      "dup.arff",
+      "@relation r\n@attribute a numeric\n@attribute a numeric\n@data\n1,2\n",
+    );
+    const t = await readTable({ path: p });
+    expect(t.header).toEqual(["a", "a_2"]);
+    expect(t.renamed).toEqual([{ column: 2, name: "a", as: "a_2" }]);
   });
 
   it("rejects a file without @data", async () => {

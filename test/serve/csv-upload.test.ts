@@ -286,3 +286,34 @@ describe("the upload's numeric fast path vs coerceCell", () => {
     expect(got.frame.columns).toEqual(want.frame.columns);
   });
 });
+
+describe("a CIC-IDS2017-style upload", () => {
+  // names with spaces, one named twice, Infinity in a rate: read as the file readers read them
+  const cic = parseSchema(
+    [
+      "name: cic",
+      "title: cic",
+      "target: Label",
+      "labels: {benign: [BENIGN]}",
+      "infinity: missing",
+      "columns:",
+      "  - {name: Fwd Header Length, type: integer}",
+      "  - {name: Flow Bytes/s, type: number}",
+      "  - {name: Fwd Header Length_2, type: integer}",
+      "  - {name: Label, type: categorical, role: target, values: [BENIGN, DDoS]}",
+    ].join("\n"),
+  );
+  const inputs = ["Fwd Header Length", "Flow Bytes/s", "Fwd Header Length_2"];
+  const text = " Fwd Header Length,Flow Bytes/s, Fwd Header Length\n40,Infinity,40\n60,12.5,61\n";
+
+  it("both paths rename the repeated name X_2 and read Infinity as missing", async () => {
+    const bytes = Buffer.from(text);
+    const viaTokenizer = await readCsvUpload(Readable.from([bytes]), "c.csv", cic, inputs, limits);
+    const onePass = readPlain(bytes, "c.csv", cic, inputs, limits);
+    for (const got of [viaTokenizer, onePass ?? viaTokenizer]) {
+      expect(got.header).toEqual(["Fwd Header Length", "Flow Bytes/s", "Fwd Header Length_2"]);
+      expect(Array.from(got.frame.numeric("Flow Bytes/s"))).toEqual([Number.NaN, 12.5]);
+      expect(Array.from(got.frame.numeric("Fwd Header Length_2"))).toEqual([40, 61]);
+    }
+  });
+});

@@ -47,7 +47,7 @@ export function registerTrain(program: Command): void {
     .option("--split <name>", "registry split (default: the dataset's default split)")
     .option(
       "--target <kind>",
-      "what the model predicts: binary (threat vs benign, default), category (the schema's label → category map, e.g. NSL-KDD dos/probe/r2l/u2r) or label (the raw labels)",
+      "what the model predicts: binary (threat vs benign, default), category (the schema's label → category map, e.g. NSL-KDD dos/probe/r2l/u2r, or its category column, e.g. UNSW-NB15 attack_cat) or label (the raw labels)",
     )
     .option("--models <list>", `comma-separated: ${modelNames().join(", ")} (default all)`)
     .option(
