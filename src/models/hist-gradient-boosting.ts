@@ -25,7 +25,7 @@ import { classWeightSchema } from "./decision-tree.ts";
 import { shouldStop, stratifiedSplit } from "./hgb/early-stopping.ts";
 import { BoostedTrees } from "./hgb/ensemble.ts";
 import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
-import { histOffsets, histScratch } from "./hgb/histogram.ts";
+import { histOffsets, histScratch, sparseRows } from "./hgb/histogram.ts";
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
 import { binMatrix, fitBinMapper } from "./tree/binning.ts";
 import { type FlatTree, type FlatTreeJSON, leafOf, treeFromJSON, treeToJSON } from "./tree/flat-tree.ts";
@@ -120,11 +120,13 @@ export class HistGradientBoostingClassifier implements Classifier {
     const bins = binMatrix(Xt, mapper);
     const g = new Float32Array(n * R);
     const h = new Float32Array(n * R);
+    const off = histOffsets(mapper.nBins);
     const inp: GrowInput = {
       bins,
+      rows: sparseRows(bins, n, mapper.nBins, off),
       nRows: n,
       nBins: mapper.nBins,
-      off: histOffsets(mapper.nBins),
+      off,
       g,
       h,
       hasMissing: mapper.hasMissing,

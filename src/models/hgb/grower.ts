@@ -135,14 +135,7 @@ export function growTree(
 
   const n = rows.length;
   const rootHist = new Float64Array(histSize);
-  buildHistogram(inp, rows, 0, n, rootHist, scratch.hist);
-  let G0 = 0;
-  let H0 = 0;
-  const { gv, hv } = scratch.hist;
-  for (let i = 0; i < n; i++) {
-    G0 += gv[i]!;
-    H0 += hv[i]!;
-  }
+  const { G: G0, H: H0 } = buildHistogram(inp, rows, 0, n, rootHist, scratch.hist);
   const nodes: Node[] = [
     {
       id: newNode(G0, H0, n),
