@@ -6,15 +6,21 @@ import { NetsecError } from "../core/errors.ts";
 import { adaBoostSpec } from "./adaboost.ts";
 import { decisionTreeSpec } from "./decision-tree.ts";
 import { gradientBoostingSpec } from "./gradient-boosting.ts";
+import { histGradientBoostingSpec } from "./hist-gradient-boosting.ts";
 import { logisticRegressionSpec } from "./logistic-regression.ts";
 import { parseParams } from "./params.ts";
 import { randomForestSpec } from "./random-forest.ts";
 import type { Classifier, ModelName, ModelSpec, SerializedModel } from "./types.ts";
 
 const SPECS = new Map<string, ModelSpec<never>>(
-  [randomForestSpec, decisionTreeSpec, gradientBoostingSpec, logisticRegressionSpec, adaBoostSpec].map(
-    (s) => [s.name, s as unknown as ModelSpec<never>],
-  ),
+  [
+    randomForestSpec,
+    decisionTreeSpec,
+    gradientBoostingSpec,
+    logisticRegressionSpec,
+    adaBoostSpec,
+    histGradientBoostingSpec,
+  ].map((s) => [s.name, s as unknown as ModelSpec<never>]),
 );
 
 export function modelNames(): ModelName[] {

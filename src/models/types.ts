@@ -82,9 +82,20 @@ export type ModelName =
   | "decision_tree"
   | "gradient_boosting"
   | "adaboost"
-  | "logistic_regression";
+  | "logistic_regression"
+  | "hist_gradient_boosting";
 
 export const MODEL_NAMES: readonly ModelName[] = [
+  "random_forest",
+  "decision_tree",
+  "gradient_boosting",
+  "adaboost",
+  "logistic_regression",
+  "hist_gradient_boosting",
+];
+
+/** The models a run trains when it names none: the original project's five. */
+export const DEFAULT_MODEL_NAMES: readonly ModelName[] = [
   "random_forest",
   "decision_tree",
   "gradient_boosting",
@@ -114,6 +125,11 @@ export interface ModelSpec<P extends Params = Params> {
      */
     staged?: boolean;
   };
+  /**
+   * The parameter (camelCase) whose value is the number of estimators a staged model truncates to:
+   * "nEstimators" unless given (scikit-learn's HistGradientBoosting calls it max_iter).
+   */
+  stageParam?: string;
   create(params: P): Classifier;
   fromJSON(s: SerializedModel): Classifier;
 }

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
-import { MODEL_NAMES } from "../models/types.ts";
+import { DEFAULT_MODEL_NAMES, MODEL_NAMES } from "../models/types.ts";
 import { ValidationThresholdsSchema } from "../validate/validate.ts";
 
 const modelName = z.enum(MODEL_NAMES as unknown as [string, ...string[]]);
@@ -83,11 +83,11 @@ export const PipelineConfigSchema = z
       })
       .strict()
       .default({ imputer: "knn", knn_neighbors: 3 }),
-    /** Models to train and compare. */
+    /** Models to train and compare (by default the original project's five). */
     models: z
       .array(modelName)
       .min(1)
-      .default([...MODEL_NAMES]),
+      .default([...DEFAULT_MODEL_NAMES]),
     search: z
       .object({
         /** grid (the original project's grids by default), random (n_iter samples), or none (fixed params). */

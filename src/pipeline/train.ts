@@ -14,7 +14,7 @@ import { NetsecError } from "../core/errors.ts";
 import type { Frame, Matrix } from "../core/frame.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
 import { duplicateGroupsOfFrame } from "../datasets/split.ts";
-import { snakeKeys } from "../models/params.ts";
+import { snakeCase, snakeKeys } from "../models/params.ts";
 import { createModel, getModelSpec } from "../models/registry.ts";
 import { ColumnTransformer, type ImputeStrategy } from "../preprocess/column-transformer.ts";
 import { threatScore } from "../selection/cv-task.ts";
@@ -592,7 +592,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
   say(
     `search: ${candidates.length} candidate(s) x ${folds.length} folds` +
       (fits < candidates.length
-        ? ` in ${total} fits (candidates that differ only in n_estimators share one fit, scored at each n)`
+        ? ` in ${total} fits (candidates that differ only in n_estimators or max_iter share one fit, scored at each n)`
         : ` = ${total} fits`),
     0,
     total,
@@ -709,14 +709,16 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
 const f4 = (v: number): string => v.toFixed(4);
 
 /** One line per completed fit: `fit 3/28 model params → scoring per candidate: fold scores (mean)`. */
-function fitLine(scoring: Scoring, out: (line: string) => void): (e: FitDone) => void {
+export function fitLine(scoring: Scoring, out: (line: string) => void): (e: FitDone) => void {
   return (e) => {
     const shared = e.candidates.length > 1;
-    // a shared fit: the params once without n_estimators, then each candidate's n_estimators and scores
-    const head = `fit ${e.done}/${e.total} ${e.model} ${compactParams(e.candidates[0]!.params, shared ? ["n_estimators"] : [])}`;
+    // a shared fit: the params once without the staged one (n_estimators, or max_iter), then each
+    // candidate's value of it and scores
+    const stage = snakeCase(getModelSpec(e.model).stageParam ?? "nEstimators");
+    const head = `fit ${e.done}/${e.total} ${e.model} ${compactParams(e.candidates[0]!.params, shared ? [stage] : [])}`;
     const scores = e.candidates.map(
       (c) =>
-        `${shared ? `n_estimators=${String(c.params.n_estimators ?? "default")}: ` : ""}${c.cv_scores.map(f4).join(" ")} (mean ${f4(c.cv_mean)})`,
+        `${shared ? `${stage}=${String(c.params[stage] ?? "default")}: ` : ""}${c.cv_scores.map(f4).join(" ")} (mean ${f4(c.cv_mean)})`,
     );
     out(`${head} → ${scoring} ${scores.join("; ")}`);
   };

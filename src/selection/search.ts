@@ -51,7 +51,9 @@ export interface ModelSearchResult {
 
 function n(c: { model: string; params: Record<string, unknown> }): number {
   const spec = getModelSpec(c.model);
-  return (parseParams(spec.paramSchema, c.params, c.model) as { nEstimators: number }).nEstimators;
+  return (parseParams(spec.paramSchema, c.params, c.model) as Record<string, number>)[
+    spec.stageParam ?? "nEstimators"
+  ]!;
 }
 
 /**
@@ -126,12 +128,13 @@ export function planSearch(
       spec.capabilities.staged && shareFits
         ? (parseParams(spec.paramSchema, c.params, c.model) as Record<string, unknown>)
         : null;
-    const n = parsed?.nEstimators;
+    const stageParam = spec.stageParam ?? "nEstimators";
+    const n = parsed?.[stageParam];
     if (!parsed || typeof n !== "number") {
       fits.push({ model: c.model, params: c.params, candidates: [ci] });
       return;
     }
-    const { nEstimators: _n, ...rest } = parsed;
+    const { [stageParam]: _n, ...rest } = parsed;
     const key = `${c.model}\u0000${JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
     let g = byKey.get(key);
     if (!g) {

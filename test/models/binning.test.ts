@@ -47,3 +47,32 @@ describe("binning limits", () => {
       expect(() => createModel(name, { max_bins: 256 }), name).toThrow(/max_bins = 256/);
   });
 });
+
+describe('binning rule "averaged_inverted_cdf" (hist_gradient_boosting, scikit-learn ≥ 1.8)', () => {
+  it("quantile thresholds are numpy's averaged_inverted_cdf percentiles (values from numpy 2.4)", () => {
+    // 48 values, 41 distinct, max_bins 8: np.percentile(x, linspace(0, 100, 9)[1:-1],
+    // method="averaged_inverted_cdf"); 4.375 is a midpoint (n·q an integer), the others data values
+    const vals = [
+      ...Array.from({ length: 40 }, (_, i) => ((i * 37) % 101) * 0.25),
+      3,
+      3,
+      3,
+      3,
+      3,
+      7.5,
+      7.5,
+      7.5,
+    ];
+    const X = allocMatrix(vals.length, 1);
+    X.data.set(vals);
+    const m = fitBinMapper(X, { maxBins: 8, rule: "averaged_inverted_cdf" });
+    expect(Array.from(m.thresholds[0]!)).toEqual([3.0, 4.375, 7.5, 9.625, 13.625, 17.875, 21.375]);
+    // 0..9, max_bins 4: the two rules (numpy's "averaged_inverted_cdf" and "midpoint") differ
+    const Y = allocMatrix(10, 1);
+    Y.data.set(Array.from({ length: 10 }, (_, i) => i));
+    expect(Array.from(fitBinMapper(Y, { maxBins: 4, rule: "averaged_inverted_cdf" }).thresholds[0]!)).toEqual(
+      [2, 4.5, 7],
+    );
+    expect(Array.from(fitBinMapper(Y, { maxBins: 4 }).thresholds[0]!)).toEqual([2.5, 4.5, 6.5]);
+  });
+});

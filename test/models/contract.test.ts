@@ -4,6 +4,7 @@ import { NetsecError } from "../../src/core/errors.ts";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
 import { closePool, inWorker } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { snakeCase } from "../../src/models/params.ts";
 import type { RandomForestClassifier } from "../../src/models/random-forest.ts";
 import { createModel, getModelSpec, modelFromJSON, modelNames } from "../../src/models/registry.ts";
 import { disableWasmWalks } from "../../src/models/tree/wasm-walk.ts";
@@ -32,7 +33,11 @@ const small: Record<string, Record<string, unknown>> = {
   adaboost: { n_estimators: 20 },
   decision_tree: { max_depth: 6 },
   logistic_regression: {},
+  hist_gradient_boosting: { max_iter: 20 },
 };
+
+/** The parameter a staged model truncates on, as users spell it (n_estimators, or max_iter). */
+const stageParam = (name: string): string => snakeCase(getModelSpec(name).stageParam ?? "nEstimators");
 
 describe.each(modelNames())("contract: %s", (name) => {
   for (const k of [2, 3]) {
@@ -130,7 +135,7 @@ describe.each(modelNames())("contract: %s", (name) => {
       // the decision tree and AdaBoost's stumps visit features in a random order that depends on the
       // feature count, which breaks ties between equally good splits differently (seen here: a node
       // of 8 rows split on "noise" with the column, on "a" without, both 3 | 5 rows, same impurity).
-      if (name === "gradient_boosting" || lr) {
+      if (name === "gradient_boosting" || name === "hist_gradient_boosting" || lr) {
         const alone = createModel(name, small[name]);
         await alone.fit(without, y, k);
         const q = alone.predictProba(without);
@@ -171,17 +176,24 @@ describe("parallel forest", () => {
 describe.each(modelNames().filter((n) => getModelSpec(n).capabilities.staged))(
   "staged: %s (n_estimators grids share one fit)",
   (name) => {
-    // gradient boosting with a row subsample, so every iteration draws from the random stream
-    const extra: Record<string, unknown> = name === "gradient_boosting" ? { subsample: 0.7 } : {};
+    // boosting with a row subsample (and hist_gradient_boosting features per split), so every
+    // iteration draws from the random stream
+    const extra: Record<string, unknown> =
+      name === "gradient_boosting"
+        ? { subsample: 0.7 }
+        : name === "hist_gradient_boosting"
+          ? { subsample: 0.7, max_features: 0.5, min_samples_leaf: 5 }
+          : {};
+    const n = stageParam(name);
     for (const k of [2, 3]) {
       it(`${k} classes: truncate(n) of a fit with more estimators is the fit with n_estimators = n`, async () => {
         const { X, y } = data(240, k, 11);
-        const big = createModel(name, { ...extra, n_estimators: 24, random_state: 5 });
+        const big = createModel(name, { ...extra, [n]: 24, random_state: 5 });
         await big.fit(X, y, k);
-        for (const n of [1, 5, 8, 24]) {
-          const alone = createModel(name, { ...extra, n_estimators: n, random_state: 5 });
+        for (const m of [1, 5, 8, 24]) {
+          const alone = createModel(name, { ...extra, [n]: m, random_state: 5 });
           await alone.fit(X, y, k);
-          const cut = big.truncate!(n);
+          const cut = big.truncate!(m);
           expect(cut.toJSON()).toEqual(alone.toJSON());
           expect(cut.predictProba(X)).toEqual(alone.predictProba(X));
         }
@@ -191,7 +203,7 @@ describe.each(modelNames().filter((n) => getModelSpec(n).capabilities.staged))(
     it("progress is reported per estimator in a single-threaded fit", async () => {
       const { X, y } = data(120, 2, 12);
       const seen: number[] = [];
-      await createModel(name, { n_estimators: 6 }).fit(X, y, 2, {
+      await createModel(name, { [n]: 6 }).fit(X, y, 2, {
         threads: 1,
         onProgress: (d, t) => {
           expect(t).toBe(6);
@@ -209,7 +221,7 @@ describe.each(modelNames().filter((n) => createModel(n).stagedProba !== undefine
     for (const k of [2, 3]) {
       it(`${k} classes: stagedProba(X, stages)[i] is truncate(stages[i]).predictProba(X), bit for bit`, async () => {
         const { X, y } = data(300, k, 13);
-        const m = createModel(name, { n_estimators: 40, random_state: 2 });
+        const m = createModel(name, { [stageParam(name)]: 40, random_state: 2 });
         await m.fit(X, y, k);
         const stages = [1, 3, 8, 20, 40];
         const got = m.stagedProba!(X, stages);

@@ -31,6 +31,7 @@ const SCORE: Record<string, (p1: number) => number> = {
   random_forest: (p1) => p1,
   // raw scores: the logit of class 1
   gradient_boosting: logit,
+  hist_gradient_boosting: logit,
   // SAMME, two classes: p1 / p0 = exp(2 d1), d1 the weighted vote for class 1
   adaboost: (p1) => 0.5 * logit(p1),
   logistic_regression: logit,
@@ -40,6 +41,7 @@ const PARAMS: Record<string, Record<string, unknown>> = {
   decision_tree: { max_depth: 6 },
   random_forest: { n_estimators: 20, max_depth: 7 },
   gradient_boosting: { n_estimators: 30, max_depth: 3 },
+  hist_gradient_boosting: { max_iter: 30, max_leaf_nodes: 15 },
   adaboost: { n_estimators: 30 },
   logistic_regression: {},
 };

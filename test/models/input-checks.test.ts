@@ -127,12 +127,19 @@ describe("logistic regression refuses non-finite values", () => {
 });
 
 describe("tree models at predict time", () => {
-  const trees = ["decision_tree", "random_forest", "gradient_boosting", "adaboost"] as const;
+  const trees = [
+    "decision_tree",
+    "random_forest",
+    "gradient_boosting",
+    "adaboost",
+    "hist_gradient_boosting",
+  ] as const;
   const params: Record<string, Record<string, unknown>> = {
     decision_tree: { max_depth: 5 },
     random_forest: { n_estimators: 8 },
     gradient_boosting: { n_estimators: 10 },
     adaboost: { n_estimators: 10 },
+    hist_gradient_boosting: { max_iter: 10, min_samples_leaf: 5 },
   };
 
   for (const name of trees) {

@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { createModel, getModelSpec, modelNames } from "../../src/models/registry.ts";
+import { DEFAULT_MODEL_NAMES } from "../../src/models/types.ts";
+import { parsePipelineConfig } from "../../src/pipeline/config.ts";
 import { expandGrid, sampleGrid } from "../../src/selection/search.ts";
 
 // the original project's model_trainer grids (scikit-learn names), in its order
@@ -26,13 +28,23 @@ const ORIGINAL: Record<string, { grid: Record<string, unknown[]>; candidates: nu
   },
 };
 
+// models added since, each with its own documented grid (README "Models"), not part of a default run
+const ADDED: Record<string, { grid: Record<string, unknown[]>; candidates: number }> = {
+  hist_gradient_boosting: {
+    grid: { learning_rate: [0.1, 0.05], max_leaf_nodes: [15, 31, 63], max_iter: [100, 200, 400] },
+    candidates: 18,
+  },
+};
+
 describe("default grids", () => {
-  it("every registered model has one, and only those five are registered", () => {
-    expect([...modelNames()].sort()).toEqual(Object.keys(ORIGINAL).sort());
+  it("the original five and the added models are registered; a run trains the original five by default", () => {
+    expect([...modelNames()].sort()).toEqual([...Object.keys(ORIGINAL), ...Object.keys(ADDED)].sort());
+    expect([...DEFAULT_MODEL_NAMES].sort()).toEqual(Object.keys(ORIGINAL).sort());
+    expect(parsePipelineConfig({}).models).toEqual([...DEFAULT_MODEL_NAMES]);
   });
 
-  for (const [name, want] of Object.entries(ORIGINAL)) {
-    it(`${name}: the original's grid exactly (keys, values, order) and ${want.candidates} candidate(s)`, () => {
+  for (const [name, want] of Object.entries({ ...ORIGINAL, ...ADDED })) {
+    it(`${name}: ${name in ORIGINAL ? "the original's" : "its"} grid exactly (keys, values, order) and ${want.candidates} candidate(s)`, () => {
       const grid = getModelSpec(name).defaultGrid;
       expect(grid).toEqual(want.grid);
       // key order decides candidate order (ties in CV go to the first candidate)

@@ -7,8 +7,9 @@
  * Model state formats read here (formatVersion 1 of each):
  * - decision_tree `{ tree }`, random_forest `{ trees }`: flat trees whose node values are class
  *   distributions; the forest averages them.
- * - gradient_boosting `{ init, trees }`: trees[iteration · R + k] adds its (single) leaf value to raw
- *   score k (R = 1 for binary, K otherwise); binary → logistic, multiclass → softmax.
+ * - gradient_boosting and hist_gradient_boosting `{ init, trees }`: trees[iteration · R + k] adds its
+ *   (single) leaf value to raw score k (R = 1 for binary, K otherwise); binary → logistic, multiclass
+ *   → softmax. Missing values follow each node's missingLeft (nodes_missing_value_tracks_true).
  * - adaboost `{ trees, weights }`: each tree votes its leaf's argmax class with weight α_m / Σα;
  *   netsec's predictProba is softmax(d) for K = 2 and softmax(d / (K - 1)) otherwise, so the vote is
  *   folded into leaf values scaled by 1 (K = 2) or 1/(K - 1).
@@ -123,7 +124,8 @@ export function modelIR(s: SerializedModel): ModelIR {
         transform: "identity",
       };
     }
-    case "gradient_boosting": {
+    case "gradient_boosting":
+    case "hist_gradient_boosting": {
       const st = s.state as { init: number[]; trees: FlatTreeState[] };
       const R = K === 2 ? 1 : K;
       return {

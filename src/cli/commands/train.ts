@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { NetsecError } from "../../core/errors.ts";
 import { closePool } from "../../core/pool.ts";
 import { modelNames } from "../../models/registry.ts";
+import { DEFAULT_MODEL_NAMES } from "../../models/types.ts";
 import { loadPipelineConfig, parsePipelineConfig } from "../../pipeline/config.ts";
 import { runPipeline } from "../../pipeline/run.ts";
 import type { PerClassReport } from "../../pipeline/train.ts";
@@ -49,7 +50,10 @@ export function registerTrain(program: Command): void {
       "--target <kind>",
       "what the model predicts: binary (threat vs benign, default), category (the schema's label → category map, e.g. NSL-KDD dos/probe/r2l/u2r, or its category column, e.g. UNSW-NB15 attack_cat) or label (the raw labels)",
     )
-    .option("--models <list>", `comma-separated: ${modelNames().join(", ")} (default all)`)
+    .option(
+      "--models <list>",
+      `comma-separated: ${modelNames().join(", ")} (default ${DEFAULT_MODEL_NAMES.join(",")})`,
+    )
     .option(
       "--params <json>",
       'fixed hyperparameters, e.g. {"n_estimators":100} or {"random_forest":{…}}; implies --search none',
@@ -117,7 +121,7 @@ function buildConfig(o: TrainOpts): ReturnType<typeof parsePipelineConfig> {
     }
     if (typeof p !== "object" || p === null || Array.isArray(p))
       throw new NetsecError("PARAM_INVALID", "--params must be a JSON object", {});
-    const list = (raw.models as string[] | undefined) ?? modelNames();
+    const list = (raw.models as string[] | undefined) ?? DEFAULT_MODEL_NAMES;
     const perModel =
       Object.keys(p).length > 0 && Object.keys(p).every((k) => modelNames().includes(k as never));
     search.params = perModel ? p : Object.fromEntries(list.map((m) => [m, p]));

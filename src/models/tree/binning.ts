@@ -50,6 +50,14 @@ export interface BinOptions {
   subsample?: number;
   /** Seed for the subsample. Default 0. */
   seed?: number;
+  /**
+   * How thresholds are placed. "midpoint" (default, every tree learner but hist_gradient_boosting):
+   * lo + (hi − lo)/2 between distinct values, numpy's "midpoint" percentiles. "averaged_inverted_cdf":
+   * scikit-learn's HistGradientBoosting binner as of scikit-learn 1.8 bit for bit, (lo + hi)/2
+   * between distinct values and numpy's "averaged_inverted_cdf" percentiles (mostly training values
+   * themselves), so hist_gradient_boosting grows the same trees as scikit-learn's.
+   */
+  rule?: "midpoint" | "averaged_inverted_cdf";
 }
 
 /** Learn bin thresholds from X (column-major). Cost: O(nFeatures * m log m), m = min(nRows, subsample). */
@@ -59,6 +67,7 @@ export function fitBinMapper(X: Matrix, opts: BinOptions = {}): BinMapper {
     throw new RangeError(`maxBins must be an integer in [2, ${MAX_BINS}], got ${maxBins}`);
   }
   const subsample = opts.subsample ?? 200_000;
+  const rule = opts.rule ?? "midpoint";
   const { nRows, nCols } = X;
   let rows: Uint32Array | null = null;
   if (nRows > subsample) {
@@ -83,7 +92,7 @@ export function fitBinMapper(X: Matrix, opts: BinOptions = {}): BinMapper {
       if (few !== null) {
         hasMissing[f] = distinct.sawNaN ? 1 : 0;
         const t = new Float64Array(Math.max(0, few.length - 1));
-        for (let i = 0; i < t.length; i++) t[i] = few[i]! + (few[i + 1]! - few[i]!) / 2;
+        for (let i = 0; i < t.length; i++) t[i] = midpoint(few[i]!, few[i + 1]!, rule);
         thresholds.push(t);
         cuts.push(t);
         nBins[f] = t.length + 1;
@@ -106,7 +115,7 @@ export function fitBinMapper(X: Matrix, opts: BinOptions = {}): BinMapper {
       }
     }
     const vals = buf.subarray(0, k).slice().sort();
-    const { t, perValue } = findThresholds(vals, maxBins);
+    const { t, perValue } = findThresholds(vals, maxBins, rule);
     thresholds.push(t);
     nBins[f] = t.length + 1;
     // (a subsample's distinct values need not be the whole column's)
@@ -233,7 +242,16 @@ class DistinctSet {
 }
 
 /** Thresholds for one sorted, NaN-free column; `perValue`: one bin per distinct value. */
-function findThresholds(sorted: Float64Array, maxBins: number): { t: Float64Array; perValue: boolean } {
+/** The threshold between two consecutive distinct values under `rule` (the two round differently). */
+function midpoint(lo: number, hi: number, rule: BinOptions["rule"]): number {
+  return rule === "averaged_inverted_cdf" ? (lo + hi) / 2 : lo + (hi - lo) / 2;
+}
+
+function findThresholds(
+  sorted: Float64Array,
+  maxBins: number,
+  rule: BinOptions["rule"] = "midpoint",
+): { t: Float64Array; perValue: boolean } {
   const n = sorted.length;
   if (n === 0) return { t: new Float64Array(0), perValue: true };
   // distinct values
@@ -247,8 +265,25 @@ function findThresholds(sorted: Float64Array, maxBins: number): { t: Float64Arra
   }
   if (distinct.length <= maxBins) {
     const t = new Float64Array(distinct.length - 1);
-    for (let i = 0; i < t.length; i++) t[i] = distinct[i]! + (distinct[i + 1]! - distinct[i]!) / 2;
+    for (let i = 0; i < t.length; i++) t[i] = midpoint(distinct[i]!, distinct[i + 1]!, rule);
     return { t, perValue: true };
+  }
+  if (rule === "averaged_inverted_cdf") {
+    // numpy.percentile(..., method="averaged_inverted_cdf") at linspace(0, 100, maxBins + 1)[1:-1],
+    // with numpy's arithmetic: virtual index n·q − 1; between two values only when it is an integer
+    // (numpy's lerp at 1/2: hi − (hi − lo)/2), else the value above it
+    const step = 100 / maxBins;
+    const out: number[] = [];
+    for (let q = 1; q < maxBins; q++) {
+      const vi = n * ((q * step) / 100) - 1;
+      const prev = Math.min(Math.max(Math.floor(vi), 0), n - 1);
+      const next = Math.min(prev + 1, n - 1);
+      const lo = sorted[prev]!;
+      const hi = sorted[next]!;
+      const v = vi - Math.floor(vi) === 0 ? hi - (hi - lo) * 0.5 : hi;
+      if (out.length === 0 || v > out[out.length - 1]!) out.push(v);
+    }
+    return { t: Float64Array.from(out), perValue: false };
   }
   // numpy.percentile(..., method="midpoint") at linspace(0, 100, maxBins + 1)[1:-1]
   const out: number[] = [];

@@ -8,10 +8,11 @@
 import { describe, expect, it } from "vitest";
 import { exportPipelineToOnnx } from "../../../src/bundle/onnx/export.ts";
 import { labelsIR, modelIR, pipelineIRFromModels } from "../../../src/bundle/onnx/from-models.ts";
+import type { ColumnIR, PipelineIR } from "../../../src/bundle/onnx/ir.ts";
 import { evaluatePipelineIR } from "../../../src/bundle/onnx/reference.ts";
 import { verifyOnnx } from "../../../src/bundle/onnx/verify.ts";
 import type { Column, Frame } from "../../../src/core/frame.ts";
-import { Frame as FrameClass } from "../../../src/core/frame.ts";
+import { allocMatrix, Frame as FrameClass } from "../../../src/core/frame.ts";
 import { Rng } from "../../../src/core/rng.ts";
 import { loadFrame } from "../../../src/datasets/load.ts";
 import { getDataset } from "../../../src/datasets/registry.ts";
@@ -28,6 +29,7 @@ const MODELS: [string, Record<string, unknown>][] = [
   ["random_forest", { n_estimators: 15, max_depth: 12 }],
   ["decision_tree", { max_depth: 10 }],
   ["gradient_boosting", { n_estimators: 25, subsample: 0.8 }],
+  ["hist_gradient_boosting", { max_iter: 25, subsample: 0.8 }],
   ["adaboost", { n_estimators: 20 }],
   ["logistic_regression", {}],
 ];
@@ -253,4 +255,92 @@ describe("state conversion details", () => {
       }),
     ).toThrow(/format 2/);
   });
+});
+
+describe("hist_gradient_boosting exported to ONNX: missing values follow the learned side", () => {
+  /**
+   * Numeric columns without an imputer, so NaN reaches the trees: x0 has NaNs at fit that carry the
+   * class (the split learns their side), x1 has none at fit but some in the test rows (they go to the
+   * child that had more training rows), x2 is noise.
+   */
+  function frameOf(n: number, seed: number, k: number, testRows: boolean): { frame: Frame; y: Int32Array } {
+    const rng = new Rng(seed);
+    const x = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      x[0]![i] = rng.normal();
+      x[1]![i] = rng.normal();
+      x[2]![i] = rng.next();
+      const s = x[0]![i]! + 0.7 * x[1]![i]! + 0.5 * rng.normal();
+      y[i] = k === 2 ? (s > 0 ? 1 : 0) : s < -0.6 ? 0 : s < 0.6 ? 1 : 2;
+      if (rng.next() < 0.15) {
+        x[0]![i] = Number.NaN;
+        y[i] = k - 1;
+      }
+      if (testRows && rng.next() < 0.15) x[1]![i] = Number.NaN;
+    }
+    const cols: Column[] = x.map((values, j) => ({ kind: "numeric", name: `x${j}`, values }));
+    return { frame: new FrameClass(cols, n), y };
+  }
+
+  for (const k of [2, 3]) {
+    it(`${k} classes: onnxruntime matches predictProba within 1e-5`, async () => {
+      const train = frameOf(1500, 41 + k, k, false);
+      const test = frameOf(400, 51 + k, k, true);
+      const matrix = (f: Frame) => {
+        const X = allocMatrix(f.nRows, 3);
+        for (const [j, c] of f.columns.entries())
+          X.data.set((c as { values: Float64Array }).values, j * f.nRows);
+        return X;
+      };
+      const model = createModel("hist_gradient_boosting", { max_iter: 30 });
+      await model.fit(matrix(train.frame), train.y, k);
+      const serialized = JSON.parse(JSON.stringify(model.toJSON()));
+      // both learned directions occur, on the feature that had NaNs at fit
+      const sides = new Set<number>();
+      for (const t of serialized.state.trees as { feature: number[]; missingLeft: number[] }[])
+        t.feature.forEach((f, i) => {
+          if (f === 0) sides.add(t.missingLeft[i]!);
+        });
+      expect([...sides].sort()).toEqual([0, 1]);
+      const proba = model.predictProba(matrix(test.frame));
+      const threat = Float64Array.from({ length: test.frame.nRows }, (_, r) => {
+        let s = 0;
+        for (let c = 1; c < k; c++) s += proba[r * k + c]!;
+        return s;
+      });
+      const columns: ColumnIR[] = ["x0", "x1", "x2"].map((c) => ({
+        kind: "numeric",
+        column: c,
+        impute: null,
+      }));
+      const ir: PipelineIR = {
+        columns,
+        knnImputer: null,
+        featureOrder: ["x0", "x1", "x2"],
+        scaler: null,
+        model: modelIR(serialized),
+        nClasses: k,
+        classIsThreat: Array.from({ length: k }, (_, c) => c > 0),
+        labels: labelsIR(Array.from({ length: k }, (_, c) => String(c))),
+        threshold: 0.5,
+        decision: "threshold",
+        meta: { model: "hist_gradient_boosting", dataset: "unit", netsecVersion: "0.1.0" },
+      };
+      const ref = evaluatePipelineIR(ir, test.frame);
+      for (let r = 0; r < threat.length; r++)
+        expect(Math.abs(ref.probability[r]! - threat[r]!)).toBeLessThan(1e-12);
+      const res = await verifyOnnx(
+        exportPipelineToOnnx(ir),
+        columns,
+        test.frame,
+        threat,
+        1e-5,
+        ref.labels,
+        0.5,
+      );
+      expect(res.failingRows).toEqual([]);
+      expect(res.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    });
+  }
 });

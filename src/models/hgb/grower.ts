@@ -1,0 +1,254 @@
+/**
+ * One regression tree on gradients/hessians, grown leaf-wise (best first), as scikit-learn's
+ * HistGradientBoosting TreeGrower (and LightGBM) grow them:
+ *
+ * - the splittable leaf with the largest gain is split next, until max_leaf_nodes leaves (then every
+ *   other candidate stays a leaf) or no leaf has a split with a positive gain;
+ * - a node at max_depth, or with fewer than 2 · min_samples_leaf rows, is a leaf;
+ * - the smaller child's histogram is built from its rows, the larger's is the parent's minus it;
+ * - rows are partitioned stably (each child keeps the parent's row order, as scikit-learn's
+ *   single-thread partition does), so histogram sums add in the same order;
+ * - leaf values are learning_rate · (−G / (H + λ)); internal nodes carry theirs too (explanations);
+ * - missing values: the side the split found (NaN-aware scans), or, for a feature without missing
+ *   values at fit, the child with more rows (ties right), as scikit-learn.
+ *
+ * The tree stores raw thresholds (the bin's upper bound, BinMapper.thresholds: x <= t goes left is
+ * bin(x) <= b), so it predicts on raw values exactly as it routed the binned training rows.
+ */
+import type { Rng } from "../../core/rng.ts";
+import type { FlatTree } from "../tree/flat-tree.ts";
+import { buildHistogram, type HistInput, type HistScratch, subtractHistogram } from "./histogram.ts";
+import { findBestSplit, MIN_HESSIAN_TO_SPLIT, nodeValue, type SplitInfo } from "./split.ts";
+
+export interface GrowInput extends HistInput {
+  /** Per feature: NaN seen at fit. */
+  hasMissing: Uint8Array;
+  /** Per feature: bin upper bounds (BinMapper.thresholds). */
+  thresholds: readonly Float64Array[];
+}
+
+export interface GrowParams {
+  /** Infinity for no limit. */
+  maxLeafNodes: number;
+  /** Infinity for no limit. */
+  maxDepth: number;
+  minSamplesLeaf: number;
+  l2: number;
+  learningRate: number;
+  /** Share of the features a split may choose from (drawn per split), 1 = all. */
+  maxFeatures: number;
+}
+
+export interface GrowScratch {
+  hist: HistScratch;
+  /** A partition's right-hand rows (length nRows). */
+  right: Uint32Array;
+  /** Feature permutation for feature subsampling (length nFeatures). */
+  perm: Uint32Array;
+  allowed: Uint8Array;
+}
+
+export function growScratch(nRows: number, nFeatures: number, hist: HistScratch): GrowScratch {
+  return {
+    hist,
+    right: new Uint32Array(nRows),
+    perm: new Uint32Array(nFeatures),
+    allowed: new Uint8Array(nFeatures),
+  };
+}
+
+interface Node {
+  id: number;
+  start: number;
+  end: number;
+  depth: number;
+  G: number;
+  H: number;
+  /** Unshrunk value −G / (H + λ) (0 for the root's gain, as scikit-learn). */
+  value: number;
+  hist: Float64Array | null;
+  split: SplitInfo | null;
+}
+
+/**
+ * Grow a tree on rows `rows` (reordered in place). Each of those rows' leaf is written to
+ * leafOfRow[row]. `rng` draws the features of each split when maxFeatures < 1 (else unused).
+ */
+export function growTree(
+  inp: GrowInput,
+  rows: Uint32Array,
+  P: GrowParams,
+  rng: Rng,
+  scratch: GrowScratch,
+  leafOfRow: Int32Array,
+): FlatTree {
+  const { nBins, off, hasMissing, thresholds, bins, nRows } = inp;
+  const nFeatures = nBins.length;
+  const histSize = off[nFeatures]!;
+  const feature: number[] = [];
+  const threshold: number[] = [];
+  const left: number[] = [];
+  const right: number[] = [];
+  const missingLeft: number[] = [];
+  const value: number[] = [];
+  const weight: number[] = [];
+  const newNode = (G: number, H: number, n: number): number => {
+    feature.push(-1);
+    threshold.push(Number.NaN);
+    left.push(-1);
+    right.push(-1);
+    missingLeft.push(0);
+    value.push(P.learningRate * nodeValue(G, H, P.l2));
+    weight.push(n);
+    return feature.length - 1;
+  };
+  const nSub = P.maxFeatures < 1 ? Math.max(1, Math.ceil(P.maxFeatures * nFeatures)) : nFeatures;
+  const allowedFeatures = (): Uint8Array | null => {
+    if (nSub >= nFeatures) return null;
+    const { perm, allowed } = scratch;
+    for (let f = 0; f < nFeatures; f++) perm[f] = f;
+    allowed.fill(0);
+    for (let i = 0; i < nSub; i++) {
+      const j = i + rng.int(nFeatures - i);
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+      allowed[perm[i]!] = 1;
+    }
+    return allowed;
+  };
+  const splitParams = { minSamplesLeaf: P.minSamplesLeaf, l2: P.l2 };
+  const findSplit = (nd: Node): void => {
+    nd.split = findBestSplit(
+      nd.hist!,
+      off,
+      nBins,
+      hasMissing,
+      nd.end - nd.start,
+      nd.G,
+      nd.H,
+      nd.value,
+      splitParams,
+      allowedFeatures(),
+    );
+  };
+
+  const n = rows.length;
+  const rootHist = new Float64Array(histSize);
+  const { G: G0, H: H0 } = buildHistogram(inp, rows, 0, n, rootHist, scratch.hist);
+  const nodes: Node[] = [
+    {
+      id: newNode(G0, H0, n),
+      start: 0,
+      end: n,
+      depth: 0,
+      G: G0,
+      H: H0,
+      value: 0,
+      hist: rootHist,
+      split: null,
+    },
+  ];
+  const splittable: Node[] = [];
+  if (n >= 2 * P.minSamplesLeaf && H0 >= MIN_HESSIAN_TO_SPLIT) {
+    findSplit(nodes[0]!);
+    if (nodes[0]!.split) splittable.push(nodes[0]!);
+  }
+  let leaves = 1;
+  while (splittable.length > 0) {
+    // the largest gain (the first of equal ones)
+    let bi = 0;
+    for (let i = 1; i < splittable.length; i++)
+      if (splittable[i]!.split!.gain > splittable[bi]!.split!.gain) bi = i;
+    const node = splittable[bi]!;
+    splittable.splice(bi, 1);
+    const s = node.split!;
+    // stable partition: left rows compacted in place, right rows through the scratch
+    const fo = s.feature * nRows;
+    const rightRows = scratch.right;
+    let w = node.start;
+    let nr = 0;
+    for (let i = node.start; i < node.end; i++) {
+      const r = rows[i]!;
+      const b = bins[fo + r]!;
+      // MISSING_BIN (255) is above every split bin (<= 254)
+      if (b <= s.bin || (b === 255 && s.missingLeft === 1)) rows[w++] = r;
+      else rightRows[nr++] = r;
+    }
+    rows.set(rightRows.subarray(0, nr), w);
+    const mid = w;
+    const depth = node.depth + 1;
+    const lid = newNode(s.gl, s.hl, mid - node.start);
+    const rid = newNode(s.gr, s.hr, node.end - mid);
+    feature[node.id] = s.feature;
+    const th = thresholds[s.feature]!;
+    threshold[node.id] = s.bin < th.length ? th[s.bin]! : Number.POSITIVE_INFINITY;
+    left[node.id] = lid;
+    right[node.id] = rid;
+    missingLeft[node.id] = hasMissing[s.feature] ? s.missingLeft : mid - node.start > node.end - mid ? 1 : 0;
+    const L: Node = {
+      id: lid,
+      start: node.start,
+      end: mid,
+      depth,
+      G: s.gl,
+      H: s.hl,
+      value: nodeValue(s.gl, s.hl, P.l2),
+      hist: null,
+      split: null,
+    };
+    const R: Node = {
+      id: rid,
+      start: mid,
+      end: node.end,
+      depth,
+      G: s.gr,
+      H: s.hr,
+      value: nodeValue(s.gr, s.hr, P.l2),
+      hist: null,
+      split: null,
+    };
+    nodes.push(L, R);
+    leaves++;
+    const parentHist = node.hist!;
+    node.hist = null;
+    if (leaves >= P.maxLeafNodes) break;
+    if (depth >= P.maxDepth) continue;
+    const splitL = L.end - L.start >= 2 * P.minSamplesLeaf;
+    const splitR = R.end - R.start >= 2 * P.minSamplesLeaf;
+    if (!splitL && !splitR) continue;
+    // the smaller child from its rows, the larger as the parent's minus it (ties: right built)
+    const [small, large] = L.end - L.start < R.end - R.start ? [L, R] : [R, L];
+    small.hist = new Float64Array(histSize);
+    buildHistogram(inp, rows, small.start, small.end, small.hist, scratch.hist);
+    subtractHistogram(parentHist, small.hist, histSize);
+    large.hist = parentHist;
+    for (const [c, ok] of [
+      [L, splitL],
+      [R, splitR],
+    ] as const) {
+      if (!ok) {
+        c.hist = null;
+        continue;
+      }
+      findSplit(c);
+      if (c.split) splittable.push(c);
+      else c.hist = null;
+    }
+  }
+  for (const nd of nodes) {
+    if (feature[nd.id] !== -1) continue;
+    for (let q = nd.start; q < nd.end; q++) leafOfRow[rows[q]!] = nd.id;
+  }
+  return {
+    nNodes: feature.length,
+    k: 1,
+    feature: Int32Array.from(feature),
+    threshold: Float64Array.from(threshold),
+    left: Int32Array.from(left),
+    right: Int32Array.from(right),
+    missingLeft: Uint8Array.from(missingLeft),
+    value: Float64Array.from(value),
+    weight: Float64Array.from(weight),
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * Gradient/hessian histograms of one node (pure kernels on typed arrays).
+ *
+ * Layout (`histOffsets`): feature f's slots start at off[f]; it has nBins[f] + 1 slots of
+ * (G, H, count) — its non-missing bins, then one slot for missing values (bin MISSING_BIN = 255 in the
+ * binned matrix). Sums are float64 over float32 gradients and hessians, as scikit-learn's
+ * HistGradientBoosting keeps them (G_H_DTYPE float32, histogram sums float64).
+ */
+
+/** Where each feature's histogram slots start; off[nFeatures] is the histogram's length. */
+export function histOffsets(nBins: Uint16Array): Int32Array {
+  const off = new Int32Array(nBins.length + 1);
+  for (let f = 0; f < nBins.length; f++) off[f + 1] = off[f]! + (nBins[f]! + 1) * 3;
+  return off;
+}
+
+export interface HistInput {
+  /** Column-major binned matrix (nRows per column), MISSING_BIN for NaN. */
+  bins: Uint8Array;
+  nRows: number;
+  nBins: Uint16Array;
+  off: Int32Array;
+  /** Every row's bins other than their feature's most common one, as histogram indices (`sparseRows`). */
+  rows: SparseRows;
+  g: Float32Array;
+  h: Float32Array;
+}
+
+/**
+ * The binned matrix by row, without each feature's most common bin (one-hot columns, flags and
+ * counts are mostly one value): row r's entries are `index[ptr[r] .. ptr[r + 1])`, each the histogram
+ * index (off[f] + 3 · slot, missing values in the last slot) of one of its features, features
+ * ascending. `common[f]` is feature f's most common slot's histogram index; a node's sums there are its
+ * totals minus the feature's other slots. A histogram then reads each row's few uncommon bins as one
+ * contiguous run instead of every feature's byte: the LightGBM way with sparse features.
+ */
+export interface SparseRows {
+  ptr: Int32Array;
+  index: Int32Array;
+  common: Int32Array;
+}
+
+export function sparseRows(bins: Uint8Array, nRows: number, nBins: Uint16Array, off: Int32Array): SparseRows {
+  const p = nBins.length;
+  const common = new Int32Array(p);
+  const count = new Int32Array(256);
+  const perRow = new Int32Array(nRows + 1);
+  for (let f = 0; f < p; f++) {
+    const fo = f * nRows;
+    const nb = nBins[f]!;
+    count.fill(0, 0, nb + 1);
+    for (let r = 0; r < nRows; r++) count[Math.min(bins[fo + r]!, nb)]!++;
+    let best = 0;
+    for (let b = 1; b <= nb; b++) if (count[b]! > count[best]!) best = b;
+    common[f] = best;
+    for (let r = 0; r < nRows; r++) if (Math.min(bins[fo + r]!, nb) !== best) perRow[r + 1]!++;
+  }
+  const ptr = new Int32Array(nRows + 1);
+  for (let r = 0; r < nRows; r++) ptr[r + 1] = ptr[r]! + perRow[r + 1]!;
+  const index = new Int32Array(ptr[nRows]!);
+  const fill = ptr.slice(0, nRows);
+  // features in ascending order within each row (a row's entries are written feature by feature)
+  for (let f = 0; f < p; f++) {
+    const fo = f * nRows;
+    const nb = nBins[f]!;
+    const c = common[f]!;
+    for (let r = 0; r < nRows; r++) {
+      const b = Math.min(bins[fo + r]!, nb);
+      if (b !== c) index[fill[r]!++] = off[f]! + 3 * b;
+    }
+    common[f] = off[f]! + 3 * c;
+  }
+  return { ptr, index, common };
+}
+
+/** Scratch reused by every node of a fit: the node's gradients and hessians gathered in row order. */
+export interface HistScratch {
+  gv: Float64Array;
+  hv: Float64Array;
+}
+
+export function histScratch(nRows: number): HistScratch {
+  return { gv: new Float64Array(nRows), hv: new Float64Array(nRows) };
+}
+
+/**
+ * The histogram of rows idx[start..end) into `out` (every slot written, every feature: with feature
+ * subsampling per split a child's split still needs every feature, and subtraction needs the parent's).
+ * Returns the node's sums of gradients and hessians (in row order).
+ */
+export function buildHistogram(
+  inp: HistInput,
+  idx: Uint32Array,
+  start: number,
+  end: number,
+  out: Float64Array,
+  scratch: HistScratch,
+): { G: number; H: number } {
+  const { nBins, off, g, h } = inp;
+  const { ptr, index, common } = inp.rows;
+  const { gv, hv } = scratch;
+  const m = end - start;
+  let G = 0;
+  let H = 0;
+  for (let i = 0; i < m; i++) {
+    const r = idx[start + i]!;
+    G += gv[i] = g[r]!;
+    H += hv[i] = h[r]!;
+  }
+  const p = nBins.length;
+  out.fill(0, 0, off[p]!);
+  // row by row, its uncommon bins (each bin still adds its rows in node order)
+  for (let i = 0; i < m; i++) {
+    const r = idx[start + i]!;
+    const gi = gv[i]!;
+    const hi = hv[i]!;
+    const e = ptr[r + 1]!;
+    for (let k = ptr[r]!; k < e; k++) {
+      const b = index[k]!;
+      out[b]! += gi;
+      out[b + 1]! += hi;
+      out[b + 2]!++;
+    }
+  }
+  // each feature's common bin: the node's totals minus its other bins
+  for (let f = 0; f < p; f++) {
+    const c = common[f]!;
+    let gs = 0;
+    let hs = 0;
+    let ns = 0;
+    for (let q = off[f]!; q < off[f + 1]!; q += 3) {
+      gs += out[q]!;
+      hs += out[q + 1]!;
+      ns += out[q + 2]!;
+    }
+    out[c] = G - gs;
+    out[c + 1] = H - hs;
+    out[c + 2] = m - ns;
+  }
+  return { G, H };
+}
+
+/** parent − child into `parent` (the larger child's histogram, the parent's buffer reused). */
+export function subtractHistogram(parent: Float64Array, child: Float64Array, length: number): void {
+  for (let q = 0; q < length; q++) parent[q]! -= child[q]!;
+}

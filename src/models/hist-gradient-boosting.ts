@@ -1,0 +1,296 @@
+/**
+ * Histogram gradient boosting in the LightGBM / scikit-learn HistGradientBoostingClassifier family,
+ * with scikit-learn's parameter names and defaults: leaf-wise trees of at most max_leaf_nodes (31)
+ * leaves on features binned into max_bins (255) bins plus one for missing values, Newton leaves
+ * −G / (H + l2_regularization) shrunk by learning_rate, min_samples_leaf (20) rows a leaf, learned
+ * direction for missing values, log-loss (binary: one tree per iteration; multiclass: softmax, one tree
+ * per class per iteration), class_weight, and early stopping on a stratified validation_fraction
+ * ("auto": on above 10,000 rows). Beyond scikit-learn: `subsample`, LightGBM's bagging (a share of the
+ * rows, drawn per iteration without replacement; scikit-learn has no row subsampling).
+ *
+ * Kernels live in ./hgb/ (histogram, split, grower, loss, early stopping, the fitted ensemble's
+ * prediction and explanations). Every random draw of iteration i comes from its own stream
+ * (mixSeed(random_state, i)), so a fit with max_iter = n is the first n iterations of a fit with more
+ * (capabilities.staged; early stopping included: whether to stop after an iteration depends only on
+ * the iterations before it).
+ *
+ * Not yet: native categorical splits (scikit-learn's categorical_features; categorical columns reach
+ * the model one-hot encoded by the column transformer), monotonic and interaction constraints.
+ */
+import { z } from "zod";
+import { type Matrix, takeRows } from "../core/frame.ts";
+import { mixSeed, Rng } from "../core/rng.ts";
+import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
+import { classWeightSchema } from "./decision-tree.ts";
+import { shouldStop, stratifiedSplit } from "./hgb/early-stopping.ts";
+import { BoostedTrees } from "./hgb/ensemble.ts";
+import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
+import { histOffsets, histScratch, sparseRows } from "./hgb/histogram.ts";
+import { baseline, gradients, logLoss } from "./hgb/loss.ts";
+import { binMatrix, fitBinMapper } from "./tree/binning.ts";
+import { type FlatTree, type FlatTreeJSON, leafOf, treeFromJSON, treeToJSON } from "./tree/flat-tree.ts";
+import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
+
+export const HistGradientBoostingParamsSchema = z
+  .object({
+    learningRate: z.number().gt(0).max(10).default(0.1),
+    maxIter: z.number().int().min(1).max(100_000).default(100),
+    maxLeafNodes: z.number().int().min(2).nullable().default(31),
+    maxDepth: z.number().int().min(1).nullable().default(null),
+    minSamplesLeaf: z.number().int().min(1).default(20),
+    l2Regularization: z.number().min(0).default(0),
+    maxFeatures: z.number().gt(0).max(1).default(1),
+    maxBins: z.number().int().min(2).max(255).default(255),
+    earlyStopping: z.union([z.literal("auto"), z.boolean()]).default("auto"),
+    validationFraction: z.number().gt(0).lt(1).default(0.1),
+    nIterNoChange: z.number().int().min(1).default(10),
+    tol: z.number().min(0).default(1e-7),
+    classWeight: classWeightSchema.default(null),
+    subsample: z.number().gt(0).max(1).default(1),
+    randomState: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(0),
+  })
+  .strict();
+
+export type HistGradientBoostingParams = z.infer<typeof HistGradientBoostingParamsSchema>;
+
+/** Rows above which early_stopping "auto" is on (scikit-learn's threshold). */
+export const AUTO_EARLY_STOPPING_ROWS = 10_000;
+
+export class HistGradientBoostingClassifier implements Classifier {
+  readonly name = "hist_gradient_boosting" as const;
+  readonly params: HistGradientBoostingParams;
+  nClasses = 0;
+  nFeatures = 0;
+  /** Baseline raw scores (1 for binary, K otherwise). */
+  init: Float64Array = new Float64Array(0);
+  /** trees[iteration · R + k]. */
+  trees: FlatTree[] = [];
+  private ensemble: BoostedTrees | null = null;
+
+  constructor(params: Partial<HistGradientBoostingParams> = {}) {
+    this.params = HistGradientBoostingParamsSchema.parse(params);
+  }
+
+  private get fitted(): BoostedTrees {
+    if (this.ensemble?.trees !== this.trees)
+      this.ensemble = new BoostedTrees(this.init, this.trees, this.nClasses);
+    return this.ensemble;
+  }
+
+  async fit(X: Matrix, y: Int32Array, nClasses: number, opts: FitOptions = {}): Promise<FitReport> {
+    const t0 = performance.now();
+    checkFitData(X, y, nClasses, this.name, true);
+    const P = this.params;
+    const K = nClasses;
+    const R = K === 2 ? 1 : K;
+    this.nClasses = K;
+    this.nFeatures = X.nCols;
+    const sw = opts.sampleWeight ? opts.sampleWeight.slice() : new Float64Array(X.nRows).fill(1);
+    const cw = classWeights(y, K, P.classWeight);
+    if (cw) for (let i = 0; i < sw.length; i++) sw[i]! *= cw[y[i]!]!;
+
+    const early = P.earlyStopping === "auto" ? X.nRows > AUTO_EARLY_STOPPING_ROWS : P.earlyStopping;
+    let Xt = X;
+    let yt = y;
+    let wt = sw;
+    let val: { X: Matrix; y: Int32Array; w: Float64Array; F: Float64Array } | null = null;
+    if (early) {
+      const split = stratifiedSplit(y, K, P.validationFraction, mixSeed(P.randomState, 0x7fffffff));
+      Xt = takeRows(X, split.train);
+      yt = Int32Array.from(split.train, (r) => y[r]!);
+      wt = Float64Array.from(split.train, (r) => sw[r]!);
+      val = {
+        X: takeRows(X, split.val),
+        y: Int32Array.from(split.val, (r) => y[r]!),
+        w: Float64Array.from(split.val, (r) => sw[r]!),
+        F: new Float64Array(split.val.length * R),
+      };
+    }
+    const n = Xt.nRows;
+    const mapper = fitBinMapper(Xt, {
+      maxBins: P.maxBins,
+      seed: P.randomState,
+      rule: "averaged_inverted_cdf",
+    });
+    const bins = binMatrix(Xt, mapper);
+    const g = new Float32Array(n * R);
+    const h = new Float32Array(n * R);
+    const off = histOffsets(mapper.nBins);
+    const inp: GrowInput = {
+      bins,
+      rows: sparseRows(bins, n, mapper.nBins, off),
+      nRows: n,
+      nBins: mapper.nBins,
+      off,
+      g,
+      h,
+      hasMissing: mapper.hasMissing,
+      thresholds: mapper.thresholds,
+    };
+    const scratch = growScratch(n, Xt.nCols, histScratch(n));
+    const growParams = {
+      maxLeafNodes: P.maxLeafNodes ?? Number.POSITIVE_INFINITY,
+      maxDepth: P.maxDepth ?? Number.POSITIVE_INFINITY,
+      minSamplesLeaf: P.minSamplesLeaf,
+      l2: P.l2Regularization,
+      learningRate: P.learningRate,
+      maxFeatures: P.maxFeatures,
+    };
+
+    this.init = baseline(yt, wt, K);
+    const F = new Float64Array(n * R);
+    for (let i = 0; i < n; i++) for (let k = 0; k < R; k++) F[i * R + k] = this.init[k]!;
+    const scores: number[] = [];
+    if (val) {
+      for (let i = 0; i < val.y.length; i++) for (let k = 0; k < R; k++) val.F[i * R + k] = this.init[k]!;
+      scores.push(-logLoss(val.F, val.y, val.w, R));
+    }
+    const prob = new Float64Array(R);
+    const leafOfRow = new Int32Array(n);
+    const nSub = Math.max(1, Math.floor(P.subsample * n));
+    const all = Uint32Array.from({ length: n }, (_, i) => i);
+    this.trees = [];
+    let stopped = false;
+    for (let it = 0; it < P.maxIter; it++) {
+      opts.signal?.throwIfAborted();
+      gradients(F, yt, wt, R, g, h, prob);
+      // this iteration's draws (rows, then each split's features), from its own stream
+      const rng = new Rng(mixSeed(P.randomState, it));
+      let rows: Uint32Array;
+      if (nSub < n) {
+        const perm = all.slice();
+        for (let i = 0; i < nSub; i++) {
+          const j = i + rng.int(n - i);
+          const t = perm[i]!;
+          perm[i] = perm[j]!;
+          perm[j] = t;
+        }
+        // in row order: reads of the binned columns go forward
+        rows = perm.subarray(0, nSub).sort();
+        leafOfRow.fill(-1);
+      } else rows = all;
+      for (let k = 0; k < R; k++) {
+        const tree = growTree(
+          { ...inp, g: g.subarray(k * n, (k + 1) * n), h: h.subarray(k * n, (k + 1) * n) },
+          // (each tree partitions its own copy, starting from row order as scikit-learn's)
+          rows.slice(),
+          growParams,
+          rng,
+          scratch,
+          leafOfRow,
+        );
+        this.trees.push(tree);
+        const v = tree.value;
+        // the grown rows by the leaf their partition reached, the rows left out by a walk
+        for (let i = 0; i < n; i++) {
+          const l = leafOfRow[i]!;
+          F[i * R + k]! += v[l >= 0 ? l : leafOf(tree, Xt.data, n, i)]!;
+        }
+        if (val) {
+          const nv = val.y.length;
+          for (let i = 0; i < nv; i++) val.F[i * R + k]! += v[leafOf(tree, val.X.data, nv, i)]!;
+        }
+      }
+      opts.onProgress?.(it + 1, P.maxIter);
+      if (val) {
+        scores.push(-logLoss(val.F, val.y, val.w, R));
+        if (shouldStop(scores, P.nIterNoChange, P.tol)) {
+          stopped = it + 1 < P.maxIter;
+          break;
+        }
+      }
+    }
+    let nodes = 0;
+    for (const t of this.trees) nodes += t.nNodes;
+    return {
+      fitSeconds: (performance.now() - t0) / 1000,
+      counters: { iterations: this.trees.length / R, trees: this.trees.length, nodes, stoppedEarly: stopped },
+    };
+  }
+
+  /** Raw scores, row-major n x R (R = 1 for two classes: the logit of class 1). */
+  decision(X: Matrix): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    return this.fitted.decision(X);
+  }
+
+  predictProba(X: Matrix): Float64Array {
+    return this.fitted.proba(this.decision(X), X.nRows);
+  }
+
+  predict(X: Matrix): Int32Array {
+    return argmaxRows(this.predictProba(X), X.nRows, this.nClasses);
+  }
+
+  contributions(X: Matrix, row: number, cls: number): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    return this.fitted.contributions(X, row, cls, this.nFeatures);
+  }
+
+  contributionsAll(X: Matrix, cls: number): Float64Array {
+    checkPredictData(X, this.nFeatures, this.name);
+    return this.fitted.contributionsAll(X, cls, this.nFeatures);
+  }
+
+  stagedProba(X: Matrix, stages: readonly number[]): Float64Array[] {
+    checkPredictData(X, this.nFeatures, this.name);
+    return this.fitted.stagedProba(X, stages);
+  }
+
+  /** The fit with max_iter = n: its first n iterations (fewer when it stopped early before n). */
+  truncate(maxIter: number): HistGradientBoostingClassifier {
+    const m = new HistGradientBoostingClassifier({ ...this.params, maxIter });
+    const R = this.nClasses === 2 ? 1 : this.nClasses;
+    m.init = this.init.slice();
+    m.trees = this.trees.slice(0, maxIter * R);
+    m.nClasses = this.nClasses;
+    m.nFeatures = this.nFeatures;
+    return m;
+  }
+
+  toJSON(): SerializedModel {
+    return serialized(this, { init: Array.from(this.init), trees: this.trees.map(treeToJSON) });
+  }
+
+  static fromJSON(s: SerializedModel): HistGradientBoostingClassifier {
+    const m = new HistGradientBoostingClassifier(HistGradientBoostingParamsSchema.parse(s.params));
+    const st = s.state as { init: number[]; trees: FlatTreeJSON[] };
+    const R = s.nClasses === 2 ? 1 : s.nClasses;
+    if (st.init.length !== R || st.trees.length % R !== 0)
+      throw new RangeError(
+        `${st.init.length} baseline scores and ${st.trees.length} trees for ${s.nClasses} classes`,
+      );
+    m.init = Float64Array.from(st.init);
+    m.trees = st.trees.map(treeFromJSON);
+    m.nClasses = s.nClasses;
+    m.nFeatures = s.nFeatures;
+    return m;
+  }
+}
+
+export const histGradientBoostingSpec: ModelSpec<HistGradientBoostingParams> = {
+  name: "hist_gradient_boosting",
+  title: "Histogram gradient boosting (leaf-wise, LightGBM-class)",
+  paramSchema: HistGradientBoostingParamsSchema,
+  // not one of the original project's models: a small grid of its own (documented in the README)
+  defaultGrid: {
+    learning_rate: [0.1, 0.05],
+    max_leaf_nodes: [15, 31, 63],
+    max_iter: [100, 200, 400],
+  },
+  capabilities: {
+    multiclass: true,
+    sampleWeight: true,
+    needsScaling: false,
+    parallelFit: false,
+    staged: true,
+  },
+  stageParam: "maxIter",
+  create: (params) => new HistGradientBoostingClassifier(params),
+  fromJSON: (s) => HistGradientBoostingClassifier.fromJSON(s),
+};
