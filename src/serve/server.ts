@@ -84,7 +84,9 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
     ...(opts.runs ? { runs: opts.runs } : {}),
     ...(opts.limits ? { limits: opts.limits } : {}),
     scoringThreads: opts.scoringThreads ?? defaultScoringThreads(),
-    ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
+    rateLimit:
+      opts.rateLimit ??
+      (config.NETSEC_RATE_LIMIT === false ? false : { max: config.NETSEC_RATE_LIMIT, timeWindowMs: 60_000 }),
     ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
   };
   if (!config.NETSEC_API_TOKEN)
