@@ -29,6 +29,8 @@ import { registerJsonParser } from "./json-body.ts";
 import { createServeMetrics, type ServeMetrics } from "./metrics.ts";
 import { ModelHolder } from "./model-holder.ts";
 import { wantsHtml } from "./negotiate.ts";
+import { outputDir } from "./output.ts";
+import { OutputRetention } from "./retention.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerPageRoutes } from "./routes/pages.ts";
 import { registerPredictRoutes } from "./routes/predict.ts";
@@ -52,6 +54,8 @@ export interface ServeContext {
   scoring: ScoringPool;
   /** The cap on scoring requests in flight (slots, then a queue, then 503). */
   scoringGate: ScoringGate;
+  /** Prunes prediction_output/ to its byte and age budget after each kept output. */
+  retention: OutputRetention;
 }
 
 declare module "fastify" {
@@ -147,6 +151,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requireToken: makeAuthCheck(deps.apiToken),
     scoring,
     scoringGate: new ScoringGate(limits.maxScoring, limits.scoringQueue),
+    retention: new OutputRetention(
+      outputDir(deps.home),
+      { maxBytes: limits.outputMaxBytes, maxAgeMs: limits.outputMaxAgeMs },
+      log,
+    ),
   };
   app.decorate("netsec", ctx);
 
@@ -266,6 +275,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   app.addHook("onResponse", gated.onResponse);
   app.addHook("onRequestAbort", gated.onRequestAbort);
+  // a scored upload was kept (its id in x-prediction-id): prune the folder, keeping that output
+  app.addHook("onResponse", async (_req, reply) => {
+    const id = reply.getHeader("x-prediction-id");
+    if (typeof id === "string" && reply.statusCode < 300) void ctx.retention.prune(`${id}.csv`);
+  });
 
   // ---- routes ------------------------------------------------------------------------------
   registerPageRoutes(app, ctx);
@@ -276,10 +290,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // ---- model lifecycle ---------------------------------------------------------------------
   app.addHook("onReady", async () => {
+    void ctx.retention.prune();
     await holder.refresh();
     holder.startPolling(deps.modelPollMs ?? 0);
   });
   app.addHook("onClose", async () => {
+    await ctx.retention.prune();
     holder.stopPolling();
     await jobs?.cancel();
     await scoring.close();
