@@ -30,6 +30,7 @@ import { createServeMetrics, type ServeMetrics } from "./metrics.ts";
 import { ModelHolder } from "./model-holder.ts";
 import { wantsHtml } from "./negotiate.ts";
 import { outputDir } from "./output.ts";
+import { pathScrubber, serverRoots } from "./public-paths.ts";
 import { OutputRetention } from "./retention.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerPageRoutes } from "./routes/pages.ts";
@@ -161,6 +162,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  // ---- no absolute server path in any JSON or HTML answer (see public-paths.ts) --------------
+  const scrub = pathScrubber(serverRoots(deps.home, deps.dataDirs));
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (typeof payload !== "string") return payload;
+    const type = String(reply.getHeader("content-type") ?? "");
+    return type.startsWith("application/json") || type.startsWith("text/html") ? scrub(payload) : payload;
+  });
 
   // ---- metrics and logging of every request -------------------------------------------------
   app.addHook("onResponse", async (req, reply) => {

@@ -123,6 +123,10 @@ export const JobView = z.object({
       details: z.record(z.string(), z.unknown()),
     })
     .nullable(),
+  redacted: z
+    .boolean()
+    .optional()
+    .describe("true: asked without the token, so messages, result and error details are left out."),
 });
 
 export const JobParams = z.object({ id: z.string().regex(JOB_ID_RE, "a job id like job-0123456789abcdef") });

@@ -123,7 +123,13 @@ describe("POST /train runs the real pipeline; the new champion serves", () => {
     const steps = new Set<string>();
     while (!["succeeded", "failed"].includes(job.state) && Date.now() - t0 < 120_000) {
       await new Promise((r) => setTimeout(r, 250));
-      job = (await app.inject({ method: "GET", url: `/jobs/${jobId}` })).json();
+      job = (
+        await app.inject({
+          method: "GET",
+          url: `/jobs/${jobId}`,
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+      ).json();
       if (job.step) steps.add(job.step);
       // the server keeps answering while it trains
       expect((await app.inject({ method: "GET", url: "/health/live" })).statusCode).toBe(200);

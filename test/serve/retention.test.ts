@@ -93,7 +93,7 @@ describe("pruneOutputs", () => {
   it("removes temporary files an hour old (a killed write), not fresh ones; leaves other files alone", async () => {
     const dir = folder({
       [`${id(1)}.tmp-123-0a0b0c0d`]: [50, 2 * HOUR],
-      [`output.csv.tmp-123-0a0b0c0e`]: [50, 60_000],
+      "output.csv.tmp-123-0a0b0c0e": [50, 60_000],
       "notes.txt": [50, 30 * DAY],
     });
     const r = await pruneOutputs(dir, { maxBytes: 0, maxAgeMs: DAY }, { now: NOW });
