@@ -7,13 +7,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers/env.ts";
 
+/** The one run the child server's run source knows. */
+export const CHILD_RUN_ID = "20250101-120000-abc123";
+
 export interface ChildServer {
   url: string;
   pid: number;
   /** The process's resident set size in MiB (VmRSS). */
   rssMb(): number;
-  /** Collect garbage in the server and wait until it has. */
-  gc(): Promise<void>;
+  /** Collect garbage in the server; resolves with its memoryUsage() (bytes) afterwards. */
+  gc(): Promise<{ heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }>;
   stop(): Promise<void>;
 }
 
@@ -65,9 +68,9 @@ export function startChildServer(limits: Record<string, number> = {}): Promise<C
     pid: c.pid!,
     rssMb: () => rssOf(c.pid!),
     async gc() {
-      const done = waitFor(/GC\n/);
+      const done = waitFor(/GC (\{.*\})\n/);
       c.stdin!.write("gc\n");
-      await done;
+      return JSON.parse((await done)[1]!);
     },
     stop: () =>
       new Promise<void>((resolve) => {
