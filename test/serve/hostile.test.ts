@@ -4,6 +4,7 @@
  * spellings, an over-long path parameter (414), the rate limit's message and Retry-After, and the cap
  * on scoring work in flight (503 with Retry-After once the queue is full).
  */
+import { connect } from "node:net";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Predictor } from "../../src/bundle/predictor.ts";
@@ -186,6 +187,41 @@ describe("errors fastify answers before routing", () => {
     const r = await t.app.inject({ method: "GET", url: "/runs/%E0%A4%A" });
     expect(r.statusCode).toBe(400);
     expect(errorOf(r.body).code).toBe("BAD_REQUEST");
+  });
+});
+
+describe("errors Node's HTTP parser meets, over a real socket", () => {
+  /** Write raw bytes to a listening copy of the app; resolves with everything it answers. */
+  async function raw(bytes: string): Promise<string> {
+    const server = await makeApp(p);
+    try {
+      const url = new URL(await server.app.listen({ host: "127.0.0.1", port: 0 }));
+      return await new Promise<string>((resolve, reject) => {
+        const sock = connect(Number(url.port), "127.0.0.1", () => sock.end(bytes));
+        let got = "";
+        sock.on("data", (d) => {
+          got += d.toString();
+        });
+        sock.on("close", () => resolve(got));
+        sock.on("error", reject);
+      });
+    } finally {
+      await server.close();
+    }
+  }
+
+  it("headers over 16 KiB: 431 in the netsec error shape", async () => {
+    const answer = await raw(`GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    const body = answer.slice(answer.indexOf("\r\n\r\n") + 4);
+    expect(JSON.parse(body).error).toMatchObject({ code: "HEADERS_TOO_LARGE", status: 431 });
+  });
+
+  it("a request that is not HTTP: 400 in the netsec error shape", async () => {
+    const answer = await raw("NOT HTTP AT ALL\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    const body = answer.slice(answer.indexOf("\r\n\r\n") + 4);
+    expect(JSON.parse(body).error).toMatchObject({ code: "BAD_REQUEST", status: 400 });
   });
 });
 
