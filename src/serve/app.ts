@@ -165,8 +165,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // ---- no absolute server path in any JSON or HTML answer (see public-paths.ts) --------------
   const scrub = pathScrubber(serverRoots(deps.home, deps.dataDirs));
-  app.addHook("onSend", async (_req, reply, payload) => {
+  app.addHook("onSend", async (req, reply, payload) => {
     if (typeof payload !== "string") return payload;
+    // scored answers (megabytes of labels and probabilities, made here) are not scanned; their errors are
+    if (reply.statusCode < 400 && SCORING_ROUTES.has(req.routeOptions.url ?? "")) return payload;
     const type = String(reply.getHeader("content-type") ?? "");
     return type.startsWith("application/json") || type.startsWith("text/html") ? scrub(payload) : payload;
   });
