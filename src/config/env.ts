@@ -4,7 +4,7 @@
  * environment wins), validated with zod, frozen, and passed down — nothing else reads process.env.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { delimiter, resolve } from "node:path";
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
 
@@ -47,7 +47,37 @@ export const ENV_VARS = {
   MLFLOW_EXPERIMENT_NAME: { doc: "MLflow experiment name.", default: "netsec" },
   HOST: { doc: "Address `netsec serve` listens on.", default: "127.0.0.1" },
   PORT: { doc: "Port `netsec serve` listens on.", default: "8000" },
+  NETSEC_RATE_LIMIT: {
+    doc: "`netsec serve`: requests per minute per client address, or `off` (`--rate-limit`).",
+    default: "1200",
+  },
+  NETSEC_DATA_DIRS: {
+    doc: "`netsec serve`: directories (separated by `:`) whose files `POST /train` may read (`--data-dir`); unset = none.",
+  },
+  NETSEC_OUTPUT_MAX_MB: {
+    doc: "`netsec serve`: most MiB kept under prediction_output/, oldest outputs removed first (`--output-max-mb`).",
+    default: "256",
+  },
+  NETSEC_OUTPUT_MAX_AGE_DAYS: {
+    doc: "`netsec serve`: outputs under prediction_output/ older than this many days are removed (`--output-max-age-days`).",
+    default: "7",
+  },
 } as const;
+
+/** A rate limit: a whole number of requests per minute (>= 1), or `off` (false). */
+export const RateLimitSetting = z
+  .string()
+  .trim()
+  .regex(/^(?:off|[1-9][0-9]{0,8})$/i, "a whole number of requests per minute (1 or more) or `off`")
+  .transform((s): number | false => (s.toLowerCase() === "off" ? false : Number(s)));
+
+/** A positive amount (MiB, days): plain decimal digits with an optional fraction. */
+export const PositiveSetting = z
+  .string()
+  .trim()
+  .regex(/^(?:[0-9]+(?:\.[0-9]+)?)$/, "a number > 0 in plain digits")
+  .transform(Number)
+  .refine((n) => n > 0, "a number > 0 in plain digits");
 
 export const EnvSchema = z.object({
   NETSEC_HOME: z.string().default("./.netsec"),
@@ -71,6 +101,12 @@ export const EnvSchema = z.object({
   MLFLOW_EXPERIMENT_NAME: z.string().default("netsec"),
   HOST: z.string().default("127.0.0.1"),
   PORT: port.default(8000),
+  NETSEC_RATE_LIMIT: RateLimitSetting.default(1200),
+  NETSEC_DATA_DIRS: optionalString.transform((s) =>
+    s === undefined ? [] : s.split(delimiter).filter((d) => d.trim() !== ""),
+  ),
+  NETSEC_OUTPUT_MAX_MB: PositiveSetting.default(256),
+  NETSEC_OUTPUT_MAX_AGE_DAYS: PositiveSetting.default(7),
 });
 
 export type EnvConfig = z.infer<typeof EnvSchema>;
@@ -121,7 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const home = resolve(cwd, r.data.NETSEC_HOME);
   const storeUri = r.data.NETSEC_STORE_URI ?? `sqlite:${resolve(home, "store.db")}`;
-  return Object.freeze({ ...r.data, home, storeUri });
+  const dataDirs = r.data.NETSEC_DATA_DIRS.map((d) => resolve(cwd, d));
+  return Object.freeze({ ...r.data, NETSEC_DATA_DIRS: dataDirs, home, storeUri });
 }
 
 /** The config with secrets replaced, for logs and `--json` output. */

@@ -7,6 +7,8 @@
  * header), and the one error handler that maps every failure to `{error: {code, status, message,
  * details}}` (or an HTML page for a browser).
  */
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import helmet from "@fastify/helmet";
 import multipart from "@fastify/multipart";
 import rateLimit from "@fastify/rate-limit";
@@ -23,9 +25,13 @@ import Fastify, {
 import { isNetsecError, NetsecError } from "../core/errors.ts";
 import { makeAuthCheck } from "./auth.ts";
 import { JobManager } from "./jobs.ts";
+import { registerJsonParser } from "./json-body.ts";
 import { createServeMetrics, type ServeMetrics } from "./metrics.ts";
 import { ModelHolder } from "./model-holder.ts";
 import { wantsHtml } from "./negotiate.ts";
+import { outputDir } from "./output.ts";
+import { pathScrubber, serverRoots } from "./public-paths.ts";
+import { OutputRetention } from "./retention.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerPageRoutes } from "./routes/pages.ts";
 import { registerPredictRoutes } from "./routes/predict.ts";
@@ -33,6 +39,7 @@ import { registerRunRoutes } from "./routes/runs.ts";
 import { registerTrainRoutes } from "./routes/train.ts";
 import { zodSwaggerTransform, zodValidatorCompiler } from "./schemas.ts";
 import { ScoringPool } from "./scoring.ts";
+import { gatedRoute, ScoringGate } from "./scoring-gate.ts";
 import { type AppDeps, DEFAULT_LIMITS, type ServeLimits } from "./types.ts";
 import { errorPage } from "./views/pages.ts";
 
@@ -46,6 +53,10 @@ export interface ServeContext {
   requireToken: (req: FastifyRequest) => void;
   /** Scoring threads for CSV uploads (inline when there are none). */
   scoring: ScoringPool;
+  /** The cap on scoring requests in flight (slots, then a queue, then 503). */
+  scoringGate: ScoringGate;
+  /** Prunes prediction_output/ to its byte and age budget after each kept output. */
+  retention: OutputRetention;
 }
 
 declare module "fastify" {
@@ -53,6 +64,9 @@ declare module "fastify" {
     netsec: ServeContext;
   }
 }
+
+/** Routes whose requests hold a slot of the scoring cap. */
+const SCORING_ROUTES = new Set(["/predict", "/predict/records"]);
 
 /** The CSP of every page except the Swagger UI: only same-origin scripts, styles and images. */
 const CSP_DIRECTIVES = {
@@ -76,7 +90,11 @@ const DOCS_CSP =
   "default-src 'self'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const limits: ServeLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const limits: ServeLimits = {
+    ...DEFAULT_LIMITS,
+    maxScoring: Math.max(1, deps.scoringThreads ?? 0),
+    ...deps.limits,
+  };
   const log = deps.logger;
   const metrics = createServeMetrics();
 
@@ -90,6 +108,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => `req-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { coerceTypes: false } },
+    // errors fastify answers before routing (a path parameter over 100 characters: 414, a malformed
+    // URL: 400) in the same {error: {code, …}} shape as every other error
+    frameworkErrors: (err, req, reply) => sendError(toNetsecError(err), req, reply, ctx),
+    clientErrorHandler: answerClientError,
   });
 
   const scoring = new ScoringPool(deps.scoringThreads ?? 0, log);
@@ -129,11 +151,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics,
     requireToken: makeAuthCheck(deps.apiToken),
     scoring,
+    scoringGate: new ScoringGate(limits.maxScoring, limits.scoringQueue),
+    retention: new OutputRetention(
+      outputDir(deps.home),
+      { maxBytes: limits.outputMaxBytes, maxAgeMs: limits.outputMaxAgeMs },
+      log,
+    ),
   };
   app.decorate("netsec", ctx);
 
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  // ---- no absolute server path in any JSON or HTML answer (see public-paths.ts) --------------
+  const scrub = pathScrubber(serverRoots(deps.home, deps.dataDirs));
+  app.addHook("onSend", async (req, reply, payload) => {
+    if (typeof payload !== "string") return payload;
+    // scored answers (megabytes of labels and probabilities, made here) are not scanned; their errors are
+    if (reply.statusCode < 400 && SCORING_ROUTES.has(req.routeOptions.url ?? "")) return payload;
+    const type = String(reply.getHeader("content-type") ?? "");
+    return type.startsWith("application/json") || type.startsWith("text/html") ? scrub(payload) : payload;
+  });
 
   // ---- metrics and logging of every request -------------------------------------------------
   app.addHook("onResponse", async (req, reply) => {
@@ -181,14 +219,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       max: rl.max,
       timeWindow: rl.timeWindowMs,
       allowList: (req) => req.url.startsWith("/health/") || req.url === "/metrics",
+      // the plugin sets Retry-After (seconds); the message names the window, then the wait
       errorResponseBuilder: (_req, c) =>
         new NetsecError(
           "TOO_MANY_REQUESTS",
-          `rate limit of ${c.max} requests per ${c.after} exceeded; retry later`,
-          {
-            limit: c.max,
-            retry_after: c.after,
-          },
+          `rate limit of ${c.max} requests per ${windowWords(rl.timeWindowMs)} exceeded; retry in ${Math.ceil(c.ttl / 1000)} s`,
+          { limit: c.max, window_seconds: rl.timeWindowMs / 1000, retry_after: Math.ceil(c.ttl / 1000) },
         ),
     });
   }
@@ -205,6 +241,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       headerPairs: 50,
     },
   });
+  registerJsonParser(app);
   // `curl --data-binary @file.csv -H 'content-type: text/csv'` streams the body as is
   app.addContentTypeParser(["text/csv", "application/csv"], (_req, payload, done) => done(null, payload));
 
@@ -241,6 +278,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ),
   );
 
+  // ---- the cap on scoring work: a slot from before the body is read until the answer is sent --
+  const gated = gatedRoute(ctx.scoringGate);
+  const isScoring = (req: FastifyRequest): boolean =>
+    req.method === "POST" && SCORING_ROUTES.has(req.routeOptions.url ?? "");
+  app.addHook("preParsing", async (req, reply, payload) =>
+    isScoring(req) ? gated.preParsing(req, reply, payload) : payload,
+  );
+  app.addHook("onResponse", gated.onResponse);
+  app.addHook("onRequestAbort", gated.onRequestAbort);
+  // a scored upload was kept (its id in x-prediction-id): prune the folder, keeping that output
+  app.addHook("onResponse", async (_req, reply) => {
+    const id = reply.getHeader("x-prediction-id");
+    if (typeof id === "string" && reply.statusCode < 300) void ctx.retention.prune(`${id}.csv`);
+  });
+
   // ---- routes ------------------------------------------------------------------------------
   registerPageRoutes(app, ctx);
   registerPredictRoutes(app, ctx);
@@ -250,16 +302,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // ---- model lifecycle ---------------------------------------------------------------------
   app.addHook("onReady", async () => {
+    void ctx.retention.prune();
     await holder.refresh();
     holder.startPolling(deps.modelPollMs ?? 0);
   });
   app.addHook("onClose", async () => {
+    await ctx.retention.prune();
     holder.stopPolling();
     await jobs?.cancel();
     await scoring.close();
   });
 
   return app;
+}
+
+/** A rate-limit window in words: "minute", "10 seconds". */
+export function windowWords(ms: number): string {
+  if (ms === 60_000) return "minute";
+  if (ms === 3_600_000) return "hour";
+  return `${ms / 1000} seconds`;
 }
 
 /** Map anything thrown to a NetsecError: user mistakes keep their 4xx, everything else is a 500. */
@@ -280,12 +341,41 @@ export function toNetsecError(err: unknown): NetsecError {
       fastify_code: code,
     });
   }
+  if (status === 414 || code === "FST_ERR_MAX_PARAM_LENGTH") {
+    return new NetsecError("URI_TOO_LONG", `URI too long: ${e.message}`, { fastify_code: code });
+  }
   if (status === 429) return new NetsecError("TOO_MANY_REQUESTS", e.message, {});
   if (status === 404) return new NetsecError("NOT_FOUND", e.message, {});
   if (status >= 400 && status < 500) {
     return new NetsecError("BAD_REQUEST", e.message || "bad request", { fastify_code: code });
   }
   return new NetsecError("INTERNAL", "internal error", {}, { cause: err });
+}
+
+/**
+ * Errors Node's HTTP parser meets before fastify sees a request (headers over 16 KiB: 431, a request
+ * timeout: 408, malformed HTTP: 400), answered on the socket in the {error: {code, …}} shape.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const e =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? new NetsecError(
+          "HEADERS_TOO_LARGE",
+          "the request headers exceed 16 KiB (the request line included)",
+          {},
+        )
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? new NetsecError("REQUEST_TIMEOUT", "the request was not received in time", {})
+        : new NetsecError("BAD_REQUEST", "malformed HTTP request", {});
+  const body = JSON.stringify({ error: e.toJSON() });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 function sendError(
@@ -298,6 +388,8 @@ function sendError(
   if (e.status >= 500) req.log.error({ err: e.cause ?? e, code: e.code }, e.message);
   else req.log.info({ code: e.code, status: e.status }, `request rejected: ${e.message}`);
   if (e.status === 401) reply.header("www-authenticate", 'Bearer realm="netsec"');
+  const retryAfter = (e.details as { retry_after?: unknown }).retry_after;
+  if (typeof retryAfter === "number") reply.header("retry-after", String(retryAfter));
   const query = req.query as Record<string, unknown> | undefined;
   // a 500 never echoes internals; the request id lets an operator find the logged cause
   const body = { ...e.toJSON(), request_id: req.id };

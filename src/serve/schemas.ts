@@ -20,11 +20,11 @@ export const FormatQuery = z.object({
 });
 
 export const RecordsQuery = z.object({
-  top_features: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(10)
+  // plain decimal digits only: Number() would also take "0x5", "1e1" and " 5"
+  top_features: z
+    .string()
+    .regex(/^(?:[0-9]|10)$/, "a whole number from 0 to 10, in plain digits")
+    .transform(Number)
     .optional()
     .describe(
       "How many contributing features to return per record (0 to 10, default 3; 0 skips explanations).",
@@ -150,6 +150,10 @@ export const JobView = z.object({
       details: z.record(z.string(), z.unknown()),
     })
     .nullable(),
+  redacted: z
+    .boolean()
+    .optional()
+    .describe("true: asked without the token, so messages, result and error details are left out."),
 });
 
 export const JobParams = z.object({ id: z.string().regex(JOB_ID_RE, "a job id like job-0123456789abcdef") });

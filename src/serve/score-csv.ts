@@ -1,16 +1,18 @@
 /**
  * A CSV upload scored end to end (parse against the schema, score, the output CSV and the JSON
  * predictions as text) in one function, so that a scoring thread can do all of it while the event
- * loop only receives bytes and answers: `POST /predict` for JSON and CSV answers. The same function
+ * loop only receives bytes and answers: `POST /predict` in every format (for HTML, the page's rows and
+ * their explanations too). The same function
  * runs inline where there is no scoring thread. A user's mistake comes back as a value (code, message,
  * details), not a thrown error, so it crosses threads whole and is answered with the same 4xx.
  */
 import { type LabelMetrics, labelMetrics } from "../bundle/label-metrics.ts";
-import type { Prediction, Predictor } from "../bundle/predictor.ts";
+import type { Contribution, Prediction, Predictor } from "../bundle/predictor.ts";
 import { predictorFor } from "../bundle/score-task.ts";
 import { type ErrorCode, NetsecError } from "../core/errors.ts";
 import { type ParsedUpload, readCsvBytes, type UploadLimits } from "./csv-upload.ts";
 import { labelCounts, predictionCsv, predictionsJson } from "./output.ts";
+import type { ResultRow } from "./views/pages.ts";
 
 export type CsvScore =
   | {
@@ -26,15 +28,24 @@ export type CsvScore =
       predictions: string | null;
       /** Metrics against the upload's label column, when it has one with labelled rows. */
       labelMetrics: LabelMetrics | null;
+      /** The HTML answer's first rows, threats explained (when asked for with `htmlRows`). */
+      shown: ResultRow[] | null;
+      /** The upload's header (the HTML table's columns). */
+      header: string[];
     }
   | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 
+/**
+ * `htmlRows` > 0: also the HTML answer's first `htmlRows` rows with the three top contributions of
+ * each threat among them (explanations are the slow part of a page: they run here too, off the loop).
+ */
 export async function scoreCsv(
   p: Predictor,
   label: string,
   bytes: Uint8Array,
   limits: UploadLimits,
   json: boolean,
+  htmlRows = 0,
 ): Promise<CsvScore> {
   try {
     const parsed = await readCsvBytes(bytes, label, p.schema, p.manifest.input_columns, limits);
@@ -49,6 +60,8 @@ export async function scoreCsv(
       csv: predictionCsv(parsed.header, parsed.lines, pred),
       predictions: json ? predictionsJson(pred, parsed.rows, parsed.extras) : null,
       labelMetrics: uploadLabelMetrics(parsed, pred, p, label),
+      shown: htmlRows > 0 ? shownRows(p, parsed, pred, htmlRows) : null,
+      header: parsed.header,
     };
   } catch (e) {
     if (e instanceof NetsecError && e.status < 500)
@@ -76,6 +89,34 @@ export function labelMetricsHeader(m: LabelMetrics): string {
   return `column=${encodeURIComponent(m.column)}; labelled_rows=${m.labelled_rows}; accuracy=${f(m.accuracy)}; precision=${f(m.precision)}; recall=${f(m.recall)}; f1=${f(m.f1)}; source=upload-label-column`;
 }
 
+/** The first n rows of the HTML table, threats explained (the preprocessing run once for them all). */
+function shownRows(p: Predictor, parsed: ParsedUpload, pred: Prediction, limit: number): ResultRow[] {
+  const n = Math.min(parsed.rows, limit);
+  const threatRows: number[] = [];
+  for (let r = 0; r < n; r++) if (pred.isThreat[r] === 1) threatRows.push(r);
+  const why = new Map<number, Contribution[]>();
+  if (threatRows.length > 0 && p.explainAll) {
+    const all = p.explainAll(parsed.frame.take(Int32Array.from(threatRows)), 3);
+    for (let i = 0; i < threatRows.length; i++) why.set(threatRows[i]!, all[i]!);
+  }
+  const shown: ResultRow[] = new Array(n);
+  for (let r = 0; r < n; r++) {
+    const isThreat = pred.isThreat[r] === 1;
+    shown[r] = {
+      row: r + 1,
+      labelName: pred.labelNames[r]!,
+      isThreat,
+      probability: pred.probability[r]!,
+      inputs: parsed.header.map((h) => {
+        const ex = parsed.extras.get(h);
+        return ex ? (ex[r] ?? null) : parsed.frame.value(r, h);
+      }),
+      why: isThreat ? (why.get(r) ?? p.explain(parsed.frame, r, 3)) : null,
+    };
+  }
+  return shown;
+}
+
 export interface ScoreCsvArgs {
   dir: string;
   runId: string;
@@ -83,11 +124,12 @@ export interface ScoreCsvArgs {
   bytes: Uint8Array;
   limits: UploadLimits;
   json: boolean;
+  htmlRows?: number;
 }
 
 /** The scoring thread's task: the bundle (loaded once per thread) scores the upload. */
 export function scoreCsvTask(a: ScoreCsvArgs): Promise<CsvScore> {
-  return scoreCsv(predictorFor(a.dir, a.runId), a.label, a.bytes, a.limits, a.json);
+  return scoreCsv(predictorFor(a.dir, a.runId), a.label, a.bytes, a.limits, a.json, a.htmlRows ?? 0);
 }
 
 /** A failed CsvScore as the error it was. */

@@ -97,23 +97,29 @@ export class ScoringPool {
     bytes: Uint8Array,
     limits: UploadLimits,
     json: boolean,
+    htmlRows = 0,
   ): Promise<CsvScore> {
     if (!this.usable(p) || bytes.length < MIN_BYTES) {
       this.counts.inline++;
-      return scoreCsv(p, label, bytes, limits, json);
+      return scoreCsv(p, label, bytes, limits, json, htmlRows);
     }
     try {
-      const task: Task = {
-        module: "serve/score-csv.ts",
-        fn: "scoreCsvTask",
-        args: { dir: p.dir, runId: p.manifest.run_id, label, bytes, limits, json } satisfies ScoreCsvArgs,
+      const args: ScoreCsvArgs = {
+        dir: p.dir,
+        runId: p.manifest.run_id,
+        label,
+        bytes,
+        limits,
+        json,
+        htmlRows,
       };
+      const task: Task = { module: "serve/score-csv.ts", fn: "scoreCsvTask", args };
       const r = (await this.pool!.run(task)) as CsvScore;
       this.counts.threaded++;
       return r;
     } catch (e) {
       this.failed(e, p);
-      return scoreCsv(p, label, bytes, limits, json);
+      return scoreCsv(p, label, bytes, limits, json, htmlRows);
     }
   }
 

@@ -11,6 +11,7 @@ import { ModelRegistry } from "../bundle/registry.ts";
 import type { Config } from "../config/env.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { buildApp } from "./app.ts";
+import { resolveDataDirs } from "./data-dirs.ts";
 import { type BundleLoader, type ModelSource, registryModelSource } from "./model-holder.ts";
 import type { AppDeps, RunSource, ServeLimits } from "./types.ts";
 
@@ -31,7 +32,10 @@ export interface StartOptions {
   limits?: Partial<ServeLimits>;
   /** Threads scoring CSV uploads; default: one per core, at most 4 (the event loop mostly waits). */
   scoringThreads?: number;
+  /** Requests per minute per client, or false; default NETSEC_RATE_LIMIT (1,200). */
   rateLimit?: AppDeps["rateLimit"];
+  /** Directories POST /train may read files from; default NETSEC_DATA_DIRS (none). */
+  dataDirs?: readonly string[];
   corsOrigins?: readonly string[];
   /** Registry poll interval; default 5,000 ms. */
   modelPollMs?: number;
@@ -82,9 +86,17 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
     modelPollMs: opts.modelPollMs ?? 5000,
     ...(opts.training ? { training: opts.training } : {}),
     ...(opts.runs ? { runs: opts.runs } : {}),
-    ...(opts.limits ? { limits: opts.limits } : {}),
+    limits: {
+      outputMaxBytes: Math.round(config.NETSEC_OUTPUT_MAX_MB * 2 ** 20),
+      outputMaxAgeMs: Math.round(config.NETSEC_OUTPUT_MAX_AGE_DAYS * 24 * 3600 * 1000),
+      ...opts.limits,
+    },
+    // real paths, checked at start: a missing directory is a configuration error
+    dataDirs: resolveDataDirs(opts.dataDirs ?? config.NETSEC_DATA_DIRS),
     scoringThreads: opts.scoringThreads ?? defaultScoringThreads(),
-    ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
+    rateLimit:
+      opts.rateLimit ??
+      (config.NETSEC_RATE_LIMIT === false ? false : { max: config.NETSEC_RATE_LIMIT, timeWindowMs: 60_000 }),
     ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
   };
   if (!config.NETSEC_API_TOKEN)

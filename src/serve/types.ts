@@ -47,6 +47,17 @@ export interface ServeLimits {
   maxJsonBytes: number;
   /** Rows shown in the HTML result table (all rows are always in the CSV/JSON). Default 1,000. */
   htmlRowLimit: number;
+  /**
+   * Scoring requests (`POST /predict`, `POST /predict/records`) worked on at once; default: one per
+   * scoring thread, at least 1. Each holds up to an upload's bytes and its parsed rows.
+   */
+  maxScoring: number;
+  /** Scoring requests waiting for a slot (their bodies not yet read); one more is a 503. Default 16. */
+  scoringQueue: number;
+  /** Bytes kept under prediction_output/ (output.csv included); the oldest outputs go first. Default 256 MiB. */
+  outputMaxBytes: number;
+  /** Outputs older than this (ms) are removed. Default 7 days. */
+  outputMaxAgeMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
@@ -56,6 +67,10 @@ export const DEFAULT_LIMITS: Readonly<ServeLimits> = Object.freeze({
   maxRecords: 10_000,
   maxJsonBytes: 8 * 1024 * 1024,
   htmlRowLimit: 1_000,
+  maxScoring: 1,
+  scoringQueue: 16,
+  outputMaxBytes: 256 * 1024 * 1024,
+  outputMaxAgeMs: 7 * 24 * 3600 * 1000,
 });
 
 export interface AppDeps {
@@ -82,6 +97,11 @@ export interface AppDeps {
   rateLimit?: { max: number; timeWindowMs: number } | false;
   /** Origins allowed to call the API from a browser (CORS); default none (no CORS headers at all). */
   corsOrigins?: readonly string[];
+  /**
+   * Directories (absolute) whose files `POST /train` may name (`source.files`, `source.test_files`,
+   * `schema`); default none: a body naming a file is refused.
+   */
+  dataDirs?: readonly string[];
   /** Public base path of the API docs; default /docs. */
   docsPath?: string;
 }

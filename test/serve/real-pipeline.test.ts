@@ -123,7 +123,13 @@ describe("POST /train runs the real pipeline; the new champion serves", () => {
     const steps = new Set<string>();
     while (!["succeeded", "failed"].includes(job.state) && Date.now() - t0 < 120_000) {
       await new Promise((r) => setTimeout(r, 250));
-      job = (await app.inject({ method: "GET", url: `/jobs/${jobId}` })).json();
+      job = (
+        await app.inject({
+          method: "GET",
+          url: `/jobs/${jobId}`,
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+      ).json();
       if (job.step) steps.add(job.step);
       // the server keeps answering while it trains
       expect((await app.inject({ method: "GET", url: "/health/live" })).statusCode).toBe(200);
@@ -202,6 +208,79 @@ describe("POST /train runs the real pipeline; the new champion serves", () => {
       expect(body.error.details).toEqual(inline.error.details);
     }
   });
+
+  it("an HTML upload is parsed, scored and explained on the scoring thread; liveness answers meanwhile", async () => {
+    // 66,330 rows (the phishing file six times), 5 MB: parsing and explaining it on the event loop
+    // stalled /health/live
+    const rows = phishingCsvSlice(11_055).trim().split("\n");
+    const text = `${[rows[0]!, ...Array.from({ length: 6 }, () => rows.slice(1)).flat()].join("\n")}\n`;
+    // the request's predictor (this thread's) must not parse, score or explain: count its calls
+    const p = app.netsec.holder.current()!;
+    const calls = { predict: 0, explain: 0 };
+    const orig = { predict: p.predict, explain: p.explain, explainAll: p.explainAll };
+    p.predict = (f) => {
+      calls.predict++;
+      return orig.predict.call(p, f);
+    };
+    p.explain = (f, r, k) => {
+      calls.explain++;
+      return orig.explain.call(p, f, r, k);
+    };
+    if (orig.explainAll)
+      p.explainAll = (f, k) => {
+        calls.explain++;
+        return orig.explainAll!.call(p, f, k);
+      };
+    try {
+      const before = app.netsec.scoring.counts.threaded;
+      let settled = false;
+      const upload = app
+        .inject({ method: "POST", url: "/predict?format=html", ...multipart(text) })
+        .finally(() => {
+          settled = true;
+        });
+      let answeredInFlight = 0;
+      while (!settled) {
+        const live = await app.inject({ method: "GET", url: "/health/live" });
+        expect(live.statusCode).toBe(200);
+        if (!settled) answeredInFlight++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const res = await upload;
+      expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
+      expect(res.headers["content-type"]).toMatch(/^text\/html/);
+      expect(app.netsec.scoring.counts.threaded).toBe(before + 1);
+      expect(calls).toEqual({ predict: 0, explain: 0 });
+      expect(answeredInFlight).toBeGreaterThan(0);
+      // the page: the row count, and the first 1,000 rows with the threats explained
+      expect(res.body).toContain("66,330");
+      expect((res.body.match(/<tr/g) ?? []).length).toBeGreaterThanOrEqual(1000);
+      // the same page as the same upload scored inline (the id and times aside)
+      const inline = await scoreCsv(
+        p,
+        "data.csv",
+        Buffer.from(text),
+        { ...LIMITS, maxBytes: 1 << 24 },
+        false,
+        1000,
+      );
+      const threaded = await app.netsec.scoring.scoreCsv(
+        p,
+        "data.csv",
+        Buffer.from(text),
+        LIMITS,
+        false,
+        1000,
+      );
+      expect(inline.ok && threaded.ok).toBe(true);
+      if (inline.ok && threaded.ok) {
+        expect(threaded.shown).toEqual(inline.shown);
+        expect(inline.shown!.some((r) => r.why !== null && r.why.length === 3)).toBe(true);
+      }
+    } finally {
+      Object.assign(p, orig);
+    }
+  }, 120_000);
 
   it("?format=csv from the scoring thread is the kept output file", async () => {
     const text = phishingCsvSlice(150, 2000);

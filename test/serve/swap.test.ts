@@ -27,7 +27,8 @@ beforeAll(async () => {
 
 describe("champion swap under load", () => {
   it("serves every request with one consistent version while swapping", async () => {
-    const t = await makeApp(p1);
+    // 330 requests at once: all of them queue for a scoring slot (none refused), so all are answered
+    const t = await makeApp(p1, { limits: { scoringQueue: 1000 } });
     try {
       // the two models differ on these records, so a mixed answer would show
       const byVersion = new Map<string, string>();

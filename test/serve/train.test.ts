@@ -24,7 +24,7 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 async function waitJob(t: TestApp, id: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
   const t0 = Date.now();
   for (;;) {
-    const r = await t.app.inject({ method: "GET", url: `/jobs/${id}` });
+    const r = await t.app.inject({ method: "GET", url: `/jobs/${id}`, headers: auth });
     expect(r.statusCode).toBe(200);
     const j = r.json();
     if (j.state !== "running") return j;

@@ -1,5 +1,7 @@
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { RateLimitSetting } from "../../config/env.ts";
 import { NetsecError } from "../../core/errors.ts";
 import { PipelineConfigSchema } from "../../pipeline/config.ts";
 import { startServer } from "../../serve/server.ts";
@@ -48,6 +50,24 @@ interface ServeFlags {
   maxUploadMb?: string;
   maxUploadRows?: string;
   maxRecords?: string;
+  maxScoring?: string;
+  scoringQueue?: string;
+  rateLimit?: string;
+  dataDir?: string[];
+  outputMaxMb?: string;
+  outputMaxAgeDays?: string;
+}
+
+/** `--rate-limit`: requests per minute per client, or off (the same rule as NETSEC_RATE_LIMIT). */
+function rateLimit(v: string): number | false {
+  const r = RateLimitSetting.safeParse(v);
+  if (!r.success)
+    throw new NetsecError(
+      "CONFIG_INVALID",
+      `--rate-limit must be a whole number of requests per minute (1 or more) or off, not ${JSON.stringify(v)}`,
+      { value: v },
+    );
+  return r.data;
 }
 
 function integer(v: string, flag: string, min: number): number {
@@ -125,6 +145,31 @@ export function registerServe(program: Command): void {
       "--max-records <n>",
       `most records in one POST /predict/records (default ${DEFAULT_LIMITS.maxRecords})`,
     )
+    .option(
+      "--max-scoring <n>",
+      "scoring requests (POST /predict, /predict/records) worked on at once (default: one per scoring thread, at least 1)",
+    )
+    .option(
+      "--scoring-queue <n>",
+      `scoring requests waiting for a slot; one more is a 503 with Retry-After (default ${DEFAULT_LIMITS.scoringQueue})`,
+    )
+    .option(
+      "--rate-limit <n|off>",
+      "requests per minute per client address, or off (default NETSEC_RATE_LIMIT or 1200)",
+    )
+    .option(
+      "--data-dir <dir>",
+      "a directory whose files POST /train may read; repeat for more (default NETSEC_DATA_DIRS, `:`-separated; none = file-based training over HTTP refused)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      "--output-max-mb <n>",
+      "most MiB kept under prediction_output/, oldest outputs removed first (default NETSEC_OUTPUT_MAX_MB or 256)",
+    )
+    .option(
+      "--output-max-age-days <n>",
+      "outputs under prediction_output/ older than this are removed (default NETSEC_OUTPUT_MAX_AGE_DAYS or 7)",
+    )
     .action((o: ServeFlags) =>
       runCommand({}, async (ctx) => {
         const limits: Partial<ServeLimits> = {};
@@ -133,6 +178,15 @@ export function registerServe(program: Command): void {
         if (o.maxUploadRows !== undefined)
           limits.maxUploadRows = integer(o.maxUploadRows, "--max-upload-rows", 1);
         if (o.maxRecords !== undefined) limits.maxRecords = integer(o.maxRecords, "--max-records", 1);
+        if (o.maxScoring !== undefined) limits.maxScoring = integer(o.maxScoring, "--max-scoring", 1);
+        if (o.scoringQueue !== undefined) limits.scoringQueue = integer(o.scoringQueue, "--scoring-queue", 0);
+        if (o.outputMaxMb !== undefined)
+          limits.outputMaxBytes = Math.round(positive(o.outputMaxMb, "--output-max-mb") * 2 ** 20);
+        if (o.outputMaxAgeDays !== undefined)
+          limits.outputMaxAgeMs = Math.round(
+            positive(o.outputMaxAgeDays, "--output-max-age-days") * 86_400_000,
+          );
+        const limit = o.rateLimit !== undefined ? rateLimit(o.rateLimit) : undefined;
         const srv = await startServer(ctx.config, {
           handleSignals: true,
           ...(o.host ? { host: o.host } : {}),
@@ -142,6 +196,10 @@ export function registerServe(program: Command): void {
             ? { scoringThreads: integer(o.scoringThreads, "--scoring-threads", 0) }
             : {}),
           limits,
+          ...(limit !== undefined
+            ? { rateLimit: limit === false ? false : { max: limit, timeWindowMs: 60_000 } }
+            : {}),
+          ...(o.dataDir ? { dataDirs: o.dataDir.map((d) => resolve(d)) } : {}),
           training: {
             runner: {
               module: fileURLToPath(new URL("../../pipeline/job.ts", import.meta.url)),

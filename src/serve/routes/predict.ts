@@ -9,12 +9,12 @@ import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import { labelMetrics } from "../../bundle/label-metrics.ts";
-import type { Contribution, Predictor } from "../../bundle/predictor.ts";
+import type { Predictor } from "../../bundle/predictor.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { ServeContext } from "../app.ts";
-import { collectUpload, readCsvUpload } from "../csv-upload.ts";
+import { collectUpload } from "../csv-upload.ts";
 import { negotiate } from "../negotiate.ts";
-import { labelCounts, newPredictionId, outputPath, predictionCsv, savePredictionOutput } from "../output.ts";
+import { labelCounts, newPredictionId, outputPath, savePredictionOutput } from "../output.ts";
 import { type JsonScalar, recordsToFrame } from "../records.ts";
 import {
   ErrorResponse,
@@ -25,8 +25,8 @@ import {
   RecordsResponse,
   recordsBody,
 } from "../schemas.ts";
-import { csvScoreError, labelMetricsHeader, uploadLabelMetrics } from "../score-csv.ts";
-import { type ResultRow, resultsPage } from "../views/pages.ts";
+import { csvScoreError, labelMetricsHeader } from "../score-csv.ts";
+import { resultsPage } from "../views/pages.ts";
 
 /** Content types a browser or client may give a CSV file part. */
 const CSV_TYPES = new Set([
@@ -208,105 +208,65 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         "csv",
       ]);
       const upload = await openUpload(req);
-      if (format !== "html") {
-        // JSON or CSV: the bytes are read here, everything else on a scoring thread (serve/score-csv.ts)
-        let bytes: Buffer;
-        try {
-          bytes = await collectUpload(upload.stream, upload.label, uploadLimits);
-        } catch (e) {
-          upload.drain();
-          throw e;
-        }
-        await upload.rest();
-        const r = await ctx.scoring.scoreCsv(predictor, upload.label, bytes, uploadLimits, format === "json");
-        if (!r.ok) throw csvScoreError(r);
-        ctx.metrics.uploadBytes.inc({}, r.bytes);
-        countLabels(ctx, { byName: r.labels, threats: r.threats });
-        const id = newPredictionId();
-        await savePredictionOutput(ctx.deps.home, id, r.csv);
-        reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
-        if (r.labelMetrics) reply.header("x-label-metrics", labelMetricsHeader(r.labelMetrics));
-        if (format === "csv") {
-          return reply
-            .type("text/csv; charset=utf-8")
-            .header("content-disposition", `attachment; filename="${id}.csv"`)
-            .send(r.csv);
-        }
-        const head = JSON.stringify({
-          id,
-          model_version: predictor.version,
-          threshold: predictor.manifest.threshold,
-          rows: r.rows,
-          threats: r.threats,
-          download: `/predictions/${id}.csv`,
-          label_metrics: r.labelMetrics,
-        });
-        return reply
-          .type("application/json; charset=utf-8")
-          .send(`${head.slice(0, -1)},"predictions":${r.predictions}}`);
-      }
-      let parsed: Awaited<ReturnType<typeof readCsvUpload>>;
+      // the bytes are read here, everything else on a scoring thread (serve/score-csv.ts): the parse,
+      // the scoring, the output text and, for a page, its rows with their explanations
+      let bytes: Buffer;
       try {
-        parsed = await readCsvUpload(
-          upload.stream,
-          upload.label,
-          predictor.schema,
-          predictor.manifest.input_columns,
-          uploadLimits,
-        );
+        bytes = await collectUpload(upload.stream, upload.label, uploadLimits);
       } catch (e) {
         upload.drain();
         throw e;
       }
       await upload.rest();
-      ctx.metrics.uploadBytes.inc({}, parsed.bytes);
-      const pred = await ctx.scoring.predict(predictor, parsed.frame);
-      const threats = countLabels(ctx, labelCounts(pred));
+      const htmlRows = format === "html" ? ctx.limits.htmlRowLimit : 0;
+      const r = await ctx.scoring.scoreCsv(
+        predictor,
+        upload.label,
+        bytes,
+        uploadLimits,
+        format === "json",
+        htmlRows,
+      );
+      if (!r.ok) throw csvScoreError(r);
+      ctx.metrics.uploadBytes.inc({}, r.bytes);
+      countLabels(ctx, { byName: r.labels, threats: r.threats });
       const id = newPredictionId();
-      const csv = predictionCsv(parsed.header, parsed.lines, pred);
-      const metrics = uploadLabelMetrics(parsed, pred, predictor, upload.label);
-      await savePredictionOutput(ctx.deps.home, id, csv);
+      await savePredictionOutput(ctx.deps.home, id, r.csv);
       reply.header("x-model-version", predictor.version).header("x-prediction-id", id);
-      // the HTML page: the rows shown with explanations of the threats among them
-      {
-        const n = Math.min(parsed.rows, ctx.limits.htmlRowLimit);
-        // explanations for the shown threat rows, the preprocessing run once for them all
-        const threatRows: number[] = [];
-        for (let r = 0; r < n; r++) if (pred.isThreat[r] === 1) threatRows.push(r);
-        const why = new Map<number, Contribution[]>();
-        if (threatRows.length > 0 && predictor.explainAll) {
-          const all = predictor.explainAll(parsed.frame.take(Int32Array.from(threatRows)), 3);
-          for (let i = 0; i < threatRows.length; i++) why.set(threatRows[i]!, all[i]!);
-        }
-        const shown: ResultRow[] = new Array(n);
-        for (let r = 0; r < n; r++) {
-          const isThreat = pred.isThreat[r] === 1;
-          shown[r] = {
-            row: r + 1,
-            labelName: pred.labelNames[r]!,
-            isThreat,
-            probability: pred.probability[r]!,
-            inputs: parsed.header.map((h) => {
-              const ex = parsed.extras.get(h);
-              return ex ? (ex[r] ?? null) : parsed.frame.value(r, h);
-            }),
-            why: isThreat ? (why.get(r) ?? predictor.explain(parsed.frame, r, 3)) : null,
-          };
-        }
+      if (r.labelMetrics) reply.header("x-label-metrics", labelMetricsHeader(r.labelMetrics));
+      if (format === "csv") {
+        return reply
+          .type("text/csv; charset=utf-8")
+          .header("content-disposition", `attachment; filename="${id}.csv"`)
+          .send(r.csv);
+      }
+      if (format === "html") {
         return reply.type("text/html; charset=utf-8").send(
           resultsPage({
             id,
             fileName: upload.label,
             version: predictor.version,
             threshold: predictor.manifest.threshold,
-            rows: parsed.rows,
-            threats,
-            columns: parsed.header,
-            shown,
-            labelMetrics: metrics,
+            rows: r.rows,
+            threats: r.threats,
+            columns: r.header,
+            shown: r.shown ?? [],
+            labelMetrics: r.labelMetrics,
           }),
         );
       }
+      const head = JSON.stringify({
+        id,
+        model_version: predictor.version,
+        threshold: predictor.manifest.threshold,
+        rows: r.rows,
+        threats: r.threats,
+        download: `/predictions/${id}.csv`,
+        label_metrics: r.labelMetrics,
+      });
+      return reply
+        .type("application/json; charset=utf-8")
+        .send(`${head.slice(0, -1)},"predictions":${r.predictions}}`);
     },
   );
 
