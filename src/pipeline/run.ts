@@ -322,14 +322,33 @@ export async function runPipeline(
           (rec.sources ??= []).push({ source: r.source, location: r.location, rows: r.rows, role });
           return r.source;
         };
-        if (cfg.source.kind === "dataset") {
-          const splitName = cfg.source.split ?? schema.raw.default_split;
+        const storedSources = async (): Promise<string[]> => {
+          const all = await rs.listSources(schema.name);
+          return all.map((x) => note("train", x));
+        };
+        const splitName =
+          cfg.source.kind === "dataset" ? (cfg.source.split ?? schema.raw.default_split) : undefined;
+        if (cfg.source.kind === "dataset" && splitName === undefined) {
+          // a dataset registered with --schema alone (no files, no splits): its records in the store
+          trainSources = await storedSources();
+          if (!trainSources.length)
+            throw new NetsecError(
+              "CONFIG_INVALID",
+              `dataset ${schema.name} declares no split or files, and the record store holds no records of it: ingest them first (netsec ingest --dataset ${schema.name} --file <data file>), or train on files (netsec train --dataset ${schema.name} --data <data file>)`,
+              { key: "source.split" },
+            );
+          step(
+            "ingest",
+            0.3,
+            `${schema.name} declares no split: training on its ${trainSources.length} stored source(s)`,
+          );
+        } else if (cfg.source.kind === "dataset") {
           const sp = splitName ? schema.raw.splits[splitName] : undefined;
           if (!sp)
             throw new NetsecError(
               "CONFIG_INVALID",
-              `dataset ${schema.name} has no split ${JSON.stringify(splitName)}`,
-              {},
+              `dataset ${schema.name} has no split ${JSON.stringify(splitName)}; its splits: ${Object.keys(schema.raw.splits).join(", ") || "(none)"}`,
+              { key: "source.split", value: splitName },
             );
           const files = await fetchDataset(
             schema,
@@ -370,10 +389,7 @@ export async function runPipeline(
             { onProgress: (msg) => step("ingest", 0.3, msg) },
           );
           trainSources.push(note("train", r));
-        } else {
-          const all = await rs.listSources(schema.name);
-          trainSources = all.map((x) => note("train", x));
-        }
+        } else trainSources = await storedSources();
         runSources = [...trainSources, ...testSources];
         const trStore = await loadStoreFrame(rs, schema, { sources: trainSources });
         const tr = trStore.frame;
