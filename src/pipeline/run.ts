@@ -5,6 +5,7 @@
  * silent fallback); a failed run leaves the champion unchanged.
  */
 import { copyFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { BundlePredictor } from "../bundle/bundle.ts";
@@ -30,7 +31,7 @@ import { loadStoreFrame, type StoreFrame } from "../datasets/store-frame.ts";
 import { binaryMetrics } from "../selection/metrics.ts";
 import { readCollection } from "../store/mongo-source.ts";
 import { openStore } from "../store/open.ts";
-import { type RunRecord, RunStore } from "../tracking/run-store.ts";
+import { HEARTBEAT_SECONDS, type RunRecord, RunStore } from "../tracking/run-store.ts";
 import { mlflowClientFrom, startTracking, syncRun } from "../tracking/track.ts";
 import { confusionMatrixChart, lineChart, renderSvg } from "../validate/charts.ts";
 import { detectDrift } from "../validate/drift.ts";
@@ -187,6 +188,8 @@ export async function runPipeline(
   const paths = runPaths(env.home, runId);
   makeRunDirs(paths);
   const store = new RunStore(env.home);
+  // runs left RUNNING by a process that is gone are marked INTERRUPTED before this one starts
+  store.scan(Number.MAX_SAFE_INTEGER);
   const schema: DatasetSchema = cfg.schema ? loadSchemaFile(cfg.schema) : getDataset(cfg.dataset, env.home);
   const rec: RunRecord = {
     id: runId,
@@ -206,8 +209,15 @@ export async function runPipeline(
     registry: null,
     failure: null,
     warnings: [],
+    process: { pid: process.pid, host: hostname(), heartbeat: new Date().toISOString() },
   };
   store.save(rec);
+  // the heartbeat says the run is alive; a reader marks it INTERRUPTED when it stops (run-store.ts)
+  const heartbeat = setInterval(() => {
+    rec.process!.heartbeat = new Date().toISOString();
+    store.save(rec);
+  }, HEARTBEAT_SECONDS * 1000);
+  heartbeat.unref();
   const tracker = mlflowClientFrom(env);
   const steps: readonly (typeof STEPS)[number][] = tracker ? STEPS : STEPS.slice(0, -1);
   const extra: {
@@ -262,6 +272,7 @@ export async function runPipeline(
     } else step("track", 1, `logged to MLflow run ${rec.mlflow.run_id}`);
   };
   const finish = async (): Promise<void> => {
+    clearInterval(heartbeat);
     rec.finished = new Date().toISOString();
     store.save(rec);
     await track();
