@@ -59,10 +59,29 @@ export interface RunRecord {
   warnings: string[];
   /** Remote tracking state: absent when MLflow was not configured for the run. */
   mlflow?: MlflowSyncState;
+  /** How the champion was re-scored against this run's model (absent when it was not re-scored). */
+  champion_comparison?: ChampionComparison;
   /** The process that ran it and its last sign of life (absent on runs recorded before). */
   process?: { pid: number; host: string; heartbeat: string };
   /** When a RUNNING run was found with its process gone (status INTERRUPTED). */
   interrupted_at?: string;
+}
+
+/**
+ * A champion re-scored on a run's test rows: the rows it was trained on are left out for both models
+ * (from its bundle's training-row digest), and what was compared.
+ */
+export interface ChampionComparison {
+  champion_version: number;
+  test_rows: number;
+  /** Test rows whose feature vector was in the champion's training data; null: its bundle has no digest. */
+  excluded_rows: number | null;
+  compared_rows: number;
+  score_name: string;
+  /** Both models' scores on the compared rows; null when too few rows were left to compare. */
+  score: number | null;
+  champion_score: number | null;
+  note: string;
 }
 
 /** A run directory whose run.json cannot be read: which file, and why. */
