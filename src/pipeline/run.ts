@@ -826,9 +826,11 @@ export async function runPipeline(
               if (rows !== test) newScore = scoreWith(new BundlePredictor(paths.bundle), rows);
               cmp.score = newScore;
               cmp.champion_score = champScore;
-              cmp.note = digest
-                ? `re-scored on this run's test split without the rows champion v${champ.version} was trained on (${seen}; both models compared on the other ${fair.length})`
-                : `re-scored on this run's ${test.nRows} test rows; champion v${champ.version}'s bundle predates training-row digests, so the rows it was trained on could not be excluded`;
+              cmp.note = !digest
+                ? `re-scored on this run's ${test.nRows} test rows; champion v${champ.version}'s bundle predates training-row digests, so the rows it was trained on could not be excluded`
+                : cmp.excluded_rows === 0
+                  ? `re-scored on this run's test split (${seen})`
+                  : `re-scored on this run's test split without the rows champion v${champ.version} was trained on (${seen}; both models compared on the other ${fair.length})`;
             }
             rec.champion_comparison = cmp;
             how = `${cmp.note} (registered: ${champ.score_name} ${champ.score.toFixed(4)} on ${sameData ? "the same" : "other"} test data)`;
