@@ -92,16 +92,17 @@ export interface DamagedRun {
   reason: string;
 }
 
-// the fields every reader relies on; the rest passes through as written
+// the fields every reader relies on (lists absent in older records read as empty); the rest passes
+// through as written
 const RunRecordShape = z
   .object({
     id: z.string(),
     status: z.enum(["RUNNING", "FINISHED", "FAILED", "INTERRUPTED"]),
     started: z.string(),
     dataset: z.string(),
-    metrics: z.record(z.string(), z.number().nullable()),
-    warnings: z.array(z.string()),
-    leaderboard: z.array(z.unknown()),
+    metrics: z.record(z.string(), z.number().nullable()).default({}),
+    warnings: z.array(z.string()).default([]),
+    leaderboard: z.array(z.unknown()).default([]),
   })
   .passthrough();
 
