@@ -6,6 +6,8 @@
  *   preprocess.json          fitted column transformer state (imputer, scaler, one-hot)
  *   model.json               fitted classifier state (SerializedModel)
  *   reference_profile.json   training-data profile: the drift reference for data scored later
+ *   train_rows.bin           digest of the training rows' feature vectors (train-digest.ts), so a
+ *                            later run re-scoring this model leaves out rows it was trained on
  *   onnx/                    the same pipeline as ONNX + MLflow MLmodel (onnx flavor), requirements
  *   model_card.md / .html    human-readable card
  *
@@ -67,6 +69,13 @@ export const ManifestSchema = z.object({
     train_rows: z.number(),
     test_rows: z.number(),
   }),
+  /**
+   * The training rows' digest (train-digest.ts): sorted distinct 64-bit hashes of the raw input feature
+   * vectors in `file`. Absent in bundles made before it existed (their training rows cannot be told).
+   */
+  train_digest: z
+    .object({ file: z.literal("train_rows.bin"), rows: z.number().int(), distinct: z.number().int() })
+    .optional(),
   files: z.object({
     preprocess: z.literal("preprocess.json"),
     model: z.literal("model.json"),

@@ -73,13 +73,23 @@ export class ModelRegistry {
   index(name: string): RegistryIndex {
     const p = join(this.dir(name), "registry.json");
     if (!existsSync(p)) return { name, versions: [], aliases: {}, history: [] };
-    const r = RegistrySchema.safeParse(JSON.parse(readFileSync(p, "utf8")));
-    if (!r.success)
-      throw new NetsecError(
-        "BUNDLE_INVALID",
-        `registry index ${p} is corrupt: ${r.error.issues[0]?.message}`,
+    const corrupt = (why: string): NetsecError =>
+      new NetsecError(
+        "STATE_CORRUPT",
+        `registry index ${p} is damaged (${why}); restore it from a backup, or move it aside (mv ${JSON.stringify(p)} ${JSON.stringify(`${p}.damaged`)}) and train again to register a new version (the bundles under ${join(this.dir(name), "versions")} are kept)`,
         { file: p },
       );
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(p, "utf8"));
+    } catch (e) {
+      throw corrupt(`not valid JSON: ${(e as Error).message}`);
+    }
+    const r = RegistrySchema.safeParse(raw);
+    if (!r.success) {
+      const i = r.error.issues[0]!;
+      throw corrupt(`${i.path.join(".") || "(top)"}: ${i.message}`);
+    }
     return r.data;
   }
 
@@ -117,6 +127,21 @@ export class ModelRegistry {
     idx.aliases[alias] = version;
     idx.history.push({ alias, version, at: new Date().toISOString(), reason });
     this.save(idx);
+  }
+
+  /**
+   * Versions to serve instead of `version` when it does not load, best first: the earlier champions
+   * (most recent first), then the other earlier versions (newest first).
+   */
+  fallbacks(name: string, version: number): number[] {
+    const idx = this.index(name);
+    const out: number[] = [];
+    const add = (v: number): void => {
+      if (v !== version && !out.includes(v) && idx.versions.some((x) => x.version === v)) out.push(v);
+    };
+    for (const h of [...idx.history].reverse()) if (h.alias === "champion") add(h.version);
+    for (const v of [...idx.versions].reverse()) if (v.version < version) add(v.version);
+    return out;
   }
 
   /** The version an alias points to, or undefined. */

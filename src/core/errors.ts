@@ -22,6 +22,8 @@ export const ERROR_CATALOGUE = {
   NOT_FITTED: { status: 500, title: "estimator not fitted" },
   MODEL_NOT_FOUND: { status: 404, title: "model not found" },
   RUN_NOT_FOUND: { status: 404, title: "run not found" },
+  /** A state file under NETSEC_HOME (run.json, registry.json, a schema) is damaged: the message names it. */
+  STATE_CORRUPT: { status: 409, title: "stored state is damaged" },
   BUNDLE_INVALID: { status: 422, title: "invalid model bundle" },
   GATE_FAILED: { status: 422, title: "quality gate not met" },
   DRIFT_DETECTED: { status: 422, title: "dataset drift above threshold" },

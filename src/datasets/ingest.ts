@@ -5,7 +5,9 @@
  * value cannot be stored as its type (every such problem counted, the first ones named with file, row,
  * column and value) — so a bad file leaves the store unchanged; the second streams batches into the
  * store (each batch all-or-nothing). Record ids come from the source (file SHA-256 + data row), so a
- * re-run adds nothing and identical rows inside a file stay separate records.
+ * re-run under the same dataset adds nothing and identical rows inside a file stay separate records.
+ * The source is recorded as `ingesting` before the first batch is written and `complete` after the
+ * last, so an ingest killed mid-way leaves a mark that `validate` reports.
  */
 import { basename } from "node:path";
 import { NetsecError } from "../core/errors.ts";
@@ -86,7 +88,15 @@ export async function ingestFile(
   if (rows === 0) throw new NetsecError("PARSE_ERROR", `${label} has no data rows`, { file: label });
   opts.onProgress?.(`${label}: ${rows} rows checked`);
 
-  // pass 2: write
+  // pass 2: write, bookkept from start to end
+  const sourceInfo = {
+    source: sha,
+    dataset: schema.name,
+    location: label,
+    name: ref.member ?? basename(ref.path),
+    rows,
+  };
+  await store.putSource({ ...sourceInfo, ingestedAt: new Date().toISOString(), status: "ingesting" });
   const t2 = await readTable(ref, readOpts);
   const hc2 = checkHeaderAgainstSchema(t2.header, schema, true);
   let added = 0;
@@ -103,14 +113,7 @@ export async function ingestFile(
     done += recs.length;
     opts.onProgress?.(`${label}: ${done}/${rows} rows stored`);
   }
-  await store.putSource({
-    source: sha,
-    dataset: schema.name,
-    location: label,
-    name: ref.member ?? basename(ref.path),
-    rows,
-    ingestedAt: new Date().toISOString(),
-  });
+  await store.putSource({ ...sourceInfo, ingestedAt: new Date().toISOString(), status: "complete" });
   const total = await store.count({ dataset: schema.name });
   return {
     dataset: schema.name,
@@ -191,6 +194,14 @@ export async function ingestDocuments(
     }
   }
   if (typeCount > 0) throw typeProblemsError(src.location, typeProblems, typeCount);
+  const sourceInfo = {
+    source: src.source,
+    dataset: schema.name,
+    location: src.location,
+    name: src.name,
+    rows,
+  };
+  await store.putSource({ ...sourceInfo, ingestedAt: new Date().toISOString(), status: "ingesting" });
   let added = 0;
   for await (const docs of src.batches()) {
     const typed = typedDocuments(docs, schema);
@@ -204,14 +215,7 @@ export async function ingestDocuments(
     added += await store.insertBatch(recs);
     opts.onProgress?.(`${src.location}: ${added} added`);
   }
-  await store.putSource({
-    source: src.source,
-    dataset: schema.name,
-    location: src.location,
-    name: src.name,
-    rows,
-    ingestedAt: new Date().toISOString(),
-  });
+  await store.putSource({ ...sourceInfo, ingestedAt: new Date().toISOString(), status: "complete" });
   const total = await store.count({ dataset: schema.name });
   return {
     dataset: schema.name,

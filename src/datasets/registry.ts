@@ -71,8 +71,30 @@ export function schemaPaths(home: string): Map<string, string> {
   return out;
 }
 
+/** A schema file that does not load, and why. */
+export interface InvalidSchema {
+  name: string;
+  file: string;
+  reason: string;
+}
+
+/** Every known schema; one that does not load is reported with its reason instead of failing the rest. */
+export function scanDatasets(home: string): { schemas: DatasetSchema[]; invalid: InvalidSchema[] } {
+  const schemas: DatasetSchema[] = [];
+  const invalid: InvalidSchema[] = [];
+  for (const [name, file] of schemaPaths(home)) {
+    try {
+      schemas.push(loadSchemaFile(file));
+    } catch (e) {
+      invalid.push({ name, file, reason: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return { schemas, invalid };
+}
+
+/** The schemas that load (see `scanDatasets` for the ones that do not). */
 export function listDatasets(home: string): DatasetSchema[] {
-  return [...schemaPaths(home).values()].map((p) => loadSchemaFile(p));
+  return scanDatasets(home).schemas;
 }
 
 export function getDataset(name: string, home: string): DatasetSchema {

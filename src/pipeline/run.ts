@@ -5,12 +5,14 @@
  * silent fallback); a failed run leaves the champion unchanged.
  */
 import { copyFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { BundlePredictor } from "../bundle/bundle.ts";
 import { modelCardHtml, modelCardMarkdown } from "../bundle/model-card.ts";
 import { pipelineIRFromModels } from "../bundle/onnx/from-models.ts";
 import { writeOnnxModel } from "../bundle/onnx/write.ts";
 import { ModelRegistry } from "../bundle/registry.ts";
+import { digestHas, readTrainDigest, rowHashes } from "../bundle/train-digest.ts";
 import type { Config } from "../config/env.ts";
 import { NetsecError, redactUri } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
@@ -30,7 +32,12 @@ import { loadStoreFrame, type StoreFrame } from "../datasets/store-frame.ts";
 import { binaryMetrics } from "../selection/metrics.ts";
 import { readCollection } from "../store/mongo-source.ts";
 import { openStore } from "../store/open.ts";
-import { type RunRecord, RunStore } from "../tracking/run-store.ts";
+import {
+  type ChampionComparison,
+  HEARTBEAT_SECONDS,
+  type RunRecord,
+  RunStore,
+} from "../tracking/run-store.ts";
 import { mlflowClientFrom, startTracking, syncRun } from "../tracking/track.ts";
 import { confusionMatrixChart, lineChart, renderSvg } from "../validate/charts.ts";
 import { detectDrift } from "../validate/drift.ts";
@@ -94,9 +101,26 @@ export interface PipelineResult {
   target: PipelineConfig["target"];
   /** Multiclass targets: per-class metrics on the main test set (null for binary or before evaluation). */
   per_class: PerClassReport | null;
+  /** How a re-scored champion was compared (null when it was not re-scored). */
+  champion_comparison: ChampionComparison | null;
 }
 
 const STEPS = ["ingest", "validate", "drift", "train", "evaluate", "register", "track"] as const;
+
+/**
+ * Fewest test rows, after leaving out those the champion was trained on, on which a re-scored
+ * champion is compared with a new model; with fewer (or one class only), the run decides on its own
+ * gates.
+ */
+export const MIN_FAIR_ROWS = 30;
+
+/** Indices of the rows whose feature vector is not in `digest` (every row when there is none). */
+function fairRows(frame: Frame, columns: readonly string[], digest: BigUint64Array | null): number[] {
+  const all = Array.from({ length: frame.nRows }, (_, i) => i);
+  if (!digest) return all;
+  const h = rowHashes(frame, columns);
+  return all.filter((i) => !digestHas(digest, h[i]!));
+}
 
 /** Each row's file (or collection) and row within it, for messages about a row of a store frame. */
 function originOf(sf: StoreFrame): RowOrigin {
@@ -188,6 +212,8 @@ export async function runPipeline(
   const paths = runPaths(env.home, runId);
   makeRunDirs(paths);
   const store = new RunStore(env.home);
+  // runs left RUNNING by a process that is gone are marked INTERRUPTED before this one starts
+  store.scan(Number.MAX_SAFE_INTEGER);
   const schema: DatasetSchema = cfg.schema ? loadSchemaFile(cfg.schema) : getDataset(cfg.dataset, env.home);
   const rec: RunRecord = {
     id: runId,
@@ -207,8 +233,15 @@ export async function runPipeline(
     registry: null,
     failure: null,
     warnings: [],
+    process: { pid: process.pid, host: hostname(), heartbeat: new Date().toISOString() },
   };
   store.save(rec);
+  // the heartbeat says the run is alive; a reader marks it INTERRUPTED when it stops (run-store.ts)
+  const heartbeat = setInterval(() => {
+    rec.process!.heartbeat = new Date().toISOString();
+    store.save(rec);
+  }, HEARTBEAT_SECONDS * 1000);
+  heartbeat.unref();
   const tracker = mlflowClientFrom(env);
   const steps: readonly (typeof STEPS)[number][] = tracker ? STEPS : STEPS.slice(0, -1);
   const extra: {
@@ -263,6 +296,7 @@ export async function runPipeline(
     } else step("track", 1, `logged to MLflow run ${rec.mlflow.run_id}`);
   };
   const finish = async (): Promise<void> => {
+    clearInterval(heartbeat);
     rec.finished = new Date().toISOString();
     store.save(rec);
     await track();
@@ -294,6 +328,7 @@ export async function runPipeline(
       test_sets: rec.test_sets ?? null,
       target: cfg.target,
       per_class: extra.perClass,
+      champion_comparison: rec.champion_comparison ?? null,
     };
   };
   try {
@@ -323,14 +358,33 @@ export async function runPipeline(
           (rec.sources ??= []).push({ source: r.source, location: r.location, rows: r.rows, role });
           return r.source;
         };
-        if (cfg.source.kind === "dataset") {
-          const splitName = cfg.source.split ?? schema.raw.default_split;
+        const storedSources = async (): Promise<string[]> => {
+          const all = await rs.listSources(schema.name);
+          return all.map((x) => note("train", x));
+        };
+        const splitName =
+          cfg.source.kind === "dataset" ? (cfg.source.split ?? schema.raw.default_split) : undefined;
+        if (cfg.source.kind === "dataset" && splitName === undefined) {
+          // a dataset registered with --schema alone (no files, no splits): its records in the store
+          trainSources = await storedSources();
+          if (!trainSources.length)
+            throw new NetsecError(
+              "CONFIG_INVALID",
+              `dataset ${schema.name} declares no split or files, and the record store holds no records of it: ingest them first (netsec ingest --dataset ${schema.name} --file <data file>), or train on files (netsec train --dataset ${schema.name} --data <data file>)`,
+              { key: "source.split" },
+            );
+          step(
+            "ingest",
+            0.3,
+            `${schema.name} declares no split: training on its ${trainSources.length} stored source(s)`,
+          );
+        } else if (cfg.source.kind === "dataset") {
           const sp = splitName ? schema.raw.splits[splitName] : undefined;
           if (!sp)
             throw new NetsecError(
               "CONFIG_INVALID",
-              `dataset ${schema.name} has no split ${JSON.stringify(splitName)}`,
-              {},
+              `dataset ${schema.name} has no split ${JSON.stringify(splitName)}; its splits: ${Object.keys(schema.raw.splits).join(", ") || "(none)"}`,
+              { key: "source.split", value: splitName },
             );
           const files = await fetchDataset(
             schema,
@@ -371,10 +425,7 @@ export async function runPipeline(
             { onProgress: (msg) => step("ingest", 0.3, msg) },
           );
           trainSources.push(note("train", r));
-        } else {
-          const all = await rs.listSources(schema.name);
-          trainSources = all.map((x) => note("train", x));
-        }
+        } else trainSources = await storedSources();
         runSources = [...trainSources, ...testSources];
         const trStore = await loadStoreFrame(rs, schema, { sources: trainSources });
         const tr = trStore.frame;
@@ -697,6 +748,28 @@ export async function runPipeline(
         `gate: train–CV gap ${againstLimit(res.trainCvGap, cfg.gates.max_train_cv_gap)} in ${scoreLabel} (${best.model}: train ${scoreLabel} ${best.train_mean.toFixed(4)} vs CV ${scoreLabel} ${best.cv_mean.toFixed(4)}) exceeds max_train_cv_gap ${cfg.gates.max_train_cv_gap}`,
       );
     }
+    /** A bundle's score on labelled rows, as this run scores: its own classes, P(threat) and threshold. */
+    const scoreWith = (p: BundlePredictor, rows: Frame): number => {
+      const cm = p.manifest;
+      const scores = p.scores(rows);
+      let metrics: ScoredMetrics;
+      if (scoring === "f1_macro") {
+        // under the model's own classes (the same target as this run's, its schema's map)
+        const space: ClassSpace = {
+          mode: cm.target_mode,
+          classes: cm.classes,
+          classLabels: cm.class_labels,
+          classIsThreat: cm.class_is_threat,
+        };
+        const target = encodeTarget(p.schema, rows, space);
+        metrics = evaluateScores(target, space, scores, cm.threshold, cfg.search.target_fpr, true).metrics;
+      } else {
+        // the threat decision: whatever the model's classes, its P(threat) and threshold
+        const y = threatTarget(p.schema, rows);
+        metrics = scoredMetrics(y, scores.threat, cm.threshold, cfg.search.target_fpr);
+      }
+      return scoreOf(metrics, scoring);
+    };
     await timed("register", async () => {
       const testSha = frameSha256(test);
       let beats = true;
@@ -709,7 +782,9 @@ export async function runPipeline(
       } else if (champ) {
         const sameData = champ.test_data_sha256 === testSha;
         let champScore = champ.score;
+        let newScore = score;
         let how = `its registered ${champ.score_name} on the same test data`;
+        let ownGates = false;
         if (!sameData || champ.score_name !== scoreLabel) {
           // a stored score is comparable only if it is this run's metric on this run's test data; else
           // the champion is scored here, on this run's test split, with this run's scoring
@@ -724,37 +799,48 @@ export async function runPipeline(
             rec.warnings.push(`champion v${champ.version} is replaced: ${how}`);
           }
           if (p) {
-            const cm = p.manifest;
-            const scores = p.scores(test);
-            let metrics: ScoredMetrics;
-            if (scoring === "f1_macro") {
-              // under the champion's own classes (the same target as this run's, its schema's map)
-              const space: ClassSpace = {
-                mode: cm.target_mode,
-                classes: cm.classes,
-                classLabels: cm.class_labels,
-                classIsThreat: cm.class_is_threat,
-              };
-              const target = encodeTarget(p.schema, test, space);
-              metrics = evaluateScores(
-                target,
-                space,
-                scores,
-                cm.threshold,
-                cfg.search.target_fpr,
-                true,
-              ).metrics;
+            // rows the champion was trained on are left out, for both models (train-digest.ts)
+            const digest = readTrainDigest(p.dir, p.manifest.train_digest);
+            const fair = fairRows(test, p.manifest.input_columns, digest);
+            const cmp: ChampionComparison = {
+              champion_version: champ.version,
+              test_rows: test.nRows,
+              excluded_rows: digest ? test.nRows - fair.length : null,
+              compared_rows: fair.length,
+              score_name: scoreLabel,
+              score: null,
+              champion_score: null,
+              note: "",
+            };
+            const seen = `${cmp.excluded_rows} of ${test.nRows} test rows were in champion v${champ.version}'s training data`;
+            const rows = fair.length === test.nRows ? test : test.take(fair);
+            const y = threatTarget(schema, rows);
+            const bothClasses = y.includes(0) && y.includes(1);
+            if (digest && (fair.length < MIN_FAIR_ROWS || !bothClasses)) {
+              ownGates = true;
+              cmp.note = `${seen}; the ${fair.length} left ${fair.length < MIN_FAIR_ROWS ? `are fewer than ${MIN_FAIR_ROWS}` : "hold one class only"}, too few for a fair comparison: decided on this run's own gates (passed)`;
             } else {
-              // the threat decision: whatever the champion's classes, its P(threat) and threshold
-              const y = threatTarget(p.schema, test);
-              metrics = scoredMetrics(y, scores.threat, cm.threshold, cfg.search.target_fpr);
+              champScore = scoreWith(p, rows);
+              if (rows !== test) newScore = scoreWith(new BundlePredictor(paths.bundle), rows);
+              cmp.score = newScore;
+              cmp.champion_score = champScore;
+              cmp.note = !digest
+                ? `re-scored on this run's ${test.nRows} test rows; champion v${champ.version}'s bundle predates training-row digests, so the rows it was trained on could not be excluded`
+                : cmp.excluded_rows === 0
+                  ? `re-scored on this run's test split (${seen})`
+                  : `re-scored on this run's test split without the rows champion v${champ.version} was trained on (${seen}; both models compared on the other ${fair.length})`;
             }
-            champScore = scoreOf(metrics, scoring);
-            how = `re-scored on this run's test split (registered: ${champ.score_name} ${champ.score.toFixed(4)} on ${sameData ? "the same" : "other"} test data)`;
+            rec.champion_comparison = cmp;
+            how = `${cmp.note} (registered: ${champ.score_name} ${champ.score.toFixed(4)} on ${sameData ? "the same" : "other"} test data)`;
           }
         }
-        beats = score > champScore;
-        reason = `${scoreLabel} ${score.toFixed(4)} vs champion v${champ.version} ${scoreLabel} ${champScore.toFixed(4)}, ${how}`;
+        if (ownGates) {
+          beats = true;
+          reason = `${scoreLabel} ${score.toFixed(4)}; champion v${champ.version} not compared: ${how}`;
+        } else {
+          beats = newScore > champScore;
+          reason = `${scoreLabel} ${newScore.toFixed(4)} vs champion v${champ.version} ${scoreLabel} ${champScore.toFixed(4)}, ${how}`;
+        }
       }
       step("register", 0.5, `champion decision: ${beats ? "promote" : "keep the champion"}: ${reason}`);
       const v = registry.addVersion(modelName, paths.bundle, {
@@ -802,6 +888,7 @@ export async function runPipeline(
       test_sets: rec.test_sets ?? null,
       target: cfg.target,
       per_class: res.perClass,
+      champion_comparison: rec.champion_comparison ?? null,
     };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

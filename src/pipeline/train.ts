@@ -7,9 +7,10 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { decideClasses, writeBundle } from "../bundle/bundle.ts";
 import type { BundleManifest } from "../bundle/manifest.ts";
+import { writeTrainDigest } from "../bundle/train-digest.ts";
 import { NetsecError } from "../core/errors.ts";
 import type { Frame, Matrix } from "../core/frame.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
@@ -685,6 +686,8 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
       onnx: null,
     },
   };
+  mkdirSync(o.bundleDir, { recursive: true });
+  manifest.train_digest = writeTrainDigest(o.bundleDir, o.train, transformer.inputColumns);
   writeBundle(o.bundleDir, manifest, transformer, model, profileFrame(o.train, schema, o.seed));
   return {
     winner: win.model,

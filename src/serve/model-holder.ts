@@ -11,6 +11,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Predictor } from "../bundle/predictor.ts";
 import type { ModelRegistry, ModelVersion } from "../bundle/registry.ts";
+import { NetsecError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 
 export interface ModelListing {
@@ -29,6 +30,8 @@ export interface ModelSource {
   championRef(): string | null;
   /** Load the champion named by `ref` (as returned by championRef). */
   load(ref: string): Promise<Predictor>;
+  /** Refs to serve instead of `ref` when it does not load, best first (earlier good versions). */
+  fallbacks?(ref: string): string[];
   /** Registered models for `GET /models`. */
   list(): ModelListing[];
 }
@@ -55,8 +58,16 @@ export function registryModelSource(
   let bound: string | null = opts.name ?? null;
   const latestChampion = (): string | null => {
     let best: { name: string; at: string } | null = null;
+    let damaged: unknown = null;
     for (const name of registry.names()) {
-      const idx = registry.index(name);
+      let idx: ReturnType<ModelRegistry["index"]>;
+      try {
+        idx = registry.index(name);
+      } catch (e) {
+        // one damaged registry.json does not stop serving another model's champion
+        damaged ??= e;
+        continue;
+      }
       const v = idx.aliases.champion;
       if (v === undefined) continue;
       const at =
@@ -65,6 +76,8 @@ export function registryModelSource(
         "";
       if (!best || at > best.at) best = { name, at };
     }
+    // nothing to serve, and a damaged index may be why: say so
+    if (!best && damaged) throw damaged;
     return best?.name ?? null;
   };
   return {
@@ -85,13 +98,20 @@ export function registryModelSource(
         if (!bound) return null;
         const r = registry.resolve(`${bound}@champion`);
         return `${r.name}:${r.version.version}`;
-      } catch {
+      } catch (e) {
+        // no champion yet is not an error; a damaged registry.json is (the holder reports it)
+        if (e instanceof NetsecError && e.code === "STATE_CORRUPT") throw e;
         return null;
       }
     },
     async load(ref) {
       const r = registry.resolve(ref);
       return loader(r.dir, `${r.name}:${r.version.version}`);
+    },
+    fallbacks(ref) {
+      const m = /^(.+):(\d+)$/.exec(ref);
+      if (!m) return [];
+      return registry.fallbacks(m[1]!, Number(m[2])).map((v) => `${m[1]}:${v}`);
     },
     list() {
       return registry.names().map((name) => {
@@ -149,6 +169,7 @@ export class ModelHolder {
   private inFlight: Promise<boolean> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastError: string | null = null;
+  private servingNote: string | null = null;
 
   constructor(source: ModelSource, log: Logger, events: ModelEvents = {}) {
     this.source = source;
@@ -165,12 +186,21 @@ export class ModelHolder {
     return this.lastError;
   }
 
+  /**
+   * Why the model served is not the champion (its bundle does not load, so an earlier good version
+   * or the model loaded before is served), or null when the champion itself is served.
+   */
+  get warning(): string | null {
+    return this.servingNote;
+  }
+
   /** Replace the served model (one assignment: atomic for every request that starts afterwards). */
   swap(p: Predictor): void {
     const prev = this.predictor;
     this.predictor = p;
     this.loadedRef = p.version;
     this.lastError = null;
+    this.servingNote = null;
     this.events.onSwap?.(p, prev);
   }
 
@@ -196,7 +226,16 @@ export class ModelHolder {
       this.log.warn({ err: e }, "cannot read the model registry");
     }
     if (!force && token !== null && token === this.lastToken && this.predictor) return false;
-    const ref = this.source.championRef();
+    let ref: string | null;
+    try {
+      ref = this.source.championRef();
+    } catch (e) {
+      this.lastError = `cannot tell the champion: ${(e as Error).message}`;
+      this.lastToken = token;
+      this.events.onReloadResult?.("failed");
+      this.log.error({ err: e }, "cannot read the model registry; keeping the current model");
+      return false;
+    }
     this.lastToken = token;
     if (ref === null) {
       this.events.onReloadResult?.("none");
@@ -214,13 +253,37 @@ export class ModelHolder {
       this.log.info({ model: p.version, ms: Math.round(performance.now() - t0) }, "model loaded");
       return true;
     } catch (e) {
-      this.lastError = `loading ${ref}: ${(e as Error).message}`;
+      const why = `loading ${ref}: ${(e as Error).message}`;
       // a token of undefined makes the next poll try again
       this.lastToken = undefined;
       this.events.onReloadResult?.("failed");
-      this.log.error({ err: e, model: ref }, "model load failed; keeping the current model");
-      return false;
+      if (this.predictor) {
+        this.lastError = why;
+        this.servingNote = `champion ${ref} does not load (${why}); still serving ${this.predictor.version}`;
+        this.log.error({ err: e, model: ref }, "model load failed; keeping the current model");
+        return false;
+      }
+      this.log.error({ err: e, model: ref }, "model load failed");
+      return this.fallBack(ref, why);
     }
+  }
+
+  /** Nothing served yet and the champion does not load: serve the best earlier version that does. */
+  private async fallBack(ref: string, why: string): Promise<boolean> {
+    for (const fb of this.source.fallbacks?.(ref) ?? []) {
+      try {
+        const p = await this.source.load(fb);
+        this.swap(p);
+        this.lastError = why;
+        this.servingNote = `champion ${ref} does not load (${why}); serving the previous good version ${p.version}`;
+        this.log.warn({ model: p.version, champion: ref }, this.servingNote);
+        return true;
+      } catch (e) {
+        this.log.warn({ err: e, model: fb }, "fallback model does not load either");
+      }
+    }
+    this.lastError = why;
+    return false;
   }
 
   /** Poll the source every `ms` milliseconds (the timer does not keep the process alive). */

@@ -5,7 +5,8 @@
  *
  * All-or-nothing per batch without transactions: FerretDB 1.x has no multi-document transactions and a
  * standalone MongoDB has none either, so a batch is written with `insertMany({ordered: false})` where
- * `_id` is the record id. Duplicate-key errors (code 11000) are the idempotency case and are ignored;
+ * `_id` is `<dataset>:<record id>` (a record's identity includes its dataset; dataset names have no
+ * `:`), the record id also kept as `id`. Duplicate-key errors (code 11000) are the idempotency case and are ignored;
  * any other failure triggers compensation: the ids this call inserted are deleted again, then the error
  * is thrown, so a failed batch leaves the store as it was and re-running never creates duplicates
  * (`_id` makes them impossible in the first place).
@@ -22,16 +23,20 @@ import { NetsecError, redactUri } from "../core/errors.ts";
 import type { RecordData, RecordStore, ScanFilter, SourceInfo, StoredRecord } from "./types.ts";
 
 interface RecordDoc {
+  /** `<dataset>:<id>`; older stores had the bare id here and no `id` field (migrated by `open`). */
   _id: string;
+  id: string;
   dataset: string;
   source: string;
   row: number;
   data: RecordData;
 }
 
-interface SourceDoc extends Omit<SourceInfo, "source"> {
+interface SourceDoc extends Omit<SourceInfo, "source" | "status"> {
   _id: string;
   source: string;
+  /** Absent in stores written before ingests were bookkept from start to end. */
+  status?: SourceInfo["status"];
 }
 
 export interface MongoOptions {
@@ -160,8 +165,29 @@ export class MongoStore implements RecordStore {
     this.db = this.client.db(this.dbName);
     try {
       await this.records.createIndex({ dataset: 1, source: 1, row: 1 });
+      await this.migrateOldIds();
     } catch (e) {
       throw this.fail("creating indexes", e);
+    }
+  }
+
+  /**
+   * Records written by older versions have `_id` = the bare record id (so a second dataset could not
+   * hold the same file): each is re-inserted under `<dataset>:<id>`, then the old document removed.
+   * Safe to interrupt: a re-run finds the remaining old documents and skips the copies already made.
+   */
+  private async migrateOldIds(): Promise<void> {
+    for (;;) {
+      const old = await this.records
+        .find({ id: { $exists: false } } as never)
+        .limit(2000)
+        .toArray();
+      if (old.length === 0) return;
+      await insertIdempotent(
+        this.records,
+        old.map((d) => ({ ...d, _id: `${d.dataset}:${d._id}`, id: d._id })),
+      );
+      await this.records.deleteMany({ _id: { $in: old.map((d) => d._id) } } as never);
     }
   }
 
@@ -173,7 +199,8 @@ export class MongoStore implements RecordStore {
 
   async insertBatch(records: readonly StoredRecord[]): Promise<number> {
     const docs: RecordDoc[] = records.map((r) => ({
-      _id: r.id,
+      _id: `${r.dataset}:${r.id}`,
+      id: r.id,
       dataset: r.dataset,
       source: r.source,
       row: r.row,
@@ -200,7 +227,8 @@ export class MongoStore implements RecordStore {
         .find(dataset === undefined ? {} : { dataset })
         .sort({ dataset: 1, source: 1 })
         .toArray();
-      return docs.map(({ _id, ...rest }) => rest);
+      // sources recorded before `status` existed finished as far as anything recorded
+      return docs.map(({ _id, ...rest }) => ({ ...rest, status: rest.status ?? "complete" }));
     } catch (e) {
       throw this.fail("listing sources", e);
     }
@@ -224,7 +252,7 @@ export class MongoStore implements RecordStore {
     let batch: StoredRecord[] = [];
     try {
       for await (const d of cursor) {
-        batch.push({ id: d._id, dataset: d.dataset, source: d.source, row: d.row, data: d.data });
+        batch.push({ id: d.id, dataset: d.dataset, source: d.source, row: d.row, data: d.data });
         if (batch.length >= batchSize) {
           yield batch;
           batch = [];

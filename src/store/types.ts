@@ -4,8 +4,14 @@
  *
  * Idempotency comes from the record id, which derives from where the record came from — the source
  * file's SHA-256 and the 1-based data row (`<sha256[:16]>:<row>`), or a source MongoDB document's `_id`
- * (`mongo:<db>.<collection>:<_id>`). Re-running any ingest adds nothing, while identical rows inside one
- * file stay separate records (they are real observations).
+ * (`mongo:<db>.<collection>:<_id>`). A record's identity in the store is (dataset, id): the same file
+ * ingested under two datasets gives each dataset its own full copy, and re-running an ingest under the
+ * same dataset adds nothing, while identical rows inside one file stay separate records (they are real
+ * observations).
+ *
+ * Each source's ingest is bookkept from start to end: `putSource` with status `ingesting` before the first
+ * record is written and `complete` after the last, so a source whose ingest was killed mid-way is known
+ * (`validate` reports it).
  */
 
 /** A record's values by column name: numbers, strings, or null for missing. */
@@ -31,8 +37,15 @@ export interface SourceInfo {
   location: string;
   /** File name as given (for files), or collection name. */
   name: string;
+  /** Data rows of the source (all of them, also while its ingest is still writing). */
   rows: number;
   ingestedAt: string;
+  /**
+   * `ingesting` from before the first record is written until the last is; `complete` after. A source
+   * still `ingesting` when nothing runs was interrupted: its records are partial. Stores written before
+   * this field existed read as `complete`.
+   */
+  status: "ingesting" | "complete";
 }
 
 export interface ScanFilter {
@@ -49,8 +62,8 @@ export interface RecordStore {
   open(): Promise<void>;
   close(): Promise<void>;
   /**
-   * Insert a batch all-or-nothing; records whose id already exists are skipped (not updated).
-   * Returns how many were added.
+   * Insert a batch all-or-nothing; records whose (dataset, id) already exists are skipped (not updated).
+   * The same id under another dataset is another record. Returns how many were added.
    */
   insertBatch(records: readonly StoredRecord[]): Promise<number>;
   /** Record (or update) the bookkeeping entry for an ingested source. */

@@ -287,7 +287,7 @@ export class MlflowClient {
     }
   }
 
-  async endRun(runId: string, status: "FINISHED" | "FAILED", endTime: number): Promise<void> {
+  async endRun(runId: string, status: "FINISHED" | "FAILED" | "KILLED", endTime: number): Promise<void> {
     await this.request("POST", "/api/2.0/mlflow/runs/update", { run_id: runId, status, end_time: endTime });
   }
 

@@ -258,7 +258,8 @@ export async function trackRun(
   }
   if (existsSync(paths.bundle))
     artifacts += await client.uploadDir(parent, paths.bundle, "netsec_bundle", inDir("onnx"));
-  await client.endRun(parent.run_id, rec.status === "FAILED" ? "FAILED" : "FINISHED", ended);
+  const status = rec.status === "FINISHED" ? "FINISHED" : rec.status === "INTERRUPTED" ? "KILLED" : "FAILED";
+  await client.endRun(parent.run_id, status, ended);
 
   let version: string | null = null;
   let alias: TrackResult["alias"] = null;

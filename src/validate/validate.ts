@@ -44,7 +44,14 @@ export const DEFAULT_THRESHOLDS: ValidationThresholds = ValidationThresholdsSche
 export type Severity = "error" | "warning";
 
 export interface Issue {
-  check: ProblemKind | "missing_rate" | "invalid_rate" | "duplicate_rate" | "too_few_rows" | "label_set";
+  check:
+    | ProblemKind
+    | "missing_rate"
+    | "invalid_rate"
+    | "duplicate_rate"
+    | "too_few_rows"
+    | "label_set"
+    | "incomplete_source";
   severity: Severity;
   column?: string;
   message: string;
@@ -134,6 +141,11 @@ export class Validator {
     }
     for (const c of hc.index.keys()) this.presentColumns.add(c);
     return hc;
+  }
+
+  /** An issue found outside the cells (e.g. a source whose ingest did not finish). */
+  addIssue(issue: Issue): void {
+    this.headerIssues.push(issue);
   }
 
   batch(label: string, b: TypedBatch): void {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isNetsecError, type NetsecError } from "../../src/core/errors.ts";
 import { fetchDataset, getDataset, listDatasets } from "../../src/datasets/registry.ts";
 import { parseSchema } from "../../src/datasets/schema.ts";
+import { runCli } from "../helpers/cli.ts";
 import { MIRROR, tempDir } from "../helpers/env.ts";
 
 const tmp = tempDir();
@@ -175,5 +176,33 @@ describe("download from a URL (a real HTTP server on 127.0.0.1)", () => {
     await expect(fetchDataset(s, { home: join(tmp.dir, "dlhome3") })).rejects.toThrow(
       /missing\.csv failed: HTTP 404/,
     );
+  });
+});
+
+describe("one invalid schema under $NETSEC_HOME/datasets/", () => {
+  it("datasets list lists it as invalid with the reason, and every other dataset as before", () => {
+    const home = join(tmp.dir, "bad-schema-home");
+    mkdirSync(join(home, "datasets"), { recursive: true });
+    const bad = join(home, "datasets", "broken.yaml");
+    writeFileSync(bad, "name: broken\ntitle: [unclosed\n");
+    const shapeless = join(home, "datasets", "shapeless.yaml");
+    writeFileSync(shapeless, "name: shapeless\ntitle: t\ntarget: y\n");
+    const r = runCli(["datasets", "list", "--json"], { NETSEC_HOME: home });
+    expect(r.code, r.stderr).toBe(0);
+    expect((r.json!.datasets as { name: string }[]).map((d) => d.name)).toEqual(
+      expect.arrayContaining(["phishing", "nsl-kdd"]),
+    );
+    const invalid = r.json!.invalid as { name: string; file: string; reason: string }[];
+    expect(invalid.map((d) => [d.name, d.file])).toEqual([
+      ["broken", bad],
+      ["shapeless", shapeless],
+    ]);
+    for (const d of invalid) expect(d.reason).toContain(d.file);
+    const text = runCli(["datasets", "list"], { NETSEC_HOME: home });
+    expect(text.stdout).toMatch(
+      /broken\s+INVALID — schema .*broken\.yaml is not valid YAML.*\(fix or remove .*broken\.yaml\)/,
+    );
+    // the valid ones stay usable by name
+    expect(runCli(["datasets", "fetch", "phishing", "--json"], { NETSEC_HOME: home }).code).toBe(0);
   });
 });

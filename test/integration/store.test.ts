@@ -1,3 +1,4 @@
+import { MongoClient } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { NetsecError } from "../../src/core/errors.ts";
 import { MongoStore, pushToCollection, readCollection } from "../../src/store/mongodb.ts";
@@ -25,6 +26,57 @@ describe("MongoDB specifics against FerretDB", () => {
         /cannot reach MongoDB at mongodb:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:1/,
       );
       expect(JSON.stringify((e as NetsecError).toJSON())).not.toMatch(/s3cr3t/);
+    }
+  });
+
+  it("records written by older versions (_id = bare record id) are migrated when opened", async () => {
+    const dbName = `netsec_migrate_${Date.now().toString(36)}`;
+    const client = new MongoClient(uri);
+    await client.connect();
+    try {
+      // the layout before a record's identity included its dataset
+      await client
+        .db(dbName)
+        .collection<{ _id: string; [k: string]: unknown }>("records")
+        .insertMany(
+          Array.from({ length: 30 }, (_, i) => ({
+            _id: `0123456789abcdef:${i + 1}`,
+            dataset: "first",
+            source: "0123456789abcdef",
+            row: i + 1,
+            data: { a: i + 1 },
+          })),
+        );
+      await client.db(dbName).collection<{ _id: string; [k: string]: unknown }>("sources").insertOne({
+        _id: "first:0123456789abcdef",
+        source: "0123456789abcdef",
+        dataset: "first",
+        location: "/d/x.csv",
+        name: "x.csv",
+        rows: 30,
+        ingestedAt: "2026-01-01T00:00:00Z",
+      });
+      const s = new MongoStore(`${uri}${dbName}`);
+      await s.open();
+      const same = (dataset: string) =>
+        Array.from({ length: 30 }, (_, i) => ({
+          id: `0123456789abcdef:${i + 1}`,
+          dataset,
+          source: "0123456789abcdef",
+          row: i + 1,
+          data: { a: i + 1 },
+        }));
+      expect(await s.count({ dataset: "first" })).toBe(30);
+      expect(await s.insertBatch(same("first"))).toBe(0);
+      expect(await s.insertBatch(same("second"))).toBe(30);
+      const ids: string[] = [];
+      for await (const b of s.scan({ dataset: "first" }, 7)) for (const r of b) ids.push(r.id);
+      expect(ids).toEqual(same("first").map((r) => r.id));
+      expect((await s.listSources("first"))[0]).toMatchObject({ rows: 30, status: "complete" });
+      await s.close();
+    } finally {
+      await client.db(dbName).dropDatabase();
+      await client.close();
     }
   });
 

@@ -192,7 +192,7 @@ describe("netsec train: gates, champion comparison, drift and validation", { tim
       ? reg.history.at(-1)!.reason
       : String((j.warnings as string[]).find((x) => x.startsWith("not promoted: "))).slice(14);
     const m =
-      /^pr_auc (\d\.\d{4}) vs champion v1 pr_auc (\d\.\d{4}), re-scored on this run's test split \(registered: f1 \d\.\d{4} on the same test data\)$/.exec(
+      /^pr_auc (\d\.\d{4}) vs champion v1 pr_auc (\d\.\d{4}), re-scored on this run's test split \(0 of \d+ test rows were in champion v1's training data\) \(registered: f1 \d\.\d{4} on the same test data\)$/.exec(
         reason,
       );
     expect(m, reason).not.toBeNull();

@@ -87,7 +87,9 @@ export function recordStoreContract(name: string, make: () => Promise<RecordStor
         name: "a.csv",
         rows: 150,
         ingestedAt: "2026-01-01T00:00:00Z",
+        status: "ingesting",
       });
+      expect((await store.listSources(ds))[0]).toMatchObject({ rows: 150, status: "ingesting" });
       await store.putSource({
         source: "aaaaaaaaaaaa",
         dataset: ds,
@@ -95,10 +97,34 @@ export function recordStoreContract(name: string, make: () => Promise<RecordStor
         name: "a.csv",
         rows: 151,
         ingestedAt: "2026-01-02T00:00:00Z",
+        status: "complete",
       });
       const s = await store.listSources(ds);
       expect(s).toHaveLength(1);
-      expect(s[0]).toMatchObject({ name: "a.csv", rows: 151 });
+      expect(s[0]).toMatchObject({ name: "a.csv", rows: 151, status: "complete" });
+    });
+
+    it("a record's identity includes its dataset: the same ids under a second dataset are all added", async () => {
+      const second = `${ds}y`;
+      try {
+        // the same source and rows as the first test's, under another dataset
+        expect(await store.insertBatch(recs(second, "aaaaaaaaaaaa", 1, 150))).toBe(150);
+        expect(await store.insertBatch(recs(second, "aaaaaaaaaaaa", 1, 150))).toBe(0);
+        expect(await store.count({ dataset: second })).toBe(150);
+        expect(await store.count({ dataset: ds, sources: ["aaaaaaaaaaaa"] })).toBe(150);
+        const ids: string[] = [];
+        for await (const b of store.scan({ dataset: second }, 100))
+          for (const r of b) {
+            expect(r.dataset).toBe(second);
+            ids.push(r.id);
+          }
+        expect(ids).toEqual(recs(second, "aaaaaaaaaaaa", 1, 150).map((r) => r.id));
+        // deleting one dataset leaves the other's copy whole
+        expect(await store.deleteDataset(second)).toBe(150);
+        expect(await store.count({ dataset: ds, sources: ["aaaaaaaaaaaa"] })).toBe(150);
+      } finally {
+        await store.deleteDataset(second).catch(() => {});
+      }
     });
 
     it("deleteDataset removes records and sources", async () => {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { fetchDataset, getDataset, listDatasets, schemaPaths } from "../../datasets/registry.ts";
+import { fetchDataset, getDataset, scanDatasets, schemaPaths } from "../../datasets/registry.ts";
 import { runCommand } from "../context.ts";
 
 export function registerDatasets(program: Command): void {
@@ -13,7 +13,8 @@ export function registerDatasets(program: Command): void {
     .action((o: { json?: boolean }) =>
       runCommand(o, async (ctx) => {
         const paths = schemaPaths(ctx.config.home);
-        const list = listDatasets(ctx.config.home).map((s) => ({
+        const { schemas, invalid } = scanDatasets(ctx.config.home);
+        const list = schemas.map((s) => ({
           name: s.name,
           title: s.raw.title,
           schema: paths.get(s.name),
@@ -33,7 +34,10 @@ export function registerDatasets(program: Command): void {
             `${d.name.padEnd(12)} ${d.title} — ${d.features} features, target ${d.target}, ${d.files.length} file(s), splits: ${d.splits.join(", ")}`,
           );
         }
-        ctx.result({ ok: true, datasets: list });
+        // a schema that does not load is listed with its reason; the others stay usable
+        for (const d of invalid)
+          ctx.say(`${d.name.padEnd(12)} INVALID — ${d.reason.split("\n")[0]} (fix or remove ${d.file})`);
+        ctx.result({ ok: true, datasets: list, invalid });
         return 0;
       }),
     );

@@ -7,7 +7,9 @@ import { runCommand } from "../context.ts";
 export function registerRuns(program: Command): void {
   const runs = program
     .command("runs")
-    .description("the local run store: every pipeline run, finished or failed");
+    .description(
+      "the local run store: every pipeline run (RUNNING, FINISHED, FAILED, or INTERRUPTED when its process died)",
+    );
   runs
     .command("list")
     .description("list runs, newest first")
@@ -15,12 +17,17 @@ export function registerRuns(program: Command): void {
     .option("--json", "print a machine-readable summary as the last line")
     .action((o: { limit: string; json?: boolean }) =>
       runCommand(o, async (ctx) => {
-        const list = new RunStore(ctx.config.home).list(Number(o.limit));
+        // RUNNING runs whose process is gone are marked INTERRUPTED here (run-store.ts)
+        const { runs: list, damaged } = new RunStore(ctx.config.home).scan(Number(o.limit));
         for (const r of list) {
           ctx.say(
-            `${r.id}  ${r.status.padEnd(8)} ${r.dataset.padEnd(10)} ${(r.best_model ?? "-").padEnd(20)} F1 ${r.metrics.f1?.toFixed(4) ?? "-"}${r.champion ? "  champion" : ""}${r.failure ? `  (${r.failure.slice(0, 80)})` : ""}`,
+            `${r.id}  ${r.status.padEnd(11)} ${r.dataset.padEnd(10)} ${(r.best_model ?? "-").padEnd(20)} F1 ${r.metrics.f1?.toFixed(4) ?? "-"}${r.champion ? "  champion" : ""}${r.failure ? `  (${r.failure.slice(0, 80)})` : ""}`,
           );
         }
+        for (const d of damaged)
+          ctx.say(
+            `${d.id}  UNREADABLE  ${d.file} in ${ctx.config.home}: ${d.reason} — restore it, or delete the run's directory`,
+          );
         ctx.result({
           ok: true,
           runs: list.map((r) => ({
@@ -31,7 +38,9 @@ export function registerRuns(program: Command): void {
             metrics: r.metrics,
             champion: r.champion,
             failure: r.failure,
+            ...(r.interrupted_at ? { interrupted_at: r.interrupted_at } : {}),
           })),
+          damaged,
         });
         return 0;
       }),

@@ -26,7 +26,16 @@ export function runSource(home: string): {
     failure: r.failure,
   });
   return {
-    list: (o) => store.list(o?.limit ?? 100).map(summary),
+    list: (o) => {
+      const { runs, damaged } = store.scan(o?.limit ?? 100);
+      // a damaged run.json is listed with the reason, never a 500 for the whole list
+      const unreadable = damaged.map((d) => ({
+        id: d.id,
+        status: "UNREADABLE",
+        failure: `${d.file} under NETSEC_HOME cannot be read (${d.reason}); restore it or delete the run's directory`,
+      }));
+      return [...runs.map(summary), ...unreadable].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    },
     get: (id) => {
       const r = store.get(id);
       return r

@@ -188,6 +188,11 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
         `${name.padEnd(16)} ${String(m.rows).padStart(6)}   ${m.accuracy!.toFixed(4)}    ${m.f1!.toFixed(4)}  ${m.roc_auc!.toFixed(4)}   ${m.tpr_at_fpr_1pct!.toFixed(4)}`,
       );
   }
+  const cmp = res.champion_comparison;
+  if (cmp)
+    ctx.say(
+      `champion v${cmp.champion_version} re-scored: ${cmp.excluded_rows ?? "unknown (no digest)"} of ${cmp.test_rows} test rows excluded as its training rows, ${cmp.compared_rows} compared — ${cmp.note}`,
+    );
   for (const w of res.warnings) ctx.say(`warning: ${w}`);
   if (res.status === "FAILED") ctx.say(`run FAILED: ${res.failure} — the champion is unchanged`);
   else
@@ -222,6 +227,7 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
     test_sets: res.test_sets,
     target: res.target,
     per_class: res.per_class,
+    champion_comparison: res.champion_comparison,
     mlflow_run_id: res.mlflow_run_id,
     mlflow: res.mlflow,
   });

@@ -20,15 +20,23 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ServeContext): v
       },
     },
     async (_req, reply) => {
+      // messages name files under NETSEC_HOME; a public answer shows them relative to it
+      const shown = (m: string): string => m.split(ctx.deps.home).join("$NETSEC_HOME");
       const p = ctx.holder.current();
       if (!p) {
         return reply.code(503).send({
           status: "not_ready" as const,
           model_version: null,
-          message: ctx.holder.error ?? "no model loaded yet",
+          message: shown(ctx.holder.error ?? "no model loaded yet"),
         });
       }
-      return { status: "ready" as const, model_version: p.version };
+      // ready, but not with the champion: say why
+      const warning = ctx.holder.warning;
+      return {
+        status: "ready" as const,
+        model_version: p.version,
+        ...(warning ? { message: shown(warning) } : {}),
+      };
     },
   );
 
