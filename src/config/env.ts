@@ -45,6 +45,21 @@ export const ENV_VARS = {
   MLFLOW_TRACKING_PASSWORD: { doc: "Basic-auth password (Dagshub token).", secret: true },
   MLFLOW_TRACKING_TOKEN: { doc: "Bearer token for MLflow.", secret: true },
   MLFLOW_EXPERIMENT_NAME: { doc: "MLflow experiment name.", default: "netsec" },
+  NETSEC_S3_URI: {
+    doc: "S3-compatible bucket for run artifacts and registered models: `s3://<bucket>/<prefix>`. Unset = no sync.",
+  },
+  AWS_ENDPOINT_URL: {
+    doc: "S3 endpoint of an S3-compatible server (MinIO, SeaweedFS, …); path-style addressing.",
+  },
+  AWS_ENDPOINT_URL_S3: { doc: "S3 endpoint, for S3 only (wins over AWS_ENDPOINT_URL)." },
+  AWS_ACCESS_KEY_ID: {
+    doc: "S3 access key (unset: the AWS SDK's default chain, e.g. instance roles).",
+    secret: true,
+  },
+  AWS_SECRET_ACCESS_KEY: { doc: "S3 secret key.", secret: true },
+  AWS_SESSION_TOKEN: { doc: "S3 session token (temporary credentials).", secret: true },
+  AWS_REGION: { doc: "S3 region.", default: "us-east-1" },
+  AWS_DEFAULT_REGION: { doc: "S3 region when AWS_REGION is unset." },
   HOST: { doc: "Address `netsec serve` listens on.", default: "127.0.0.1" },
   PORT: { doc: "Port `netsec serve` listens on.", default: "8000" },
 } as const;
@@ -69,6 +84,14 @@ export const EnvSchema = z.object({
   MLFLOW_TRACKING_PASSWORD: optionalString,
   MLFLOW_TRACKING_TOKEN: optionalString,
   MLFLOW_EXPERIMENT_NAME: z.string().default("netsec"),
+  NETSEC_S3_URI: optionalString,
+  AWS_ENDPOINT_URL: optionalString,
+  AWS_ENDPOINT_URL_S3: optionalString,
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_SESSION_TOKEN: optionalString,
+  AWS_REGION: optionalString,
+  AWS_DEFAULT_REGION: optionalString,
   HOST: z.string().default("127.0.0.1"),
   PORT: port.default(8000),
 });

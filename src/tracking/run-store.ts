@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NetsecError } from "../core/errors.ts";
+import type { S3SyncState } from "./s3-sync.ts";
 
 export type RunStatus = "RUNNING" | "FINISHED" | "FAILED";
 
@@ -43,6 +44,8 @@ export interface RunRecord {
   warnings: string[];
   /** Remote tracking state: absent when MLflow was not configured for the run. */
   mlflow?: MlflowSyncState;
+  /** S3 sync state: absent when NETSEC_S3_URI was not set for the run. */
+  s3?: S3SyncState;
 }
 
 export interface MlflowSyncState {
