@@ -28,7 +28,7 @@ export default function setup(): () => void {
       stdio: ["ignore", "pipe", "inherit"],
     });
     for (const line of out.split("\n")) {
-      const m = /^([A-Z_]+)=(.+)$/.exec(line.trim());
+      const m = /^([A-Z0-9_]+)=(.+)$/.exec(line.trim());
       if (m) process.env[`NETSEC_TEST_${m[1]}`] = m[2];
     }
     if (!wasRunning) started.push(name);
