@@ -390,7 +390,9 @@ async function download(
 
 /** Bring a run's folder and record from the bucket into this NETSEC_HOME. Returns the files written. */
 export async function pullRun(store: ObjectStore, env: Readonly<Config>, runs: RunStore, id: string) {
-  const root = runPaths(env.home, id).root; // validates the id
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(id))
+    throw new NetsecError("RUN_NOT_FOUND", `invalid run id ${JSON.stringify(id)}`, { value: id });
+  const root = runPaths(env.home, id).root;
   const base = `runs/${id}`;
   const m = await readManifest(store, base, `run ${id}`, "RUN_NOT_FOUND");
   const files = await download(
