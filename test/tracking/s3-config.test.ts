@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, redactConfig } from "../../src/config/env.ts";
+import { RunStore } from "../../src/tracking/run-store.ts";
 import { parseS3Uri, s3StoreFrom } from "../../src/tracking/s3.ts";
+import { pullRun } from "../../src/tracking/s3-sync.ts";
 import { tempDir } from "../helpers/env.ts";
 
 describe("S3 configuration", () => {
@@ -35,6 +37,20 @@ describe("S3 configuration", () => {
       expect(() =>
         s3StoreFrom(loadConfig({ NETSEC_S3_URI: "s3://b-1/p", AWS_ACCESS_KEY_ID: "AKID" }, dir)),
       ).toThrow(/both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("runs pull refuses a malformed run id as RUN_NOT_FOUND before any request", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      // port 9 (discard): nothing is asked of it, the id is refused first
+      const c = loadConfig({ NETSEC_S3_URI: "s3://b-1/p", AWS_ENDPOINT_URL: "http://127.0.0.1:9" }, dir);
+      await expect(pullRun(s3StoreFrom(c)!, c, new RunStore(c.home), "../etc")).rejects.toMatchObject({
+        code: "RUN_NOT_FOUND",
+        details: { value: "../etc" },
+      });
     } finally {
       cleanup();
     }
