@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerDatasets } from "./commands/datasets.ts";
 import { registerIngest } from "./commands/ingest.ts";
+import { registerModels } from "./commands/models.ts";
 import { registerPredict } from "./commands/predict.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerRuns } from "./commands/runs.ts";
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerServe(program);
   registerRuns(program);
+  registerModels(program);
   return program;
 }
 

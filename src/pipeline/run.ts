@@ -38,6 +38,8 @@ import {
   type RunRecord,
   RunStore,
 } from "../tracking/run-store.ts";
+import { s3StoreFrom } from "../tracking/s3.ts";
+import { syncRunToS3 } from "../tracking/s3-sync.ts";
 import { mlflowClientFrom, startTracking, syncRun } from "../tracking/track.ts";
 import { confusionMatrixChart, lineChart, renderSvg } from "../validate/charts.ts";
 import { detectDrift } from "../validate/drift.ts";
@@ -208,6 +210,7 @@ export async function runPipeline(
   onProgress: (p: PipelineProgress) => void = () => {},
   signal?: AbortSignal,
 ): Promise<PipelineResult> {
+  const s3 = s3StoreFrom(env); // an invalid NETSEC_S3_URI is refused before the run starts
   const runId = newRunId();
   const paths = runPaths(env.home, runId);
   makeRunDirs(paths);
@@ -295,6 +298,26 @@ export async function runPipeline(
       );
     } else step("track", 1, `logged to MLflow run ${rec.mlflow.run_id}`);
   };
+  // S3 (NETSEC_S3_URI): the finished run's folder, record and model version, last; an unreachable
+  // bucket leaves the run complete locally, pending for `netsec runs push`
+  const pushToS3 = async (): Promise<void> => {
+    if (!s3) return;
+    onProgress({ step: "s3", progress: 1, message: `pushing the run to ${s3.shownUri}…` });
+    rec.s3 = await syncRunToS3(s3, env, rec);
+    if (rec.s3.status === "pending")
+      rec.warnings.push(
+        `S3: ${rec.s3.error} — the run is kept locally; ${rec.s3.error_kind === "auth" ? "fix the credentials, then " : ""}\`netsec runs push ${rec.id}\` uploads it`,
+      );
+    store.save(rec);
+    onProgress({
+      step: "s3",
+      progress: 1,
+      message:
+        rec.s3.status === "synced"
+          ? `pushed to ${s3.shownUri}: uploaded ${rec.s3.uploaded}, skipped ${rec.s3.skipped}`
+          : `S3 unavailable: run kept locally, pending push`,
+    });
+  };
   const finish = async (): Promise<void> => {
     clearInterval(heartbeat);
     rec.finished = new Date().toISOString();
@@ -302,6 +325,7 @@ export async function runPipeline(
     await track();
     store.save(rec);
     writeFileSync(join(paths.root, "run.json"), `${JSON.stringify(rec, null, 2)}\n`);
+    await pushToS3();
   };
   const fail = async (reason: string): Promise<PipelineResult> => {
     rec.status = "FAILED";

@@ -17,6 +17,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
+import type { S3SyncState } from "./s3-sync.ts";
 
 /** INTERRUPTED: its process died (killed, crashed, machine restarted) before the run ended. */
 export type RunStatus = "RUNNING" | "FINISHED" | "FAILED" | "INTERRUPTED";
@@ -59,6 +60,8 @@ export interface RunRecord {
   warnings: string[];
   /** Remote tracking state: absent when MLflow was not configured for the run. */
   mlflow?: MlflowSyncState;
+  /** S3 sync state: absent when NETSEC_S3_URI was not set for the run. */
+  s3?: S3SyncState;
   /** How the champion was re-scored against this run's model (absent when it was not re-scored). */
   champion_comparison?: ChampionComparison;
   /** The process that ran it and its last sign of life (absent on runs recorded before). */

@@ -1,7 +1,8 @@
 /**
  * Integration tests run against real servers: this global set-up starts FerretDB (and MLflow unless
- * NETSEC_TEST_MLFLOW=0) through scripts/test-services, exposes their URIs as environment variables to
- * the test workers, and stops at teardown only what it started itself.
+ * NETSEC_TEST_MLFLOW=0, SeaweedFS's S3 server unless NETSEC_TEST_S3=0) through scripts/test-services,
+ * exposes their URIs as environment variables to the test workers, and stops at teardown only what it
+ * started itself.
  */
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
@@ -15,7 +16,11 @@ function status(): string {
 
 export default function setup(): () => void {
   const started: string[] = [];
-  const wanted = ["ferretdb", ...(process.env.NETSEC_TEST_MLFLOW === "0" ? [] : ["mlflow"])];
+  const wanted = [
+    "ferretdb",
+    ...(process.env.NETSEC_TEST_MLFLOW === "0" ? [] : ["mlflow"]),
+    ...(process.env.NETSEC_TEST_S3 === "0" ? [] : ["s3"]),
+  ];
   for (const name of wanted) {
     const wasRunning = new RegExp(`^${name}: running`, "m").test(status());
     const out = execFileSync(script, ["start", name], {
@@ -23,7 +28,7 @@ export default function setup(): () => void {
       stdio: ["ignore", "pipe", "inherit"],
     });
     for (const line of out.split("\n")) {
-      const m = /^([A-Z_]+)=(.+)$/.exec(line.trim());
+      const m = /^([A-Z0-9_]+)=(.+)$/.exec(line.trim());
       if (m) process.env[`NETSEC_TEST_${m[1]}`] = m[2];
     }
     if (!wasRunning) started.push(name);

@@ -3,6 +3,7 @@ import { NetsecError } from "../../core/errors.ts";
 import { type RunRecord, RunStore } from "../../tracking/run-store.ts";
 import { mlflowClientFrom, syncRun } from "../../tracking/track.ts";
 import { runCommand } from "../context.ts";
+import { registerRunsS3 } from "./runs-s3.ts";
 
 export function registerRuns(program: Command): void {
   const runs = program
@@ -119,4 +120,5 @@ export function registerRuns(program: Command): void {
         return failed ? 1 : 0;
       }),
     );
+  registerRunsS3(runs);
 }
