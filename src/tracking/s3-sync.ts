@@ -182,10 +182,20 @@ async function pushSet(
   return counts;
 }
 
-/** A run record as stored in the bucket: without its own S3 state (which changes with every push). */
+/**
+ * A run record as stored in the bucket: without its own S3 state (which changes with every push), keys
+ * sorted at every level, so the same record gives the same bytes (and digest) however it was built or
+ * read back (the run store's parse puts its known keys first).
+ */
 function recordBytes(rec: RunRecord): Uint8Array {
   const { s3: _ignored, ...rest } = rec;
-  return Buffer.from(`${JSON.stringify(rest, null, 2)}\n`);
+  return Buffer.from(`${JSON.stringify(rest, sortedKeys, 2)}\n`);
+}
+
+/** JSON.stringify replacer: plain objects with their keys in sorted order. */
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Push a run's folder and record, then its registered model version (and champion pointer). Throws. */
