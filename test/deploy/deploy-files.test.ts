@@ -89,6 +89,11 @@ describe("compose.yaml", () => {
       expect(testServices).toContain(flag);
       expect(c.services.mlflow!.command!.some((a) => a.startsWith(flag))).toBe(true);
     }
+    // SeaweedFS as scripts/test-services starts it for the S3 integration tests
+    for (const flag of ["-filer", "-s3", "-s3.config", "-s3.port.iceberg=0", "-iam=false"]) {
+      expect(testServices).toContain(flag);
+      expect(c.services.s3!.command!.some((a) => a === flag || a.startsWith(`${flag}=`))).toBe(true);
+    }
     // a named volume for each stateful service
     expect(Object.keys(c.volumes).sort()).toEqual(["mlflow-data", "mongodb-data", "netsec-home", "s3-data"]);
   });
