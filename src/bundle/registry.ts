@@ -17,7 +17,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
 
-const VersionSchema = z.object({
+/** A registered version as `registry.json` keeps it (also the `version.json` pushed to S3). */
+export const VersionSchema = z.object({
   version: z.number().int().positive(),
   run_id: z.string(),
   created: z.string(),

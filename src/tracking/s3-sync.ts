@@ -19,7 +19,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { z } from "zod";
-import { ModelRegistry, type ModelVersion } from "../bundle/registry.ts";
+import { ModelRegistry, type ModelVersion, VersionSchema } from "../bundle/registry.ts";
 import { type Config, SECRET_VARS } from "../config/env.ts";
 import { NetsecError } from "../core/errors.ts";
 import { runPaths } from "../pipeline/artifacts.ts";
@@ -66,20 +66,10 @@ const ChampionSchema = z.object({
   run_id: z.string(),
 });
 
-const VersionMetaSchema = z.object({
-  version: z.number().int().positive(),
-  run_id: z.string(),
-  created: z.string(),
-  model: z.string(),
-  dataset: z.string(),
-  score_name: z.string(),
-  score: z.number(),
-  test_data_sha256: z.string(),
-  metrics: z.record(z.string(), z.number().nullable()).default({}),
-  tags: z.record(z.string(), z.string()).default({}),
+const RecordSchema = z.looseObject({
+  id: z.string(),
+  status: z.enum(["RUNNING", "FINISHED", "FAILED", "INTERRUPTED"]),
 });
-
-const RecordSchema = z.looseObject({ id: z.string(), status: z.enum(["RUNNING", "FINISHED", "FAILED"]) });
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
@@ -245,7 +235,7 @@ async function pushModelVersion(
   // versions are numbered per registry: never overwrite another run's version of the same number
   const there = await store.get(`${base}/version.json`);
   if (there) {
-    const v = VersionMetaSchema.safeParse(JSON.parse(Buffer.from(there).toString("utf8")));
+    const v = VersionSchema.safeParse(JSON.parse(Buffer.from(there).toString("utf8")));
     if (v.success && v.data.run_id !== meta.run_id)
       throw new NetsecError(
         "CONFLICT",
@@ -485,7 +475,7 @@ export async function pullModel(store: ObjectStore, env: Readonly<Config>, ref: 
   const m = await readManifest(store, base, `model ${name} version ${remoteVersion}`, "MODEL_NOT_FOUND");
   const metaBytes = await store.get(`${base}/version.json`);
   const meta = metaBytes
-    ? VersionMetaSchema.safeParse(JSON.parse(Buffer.from(metaBytes).toString("utf8")))
+    ? VersionSchema.safeParse(JSON.parse(Buffer.from(metaBytes).toString("utf8")))
     : null;
   if (!meta?.success || sha256(metaBytes!) !== m.files["version.json"]?.sha256)
     throw new NetsecError(
