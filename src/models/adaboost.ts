@@ -12,6 +12,7 @@ import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
 import { argmaxRows, checkFitData, checkPredictData, serialized, softmaxRows } from "./checks.ts";
+import { randomStateSchema } from "./params.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import { type FlatTree, type FlatTreeJSON, leafOf, treeFromJSON, treeToJSON } from "./tree/flat-tree.ts";
 import { growClassificationTree } from "./tree/grow-classifier.ts";
@@ -23,12 +24,7 @@ export const AdaBoostParamsSchema = z
     learningRate: z.number().gt(0).default(1.0),
     /** Depth of the base trees (scikit-learn's default estimator is a stump). */
     maxDepth: z.number().int().min(1).max(16).default(1),
-    randomState: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .default(0),
+    randomState: randomStateSchema,
     maxBins: z.number().int().min(2).max(255).default(255),
   })
   .strict();

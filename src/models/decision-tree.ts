@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { Matrix } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
-import { parseParams, resolveMaxFeatures } from "./params.ts";
+import { parseParams, randomStateSchema, resolveMaxFeatures } from "./params.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
   accumulateSingle,
@@ -47,12 +47,7 @@ export const DecisionTreeParamsSchema = z
     maxLeafNodes: z.number().int().min(2).nullable().default(null),
     minImpurityDecrease: z.number().min(0).default(0),
     classWeight: classWeightSchema.default(null),
-    randomState: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .default(0),
+    randomState: randomStateSchema,
     maxBins: z.number().int().min(2).max(255).default(255),
   })
   .strict();

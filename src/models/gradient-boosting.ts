@@ -32,6 +32,7 @@ import {
   sigmoidRows,
   softmaxRows,
 } from "./checks.ts";
+import { randomStateSchema } from "./params.ts";
 import {
   binMatrix,
   fitBinMapper,
@@ -65,12 +66,7 @@ export const GradientBoostingParamsSchema = z
     maxLeafNodes: z.number().int().min(2).nullable().default(null),
     minSamplesLeaf: z.number().int().min(1).default(1),
     l2Regularization: z.number().min(0).default(0),
-    randomState: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .default(0),
+    randomState: randomStateSchema,
     maxBins: z.number().int().min(2).max(255).default(255),
   })
   .strict();

@@ -27,6 +27,7 @@ import { BoostedTrees } from "./hgb/ensemble.ts";
 import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
 import { histOffsets, histScratch, sparseRows } from "./hgb/histogram.ts";
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
+import { randomStateSchema } from "./params.ts";
 import { binMatrix, fitBinMapper } from "./tree/binning.ts";
 import { type FlatTree, type FlatTreeJSON, leafOf, treeFromJSON, treeToJSON } from "./tree/flat-tree.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
@@ -47,12 +48,7 @@ export const HistGradientBoostingParamsSchema = z
     tol: z.number().min(0).default(1e-7),
     classWeight: classWeightSchema.default(null),
     subsample: z.number().gt(0).max(1).default(1),
-    randomState: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .default(0),
+    randomState: randomStateSchema,
   })
   .strict();
 

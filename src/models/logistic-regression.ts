@@ -20,6 +20,7 @@ import {
   sigmoidRange,
   softmaxRows,
 } from "./checks.ts";
+import { randomStateSchema } from "./params.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
 
 export const LogisticRegressionParamsSchema = z
@@ -32,12 +33,7 @@ export const LogisticRegressionParamsSchema = z
     classWeight: z
       .union([z.null(), z.literal("balanced"), z.record(z.string(), z.number().positive())])
       .default(null),
-    randomState: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .default(0),
+    randomState: randomStateSchema,
   })
   .strict();
 

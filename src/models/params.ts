@@ -3,8 +3,16 @@
  * project's grids use) are accepted and normalised to camelCase; unknown names, NaN/Infinity and values
  * outside their range are errors naming the parameter, the value and what is allowed.
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { NetsecError, showValue } from "../core/errors.ts";
+
+/** `random_state`: a seed as scikit-learn takes it (a uint32), default 0. */
+export const randomStateSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1)
+  .default(0);
 
 export function camelCase(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());

@@ -8,7 +8,7 @@ import type { Matrix } from "../core/frame.ts";
 import { defaultThreads, runTasks, warmPool } from "../core/pool.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema, maxFeaturesSchema } from "./decision-tree.ts";
-import { resolveMaxFeatures } from "./params.ts";
+import { randomStateSchema, resolveMaxFeatures } from "./params.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
   accumulatePacked,
@@ -41,12 +41,7 @@ export const RandomForestParamsSchema = z
     bootstrap: z.boolean().default(true),
     maxSamples: z.union([z.null(), z.number().int().min(1), z.number().gt(0).max(1)]).default(null),
     classWeight: z.union([classWeightSchema, z.literal("balanced_subsample")]).default(null),
-    randomState: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .default(0),
+    randomState: randomStateSchema,
     maxBins: z.number().int().min(2).max(255).default(255),
   })
   .strict();
