@@ -1,0 +1,61 @@
+/**
+ * The one place that opens DuckDB (`@duckdb/node-api`; its binary ships inside the npm package).
+ *
+ * Every DuckDB use in netsec — the record store, Parquet files, validation queries — goes through
+ * `openDuckDb`, so the engine's settings are decided once:
+ * - extensions are never downloaded (`autoinstall_known_extensions=false`); the ones netsec needs
+ *   (parquet, json) are built into the shipped library;
+ * - `threads` defaults to the machine's cores (DuckDB's own default), overridable per call;
+ * - a file database is locked by DuckDB for one writing process at a time; the caller decides what
+ *   a lock conflict means (see the record store).
+ * SQL text built here quotes identifiers and literals with `ident`/`literal`, never by hand.
+ */
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+
+export interface DuckDbOptions {
+  /** A database file, or `:memory:` (the default) for a scratch engine over files. */
+  path?: string;
+  readOnly?: boolean;
+  /** Worker threads for one query (default: DuckDB's, the number of cores). */
+  threads?: number;
+  /** DuckDB's memory limit, e.g. "2GB" (default: DuckDB's, 80% of RAM). */
+  memoryLimit?: string;
+}
+
+export interface DuckDb {
+  readonly connection: DuckDBConnection;
+  /** Closes the connection and the instance (releasing a file's lock). Idempotent. */
+  close(): void;
+}
+
+export async function openDuckDb(opts: DuckDbOptions = {}): Promise<DuckDb> {
+  const settings: Record<string, string> = {
+    autoinstall_known_extensions: "false",
+    autoload_known_extensions: "true",
+  };
+  if (opts.readOnly) settings.access_mode = "READ_ONLY";
+  if (opts.threads !== undefined) settings.threads = String(opts.threads);
+  if (opts.memoryLimit !== undefined) settings.memory_limit = opts.memoryLimit;
+  const instance = await DuckDBInstance.create(opts.path ?? ":memory:", settings);
+  const connection = await instance.connect();
+  let open = true;
+  return {
+    connection,
+    close() {
+      if (!open) return;
+      open = false;
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** An SQL identifier: `"name"` with embedded quotes doubled (column names come from user files). */
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** An SQL string literal: `'text'` with embedded quotes doubled (file paths, category values). */
+export function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
