@@ -37,7 +37,7 @@
  */
 import type { Frame } from "../core/frame.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
-import { type DataProfile, isProfile, type NumericProfile, profileFrame } from "./profile.ts";
+import { type DataProfile, isProfile, type NumericProfile, parseProfile, profileFrame } from "./profile.ts";
 import { chi2Homogeneity } from "./stats/chi2.ts";
 import { jensenShannonDistance } from "./stats/jensen-shannon.ts";
 import { ks2samp, type WeightedSample } from "./stats/ks.ts";
@@ -140,8 +140,11 @@ export function detectDrift(
   opts: DriftOptions = {},
 ): DriftReport {
   const o: Required<DriftOptions> = { ...DRIFT_DEFAULTS, ...definedOnly(opts) };
-  const ref = isProfile(reference) ? reference : profileFrame(reference, schema);
-  const cur = isProfile(current) ? current : profileFrame(current, schema);
+  // a profile may come from JSON (a bundle, a file): checked, not trusted
+  const ref = isProfile(reference)
+    ? parseProfile(reference, "reference profile")
+    : profileFrame(reference, schema);
+  const cur = isProfile(current) ? parseProfile(current, "current profile") : profileFrame(current, schema);
   const columns: Record<string, ColumnDrift> = {};
   for (const spec of schema.features) {
     const r = ref.columns[spec.name];

@@ -8,7 +8,7 @@ import { type FileFormat, parseFileFormat, readTable } from "../../datasets/read
 import type { DatasetSchema } from "../../datasets/schema.ts";
 import { type DriftReport, detectDrift } from "../../validate/drift.ts";
 import { type DriftSettings, DriftSettingsSchema, driftOptions } from "../../validate/drift-settings.ts";
-import type { DataProfile } from "../../validate/profile.ts";
+import { type DataProfile, parseProfile } from "../../validate/profile.ts";
 import { writeDriftReports } from "../../validate/report/index.ts";
 import { validateStore } from "../../validate/store-validate.ts";
 import {
@@ -219,13 +219,15 @@ async function loadReference(
   const path = resolve(ref);
   if (existsSync(path)) {
     if (path.endsWith(".json")) {
+      let raw: unknown;
       try {
-        return JSON.parse(readFileSync(path, "utf8")) as DataProfile;
+        raw = JSON.parse(readFileSync(path, "utf8"));
       } catch (e) {
         throw new NetsecError("FILE_UNREADABLE", `${path}: not a JSON profile: ${(e as Error).message}`, {
           file: path,
         });
       }
+      return parseProfile(raw, path);
     }
     return (
       await loadFrame({ path }, schema, {
