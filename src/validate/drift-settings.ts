@@ -32,7 +32,7 @@ export const DriftSettingsSchema = z
 
 export type DriftSettings = z.infer<typeof DriftSettingsSchema>;
 
-export function driftOptions(s: DriftSettings): DriftOptions {
+export function driftOptions(s: DriftSettings): Required<Omit<DriftOptions, "numericMinDistinct">> {
   return {
     threshold: s.threshold,
     alpha: s.alpha,

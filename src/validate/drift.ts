@@ -37,6 +37,7 @@
  */
 import type { Frame } from "../core/frame.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
+import { DriftSettingsSchema, driftOptions } from "./drift-settings.ts";
 import { type DataProfile, isProfile, type NumericProfile, parseProfile, profileFrame } from "./profile.ts";
 import { chi2Homogeneity } from "./stats/chi2.ts";
 import { jensenShannonDistance } from "./stats/jensen-shannon.ts";
@@ -60,17 +61,10 @@ export interface DriftOptions {
   minRowsPerCategory?: number;
 }
 
-/** The defaults; README "Drift" explains each. */
+/** The defaults: the settings schema's (README "Drift" explains each), plus the kind split. */
 export const DRIFT_DEFAULTS: Required<DriftOptions> = {
-  threshold: 0.5,
-  alpha: 0.05,
   numericMinDistinct: 20,
-  numericMethod: "ks_statistic",
-  ksThreshold: 0.1,
-  wassersteinThreshold: 0.1,
-  jsThreshold: 0.1,
-  minSampleSize: 1000,
-  minRowsPerCategory: 100,
+  ...driftOptions(DriftSettingsSchema.parse({})),
 };
 
 export interface ColumnDrift {
