@@ -152,11 +152,8 @@ export function isProfile(x: unknown): x is DataProfile {
   return typeof x === "object" && x !== null && (x as { format?: unknown }).format === "netsec-profile";
 }
 
-// JSON turns NaN (the mean of an all-missing column) into null: read it back as NaN
-const statistic = z
-  .number()
-  .nullable()
-  .transform((v) => v ?? Number.NaN);
+// the mean of an all-missing column is NaN in memory, and null once through JSON: read back as NaN
+const statistic = z.union([z.number(), z.nan(), z.null()]).transform((v) => v ?? Number.NaN);
 const count = z.number().int().min(0);
 
 const NumericProfileSchema = z
