@@ -2,7 +2,7 @@
  * `netsec validate --reference/--current` drift through the real CLI: the effect-size flags, a profile
  * written before effect sizes existed, and clear errors for bad flag values and damaged profiles.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ColumnDrift, DriftReport } from "../../src/validate/drift.ts";
@@ -91,7 +91,7 @@ describe("netsec validate: drift rules", { timeout: 120_000 }, () => {
     expect(s.rules.min_sample_size).toBe(50);
   });
 
-  it("a bad flag value is an error naming the flag and the value", () => {
+  it("a bad flag value is an error naming the flag and the value, before any work", () => {
     const base = ["--dataset", "phishing", "--reference", OLD_PROFILE, "--current", PHISHING_CSV];
     for (const [flag, value] of [
       ["--ks-threshold", "2"],
@@ -102,6 +102,8 @@ describe("netsec validate: drift rules", { timeout: 120_000 }, () => {
       const r = validate([...base, flag, value], `bad${flag}`);
       expect(r.code, `${flag} ${value}`).not.toBe(0);
       expect(r.stderr).toContain(`${flag} "${value}"`);
+      // refused before any work: no validation report either
+      expect(existsSync(join(tmp.dir, `bad${flag}`))).toBe(false);
     }
   });
 

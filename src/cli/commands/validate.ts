@@ -94,6 +94,8 @@ export function registerValidate(program: Command): void {
 
 async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
   const schema = resolveSchema(ctx, o);
+  // a bad drift flag is refused before any work
+  const driftOpts = driftOptions(driftSettings(o));
   let thrRaw: unknown = {};
   if (o.thresholds) {
     try {
@@ -151,7 +153,7 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
         allowUnknownColumns,
       })
     ).frame;
-    drift = detectDrift(reference, current, schema, driftOptions(driftSettings(o)));
+    drift = detectDrift(reference, current, schema, driftOpts);
     const dir = join(outDir, "drift_report");
     const paths = await writeDriftReports(drift, dir);
     written.push(...paths);
