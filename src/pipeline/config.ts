@@ -8,6 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
 import { DEFAULT_MODEL_NAMES, MODEL_NAMES } from "../models/types.ts";
+import { DriftSettingsSchema } from "../validate/drift-settings.ts";
 import { ValidationThresholdsSchema } from "../validate/validate.ts";
 
 const modelName = z.enum(MODEL_NAMES as unknown as [string, ...string[]]);
@@ -64,17 +65,13 @@ export const PipelineConfigSchema = z
       })
       .strict()
       .default({ thresholds: ValidationThresholdsSchema.parse({}), on_fail: "stop" }),
-    drift: z
-      .object({
-        /** Share of drifted columns that means dataset drift. */
-        threshold: z.number().min(0).max(1).default(0.5),
-        /** p-value below which a column has drifted. */
-        alpha: z.number().gt(0).lt(1).default(0.05),
-        /** What dataset drift does: warn (default) or stop the run. */
-        on_drift: z.enum(["warn", "stop"]).default("warn"),
-      })
+    /** Drift rules (src/validate/drift-settings.ts) and what dataset drift does. */
+    drift: DriftSettingsSchema.extend({
+      /** What dataset drift does: warn (default) or stop the run. */
+      on_drift: z.enum(["warn", "stop"]).default("warn"),
+    })
       .strict()
-      .default({ threshold: 0.5, alpha: 0.05, on_drift: "warn" }),
+      .default(() => ({ ...DriftSettingsSchema.parse({}), on_drift: "warn" as const })),
     transform: z
       .object({
         /** Numeric imputer: median, most_frequent, or knn (k = knn_neighbors, as the original project). */

@@ -43,6 +43,7 @@ import { syncRunToS3 } from "../tracking/s3-sync.ts";
 import { mlflowClientFrom, startTracking, syncRun } from "../tracking/track.ts";
 import { confusionMatrixChart, lineChart, renderSvg } from "../validate/charts.ts";
 import { detectDrift } from "../validate/drift.ts";
+import { driftOptions } from "../validate/drift-settings.ts";
 import type { DataProfile } from "../validate/profile.ts";
 import { writeDriftReports } from "../validate/report/index.ts";
 import { validateStore } from "../validate/store-validate.ts";
@@ -563,10 +564,7 @@ export async function runPipeline(
         }
       }
       const current = champ ? train : test;
-      const r = detectDrift(reference, current, schema, {
-        threshold: cfg.drift.threshold,
-        alpha: cfg.drift.alpha,
-      });
+      const r = detectDrift(reference, current, schema, driftOptions(cfg.drift));
       await writeDriftReports(
         r,
         paths.driftReport,

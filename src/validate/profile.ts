@@ -4,7 +4,18 @@
  * distinct values, else a seeded 20,000-value subsample plus exact summary statistics; category →
  * count for categorical columns. A model bundle stores its training data's profile as the drift
  * reference. Target and non-feature columns are excluded.
+ *
+ * That is all the drift measures need (src/validate/drift.ts): the KS statistic and p-value, the
+ * Wasserstein distance and PSI come from the value → count table, the Wasserstein scale from the exact
+ * std (all rows), the Jensen–Shannon distance and χ² from the category counts. Exact for every
+ * categorical column and every numeric column up to 20,000 distinct values. Above, the ECDF of the
+ * 20,000-value sample is within 0.0096 of the full data's everywhere with 95% probability (DKW:
+ * √(ln(2/0.05) / (2·20,000))), so the KS statistic moves by at most that per sampled side; the
+ * Wasserstein distance carries the sample's own distance to the full data: about 0.01 standard
+ * deviations (0.009 on average for normal or exponential data, simulated), more for heavy tails.
  */
+import { z } from "zod";
+import { NetsecError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
@@ -139,4 +150,80 @@ export function profileFrame(frame: Frame, schema: DatasetSchema, seed = 0): Dat
 
 export function isProfile(x: unknown): x is DataProfile {
   return typeof x === "object" && x !== null && (x as { format?: unknown }).format === "netsec-profile";
+}
+
+// the mean of an all-missing column is NaN in memory, and null once through JSON: read back as NaN
+const statistic = z.union([z.number(), z.nan(), z.null()]).transform((v) => v ?? Number.NaN);
+const count = z.number().int().min(0);
+
+const NumericProfileSchema = z
+  .object({
+    kind: z.literal("numeric"),
+    n: count,
+    missing: count,
+    distinct: count,
+    values: z.array(z.number()),
+    counts: z.array(z.number().min(0)),
+    sampled: z.boolean(),
+    sampleSize: count,
+    min: statistic,
+    max: statistic,
+    mean: statistic,
+    std: statistic,
+  })
+  .superRefine((p, ctx) => {
+    if (p.values.length !== p.counts.length)
+      ctx.addIssue({
+        code: "custom",
+        path: ["counts"],
+        message: `${p.counts.length} counts for ${p.values.length} values`,
+      });
+    for (let i = 1; i < p.values.length; i++)
+      if (!(p.values[i]! > p.values[i - 1]!)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["values", i],
+          message: "values must be distinct and ascending",
+        });
+        return;
+      }
+  });
+
+const CategoricalProfileSchema = z.object({
+  kind: z.literal("categorical"),
+  n: count,
+  missing: count,
+  distinct: count,
+  categories: z.record(z.string(), z.number().min(0)),
+});
+
+const DataProfileSchema = z.object({
+  format: z.literal("netsec-profile"),
+  version: z.literal(1),
+  dataset: z.string(),
+  rows: count,
+  columns: z.record(
+    z.string(),
+    z.discriminatedUnion("kind", [NumericProfileSchema, CategoricalProfileSchema]),
+  ),
+});
+
+/**
+ * A stored profile (a bundle's reference_profile.json, a saved profile file) checked and typed. The
+ * format has not changed since the first bundles (version 1), so every bundle's profile loads; a
+ * damaged one is a PARSE_ERROR naming `source` and the first bad field.
+ */
+export function parseProfile(raw: unknown, source: string): DataProfile {
+  const r = DataProfileSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const where = issue.path.map(String).join(".");
+  throw new NetsecError(
+    "PARSE_ERROR",
+    `${source}: not a netsec profile: ${where ? `${where}: ` : ""}${issue.message}`,
+    {
+      file: source,
+      ...(where ? { field: where } : {}),
+    },
+  );
 }

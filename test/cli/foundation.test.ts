@@ -129,6 +129,7 @@ describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
 
   it("drift between KDDTrain+_20Percent and KDDTest+ is flagged; report files are written", () => {
     const out = join(tmp.dir, "drift-kdd");
+    // 14 of 41 columns drift by effect size (test/validate/drift.test.ts): dataset drift at a 0.3 share
     const r = runCli(
       [
         "validate",
@@ -138,6 +139,8 @@ describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
         `${KDD_DIR}/KDDTrain+_20Percent.txt`,
         "--current",
         `${KDD_DIR}/KDDTest+.txt`,
+        "--drift-threshold",
+        "0.3",
         "--json",
         "--out",
         out,

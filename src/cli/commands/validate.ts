@@ -7,7 +7,8 @@ import { loadFrame } from "../../datasets/load.ts";
 import { type FileFormat, parseFileFormat, readTable } from "../../datasets/readers.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
 import { type DriftReport, detectDrift } from "../../validate/drift.ts";
-import type { DataProfile } from "../../validate/profile.ts";
+import { type DriftSettings, DriftSettingsSchema, driftOptions } from "../../validate/drift-settings.ts";
+import { type DataProfile, parseProfile } from "../../validate/profile.ts";
 import { writeDriftReports } from "../../validate/report/index.ts";
 import { validateStore } from "../../validate/store-validate.ts";
 import {
@@ -32,6 +33,11 @@ interface ValidateOpts {
   thresholds?: string;
   driftThreshold?: string;
   alpha?: string;
+  numericMethod?: string;
+  ksThreshold?: string;
+  wassersteinThreshold?: string;
+  jsThreshold?: string;
+  minSampleSize?: string;
   failOnDrift?: boolean;
   json?: boolean;
 }
@@ -40,7 +46,7 @@ export function registerValidate(program: Command): void {
   program
     .command("validate")
     .description(
-      "check data against its schema (every problem listed with file, row, column, value) and, with --reference/--current, measure drift per column (KS, chi-squared, PSI)",
+      "check data against its schema (every problem listed with file, row, column, value) and, with --reference/--current, measure drift per column (effect sizes: KS statistic or Wasserstein, Jensen-Shannon; p-value tests for small samples; PSI)",
     )
     .option("--dataset <name>", "registry dataset (its schema); alone, validates its records in the store")
     .option("--schema <file>", "schema YAML for data that is not built in")
@@ -55,7 +61,32 @@ export function registerValidate(program: Command): void {
     .option("--store <uri>", "record store URI")
     .option("--thresholds <json>", 'validation thresholds, e.g. {"max_missing_rate":0.1}')
     .option("--drift-threshold <share>", "share of drifted columns that means dataset drift", "0.5")
-    .option("--alpha <p>", "p-value below which a column has drifted", "0.05")
+    .option(
+      "--alpha <p>",
+      "small samples: p-value (KS, chi-squared) below which a column has drifted",
+      "0.05",
+    )
+    .option(
+      "--numeric-method <m>",
+      "large samples, numeric columns: ks_statistic or wasserstein",
+      "ks_statistic",
+    )
+    .option("--ks-threshold <d>", "KS statistic at or above which a numeric column has drifted", "0.1")
+    .option(
+      "--wasserstein-threshold <w>",
+      "Wasserstein distance (in reference standard deviations) at or above which a numeric column has drifted",
+      "0.1",
+    )
+    .option(
+      "--js-threshold <d>",
+      "Jensen-Shannon distance at or above which a categorical column has drifted",
+      "0.1",
+    )
+    .option(
+      "--min-sample-size <n>",
+      "fewest values per sample for an effect size to decide (else the p-value test)",
+      "1000",
+    )
     .option("--fail-on-drift", "exit non-zero when dataset drift is detected")
     .option("--json", "print a machine-readable summary ({passed, issues, drift}) as the last line")
     .action((o: ValidateOpts) => runCommand(o, (ctx) => validateAction(ctx, o)));
@@ -63,6 +94,8 @@ export function registerValidate(program: Command): void {
 
 async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
   const schema = resolveSchema(ctx, o);
+  // a bad drift flag is refused before any work
+  const driftOpts = driftOptions(driftSettings(o));
   let thrRaw: unknown = {};
   if (o.thresholds) {
     try {
@@ -120,10 +153,7 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
         allowUnknownColumns,
       })
     ).frame;
-    drift = detectDrift(reference, current, schema, {
-      threshold: Number(o.driftThreshold ?? 0.5),
-      alpha: Number(o.alpha ?? 0.05),
-    });
+    drift = detectDrift(reference, current, schema, driftOpts);
     const dir = join(outDir, "drift_report");
     const paths = await writeDriftReports(drift, dir);
     written.push(...paths);
@@ -155,6 +185,31 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
   return 0;
 }
 
+/** The drift flags, checked by the pipeline YAML's `drift:` schema; an error names the flag. */
+function driftSettings(o: ValidateOpts): DriftSettings {
+  const flags: [keyof DriftSettings, string, string | undefined, "number" | "string"][] = [
+    ["threshold", "--drift-threshold", o.driftThreshold, "number"],
+    ["alpha", "--alpha", o.alpha, "number"],
+    ["numeric_method", "--numeric-method", o.numericMethod, "string"],
+    ["ks_threshold", "--ks-threshold", o.ksThreshold, "number"],
+    ["wasserstein_threshold", "--wasserstein-threshold", o.wassersteinThreshold, "number"],
+    ["js_threshold", "--js-threshold", o.jsThreshold, "number"],
+    ["min_sample_size", "--min-sample-size", o.minSampleSize, "number"],
+  ];
+  const raw: Record<string, unknown> = {};
+  for (const [key, , value, type] of flags)
+    if (value !== undefined) raw[key] = type === "number" && value.trim() !== "" ? Number(value) : value;
+  const parsed = DriftSettingsSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const flag = flags.find(([key]) => key === issue.path[0]);
+  throw new NetsecError(
+    "CONFIG_INVALID",
+    `${flag?.[1] ?? String(issue.path[0])} ${JSON.stringify(flag?.[2])}: ${issue.message}`,
+    { value: flag?.[2] },
+  );
+}
+
 /** A drift reference: a data file, a saved profile (.json), or a run id whose artifacts hold one. */
 async function loadReference(
   ctx: Ctx,
@@ -166,13 +221,15 @@ async function loadReference(
   const path = resolve(ref);
   if (existsSync(path)) {
     if (path.endsWith(".json")) {
+      let raw: unknown;
       try {
-        return JSON.parse(readFileSync(path, "utf8")) as DataProfile;
+        raw = JSON.parse(readFileSync(path, "utf8"));
       } catch (e) {
         throw new NetsecError("FILE_UNREADABLE", `${path}: not a JSON profile: ${(e as Error).message}`, {
           file: path,
         });
       }
+      return parseProfile(raw, path);
     }
     return (
       await loadFrame({ path }, schema, {
