@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { delimiter, resolve } from "node:path";
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
+import { homeLayout } from "./home.ts";
 
 const optionalString = z
   .string()
@@ -179,7 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new NetsecError("CONFIG_INVALID", `invalid environment: ${problems.join("; ")}`, { problems });
   }
   const home = resolve(cwd, r.data.NETSEC_HOME);
-  const storeUri = r.data.NETSEC_STORE_URI ?? `sqlite:${resolve(home, "store.db")}`;
+  const storeUri = r.data.NETSEC_STORE_URI ?? `sqlite:${homeLayout(home).sqliteStore}`;
   const dataDirs = r.data.NETSEC_DATA_DIRS.map((d) => resolve(cwd, d));
   return Object.freeze({ ...r.data, NETSEC_DATA_DIRS: dataDirs, home, storeUri });
 }

@@ -14,6 +14,7 @@ import { writeOnnxModel } from "../bundle/onnx/write.ts";
 import { ModelRegistry } from "../bundle/registry.ts";
 import { digestHas, readTrainDigest, rowHashes } from "../bundle/train-digest.ts";
 import type { Config } from "../config/env.ts";
+import { makeRunDirs, runPaths } from "../config/home.ts";
 import { NetsecError, redactUri } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import { safeCsv } from "../core/spreadsheet-safe.ts";
@@ -47,7 +48,7 @@ import type { DataProfile } from "../validate/profile.ts";
 import { writeDriftReports } from "../validate/report/index.ts";
 import { validateStore } from "../validate/store-validate.ts";
 import { writeValidationReport } from "../validate/validate.ts";
-import { makeRunDirs, newRunId, runPaths } from "./artifacts.ts";
+import { newRunId } from "./artifacts.ts";
 import type { PipelineConfig } from "./config.ts";
 import { leaderboardCsv, leaderboardEntries, leaderboardHtml } from "./leaderboard.ts";
 import { writeNpyInt64, writeNpyMatrix } from "./npy.ts";
@@ -324,7 +325,7 @@ export async function runPipeline(
     store.save(rec);
     await track();
     store.save(rec);
-    writeFileSync(join(paths.root, "run.json"), `${JSON.stringify(rec, null, 2)}\n`);
+    writeFileSync(paths.summary, `${JSON.stringify(rec, null, 2)}\n`);
     await pushToS3();
   };
   const fail = async (reason: string): Promise<PipelineResult> => {
