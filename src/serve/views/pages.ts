@@ -5,9 +5,10 @@
  */
 import type { LabelMetrics } from "../../bundle/label-metrics.ts";
 import type { Contribution, Predictor } from "../../bundle/predictor.ts";
+import { escapeHtml, fmt, html, raw, type SafeHtml } from "../../core/html.ts";
 import type { ModelListing } from "../model-holder.ts";
 import type { RunDetail, RunSummary } from "../types.ts";
-import { escapeHtml, fmt, html, page, raw, type SafeHtml } from "./html.ts";
+import { page } from "./html.ts";
 
 const METRIC_ORDER = [
   "f1",
