@@ -23,7 +23,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** The relative module specifiers a file imports. */
-export function importsOf(text: string): string[] {
+function importsOf(text: string): string[] {
   const out: string[] = [];
   const patterns = [
     /\bfrom\s+["'](\.{1,2}\/[^"']+)["']/g,

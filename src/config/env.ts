@@ -31,6 +31,10 @@ export const ENV_VARS = {
     doc: "pino log level (fatal, error, warn, info, debug, trace, silent).",
     default: "info",
   },
+  NETSEC_PROGRESS: {
+    doc: "Rows/s and ETA lines on stderr for long steps: `auto` (only when stderr is a terminal), `on`, `off`.",
+    default: "auto",
+  },
   NETSEC_API_TOKEN: { doc: "Bearer token required by every state-changing API route.", secret: true },
   NETSEC_SEED: { doc: "Default seed for splits, CV and models.", default: "42" },
   MONGODB_URI: {
@@ -100,6 +104,7 @@ export const EnvSchema = z.object({
   NETSEC_STORE_URI: optionalString,
   NETSEC_DATASET_MIRROR: optionalString,
   NETSEC_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  NETSEC_PROGRESS: z.enum(["auto", "on", "off"]).default("auto"),
   NETSEC_API_TOKEN: optionalString,
   NETSEC_SEED: z.coerce
     .number()

@@ -109,7 +109,7 @@ const HOME_NAMES = [
 ];
 
 /** Lines of `text` that build a path from a home name: join()/resolve() with it, or `${…home…}/name`. */
-export function handJoinedHomePaths(text: string): string[] {
+function handJoinedHomePaths(text: string): string[] {
   const names = HOME_NAMES.map((n) => n.replace(/[.]/g, "\\."));
   const inCall = new RegExp(`\\b(?:join|resolve)\\([^)]*["'\`](?:${names.join("|")})["'\`/]`);
   const inTemplate = new RegExp(`\\$\\{[^}]*home[^}]*\\}/(?:${names.join("|")})\\b`, "i");
@@ -120,7 +120,7 @@ describe("no file but src/config/home.ts joins home paths by hand", () => {
   it("the check finds the hand-made paths it is meant to find", () => {
     expect(handJoinedHomePaths('const root = join(home, "artifacts", runId);')).toHaveLength(1);
     expect(handJoinedHomePaths('x = resolve(home, "store.db")')).toHaveLength(1);
-    expect(handJoinedHomePaths("`no run ${id} in ${ctx.config.home}/runs`")).toHaveLength(1);
+    expect(handJoinedHomePaths(`\`no run \${id} in \${ctx.config.home}/runs\``)).toHaveLength(1);
     expect(handJoinedHomePaths('join(paths.trainer, "cv_scores.csv")')).toHaveLength(0);
     expect(handJoinedHomePaths('html`<a href="/runs">`')).toHaveLength(0);
   });

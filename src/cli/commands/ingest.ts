@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { NetsecError, redactUri } from "../../core/errors.ts";
+import type { Progress } from "../../core/progress.ts";
 import { type IngestResult, ingestDocuments, ingestFile } from "../../datasets/ingest.ts";
 import { parseFileFormat } from "../../datasets/readers.ts";
 import { fetchDataset } from "../../datasets/registry.ts";
@@ -55,6 +56,18 @@ export function registerIngest(program: Command): void {
             onProgress: (m: string) => ctx.progress(m),
             ...(o.allowUnknownColumns ? { allowUnknownColumns: true } : {}),
           };
+          // a file's rows/s and ETA replace its per-batch "rows stored" lines when meters are on
+          const metered = (label: string) => {
+            if (!ctx.metersOn) return common;
+            let meter: Progress | null = null;
+            return {
+              ...(o.allowUnknownColumns ? { allowUnknownColumns: true } : {}),
+              onRows: (done: number, total: number) => {
+                meter ??= ctx.meter(`${label}: stored`, "rows", total);
+                meter?.update(done, total);
+              },
+            };
+          };
           if (o.mongodb !== undefined) {
             const uri = o.mongodb || ctx.config.MONGODB_URI;
             if (!uri) throw new NetsecError("CONFIG_INVALID", "--mongodb needs a URI (or MONGODB_URI)", {});
@@ -81,7 +94,7 @@ export function registerIngest(program: Command): void {
                   store,
                   schema,
                   { path: resolve(f) },
-                  { ...common, ...(format ? { format } : {}) },
+                  { ...metered(f), ...(format ? { format } : {}) },
                 ),
               );
             }
@@ -122,7 +135,7 @@ export function registerIngest(program: Command): void {
             for (const f of files) {
               results.push(
                 await ingestFile(store, schema, f.ref, {
-                  ...common,
+                  ...metered(f.name),
                   sha256: f.sha256,
                   ...(f.format !== "zip" ? { format: f.format } : {}),
                 }),

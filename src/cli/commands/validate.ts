@@ -96,8 +96,11 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
       await validator.table(table);
     }
   } else {
+    const meter = ctx.meter("validate", "records");
     validator = await withStore(ctx, o.store, (store) =>
-      validateStore(store, schema, thr.data, { onProgress: (n) => ctx.progress(`validated ${n} records`) }),
+      validateStore(store, schema, thr.data, {
+        onProgress: (n) => (meter ? meter.update(n) : ctx.progress(`validated ${n} records`)),
+      }),
     );
   }
   const report: ValidationReport = validator.finish();
