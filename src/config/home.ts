@@ -4,6 +4,7 @@
  *
  *   $NETSEC_HOME/
  *     store.db                          the SQLite record store (when NETSEC_STORE_URI is unset)
+ *     store.duckdb                      the DuckDB record store (once it is the default)
  *     datasets/<name>.yaml              user schemas (`netsec ingest --schema` keeps a copy)
  *     cache/<dataset>/<file>            downloaded dataset files; cache/<dataset>/.stamps/ their checks
  *     runs/<run id>/run.json            the run store (status, heartbeat, metrics)
@@ -59,6 +60,8 @@ export interface HomeLayout {
   readonly root: string;
   /** The SQLite record store used when NETSEC_STORE_URI is unset. */
   readonly sqliteStore: string;
+  /** The DuckDB record store's file (issue 14: DuckDB replaces SQLite as the default store). */
+  readonly duckdbStore: string;
   /** User schemas (<name>.yaml). */
   readonly userSchemas: string;
   /** Downloaded dataset files, one folder per dataset. */
@@ -108,6 +111,7 @@ export function homeLayout(home: string): HomeLayout {
   return {
     root: home,
     sqliteStore: join(home, "store.db"),
+    duckdbStore: join(home, "store.duckdb"),
     userSchemas,
     cache,
     runs,

@@ -15,6 +15,7 @@ describe("homeLayout", () => {
   it("names every top-level folder and file under the home", () => {
     expect(h.root).toBe("/srv/netsec");
     expect(h.sqliteStore).toBe("/srv/netsec/store.db");
+    expect(h.duckdbStore).toBe("/srv/netsec/store.duckdb");
     expect(h.userSchemas).toBe("/srv/netsec/datasets");
     expect(h.userSchema("unsw")).toBe("/srv/netsec/datasets/unsw.yaml");
     expect(h.cache).toBe("/srv/netsec/cache");
@@ -87,6 +88,7 @@ function sourceFiles(dir: string): string[] {
 /** The folders and files home.ts owns: a path built from one of these names elsewhere is built by hand. */
 const HOME_NAMES = [
   "store.db",
+  "store.duckdb",
   "datasets",
   "cache",
   ".stamps",
@@ -108,12 +110,16 @@ const HOME_NAMES = [
   "model_trainer",
 ];
 
-/** Lines of `text` that build a path from a home name: join()/resolve() with it, or `${…home…}/name`. */
+/**
+ * Lines of `text` that build a path from a home name: join()/resolve() with it, `${…home…}/name`, or a
+ * string starting with a run folder and a slash ("model_trainer/roc.svg").
+ */
 function handJoinedHomePaths(text: string): string[] {
   const names = HOME_NAMES.map((n) => n.replace(/[.]/g, "\\."));
   const inCall = new RegExp(`\\b(?:join|resolve)\\([^)]*["'\`](?:${names.join("|")})["'\`/]`);
   const inTemplate = new RegExp(`\\$\\{[^}]*home[^}]*\\}/(?:${names.join("|")})\\b`, "i");
-  return text.split("\n").filter((l) => inCall.test(l) || inTemplate.test(l));
+  const runFolderPath = /["'`](?:data_ingestion|data_validation|data_transformation|model_trainer)\//;
+  return text.split("\n").filter((l) => inCall.test(l) || inTemplate.test(l) || runFolderPath.test(l));
 }
 
 describe("no file but src/config/home.ts joins home paths by hand", () => {
@@ -121,7 +127,9 @@ describe("no file but src/config/home.ts joins home paths by hand", () => {
     expect(handJoinedHomePaths('const root = join(home, "artifacts", runId);')).toHaveLength(1);
     expect(handJoinedHomePaths('x = resolve(home, "store.db")')).toHaveLength(1);
     expect(handJoinedHomePaths(`\`no run \${id} in \${ctx.config.home}/runs\``)).toHaveLength(1);
+    expect(handJoinedHomePaths('  "roc.svg": "model_trainer/roc.svg",')).toHaveLength(1);
     expect(handJoinedHomePaths('join(paths.trainer, "cv_scores.csv")')).toHaveLength(0);
+    expect(handJoinedHomePaths('"confusion matrix: model_trainer/confusion_matrix.svg"')).toHaveLength(0);
     expect(handJoinedHomePaths('html`<a href="/runs">`')).toHaveLength(0);
   });
 

@@ -34,7 +34,7 @@ const REPORT_CSP =
 export function registerRunRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const source = ctx.deps.runs;
   const runFile = (id: string, name: RunFileName): string =>
-    join(runPaths(ctx.deps.home, id).root, RUN_FILES[name]);
+    join(runPaths(ctx.deps.home, id)[RUN_FILES[name]], name);
   const available = async (id: string): Promise<RunFileName[]> => {
     const out: RunFileName[] = [];
     for (const name of Object.keys(RUN_FILES) as RunFileName[]) {
