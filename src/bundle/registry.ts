@@ -13,8 +13,8 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
 import { z } from "zod";
+import { type HomeLayout, homeLayout } from "../config/home.ts";
 import { NetsecError } from "../core/errors.ts";
 
 /** A registered version as `registry.json` keeps it (also the `version.json` pushed to S3). */
@@ -53,31 +53,38 @@ function writeAtomic(path: string, text: string): void {
 
 export class ModelRegistry {
   readonly root: string;
+  private readonly layout: HomeLayout;
 
   constructor(home: string) {
-    this.root = join(home, "registry");
+    this.layout = homeLayout(home);
+    this.root = this.layout.registry;
   }
 
-  private dir(name: string): string {
+  private paths(name: string): ReturnType<HomeLayout["registryModel"]> {
     if (!/^[A-Za-z0-9_.-]+$/.test(name))
       throw new NetsecError("MODEL_NOT_FOUND", `invalid model name ${JSON.stringify(name)}`, { value: name });
-    return join(this.root, name);
+    return this.layout.registryModel(name);
+  }
+
+  /** Path of a model's index (registry.json): its change time says the registry changed. */
+  indexFile(name: string): string {
+    return this.paths(name).index;
   }
 
   names(): string[] {
     if (!existsSync(this.root)) return [];
     return readdirSync(this.root)
-      .filter((n) => existsSync(join(this.root, n, "registry.json")))
+      .filter((n) => existsSync(this.layout.registryModel(n).index))
       .sort();
   }
 
   index(name: string): RegistryIndex {
-    const p = join(this.dir(name), "registry.json");
+    const p = this.paths(name).index;
     if (!existsSync(p)) return { name, versions: [], aliases: {}, history: [] };
     const corrupt = (why: string): NetsecError =>
       new NetsecError(
         "STATE_CORRUPT",
-        `registry index ${p} is damaged (${why}); restore it from a backup, or move it aside (mv ${JSON.stringify(p)} ${JSON.stringify(`${p}.damaged`)}) and train again to register a new version (the bundles under ${join(this.dir(name), "versions")} are kept)`,
+        `registry index ${p} is damaged (${why}); restore it from a backup, or move it aside (mv ${JSON.stringify(p)} ${JSON.stringify(`${p}.damaged`)}) and train again to register a new version (the bundles under ${this.paths(name).versions} are kept)`,
         { file: p },
       );
     let raw: unknown;
@@ -95,13 +102,13 @@ export class ModelRegistry {
   }
 
   private save(idx: RegistryIndex): void {
-    mkdirSync(this.dir(idx.name), { recursive: true });
-    writeAtomic(join(this.dir(idx.name), "registry.json"), `${JSON.stringify(idx, null, 2)}\n`);
+    mkdirSync(this.paths(idx.name).dir, { recursive: true });
+    writeAtomic(this.paths(idx.name).index, `${JSON.stringify(idx, null, 2)}\n`);
   }
 
   /** Path of a version's bundle directory. */
   versionDir(name: string, version: number): string {
-    return join(this.dir(name), "versions", String(version));
+    return this.paths(name).version(version);
   }
 
   /** Copy a bundle directory in as the next version. */
@@ -111,7 +118,7 @@ export class ModelRegistry {
     const dest = this.versionDir(name, version);
     const tmp = `${dest}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(join(this.dir(name), "versions"), { recursive: true });
+    mkdirSync(this.paths(name).versions, { recursive: true });
     cpSync(bundleDir, tmp, { recursive: true });
     renameSync(tmp, dest);
     const v: ModelVersion = { ...meta, version, created: new Date().toISOString() };

@@ -7,6 +7,7 @@
 import { type Config, loadConfig } from "../config/env.ts";
 import { isNetsecError, NetsecError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../core/log.ts";
+import { Progress, progressEnabled } from "../core/progress.ts";
 
 export interface Ctx {
   config: Readonly<Config>;
@@ -16,6 +17,13 @@ export interface Ctx {
   say(line: string): void;
   /** Progress on stderr (single updating line on a TTY). */
   progress(msg: string): void;
+  /**
+   * A rows/s + ETA meter for a long step, shown on the status line (NETSEC_PROGRESS; by default only
+   * when stderr is a terminal); null when not shown, so a caller skips the bookkeeping.
+   */
+  meter(label: string, unit: string, total?: number): Progress | null;
+  /** Whether meters are shown (for callers handing a sink further down, as the pipeline). */
+  metersOn: boolean;
   /** A progress line to keep on stderr (e.g. each candidate's scores), never overwritten by the next. */
   note(line: string): void;
   /** The machine-readable summary: one JSON object, the last line of stdout. */
@@ -27,12 +35,20 @@ export function makeCtx(opts: { json?: boolean }): Ctx {
   const log = createLogger(config.NETSEC_LOG_LEVEL);
   const json = Boolean(opts.json);
   const tty = process.stderr.isTTY;
+  const metersOn = progressEnabled(config.NETSEC_PROGRESS, tty);
   let lastProgressLen = 0;
   const clearProgress = (): void => {
     if (tty && lastProgressLen > 0) {
       process.stderr.write(`\r${" ".repeat(lastProgressLen)}\r`);
       lastProgressLen = 0;
     }
+  };
+  const progress = (msg: string): void => {
+    if (tty) {
+      const s = msg.length > 150 ? `${msg.slice(0, 147)}...` : msg;
+      process.stderr.write(`\r${s}${" ".repeat(Math.max(0, lastProgressLen - s.length))}`);
+      lastProgressLen = s.length;
+    } else process.stderr.write(`${msg}\n`);
   };
   return {
     config,
@@ -42,12 +58,16 @@ export function makeCtx(opts: { json?: boolean }): Ctx {
       clearProgress();
       (json ? process.stderr : process.stdout).write(`${line}\n`);
     },
-    progress(msg) {
-      if (tty) {
-        const s = msg.length > 150 ? `${msg.slice(0, 147)}...` : msg;
-        process.stderr.write(`\r${s}${" ".repeat(Math.max(0, lastProgressLen - s.length))}`);
-        lastProgressLen = s.length;
-      } else process.stderr.write(`${msg}\n`);
+    progress,
+    metersOn,
+    meter(label, unit, total) {
+      if (!metersOn) return null;
+      return new Progress({
+        label,
+        unit,
+        ...(total !== undefined ? { total } : {}),
+        sink: progress,
+      });
     },
     note(line) {
       clearProgress();

@@ -1,6 +1,7 @@
 /** Wiring shared by CLI commands: resolving schemas and stores from options and config. */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import { homeLayout } from "../config/home.ts";
 import { NetsecError } from "../core/errors.ts";
 import { getDataset, schemaPaths } from "../datasets/registry.ts";
 import { type DatasetSchema, loadSchemaFile } from "../datasets/schema.ts";
@@ -25,8 +26,9 @@ export function resolveSchema(ctx: Ctx, o: { dataset?: string; schema?: string }
       );
     }
     const known = schemaPaths(ctx.config.home).get(s.name);
-    const userDir = join(ctx.config.home, "datasets");
-    const target = join(userDir, `${s.name}.yaml`);
+    const layout = homeLayout(ctx.config.home);
+    const userDir = layout.userSchemas;
+    const target = layout.userSchema(s.name);
     if (known && !known.startsWith(userDir)) {
       if (readFileSync(known, "utf8") !== readFileSync(resolve(o.schema), "utf8")) {
         ctx.say(

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { delimiter, resolve } from "node:path";
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
+import { homeLayout } from "./home.ts";
 
 const optionalString = z
   .string()
@@ -29,6 +30,10 @@ export const ENV_VARS = {
   NETSEC_LOG_LEVEL: {
     doc: "pino log level (fatal, error, warn, info, debug, trace, silent).",
     default: "info",
+  },
+  NETSEC_PROGRESS: {
+    doc: "Rows/s and ETA lines on stderr for long steps: `auto` (only when stderr is a terminal), `on`, `off`.",
+    default: "auto",
   },
   NETSEC_API_TOKEN: { doc: "Bearer token required by every state-changing API route.", secret: true },
   NETSEC_SEED: { doc: "Default seed for splits, CV and models.", default: "42" },
@@ -99,6 +104,7 @@ export const EnvSchema = z.object({
   NETSEC_STORE_URI: optionalString,
   NETSEC_DATASET_MIRROR: optionalString,
   NETSEC_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  NETSEC_PROGRESS: z.enum(["auto", "on", "off"]).default("auto"),
   NETSEC_API_TOKEN: optionalString,
   NETSEC_SEED: z.coerce
     .number()
@@ -179,7 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new NetsecError("CONFIG_INVALID", `invalid environment: ${problems.join("; ")}`, { problems });
   }
   const home = resolve(cwd, r.data.NETSEC_HOME);
-  const storeUri = r.data.NETSEC_STORE_URI ?? `sqlite:${resolve(home, "store.db")}`;
+  const storeUri = r.data.NETSEC_STORE_URI ?? `sqlite:${homeLayout(home).sqliteStore}`;
   const dataDirs = r.data.NETSEC_DATA_DIRS.map((d) => resolve(cwd, d));
   return Object.freeze({ ...r.data, NETSEC_DATA_DIRS: dataDirs, home, storeUri });
 }

@@ -29,10 +29,10 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { basename, extname } from "node:path";
 import { parse as parseCsvSync } from "csv-parse/sync";
 import { NetsecError } from "../core/errors.ts";
-import { ValidationThresholdsSchema } from "../validate/validate.ts";
 import { isInfinite, isMissingToken, parseNumber } from "./coerce.ts";
 import { type FileFormat, formatFromName, type HeaderRename, type RawValue, readTable } from "./readers.ts";
 import type { ColumnSpec, SchemaFile } from "./schema.ts";
+import { ValidationThresholdsSchema } from "./thresholds.ts";
 
 /** Past this many distinct text values a column is an identifier, not a category. */
 export const MAX_CATEGORIES = 1000;

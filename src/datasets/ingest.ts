@@ -44,6 +44,8 @@ export interface IngestOptions {
   /** Known SHA-256 of the file (skips hashing it again). */
   sha256?: string;
   onProgress?: (msg: string) => void;
+  /** Rows stored so far of the file's `total` (for a rows/s meter). */
+  onRows?: (done: number, total: number) => void;
 }
 
 /** The record id of data row `row` of the file with SHA-256 `sha`. */
@@ -112,6 +114,7 @@ export async function ingestFile(
     added += await store.insertBatch(recs);
     done += recs.length;
     opts.onProgress?.(`${label}: ${done}/${rows} rows stored`);
+    opts.onRows?.(done, rows);
   }
   await store.putSource({ ...sourceInfo, ingestedAt: new Date().toISOString(), status: "complete" });
   const total = await store.count({ dataset: schema.name });

@@ -24,6 +24,7 @@ import { dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
+import { homeLayout } from "../config/home.ts";
 import { NetsecError } from "../core/errors.ts";
 import { openStream, type SourceRef } from "./readers.ts";
 import { type DatasetSchema, type FileSpec, loadSchemaFile } from "./schema.ts";
@@ -67,7 +68,7 @@ export function schemaPaths(home: string): Map<string, string> {
     }
   };
   add(BUILTIN_SCHEMA_DIR, true);
-  add(join(home, "datasets"), false);
+  add(homeLayout(home).userSchemas, false);
   return out;
 }
 
@@ -194,7 +195,7 @@ export async function fetchDataset(
       const archive = files.find((x) => x.name === f.member_of)!;
       const a = await resolveOne(archive);
       const ref: SourceRef = { path: a.ref.path, member: f.name };
-      const stampPath = join(opts.home, "cache", schema.name, ".stamps", `${f.member_of}!${f.name}.json`);
+      const stampPath = homeLayout(opts.home).datasetCache(schema.name).stamp(`${f.member_of}!${f.name}`);
       let bytes = f.bytes ?? 0;
       if (!stampOk(a.ref.path, stampPath, f.sha256)) {
         opts.onProgress?.(`verifying ${f.name} inside ${f.member_of}`);
@@ -217,13 +218,13 @@ export async function fetchDataset(
 }
 
 async function resolveFile(dataset: string, f: FileSpec, opts: RegistryOptions): Promise<ResolvedFile> {
-  const cacheDir = join(opts.home, "cache", dataset);
-  const cachePath = join(cacheDir, f.name);
-  const stampDir = join(cacheDir, ".stamps");
+  const cache = homeLayout(opts.home).datasetCache(dataset);
+  const cacheDir = cache.dir;
+  const cachePath = cache.file(f.name);
   const base = { name: f.name, sha256: f.sha256, format: f.format };
   // 1. cache
   if (existsSync(cachePath)) {
-    const stamp = join(stampDir, `${f.name}.json`);
+    const stamp = cache.stamp(f.name);
     if (stampOk(cachePath, stamp, f.sha256)) {
       return { ...base, ref: { path: cachePath }, origin: "cache", bytes: statSync(cachePath).size };
     }
@@ -240,7 +241,7 @@ async function resolveFile(dataset: string, f: FileSpec, opts: RegistryOptions):
   if (opts.mirror) {
     const mpath = resolve(opts.mirror, dataset, f.name);
     if (existsSync(mpath)) {
-      const stamp = join(stampDir, `mirror-${f.name}.json`);
+      const stamp = cache.stamp(`mirror-${f.name}`);
       if (!stampOk(mpath, stamp, f.sha256)) {
         opts.onProgress?.(`verifying ${mpath}`);
         const got = await sha256OfRef({ path: mpath });
@@ -279,7 +280,7 @@ async function resolveFile(dataset: string, f: FileSpec, opts: RegistryOptions):
     const got = hash.digest("hex");
     if (got !== f.sha256) throw mismatch(dataset, f, f.url, got);
     renameSync(tmp, cachePath);
-    writeStamp(cachePath, join(stampDir, `${f.name}.json`), f.sha256);
+    writeStamp(cachePath, cache.stamp(f.name), f.sha256);
     return { ...base, ref: { path: cachePath }, origin: "download", bytes };
   } catch (e) {
     rmSync(tmp, { force: true });

@@ -4,9 +4,10 @@
  * is built with the `html` tag, which escapes every interpolated value: model names and hyperparameter
  * values come from user config and must render as text.
  */
+
+import { fmt, html, raw } from "../core/html.ts";
 import { safeCsv } from "../core/spreadsheet-safe.ts";
 import type { ModelSearchResult } from "../selection/search.ts";
-import { fmt, html, raw } from "../serve/views/html.ts";
 import type { LeaderboardRow } from "./train.ts";
 
 export interface LeaderboardEntry {

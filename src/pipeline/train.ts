@@ -1,82 +1,26 @@
 /**
- * Train and evaluate: the engine's end-to-end path (used by `netsec train` and the pipeline).
- *   transform (fit on train only) → candidates × folds CV on the worker pool → winner by mean CV score
- *   → decision threshold from the winner's out-of-fold probabilities → refit on all training rows
- *   → one evaluation on the untouched test set → bundle.
+ * What the training steps share (steps/transform, tune, evaluate, bundle, register): the target's
+ * classes and their encoding, how a model's scores are evaluated and reduced to the run's one score,
+ * the training data's digest and the search's progress lines.
  */
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
-import { decideClasses, writeBundle } from "../bundle/bundle.ts";
-import type { BundleManifest } from "../bundle/manifest.ts";
-import { writeTrainDigest } from "../bundle/train-digest.ts";
+import { readFileSync } from "node:fs";
+import { decideClasses } from "../bundle/bundle.ts";
 import { NetsecError } from "../core/errors.ts";
-import type { Frame, Matrix } from "../core/frame.ts";
+import type { Frame } from "../core/frame.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
-import { duplicateGroupsOfFrame } from "../datasets/split.ts";
-import { snakeCase, snakeKeys } from "../models/params.ts";
-import { createModel, getModelSpec } from "../models/registry.ts";
-import { ColumnTransformer, type ImputeStrategy } from "../preprocess/column-transformer.ts";
-import { threatScore } from "../selection/cv-task.ts";
-import { stratifiedKFold } from "../selection/kfold.ts";
+import { snakeCase } from "../models/params.ts";
+import { getModelSpec } from "../models/registry.ts";
 import {
   type BinaryMetrics,
   binaryMetrics,
-  chooseThreshold,
-  curve,
   type MulticlassMetrics,
   multiclassMetrics,
-  thin,
   tprAtFpr,
 } from "../selection/metrics.ts";
-import {
-  type CandidateResult,
-  expandGrid,
-  type FitDone,
-  type ModelSearchResult,
-  planSearch,
-  type Scoring,
-  sampleGrid,
-  searchCV,
-} from "../selection/search.ts";
-import { profileFrame } from "../validate/profile.ts";
-
-export interface ModelRequest {
-  name: string;
-  /** Fixed hyperparameters (no search when `search` is "none"). */
-  params?: Record<string, unknown>;
-  /** Grid replacing the model's default grid. */
-  grid?: Record<string, unknown[]>;
-}
-
-export interface TrainOptions {
-  schema: DatasetSchema;
-  train: Frame;
-  test: Frame;
-  /** What the classifier predicts (default binary): see TargetMode. */
-  target?: TargetMode;
-  models: ModelRequest[];
-  search: "grid" | "random" | "none";
-  nIter?: number;
-  cv: number;
-  seed: number;
-  scoring: Scoring;
-  targetFpr: number;
-  imputer: ImputeStrategy;
-  knnNeighbors?: number;
-  threshold: { strategy: "max_f1" | "target_fpr" | "fixed"; targetFpr: number; value: number };
-  threads?: number;
-  runId: string;
-  bundleDir: string;
-  onProgress?: (msg: string, done?: number, total?: number) => void;
-  /**
-   * Lines worth keeping on a terminal while the search runs (not transient status): one per completed
-   * fit (model, params, fold scores of every candidate it scored) and one per model's best candidate.
-   */
-  onLine?: (line: string) => void;
-  signal?: AbortSignal;
-}
+import type { CandidateResult, FitDone, Scoring } from "../selection/search.ts";
 
 export interface LeaderboardRow {
   model: string;
@@ -152,32 +96,6 @@ function compactParams(p: Record<string, unknown>, omit: readonly string[] = [])
     .filter(([k]) => k !== "random_state" && !omit.includes(k))
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
   return parts.length ? parts.join(" ") : "(defaults)";
-}
-
-export interface TrainResult {
-  winner: string;
-  params: Record<string, unknown>;
-  leaderboard: LeaderboardRow[];
-  searches: ModelSearchResult[];
-  threshold: number;
-  fitSeconds: number;
-  test: ScoredMetrics;
-  testAt05: BinaryMetrics;
-  oof: BinaryMetrics;
-  curves: { roc: { fpr: number; tpr: number }[]; pr: { recall: number; precision: number }[] };
-  manifest: BundleManifest;
-  bundleDir: string;
-  trainCvGap: number;
-  /** The classes the model predicts (binary: benign and threat). */
-  classSpace: ClassSpace;
-  /** Per-class test metrics: multiclass targets only (null for binary). */
-  perClass: PerClassReport | null;
-  /**
-   * What the fitted transformer produced and the class targets the winner was fitted and tested on
-   * (binary: 1 = threat; multiclass: the class index, -1 for a test label unseen in training), for
-   * the run's data_transformation/ artifacts.
-   */
-  transformed: { train: Matrix; test: Matrix; yTrain: Int32Array; yTest: Int32Array };
 }
 
 /**
@@ -549,166 +467,6 @@ export function metricsRecord(m: BinaryMetrics & { f1_macro?: number }): Record<
   };
 }
 
-export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
-  const { schema } = o;
-  const say = o.onProgress ?? (() => {});
-  const space = classSpace(schema, o.train, o.target ?? "binary");
-  const K = space.classes.length;
-  const threatClasses = space.classIsThreat.flatMap((t, k) => (t ? [k] : []));
-  const tr = encodeTarget(schema, o.train, space);
-  const te = encodeTarget(schema, o.test, space);
-  // the model learns the classes; the threshold, OOF and threat metrics use the threat side
-  const ytr = tr.y;
-  const numeric = schema.features.filter((c) => c.type !== "categorical").map((c) => c.name);
-  const categorical = schema.features.filter((c) => c.type === "categorical").map((c) => c.name);
-  say("transform: fitting imputer, scaler and one-hot encoder on the training rows");
-  const transformer = new ColumnTransformer().fit(o.train, {
-    numeric,
-    categorical,
-    imputer: o.imputer,
-    knnNeighbors: o.knnNeighbors ?? 3,
-    scale: true,
-    seed: o.seed,
-  });
-  const Xtr = transformer.transform(o.train, true);
-  const Xte = transformer.transform(o.test);
-  // duplicate-aware folds: identical feature vectors never straddle train and validation
-  const { groups, nGroups } = duplicateGroupsOfFrame(o.train, schema.featureNames);
-  const folds = stratifiedKFold(ytr, o.cv, o.seed, nGroups < o.train.nRows ? groups : undefined);
-  const candidates = o.models.flatMap((m) => {
-    const spec = getModelSpec(m.name);
-    const fixed = snakeKeys(m.params ?? {});
-    if (!("random_state" in fixed) && "randomState" in (spec.paramSchema.parse({}) as object))
-      fixed.random_state = o.seed;
-    if (o.search === "none") return [{ model: m.name, params: fixed }];
-    const grid = m.grid ?? spec.defaultGrid;
-    const list =
-      o.search === "random" ? sampleGrid(grid, o.nIter ?? 20, o.seed, fixed) : expandGrid(grid, fixed);
-    return list.map((params) => ({ model: m.name, params }));
-  });
-  // validate every candidate's params before spending any time
-  for (const c of candidates) createModel(c.model, c.params);
-  const fits = planSearch(candidates).fits.length;
-  const total = fits * folds.length;
-  say(
-    `search: ${candidates.length} candidate(s) x ${folds.length} folds` +
-      (fits < candidates.length
-        ? ` in ${total} fits (candidates that differ only in n_estimators or max_iter share one fit, scored at each n)`
-        : ` = ${total} fits`),
-    0,
-    total,
-  );
-  const searches = await searchCV(Xtr, ytr, K, threatClasses, candidates, folds, {
-    scoring: o.scoring,
-    targetFpr: o.targetFpr,
-    ...(o.threads !== undefined ? { threads: o.threads } : {}),
-    onProgress: (d, t) => say("search", d, t),
-    ...(o.onLine ? { onFit: fitLine(o.scoring, o.onLine), onModelDone: bestLine(o.scoring, o.onLine) } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
-  const leaderboard: LeaderboardRow[] = searches
-    .map((s) => ({
-      model: s.model,
-      params: s.best.params,
-      scoring: o.scoring,
-      cv_mean: s.best.cv_mean,
-      cv_std: s.best.cv_std,
-      train_mean: s.best.train_mean,
-      candidates: s.candidates.length,
-    }))
-    .sort((a, b) => b.cv_mean - a.cv_mean);
-  const win = searches.find((s) => s.model === leaderboard[0]!.model)!;
-  const threshold =
-    o.threshold.strategy === "fixed"
-      ? o.threshold.value
-      : chooseThreshold(tr.threat, win.oof, o.threshold.strategy, o.threshold.targetFpr);
-  say(`refit: ${win.model} ${JSON.stringify(win.best.params)} on ${o.train.nRows} rows`);
-  const model = createModel(win.model, win.best.params);
-  const rep = await model.fit(Xtr, ytr, K, {
-    ...(o.threads !== undefined ? { threads: o.threads } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
-  const proba = model.predictProba(Xte);
-  const s = threatScore(proba, Xte.nRows, K, threatClasses);
-  const { metrics: test, perClass } = evaluateScores(
-    te,
-    space,
-    { proba, threat: s },
-    threshold,
-    o.targetFpr,
-    o.scoring === "f1_macro",
-  );
-  const testAt05 = binaryMetrics(te.threat, s, 0.5);
-  const oof = binaryMetrics(tr.threat, win.oof, threshold);
-  const pts = curve(te.threat, s);
-  const curves = {
-    roc: thin(pts).map((p) => ({ fpr: p.fpr, tpr: p.tpr })),
-    pr: thin(pts.slice(1)).map((p) => ({ recall: p.tpr, precision: p.precision })),
-  };
-  const manifest: BundleManifest = {
-    format: "netsec-bundle",
-    format_version: 1,
-    created: new Date().toISOString(),
-    code_version: codeVersion(),
-    run_id: o.runId,
-    model: win.model,
-    params: snakeKeys(model.params as Record<string, unknown>),
-    dataset: schema.name,
-    schema: schema.raw,
-    target_mode: space.mode,
-    classes: space.classes,
-    class_is_threat: space.classIsThreat,
-    class_labels: space.classLabels,
-    input_columns: transformer.inputColumns,
-    feature_names: transformer.featureNames,
-    threshold,
-    threshold_strategy: o.threshold.strategy,
-    metrics: {
-      cv: {
-        [`${o.scoring}_mean`]: win.best.cv_mean,
-        [`${o.scoring}_std`]: win.best.cv_std,
-        [`train_${o.scoring}_mean`]: win.best.train_mean,
-      },
-      test: metricsRecord(test),
-      oof: metricsRecord(oof),
-      ...(space.mode !== "binary" && perClass ? { test_per_class: perClass.per_class } : {}),
-    },
-    data: {
-      train_sha256: frameSha256(o.train),
-      test_sha256: frameSha256(o.test),
-      train_rows: o.train.nRows,
-      test_rows: o.test.nRows,
-    },
-    files: {
-      preprocess: "preprocess.json",
-      model: "model.json",
-      reference_profile: "reference_profile.json",
-      onnx: null,
-    },
-  };
-  mkdirSync(o.bundleDir, { recursive: true });
-  manifest.train_digest = writeTrainDigest(o.bundleDir, o.train, transformer.inputColumns);
-  writeBundle(o.bundleDir, manifest, transformer, model, profileFrame(o.train, schema, o.seed));
-  return {
-    winner: win.model,
-    params: snakeKeys(model.params as Record<string, unknown>),
-    leaderboard,
-    searches,
-    threshold,
-    fitSeconds: rep.fitSeconds,
-    test,
-    testAt05,
-    oof,
-    curves,
-    manifest,
-    bundleDir: o.bundleDir,
-    trainCvGap: win.best.train_mean - win.best.cv_mean,
-    classSpace: space,
-    perClass: space.mode === "binary" ? null : perClass,
-    transformed: { train: Xtr, test: Xte, yTrain: ytr, yTest: te.y },
-  };
-}
-
 const f4 = (v: number): string => v.toFixed(4);
 
 /** One line per completed fit: `fit 3/28 model params → scoring per candidate: fold scores (mean)`. */
@@ -728,7 +486,7 @@ export function fitLine(scoring: Scoring, out: (line: string) => void): (e: FitD
 }
 
 /** After a model's search: its best candidate. */
-function bestLine(
+export function bestLine(
   scoring: Scoring,
   out: (line: string) => void,
 ): (e: { model: string; best: CandidateResult; candidates: number }) => void {

@@ -8,7 +8,6 @@
  * Reloads are serialised (one load at a time) and a failed load keeps the previous model.
  */
 import { statSync } from "node:fs";
-import { join } from "node:path";
 import type { Predictor } from "../bundle/predictor.ts";
 import type { ModelRegistry, ModelVersion } from "../bundle/registry.ts";
 import { NetsecError } from "../core/errors.ts";
@@ -85,7 +84,7 @@ export function registryModelSource(
       const parts: string[] = [];
       for (const n of registry.names()) {
         try {
-          parts.push(`${n}@${statSync(join(registry.root, n, "registry.json")).mtimeMs}`);
+          parts.push(`${n}@${statSync(registry.indexFile(n)).mtimeMs}`);
         } catch {
           parts.push(`${n}@-`);
         }

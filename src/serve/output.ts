@@ -7,8 +7,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { link, mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Prediction } from "../bundle/predictor.ts";
+import { homeLayout } from "../config/home.ts";
 import { safeCsvCell } from "../core/spreadsheet-safe.ts";
 import { PREDICTION_ID_RE } from "./schemas.ts";
 
@@ -18,13 +18,13 @@ export function newPredictionId(now = new Date()): string {
 }
 
 export function outputDir(home: string): string {
-  return join(home, "prediction_output");
+  return homeLayout(home).predictionOutput;
 }
 
 /** Path of a kept output; the id must match the strict pattern (callers validate user-supplied ids first). */
 export function outputPath(home: string, id: string): string {
   if (!PREDICTION_ID_RE.test(id)) throw new RangeError(`invalid prediction id ${JSON.stringify(id)}`);
-  return join(outputDir(home), `${id}.csv`);
+  return homeLayout(home).predictionFile(id);
 }
 
 /**
@@ -123,7 +123,7 @@ export async function savePredictionOutput(home: string, id: string, csv: string
     await mkdir(dir, { recursive: true });
     await writeAtomic(path, csv);
   }
-  const latest = join(dir, "output.csv");
+  const latest = homeLayout(home).latestPrediction;
   const tmp = `${latest}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
     await link(path, tmp);

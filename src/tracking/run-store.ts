@@ -14,8 +14,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import { z } from "zod";
+import { type HomeLayout, homeLayout } from "../config/home.ts";
 import { NetsecError } from "../core/errors.ts";
 import type { S3SyncState } from "./s3-sync.ts";
 
@@ -136,20 +136,22 @@ const ID_RE = /^[A-Za-z0-9_-]{1,80}$/;
 
 export class RunStore {
   readonly root: string;
+  private readonly layout: HomeLayout;
 
   constructor(home: string) {
-    this.root = join(home, "runs");
+    this.layout = homeLayout(home);
+    this.root = this.layout.runs;
   }
 
   private path(id: string): string {
     if (!ID_RE.test(id))
       throw new NetsecError("RUN_NOT_FOUND", `invalid run id ${JSON.stringify(id)}`, { value: id });
-    return join(this.root, id, "run.json");
+    return this.layout.runRecord(id).file;
   }
 
   save(r: RunRecord): void {
     const p = this.path(r.id);
-    mkdirSync(join(this.root, r.id), { recursive: true });
+    mkdirSync(this.layout.runRecord(r.id).dir, { recursive: true });
     const tmp = `${p}.tmp-${process.pid}`;
     writeFileSync(tmp, `${JSON.stringify(r, null, 2)}\n`);
     renameSync(tmp, p);
@@ -183,7 +185,7 @@ export class RunStore {
     const damaged: DamagedRun[] = [];
     if (!existsSync(this.root)) return { runs, damaged };
     const ids = readdirSync(this.root)
-      .filter((d) => ID_RE.test(d) && existsSync(join(this.root, d, "run.json")))
+      .filter((d) => ID_RE.test(d) && existsSync(this.layout.runRecord(d).file))
       .sort()
       .reverse()
       .slice(0, limit);

@@ -21,8 +21,8 @@ import { dirname, join } from "node:path";
 import { z } from "zod";
 import { ModelRegistry, type ModelVersion, VersionSchema } from "../bundle/registry.ts";
 import { type Config, SECRET_VARS } from "../config/env.ts";
+import { runPaths } from "../config/home.ts";
 import { NetsecError } from "../core/errors.ts";
-import { runPaths } from "../pipeline/artifacts.ts";
 import type { RunRecord, RunStore } from "./run-store.ts";
 import { isAuthError, type ObjectStore } from "./s3.ts";
 

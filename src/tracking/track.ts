@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { Config } from "../config/env.ts";
+import { runPaths } from "../config/home.ts";
 import { NetsecError, redactUri } from "../core/errors.ts";
-import { runPaths } from "../pipeline/artifacts.ts";
 import { MlflowClient, type RunInfo } from "./mlflow.ts";
 import type { MlflowSyncState, RunRecord } from "./run-store.ts";
 

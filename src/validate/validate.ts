@@ -7,7 +7,6 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 import { safeCsv } from "../core/spreadsheet-safe.ts";
 import { canonical, type ProblemKind, type TypedValue } from "../datasets/coerce.ts";
 import {
@@ -19,25 +18,10 @@ import {
 } from "../datasets/load.ts";
 import type { RawTable } from "../datasets/readers.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
+import { type ValidationThresholds, ValidationThresholdsSchema } from "../datasets/thresholds.ts";
 
-export const ValidationThresholdsSchema = z
-  .object({
-    /** Per column: largest share of missing values that passes. */
-    max_missing_rate: z.number().min(0).max(1).default(0.05),
-    /** Per column: largest share of values outside the schema (type, allowed set, range) that passes. */
-    max_invalid_rate: z.number().min(0).max(1).default(0),
-    /** Largest share of rows whose feature vector repeats an earlier row. Phishing is at 0.477 (feature vectors). */
-    max_duplicate_rate: z.number().min(0).max(1).default(0.5),
-    /** Fewest rows that pass. */
-    min_rows: z.number().int().min(1).default(10),
-    /** Unknown (undeclared) columns fail validation unless allowed. */
-    allow_unknown_columns: z.boolean().default(false),
-    /** Labelled data must contain both a threat and a benign label. */
-    require_both_classes: z.boolean().default(true),
-  })
-  .strict();
-
-export type ValidationThresholds = z.infer<typeof ValidationThresholdsSchema>;
+// the thresholds' schema lives with the data schemas (schema inference reads its defaults too)
+export { type ValidationThresholds, ValidationThresholdsSchema };
 
 export const DEFAULT_THRESHOLDS: ValidationThresholds = ValidationThresholdsSchema.parse({});
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { againstLimit } from "../../src/pipeline/run.ts";
+import { againstLimit } from "../../src/pipeline/steps/gate.ts";
 
 describe("a gate's figure next to its limit", () => {
   it("has 4 decimals unless that reads as the limit; then as many as tell them apart", () => {

@@ -9,7 +9,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, describe, expect, it } from "vitest";
-import { MIN_FAIR_ROWS } from "../../src/pipeline/run.ts";
+import { MIN_FAIR_ROWS } from "../../src/pipeline/steps/register.ts";
 import { runCli } from "../helpers/cli.ts";
 import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
 

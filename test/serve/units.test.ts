@@ -1,9 +1,9 @@
 /** Small pieces checked against hand-computed answers: the Prometheus text, Accept negotiation, HTML escaping, auth. */
 import { describe, expect, it } from "vitest";
+import { escapeHtml, html } from "../../src/core/html.ts";
 import { makeAuthCheck } from "../../src/serve/auth.ts";
 import { MetricsRegistry } from "../../src/serve/metrics.ts";
 import { negotiate, wantsHtml } from "../../src/serve/negotiate.ts";
-import { escapeHtml, html } from "../../src/serve/views/html.ts";
 
 describe("metrics registry", () => {
   it("renders counters, gauges and cumulative histogram buckets in the text format", () => {

@@ -1,10 +1,15 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { NetsecError, redactUri } from "../../core/errors.ts";
-import { type IngestResult, ingestDocuments, ingestFile } from "../../datasets/ingest.ts";
+import { NetsecError } from "../../core/errors.ts";
+import type { IngestResult } from "../../datasets/ingest.ts";
 import { parseFileFormat } from "../../datasets/readers.ts";
-import { fetchDataset } from "../../datasets/registry.ts";
-import { readCollection } from "../../store/mongo-source.ts";
+import {
+  datasetFileNames,
+  datasetSources,
+  type IngestSource,
+  ingestSources,
+  mongoSource,
+} from "../../pipeline/steps/ingest.ts";
 import { runCommand } from "../context.ts";
 import { resolveSchema, withStore } from "../shared.ts";
 
@@ -51,84 +56,40 @@ export function registerIngest(program: Command): void {
         const results: IngestResult[] = [];
         await withStore(ctx, o.store, async (store) => {
           ctx.say(`record store: ${store.location}`);
-          const common = {
-            onProgress: (m: string) => ctx.progress(m),
-            ...(o.allowUnknownColumns ? { allowUnknownColumns: true } : {}),
-          };
+          let sources: IngestSource[];
           if (o.mongodb !== undefined) {
-            const uri = o.mongodb || ctx.config.MONGODB_URI;
-            if (!uri) throw new NetsecError("CONFIG_INVALID", "--mongodb needs a URI (or MONGODB_URI)", {});
-            const db = o.db ?? ctx.config.MONGODB_DB;
-            const coll = o.collection ?? ctx.config.MONGODB_COLLECTION;
-            const location = `${redactUri(uri)} ${db}.${coll}`;
-            results.push(
-              await ingestDocuments(
-                store,
-                schema,
-                {
-                  source: `mongo:${db}.${coll}`,
-                  location,
-                  name: coll,
-                  batches: () => readCollection(uri, db, coll, 2000),
-                },
-                common,
-              ),
+            const m = mongoSource(
+              { uri: o.mongodb || undefined, db: o.db, collection: o.collection },
+              ctx.config,
+              () => new NetsecError("CONFIG_INVALID", "--mongodb needs a URI (or MONGODB_URI)", {}),
             );
+            sources = [{ kind: "mongodb", ...m, role: "train", name: m.collection }];
           } else if (o.file?.length) {
-            for (const f of o.file) {
-              results.push(
-                await ingestFile(
-                  store,
-                  schema,
-                  { path: resolve(f) },
-                  { ...common, ...(format ? { format } : {}) },
-                ),
-              );
-            }
+            sources = o.file.map((f) => ({
+              kind: "file",
+              ref: { path: resolve(f) },
+              ...(format ? { format } : {}),
+              role: "train",
+              name: f,
+            }));
           } else {
-            const splitName = o.split ?? schema.raw.default_split;
-            let names: string[];
-            if (o.allFiles || !splitName) {
-              names = schema.raw.files.filter((f) => f.format !== "zip").map((f) => f.name);
-            } else {
-              const sp = schema.raw.splits[splitName];
-              if (!sp) {
-                throw new NetsecError(
-                  "CONFIG_INVALID",
-                  `dataset ${schema.name} has no split ${JSON.stringify(splitName)}; splits: ${Object.keys(schema.raw.splits).join(", ")}`,
-                  {
-                    value: splitName,
-                  },
-                );
-              }
-              names = [...sp.train, ...(sp.test ?? [])];
-            }
-            if (names.length === 0) {
-              throw new NetsecError(
-                "CONFIG_INVALID",
-                `dataset ${schema.name} lists no files; give --file`,
-                {},
-              );
-            }
-            const files = await fetchDataset(
-              schema,
-              {
-                home: ctx.config.home,
-                mirror: ctx.config.NETSEC_DATASET_MIRROR,
-                onProgress: (m) => ctx.progress(m),
-              },
-              names,
-            );
-            for (const f of files) {
-              results.push(
-                await ingestFile(store, schema, f.ref, {
-                  ...common,
-                  sha256: f.sha256,
-                  ...(f.format !== "zip" ? { format: f.format } : {}),
-                }),
-              );
-            }
+            const names = datasetFileNames(schema, o.split ?? schema.raw.default_split, Boolean(o.allFiles));
+            sources = await datasetSources(schema, names, ctx.config, { onProgress: (m) => ctx.progress(m) });
           }
+          // with meters on, a file's rows/s and ETA replace its per-batch "rows stored" lines
+          results.push(
+            ...(await ingestSources(store, schema, sources, {
+              ...(o.allowUnknownColumns ? { allowUnknownColumns: true } : {}),
+              ...(ctx.metersOn
+                ? {
+                    onRows: (name) => {
+                      const meter = ctx.meter(`${name}: stored`, "rows");
+                      return meter ? (done, total) => meter.update(done, total) : undefined;
+                    },
+                  }
+                : { onProgress: (m) => ctx.progress(m) }),
+            })),
+          );
         });
         for (const r of results) {
           ctx.say(

@@ -38,8 +38,7 @@ export function registerRunsS3(runs: Command): void {
         let todo: RunRecord[];
         if (id) {
           const r = store.get(id);
-          if (!r)
-            throw new NetsecError("RUN_NOT_FOUND", `no run ${id} in ${ctx.config.home}/runs`, { value: id });
+          if (!r) throw new NetsecError("RUN_NOT_FOUND", `no run ${id} in ${store.root}`, { value: id });
           if (r.status === "RUNNING")
             throw new NetsecError("CONFLICT", `run ${id} is still running; push it when it has finished`, {
               value: id,

@@ -53,9 +53,9 @@ export function registerRuns(program: Command): void {
     .option("--json", "print a machine-readable summary as the last line")
     .action((id: string, o: { json?: boolean }) =>
       runCommand(o, async (ctx) => {
-        const r = new RunStore(ctx.config.home).get(id);
-        if (!r)
-          throw new NetsecError("RUN_NOT_FOUND", `no run ${id} in ${ctx.config.home}/runs`, { value: id });
+        const store = new RunStore(ctx.config.home);
+        const r = store.get(id);
+        if (!r) throw new NetsecError("RUN_NOT_FOUND", `no run ${id} in ${store.root}`, { value: id });
         ctx.say(JSON.stringify(r, null, 2));
         ctx.result({ ok: true, run: r });
         return 0;
@@ -84,8 +84,7 @@ export function registerRuns(program: Command): void {
         let todo: RunRecord[];
         if (id) {
           const r = store.get(id);
-          if (!r)
-            throw new NetsecError("RUN_NOT_FOUND", `no run ${id} in ${ctx.config.home}/runs`, { value: id });
+          if (!r) throw new NetsecError("RUN_NOT_FOUND", `no run ${id} in ${store.root}`, { value: id });
           if (r.status === "RUNNING")
             throw new NetsecError(
               "CONFIG_INVALID",

@@ -56,13 +56,15 @@ export function registerSchema(program: Command): void {
             );
         }
         const path = resolve(file);
+        const meter = ctx.meter(`${file}: read`, "rows");
         const inf = await inferSchema(path, {
           ...(o.target !== undefined ? { target: o.target } : {}),
           ...(o.benign ? { benign: o.benign } : {}),
           ...(o.name !== undefined ? { name: o.name } : {}),
           ...(sampleRows !== undefined ? { sampleRows } : {}),
           ...(o.format ? { format: o.format } : {}),
-          onProgress: (rows) => ctx.progress(`${file}: ${fmt(rows)} rows read`),
+          onProgress: (rows) =>
+            meter ? meter.update(rows) : ctx.progress(`${file}: ${fmt(rows)} rows read`),
         });
         const yaml = renderInferredSchema(inf);
         // what we write must load: a failure here is our bug, reported as such

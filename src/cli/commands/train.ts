@@ -145,13 +145,19 @@ function buildConfig(o: TrainOpts): ReturnType<typeof parsePipelineConfig> {
 async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
   const cfg = buildConfig(o);
   let last = "";
-  const res = await runPipeline(cfg, ctx.config, (p) => {
-    // per-candidate results stay on the terminal; status lines replace each other
-    if (p.keep) return ctx.note(`[${p.step}] ${p.message}`);
-    const line = `[${p.step}] ${(100 * p.progress).toFixed(0)}% ${p.message}`;
-    if (line !== last) ctx.progress(line);
-    last = line;
-  });
+  const res = await runPipeline(
+    cfg,
+    ctx.config,
+    (p) => {
+      // per-candidate results stay on the terminal; status lines replace each other
+      if (p.keep) return ctx.note(`[${p.step}] ${p.message}`);
+      const line = `[${p.step}] ${(100 * p.progress).toFixed(0)}% ${p.message}`;
+      if (line !== last) ctx.progress(line);
+      last = line;
+    },
+    undefined,
+    { meters: ctx.metersOn },
+  );
   ctx.say("");
   if (res.leaderboard.length) {
     ctx.say(`scores: ${cfg.search.scoring} (train: on each CV fold's training rows)`);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { homeLayout, isRunId, validateReportPaths } from "../../config/home.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
 import { loadFrame } from "../../datasets/load.ts";
@@ -114,9 +115,7 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
       {},
     );
   }
-  const outDir = resolve(
-    o.out ?? join(ctx.config.home, "reports", `validate-${new Date().toISOString().replace(/[:.]/g, "-")}`),
-  );
+  const outDir = resolve(o.out ?? homeLayout(ctx.config.home).validateReport(new Date()));
   const format = parseFileFormat(o.format);
   const formatOpt = format ? { format } : {};
 
@@ -130,8 +129,11 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
       await validator.table(table);
     }
   } else {
+    const meter = ctx.meter("validate", "records");
     validator = await withStore(ctx, o.store, (store) =>
-      validateStore(store, schema, thr.data, { onProgress: (n) => ctx.progress(`validated ${n} records`) }),
+      validateStore(store, schema, thr.data, {
+        onProgress: (n) => (meter ? meter.update(n) : ctx.progress(`validated ${n} records`)),
+      }),
     );
   }
   const report: ValidationReport = validator.finish();
@@ -154,7 +156,7 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
       })
     ).frame;
     drift = detectDrift(reference, current, schema, driftOpts);
-    const dir = join(outDir, "drift_report");
+    const dir = validateReportPaths(outDir).driftReport;
     const paths = await writeDriftReports(drift, dir);
     written.push(...paths);
     const drifted = Object.entries(drift.columns)
@@ -240,14 +242,14 @@ async function loadReference(
     ).frame;
   }
   // a run id
-  const candidates = [
-    join(ctx.config.home, "artifacts", ref, "data_validation", "reference_profile.json"),
-    join(ctx.config.home, "artifacts", ref, "model_trainer", "model", "reference_profile.json"),
-  ];
+  const run = isRunId(ref) ? homeLayout(ctx.config.home).run(ref) : null;
+  const candidates = run
+    ? [join(run.validation, "reference_profile.json"), join(run.bundle, "reference_profile.json")]
+    : [];
   for (const c of candidates) if (existsSync(c)) return JSON.parse(readFileSync(c, "utf8")) as DataProfile;
   throw new NetsecError(
     "FILE_UNREADABLE",
-    `--reference ${ref}: no such file, and no run ${ref} with a reference profile under ${join(ctx.config.home, "artifacts")}`,
+    `--reference ${ref}: no such file, and no run ${ref} with a reference profile under ${homeLayout(ctx.config.home).artifacts}`,
     { file: ref },
   );
 }

@@ -7,8 +7,8 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { runPaths } from "../../config/home.ts";
 import { NetsecError } from "../../core/errors.ts";
-import { runPaths } from "../../pipeline/artifacts.ts";
 import type { ServeContext } from "../app.ts";
 import { negotiate } from "../negotiate.ts";
 import { ErrorResponse, HtmlJsonQuery, RUN_ID_RE, RunParams } from "../schemas.ts";
@@ -34,7 +34,7 @@ const REPORT_CSP =
 export function registerRunRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const source = ctx.deps.runs;
   const runFile = (id: string, name: RunFileName): string =>
-    join(runPaths(ctx.deps.home, id).root, RUN_FILES[name]);
+    join(runPaths(ctx.deps.home, id)[RUN_FILES[name]], name);
   const available = async (id: string): Promise<RunFileName[]> => {
     const out: RunFileName[] = [];
     for (const name of Object.keys(RUN_FILES) as RunFileName[]) {

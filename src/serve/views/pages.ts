@@ -5,9 +5,11 @@
  */
 import type { LabelMetrics } from "../../bundle/label-metrics.ts";
 import type { Contribution, Predictor } from "../../bundle/predictor.ts";
+import type { RunPaths } from "../../config/home.ts";
+import { escapeHtml, fmt, html, raw, type SafeHtml } from "../../core/html.ts";
 import type { ModelListing } from "../model-holder.ts";
 import type { RunDetail, RunSummary } from "../types.ts";
-import { escapeHtml, fmt, html, page, raw, type SafeHtml } from "./html.ts";
+import { page } from "./html.ts";
 
 const METRIC_ORDER = [
   "f1",
@@ -217,21 +219,21 @@ export function runsPage(runs: RunSummary[], version: string | null): string {
   );
 }
 
-/** Artifact files the run page links to (names → paths under the run's artifacts folder). */
+/** Artifact files the run page links to: each file's name → the run folder it is in (RunPaths). */
 export const RUN_FILES = {
-  "drift.html": "data_validation/drift_report/drift.html",
-  "report.yaml": "data_validation/drift_report/report.yaml",
-  "drift.json": "data_validation/drift_report/drift.json",
-  "validation.json": "data_validation/validation.json",
-  "leaderboard.html": "model_trainer/leaderboard.html",
-  "leaderboard.csv": "model_trainer/leaderboard.csv",
-  "test_metrics.json": "model_trainer/test_metrics.json",
-  "roc.svg": "model_trainer/roc.svg",
-  "pr.svg": "model_trainer/pr.svg",
-  "confusion_matrix.svg": "model_trainer/confusion_matrix.svg",
-  "model_card.html": "model_trainer/model/model_card.html",
-  "model_card.md": "model_trainer/model/model_card.md",
-} as const;
+  "drift.html": "driftReport",
+  "report.yaml": "driftReport",
+  "drift.json": "driftReport",
+  "validation.json": "validation",
+  "leaderboard.html": "trainer",
+  "leaderboard.csv": "trainer",
+  "test_metrics.json": "trainer",
+  "roc.svg": "trainer",
+  "pr.svg": "trainer",
+  "confusion_matrix.svg": "trainer",
+  "model_card.html": "bundle",
+  "model_card.md": "bundle",
+} as const satisfies Record<string, keyof RunPaths>;
 
 export type RunFileName = keyof typeof RUN_FILES;
 

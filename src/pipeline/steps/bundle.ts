@@ -1,0 +1,161 @@
+/**
+ * The bundle step: the model bundle in model_trainer/model/ (manifest, preprocessing, model, training
+ * profile, training-row digest), data_transformation/ (the fitted preprocessing and what it produced,
+ * as the original's preprocessing.pkl + train.npy/test.npy but readable without pickles), the same
+ * pipeline as ONNX + MLflow MLmodel verified under onnxruntime on every test row, the winner's metrics
+ * on every test set by name, and the model card.
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BundlePredictor, writeBundle } from "../../bundle/bundle.ts";
+import type { BundleManifest } from "../../bundle/manifest.ts";
+import { modelCardHtml, modelCardMarkdown } from "../../bundle/model-card.ts";
+import { pipelineIRFromModels } from "../../bundle/onnx/from-models.ts";
+import { writeOnnxModel } from "../../bundle/onnx/write.ts";
+import { writeTrainDigest } from "../../bundle/train-digest.ts";
+import type { Frame } from "../../core/frame.ts";
+import { binaryMetrics } from "../../selection/metrics.ts";
+import type { DriftReport } from "../../validate/drift.ts";
+import { profileFrame } from "../../validate/profile.ts";
+import { writeNpyInt64, writeNpyMatrix } from "../npy.ts";
+import type { PipelineRun } from "../runner.ts";
+import { codeVersion, frameSha256, metricsRecord, threatTarget } from "../train.ts";
+import type { Evaluated } from "./evaluate.ts";
+import type { RunData } from "./split.ts";
+import type { Transformed } from "./transform.ts";
+import type { Tuned } from "./tune.ts";
+
+export async function bundleStep(
+  run: PipelineRun,
+  data: RunData & { testName: string },
+  t: Transformed,
+  tuned: Tuned,
+  ev: Evaluated,
+  drift: DriftReport,
+): Promise<BundleManifest> {
+  const { cfg, schema, paths } = run;
+  const { train, test } = data;
+  const win = tuned.winner;
+  const scoring = cfg.search.scoring;
+  const manifest: BundleManifest = {
+    format: "netsec-bundle",
+    format_version: 1,
+    created: new Date().toISOString(),
+    code_version: codeVersion(),
+    run_id: run.id,
+    model: win.model,
+    params: ev.params,
+    dataset: schema.name,
+    schema: schema.raw,
+    target_mode: t.space.mode,
+    classes: t.space.classes,
+    class_is_threat: t.space.classIsThreat,
+    class_labels: t.space.classLabels,
+    input_columns: t.transformer.inputColumns,
+    feature_names: t.transformer.featureNames,
+    threshold: ev.threshold,
+    threshold_strategy: cfg.threshold.strategy,
+    metrics: {
+      cv: {
+        [`${scoring}_mean`]: win.best.cv_mean,
+        [`${scoring}_std`]: win.best.cv_std,
+        [`train_${scoring}_mean`]: win.best.train_mean,
+      },
+      test: metricsRecord(ev.test),
+      oof: metricsRecord(ev.oof),
+      ...(ev.perClass ? { test_per_class: ev.perClass.per_class } : {}),
+    },
+    data: {
+      train_sha256: frameSha256(train),
+      test_sha256: frameSha256(test),
+      train_rows: train.nRows,
+      test_rows: test.nRows,
+    },
+    files: {
+      preprocess: "preprocess.json",
+      model: "model.json",
+      reference_profile: "reference_profile.json",
+      onnx: null,
+    },
+  };
+  mkdirSync(paths.bundle, { recursive: true });
+  manifest.train_digest = writeTrainDigest(paths.bundle, train, t.transformer.inputColumns);
+  writeBundle(paths.bundle, manifest, t.transformer, ev.model, profileFrame(train, schema, cfg.seed));
+  writeTransformation(run, t);
+  // the same pipeline as ONNX + MLflow MLmodel, verified under onnxruntime on every test row
+  const bp = new BundlePredictor(paths.bundle);
+  const ir = pipelineIRFromModels({
+    preprocess: bp.transformer.toJSON(),
+    model: bp.model.toJSON(),
+    classLabels: manifest.class_labels,
+    classIsThreat: manifest.class_is_threat,
+    threshold: manifest.threshold,
+    dataset: schema.name,
+    netsecVersion: manifest.code_version.netsec,
+  });
+  const pred = bp.predict(test);
+  const onnx = await writeOnnxModel(join(paths.bundle, "onnx"), {
+    ir,
+    verifyOn: { frame: test, probabilities: pred.probability, labels: pred.labels },
+    metadata: { run_id: run.id, model: win.model, threshold: ev.threshold, dataset: schema.name },
+    runId: run.id,
+  });
+  manifest.files.onnx = "onnx/model.onnx";
+  writeFileSync(join(paths.bundle, "bundle.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  run.rec.metrics.onnx_max_abs_diff = onnx.verify?.maxAbsDiff ?? null;
+  const ties = onnx.verify?.thresholdTies.length ?? 0;
+  if (ties > 0)
+    run.warn(
+      `ONNX export: ${ties} test row(s) lie within float32 rounding just below the threshold ${ev.threshold}: onnxruntime labels them threats, the bundle (float64) does not`,
+    );
+  writeTestSets(run, bp, data, ev);
+  const md = modelCardMarkdown(manifest, {
+    leaderboard: tuned.leaderboard,
+    perClass: ev.perClass,
+    drift: { share_drifted: drift.share_drifted, dataset_drift: drift.dataset_drift },
+  });
+  writeFileSync(join(paths.bundle, "model_card.md"), md);
+  writeFileSync(join(paths.bundle, "model_card.html"), modelCardHtml(md, `Model card — ${win.model}`));
+  return manifest;
+}
+
+/** data_transformation/: the bundle's preprocess.json byte for byte, feature names, transformed rows and targets. */
+function writeTransformation(run: PipelineRun, t: Transformed): void {
+  const { paths } = run;
+  copyFileSync(join(paths.bundle, "preprocess.json"), join(paths.transformation, "preprocess.json"));
+  writeFileSync(
+    join(paths.transformation, "feature_names.json"),
+    `${JSON.stringify(t.transformer.featureNames, null, 2)}\n`,
+  );
+  writeNpyMatrix(join(paths.transformation, "train.npy"), t.Xtr);
+  writeNpyMatrix(join(paths.transformation, "test.npy"), t.Xte);
+  writeNpyInt64(join(paths.transformation, "target_train.npy"), t.yTrain.y);
+  writeNpyInt64(join(paths.transformation, "target_test.npy"), t.yTest.y);
+  if (t.space.mode !== "binary")
+    // what the multiclass targets' indices mean (-1 in target_test.npy: a class unseen in training)
+    writeFileSync(
+      join(paths.transformation, "target_classes.json"),
+      `${JSON.stringify({ target: t.space.mode, classes: t.space.classes, class_is_threat: t.space.classIsThreat }, null, 2)}\n`,
+    );
+}
+
+/** Every test set by name: the main one, then a split's also_test sets (reported, never selected on). */
+function writeTestSets(
+  run: PipelineRun,
+  bp: BundlePredictor,
+  data: { testName: string; extraTests: { name: string; frame: Frame }[] },
+  ev: Evaluated,
+): void {
+  const metricsOf = (m: ReturnType<typeof binaryMetrics>): Record<string, number> => ({
+    rows: m.confusion.tp + m.confusion.fp + m.confusion.tn + m.confusion.fn,
+    ...metricsRecord(m),
+  });
+  const rec = run.rec;
+  rec.test_sets = { [data.testName]: metricsOf(ev.test) };
+  for (const x of data.extraTests) {
+    const m = binaryMetrics(threatTarget(run.schema, x.frame), bp.scores(x.frame).threat, ev.threshold);
+    rec.test_sets[x.name] = metricsOf(m);
+    run.progress("bundle", 0.9, `${x.name}: F1 ${m.f1.toFixed(4)}, ROC-AUC ${m.roc_auc.toFixed(4)}`);
+  }
+  writeFileSync(join(run.paths.trainer, "test_sets.json"), `${JSON.stringify(rec.test_sets, null, 2)}\n`);
+}

@@ -1,0 +1,99 @@
+/**
+ * The tune step: every model's candidates (its grid, a random sample of it, or the fixed params) scored
+ * by k-fold CV on the training rows (duplicate-aware folds: identical feature vectors never straddle
+ * train and validation) on the worker pool; the leaderboard holds each model's best candidate, best
+ * first.
+ */
+import type { Frame } from "../../core/frame.ts";
+import { duplicateGroupsOfFrame } from "../../datasets/split.ts";
+import { snakeKeys } from "../../models/params.ts";
+import { createModel, getModelSpec } from "../../models/registry.ts";
+import { stratifiedKFold } from "../../selection/kfold.ts";
+import {
+  expandGrid,
+  type ModelSearchResult,
+  planSearch,
+  sampleGrid,
+  searchCV,
+} from "../../selection/search.ts";
+import type { PipelineRun } from "../runner.ts";
+import { bestLine, fitLine, type LeaderboardRow } from "../train.ts";
+import type { Transformed } from "./transform.ts";
+
+export interface Tuned {
+  searches: ModelSearchResult[];
+  /** Each model's best candidate, best CV mean first. */
+  leaderboard: LeaderboardRow[];
+  /** The winning model's search (its best candidate, out-of-fold scores). */
+  winner: ModelSearchResult;
+}
+
+export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): Promise<Tuned> {
+  const { cfg, schema } = run;
+  const search = cfg.search;
+  const { groups, nGroups } = duplicateGroupsOfFrame(train, schema.featureNames);
+  const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < train.nRows ? groups : undefined);
+  const candidates = cfg.models.flatMap((name) => {
+    const spec = getModelSpec(name);
+    const fixed = snakeKeys(search.params[name] ?? {});
+    if (!("random_state" in fixed) && "randomState" in (spec.paramSchema.parse({}) as object))
+      fixed.random_state = cfg.seed;
+    if (search.kind === "none") return [{ model: name, params: fixed }];
+    const grid = search.grids[name] ?? spec.defaultGrid;
+    const list =
+      search.kind === "random"
+        ? sampleGrid(grid, search.n_iter ?? 20, cfg.seed, fixed)
+        : expandGrid(grid, fixed);
+    return list.map((params) => ({ model: name, params }));
+  });
+  // validate every candidate's params before spending any time
+  for (const c of candidates) createModel(c.model, c.params);
+  const fits = planSearch(candidates).fits.length;
+  const total = fits * folds.length;
+  let frac = 0;
+  run.progress(
+    "tune",
+    frac,
+    `search: ${candidates.length} candidate(s) x ${folds.length} folds` +
+      (fits < candidates.length
+        ? ` in ${total} fits (candidates that differ only in n_estimators or max_iter share one fit, scored at each n)`
+        : ` = ${total} fits`) +
+      `: 0/${total} fits`,
+  );
+  const meter = run.meter("tune", "search", "fits", () => frac, total);
+  const searches = await searchCV(
+    t.Xtr,
+    t.yTrain.y,
+    t.space.classes.length,
+    t.threatClasses,
+    candidates,
+    folds,
+    {
+      scoring: search.scoring,
+      targetFpr: search.target_fpr,
+      ...(search.threads ? { threads: search.threads } : {}),
+      onProgress: (d, n) => {
+        frac = d / n;
+        if (meter) meter.update(d, n);
+        else run.progress("tune", frac, `search: ${d}/${n} fits`);
+      },
+      onFit: fitLine(search.scoring, (line) => run.progress("tune", frac, line, true)),
+      onModelDone: bestLine(search.scoring, (line) => run.progress("tune", frac, line, true)),
+      ...(run.signal ? { signal: run.signal } : {}),
+    },
+  );
+  meter?.finish();
+  const leaderboard: LeaderboardRow[] = searches
+    .map((s) => ({
+      model: s.model,
+      params: s.best.params,
+      scoring: search.scoring,
+      cv_mean: s.best.cv_mean,
+      cv_std: s.best.cv_std,
+      train_mean: s.best.train_mean,
+      candidates: s.candidates.length,
+    }))
+    .sort((a, b) => b.cv_mean - a.cv_mean);
+  const winner = searches.find((s) => s.model === leaderboard[0]!.model)!;
+  return { searches, leaderboard, winner };
+}
