@@ -12,6 +12,8 @@ import { safeCsv } from "../../core/spreadsheet-safe.ts";
 import { loadFrame } from "../../datasets/load.ts";
 import { readAllRows, readTable } from "../../datasets/readers.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
+import { scoredColumns } from "../../serve/output.ts";
+import { writeParquet } from "../../store/duckdb/parquet.ts";
 import { type Ctx, runCommand } from "../context.ts";
 
 interface PredictOptions {
@@ -73,9 +75,12 @@ export function registerPredict(program: Command): void {
     )
     .requiredOption(
       "--input <file>",
-      "data to score (the dataset's native format): the model's input columns; the label column is optional (when present, checked and used to report accuracy); other columns are passed through",
+      "data to score (the dataset's native format, or Parquet): the model's input columns; the label column is optional (when present, checked and used to report accuracy); other columns are passed through",
     )
-    .option("--output <file>", "where to write the scored rows (CSV); default: stdout")
+    .option(
+      "--output <file>",
+      "where to write the scored rows: CSV, or Parquet (typed columns) when the name ends in .parquet; default: CSV on stdout",
+    )
     .option(
       "--engine <bundle|onnx>",
       "score with netsec's bundle or with the bundle's onnx/model.onnx under onnxruntime; default: onnx for an ONNX path, else bundle",
@@ -153,21 +158,29 @@ export function registerPredict(program: Command): void {
         if (rows.length !== scored.labels.length)
           throw new NetsecError("INTERNAL", "row count changed between reads", {});
         let threats = 0;
-        const records = rows.map((r, i) => {
-          if (scored.isThreat[i]) threats++;
-          return [
-            ...r.map((v) => (v === null ? "" : String(v))),
-            scored.labels[i]!,
-            scored.probability[i]!.toPrecision(8),
-          ];
-        });
-        const text = safeCsv(records, [...table.header, "prediction", "probability"]);
+        for (let i = 0; i < rows.length; i++) threats += scored.isThreat[i]!;
+        const parquet = o.output?.toLowerCase().endsWith(".parquet") === true;
+        const text = parquet
+          ? ""
+          : safeCsv(
+              rows.map((r, i) => [
+                ...r.map((v) => (v === null ? "" : String(v))),
+                scored.labels[i]!,
+                scored.probability[i]!.toPrecision(8),
+              ]),
+              [...table.header, "prediction", "probability"],
+            );
         const truth = labelsOf(scored.frame, schema);
         const metrics: LabelMetrics | null = truth
           ? labelMetrics(truth, scored.isThreat, schema, input)
           : null;
         // stdout is written synchronously so that --json's object really is the last line
-        if (o.output) writeFileSync(resolve(o.output), text);
+        if (parquet)
+          await writeParquet(
+            resolve(o.output!),
+            scoredColumns(table.header, rows, schema, scored.labels, scored.probability),
+          );
+        else if (o.output) writeFileSync(resolve(o.output), text);
         else process.stdout.write(text);
         const t = scored.summary.threshold;
         ctx.say(
