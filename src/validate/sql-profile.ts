@@ -33,10 +33,11 @@ export async function profileRelation(
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
-        for (const [j, values] of chunk.getColumns().entries()) {
+        for (let j = 0; j < arrays.length; j++) {
+          const vector = chunk.getColumnVector(j);
           const out = arrays[j]!;
-          for (let r = 0; r < values.length; r++) {
-            const v = values[r];
+          for (let r = 0; r < chunk.rowCount; r++) {
+            const v = vector.getItem(r);
             out[at + r] = v === null ? Number.NaN : (v as number);
           }
         }

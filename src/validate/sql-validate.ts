@@ -197,23 +197,29 @@ interface Tally {
 }
 
 async function tallies(conn: DuckDBConnection, t: TypedRelation): Promise<Tally> {
-  const codes = Object.values(KIND_CODES);
-  const aggs = t.columns.flatMap((_, i) => [
-    `count(*) - count(v${i})`,
-    ...codes.map((k) => `count(*) FILTER (WHERE k${i} = ${k})`),
-  ]);
-  if (aggs.length === 0) return { missing: [], kinds: [] };
-  const row = (await conn.runAndReadAll(`SELECT ${aggs.join(", ")} FROM (${t.sql})`))
+  if (t.columns.length === 0) return { missing: [], kinds: [] };
+  // values missing and problems per column; then, for the columns with problems, problems by kind
+  const first = (
+    await conn.runAndReadAll(
+      `SELECT count(*), ${t.columns.map((_, i) => `count(v${i}), count(k${i})`).join(", ")} FROM (${t.sql})`,
+    )
+  )
     .getRowsJS()[0]!
     .map(Number);
-  const per = codes.length + 1;
-  return {
-    missing: t.columns.map((_, i) => row[i * per]!),
-    kinds: t.columns.map(
-      (_, i) =>
-        new Map(codes.map((k, j) => [k, row[i * per + 1 + j]!] as [number, number]).filter(([, n]) => n > 0)),
-    ),
-  };
+  const n = first[0]!;
+  const kinds = t.columns.map(() => new Map<number, number>());
+  const withProblems = t.columns.flatMap((_, i) => (first[2 + 2 * i]! > 0 ? [i] : []));
+  if (withProblems.length > 0) {
+    const codes = Object.values(KIND_CODES);
+    const aggs = withProblems.flatMap((i) => codes.map((k) => `count(*) FILTER (WHERE k${i} = ${k})`));
+    const row = (await conn.runAndReadAll(`SELECT ${aggs.join(", ")} FROM (${t.sql})`))
+      .getRowsJS()[0]!
+      .map(Number);
+    for (const [j, i] of withProblems.entries())
+      for (const [m, k] of codes.entries())
+        if (row[j * codes.length + m]! > 0) kinds[i]!.set(k, row[j * codes.length + m]!);
+  }
+  return { missing: t.columns.map((_, i) => n - first[1 + 2 * i]!), kinds };
 }
 
 /** Canonical label → rows, in the order the labels are first seen (as Validator's map). */

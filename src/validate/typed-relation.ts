@@ -158,7 +158,24 @@ export async function typedRelation(
   const maps: string[] = [];
   const layers: string[][] = [[], [], [], []];
   const joins: string[] = [];
+  const plain = await plainColumns(conn, base, columns);
   for (const [i, c] of columns.entries()) {
+    if (plain.has(i)) {
+      // nothing to coerce, nothing to report: the value as it is (numbers as DOUBLE)
+      const scale = c.spec.type === "timestamp" && c.spec.format === "epoch_s" ? " * 1000" : "";
+      layers[0]!.push(
+        `${c.numeric ? `CAST(b.r${i} AS DOUBLE)${scale}` : `b.r${i}`} AS v${i}`,
+        `CAST(NULL AS TINYINT) AS k${i}`,
+      );
+      continue;
+    }
+    if (plain.mapped.has(i)) {
+      const table = await mappingTable(conn, c, `SELECT DISTINCT r${i} AS raw FROM (${base})`);
+      maps.push(table);
+      joins.push(`LEFT JOIN ${table} AS m${i} ON b.r${i} IS NOT DISTINCT FROM m${i}.raw`);
+      layers[0]!.push(`m${i}.v AS v${i}`, `m${i}.k AS k${i}`);
+      continue;
+    }
     const expr = sqlCoercion(c, i);
     if (expr) {
       for (const [j, l] of expr.entries()) layers[j]!.push(...l);
@@ -181,6 +198,72 @@ export async function typedRelation(
       for (const m of maps) await conn.run(`DROP TABLE IF EXISTS ${m}`);
     },
   };
+}
+
+/** Categorical columns with at most this many distinct values are coerced value by value in JavaScript. */
+const MAP_MAX_DISTINCT = 65_536;
+
+/**
+ * The columns whose values need no coercion and break no rule, found by cheap aggregates before the
+ * per-cell SQL is built (a record store's typed columns nearly always are: ingest coerced them):
+ * - a number column of a numeric type whose values are all finite, integers where the schema says
+ *   integer, inside min/max and the allowed values, and present where the column is not nullable;
+ * - a category column whose few distinct values each `coerceCell`s to itself without a problem.
+ * `mapped`: category columns with few distinct values of which some do need coercing (a mapping
+ * table is exact and cheaper than per-cell SQL for them).
+ */
+async function plainColumns(
+  conn: DuckDBConnection,
+  base: string,
+  columns: readonly TypedColumn[],
+): Promise<Set<number> & { mapped: Set<number> }> {
+  const plain = Object.assign(new Set<number>(), { mapped: new Set<number>() });
+  const checks: { i: number; sql: string }[] = [];
+  for (const [i, c] of columns.entries()) {
+    const { spec } = c;
+    if (spec.type === "categorical") continue;
+    if (!NUMBER_TYPES.has(c.typeId) || c.typeId === DuckDBTypeId.BOOLEAN) continue;
+    const x = `CAST(r${i} AS DOUBLE)`;
+    const scale = spec.type === "timestamp" && spec.format === "epoch_s" ? " * 1000" : "";
+    const bad = [`NOT isfinite(${x})`];
+    if (spec.type === "integer") bad.push(`${x} <> trunc(${x})`);
+    if (c.allowed && spec.type !== "timestamp") {
+      const nums = [...c.allowed].filter((a) => canonical(Number(a)) === a).map(Number);
+      bad.push(nums.length ? `${x} NOT IN (${nums.map(sqlNumber).join(", ")})` : "TRUE");
+    }
+    if (spec.min !== undefined) bad.push(`${x}${scale} < ${sqlNumber(spec.min)}`);
+    if (spec.max !== undefined) bad.push(`${x}${scale} > ${sqlNumber(spec.max)}`);
+    const missing = spec.nullable ? "" : ` + (count(*) - count(r${i}))`;
+    checks.push({ i, sql: `count(*) FILTER (WHERE ${bad.join(" OR ")})${missing}` });
+  }
+  if (checks.length > 0) {
+    const r = await conn.runAndReadAll(`SELECT ${checks.map((c) => c.sql).join(", ")} FROM (${base})`);
+    const counts = r.getRowsJS()[0]!;
+    for (const [j, { i }] of checks.entries()) if (Number(counts[j]) === 0) plain.add(i);
+  }
+  for (const [i, c] of columns.entries()) {
+    if (c.spec.type !== "categorical") continue;
+    const r = await conn.runAndReadAll(
+      `SELECT DISTINCT r${i} FROM (${base}) WHERE r${i} IS NOT NULL LIMIT ${MAP_MAX_DISTINCT + 1}`,
+    );
+    const values = r.getRowsJS().map((x) => jsRaw(x[0]));
+    if (values.length > MAP_MAX_DISTINCT) {
+      if (c.typeId !== DuckDBTypeId.VARCHAR) plain.mapped.add(i);
+      continue;
+    }
+    const nulls = c.spec.nullable
+      ? 0
+      : Number(
+          (await conn.runAndReadAll(`SELECT count(*) - count(r${i}) FROM (${base})`)).getRowsJS()[0]![0],
+        );
+    const same = values.every((v) => {
+      const chk = coerceCell(v, c.spec, c.allowed);
+      return typeof v === "string" && chk.problem === undefined && chk.value === v;
+    });
+    if (same && nulls === 0) plain.add(i);
+    else plain.mapped.add(i);
+  }
+  return plain;
 }
 
 /**
