@@ -6,7 +6,7 @@
  * in row order, and the seeded subsample of a column with many distinct values is profileFrame's,
  * so no SQL aggregate would match them to the last bit.
  */
-import type { DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBVector } from "@duckdb/node-api";
 import type { DatasetSchema } from "../datasets/schema.ts";
 import { type ColumnProfile, type DataProfile, numericProfile } from "./profile.ts";
 import { type Provenance, typedRelation } from "./typed-relation.ts";
@@ -27,20 +27,15 @@ export async function profileRelation(
     const arrays = numeric.map(() => new Float64Array(rows));
     if (numeric.length > 0) {
       const result = await conn.stream(
-        `SELECT ${numeric.map(({ i }) => `v${i}`).join(", ")} FROM (${typed.sql}) ORDER BY __src, __row`,
+        // NaN for missing: no NULLs, so a chunk's vector is its Float64Array as it is
+        `SELECT ${numeric.map(({ i }) => `coalesce(v${i}, 'NaN'::DOUBLE)`).join(", ")} FROM (${typed.sql}) ORDER BY __src, __row`,
       );
       let at = 0;
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
-        for (let j = 0; j < arrays.length; j++) {
-          const vector = chunk.getColumnVector(j);
-          const out = arrays[j]!;
-          for (let r = 0; r < chunk.rowCount; r++) {
-            const v = vector.getItem(r);
-            out[at + r] = v === null ? Number.NaN : (v as number);
-          }
-        }
+        for (let j = 0; j < arrays.length; j++)
+          copyDoubles(chunk.getColumnVector(j), arrays[j]!, at, chunk.rowCount);
         at += chunk.rowCount;
       }
     }
@@ -70,4 +65,17 @@ export async function profileRelation(
   } finally {
     await typed.dispose();
   }
+}
+
+/**
+ * Copy a DOUBLE vector without NULLs into `out` at `at`: its Float64Array at once when the vector
+ * exposes it (the pinned @duckdb/node-api keeps it as `items`), else value by value.
+ */
+function copyDoubles(vector: DuckDBVector, out: Float64Array, at: number, rows: number): void {
+  const items = (vector as unknown as { items?: unknown }).items;
+  if (items instanceof Float64Array && items.length >= rows) {
+    out.set(items.subarray(0, rows), at);
+    return;
+  }
+  for (let r = 0; r < rows; r++) out[at + r] = (vector.getItem(r) as number | null) ?? Number.NaN;
 }
