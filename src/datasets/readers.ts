@@ -212,8 +212,10 @@ export async function readTable(ref: SourceRef, opts: ReadOptions = {}): Promise
         );
       }
       // loaded on first use: the DuckDB engine is not needed to read the text formats
-      const { readParquetTable } = await import("../store/duckdb/parquet.ts");
-      return readParquetTable(ref.path, label, batchSize);
+      const { readParquetRows } = await import("../store/duckdb/parquet.ts");
+      const file = await readParquetRows(ref.path, label, batchSize);
+      const { header, renamed } = dedupeHeader(file.names.map((h) => h.trim()));
+      return { label, format, header, ...(renamed.length ? { renamed } : {}), batches: file.batches };
     }
   }
 }

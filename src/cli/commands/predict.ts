@@ -9,11 +9,12 @@ import { ModelRegistry } from "../../bundle/registry.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
 import { safeCsv } from "../../core/spreadsheet-safe.ts";
+import { isMissingToken, parseNumber } from "../../datasets/coerce.ts";
 import { loadFrame } from "../../datasets/load.ts";
+import type { RawValue } from "../../datasets/readers.ts";
 import { readAllRows, readTable } from "../../datasets/readers.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
-import { scoredColumns } from "../../serve/output.ts";
-import { writeParquet } from "../../store/duckdb/parquet.ts";
+import { type ParquetColumn, writeParquet } from "../../store/duckdb/parquet.ts";
 import { type Ctx, runCommand } from "../context.ts";
 
 interface PredictOptions {
@@ -236,4 +237,47 @@ async function scoreOnnx(
   } finally {
     await p.close();
   }
+}
+
+/**
+ * The scored rows as typed columns (for a Parquet output): every input column, then `prediction`
+ * (text) and `probability` (DOUBLE). An input column is DOUBLE when its values are numbers already
+ * (a Parquet input), or when the schema declares it numeric and every value reads as a number or a
+ * missing value (NULL); any other column is text as read. Nothing is neutralised: Parquet is data,
+ * not a spreadsheet.
+ */
+function scoredColumns(
+  header: readonly string[],
+  rows: readonly (readonly RawValue[])[],
+  schema: DatasetSchema,
+  labels: readonly string[],
+  probability: ArrayLike<number>,
+): ParquetColumn[] {
+  const cols: ParquetColumn[] = header.map((name, j) => {
+    const values = rows.map((r) => r[j] ?? null);
+    const type = schema.column(name)?.type;
+    const nums = numbersOf(values, type === "integer" || type === "number");
+    return nums
+      ? { name, type: "DOUBLE", values: nums }
+      : { name, type: "VARCHAR", values: values.map((v) => (v === null ? null : String(v))) };
+  });
+  cols.push({ name: "prediction", type: "VARCHAR", values: labels });
+  cols.push({ name: "probability", type: "DOUBLE", values: probability });
+  return cols;
+}
+
+/** A column's values as numbers (null for missing), or null when it is not a numeric column. */
+function numbersOf(values: readonly RawValue[], numericSpec: boolean): (number | null)[] | null {
+  const out: (number | null)[] = new Array(values.length);
+  for (const [i, v] of values.entries()) {
+    if (v === null || typeof v === "number") out[i] = v;
+    else if (!numericSpec) return null;
+    else if (typeof v === "string" && isMissingToken(v)) out[i] = null;
+    else {
+      const n = parseNumber(v);
+      if (n === null) return null;
+      out[i] = n;
+    }
+  }
+  return out;
 }

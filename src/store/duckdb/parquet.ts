@@ -1,11 +1,11 @@
 /**
  * Parquet files in and out, through DuckDB's built-in Parquet reader and writer.
  *
- * In: `readParquetTable` streams a file as a `RawTable` (the readers' batches of raw values), chunk by
- * chunk, so `readTable`/`loadFrame` — ingest, validate, predict — take `.parquet` like any format.
- * Numbers arrive as numbers (BIGINT as a JavaScript number, NaN as missing, as the text formats read
- * `NaN`), text as text, timestamps as ISO text; a column name is trimmed and a repeated name renamed
- * as the other readers do.
+ * In: `readParquetRows` streams a file's rows chunk by chunk as the readers' raw values (readers.ts
+ * makes them a `RawTable`, names trimmed and deduplicated as for every format), so `readTable`/
+ * `loadFrame` — ingest, validate, predict — take `.parquet` like any format. Numbers arrive as numbers
+ * (BIGINT as a JavaScript number, NaN as missing, as the text formats read `NaN`), text as text,
+ * timestamps as their text.
  * Out: `writeParquet` writes typed columns (DOUBLE or VARCHAR, NULL for missing); `writeFrameParquet`
  * a Frame (numeric columns DOUBLE, NaN written as NULL; categorical columns VARCHAR, which Parquet
  * stores dictionary-encoded) plus extra columns. Files are written beside the target and renamed over
@@ -23,7 +23,6 @@ import {
 } from "@duckdb/node-api";
 import { NetsecError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
-import { dedupeHeader, type RawBatch, type RawTable, type RawValue } from "../../datasets/readers.ts";
 import { ident, literal, openDuckDb } from "./connection.ts";
 
 /** One column to write: DOUBLE values (NaN and null are NULL) or VARCHAR values (null is NULL). */
@@ -31,8 +30,21 @@ export type ParquetColumn =
   | { name: string; type: "DOUBLE"; values: ArrayLike<number | null> }
   | { name: string; type: "VARCHAR"; values: ArrayLike<string | null> };
 
-/** Open a Parquet file as a raw table; a file DuckDB cannot read as Parquet is a FILE_UNREADABLE naming it. */
-export async function readParquetTable(path: string, label: string, batchSize = 5000): Promise<RawTable> {
+/** A cell as the readers give it (datasets/readers.ts's RawValue). */
+export type ParquetValue = string | number | boolean | null;
+
+export interface ParquetRows {
+  /** The file's column names, as written. */
+  names: string[];
+  /** Rows in batches, with the 1-based row number of each batch's first row. */
+  batches: AsyncIterable<{ firstRow: number; rows: ParquetValue[][] }>;
+}
+
+/**
+ * Open a Parquet file for reading (the readers make it a RawTable); a file DuckDB cannot read as
+ * Parquet is a FILE_UNREADABLE naming it (`label`).
+ */
+export async function readParquetRows(path: string, label: string, batchSize = 5000): Promise<ParquetRows> {
   try {
     if (!statSync(path).isFile()) throw new Error("not a regular file");
   } catch (e) {
@@ -55,8 +67,7 @@ export async function readParquetTable(path: string, label: string, batchSize = 
   } finally {
     probe.close();
   }
-  const { header, renamed } = dedupeHeader(names.map((h) => h.trim()));
-  async function* batches(): AsyncGenerator<RawBatch> {
+  async function* batches(): AsyncGenerator<{ firstRow: number; rows: ParquetValue[][] }> {
     const db = await openDuckDb({ threads: 1 });
     try {
       let result: DuckDBResult;
@@ -65,7 +76,7 @@ export async function readParquetTable(path: string, label: string, batchSize = 
       } catch (e) {
         throw unreadable(label, e);
       }
-      let rows: RawValue[][] = [];
+      let rows: ParquetValue[][] = [];
       let firstRow = 1;
       for (;;) {
         let chunk: DuckDBDataChunk | null;
@@ -90,7 +101,7 @@ export async function readParquetTable(path: string, label: string, batchSize = 
       db.close();
     }
   }
-  return { label, format: "parquet", header, ...(renamed.length ? { renamed } : {}), batches: batches() };
+  return { names, batches: batches() };
 }
 
 function unreadable(label: string, e: unknown): NetsecError {
@@ -103,7 +114,7 @@ function unreadable(label: string, e: unknown): NetsecError {
 }
 
 /** A DuckDB value as the readers give raw values. */
-function rawValue(v: unknown): RawValue {
+function rawValue(v: unknown): ParquetValue {
   if (v === null || v === undefined) return null;
   if (typeof v === "number") return Number.isNaN(v) ? null : v;
   if (typeof v === "string" || typeof v === "boolean") return v;
@@ -129,6 +140,28 @@ export async function writeParquet(path: string, columns: readonly ParquetColumn
       "FILE_UNREADABLE",
       `cannot write ${path}: ${(e as Error).message}`,
       { file: path },
+      { cause: e },
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** Parquet files with the same columns, one after the other, as one file. */
+export async function concatParquet(paths: readonly string[], out: string): Promise<void> {
+  const db = await openDuckDb({ threads: 1 });
+  const tmp = `${out}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await db.connection.run(
+      `COPY (SELECT * FROM read_parquet([${paths.map(literal).join(", ")}])) TO ${literal(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new NetsecError(
+      "FILE_UNREADABLE",
+      `cannot write ${out}: ${(e as Error).message}`,
+      { file: out },
       { cause: e },
     );
   } finally {
