@@ -128,9 +128,12 @@ export async function typedRelation(
   const header = probe.columnNames();
   const types = probe.columnTypes();
   const typeOf = new Map(header.map((h, i) => [h, types[i]!.typeId]));
-  const where = prov.sources
-    ? `WHERE ${ident(prov.sourceColumn ?? "")} IN (${prov.sources.map(literal).join(", ") || "NULL"})`
-    : "";
+  if (prov.sources && prov.sourceColumn === undefined)
+    throw new RangeError("a source filter needs the relation's source column (sourceColumn)");
+  const where =
+    prov.sources && prov.sourceColumn !== undefined
+      ? `WHERE ${ident(prov.sourceColumn)} IN (${prov.sources.map(literal).join(", ") || "NULL"})`
+      : "";
   let sourceIds: string[] = [];
   let srcExpr = "0";
   if (prov.sourceColumn !== undefined) {

@@ -243,6 +243,7 @@ describe("a record store's table", () => {
       );
     }
     const expected = (await validateStore(store, toy, DEFAULT_THRESHOLDS)).finish();
+    const onlyB = (await validateStore(store, toy, DEFAULT_THRESHOLDS, { sources: ["bbbb"] })).finish();
     const listed = await store.listSources("toy");
     // the same records in a DuckDB table: a typed column per schema column, plus source and row
     await conn.run(
@@ -274,5 +275,13 @@ describe("a record store's table", () => {
     ]);
     expect(expected.issues.map((i) => i.check)).toContain("incomplete_source");
     expect(sql.report).toEqual(expected);
+    // one source only: the unfinished other one is not this validation's business
+    const sqlB = await validateDuckTable(conn, "toy_records", toy, DEFAULT_THRESHOLDS, {
+      location: store.location,
+      sources: listed,
+      only: ["bbbb"],
+    });
+    expect(onlyB.rows).toBe(8);
+    expect(sqlB.report).toEqual(onlyB);
   });
 });
