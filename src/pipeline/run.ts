@@ -30,6 +30,7 @@ import {
 } from "../datasets/split.ts";
 import { loadStoreFrame, type StoreFrame } from "../datasets/store-frame.ts";
 import { binaryMetrics } from "../selection/metrics.ts";
+import { concatParquet, writeFrameParquet } from "../store/duckdb/parquet.ts";
 import { readCollection } from "../store/mongo-source.ts";
 import { openStore } from "../store/open.ts";
 import {
@@ -140,12 +141,6 @@ function flatPerClass(pc: PerClassReport): Record<string, number> {
   for (const avg of ["macro", "weighted"] as const)
     for (const [k, v] of Object.entries(pc[avg])) out[`${avg}.${k}`] = v;
   return out;
-}
-
-function frameCsv(frame: Frame): string {
-  const rows: (string | number)[][] = [];
-  for (let r = 0; r < frame.nRows; r++) rows.push(frame.columns.map((c) => frame.value(r, c.name) ?? ""));
-  return safeCsv(rows, frame.names);
 }
 
 /**
@@ -503,12 +498,12 @@ export async function runPipeline(
       }
     });
     extra.split = splitKind;
-    writeFileSync(join(paths.ingested, "train.csv"), frameCsv(train));
-    writeFileSync(join(paths.ingested, "test.csv"), frameCsv(test));
-    writeFileSync(
-      join(paths.featureStore, `${schema.name}.csv`),
-      frameCsv(train) + frameCsv(test).split("\n").slice(1).join("\n"),
-    );
+    // the split and the whole snapshot, as Parquet (typed columns; netsec predict and loadFrame read it)
+    const trainFile = join(paths.ingested, "train.parquet");
+    const testFile = join(paths.ingested, "test.parquet");
+    await writeFrameParquet(train, trainFile);
+    await writeFrameParquet(test, testFile);
+    await concatParquet([trainFile, testFile], join(paths.featureStore, `${schema.name}.parquet`));
     step("ingest", 1, `${train.nRows} training rows, ${test.nRows} test rows (${splitKind} split)`);
 
     // 2. validate the stored records against the schema
