@@ -12,8 +12,8 @@
 import { resolve } from "node:path";
 import { getDataset } from "../src/datasets/registry.ts";
 import { ident, literal, openDuckDb } from "../src/store/duckdb/connection.ts";
-import { validateDuckTable } from "../src/validate/sql-validate.ts";
 import { profileRelation } from "../src/validate/sql-profile.ts";
+import { validateDuckTable } from "../src/validate/sql-validate.ts";
 import { DEFAULT_THRESHOLDS, summarizeValidation } from "../src/validate/validate.ts";
 
 const file = process.argv[2];
@@ -52,7 +52,10 @@ const { report, problems } = await validateDuckTable(conn, "records", schema, DE
 const validate = (performance.now() - t1) / 1000;
 
 const t2 = performance.now();
-const profile = await profileRelation(conn, ident("records"), schema, { rowColumn: "row", sourceColumn: "source" });
+const profile = await profileRelation(conn, ident("records"), schema, {
+  rowColumn: "row",
+  sourceColumn: "source",
+});
 const profiling = (performance.now() - t2) / 1000;
 db.close();
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { literal, openDuckDb } from "../../src/store/duckdb/connection.ts";
 import { writeParquet } from "../../src/store/duckdb/parquet.ts";
 import { runCli } from "../helpers/cli.ts";
-import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
+import { PHISHING_CSV, ROOT, tempDir } from "../helpers/env.ts";
 
 const tmp = tempDir("netsec-predict-parquet-");
 const home = join(tmp.dir, "home");
@@ -106,6 +106,27 @@ describe("netsec predict with Parquet", () => {
     }
     expect(csv[0]!.note).not.toBe("=1+1");
     expect(csv[1]!.note).toBe("nöte 1");
+  });
+
+  it("netsec ingest and validate take a Parquet file (with the label), and a second ingest adds nothing", async () => {
+    const labelled = join(tmp.dir, "labelled.parquet");
+    await writeParquet(labelled, [
+      ...features.map((f, j) => ({
+        name: f,
+        type: "DOUBLE" as const,
+        values: data.map((r) => Number(r[j])),
+      })),
+      { name: "Result", type: "VARCHAR", values: data.map((r) => r.at(-1)!) },
+    ]);
+    const schema = join(ROOT, "datasets/phishing.yaml");
+    const first = runCli(["ingest", "--file", labelled, "--schema", schema, "--json"], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json).toMatchObject({ ok: true });
+    expect(first.json!.added).toBe(N);
+    const again = runCli(["ingest", "--file", labelled, "--schema", schema, "--json"], env);
+    expect(again.json!.added).toBe(0);
+    const v = runCli(["validate", "--schema", schema, "--file", labelled, "--json"], env);
+    expect(v.json).toMatchObject({ passed: true, rows: N });
   });
 
   it("a corrupt Parquet input is refused naming the file", () => {
