@@ -134,7 +134,7 @@ export async function validateRelation(
     }
     counts.problemsTotal = tally.kinds.reduce((a, m) => a + [...m.values()].reduce((x, y) => x + y, 0), 0);
     counts.labels = await labelCounts(conn, typed, schema);
-    counts.duplicates = rows - (await distinctFeatureVectors(conn, typed, schema));
+    counts.duplicates = rows === 0 ? 0 : rows - (await distinctFeatureVectors(conn, typed, schema));
     const { problems, issues } = await firstProblems(conn, typed, schema, tally.kinds, labelOf);
     counts.cellIssues = issues;
     return { report: judgeValidation(counts), problems };

@@ -39,15 +39,9 @@ export const KIND_CODES = {
 } as const satisfies Partial<Record<ProblemKind, number>>;
 
 export type CellKind = keyof typeof KIND_CODES;
-export const KIND_BY_CODE: readonly CellKind[] = [
-  "type",
-  "type",
-  "not_integer",
-  "not_allowed",
-  "below_min",
-  "above_max",
-  "missing",
-];
+const KIND_BY_CODE = new Map(
+  Object.entries(KIND_CODES).map(([kind, code]) => [code as number, kind as CellKind]),
+);
 
 /** Where the rows of a relation come from. */
 export interface Provenance {
@@ -140,7 +134,8 @@ export async function typedRelation(
     const ids = await conn.runAndReadAll(
       `SELECT DISTINCT CAST(${ident(prov.sourceColumn)} AS VARCHAR) FROM ${relation} ${where}`,
     );
-    // the stores scan by (source id, row): the same order here
+    // the stores scan by (source id, row): the same order here (ids are hex digests or
+    // `mongo:<db>.<collection>`, ASCII, where JavaScript's and SQL's binary orders agree)
     sourceIds = ids
       .getRowsJS()
       .map((r) => String(r[0]))
@@ -172,14 +167,7 @@ export async function typedRelation(
       );
       continue;
     }
-    if (plain.mapped.has(i)) {
-      const table = await mappingTable(conn, c, `SELECT DISTINCT r${i} AS raw FROM (${base})`);
-      maps.push(table);
-      joins.push(`LEFT JOIN ${table} AS m${i} ON b.r${i} IS NOT DISTINCT FROM m${i}.raw`);
-      layers[0]!.push(`m${i}.v AS v${i}`, `m${i}.k AS k${i}`);
-      continue;
-    }
-    const expr = sqlCoercion(c, i);
+    const expr = plain.mapped.has(i) ? null : sqlCoercion(c, i);
     if (expr) {
       for (const [j, l] of expr.entries()) layers[j]!.push(...l);
       continue;
@@ -380,7 +368,7 @@ export function jsRaw(v: unknown): RawValue {
 
 /** The problem kind `coerceCell` reports for a cell of `c` (the target's kinds renamed). */
 export function problemKind(code: number, c: TypedColumn, schema: DatasetSchema): ProblemKind {
-  const kind = KIND_BY_CODE[code]!;
+  const kind = KIND_BY_CODE.get(code)!;
   if (c.spec.name === schema.target.name) {
     if (kind === "not_allowed") return "unknown_label";
     if (kind === "missing") return "missing_label";

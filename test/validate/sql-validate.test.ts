@@ -140,6 +140,20 @@ describe("validation in DuckDB gives the row-by-row Validator's report", () => {
     expect(sql.problems).toEqual(rows.problems);
   });
 
+  it("a header without rows: too few rows, no duplicates", async () => {
+    const path = writeFile(tmp.dir, "empty.csv", `${HEADER}\n`);
+    const { rows, sql } = await both(path, toy);
+    expect(rows.report).toMatchObject({ rows: 0, duplicates: 0, passed: false });
+    expect(sql.report).toEqual(rows.report);
+    // a schema without feature columns: every row's (empty) feature vector is the same, none here
+    const bare = parseSchema(
+      "name: bare\ntitle: bare\ntarget: label\nlabels: {threat: [attack]}\ncolumns:\n  - {name: note, type: categorical, role: metadata}\n  - {name: label, type: categorical, role: target}\n",
+    );
+    const empty = await both(writeFile(tmp.dir, "bare.csv", "note,label\n"), bare);
+    expect(empty.rows.report.duplicates).toBe(0);
+    expect(empty.sql.report).toEqual(empty.rows.report);
+  });
+
   it("a file missing a required column: header issues and the row count only", async () => {
     const path = writeFile(tmp.dir, "short.csv", "port,proto,label\n1,tcp,normal\n2,udp,attack\n");
     const { rows, sql } = await both(path, toy);
