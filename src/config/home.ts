@@ -21,8 +21,8 @@ import { join } from "node:path";
  * The artifacts folder of one pipeline run, laid out like the original project's but complete:
  *
  *   artifacts/<run id>/
- *     data_ingestion/feature_store/<dataset>.csv   the snapshot the run trained and tested on
- *     data_ingestion/ingested/{train,test}.csv      the split
+ *     data_ingestion/feature_store/<dataset>.parquet  the snapshot the run trained and tested on
+ *     data_ingestion/ingested/{train,test}.parquet     the split (typed columns)
  *     data_validation/                              validation.json, problems.csv
  *     data_validation/drift_report/                 report.yaml (original layout), drift.json, drift.html
  *     data_transformation/                          preprocess.json (the bundle's), feature_names.json,

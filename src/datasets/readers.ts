@@ -1,6 +1,7 @@
 /**
- * Readers for the file formats netsec ingests: CSV/TSV with a header, JSON Lines, ARFF, and headerless
- * CSV whose column order comes from the schema (the NSL-KDD `.txt` layout). A zip member is read as a
+ * Readers for the file formats netsec ingests: CSV/TSV with a header, JSON Lines, ARFF, Parquet
+ * (through DuckDB, store/duckdb/parquet.ts), and headerless CSV whose column order comes from the
+ * schema (the NSL-KDD `.txt` layout). A zip member is read as a
  * stream straight from the archive, never unpacked to disk.
  *
  * Every reader yields batches of rows as arrays of raw values aligned with `header`, with the 1-based
@@ -20,7 +21,7 @@ import type { DatasetSchema } from "./schema.ts";
 export type RawValue = string | number | boolean | null;
 
 /** The tabular formats netsec reads (`txt`: headerless CSV in schema column order). */
-export const FILE_FORMATS = ["csv", "tsv", "jsonl", "arff", "txt"] as const;
+export const FILE_FORMATS = ["csv", "tsv", "jsonl", "arff", "txt", "parquet"] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
 
 /** A `--format` value from the command line: a known format, or a CONFIG_INVALID naming the choices. */
@@ -108,10 +109,13 @@ export function formatFromName(name: string): FileFormat {
       return "arff";
     case ".txt":
       return "txt";
+    case ".parquet":
+    case ".pq":
+      return "parquet";
     default:
       throw new NetsecError(
         "FILE_UNREADABLE",
-        `${name}: cannot tell the format from the extension ${JSON.stringify(ext)}; use csv, tsv, jsonl, arff or txt (headerless, schema column order)`,
+        `${name}: cannot tell the format from the extension ${JSON.stringify(ext)}; use csv, tsv, jsonl, arff, parquet or txt (headerless, schema column order)`,
         { file: name },
       );
   }
@@ -199,6 +203,20 @@ export async function readTable(ref: SourceRef, opts: ReadOptions = {}): Promise
       return readJsonl(ref, label, batchSize);
     case "arff":
       return readArff(ref, label, batchSize);
+    case "parquet": {
+      if (ref.member) {
+        throw new NetsecError(
+          "FILE_UNREADABLE",
+          `${label}: a Parquet file is read from disk, not from inside a zip archive; unpack it first`,
+          { file: label },
+        );
+      }
+      // loaded on first use: the DuckDB engine is not needed to read the text formats
+      const { readParquetRows } = await import("../store/duckdb/parquet.ts");
+      const file = await readParquetRows(ref.path, label, batchSize);
+      const { header, renamed } = dedupeHeader(file.names.map((h) => h.trim()));
+      return { label, format, header, ...(renamed.length ? { renamed } : {}), batches: file.batches };
+    }
   }
 }
 

@@ -75,7 +75,7 @@ export async function runPipeline(
     );
     run.outcome.split = data.splitKind;
     const { train, test } = data;
-    writeSnapshots(run.paths, schema, train, test);
+    await writeSnapshots(run.paths, schema, train, test);
     run.progress(
       "ingest",
       1,

@@ -57,7 +57,8 @@ export interface DataProfile {
   columns: Record<string, ColumnProfile>;
 }
 
-function numericProfile(v: Float64Array, seed: number): NumericProfile {
+/** The profile of a numeric column (NaN = missing), its values in row order (the mean and std sum in it). */
+export function numericProfile(v: Float64Array, seed: number): NumericProfile {
   const vals: number[] = [];
   let missing = 0;
   let sum = 0;

@@ -82,7 +82,7 @@ export async function validateStore(
 }
 
 /** Sources in scope whose ingest did not finish, with what to do about each. */
-function incompleteSources(
+export function incompleteSources(
   sources: readonly SourceInfo[],
   seen: ReadonlyMap<string, number>,
   only: readonly string[] | undefined,

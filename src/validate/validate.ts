@@ -70,7 +70,7 @@ export interface ValidationReport {
   problems_total: number;
 }
 
-const PROBLEMS_CAP = 100_000;
+export const PROBLEMS_CAP = 100_000;
 
 /** Accumulates tables/batches, then judges them against thresholds. */
 export class Validator {
@@ -193,94 +193,142 @@ export class Validator {
   }
 
   finish(): ValidationReport {
-    const t = this.thresholds;
-    const issues: Issue[] = [...this.headerIssues];
-    const columns: Record<string, ColumnStats> = {};
-    const n = Math.max(1, this.rows);
-    for (const c of this.schema.columns) {
-      if (!this.presentColumns.has(c.name)) continue;
-      const missing = this.missing.get(c.name) ?? 0;
-      const invalid = this.invalid.get(c.name) ?? 0;
-      columns[c.name] = { missing, missing_rate: missing / n, invalid, invalid_rate: invalid / n };
-    }
-    for (const issue of this.cellIssues.values()) {
-      const col = issue.column!;
-      const stats = columns[col];
-      if (issue.check === "missing" || issue.check === "missing_label") {
-        // a non-nullable column with missing values is always an error
-        issue.message = `column ${col}: ${issue.count} missing value(s) in a column that does not allow them`;
-      } else if (issue.check === "unknown_label") {
-        issue.message = `target ${col}: ${issue.count} label(s) not declared in the schema`;
-      } else {
-        const rate = stats ? stats.invalid_rate : 0;
-        issue.severity = rate > t.max_invalid_rate ? "error" : "warning";
-        issue.message = `column ${col}: ${issue.count} value(s) ${issue.message.replace(/^column [^:]+: /, "")} (${pct(rate)} of rows; max ${pct(t.max_invalid_rate)})`;
-      }
-      issues.push(issue);
-    }
-    for (const [col, s] of Object.entries(columns)) {
-      if (s.missing > 0 && s.missing_rate > t.max_missing_rate) {
-        issues.push({
-          check: "missing_rate",
-          severity: "error",
-          column: col,
-          message: `column ${col}: ${pct(s.missing_rate)} missing (max ${pct(t.max_missing_rate)})`,
-          count: s.missing,
-          examples: [],
-        });
-      }
-    }
-    const dupRate = this.dup / n;
-    if (this.dup > 0) {
-      issues.push({
-        check: "duplicate_rate",
-        severity: dupRate > t.max_duplicate_rate ? "error" : "warning",
-        message: `${this.dup} row(s) (${pct(dupRate)}) repeat an earlier feature vector (max ${pct(t.max_duplicate_rate)}); splits keep duplicates on one side`,
-        count: this.dup,
-        examples: [],
-      });
-    }
-    if (this.rows < t.min_rows) {
-      issues.push({
-        check: "too_few_rows",
-        severity: "error",
-        message: `${this.rows} row(s); at least ${t.min_rows} needed`,
-        count: this.rows,
-        examples: [],
-      });
-    }
-    if (this.requireTarget && t.require_both_classes && this.presentColumns.has(this.schema.target.name)) {
-      const labels = [...this.labels.keys()];
-      const threats = labels.filter((l) => this.schema.isThreat(l));
-      const benign = labels.filter((l) => !this.schema.isThreat(l));
-      if (threats.length === 0 || benign.length === 0) {
-        issues.push({
-          check: "label_set",
-          severity: "error",
-          column: this.schema.target.name,
-          message: `labels present: ${labels.join(", ") || "(none)"}; training needs both a threat and a benign label`,
-          count: labels.length,
-          examples: [],
-        });
-      }
-    }
-    const errors = issues.filter((i) => i.severity === "error").length;
-    return {
-      dataset: this.schema.name,
-      passed: errors === 0,
+    return judgeValidation({
+      schema: this.schema,
+      thresholds: this.thresholds,
+      requireTarget: this.requireTarget,
       rows: this.rows,
       sources: this.sources,
-      errors,
-      warnings: issues.length - errors,
-      issues,
-      columns,
+      headerIssues: this.headerIssues,
+      cellIssues: [...this.cellIssues.values()],
+      presentColumns: this.presentColumns,
+      missing: this.missing,
+      invalid: this.invalid,
       duplicates: this.dup,
-      duplicate_rate: dupRate,
-      labels: Object.fromEntries([...this.labels.entries()].sort((a, b) => b[1] - a[1])),
-      thresholds: t,
-      problems_total: this.problemsTotal,
-    };
+      labels: this.labels,
+      problemsTotal: this.problemsTotal,
+    });
   }
+}
+
+/**
+ * What a validation counted, however it counted it (row by row in `Validator`, or as set operations
+ * in `sql-validate.ts`): `judgeValidation` turns it into the report, so both give the same report.
+ */
+export interface ValidationCounts {
+  schema: DatasetSchema;
+  thresholds: ValidationThresholds;
+  requireTarget: boolean;
+  rows: number;
+  /** Rows per source, in the order the sources were first seen. */
+  sources: { label: string; rows: number }[];
+  headerIssues: readonly Issue[];
+  /**
+   * One issue per (check, column) in the order of its first problem, `count` problems in all, the
+   * first 20 as examples, and `message` = `column <name>: <first problem's message>`.
+   */
+  cellIssues: readonly Issue[];
+  presentColumns: ReadonlySet<string>;
+  /** Per column: typed values that are missing (type problems included). */
+  missing: ReadonlyMap<string, number>;
+  /** Per column: problems other than missing values. */
+  invalid: ReadonlyMap<string, number>;
+  /** Rows whose feature vector repeats an earlier row's. */
+  duplicates: number;
+  /** Canonical label → rows, in the order the labels were first seen. */
+  labels: ReadonlyMap<string, number>;
+  problemsTotal: number;
+}
+
+/** Judge counted data against the thresholds. */
+export function judgeValidation(c: ValidationCounts): ValidationReport {
+  const t = c.thresholds;
+  const issues: Issue[] = [...c.headerIssues];
+  const columns: Record<string, ColumnStats> = {};
+  const n = Math.max(1, c.rows);
+  for (const col of c.schema.columns) {
+    if (!c.presentColumns.has(col.name)) continue;
+    const missing = c.missing.get(col.name) ?? 0;
+    const invalid = c.invalid.get(col.name) ?? 0;
+    columns[col.name] = { missing, missing_rate: missing / n, invalid, invalid_rate: invalid / n };
+  }
+  for (const issue of c.cellIssues) {
+    const col = issue.column!;
+    const stats = columns[col];
+    if (issue.check === "missing" || issue.check === "missing_label") {
+      // a non-nullable column with missing values is always an error
+      issue.message = `column ${col}: ${issue.count} missing value(s) in a column that does not allow them`;
+    } else if (issue.check === "unknown_label") {
+      issue.message = `target ${col}: ${issue.count} label(s) not declared in the schema`;
+    } else {
+      const rate = stats ? stats.invalid_rate : 0;
+      issue.severity = rate > t.max_invalid_rate ? "error" : "warning";
+      issue.message = `column ${col}: ${issue.count} value(s) ${issue.message.replace(/^column [^:]+: /, "")} (${pct(rate)} of rows; max ${pct(t.max_invalid_rate)})`;
+    }
+    issues.push(issue);
+  }
+  for (const [col, s] of Object.entries(columns)) {
+    if (s.missing > 0 && s.missing_rate > t.max_missing_rate) {
+      issues.push({
+        check: "missing_rate",
+        severity: "error",
+        column: col,
+        message: `column ${col}: ${pct(s.missing_rate)} missing (max ${pct(t.max_missing_rate)})`,
+        count: s.missing,
+        examples: [],
+      });
+    }
+  }
+  const dupRate = c.duplicates / n;
+  if (c.duplicates > 0) {
+    issues.push({
+      check: "duplicate_rate",
+      severity: dupRate > t.max_duplicate_rate ? "error" : "warning",
+      message: `${c.duplicates} row(s) (${pct(dupRate)}) repeat an earlier feature vector (max ${pct(t.max_duplicate_rate)}); splits keep duplicates on one side`,
+      count: c.duplicates,
+      examples: [],
+    });
+  }
+  if (c.rows < t.min_rows) {
+    issues.push({
+      check: "too_few_rows",
+      severity: "error",
+      message: `${c.rows} row(s); at least ${t.min_rows} needed`,
+      count: c.rows,
+      examples: [],
+    });
+  }
+  if (c.requireTarget && t.require_both_classes && c.presentColumns.has(c.schema.target.name)) {
+    const labels = [...c.labels.keys()];
+    const threats = labels.filter((l) => c.schema.isThreat(l));
+    const benign = labels.filter((l) => !c.schema.isThreat(l));
+    if (threats.length === 0 || benign.length === 0) {
+      issues.push({
+        check: "label_set",
+        severity: "error",
+        column: c.schema.target.name,
+        message: `labels present: ${labels.join(", ") || "(none)"}; training needs both a threat and a benign label`,
+        count: labels.length,
+        examples: [],
+      });
+    }
+  }
+  const errors = issues.filter((i) => i.severity === "error").length;
+  return {
+    dataset: c.schema.name,
+    passed: errors === 0,
+    rows: c.rows,
+    sources: c.sources,
+    errors,
+    warnings: issues.length - errors,
+    issues,
+    columns,
+    duplicates: c.duplicates,
+    duplicate_rate: dupRate,
+    labels: Object.fromEntries([...c.labels.entries()].sort((a, b) => b[1] - a[1])),
+    thresholds: t,
+    problems_total: c.problemsTotal,
+  };
 }
 
 function rowKey(r: Record<string, TypedValue>, feats: readonly string[]): string {

@@ -16,6 +16,7 @@ import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
 import { MIRROR, ROOT, tempDir, writeFile } from "../helpers/env.ts";
+import { parquetToCsv } from "../helpers/parquet.ts";
 
 const URI = process.env.NETSEC_TEST_MLFLOW_TRACKING_URI;
 const PYTHON = join(ROOT, ".venv/bin/python");
@@ -212,7 +213,11 @@ describe.skipIf(!URI)("MLflow tracking (real mlflow server)", () => {
   });
 
   it("mlflow.pyfunc.load_model('models:/<name>@champion') predicts what `netsec predict` predicts", async () => {
-    const input = join(res.artifacts, "data_ingestion/ingested/test.csv");
+    // the run's test split (Parquet) as CSV, for the Python script
+    const input = await parquetToCsv(
+      join(res.artifacts, "data_ingestion/ingested/test.parquet"),
+      join(tmp.dir, "binary-test.csv"),
+    );
     const { stdout } = await promisify(execFile)(
       PYTHON,
       [join(ROOT, "test/integration/mlflow_champion.py"), `models:/${modelName}@champion`, input],
@@ -302,7 +307,10 @@ describe.skipIf(!URI)("MLflow tracking (real mlflow server)", () => {
     expect(m["test_class.macro.f1"]).toBeCloseTo(pc.macro.f1, 12);
     expect(m["test_class.accuracy"]).toBeCloseTo(pc.accuracy, 12);
     // the registered ONNX model under MLflow's own loader: class labels and P(threat) as netsec predict
-    const input = join(mc.artifacts as string, "data_ingestion/ingested/test.csv");
+    const input = await parquetToCsv(
+      join(mc.artifacts as string, "data_ingestion/ingested/test.parquet"),
+      join(tmp.dir, "multiclass-test.csv"),
+    );
     const { stdout } = await promisify(execFile)(
       PYTHON,
       [join(ROOT, "test/integration/mlflow_champion.py"), `models:/${mcName}@champion`, input],

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
 import { PHISHING_CSV, tempDir, writeFile } from "../helpers/env.ts";
+import { parquetRows } from "../helpers/parquet.ts";
 
 const uri = process.env.NETSEC_TEST_MONGODB_URI;
 if (!uri)
@@ -17,7 +18,7 @@ const db = `netsec_train_${Date.now().toString(36)}`;
 const collection = "phishing_small";
 
 describe("netsec train with source.kind mongodb (FerretDB)", { timeout: 240_000 }, () => {
-  it("reads the pushed collection, trains on it and names the collection in the run record", () => {
+  it("reads the pushed collection, trains on it and names the collection in the run record", async () => {
     const lines = readFileSync(PHISHING_CSV, "utf8").trim().split("\n");
     const small = writeFile(tmp.dir, "small.csv", `${lines.slice(0, 1501).join("\n")}\n`);
     const env = { NETSEC_HOME: join(tmp.dir, "home"), NETSEC_STORE_URI: "" };
@@ -52,10 +53,7 @@ describe("netsec train with source.kind mongodb (FerretDB)", { timeout: 240_000 
     ]);
     // every pushed row was read: the run's train and test snapshots hold 1,500 rows together
     const a = String(r.json!.artifacts);
-    const count = (f: string) =>
-      readFileSync(join(a, "data_ingestion/ingested", f), "utf8")
-        .trim()
-        .split("\n").length - 1;
-    expect(count("train.csv") + count("test.csv")).toBe(1500);
+    const count = async (f: string) => (await parquetRows(join(a, "data_ingestion/ingested", f))).length;
+    expect((await count("train.parquet")) + (await count("test.parquet"))).toBe(1500);
   });
 });

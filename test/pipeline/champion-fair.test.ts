@@ -7,11 +7,11 @@
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "csv-parse/sync";
 import { afterAll, describe, expect, it } from "vitest";
 import { MIN_FAIR_ROWS } from "../../src/pipeline/steps/register.ts";
 import { runCli } from "../helpers/cli.ts";
 import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
+import { parquetRows } from "../helpers/parquet.ts";
 
 const tmp = tempDir("netsec-fair-");
 afterAll(tmp.cleanup);
@@ -39,10 +39,8 @@ function train(args: string[]): Record<string, unknown> {
 }
 
 /** The feature vectors (every column but the label) of a run's ingested split, as text. */
-function vectors(artifacts: string, part: "train" | "test"): string[] {
-  const rows = parse(readFileSync(join(artifacts, "data_ingestion", "ingested", `${part}.csv`)), {
-    columns: true,
-  }) as Record<string, string>[];
+async function vectors(artifacts: string, part: "train" | "test"): Promise<string[]> {
+  const rows = await parquetRows(join(artifacts, "data_ingestion", "ingested", `${part}.parquet`));
   return rows.map((r) =>
     Object.entries(r)
       .filter(([k]) => k !== "Result")
@@ -58,15 +56,15 @@ function runJson(id: string): Record<string, unknown> {
 describe("champion comparison without the champion's training rows", () => {
   let first: Record<string, unknown>;
 
-  it("two runs on different splits of phishing: the champion is re-scored on the rows it never saw", () => {
+  it("two runs on different splits of phishing: the champion is re-scored on the rows it never saw", async () => {
     first = train(["--dataset", "phishing", "--seed", "1"]);
     expect(first.champion).toBe(true);
     expect(first.champion_comparison).toBeNull();
     const second = train(["--dataset", "phishing", "--seed", "2"]);
     const cmp = second.champion_comparison as Comparison;
     // independently: test rows of run 2 whose feature vector is among run 1's training rows
-    const seen = new Set(vectors(first.artifacts as string, "train"));
-    const test2 = vectors(second.artifacts as string, "test");
+    const seen = new Set(await vectors(first.artifacts as string, "train"));
+    const test2 = await vectors(second.artifacts as string, "test");
     const inTrain = test2.filter((v) => seen.has(v)).length;
     expect(inTrain).toBeGreaterThan(0);
     expect(cmp).toMatchObject({
@@ -89,18 +87,19 @@ describe("champion comparison without the champion's training rows", () => {
     expect(decision).toContain(`${inTrain} of ${test2.length} test rows were in champion v1's training data`);
   });
 
-  it("with fewer than the minimum rows left, the run decides on its own gates and says so", () => {
+  it("with fewer than the minimum rows left, the run decides on its own gates and says so", async () => {
     // a predefined test set made only of rows the current champion was trained on
     const reg = JSON.parse(
       readFileSync(join(env.NETSEC_HOME, "registry", "netsec-phishing", "registry.json"), "utf8"),
     ) as { aliases: { champion: number }; versions: { version: number; run_id: string }[] };
     const champRun = reg.versions.find((v) => v.version === reg.aliases.champion)!.run_id;
-    const trainCsv = readFileSync(
-      join(env.NETSEC_HOME, "artifacts", champRun, "data_ingestion", "ingested", "train.csv"),
-      "utf8",
-    )
-      .trim()
-      .split("\n");
+    const snapshot = await parquetRows(
+      join(env.NETSEC_HOME, "artifacts", champRun, "data_ingestion", "ingested", "train.parquet"),
+    );
+    const trainCsv = [
+      Object.keys(snapshot[0]!).join(","),
+      ...snapshot.map((r) => Object.values(r).join(",")),
+    ];
     const threats = trainCsv.slice(1).filter((l) => l.endsWith(",-1"));
     const benign = trainCsv.slice(1).filter((l) => l.endsWith(",1"));
     const testFile = join(tmp.dir, "seen.csv");

@@ -200,7 +200,7 @@ describe("netsec train: gates, champion comparison, drift and validation", { tim
     expect(num(m![1])).toBeCloseTo(mine, 4);
     // the champion re-scored independently: its probabilities on this run's test split, AP computed here
     const out = join(tmp.dir, "champ-scored.csv");
-    const testCsv = join(String(j.artifacts), "data_ingestion/ingested/test.csv");
+    const testCsv = join(String(j.artifacts), "data_ingestion/ingested/test.parquet");
     const p = runCli(
       ["predict", "--model", join(regDir, "versions", "1"), "--input", testCsv, "--output", out],
       env,

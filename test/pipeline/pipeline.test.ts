@@ -15,6 +15,7 @@ import { getDataset } from "../../src/datasets/registry.ts";
 import { ColumnTransformer, type TransformerState } from "../../src/preprocess/column-transformer.ts";
 import { runCli } from "../helpers/cli.ts";
 import { PHISHING_CSV, ROOT, tempDir, writeFile } from "../helpers/env.ts";
+import { parquetRows } from "../helpers/parquet.ts";
 
 const tmp = tempDir("netsec-pipeline-");
 afterAll(tmp.cleanup);
@@ -36,7 +37,7 @@ interface TestMetrics {
 describe("netsec train (pipeline)", () => {
   let first: Record<string, unknown>;
 
-  it("runs every step, writes the artifacts, registers the first model as champion", () => {
+  it("runs every step, writes the artifacts, registers the first model as champion", async () => {
     const r = runCli(
       ["train", "--dataset", "phishing", "--models", "decision_tree,logistic_regression", "--json"],
       env,
@@ -59,9 +60,9 @@ describe("netsec train (pipeline)", () => {
     expect(test.onnx_max_abs_diff).toBeLessThanOrEqual(1e-5);
     const a = first.artifacts as string;
     for (const f of [
-      "data_ingestion/ingested/train.csv",
-      "data_ingestion/ingested/test.csv",
-      "data_ingestion/feature_store/phishing.csv",
+      "data_ingestion/ingested/train.parquet",
+      "data_ingestion/ingested/test.parquet",
+      "data_ingestion/feature_store/phishing.parquet",
       "data_validation/validation.json",
       "data_validation/drift_report/report.yaml",
       "data_validation/drift_report/drift.json",
@@ -93,12 +94,15 @@ describe("netsec train (pipeline)", () => {
     ]) {
       expect(existsSync(join(a, f)), f).toBe(true);
     }
-    // 2211 test rows + 8844 train rows in the snapshots (header + rows)
-    const trainRows =
-      readFileSync(join(a, "data_ingestion/ingested/train.csv"), "utf8").trim().split("\n").length - 1;
-    const testRows =
-      readFileSync(join(a, "data_ingestion/ingested/test.csv"), "utf8").trim().split("\n").length - 1;
+    // 2211 test rows + 8844 train rows in the snapshots
+    const trainRows = (await parquetRows(join(a, "data_ingestion/ingested/train.parquet"))).length;
+    const testRows = (await parquetRows(join(a, "data_ingestion/ingested/test.parquet"))).length;
     expect(trainRows + testRows).toBe(11055);
+    // the feature store is the two, one after the other
+    expect(await parquetRows(join(a, "data_ingestion/feature_store/phishing.parquet"))).toEqual([
+      ...(await parquetRows(join(a, "data_ingestion/ingested/train.parquet"))),
+      ...(await parquetRows(join(a, "data_ingestion/ingested/test.parquet"))),
+    ]);
   });
 
   it.skipIf(!haveVenv)(
@@ -115,8 +119,9 @@ describe("netsec train (pipeline)", () => {
       expect(names).toEqual(manifest.feature_names);
       expect(names.length).toBeGreaterThan(0);
       const schema = getDataset("phishing", env.NETSEC_HOME);
-      const train = (await loadFrame({ path: join(a, "data_ingestion/ingested/train.csv") }, schema)).frame;
-      const test = (await loadFrame({ path: join(a, "data_ingestion/ingested/test.csv") }, schema)).frame;
+      const train = (await loadFrame({ path: join(a, "data_ingestion/ingested/train.parquet") }, schema))
+        .frame;
+      const test = (await loadFrame({ path: join(a, "data_ingestion/ingested/test.parquet") }, schema)).frame;
       const pick = [0, 1, 4321, train.nRows - 1];
       const np = numpy(
         `
@@ -315,7 +320,7 @@ print(json.dumps({"train": [list(tr.shape), str(tr.dtype)], "test": [list(te.sha
     type Row = Record<string, string>;
     const readCsv = (file: string): Row[] => parse(readFileSync(file, "utf8"), { columns: true }) as Row[];
     const bundleDir = (): string => join(first.artifacts as string, "model_trainer/model");
-    const testCsv = (): string => join(first.artifacts as string, "data_ingestion/ingested/test.csv");
+    const testCsv = (): string => join(first.artifacts as string, "data_ingestion/ingested/test.parquet");
     /** Scores `input` with `model` (+ extra args) into a fresh file; returns the run and the rows. */
     const predict = (name: string, model: string, input: string, ...extra: string[]) => {
       const out = join(tmp.dir, `${name}.csv`);
@@ -343,8 +348,8 @@ print(json.dumps({"train": [list(tr.shape), str(tr.dtype)], "test": [list(te.sha
       return maxDiff;
     };
 
-    it("model.onnx scores the run's test split as the bundle does: every row within 1e-5, same labels", () => {
-      const input = readCsv(testCsv());
+    it("model.onnx scores the run's test split as the bundle does: every row within 1e-5, same labels", async () => {
+      const input = await parquetRows(testCsv());
       const onnx = join(bundleDir(), "onnx/model.onnx");
       const b = predict("test-bundle", bundleDir(), testCsv());
       const o = predict("test-onnx", onnx, testCsv());
@@ -382,8 +387,8 @@ print(json.dumps({"train": [list(tr.shape), str(tr.dtype)], "test": [list(te.sha
       expect((2 * tp) / (2 * tp + fp + fn)).toBeCloseTo((first.test as { f1: number }).f1, 10);
     });
 
-    it("--model champion --engine onnx uses the champion's onnx/model.onnx and agrees with the bundle", () => {
-      const input = readCsv(testCsv());
+    it("--model champion --engine onnx uses the champion's onnx/model.onnx and agrees with the bundle", async () => {
+      const input = await parquetRows(testCsv());
       const b = predict("champ-bundle", "champion", testCsv());
       const o = predict("champ-onnx", "champion", testCsv(), "--engine", "onnx");
       expect(b.json.engine).toBe("bundle");
@@ -400,8 +405,8 @@ print(json.dumps({"train": [list(tr.shape), str(tr.dtype)], "test": [list(te.sha
       expect(r.stderr).toMatch(/CONFIG_INVALID.*is an ONNX model, not a bundle/);
     });
 
-    it("a model.onnx outside its bundle finds the schema in the registry, else asks for --schema", () => {
-      const input = readCsv(testCsv());
+    it("a model.onnx outside its bundle finds the schema in the registry, else asks for --schema", async () => {
+      const input = await parquetRows(testCsv());
       const alone = join(tmp.dir, "onnx-alone");
       mkdirSync(alone, { recursive: true });
       const onnx = join(alone, "model.onnx");
@@ -446,8 +451,8 @@ print(json.dumps({"train": [list(tr.shape), str(tr.dtype)], "test": [list(te.sha
       );
     });
 
-    it("an input without a feature column is the same SCHEMA_MISMATCH on both engines, naming file and column", () => {
-      const input = readCsv(testCsv());
+    it("an input without a feature column is the same SCHEMA_MISMATCH on both engines, naming file and column", async () => {
+      const input = await parquetRows(testCsv());
       const cols = Object.keys(input[0]!).filter((c) => c !== "SSLfinal_State");
       const bad = writeFile(
         tmp.dir,

@@ -40,7 +40,10 @@ export function registerIngest(program: Command): void {
       "--file <path...>",
       "data file(s): .csv .tsv .jsonl .arff, or headerless .txt in schema column order",
     )
-    .option("--format <fmt>", "override the format guessed from the extension (csv|tsv|jsonl|arff|txt)")
+    .option(
+      "--format <fmt>",
+      "override the format guessed from the extension (csv|tsv|jsonl|arff|txt|parquet)",
+    )
     .option("--split <name>", "with --dataset alone: ingest this split's files")
     .option("--all-files", "with --dataset alone: ingest every data file of the dataset")
     .option("--mongodb <uri>", "read documents from a MongoDB collection (default MONGODB_URI)")

@@ -9,9 +9,12 @@ import { ModelRegistry } from "../../bundle/registry.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
 import { safeCsv } from "../../core/spreadsheet-safe.ts";
+import { isMissingToken, parseNumber } from "../../datasets/coerce.ts";
 import { loadFrame } from "../../datasets/load.ts";
+import type { RawValue } from "../../datasets/readers.ts";
 import { readAllRows, readTable } from "../../datasets/readers.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
+import { type ParquetColumn, writeParquet } from "../../store/duckdb/parquet.ts";
 import { type Ctx, runCommand } from "../context.ts";
 
 interface PredictOptions {
@@ -73,9 +76,12 @@ export function registerPredict(program: Command): void {
     )
     .requiredOption(
       "--input <file>",
-      "data to score (the dataset's native format): the model's input columns; the label column is optional (when present, checked and used to report accuracy); other columns are passed through",
+      "data to score (the dataset's native format, or Parquet): the model's input columns; the label column is optional (when present, checked and used to report accuracy); other columns are passed through",
     )
-    .option("--output <file>", "where to write the scored rows (CSV); default: stdout")
+    .option(
+      "--output <file>",
+      "where to write the scored rows: CSV, or Parquet (typed columns) when the name ends in .parquet; default: CSV on stdout",
+    )
     .option(
       "--engine <bundle|onnx>",
       "score with netsec's bundle or with the bundle's onnx/model.onnx under onnxruntime; default: onnx for an ONNX path, else bundle",
@@ -153,21 +159,29 @@ export function registerPredict(program: Command): void {
         if (rows.length !== scored.labels.length)
           throw new NetsecError("INTERNAL", "row count changed between reads", {});
         let threats = 0;
-        const records = rows.map((r, i) => {
-          if (scored.isThreat[i]) threats++;
-          return [
-            ...r.map((v) => (v === null ? "" : String(v))),
-            scored.labels[i]!,
-            scored.probability[i]!.toPrecision(8),
-          ];
-        });
-        const text = safeCsv(records, [...table.header, "prediction", "probability"]);
+        for (let i = 0; i < rows.length; i++) threats += scored.isThreat[i]!;
+        const parquet = o.output?.toLowerCase().endsWith(".parquet") === true;
+        const text = parquet
+          ? ""
+          : safeCsv(
+              rows.map((r, i) => [
+                ...r.map((v) => (v === null ? "" : String(v))),
+                scored.labels[i]!,
+                scored.probability[i]!.toPrecision(8),
+              ]),
+              [...table.header, "prediction", "probability"],
+            );
         const truth = labelsOf(scored.frame, schema);
         const metrics: LabelMetrics | null = truth
           ? labelMetrics(truth, scored.isThreat, schema, input)
           : null;
         // stdout is written synchronously so that --json's object really is the last line
-        if (o.output) writeFileSync(resolve(o.output), text);
+        if (parquet)
+          await writeParquet(
+            resolve(o.output!),
+            scoredColumns(table.header, rows, schema, scored.labels, scored.probability),
+          );
+        else if (o.output) writeFileSync(resolve(o.output), text);
         else process.stdout.write(text);
         const t = scored.summary.threshold;
         ctx.say(
@@ -223,4 +237,47 @@ async function scoreOnnx(
   } finally {
     await p.close();
   }
+}
+
+/**
+ * The scored rows as typed columns (for a Parquet output): every input column, then `prediction`
+ * (text) and `probability` (DOUBLE). An input column is DOUBLE when its values are numbers already
+ * (a Parquet input), or when the schema declares it numeric and every value reads as a number or a
+ * missing value (NULL); any other column is text as read. Nothing is neutralised: Parquet is data,
+ * not a spreadsheet.
+ */
+function scoredColumns(
+  header: readonly string[],
+  rows: readonly (readonly RawValue[])[],
+  schema: DatasetSchema,
+  labels: readonly string[],
+  probability: ArrayLike<number>,
+): ParquetColumn[] {
+  const cols: ParquetColumn[] = header.map((name, j) => {
+    const values = rows.map((r) => r[j] ?? null);
+    const type = schema.column(name)?.type;
+    const nums = numbersOf(values, type === "integer" || type === "number");
+    return nums
+      ? { name, type: "DOUBLE", values: nums }
+      : { name, type: "VARCHAR", values: values.map((v) => (v === null ? null : String(v))) };
+  });
+  cols.push({ name: "prediction", type: "VARCHAR", values: labels });
+  cols.push({ name: "probability", type: "DOUBLE", values: probability });
+  return cols;
+}
+
+/** A column's values as numbers (null for missing), or null when it is not a numeric column. */
+function numbersOf(values: readonly RawValue[], numericSpec: boolean): (number | null)[] | null {
+  const out: (number | null)[] = new Array(values.length);
+  for (const [i, v] of values.entries()) {
+    if (v === null || typeof v === "number") out[i] = v;
+    else if (!numericSpec) return null;
+    else if (typeof v === "string" && isMissingToken(v)) out[i] = null;
+    else {
+      const n = parseNumber(v);
+      if (n === null) return null;
+      out[i] = n;
+    }
+  }
+  return out;
 }

@@ -39,7 +39,10 @@ export function registerPush(program: Command): void {
     .option("--collection <name>", "collection (default MONGODB_COLLECTION)")
     .option("--dataset <name>", "type and check values with this dataset's schema")
     .option("--schema <file>", "type and check values with this schema file")
-    .option("--format <fmt>", "override the format guessed from the extension (csv|tsv|jsonl|arff|txt)")
+    .option(
+      "--format <fmt>",
+      "override the format guessed from the extension (csv|tsv|jsonl|arff|txt|parquet)",
+    )
     .option("--json", "print a machine-readable summary ({added, total}) as the last line")
     .action((file: string, o: PushOpts) =>
       runCommand(o, async (ctx) => {

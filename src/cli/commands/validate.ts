@@ -52,7 +52,10 @@ export function registerValidate(program: Command): void {
     .option("--dataset <name>", "registry dataset (its schema); alone, validates its records in the store")
     .option("--schema <file>", "schema YAML for data that is not built in")
     .option("--file <path...>", "validate these files instead of the store")
-    .option("--format <fmt>", "override the format guessed from the extension (csv|tsv|jsonl|arff|txt)")
+    .option(
+      "--format <fmt>",
+      "override the format guessed from the extension (csv|tsv|jsonl|arff|txt|parquet)",
+    )
     .option(
       "--reference <file|run|profile.json>",
       "drift reference: a data file, a run id, or a saved profile",

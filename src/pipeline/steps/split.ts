@@ -3,12 +3,10 @@
  * training and test rows the way the config asks (predefined test files, time, stratified or
  * duplicate-aware), and the snapshots of both written under data_ingestion/.
  */
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunPaths } from "../../config/home.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
-import { safeCsv } from "../../core/spreadsheet-safe.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
 import {
   duplicateAwareSplit,
@@ -18,6 +16,7 @@ import {
   timeSplit,
 } from "../../datasets/split.ts";
 import { loadStoreFrame, type StoreFrame } from "../../datasets/store-frame.ts";
+import { concatParquet, writeFrameParquet } from "../../store/duckdb/parquet.ts";
 import type { RecordStore } from "../../store/types.ts";
 import type { PipelineRun } from "../runner.ts";
 import { type ClassSpace, classSpace, classValues, encodeTarget, type RowOrigin } from "../train.ts";
@@ -109,21 +108,20 @@ export async function splitStep(run: PipelineRun, store: RecordStore, src: RunSo
   return { train: tr.take(sp.train), test: tr.take(sp.test), splitKind: sp.kind, extraTests };
 }
 
-function frameCsv(frame: Frame): string {
-  const rows: (string | number)[][] = [];
-  for (let r = 0; r < frame.nRows; r++) rows.push(frame.columns.map((c) => frame.value(r, c.name) ?? ""));
-  return safeCsv(rows, frame.names);
-}
-
 /**
- * data_ingestion/: the split (ingested/train.csv, test.csv) and the whole snapshot the run trained and
- * tested on (feature_store/<dataset>.csv), as the original project kept them.
+ * data_ingestion/: the split (ingested/train.parquet, test.parquet) and the whole snapshot the run
+ * trained and tested on (feature_store/<dataset>.parquet), typed columns; `netsec predict` and
+ * `loadFrame` read them back.
  */
-export function writeSnapshots(paths: RunPaths, schema: DatasetSchema, train: Frame, test: Frame): void {
-  writeFileSync(join(paths.ingested, "train.csv"), frameCsv(train));
-  writeFileSync(join(paths.ingested, "test.csv"), frameCsv(test));
-  writeFileSync(
-    join(paths.featureStore, `${schema.name}.csv`),
-    frameCsv(train) + frameCsv(test).split("\n").slice(1).join("\n"),
-  );
+export async function writeSnapshots(
+  paths: RunPaths,
+  schema: DatasetSchema,
+  train: Frame,
+  test: Frame,
+): Promise<void> {
+  const trainFile = join(paths.ingested, "train.parquet");
+  const testFile = join(paths.ingested, "test.parquet");
+  await writeFrameParquet(train, trainFile);
+  await writeFrameParquet(test, testFile);
+  await concatParquet([trainFile, testFile], join(paths.featureStore, `${schema.name}.parquet`));
 }
