@@ -17,6 +17,7 @@ import type { DatasetSchema } from "../datasets/schema.ts";
 import { duplicateGroupsOfFrame } from "../datasets/split.ts";
 import { snakeCase, snakeKeys } from "../models/params.ts";
 import { createModel, getModelSpec } from "../models/registry.ts";
+import { type BinnedMatrix, BinnedMatrixBuilder, fitOnBinned } from "../models/tree/binned-matrix.ts";
 import { ColumnTransformer, type ImputeStrategy } from "../preprocess/column-transformer.ts";
 import { threatScore } from "../selection/cv-task.ts";
 import { stratifiedKFold } from "../selection/kfold.ts";
@@ -177,7 +178,7 @@ export interface TrainResult {
    * (binary: 1 = threat; multiclass: the class index, -1 for a test label unseen in training), for
    * the run's data_transformation/ artifacts.
    */
-  transformed: { train: Matrix; test: Matrix; yTrain: Int32Array; yTest: Int32Array };
+  transformed: { train: BinnedMatrix; test: Matrix; yTrain: Int32Array; yTest: Int32Array };
 }
 
 /**
@@ -549,6 +550,26 @@ export function metricsRecord(m: BinaryMetrics & { f1_macro?: number }): Record<
   };
 }
 
+/**
+ * The transformer's features of `frame`, binned a column at a time as the tree learners bin them
+ * (seed: the quantile subsample's): one float64 column in memory at a time, never the whole matrix.
+ */
+export function binnedTrainingMatrix(
+  transformer: ColumnTransformer,
+  frame: Frame,
+  seed: number,
+): BinnedMatrix {
+  const names = transformer.featureNames;
+  const builder = new BinnedMatrixBuilder(frame.nRows, names.length, names, { seed });
+  const column = new Float64Array(frame.nRows);
+  transformer.eachColumn(
+    frame,
+    () => column.fill(0),
+    (f, values) => builder.add(f, values),
+  );
+  return builder.finish();
+}
+
 export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
   const { schema } = o;
   const say = o.onProgress ?? (() => {});
@@ -570,7 +591,9 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     scale: true,
     seed: o.seed,
   });
-  const Xtr = transformer.transform(o.train, true);
+  // the training matrix binned once, column by column (never whole as float64), shared by every fold,
+  // worker and the refit; only the test rows are a float64 matrix
+  const Xtr = binnedTrainingMatrix(transformer, o.train, o.seed);
   const Xte = transformer.transform(o.test);
   // duplicate-aware folds: identical feature vectors never straddle train and validation
   const { groups, nGroups } = duplicateGroupsOfFrame(o.train, schema.featureNames);
@@ -624,7 +647,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
       : chooseThreshold(tr.threat, win.oof, o.threshold.strategy, o.threshold.targetFpr);
   say(`refit: ${win.model} ${JSON.stringify(win.best.params)} on ${o.train.nRows} rows`);
   const model = createModel(win.model, win.best.params);
-  const rep = await model.fit(Xtr, ytr, K, {
+  const rep = await fitOnBinned(model, Xtr, ytr, K, {
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });

@@ -231,21 +231,28 @@ export function decodeAll(B: BinnedMatrix, shared = false): Matrix {
 }
 
 /**
- * Row-wise results of `fn` on float64 rows of B decoded DECODE_CHUNK_ROWS at a time (`rows`, or all
- * rows when null), concatenated: `width` numbers a row (predictProba: the class count).
+ * Float64 rows of B (`rows`, or all rows when null) decoded DECODE_CHUNK_ROWS at a time and handed to
+ * `fn` in order, with the position of the chunk's first row among them.
  */
+export function forRowChunks(
+  B: BinnedMatrix,
+  rows: ArrayLike<number> | null,
+  fn: (X: Matrix, from: number) => void,
+): void {
+  const n = rows ? rows.length : B.nRows;
+  for (let from = 0; from < n; from += DECODE_CHUNK_ROWS)
+    fn(decodeRows(B, rows, from, Math.min(n, from + DECODE_CHUNK_ROWS)), from);
+}
+
+/** Row-wise results of `fn` on B's rows a chunk at a time (forRowChunks), `width` numbers a row. */
 export function mapRowChunks(
   B: BinnedMatrix,
   rows: ArrayLike<number> | null,
   width: number,
   fn: (X: Matrix) => Float64Array,
 ): Float64Array {
-  const n = rows ? rows.length : B.nRows;
-  const out = new Float64Array(n * width);
-  for (let from = 0; from < n; from += DECODE_CHUNK_ROWS) {
-    const to = Math.min(n, from + DECODE_CHUNK_ROWS);
-    out.set(fn(decodeRows(B, rows, from, to)), from * width);
-  }
+  const out = new Float64Array((rows ? rows.length : B.nRows) * width);
+  forRowChunks(B, rows, (X, from) => out.set(fn(X), from * width));
   return out;
 }
 
