@@ -8,7 +8,8 @@
  * The Frame is read once from the scale file (slow: the row-object reader) and kept as a column cache
  * beside it (`<file>.frame/`: one raw typed array per column plus a JSON index), so later runs start in
  * about a second. The split is the pipeline's (duplicate-aware stratified, test_size 0.2, seed 42).
- * On stderr: RSS and heap after each stage (MB), then a JSON line with the test F1 and the stage times.
+ * On stderr: each step as it starts (and the search as it ends) with the seconds since the previous
+ * line, RSS and heap (MB); on stdout a JSON line with the test F1 and those times.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,14 +36,20 @@ const mb = (x: number): string => (x / 2 ** 20).toFixed(0);
 const t0 = performance.now();
 const times: Record<string, number> = {};
 let last = t0;
+// the peak RSS between two lines (sampled while the main thread waits for the workers)
+let peak = 0;
+setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage.rss());
+}, 100).unref();
 function mark(stage: string): void {
   const now = performance.now();
   times[stage] = Math.round(now - last) / 1000;
   last = now;
   const m = process.memoryUsage();
   console.error(
-    `${stage}: ${times[stage]} s; rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} MB, array buffers ${mb(m.arrayBuffers)} MB`,
+    `${stage}: ${times[stage]} s; rss ${mb(m.rss)} MB (peak since the last line ${mb(Math.max(peak, m.rss))} MB), heap ${mb(m.heapUsed)} MB, array buffers ${mb(m.arrayBuffers)} MB`,
   );
+  peak = 0;
 }
 
 interface CachedColumn {
@@ -101,7 +108,6 @@ async function split(): Promise<{ rows: number; train: Frame; test: Frame }> {
 }
 const { rows, train, test } = await split();
 mark("split");
-let current = "classes";
 const bundleDir = mkdtempSync(join(tmpdir(), "netsec-train-part-"));
 try {
   const res = await trainAndEvaluate({
@@ -118,16 +124,12 @@ try {
     threshold: { strategy: "max_f1", targetFpr: 0.01, value: 0.5 },
     runId: "bench-train-part",
     bundleDir,
-    // each message starting a step ends the one before it
-    onProgress: (m, d) => {
-      const step = m.split(":")[0]!;
-      if (d === undefined || (d === 0 && step !== current)) {
-        mark(current);
-        current = step;
-      }
+    // each step's start (and the search's end), with the time since the previous one
+    onProgress: (m, d, t) => {
+      if (d === undefined || d === 0 || d === t) mark(`${m.slice(0, 60)}${d === t ? ` ${d}/${t}` : ""}`);
     },
   });
-  mark(`${current}, evaluate, bundle`);
+  mark("evaluate, bundle");
   console.log(
     JSON.stringify({
       rows,

@@ -621,6 +621,19 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     0,
     total,
   );
+  const refit = async (name: string, params: Record<string, unknown>) => {
+    say(`refit: ${name} ${JSON.stringify(params)} on ${o.train.nRows} rows`);
+    const model = createModel(name, params);
+    const rep = await fitOnBinned(model, Xtr, ytr, K, {
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    return { model, rep };
+  };
+  // a single candidate is the winner before any fold is scored: its refit on all rows runs on the
+  // pool alongside the folds (3 folds on 2 threads would otherwise leave a core idle for the last)
+  const early = candidates.length === 1 ? refit(candidates[0]!.model, candidates[0]!.params) : null;
+  early?.catch(() => {}); // (awaited below; a failed search must not leave it unhandled)
   const searches = await searchCV(Xtr, ytr, K, threatClasses, candidates, folds, {
     scoring: o.scoring,
     targetFpr: o.targetFpr,
@@ -645,12 +658,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     o.threshold.strategy === "fixed"
       ? o.threshold.value
       : chooseThreshold(tr.threat, win.oof, o.threshold.strategy, o.threshold.targetFpr);
-  say(`refit: ${win.model} ${JSON.stringify(win.best.params)} on ${o.train.nRows} rows`);
-  const model = createModel(win.model, win.best.params);
-  const rep = await fitOnBinned(model, Xtr, ytr, K, {
-    ...(o.threads !== undefined ? { threads: o.threads } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
+  const { model, rep } = await (early ?? refit(win.model, win.best.params));
   const proba = model.predictProba(Xte);
   const s = threatScore(proba, Xte.nRows, K, threatClasses);
   const { metrics: test, perClass } = evaluateScores(
