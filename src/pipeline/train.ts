@@ -592,9 +592,8 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     seed: o.seed,
   });
   // the training matrix binned once, column by column (never whole as float64), shared by every fold,
-  // worker and the refit; only the test rows are a float64 matrix
+  // worker and the refit; only the test rows become a float64 matrix, once the fits are done
   const Xtr = binnedTrainingMatrix(transformer, o.train, o.seed);
-  const Xte = transformer.transform(o.test);
   // duplicate-aware folds: identical feature vectors never straddle train and validation
   const { groups, nGroups } = duplicateGroupsOfFrame(o.train, schema.featureNames);
   const folds = stratifiedKFold(ytr, o.cv, o.seed, nGroups < o.train.nRows ? groups : undefined);
@@ -659,6 +658,7 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
       ? o.threshold.value
       : chooseThreshold(tr.threat, win.oof, o.threshold.strategy, o.threshold.targetFpr);
   const { model, rep } = await (early ?? refit(win.model, win.best.params));
+  const Xte = transformer.transform(o.test);
   const proba = model.predictProba(Xte);
   const s = threatScore(proba, Xte.nRows, K, threatClasses);
   const { metrics: test, perClass } = evaluateScores(
