@@ -620,12 +620,15 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     0,
     total,
   );
+  // a failed search stops a refit running beside it
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
   const refit = async (name: string, params: Record<string, unknown>) => {
     say(`refit: ${name} ${JSON.stringify(params)} on ${o.train.nRows} rows`);
     const model = createModel(name, params);
     const rep = await fitOnBinned(model, Xtr, ytr, K, {
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
+      signal,
     });
     return { model, rep };
   };
@@ -640,6 +643,9 @@ export async function trainAndEvaluate(o: TrainOptions): Promise<TrainResult> {
     onProgress: (d, t) => say("search", d, t),
     ...(o.onLine ? { onFit: fitLine(o.scoring, o.onLine), onModelDone: bestLine(o.scoring, o.onLine) } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
+  }).catch((e: unknown) => {
+    stop.abort();
+    throw e;
   });
   const leaderboard: LeaderboardRow[] = searches
     .map((s) => ({
