@@ -36,7 +36,7 @@ function data(n: number, seed: number): { B: BinnedMatrix; y: Int32Array } {
 /** Every typed array in a task's args, with where it sits. */
 function typedArrays(v: unknown, path: string, out: { path: string; a: ArrayBufferView }[]): void {
   if (ArrayBuffer.isView(v)) out.push({ path, a: v });
-  else if (Array.isArray(v)) v.forEach((x, i) => typedArrays(x, `${path}[${i}]`, out));
+  else if (Array.isArray(v)) for (const [i, x] of v.entries()) typedArrays(x, `${path}[${i}]`, out);
   else if (v && typeof v === "object")
     for (const [k, x] of Object.entries(v)) typedArrays(x, `${path}.${k}`, out);
 }
