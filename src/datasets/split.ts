@@ -7,7 +7,6 @@
  * - time: the latest rows by a timestamp column form the test side.
  * - predefined: train and test come from different files (handled by the caller).
  */
-import { createHash } from "node:crypto";
 import { NetsecError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
@@ -81,28 +80,86 @@ export function stratifiedSplit(y: Int32Array, testSize: number, seed: number): 
   return { train: Uint32Array.from(train).sort(), test: Uint32Array.from(test).sort(), kind: "stratified" };
 }
 
-/** Group id per row: rows with identical values in `columns` share a group. Returns ids 0..nGroups-1. */
+/**
+ * Group id per row: rows with identical values in `columns` share a group (numbers equal as their
+ * decimal text: -0 is 0, every NaN alike; categories by value). Ids 0..nGroups-1 in order of each
+ * group's first row. Rows are hashed from their typed columns (no text per cell) and a hash hit is
+ * confirmed by comparing the two rows, so a hash collision never merges distinct rows.
+ */
 export function duplicateGroupsOfFrame(
   frame: Frame,
   columns: readonly string[],
 ): { groups: Int32Array; nGroups: number } {
-  const map = new Map<string, number>();
-  const groups = new Int32Array(frame.nRows);
+  const n = frame.nRows;
   const cols = columns.map((c) => frame.column(c));
-  for (let i = 0; i < frame.nRows; i++) {
-    const h = createHash("sha1");
-    for (const c of cols) {
-      h.update(
-        c.kind === "numeric" ? String(c.values[i]) : c.codes[i]! < 0 ? "\u0000" : c.categories[c.codes[i]!]!,
-      );
-      h.update("\u0001");
+  // a category's canonical code: the first code of its value (a dictionary may repeat a value)
+  const canon = cols.map((c) => {
+    if (c.kind === "numeric") return null;
+    const first = new Map<string, number>();
+    return Int32Array.from(c.categories, (v, i) => {
+      const f = first.get(v);
+      if (f !== undefined) return f;
+      first.set(v, i);
+      return i;
+    });
+  });
+  const key = (c: number, i: number): number => {
+    const col = cols[c]!;
+    if (col.kind === "numeric") {
+      const v = col.values[i]!;
+      return v === 0 ? 0 : v; // -0 is 0
     }
-    const k = h.digest("base64");
-    let g = map.get(k);
-    if (g === undefined) map.set(k, (g = map.size));
+    const code = col.codes[i]!;
+    return code < 0 ? -1 : canon[c]![code]!;
+  };
+  const same = (a: number, b: number): boolean => {
+    for (let c = 0; c < cols.length; c++) {
+      const x = key(c, a);
+      const y = key(c, b);
+      if (x !== y && !(Number.isNaN(x) && Number.isNaN(y))) return false;
+    }
+    return true;
+  };
+  const bits = new Float64Array(1);
+  const words = new Int32Array(bits.buffer);
+  const groups = new Int32Array(n);
+  // 52-bit row hash → group id of the first row with it; rows sharing a hash with a different row
+  // go to `other` by their exact text key (rare)
+  const byHash = new Map<number, number>();
+  const other = new Map<string, number>();
+  const firstRow: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let h1 = 0x811c9dc5;
+    let h2 = 0x9747b28c;
+    for (let c = 0; c < cols.length; c++) {
+      const v = key(c, i);
+      bits[0] = Number.isNaN(v) ? Number.NaN : v;
+      const lo = words[0]!;
+      const hi = words[1]!;
+      h1 = Math.imul(h1 ^ lo, 0x01000193);
+      h1 = Math.imul(h1 ^ hi ^ (h1 >>> 15), 0x01000193);
+      h2 = Math.imul(h2 ^ hi, 0x5bd1e995);
+      h2 = Math.imul(h2 ^ lo ^ (h2 >>> 13), 0x5bd1e995);
+    }
+    const h = (h1 >>> 0) * 0x100000 + (h2 >>> 12);
+    let g = byHash.get(h);
+    if (g === undefined) {
+      g = firstRow.length;
+      byHash.set(h, g);
+      firstRow.push(i);
+    } else if (!same(firstRow[g]!, i)) {
+      const k = `${h}:${cols.map((_, c) => String(key(c, i))).join("\u0001")}`;
+      const o = other.get(k);
+      if (o !== undefined) g = o;
+      else {
+        g = firstRow.length;
+        other.set(k, g);
+        firstRow.push(i);
+      }
+    }
     groups[i] = g;
   }
-  return { groups, nGroups: map.size };
+  return { groups, nGroups: firstRow.length };
 }
 
 /**

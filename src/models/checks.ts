@@ -23,6 +23,12 @@ export function checkFitData(
   if (y.length !== X.nRows) {
     throw new NetsecError("DATA_INVALID", `${model}: ${X.nRows} rows of features but ${y.length} labels`, {});
   }
+  checkLabels(y, nClasses, model);
+  checkValues(X, model, allowNaN);
+}
+
+/** Labels in [0, nClasses), at least two classes present (checkFitData's part on labels). */
+export function checkLabels(y: Int32Array, nClasses: number, model: string): void {
   if (!Number.isInteger(nClasses) || nClasses < 2) {
     throw new NetsecError(
       "DATA_INVALID",
@@ -51,7 +57,6 @@ export function checkFitData(
       {},
     );
   }
-  checkValues(X, model, allowNaN);
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Matrix } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { parseParams, randomStateSchema, resolveMaxFeatures } from "./params.ts";
+import { type BinnedMatrix, binnedAs, checkBinnedFit, fitDecoded } from "./tree/binned-matrix.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
   accumulateSingle,
@@ -22,8 +23,15 @@ import {
   treeFromJSON,
   treeToJSON,
 } from "./tree/flat-tree.ts";
-import { growClassificationTree } from "./tree/grow-classifier.ts";
-import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
+import { type BinnedData, growClassificationTree } from "./tree/grow-classifier.ts";
+import type {
+  BinnedFitOptions,
+  Classifier,
+  FitOptions,
+  FitReport,
+  ModelSpec,
+  SerializedModel,
+} from "./types.ts";
 
 export const maxFeaturesSchema = z.union([
   z.null(),
@@ -73,19 +81,58 @@ export class DecisionTreeClassifier implements Classifier {
     const p = this.params;
     const mapper = fitBinMapper(X, { maxBins: p.maxBins, seed: p.randomState });
     const bins = binMatrix(X, mapper);
-    const sw = new Float64Array(X.nRows);
-    const cw = classWeights(y, nClasses, p.classWeight);
-    for (let i = 0; i < X.nRows; i++)
-      sw[i] = (opts.sampleWeight ? opts.sampleWeight[i]! : 1) * (cw ? cw[y[i]!]! : 1);
+    const data: BinnedData = {
+      bins,
+      nRows: X.nRows,
+      nFeatures: X.nCols,
+      thresholds: mapper.thresholds,
+      cuts: mapper.cuts,
+      raw: quantileColumns(X, mapper, bins),
+    };
+    return this.grow(t0, data, null, y, nClasses, opts);
+  }
+
+  async fitBinned(
+    B: BinnedMatrix,
+    y: Int32Array,
+    nClasses: number,
+    opts: BinnedFitOptions = {},
+  ): Promise<FitReport> {
+    const p = this.params;
+    if (!binnedAs(B, p.maxBins, p.randomState)) return fitDecoded(this, B, y, nClasses, opts);
+    const t0 = performance.now();
+    checkBinnedFit(B, y, nClasses, opts.rows, this.name);
+    const data: BinnedData = {
+      bins: B.bins,
+      nRows: B.nRows,
+      nFeatures: B.nCols,
+      thresholds: B.mapper.thresholds,
+      cuts: B.mapper.cuts,
+      raw: B.raw,
+    };
+    return this.grow(t0, data, opts.rows ?? null, y, nClasses, opts);
+  }
+
+  /** Grow the tree on `rows` of binned data (all when null; then y and weights as RandomForest's grow). */
+  private grow(
+    t0: number,
+    data: BinnedData,
+    rows: Uint32Array | null,
+    y: Int32Array,
+    nClasses: number,
+    opts: FitOptions,
+  ): FitReport {
+    const p = this.params;
+    const nFit = rows ? rows.length : data.nRows;
+    // rows outside `rows` keep weight 0: the grower skips them
+    const sw = new Float64Array(data.nRows);
+    const cw = classWeights(rows ? Int32Array.from(rows, (i) => y[i]!) : y, nClasses, p.classWeight);
+    for (let j = 0; j < nFit; j++) {
+      const i = rows ? rows[j]! : j;
+      sw[i] = (opts.sampleWeight ? opts.sampleWeight[j]! : 1) * (cw ? cw[y[i]!]! : 1);
+    }
     this.tree = growClassificationTree(
-      {
-        bins,
-        nRows: X.nRows,
-        nFeatures: X.nCols,
-        thresholds: mapper.thresholds,
-        cuts: mapper.cuts,
-        raw: quantileColumns(X, mapper, bins),
-      },
+      data,
       y,
       nClasses,
       sw,
@@ -94,14 +141,14 @@ export class DecisionTreeClassifier implements Classifier {
         maxDepth: p.maxDepth ?? Number.POSITIVE_INFINITY,
         minSamplesSplit: p.minSamplesSplit,
         minSamplesLeaf: p.minSamplesLeaf,
-        maxFeatures: resolveMaxFeatures(p.maxFeatures, X.nCols),
+        maxFeatures: resolveMaxFeatures(p.maxFeatures, data.nFeatures),
         minImpurityDecrease: p.minImpurityDecrease,
         maxLeafNodes: p.maxLeafNodes ?? Number.POSITIVE_INFINITY,
       },
       new Rng(p.randomState),
     );
     this.nClasses = nClasses;
-    this.nFeatures = X.nCols;
+    this.nFeatures = data.nFeatures;
     return { fitSeconds: (performance.now() - t0) / 1000, counters: { nodes: this.tree.nNodes } };
   }
 

@@ -9,6 +9,7 @@ import { defaultThreads, runTasks, warmPool } from "../core/pool.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema, maxFeaturesSchema } from "./decision-tree.ts";
 import { randomStateSchema, resolveMaxFeatures } from "./params.ts";
+import { type BinnedMatrix, binnedAs, checkBinnedFit, fitDecoded } from "./tree/binned-matrix.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
   accumulatePacked,
@@ -26,7 +27,15 @@ import {
   treeToJSON,
 } from "./tree/flat-tree.ts";
 import type { ForestTaskArgs } from "./tree/forest-task.ts";
-import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
+import type { BinnedData } from "./tree/grow-classifier.ts";
+import type {
+  BinnedFitOptions,
+  Classifier,
+  FitOptions,
+  FitReport,
+  ModelSpec,
+  SerializedModel,
+} from "./types.ts";
 
 export const RandomForestParamsSchema = z
   .object({
@@ -67,30 +76,90 @@ export class RandomForestClassifier implements Classifier {
     const t0 = performance.now();
     checkFitData(X, y, nClasses, this.name, true);
     const p = this.params;
-    const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), p.nEstimators));
+    const threads = this.threadsOf(opts);
     warmPool(threads, "models/tree/forest-task.ts");
     const mapper = fitBinMapper(X, { maxBins: p.maxBins, seed: p.randomState });
     const bins = binMatrix(X, mapper, threads > 1);
-    const cw = p.classWeight === "balanced_subsample" ? null : classWeights(y, nClasses, p.classWeight);
-    let base: Float64Array | null = null;
-    if (cw || opts.sampleWeight) {
-      base = new Float64Array(X.nRows);
-      for (let i = 0; i < X.nRows; i++)
-        base[i] = (opts.sampleWeight ? opts.sampleWeight[i]! : 1) * (cw ? cw[y[i]!]! : 1);
-    }
-    const nBoot =
-      p.maxSamples === null
-        ? X.nRows
-        : p.maxSamples <= 1 && !Number.isInteger(p.maxSamples)
-          ? Math.max(1, Math.round(p.maxSamples * X.nRows))
-          : Math.min(X.nRows, p.maxSamples);
-    const common: Omit<ForestTaskArgs, "from" | "to"> = {
+    const data: BinnedData = {
       bins,
       nRows: X.nRows,
       nFeatures: X.nCols,
-      thresholds: mapper.thresholds as Float64Array[],
-      cuts: mapper.cuts as Float64Array[],
+      thresholds: mapper.thresholds,
+      cuts: mapper.cuts,
       raw: quantileColumns(X, mapper, bins, threads > 1),
+    };
+    return this.grow(t0, data, null, y, nClasses, threads, opts);
+  }
+
+  async fitBinned(
+    B: BinnedMatrix,
+    y: Int32Array,
+    nClasses: number,
+    opts: BinnedFitOptions = {},
+  ): Promise<FitReport> {
+    const p = this.params;
+    if (!binnedAs(B, p.maxBins, p.randomState)) return fitDecoded(this, B, y, nClasses, opts);
+    const t0 = performance.now();
+    checkBinnedFit(B, y, nClasses, opts.rows, this.name);
+    const threads = this.threadsOf(opts);
+    warmPool(threads, "models/tree/forest-task.ts");
+    const data: BinnedData = {
+      bins: B.bins,
+      nRows: B.nRows,
+      nFeatures: B.nCols,
+      thresholds: B.mapper.thresholds,
+      cuts: B.mapper.cuts,
+      raw: B.raw,
+    };
+    return this.grow(t0, data, opts.rows ?? null, y, nClasses, threads, opts);
+  }
+
+  private threadsOf(opts: FitOptions): number {
+    return Math.max(1, Math.min(opts.threads ?? defaultThreads(), this.params.nEstimators));
+  }
+
+  /**
+   * Grow the forest on binned data: on `rows` of it (ascending), or on all its rows when null (`y`
+   * and a sample weight as fit's; with rows, y per row of the data and one weight per entry of rows).
+   */
+  private async grow(
+    t0: number,
+    data: BinnedData,
+    rows: Uint32Array | null,
+    y: Int32Array,
+    nClasses: number,
+    threads: number,
+    opts: FitOptions,
+  ): Promise<FitReport> {
+    const p = this.params;
+    const nRows = data.nRows;
+    const nFit = rows ? rows.length : nRows;
+    const cw =
+      p.classWeight === "balanced_subsample"
+        ? null
+        : classWeights(rows ? Int32Array.from(rows, (i) => y[i]!) : y, nClasses, p.classWeight);
+    let base: Float64Array | null = null;
+    if (cw || opts.sampleWeight) {
+      base = new Float64Array(nRows);
+      for (let j = 0; j < nFit; j++) {
+        const i = rows ? rows[j]! : j;
+        base[i] = (opts.sampleWeight ? opts.sampleWeight[j]! : 1) * (cw ? cw[y[i]!]! : 1);
+      }
+    }
+    const nBoot =
+      p.maxSamples === null
+        ? nFit
+        : p.maxSamples <= 1 && !Number.isInteger(p.maxSamples)
+          ? Math.max(1, Math.round(p.maxSamples * nFit))
+          : Math.min(nFit, p.maxSamples);
+    const common: Omit<ForestTaskArgs, "from" | "to"> = {
+      bins: data.bins,
+      nRows,
+      nFeatures: data.nFeatures,
+      thresholds: data.thresholds as Float64Array[],
+      cuts: data.cuts as Float64Array[],
+      raw: data.raw,
+      rows,
       y,
       nClasses,
       baseWeight: base,
@@ -99,7 +168,7 @@ export class RandomForestClassifier implements Classifier {
         maxDepth: p.maxDepth ?? Number.POSITIVE_INFINITY,
         minSamplesSplit: p.minSamplesSplit,
         minSamplesLeaf: p.minSamplesLeaf,
-        maxFeatures: resolveMaxFeatures(p.maxFeatures, X.nCols),
+        maxFeatures: resolveMaxFeatures(p.maxFeatures, data.nFeatures),
         minImpurityDecrease: p.minImpurityDecrease,
         maxLeafNodes: p.maxLeafNodes ?? Number.POSITIVE_INFINITY,
       },
@@ -132,7 +201,7 @@ export class RandomForestClassifier implements Classifier {
     });
     this.trees = groups.flat();
     this.nClasses = nClasses;
-    this.nFeatures = X.nCols;
+    this.nFeatures = data.nFeatures;
     let nodes = 0;
     for (const t of this.trees) nodes += t.nNodes;
     return {

@@ -11,6 +11,7 @@
  */
 import type { z } from "zod";
 import type { Matrix } from "../core/frame.ts";
+import type { BinnedMatrix } from "./tree/binned-matrix.ts";
 
 /** Hyperparameters: plain JSON data, camelCase keys (snake_case is accepted at the edges and normalised). */
 export type Params = Readonly<Record<string, unknown>>;
@@ -44,6 +45,15 @@ export interface SerializedModel {
   state: unknown;
 }
 
+/** fitBinned's options: FitOptions, and the rows of the BinnedMatrix to fit on. */
+export interface BinnedFitOptions extends FitOptions {
+  /**
+   * Indices of B's rows to fit on, ascending (a cross-validation fold's training rows); all rows when
+   * absent. `sampleWeight` then has one weight per entry of `rows`.
+   */
+  rows?: Uint32Array;
+}
+
 export interface Classifier {
   readonly name: ModelName;
   readonly params: Params;
@@ -51,6 +61,13 @@ export interface Classifier {
   readonly nClasses: number;
   readonly nFeatures: number;
   fit(X: Matrix, y: Int32Array, nClasses: number, opts?: FitOptions): Promise<FitReport>;
+  /**
+   * Learners that bin their input (random forest, decision tree): fit on rows of a matrix binned once
+   * (shared by every fold and worker, see binned-matrix.ts) instead of a float64 matrix. `y` holds
+   * the class of every row of B (length B.nRows). On all of B's rows, with B binned as the model
+   * would bin (binnedAs), the model is exactly the one `fit` on the decoded matrix gives.
+   */
+  fitBinned?(B: BinnedMatrix, y: Int32Array, nClasses: number, opts?: BinnedFitOptions): Promise<FitReport>;
   /** Row-major probabilities, length nRows * nClasses; each row sums to 1. */
   predictProba(X: Matrix): Float64Array;
   /** Argmax class index per row. */

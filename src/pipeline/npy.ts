@@ -10,6 +10,7 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { NetsecError, wrapError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
+import { type BinnedMatrix, decodeRows } from "../models/tree/binned-matrix.ts";
 
 export type NpyDescr = "<f8" | "<i8";
 
@@ -68,17 +69,35 @@ function writeRows(
   }
 }
 
-/** A float64 matrix as a 2-D NPY file of shape (nRows, nCols), converting netsec's column-major order. */
-export function writeNpyMatrix(path: string, m: Matrix): void {
+/**
+ * A float64 matrix as a 2-D NPY file of shape (nRows, nCols), converting netsec's column-major order.
+ * A binned training matrix is written as the float64 values it was binned from, decoded a chunk of
+ * rows at a time (never whole).
+ */
+export function writeNpyMatrix(path: string, m: Matrix | BinnedMatrix): void {
+  const { nRows, nCols } = m;
+  if ("bins" in m) {
+    writeRows(path, npyHeader("<f8", [nRows, nCols]), nRows, nCols, (view, r0, r1) =>
+      putRows(view, decodeRows(m, null, r0, r1), 0, r1 - r0),
+    );
+    return;
+  }
+  if (m.data.length < nRows * nCols)
+    throw new NetsecError(
+      "INTERNAL",
+      `matrix holds ${m.data.length} values, expected ${nRows} × ${nCols}`,
+      {},
+    );
+  writeRows(path, npyHeader("<f8", [nRows, nCols]), nRows, nCols, (view, r0, r1) => putRows(view, m, r0, r1));
+}
+
+/** Rows r0..r1-1 of a column-major matrix into `view`, row-major, little-endian, from byte 0. */
+function putRows(view: DataView, m: Matrix, r0: number, r1: number): void {
   const { nRows, nCols, data } = m;
-  if (data.length < nRows * nCols)
-    throw new NetsecError("INTERNAL", `matrix holds ${data.length} values, expected ${nRows} × ${nCols}`, {});
-  writeRows(path, npyHeader("<f8", [nRows, nCols]), nRows, nCols, (view, r0, r1) => {
-    for (let r = r0; r < r1; r++) {
-      const o = (r - r0) * nCols * 8;
-      for (let c = 0; c < nCols; c++) view.setFloat64(o + c * 8, data[c * nRows + r]!, true);
-    }
-  });
+  for (let r = r0; r < r1; r++) {
+    const o = (r - r0) * nCols * 8;
+    for (let c = 0; c < nCols; c++) view.setFloat64(o + c * 8, data[c * nRows + r]!, true);
+  }
 }
 
 /** Integer labels as a 1-D int64 NPY file (numpy's default integer dtype). */

@@ -158,14 +158,38 @@ export class ColumnTransformer {
 
   /** Transform a frame holding every input column into the model's feature matrix. */
   transform(frame: Frame, shared = false): Matrix {
-    const s = this.mustState();
     const n = frame.nRows;
     const names = this.featureNames;
     const X = allocMatrix(n, names.length, names, shared);
+    this.eachColumn(frame, (f) => X.data.subarray(f * n, (f + 1) * n));
+    return X;
+  }
+
+  /**
+   * The feature matrix one column at a time, for a consumer that never holds it whole (a training
+   * matrix binned column by column): for each feature f in order, `column(f)` gives a zeroed
+   * Float64Array of frame.nRows values to write feature f into, and `done(f, column)` is called once
+   * it holds them (the next `column` call may hand the same array out again). Same values as transform.
+   */
+  eachColumn(
+    frame: Frame,
+    column: (f: number) => Float64Array,
+    done: (f: number, values: Float64Array) => void = () => {},
+  ): void {
+    const s = this.mustState();
+    const n = frame.nRows;
     const numCols = s.numeric.map((c) => {
       if (!frame.has(c.name))
         throw new NetsecError("SCHEMA_MISMATCH", `input is missing column ${c.name}`, { column: c.name });
       return frame.numeric(c.name);
+    });
+    const catCols = s.categorical.map((c) => {
+      if (!frame.has(c.name))
+        throw new NetsecError("SCHEMA_MISMATCH", `input is missing column ${c.name}`, { column: c.name });
+      const fc = frame.column(c.name);
+      if (fc.kind !== "categorical")
+        throw new NetsecError("SCHEMA_MISMATCH", `column ${c.name} must be categorical`, { column: c.name });
+      return fc;
     });
     // imputation (the columns are copied only when some value is missing)
     let missing = false;
@@ -178,35 +202,34 @@ export class ColumnTransformer {
     for (let j = 0; j < s.numeric.length; j++) {
       const c = s.numeric[j]!;
       const v = imputed[j]!;
-      const o = j * n;
-      if (!missing && !s.scale) {
-        X.data.set(v.subarray(0, n), o);
-        continue;
-      }
-      for (let r = 0; r < n; r++) {
-        const x = Number.isNaN(v[r]!) ? c.fill : v[r]!;
-        X.data[o + r] = s.scale ? (x - c.mean) / c.scale : x;
-      }
+      const out = column(j);
+      if (!missing && !s.scale) out.set(v.subarray(0, n));
+      else
+        for (let r = 0; r < n; r++) {
+          const x = Number.isNaN(v[r]!) ? c.fill : v[r]!;
+          out[r] = s.scale ? (x - c.mean) / c.scale : x;
+        }
+      done(j, out);
     }
     let col = s.numeric.length;
-    for (const c of s.categorical) {
-      if (!frame.has(c.name))
-        throw new NetsecError("SCHEMA_MISMATCH", `input is missing column ${c.name}`, { column: c.name });
-      const fc = frame.column(c.name);
-      if (fc.kind !== "categorical")
-        throw new NetsecError("SCHEMA_MISMATCH", `column ${c.name} must be categorical`, { column: c.name });
+    const posOf = new Int32Array(n);
+    s.categorical.forEach((c, j) => {
+      const fc = catCols[j]!;
       const pos = new Map(c.categories.map((v, i) => [v, i]));
-      // map the frame's dictionary to one-hot positions once
+      // map the frame's dictionary to one-hot positions once (-1: unseen at fit, an all-zero row)
       const map = fc.categories.map((v) => pos.get(v) ?? -1);
       const fillPos = pos.get(c.fill)!;
       for (let r = 0; r < n; r++) {
         const code = fc.codes[r]!;
-        const p = code < 0 ? fillPos : map[code]!;
-        if (p >= 0) X.data[(col + p) * n + r] = 1;
+        posOf[r] = code < 0 ? fillPos : map[code]!;
+      }
+      for (let p = 0; p < c.categories.length; p++) {
+        const out = column(col + p);
+        for (let r = 0; r < n; r++) if (posOf[r] === p) out[r] = 1;
+        done(col + p, out);
       }
       col += c.categories.length;
-    }
-    return X;
+    });
   }
 
   private knnImpute(cols: Float64Array[]): void {

@@ -1,7 +1,8 @@
 /**
  * Hyperparameter search with stratified k-fold cross-validation: grid (cartesian product; the original
  * project's grids by default) or random (n_iter draws). Every (candidate, fold) pair is one task on the
- * worker pool; the feature matrix is shared (SharedArrayBuffer), rows are passed as index arrays.
+ * worker pool; the feature matrix is binned once and shared (SharedArrayBuffer), rows are passed as
+ * index arrays.
  * Results do not depend on the number of threads (each task is deterministic in its inputs).
  * Selection: best mean CV score of the chosen metric, ties → first in grid order. Never the test set.
  */
@@ -9,8 +10,10 @@ import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
 import { runTasks } from "../core/pool.ts";
 import { Rng } from "../core/rng.ts";
+import type { Task } from "../core/worker.ts";
 import { parseParams, snakeCase } from "../models/params.ts";
 import { getModelSpec } from "../models/registry.ts";
+import { type BinnedMatrix, binnedMatrix } from "../models/tree/binned-matrix.ts";
 import type { CvTaskArgs, CvTaskResult } from "./cv-task.ts";
 import type { Fold } from "./kfold.ts";
 import { foldScore, macroF1, type Scoring } from "./metrics.ts";
@@ -105,6 +108,8 @@ export interface SearchOptions {
   signal?: AbortSignal;
   /** Candidates that differ only in n_estimators share one fit (default true; see planSearch). */
   shareFits?: boolean;
+  /** A float64 X is binned with this seed (the quantile subsample above 200,000 rows). Default 0. */
+  binSeed?: number;
 }
 
 /**
@@ -157,32 +162,28 @@ export function planSearch(
 }
 
 /**
- * Evaluate candidates (per model) on the folds. `X` should be on a SharedArrayBuffer for zero-copy
- * hand-off (allocMatrix(..., shared = true)). Progress counts fits x folds (see planSearch).
- * `y` holds class indices 0..nClasses-1; `threatClasses` the indices whose probabilities add up to
- * P(threat), which every scoring but f1_macro (on the classes themselves) is computed from.
+ * The search's pool tasks, one per (planned fit, fold). Everything large in them is on
+ * SharedArrayBuffers, the same ones in every task (the bins, raw columns, labels, and each fold's row
+ * indices, made shared once here): a worker receives references, not copies.
  */
-export async function searchCV(
-  X: Matrix,
+export function cvTasks(
+  X: BinnedMatrix,
   y: Int32Array,
   nClasses: number,
   threatClasses: number[],
-  candidates: { model: string; params: Record<string, unknown> }[],
-  folds: Fold[],
-  opts: SearchOptions,
-): Promise<ModelSearchResult[]> {
-  for (const c of candidates) getModelSpec(c.model);
-  const plan = planSearch(candidates, opts.shareFits ?? true);
-  const nf = folds.length;
-  const tasks = plan.fits.flatMap((p) =>
-    folds.map((f) => ({
+  plan: SearchPlan,
+  folds: readonly Fold[],
+  opts: Pick<SearchOptions, "scoring" | "targetFpr">,
+): Task[] {
+  const ys = sharedCopy(y);
+  const shared = folds.map((f) => ({ train: sharedCopy(f.train), test: sharedCopy(f.test) }));
+  return plan.fits.flatMap((p) =>
+    shared.map((f) => ({
       module: "selection/cv-task.ts",
       fn: "runCvTask",
       args: {
-        data: X.data,
-        nRows: X.nRows,
-        nCols: X.nCols,
-        y,
+        X,
+        y: ys,
         nClasses,
         threatClasses,
         train: f.train,
@@ -195,6 +196,40 @@ export async function searchCV(
       } satisfies CvTaskArgs,
     })),
   );
+}
+
+/** A typed array's copy on a SharedArrayBuffer (itself when it already is on one). */
+function sharedCopy<T extends Int32Array | Uint32Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const out = new (a.constructor as { new (b: SharedArrayBuffer): T })(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
+/**
+ * Evaluate candidates (per model) on the folds. `X`: the training matrix binned once
+ * (BinnedMatrixBuilder, binnedMatrix), or a float64 matrix, binned here (with `opts.binSeed`). Every
+ * task reads the same shared bins; a fold is its row indices (cvTasks). Tree learners therefore fit
+ * each fold on bins fitted on all of X's rows, validation rows included (as LightGBM's cv does with
+ * its Dataset): unsupervised, the labels never enter the bins. Progress counts fits x folds (see
+ * planSearch). `y` holds class indices 0..nClasses-1; `threatClasses` the indices whose
+ * probabilities add up to P(threat), which every scoring but f1_macro (on the classes themselves) is
+ * computed from.
+ */
+export async function searchCV(
+  X: Matrix | BinnedMatrix,
+  y: Int32Array,
+  nClasses: number,
+  threatClasses: number[],
+  candidates: { model: string; params: Record<string, unknown> }[],
+  folds: Fold[],
+  opts: SearchOptions,
+): Promise<ModelSearchResult[]> {
+  for (const c of candidates) getModelSpec(c.model);
+  const plan = planSearch(candidates, opts.shareFits ?? true);
+  const nf = folds.length;
+  const B = "bins" in X ? X : binnedMatrix(X, { seed: opts.binSeed ?? 0 });
+  const tasks = cvTasks(B, y, nClasses, threatClasses, plan, folds, opts);
   const ybin = Int32Array.from(y, (c) => (threatClasses.includes(c) ? 1 : 0));
   // per candidate, in candidate order: its result and out-of-fold probabilities, filled in as soon as
   // the fit it belongs to has all its folds (so progress can report scores while the search runs)

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { Frame } from "../../src/core/frame.ts";
+import { Rng } from "../../src/core/rng.ts";
 import { loadFrame } from "../../src/datasets/load.ts";
 import { getDataset } from "../../src/datasets/registry.ts";
 import {
@@ -77,5 +79,41 @@ describe("time split", () => {
     const s = timeSplit(t, 0.4);
     expect([...s.test]).toEqual([0, 2]);
     expect([...s.train]).toEqual([1, 3, 4]);
+  });
+});
+
+describe("duplicateGroupsOfFrame", () => {
+  /** The rule written out: a row's text key (numbers as decimal text, categories by value). */
+  function byText(frame: Frame, columns: string[]): Int32Array {
+    const ids = new Map<string, number>();
+    return Int32Array.from({ length: frame.nRows }, (_, i) => {
+      const k = JSON.stringify(columns.map((c) => String(frame.value(i, c))));
+      let g = ids.get(k);
+      if (g === undefined) ids.set(k, (g = ids.size));
+      return g;
+    });
+  }
+
+  it("groups rows equal by value (-0 is 0, NaNs alike, a repeated category value alike), ids by first row", () => {
+    const rng = new Rng(3);
+    const n = 20_000;
+    const a = Float64Array.from(
+      { length: n },
+      () => [0, -0, Number.NaN, 1.5, 2][Math.floor(rng.next() * 5)]!,
+    );
+    const b = Float64Array.from({ length: n }, () => Math.floor(rng.next() * 7));
+    const codes = Int32Array.from({ length: n }, () => Math.floor(rng.next() * 5) - 1);
+    const frame = new Frame([
+      { kind: "numeric", name: "a", values: a },
+      { kind: "numeric", name: "b", values: b },
+      // "tcp" twice in the dictionary: codes 0 and 3 are one value
+      { kind: "categorical", name: "p", codes, categories: ["tcp", "udp", "icmp", "tcp"] },
+    ]);
+    const { groups, nGroups } = duplicateGroupsOfFrame(frame, ["a", "b", "p"]);
+    const expected = byText(frame, ["a", "b", "p"]);
+    expect(Array.from(groups)).toEqual(Array.from(expected));
+    expect(nGroups).toBe(Math.max(...expected) + 1);
+    // 4 values of a (±0 one), 7 of b, 4 of p with missing: at most 112 groups, and all of them here
+    expect(nGroups).toBe(4 * 7 * 4);
   });
 });

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix, type Matrix, matrixFromRows } from "../../src/core/frame.ts";
+import { binnedMatrix } from "../../src/models/tree/binned-matrix.ts";
 import { npyHeader, writeNpyInt64, writeNpyMatrix } from "../../src/pipeline/npy.ts";
 import { ROOT, tempDir } from "../helpers/env.ts";
 
@@ -86,6 +87,22 @@ describe("writeNpyMatrix / writeNpyInt64 (format reader written here)", () => {
     const a = readNpy(p);
     expect(a).toMatchObject({ descr: "<f8", fortran: false, shape: [3, 4] });
     expect(a.values).toEqual(ROWS.flat()); // toEqual tells -0 from 0 and matches NaN
+  });
+
+  it("a binned training matrix is written as the float64 values it was binned from, in chunks of rows", () => {
+    // more rows than one write chunk (1 MB): a quantile column (kept raw) and a few-valued one (decoded)
+    const n = 70_000;
+    const X = allocMatrix(n, 2);
+    for (let r = 0; r < n; r++) {
+      X.data[r] = Math.sin(r) * 1e3;
+      X.data[n + r] = (r % 3) - 1.5;
+    }
+    const p = join(tmp.dir, "binned.npy");
+    writeNpyMatrix(p, binnedMatrix(X));
+    const q = join(tmp.dir, "float.npy");
+    writeNpyMatrix(q, X);
+    expect(readFileSync(p).equals(readFileSync(q))).toBe(true);
+    expect(readNpy(p).values.slice(0, 4)).toEqual([X.data[0], X.data[n], X.data[1], X.data[n + 1]]);
   });
 
   it("a 0-row matrix is a header and nothing else", () => {

@@ -9,6 +9,7 @@ import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
 import { closePool, inWorker } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { createModel } from "../../src/models/registry.ts";
+import { binnedMatrix } from "../../src/models/tree/binned-matrix.ts";
 import { stratifiedKFold } from "../../src/selection/kfold.ts";
 import { expandGrid, planSearch, searchCV } from "../../src/selection/search.ts";
 
@@ -162,6 +163,7 @@ describe("searchCV on a multiclass target", () => {
       threads: 2,
     });
     const f1 = await searchCV(X, y, 4, [1, 2, 3], mc, folds, { scoring: "f1", targetFpr: 0.01, threads: 2 });
+    const B = binnedMatrix(X);
     const byModel = (r: typeof macro) => r.flatMap((s) => s.candidates);
     const cm = byModel(macro);
     const cf = byModel(f1);
@@ -170,12 +172,16 @@ describe("searchCV on a multiclass target", () => {
       let train = 0;
       for (const [fi, f] of folds.entries()) {
         const m = createModel(c.model, c.params);
-        await m.fit(
-          rowsOf(X, f.train),
-          Int32Array.from(f.train, (i) => y[i]!),
-          4,
-          { threads: 1 },
-        );
+        // the search bins X once: a tree learner's fold fit uses the bins of all rows (fitBinned on the
+        // fold's rows); other models fit on the fold's float64 rows
+        if (m.fitBinned) await m.fitBinned(B, y, 4, { rows: f.train, threads: 1 });
+        else
+          await m.fit(
+            rowsOf(X, f.train),
+            Int32Array.from(f.train, (i) => y[i]!),
+            4,
+            { threads: 1 },
+          );
         const argmax = (p: Float64Array, n: number) =>
           Array.from({ length: n }, (_, r) => {
             let b = 0;

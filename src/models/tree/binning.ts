@@ -62,67 +62,101 @@ export interface BinOptions {
 
 /** Learn bin thresholds from X (column-major). Cost: O(nFeatures * m log m), m = min(nRows, subsample). */
 export function fitBinMapper(X: Matrix, opts: BinOptions = {}): BinMapper {
-  const maxBins = opts.maxBins ?? MAX_BINS;
-  if (!Number.isInteger(maxBins) || maxBins < 2 || maxBins > MAX_BINS) {
-    throw new RangeError(`maxBins must be an integer in [2, ${MAX_BINS}], got ${maxBins}`);
-  }
-  const subsample = opts.subsample ?? 200_000;
-  const rule = opts.rule ?? "midpoint";
   const { nRows, nCols } = X;
-  let rows: Uint32Array | null = null;
-  if (nRows > subsample) {
-    const idx = new Uint32Array(nRows);
-    for (let i = 0; i < nRows; i++) idx[i] = i;
-    new Rng(opts.seed ?? 0).shuffle(idx);
-    rows = idx.slice(0, subsample).sort();
-  }
+  const binner = new FeatureBinner(nRows, opts);
   const thresholds: Float64Array[] = [];
   const cuts: Float64Array[] = [];
   const nBins = new Uint16Array(nCols);
   const hasMissing = new Uint8Array(nCols);
-  const m = rows ? rows.length : nRows;
-  const buf = new Float64Array(m);
-  const distinct = new DistinctSet(maxBins);
   for (let f = 0; f < nCols; f++) {
-    const base = f * nRows;
+    const b = binner.fit(X.data, f * nRows);
+    thresholds.push(b.thresholds);
+    cuts.push(b.cuts);
+    nBins[f] = b.thresholds.length + 1;
+    hasMissing[f] = b.hasMissing ? 1 : 0;
+  }
+  return { nFeatures: nCols, thresholds, nBins, hasMissing, cuts };
+}
+
+/** One feature's bins, as fitBinMapper finds them (see BinMapper). */
+export interface FeatureBins {
+  thresholds: Float64Array;
+  /** The same array as `thresholds` when the feature is binned one value per bin. */
+  cuts: Float64Array;
+  hasMissing: boolean;
+}
+
+/**
+ * fitBinMapper one feature at a time, for columns made one after another (a training matrix binned
+ * column by column, never held whole as float64): the quantile subsample's rows are drawn once, from
+ * the seed, and are the same for every feature, so the features' bins are those of fitBinMapper on
+ * the whole matrix.
+ */
+export class FeatureBinner {
+  readonly nRows: number;
+  private readonly maxBins: number;
+  private readonly rule: NonNullable<BinOptions["rule"]>;
+  private readonly rows: Uint32Array | null;
+  private readonly buf: Float64Array;
+  private readonly distinct: DistinctSet;
+
+  constructor(nRows: number, opts: BinOptions = {}) {
+    const maxBins = opts.maxBins ?? MAX_BINS;
+    if (!Number.isInteger(maxBins) || maxBins < 2 || maxBins > MAX_BINS) {
+      throw new RangeError(`maxBins must be an integer in [2, ${MAX_BINS}], got ${maxBins}`);
+    }
+    const subsample = opts.subsample ?? 200_000;
+    this.nRows = nRows;
+    this.maxBins = maxBins;
+    this.rule = opts.rule ?? "midpoint";
+    let rows: Uint32Array | null = null;
+    if (nRows > subsample) {
+      const idx = new Uint32Array(nRows);
+      for (let i = 0; i < nRows; i++) idx[i] = i;
+      new Rng(opts.seed ?? 0).shuffle(idx);
+      rows = idx.slice(0, subsample).sort();
+    }
+    this.rows = rows;
+    this.buf = new Float64Array(rows ? rows.length : nRows);
+    this.distinct = new DistinctSet(maxBins);
+  }
+
+  /** The bins of the column data[base .. base + nRows). */
+  fit(data: Float64Array, base: number): FeatureBins {
+    const { nRows, rows, buf, distinct, maxBins, rule } = this;
+    const m = rows ? rows.length : nRows;
     // most columns (one-hot, flags, small counts) have at most maxBins distinct values: collect them
     // without sorting the column (same thresholds as the sorted path below)
     if (!rows) {
-      const few = distinct.collect(X.data, base, nRows);
+      const few = distinct.collect(data, base, nRows);
       if (few !== null) {
-        hasMissing[f] = distinct.sawNaN ? 1 : 0;
         const t = new Float64Array(Math.max(0, few.length - 1));
         for (let i = 0; i < t.length; i++) t[i] = midpoint(few[i]!, few[i + 1]!, rule);
-        thresholds.push(t);
-        cuts.push(t);
-        nBins[f] = t.length + 1;
-        continue;
+        return { thresholds: t, cuts: t, hasMissing: distinct.sawNaN };
       }
     }
+    let hasMissing = false;
     let k = 0;
     for (let i = 0; i < m; i++) {
-      const v = X.data[base + (rows ? rows[i]! : i)]!;
-      if (Number.isNaN(v)) hasMissing[f] = 1;
+      const v = data[base + (rows ? rows[i]! : i)]!;
+      if (Number.isNaN(v)) hasMissing = true;
       else buf[k++] = v;
     }
-    if (!hasMissing[f] && rows) {
+    if (!hasMissing && rows) {
       // the subsample may have missed NaNs that exist in the full column
       for (let i = 0; i < nRows; i++) {
-        if (Number.isNaN(X.data[base + i]!)) {
-          hasMissing[f] = 1;
+        if (Number.isNaN(data[base + i]!)) {
+          hasMissing = true;
           break;
         }
       }
     }
     const vals = buf.subarray(0, k).slice().sort();
     const { t, perValue } = findThresholds(vals, maxBins, rule);
-    thresholds.push(t);
-    nBins[f] = t.length + 1;
     // (a subsample's distinct values need not be the whole column's)
-    if (rows) cuts.push(gapCutsOfColumn(X.data, base, nRows, t));
-    else cuts.push(perValue ? t : gapCutsOfSorted(vals, t));
+    const cuts = rows ? gapCutsOfColumn(data, base, nRows, t) : perValue ? t : gapCutsOfSorted(vals, t);
+    return { thresholds: t, cuts, hasMissing };
   }
-  return { nFeatures: nCols, thresholds, nBins, hasMissing, cuts };
 }
 
 /** The midpoint of the gap (lo, hi) between two training values, strictly below hi (as scikit-learn). */
@@ -340,30 +374,46 @@ export function quantileColumns(
   const single = shared
     ? new Float64Array(new SharedArrayBuffer(8 * 256 * nSlots))
     : new Float64Array(256 * nSlots);
-  const lo = new Float64Array(256);
-  const hi = new Float64Array(256);
   for (let f = 0; f < nCols; f++) {
     const s = index[f]!;
-    if (s < 0) continue;
-    lo.fill(Number.POSITIVE_INFINITY);
-    hi.fill(Number.NEGATIVE_INFINITY);
-    const base = f * n;
-    for (let r = 0; r < n; r++) {
-      const v = X.data[base + r]!;
-      if (Number.isNaN(v)) continue;
-      const b = bins ? bins[base + r]! : binOf(mapper, f, v);
-      if (v < lo[b]!) lo[b] = v;
-      if (v > hi[b]!) hi[b] = v;
-    }
-    for (let b = 0; b < 256; b++) single[s * 256 + b] = lo[b] === hi[b] ? lo[b]! : Number.NaN;
+    if (s >= 0) singleValues(X.data, f * n, n, bins, mapper.thresholds[f]!, single, s * 256);
   }
   return { index, data, single };
 }
 
+/**
+ * For the column data[base .. base + n): single[off + b] = bin b's value when all its rows hold one
+ * value, else NaN (RawColumns.single). `bins`: the column's bins at the same offset, or null.
+ */
+export function singleValues(
+  data: Float64Array,
+  base: number,
+  n: number,
+  bins: Uint8Array | null,
+  t: Float64Array,
+  single: Float64Array,
+  off: number,
+): void {
+  const lo = new Float64Array(256).fill(Number.POSITIVE_INFINITY);
+  const hi = new Float64Array(256).fill(Number.NEGATIVE_INFINITY);
+  for (let r = 0; r < n; r++) {
+    const v = data[base + r]!;
+    if (Number.isNaN(v)) continue;
+    const b = bins ? bins[base + r]! : binOfThresholds(t, v);
+    if (v < lo[b]!) lo[b] = v;
+    if (v > hi[b]!) hi[b] = v;
+  }
+  for (let b = 0; b < 256; b++) single[off + b] = lo[b] === hi[b] ? lo[b]! : Number.NaN;
+}
+
 /** Bin index of a raw value for feature f (binary search over its thresholds). */
 export function binOf(mapper: BinMapper, f: number, v: number): number {
+  return binOfThresholds(mapper.thresholds[f]!, v);
+}
+
+/** Bin index of a raw value under ascending thresholds `t`. */
+function binOfThresholds(t: Float64Array, v: number): number {
   if (Number.isNaN(v)) return MISSING_BIN;
-  const t = mapper.thresholds[f]!;
   let lo = 0;
   let hi = t.length;
   while (lo < hi) {
@@ -381,52 +431,59 @@ export function binMatrix(X: Matrix, mapper: BinMapper, shared = false): Uint8Ar
   }
   const { nRows, nCols } = X;
   const out = shared ? new Uint8Array(new SharedArrayBuffer(nRows * nCols)) : new Uint8Array(nRows * nCols);
-  const tp = new Float64Array(256);
-  for (let f = 0; f < nCols; f++) {
-    const base = f * nRows;
-    const t = mapper.thresholds[f]!;
-    const nt = t.length;
-    if (nt <= 1) {
-      // constant or two-valued (one-hot, flags): one comparison; NaN fails both tests
-      const t0 = nt === 1 ? t[0]! : Number.POSITIVE_INFINITY;
-      for (let i = 0; i < nRows; i++) {
-        const v = X.data[base + i]!;
-        out[base + i] = v <= t0 ? 0 : v > t0 ? 1 : MISSING_BIN;
-      }
-      continue;
-    }
-    if (nt <= 8) {
-      // few thresholds (categorical, low-cardinality features): count the thresholds below v
-      for (let i = 0; i < nRows; i++) {
-        const v = X.data[base + i]!;
-        let b = 0;
-        for (let j = 0; j < nt; j++) b += +(v > t[j]!);
-        out[base + i] = Number.isNaN(v) ? MISSING_BIN : b;
-      }
-      continue;
-    }
-    if (nt > 255) {
-      // (not from fitBinMapper, which makes at most 254 thresholds)
-      for (let i = 0; i < nRows; i++) out[base + i] = binOf(mapper, f, X.data[base + i]!);
-      continue;
-    }
-    // binary search without branches: eight halving steps over the thresholds padded with +Infinity
-    tp.fill(Number.POSITIVE_INFINITY);
-    tp.set(t);
-    for (let i = 0; i < nRows; i++) {
-      const v = X.data[base + i]!;
-      let b = 128 * +(v > tp[127]!);
-      b += 64 * +(v > tp[b + 63]!);
-      b += 32 * +(v > tp[b + 31]!);
-      b += 16 * +(v > tp[b + 15]!);
-      b += 8 * +(v > tp[b + 7]!);
-      b += 4 * +(v > tp[b + 3]!);
-      b += 2 * +(v > tp[b + 1]!);
-      b += +(v > tp[b]!);
-      out[base + i] = Number.isNaN(v) ? MISSING_BIN : b;
-    }
-  }
+  for (let f = 0; f < nCols; f++) binColumn(X.data, f * nRows, nRows, mapper.thresholds[f]!, out, f * nRows);
   return out;
+}
+
+/** Bin the column data[base .. base + n) at thresholds `t` into out[outBase .. outBase + n). */
+export function binColumn(
+  data: Float64Array,
+  base: number,
+  n: number,
+  t: Float64Array,
+  out: Uint8Array,
+  outBase: number,
+): void {
+  const nt = t.length;
+  if (nt <= 1) {
+    // constant or two-valued (one-hot, flags): one comparison; NaN fails both tests
+    const t0 = nt === 1 ? t[0]! : Number.POSITIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const v = data[base + i]!;
+      out[outBase + i] = v <= t0 ? 0 : v > t0 ? 1 : MISSING_BIN;
+    }
+    return;
+  }
+  if (nt <= 8) {
+    // few thresholds (categorical, low-cardinality features): count the thresholds below v
+    for (let i = 0; i < n; i++) {
+      const v = data[base + i]!;
+      let b = 0;
+      for (let j = 0; j < nt; j++) b += +(v > t[j]!);
+      out[outBase + i] = Number.isNaN(v) ? MISSING_BIN : b;
+    }
+    return;
+  }
+  if (nt > 255) {
+    // (not from fitBinMapper, which makes at most 254 thresholds)
+    for (let i = 0; i < n; i++) out[outBase + i] = binOfThresholds(t, data[base + i]!);
+    return;
+  }
+  // binary search without branches: eight halving steps over the thresholds padded with +Infinity
+  const tp = new Float64Array(256).fill(Number.POSITIVE_INFINITY);
+  tp.set(t);
+  for (let i = 0; i < n; i++) {
+    const v = data[base + i]!;
+    let b = 128 * +(v > tp[127]!);
+    b += 64 * +(v > tp[b + 63]!);
+    b += 32 * +(v > tp[b + 31]!);
+    b += 16 * +(v > tp[b + 15]!);
+    b += 8 * +(v > tp[b + 7]!);
+    b += 4 * +(v > tp[b + 3]!);
+    b += 2 * +(v > tp[b + 1]!);
+    b += +(v > tp[b]!);
+    out[outBase + i] = Number.isNaN(v) ? MISSING_BIN : b;
+  }
 }
 
 export interface BinMapperJSON {

@@ -1,5 +1,6 @@
 /**
- * Worker-side task: grow trees [from, to) of a forest on shared binned data. Tree i uses the stream
+ * Worker-side task: grow trees [from, to) of a forest on shared binned data (on a subset of its rows
+ * when `rows` is given: the other rows get weight 0, which the grower skips). Tree i uses the stream
  * Rng(seed).fork(i) for its bootstrap and its feature sampling, so a forest is identical whatever the
  * number of threads and however trees are grouped into tasks.
  */
@@ -16,6 +17,8 @@ export interface ForestTaskArgs {
   cuts: Float64Array[];
   /** Raw columns of the quantile-binned features (shared), or null. */
   raw: RawColumns | null;
+  /** The rows to grow on (ascending indices, e.g. a CV fold's training rows), or null for all. */
+  rows: Uint32Array | null;
   y: Int32Array;
   nClasses: number;
   /** Base per-row weights (sample weights x class weights), or null for ones. */
@@ -25,7 +28,7 @@ export interface ForestTaskArgs {
   from: number;
   to: number;
   bootstrap: boolean;
-  /** Rows drawn per bootstrap sample. */
+  /** Rows drawn per bootstrap sample (from `rows` when given). */
   nBootstrap: number;
   balancedSubsample: boolean;
 }
@@ -41,10 +44,13 @@ export function buildTrees(a: ForestTaskArgs): FlatTree[] {
   const sw = new Float64Array(a.nRows);
   for (let t = a.from; t < a.to; t++) {
     const rng = master.fork(t);
+    const rows = a.rows;
     if (a.bootstrap) {
       sw.fill(0);
-      for (let i = 0; i < a.nBootstrap; i++) sw[rng.int(a.nRows)]!++;
-    } else sw.fill(1);
+      if (rows) for (let i = 0; i < a.nBootstrap; i++) sw[rows[rng.int(rows.length)]!]!++;
+      else for (let i = 0; i < a.nBootstrap; i++) sw[rng.int(a.nRows)]!++;
+    } else if (rows) for (const i of rows) sw[i] = 1;
+    else sw.fill(1);
     if (a.balancedSubsample) {
       const cnt = new Float64Array(a.nClasses);
       let tot = 0;

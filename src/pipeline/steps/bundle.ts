@@ -128,7 +128,7 @@ function writeTransformation(run: PipelineRun, t: Transformed): void {
     `${JSON.stringify(t.transformer.featureNames, null, 2)}\n`,
   );
   writeNpyMatrix(join(paths.transformation, "train.npy"), t.Xtr);
-  writeNpyMatrix(join(paths.transformation, "test.npy"), t.Xte);
+  writeNpyMatrix(join(paths.transformation, "test.npy"), t.testMatrix());
   writeNpyInt64(join(paths.transformation, "target_train.npy"), t.yTrain.y);
   writeNpyInt64(join(paths.transformation, "target_test.npy"), t.yTest.y);
   if (t.space.mode !== "binary")

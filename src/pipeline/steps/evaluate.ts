@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { safeCsv } from "../../core/spreadsheet-safe.ts";
 import { snakeKeys } from "../../models/params.ts";
 import { createModel } from "../../models/registry.ts";
-import type { Classifier } from "../../models/types.ts";
+import { fitOnBinned } from "../../models/tree/binned-matrix.ts";
+import type { Classifier, FitReport } from "../../models/types.ts";
 import { threatScore } from "../../selection/cv-task.ts";
 import { type BinaryMetrics, binaryMetrics, chooseThreshold, curve, thin } from "../../selection/metrics.ts";
 import { confusionMatrixChart, lineChart, renderSvg } from "../../validate/charts.ts";
@@ -38,6 +39,33 @@ export interface Evaluated {
   trainCvGap: number;
 }
 
+export interface Refitted {
+  model: Classifier;
+  rep: FitReport;
+}
+
+/** A candidate fitted on every training row (the shared binned matrix; tree learners never decode it). */
+export async function refitOnAllRows(
+  run: PipelineRun,
+  t: Transformed,
+  name: string,
+  params: Record<string, unknown>,
+  signal: AbortSignal | undefined,
+  stage: "tune" | "evaluate" = "evaluate",
+): Promise<Refitted> {
+  run.progress(
+    stage,
+    stage === "tune" ? 0 : 0.1,
+    `refit: ${name} ${JSON.stringify(params)} on ${t.Xtr.nRows} rows`,
+  );
+  const model = createModel(name, params);
+  const rep = await fitOnBinned(model, t.Xtr, t.yTrain.y, t.space.classes.length, {
+    ...(run.cfg.search.threads ? { threads: run.cfg.search.threads } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  return { model, rep };
+}
+
 export async function evaluateStep(run: PipelineRun, t: Transformed, tuned: Tuned): Promise<Evaluated> {
   const { cfg } = run;
   const win = tuned.winner;
@@ -45,18 +73,11 @@ export async function evaluateStep(run: PipelineRun, t: Transformed, tuned: Tune
     cfg.threshold.strategy === "fixed"
       ? cfg.threshold.value
       : chooseThreshold(t.yTrain.threat, win.oof, cfg.threshold.strategy, cfg.threshold.target_fpr);
-  run.progress(
-    "evaluate",
-    0.1,
-    `refit: ${win.model} ${JSON.stringify(win.best.params)} on ${t.Xtr.nRows} rows`,
-  );
-  const model = createModel(win.model, win.best.params);
-  const rep = await model.fit(t.Xtr, t.yTrain.y, t.space.classes.length, {
-    ...(cfg.search.threads ? { threads: cfg.search.threads } : {}),
-    ...(run.signal ? { signal: run.signal } : {}),
-  });
-  const proba = model.predictProba(t.Xte);
-  const s = threatScore(proba, t.Xte.nRows, t.space.classes.length, t.threatClasses);
+  const { model, rep } = await (tuned.earlyRefit ??
+    refitOnAllRows(run, t, win.model, win.best.params, run.signal));
+  const Xte = t.testMatrix();
+  const proba = model.predictProba(Xte);
+  const s = threatScore(proba, Xte.nRows, t.space.classes.length, t.threatClasses);
   const { metrics: test, perClass } = evaluateScores(
     t.yTest,
     t.space,

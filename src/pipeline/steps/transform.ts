@@ -1,9 +1,12 @@
 /**
  * The transform step: the classes the model learns (the config's target), each split's target, and
  * the column transformer (imputer, scaler, one-hot) fitted on the training rows only, then applied
- * to both splits.
+ * to both splits: the training rows binned once, column by column (never whole as float64), shared
+ * by every fold, worker and the refit; the test rows become a float64 matrix only when first asked
+ * for, after the fits.
  */
 import type { Frame, Matrix } from "../../core/frame.ts";
+import { type BinnedMatrix, BinnedMatrixBuilder } from "../../models/tree/binned-matrix.ts";
 import { ColumnTransformer } from "../../preprocess/column-transformer.ts";
 import type { PipelineRun } from "../runner.ts";
 import { type ClassSpace, classSpace, type EncodedTarget, encodeTarget } from "../train.ts";
@@ -16,9 +19,30 @@ export interface Transformed {
   yTrain: EncodedTarget;
   yTest: EncodedTarget;
   transformer: ColumnTransformer;
-  /** The transformed training rows (on shared memory, for the worker threads) and test rows. */
-  Xtr: Matrix;
-  Xte: Matrix;
+  /** The transformed training rows, binned (uint8 codes on shared memory, for the worker threads). */
+  Xtr: BinnedMatrix;
+  /** The transformed test rows (float64), built on the first call and kept. */
+  testMatrix(): Matrix;
+}
+
+/**
+ * The transformer's features of `frame`, binned a column at a time as the tree learners bin them
+ * (seed: the quantile subsample's): one float64 column in memory at a time, never the whole matrix.
+ */
+export function binnedTrainingMatrix(
+  transformer: ColumnTransformer,
+  frame: Frame,
+  seed: number,
+): BinnedMatrix {
+  const names = transformer.featureNames;
+  const builder = new BinnedMatrixBuilder(frame.nRows, names.length, names, { seed });
+  const column = new Float64Array(frame.nRows);
+  transformer.eachColumn(
+    frame,
+    () => column.fill(0),
+    (f, values) => builder.add(f, values),
+  );
+  return builder.finish();
 }
 
 export function transformStep(run: PipelineRun, train: Frame, test: Frame): Transformed {
@@ -38,7 +62,11 @@ export function transformStep(run: PipelineRun, train: Frame, test: Frame): Tran
     scale: true,
     seed: cfg.seed,
   });
-  const Xtr = transformer.transform(train, true);
-  const Xte = transformer.transform(test);
-  return { space, threatClasses, yTrain, yTest, transformer, Xtr, Xte };
+  const Xtr = binnedTrainingMatrix(transformer, train, cfg.seed);
+  let Xte: Matrix | null = null;
+  const testMatrix = (): Matrix => {
+    Xte ??= transformer.transform(test);
+    return Xte;
+  };
+  return { space, threatClasses, yTrain, yTest, transformer, Xtr, testMatrix };
 }

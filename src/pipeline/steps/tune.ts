@@ -18,6 +18,7 @@ import {
 } from "../../selection/search.ts";
 import type { PipelineRun } from "../runner.ts";
 import { bestLine, fitLine, type LeaderboardRow } from "../train.ts";
+import { type Refitted, refitOnAllRows } from "./evaluate.ts";
 import type { Transformed } from "./transform.ts";
 
 export interface Tuned {
@@ -26,6 +27,12 @@ export interface Tuned {
   leaderboard: LeaderboardRow[];
   /** The winning model's search (its best candidate, out-of-fold scores). */
   winner: ModelSearchResult;
+  /**
+   * With a single candidate, the winner is known before any fold is scored: its refit on all rows
+   * ran on the pool beside the folds (3 folds on 2 threads would otherwise leave a core idle for the
+   * last); null otherwise.
+   */
+  earlyRefit: Promise<Refitted> | null;
 }
 
 export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): Promise<Tuned> {
@@ -61,6 +68,12 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
       `: 0/${total} fits`,
   );
   const meter = run.meter("tune", "search", "fits", () => frac, total);
+  // a failed search stops a refit running beside it
+  const stop = new AbortController();
+  const signal = run.signal ? AbortSignal.any([run.signal, stop.signal]) : stop.signal;
+  const only = candidates.length === 1 ? candidates[0]! : null;
+  const earlyRefit = only ? refitOnAllRows(run, t, only.model, only.params, signal, "tune") : null;
+  earlyRefit?.catch(() => {}); // (awaited by the evaluate step; a failed search must not leave it unhandled)
   const searches = await searchCV(
     t.Xtr,
     t.yTrain.y,
@@ -81,7 +94,10 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
       onModelDone: bestLine(search.scoring, (line) => run.progress("tune", frac, line, true)),
       ...(run.signal ? { signal: run.signal } : {}),
     },
-  );
+  ).catch((e: unknown) => {
+    stop.abort();
+    throw e;
+  });
   meter?.finish();
   const leaderboard: LeaderboardRow[] = searches
     .map((s) => ({
@@ -95,5 +111,5 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
     }))
     .sort((a, b) => b.cv_mean - a.cv_mean);
   const winner = searches.find((s) => s.model === leaderboard[0]!.model)!;
-  return { searches, leaderboard, winner };
+  return { searches, leaderboard, winner, earlyRefit };
 }
