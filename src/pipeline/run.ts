@@ -368,7 +368,7 @@ export async function runPipeline(
     let testName = "test";
     const extraTests: { name: string; frame: Frame }[] = [];
     const { train, test, splitKind } = await timed("ingest", async () => {
-      const rs = openStore(env.storeUri);
+      const rs = openStore(env.storeUri, { waitSeconds: env.NETSEC_STORE_WAIT_SECONDS });
       await rs.open();
       try {
         let trainSources: string[] = [];
@@ -513,7 +513,7 @@ export async function runPipeline(
 
     // 2. validate the stored records against the schema
     const vrep = await timed("validate", async () => {
-      const rs = openStore(env.storeUri);
+      const rs = openStore(env.storeUri, { waitSeconds: env.NETSEC_STORE_WAIT_SECONDS });
       await rs.open();
       try {
         const v = await validateStore(

@@ -55,7 +55,7 @@ export interface ScanFilter {
 }
 
 export interface RecordStore {
-  readonly kind: "sqlite" | "mongodb";
+  readonly kind: "duckdb" | "mongodb";
   /** Where it is, safe for logs and messages (no credentials). */
   readonly location: string;
   /** Connect / create tables and indexes. Errors name the location. */
