@@ -78,6 +78,11 @@ export class DuckDbStore implements RecordStore {
     );
   }
 
+  /** The open connection (ingest stages files on it; see also `withTable`). */
+  get connection(): DuckDBConnection {
+    return this.conn;
+  }
+
   private get conn(): DuckDBConnection {
     if (!this.db)
       throw new NetsecError("STORE_ERROR", `record store ${this.location} is not open`, {
@@ -135,6 +140,9 @@ export class DuckDbStore implements RecordStore {
       }
     }
     try {
+      // reads that need an order say ORDER BY; inserts then use every thread (a file's row numbers
+      // come from ROW_NUMBER() OVER (), which DuckDB computes in file order whatever this says)
+      await this.conn.run("SET preserve_insertion_order = false");
       await this.conn.run(`
         CREATE TABLE IF NOT EXISTS sources (
           dataset VARCHAR NOT NULL,
