@@ -17,6 +17,8 @@ export interface OpenStoreOptions {
   waitSeconds?: number;
   /** DuckDB: where the "busy, waiting" message goes (default stderr). */
   onWait?: (message: string) => void;
+  /** Open a DuckDB store that does not exist yet even beside an old `store.db` (the migration does). */
+  migrating?: boolean;
 }
 
 /** The default DuckDB store's file name under NETSEC_HOME, and the SQLite file it replaced. */
@@ -25,13 +27,16 @@ export const SQLITE_STORE_FILE = "store.db";
 
 export function openStore(uri: string, opts: OpenStoreOptions = {}): RecordStore {
   if (/^mongodb(\+srv)?:\/\//.test(uri)) return new MongoStore(uri, opts);
-  if (uri.startsWith("sqlite:")) throw sqliteRetired(resolve(uri.slice("sqlite:".length)));
+  if (uri.startsWith("sqlite:")) {
+    const path = resolve(uri.slice("sqlite:".length));
+    throw sqliteRetired(path, join(dirname(path), DUCKDB_STORE_FILE), true);
+  }
   const raw = uri.startsWith("duckdb:") ? uri.slice("duckdb:".length) : uri;
   const path = raw === ":memory:" ? raw : resolve(raw);
   if (path !== ":memory:") {
-    if (isSqliteFile(path)) throw sqliteRetired(path);
+    if (isSqliteFile(path)) throw sqliteRetired(path, join(dirname(path), DUCKDB_STORE_FILE), true);
     const old = join(dirname(path), SQLITE_STORE_FILE);
-    if (basename(path) === DUCKDB_STORE_FILE && !existsSync(path) && isSqliteFile(old))
+    if (!opts.migrating && basename(path) === DUCKDB_STORE_FILE && !existsSync(path) && isSqliteFile(old))
       throw sqliteRetired(old, path);
   }
   return new DuckDbStore(path, {
@@ -55,12 +60,16 @@ export function isSqliteFile(path: string): boolean {
   }
 }
 
-function sqliteRetired(sqlitePath: string, duckdbPath?: string): NetsecError {
-  const to = duckdbPath ? ` --to ${JSON.stringify(`duckdb:${duckdbPath}`)}` : "";
-  const command = `netsec store migrate --from ${JSON.stringify(`sqlite:${sqlitePath}`)}${to}`;
+/** `named`: the SQLite store was named (a URI or path), so the user must also name the new one. */
+function sqliteRetired(sqlitePath: string, duckdbPath: string, named = false): NetsecError {
+  const to = `duckdb:${duckdbPath}`;
+  const command = `netsec store migrate --from ${JSON.stringify(`sqlite:${sqlitePath}`)} --to ${JSON.stringify(to)}`;
+  const then = named
+    ? `; then use ${to} (NETSEC_STORE_URI or --store; unset, the default is $NETSEC_HOME/${DUCKDB_STORE_FILE})`
+    : "";
   return new NetsecError(
     "STORE_RETIRED",
-    `the record store ${sqlitePath} is a SQLite store; netsec now keeps records in DuckDB. Copy its records once with: ${command}`,
+    `the record store ${sqlitePath} is a SQLite store; netsec now keeps records in DuckDB. Copy its records once with: ${command}${then}`,
     { file: sqlitePath, command },
   );
 }

@@ -2,9 +2,8 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { NetsecError } from "../../core/errors.ts";
 import { migrateSqlite } from "../../store/migrate.ts";
-import { isSqliteFile } from "../../store/open.ts";
+import { isSqliteFile, openStore } from "../../store/open.ts";
 import { runCommand } from "../context.ts";
-import { withStore } from "../shared.ts";
 
 interface MigrateOpts {
   from: string;
@@ -29,10 +28,20 @@ export function registerStore(program: Command): void {
           throw new NetsecError("FILE_UNREADABLE", `--from ${o.from}: ${path} is not a SQLite database`, {
             file: path,
           });
-        const r = await withStore(ctx, o.to, async (store) => {
-          ctx.say(`copying ${path} into ${store.location}`);
-          return migrateSqlite(path, store, (done, total) => ctx.progress(`${done}/${total} records copied`));
+        const store = openStore(o.to ?? ctx.config.storeUri, {
+          waitSeconds: ctx.config.NETSEC_STORE_WAIT_SECONDS,
+          migrating: true,
         });
+        await store.open();
+        let r: Awaited<ReturnType<typeof migrateSqlite>>;
+        try {
+          ctx.say(`copying ${path} into ${store.location}`);
+          r = await migrateSqlite(path, store, (done, total) =>
+            ctx.progress(`${done}/${total} records copied`),
+          );
+        } finally {
+          await store.close();
+        }
         ctx.say(
           `${r.records} record(s) of ${r.sources} source(s) read, ${r.added} added to ${r.to}; the SQLite file is unchanged (remove it when you no longer need it)`,
         );
