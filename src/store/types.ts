@@ -1,6 +1,6 @@
 /**
  * The record store: where ingested, labelled traffic records live between ingest and training.
- * Two implementations: an embedded SQLite file (default, `sqlite:<path>`) and MongoDB (`mongodb://…`).
+ * Two implementations: an embedded DuckDB file (default, `duckdb:<path>`; `duckdb/store.ts`) and MongoDB (`mongodb://…`).
  *
  * Idempotency comes from the record id, which derives from where the record came from — the source
  * file's SHA-256 and the 1-based data row (`<sha256[:16]>:<row>`), or a source MongoDB document's `_id`
