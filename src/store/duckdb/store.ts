@@ -11,7 +11,8 @@
  *   value a new file brings.
  * - `sources`: the bookkeeping of each ingested source (`ingesting` → `complete`).
  *
- * A record's identity is (dataset, id); within a dataset (source, row) is unique too. DuckDB's unique
+ * A record's identity is (dataset, id); within a dataset (source, row) is unique too, and an id
+ * belongs to one source (it derives from it), so a batch is checked against its sources' rows only. DuckDB's unique
  * indexes cost memory per row, so uniqueness holds by construction instead: every write goes through
  * an anti-join on the id (`insertBatch`) or on (source, row) (`insertFromTable`, the file ingest),
  * inside one transaction, by the one process DuckDB lets write the file.
@@ -323,7 +324,8 @@ export class DuckDbStore implements RecordStore {
                CASE WHEN ${ident(ID_COL)} = substr(${ident(SOURCE_COL)}, 1, 16) || ':' || ${ident(ROW_COL)}::VARCHAR THEN NULL ELSE ${ident(ID_COL)} END
                ${cols.map((x) => `, ${x}`).join("")}
              FROM temp.batch_stage
-             WHERE ${ident(ID_COL)} NOT IN (SELECT ${ID_EXPR} FROM ${table})
+             WHERE ${ident(ID_COL)} NOT IN (SELECT ${ID_EXPR} FROM ${table}
+               WHERE ${ident(SOURCE_COL)} IN (SELECT DISTINCT ${ident(SOURCE_COL)} FROM temp.batch_stage))
              QUALIFY row_number() OVER (PARTITION BY ${ident(ID_COL)} ORDER BY seq) = 1
              ORDER BY seq`,
           );
