@@ -12,6 +12,10 @@
  * Each source's ingest is bookkept from start to end: `putSource` with status `ingesting` before the first
  * record is written and `complete` after the last, so a source whose ingest was killed mid-way is known
  * (`validate` reports it).
+ *
+ * Set queries over a dataset (validation, profiles) do not go through this interface: the DuckDB
+ * store's `withTable(dataset, (conn, table) => …)` runs them on its connection and the dataset's
+ * table (`records_<dataset>`: `__source`, `__row`, `__id`, then one typed column per data column).
  */
 
 /** A record's values by column name: numbers, strings, or null for missing. */
