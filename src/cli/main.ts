@@ -13,6 +13,7 @@ import { registerPush } from "./commands/push.ts";
 import { registerRuns } from "./commands/runs.ts";
 import { registerSchema } from "./commands/schema.ts";
 import { registerServe } from "./commands/serve.ts";
+import { registerStore } from "./commands/store.ts";
 import { registerTrain } from "./commands/train.ts";
 import { registerValidate } from "./commands/validate.ts";
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerDatasets(program);
   registerSchema(program);
   registerIngest(program);
+  registerStore(program);
   registerPush(program);
   registerValidate(program);
   registerTrain(program);

@@ -56,7 +56,7 @@ export async function withStore<T>(
   uri: string | undefined,
   fn: (store: RecordStore) => Promise<T>,
 ): Promise<T> {
-  const store = openStore(uri ?? ctx.config.storeUri);
+  const store = openStore(uri ?? ctx.config.storeUri, { waitSeconds: ctx.config.NETSEC_STORE_WAIT_SECONDS });
   await store.open();
   try {
     return await fn(store);

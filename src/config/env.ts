@@ -22,7 +22,11 @@ export const ENV_VARS = {
     default: "./.netsec",
   },
   NETSEC_STORE_URI: {
-    doc: "Record store: `sqlite:<path>` (default: $NETSEC_HOME/store.db) or `mongodb://…`.",
+    doc: "Record store: `duckdb:<path>` (default: $NETSEC_HOME/store.duckdb) or `mongodb://…`.",
+  },
+  NETSEC_STORE_WAIT_SECONDS: {
+    doc: "How long a command waits for the DuckDB record store while another process uses it, then fails with STORE_BUSY.",
+    default: "30",
   },
   NETSEC_DATASET_MIRROR: {
     doc: "A directory laid out like the dataset mirror (<dataset>/<file>), read before the network.",
@@ -102,6 +106,7 @@ export const PositiveSetting = z
 export const EnvSchema = z.object({
   NETSEC_HOME: z.string().default("./.netsec"),
   NETSEC_STORE_URI: optionalString,
+  NETSEC_STORE_WAIT_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
   NETSEC_DATASET_MIRROR: optionalString,
   NETSEC_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   NETSEC_PROGRESS: z.enum(["auto", "on", "off"]).default("auto"),
@@ -185,7 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new NetsecError("CONFIG_INVALID", `invalid environment: ${problems.join("; ")}`, { problems });
   }
   const home = resolve(cwd, r.data.NETSEC_HOME);
-  const storeUri = r.data.NETSEC_STORE_URI ?? `sqlite:${homeLayout(home).sqliteStore}`;
+  const storeUri = r.data.NETSEC_STORE_URI ?? `duckdb:${homeLayout(home).duckdbStore}`;
   const dataDirs = r.data.NETSEC_DATA_DIRS.map((d) => resolve(cwd, d));
   return Object.freeze({ ...r.data, NETSEC_DATA_DIRS: dataDirs, home, storeUri });
 }

@@ -17,6 +17,10 @@ export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 422, title: "validation failed" },
   STORE_UNAVAILABLE: { status: 503, title: "record store unreachable" },
   STORE_ERROR: { status: 500, title: "record store error" },
+  /** Another process holds the (DuckDB) record store and did not let go within NETSEC_STORE_WAIT_SECONDS. */
+  STORE_BUSY: { status: 409, title: "record store busy" },
+  /** A record store of a retired kind (SQLite): the message names the file and the migration command. */
+  STORE_RETIRED: { status: 409, title: "record store needs migrating" },
   PARAM_INVALID: { status: 400, title: "invalid hyperparameter" },
   DATA_INVALID: { status: 422, title: "invalid training data" },
   NOT_FITTED: { status: 500, title: "estimator not fitted" },

@@ -1,5 +1,6 @@
 /**
- * Ingest: files (or a MongoDB collection) into the record store, idempotently.
+ * Ingest: files (or a MongoDB collection) into the record store, idempotently. Files into the
+ * DuckDB store go the columnar way (`ingest-duckdb.ts`); what follows is the MongoDB store's.
  *
  * Two passes over the source: the first reads and coerces everything and refuses the source if any
  * value cannot be stored as its type (every such problem counted, the first ones named with file, row,
@@ -11,8 +12,10 @@
  */
 import { basename } from "node:path";
 import { NetsecError } from "../core/errors.ts";
+import { DuckDbStore } from "../store/duckdb/store.ts";
 import type { RecordData, RecordStore, StoredRecord } from "../store/types.ts";
 import { allowedSet, coerceCell, isTypeProblem } from "./coerce.ts";
+import { ingestFileDuckDb } from "./ingest-duckdb.ts";
 import {
   type CellProblem,
   checkHeaderAgainstSchema,
@@ -62,6 +65,7 @@ export async function ingestFile(
   const t0 = performance.now();
   const label = refLabel(ref);
   const sha = opts.sha256 ?? (await sha256OfRef(ref)).sha256;
+  if (store instanceof DuckDbStore) return ingestFileDuckDb(store, schema, ref, sha, opts);
   const readOpts = {
     schema,
     batchSize: opts.batchSize ?? 2000,

@@ -252,7 +252,7 @@ export class PipelineRun {
 
   /** The record store for a step's reads and writes, closed after it. */
   async withRecordStore<T>(fn: (store: RecordStore) => Promise<T>): Promise<T> {
-    const rs = openStore(this.env.storeUri);
+    const rs = openStore(this.env.storeUri, { waitSeconds: this.env.NETSEC_STORE_WAIT_SECONDS });
     await rs.open();
     try {
       return await fn(rs);

@@ -1,6 +1,6 @@
 /**
  * The record store: where ingested, labelled traffic records live between ingest and training.
- * Two implementations: an embedded SQLite file (default, `sqlite:<path>`) and MongoDB (`mongodb://…`).
+ * Two implementations: an embedded DuckDB file (default, `duckdb:<path>`; `duckdb/store.ts`) and MongoDB (`mongodb://…`).
  *
  * Idempotency comes from the record id, which derives from where the record came from — the source
  * file's SHA-256 and the 1-based data row (`<sha256[:16]>:<row>`), or a source MongoDB document's `_id`
@@ -12,6 +12,10 @@
  * Each source's ingest is bookkept from start to end: `putSource` with status `ingesting` before the first
  * record is written and `complete` after the last, so a source whose ingest was killed mid-way is known
  * (`validate` reports it).
+ *
+ * Set queries over a dataset (validation, profiles) do not go through this interface: the DuckDB
+ * store's `withTable(dataset, (conn, table) => …)` runs them on its connection and the dataset's
+ * table (`records_<dataset>`: `__source`, `__row`, `__id`, then one typed column per data column).
  */
 
 /** A record's values by column name: numbers, strings, or null for missing. */
@@ -55,7 +59,7 @@ export interface ScanFilter {
 }
 
 export interface RecordStore {
-  readonly kind: "sqlite" | "mongodb";
+  readonly kind: "duckdb" | "mongodb";
   /** Where it is, safe for logs and messages (no credentials). */
   readonly location: string;
   /** Connect / create tables and indexes. Errors name the location. */

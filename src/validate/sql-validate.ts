@@ -18,7 +18,7 @@ import { type CellProblem, checkHeaderAgainstSchema } from "../datasets/load.ts"
 import type { DatasetSchema } from "../datasets/schema.ts";
 import { ident } from "../store/duckdb/connection.ts";
 import type { SourceInfo } from "../store/types.ts";
-import { incompleteSources } from "./store-validate.ts";
+import { incompleteSources } from "./incomplete-sources.ts";
 import {
   jsRaw,
   KIND_CODES,
@@ -144,9 +144,29 @@ export async function validateRelation(
 }
 
 /**
+ * The store's table as a relation with every schema column: a column no record ever had a value for
+ * was never created (the table grows with the data `insertBatch` brings), so it reads as all missing.
+ */
+async function withSchemaColumns(
+  conn: DuckDBConnection,
+  table: string,
+  schema: DatasetSchema,
+): Promise<string> {
+  const r = await conn.runAndReadAll(`SELECT * FROM ${table} LIMIT 0`);
+  const present = new Set(r.columnNames());
+  const absent = schema.columns.filter((c) => !present.has(c.name));
+  if (!absent.length) return table;
+  const nulls = absent.map(
+    (c) => `NULL::${c.type === "categorical" ? "VARCHAR" : "DOUBLE"} AS ${ident(c.name)}`,
+  );
+  return `(SELECT *, ${nulls.join(", ")} FROM ${table})`;
+}
+
+/**
  * The entry point for a dataset held in a DuckDB table of the record store (a typed column per schema
- * column, the source id in `source` and the data row in `row` unless named otherwise): the same report
- * as `validateStore` over that store, unfinished sources included.
+ * column, the source id in `source` and the data row in `row` unless named otherwise; `table` quoted
+ * with `ident`, as `DuckDbStore.withTable` gives it): the same report as the row-by-row scan of that
+ * store, unfinished sources included.
  */
 export async function validateDuckTable(
   conn: DuckDBConnection,
@@ -166,7 +186,7 @@ export async function validateDuckTable(
     provenance?: readonly string[];
   },
 ): Promise<RelationValidation> {
-  return validateRelation(conn, ident(table), schema, thresholds, {
+  return validateRelation(conn, await withSchemaColumns(conn, table, schema), schema, thresholds, {
     label: opts.location,
     rowColumn: opts.rowColumn ?? "row",
     sourceColumn: opts.sourceColumn ?? "source",

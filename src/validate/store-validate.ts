@@ -4,18 +4,55 @@
  * one with fewer records than its rows, or records of a source with no ingest entry at all (an ingest
  * by an older netsec killed before it recorded the source) are `incomplete_source` errors — the rows
  * present may pass every check, but they are not the data that was meant.
+ *
+ * A DuckDB store is validated by set queries on its table (`sql-validate.ts`: the same report and
+ * problems, seconds for a million rows); other stores (MongoDB) through `scan`, row by row.
  */
+
 import { allowedSet, coerceCell } from "../datasets/coerce.ts";
 import type { CellProblem } from "../datasets/load.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
-import type { RecordStore, SourceInfo } from "../store/types.ts";
+import { DuckDbStore, ID_COL, ROW_COL, SOURCE_COL } from "../store/duckdb/store.ts";
+import type { RecordStore } from "../store/types.ts";
+import { incompleteSources } from "./incomplete-sources.ts";
+import { type RelationValidation, validateDuckTable } from "./sql-validate.ts";
 import { type ValidationThresholds, Validator } from "./validate.ts";
+
+export interface StoreValidationOptions {
+  sources?: readonly string[];
+  /** Records validated so far (the row-by-row path only). */
+  onProgress?: (rows: number) => void;
+}
 
 export async function validateStore(
   store: RecordStore,
   schema: DatasetSchema,
   thresholds: ValidationThresholds,
-  opts: { sources?: readonly string[]; onProgress?: (rows: number) => void } = {},
+  opts: StoreValidationOptions = {},
+): Promise<RelationValidation> {
+  if (store instanceof DuckDbStore && (await store.count({ dataset: schema.name })) > 0) {
+    const sources = await store.listSources(schema.name);
+    return store.withTable(schema.name, (conn, table) =>
+      validateDuckTable(conn, table, schema, thresholds, {
+        location: store.location,
+        sources,
+        ...(opts.sources ? { only: opts.sources } : {}),
+        sourceColumn: SOURCE_COL,
+        rowColumn: ROW_COL,
+        provenance: [ID_COL],
+      }),
+    );
+  }
+  const v = await validateStoreByScan(store, schema, thresholds, opts);
+  return { report: v.finish(), problems: v.problems };
+}
+
+/** The row-by-row validation of a store's records, through `scan`. */
+export async function validateStoreByScan(
+  store: RecordStore,
+  schema: DatasetSchema,
+  thresholds: ValidationThresholds,
+  opts: StoreValidationOptions = {},
 ): Promise<Validator> {
   const v = new Validator(schema, thresholds, true);
   const sources = await store.listSources(schema.name);
@@ -79,39 +116,4 @@ export async function validateStore(
     });
   }
   return v;
-}
-
-/** Sources in scope whose ingest did not finish, with what to do about each. */
-export function incompleteSources(
-  sources: readonly SourceInfo[],
-  seen: ReadonlyMap<string, number>,
-  only: readonly string[] | undefined,
-): { label: string; stored: number; missing: number; message: string }[] {
-  const out: { label: string; stored: number; missing: number; message: string }[] = [];
-  const known = new Set(sources.map((s) => s.source));
-  for (const s of sources) {
-    if (only && !only.includes(s.source)) continue;
-    const stored = seen.get(s.source) ?? 0;
-    if (s.status === "complete" && stored >= s.rows) continue;
-    const why =
-      s.status === "ingesting"
-        ? `its ingest started ${s.ingestedAt} did not finish`
-        : "records are missing although its ingest finished";
-    out.push({
-      label: s.location,
-      stored,
-      missing: Math.max(0, s.rows - stored),
-      message: `source ${s.location} (${s.name}): ${why}: ${stored} of ${s.rows} rows stored; run the same \`netsec ingest\` again to complete it (it adds only what is missing)`,
-    });
-  }
-  for (const [src, stored] of seen) {
-    if (known.has(src)) continue;
-    out.push({
-      label: src,
-      stored,
-      missing: 0,
-      message: `source ${src}: ${stored} record(s) but no finished ingest (an ingest interrupted before it was recorded); ingest that file again to complete it`,
-    });
-  }
-  return out;
 }

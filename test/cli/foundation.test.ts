@@ -1,6 +1,6 @@
 /**
  * The foundation through the real CLI: fetch → ingest (twice: idempotent) → validate, for phishing and
- * NSL-KDD, into the default SQLite store; bad input gives one clear error and leaves the store unchanged.
+ * NSL-KDD, into the default DuckDB store; bad input gives one clear error and leaves the store unchanged.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -13,7 +13,7 @@ const tmp = tempDir();
 afterAll(tmp.cleanup);
 const env = { NETSEC_HOME: join(tmp.dir, "home"), NETSEC_STORE_URI: "" };
 
-describe("netsec CLI: datasets, ingest, validate (SQLite store)", () => {
+describe("netsec CLI: datasets, ingest, validate (DuckDB store)", () => {
   it("--help works for every command", () => {
     for (const cmd of [[], ["datasets"], ["datasets", "fetch"], ["ingest"], ["push"], ["validate"]]) {
       const r = runCli([...cmd, "--help"], env);

@@ -8,7 +8,8 @@ describe("config", () => {
     const { dir, cleanup } = tempDir();
     const c = loadConfig({}, dir);
     expect(c.home).toBe(`${dir}/.netsec`);
-    expect(c.storeUri).toBe(`sqlite:${dir}/.netsec/store.db`);
+    expect(c.storeUri).toBe(`duckdb:${dir}/.netsec/store.duckdb`);
+    expect(c.NETSEC_STORE_WAIT_SECONDS).toBe(30);
     expect(c.PORT).toBe(8000);
     expect(c.MLFLOW_TRACKING_URI).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);

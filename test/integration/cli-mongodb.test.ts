@@ -47,7 +47,7 @@ describe("netsec CLI with NETSEC_STORE_URI=mongodb://… (FerretDB)", { timeout:
   });
 
   it("ingest --mongodb reads the pushed collection, idempotently", () => {
-    const sqliteEnv = { NETSEC_HOME: join(tmp.dir, "home2"), NETSEC_STORE_URI: "" };
+    const embeddedEnv = { NETSEC_HOME: join(tmp.dir, "home2"), NETSEC_STORE_URI: "" };
     const i1 = runCli(
       [
         "ingest",
@@ -61,7 +61,7 @@ describe("netsec CLI with NETSEC_STORE_URI=mongodb://… (FerretDB)", { timeout:
         "network_data",
         "--json",
       ],
-      sqliteEnv,
+      embeddedEnv,
     );
     expect(i1.code, i1.stderr).toBe(0);
     expect(i1.json).toMatchObject({ added: 11055, total: 11055 });
@@ -78,7 +78,7 @@ describe("netsec CLI with NETSEC_STORE_URI=mongodb://… (FerretDB)", { timeout:
         "network_data",
         "--json",
       ],
-      sqliteEnv,
+      embeddedEnv,
     );
     expect(i2.json).toMatchObject({ added: 0, total: 11055 });
   });

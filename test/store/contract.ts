@@ -1,6 +1,7 @@
 /**
- * One contract for every RecordStore implementation, run against SQLite (unit) and a real FerretDB
- * (integration).
+ * One contract for every RecordStore implementation, run against DuckDB (unit) and a real FerretDB
+ * (integration). A value a record lacks reads as null or absent (DuckDB's tables are columnar: a
+ * dataset's records share its columns).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordStore, StoredRecord } from "../../src/store/types.ts";
@@ -22,6 +23,10 @@ function recs(
       data: data ? data(row) : { a: row % 3, b: `x${row % 2}`, c: null },
     };
   });
+}
+
+function withoutNulls(data: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null && v !== undefined));
 }
 
 export function recordStoreContract(name: string, make: () => Promise<RecordStore>): void {
@@ -63,7 +68,10 @@ export function recordStoreContract(name: string, make: () => Promise<RecordStor
         for (const r of b) {
           expect(r.row).toBe(prev + 1);
           prev = r.row;
-          expect(r.data).toEqual({ v: r.row * 0.5, s: `r${r.row}`, n: r.row % 7 === 0 ? null : r.row });
+          expect(withoutNulls(r.data)).toEqual(
+            withoutNulls({ v: r.row * 0.5, s: `r${r.row}`, n: r.row % 7 === 0 ? null : r.row }),
+          );
+          expect(r.data.n ?? null).toBe(r.row % 7 === 0 ? null : r.row);
           n++;
         }
       }

@@ -10,9 +10,9 @@ import { type RawTable, readTable } from "../../src/datasets/readers.ts";
 import { getDataset } from "../../src/datasets/registry.ts";
 import { type DatasetSchema, parseSchema } from "../../src/datasets/schema.ts";
 import { type DuckDb, ident, literal, openDuckDb } from "../../src/store/duckdb/connection.ts";
-import { SqliteStore } from "../../src/store/sqlite.ts";
+import { DuckDbStore, ID_COL, ROW_COL, SOURCE_COL } from "../../src/store/duckdb/store.ts";
 import { validateDuckTable, validateRelation } from "../../src/validate/sql-validate.ts";
-import { validateStore } from "../../src/validate/store-validate.ts";
+import { validateStore, validateStoreByScan } from "../../src/validate/store-validate.ts";
 import { DEFAULT_THRESHOLDS, type ValidationThresholds, Validator } from "../../src/validate/validate.ts";
 import { KDD_DIR, PHISHING_CSV, tempDir, writeFile } from "../helpers/env.ts";
 
@@ -220,8 +220,8 @@ describe("real data, read by DuckDB's own CSV reader", () => {
 });
 
 describe("a record store's table", () => {
-  it("matches validateStore: rows per source, labels by source, problems named by file name, unfinished sources", async () => {
-    const store = new SqliteStore(`${tmp.dir}/store.sqlite`);
+  it("validateStore on a DuckDB store (set queries) matches the row-by-row scan: rows per source, labels by source, problems named by file name, unfinished sources", async () => {
+    const store = new DuckDbStore(`${tmp.dir}/store.duckdb`);
     await store.open();
     const data = (i: number) => ({
       port: i === 3 ? 70000 : i,
@@ -256,45 +256,30 @@ describe("a record store's table", () => {
         })),
       );
     }
-    const expected = (await validateStore(store, toy, DEFAULT_THRESHOLDS)).finish();
-    const onlyB = (await validateStore(store, toy, DEFAULT_THRESHOLDS, { sources: ["bbbb"] })).finish();
+    const expected = (await validateStoreByScan(store, toy, DEFAULT_THRESHOLDS)).finish();
+    const onlyB = (await validateStoreByScan(store, toy, DEFAULT_THRESHOLDS, { sources: ["bbbb"] })).finish();
+    const sql = await validateStore(store, toy, DEFAULT_THRESHOLDS);
+    // one source only: the unfinished other one is not this validation's business
+    const sqlB = await validateStore(store, toy, DEFAULT_THRESHOLDS, { sources: ["bbbb"] });
+    // the set queries themselves, on the store's table
     const listed = await store.listSources("toy");
-    // the same records in a DuckDB table: a typed column per schema column, plus source and row
-    await conn.run(
-      `CREATE TABLE toy_records (source VARCHAR, row BIGINT, ${toy.columns.map((c) => `${ident(c.name)} ${c.type === "categorical" ? "VARCHAR" : "DOUBLE"}`).join(", ")})`,
+    const direct = await store.withTable("toy", (c, table) =>
+      validateDuckTable(c, table, toy, DEFAULT_THRESHOLDS, {
+        location: store.location,
+        sources: listed,
+        sourceColumn: SOURCE_COL,
+        rowColumn: ROW_COL,
+        provenance: [ID_COL],
+      }),
     );
-    const app = await conn.createAppender("toy_records");
-    for await (const batch of store.scan({ dataset: "toy" })) {
-      for (const r of batch) {
-        app.appendVarchar(r.source);
-        app.appendBigInt(BigInt(r.row));
-        for (const c of toy.columns) {
-          const v = r.data[c.name];
-          if (v === null || v === undefined) app.appendNull();
-          else if (typeof v === "number") app.appendDouble(v);
-          else app.appendVarchar(v);
-        }
-        app.endRow();
-      }
-    }
-    app.closeSync();
     await store.close();
-    const sql = await validateDuckTable(conn, "toy_records", toy, DEFAULT_THRESHOLDS, {
-      location: store.location,
-      sources: listed,
-    });
+    expect(direct.report).toEqual(expected);
     expect(expected.sources).toEqual([
       { label: "a.csv", rows: 6 },
       { label: "b.csv", rows: 8 },
     ]);
     expect(expected.issues.map((i) => i.check)).toContain("incomplete_source");
     expect(sql.report).toEqual(expected);
-    // one source only: the unfinished other one is not this validation's business
-    const sqlB = await validateDuckTable(conn, "toy_records", toy, DEFAULT_THRESHOLDS, {
-      location: store.location,
-      sources: listed,
-      only: ["bbbb"],
-    });
     expect(onlyB.rows).toBe(8);
     expect(sqlB.report).toEqual(onlyB);
   });

@@ -32,7 +32,7 @@ export function registerIngest(program: Command): void {
   program
     .command("ingest")
     .description(
-      "load records into the record store (SQLite by default, MongoDB with NETSEC_STORE_URI=mongodb://…); idempotent: re-running adds nothing",
+      "load records into the record store (DuckDB by default, MongoDB with NETSEC_STORE_URI=mongodb://…); idempotent: re-running adds nothing",
     )
     .option("--dataset <name>", "a registry dataset; alone, ingests the files of its default split")
     .option("--schema <file>", "a dataset schema YAML (for data that is not built in)")
@@ -49,7 +49,7 @@ export function registerIngest(program: Command): void {
     .option("--mongodb <uri>", "read documents from a MongoDB collection (default MONGODB_URI)")
     .option("--db <name>", "database of --mongodb (default MONGODB_DB)")
     .option("--collection <name>", "collection of --mongodb (default MONGODB_COLLECTION)")
-    .option("--store <uri>", "record store URI (default NETSEC_STORE_URI or sqlite under NETSEC_HOME)")
+    .option("--store <uri>", "record store URI (default NETSEC_STORE_URI or duckdb under NETSEC_HOME)")
     .option("--allow-unknown-columns", "ignore columns the schema does not declare")
     .option("--json", "print a machine-readable summary ({added, total, …}) as the last line")
     .action((o: IngestOpts) =>

@@ -11,6 +11,7 @@ import { type DriftReport, detectDrift } from "../../validate/drift.ts";
 import { type DriftSettings, DriftSettingsSchema, driftOptions } from "../../validate/drift-settings.ts";
 import { type DataProfile, parseProfile } from "../../validate/profile.ts";
 import { writeDriftReports } from "../../validate/report/index.ts";
+import type { RelationValidation } from "../../validate/sql-validate.ts";
 import { validateStore } from "../../validate/store-validate.ts";
 import {
   summarizeValidation,
@@ -123,24 +124,25 @@ async function validateAction(ctx: Ctx, o: ValidateOpts): Promise<number> {
   const formatOpt = format ? { format } : {};
 
   // 1. schema validation: files given, the --current file, or the store
-  let validator: Validator;
+  let validated: RelationValidation;
   const files = o.file ?? (o.current ? [o.current] : []);
   if (files.length > 0) {
-    validator = new Validator(schema, thr.data, !o.current || Boolean(o.file));
+    const validator = new Validator(schema, thr.data, !o.current || Boolean(o.file));
     for (const f of files) {
       const table = await readTable({ path: resolve(f) }, { schema, ...formatOpt });
       await validator.table(table);
     }
+    validated = { report: validator.finish(), problems: validator.problems };
   } else {
     const meter = ctx.meter("validate", "records");
-    validator = await withStore(ctx, o.store, (store) =>
+    validated = await withStore(ctx, o.store, (store) =>
       validateStore(store, schema, thr.data, {
         onProgress: (n) => (meter ? meter.update(n) : ctx.progress(`validated ${n} records`)),
       }),
     );
   }
-  const report: ValidationReport = validator.finish();
-  const written = writeValidationReport(report, validator.problems, outDir);
+  const report: ValidationReport = validated.report;
+  const written = writeValidationReport(report, validated.problems, outDir);
   for (const l of summarizeValidation(report)) ctx.say(l);
 
   // 2. drift

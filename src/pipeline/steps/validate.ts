@@ -17,13 +17,12 @@ export async function validateStep(
     .filter((s) => sources.includes(s.source))
     .reduce((n, s) => n + s.rows, 0);
   const meter = run.meter("validate", "validated", "records", () => 0.5, total || undefined);
-  const v = await validateStore(store, run.schema, run.cfg.validation.thresholds, {
+  const { report, problems } = await validateStore(store, run.schema, run.cfg.validation.thresholds, {
     ...(sources.length ? { sources } : {}),
     ...(meter ? { onProgress: (rows: number) => meter.update(rows) } : {}),
   });
   meter?.finish();
-  const report = v.finish();
-  writeValidationReport(report, v.problems, run.paths.validation);
+  writeValidationReport(report, problems, run.paths.validation);
   return report;
 }
 

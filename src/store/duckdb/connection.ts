@@ -24,6 +24,11 @@ export interface DuckDbOptions {
 
 export interface DuckDb {
   readonly connection: DuckDBConnection;
+  /**
+   * Another connection to the same engine (a streaming read beside writes on `connection`, whose
+   * pending stream any other query on it would end). Closed by `close`.
+   */
+  connect(): Promise<{ connection: DuckDBConnection; close(): void }>;
   /** Closes the connection and the instance (releasing a file's lock). Idempotent. */
   close(): void;
 }
@@ -38,12 +43,24 @@ export async function openDuckDb(opts: DuckDbOptions = {}): Promise<DuckDb> {
   if (opts.memoryLimit !== undefined) settings.memory_limit = opts.memoryLimit;
   const instance = await DuckDBInstance.create(opts.path ?? ":memory:", settings);
   const connection = await instance.connect();
+  const extra = new Set<DuckDBConnection>();
   let open = true;
   return {
     connection,
+    async connect() {
+      const c = await instance.connect();
+      extra.add(c);
+      return {
+        connection: c,
+        close() {
+          if (extra.delete(c)) c.closeSync();
+        },
+      };
+    },
     close() {
       if (!open) return;
       open = false;
+      for (const c of extra) c.closeSync();
       connection.closeSync();
       instance.closeSync();
     },

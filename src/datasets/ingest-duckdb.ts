@@ -1,0 +1,402 @@
+/**
+ * Ingest of a file into the DuckDB record store, columnar.
+ *
+ * Fast path (CSV/TSV with a header, headerless `txt` in schema column order; not a zip member, no
+ * timestamp column): DuckDB's `read_csv` parses the file straight into typed columns of a staging
+ * table (numbers DOUBLE, categories VARCHAR), numbered by data row. Set queries then look for
+ * anything the row readers (`readers.ts` + `coerce.ts`) would read differently: a row DuckDB
+ * rejected (ragged, unparseable number), an infinite or NaN number, a fraction in an integer column,
+ * a quote inside an unquoted category, a digit_digit underscore (DuckDB reads `1_000` as 1000; the
+ * row readers refuse it). Any of these, or any DuckDB reader error, sends the file down the row path
+ * instead, which names every problem exactly as before (file, row, column, value; first ones named,
+ * all counted) — so the messages are the row readers' by construction, and the fast path only has
+ * to be right for files the row readers accept.
+ *
+ * Row path (JSONL, ARFF, zip members, timestamp columns, and the files above that need it): the
+ * readers' two passes, the second appending typed rows to the same staging table.
+ *
+ * Either way the store changes in one transaction: rows of the staging table whose (source, row)
+ * the dataset lacks are inserted, so a bad file leaves the store unchanged and a re-run adds
+ * nothing. The source is marked `ingesting` (committed) before that transaction and `complete`
+ * after it, so an ingest killed mid-way is known and its re-run stores everything.
+ */
+import { createReadStream } from "node:fs";
+import { basename } from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { NetsecError } from "../core/errors.ts";
+import { ident, literal } from "../store/duckdb/connection.ts";
+import {
+  type DuckColumnType,
+  type DuckDbStore,
+  datasetTable,
+  ROW_COL,
+  SOURCE_COL,
+} from "../store/duckdb/store.ts";
+import { canonical, isTypeProblem } from "./coerce.ts";
+import type { IngestOptions, IngestResult } from "./ingest.ts";
+import {
+  type CellProblem,
+  checkHeaderAgainstSchema,
+  type HeaderCheck,
+  headerError,
+  typedBatches,
+  typeProblemsError,
+} from "./load.ts";
+import { type FileFormat, formatFromName, readTable, refLabel, type SourceRef } from "./readers.ts";
+import type { ColumnSpec, DatasetSchema } from "./schema.ts";
+
+const STAGE = "ingest_stage";
+const REJECTS = "ingest_rejects";
+const REJECT_SCANS = "ingest_reject_scans";
+
+/** The missing-value spellings of `coerce.ts` (any case there): the common cases as DuckDB nulls. */
+const MISSING_TOKENS = ["na", "n/a", "nan", "null", "none", "?"];
+const NULL_STRINGS = [
+  "",
+  ...new Set(MISSING_TOKENS.flatMap((t) => [t, t.toUpperCase(), t.charAt(0).toUpperCase() + t.slice(1)])),
+];
+/** What JS's String.prototype.trim removes, as far as flow files go. */
+const TRIM_CHARS = " \t\n\r\v\f\u00a0\ufeff";
+
+/** The DuckDB type of a schema column in the store. */
+export function storeType(c: ColumnSpec): DuckColumnType {
+  return c.type === "categorical" ? "VARCHAR" : "DOUBLE";
+}
+
+export async function ingestFileDuckDb(
+  store: DuckDbStore,
+  schema: DatasetSchema,
+  ref: SourceRef,
+  sha: string,
+  opts: IngestOptions & { rowPathOnly?: boolean } = {},
+): Promise<IngestResult> {
+  const t0 = performance.now();
+  const label = refLabel(ref);
+  const format = opts.format ?? formatFromName(ref.member ?? ref.path);
+  const done = (rows: number, added: number, warnings: number, total: number): IngestResult => ({
+    dataset: schema.name,
+    source: sha,
+    location: label,
+    rows,
+    added,
+    total,
+    warnings,
+    seconds: (performance.now() - t0) / 1000,
+  });
+
+  // the same file already stored whole under this dataset: nothing to read
+  const known = (await store.listSources(schema.name)).find((s) => s.source === sha);
+  if (
+    known?.status === "complete" &&
+    (await store.count({ dataset: schema.name, sources: [sha] })) === known.rows
+  ) {
+    const warnings = await store.withTable(schema.name, (c, table) =>
+      domainProblems(
+        c,
+        `(SELECT * FROM ${table} WHERE __source = ${literal(sha)})`,
+        schema,
+        schema.columnNames,
+      ),
+    );
+    opts.onProgress?.(`${label}: already stored (${known.rows} rows)`);
+    return done(known.rows, 0, warnings, await store.count({ dataset: schema.name }));
+  }
+
+  const header = await fileHeader(ref, format, schema);
+  const hc = checkHeaderAgainstSchema(header, schema, true);
+  if (hc.missing.length > 0 || (hc.unknown.length > 0 && !opts.allowUnknownColumns))
+    throw headerError(label, hc, schema);
+  const present = schema.columns.filter((c) => hc.index.has(c.name));
+  await store.ensureDataset(schema.name, new Map(schema.columns.map((c) => [c.name, storeType(c)])));
+  const info = {
+    source: sha,
+    dataset: schema.name,
+    location: label,
+    name: ref.member ?? basename(ref.path),
+  };
+  const mark = (rows: number) =>
+    store.putSource({ ...info, rows, ingestedAt: new Date().toISOString(), status: "ingesting" });
+
+  let stored: { rows: number; added: number; warnings: number } | null = null;
+  const fast =
+    !opts.rowPathOnly &&
+    !ref.member &&
+    (format === "csv" || format === "tsv" || format === "txt") &&
+    !present.some((c) => c.type === "timestamp") &&
+    (await store.count({ dataset: schema.name, sources: [sha] })) === 0;
+  if (fast) {
+    stored = await insertWithReadCsv(store, ref.path, format, header, hc, present, schema, sha, mark, (m) =>
+      opts.onProgress?.(`${label}: ${m}`),
+    );
+    if (stored === null)
+      opts.onProgress?.(`${label}: read row by row (values DuckDB's reader takes differently)`);
+  }
+  stored ??= await insertRowByRow(store, ref, format, schema, hc, present, label, sha, mark, opts);
+  await store.putSource({
+    ...info,
+    rows: stored.rows,
+    ingestedAt: new Date().toISOString(),
+    status: "complete",
+  });
+  opts.onProgress?.(`${label}: ${stored.rows}/${stored.rows} rows stored`);
+  return done(stored.rows, stored.added, stored.warnings, await store.count({ dataset: schema.name }));
+}
+
+/** The header as the row readers see it (trimmed, repeats renamed); a headerless file's is the schema's. */
+async function fileHeader(ref: SourceRef, format: FileFormat, schema: DatasetSchema): Promise<string[]> {
+  const table = await readTable(ref, { schema, format, batchSize: 1 });
+  // reading one row closes the file (the readers close it when their iteration ends)
+  for await (const _ of table.batches) break;
+  return table.header;
+}
+
+/** A SQL expression: a category cell as `coerce.ts` reads it (trimmed; missing spellings → NULL). */
+function categoryExpr(col: string): string {
+  const t = `trim(${col}, ${literal(TRIM_CHARS)})`;
+  return `CASE WHEN ${col} IS NULL OR lower(${t}) IN (${["", ...MISSING_TOKENS].map(literal).join(", ")}) THEN NULL ELSE ${t} END`;
+}
+
+/** Thrown inside the fast path's transaction to roll it back: the file goes row by row. */
+class NotForReadCsv extends Error {}
+
+/**
+ * Insert the file with `read_csv` straight into the dataset's table, in one transaction; null (and
+ * the transaction rolled back) when a set query finds a value the row readers would read
+ * differently, or DuckDB's reader fails (the caller then reads row by row).
+ */
+async function insertWithReadCsv(
+  store: DuckDbStore,
+  path: string,
+  format: FileFormat,
+  header: readonly string[],
+  hc: HeaderCheck,
+  present: readonly ColumnSpec[],
+  schema: DatasetSchema,
+  sha: string,
+  mark: (rows: number) => Promise<void>,
+  progress: (message: string) => void,
+): Promise<{ rows: number; added: number; warnings: number } | null> {
+  // positional column names: the file's own names may repeat or be empty before dedupeHeader
+  const colOf = (name: string) => ident(`c${hc.index.get(name)!}`);
+  const types = header.map((h) => {
+    const c = schema.column(h);
+    return c && (c.type === "integer" || c.type === "number") ? "DOUBLE" : "VARCHAR";
+  });
+  const numericFields = new Set(types.flatMap((t, i) => (t === "DOUBLE" ? [i] : [])));
+  const delim = format === "tsv" ? "\t" : ",";
+  const scan = await scanFile(path, delim.charCodeAt(0), numericFields, format !== "txt");
+  if (scan.numberWithUnderscore) return null;
+  if (scan.lines === 0) return null; // the row readers say what is wrong with an empty file
+  // the data lines (rows, unless a quoted value spans lines) as the mark of an unfinished ingest
+  await mark(scan.lines);
+  progress(`writing about ${scan.lines} rows to the store`);
+  const columns = `{${types.map((t, i) => `${literal(`c${i}`)}: ${literal(t)}`).join(", ")}}`;
+  const table = ident(datasetTable(schema.name));
+  const names = present.map((c) => ident(c.name));
+  const exprs = present.map((c) => (storeType(c) === "DOUBLE" ? colOf(c.name) : categoryExpr(colOf(c.name))));
+  const conn = store.connection;
+  const ofSource = `(SELECT * FROM ${table} WHERE ${ident(SOURCE_COL)} = ${literal(sha)})`;
+  try {
+    return await store.transaction(async () => {
+      let rows: number;
+      try {
+        // ROW_NUMBER() OVER () runs as DuckDB's streaming window, in the file's order: the data row
+        rows = (
+          await conn.run(
+            `INSERT INTO ${table} (${ident(SOURCE_COL)}, ${ident(ROW_COL)}${names.map((n) => `, ${n}`).join("")})
+             SELECT ${literal(sha)}, row_number() OVER ()${exprs.map((e) => `, ${e}`).join("")}
+             FROM read_csv(${literal(path)}, header = ${format !== "txt"}, auto_detect = false,
+               delim = ${literal(delim)}, quote = '"', escape = '"',
+               nullstr = [${NULL_STRINGS.map(literal).join(", ")}], columns = ${columns}, strict_mode = true,
+               store_rejects = true, rejects_table = ${literal(REJECTS)}, rejects_scan = ${literal(REJECT_SCANS)})`,
+          )
+        ).rowsChanged;
+      } catch {
+        throw new NotForReadCsv();
+      }
+      if ((await scalar(conn, `SELECT count(*) FROM temp.${REJECTS}`)) > 0) throw new NotForReadCsv();
+      const odd = present.map((c) => {
+        const x = ident(c.name);
+        if (c.type === "categorical") return `count_if(contains(${x}, '"'))`;
+        const nonFinite = `count_if(isinf(${x}) OR isnan(${x}))`;
+        return c.type === "integer" ? `${nonFinite} + count_if(${x} <> trunc(${x}))` : nonFinite;
+      });
+      if (odd.length > 0 && (await scalar(conn, `SELECT ${odd.join(" + ")} FROM ${ofSource}`)) > 0)
+        throw new NotForReadCsv();
+      if (rows === 0) throw new NotForReadCsv();
+      if (rows !== scan.lines) await mark(rows);
+      const warnings = await domainProblems(
+        conn,
+        ofSource,
+        schema,
+        present.map((c) => c.name),
+      );
+      return { rows, added: rows, warnings };
+    });
+  } catch (e) {
+    if (e instanceof NotForReadCsv) return null;
+    throw e;
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS temp.${REJECTS}; DROP TABLE IF EXISTS temp.${REJECT_SCANS}`);
+  }
+}
+
+/** The row readers' two passes: check everything (refusing type problems), then stage and insert. */
+async function insertRowByRow(
+  store: DuckDbStore,
+  ref: SourceRef,
+  format: FileFormat,
+  schema: DatasetSchema,
+  hc: HeaderCheck,
+  present: readonly ColumnSpec[],
+  label: string,
+  sha: string,
+  mark: (rows: number) => Promise<void>,
+  opts: IngestOptions,
+): Promise<{ rows: number; added: number; warnings: number }> {
+  const readOpts = { schema, format, batchSize: opts.batchSize ?? 2000 };
+  const typeProblems: CellProblem[] = [];
+  let typeCount = 0;
+  let warnings = 0;
+  let rows = 0;
+  for await (const b of typedBatches(await readTable(ref, readOpts), schema, hc)) {
+    rows += b.rows.length;
+    for (const p of b.problems) {
+      if (isTypeProblem(p.kind)) {
+        typeCount++;
+        if (typeProblems.length < 100) typeProblems.push(p);
+      } else warnings++;
+    }
+  }
+  if (typeCount > 0) throw typeProblemsError(label, typeProblems, typeCount);
+  if (rows === 0) throw new NetsecError("PARSE_ERROR", `${label} has no data rows`, { file: label });
+  opts.onProgress?.(`${label}: ${rows} rows checked`);
+  await mark(rows);
+  const conn = store.connection;
+  return store.transaction(async () => {
+    await conn.run(
+      `CREATE OR REPLACE TEMP TABLE ${STAGE} (${ident(ROW_COL)} BIGINT${present.map((c) => `, ${ident(c.name)} ${storeType(c)}`).join("")})`,
+    );
+    const app = await conn.createAppender(STAGE, "main", "temp");
+    let staged = 0;
+    try {
+      const t2 = await readTable(ref, readOpts);
+      for await (const b of typedBatches(t2, schema, checkHeaderAgainstSchema(t2.header, schema, true))) {
+        b.rows.forEach((rec, i) => {
+          app.appendBigInt(BigInt(b.firstRow + i));
+          for (const c of present) {
+            const v = rec[c.name];
+            if (v === null || v === undefined) app.appendNull();
+            else if (storeType(c) === "DOUBLE") app.appendDouble(v as number);
+            else app.appendVarchar(canonical(v));
+          }
+          app.endRow();
+        });
+        staged += b.rows.length;
+        opts.onProgress?.(`${label}: ${staged}/${rows} rows read into the store`);
+      }
+      app.flushSync();
+    } finally {
+      app.closeSync();
+    }
+    const added = await store.insertFromTable(
+      schema.name,
+      sha,
+      `temp.${STAGE}`,
+      present.map((c) => c.name),
+    );
+    await conn.run(`DROP TABLE temp.${STAGE}`);
+    return { rows, added, warnings };
+  });
+}
+
+/**
+ * How many cells break their column's domain (allowed values, min/max, missing where not nullable):
+ * stored as they are and reported by `validate`, as `coerce.ts` counts them (one per cell).
+ */
+export async function domainProblems(
+  conn: DuckDBConnection,
+  from: string,
+  schema: DatasetSchema,
+  columns: readonly string[],
+): Promise<number> {
+  const terms: string[] = [];
+  for (const name of columns) {
+    const c = schema.column(name);
+    if (!c) continue;
+    const x = ident(c.name);
+    const bad: string[] = [];
+    if (c.values) {
+      if (c.type === "categorical")
+        bad.push(`${x} NOT IN (${c.values.map((v) => literal(canonical(v))).join(", ")})`);
+      else if (c.type !== "timestamp") {
+        const nums = c.values.map(Number).filter((v) => Number.isFinite(v));
+        bad.push(nums.length ? `${x} NOT IN (${nums.map((v) => `${v}::DOUBLE`).join(", ")})` : "true");
+      }
+    }
+    if (c.type !== "categorical") {
+      if (c.min !== undefined) bad.push(`${x} < ${c.min}`);
+      if (c.max !== undefined) bad.push(`${x} > ${c.max}`);
+    }
+    if (bad.length) terms.push(`count_if(${x} IS NOT NULL AND (${bad.join(" OR ")}))`);
+    if (c.nullable === false) terms.push(`count_if(${x} IS NULL)`);
+  }
+  if (terms.length === 0) return 0;
+  return scalar(conn, `SELECT ${terms.join(" + ")} FROM ${from}`);
+}
+
+async function scalar(conn: DuckDBConnection, sql: string): Promise<number> {
+  const r = await conn.runAndReadAll(sql);
+  return Number(r.getRows()[0]?.[0] ?? 0);
+}
+
+/**
+ * One pass over the file's bytes: its non-empty lines after the header (the data rows, unless a
+ * quoted value spans lines), and whether a number field holds `<digit>_<digit>` (DuckDB reads
+ * `1_000` as 1000; the row readers refuse it). For underscores only, the field is found by counting
+ * delimiters from the start of its line; a quote before it on the line counts as a hit (the caller
+ * then reads row by row).
+ */
+async function scanFile(
+  path: string,
+  delim: number,
+  numericFields: ReadonlySet<number>,
+  hasHeader: boolean,
+): Promise<{ lines: number; numberWithUnderscore: boolean }> {
+  const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
+  let carry: Buffer = Buffer.alloc(0); // the unfinished last line of the previous chunk
+  let lines = 0;
+  let headerLeft = hasHeader;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const end = buf.lastIndexOf(0x0a) + 1; // lines complete in buf: [0, end)
+    if (scanLines(buf.subarray(0, end))) return { lines, numberWithUnderscore: true };
+    carry = Buffer.from(buf.subarray(end));
+  }
+  if (carry.length > 0 && scanLines(Buffer.concat([carry, Buffer.from("\n")])))
+    return { lines, numberWithUnderscore: true };
+  return { lines, numberWithUnderscore: false };
+
+  function scanLines(b: Buffer): boolean {
+    let from = 0;
+    for (let nl = b.indexOf(0x0a); nl !== -1; nl = b.indexOf(0x0a, nl + 1)) {
+      const blank = nl === from || (nl === from + 1 && b[from] === 0x0d);
+      if (!blank) {
+        if (headerLeft) headerLeft = false;
+        else lines++;
+      }
+      from = nl + 1;
+    }
+    for (let i = b.indexOf(0x5f); i !== -1; i = b.indexOf(0x5f, i + 1)) {
+      if (!isDigit(b[i - 1]) || !isDigit(b[i + 1])) continue;
+      const lineStart = b.lastIndexOf(0x0a, i) + 1;
+      let field = 0;
+      for (let j = lineStart; j < i; j++) {
+        if (b[j] === 0x22) return true;
+        if (b[j] === delim) field++;
+      }
+      if (numericFields.has(field)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * Ingest into the DuckDB store: the read_csv way and the row readers' way store the same records
+ * (checked against each other and against hand-written expectations), files the row readers read
+ * differently fall back to them with their errors, and reading back gives the row path's Frame.
+ */
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { NetsecError } from "../../src/core/errors.ts";
+import { ingestFile } from "../../src/datasets/ingest.ts";
+import { ingestFileDuckDb } from "../../src/datasets/ingest-duckdb.ts";
+import { getDataset, sha256OfRef } from "../../src/datasets/registry.ts";
+import { parseSchema } from "../../src/datasets/schema.ts";
+import { loadStoreFrame } from "../../src/datasets/store-frame.ts";
+import { DuckDbStore } from "../../src/store/duckdb/store.ts";
+import type { StoredRecord } from "../../src/store/types.ts";
+import { KDD_DIR, PHISHING_CSV, tempDir, writeFile } from "../helpers/env.ts";
+
+const tmp = tempDir("netsec-ingest-duckdb-");
+afterAll(tmp.cleanup);
+const home = join(tmp.dir, "home");
+
+const flows = parseSchema(`
+name: flows
+title: flows
+target: label
+labels: {benign: [BENIGN]}
+columns:
+  - {name: n, type: integer, min: 0}
+  - {name: rate, type: number, infinity: missing}
+  - {name: proto, type: categorical, values: [tcp, udp]}
+  - {name: label, type: categorical}
+`);
+
+async function open(): Promise<DuckDbStore> {
+  const s = new DuckDbStore(":memory:");
+  await s.open();
+  return s;
+}
+
+async function all(store: DuckDbStore, dataset: string): Promise<StoredRecord[]> {
+  const out: StoredRecord[] = [];
+  for await (const b of store.scan({ dataset })) out.push(...b);
+  return out;
+}
+
+/** Ingest one file both ways; the messages say which way each went. */
+async function bothWays(schema: typeof flows, path: string, format?: "csv" | "txt" | "tsv") {
+  const ref = { path };
+  const sha = (await sha256OfRef(ref)).sha256;
+  const res = [];
+  for (const rowPathOnly of [false, true]) {
+    const store = await open();
+    const said: string[] = [];
+    const r = await ingestFileDuckDb(store, schema, ref, sha, {
+      rowPathOnly,
+      onProgress: (m) => said.push(m),
+      ...(format ? { format } : {}),
+    });
+    res.push({ r, records: await all(store, schema.name), said, store });
+  }
+  return { fast: res[0]!, rows: res[1]! };
+}
+
+describe("DuckDB ingest: read_csv and the row readers store the same records", () => {
+  it("a flow file with spaces, missing spellings, blank and CRLF lines, quotes and domain problems", async () => {
+    const file = writeFile(
+      tmp.dir,
+      "flows.csv",
+      [
+        "n,rate,proto,label",
+        "1,0.5,tcp,BENIGN",
+        "2, 1e3 , udp ,DoS",
+        "",
+        '3,NA,"tcp",BENIGN\r',
+        "4,nan,icmp,none",
+        "5,inf,N/A,DoS",
+        "-6,-Infinity,udp,BENIGN",
+        '7,?,TCP," spaced "',
+      ].join("\n"),
+    );
+    const { fast, rows } = await bothWays(flows, file);
+    // hand-written: what coerce.ts makes of every cell (inf is missing under `infinity: missing`)
+    expect(rows.records.map((r) => [r.row, r.data])).toEqual([
+      [1, { n: 1, rate: 0.5, proto: "tcp", label: "BENIGN" }],
+      [2, { n: 2, rate: 1000, proto: "udp", label: "DoS" }],
+      [3, { n: 3, rate: null, proto: "tcp", label: "BENIGN" }],
+      [4, { n: 4, rate: null, proto: "icmp", label: null }],
+      [5, { n: 5, rate: null, proto: null, label: "DoS" }],
+      [6, { n: -6, rate: null, proto: "udp", label: "BENIGN" }],
+      [7, { n: 7, rate: null, proto: "TCP", label: "spaced" }],
+    ]);
+    // inf in a number column (and the mixed line ends) send the file row by row; the read_csv way
+    // is checked on the same values below
+    expect(fast.said.join("\n")).toMatch(/row by row/);
+    expect(fast.records).toEqual(rows.records);
+    // icmp, TCP (not allowed), -6 (below min): three warnings either way
+    expect(rows.r.warnings).toBe(3);
+    expect(fast.r.warnings).toBe(3);
+  });
+
+  it("the same file without infinities goes through read_csv and stores the same", async () => {
+    const file = writeFile(
+      tmp.dir,
+      "flows-finite.csv",
+      'n,rate,proto,label\n1,0.5,tcp,BENIGN\n2, 1e3 , udp ,DoS\n\n3,NA,"tcp",BENIGN\n4,nan,icmp,none\n5,2,N/A,DoS\n-6,-1.5,udp,BENIGN\n7,?,TCP," spaced "\n',
+    );
+    const { fast, rows } = await bothWays(flows, file);
+    expect(fast.said.join("\n")).not.toMatch(/row by row/);
+    expect(fast.records).toEqual(rows.records);
+    expect(fast.records.map((r) => r.data.label)).toEqual([
+      "BENIGN",
+      "DoS",
+      "BENIGN",
+      null,
+      "DoS",
+      "BENIGN",
+      "spaced",
+    ]);
+    expect(fast.r).toMatchObject({ rows: 7, added: 7, warnings: 3 });
+    expect(rows.r).toMatchObject({ rows: 7, added: 7, warnings: 3 });
+  });
+
+  it("phishing and NSL-KDD (headerless txt) go through read_csv and store what the row readers store", async () => {
+    const kdd = getDataset("nsl-kdd", home);
+    for (const [schema, path] of [
+      [getDataset("phishing", home), PHISHING_CSV],
+      [kdd, join(KDD_DIR, "KDDTest+.txt")],
+    ] as const) {
+      const { fast, rows } = await bothWays(schema, path);
+      expect(fast.said.join("\n")).not.toMatch(/row by row/);
+      expect(fast.records.length).toBe(rows.records.length);
+      expect(fast.records).toEqual(rows.records);
+      expect(fast.r.warnings).toBe(rows.r.warnings);
+    }
+  });
+
+  it("data rows are numbered as the row readers number them (120,000 lines with blank ones among them)", async () => {
+    const lines = ["n,rate,proto,label"];
+    for (let i = 1; i <= 120_000; i++) {
+      if (i % 977 === 0) lines.push("");
+      lines.push(`${i},${i / 7},${i % 2 ? "tcp" : "udp"},${i % 3 ? "BENIGN" : "DoS"}`);
+    }
+    const file = writeFile(tmp.dir, "numbered.csv", `${lines.join("\n")}\n`);
+    const store = await open();
+    await ingestFile(store, flows, { path: file });
+    const bad = await store.withTable("flows", async (conn, table) =>
+      Number((await conn.runAndReadAll(`SELECT count_if(__row <> n) FROM ${table}`)).getRows()[0]![0]),
+    );
+    expect(await store.count({ dataset: "flows" })).toBe(120_000);
+    expect(bad).toBe(0);
+  });
+});
+
+describe("DuckDB ingest: files read_csv takes differently are refused as the row readers refuse them", () => {
+  const refused = async (name: string, text: string): Promise<NetsecError> => {
+    const store = await open();
+    const err = await ingestFile(store, flows, { path: writeFile(tmp.dir, name, text) }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NetsecError);
+    expect(await store.count()).toBe(0);
+    expect((await store.listSources()).filter((s) => s.status === "complete")).toEqual([]);
+    return err as NetsecError;
+  };
+
+  it("1_000 in a number column (DuckDB reads 1000)", async () => {
+    const e = await refused("underscore.csv", "n,rate,proto,label\n1,1_000,tcp,BENIGN\n2,3,udp,DoS\n");
+    expect(e.message).toMatch(/underscore\.csv, row 1, column rate: "1_000" not a number/);
+  });
+
+  it("a fraction in an integer column, and an infinity where the policy is error", async () => {
+    const schema = parseSchema(`
+name: strict
+title: strict
+target: label
+labels: {benign: [BENIGN]}
+columns:
+  - {name: n, type: integer}
+  - {name: rate, type: number}
+  - {name: label, type: categorical}
+`);
+    for (const [text, msg] of [
+      ["n,rate,label\n1,2,BENIGN\n2.5,3,DoS\n", /row 2, column n: "2.5" not an integer/],
+      ["n,rate,label\n1,Infinity,BENIGN\n", /row 1, column rate: "Infinity" is infinite/],
+    ] as const) {
+      const store = await open();
+      const e = await ingestFile(store, schema, { path: writeFile(tmp.dir, "strict.csv", text) }).catch(
+        (x: unknown) => x as NetsecError,
+      );
+      expect((e as NetsecError).message).toMatch(msg);
+      expect(await store.count()).toBe(0);
+    }
+  });
+
+  it("a stray quote inside a value, and a ragged row", async () => {
+    expect((await refused("quote.csv", 'n,rate,proto,label\n1,2,tc"p,BENIGN\n')).code).toBe("PARSE_ERROR");
+    const e = await refused("ragged.csv", "n,rate,proto,label\n1,2,tcp,BENIGN\n2,3,udp\n");
+    expect(e.message).toMatch(/ragged\.csv, row 2: expected 4 fields, found 3/);
+  });
+});
+
+describe("DuckDB ingest: idempotent by (dataset, source, row)", () => {
+  it("re-running adds nothing; a source partly stored gets exactly its missing rows", async () => {
+    const store = await open();
+    const path = PHISHING_CSV;
+    const schema = getDataset("phishing", home);
+    const sha = (await sha256OfRef({ path })).sha256;
+    // rows 1..100 of the file already there (as a MongoDB-style batch insert would leave them)
+    const first = await ingestFile(await open(), schema, { path });
+    expect(first).toMatchObject({ rows: 11055, added: 11055 });
+    const some: StoredRecord[] = [];
+    for await (const b of (
+      await (async () => {
+        const s = await open();
+        await ingestFile(s, schema, { path });
+        return s;
+      })()
+    ).scan({ dataset: "phishing" }, 100)) {
+      some.push(...b);
+      break;
+    }
+    expect(await store.insertBatch(some)).toBe(100);
+    const r = await ingestFile(store, schema, { path });
+    expect(r).toMatchObject({ rows: 11055, added: 11055 - 100, total: 11055 });
+    const again = await ingestFile(store, schema, { path });
+    expect(again).toMatchObject({ rows: 11055, added: 0, total: 11055 });
+    const rows = (await all(store, "phishing")).map((x) => x.row);
+    expect(rows).toEqual(Array.from({ length: 11055 }, (_, i) => i + 1));
+    expect((await store.listSources("phishing"))[0]).toMatchObject({
+      source: sha,
+      status: "complete",
+      rows: 11055,
+    });
+  });
+});
+
+describe("loadStoreFrame from DuckDB: columns, not rows", () => {
+  it("gives the row path's Frame for phishing and NSL-KDD (two files, and one of them alone)", async () => {
+    const store = await open();
+    const kdd = getDataset("nsl-kdd", home);
+    const phishing = getDataset("phishing", home);
+    await ingestFile(store, phishing, { path: PHISHING_CSV });
+    const test = await ingestFile(store, kdd, { path: join(KDD_DIR, "KDDTest+.txt") });
+    await ingestFile(store, kdd, { path: join(KDD_DIR, "KDDTrain+_20Percent.txt") });
+    for (const [schema, sources] of [
+      [phishing, undefined],
+      [kdd, undefined],
+      [kdd, [test.source]],
+    ] as const) {
+      const opts = sources ? { sources } : {};
+      const cols = await loadStoreFrame(store, schema, opts);
+      const rows = await loadStoreFrame(store, schema, { ...opts, rowByRow: true });
+      expect(cols.frame.nRows).toBe(rows.frame.nRows);
+      expect(cols.frame.columns).toEqual(rows.frame.columns);
+      expect(cols.sourceIndex).toEqual(rows.sourceIndex);
+      expect(cols.sourceRow).toEqual(rows.sourceRow);
+      expect(cols.sources).toEqual(rows.sources);
+    }
+    const k = await loadStoreFrame(store, kdd);
+    expect(k.frame.nRows).toBe(22544 + 25192);
+    // a value checked by hand: KDDTest+.txt's first line is 0,tcp,private,REJ,0,0,…,neptune,21
+    const first = k.sourceIndex[0] === k.sources.findIndex((s) => s.source === test.source) ? 0 : 25192;
+    expect(k.frame.row(first)).toMatchObject({
+      protocol_type: "tcp",
+      service: "private",
+      flag: "REJ",
+      label: "neptune",
+    });
+  });
+});
