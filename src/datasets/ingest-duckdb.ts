@@ -23,7 +23,6 @@
 import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { NetsecError } from "../core/errors.ts";
 import { ident, literal } from "../store/duckdb/connection.ts";
 import {
   type DuckColumnType,
@@ -32,15 +31,14 @@ import {
   ROW_COL,
   SOURCE_COL,
 } from "../store/duckdb/store.ts";
-import { canonical, isTypeProblem } from "./coerce.ts";
+import { canonical } from "./coerce.ts";
 import type { IngestOptions, IngestResult } from "./ingest.ts";
 import {
-  type CellProblem,
   checkHeaderAgainstSchema,
+  checkTableTypes,
   type HeaderCheck,
   headerError,
   typedBatches,
-  typeProblemsError,
 } from "./load.ts";
 import { type FileFormat, formatFromName, readTable, refLabel, type SourceRef } from "./readers.ts";
 import type { ColumnSpec, DatasetSchema } from "./schema.ts";
@@ -255,21 +253,7 @@ async function insertRowByRow(
   opts: IngestOptions,
 ): Promise<{ rows: number; added: number; warnings: number }> {
   const readOpts = { schema, format, batchSize: opts.batchSize ?? 2000 };
-  const typeProblems: CellProblem[] = [];
-  let typeCount = 0;
-  let warnings = 0;
-  let rows = 0;
-  for await (const b of typedBatches(await readTable(ref, readOpts), schema, hc)) {
-    rows += b.rows.length;
-    for (const p of b.problems) {
-      if (isTypeProblem(p.kind)) {
-        typeCount++;
-        if (typeProblems.length < 100) typeProblems.push(p);
-      } else warnings++;
-    }
-  }
-  if (typeCount > 0) throw typeProblemsError(label, typeProblems, typeCount);
-  if (rows === 0) throw new NetsecError("PARSE_ERROR", `${label} has no data rows`, { file: label });
+  const { rows, warnings } = await checkTableTypes(await readTable(ref, readOpts), schema, hc, label);
   opts.onProgress?.(`${label}: ${rows} rows checked`);
   await mark(rows);
   const conn = store.connection;

@@ -19,6 +19,7 @@ import { ingestFileDuckDb } from "./ingest-duckdb.ts";
 import {
   type CellProblem,
   checkHeaderAgainstSchema,
+  checkTableTypes,
   headerError,
   typedBatches,
   typeProblemsError,
@@ -77,21 +78,7 @@ export async function ingestFile(
   const hc = checkHeaderAgainstSchema(t1.header, schema, true);
   if (hc.missing.length > 0 || (hc.unknown.length > 0 && !opts.allowUnknownColumns))
     throw headerError(label, hc, schema);
-  const typeProblems: CellProblem[] = [];
-  let typeCount = 0;
-  let warnings = 0;
-  let rows = 0;
-  for await (const b of typedBatches(t1, schema, hc)) {
-    rows += b.rows.length;
-    for (const p of b.problems) {
-      if (isTypeProblem(p.kind)) {
-        typeCount++;
-        if (typeProblems.length < 100) typeProblems.push(p);
-      } else warnings++;
-    }
-  }
-  if (typeCount > 0) throw typeProblemsError(label, typeProblems, typeCount);
-  if (rows === 0) throw new NetsecError("PARSE_ERROR", `${label} has no data rows`, { file: label });
+  const { rows, warnings } = await checkTableTypes(t1, schema, hc, label);
   opts.onProgress?.(`${label}: ${rows} rows checked`);
 
   // pass 2: write, bookkept from start to end

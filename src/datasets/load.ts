@@ -157,6 +157,35 @@ export function typeProblemsError(
   );
 }
 
+/**
+ * An ingest's first pass: read the whole table and coerce every cell, writing nothing. A value that
+ * cannot be stored as its type refuses the file (all counted, the first 100 named); domain problems
+ * (values outside allowed sets/ranges) are only counted, as warnings `validate` reports.
+ */
+export async function checkTableTypes(
+  table: RawTable,
+  schema: DatasetSchema,
+  hc: HeaderCheck,
+  label: string,
+): Promise<{ rows: number; warnings: number }> {
+  const typeProblems: CellProblem[] = [];
+  let typeCount = 0;
+  let warnings = 0;
+  let rows = 0;
+  for await (const b of typedBatches(table, schema, hc)) {
+    rows += b.rows.length;
+    for (const p of b.problems) {
+      if (isTypeProblem(p.kind)) {
+        typeCount++;
+        if (typeProblems.length < 100) typeProblems.push(p);
+      } else warnings++;
+    }
+  }
+  if (typeCount > 0) throw typeProblemsError(label, typeProblems, typeCount);
+  if (rows === 0) throw new NetsecError("PARSE_ERROR", `${label} has no data rows`, { file: label });
+  return { rows, warnings };
+}
+
 export interface LoadOptions {
   format?: FileFormat;
   batchSize?: number;
