@@ -14,16 +14,9 @@ import { basename } from "node:path";
 import { NetsecError } from "../core/errors.ts";
 import { DuckDbStore } from "../store/duckdb/store.ts";
 import type { RecordData, RecordStore, StoredRecord } from "../store/types.ts";
-import { allowedSet, coerceCell, isTypeProblem } from "./coerce.ts";
+import { allowedSet, coerceCell } from "./coerce.ts";
 import { ingestFileDuckDb } from "./ingest-duckdb.ts";
-import {
-  type CellProblem,
-  checkHeaderAgainstSchema,
-  checkTableTypes,
-  headerError,
-  typedBatches,
-  typeProblemsError,
-} from "./load.ts";
+import { checkHeaderAgainstSchema, checkTableTypes, headerError, typedBatches } from "./load.ts";
 import { type FileFormat, readTable, refLabel, type SourceRef } from "./readers.ts";
 import { sha256OfRef } from "./registry.ts";
 import type { DatasetSchema } from "./schema.ts";
@@ -174,20 +167,8 @@ export async function ingestDocuments(
     })(),
   });
   const hc = checkHeaderAgainstSchema(header, schema, true);
-  const typeProblems: CellProblem[] = [];
-  let typeCount = 0;
-  let warnings = 0;
-  let rows = 0;
-  for await (const b of typedBatches(asTable(), schema, hc)) {
-    rows += b.rows.length;
-    for (const p of b.problems) {
-      if (isTypeProblem(p.kind)) {
-        typeCount++;
-        if (typeProblems.length < 100) typeProblems.push(p);
-      } else warnings++;
-    }
-  }
-  if (typeCount > 0) throw typeProblemsError(src.location, typeProblems, typeCount);
+  // an empty collection is a source of 0 rows, not an error
+  const { rows, warnings } = await checkTableTypes(asTable(), schema, hc, src.location, { allowEmpty: true });
   const sourceInfo = {
     source: src.source,
     dataset: schema.name,

@@ -167,6 +167,7 @@ export async function checkTableTypes(
   schema: DatasetSchema,
   hc: HeaderCheck,
   label: string,
+  opts: { allowEmpty?: boolean } = {},
 ): Promise<{ rows: number; warnings: number }> {
   const typeProblems: CellProblem[] = [];
   let typeCount = 0;
@@ -182,7 +183,8 @@ export async function checkTableTypes(
     }
   }
   if (typeCount > 0) throw typeProblemsError(label, typeProblems, typeCount);
-  if (rows === 0) throw new NetsecError("PARSE_ERROR", `${label} has no data rows`, { file: label });
+  if (rows === 0 && !opts.allowEmpty)
+    throw new NetsecError("PARSE_ERROR", `${label} has no data rows`, { file: label });
   return { rows, warnings };
 }
 
