@@ -10,7 +10,7 @@ import type { Matrix } from "../core/frame.ts";
 import { Rng } from "../core/rng.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { parseParams, randomStateSchema, resolveMaxFeatures } from "./params.ts";
-import { type BinnedMatrix, binnedAs, checkBinnedFit, fitDecoded } from "./tree/binned-matrix.ts";
+import { type BinnedMatrix, binnedAs, binnedData, checkBinnedFit, fitDecoded } from "./tree/binned-matrix.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
   accumulateSingle,
@@ -102,15 +102,7 @@ export class DecisionTreeClassifier implements Classifier {
     if (!binnedAs(B, p.maxBins, p.randomState)) return fitDecoded(this, B, y, nClasses, opts);
     const t0 = performance.now();
     checkBinnedFit(B, y, nClasses, opts.rows, this.name);
-    const data: BinnedData = {
-      bins: B.bins,
-      nRows: B.nRows,
-      nFeatures: B.nCols,
-      thresholds: B.mapper.thresholds,
-      cuts: B.mapper.cuts,
-      raw: B.raw,
-    };
-    return this.grow(t0, data, opts.rows ?? null, y, nClasses, opts);
+    return this.grow(t0, binnedData(B), opts.rows ?? null, y, nClasses, opts);
   }
 
   /** Grow the tree on `rows` of binned data (all when null; then y and weights as RandomForest's grow). */

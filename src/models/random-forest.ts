@@ -9,7 +9,7 @@ import { defaultThreads, runTasks, warmPool } from "../core/pool.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema, maxFeaturesSchema } from "./decision-tree.ts";
 import { randomStateSchema, resolveMaxFeatures } from "./params.ts";
-import { type BinnedMatrix, binnedAs, checkBinnedFit, fitDecoded } from "./tree/binned-matrix.ts";
+import { type BinnedMatrix, binnedAs, binnedData, checkBinnedFit, fitDecoded } from "./tree/binned-matrix.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
   accumulatePacked,
@@ -103,15 +103,7 @@ export class RandomForestClassifier implements Classifier {
     checkBinnedFit(B, y, nClasses, opts.rows, this.name);
     const threads = this.threadsOf(opts);
     warmPool(threads, "models/tree/forest-task.ts");
-    const data: BinnedData = {
-      bins: B.bins,
-      nRows: B.nRows,
-      nFeatures: B.nCols,
-      thresholds: B.mapper.thresholds,
-      cuts: B.mapper.cuts,
-      raw: B.raw,
-    };
-    return this.grow(t0, data, opts.rows ?? null, y, nClasses, threads, opts);
+    return this.grow(t0, binnedData(B), opts.rows ?? null, y, nClasses, threads, opts);
   }
 
   private threadsOf(opts: FitOptions): number {

@@ -32,6 +32,7 @@ import {
   type RawColumns,
   singleValues,
 } from "./binning.ts";
+import type { BinnedData } from "./grow-classifier.ts";
 
 export interface BinnedMatrix {
   readonly nRows: number;
@@ -254,6 +255,18 @@ export function mapRowChunks(
   const out = new Float64Array((rows ? rows.length : B.nRows) * width);
   forRowChunks(B, rows, (X, from) => out.set(fn(X), from * width));
   return out;
+}
+
+/** A binned matrix as the tree growers read it (the bins, the mapper's tables, the raw columns). */
+export function binnedData(B: BinnedMatrix): BinnedData {
+  return {
+    bins: B.bins,
+    nRows: B.nRows,
+    nFeatures: B.nCols,
+    thresholds: B.mapper.thresholds,
+    cuts: B.mapper.cuts,
+    raw: B.raw,
+  };
 }
 
 /** fitBinned's checks: B has rows and features, one label per row of B, `rows` ascending in range. */
