@@ -12,22 +12,18 @@ import { randomStateSchema, resolveMaxFeatures } from "./params.ts";
 import { type BinnedMatrix, binnedAs, binnedData, checkBinnedFit, fitDecoded } from "./tree/binned-matrix.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
-  accumulatePacked,
   contributionSteps,
-  type FlatTree,
-  type FlatTreeJSON,
-  leavesPacked,
-  type PackedTrees,
   packedContributions,
   packedContributionsAll,
-  packTrees,
   pathContributions,
-  sumLeaves,
-  treeFromJSON,
-  treeToJSON,
-} from "./tree/flat-tree.ts";
+} from "./tree/contributions.ts";
+import type { FlatTree } from "./tree/flat-tree.ts";
 import type { ForestTaskArgs } from "./tree/forest-task.ts";
 import type { BinnedData } from "./tree/grow-classifier.ts";
+import { type PackedTrees, packTrees } from "./tree/packed-trees.ts";
+import { type FlatTreeJSON, treeFromJSON, treeToJSON } from "./tree/tree-serial.ts";
+import { accumulatePacked } from "./tree/walk-dispatch.ts";
+import { leavesPacked, sumLeaves } from "./tree/walks.ts";
 import type {
   BinnedFitOptions,
   Classifier,

@@ -13,17 +13,18 @@ import { LogisticRegression, PARALLEL_MIN_VALUES } from "../../src/models/logist
 import { RandomForestClassifier } from "../../src/models/random-forest.ts";
 import { binMatrix, binOf, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
 import {
+  contributionSteps,
+  packedContributionsAll,
+  pathContributions,
+} from "../../src/models/tree/contributions.ts";
+import { accumulateTree, type FlatTree } from "../../src/models/tree/flat-tree.ts";
+import { packTrees } from "../../src/models/tree/packed-trees.ts";
+import {
   accumulatePacked,
   accumulateSingle,
-  accumulateTree,
-  contributionSteps,
-  type FlatTree,
   PARALLEL_MIN_STEPS,
-  packedContributionsAll,
-  packTrees,
-  pathContributions,
   SINGLE_PARALLEL_MIN_STEPS,
-} from "../../src/models/tree/flat-tree.ts";
+} from "../../src/models/tree/walk-dispatch.ts";
 import { bitCode, disableWasmWalks, wasmTrees } from "../../src/models/tree/wasm-walk.ts";
 import { waitForHelper } from "../helpers/helper-thread.ts";
 
