@@ -14,7 +14,7 @@
  * kept there until the object is collected on this side.
  */
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import type { Task } from "./worker.ts";
+import type { HelperTaskName, Task, TaskState } from "./tasks.ts";
 
 /** ctl slots: READY (1 once the helper listens), STATE (0 idle, 1 running, 2 done, 3 failed), BELL (a counter). */
 export const READY = 0;
@@ -28,9 +28,12 @@ export const FAILED = 3;
 const CALLER_SPIN_MS = 0.5;
 export const HELPER_SPIN_MS = 0.2;
 
+/** How long the caller waits for the helper's share before it gives the helper up. */
+const HELPER_TIMEOUT_MS = 120_000;
+
 /** A message to the helper: a task (its state cloned only the first time), or a state to drop. */
 export type HelperMessage =
-  | { kind: "task"; task: Task; stateId: number; state?: object }
+  | { kind: "task"; task: Task<HelperTaskName>; stateId: number; state?: object }
   | { kind: "drop"; stateId: number };
 
 interface Helper {
@@ -131,7 +134,11 @@ export function cloneRepaid(state: object, repays: boolean): boolean {
  * fn(task.args, state): `state`, when given, is a read-only object the helper keeps between calls
  * (cloned to it on first use only: a model's tables). Call only after helperReady() returned true.
  */
-export function runWithHelper(task: Task, mine: () => void, state?: object, timeoutMs = 120_000): boolean {
+export function runWithHelper<N extends HelperTaskName>(
+  task: Task<N>,
+  mine: () => void,
+  state?: TaskState<N> & object,
+): boolean {
   const h = helper;
   if (!h || h.broken) {
     mine();
@@ -162,7 +169,7 @@ export function runWithHelper(task: Task, mine: () => void, state?: object, time
   // the helper's share usually ends about when ours does: spin a little before sleeping
   const spinUntil = performance.now() + CALLER_SPIN_MS;
   while (Atomics.load(h.ctl, STATE) === RUNNING && performance.now() < spinUntil) Atomics.pause();
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + HELPER_TIMEOUT_MS;
   while (Atomics.load(h.ctl, STATE) === RUNNING) {
     const left = deadline - Date.now();
     if (left <= 0 || Atomics.wait(h.ctl, STATE, RUNNING, left) === "timed-out") break;

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { Matrix } from "../core/frame.ts";
 import { defaultThreads, runTasks, warmPool } from "../core/pool.ts";
+import { task } from "../core/tasks.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema, maxFeaturesSchema } from "./decision-tree.ts";
 import { randomStateSchema, resolveMaxFeatures } from "./params.ts";
@@ -73,7 +74,7 @@ export class RandomForestClassifier implements Classifier {
     checkFitData(X, y, nClasses, this.name, true);
     const p = this.params;
     const threads = this.threadsOf(opts);
-    warmPool(threads, "models/tree/forest-task.ts");
+    warmPool(threads, task("forest.ready", null));
     const mapper = fitBinMapper(X, { maxBins: p.maxBins, seed: p.randomState });
     const bins = binMatrix(X, mapper, threads > 1);
     const data: BinnedData = {
@@ -98,7 +99,7 @@ export class RandomForestClassifier implements Classifier {
     const t0 = performance.now();
     checkBinnedFit(B, y, nClasses, opts.rows, this.name);
     const threads = this.threadsOf(opts);
-    warmPool(threads, "models/tree/forest-task.ts");
+    warmPool(threads, task("forest.ready", null));
     return this.grow(t0, binnedData(B), opts.rows ?? null, y, nClasses, threads, opts);
   }
 
@@ -172,11 +173,10 @@ export class RandomForestClassifier implements Classifier {
     for (let k = 0; k < nTasks; k++) {
       const from = Math.floor((k * p.nEstimators) / nTasks);
       const to = Math.floor(((k + 1) * p.nEstimators) / nTasks);
-      if (to > from)
-        tasks.push({ module: "models/tree/forest-task.ts", fn: "buildTrees", args: { ...common, from, to } });
+      if (to > from) tasks.push(task("forest.build", { ...common, from, to }));
     }
     let built = 0;
-    const groups = await runTasks<FlatTree[]>(tasks, {
+    const groups = await runTasks(tasks, {
       threads,
       onDone: (_d, _t) => {
         built++;

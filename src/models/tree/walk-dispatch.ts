@@ -3,6 +3,7 @@
  * helper thread (core/helper.ts), each walking its share with the kernels of walks.ts.
  */
 import { cloneRepaid, helperReady, helperScratch, runWithHelper } from "../../core/helper.ts";
+import { task } from "../../core/tasks.ts";
 import type { PackedTrees } from "./packed-trees.ts";
 import { accumulateRows, gatherRows, singleRows, singleTable, walkRows } from "./walks.ts";
 
@@ -34,7 +35,7 @@ export function accumulateSingle(
     shared.set(out.subarray(half * P.k), half * P.k);
     const args: SingleArgs = { data, nRows, out: shared, scale, from: half, to: nRows };
     const ok = runWithHelper(
-      { module: "models/tree/walk-dispatch.ts", fn: "singleRowsTask", args },
+      task("tree.singleRows", args),
       () => singleRows(T, data, nRows, out, scale, 0, half),
       P,
     );
@@ -110,7 +111,7 @@ export function accumulatePacked(
     shared.set(out.subarray(half * outK), half * outK);
     const args: WalkArgs = { xr, p, base: half, to: nRows, out: shared, scale, outK, R };
     const ok = runWithHelper(
-      { module: "models/tree/walk-dispatch.ts", fn: "walkRowsTask", args },
+      task("tree.walkRows", args),
       () => accumulateRows(P, data, nRows, 0, half, out, scale, outK, R),
       P,
     );
@@ -137,4 +138,11 @@ interface WalkArgs {
 export function walkRowsTask(a: WalkArgs, P: PackedTrees): null {
   walkRows(P, a.xr, a.p, a.base, a.base, a.to, a.out, a.scale, a.outK, a.R);
   return null;
+}
+
+declare module "../../core/tasks.ts" {
+  interface TaskFns {
+    "tree.singleRows": typeof singleRowsTask;
+    "tree.walkRows": typeof walkRowsTask;
+  }
 }
