@@ -39,8 +39,10 @@ export function accumulateSingle(
       () => singleRows(T, data, nRows, out, scale, 0, half),
       P,
     );
-    if (!ok) singleRows(T, data, nRows, shared, scale, half, nRows);
-    out.set(shared.subarray(half * P.k), half * P.k);
+    // the helper's rows in `shared`, or (it failed or is late, and may have written part of them)
+    // walked here straight into `out`, whose rows from `half` on are still as the caller gave them
+    if (ok) out.set(shared.subarray(half * P.k), half * P.k);
+    else singleRows(T, data, nRows, out, scale, half, nRows);
     return;
   }
   singleRows(T, data, nRows, out, scale, 0, nRows);
@@ -115,8 +117,10 @@ export function accumulatePacked(
       () => accumulateRows(P, data, nRows, 0, half, out, scale, outK, R),
       P,
     );
-    if (!ok) walkRows(P, xr, p, half, half, nRows, shared, scale, outK, R);
-    out.set(shared.subarray(half * outK), half * outK);
+    // as in accumulateSingle: a helper that failed or is late leaves its rows to this thread, walked
+    // into `out` (xr, which it only reads, is still valid)
+    if (ok) out.set(shared.subarray(half * outK), half * outK);
+    else walkRows(P, xr, p, half, half, nRows, out, scale, outK, R);
     return;
   }
   accumulateRows(P, data, nRows, 0, nRows, out, scale, outK, R);
