@@ -85,13 +85,24 @@ export function singleRows(
 }
 
 /**
- * Rows per block: a block's row-major copy (rows x used features doubles) stays in the L2 cache (1 MB:
- * 43 → 39-40 ms vs 512 KB in a micro-benchmark of NSL-KDD's deep forests with 2 MB of L2 a core).
+ * Bytes of rows per block: a block's row-major copy (rows x used features doubles, copied again into
+ * WebAssembly memory) stays in the L2 cache (2 MB a core here) beside what the walk reads of the trees.
+ * Deep forests: 1 MB (43 → 39-40 ms vs 512 KB in a micro-benchmark of NSL-KDD's forests), whose
+ * tables do not fit anyway: a larger block walks each tree over more rows. Trees whose tables
+ * (16 bytes a node) take at most SMALL_TABLES_BYTES (boosting): 256 KB, so the block, its copy and the
+ * tables all fit (NSL-KDD's KDDTest+, 100 trees of 31 leaves: 50 → 40 ms of CPU time vs 1 MB blocks;
+ * 64 to 256 KB alike; phishing's, on 8-byte row codes, the same either way).
  */
 const BLOCK_BYTES = 1 << 20;
+const SMALL_BLOCK_BYTES = 1 << 18;
+const SMALL_TABLES_BYTES = 1 << 18;
 
-export function blockRows(p: number, nRows: number): number {
-  return 4 * Math.max(1, Math.min(Math.ceil(nRows / 4), Math.floor(BLOCK_BYTES / (32 * p))));
+function blockBytes(P: PackedTrees): number {
+  return 16 * P.threshold.length <= SMALL_TABLES_BYTES ? SMALL_BLOCK_BYTES : BLOCK_BYTES;
+}
+
+function blockRows(p: number, nRows: number, bytes = BLOCK_BYTES): number {
+  return 4 * Math.max(1, Math.min(Math.ceil(nRows / 4), Math.floor(bytes / (32 * p))));
 }
 
 /** Copy rows [from, to) of the used features of column-major `data` to row-major xr (row from at 0). */
@@ -129,7 +140,7 @@ export function accumulateRows(
   R: number,
 ): void {
   const p = Math.max(1, P.features.length);
-  const B = blockRows(p, to - from);
+  const B = blockRows(p, to - from, blockBytes(P));
   const xb = new Float64Array(B * p);
   for (let r0 = from; r0 < to; r0 += B) {
     const r1 = Math.min(to, r0 + B);
@@ -152,7 +163,7 @@ export function leavesPacked(
   out: Int32Array,
 ): void {
   const p = Math.max(1, P.features.length);
-  const B = blockRows(p, to - from);
+  const B = blockRows(p, to - from, blockBytes(P));
   const xb = new Float64Array(B * p);
   const leaf = new Int32Array(B);
   const m = to - from;
@@ -215,7 +226,7 @@ export function walkRows(
   const { roots, links, threshold, k, nTrees, depth, perfect } = P;
   // leaf[q] indexes `value`: P's node table, or the complete trees' leaf slots
   const value = perfect ? perfect.value : P.value;
-  const B = blockRows(p, to - from);
+  const B = blockRows(p, to - from, blockBytes(P));
   const leaf = new Int32Array(B);
   const W = wasmTrees(P);
   for (let r0 = from; r0 < to; r0 += B) {
