@@ -45,3 +45,10 @@ export function loadBundle(a: { dir: string; runId: string }): null {
   predictorFor(a.dir, a.runId);
   return null;
 }
+
+declare module "../core/tasks.ts" {
+  interface TaskFns {
+    "bundle.load": typeof loadBundle;
+    "bundle.score": typeof scoreBatch;
+  }
+}

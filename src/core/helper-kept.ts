@@ -1,6 +1,6 @@
 /**
  * The task states the helper thread keeps between calls (helper-worker.ts), by id: a module of its
- * own so that a task can report on them.
+ * own so that a task can report on them. Also the helper's diagnostic tasks, which tests use.
  */
 export const kept = new Map<number, object>();
 
@@ -8,4 +8,22 @@ export const kept = new Map<number, object>();
 export function keptCountTask(a: { out: Int32Array }): null {
   a.out[0] = kept.size;
   return null;
+}
+
+/**
+ * A task that holds the helper (a stuck or descheduled helper, for tests of the callers' bounded
+ * wait): blocks until gate[0] becomes non-zero or `ms` pass, then records how it ended in gate[1]
+ * (1 released, 2 timed out).
+ */
+export function stallTask(a: { gate: Int32Array; ms: number }): null {
+  const ended = Atomics.wait(a.gate, 0, 0, a.ms);
+  Atomics.store(a.gate, 1, ended === "timed-out" ? 2 : 1);
+  return null;
+}
+
+declare module "./tasks.ts" {
+  interface TaskFns {
+    "core.keptCount": typeof keptCountTask;
+    "core.stall": typeof stallTask;
+  }
 }

@@ -1,17 +1,19 @@
 /**
- * The helper thread of helper.ts: sleeps on the doorbell, reads every message waiting on its port
- * (synchronously), runs each task (a function of a module under src/, as pool workers do, called with
- * the task's kept state), then flags done or failed in the shared control array and wakes the caller.
- * After a task it spins briefly for the next one before it sleeps again.
+ * The helper thread of helper.ts: loads the functions of the helper's tasks (tasks.ts, HELPER_TASKS),
+ * says it is ready, then sleeps on the doorbell, reads every message waiting on its port
+ * (synchronously), runs each task (called with the task's kept state), then flags done or failed in
+ * the shared control array and wakes the caller. After a task it spins briefly for the next one
+ * before it sleeps again.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { BELL, DONE, FAILED, HELPER_SPIN_MS, type HelperMessage, READY, STATE } from "./helper.ts";
 import { kept as states } from "./helper-kept.ts";
+import { HELPER_TASKS, type HelperTaskName } from "./tasks.ts";
 import { taskFunction } from "./worker.ts";
 
 const { ctl, port } = workerData as { ctl: Int32Array; port: MessagePort };
-type Fn = (args: unknown, state?: object) => unknown;
-const fns = new Map<string, Fn>();
+type Fn = Awaited<ReturnType<typeof taskFunction>>;
+const fns = new Map<HelperTaskName, Fn>();
 
 async function handle(m: HelperMessage): Promise<void> {
   if (m.kind === "drop") {
@@ -20,12 +22,8 @@ async function handle(m: HelperMessage): Promise<void> {
   }
   try {
     if (m.state) states.set(m.stateId, m.state);
-    const key = `${m.task.module}#${m.task.fn}`;
-    let f = fns.get(key);
-    if (!f) {
-      f = (await taskFunction(m.task)) as Fn;
-      fns.set(key, f);
-    }
+    const f = fns.get(m.task.name);
+    if (!f) throw new Error(`${m.task.name} is not a helper task`);
     const r = f(m.task.args, m.stateId ? states.get(m.stateId) : undefined);
     if (r instanceof Promise) await r;
     Atomics.store(ctl, STATE, DONE);
@@ -36,6 +34,7 @@ async function handle(m: HelperMessage): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  for (const name of HELPER_TASKS) fns.set(name, await taskFunction(name));
   let seen = Atomics.load(ctl, BELL);
   Atomics.store(ctl, READY, 1);
   for (;;) {

@@ -12,9 +12,13 @@
  * (the helper after a task, the caller for the helper's share), so back-to-back batches hand off in
  * about a microsecond. A task's `state` (a model's tables) is cloned to the helper once per object and
  * kept there until the object is collected on this side.
+ *
+ * The caller's wait is bounded (HELPER_WAIT_MIN_MS, or as long as its own share took): a helper that
+ * is late (descheduled, stuck) is left to finish alone while the caller walks the helper's share
+ * itself, so a server's event loop never waits on the helper for more than its own work's time.
  */
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import type { Task } from "./worker.ts";
+import type { HelperTaskName, Task, TaskState } from "./tasks.ts";
 
 /** ctl slots: READY (1 once the helper listens), STATE (0 idle, 1 running, 2 done, 3 failed), BELL (a counter). */
 export const READY = 0;
@@ -28,9 +32,16 @@ export const FAILED = 3;
 const CALLER_SPIN_MS = 0.5;
 export const HELPER_SPIN_MS = 0.2;
 
+/**
+ * The least the caller waits for the helper's share after finishing its own (it waits as long as its
+ * own share took when that is longer: the shares are the same size). A wake-up takes microseconds; this
+ * leaves room for a thread descheduled on a busy machine, and bounds what a late helper costs.
+ */
+export const HELPER_WAIT_MIN_MS = 20;
+
 /** A message to the helper: a task (its state cloned only the first time), or a state to drop. */
 export type HelperMessage =
-  | { kind: "task"; task: Task; stateId: number; state?: object }
+  | { kind: "task"; task: Task<HelperTaskName>; stateId: number; state?: object }
   | { kind: "drop"; stateId: number };
 
 interface Helper {
@@ -126,12 +137,19 @@ export function cloneRepaid(state: object, repays: boolean): boolean {
 }
 
 /**
- * Run `task` on the helper while `mine()` runs here; returns whether the helper completed it (when it
- * did not, the caller must do the task's share itself). The task's function is called as
- * fn(task.args, state): `state`, when given, is a read-only object the helper keeps between calls
- * (cloned to it on first use only: a model's tables). Call only after helperReady() returned true.
+ * Run `task` on the helper while `mine()` runs here; returns whether the helper completed it. When it
+ * did not (it failed, or it was still running when the bounded wait ended) the caller must do the
+ * task's share itself, and must not read what the helper writes: a late helper may still be writing
+ * (it gets no new task until it is done, and later calls get fresh scratch buffers). The task's
+ * function is called as fn(task.args, state): `state`, when given, is a read-only object the helper
+ * keeps between calls (cloned to it on first use only: a model's tables). Call only after
+ * helperReady() returned true.
  */
-export function runWithHelper(task: Task, mine: () => void, state?: object, timeoutMs = 120_000): boolean {
+export function runWithHelper<N extends HelperTaskName>(
+  task: Task<N>,
+  mine: () => void,
+  state?: TaskState<N> & object,
+): boolean {
   const h = helper;
   if (!h || h.broken) {
     mine();
@@ -158,20 +176,28 @@ export function runWithHelper(task: Task, mine: () => void, state?: object, time
     return false;
   }
   if (send) h.sent.add(stateId);
+  const started = performance.now();
   mine();
+  const now = performance.now();
   // the helper's share usually ends about when ours does: spin a little before sleeping
-  const spinUntil = performance.now() + CALLER_SPIN_MS;
+  const spinUntil = now + CALLER_SPIN_MS;
   while (Atomics.load(h.ctl, STATE) === RUNNING && performance.now() < spinUntil) Atomics.pause();
-  const deadline = Date.now() + timeoutMs;
-  while (Atomics.load(h.ctl, STATE) === RUNNING) {
-    const left = deadline - Date.now();
-    if (left <= 0 || Atomics.wait(h.ctl, STATE, RUNNING, left) === "timed-out") break;
+  const deadline = now + Math.max(HELPER_WAIT_MIN_MS, now - started);
+  for (let left = deadline - performance.now(); left > 0; left = deadline - performance.now()) {
+    if (Atomics.wait(h.ctl, STATE, RUNNING, left) !== "ok") break;
   }
-  if (Atomics.load(h.ctl, STATE) === DONE) {
+  const end = Atomics.load(h.ctl, STATE);
+  if (end === DONE) {
     Atomics.store(h.ctl, STATE, 0);
     return true;
   }
-  // failed or hung: never use this helper again
+  if (end === RUNNING) {
+    // late: it finishes on its own (helperReady() is false until then); what it writes to the
+    // scratch buffer is not read, and nothing later shares that buffer with it
+    scratch = null;
+    return false;
+  }
+  // failed: never use this helper again
   h.broken = true;
   void h.worker.terminate();
   if (helper === h) helper = null;

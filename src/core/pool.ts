@@ -1,12 +1,12 @@
 /**
- * A process-wide pool of worker threads (piscina) running `src/core/worker.ts` tasks. Large inputs go
+ * A process-wide pool of worker threads (piscina) running the tasks of `src/core/tasks.ts`. Large inputs go
  * in SharedArrayBuffers (zero copy); results come back structured-cloned. Deterministic work splits
  * its randomness by task index (Rng.fork), so results do not depend on the thread count.
  */
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import { closeHelper } from "./helper.ts";
-import type { Task } from "./worker.ts";
+import type { Task, TaskName, TaskResult } from "./tasks.ts";
 
 let pool: Piscina | null = null;
 let poolThreads = 0;
@@ -41,23 +41,23 @@ function getPool(threads: number): Piscina {
  * Run tasks on up to `threads` workers; results in task order. With threads <= 1, or inside a worker,
  * tasks run inline in this thread (same code path, same results).
  */
-export async function runTasks<T>(
-  tasks: readonly Task[],
+export async function runTasks<N extends TaskName>(
+  tasks: readonly Task<N>[],
   opts: {
     threads?: number;
     /** After each task: the count done so far, and which task (its index in `tasks`) with its result. */
-    onDone?: (done: number, total: number, index: number, result: T) => void;
+    onDone?: (done: number, total: number, index: number, result: TaskResult<N>) => void;
     signal?: AbortSignal;
   } = {},
-): Promise<T[]> {
+): Promise<TaskResult<N>[]> {
   const threads = Math.min(opts.threads ?? defaultThreads(), tasks.length);
   let done = 0;
   if (threads <= 1 || inWorker()) {
     const { default: run } = await import("./worker.ts");
-    const out: T[] = [];
+    const out: TaskResult<N>[] = [];
     for (const [i, t] of tasks.entries()) {
       opts.signal?.throwIfAborted();
-      const r = (await run(t)) as T;
+      const r = (await run(t)) as TaskResult<N>;
       out.push(r);
       opts.onDone?.(++done, tasks.length, i, r);
     }
@@ -66,7 +66,7 @@ export async function runTasks<T>(
   const p = getPool(threads);
   return Promise.all(
     tasks.map(async (t, i) => {
-      const r = (await p.run(t, opts.signal ? { signal: opts.signal } : {})) as T;
+      const r = (await p.run(t, opts.signal ? { signal: opts.signal } : {})) as TaskResult<N>;
       opts.onDone?.(++done, tasks.length, i, r);
       return r;
     }),
@@ -74,14 +74,15 @@ export async function runTasks<T>(
 }
 
 /**
- * Start `threads` workers and have each load `module` now, without waiting: a caller that has serial
- * work to do first (binning) overlaps the workers' start-up with it. No-op where tasks run inline.
+ * Start `threads` workers and have each run `warm` (a task whose work is loading its module) now,
+ * without waiting: a caller that has serial work to do first (binning) overlaps the workers' start-up
+ * with it. No-op where tasks run inline.
  */
-export function warmPool(threads: number, module: string): void {
+export function warmPool(threads: number, warm: Task): void {
   if (threads <= 1 || inWorker()) return;
   const p = getPool(threads);
   for (let i = 0; i < threads; i++) {
-    p.run({ module, fn: "ready", args: null } satisfies Task).catch(() => {
+    p.run(warm).catch(() => {
       // a failed warm-up only loses the head start; the real task reports any error
     });
   }

@@ -9,3 +9,9 @@ import { inWorker } from "./pool.ts";
 export function where(): { threadId: number; inWorker: boolean } {
   return { threadId, inWorker: inWorker() };
 }
+
+declare module "./tasks.ts" {
+  interface TaskFns {
+    "core.where": typeof where;
+  }
+}

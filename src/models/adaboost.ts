@@ -14,8 +14,9 @@ import { Rng } from "../core/rng.ts";
 import { argmaxRows, checkFitData, checkPredictData, serialized, softmaxRows } from "./checks.ts";
 import { randomStateSchema } from "./params.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
-import { type FlatTree, type FlatTreeJSON, leafOf, treeFromJSON, treeToJSON } from "./tree/flat-tree.ts";
+import { type FlatTree, leafOf } from "./tree/flat-tree.ts";
 import { growClassificationTree } from "./tree/grow-classifier.ts";
+import { type FlatTreeJSON, treeFromJSON, treeToJSON } from "./tree/tree-serial.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
 
 export const AdaBoostParamsSchema = z

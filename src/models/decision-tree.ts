@@ -12,18 +12,12 @@ import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } 
 import { parseParams, randomStateSchema, resolveMaxFeatures } from "./params.ts";
 import { type BinnedMatrix, binnedAs, binnedData, checkBinnedFit, fitDecoded } from "./tree/binned-matrix.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
-import {
-  accumulateSingle,
-  accumulateTree,
-  type FlatTree,
-  type FlatTreeJSON,
-  type PackedTrees,
-  packTrees,
-  pathContributions,
-  treeFromJSON,
-  treeToJSON,
-} from "./tree/flat-tree.ts";
+import { pathContributions } from "./tree/contributions.ts";
+import { accumulateTree, type FlatTree } from "./tree/flat-tree.ts";
 import { type BinnedData, growClassificationTree } from "./tree/grow-classifier.ts";
+import { type PackedTrees, packTrees } from "./tree/packed-trees.ts";
+import { type FlatTreeJSON, treeFromJSON, treeToJSON } from "./tree/tree-serial.ts";
+import { accumulateSingle } from "./tree/walk-dispatch.ts";
 import type {
   BinnedFitOptions,
   Classifier,

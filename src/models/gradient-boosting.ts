@@ -41,19 +41,11 @@ import {
   quantileColumns,
   type RawColumns,
 } from "./tree/binning.ts";
-import {
-  accumulatePacked,
-  contributionSteps,
-  type FlatTree,
-  type FlatTreeJSON,
-  leafOf,
-  type PackedTrees,
-  packedContributionsAll,
-  packTrees,
-  pathContributions,
-  treeFromJSON,
-  treeToJSON,
-} from "./tree/flat-tree.ts";
+import { contributionSteps, packedContributionsAll, pathContributions } from "./tree/contributions.ts";
+import { type FlatTree, leafOf } from "./tree/flat-tree.ts";
+import { type PackedTrees, packTrees } from "./tree/packed-trees.ts";
+import { type FlatTreeJSON, treeFromJSON, treeToJSON } from "./tree/tree-serial.ts";
+import { accumulatePacked } from "./tree/walk-dispatch.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
 
 export const GradientBoostingParamsSchema = z

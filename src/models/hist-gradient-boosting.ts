@@ -29,7 +29,8 @@ import { histOffsets, histScratch, sparseRows } from "./hgb/histogram.ts";
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
 import { randomStateSchema } from "./params.ts";
 import { binMatrix, fitBinMapper } from "./tree/binning.ts";
-import { type FlatTree, type FlatTreeJSON, leafOf, treeFromJSON, treeToJSON } from "./tree/flat-tree.ts";
+import { type FlatTree, leafOf } from "./tree/flat-tree.ts";
+import { type FlatTreeJSON, treeFromJSON, treeToJSON } from "./tree/tree-serial.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
 
 export const HistGradientBoostingParamsSchema = z

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
 import { helperReady, helperScratch, runWithHelper } from "../core/helper.ts";
+import { task } from "../core/tasks.ts";
 import {
   argmaxRows,
   checkFitData,
@@ -766,9 +767,8 @@ export class LogisticRegression implements Classifier {
         const ps = proba ? helperScratch(2 * n, n) : null;
         const half = n >> 1;
         const args: ScoreArgs = { d, n, p, w, b, z: zs, proba: ps, from: half, to: n };
-        const ok = runWithHelper(
-          { module: "models/logistic-regression.ts", fn: "binaryScoresTask", args },
-          () => binaryScores(d, n, p, w, b, z, 0, half, pr),
+        const ok = runWithHelper(task("logistic.binaryScores", args), () =>
+          binaryScores(d, n, p, w, b, z, 0, half, pr),
         );
         if (!ok) binaryScores(d, n, p, w, b, z, half, n, pr);
         else {
@@ -848,3 +848,9 @@ export const logisticRegressionSpec: ModelSpec<LogisticRegressionParams> = {
   create: (params) => new LogisticRegression(params),
   fromJSON: (s) => LogisticRegression.fromJSON(s),
 };
+
+declare module "../core/tasks.ts" {
+  interface TaskFns {
+    "logistic.binaryScores": typeof binaryScoresTask;
+  }
+}

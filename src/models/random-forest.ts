@@ -6,28 +6,25 @@
 import { z } from "zod";
 import type { Matrix } from "../core/frame.ts";
 import { defaultThreads, runTasks, warmPool } from "../core/pool.ts";
+import { task } from "../core/tasks.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema, maxFeaturesSchema } from "./decision-tree.ts";
 import { randomStateSchema, resolveMaxFeatures } from "./params.ts";
 import { type BinnedMatrix, binnedAs, binnedData, checkBinnedFit, fitDecoded } from "./tree/binned-matrix.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
-  accumulatePacked,
   contributionSteps,
-  type FlatTree,
-  type FlatTreeJSON,
-  leavesPacked,
-  type PackedTrees,
   packedContributions,
   packedContributionsAll,
-  packTrees,
   pathContributions,
-  sumLeaves,
-  treeFromJSON,
-  treeToJSON,
-} from "./tree/flat-tree.ts";
+} from "./tree/contributions.ts";
+import type { FlatTree } from "./tree/flat-tree.ts";
 import type { ForestTaskArgs } from "./tree/forest-task.ts";
 import type { BinnedData } from "./tree/grow-classifier.ts";
+import { type PackedTrees, packTrees } from "./tree/packed-trees.ts";
+import { type FlatTreeJSON, treeFromJSON, treeToJSON } from "./tree/tree-serial.ts";
+import { accumulatePacked } from "./tree/walk-dispatch.ts";
+import { leavesPacked, sumLeaves } from "./tree/walks.ts";
 import type {
   BinnedFitOptions,
   Classifier,
@@ -77,7 +74,7 @@ export class RandomForestClassifier implements Classifier {
     checkFitData(X, y, nClasses, this.name, true);
     const p = this.params;
     const threads = this.threadsOf(opts);
-    warmPool(threads, "models/tree/forest-task.ts");
+    warmPool(threads, task("forest.ready", null));
     const mapper = fitBinMapper(X, { maxBins: p.maxBins, seed: p.randomState });
     const bins = binMatrix(X, mapper, threads > 1);
     const data: BinnedData = {
@@ -102,7 +99,7 @@ export class RandomForestClassifier implements Classifier {
     const t0 = performance.now();
     checkBinnedFit(B, y, nClasses, opts.rows, this.name);
     const threads = this.threadsOf(opts);
-    warmPool(threads, "models/tree/forest-task.ts");
+    warmPool(threads, task("forest.ready", null));
     return this.grow(t0, binnedData(B), opts.rows ?? null, y, nClasses, threads, opts);
   }
 
@@ -176,11 +173,10 @@ export class RandomForestClassifier implements Classifier {
     for (let k = 0; k < nTasks; k++) {
       const from = Math.floor((k * p.nEstimators) / nTasks);
       const to = Math.floor(((k + 1) * p.nEstimators) / nTasks);
-      if (to > from)
-        tasks.push({ module: "models/tree/forest-task.ts", fn: "buildTrees", args: { ...common, from, to } });
+      if (to > from) tasks.push(task("forest.build", { ...common, from, to }));
     }
     let built = 0;
-    const groups = await runTasks<FlatTree[]>(tasks, {
+    const groups = await runTasks(tasks, {
       threads,
       onDone: (_d, _t) => {
         built++;

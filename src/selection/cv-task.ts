@@ -132,3 +132,9 @@ function stagedChunks(a: CvTaskArgs, m: Classifier, stages: number[], rows: Uint
   });
   return outs;
 }
+
+declare module "../core/tasks.ts" {
+  interface TaskFns {
+    "selection.cv": typeof runCvTask;
+  }
+}

@@ -10,11 +10,11 @@ import { NetsecError } from "../core/errors.ts";
 import type { Matrix } from "../core/frame.ts";
 import { runTasks } from "../core/pool.ts";
 import { Rng } from "../core/rng.ts";
-import type { Task } from "../core/worker.ts";
+import { type Task, task } from "../core/tasks.ts";
 import { parseParams, snakeCase } from "../models/params.ts";
 import { getModelSpec } from "../models/registry.ts";
 import { type BinnedMatrix, binnedMatrix } from "../models/tree/binned-matrix.ts";
-import type { CvTaskArgs, CvTaskResult } from "./cv-task.ts";
+import type { CvTaskResult } from "./cv-task.ts";
 import type { Fold } from "./kfold.ts";
 import { foldScore, macroF1, type Scoring } from "./metrics.ts";
 
@@ -174,14 +174,12 @@ export function cvTasks(
   plan: SearchPlan,
   folds: readonly Fold[],
   opts: Pick<SearchOptions, "scoring" | "targetFpr">,
-): Task[] {
+): Task<"selection.cv">[] {
   const ys = sharedCopy(y);
   const shared = folds.map((f) => ({ train: sharedCopy(f.train), test: sharedCopy(f.test) }));
   return plan.fits.flatMap((p) =>
-    shared.map((f) => ({
-      module: "selection/cv-task.ts",
-      fn: "runCvTask",
-      args: {
+    shared.map((f) =>
+      task("selection.cv", {
         X,
         y: ys,
         nClasses,
@@ -193,8 +191,8 @@ export function cvTasks(
         scoring: opts.scoring,
         targetFpr: opts.targetFpr,
         ...(p.stages ? { stages: p.stages } : {}),
-      } satisfies CvTaskArgs,
-    })),
+      }),
+    ),
   );
 }
 
@@ -306,7 +304,7 @@ export async function searchCV(
       opts.onModelDone({ model: p.model, best: cands[bestOf(idx)]!, candidates: idx.length });
     }
   };
-  await runTasks<CvTaskResult[]>(tasks, {
+  await runTasks(tasks, {
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     onDone: (d, t, ti, r) => {
       out[ti] = r;

@@ -136,3 +136,9 @@ export function scoreCsvTask(a: ScoreCsvArgs): Promise<CsvScore> {
 export function csvScoreError(r: Extract<CsvScore, { ok: false }>): NetsecError {
   return new NetsecError(r.error.code, r.error.message, r.error.details);
 }
+
+declare module "../core/tasks.ts" {
+  interface TaskFns {
+    "serve.scoreCsv": typeof scoreCsvTask;
+  }
+}

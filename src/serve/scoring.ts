@@ -11,7 +11,7 @@ import { Piscina } from "piscina";
 import type { Prediction, Predictor, Scores } from "../bundle/predictor.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Logger } from "../core/log.ts";
-import type { Task } from "../core/worker.ts";
+import { task } from "../core/tasks.ts";
 import type { UploadLimits } from "./csv-upload.ts";
 import { type CsvScore, type ScoreCsvArgs, scoreCsv } from "./score-csv.ts";
 
@@ -55,12 +55,8 @@ export class ScoringPool {
   /** Have the workers load a new champion now (after a swap), not on its first request. */
   warm(p: Predictor): void {
     if (!this.usable(p)) return;
-    const task: Task = {
-      module: "bundle/score-task.ts",
-      fn: "loadBundle",
-      args: { dir: p.dir, runId: p.manifest.run_id },
-    };
-    for (let i = 0; i < this.threads; i++) this.pool!.run(task).catch(() => undefined);
+    const load = task("bundle.load", { dir: p.dir, runId: p.manifest.run_id });
+    for (let i = 0; i < this.threads; i++) this.pool!.run(load).catch(() => undefined);
   }
 
   /** p.predict(frame), on a scoring thread when there is one. */
@@ -71,12 +67,13 @@ export class ScoringPool {
     }
     let s: Scores;
     try {
-      const task: Task = {
-        module: "bundle/score-task.ts",
-        fn: "scoreBatch",
-        args: { dir: p.dir, runId: p.manifest.run_id, columns: frame.columns, nRows: frame.nRows },
-      };
-      s = (await this.pool!.run(task)) as Scores;
+      const score = task("bundle.score", {
+        dir: p.dir,
+        runId: p.manifest.run_id,
+        columns: [...frame.columns],
+        nRows: frame.nRows,
+      });
+      s = (await this.pool!.run(score)) as Scores;
     } catch (e) {
       // the model is in this thread too: score here (a removed bundle directory, a crashed worker)
       this.failed(e, p);
@@ -113,8 +110,7 @@ export class ScoringPool {
         json,
         htmlRows,
       };
-      const task: Task = { module: "serve/score-csv.ts", fn: "scoreCsvTask", args };
-      const r = (await this.pool!.run(task)) as CsvScore;
+      const r = (await this.pool!.run(task("serve.scoreCsv", args))) as CsvScore;
       this.counts.threaded++;
       return r;
     } catch (e) {

@@ -1,11 +1,14 @@
 /**
  * The helper thread's hand-off (core/helper.ts): task states sent once and dropped when collected,
- * and a failing task leaves the caller to do the helper's share (then a new helper starts).
+ * a failing task leaves the caller to do the helper's share (then a new helper starts), and a stuck
+ * helper is not waited for.
  */
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { closeHelper, helperReady, runWithHelper } from "../../src/core/helper.ts";
+import { closeHelper, HELPER_WAIT_MIN_MS, helperReady, runWithHelper } from "../../src/core/helper.ts";
+import { type HelperTaskName, task } from "../../src/core/tasks.ts";
+import { taskFunction } from "../../src/core/worker.ts";
 import { keptCount, waitForHelper } from "../helpers/helper-thread.ts";
 
 describe("the helper thread", () => {
@@ -27,8 +30,8 @@ describe("the helper thread", () => {
   it("a task that fails: false, the caller's share done, and a new helper serves later calls", async () => {
     expect(await waitForHelper()).toBe(true);
     let mine = 0;
-    // no `out` in the args: the task throws on the helper
-    const ok = runWithHelper({ module: "core/helper-kept.ts", fn: "keptCountTask", args: {} }, () => {
+    // a gate not in shared memory: Atomics.wait throws on the helper
+    const ok = runWithHelper(task("core.stall", { gate: new Int32Array(2), ms: 1 }), () => {
       mine++;
     });
     expect(ok).toBe(false);
@@ -41,18 +44,46 @@ describe("the helper thread", () => {
     expect(await waitForHelper()).toBe(true);
     let mine = 0;
     const args = { out: new Int32Array(new SharedArrayBuffer(4)), f: () => 1 };
-    expect(runWithHelper({ module: "core/helper-kept.ts", fn: "keptCountTask", args }, () => mine++)).toBe(
-      false,
-    );
+    expect(runWithHelper(task("core.keptCount", args), () => mine++)).toBe(false);
     expect(mine).toBe(1);
     expect(helperReady()).toBe(true);
     expect(keptCount()).toBe(0); // the helper ran the task: nothing kept
   });
 
-  it("a task outside src/ is refused on the helper too", async () => {
+  it("a task name not in the registry: a compile error, and refused at run time by workers and the helper", async () => {
+    // @ts-expect-error: not a registered task (a module path is not a task name)
+    const unknown = task("core/helper-kept.ts", {});
+    await expect(taskFunction(unknown.name)).rejects.toThrow(/not registered/);
+    // a pool task is not a helper task either (the helper loads only HELPER_TASKS)
+    // @ts-expect-error: "core.where" is a pool task
+    const poolTask: HelperTaskName = "core.where";
     expect(await waitForHelper()).toBe(true);
-    expect(runWithHelper({ module: "../test/core/fixtures/helper-gc.ts", fn: "x", args: {} }, () => {})).toBe(
-      false,
-    );
+    expect(runWithHelper({ name: poolTask, args: null } as never, () => {})).toBe(false);
+    expect(runWithHelper(unknown as never, () => {})).toBe(false);
+  });
+
+  it("a stuck helper: the caller stops waiting, and the helper gets no task until it is free again", async () => {
+    expect(await waitForHelper()).toBe(true);
+    // the helper is held until gate[0] is set (or 10 s pass); gate[1] says how the hold ended
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    let mine = 0;
+    const ok = runWithHelper(task("core.stall", { gate, ms: 10_000 }), () => {
+      mine++;
+    });
+    expect(ok).toBe(false); // not done: the caller's share done, the helper's left to the caller
+    expect(mine).toBe(1);
+    // the caller came back while the helper was still held (it waited HELPER_WAIT_MIN_MS at most)
+    expect(HELPER_WAIT_MIN_MS).toBeLessThan(10_000);
+    expect(Atomics.load(gate, 1)).toBe(0);
+    expect(helperReady()).toBe(false);
+    // the event loop runs meanwhile
+    await new Promise((r) => setImmediate(r));
+    expect(Atomics.load(gate, 1)).toBe(0);
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    // the same helper, free again, serves the next task
+    expect(await waitForHelper()).toBe(true);
+    expect(Atomics.load(gate, 1)).toBe(1);
+    expect(keptCount()).not.toBeNull();
   });
 });

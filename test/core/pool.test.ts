@@ -6,24 +6,24 @@
 import { threadId } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import { closePool, inWorker, runTasks } from "../../src/core/pool.ts";
+import { task } from "../../src/core/tasks.ts";
 
 afterAll(closePool);
 
-const probes = (n: number) =>
-  Array.from({ length: n }, () => ({ module: "core/probe.ts", fn: "where", args: null }));
+const probes = (n: number) => Array.from({ length: n }, () => task("core.where", null));
 
 describe("runTasks", () => {
   it("inline first, then on worker threads: the inline run does not mark this thread", async () => {
-    const inline = await runTasks<{ threadId: number; inWorker: boolean }>(probes(3), { threads: 1 });
+    const inline = await runTasks(probes(3), { threads: 1 });
     expect(inline.every((r) => r.threadId === threadId && !r.inWorker)).toBe(true);
     expect(inWorker()).toBe(false);
-    const spread = await runTasks<{ threadId: number; inWorker: boolean }>(probes(6), { threads: 2 });
+    const spread = await runTasks(probes(6), { threads: 2 });
     expect(spread.every((r) => r.threadId !== threadId && r.inWorker)).toBe(true);
     // a single task runs inline too, and still leaves this thread a non-worker
-    const one = await runTasks<{ threadId: number }>(probes(1), { threads: 2 });
+    const one = await runTasks(probes(1), { threads: 2 });
     expect(one[0]!.threadId).toBe(threadId);
     expect(inWorker()).toBe(false);
-    const again = await runTasks<{ threadId: number }>(probes(4), { threads: 2 });
+    const again = await runTasks(probes(4), { threads: 2 });
     expect(again.every((r) => r.threadId !== threadId)).toBe(true);
   });
 });

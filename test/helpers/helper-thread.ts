@@ -1,5 +1,6 @@
 /** Test helpers for the helper thread (src/core/helper.ts). */
 import { helperReady, runWithHelper } from "../../src/core/helper.ts";
+import { task } from "../../src/core/tasks.ts";
 
 /** Wait (up to 10 s) for the helper thread to be up and idle; returns whether it is. */
 export async function waitForHelper(): Promise<boolean> {
@@ -13,10 +14,6 @@ export async function waitForHelper(): Promise<boolean> {
  */
 export function keptCount(state?: object): number | null {
   const out = new Int32Array(new SharedArrayBuffer(4)).fill(-1);
-  const ok = runWithHelper(
-    { module: "core/helper-kept.ts", fn: "keptCountTask", args: { out } },
-    () => {},
-    state,
-  );
+  const ok = runWithHelper(task("core.keptCount", { out }), () => {}, state);
   return ok ? out[0]! : null;
 }

@@ -5,25 +5,27 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
-import { helperHas, helperReady } from "../../src/core/helper.ts";
+import { helperHas, helperReady, runWithHelper } from "../../src/core/helper.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { task } from "../../src/core/tasks.ts";
 import { GradientBoostingClassifier } from "../../src/models/gradient-boosting.ts";
 import { LogisticRegression, PARALLEL_MIN_VALUES } from "../../src/models/logistic-regression.ts";
 import { RandomForestClassifier } from "../../src/models/random-forest.ts";
 import { binMatrix, binOf, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
 import {
+  contributionSteps,
+  packedContributionsAll,
+  pathContributions,
+} from "../../src/models/tree/contributions.ts";
+import { accumulateTree, type FlatTree } from "../../src/models/tree/flat-tree.ts";
+import { packTrees } from "../../src/models/tree/packed-trees.ts";
+import {
   accumulatePacked,
   accumulateSingle,
-  accumulateTree,
-  contributionSteps,
-  type FlatTree,
   PARALLEL_MIN_STEPS,
-  packedContributionsAll,
-  packTrees,
-  pathContributions,
   SINGLE_PARALLEL_MIN_STEPS,
-} from "../../src/models/tree/flat-tree.ts";
+} from "../../src/models/tree/walk-dispatch.ts";
 import { bitCode, disableWasmWalks, wasmTrees } from "../../src/models/tree/wasm-walk.ts";
 import { waitForHelper } from "../helpers/helper-thread.ts";
 
@@ -280,6 +282,25 @@ describe("packed tree prediction split with the helper thread", () => {
     const got = new Float64Array(n * 2).fill(0.5);
     accumulatePacked(packTrees(trees), X.data, n, got, 0.1);
     expect(Array.from(got)).toEqual(Array.from(ref));
+  });
+
+  it("a helper that is held: a large batch is walked here alone, the same sums, and the helper is not waited for", async () => {
+    expect(await waitForHelper()).toBe(true);
+    const rng = new Rng(14);
+    const trees = Array.from({ length: 40 }, () => randomTree(rng, 61, 6, 1));
+    const n = 20_001;
+    const X = randomMatrix(rng, n, 6, 0.02);
+    const ref = new Float64Array(n);
+    for (const t of trees) accumulateTree(t, X.data, n, ref, 1);
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    expect(runWithHelper(task("core.stall", { gate, ms: 10_000 }), () => {})).toBe(false);
+    const got = new Float64Array(n);
+    accumulatePacked(packTrees(trees), X.data, n, got, 1);
+    expect(Array.from(got)).toEqual(Array.from(ref));
+    expect(Atomics.load(gate, 1)).toBe(0); // the helper is still held
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    expect(await waitForHelper()).toBe(true);
   });
 
   it("two forests in turn: the helper keeps each one's tables and never mixes them up", async () => {

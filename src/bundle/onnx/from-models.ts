@@ -22,7 +22,7 @@ import type { SerializedModel } from "../../models/types.ts";
 import type { TransformerState } from "../../preprocess/column-transformer.ts";
 import type { ColumnIR, LabelsIR, ModelIR, PipelineIR, TreeIR } from "./ir.ts";
 
-/** The flat tree JSON of src/models/tree/flat-tree.ts (formatVersion 1). */
+/** The flat tree JSON of src/models/tree/tree-serial.ts (formatVersion 1). */
 interface FlatTreeState {
   k: number;
   feature: number[];

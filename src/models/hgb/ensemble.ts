@@ -1,19 +1,14 @@
 /**
  * A fitted boosted ensemble's prediction side: raw scores F = init + Σ trees (trees[iteration · R + k]
  * adds its leaf value to score k; R = 1 for two classes, K otherwise), walked packed (the WebAssembly
- * walks of tree/flat-tree.ts), staged scores, and path contributions (Saabas) for explanations.
+ * walks of tree/walks.ts), staged scores, and path contributions (Saabas) for explanations.
  */
 import type { Matrix } from "../../core/frame.ts";
 import { sigmoidRows, softmaxRows } from "../checks.ts";
-import {
-  accumulatePacked,
-  contributionSteps,
-  type FlatTree,
-  type PackedTrees,
-  packedContributionsAll,
-  packTrees,
-  pathContributions,
-} from "../tree/flat-tree.ts";
+import { contributionSteps, packedContributionsAll, pathContributions } from "../tree/contributions.ts";
+import type { FlatTree } from "../tree/flat-tree.ts";
+import { type PackedTrees, packTrees } from "../tree/packed-trees.ts";
+import { accumulatePacked } from "../tree/walk-dispatch.ts";
 
 export class BoostedTrees {
   readonly init: Float64Array;

@@ -84,3 +84,10 @@ export function buildTrees(a: ForestTaskArgs): FlatTree[] {
   }
   return out;
 }
+
+declare module "../../core/tasks.ts" {
+  interface TaskFns {
+    "forest.build": typeof buildTrees;
+    "forest.ready": typeof ready;
+  }
+}

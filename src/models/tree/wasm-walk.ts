@@ -1,5 +1,5 @@
 /**
- * The packed tree walks (flat-tree.ts) as WebAssembly kernels, emitted with core/wasm.ts: eight rows
+ * The packed tree walks (walks.ts) as WebAssembly kernels, emitted with core/wasm.ts: eight rows
  * walk a tree together (the JS walks take four: more lanes keep more loads in flight but run out of
  * registers in JS), without bounds checks, and the leaf values are added in the same kernel module.
  * Every kernel computes exactly what its JS counterpart does (the same leaves; the same additions in
@@ -10,7 +10,7 @@
  * region (a block's rows, leaves and sums) that grows on demand.
  */
 import { assemble, type ValType, WasmFn } from "../../core/wasm.ts";
-import type { PackedTrees } from "./flat-tree.ts";
+import type { PackedTrees } from "./packed-trees.ts";
 
 /** Rows walking a tree at once. */
 const LANES = 8;

@@ -1,0 +1,56 @@
+/** A FlatTree to and from JSON (a model's saved state). */
+import type { FlatTree } from "./flat-tree.ts";
+
+export interface FlatTreeJSON {
+  k: number;
+  feature: number[];
+  threshold: (number | null)[];
+  left: number[];
+  right: number[];
+  missingLeft: number[];
+  value: number[];
+  weight: number[];
+}
+
+export function treeToJSON(t: FlatTree): FlatTreeJSON {
+  return {
+    k: t.k,
+    feature: Array.from(t.feature),
+    // +Infinity ("every non-missing value goes left") is stored as the largest double: JSON has no
+    // Infinity, and the comparison x <= MAX_VALUE is true for every finite x just the same
+    threshold: Array.from(t.threshold, (v) =>
+      v === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : Number.isFinite(v) ? v : null,
+    ),
+    left: Array.from(t.left),
+    right: Array.from(t.right),
+    missingLeft: Array.from(t.missingLeft),
+    value: Array.from(t.value),
+    weight: Array.from(t.weight),
+  };
+}
+
+export function treeFromJSON(j: FlatTreeJSON): FlatTree {
+  const n = j.feature.length;
+  for (const [name, len] of [
+    ["threshold", j.threshold.length],
+    ["left", j.left.length],
+    ["right", j.right.length],
+    ["missingLeft", j.missingLeft.length],
+    ["weight", j.weight.length],
+  ] as const) {
+    if (len !== n) throw new RangeError(`tree state: ${name} has ${len} entries, expected ${n}`);
+  }
+  if (j.value.length !== n * j.k)
+    throw new RangeError(`tree state: value has ${j.value.length} entries, expected ${n * j.k}`);
+  return {
+    nNodes: n,
+    k: j.k,
+    feature: Int32Array.from(j.feature),
+    threshold: Float64Array.from(j.threshold, (v) => (v === null ? Number.NaN : v)),
+    left: Int32Array.from(j.left),
+    right: Int32Array.from(j.right),
+    missingLeft: Uint8Array.from(j.missingLeft),
+    value: Float64Array.from(j.value),
+    weight: Float64Array.from(j.weight),
+  };
+}

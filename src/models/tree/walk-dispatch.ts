@@ -1,0 +1,152 @@
+/**
+ * Batch prediction over packed trees, scheduled: a large batch is split between this thread and the
+ * helper thread (core/helper.ts), each walking its share with the kernels of walks.ts.
+ */
+import { cloneRepaid, helperReady, helperScratch, runWithHelper } from "../../core/helper.ts";
+import { task } from "../../core/tasks.ts";
+import type { PackedTrees } from "./packed-trees.ts";
+import { accumulateRows, gatherRows, singleRows, singleTable, walkRows } from "./walks.ts";
+
+/**
+ * accumulateTree for the single tree of P, four rows walking together on the column-major data itself
+ * (no row-major copy: for one tree the copy costs more than the walk), without a branch per step: the
+ * general table (links), so missing values need no test first. The same leaves and sums.
+ */
+export function accumulateSingle(
+  P: PackedTrees,
+  data: Float64Array,
+  nRows: number,
+  out: Float64Array,
+  scale: number,
+): void {
+  if (P.nTrees !== 1) throw new RangeError(`accumulateSingle: ${P.nTrees} trees`);
+  const T = singleTable(P);
+  // a large batch already in shared memory (bundles build theirs there): the helper thread walks the
+  // second half of the rows while this one walks the first (the same walk and sums, row by row)
+  const steps = nRows * P.depth[0]!;
+  if (
+    data.buffer instanceof SharedArrayBuffer &&
+    steps >= SINGLE_PARALLEL_MIN_STEPS &&
+    cloneRepaid(P, steps >= 64 * P.threshold.length) &&
+    helperReady()
+  ) {
+    const half = 4 * Math.floor(nRows / 8);
+    const shared = helperScratch(out.length);
+    shared.set(out.subarray(half * P.k), half * P.k);
+    const args: SingleArgs = { data, nRows, out: shared, scale, from: half, to: nRows };
+    const ok = runWithHelper(
+      task("tree.singleRows", args),
+      () => singleRows(T, data, nRows, out, scale, 0, half),
+      P,
+    );
+    // the helper's rows in `shared`, or (it failed or is late, and may have written part of them)
+    // walked here straight into `out`, whose rows from `half` on are still as the caller gave them
+    if (ok) out.set(shared.subarray(half * P.k), half * P.k);
+    else singleRows(T, data, nRows, out, scale, half, nRows);
+    return;
+  }
+  singleRows(T, data, nRows, out, scale, 0, nRows);
+}
+
+interface SingleArgs {
+  data: Float64Array;
+  nRows: number;
+  out: Float64Array;
+  scale: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * At least this many node steps (rows x the tree's depth) in a batch in shared memory, a single tree
+ * walks its rows on two threads (below it, handing off costs more than it saves: phishing's tree of
+ * depth 24, 256 rows take 11 µs either way, 512 rows 23 alone and 19 split, 2,211 rows 93 and 56).
+ */
+export const SINGLE_PARALLEL_MIN_STEPS = 1 << 13;
+
+/** accumulateSingle on the helper thread (data and out in shared memory; P kept by the helper). */
+export function singleRowsTask(a: SingleArgs, P: PackedTrees): null {
+  singleRows(singleTable(P), a.data, a.nRows, a.out, a.scale, a.from, a.to);
+  return null;
+}
+
+/**
+ * Below this many node steps (rows x the trees' summed depths) a batch is not split with the helper
+ * thread: handing off costs about 5 µs (the trees go to the helper once per model), which small
+ * batches do not repay (phishing, 100 boosting trees of depth 3: 64 rows break even, 128 run 1.2x
+ * faster split, 2,211 rows 1.75x; a forest of 100 deep trees gains 1.5x from 32 rows on).
+ */
+export const PARALLEL_MIN_STEPS = 1 << 15;
+
+/**
+ * For every row r and tree t, in tree order: out[r·outK + (t mod R) + c] += scale · value(leaf, c),
+ * c < k — the same sums, in the same order, as `accumulateTree` over the trees one by one. Rows are
+ * taken in blocks (the used features copied to row-major), each tree runs over a whole block, four
+ * rows walking down together without a branch per step, so the tree and the block stay in cache and
+ * the four walks overlap. (For a single tree the copy costs more than it saves: use accumulateTree.)
+ * A large batch is split with the helper thread (see core/helper.ts); each row's sum is computed the
+ * same way on either thread.
+ */
+export function accumulatePacked(
+  P: PackedTrees,
+  data: Float64Array,
+  nRows: number,
+  out: Float64Array,
+  scale: number,
+  outK = P.k,
+  R = 1,
+): void {
+  const p = Math.max(1, P.features.length);
+  const steps = nRows * P.sumDepth;
+  // the first split batch of a model clones its trees to the helper (cloneRepaid)
+  if (
+    nRows >= 8 &&
+    steps >= PARALLEL_MIN_STEPS &&
+    cloneRepaid(P, steps >= 64 * P.threshold.length) &&
+    helperReady()
+  ) {
+    // the helper walks rows [half, n), copied row-major to shared memory; this thread does [0, half)
+    const half = 4 * Math.floor(nRows / 8);
+    const xr = helperScratch((nRows - half) * p);
+    gatherRows(P.features, data, nRows, half, nRows, xr, p);
+    const shared = helperScratch(out.length, xr.length);
+    shared.set(out.subarray(half * outK), half * outK);
+    const args: WalkArgs = { xr, p, base: half, to: nRows, out: shared, scale, outK, R };
+    const ok = runWithHelper(
+      task("tree.walkRows", args),
+      () => accumulateRows(P, data, nRows, 0, half, out, scale, outK, R),
+      P,
+    );
+    // as in accumulateSingle: a helper that failed or is late leaves its rows to this thread, walked
+    // into `out` (xr, which it only reads, is still valid)
+    if (ok) out.set(shared.subarray(half * outK), half * outK);
+    else walkRows(P, xr, p, half, half, nRows, out, scale, outK, R);
+    return;
+  }
+  accumulateRows(P, data, nRows, 0, nRows, out, scale, outK, R);
+}
+
+interface WalkArgs {
+  /** Rows [base, to), row-major. */
+  xr: Float64Array;
+  p: number;
+  base: number;
+  to: number;
+  out: Float64Array;
+  scale: number;
+  outK: number;
+  R: number;
+}
+
+/** The helper thread's share of accumulatePacked (P kept by the helper). */
+export function walkRowsTask(a: WalkArgs, P: PackedTrees): null {
+  walkRows(P, a.xr, a.p, a.base, a.base, a.to, a.out, a.scale, a.outK, a.R);
+  return null;
+}
+
+declare module "../../core/tasks.ts" {
+  interface TaskFns {
+    "tree.singleRows": typeof singleRowsTask;
+    "tree.walkRows": typeof walkRowsTask;
+  }
+}
