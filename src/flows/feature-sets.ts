@@ -1,0 +1,21 @@
+/** The feature sets `netsec flows --features` offers: identity columns, then numeric features. */
+import { CIC_FEATURES, CIC_ID_COLUMNS, cicIdentity } from "./cic-features.ts";
+import type { Flow } from "./flow.ts";
+import { NFSTREAM_FEATURES, NFSTREAM_ID_COLUMNS, nfstreamIdentity } from "./nfstream-features.ts";
+
+export interface FeatureSet {
+  idColumns: readonly string[];
+  identity: (f: Flow) => (string | number)[];
+  features: readonly (readonly [string, (f: Flow) => number])[];
+}
+
+export const FEATURE_SETS = {
+  cic: { idColumns: CIC_ID_COLUMNS, identity: cicIdentity, features: CIC_FEATURES },
+  nfstream: { idColumns: NFSTREAM_ID_COLUMNS, identity: nfstreamIdentity, features: NFSTREAM_FEATURES },
+} as const satisfies Record<string, FeatureSet>;
+
+export type FeatureSetName = keyof typeof FEATURE_SETS;
+
+export function isFeatureSetName(s: string): s is FeatureSetName {
+  return Object.hasOwn(FEATURE_SETS, s);
+}
