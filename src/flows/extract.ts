@@ -33,6 +33,12 @@ export function flowColumns(features: FeatureSetName = "cic"): string[] {
   return [...set.idColumns, ...set.features.map(([name]) => name)];
 }
 
+/** The DuckDB type of each column of `flowColumns` (Parquet output). */
+export function flowColumnTypes(features: FeatureSetName = "cic"): string[] {
+  const set = FEATURE_SETS[features];
+  return [...set.idTypes, ...set.features.map(() => "DOUBLE")];
+}
+
 /** Stream `path`'s flows to `onRow` (identity values, then feature values, as `flowColumns`). */
 export async function extractFlows(
   path: string,

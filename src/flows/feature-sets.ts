@@ -5,13 +5,25 @@ import { NFSTREAM_FEATURES, NFSTREAM_ID_COLUMNS, nfstreamIdentity } from "./nfst
 
 export interface FeatureSet {
   idColumns: readonly string[];
+  /** DuckDB types of the identity columns (Parquet output); features are DOUBLE. */
+  idTypes: readonly ("VARCHAR" | "INTEGER")[];
   identity: (f: Flow) => (string | number)[];
   features: readonly (readonly [string, (f: Flow) => number])[];
 }
 
 export const FEATURE_SETS = {
-  cic: { idColumns: CIC_ID_COLUMNS, identity: cicIdentity, features: CIC_FEATURES },
-  nfstream: { idColumns: NFSTREAM_ID_COLUMNS, identity: nfstreamIdentity, features: NFSTREAM_FEATURES },
+  cic: {
+    idColumns: CIC_ID_COLUMNS,
+    idTypes: ["VARCHAR", "VARCHAR", "INTEGER", "VARCHAR", "INTEGER", "INTEGER", "VARCHAR"],
+    identity: cicIdentity,
+    features: CIC_FEATURES,
+  },
+  nfstream: {
+    idColumns: NFSTREAM_ID_COLUMNS,
+    idTypes: ["VARCHAR", "INTEGER", "VARCHAR", "INTEGER", "INTEGER", "INTEGER"],
+    identity: nfstreamIdentity,
+    features: NFSTREAM_FEATURES,
+  },
 } as const satisfies Record<string, FeatureSet>;
 
 export type FeatureSetName = keyof typeof FEATURE_SETS;
