@@ -94,7 +94,7 @@ export const CIC_FEATURES: readonly (readonly [string, (f: Flow) => number])[] =
   ["Average Packet Size", (f) => f.allPayload.mean()],
   ["Avg Fwd Segment Size", (f) => f.fwdPayload.mean()],
   ["Avg Bwd Segment Size", (f) => f.bwdPayload.mean()],
-  ["Fwd Header Length.1", (f) => f.fwdHeaderBytes],
+  ["Fwd Header Length_2", (f) => f.fwdHeaderBytes],
   ["Fwd Avg Bytes/Bulk", (f) => (f.fwdBulk.stateCount > 0 ? f.fwdBulk.sizeTotal / f.fwdBulk.stateCount : 0)],
   [
     "Fwd Avg Packets/Bulk",

@@ -96,7 +96,7 @@ describe("FlowAssembler + CIC features", () => {
       "ACK Flag Count": 7,
       "Fwd Header Length": 112,
       "Bwd Header Length": 60,
-      "Fwd Header Length.1": 112,
+      "Fwd Header Length_2": 112,
       "Down/Up Ratio": 0,
       Init_Win_bytes_forward: 1000,
       Init_Win_bytes_backward: 2000,
