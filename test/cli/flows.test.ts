@@ -101,6 +101,13 @@ describe("netsec flows", () => {
     );
   });
 
+  it("netsec ingest --file <capture> says what to do with a capture", () => {
+    const r = runCli(["ingest", "--dataset", "phishing", "--file", capture], home);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${capture} is a packet capture, not a table of records`);
+    expect(r.stderr).toContain(`netsec flows ${capture} --out flows.csv`);
+  });
+
   it("reads the public pcapng capture", () => {
     const r = runCli(["flows", join(MIRROR, "pcap", "200722_tcp_anon.pcapng")], home);
     expect(r.code, r.stderr).toBe(0);
