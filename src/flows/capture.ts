@@ -181,11 +181,13 @@ export async function readCapture(
           const bom = dv.getUint32(start + 8, true);
           if (bom === PCAPNG_BOM) le = true;
           else if (dv.getUint32(start + 8, false) === PCAPNG_BOM) le = false;
-          else
-            throw notCapture(
-              path,
-              `pcapng section header at byte ${fileOffset - (end - start)} has no byte-order magic`,
-            );
+          else if (fileOffset - (end - start) === 0)
+            throw notCapture(path, "its pcapng section header has no byte-order magic");
+          else {
+            // a damaged section header later in the file: nothing after it can be framed
+            stats.truncatedRecords++;
+            break;
+          }
           ifaces = [];
         }
         const type = dv.getUint32(start, le);

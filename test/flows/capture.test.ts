@@ -112,6 +112,25 @@ describe("readCapture: pcapng", () => {
   });
 });
 
+describe("readCapture: damaged pcapng sections", () => {
+  const ip = ipv4("10.0.0.1", "10.0.0.2", transport({ proto: "udp" }));
+  // a section header block whose byte-order magic is garbage
+  const badShb = [0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 1, 2, 3, 4, ...new Array(12).fill(0), 28, 0, 0, 0];
+  it("a damaged later section header ends the reading, counted, keeping the packets before it", async () => {
+    const good = pcapng([{ linkType: 101 }], [{ iface: 0, t: 1, frame: ip }]);
+    const { seen, stats } = await read(file(Uint8Array.from([...good, ...badShb])));
+    expect(seen).toHaveLength(1);
+    expect(stats.truncatedRecords).toBe(1);
+  });
+  it("a damaged first section header is not a capture", async () => {
+    const p = file(Uint8Array.from(badShb));
+    await expect(readCapture(p, () => {})).rejects.toMatchObject({
+      code: "FILE_UNREADABLE",
+      message: expect.stringContaining(`${p}: not a packet capture`),
+    });
+  });
+});
+
 describe("readCapture: errors", () => {
   it("names a file that is not a capture", async () => {
     const p = file(new TextEncoder().encode("a,b,c\n1,2,3\n"));
