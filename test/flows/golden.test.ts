@@ -15,8 +15,20 @@ import type { Flow } from "../../src/flows/flow.ts";
 import { MIRROR } from "../helpers/env.ts";
 
 type Row = Record<string, number | string>;
+interface Conversation {
+  protocol: number;
+  a: string;
+  a_port: number;
+  b: string;
+  b_port: number;
+  a_to_b_frames: number;
+  b_to_a_frames: number;
+  /** null where tshark printed kB. */
+  a_to_b_bytes: number | null;
+  b_to_a_bytes: number | null;
+}
 const ref = JSON.parse(readFileSync(new URL("../golden/flows/reference.json", import.meta.url), "utf8")) as {
-  captures: Record<string, { nfstream: Row[]; cicflowmeter: Row[] }>;
+  captures: Record<string, { nfstream: Row[]; cicflowmeter: Row[]; tshark: Conversation[] }>;
 };
 
 async function flowsOf(name: string, o: ExtractOptions): Promise<{ row: Row; flow: Flow }[]> {
@@ -115,6 +127,33 @@ describe("golden: PyPI cicflowmeter 0.2.0 (IPv4 TCP/UDP; flows idle 240 s, no FI
         // the first forward window (cicflowmeter keeps the *last* backward one: not compared)
         if (f.proto === 6) expect(v.Init_Win_bytes_forward, at).toBe(w.init_fwd_win_byts);
         expect(row["Source IP"]).toBe(w.src_ip);
+      }
+    });
+});
+
+describe("golden: tshark -z conv (TCP and UDP conversations, no IP reassembly, TZSP not decoded)", () => {
+  for (const name of Object.keys(ref.captures))
+    it(name, async () => {
+      const want = ref.captures[name]!.tshark;
+      // one flow per conversation in these captures with the defaults and no TCP teardown
+      const got = (await flowsOf(name, { features: "cic", tcpTeardown: false })).filter(
+        (g) => g.flow.proto === 6 || g.flow.proto === 17,
+      );
+      expect(got).toHaveLength(want.length);
+      for (const c of want) {
+        const g = got.find(
+          ({ flow: f }) =>
+            f.proto === c.protocol &&
+            ((f.src === c.a && f.srcPort === c.a_port && f.dst === c.b && f.dstPort === c.b_port) ||
+              (f.src === c.b && f.srcPort === c.b_port && f.dst === c.a && f.dstPort === c.a_port)),
+        );
+        expect(g, `${name} ${c.a}:${c.a_port} <-> ${c.b}:${c.b_port}`).toBeDefined();
+        const f = g!.flow;
+        const aIsSrc = f.src === c.a && f.srcPort === c.a_port;
+        const [ab, ba] = aIsSrc ? [f.fwdWire, f.bwdWire] : [f.bwdWire, f.fwdWire];
+        expect([ab.n, ba.n]).toEqual([c.a_to_b_frames, c.b_to_a_frames]);
+        if (c.a_to_b_bytes !== null) expect(ab.sum).toBe(c.a_to_b_bytes);
+        if (c.b_to_a_bytes !== null) expect(ba.sum).toBe(c.b_to_a_bytes);
       }
     });
 });

@@ -5,7 +5,10 @@ Run from the repository root (the captures are read from the dataset mirror, nev
     NETSEC_DATASET_MIRROR=../shared/datasets .venv/bin/python test/golden/flows/make_flow_fixtures.py
 
 Writes test/golden/flows/reference.json: for each capture, NFStream's flows (statistical features on,
-tunnel decoding off, idle 120 s, active 1800 s) and cicflowmeter's flows. cicflowmeter's command line
+tunnel decoding off, idle 120 s, active 1800 s), cicflowmeter's flows, and tshark's TCP/UDP
+conversations (`tshark -n -o ip.defragment:FALSE --disable-protocol tzsp -q -z conv,tcp -z conv,udp`:
+frames each way, and bytes each way where tshark prints them in bytes rather than kB). tshark is the
+Debian package (`apt-get install tshark`), needed only to remake the fixture. cicflowmeter's command line
 filters packets with a BPF expression ("ip and (tcp or udp)"), which needs libpcap; this script feeds
 its FlowSession the same packets (IPv4 carrying TCP or UDP) read by scapy instead.
 """
@@ -13,6 +16,8 @@ its FlowSession the same packets (IPv4 carrying TCP or UDP) read by scapy instea
 import csv
 import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -80,18 +85,54 @@ def cicflowmeter_flows(path):
             return [{k: (float(v) if k not in ("src_ip", "dst_ip", "timestamp") else v) for k, v in r.items()} for r in csv.DictReader(f)]
 
 
+CONV = re.compile(
+    r"^(\S+):(\d+)\s+<->\s+(\S+):(\d+)\s+(\d+) (\d+) (bytes|kB|MB)\s+(\d+) (\d+) (bytes|kB|MB)"
+)
+
+
+def tshark_conversations(path):
+    out = subprocess.run(
+        ["tshark", "-n", "-o", "ip.defragment:FALSE", "--disable-protocol", "tzsp", "-r", str(path),
+         "-q", "-z", "conv,tcp", "-z", "conv,udp"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    convs = []
+    proto = None
+    for line in out.splitlines():
+        if line.startswith("TCP Conversations"):
+            proto = 6
+        elif line.startswith("UDP Conversations"):
+            proto = 17
+        m = CONV.match(line)
+        if m:
+            a, pa, b, pb, f_ba, by_ba, u_ba, f_ab, by_ab, u_ab = m.groups()
+            # tshark's "<-" column is B to A, "->" is A to B
+            convs.append({
+                "protocol": proto, "a": a, "a_port": int(pa), "b": b, "b_port": int(pb),
+                "a_to_b_frames": int(f_ab), "b_to_a_frames": int(f_ba),
+                "a_to_b_bytes": int(by_ab) if u_ab == "bytes" else None,
+                "b_to_a_bytes": int(by_ba) if u_ba == "bytes" else None,
+            })
+    return convs
+
+
 def main():
     ref = {
         "tools": {
             "nfstream": nfstream.__version__,
             "cicflowmeter": getattr(cicflowmeter, "__version__", "0.2.0"),
             "python": sys.version.split()[0],
+            "tshark": subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout.split("\n")[0],
         },
         "captures": {},
     }
     for name in CAPTURES:
         path = MIRROR / "pcap" / name
-        ref["captures"][name] = {"nfstream": nfstream_flows(path), "cicflowmeter": cicflowmeter_flows(path)}
+        ref["captures"][name] = {
+            "nfstream": nfstream_flows(path),
+            "cicflowmeter": cicflowmeter_flows(path),
+            "tshark": tshark_conversations(path),
+        }
     target = Path(__file__).with_name("reference.json")
     target.write_text(json.dumps(ref, indent=1) + "\n")
     print(f"wrote {target}")
