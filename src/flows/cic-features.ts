@@ -126,7 +126,7 @@ export const CIC_FEATURES: readonly (readonly [string, (f: Flow) => number])[] =
 ];
 
 /** "2026-01-02T03:04:05.123456Z" for a time in µs since the epoch. */
-export function isoMicros(micros: number): string {
+function isoMicros(micros: number): string {
   const ms = Math.floor(micros / 1000);
   const sub = Math.round(micros - ms * 1000);
   return new Date(ms).toISOString().replace("Z", `${String(Math.min(sub, 999)).padStart(3, "0")}Z`);

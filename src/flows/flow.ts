@@ -95,9 +95,6 @@ export class Flow {
   readonly fwdWire = new RunningStats();
   readonly bwdWire = new RunningStats();
   readonly allWire = new RunningStats();
-  /** IP lengths (bytes). */
-  fwdIpBytes = 0;
-  bwdIpBytes = 0;
   /** Inter-arrival times (µs). */
   readonly flowIat = new RunningStats();
   readonly fwdIat = new RunningStats();
@@ -179,7 +176,6 @@ export class Flow {
       this.fwdLast = ts;
       this.fwdPayload.add(payload);
       this.fwdWire.add(wireLength);
-      this.fwdIpBytes += p.ipLength;
       this.fwdHeaderBytes += p.l4HeaderLength;
       if (p.l4HeaderLength < this.fwdHeaderMin) this.fwdHeaderMin = p.l4HeaderLength;
       if (payload > 0) this.fwdDataPackets++;
@@ -194,7 +190,6 @@ export class Flow {
       this.bwdLast = ts;
       this.bwdPayload.add(payload);
       this.bwdWire.add(wireLength);
-      this.bwdIpBytes += p.ipLength;
       this.bwdHeaderBytes += p.l4HeaderLength;
       if (this.initWinBwd < 0 && p.proto === 6) this.initWinBwd = p.tcpWindow;
       countFlags(this.bwdFlags, flags);
