@@ -11,7 +11,7 @@ import type { Flow } from "./flow.ts";
 
 export interface ExtractOptions extends AssemblerOptions {
   features?: FeatureSetName;
-  /** Called after each chunk read: bytes read so far, file size, packets so far. */
+  /** Called after each chunk read: bytes read so far, file size, packets read so far (all of them). */
   onProgress?: (bytesRead: number, totalBytes: number, packets: number) => void;
 }
 
@@ -61,9 +61,11 @@ export async function extractFlows(
   const badLinks = new Set<number>();
   const p = newDecodedPacket();
   let packets = 0;
+  let records = 0;
   const capture = await readCapture(
     path,
     (rec) => {
+      records++;
       const outcome = decodePacket(rec.linkType, rec.data, p);
       if (outcome === "ok") {
         packets++;
@@ -73,7 +75,7 @@ export async function extractFlows(
         if (outcome === "unsupported_link") badLinks.add(rec.linkType);
       }
     },
-    o.onProgress ? (read, total) => o.onProgress?.(read, total, packets) : undefined,
+    o.onProgress ? (read, total) => o.onProgress?.(read, total, records) : undefined,
   );
   assembler.finish();
   return {

@@ -97,7 +97,14 @@ describe("extractFlows on hand-built captures", () => {
       },
       { t: T0 + 0.4, frame: [...whole.slice(0, 12), 0x08, 0x06, ...new Array(28).fill(0)] }, // ARP
     ];
-    const { rows, summary } = await flows(pcap(1, recs));
+    const calls: number[][] = [];
+    const { rows, summary } = await flows(pcap(1, recs), {
+      onProgress: (read: number, total: number, packets: number) => calls.push([read, total, packets]),
+    });
+    // progress counts every packet read, not only those in flows, and ends at the file's size
+    const last = calls.at(-1)!;
+    expect(last[0]).toBe(last[1]);
+    expect(last[2]).toBe(5);
     expect(summary).toMatchObject({
       packets: 2,
       flows: 2,
