@@ -46,8 +46,15 @@ class CsvSink implements FlowSink {
   }
 }
 
-/** CSV on stdout (process.stdout writes synchronously to files and pipes on Linux). */
+/**
+ * CSV on stdout (process.stdout writes synchronously to files and pipes on Linux). A reader that
+ * stops early (`netsec flows x.pcap | head`) ends the command quietly, as a pipe's writer would.
+ */
 export function csvToStdout(header: readonly string[]): FlowSink {
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   return new CsvSink(
     header,
     (s) => process.stdout.write(s),

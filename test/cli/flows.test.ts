@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { readParquetRows } from "../../src/store/duckdb/parquet.ts";
 import { ethernet, F, ipv4, pcap, transport } from "../flows/build-capture.ts";
 import { runCli } from "../helpers/cli.ts";
-import { MIRROR } from "../helpers/env.ts";
+import { MIRROR, ROOT } from "../helpers/env.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "netsec-flows-cli-"));
 const home = { NETSEC_HOME: dir };
@@ -106,6 +107,27 @@ describe("netsec flows", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${capture} is a packet capture, not a table of records`);
     expect(r.stderr).toContain(`netsec flows ${capture} --out flows.csv`);
+  });
+
+  it("stops quietly when the reader of stdout goes away (| head)", async () => {
+    // 2,000 one-packet UDP flows: more CSV than a pipe holds
+    const many = join(dir, "many.pcap");
+    const recs = Array.from({ length: 2000 }, (_, i) => ({
+      t: 1_700_000_000 + i / 1000,
+      frame: ethernet(ipv4("10.0.0.1", "10.0.0.9", transport({ proto: "udp", sport: 1024 + i, dport: 53 }))),
+    }));
+    writeFileSync(many, pcap(1, recs));
+    const child = spawn(process.execPath, [join(ROOT, "src/cli/main.ts"), "flows", many], {
+      env: { ...process.env, ...home, NETSEC_LOG_LEVEL: "warn" },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise<number | null>((done) => child.on("close", done));
+    expect(stderr).not.toContain("EPIPE");
+    expect(code).toBe(0);
   });
 
   it("reads the public pcapng capture", () => {
