@@ -114,7 +114,17 @@ export async function readCapture(
         start = 0;
       }
       while (end - start < need && !eof) {
-        const { bytesRead } = await fh.read(buf, end, buf.length - end, fileOffset);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await fh.read(buf, end, buf.length - end, fileOffset));
+        } catch (e) {
+          throw new NetsecError(
+            "FILE_UNREADABLE",
+            `cannot read capture ${path} at byte ${fileOffset}: ${(e as Error).message}`,
+            { file: path },
+            { cause: e },
+          );
+        }
         if (bytesRead === 0) eof = true;
         fileOffset += bytesRead;
         end += bytesRead;
