@@ -150,7 +150,10 @@ function decodeIpv4(d: Uint8Array, at: number, out: DecodedPacket): DecodeOutcom
   if (d.length < at + 20) return "truncated";
   if (d[at]! >> 4 !== 4) return "malformed";
   const ihl = (d[at]! & 0x0f) * 4;
-  const total = (d[at + 2]! << 8) | d[at + 3]!;
+  // a total length of 0 is a segment captured before TCP segmentation offload split it (the
+  // sending host's own capture): its length is what was captured, as Wireshark reads it
+  const stated = (d[at + 2]! << 8) | d[at + 3]!;
+  const total = stated === 0 ? d.length - at : stated;
   if (ihl < 20 || total < ihl) return "malformed";
   const fragField = (d[at + 6]! << 8) | d[at + 7]!;
   const moreFragments = (fragField & 0x2000) !== 0;

@@ -58,6 +58,21 @@ describe("decodePacket", () => {
     expect(p.ipLength).toBe(40);
   });
 
+  it("an IPv4 total length of 0 (TCP segmentation offload) is the captured length", () => {
+    const tso = ethernet(
+      ipv4(
+        "1.1.1.1",
+        "2.2.2.2",
+        transport({ proto: "tcp", sport: 1, dport: 2, flags: F.ACK, payload: 3000 }),
+      ),
+    );
+    tso[14 + 2] = 0;
+    tso[14 + 3] = 0;
+    const { outcome, p } = decode(LINKTYPE.ETHERNET, tso);
+    expect(outcome).toBe("ok");
+    expect(p).toMatchObject({ ipLength: 20 + 20 + 3000, payloadLength: 3000 });
+  });
+
   for (const [name, vlans] of [
     ["802.1Q", [100]],
     ["QinQ (802.1ad + 802.1Q)", [200, 100]],
