@@ -58,7 +58,7 @@ describe("decodePacket", () => {
     expect(p.ipLength).toBe(40);
   });
 
-  it("an IPv4 total length of 0 (TCP segmentation offload) is the captured length", () => {
+  it("an IPv4 total length or IPv6 payload length of 0 (offload, jumbogram) is the captured length", () => {
     const tso = ethernet(
       ipv4(
         "1.1.1.1",
@@ -71,6 +71,15 @@ describe("decodePacket", () => {
     const { outcome, p } = decode(LINKTYPE.ETHERNET, tso);
     expect(outcome).toBe("ok");
     expect(p).toMatchObject({ ipLength: 20 + 20 + 3000, payloadLength: 3000 });
+    const tso6 = ethernet(
+      ipv6("::1", "::2", transport({ proto: "tcp", sport: 1, dport: 2, flags: F.ACK, payload: 70000 })),
+    );
+    tso6[14 + 4] = 0;
+    tso6[14 + 5] = 0;
+    expect(decode(LINKTYPE.ETHERNET, tso6).p).toMatchObject({
+      ipLength: 40 + 20 + 70000,
+      payloadLength: 70000,
+    });
   });
 
   for (const [name, vlans] of [
