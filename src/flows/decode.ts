@@ -175,9 +175,10 @@ const IPV6_EXT_GENERIC = new Set([0, 43, 60, 135, 139, 140]);
 function decodeIpv6(d: Uint8Array, at: number, out: DecodedPacket): DecodeOutcome {
   if (d.length < at + 40) return "truncated";
   if (d[at]! >> 4 !== 6) return "malformed";
-  // 0 with bytes after the header: a jumbogram or an offloaded segment; its length is what was captured
+  // 0 before a header that has a length (anything but "no next header", 59): a jumbogram or an
+  // offloaded segment, whose length is what was captured
   const stated = (d[at + 4]! << 8) | d[at + 5]!;
-  const payloadLen = stated === 0 ? d.length - at - 40 : stated;
+  const payloadLen = stated === 0 && d[at + 6] !== 59 ? d.length - at - 40 : stated;
   let next = d[at + 6]!;
   out.ipVersion = 6;
   out.src = ipv6Text(d, at + 8);
