@@ -80,6 +80,9 @@ describe("decodePacket", () => {
       ipLength: 40 + 20 + 70000,
       payloadLength: 70000,
     });
+    // but an IPv6 packet with no next header (59) is empty: its Ethernet padding is not payload
+    const empty = [...ethernet(ipv6("::1", "::2", { proto: 59, bytes: [] })), 0, 0, 0, 0, 0, 0];
+    expect(decode(LINKTYPE.ETHERNET, empty).p).toMatchObject({ proto: 59, ipLength: 40, payloadLength: 0 });
   });
 
   for (const [name, vlans] of [
