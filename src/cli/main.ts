@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerDatasets } from "./commands/datasets.ts";
+import { registerFlows } from "./commands/flows.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerModels } from "./commands/models.ts";
 import { registerPredict } from "./commands/predict.ts";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerTrain(program);
   registerPredict(program);
+  registerFlows(program);
   registerServe(program);
   registerRuns(program);
   registerModels(program);

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { NetsecError } from "../../core/errors.ts";
 import type { IngestResult } from "../../datasets/ingest.ts";
 import { parseFileFormat } from "../../datasets/readers.ts";
+import { isCapture } from "../../flows/capture-input.ts";
 import {
   datasetFileNames,
   datasetSources,
@@ -68,6 +69,13 @@ export function registerIngest(program: Command): void {
             );
             sources = [{ kind: "mongodb", ...m, role: "train", name: m.collection }];
           } else if (o.file?.length) {
+            for (const f of o.file)
+              if (isCapture(resolve(f)))
+                throw new NetsecError(
+                  "FILE_UNREADABLE",
+                  `${f} is a packet capture, not a table of records: make flow records with \`netsec flows ${f} --out flows.csv\` (then label them to train), or score it with \`netsec predict --input ${f}\``,
+                  { file: f },
+                );
             sources = o.file.map((f) => ({
               kind: "file",
               ref: { path: resolve(f) },

@@ -14,6 +14,7 @@ import { loadFrame } from "../../datasets/load.ts";
 import type { RawValue } from "../../datasets/readers.ts";
 import { readAllRows, readTable } from "../../datasets/readers.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
+import { captureAsFlowsCsv } from "../../flows/capture-input.ts";
 import { type ParquetColumn, writeParquet } from "../../store/duckdb/parquet.ts";
 import { type Ctx, runCommand } from "../context.ts";
 
@@ -100,7 +101,10 @@ export function registerPredict(program: Command): void {
             { value: o.engine },
           );
         }
-        const input = resolve(o.input);
+        // a packet capture (by its magic number) is scored as its CIC flow records (src/flows/)
+        const capture = await captureAsFlowsCsv(resolve(o.input));
+        if (capture) process.once("exit", capture.cleanup);
+        const input = capture ? capture.csv : resolve(o.input);
         const onnxPath = onnxFileAt(o.model);
         let scored: Scored;
         let schema: DatasetSchema;

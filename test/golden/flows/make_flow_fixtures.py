@@ -1,0 +1,142 @@
+"""Reference flows for test/golden/flows.test.ts, from NFStream and the PyPI port of CICFlowMeter.
+
+Run from the repository root (the captures are read from the dataset mirror, never committed):
+
+    NETSEC_DATASET_MIRROR=../shared/datasets .venv/bin/python test/golden/flows/make_flow_fixtures.py
+
+Writes test/golden/flows/reference.json: for each capture, NFStream's flows (statistical features on,
+tunnel decoding off, idle 120 s, active 1800 s), cicflowmeter's flows, and tshark's TCP/UDP
+conversations (`tshark -n -o ip.defragment:FALSE --disable-protocol tzsp -q -z conv,tcp -z conv,udp`:
+frames each way, and bytes each way where tshark prints them in bytes rather than kB). tshark is the
+Debian package (`apt-get install tshark`), needed only to remake the fixture. cicflowmeter's command line
+filters packets with a BPF expression ("ip and (tcp or udp)"), which needs libpcap; this script feeds
+its FlowSession the same packets (IPv4 carrying TCP or UDP) read by scapy instead.
+"""
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cicflowmeter
+import nfstream
+from cicflowmeter.flow_session import FlowSession
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.utils import PcapNgReader, PcapReader
+
+MIRROR = Path(os.environ.get("NETSEC_DATASET_MIRROR", "../shared/datasets"))
+CAPTURES = [
+    "simple_http.pcap",
+    "simple_http_sll2.pcap",
+    "simple_http_tzsp.pcapng",
+    "200722_tcp_anon.pcapng",
+    "teardrop.pcap",
+]
+NFSTREAM_COLUMNS = [
+    "src_ip", "src_port", "dst_ip", "dst_port", "protocol", "ip_version",
+    "bidirectional_first_seen_ms", "bidirectional_last_seen_ms", "bidirectional_duration_ms",
+    "bidirectional_packets", "bidirectional_bytes",
+    "src2dst_first_seen_ms", "src2dst_last_seen_ms", "src2dst_duration_ms", "src2dst_packets", "src2dst_bytes",
+    "dst2src_first_seen_ms", "dst2src_last_seen_ms", "dst2src_duration_ms", "dst2src_packets", "dst2src_bytes",
+] + [
+    f"{d}_{s}"
+    for d in ("bidirectional", "src2dst", "dst2src")
+    for s in ("min_ps", "mean_ps", "stddev_ps", "max_ps", "min_piat_ms", "mean_piat_ms", "stddev_piat_ms", "max_piat_ms")
+] + [
+    f"{d}_{f}_packets"
+    for d in ("bidirectional", "src2dst", "dst2src")
+    for f in ("syn", "cwr", "ece", "urg", "ack", "psh", "rst", "fin")
+]
+
+
+def plain(v):
+    """numpy scalars as JSON numbers."""
+    return v.item() if hasattr(v, "item") else v
+
+
+def nfstream_flows(path):
+    df = nfstream.NFStreamer(
+        source=str(path), statistical_analysis=True, decode_tunnels=False, idle_timeout=120, active_timeout=1800
+    ).to_pandas()
+    if df is None:  # no flows at all
+        return []
+    return [{c: plain(row[c]) for c in NFSTREAM_COLUMNS} for _, row in df.iterrows()]
+
+
+def cicflowmeter_flows(path):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "flows.csv"
+        FlowSession.output_mode = "csv"
+        FlowSession.output = str(out)
+        session = FlowSession()
+        reader = PcapNgReader if str(path).endswith(".pcapng") else PcapReader
+        for pkt in reader(str(path)):
+            if IP in pkt and (TCP in pkt or UDP in pkt):
+                session.on_packet_received(pkt)
+        session.garbage_collect(None)
+        del session.output_writer
+        if not out.exists():
+            return []
+        with open(out, newline="") as f:
+            return [{k: (float(v) if k not in ("src_ip", "dst_ip", "timestamp") else v) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+CONV = re.compile(
+    r"^(\S+):(\d+)\s+<->\s+(\S+):(\d+)\s+(\d+) (\d+) (bytes|kB|MB)\s+(\d+) (\d+) (bytes|kB|MB)"
+)
+
+
+def tshark_conversations(path):
+    out = subprocess.run(
+        ["tshark", "-n", "-o", "ip.defragment:FALSE", "--disable-protocol", "tzsp", "-r", str(path),
+         "-q", "-z", "conv,tcp", "-z", "conv,udp"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    convs = []
+    proto = None
+    for line in out.splitlines():
+        if line.startswith("TCP Conversations"):
+            proto = 6
+        elif line.startswith("UDP Conversations"):
+            proto = 17
+        m = CONV.match(line)
+        if m:
+            a, pa, b, pb, f_ba, by_ba, u_ba, f_ab, by_ab, u_ab = m.groups()
+            # tshark's "<-" column is B to A, "->" is A to B
+            convs.append({
+                "protocol": proto, "a": a, "a_port": int(pa), "b": b, "b_port": int(pb),
+                "a_to_b_frames": int(f_ab), "b_to_a_frames": int(f_ba),
+                "a_to_b_bytes": int(by_ab) if u_ab == "bytes" else None,
+                "b_to_a_bytes": int(by_ba) if u_ba == "bytes" else None,
+            })
+    return convs
+
+
+def main():
+    ref = {
+        "tools": {
+            "nfstream": nfstream.__version__,
+            "cicflowmeter": getattr(cicflowmeter, "__version__", "0.2.0"),
+            "python": sys.version.split()[0],
+            "tshark": subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout.split("\n")[0],
+        },
+        "captures": {},
+    }
+    for name in CAPTURES:
+        path = MIRROR / "pcap" / name
+        ref["captures"][name] = {
+            "nfstream": nfstream_flows(path),
+            "cicflowmeter": cicflowmeter_flows(path),
+            "tshark": tshark_conversations(path),
+        }
+    target = Path(__file__).with_name("reference.json")
+    target.write_text(json.dumps(ref, indent=1) + "\n")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
