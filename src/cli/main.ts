@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { registerDatasets } from "./commands/datasets.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerModels } from "./commands/models.ts";
+import { registerMonitor } from "./commands/monitor.ts";
 import { registerPredict } from "./commands/predict.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerRuns } from "./commands/runs.ts";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerRuns(program);
   registerModels(program);
+  registerMonitor(program);
   return program;
 }
 

@@ -98,10 +98,11 @@ export class ScoringPool {
     limits: UploadLimits,
     json: boolean,
     htmlRows = 0,
+    monitor = false,
   ): Promise<CsvScore> {
     if (!this.usable(p) || bytes.length < MIN_BYTES) {
       this.counts.inline++;
-      return scoreCsv(p, label, bytes, limits, json, htmlRows);
+      return scoreCsv(p, label, bytes, limits, json, htmlRows, monitor);
     }
     try {
       const args: ScoreCsvArgs = {
@@ -112,6 +113,7 @@ export class ScoringPool {
         limits,
         json,
         htmlRows,
+        monitor,
       };
       const task: Task = { module: "serve/score-csv.ts", fn: "scoreCsvTask", args };
       const r = (await this.pool!.run(task)) as CsvScore;
@@ -119,7 +121,7 @@ export class ScoringPool {
       return r;
     } catch (e) {
       this.failed(e, p);
-      return scoreCsv(p, label, bytes, limits, json, htmlRows);
+      return scoreCsv(p, label, bytes, limits, json, htmlRows, monitor);
     }
   }
 
