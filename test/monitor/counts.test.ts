@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { Frame } from "../../src/core/frame.ts";
+import { Rng } from "../../src/core/rng.ts";
 import { loadFrame } from "../../src/datasets/load.ts";
 import { getDataset } from "../../src/datasets/registry.ts";
 import { DatasetSchema, SchemaFileSchema } from "../../src/datasets/schema.ts";
@@ -153,6 +154,55 @@ describe("countBatch", () => {
     const d = windowDrift(ref, c, TOY_SCHEMA);
     expect(d.unseen_share).toBe(1);
     expect(windowProfileCategories(ref, c)).toContain(OTHER_UNSEEN);
+  });
+});
+
+describe("bin lookup", () => {
+  it("puts every value where a plain scan of the edges does: whole, fractional, heavy-tailed, on the edges", () => {
+    const rng = new Rng(11);
+    const cases: number[][] = [
+      Array.from({ length: 40 }, (_, i) => i * 3), // whole values: the lookup table
+      Array.from({ length: 101 }, (_, i) => i / 100), // rates 0.00 … 1.00
+      Array.from({ length: 300 }, (_, i) => Math.floor(Math.exp(i / 12))), // heavy tail, quantile bins
+    ];
+    for (const values of cases) {
+      const distinct = [...new Set(values)].sort((a, b) => a - b);
+      const ref = buildMonitorReference(
+        {
+          format: "netsec-profile",
+          version: 1,
+          dataset: "toy",
+          rows: distinct.length,
+          columns: { x: numericProfile(Float64Array.from(distinct), 0) },
+        },
+        { oofThreat: [], threshold: 0.5, classNames: [], source: "test" },
+        [],
+      );
+      const r = ref.inputs.x!;
+      if (r.kind !== "numeric") throw new Error("numeric expected");
+      const lo = r.edges[0]!;
+      const hi = r.edges.at(-1)!;
+      const xs = [
+        ...r.edges,
+        ...r.edges.map((e) => e + 1e-9),
+        ...Array.from({ length: 2000 }, () => lo - 1 + rng.next() * (hi - lo + 2)),
+        ...Array.from({ length: 500 }, () => Math.floor(rng.next() * (hi + 2))),
+      ];
+      const naive = new Array<number>(r.edges.length + 2).fill(0);
+      for (const x of xs) {
+        const k = r.edges.findIndex((e) => x <= e);
+        naive[x < lo ? 0 : k < 0 ? r.edges.length + 1 : k + 1]!++;
+      }
+      const frame = new Frame([{ kind: "numeric", name: "x", values: Float64Array.from(xs) }]);
+      const n = xs.length;
+      const c = countBatch(ref, {
+        frame,
+        isThreat: new Uint8Array(n),
+        probability: new Float64Array(n),
+        labelNames: new Array(n).fill("x"),
+      });
+      expect(c.inputs.x).toMatchObject({ bins: naive, min: Math.min(...xs), max: Math.max(...xs) });
+    }
   });
 });
 
