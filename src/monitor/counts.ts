@@ -11,6 +11,7 @@
  * server adds them to the open window (`addCounts`), so the event loop does per batch work of the
  * size of the bins, not of the rows.
  */
+import { z } from "zod";
 import type { Frame } from "../core/frame.ts";
 import type { ColumnProfile, DataProfile } from "../validate/profile.ts";
 import { type MonitorReference, PROBABILITY_BINS, probabilityBin } from "./reference.ts";
@@ -19,6 +20,37 @@ import { type MonitorReference, PROBABILITY_BINS, probabilityBin } from "./refer
 export const MAX_UNSEEN_NAMES = 50;
 /** The bin label of the unseen categories past MAX_UNSEEN_NAMES. */
 export const OTHER_UNSEEN = "(other unseen)";
+
+/** The counts as the state file and the inbox keep them (checked when read back). */
+export const WindowCountsSchema = z.object({
+  rows: z.number().int().min(0),
+  inputs: z.record(
+    z.string(),
+    z.discriminatedUnion("kind", [
+      z.object({
+        kind: z.literal("numeric"),
+        missing: z.number().min(0),
+        bins: z.array(z.number().min(0)),
+        sum: z.number(),
+        sumsq: z.number(),
+        min: z.number().nullable(),
+        max: z.number().nullable(),
+      }),
+      z.object({
+        kind: z.literal("categorical"),
+        missing: z.number().min(0),
+        known: z.array(z.number().min(0)),
+        unseen: z.record(z.string(), z.number().min(0)),
+        unseen_other: z.number().min(0),
+      }),
+    ]),
+  ),
+  outputs: z.object({
+    threats: z.number().min(0),
+    probability: z.array(z.number().min(0)),
+    classes: z.record(z.string(), z.number().min(0)),
+  }),
+});
 
 export interface NumericCounts {
   kind: "numeric";

@@ -25,9 +25,16 @@ import type { Config } from "../config/env.ts";
 import { homeLayout } from "../config/home.ts";
 import type { Logger } from "../core/log.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
-import type { DriftMethod, DriftOptions, DriftReport } from "../validate/drift.ts";
+import type { DriftOptions, DriftReport } from "../validate/drift.ts";
 import { type AlertRules, AlertSink, brokenRules, DEFAULT_ALERT_RULES } from "./alerts.ts";
-import { addCounts, countBatch, emptyCounts, type ScoredBatch, type WindowCounts } from "./counts.ts";
+import {
+  addCounts,
+  countBatch,
+  emptyCounts,
+  type ScoredBatch,
+  type WindowCounts,
+  WindowCountsSchema,
+} from "./counts.ts";
 import { type MonitorReference, monitorReferenceFor } from "./reference.ts";
 import { type WindowDrift, windowDrift } from "./window-drift.ts";
 
@@ -61,65 +68,66 @@ export interface ScoringModel {
   dir: string;
 }
 
-export interface FeatureSummary {
-  method: DriftMethod;
-  score: number | null;
-  threshold: number;
-  drifted: boolean;
-  psi: number | null;
-  missing_rate: number;
-}
+const DRIFT_METHODS = ["ks_statistic", "wasserstein", "jensen_shannon", "ks_test", "chi2_test"] as const;
+const score = z.number().nullable();
 
-export interface WindowSummary {
-  version: string;
-  start: string;
-  end: string;
-  rows: number;
-  share_drifted: number;
-  dataset_drift: boolean;
-  drifted: string[];
-  features: Record<string, FeatureSummary>;
-  outputs: {
-    threat_rate: number;
-    reference_threat_rate: number;
-    threat_rate_change: number;
-    probability: { score: number | null; method: DriftMethod; drifted: boolean };
-    predicted_class: { score: number | null; method: DriftMethod; drifted: boolean };
-  };
-  unseen_share: number;
-  alerts: string[];
-}
+const FeatureSummarySchema = z.object({
+  method: z.enum(DRIFT_METHODS),
+  score,
+  threshold: z.number(),
+  drifted: z.boolean(),
+  psi: score,
+  missing_rate: z.number(),
+});
+export type FeatureSummary = z.infer<typeof FeatureSummarySchema>;
 
-interface OpenWindow {
-  version: string;
-  run_id: string;
-  dir: string;
-  start: string;
-  counts: WindowCounts;
-}
+const OutputSummarySchema = z.object({ score, method: z.enum(DRIFT_METHODS), drifted: z.boolean() });
 
-interface ModelState {
-  model: string;
-  open: OpenWindow | null;
-  windows: WindowSummary[];
-  latest: { summary: WindowSummary; inputs: DriftReport; outputs: DriftReport } | null;
+const WindowSummarySchema = z.object({
+  version: z.string(),
+  start: z.string(),
+  end: z.string(),
+  rows: z.number().int().min(0),
+  share_drifted: z.number(),
+  dataset_drift: z.boolean(),
+  drifted: z.array(z.string()),
+  features: z.record(z.string(), FeatureSummarySchema),
+  outputs: z.object({
+    threat_rate: z.number(),
+    reference_threat_rate: z.number(),
+    threat_rate_change: z.number(),
+    probability: OutputSummarySchema,
+    predicted_class: OutputSummarySchema,
+  }),
+  unseen_share: z.number(),
+  alerts: z.array(z.string()),
+});
+export type WindowSummary = z.infer<typeof WindowSummarySchema>;
+
+/** The state file (ours, but read back from disk: parsed, never trusted as is). */
+const ModelStateSchema = z.object({
+  model: z.string(),
+  /** The open window: its model version, bundle and counts. */
+  open: z
+    .object({
+      version: z.string(),
+      run_id: z.string(),
+      dir: z.string(),
+      start: z.string(),
+      counts: WindowCountsSchema,
+    })
+    .nullable(),
+  /** Closed windows' summaries, oldest first, at most `retention`. */
+  windows: z.array(WindowSummarySchema),
+  /** The latest closed window's counts and bundle: its full reports are measured again from them. */
+  latest: z.object({ summary: WindowSummarySchema, dir: z.string(), counts: WindowCountsSchema }).nullable(),
   /** Rule → when it last fired (ISO), for the cooldown. */
-  alerted: Record<string, string>;
+  alerted: z.record(z.string(), z.string()),
   /** The model's current version has no monitoring reference. */
-  no_reference: string | null;
-}
-
-// the state file is ours, but read back from disk: checked for shape, then trusted for its counts
-const StateSchema = z
-  .object({
-    model: z.string(),
-    open: z.unknown().nullable(),
-    windows: z.array(z.unknown()),
-    latest: z.unknown().nullable(),
-    alerted: z.record(z.string(), z.string()),
-    no_reference: z.string().nullable(),
-  })
-  .passthrough();
+  no_reference: z.string().nullable(),
+});
+type ModelState = z.infer<typeof ModelStateSchema>;
+type OpenWindow = NonNullable<ModelState["open"]>;
 
 /** JSON without NaN/Infinity surprises (they become null, as in drift.json). */
 function toJson(x: unknown): string {
@@ -184,7 +192,13 @@ export interface MonitoringView {
   settings: { window_rows: number; window_seconds: number; retention: number };
   open: { version: string; start: string; rows: number } | null;
   windows: WindowSummary[];
-  latest: ModelState["latest"];
+  latest: LatestReports | null;
+}
+
+export interface LatestReports {
+  summary: WindowSummary;
+  inputs: DriftReport;
+  outputs: DriftReport;
 }
 
 export class Monitor {
@@ -195,6 +209,8 @@ export class Monitor {
   private readonly states = new Map<string, ModelState>();
   private readonly dirty = new Set<string>();
   private readonly schemas = new Map<string, DatasetSchema>();
+  /** Each model's latest window's full reports (measured at its close, or again from its counts). */
+  private readonly reports = new Map<string, LatestReports>();
   private readonly onWindow: (model: string, w: WindowSummary) => void;
 
   constructor(
@@ -228,8 +244,7 @@ export class Monitor {
     s = { model, open: null, windows: [], latest: null, alerted: {}, no_reference: null };
     if (existsSync(file)) {
       try {
-        const raw = StateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
-        s = raw as unknown as ModelState;
+        s = ModelStateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
       } catch (e) {
         // a damaged state costs the history, never the scoring: moved aside and said
         renameSync(file, `${file}.damaged`);
@@ -344,7 +359,8 @@ export class Monitor {
     s.windows.push(summary);
     if (s.windows.length > this.settings.retention)
       s.windows.splice(0, s.windows.length - this.settings.retention);
-    s.latest = { summary, inputs: d.inputs, outputs: d.outputs };
+    s.latest = { summary, dir: w.dir, counts: w.counts };
+    this.reports.set(s.model, { summary, inputs: d.inputs, outputs: d.outputs });
     this.onWindow(s.model, summary);
     this.log.info(
       {
@@ -381,7 +397,7 @@ export class Monitor {
         }
         try {
           const x = InboxSchema.parse(JSON.parse(readFileSync(claimed, "utf8")));
-          this.record(x.model, x.counts as WindowCounts, now);
+          this.record(x.model, x.counts, now);
         } catch (err) {
           this.log.warn(
             { file: f, err: (err as Error).message },
@@ -416,8 +432,25 @@ export class Monitor {
       },
       open: s.open ? { version: s.open.version, start: s.open.start, rows: s.open.counts.rows } : null,
       windows,
-      latest: s.latest,
+      latest: this.latestReports(s),
     };
+  }
+
+  /** The latest window's reports; after a restart measured again from its kept counts (null when its bundle is gone). */
+  private latestReports(s: ModelState): LatestReports | null {
+    if (!s.latest) return null;
+    const kept = this.reports.get(s.model);
+    if (kept && kept.summary.end === s.latest.summary.end) return kept;
+    try {
+      const ref = this.reference(s.latest.dir);
+      if (!ref) return null;
+      const d = windowDrift(ref, s.latest.counts, this.schemaOf(s.latest.dir), this.settings.drift);
+      const r = { summary: s.latest.summary, inputs: d.inputs, outputs: d.outputs };
+      this.reports.set(s.model, r);
+      return r;
+    } catch {
+      return null;
+    }
   }
 
   async shutdown(): Promise<void> {
@@ -428,11 +461,7 @@ export class Monitor {
 
 const InboxSchema = z.object({
   model: z.object({ name: z.string(), version: z.string(), runId: z.string(), dir: z.string() }),
-  counts: z.object({
-    rows: z.number().int().min(0),
-    inputs: z.record(z.string(), z.unknown()),
-    outputs: z.unknown(),
-  }),
+  counts: WindowCountsSchema,
 });
 
 /** Leave a batch's counts for the server that owns monitoring/ (netsec predict beside a live server). */

@@ -4,8 +4,8 @@
  * retention, alerts with their cooldown, a bundle without a monitoring reference, and `netsec predict`
  * + `netsec monitor` sharing the windows.
  */
-import { cpSync, existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -115,6 +115,18 @@ describe("monitoring windows", () => {
     expect(b.view("phish")).toEqual(v);
     b.record(model(), batch(4500, 2500), new Date(t0.getTime() + 3000));
     expect(b.view("phish").windows.map((w) => w.rows)).toEqual([4000, 3000]);
+  });
+
+  it("a damaged state file is moved aside and said; monitoring starts anew", () => {
+    const h = join(tmp.dir, "h-damaged");
+    const file = homeLayout(h).monitorModel("phish").state;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ model: "phish", open: { counts: "not counts" } }));
+    const { logs, log } = capture();
+    const m = new Monitor(h, {}, log, null);
+    expect(m.view("phish")).toMatchObject({ status: "no_data", windows: [], open: null });
+    expect(existsSync(`${file}.damaged`)).toBe(true);
+    expect(logs.join("")).toContain("monitoring state damaged");
   });
 
   it("closes by time on the tick, never keeps an empty window, and keeps only `retention` windows", () => {
