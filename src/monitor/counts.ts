@@ -241,8 +241,12 @@ function countNumeric(v: Float64Array, n: number, look: BinLookup, acc: NumericC
     if (x > max) max = x;
     if (x > last) bins[m + 1]!++;
     else if (x < first) bins[0]!++;
-    else if (table !== null && Number.isInteger(x)) bins[table[x - lo]!]!++;
-    else bins[guidedFirstAtLeast(look, x) + 1]!++;
+    else {
+      // inside the edges: x − lo is in [0, span], so `| 0` tells a whole offset exactly
+      const off = x - lo;
+      if (table !== null && (off | 0) === off) bins[table[off]!]!++;
+      else bins[guidedFirstAtLeast(look, x) + 1]!++;
+    }
   }
   acc.missing = missing;
   acc.bins = Array.from(bins);
