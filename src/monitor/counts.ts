@@ -231,8 +231,8 @@ function countNumeric(v: Float64Array, n: number, look: BinLookup, acc: NumericC
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
     const x = v[i]!;
-    if (x !== x) {
-      missing++; // NaN: missing
+    if (Number.isNaN(x)) {
+      missing++;
       continue;
     }
     sum += x;
