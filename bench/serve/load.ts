@@ -11,6 +11,9 @@
  *                                [--model <name>]        (the registered model served; default netsec-phishing)
  *                                [--mlflow-serve]        (start `mlflow models serve` from .venv on the
  *                                                         champion's ONNX export; instead of --mlflow-url)
+ *                                [--compare-monitoring]  (a second server on the same home with
+ *                                                         NETSEC_MONITOR=off; each scenario runs on both,
+ *                                                         one after the other, monitoring on first)
  *
  * The model: the registry champion under --home (loaded with the real bundle loader), or, without
  * --home, the test fixture (naive Bayes on phishing) so the harness runs before real bundles exist.
@@ -35,7 +38,7 @@ import { loadConfig } from "../../src/config/env.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import { PipelineConfigSchema } from "../../src/pipeline/config.ts";
 import { StaticModelSource } from "../../src/serve/model-holder.ts";
-import { startServer } from "../../src/serve/server.ts";
+import { type StartOptions, startServer } from "../../src/serve/server.ts";
 import { fitFixturePredictor, phishingCsvSlice } from "../../test/serve/fixtures/predictor.ts";
 
 const { values: args } = parseArgs({
@@ -59,6 +62,8 @@ const { values: args } = parseArgs({
     model: { type: "string", default: "netsec-phishing" },
     // start `mlflow models serve` (the project's .venv) on the champion's ONNX export for the comparison
     "mlflow-serve": { type: "boolean", default: false },
+    // monitoring's cost: every scenario also against a server with monitoring off
+    "compare-monitoring": { type: "boolean", default: false },
   },
 });
 
@@ -172,7 +177,7 @@ const config = loadConfig(
   home,
 );
 const fixture = args.home ? null : await fitFixturePredictor();
-const server = await startServer(config, {
+const serverOptions: StartOptions = {
   host: "127.0.0.1",
   port: 0,
   ...(args["scoring-threads"] !== undefined ? { scoringThreads: Number(args["scoring-threads"]) } : {}),
@@ -187,7 +192,17 @@ const server = await startServer(config, {
     configSchema: PipelineConfigSchema,
   },
   ...(fixture ? { models: new StaticModelSource(fixture) } : { model: args.model }),
-});
+};
+const server = await startServer(config, serverOptions);
+/** The options without the training runner (only the measured server takes training jobs). */
+function withoutTraining(o: StartOptions): StartOptions {
+  const { training: _, ...rest } = o;
+  return rest;
+}
+// --compare-monitoring: the same server with monitoring off (its own port, the same home and model)
+const unmonitored = args["compare-monitoring"]
+  ? await startServer({ ...config, NETSEC_MONITOR: "off" }, withoutTraining(serverOptions))
+  : null;
 const version = server.app.netsec.holder.current()?.version;
 if (!version) {
   await server.close();
@@ -295,7 +310,16 @@ const rows: Row[] = [];
 // --only <text>: the scenarios whose name contains it (e.g. --only csv)
 if (args.only) scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => s.name.includes(args.only!)));
 try {
-  for (const s of scenarios) rows.push(await run(`netsec (${version})`, s));
+  for (const s of scenarios) {
+    rows.push(await run(`netsec (${version})${unmonitored ? ", monitoring on" : ""}`, s));
+    if (unmonitored)
+      rows.push(
+        await run(`netsec (${version}), monitoring off`, {
+          ...s,
+          url: s.url.replace(server.url, unmonitored.url),
+        }),
+      );
+  }
   if (args["while-training"]) {
     const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const started = await fetch(`${server.url}/train`, {
@@ -377,6 +401,7 @@ try {
 } finally {
   if (mlflowServe?.child.pid) process.kill(-mlflowServe.child.pid, "SIGTERM");
   await server.close();
+  await unmonitored?.close();
   if (!args.home) rmSync(home, { recursive: true, force: true });
 }
 

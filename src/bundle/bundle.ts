@@ -126,6 +126,14 @@ export class BundlePredictor implements Predictor {
     return readJson(join(this.dir, "reference_profile.json")) as DataProfile;
   }
 
+  /** Each class's display name (a prediction's `labelNames` entry), by class index. */
+  get classNames(): string[] {
+    const m = this.manifest;
+    return m.class_labels.map((l, c) =>
+      this.schema.labelName(l) === l ? m.classes[c]! : this.schema.labelName(l),
+    );
+  }
+
   /** Threat probability per row (and the class probabilities). */
   scores(frame: Frame): Scores {
     const X = this.transformer.transform(frame, frame.nRows >= SHARED_BATCH_MIN_ROWS);
@@ -142,9 +150,7 @@ export class BundlePredictor implements Predictor {
     const m = this.manifest;
     // per class, once: its label and display name
     const clsLabel = m.class_labels;
-    const clsName = clsLabel.map((l, c) =>
-      this.schema.labelName(l) === l ? m.classes[c]! : this.schema.labelName(l),
-    );
+    const clsName = this.classNames;
     const cls = decideClasses(s.proba, s.threat, n, m.class_is_threat, m.threshold);
     const labels: string[] = new Array(n);
     const labelNames: string[] = new Array(n);

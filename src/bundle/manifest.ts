@@ -6,6 +6,8 @@
  *   preprocess.json          fitted column transformer state (imputer, scaler, one-hot)
  *   model.json               fitted classifier state (SerializedModel)
  *   reference_profile.json   training-data profile: the drift reference for data scored later
+ *   monitor_reference.json   the training rows on fixed bins + the outputs' reference, for monitoring
+ *                            scored traffic (src/monitor/reference.ts; absent in older bundles)
  *   train_rows.bin           digest of the training rows' feature vectors (train-digest.ts), so a
  *                            later run re-scoring this model leaves out rows it was trained on
  *   onnx/                    the same pipeline as ONNX + MLflow MLmodel (onnx flavor), requirements

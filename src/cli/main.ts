@@ -9,6 +9,7 @@ import { registerDatasets } from "./commands/datasets.ts";
 import { registerFlows } from "./commands/flows.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerModels } from "./commands/models.ts";
+import { registerMonitor } from "./commands/monitor.ts";
 import { registerPredict } from "./commands/predict.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerRuns } from "./commands/runs.ts";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerRuns(program);
   registerModels(program);
+  registerMonitor(program);
   return program;
 }
 

@@ -86,6 +86,34 @@ export const ENV_VARS = {
     doc: "`netsec serve`: outputs under prediction_output/ older than this many days are removed (`--output-max-age-days`).",
     default: "7",
   },
+  NETSEC_MONITOR: {
+    doc: 'Monitoring of scored traffic (windows, drift, alerts; README "Monitoring"): `on` or `off`.',
+    default: "on",
+  },
+  NETSEC_MONITOR_WINDOW_ROWS: {
+    doc: "A monitoring window closes at the first scored batch that brings it to this many rows…",
+    default: "10000",
+  },
+  NETSEC_MONITOR_WINDOW_MINUTES: {
+    doc: "…or once it is this many minutes old, whichever comes first.",
+    default: "60",
+  },
+  NETSEC_MONITOR_RETENTION: {
+    doc: "Closed monitoring windows kept per model (the oldest dropped first).",
+    default: "720",
+  },
+  NETSEC_ALERT_COOLDOWN_MINUTES: {
+    doc: "A monitoring alert rule fires at most once per model in this many minutes.",
+    default: "60",
+  },
+  NETSEC_ALERT_WEBHOOK_URL: {
+    doc: "Monitoring alerts are POSTed here as JSON (unset: the log only). Treated as a secret (it may hold a token).",
+    secret: true,
+  },
+  NETSEC_ALERT_WEBHOOK_SECRET: {
+    doc: "Key of the HMAC-SHA256 signature of each alert's body (header x-netsec-signature: sha256=<hex>).",
+    secret: true,
+  },
 } as const;
 
 /** A rate limit: a whole number of requests per minute (>= 1), or `off` (false). */
@@ -141,6 +169,13 @@ export const EnvSchema = z.object({
   ),
   NETSEC_OUTPUT_MAX_MB: PositiveSetting.default(256),
   NETSEC_OUTPUT_MAX_AGE_DAYS: PositiveSetting.default(7),
+  NETSEC_MONITOR: z.enum(["on", "off"]).default("on"),
+  NETSEC_MONITOR_WINDOW_ROWS: z.coerce.number().int().min(1).max(1e9).default(10_000),
+  NETSEC_MONITOR_WINDOW_MINUTES: PositiveSetting.default(60),
+  NETSEC_MONITOR_RETENTION: z.coerce.number().int().min(1).max(1e6).default(720),
+  NETSEC_ALERT_COOLDOWN_MINUTES: z.coerce.number().min(0).max(1e6).default(60),
+  NETSEC_ALERT_WEBHOOK_URL: optionalString.pipe(z.string().url().optional()),
+  NETSEC_ALERT_WEBHOOK_SECRET: optionalString,
 });
 
 export type EnvConfig = z.infer<typeof EnvSchema>;

@@ -13,6 +13,10 @@
  *     reports/validate-<time>/          `netsec validate` reports when --out is not given
  *     prediction_output/<id>.csv        the server's kept prediction outputs (retention applies);
  *                                       prediction_output/output.csv the newest
+ *     monitoring/<model>/state.json     monitoring of scored traffic: the open window's counts, the
+ *                                       closed windows' drift summaries (bounded), the latest report
+ *     monitoring/<model>/inbox/<id>.json  counts `netsec predict` left for a running server to add
+ *     monitoring/server.json            the serving process that owns monitoring/ (pid) while it runs
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -97,6 +101,12 @@ export interface HomeLayout {
   validateReport(when: Date): string;
   /** A kept prediction output's CSV. */
   predictionFile(id: string): string;
+  /** Monitoring of scored traffic (src/monitor/). */
+  readonly monitoring: string;
+  /** The serving process that owns monitoring/ while it runs. */
+  readonly monitoringOwner: string;
+  /** One model's monitoring state and the inbox of counts other processes left for the owner. */
+  monitorModel(name: string): { dir: string; state: string; inbox: string };
 }
 
 /** The layout of the home `home` (an absolute path: Config.home). Pure: creates nothing. */
@@ -108,6 +118,7 @@ export function homeLayout(home: string): HomeLayout {
   const userSchemas = join(home, "datasets");
   const reports = join(home, "reports");
   const predictionOutput = join(home, "prediction_output");
+  const monitoring = join(home, "monitoring");
   return {
     root: home,
     sqliteStore: join(home, "store.db"),
@@ -145,6 +156,15 @@ export function homeLayout(home: string): HomeLayout {
     },
     validateReport: (when) => join(reports, `validate-${when.toISOString().replace(/[:.]/g, "-")}`),
     predictionFile: (id) => join(predictionOutput, `${id}.csv`),
+    monitoring,
+    monitoringOwner: join(monitoring, "server.json"),
+    monitorModel: (name) => {
+      // a registered model's name (letters, digits, _ . -): never a path
+      if (!/^[A-Za-z0-9_.-]+$/.test(name) || /^\.+$/.test(name))
+        throw new RangeError(`invalid model name ${JSON.stringify(name)}`);
+      const dir = join(monitoring, name);
+      return { dir, state: join(dir, "state.json"), inbox: join(dir, "inbox") };
+    },
   };
 }
 

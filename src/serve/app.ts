@@ -28,11 +28,13 @@ import { JobManager } from "./jobs.ts";
 import { registerJsonParser } from "./json-body.ts";
 import { createServeMetrics, type ServeMetrics } from "./metrics.ts";
 import { ModelHolder } from "./model-holder.ts";
+import { ServeMonitoring } from "./monitoring.ts";
 import { wantsHtml } from "./negotiate.ts";
 import { outputDir } from "./output.ts";
 import { pathScrubber, serverRoots } from "./public-paths.ts";
 import { OutputRetention } from "./retention.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerMonitoringRoutes } from "./routes/monitoring.ts";
 import { registerPageRoutes } from "./routes/pages.ts";
 import { registerPredictRoutes } from "./routes/predict.ts";
 import { registerRunRoutes } from "./routes/runs.ts";
@@ -57,6 +59,8 @@ export interface ServeContext {
   scoringGate: ScoringGate;
   /** Prunes prediction_output/ to its byte and age budget after each kept output. */
   retention: OutputRetention;
+  /** Windows of the scored traffic and their drift (null when `deps.monitoring` is false). */
+  monitoring: ServeMonitoring | null;
 }
 
 declare module "fastify" {
@@ -157,6 +161,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       { maxBytes: limits.outputMaxBytes, maxAgeMs: limits.outputMaxAgeMs },
       log,
     ),
+    monitoring:
+      deps.monitoring === false ? null : new ServeMonitoring(deps.home, deps.monitoring ?? {}, log, metrics),
   };
   app.decorate("netsec", ctx);
 
@@ -299,10 +305,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerTrainRoutes(app, ctx);
   registerRunRoutes(app, ctx);
   registerHealthRoutes(app, ctx);
+  registerMonitoringRoutes(app, ctx);
 
   // ---- model lifecycle ---------------------------------------------------------------------
   app.addHook("onReady", async () => {
     void ctx.retention.prune();
+    ctx.monitoring?.start();
     await holder.refresh();
     holder.startPolling(deps.modelPollMs ?? 0);
   });
@@ -311,6 +319,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     holder.stopPolling();
     await jobs?.cancel();
     await scoring.close();
+    await ctx.monitoring?.stop();
   });
 
   return app;

@@ -200,6 +200,15 @@ export interface ServeMetrics {
   modelReloads: Counter;
   trainingJobs: Gauge;
   uploadBytes: Counter;
+  monitorFeatureScore: Gauge;
+  monitorFeatureDrifted: Gauge;
+  monitorShareDrifted: Gauge;
+  monitorThreatRate: Gauge;
+  monitorOutputScore: Gauge;
+  monitorOutputDrifted: Gauge;
+  monitorUnseenShare: Gauge;
+  monitorWindows: Counter;
+  monitorAlerts: Counter;
 }
 
 export function createServeMetrics(): ServeMetrics {
@@ -238,5 +247,46 @@ export function createServeMetrics(): ServeMetrics {
       "state",
     ]),
     uploadBytes: registry.counter("netsec_upload_bytes_total", "Bytes of CSV uploads read.", []),
+    // monitoring of scored traffic: the latest closed window of each model (src/monitor/)
+    monitorFeatureScore: registry.gauge(
+      "netsec_monitor_feature_drift_score",
+      "Latest closed window: the drift score of each model input (what decided it: the KS statistic or Jensen-Shannon distance, or for small windows a p-value; GET /monitoring names the method).",
+      ["model", "feature"],
+    ),
+    monitorFeatureDrifted: registry.gauge(
+      "netsec_monitor_feature_drifted",
+      "Latest closed window: 1 when the input drifted from the training reference, else 0.",
+      ["model", "feature"],
+    ),
+    monitorShareDrifted: registry.gauge(
+      "netsec_monitor_share_drifted",
+      "Latest closed window: share of the model's inputs that drifted.",
+      ["model"],
+    ),
+    monitorThreatRate: registry.gauge(
+      "netsec_monitor_threat_rate",
+      "Latest closed window: share of rows predicted as threats (window) and in training (reference).",
+      ["model", "sample"],
+    ),
+    monitorOutputScore: registry.gauge(
+      "netsec_monitor_output_drift_score",
+      "Latest closed window: drift score of the outputs (threat_probability histogram, predicted_class mix).",
+      ["model", "output"],
+    ),
+    monitorOutputDrifted: registry.gauge(
+      "netsec_monitor_output_drifted",
+      "Latest closed window: 1 when the output's distribution drifted, else 0.",
+      ["model", "output"],
+    ),
+    monitorUnseenShare: registry.gauge(
+      "netsec_monitor_unseen_category_share",
+      "Latest closed window: share of categorical values never seen in training.",
+      ["model"],
+    ),
+    monitorWindows: registry.counter("netsec_monitor_windows_total", "Monitoring windows closed.", ["model"]),
+    monitorAlerts: registry.counter("netsec_monitor_alerts_total", "Monitoring alerts fired, by rule.", [
+      "model",
+      "rule",
+    ]),
   };
 }

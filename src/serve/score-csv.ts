@@ -10,6 +10,8 @@ import { type LabelMetrics, labelMetrics } from "../bundle/label-metrics.ts";
 import type { Contribution, Prediction, Predictor } from "../bundle/predictor.ts";
 import { predictorFor } from "../bundle/score-task.ts";
 import { type ErrorCode, NetsecError } from "../core/errors.ts";
+import { countBatch, type WindowCounts } from "../monitor/counts.ts";
+import { monitorReferenceFor } from "../monitor/reference.ts";
 import { type ParsedUpload, readCsvBytes, type UploadLimits } from "./csv-upload.ts";
 import { labelCounts, predictionCsv, predictionsJson } from "./output.ts";
 import type { ResultRow } from "./views/pages.ts";
@@ -32,6 +34,12 @@ export type CsvScore =
       shown: ResultRow[] | null;
       /** The upload's header (the HTML table's columns). */
       header: string[];
+      /**
+       * The upload's counts for monitoring (src/monitor/counts.ts) when asked for; null when not asked
+       * or the bundle has no monitoring reference (`monitor` says which).
+       */
+      counts: WindowCounts | null;
+      monitor: "counted" | "no_reference" | "off";
     }
   | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 
@@ -46,11 +54,14 @@ export async function scoreCsv(
   limits: UploadLimits,
   json: boolean,
   htmlRows = 0,
+  monitor = false,
 ): Promise<CsvScore> {
   try {
     const parsed = await readCsvBytes(bytes, label, p.schema, p.manifest.input_columns, limits);
     const pred = p.predict(parsed.frame);
     const counts = labelCounts(pred);
+    // counted here, on the scoring thread, beside the scoring: one bin lookup per cell
+    const ref = monitor && p.dir ? monitorReferenceFor(p.dir) : null;
     return {
       ok: true,
       rows: parsed.rows,
@@ -62,6 +73,8 @@ export async function scoreCsv(
       labelMetrics: uploadLabelMetrics(parsed, pred, p, label),
       shown: htmlRows > 0 ? shownRows(p, parsed, pred, htmlRows) : null,
       header: parsed.header,
+      counts: ref ? countBatch(ref, { frame: parsed.frame, ...pred }) : null,
+      monitor: !monitor || !p.dir ? "off" : ref ? "counted" : "no_reference",
     };
   } catch (e) {
     if (e instanceof NetsecError && e.status < 500)
@@ -125,11 +138,21 @@ export interface ScoreCsvArgs {
   limits: UploadLimits;
   json: boolean;
   htmlRows?: number;
+  /** Count the upload for monitoring too. */
+  monitor?: boolean;
 }
 
 /** The scoring thread's task: the bundle (loaded once per thread) scores the upload. */
 export function scoreCsvTask(a: ScoreCsvArgs): Promise<CsvScore> {
-  return scoreCsv(predictorFor(a.dir, a.runId), a.label, a.bytes, a.limits, a.json, a.htmlRows ?? 0);
+  return scoreCsv(
+    predictorFor(a.dir, a.runId),
+    a.label,
+    a.bytes,
+    a.limits,
+    a.json,
+    a.htmlRows ?? 0,
+    a.monitor ?? false,
+  );
 }
 
 /** A failed CsvScore as the error it was. */

@@ -95,10 +95,11 @@ export class ScoringPool {
     limits: UploadLimits,
     json: boolean,
     htmlRows = 0,
+    monitor = false,
   ): Promise<CsvScore> {
     if (!this.usable(p) || bytes.length < MIN_BYTES) {
       this.counts.inline++;
-      return scoreCsv(p, label, bytes, limits, json, htmlRows);
+      return scoreCsv(p, label, bytes, limits, json, htmlRows, monitor);
     }
     try {
       const args: ScoreCsvArgs = {
@@ -109,13 +110,14 @@ export class ScoringPool {
         limits,
         json,
         htmlRows,
+        monitor,
       };
       const r = (await this.pool!.run(task("serve.scoreCsv", args))) as CsvScore;
       this.counts.threaded++;
       return r;
     } catch (e) {
       this.failed(e, p);
-      return scoreCsv(p, label, bytes, limits, json, htmlRows);
+      return scoreCsv(p, label, bytes, limits, json, htmlRows, monitor);
     }
   }
 

@@ -10,6 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { ModelRegistry } from "../bundle/registry.ts";
 import type { Config } from "../config/env.ts";
 import { createLogger, type Logger } from "../core/log.ts";
+import { monitorSettingsFrom } from "../monitor/monitor.ts";
 import { buildApp } from "./app.ts";
 import { resolveDataDirs } from "./data-dirs.ts";
 import { type BundleLoader, type ModelSource, registryModelSource } from "./model-holder.ts";
@@ -98,6 +99,15 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
       opts.rateLimit ??
       (config.NETSEC_RATE_LIMIT === false ? false : { max: config.NETSEC_RATE_LIMIT, timeWindowMs: 60_000 }),
     ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
+    monitoring:
+      config.NETSEC_MONITOR === "off"
+        ? false
+        : {
+            settings: monitorSettingsFrom(config),
+            webhook: config.NETSEC_ALERT_WEBHOOK_URL
+              ? { url: config.NETSEC_ALERT_WEBHOOK_URL, secret: config.NETSEC_ALERT_WEBHOOK_SECRET }
+              : null,
+          },
   };
   if (!config.NETSEC_API_TOKEN)
     logger.warn("NETSEC_API_TOKEN is not set: POST /train and other state-changing routes are disabled");

@@ -7,6 +7,7 @@ import type { ZodType } from "zod";
 import type { Logger } from "../core/log.ts";
 import type { TrainingRunnerSpec } from "./jobs.ts";
 import type { ModelSource } from "./model-holder.ts";
+import type { MonitoringOptions } from "./monitoring.ts";
 
 /** A pipeline run as listed by `GET /runs` (a subset of the run store's record; extra keys pass through). */
 export interface RunSummary {
@@ -104,4 +105,9 @@ export interface AppDeps {
   dataDirs?: readonly string[];
   /** Public base path of the API docs; default /docs. */
   docsPath?: string;
+  /**
+   * Monitoring of the scored traffic (windows, drift, alerts; src/monitor/): its settings, or false
+   * to turn it off. Default on with the documented defaults and alerts to the log only.
+   */
+  monitoring?: MonitoringOptions | false;
 }

@@ -15,6 +15,7 @@ import type { RawValue } from "../../datasets/readers.ts";
 import { readAllRows, readTable } from "../../datasets/readers.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
 import { captureAsFlowsCsv } from "../../flows/capture-input.ts";
+import { monitoredName, recordOutsideServer } from "../../monitor/monitor.ts";
 import { type ParquetColumn, writeParquet } from "../../store/duckdb/parquet.ts";
 import { type Ctx, runCommand } from "../context.ts";
 
@@ -118,9 +119,10 @@ export function registerPredict(program: Command): void {
           }
           ({ scored, schema } = await scoreOnnx(ctx, onnxPath, input, o.schema));
         } else {
-          const dir = existsSync(resolve(o.model))
-            ? resolve(o.model)
-            : new ModelRegistry(ctx.config.home).resolve(o.model).dir;
+          const registered = existsSync(resolve(o.model))
+            ? null
+            : new ModelRegistry(ctx.config.home).resolve(o.model);
+          const dir = registered ? registered.dir : resolve(o.model);
           if (o.engine === "onnx") {
             const file = join(dir, "onnx", ONNX_MODEL_FILE);
             if (!existsSync(file)) {
@@ -143,6 +145,18 @@ export function registerPredict(program: Command): void {
             schema = p.schema;
             const { frame } = await loadInput(input, schema, p.manifest.input_columns);
             const pred = p.predict(frame);
+            // the batch goes into the model's monitoring windows, as a served batch does
+            await recordOutsideServer(
+              ctx.config,
+              {
+                name: registered ? registered.name : monitoredName(p.version, p.manifest.dataset),
+                version: registered ? `${registered.name}:${registered.version.version}` : p.version,
+                runId: p.manifest.run_id,
+                dir,
+              },
+              { frame, ...pred },
+              ctx.log,
+            );
             scored = {
               ...pred,
               frame,

@@ -14,6 +14,8 @@ import { pipelineIRFromModels } from "../../bundle/onnx/from-models.ts";
 import { writeOnnxModel } from "../../bundle/onnx/write.ts";
 import { writeTrainDigest } from "../../bundle/train-digest.ts";
 import type { Frame } from "../../core/frame.ts";
+import { importantInputs } from "../../monitor/importance.ts";
+import { buildMonitorReference, writeMonitorReference } from "../../monitor/reference.ts";
 import { binaryMetrics } from "../../selection/metrics.ts";
 import type { DriftReport } from "../../validate/drift.ts";
 import { profileFrame } from "../../validate/profile.ts";
@@ -80,10 +82,28 @@ export async function bundleStep(
   };
   mkdirSync(paths.bundle, { recursive: true });
   manifest.train_digest = writeTrainDigest(paths.bundle, train, t.transformer.inputColumns);
-  writeBundle(paths.bundle, manifest, t.transformer, ev.model, profileFrame(train, schema, cfg.seed));
+  const profile = profileFrame(train, schema, cfg.seed);
+  writeBundle(paths.bundle, manifest, t.transformer, ev.model, profile);
   writeTransformation(run, t);
   // the same pipeline as ONNX + MLflow MLmodel, verified under onnxruntime on every test row
   const bp = new BundlePredictor(paths.bundle);
+  // the reference scored traffic is monitored against: the training rows on fixed bins, the outputs
+  // of the cross-validated predictions (what the model does on rows it was not fitted on)
+  const names = bp.classNames;
+  writeMonitorReference(
+    paths.bundle,
+    buildMonitorReference(
+      profile,
+      {
+        oofThreat: win.oof,
+        threshold: ev.threshold,
+        classNames: Array.from(t.yTrain.y, (c) => (c >= 0 ? names[c]! : "(unseen class)")),
+        source:
+          "out-of-fold predictions of the training rows (threat rate, probabilities); training labels (class mix)",
+      },
+      importantInputs(bp, train),
+    ),
+  );
   const ir = pipelineIRFromModels({
     preprocess: bp.transformer.toJSON(),
     model: bp.model.toJSON(),

@@ -226,8 +226,10 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         uploadLimits,
         format === "json",
         htmlRows,
+        ctx.monitoring !== null,
       );
       if (!r.ok) throw csvScoreError(r);
+      if (r.monitor !== "off") ctx.monitoring?.record(predictor, r.counts);
       ctx.metrics.uploadBytes.inc({}, r.bytes);
       countLabels(ctx, { byName: r.labels, threats: r.threats });
       const id = newPredictionId();
@@ -292,6 +294,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServeContext): 
         predictor.manifest.input_columns,
       );
       const pred = predictor.predict(frame);
+      ctx.monitoring?.recordFrame(predictor, frame, pred);
       const threats = countLabels(ctx, labelCounts(pred));
       const version = predictor.version;
       const k = (req.query as z.infer<typeof RecordsQuery>).top_features ?? 3;

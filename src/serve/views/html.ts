@@ -6,7 +6,7 @@ import { html, raw, type SafeHtml } from "../../core/html.ts";
 
 export interface PageOptions {
   title: string;
-  active?: "home" | "runs" | "models" | "docs";
+  active?: "home" | "runs" | "models" | "monitoring" | "docs";
   modelVersion?: string | null;
 }
 
@@ -25,7 +25,7 @@ export function page(opts: PageOptions, body: SafeHtml): string {
 <body>
 <header class="topbar">
   <a class="brand" href="/"><span class="logo" aria-hidden="true">◆</span> netsec</a>
-  <nav>${nav("/", "home", "Score")}${nav("/runs", "runs", "Runs")}${nav("/models", "models", "Models")}${nav("/docs", "docs", "API docs")}</nav>
+  <nav>${nav("/", "home", "Score")}${nav("/runs", "runs", "Runs")}${nav("/models", "models", "Models")}${nav("/monitoring", "monitoring", "Monitoring")}${nav("/docs", "docs", "API docs")}</nav>
   <span class="model-pill">${opts.modelVersion ? html`model <code>${opts.modelVersion}</code>` : "no model loaded"}</span>
 </header>
 <main>

@@ -1,0 +1,399 @@
+/**
+ * The counts a window keeps of the traffic a model scored, on the reference's bins (reference.ts): per
+ * input, missing cells and rows per bin (numeric: the inner bins plus one below and one above them,
+ * and the running sum, sum of squares, min and max) or per category (the training ones, then unseen
+ * ones by name, at most `MAX_UNSEEN_NAMES` of them and the rest together); per output, threats, rows
+ * per probability bin and per predicted class. Their size depends on the reference alone, never on
+ * the rows counted (constant memory per window), and counting a row costs one bin lookup per cell
+ * (a binary search over ≤ 256 edges, or an array read for a category).
+ *
+ * A scoring thread counts its batch (`countBatch`) next to the scoring and returns the counts; the
+ * server adds them to the open window (`addCounts`), so the event loop does per batch work of the
+ * size of the bins, not of the rows.
+ */
+import { z } from "zod";
+import type { Frame } from "../core/frame.ts";
+import type { ColumnProfile, DataProfile } from "../validate/profile.ts";
+import { type MonitorReference, PROBABILITY_BINS, probabilityBin } from "./reference.ts";
+
+/** Unseen categories counted by name per input and window; the others are counted together. */
+export const MAX_UNSEEN_NAMES = 50;
+/** The bin label of the unseen categories past MAX_UNSEEN_NAMES. */
+export const OTHER_UNSEEN = "(other unseen)";
+
+/** The counts as the state file and the inbox keep them (checked when read back). */
+export const WindowCountsSchema = z.object({
+  rows: z.number().int().min(0),
+  inputs: z.record(
+    z.string(),
+    z.discriminatedUnion("kind", [
+      z.object({
+        kind: z.literal("numeric"),
+        missing: z.number().min(0),
+        bins: z.array(z.number().min(0)),
+        sum: z.number(),
+        sumsq: z.number(),
+        min: z.number().nullable(),
+        max: z.number().nullable(),
+      }),
+      z.object({
+        kind: z.literal("categorical"),
+        missing: z.number().min(0),
+        known: z.array(z.number().min(0)),
+        unseen: z.record(z.string(), z.number().min(0)),
+        unseen_other: z.number().min(0),
+      }),
+    ]),
+  ),
+  outputs: z.object({
+    threats: z.number().min(0),
+    probability: z.array(z.number().min(0)),
+    classes: z.record(z.string(), z.number().min(0)),
+  }),
+});
+
+export interface NumericCounts {
+  kind: "numeric";
+  missing: number;
+  /** [below the first edge, inner bins…, above the last edge]. */
+  bins: number[];
+  sum: number;
+  sumsq: number;
+  min: number | null;
+  max: number | null;
+}
+
+export interface CategoricalCounts {
+  kind: "categorical";
+  missing: number;
+  /** Rows per training category, in the reference's order. */
+  known: number[];
+  unseen: Record<string, number>;
+  unseen_other: number;
+}
+
+export interface OutputCounts {
+  threats: number;
+  probability: number[];
+  classes: Record<string, number>;
+}
+
+export interface WindowCounts {
+  rows: number;
+  inputs: Record<string, NumericCounts | CategoricalCounts>;
+  outputs: OutputCounts;
+}
+
+/** Zero counts on the reference's bins. */
+export function emptyCounts(ref: MonitorReference): WindowCounts {
+  const inputs: WindowCounts["inputs"] = {};
+  for (const [name, c] of Object.entries(ref.inputs)) {
+    inputs[name] =
+      c.kind === "numeric"
+        ? {
+            kind: "numeric",
+            missing: 0,
+            bins: new Array<number>(c.edges.length + 2).fill(0),
+            sum: 0,
+            sumsq: 0,
+            min: null,
+            max: null,
+          }
+        : {
+            kind: "categorical",
+            missing: 0,
+            known: new Array<number>(c.categories.length).fill(0),
+            unseen: {},
+            unseen_other: 0,
+          };
+  }
+  return {
+    rows: 0,
+    inputs,
+    outputs: { threats: 0, probability: new Array<number>(PROBABILITY_BINS).fill(0), classes: {} },
+  };
+}
+
+/** Index of the first edge ≥ x (edges.length when none). */
+function firstAtLeast(edges: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (edges[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * A numeric input's bin lookup, built once per reference: the edges as a Float64Array for the binary
+ * search and, when every edge is a whole number within a span of `INT_TABLE_SPAN` (counts, flags,
+ * ports, …), a table from the whole value to its slot in `bins`, so such a cell costs one array read.
+ */
+interface BinLookup {
+  edges: Float64Array;
+  /** slot in `bins` of the whole value `lo + i`, or null without a table. */
+  table: Uint16Array | null;
+  lo: number;
+  /**
+   * Otherwise a guide: [first edge, last edge] cut into GUIDE_CELLS equal cells, `guide[c]` the index
+   * of the first edge ≥ the start of cell c, so a value's search starts next to its edge.
+   */
+  guide: Uint16Array;
+  /** Cells per unit of value. */
+  scale: number;
+}
+
+const GUIDE_CELLS = 1024;
+
+const INT_TABLE_SPAN = 1 << 16;
+const lookupCache = new WeakMap<number[], BinLookup>();
+
+function lookupOf(edgeList: number[]): BinLookup {
+  let l = lookupCache.get(edgeList);
+  if (l) return l;
+  const edges = Float64Array.from(edgeList);
+  const m = edges.length;
+  let table: Uint16Array | null = null;
+  const lo = m ? edges[0]! : 0;
+  if (m > 0 && edges.every((e) => Number.isInteger(e)) && edges[m - 1]! - lo < INT_TABLE_SPAN) {
+    table = new Uint16Array(edges[m - 1]! - lo + 1);
+    for (let v = 0; v < table.length; v++) table[v] = firstAtLeast(edges, lo + v) + 1;
+  }
+  const span = m ? edges[m - 1]! - lo : 0;
+  const scale = span > 0 ? GUIDE_CELLS / span : 0;
+  const guide = new Uint16Array(GUIDE_CELLS + 2);
+  for (let c = 0; c < guide.length; c++) guide[c] = Math.min(m, firstAtLeast(edges, lo + c / (scale || 1)));
+  l = { edges, table, lo, guide, scale };
+  lookupCache.set(edgeList, l);
+  return l;
+}
+
+/**
+ * Index of the first edge ≥ x, for x within [first edge, last edge]: from the guide's cell, a short
+ * forward scan when the cell holds few edges, else a binary search between the cell's bounds.
+ */
+function guidedFirstAtLeast(l: BinLookup, x: number): number {
+  const e = l.edges;
+  const c = Math.min(GUIDE_CELLS, Math.floor((x - l.lo) * l.scale));
+  // one edge of slack either side: the cell's bounds are computed in floating point
+  let k = Math.max(0, l.guide[c]! - 1);
+  const end = Math.min(e.length - 1, l.guide[c + 1]! + 1);
+  if (end - k <= 8) {
+    // x ≤ the last edge: the scan stops there at the latest
+    while (e[k]! < x) k++;
+    return k;
+  }
+  let hi = end;
+  while (k < hi) {
+    const mid = (k + hi) >>> 1;
+    if (e[mid]! < x) k = mid + 1;
+    else hi = mid;
+  }
+  return k;
+}
+
+const indexCache = new WeakMap<string[], Map<string, number>>();
+function indexOf(categories: string[]): Map<string, number> {
+  let m = indexCache.get(categories);
+  if (!m) {
+    m = new Map(categories.map((c, i) => [c, i]));
+    indexCache.set(categories, m);
+  }
+  return m;
+}
+
+/** What a scored batch needs to be counted: its input frame and the model's outputs for it. */
+export interface ScoredBatch {
+  frame: Frame;
+  isThreat: ArrayLike<number>;
+  probability: ArrayLike<number>;
+  labelNames: readonly string[];
+}
+
+/**
+ * One numeric column's cells into `acc` (a function of its own: one small loop V8 optimises once,
+ * whatever the mix of columns around it).
+ */
+function countNumeric(v: Float64Array, n: number, look: BinLookup, acc: NumericCounts): void {
+  const edges = look.edges;
+  const table = look.table;
+  const lo = look.lo;
+  const m = edges.length;
+  const first = m ? edges[0]! : Number.POSITIVE_INFINITY;
+  const last = m ? edges[m - 1]! : Number.NEGATIVE_INFINITY;
+  const bins = new Int32Array(m + 2);
+  let missing = 0;
+  let sum = 0;
+  let sumsq = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const x = v[i]!;
+    if (Number.isNaN(x)) {
+      missing++;
+      continue;
+    }
+    sum += x;
+    sumsq += x * x;
+    if (x < min) min = x;
+    if (x > max) max = x;
+    if (x > last) bins[m + 1]!++;
+    else if (x < first) bins[0]!++;
+    else {
+      // inside the edges: x − lo is in [0, span], so `| 0` tells a whole offset exactly
+      const off = x - lo;
+      if (table !== null && (off | 0) === off) bins[table[off]!]!++;
+      else bins[guidedFirstAtLeast(look, x) + 1]!++;
+    }
+  }
+  acc.missing = missing;
+  acc.bins = Array.from(bins);
+  acc.sum = sum;
+  acc.sumsq = sumsq;
+  acc.min = n - missing > 0 ? min : null;
+  acc.max = n - missing > 0 ? max : null;
+}
+
+/** The counts of one scored batch on the reference's bins. */
+export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts {
+  const out = emptyCounts(ref);
+  const n = b.frame.nRows;
+  out.rows = n;
+  for (const [name, r] of Object.entries(ref.inputs)) {
+    if (!b.frame.has(name)) continue;
+    const col = b.frame.column(name);
+    const acc = out.inputs[name]!;
+    if (r.kind === "numeric" && acc.kind === "numeric" && col.kind === "numeric") {
+      countNumeric(col.values, n, lookupOf(r.edges), acc);
+    } else if (r.kind === "categorical" && acc.kind === "categorical" && col.kind === "categorical") {
+      const index = indexOf(r.categories);
+      const perCode = new Float64Array(col.categories.length);
+      let missing = 0;
+      const codes = col.codes;
+      for (let i = 0; i < n; i++) {
+        const c = codes[i]!;
+        if (c < 0) missing++;
+        else perCode[c]!++;
+      }
+      acc.missing = missing;
+      for (let c = 0; c < perCode.length; c++) {
+        if (perCode[c] === 0) continue;
+        const k = index.get(col.categories[c]!);
+        if (k !== undefined) acc.known[k]! += perCode[c]!;
+        else addUnseen(acc, col.categories[c]!, perCode[c]!);
+      }
+    }
+  }
+  const o = out.outputs;
+  const classes = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    if (b.isThreat[i] === 1) o.threats++;
+    const p = b.probability[i]!;
+    if (!Number.isNaN(p)) o.probability[probabilityBin(p)]!++;
+    const c = b.labelNames[i]!;
+    classes.set(c, (classes.get(c) ?? 0) + 1);
+  }
+  o.classes = Object.fromEntries(classes);
+  return out;
+}
+
+function addUnseen(acc: CategoricalCounts, name: string, n: number): void {
+  if (name in acc.unseen) acc.unseen[name]! += n;
+  else if (Object.keys(acc.unseen).length < MAX_UNSEEN_NAMES) acc.unseen[name] = n;
+  else acc.unseen_other += n;
+}
+
+/** Adds `b` into `a` (both on the same reference's bins). */
+export function addCounts(a: WindowCounts, b: WindowCounts): void {
+  a.rows += b.rows;
+  for (const [name, x] of Object.entries(b.inputs)) {
+    const y = a.inputs[name];
+    if (!y) continue;
+    y.missing += x.missing;
+    if (y.kind === "numeric" && x.kind === "numeric") {
+      for (let i = 0; i < y.bins.length; i++) y.bins[i]! += x.bins[i] ?? 0;
+      y.sum += x.sum;
+      y.sumsq += x.sumsq;
+      if (x.min !== null) y.min = y.min === null ? x.min : Math.min(y.min, x.min);
+      if (x.max !== null) y.max = y.max === null ? x.max : Math.max(y.max, x.max);
+    } else if (y.kind === "categorical" && x.kind === "categorical") {
+      for (let i = 0; i < y.known.length; i++) y.known[i]! += x.known[i] ?? 0;
+      for (const [k, v] of Object.entries(x.unseen)) addUnseen(y, k, v);
+      y.unseen_other += x.unseen_other;
+    }
+  }
+  const o = a.outputs;
+  o.threats += b.outputs.threats;
+  for (let i = 0; i < o.probability.length; i++) o.probability[i]! += b.outputs.probability[i] ?? 0;
+  for (const [k, v] of Object.entries(b.outputs.classes)) o.classes[k] = (o.classes[k] ?? 0) + v;
+}
+
+/** Unseen categorical cells / non-missing categorical cells (0 without categorical inputs). */
+export function unseenShare(c: WindowCounts): number {
+  let unseen = 0;
+  let all = 0;
+  for (const x of Object.values(c.inputs)) {
+    if (x.kind !== "categorical") continue;
+    const u = Object.values(x.unseen).reduce((s, v) => s + v, 0) + x.unseen_other;
+    unseen += u;
+    all += u + x.known.reduce((s, v) => s + v, 0);
+  }
+  return all ? unseen / all : 0;
+}
+
+/**
+ * The window as a profile on the reference's bins (each inner bin's upper edge standing for its rows,
+ * the outside bins for their rows at the window's min and max): the current side of `detectDrift`.
+ */
+export function windowProfile(ref: MonitorReference, c: WindowCounts): DataProfile {
+  const columns: Record<string, ColumnProfile> = {};
+  for (const [name, r] of Object.entries(ref.inputs)) {
+    const x = c.inputs[name];
+    if (!x) continue;
+    if (r.kind === "categorical" && x.kind === "categorical") {
+      const categories: Record<string, number> = {};
+      r.categories.forEach((k, i) => {
+        if (x.known[i]! > 0) categories[k] = x.known[i]!;
+      });
+      for (const [k, v] of Object.entries(x.unseen)) categories[k] = v;
+      if (x.unseen_other > 0) categories[OTHER_UNSEEN] = x.unseen_other;
+      const n = Object.values(categories).reduce((s, v) => s + v, 0);
+      columns[name] = {
+        kind: "categorical",
+        n,
+        missing: x.missing,
+        distinct: Object.keys(categories).length,
+        categories,
+      };
+    } else if (r.kind === "numeric" && x.kind === "numeric") {
+      const values: number[] = [];
+      const counts: number[] = [];
+      const m = r.edges.length;
+      for (let i = 0; i < m + 2; i++) {
+        const k = x.bins[i]!;
+        if (k === 0) continue;
+        values.push(i === 0 ? x.min! : i === m + 1 ? x.max! : r.edges[i - 1]!);
+        counts.push(k);
+      }
+      const n = counts.reduce((s, v) => s + v, 0);
+      const mean = n ? x.sum / n : Number.NaN;
+      columns[name] = {
+        kind: "numeric",
+        n,
+        missing: x.missing,
+        distinct: values.length,
+        values,
+        counts,
+        sampled: false,
+        sampleSize: n,
+        min: x.min ?? Number.NaN,
+        max: x.max ?? Number.NaN,
+        mean,
+        std: n ? Math.sqrt(Math.max(0, x.sumsq / n - mean * mean)) : Number.NaN,
+      };
+    }
+  }
+  return { format: "netsec-profile", version: 1, dataset: ref.dataset, rows: c.rows, columns };
+}

@@ -1,0 +1,567 @@
+/**
+ * Tumbling windows of the traffic each model scores, persisted under NETSEC_HOME/monitoring/<model>/.
+ *
+ * A window collects the counts of every scored batch (counts.ts) and closes at the first batch that
+ * brings it to `windowRows` rows (default 10,000), or once it is `windowSeconds` old (default 1 h),
+ * whichever comes first; then its drift against the model's reference is measured (window-drift.ts),
+ * the alert rules run (alerts.ts), and a summary is kept: the last `retention` (default 720) closed
+ * windows per model, oldest dropped first, plus the full report of the latest one. A window with no
+ * rows is never kept. A batch scored by another version of the model (a new champion) closes the open
+ * window, judged against its own version's reference, and opens one against the new version's.
+ *
+ * The state file is rewritten atomically (temporary file, then rename) at every window's close and,
+ * for the open window, at most every `saveEveryMs` (the server's tick), so a restart keeps the history
+ * and the open window's counts up to the last save.
+ *
+ * One process owns monitoring/ at a time: the server (`monitoring/server.json` names its pid while it
+ * runs). `netsec predict` run beside a live server leaves its counts in the model's inbox/, which the
+ * server adds on its next tick; without a server it adds them to the state itself.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { BundlePredictor } from "../bundle/bundle.ts";
+import type { Config } from "../config/env.ts";
+import { homeLayout } from "../config/home.ts";
+import type { Logger } from "../core/log.ts";
+import type { DatasetSchema } from "../datasets/schema.ts";
+import type { DriftOptions, DriftReport } from "../validate/drift.ts";
+import { type AlertRules, AlertSink, brokenRules, DEFAULT_ALERT_RULES } from "./alerts.ts";
+import {
+  addCounts,
+  countBatch,
+  emptyCounts,
+  type ScoredBatch,
+  type WindowCounts,
+  WindowCountsSchema,
+} from "./counts.ts";
+import { type MonitorReference, monitorReferenceFor } from "./reference.ts";
+import { type WindowDrift, windowDrift } from "./window-drift.ts";
+
+export const NO_REFERENCE_MESSAGE = "no reference profile; retrain";
+
+export interface MonitorSettings {
+  windowRows: number;
+  windowSeconds: number;
+  retention: number;
+  drift: DriftOptions;
+  alerts: AlertRules;
+}
+
+export const DEFAULT_MONITOR_SETTINGS: Readonly<MonitorSettings> = Object.freeze({
+  windowRows: 10_000,
+  windowSeconds: 3600,
+  retention: 720,
+  drift: {},
+  alerts: DEFAULT_ALERT_RULES,
+});
+
+/** The model a batch was scored by. */
+export interface ScoringModel {
+  /** Registered name (the monitoring folder). */
+  name: string;
+  /** "name:version" (or the bundle's own name outside the registry). */
+  version: string;
+  /** The bundle's run id: a directory written again is another model. */
+  runId: string;
+  /** The bundle directory (its monitor_reference.json and schema). */
+  dir: string;
+}
+
+const DRIFT_METHODS = ["ks_statistic", "wasserstein", "jensen_shannon", "ks_test", "chi2_test"] as const;
+const score = z.number().nullable();
+
+const FeatureSummarySchema = z.object({
+  method: z.enum(DRIFT_METHODS),
+  score,
+  threshold: z.number(),
+  drifted: z.boolean(),
+  psi: score,
+  missing_rate: z.number(),
+});
+export type FeatureSummary = z.infer<typeof FeatureSummarySchema>;
+
+const OutputSummarySchema = z.object({ score, method: z.enum(DRIFT_METHODS), drifted: z.boolean() });
+
+const WindowSummarySchema = z.object({
+  version: z.string(),
+  start: z.string(),
+  end: z.string(),
+  rows: z.number().int().min(0),
+  share_drifted: z.number(),
+  dataset_drift: z.boolean(),
+  drifted: z.array(z.string()),
+  features: z.record(z.string(), FeatureSummarySchema),
+  outputs: z.object({
+    threat_rate: z.number(),
+    reference_threat_rate: z.number(),
+    threat_rate_change: z.number(),
+    probability: OutputSummarySchema,
+    predicted_class: OutputSummarySchema,
+  }),
+  unseen_share: z.number(),
+  alerts: z.array(z.string()),
+});
+export type WindowSummary = z.infer<typeof WindowSummarySchema>;
+
+/** The state file (ours, but read back from disk: parsed, never trusted as is). */
+const ModelStateSchema = z.object({
+  model: z.string(),
+  /** The open window: its model version, bundle and counts. */
+  open: z
+    .object({
+      version: z.string(),
+      run_id: z.string(),
+      dir: z.string(),
+      start: z.string(),
+      counts: WindowCountsSchema,
+    })
+    .nullable(),
+  /** Closed windows' summaries, oldest first, at most `retention`. */
+  windows: z.array(WindowSummarySchema),
+  /** The latest closed window's counts and bundle: its full reports are measured again from them. */
+  latest: z.object({ summary: WindowSummarySchema, dir: z.string(), counts: WindowCountsSchema }).nullable(),
+  /** Rule → when it last fired (ISO), for the cooldown. */
+  alerted: z.record(z.string(), z.string()),
+  /** The model's current version has no monitoring reference. */
+  no_reference: z.string().nullable(),
+});
+type ModelState = z.infer<typeof ModelStateSchema>;
+type OpenWindow = NonNullable<ModelState["open"]>;
+
+/** JSON without NaN/Infinity surprises (they become null, as in drift.json). */
+function toJson(x: unknown): string {
+  return JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+export function summarize(
+  version: string,
+  start: string,
+  end: string,
+  rows: number,
+  d: WindowDrift,
+): WindowSummary {
+  const features: Record<string, FeatureSummary> = {};
+  for (const [name, c] of Object.entries(d.inputs.columns))
+    features[name] = {
+      method: c.method,
+      score: finite(c.drift_score),
+      threshold: c.drift_threshold,
+      drifted: c.drift_status,
+      psi: finite(c.psi),
+      missing_rate: d.missing_rate[name] ?? 0,
+    };
+  const out = (k: string): WindowSummary["outputs"]["probability"] => {
+    const c = d.outputs.columns[k]!;
+    return { score: finite(c.drift_score), method: c.method, drifted: c.drift_status };
+  };
+  return {
+    version,
+    start,
+    end,
+    rows,
+    share_drifted: d.inputs.share_drifted,
+    dataset_drift: d.inputs.dataset_drift,
+    drifted: d.inputs.drifted_columns,
+    features,
+    outputs: {
+      threat_rate: d.threat_rate.current,
+      reference_threat_rate: d.threat_rate.reference,
+      threat_rate_change: d.threat_rate.change,
+      probability: out("threat_probability"),
+      predicted_class: out("predicted_class"),
+    },
+    unseen_share: d.unseen_share,
+    alerts: [],
+  };
+}
+
+/** A model's monitoring as `GET /monitoring` and `netsec monitor` show it. */
+export interface MonitoringView {
+  model: string;
+  status: "ok" | "no_reference" | "no_data";
+  message: string | null;
+  settings: { window_rows: number; window_seconds: number; retention: number };
+  open: { version: string; start: string; rows: number } | null;
+  windows: WindowSummary[];
+  latest: LatestReports | null;
+}
+
+export interface LatestReports {
+  summary: WindowSummary;
+  inputs: DriftReport;
+  outputs: DriftReport;
+}
+
+export class Monitor {
+  private readonly layout: ReturnType<typeof homeLayout>;
+  private readonly settings: MonitorSettings;
+  private readonly log: Logger;
+  private readonly sink: AlertSink | null;
+  private readonly states = new Map<string, ModelState>();
+  private readonly dirty = new Set<string>();
+  private readonly schemas = new Map<string, DatasetSchema>();
+  /** Each model's latest window's full reports (measured at its close, or again from its counts). */
+  private readonly reports = new Map<string, LatestReports>();
+  private readonly onWindow: (model: string, w: WindowSummary) => void;
+
+  constructor(
+    home: string,
+    settings: Partial<MonitorSettings>,
+    log: Logger,
+    sink: AlertSink | null,
+    /** Called with each closed window's summary (the server's gauges). */
+    onWindow: (model: string, w: WindowSummary) => void = () => {},
+  ) {
+    this.layout = homeLayout(home);
+    this.settings = { ...DEFAULT_MONITOR_SETTINGS, ...settings };
+    this.log = log;
+    this.sink = sink;
+    this.onWindow = onWindow;
+  }
+
+  get windowSettings(): Readonly<MonitorSettings> {
+    return this.settings;
+  }
+
+  /** The monitoring reference of a bundle directory, null for a bundle made before it existed. */
+  reference(dir: string): MonitorReference | null {
+    return monitorReferenceFor(dir);
+  }
+
+  private state(model: string): ModelState {
+    let s = this.states.get(model);
+    if (s) return s;
+    const file = this.layout.monitorModel(model).state;
+    s = { model, open: null, windows: [], latest: null, alerted: {}, no_reference: null };
+    if (existsSync(file)) {
+      try {
+        s = ModelStateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+      } catch (e) {
+        // a damaged state costs the history, never the scoring: moved aside and said
+        renameSync(file, `${file}.damaged`);
+        this.log.error(
+          { file, err: (e as Error).message },
+          "monitoring state damaged; moved aside, starting anew",
+        );
+      }
+    }
+    this.states.set(model, s);
+    return s;
+  }
+
+  /**
+   * Add a scored batch's counts (made by `countBatch` on this reference's bins) to the model's open
+   * window; closes the window when it is full, old, or of another version.
+   */
+  record(m: ScoringModel, counts: WindowCounts | null, now = new Date()): void {
+    const s = this.state(m.name);
+    if (counts === null) {
+      if (s.no_reference !== m.version) {
+        s.no_reference = m.version;
+        this.dirty.add(m.name);
+      }
+      return;
+    }
+    s.no_reference = null;
+    if (s.open && (s.open.version !== m.version || s.open.run_id !== m.runId)) this.close(s, now);
+    if (s.open && this.expired(s.open, now)) this.close(s, now);
+    if (!s.open) {
+      const ref = this.reference(m.dir);
+      if (!ref) return;
+      s.open = {
+        version: m.version,
+        run_id: m.runId,
+        dir: m.dir,
+        start: now.toISOString(),
+        counts: emptyCounts(ref),
+      };
+    }
+    addCounts(s.open.counts, counts);
+    this.dirty.add(m.name);
+    if (s.open.counts.rows >= this.settings.windowRows) this.close(s, now);
+  }
+
+  private expired(w: OpenWindow, now: Date): boolean {
+    return now.getTime() - Date.parse(w.start) >= this.settings.windowSeconds * 1000;
+  }
+
+  /** Close windows past their time, add inbox counts (when `inbox`), write what changed. */
+  tick(now = new Date(), inbox = true): void {
+    if (inbox) this.absorbInboxes(now);
+    for (const s of this.states.values()) if (s.open && this.expired(s.open, now)) this.close(s, now);
+    this.save();
+  }
+
+  /** Write every changed state. */
+  save(): void {
+    for (const model of this.dirty) {
+      const s = this.states.get(model);
+      if (!s) continue;
+      const p = this.layout.monitorModel(model);
+      mkdirSync(p.dir, { recursive: true });
+      writeAtomic(p.state, toJson(s));
+    }
+    this.dirty.clear();
+  }
+
+  private schemaOf(dir: string): DatasetSchema {
+    let sc = this.schemas.get(dir);
+    if (!sc) {
+      sc = new BundlePredictor(dir).schema;
+      this.schemas.set(dir, sc);
+    }
+    return sc;
+  }
+
+  private close(s: ModelState, now: Date): void {
+    const w = s.open;
+    s.open = null;
+    this.dirty.add(s.model);
+    if (!w || w.counts.rows === 0) return;
+    let ref: MonitorReference | null;
+    let schema: DatasetSchema;
+    try {
+      ref = this.reference(w.dir);
+      schema = this.schemaOf(w.dir);
+    } catch (e) {
+      this.log.error(
+        { model: s.model, err: (e as Error).message },
+        "monitoring: the window's bundle is gone; window dropped",
+      );
+      return;
+    }
+    if (!ref) return;
+    const d = windowDrift(ref, w.counts, schema, this.settings.drift);
+    const summary = summarize(w.version, w.start, now.toISOString(), w.counts.rows, d);
+    for (const b of brokenRules(d, ref.important_features, this.settings.alerts)) {
+      const last = s.alerted[b.rule];
+      if (last && now.getTime() - Date.parse(last) < this.settings.alerts.cooldownMs) continue;
+      s.alerted[b.rule] = now.toISOString();
+      summary.alerts.push(b.rule);
+      this.sink?.deliver({
+        rule: b.rule,
+        model: s.model,
+        version: w.version,
+        window: { start: summary.start, end: summary.end, rows: summary.rows },
+        message: b.message,
+        details: b.details,
+      });
+    }
+    s.windows.push(summary);
+    if (s.windows.length > this.settings.retention)
+      s.windows.splice(0, s.windows.length - this.settings.retention);
+    s.latest = { summary, dir: w.dir, counts: w.counts };
+    this.reports.set(s.model, { summary, inputs: d.inputs, outputs: d.outputs });
+    this.onWindow(s.model, summary);
+    this.log.info(
+      {
+        model: s.model,
+        version: w.version,
+        rows: summary.rows,
+        drifted: summary.drifted.length,
+        alerts: summary.alerts,
+      },
+      "monitoring window closed",
+    );
+  }
+
+  /** Counts other processes left in the inbox: each file claimed by a rename, added, then removed. */
+  private absorbInboxes(now: Date): void {
+    if (!existsSync(this.layout.monitoring)) return;
+    for (const e of readdirSync(this.layout.monitoring, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      let inbox: string;
+      try {
+        inbox = this.layout.monitorModel(e.name).inbox;
+      } catch {
+        continue;
+      }
+      if (!existsSync(inbox)) continue;
+      for (const f of readdirSync(inbox)
+        .filter((x) => x.endsWith(".json"))
+        .sort()) {
+        const claimed = join(inbox, `${f}.${process.pid}.claimed`);
+        try {
+          renameSync(join(inbox, f), claimed);
+        } catch {
+          continue; // another process took it
+        }
+        try {
+          const x = InboxSchema.parse(JSON.parse(readFileSync(claimed, "utf8")));
+          this.record(x.model, x.counts, now);
+        } catch (err) {
+          this.log.warn(
+            { file: f, err: (err as Error).message },
+            "monitoring inbox file unreadable; skipped",
+          );
+        }
+        rmSync(claimed, { force: true });
+      }
+    }
+  }
+
+  /** Every monitored model's name (a folder under monitoring/). */
+  models(): string[] {
+    if (!existsSync(this.layout.monitoring)) return [];
+    return readdirSync(this.layout.monitoring, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  }
+
+  view(model: string, since?: Date): MonitoringView {
+    const s = this.state(model);
+    const windows = since ? s.windows.filter((w) => Date.parse(w.end) >= since.getTime()) : s.windows;
+    return {
+      model,
+      status: s.no_reference ? "no_reference" : s.windows.length || s.open ? "ok" : "no_data",
+      message: s.no_reference ? `${s.no_reference}: ${NO_REFERENCE_MESSAGE}` : null,
+      settings: {
+        window_rows: this.settings.windowRows,
+        window_seconds: this.settings.windowSeconds,
+        retention: this.settings.retention,
+      },
+      open: s.open ? { version: s.open.version, start: s.open.start, rows: s.open.counts.rows } : null,
+      windows,
+      latest: this.latestReports(s),
+    };
+  }
+
+  /** The latest window's reports; after a restart measured again from its kept counts (null when its bundle is gone). */
+  private latestReports(s: ModelState): LatestReports | null {
+    if (!s.latest) return null;
+    const kept = this.reports.get(s.model);
+    if (kept && kept.summary.end === s.latest.summary.end) return kept;
+    try {
+      const ref = this.reference(s.latest.dir);
+      if (!ref) return null;
+      const d = windowDrift(ref, s.latest.counts, this.schemaOf(s.latest.dir), this.settings.drift);
+      const r = { summary: s.latest.summary, inputs: d.inputs, outputs: d.outputs };
+      this.reports.set(s.model, r);
+      return r;
+    } catch {
+      return null;
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    this.save();
+    await this.sink?.idle();
+  }
+}
+
+const InboxSchema = z.object({
+  model: z.object({ name: z.string(), version: z.string(), runId: z.string(), dir: z.string() }),
+  counts: WindowCountsSchema,
+});
+
+/** Leave a batch's counts for the server that owns monitoring/ (netsec predict beside a live server). */
+export function writeInbox(home: string, m: ScoringModel, counts: WindowCounts): void {
+  const p = homeLayout(home).monitorModel(m.name);
+  mkdirSync(p.inbox, { recursive: true });
+  const id = `${Date.now().toString(36)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  writeAtomic(join(p.inbox, `${id}.json`), toJson({ model: m, counts }));
+}
+
+/** The pid of a live server owning monitoring/, or null. */
+export function monitoringOwner(home: string): number | null {
+  const f = homeLayout(home).monitoringOwner;
+  try {
+    const pid = z.object({ pid: z.number().int() }).parse(JSON.parse(readFileSync(f, "utf8"))).pid;
+    if (pid === process.pid) return pid;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+export function claimMonitoring(home: string): void {
+  const l = homeLayout(home);
+  mkdirSync(l.monitoring, { recursive: true });
+  writeAtomic(l.monitoringOwner, JSON.stringify({ pid: process.pid }));
+}
+
+export function releaseMonitoring(home: string): void {
+  const f = homeLayout(home).monitoringOwner;
+  if (monitoringOwner(home) === process.pid) rmSync(f, { force: true });
+}
+
+/** The monitoring folder name of a served model: its registered name ("name:3" → "name"). */
+export function monitoredName(version: string, dataset: string): string {
+  const m = /^([A-Za-z0-9_.-]+):\d+$/.exec(version);
+  if (m && !/^\.+$/.test(m[1]!)) return m[1]!;
+  return dataset;
+}
+
+/**
+ * `since` of `GET /monitoring` and `netsec monitor --since`: an ISO 8601 date-time, or an age such as
+ * `30m`, `24h`, `7d` (windows that ended that long ago or later).
+ */
+export const SinceSchema = z
+  .string()
+  .trim()
+  .refine(
+    (s) => /^[0-9]{1,6}[mhd]$/.test(s) || (/^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s))),
+    "an ISO 8601 date-time (2026-01-31T12:00:00Z) or an age: a whole number of m, h or d (24h)",
+  );
+
+export function sinceDate(s: string, now = new Date()): Date {
+  const m = /^([0-9]{1,6})([mhd])$/.exec(s.trim());
+  if (!m) return new Date(Date.parse(s));
+  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"];
+  return new Date(now.getTime() - Number(m[1]) * unit);
+}
+
+export const MonitoredNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+$/, "a model name: letters, digits, _ . -")
+  .refine((s) => !/^\.+$/.test(s), "a model name, not dots");
+
+/** The window settings of the environment (NETSEC_MONITOR_*; README "Monitoring"). */
+export function monitorSettingsFrom(c: Readonly<Config>): Partial<MonitorSettings> {
+  return {
+    windowRows: c.NETSEC_MONITOR_WINDOW_ROWS,
+    windowSeconds: c.NETSEC_MONITOR_WINDOW_MINUTES * 60,
+    retention: c.NETSEC_MONITOR_RETENTION,
+    alerts: { ...DEFAULT_ALERT_RULES, cooldownMs: c.NETSEC_ALERT_COOLDOWN_MINUTES * 60_000 },
+  };
+}
+
+/**
+ * A batch scored outside the server (`netsec predict`) counted into its model's monitoring: left in
+ * the inbox when a server owns monitoring/, else added to the state here (alerts delivered before
+ * this resolves). Nothing when NETSEC_MONITOR=off.
+ */
+export async function recordOutsideServer(
+  c: Readonly<Config>,
+  m: ScoringModel,
+  batch: ScoredBatch,
+  log: Logger,
+): Promise<void> {
+  if (c.NETSEC_MONITOR === "off") return;
+  const ref = monitorReferenceFor(m.dir);
+  const counts = ref ? countBatch(ref, batch) : null;
+  if (monitoringOwner(c.home) !== null) {
+    if (counts) writeInbox(c.home, m, counts);
+    return;
+  }
+  const sink = new AlertSink(
+    log,
+    c.NETSEC_ALERT_WEBHOOK_URL
+      ? { url: c.NETSEC_ALERT_WEBHOOK_URL, secret: c.NETSEC_ALERT_WEBHOOK_SECRET }
+      : null,
+  );
+  const mon = new Monitor(c.home, monitorSettingsFrom(c), log, sink);
+  mon.record(m, counts);
+  await mon.shutdown();
+}

@@ -1,0 +1,222 @@
+/**
+ * Windows of scored traffic on a real bundle (a phishing random forest trained by the CLI): closing
+ * by rows and by time, a new version opening its own window, history kept across a restart, bounded
+ * retention, alerts with their cooldown, a bundle without a monitoring reference, and `netsec predict`
+ * + `netsec monitor` sharing the windows.
+ */
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BundlePredictor } from "../../src/bundle/bundle.ts";
+import { ModelRegistry } from "../../src/bundle/registry.ts";
+import { homeLayout } from "../../src/config/home.ts";
+import type { Frame } from "../../src/core/frame.ts";
+import type { Logger } from "../../src/core/log.ts";
+import { Rng } from "../../src/core/rng.ts";
+import { loadFrame } from "../../src/datasets/load.ts";
+import { type Alert, AlertSink } from "../../src/monitor/alerts.ts";
+import { countBatch } from "../../src/monitor/counts.ts";
+import { Monitor, NO_REFERENCE_MESSAGE, type ScoringModel } from "../../src/monitor/monitor.ts";
+import { MONITOR_REFERENCE_FILE, readMonitorReference } from "../../src/monitor/reference.ts";
+import { runCli } from "../helpers/cli.ts";
+import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
+
+const tmp = tempDir("netsec-monitor-");
+afterAll(tmp.cleanup);
+const home = join(tmp.dir, "home");
+const env = { NETSEC_HOME: home, NETSEC_STORE_URI: "", MONGODB_URI: "" };
+
+let bundle: string;
+let bp: BundlePredictor;
+let frame: Frame;
+let shuffled: Frame;
+
+beforeAll(async () => {
+  const r = runCli(
+    ["train", "--dataset", "phishing", "--models", "random_forest", "--params", '{"n_estimators":10}'],
+    env,
+  );
+  expect(r.code, r.stderr).toBe(0);
+  bundle = new ModelRegistry(home).resolve("champion").dir;
+  bp = new BundlePredictor(bundle);
+  frame = (await loadFrame({ path: PHISHING_CSV }, bp.schema)).frame;
+  const order = Uint32Array.from({ length: frame.nRows }, (_, i) => i);
+  new Rng(3).shuffle(order);
+  shuffled = frame.take(order);
+}, 120_000);
+
+const model = (over: Partial<ScoringModel> = {}): ScoringModel => ({
+  name: "phish",
+  version: "phish:1",
+  runId: bp.manifest.run_id,
+  dir: bundle,
+  ...over,
+});
+
+/**
+ * The counts of rows [from, from + n) of the phishing data in a seeded random order (so any run of
+ * rows is a sample of the training distribution; the file itself is ordered), scored by the bundle.
+ */
+function batch(from: number, n: number, f: Frame = shuffled) {
+  const part = f.take(Int32Array.from({ length: n }, (_, i) => from + i));
+  return countBatch(readMonitorReference(bundle)!, { frame: part, ...bp.predict(part) });
+}
+
+function capture(): { logs: string[]; log: Logger } {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _e, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  return { logs, log: pino({ level: "info" }, sink) };
+}
+
+class Recorder extends AlertSink {
+  readonly alerts: Alert[] = [];
+  override deliver(a: Alert): void {
+    this.alerts.push(a);
+  }
+}
+
+describe("monitoring windows", () => {
+  it("the bundle carries a monitoring reference of its training rows and outputs", () => {
+    const ref = readMonitorReference(bundle)!;
+    expect(Object.keys(ref.inputs).sort()).toEqual([...bp.manifest.input_columns].sort());
+    expect(ref.rows).toBe(bp.manifest.data.train_rows);
+    for (const c of Object.values(ref.inputs)) expect(c.counts.reduce((a, b) => a + b, 0)).toBe(c.n);
+    // out-of-fold predictions of every training row, threat rate on the model's threshold
+    expect(ref.outputs.probability.reduce((a, b) => a + b, 0)).toBe(bp.manifest.data.train_rows);
+    expect(ref.outputs.threshold).toBe(bp.manifest.threshold);
+    expect(ref.important_features.length).toBeGreaterThan(0);
+  });
+
+  it("closes at the row count, keeps the open window, and a restart keeps both", () => {
+    const h = join(tmp.dir, "h1");
+    const { log } = capture();
+    const a = new Monitor(h, { windowRows: 3000 }, log, null);
+    const t0 = new Date("2026-01-01T00:00:00Z");
+    a.record(model(), batch(0, 2000), t0);
+    a.record(model(), batch(2000, 2000), new Date(t0.getTime() + 1000)); // 4000 ≥ 3000: closes
+    a.record(model(), batch(4000, 500), new Date(t0.getTime() + 2000));
+    a.save();
+    const v = a.view("phish");
+    expect(v.windows).toHaveLength(1);
+    expect(v.windows[0]).toMatchObject({ rows: 4000, start: t0.toISOString(), version: "phish:1" });
+    expect(v.open).toMatchObject({ rows: 500 });
+    // held-in rows of the training distribution: nothing drifts
+    expect(v.windows[0]!.drifted).toEqual([]);
+    expect(v.latest?.inputs.n_current).toBe(4000);
+    // a new process on the same home: the same history and open window
+    const b = new Monitor(h, { windowRows: 3000 }, log, null);
+    expect(b.view("phish")).toEqual(v);
+    b.record(model(), batch(4500, 2500), new Date(t0.getTime() + 3000));
+    expect(b.view("phish").windows.map((w) => w.rows)).toEqual([4000, 3000]);
+  });
+
+  it("a damaged state file is moved aside and said; monitoring starts anew", () => {
+    const h = join(tmp.dir, "h-damaged");
+    const file = homeLayout(h).monitorModel("phish").state;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ model: "phish", open: { counts: "not counts" } }));
+    const { logs, log } = capture();
+    const m = new Monitor(h, {}, log, null);
+    expect(m.view("phish")).toMatchObject({ status: "no_data", windows: [], open: null });
+    expect(existsSync(`${file}.damaged`)).toBe(true);
+    expect(logs.join("")).toContain("monitoring state damaged");
+  });
+
+  it("closes by time on the tick, never keeps an empty window, and keeps only `retention` windows", () => {
+    const h = join(tmp.dir, "h2");
+    const { log } = capture();
+    const m = new Monitor(h, { windowRows: 1e9, windowSeconds: 60, retention: 3 }, log, null);
+    let t = Date.parse("2026-01-01T00:00:00Z");
+    for (let i = 0; i < 5; i++) {
+      m.record(model(), batch(i * 100, 100), new Date(t));
+      t += 30_000;
+      m.tick(new Date(t)); // 30 s: still open
+      expect(m.view("phish").open?.rows).toBe(100);
+      t += 30_000;
+      m.tick(new Date(t)); // 60 s: closed
+      expect(m.view("phish").open).toBeNull();
+    }
+    m.tick(new Date(t + 3_600_000)); // nothing open, nothing scored: no window
+    const w = m.view("phish").windows;
+    expect(w).toHaveLength(3);
+    expect(w.map((x) => x.rows)).toEqual([100, 100, 100]);
+    expect(w[0]!.start).toBe(new Date(Date.parse("2026-01-01T00:00:00Z") + 2 * 60_000).toISOString());
+    // 100 rows: p-value tests decide (the sample-size rule of `validate`)
+    expect(Object.values(w[0]!.features).every((f) => f.method.endsWith("_test"))).toBe(true);
+    // since: only windows that ended at or after it
+    expect(m.view("phish", new Date(Date.parse(w[2]!.end))).windows).toHaveLength(1);
+  });
+
+  it("a new version closes the open window and opens its own", () => {
+    const h = join(tmp.dir, "h3");
+    const m = new Monitor(h, { windowRows: 1e9 }, capture().log, null);
+    m.record(model(), batch(0, 1500));
+    m.record(model({ version: "phish:2" }), batch(1500, 1200));
+    const v = m.view("phish");
+    expect(v.windows.map((w) => [w.version, w.rows])).toEqual([["phish:1", 1500]]);
+    expect(v.open).toMatchObject({ version: "phish:2", rows: 1200 });
+  });
+
+  it("a bundle without a monitoring reference: 'no reference profile; retrain', nothing counted", () => {
+    const old = join(tmp.dir, "old-bundle");
+    cpSync(bundle, old, { recursive: true });
+    rmSync(join(old, MONITOR_REFERENCE_FILE));
+    const m = new Monitor(join(tmp.dir, "h4"), {}, capture().log, null);
+    expect(m.reference(old)).toBeNull();
+    m.record(model({ dir: old, version: "phish:0" }), null);
+    const v = m.view("phish");
+    expect(v).toMatchObject({ status: "no_reference", open: null, windows: [] });
+    expect(v.message).toBe(`phish:0: ${NO_REFERENCE_MESSAGE}`);
+  });
+
+  it("alerts on a window whose rows moved, once per cooldown", () => {
+    // only phishing rows predicted as threats: the threat rate jumps and the inputs move with it
+    const threats = Int32Array.from([...bp.predict(frame).isThreat].flatMap((t, i) => (t === 1 ? [i] : [])));
+    const shifted = frame.take(threats);
+    const sink = new Recorder(capture().log, null);
+    const m = new Monitor(join(tmp.dir, "h5"), { windowRows: 2000 }, capture().log, sink);
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    m.record(model(), batch(0, 2000, shifted), new Date(t0));
+    const rules = sink.alerts.map((a) => a.rule);
+    expect(rules).toContain("threat_rate");
+    expect(m.view("phish").windows[0]!.alerts).toEqual(rules);
+    const first = sink.alerts.length;
+    m.record(model(), batch(2000, 2000, shifted), new Date(t0 + 60_000)); // within the hour: quiet
+    expect(sink.alerts).toHaveLength(first);
+    expect(m.view("phish").windows[1]!.alerts).toEqual([]);
+    m.record(model(), batch(0, 2000, shifted), new Date(t0 + 3_600_000)); // cooldown over
+    expect(sink.alerts.length).toBeGreaterThan(first);
+  });
+
+  it("netsec predict counts into the model's windows; netsec monitor shows them", () => {
+    const r = runCli(
+      ["predict", "--model", "champion", "--input", PHISHING_CSV, "--output", join(tmp.dir, "out.csv")],
+      {
+        ...env,
+        NETSEC_MONITOR_WINDOW_ROWS: "5000",
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const name = new ModelRegistry(home).resolve("champion").name;
+    expect(existsSync(homeLayout(home).monitorModel(name).state)).toBe(true);
+    const m = runCli(["monitor", "--json"], env);
+    expect(m.code, m.stderr).toBe(0);
+    const models = (
+      m.json as { models: { model: string; windows: { rows: number }[]; open: { rows: number } | null }[] }
+    ).models;
+    expect(models.map((x) => x.model)).toEqual([name]);
+    // 11,055 rows in one batch: one window (it closes at the first batch reaching 5,000 rows)
+    expect(models[0]!.windows.map((w) => w.rows)).toEqual([frame.nRows]);
+    expect(readdirSync(homeLayout(home).monitoring)).toContain(name);
+    const bad = runCli(["monitor", "--since", "yesterday"], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--since");
+  });
+});
