@@ -133,6 +133,12 @@ export class WasmFn {
     uleb(offset, this.code);
     return this;
   }
+  /** A float32 load (natural alignment); f64PromoteF32 widens it exactly. */
+  f32Load(offset = 0): this {
+    this.op(0x2a, 2);
+    uleb(offset, this.code);
+    return this;
+  }
   f64Load(offset = 0): this {
     this.op(0x2b, 3);
     uleb(offset, this.code);
@@ -238,6 +244,12 @@ export class WasmFn {
   }
   f64Mul(): this {
     return this.op(0xa2);
+  }
+  f64PromoteF32(): this {
+    return this.op(0xbb);
+  }
+  i32GeU(): this {
+    return this.op(0x4f);
   }
   /** [a, b, cond] → cond ≠ 0 ? a : b */
   select(): this {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.ts";
 import { buildHistogram, histOffsets, histScratch, sparseRows } from "../../src/models/hgb/histogram.ts";
+import { wasmHistograms } from "../../src/models/hgb/histogram-wasm.ts";
 import { MISSING_BIN } from "../../src/models/tree/binning.ts";
 
 describe("hgb histogram", () => {
@@ -47,6 +48,50 @@ describe("hgb histogram", () => {
     for (let q = 0; q < want.length; q++) {
       if (q % 3 === 2) expect(out[q], `slot ${q}`).toBe(want[q]);
       else expect(Math.abs(out[q]! - want[q]!), `slot ${q}`).toBeLessThan(1e-9);
+    }
+  });
+});
+
+describe("hgb histogram in WebAssembly", () => {
+  it("gives the JS loop's sums bit for bit, for any node's rows and either class's gradients", () => {
+    const rng = new Rng(5);
+    const n = 700;
+    const R = 2;
+    const nBins = Uint16Array.of(2, 12, 255, 3);
+    const p = nBins.length;
+    const bins = new Uint8Array(n * p);
+    for (let r = 0; r < n; r++) {
+      bins[r] = rng.next() < 0.85 ? 0 : 1;
+      bins[n + r] = rng.next() < 0.1 ? MISSING_BIN : rng.int(12);
+      bins[2 * n + r] = rng.int(255);
+      bins[3 * n + r] = rng.next() < 0.5 ? 2 : rng.int(3);
+    }
+    const off = histOffsets(nBins);
+    const sparse = sparseRows(bins, n, nBins, off);
+    const wasm = wasmHistograms(sparse, n, R, off[p]!);
+    expect(wasm).not.toBeNull();
+    for (let i = 0; i < n * R; i++) {
+      wasm!.g[i] = rng.normal();
+      wasm!.h[i] = rng.next();
+    }
+    // a node: some rows in a shuffled order, at an offset inside the rows array (as after partitions)
+    const picked = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.5);
+    rng.shuffle(picked);
+    const start = 17;
+    wasm!.rows.set(picked, start);
+    const end = start + picked.length;
+    const jsRows = wasm!.rows.slice();
+    for (let k = 0; k < R; k++) {
+      const g = wasm!.g.subarray(k * n, (k + 1) * n);
+      const h = wasm!.h.subarray(k * n, (k + 1) * n);
+      const base = { bins, nRows: n, nBins, off, rows: sparse, g, h };
+      const got = new Float64Array(off[p]!).fill(7);
+      const want = new Float64Array(off[p]!).fill(7);
+      const a = buildHistogram({ ...base, wasm }, wasm!.rows, start, end, got, histScratch(n));
+      // the same rows outside the kernel's memory: the JS loop
+      const b = buildHistogram({ ...base, wasm }, jsRows, start, end, want, histScratch(n));
+      expect(a).toEqual(b);
+      expect(Array.from(got)).toEqual(Array.from(want));
     }
   });
 });
