@@ -251,6 +251,9 @@ export class WasmFn {
   i32GeU(): this {
     return this.op(0x4f);
   }
+  i32LeU(): this {
+    return this.op(0x4d);
+  }
   /** [a, b, cond] → cond ≠ 0 ? a : b */
   select(): this {
     return this.op(0x1b);

@@ -26,7 +26,7 @@ import { shouldStop, stratifiedSplit } from "./hgb/early-stopping.ts";
 import { BoostedTrees } from "./hgb/ensemble.ts";
 import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
 import { histOffsets, histScratch, sparseRows } from "./hgb/histogram.ts";
-import { type WasmHistograms, wasmHistograms } from "./hgb/histogram-wasm.ts";
+import { type WasmFitKernels, wasmFitKernels } from "./hgb/wasm-kernels.ts";
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
 import { randomStateSchema } from "./params.ts";
 import { binMatrix, fitBinMapper } from "./tree/binning.ts";
@@ -118,7 +118,7 @@ export class HistGradientBoostingClassifier implements Classifier {
     const off = histOffsets(mapper.nBins);
     const sparse = sparseRows(bins, n, mapper.nBins, off);
     // the histogram kernel's memory holds the gradients and each tree's rows (JS arrays without it)
-    const wasm = wasmHistograms(sparse, n, R, off[Xt.nCols]!);
+    const wasm = wasmFitKernels(sparse, bins, n, R, off[Xt.nCols]!);
     const g = wasm ? wasm.g : new Float32Array(n * R);
     const h = wasm ? wasm.h : new Float32Array(n * R);
     const inp: GrowInput = {
@@ -275,7 +275,7 @@ export class HistGradientBoostingClassifier implements Classifier {
 }
 
 /** A tree's own copy of its rows: in the histogram kernel's memory when there is one. */
-function treeRows(rows: Uint32Array, wasm: WasmHistograms | null): Uint32Array {
+function treeRows(rows: Uint32Array, wasm: WasmFitKernels | null): Uint32Array {
   if (!wasm) return rows.slice();
   const out = wasm.rows.subarray(0, rows.length);
   out.set(rows);

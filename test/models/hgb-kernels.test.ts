@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.ts";
 import { buildHistogram, histOffsets, histScratch, sparseRows } from "../../src/models/hgb/histogram.ts";
-import { wasmHistograms } from "../../src/models/hgb/histogram-wasm.ts";
+import { wasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
 import { MISSING_BIN } from "../../src/models/tree/binning.ts";
 
 describe("hgb histogram", () => {
@@ -68,7 +68,7 @@ describe("hgb histogram in WebAssembly", () => {
     }
     const off = histOffsets(nBins);
     const sparse = sparseRows(bins, n, nBins, off);
-    const wasm = wasmHistograms(sparse, n, R, off[p]!);
+    const wasm = wasmFitKernels(sparse, bins, n, R, off[p]!);
     expect(wasm).not.toBeNull();
     for (let i = 0; i < n * R; i++) {
       wasm!.g[i] = rng.normal();
@@ -92,6 +92,40 @@ describe("hgb histogram in WebAssembly", () => {
       const b = buildHistogram({ ...base, wasm }, jsRows, start, end, want, histScratch(n));
       expect(a).toEqual(b);
       expect(Array.from(got)).toEqual(Array.from(want));
+    }
+  });
+});
+
+describe("hgb partition in WebAssembly", () => {
+  it("splits a node's rows stably: its left rows in order, then its right rows in order", () => {
+    const rng = new Rng(8);
+    const n = 400;
+    const nBins = Uint16Array.of(50, 2);
+    const bins = new Uint8Array(n * 2);
+    for (let r = 0; r < n; r++) {
+      bins[r] = rng.next() < 0.15 ? MISSING_BIN : rng.int(50);
+      bins[n + r] = rng.int(2);
+    }
+    const off = histOffsets(nBins);
+    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[2]!)!;
+    for (const [feature, bin, missingLeft] of [
+      [0, 20, 0],
+      [0, 20, 1],
+      [0, 0, 1],
+      [1, 0, 0],
+    ] as const) {
+      const node = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.7);
+      rng.shuffle(node);
+      const start = 9;
+      wasm.rows.set(node, start);
+      const goesLeft = (r: number) => {
+        const b = bins[feature * n + r]!;
+        return b === MISSING_BIN ? missingLeft === 1 : b <= bin;
+      };
+      const want = [...node.filter(goesLeft), ...node.filter((r) => !goesLeft(r))];
+      const mid = wasm.partition(start, start + node.length, feature, bin, missingLeft);
+      expect(mid - start).toBe(node.filter(goesLeft).length);
+      expect(Array.from(wasm.rows.subarray(start, start + node.length))).toEqual(want);
     }
   });
 });

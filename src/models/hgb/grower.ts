@@ -163,20 +163,10 @@ export function growTree(
     const node = splittable[bi]!;
     splittable.splice(bi, 1);
     const s = node.split!;
-    // stable partition: left rows compacted in place, right rows through the scratch
-    const fo = s.feature * nRows;
-    const rightRows = scratch.right;
-    let w = node.start;
-    let nr = 0;
-    for (let i = node.start; i < node.end; i++) {
-      const r = rows[i]!;
-      const b = bins[fo + r]!;
-      // MISSING_BIN (255) is above every split bin (<= 254)
-      if (b <= s.bin || (b === 255 && s.missingLeft === 1)) rows[w++] = r;
-      else rightRows[nr++] = r;
-    }
-    rows.set(rightRows.subarray(0, nr), w);
-    const mid = w;
+    const mid =
+      inp.wasm && rows.buffer === inp.wasm.rows.buffer && rows.byteOffset === inp.wasm.rows.byteOffset
+        ? inp.wasm.partition(node.start, node.end, s.feature, s.bin, s.missingLeft)
+        : partition(bins, nRows, rows, scratch.right, node.start, node.end, s);
     const depth = node.depth + 1;
     const lid = newNode(s.gl, s.hl, mid - node.start);
     const rid = newNode(s.gr, s.hr, node.end - mid);
@@ -251,4 +241,38 @@ export function growTree(
     value: Float64Array.from(value),
     weight: Float64Array.from(weight),
   };
+}
+
+/**
+ * Stable partition of rows[start..end) by the split (left rows compacted in place, right rows through
+ * `rightRows`); returns the first right row's position. (The fit's WebAssembly kernel does the same.)
+ */
+function partition(
+  bins: Uint8Array,
+  nRows: number,
+  rows: Uint32Array,
+  rightRows: Uint32Array,
+  start: number,
+  end: number,
+  s: SplitInfo,
+): number {
+  const fo = s.feature * nRows;
+  let w = start;
+  let nr = 0;
+  const sb = s.bin;
+  const ml = s.missingLeft;
+  // without branches (a node's rows go either way unpredictably): each row is written to both
+  // sides and only its side's cursor moves (w <= i: the left side never overtakes the reads)
+  for (let i = start; i < end; i++) {
+    const r = rows[i]!;
+    const b = bins[fo + r]!;
+    // MISSING_BIN (255) is above every split bin (<= 254)
+    const goLeft = +(b <= sb) | (+(b === 255) & ml);
+    rows[w] = r;
+    rightRows[nr] = r;
+    w += goLeft;
+    nr += 1 - goLeft;
+  }
+  rows.set(rightRows.subarray(0, nr), w);
+  return w;
 }

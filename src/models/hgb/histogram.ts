@@ -6,7 +6,7 @@
  * binned matrix). Sums are float64 over float32 gradients and hessians, as scikit-learn's
  * HistGradientBoosting keeps them (G_H_DTYPE float32, histogram sums float64).
  */
-import type { WasmHistograms } from "./histogram-wasm.ts";
+import type { WasmFitKernels } from "./wasm-kernels.ts";
 
 /** Where each feature's histogram slots start; off[nFeatures] is the histogram's length. */
 export function histOffsets(nBins: Uint16Array): Int32Array {
@@ -26,7 +26,7 @@ export interface HistInput {
   g: Float32Array;
   h: Float32Array;
   /** The fit's WebAssembly kernel (used when idx, g and h are its memory's views), or null. */
-  wasm?: WasmHistograms | null;
+  wasm?: WasmFitKernels | null;
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
- * The histogram kernel of histogram.ts in WebAssembly (emitted with core/wasm.ts at load time): the
- * same sums in the same order, several times faster than the JS loop on sparse rows (the JS loop
- * stays the reference and the fallback where WebAssembly is missing).
+ * The fit's two hot loops in WebAssembly (emitted with core/wasm.ts at load time): the histogram of
+ * histogram.ts (the same sums in the same order) and the grower's stable partition of a node's rows,
+ * both faster than their JS loops, which stay the reference and the fallback where WebAssembly is
+ * missing.
  *
- * One WebAssembly.Memory per fit holds everything the kernel reads, so no call copies its inputs:
+ * One WebAssembly.Memory per fit holds everything the kernels read, so no call copies its inputs:
  *
  *   [ptr: nRows + 1 i32][G, H: 2 f64][histogram: histSize f64][index: nnz i32][rows: nRows u32]
- *   [g: nRows · R f32][h: nRows · R f32]
+ *   [right rows: nRows u32][g: nRows · R f32][h: nRows · R f32][bins: nRows · nFeatures u8]
  *
  * ptr and index are stored as absolute byte addresses (a row's first entry; an entry's (G, H, count)
  * slot in the histogram area), so the inner loop is loads, adds and stores only. The fit writes each
@@ -60,11 +61,43 @@ function histKernel(): WasmFn {
   return f;
 }
 
+/**
+ * part(q, qEnd, col, bin, missingLeft, right) → left count: the stable partition of the row words in
+ * [q, qEnd) by the binned column at byte address col (row r's bin u8[col + r]): rows with bin <= bin,
+ * or the missing bin (255) when missingLeft is 1, compacted in place from q; the others to the words
+ * from `right`. Without branches (a node's rows go either way unpredictably): each row is written to
+ * both sides and only its side's cursor moves.
+ */
+function partitionKernel(): WasmFn {
+  const f = new WasmFn("part", ["i32", "i32", "i32", "i32", "i32", "i32"], ["i32"]);
+  const [q, qEnd, col, bin, ml, right] = [0, 1, 2, 3, 4, 5];
+  const w = f.local("i32");
+  const r = f.local("i32");
+  const b = f.local("i32");
+  const left = f.local("i32");
+  const q0 = f.local("i32");
+  f.get(q).tee(q0).set(w);
+  f.block().loop();
+  f.get(q).get(qEnd).i32GeU().brIf(1);
+  f.get(q).i32Load().set(r);
+  f.get(col).get(r).i32Add().i32Load8U().set(b);
+  // left = (b <= bin) | ((b == 255) & missingLeft)
+  f.get(b).get(bin).i32LeU().get(b).i32(255).i32Eq().get(ml).i32And().i32Or().set(left);
+  f.get(w).get(r).i32Store();
+  f.get(right).get(r).i32Store();
+  f.get(w).get(left).i32(2).i32Shl().i32Add().set(w);
+  f.get(right).i32(4).get(left).i32(2).i32Shl().i32Sub().i32Add().set(right);
+  f.get(q).i32(4).i32Add().set(q);
+  f.br(0).end().end();
+  f.get(w).get(q0).i32Sub().i32(2).i32ShrU();
+  return f;
+}
+
 let compiled: WebAssembly.Module | null | undefined;
 let disabled = false;
 
-/** Tests compare the kernel with the JS loop: true makes every fit take the JS path. */
-export function disableWasmHistograms(off: boolean): void {
+/** Tests compare the kernels with the JS loops: true makes every fit take the JS path. */
+export function disableWasmFitKernels(off: boolean): void {
   disabled = off;
 }
 
@@ -72,15 +105,18 @@ function kernelModule(): WebAssembly.Module | null {
   if (disabled) return null;
   if (compiled !== undefined) return compiled;
   try {
-    compiled = typeof WebAssembly === "object" ? new WebAssembly.Module(assemble([histKernel()])) : null;
+    compiled =
+      typeof WebAssembly === "object"
+        ? new WebAssembly.Module(assemble([histKernel(), partitionKernel()]))
+        : null;
   } catch {
     compiled = null;
   }
   return compiled;
 }
 
-/** A fit's histogram memory: the views the fit fills and the kernel that reads them. */
-export interface WasmHistograms {
+/** A fit's kernel memory: the views the fit fills and the kernels that read them. */
+export interface WasmFitKernels {
   /** Each tree's rows (the grower partitions them in place). */
   rows: Uint32Array;
   /** Gradients and hessians, R blocks of nRows (block k for raw score k). */
@@ -97,15 +133,24 @@ export interface WasmHistograms {
     end: number,
     out: Float64Array,
   ): { G: number; H: number };
+  /**
+   * Stable partition of rows[start..end) by feature's bin (<= bin left; missing left when
+   * missingLeft is 1): left rows first. Returns the first right row's position.
+   */
+  partition(start: number, end: number, feature: number, bin: number, missingLeft: number): number;
 }
 
-/** The memory and kernel for one fit, or null where WebAssembly is missing or disabled. */
-export function wasmHistograms(
+/**
+ * The memory and kernels for one fit (bins: the column-major binned matrix, nRows per column), or
+ * null where WebAssembly is missing or disabled.
+ */
+export function wasmFitKernels(
   sparse: SparseRows,
+  bins: Uint8Array,
   nRows: number,
   R: number,
   histSize: number,
-): WasmHistograms | null {
+): WasmFitKernels | null {
   const mod = kernelModule();
   if (!mod) return null;
   const nnz = sparse.index.length;
@@ -115,21 +160,28 @@ export function wasmHistograms(
   const hist = sums + 16;
   const indexAt = align8(hist + histSize * 8);
   const rowsAt = align8(indexAt + nnz * 4);
-  const gAt = align8(rowsAt + nRows * 4);
+  const rightAt = align8(rowsAt + nRows * 4);
+  const gAt = align8(rightAt + nRows * 4);
   const hAt = align8(gAt + nRows * R * 4);
-  const end = align8(hAt + nRows * R * 4);
+  const binsAt = align8(hAt + nRows * R * 4);
+  const end = align8(binsAt + bins.length);
   const mem = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE) + 1 });
   const buf = mem.buffer;
   const ptr = new Int32Array(buf, 0, nRows + 1);
   for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + 4 * sparse.ptr[r]!;
   const index = new Int32Array(buf, indexAt, nnz);
   for (let k = 0; k < nnz; k++) index[k] = hist + 8 * sparse.index[k]!;
+  new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
   const sumsView = new Float64Array(buf, sums, 2);
-  const kernel = new WebAssembly.Instance(mod, { env: { memory: mem } }).exports.hist as (
-    ...a: number[]
-  ) => void;
+  const k = new WebAssembly.Instance(mod, { env: { memory: mem } }).exports as Record<
+    string,
+    (...a: number[]) => number
+  >;
+  const histFn = k.hist!;
+  const partFn = k.part!;
   const rows = new Uint32Array(buf, rowsAt, nRows);
+  const right = new Uint32Array(buf, rightAt, nRows);
   return {
     rows,
     g: new Float32Array(buf, gAt, nRows * R),
@@ -138,9 +190,21 @@ export function wasmHistograms(
       if (g.buffer !== buf || h.buffer !== buf)
         throw new RangeError("gradients outside the histogram memory");
       histView.fill(0);
-      kernel(rowsAt + 4 * start, rowsAt + 4 * end, g.byteOffset, h.byteOffset, sums);
+      histFn(rowsAt + 4 * start, rowsAt + 4 * end, g.byteOffset, h.byteOffset, sums);
       out.set(histView);
       return { G: sumsView[0]!, H: sumsView[1]! };
+    },
+    partition(start, end, feature, bin, missingLeft) {
+      const nl = partFn(
+        rowsAt + 4 * start,
+        rowsAt + 4 * end,
+        binsAt + feature * nRows,
+        bin,
+        missingLeft,
+        rightAt,
+      );
+      rows.set(right.subarray(0, end - start - nl), start + nl);
+      return start + nl;
     },
   };
 }
