@@ -25,9 +25,9 @@ import { classWeightSchema } from "./decision-tree.ts";
 import { shouldStop, stratifiedSplit } from "./hgb/early-stopping.ts";
 import { BoostedTrees } from "./hgb/ensemble.ts";
 import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
-import { histOffsets, histScratch, sparseRows } from "./hgb/histogram.ts";
-import { type WasmFitKernels, wasmFitKernels } from "./hgb/wasm-kernels.ts";
+import { HistPool, histOffsets, histScratch, sparseRows } from "./hgb/histogram.ts";
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
+import { type WasmFitKernels, wasmFitKernels } from "./hgb/wasm-kernels.ts";
 import { randomStateSchema } from "./params.ts";
 import { binMatrix, fitBinMapper } from "./tree/binning.ts";
 import { type FlatTree, type FlatTreeJSON, leafOf, treeFromJSON, treeToJSON } from "./tree/flat-tree.ts";
@@ -118,7 +118,15 @@ export class HistGradientBoostingClassifier implements Classifier {
     const off = histOffsets(mapper.nBins);
     const sparse = sparseRows(bins, n, mapper.nBins, off);
     // the histogram kernel's memory holds the gradients and each tree's rows (JS arrays without it)
-    const wasm = wasmFitKernels(sparse, bins, n, R, off[Xt.nCols]!);
+    const wasm = wasmFitKernels(
+      sparse,
+      bins,
+      n,
+      R,
+      off[Xt.nCols]!,
+      // live node histograms: one per splittable leaf, and the one being built
+      Math.min(P.maxLeafNodes ?? 64, 64) + 2,
+    );
     const g = wasm ? wasm.g : new Float32Array(n * R);
     const h = wasm ? wasm.h : new Float32Array(n * R);
     const inp: GrowInput = {
@@ -133,7 +141,7 @@ export class HistGradientBoostingClassifier implements Classifier {
       hasMissing: mapper.hasMissing,
       thresholds: mapper.thresholds,
     };
-    const scratch = growScratch(n, Xt.nCols, histScratch(n));
+    const scratch = growScratch(n, Xt.nCols, histScratch(n), new HistPool(off[Xt.nCols]!, wasm?.slots));
     const growParams = {
       maxLeafNodes: P.maxLeafNodes ?? Number.POSITIVE_INFINITY,
       maxDepth: P.maxDepth ?? Number.POSITIVE_INFINITY,

@@ -68,7 +68,7 @@ describe("hgb histogram in WebAssembly", () => {
     }
     const off = histOffsets(nBins);
     const sparse = sparseRows(bins, n, nBins, off);
-    const wasm = wasmFitKernels(sparse, bins, n, R, off[p]!);
+    const wasm = wasmFitKernels(sparse, bins, n, R, off[p]!, 1);
     expect(wasm).not.toBeNull();
     for (let i = 0; i < n * R; i++) {
       wasm!.g[i] = rng.normal();
@@ -87,11 +87,16 @@ describe("hgb histogram in WebAssembly", () => {
       const base = { bins, nRows: n, nBins, off, rows: sparse, g, h };
       const got = new Float64Array(off[p]!).fill(7);
       const want = new Float64Array(off[p]!).fill(7);
+      // into a histogram outside the memory (built in its scratch, copied out) and into a slot
       const a = buildHistogram({ ...base, wasm }, wasm!.rows, start, end, got, histScratch(n));
+      const slot = wasm!.slots[0]!.fill(7);
+      const c = buildHistogram({ ...base, wasm }, wasm!.rows, start, end, slot, histScratch(n));
       // the same rows outside the kernel's memory: the JS loop
       const b = buildHistogram({ ...base, wasm }, jsRows, start, end, want, histScratch(n));
       expect(a).toEqual(b);
+      expect(c).toEqual(b);
       expect(Array.from(got)).toEqual(Array.from(want));
+      expect(Array.from(slot)).toEqual(Array.from(want));
     }
   });
 });
@@ -107,7 +112,7 @@ describe("hgb partition in WebAssembly", () => {
       bins[n + r] = rng.int(2);
     }
     const off = histOffsets(nBins);
-    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[2]!)!;
+    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[2]!, 0)!;
     for (const [feature, bin, missingLeft] of [
       [0, 20, 0],
       [0, 20, 1],

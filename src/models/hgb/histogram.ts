@@ -169,6 +169,34 @@ function sparseSums(
   return { G, H };
 }
 
+/**
+ * Node histograms reused from node to node and tree to tree of a fit (each one is large: every bin of
+ * every feature): acquire() takes a free one (`slots` first: the fit's WebAssembly memory, where the
+ * kernel builds in place), or allocates when none is free; release() gives one back.
+ */
+export class HistPool {
+  private readonly free: Float64Array[];
+  private readonly size: number;
+  private readonly home: ArrayBufferLike | null;
+
+  constructor(size: number, slots: readonly Float64Array[] = []) {
+    this.size = size;
+    this.free = slots.slice();
+    this.home = slots[0]?.buffer ?? null;
+  }
+
+  acquire(): Float64Array {
+    return this.free.pop() ?? new Float64Array(this.size);
+  }
+
+  release(h: Float64Array | null): void {
+    if (!h) return;
+    // allocated ones to the bottom: the slots in the memory are taken first
+    if (h.buffer === this.home) this.free.push(h);
+    else this.free.unshift(h);
+  }
+}
+
 /** parent − child into `parent` (the larger child's histogram, the parent's buffer reused). */
 export function subtractHistogram(parent: Float64Array, child: Float64Array, length: number): void {
   for (let q = 0; q < length; q++) parent[q]! -= child[q]!;

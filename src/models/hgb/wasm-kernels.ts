@@ -9,11 +9,12 @@
  *   [ptr: nRows + 1 i32][G, H: 2 f64][histogram: histSize f64][index: nnz i32][rows: nRows u32]
  *   [right rows: nRows u32][g: nRows · R f32][h: nRows · R f32][bins: nRows · nFeatures u8]
  *
- * ptr and index are stored as absolute byte addresses (a row's first entry; an entry's (G, H, count)
- * slot in the histogram area), so the inner loop is loads, adds and stores only. The fit writes each
- * iteration's gradients into `g`/`h` and each tree's rows into `rows` (views on the memory); the
- * grower partitions `rows` in place. A node's histogram is built in the memory's histogram area and
- * copied out to the node's own buffer.
+ * ptr is stored as absolute byte addresses (a row's first entry) and index as byte offsets (an
+ * entry's (G, H, count) slot in a histogram), so the inner loop is loads, adds and stores only. The fit
+ * writes each iteration's gradients into `g`/`h` and each tree's rows into `rows` (views on the
+ * memory); the grower partitions `rows` in place. Node histograms live in the memory too (`slots`,
+ * the grower's pool): the kernel builds them in place; a histogram outside the memory (the pool ran
+ * out) is built in the scratch histogram and copied out.
  */
 import { assemble, WasmFn } from "../../core/wasm.ts";
 import type { SparseRows } from "./histogram.ts";
@@ -21,14 +22,14 @@ import type { SparseRows } from "./histogram.ts";
 const PAGE = 65536;
 
 /**
- * hist(rowsBegin, rowsEnd, gBase, hBase, sums): for each row address q in [rowsBegin, rowsEnd)
+ * hist(rowsBegin, rowsEnd, gBase, hBase, sums, out): for each row address q in [rowsBegin, rowsEnd)
  * (r = u32[q]): gi = f32[gBase + 4r], hi = f32[hBase + 4r] widened to f64; G += gi; H += hi; then for
- * each entry address k in [ptr[r], ptr[r + 1]): slot b = i32[k]; f64[b] += gi, f64[b + 8] += hi,
- * f64[b + 16] += 1. G and H are stored at sums, sums + 8.
+ * each entry address k in [ptr[r], ptr[r + 1]): slot b = out + i32[k]; f64[b] += gi,
+ * f64[b + 8] += hi, f64[b + 16] += 1. G and H are stored at sums, sums + 8.
  */
 function histKernel(): WasmFn {
-  const f = new WasmFn("hist", ["i32", "i32", "i32", "i32", "i32"]);
-  const [q, qEnd, gBase, hBase, sums] = [0, 1, 2, 3, 4];
+  const f = new WasmFn("hist", ["i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [q, qEnd, gBase, hBase, sums, out] = [0, 1, 2, 3, 4, 5];
   const r4 = f.local("i32");
   const k = f.local("i32");
   const e = f.local("i32");
@@ -48,7 +49,7 @@ function histKernel(): WasmFn {
   f.get(r4).i32Load(4).set(e);
   f.block().loop();
   f.get(k).get(e).i32GeU().brIf(1);
-  f.get(k).i32Load().set(b);
+  f.get(out).get(k).i32Load().i32Add().set(b);
   f.get(b).get(b).f64Load(0).get(gi).f64Add().f64Store(0);
   f.get(b).get(b).f64Load(8).get(hi).f64Add().f64Store(8);
   f.get(b).get(b).f64Load(16).f64(1).f64Add().f64Store(16);
@@ -138,7 +139,12 @@ export interface WasmFitKernels {
    * missingLeft is 1): left rows first. Returns the first right row's position.
    */
   partition(start: number, end: number, feature: number, bin: number, missingLeft: number): number;
+  /** Histograms in the memory for the grower's pool (fewer than asked when they would be large). */
+  slots: Float64Array[];
 }
+
+/** The node histograms kept in a fit's memory at most (beyond them the pool allocates). */
+const SLOTS_MAX_BYTES = 64 << 20;
 
 /**
  * The memory and kernels for one fit (bins: the column-major binned matrix, nRows per column), or
@@ -150,6 +156,7 @@ export function wasmFitKernels(
   nRows: number,
   R: number,
   histSize: number,
+  slots: number,
 ): WasmFitKernels | null {
   const mod = kernelModule();
   if (!mod) return null;
@@ -164,13 +171,15 @@ export function wasmFitKernels(
   const gAt = align8(rightAt + nRows * 4);
   const hAt = align8(gAt + nRows * R * 4);
   const binsAt = align8(hAt + nRows * R * 4);
-  const end = align8(binsAt + bins.length);
+  const slotsAt = align8(binsAt + bins.length);
+  const nSlots = Math.min(slots, Math.floor(SLOTS_MAX_BYTES / (histSize * 8)));
+  const end = slotsAt + nSlots * histSize * 8;
   const mem = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE) + 1 });
   const buf = mem.buffer;
   const ptr = new Int32Array(buf, 0, nRows + 1);
   for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + 4 * sparse.ptr[r]!;
   const index = new Int32Array(buf, indexAt, nnz);
-  for (let k = 0; k < nnz; k++) index[k] = hist + 8 * sparse.index[k]!;
+  for (let k = 0; k < nnz; k++) index[k] = 8 * sparse.index[k]!;
   new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
   const sumsView = new Float64Array(buf, sums, 2);
@@ -184,14 +193,20 @@ export function wasmFitKernels(
   const right = new Uint32Array(buf, rightAt, nRows);
   return {
     rows,
+    slots: Array.from(
+      { length: nSlots },
+      (_, i) => new Float64Array(buf, slotsAt + i * histSize * 8, histSize),
+    ),
     g: new Float32Array(buf, gAt, nRows * R),
     h: new Float32Array(buf, hAt, nRows * R),
     build(g, h, start, end, out) {
       if (g.buffer !== buf || h.buffer !== buf)
         throw new RangeError("gradients outside the histogram memory");
-      histView.fill(0);
-      histFn(rowsAt + 4 * start, rowsAt + 4 * end, g.byteOffset, h.byteOffset, sums);
-      out.set(histView);
+      const inPlace = out.buffer === buf;
+      const target = inPlace ? out : histView;
+      target.fill(0);
+      histFn(rowsAt + 4 * start, rowsAt + 4 * end, g.byteOffset, h.byteOffset, sums, target.byteOffset);
+      if (!inPlace) out.set(histView);
       return { G: sumsView[0]!, H: sumsView[1]! };
     },
     partition(start, end, feature, bin, missingLeft) {
