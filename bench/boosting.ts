@@ -16,7 +16,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Matrix, SHARED_BATCH_MIN_ROWS } from "../src/core/frame.ts";
 import { closePool } from "../src/core/pool.ts";
@@ -51,6 +51,8 @@ const REPEAT_BELOW_S = 5;
 interface Result {
   fit_seconds: number;
   warm_fit_seconds: number;
+  /** CPU seconds (every thread of the process) of the fastest warm fit. */
+  warm_fit_cpu_seconds: number;
   predict_rows_per_s: number;
   accuracy: number;
   f1: number;
@@ -119,13 +121,21 @@ async function nslKdd(): Promise<Rows> {
 async function netsec(d: Rows): Promise<Result> {
   const fitOnce = async () => {
     const m = createModel("hist_gradient_boosting", PARAMS);
+    const c = process.cpuUsage();
     const t = performance.now();
     await m.fit(d.Xtr, d.ytr, 2);
-    return { m, s: (performance.now() - t) / 1000 };
+    const s = (performance.now() - t) / 1000;
+    const u = process.cpuUsage(c);
+    return { m, s, cpu: (u.user + u.system) / 1e6 };
   };
-  const { m, s: fit } = await fitOnce();
+  const { m, s: fit, cpu } = await fitOnce();
   let warm = fit;
-  if (fit < REPEAT_BELOW_S) for (let i = 0; i < 2; i++) warm = Math.min(warm, (await fitOnce()).s);
+  let warmCpu = cpu;
+  if (fit < REPEAT_BELOW_S)
+    for (let i = 0; i < 2; i++) {
+      const w = await fitOnce();
+      if (w.s < warm) [warm, warmCpu] = [w.s, w.cpu];
+    }
   // steady state: predict again and again for at least 1 s (and 5 times), the fastest kept (the same
   // rule as the Python side)
   let best = Number.POSITIVE_INFINITY;
@@ -140,6 +150,7 @@ async function netsec(d: Rows): Promise<Result> {
   return {
     fit_seconds: fit,
     warm_fit_seconds: warm,
+    warm_fit_cpu_seconds: warmCpu,
     predict_rows_per_s: d.Xte.nRows / best,
     accuracy: met.accuracy,
     f1: met.f1,
@@ -170,6 +181,8 @@ async function main(): Promise<void> {
   for (const ds of DATASETS) {
     process.stderr.write(`== ${ds}\n`);
     const d = ds === "phishing" ? phishing() : await nslKdd();
+    // other work on the machine slows every side (and threaded libraries most): recorded with the results
+    const loadBefore = loadavg()[0]!;
     const mine = await netsec(d);
     await closePool();
     process.stderr.write(`  netsec: fit ${fmt(mine.fit_seconds, 3)} s, F1 ${fmt(mine.f1, 4)}\n`);
@@ -187,8 +200,10 @@ async function main(): Promise<void> {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+    const load = [loadBefore, loadavg()[0]!];
     const raw = {
       dataset: ds,
+      load_average_1min: load,
       date: new Date().toISOString(),
       cpus: cpus().length,
       cpu: cpus()[0]?.model,
@@ -205,11 +220,13 @@ async function main(): Promise<void> {
     const lines = [
       `### ${ds === "phishing" ? "Phishing" : "NSL-KDD"}: ${d.note}`,
       "",
-      "| | fit s | warm fit s | predict rows/s | accuracy | F1 | ROC-AUC | fit netsec/peer | throughput netsec/peer | F1 netsec − peer |",
-      "|---|---|---|---|---|---|---|---|---|---|",
+      `Load average (1 min) before and after: ${load.map((x) => x.toFixed(1)).join(" → ")}.`,
+      "",
+      "| | fit s | warm fit s | warm fit CPU s | predict rows/s | accuracy | F1 | ROC-AUC | fit netsec/peer | throughput netsec/peer | F1 netsec − peer |",
+      "|---|---|---|---|---|---|---|---|---|---|---|",
       ...sides.map(([name, r]) => {
         const peer = r === mine;
-        return `| ${name} | ${fmt(r.fit_seconds, 3)} | ${fmt(r.warm_fit_seconds, 3)} | ${rate(r.predict_rows_per_s)} | ${fmt(r.accuracy, 4)} | ${fmt(r.f1, 4)} | ${fmt(r.roc_auc, 4)} | ${peer ? "" : `${fmt(mine.warm_fit_seconds / r.warm_fit_seconds, 2)}×`} | ${peer ? "" : `${fmt(mine.predict_rows_per_s / r.predict_rows_per_s, 2)}×`} | ${peer ? "" : `${mine.f1 - r.f1 >= 0 ? "+" : ""}${fmt(mine.f1 - r.f1, 4)}`} |`;
+        return `| ${name} | ${fmt(r.fit_seconds, 3)} | ${fmt(r.warm_fit_seconds, 3)} | ${fmt(r.warm_fit_cpu_seconds, 3)} | ${rate(r.predict_rows_per_s)} | ${fmt(r.accuracy, 4)} | ${fmt(r.f1, 4)} | ${fmt(r.roc_auc, 4)} | ${peer ? "" : `${fmt(mine.warm_fit_seconds / r.warm_fit_seconds, 2)}×`} | ${peer ? "" : `${fmt(mine.predict_rows_per_s / r.predict_rows_per_s, 2)}×`} | ${peer ? "" : `${mine.f1 - r.f1 >= 0 ? "+" : ""}${fmt(mine.f1 - r.f1, 4)}`} |`;
       }),
     ];
     sections.push(lines.join("\n"));
@@ -220,7 +237,7 @@ async function main(): Promise<void> {
   } else if (argv.includes("--write")) {
     const path = join(ROOT, "BENCHMARKS.md");
     let doc = readFileSync(path, "utf8");
-    const body = `<!-- boosting:start -->\n## Boosting vs LightGBM, XGBoost and scikit-learn (issue 15)\n\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/boosting.ts --write\` (raw results in bench/results/boosting-*.json). One run, the same rows for every side (netsec hands its matrices to bench/boosting_peers.py as raw float64), the same settings: 100 iterations, 31 leaves, learning rate 0.1, 255 bins, min 20 rows a leaf, no L2, no early stopping, no subsampling; the libraries on 2 threads (LightGBM \`num_leaves=31, min_child_samples=20, max_bin=255\`; XGBoost \`tree_method="hist", grow_policy="lossguide", max_leaves=31, max_depth=0, max_bin=255, min_child_weight=0\`; scikit-learn \`HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=31, early_stopping=False)\` with OMP_NUM_THREADS=2). netsec first, then the peers in their own process. Fit: the first fit in the process; warm fit: the fastest of that and two more when it took under ${REPEAT_BELOW_S} s. Predict: probabilities of the test rows, the fastest of repeated calls over at least 1 s (at least 5). Threat = positive class, threshold 0.5. Ratios: warm fit netsec/peer (lower is better), throughput netsec/peer (higher is better).\n\n${sections.join("\n\n")}\n<!-- boosting:end -->`;
+    const body = `<!-- boosting:start -->\n## Boosting vs LightGBM, XGBoost and scikit-learn (issue 15)\n\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/boosting.ts --write\` (raw results in bench/results/boosting-*.json). One run, the same rows for every side (netsec hands its matrices to bench/boosting_peers.py as raw float64), the same settings: 100 iterations, 31 leaves, learning rate 0.1, 255 bins, min 20 rows a leaf, no L2, no early stopping, no subsampling; the libraries on 2 threads (LightGBM \`num_leaves=31, min_child_samples=20, max_bin=255\`; XGBoost \`tree_method="hist", grow_policy="lossguide", max_leaves=31, max_depth=0, max_bin=255, min_child_weight=0\`; scikit-learn \`HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=31, early_stopping=False)\` with OMP_NUM_THREADS=2). netsec first, then the peers in their own process. Fit: the first fit in the process; warm fit: the fastest of that and two more when it took under ${REPEAT_BELOW_S} s, and its CPU seconds (every thread of the process; spinning threads count). Predict: probabilities of the test rows, the fastest of repeated calls over at least 1 s (at least 5). Threat = positive class, threshold 0.5. Ratios: warm fit netsec/peer (lower is better), throughput netsec/peer (higher is better).\n\n${sections.join("\n\n")}\n<!-- boosting:end -->`;
     doc = doc.includes("<!-- boosting:start -->")
       ? doc.replace(/<!-- boosting:start -->[\s\S]*<!-- boosting:end -->/, body)
       : `${doc.trimEnd()}\n\n${body}\n`;
