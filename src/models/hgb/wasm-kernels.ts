@@ -20,6 +20,8 @@ import { assemble, WasmFn } from "../../core/wasm.ts";
 import type { SparseRows } from "./histogram.ts";
 
 const PAGE = 65536;
+/** WebAssembly's 32-bit address space: 4 GiB of pages. */
+const MAX_PAGES = 65536;
 
 /**
  * hist(rowsBegin, rowsEnd, gBase, hBase, sums, out): for each row address q in [rowsBegin, rowsEnd)
@@ -174,7 +176,16 @@ export function wasmFitKernels(
   const slotsAt = align8(binsAt + bins.length);
   const nSlots = Math.min(slots, Math.floor(SLOTS_MAX_BYTES / (histSize * 8)));
   const end = slotsAt + nSlots * histSize * 8;
-  const mem = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE) + 1 });
+  // 32-bit addresses: a fit whose data would not fit in 4 GiB (or whose memory cannot be had) takes
+  // the JS loops
+  const pages = Math.ceil(end / PAGE) + 1;
+  if (pages > MAX_PAGES) return null;
+  let mem: WebAssembly.Memory;
+  try {
+    mem = new WebAssembly.Memory({ initial: pages });
+  } catch {
+    return null;
+  }
   const buf = mem.buffer;
   const ptr = new Int32Array(buf, 0, nRows + 1);
   for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + 4 * sparse.ptr[r]!;
