@@ -2,7 +2,7 @@
  * Boosting benchmark (issue 15): netsec's hist_gradient_boosting beside scikit-learn's
  * HistGradientBoostingClassifier, LightGBM and XGBoost (hist), in one run, on the same rows and the
  * same settings: 100 iterations, 31 leaves, learning rate 0.1, 255 bins, no early stopping, the
- * libraries on 2 threads. netsec runs first in this process, then bench/boosting_peers.py in its own,
+ * libraries on 2 threads, then on 1. netsec runs first in this process, then bench/boosting_peers.py in its own,
  * so the two never compete for the cores. The rows are handed to Python as raw float64 files, so every
  * side fits exactly the same matrix.
  *
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
     await closePool();
     process.stderr.write(`  netsec: fit ${fmt(mine.fit_seconds, 3)} s, F1 ${fmt(mine.f1, 4)}\n`);
     const dir = mkdtempSync(join(tmpdir(), "netsec-boosting-"));
-    let peers: { models: Record<string, Result>; versions: Record<string, string> };
+    let peers: { models: Record<string, Result> };
     try {
       writeRows(dir, d);
       peers = JSON.parse(
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     writeFileSync(join(ROOT, `bench/results/boosting-${ds}.json`), `${JSON.stringify(raw, null, 2)}\n`);
     const sides: [string, Result][] = [
       ["netsec hist_gradient_boosting", mine],
-      ...Object.entries(peers.models).map(([k, v]) => [`${k} ${peers.versions[k]}`, v] as [string, Result]),
+      ...Object.entries(peers.models),
     ];
     const lines = [
       `### ${ds === "phishing" ? "Phishing" : "NSL-KDD"}: ${d.note}`,
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
   } else if (argv.includes("--write")) {
     const path = join(ROOT, "BENCHMARKS.md");
     let doc = readFileSync(path, "utf8");
-    const body = `<!-- boosting:start -->\n## Boosting vs LightGBM, XGBoost and scikit-learn (issue 15)\n\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/boosting.ts --write\` (raw results in bench/results/boosting-*.json). One run, the same rows for every side (netsec hands its matrices to bench/boosting_peers.py as raw float64), the same settings: 100 iterations, 31 leaves, learning rate 0.1, 255 bins, min 20 rows a leaf, no L2, no early stopping, no subsampling; the libraries on 2 threads (LightGBM \`num_leaves=31, min_child_samples=20, max_bin=255\`; XGBoost \`tree_method="hist", grow_policy="lossguide", max_leaves=31, max_depth=0, max_bin=255, min_child_weight=0\`; scikit-learn \`HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=31, early_stopping=False)\` with OMP_NUM_THREADS=2). netsec first, then the peers in their own process. Fit: the first fit in the process; warm fit: the fastest of that and two more when it took under ${REPEAT_BELOW_S} s, and its CPU seconds (every thread of the process; spinning threads count). Predict: probabilities of the test rows, the fastest of repeated calls over at least 1 s (at least 5). Threat = positive class, threshold 0.5. Ratios: warm fit netsec/peer (lower is better), throughput netsec/peer (higher is better).\n\n${sections.join("\n\n")}\n<!-- boosting:end -->`;
+    const body = `<!-- boosting:start -->\n## Boosting vs LightGBM, XGBoost and scikit-learn (issue 15)\n\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/boosting.ts --write\` (raw results in bench/results/boosting-*.json). One run, the same rows for every side (netsec hands its matrices to bench/boosting_peers.py as raw float64), the same settings: 100 iterations, 31 leaves, learning rate 0.1, 255 bins, min 20 rows a leaf, no L2, no early stopping, no subsampling; LightGBM \`num_leaves=31, min_child_samples=20, max_bin=255\`; XGBoost \`tree_method="hist", grow_policy="lossguide", max_leaves=31, max_depth=0, max_bin=255, min_child_weight=0\`; scikit-learn \`HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=31, early_stopping=False)\`. The libraries on 2 threads (the issue's setting), then on 1 (threadpoolctl limits; netsec fits on one thread, and on a busy machine threads that wait for each other slow a library far more than its work does). netsec first, then the peers in their own process. Fit: the first fit in the process; warm fit: the fastest of that and two more when it took under ${REPEAT_BELOW_S} s, and its CPU seconds (every thread of the process; spinning threads count). Predict: probabilities of the test rows, the fastest of repeated calls over at least 1 s (at least 5). Threat = positive class, threshold 0.5. Ratios: warm fit netsec/peer (lower is better), throughput netsec/peer (higher is better).\n\n${sections.join("\n\n")}\n<!-- boosting:end -->`;
     doc = doc.includes("<!-- boosting:start -->")
       ? doc.replace(/<!-- boosting:start -->[\s\S]*<!-- boosting:end -->/, body)
       : `${doc.trimEnd()}\n\n${body}\n`;
