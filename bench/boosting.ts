@@ -11,8 +11,9 @@
  * - phishing: the duplicate-aware split netsec's pipeline makes by default (test_size 0.2, seed 42;
  *   rows with identical feature vectors kept on one side).
  *
- *   npx node bench/boosting.ts [--datasets=phishing,nsl-kdd] [--write]
+ *   npx node bench/boosting.ts [--datasets=phishing,nsl-kdd] [--write] [--render]
  *     --write   replace the boosting section of BENCHMARKS.md (full runs only)
+ *     --render  no fits: the tables from the last raw results (bench/results/boosting-*.json)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -175,35 +176,39 @@ function writeRows(dir: string, d: Rows): void {
 const fmt = (x: number, digits: number) => x.toFixed(digits);
 const rate = (x: number) => `${Math.round(x / 1000).toLocaleString("en")} k`;
 
-async function main(): Promise<void> {
-  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  const sections: string[] = [];
-  for (const ds of DATASETS) {
-    process.stderr.write(`== ${ds}\n`);
-    const d = ds === "phishing" ? phishing() : await nslKdd();
-    // other work on the machine slows every side (and threaded libraries most): recorded with the results
-    const loadBefore = loadavg()[0]!;
-    const mine = await netsec(d);
-    await closePool();
-    process.stderr.write(`  netsec: fit ${fmt(mine.fit_seconds, 3)} s, F1 ${fmt(mine.f1, 4)}\n`);
-    const dir = mkdtempSync(join(tmpdir(), "netsec-boosting-"));
-    let peers: { models: Record<string, Result> };
-    try {
-      writeRows(dir, d);
-      peers = JSON.parse(
-        execFileSync(PY, [join(ROOT, "bench/boosting_peers.py"), dir, String(REPEAT_BELOW_S)], {
-          encoding: "utf8",
-          maxBuffer: 1 << 24,
-          stdio: ["ignore", "pipe", "inherit"],
-        }),
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    const load = [loadBefore, loadavg()[0]!];
-    const raw = {
+interface Raw {
+  dataset: string;
+  load_average_1min: number[];
+  date: string;
+  cpus: number;
+  cpu: string | undefined;
+  params: typeof PARAMS;
+  rows: string;
+  netsec: Result;
+  peers: { models: Record<string, Result> };
+}
+
+/** Fit and score every side on one dataset's rows. */
+async function measure(ds: string): Promise<Raw> {
+  const d = ds === "phishing" ? phishing() : await nslKdd();
+  // other work on the machine slows every side (and threaded libraries most): recorded with the results
+  const loadBefore = loadavg()[0]!;
+  const mine = await netsec(d);
+  await closePool();
+  process.stderr.write(`  netsec: fit ${fmt(mine.fit_seconds, 3)} s, F1 ${fmt(mine.f1, 4)}\n`);
+  const dir = mkdtempSync(join(tmpdir(), "netsec-boosting-"));
+  try {
+    writeRows(dir, d);
+    const peers = JSON.parse(
+      execFileSync(PY, [join(ROOT, "bench/boosting_peers.py"), dir, String(REPEAT_BELOW_S)], {
+        encoding: "utf8",
+        maxBuffer: 1 << 24,
+        stdio: ["ignore", "pipe", "inherit"],
+      }),
+    ) as Raw["peers"];
+    return {
       dataset: ds,
-      load_average_1min: load,
+      load_average_1min: [loadBefore, loadavg()[0]!],
       date: new Date().toISOString(),
       cpus: cpus().length,
       cpu: cpus()[0]?.model,
@@ -212,32 +217,62 @@ async function main(): Promise<void> {
       netsec: mine,
       peers,
     };
-    writeFileSync(join(ROOT, `bench/results/boosting-${ds}.json`), `${JSON.stringify(raw, null, 2)}\n`);
-    const sides: [string, Result][] = [
-      ["netsec hist_gradient_boosting", mine],
-      ...Object.entries(peers.models),
-    ];
-    const lines = [
-      `### ${ds === "phishing" ? "Phishing" : "NSL-KDD"}: ${d.note}`,
-      "",
-      `Load average (1 min) before and after: ${load.map((x) => x.toFixed(1)).join(" → ")}.`,
-      "",
-      "| | fit s | warm fit s | warm fit CPU s | predict rows/s | accuracy | F1 | ROC-AUC | fit netsec/peer | throughput netsec/peer | F1 netsec − peer |",
-      "|---|---|---|---|---|---|---|---|---|---|---|",
-      ...sides.map(([name, r]) => {
-        const peer = r === mine;
-        return `| ${name} | ${fmt(r.fit_seconds, 3)} | ${fmt(r.warm_fit_seconds, 3)} | ${fmt(r.warm_fit_cpu_seconds, 3)} | ${rate(r.predict_rows_per_s)} | ${fmt(r.accuracy, 4)} | ${fmt(r.f1, 4)} | ${fmt(r.roc_auc, 4)} | ${peer ? "" : `${fmt(mine.warm_fit_seconds / r.warm_fit_seconds, 2)}×`} | ${peer ? "" : `${fmt(mine.predict_rows_per_s / r.predict_rows_per_s, 2)}×`} | ${peer ? "" : `${mine.f1 - r.f1 >= 0 ? "+" : ""}${fmt(mine.f1 - r.f1, 4)}`} |`;
-      }),
-    ];
-    sections.push(lines.join("\n"));
-    process.stderr.write(`${lines.join("\n")}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function section(raw: Raw): string {
+  const mine = raw.netsec;
+  const sides: [string, Result][] = [
+    ["netsec hist_gradient_boosting", mine],
+    ...Object.entries(raw.peers.models),
+  ];
+  const ratio = (a: number, b: number) => `${fmt(a / b, 2)}×`;
+  return [
+    `### ${raw.dataset === "phishing" ? "Phishing" : "NSL-KDD"}: ${raw.rows}`,
+    "",
+    `Load average (1 min) before and after: ${raw.load_average_1min.map((x) => x.toFixed(1)).join(" → ")}.`,
+    "",
+    "| | fit s | warm fit s | warm fit CPU s | predict rows/s | accuracy | F1 | ROC-AUC | warm fit netsec/peer | fit CPU netsec/peer | throughput netsec/peer | F1 netsec − peer |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ...sides.map(([name, r]) => {
+      const cells =
+        r === mine
+          ? ["", "", "", ""]
+          : [
+              ratio(mine.warm_fit_seconds, r.warm_fit_seconds),
+              ratio(mine.warm_fit_cpu_seconds, r.warm_fit_cpu_seconds),
+              ratio(mine.predict_rows_per_s, r.predict_rows_per_s),
+              `${mine.f1 - r.f1 >= 0 ? "+" : ""}${fmt(mine.f1 - r.f1, 4)}`,
+            ];
+      return `| ${name} | ${fmt(r.fit_seconds, 3)} | ${fmt(r.warm_fit_seconds, 3)} | ${fmt(r.warm_fit_cpu_seconds, 3)} | ${rate(r.predict_rows_per_s)} | ${fmt(r.accuracy, 4)} | ${fmt(r.f1, 4)} | ${fmt(r.roc_auc, 4)} | ${cells.join(" | ")} |`;
+    }),
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+  const raws: Raw[] = [];
+  for (const ds of DATASETS) {
+    const path = join(ROOT, `bench/results/boosting-${ds}.json`);
+    let raw: Raw;
+    if (argv.includes("--render")) raw = JSON.parse(readFileSync(path, "utf8")) as Raw;
+    else {
+      process.stderr.write(`== ${ds}\n`);
+      raw = await measure(ds);
+      writeFileSync(path, `${JSON.stringify(raw, null, 2)}\n`);
+    }
+    raws.push(raw);
+    process.stderr.write(`${section(raw)}\n`);
   }
   if (argv.includes("--write") && datasetsArg) {
     process.stderr.write("--write ignored: a filtered run does not replace BENCHMARKS.md\n");
   } else if (argv.includes("--write")) {
     const path = join(ROOT, "BENCHMARKS.md");
     let doc = readFileSync(path, "utf8");
-    const body = `<!-- boosting:start -->\n## Boosting vs LightGBM, XGBoost and scikit-learn (issue 15)\n\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/boosting.ts --write\` (raw results in bench/results/boosting-*.json). One run, the same rows for every side (netsec hands its matrices to bench/boosting_peers.py as raw float64), the same settings: 100 iterations, 31 leaves, learning rate 0.1, 255 bins, min 20 rows a leaf, no L2, no early stopping, no subsampling; LightGBM \`num_leaves=31, min_child_samples=20, max_bin=255\`; XGBoost \`tree_method="hist", grow_policy="lossguide", max_leaves=31, max_depth=0, max_bin=255, min_child_weight=0\`; scikit-learn \`HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=31, early_stopping=False)\`. The libraries on 2 threads (the issue's setting), then on 1 (threadpoolctl limits; netsec fits on one thread, and on a busy machine threads that wait for each other slow a library far more than its work does). netsec first, then the peers in their own process. Fit: the first fit in the process; warm fit: the fastest of that and two more when it took under ${REPEAT_BELOW_S} s, and its CPU seconds (every thread of the process; spinning threads count). Predict: probabilities of the test rows, the fastest of repeated calls over at least 1 s (at least 5). Threat = positive class, threshold 0.5. Ratios: warm fit netsec/peer (lower is better), throughput netsec/peer (higher is better).\n\n${sections.join("\n\n")}\n<!-- boosting:end -->`;
+    const first = raws[0]!;
+    const body = `<!-- boosting:start -->\n## Boosting vs LightGBM, XGBoost and scikit-learn (issue 15)\n\n${first.date.slice(0, 10)}, ${first.cpus} cores (${first.cpu}). Command: \`npx node bench/boosting.ts --write\` (raw results in bench/results/boosting-*.json; \`--render --write\` rewrites this section from them). One run, the same rows for every side (netsec hands its matrices to bench/boosting_peers.py as raw float64), the same settings: 100 iterations, 31 leaves, learning rate 0.1, 255 bins, min 20 rows a leaf, no L2, no early stopping, no subsampling; LightGBM \`num_leaves=31, min_child_samples=20, max_bin=255\`; XGBoost \`tree_method="hist", grow_policy="lossguide", max_leaves=31, max_depth=0, max_bin=255, min_child_weight=0\`; scikit-learn \`HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=31, early_stopping=False)\`. The libraries on 2 threads (the issue's setting), then on 1 (threadpoolctl limits; netsec fits on one thread, and on a busy machine threads that wait for each other slow a library far more than its work does). netsec first, then the peers in their own process. Fit: the first fit in the process; warm fit: the fastest of that and two more when it took under ${REPEAT_BELOW_S} s, and its CPU seconds (every thread of the process; spinning threads count). Predict: probabilities of the test rows, the fastest of repeated calls over at least 1 s (at least 5). Threat = positive class, threshold 0.5. Ratios netsec/peer: warm fit wall time and its CPU time (lower is better), throughput (higher is better).\n\n${raws.map(section).join("\n\n")}\n<!-- boosting:end -->`;
     doc = doc.includes("<!-- boosting:start -->")
       ? doc.replace(/<!-- boosting:start -->[\s\S]*<!-- boosting:end -->/, body)
       : `${doc.trimEnd()}\n\n${body}\n`;
