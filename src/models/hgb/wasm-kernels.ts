@@ -40,20 +40,22 @@ function histKernel(): WasmFn {
   const hi = f.local("f64");
   const G = f.local("f64");
   const H = f.local("f64");
+  // (gi, hi) as one two-lane vector: a slot's G and H are added with one load, add and store
+  const gh = f.local("v128");
   f.block().loop();
   f.get(q).get(qEnd).i32GeU().brIf(1);
   // r4 = 4 · row
   f.get(q).i32Load().i32(2).i32Shl().set(r4);
   f.get(gBase).get(r4).i32Add().f32Load().f64PromoteF32().tee(gi).get(G).f64Add().set(G);
   f.get(hBase).get(r4).i32Add().f32Load().f64PromoteF32().tee(hi).get(H).f64Add().set(H);
+  f.get(gi).f64x2Splat().get(hi).f64x2ReplaceLane(1).set(gh);
   // the row's entries: ptr is the region's first word, read through the row's byte offset
   f.get(r4).i32Load(0).set(k);
   f.get(r4).i32Load(4).set(e);
   f.block().loop();
   f.get(k).get(e).i32GeU().brIf(1);
   f.get(out).get(k).i32Load().i32Add().set(b);
-  f.get(b).get(b).f64Load(0).get(gi).f64Add().f64Store(0);
-  f.get(b).get(b).f64Load(8).get(hi).f64Add().f64Store(8);
+  f.get(b).get(b).v128Load(0).get(gh).f64x2Add().v128Store(0);
   f.get(b).get(b).f64Load(16).f64(1).f64Add().f64Store(16);
   f.get(k).i32(4).i32Add().set(k);
   f.br(0).end().end();
