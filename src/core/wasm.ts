@@ -5,9 +5,9 @@
  * with it at load time: no second language, no committed binary, no build step.
  */
 
-export type ValType = "i32" | "i64" | "f64";
+export type ValType = "i32" | "i64" | "f64" | "v128";
 
-const TYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c };
+const TYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
 function uleb(n: number, out: number[]): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`uleb: ${n}`);
@@ -133,6 +133,12 @@ export class WasmFn {
     uleb(offset, this.code);
     return this;
   }
+  /** A float32 load (natural alignment); f64PromoteF32 widens it exactly. */
+  f32Load(offset = 0): this {
+    this.op(0x2a, 2);
+    uleb(offset, this.code);
+    return this;
+  }
   f64Load(offset = 0): this {
     this.op(0x2b, 3);
     uleb(offset, this.code);
@@ -238,6 +244,35 @@ export class WasmFn {
   }
   f64Mul(): this {
     return this.op(0xa2);
+  }
+  // 128-bit SIMD (two f64 lanes); loads and stores hint 8-byte alignment
+  v128Load(offset = 0): this {
+    this.op(0xfd, 0x00, 3);
+    uleb(offset, this.code);
+    return this;
+  }
+  v128Store(offset = 0): this {
+    this.op(0xfd, 0x0b, 3);
+    uleb(offset, this.code);
+    return this;
+  }
+  f64x2Splat(): this {
+    return this.op(0xfd, 0x14);
+  }
+  f64x2ReplaceLane(lane: 0 | 1): this {
+    return this.op(0xfd, 0x22, lane);
+  }
+  f64x2Add(): this {
+    return this.op(0xfd, 0xf0, 0x01);
+  }
+  f64PromoteF32(): this {
+    return this.op(0xbb);
+  }
+  i32GeU(): this {
+    return this.op(0x4f);
+  }
+  i32LeU(): this {
+    return this.op(0x4d);
   }
   /** [a, b, cond] → cond ≠ 0 ? a : b */
   select(): this {

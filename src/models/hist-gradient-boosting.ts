@@ -25,8 +25,9 @@ import { classWeightSchema } from "./decision-tree.ts";
 import { shouldStop, stratifiedSplit } from "./hgb/early-stopping.ts";
 import { BoostedTrees } from "./hgb/ensemble.ts";
 import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
-import { histOffsets, histScratch, sparseRows } from "./hgb/histogram.ts";
+import { HistPool, histOffsets, histScratch, sparseRows } from "./hgb/histogram.ts";
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
+import { type WasmFitKernels, wasmFitKernels } from "./hgb/wasm-kernels.ts";
 import { randomStateSchema } from "./params.ts";
 import { binMatrix, fitBinMapper } from "./tree/binning.ts";
 import { type FlatTree, leafOf } from "./tree/flat-tree.ts";
@@ -115,12 +116,24 @@ export class HistGradientBoostingClassifier implements Classifier {
       rule: "averaged_inverted_cdf",
     });
     const bins = binMatrix(Xt, mapper);
-    const g = new Float32Array(n * R);
-    const h = new Float32Array(n * R);
     const off = histOffsets(mapper.nBins);
+    const sparse = sparseRows(bins, n, mapper.nBins, off);
+    // the histogram kernel's memory holds the gradients and each tree's rows (JS arrays without it)
+    const wasm = wasmFitKernels(
+      sparse,
+      bins,
+      n,
+      R,
+      off[Xt.nCols]!,
+      // live node histograms: one per splittable leaf, and the one being built
+      Math.min(P.maxLeafNodes ?? 64, 64) + 2,
+    );
+    const g = wasm ? wasm.g : new Float32Array(n * R);
+    const h = wasm ? wasm.h : new Float32Array(n * R);
     const inp: GrowInput = {
       bins,
-      rows: sparseRows(bins, n, mapper.nBins, off),
+      rows: sparse,
+      wasm,
       nRows: n,
       nBins: mapper.nBins,
       off,
@@ -129,7 +142,7 @@ export class HistGradientBoostingClassifier implements Classifier {
       hasMissing: mapper.hasMissing,
       thresholds: mapper.thresholds,
     };
-    const scratch = growScratch(n, Xt.nCols, histScratch(n));
+    const scratch = growScratch(n, Xt.nCols, histScratch(n), new HistPool(off[Xt.nCols]!, wasm?.slots));
     const growParams = {
       maxLeafNodes: P.maxLeafNodes ?? Number.POSITIVE_INFINITY,
       maxDepth: P.maxDepth ?? Number.POSITIVE_INFINITY,
@@ -175,7 +188,7 @@ export class HistGradientBoostingClassifier implements Classifier {
         const tree = growTree(
           { ...inp, g: g.subarray(k * n, (k + 1) * n), h: h.subarray(k * n, (k + 1) * n) },
           // (each tree partitions its own copy, starting from row order as scikit-learn's)
-          rows.slice(),
+          treeRows(rows, wasm),
           growParams,
           rng,
           scratch,
@@ -268,6 +281,14 @@ export class HistGradientBoostingClassifier implements Classifier {
     m.nFeatures = s.nFeatures;
     return m;
   }
+}
+
+/** A tree's own copy of its rows: in the histogram kernel's memory when there is one. */
+function treeRows(rows: Uint32Array, wasm: WasmFitKernels | null): Uint32Array {
+  if (!wasm) return rows.slice();
+  const out = wasm.rows.subarray(0, rows.length);
+  out.set(rows);
+  return out;
 }
 
 export const histGradientBoostingSpec: ModelSpec<HistGradientBoostingParams> = {

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { NetsecError } from "../../src/core/errors.ts";
 import { allocMatrix, type Matrix, matrixFromRows } from "../../src/core/frame.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { disableWasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
 import type { HistGradientBoostingClassifier } from "../../src/models/hist-gradient-boosting.ts";
 import { createModel, modelFromJSON } from "../../src/models/registry.ts";
 
@@ -170,6 +171,29 @@ describe("hist_gradient_boosting equivalences", () => {
     };
     expect(await probaWithSeed(1)).toEqual(await probaWithSeed(1));
     expect(await probaWithSeed(1)).not.toEqual(await probaWithSeed(2));
+  });
+
+  it("the WebAssembly kernels fit the JS loops' model, bit for bit (binary, multiclass, missing, subsample)", async () => {
+    const { X, y } = noisy(1500, 11);
+    for (let i = 0; i < 1500; i += 7) X.data[1500 + i] = Number.NaN;
+    const y3 = Int32Array.from(y, (v, i) => (i % 5 === 0 ? 2 : v));
+    for (const [labels, k, params] of [
+      [y, 2, {}],
+      [y3, 3, {}],
+      [y, 2, { subsample: 0.7, max_features: 0.7 }],
+    ] as const) {
+      const fitState = async (jsOnly: boolean) => {
+        disableWasmFitKernels(jsOnly);
+        try {
+          const m = createModel("hist_gradient_boosting", { ...params, max_iter: 15, random_state: 3 });
+          await m.fit(X, labels, k);
+          return m.toJSON().state;
+        } finally {
+          disableWasmFitKernels(false);
+        }
+      };
+      expect(await fitState(false)).toEqual(await fitState(true));
+    }
   });
 
   it("JSON round trip predicts the same bits", async () => {

@@ -17,7 +17,13 @@
  */
 import type { Rng } from "../../core/rng.ts";
 import type { FlatTree } from "../tree/flat-tree.ts";
-import { buildHistogram, type HistInput, type HistScratch, subtractHistogram } from "./histogram.ts";
+import {
+  buildHistogram,
+  type HistInput,
+  type HistPool,
+  type HistScratch,
+  subtractHistogram,
+} from "./histogram.ts";
 import { findBestSplit, MIN_HESSIAN_TO_SPLIT, nodeValue, type SplitInfo } from "./split.ts";
 
 export interface GrowInput extends HistInput {
@@ -41,6 +47,8 @@ export interface GrowParams {
 
 export interface GrowScratch {
   hist: HistScratch;
+  /** Node histograms, reused. */
+  hists: HistPool;
   /** A partition's right-hand rows (length nRows). */
   right: Uint32Array;
   /** Feature permutation for feature subsampling (length nFeatures). */
@@ -48,9 +56,15 @@ export interface GrowScratch {
   allowed: Uint8Array;
 }
 
-export function growScratch(nRows: number, nFeatures: number, hist: HistScratch): GrowScratch {
+export function growScratch(
+  nRows: number,
+  nFeatures: number,
+  hist: HistScratch,
+  hists: HistPool,
+): GrowScratch {
   return {
     hist,
+    hists,
     right: new Uint32Array(nRows),
     perm: new Uint32Array(nFeatures),
     allowed: new Uint8Array(nFeatures),
@@ -134,7 +148,8 @@ export function growTree(
   };
 
   const n = rows.length;
-  const rootHist = new Float64Array(histSize);
+  const { hists } = scratch;
+  const rootHist = hists.acquire();
   const { G: G0, H: H0 } = buildHistogram(inp, rows, 0, n, rootHist, scratch.hist);
   const nodes: Node[] = [
     {
@@ -154,6 +169,7 @@ export function growTree(
     findSplit(nodes[0]!);
     if (nodes[0]!.split) splittable.push(nodes[0]!);
   }
+  if (!nodes[0]!.split) hists.release(rootHist);
   let leaves = 1;
   while (splittable.length > 0) {
     // the largest gain (the first of equal ones)
@@ -163,20 +179,10 @@ export function growTree(
     const node = splittable[bi]!;
     splittable.splice(bi, 1);
     const s = node.split!;
-    // stable partition: left rows compacted in place, right rows through the scratch
-    const fo = s.feature * nRows;
-    const rightRows = scratch.right;
-    let w = node.start;
-    let nr = 0;
-    for (let i = node.start; i < node.end; i++) {
-      const r = rows[i]!;
-      const b = bins[fo + r]!;
-      // MISSING_BIN (255) is above every split bin (<= 254)
-      if (b <= s.bin || (b === 255 && s.missingLeft === 1)) rows[w++] = r;
-      else rightRows[nr++] = r;
-    }
-    rows.set(rightRows.subarray(0, nr), w);
-    const mid = w;
+    const mid =
+      inp.wasm && rows.buffer === inp.wasm.rows.buffer && rows.byteOffset === inp.wasm.rows.byteOffset
+        ? inp.wasm.partition(node.start, node.end, s.feature, s.bin, s.missingLeft)
+        : partition(bins, nRows, rows, scratch.right, node.start, node.end, s);
     const depth = node.depth + 1;
     const lid = newNode(s.gl, s.hl, mid - node.start);
     const rid = newNode(s.gr, s.hr, node.end - mid);
@@ -212,14 +218,16 @@ export function growTree(
     leaves++;
     const parentHist = node.hist!;
     node.hist = null;
-    if (leaves >= P.maxLeafNodes) break;
-    if (depth >= P.maxDepth) continue;
     const splitL = L.end - L.start >= 2 * P.minSamplesLeaf;
     const splitR = R.end - R.start >= 2 * P.minSamplesLeaf;
-    if (!splitL && !splitR) continue;
+    if (leaves >= P.maxLeafNodes || depth >= P.maxDepth || (!splitL && !splitR)) {
+      hists.release(parentHist);
+      if (leaves >= P.maxLeafNodes) break;
+      continue;
+    }
     // the smaller child from its rows, the larger as the parent's minus it (ties: right built)
     const [small, large] = L.end - L.start < R.end - R.start ? [L, R] : [R, L];
-    small.hist = new Float64Array(histSize);
+    small.hist = hists.acquire();
     buildHistogram(inp, rows, small.start, small.end, small.hist, scratch.hist);
     subtractHistogram(parentHist, small.hist, histSize);
     large.hist = parentHist;
@@ -228,13 +236,22 @@ export function growTree(
       [R, splitR],
     ] as const) {
       if (!ok) {
+        hists.release(c.hist);
         c.hist = null;
         continue;
       }
       findSplit(c);
       if (c.split) splittable.push(c);
-      else c.hist = null;
+      else {
+        hists.release(c.hist);
+        c.hist = null;
+      }
     }
+  }
+  // the candidates left when max_leaf_nodes was reached
+  for (const nd of splittable) {
+    hists.release(nd.hist);
+    nd.hist = null;
   }
   for (const nd of nodes) {
     if (feature[nd.id] !== -1) continue;
@@ -251,4 +268,38 @@ export function growTree(
     value: Float64Array.from(value),
     weight: Float64Array.from(weight),
   };
+}
+
+/**
+ * Stable partition of rows[start..end) by the split (left rows compacted in place, right rows through
+ * `rightRows`); returns the first right row's position. (The fit's WebAssembly kernel does the same.)
+ */
+function partition(
+  bins: Uint8Array,
+  nRows: number,
+  rows: Uint32Array,
+  rightRows: Uint32Array,
+  start: number,
+  end: number,
+  s: SplitInfo,
+): number {
+  const fo = s.feature * nRows;
+  let w = start;
+  let nr = 0;
+  const sb = s.bin;
+  const ml = s.missingLeft;
+  // without branches (a node's rows go either way unpredictably): each row is written to both
+  // sides and only its side's cursor moves (w <= i: the left side never overtakes the reads)
+  for (let i = start; i < end; i++) {
+    const r = rows[i]!;
+    const b = bins[fo + r]!;
+    // MISSING_BIN (255) is above every split bin (<= 254)
+    const goLeft = +(b <= sb) | (+(b === 255) & ml);
+    rows[w] = r;
+    rightRows[nr] = r;
+    w += goLeft;
+    nr += 1 - goLeft;
+  }
+  rows.set(rightRows.subarray(0, nr), w);
+  return w;
 }

@@ -6,6 +6,7 @@
  * binned matrix). Sums are float64 over float32 gradients and hessians, as scikit-learn's
  * HistGradientBoosting keeps them (G_H_DTYPE float32, histogram sums float64).
  */
+import type { WasmFitKernels } from "./wasm-kernels.ts";
 
 /** Where each feature's histogram slots start; off[nFeatures] is the histogram's length. */
 export function histOffsets(nBins: Uint16Array): Int32Array {
@@ -24,6 +25,8 @@ export interface HistInput {
   rows: SparseRows;
   g: Float32Array;
   h: Float32Array;
+  /** The fit's WebAssembly kernel (used when idx, g and h are its memory's views), or null. */
+  wasm?: WasmFitKernels | null;
 }
 
 /**
@@ -96,33 +99,22 @@ export function buildHistogram(
   out: Float64Array,
   scratch: HistScratch,
 ): { G: number; H: number } {
-  const { nBins, off, g, h } = inp;
-  const { ptr, index, common } = inp.rows;
-  const { gv, hv } = scratch;
+  const { nBins, off, g, h, wasm } = inp;
   const m = end - start;
-  let G = 0;
-  let H = 0;
-  for (let i = 0; i < m; i++) {
-    const r = idx[start + i]!;
-    G += gv[i] = g[r]!;
-    H += hv[i] = h[r]!;
-  }
-  const p = nBins.length;
-  out.fill(0, 0, off[p]!);
-  // row by row, its uncommon bins (each bin still adds its rows in node order)
-  for (let i = 0; i < m; i++) {
-    const r = idx[start + i]!;
-    const gi = gv[i]!;
-    const hi = hv[i]!;
-    const e = ptr[r + 1]!;
-    for (let k = ptr[r]!; k < e; k++) {
-      const b = index[k]!;
-      out[b]! += gi;
-      out[b + 1]! += hi;
-      out[b + 2]!++;
-    }
-  }
+  let sums: { G: number; H: number };
+  if (
+    wasm &&
+    idx.buffer === wasm.rows.buffer &&
+    idx.byteOffset === wasm.rows.byteOffset &&
+    g.buffer === wasm.g.buffer &&
+    h.buffer === wasm.h.buffer
+  )
+    sums = wasm.build(g, h, start, end, out);
+  else sums = sparseSums(inp, idx, start, end, out, scratch);
   // each feature's common bin: the node's totals minus its other bins
+  const { G, H } = sums;
+  const { common } = inp.rows;
+  const p = nBins.length;
   for (let f = 0; f < p; f++) {
     const c = common[f]!;
     let gs = 0;
@@ -137,7 +129,72 @@ export function buildHistogram(
     out[c + 1] = H - hs;
     out[c + 2] = m - ns;
   }
+  return sums;
+}
+
+/** The JS loop: every slot but the common bins' (zero there), and the node's G and H in row order. */
+function sparseSums(
+  inp: HistInput,
+  idx: Uint32Array,
+  start: number,
+  end: number,
+  out: Float64Array,
+  scratch: HistScratch,
+): { G: number; H: number } {
+  const { nBins, off, g, h } = inp;
+  const { ptr, index } = inp.rows;
+  const { gv, hv } = scratch;
+  const m = end - start;
+  let G = 0;
+  let H = 0;
+  for (let i = 0; i < m; i++) {
+    const r = idx[start + i]!;
+    G += gv[i] = g[r]!;
+    H += hv[i] = h[r]!;
+  }
+  out.fill(0, 0, off[nBins.length]!);
+  // row by row, its uncommon bins (each bin still adds its rows in node order)
+  for (let i = 0; i < m; i++) {
+    const r = idx[start + i]!;
+    const gi = gv[i]!;
+    const hi = hv[i]!;
+    const e = ptr[r + 1]!;
+    for (let k = ptr[r]!; k < e; k++) {
+      const b = index[k]!;
+      out[b]! += gi;
+      out[b + 1]! += hi;
+      out[b + 2]!++;
+    }
+  }
   return { G, H };
+}
+
+/**
+ * Node histograms reused from node to node and tree to tree of a fit (each one is large: every bin of
+ * every feature): acquire() takes a free one (`slots` first: the fit's WebAssembly memory, where the
+ * kernel builds in place), or allocates when none is free; release() gives one back.
+ */
+export class HistPool {
+  private readonly free: Float64Array[];
+  private readonly size: number;
+  private readonly home: ArrayBufferLike | null;
+
+  constructor(size: number, slots: readonly Float64Array[] = []) {
+    this.size = size;
+    this.free = slots.slice();
+    this.home = slots[0]?.buffer ?? null;
+  }
+
+  acquire(): Float64Array {
+    return this.free.pop() ?? new Float64Array(this.size);
+  }
+
+  release(h: Float64Array | null): void {
+    if (!h) return;
+    // allocated ones to the bottom: the slots in the memory are taken first
+    if (h.buffer === this.home) this.free.push(h);
+    else this.free.unshift(h);
+  }
 }
 
 /** parent − child into `parent` (the larger child's histogram, the parent's buffer reused). */

@@ -1,0 +1,238 @@
+/**
+ * The fit's two hot loops in WebAssembly (emitted with core/wasm.ts at load time): the histogram of
+ * histogram.ts (the same sums in the same order) and the grower's stable partition of a node's rows,
+ * both faster than their JS loops, which stay the reference and the fallback where WebAssembly is
+ * missing.
+ *
+ * One WebAssembly.Memory per fit holds everything the kernels read, so no call copies its inputs:
+ *
+ *   [ptr: nRows + 1 i32][G, H: 2 f64][histogram: histSize f64][index: nnz i32][rows: nRows u32]
+ *   [right rows: nRows u32][g: nRows · R f32][h: nRows · R f32][bins: nRows · nFeatures u8]
+ *
+ * ptr is stored as absolute byte addresses (a row's first entry) and index as byte offsets (an
+ * entry's (G, H, count) slot in a histogram), so the inner loop is loads, adds and stores only. The fit
+ * writes each iteration's gradients into `g`/`h` and each tree's rows into `rows` (views on the
+ * memory); the grower partitions `rows` in place. Node histograms live in the memory too (`slots`,
+ * the grower's pool): the kernel builds them in place; a histogram outside the memory (the pool ran
+ * out) is built in the scratch histogram and copied out.
+ */
+import { assemble, WasmFn } from "../../core/wasm.ts";
+import type { SparseRows } from "./histogram.ts";
+
+const PAGE = 65536;
+/** WebAssembly's 32-bit address space: 4 GiB of pages. */
+const MAX_PAGES = 65536;
+
+/**
+ * hist(rowsBegin, rowsEnd, gBase, hBase, sums, out): for each row address q in [rowsBegin, rowsEnd)
+ * (r = u32[q]): gi = f32[gBase + 4r], hi = f32[hBase + 4r] widened to f64; G += gi; H += hi; then for
+ * each entry address k in [ptr[r], ptr[r + 1]): slot b = out + i32[k]; f64[b] += gi,
+ * f64[b + 8] += hi, f64[b + 16] += 1. G and H are stored at sums, sums + 8.
+ */
+function histKernel(): WasmFn {
+  const f = new WasmFn("hist", ["i32", "i32", "i32", "i32", "i32", "i32"]);
+  const [q, qEnd, gBase, hBase, sums, out] = [0, 1, 2, 3, 4, 5];
+  const r4 = f.local("i32");
+  const k = f.local("i32");
+  const e = f.local("i32");
+  const b = f.local("i32");
+  const gi = f.local("f64");
+  const hi = f.local("f64");
+  const G = f.local("f64");
+  const H = f.local("f64");
+  // (gi, hi) as one two-lane vector: a slot's G and H are added with one load, add and store
+  const gh = f.local("v128");
+  f.block().loop();
+  f.get(q).get(qEnd).i32GeU().brIf(1);
+  // r4 = 4 · row
+  f.get(q).i32Load().i32(2).i32Shl().set(r4);
+  f.get(gBase).get(r4).i32Add().f32Load().f64PromoteF32().tee(gi).get(G).f64Add().set(G);
+  f.get(hBase).get(r4).i32Add().f32Load().f64PromoteF32().tee(hi).get(H).f64Add().set(H);
+  f.get(gi).f64x2Splat().get(hi).f64x2ReplaceLane(1).set(gh);
+  // the row's entries: ptr is the region's first word, read through the row's byte offset
+  f.get(r4).i32Load(0).set(k);
+  f.get(r4).i32Load(4).set(e);
+  f.block().loop();
+  f.get(k).get(e).i32GeU().brIf(1);
+  f.get(out).get(k).i32Load().i32Add().set(b);
+  f.get(b).get(b).v128Load(0).get(gh).f64x2Add().v128Store(0);
+  f.get(b).get(b).f64Load(16).f64(1).f64Add().f64Store(16);
+  f.get(k).i32(4).i32Add().set(k);
+  f.br(0).end().end();
+  f.get(q).i32(4).i32Add().set(q);
+  f.br(0).end().end();
+  f.get(sums).get(G).f64Store(0);
+  f.get(sums).get(H).f64Store(8);
+  return f;
+}
+
+/**
+ * part(q, qEnd, col, bin, missingLeft, right) → left count: the stable partition of the row words in
+ * [q, qEnd) by the binned column at byte address col (row r's bin u8[col + r]): rows with bin <= bin,
+ * or the missing bin (255) when missingLeft is 1, compacted in place from q; the others to the words
+ * from `right`. Without branches (a node's rows go either way unpredictably): each row is written to
+ * both sides and only its side's cursor moves.
+ */
+function partitionKernel(): WasmFn {
+  const f = new WasmFn("part", ["i32", "i32", "i32", "i32", "i32", "i32"], ["i32"]);
+  const [q, qEnd, col, bin, ml, right] = [0, 1, 2, 3, 4, 5];
+  const w = f.local("i32");
+  const r = f.local("i32");
+  const b = f.local("i32");
+  const left = f.local("i32");
+  const q0 = f.local("i32");
+  f.get(q).tee(q0).set(w);
+  f.block().loop();
+  f.get(q).get(qEnd).i32GeU().brIf(1);
+  f.get(q).i32Load().set(r);
+  f.get(col).get(r).i32Add().i32Load8U().set(b);
+  // left = (b <= bin) | ((b == 255) & missingLeft)
+  f.get(b).get(bin).i32LeU().get(b).i32(255).i32Eq().get(ml).i32And().i32Or().set(left);
+  f.get(w).get(r).i32Store();
+  f.get(right).get(r).i32Store();
+  f.get(w).get(left).i32(2).i32Shl().i32Add().set(w);
+  f.get(right).i32(4).get(left).i32(2).i32Shl().i32Sub().i32Add().set(right);
+  f.get(q).i32(4).i32Add().set(q);
+  f.br(0).end().end();
+  f.get(w).get(q0).i32Sub().i32(2).i32ShrU();
+  return f;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+let disabled = false;
+
+/** Tests compare the kernels with the JS loops: true makes every fit take the JS path. */
+export function disableWasmFitKernels(off: boolean): void {
+  disabled = off;
+}
+
+function kernelModule(): WebAssembly.Module | null {
+  if (disabled) return null;
+  if (compiled !== undefined) return compiled;
+  try {
+    compiled =
+      typeof WebAssembly === "object"
+        ? new WebAssembly.Module(assemble([histKernel(), partitionKernel()]))
+        : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+/** A fit's kernel memory: the views the fit fills and the kernels that read them. */
+export interface WasmFitKernels {
+  /** Each tree's rows (the grower partitions them in place). */
+  rows: Uint32Array;
+  /** Gradients and hessians, R blocks of nRows (block k for raw score k). */
+  g: Float32Array;
+  h: Float32Array;
+  /**
+   * The histogram of rows[start..end) into `out` without the common-bin slots (histogram.ts fills
+   * those); g and h must be (subarrays of) this memory's views. Returns the node's G and H.
+   */
+  build(
+    g: Float32Array,
+    h: Float32Array,
+    start: number,
+    end: number,
+    out: Float64Array,
+  ): { G: number; H: number };
+  /**
+   * Stable partition of rows[start..end) by feature's bin (<= bin left; missing left when
+   * missingLeft is 1): left rows first. Returns the first right row's position.
+   */
+  partition(start: number, end: number, feature: number, bin: number, missingLeft: number): number;
+  /** Histograms in the memory for the grower's pool (fewer than asked when they would be large). */
+  slots: Float64Array[];
+}
+
+/** The node histograms kept in a fit's memory at most (beyond them the pool allocates). */
+const SLOTS_MAX_BYTES = 64 << 20;
+
+/**
+ * The memory and kernels for one fit (bins: the column-major binned matrix, nRows per column), or
+ * null where WebAssembly is missing or disabled.
+ */
+export function wasmFitKernels(
+  sparse: SparseRows,
+  bins: Uint8Array,
+  nRows: number,
+  R: number,
+  histSize: number,
+  slots: number,
+): WasmFitKernels | null {
+  const mod = kernelModule();
+  if (!mod) return null;
+  const nnz = sparse.index.length;
+  const align8 = (x: number) => Math.ceil(x / 8) * 8;
+  // ptr first (at byte 0: the kernel reads row r's entries' bounds at 4r and 4r + 4)
+  const sums = align8((nRows + 1) * 4);
+  const hist = sums + 16;
+  const indexAt = align8(hist + histSize * 8);
+  const rowsAt = align8(indexAt + nnz * 4);
+  const rightAt = align8(rowsAt + nRows * 4);
+  const gAt = align8(rightAt + nRows * 4);
+  const hAt = align8(gAt + nRows * R * 4);
+  const binsAt = align8(hAt + nRows * R * 4);
+  const slotsAt = align8(binsAt + bins.length);
+  const nSlots = Math.min(slots, Math.floor(SLOTS_MAX_BYTES / (histSize * 8)));
+  const end = slotsAt + nSlots * histSize * 8;
+  // 32-bit addresses: a fit whose data would not fit in 4 GiB (or whose memory cannot be had) takes
+  // the JS loops
+  const pages = Math.ceil(end / PAGE) + 1;
+  if (pages > MAX_PAGES) return null;
+  let mem: WebAssembly.Memory;
+  try {
+    mem = new WebAssembly.Memory({ initial: pages });
+  } catch {
+    return null;
+  }
+  const buf = mem.buffer;
+  const ptr = new Int32Array(buf, 0, nRows + 1);
+  for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + 4 * sparse.ptr[r]!;
+  const index = new Int32Array(buf, indexAt, nnz);
+  for (let k = 0; k < nnz; k++) index[k] = 8 * sparse.index[k]!;
+  new Uint8Array(buf, binsAt, bins.length).set(bins);
+  const histView = new Float64Array(buf, hist, histSize);
+  const sumsView = new Float64Array(buf, sums, 2);
+  const k = new WebAssembly.Instance(mod, { env: { memory: mem } }).exports as Record<
+    string,
+    (...a: number[]) => number
+  >;
+  const histFn = k.hist!;
+  const partFn = k.part!;
+  const rows = new Uint32Array(buf, rowsAt, nRows);
+  const right = new Uint32Array(buf, rightAt, nRows);
+  return {
+    rows,
+    slots: Array.from(
+      { length: nSlots },
+      (_, i) => new Float64Array(buf, slotsAt + i * histSize * 8, histSize),
+    ),
+    g: new Float32Array(buf, gAt, nRows * R),
+    h: new Float32Array(buf, hAt, nRows * R),
+    build(g, h, start, end, out) {
+      if (g.buffer !== buf || h.buffer !== buf)
+        throw new RangeError("gradients outside the histogram memory");
+      const inPlace = out.buffer === buf;
+      const target = inPlace ? out : histView;
+      target.fill(0);
+      histFn(rowsAt + 4 * start, rowsAt + 4 * end, g.byteOffset, h.byteOffset, sums, target.byteOffset);
+      if (!inPlace) out.set(histView);
+      return { G: sumsView[0]!, H: sumsView[1]! };
+    },
+    partition(start, end, feature, bin, missingLeft) {
+      const nl = partFn(
+        rowsAt + 4 * start,
+        rowsAt + 4 * end,
+        binsAt + feature * nRows,
+        bin,
+        missingLeft,
+        rightAt,
+      );
+      rows.set(right.subarray(0, end - start - nl), start + nl);
+      return start + nl;
+    },
+  };
+}
