@@ -20,6 +20,9 @@ import {
 } from "@platformatic/kafka";
 import { NetsecError } from "../core/errors.ts";
 
+/** Bytes of keys and values in one produce request (see StreamProducer.send). */
+const REQUEST_BYTES = 256 * 1024;
+
 /** A consumed record: where it came from and its text. */
 export interface InRecord {
   topic: string;
@@ -106,17 +109,37 @@ export class StreamProducer {
     });
   }
 
+  /**
+   * Publish `messages`, resolving once all are acknowledged. Split into requests of at most
+   * REQUEST_BYTES of values (a broker refuses a record batch over its message.max.bytes, 1 MiB by
+   * default), sent concurrently: the idempotent producer keeps each partition's order.
+   */
   async send(messages: readonly OutMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    const chunks: OutMessage[][] = [[]];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = m.value.length + (m.key?.length ?? 0) + 64;
+      if (bytes + size > REQUEST_BYTES && chunks.at(-1)!.length > 0) {
+        chunks.push([]);
+        bytes = 0;
+      }
+      chunks.at(-1)!.push(m);
+      bytes += size;
+    }
     try {
-      await this.producer.send({
-        messages: messages.map((m) => ({
-          topic: m.topic,
-          value: m.value,
-          ...(m.key !== undefined ? { key: m.key } : {}),
-          ...(m.headers ? { headers: m.headers } : {}),
-        })),
-      });
+      await Promise.all(
+        chunks.map((chunk) =>
+          this.producer.send({
+            messages: chunk.map((m) => ({
+              topic: m.topic,
+              value: m.value,
+              ...(m.key !== undefined ? { key: m.key } : {}),
+              ...(m.headers ? { headers: m.headers } : {}),
+            })),
+          }),
+        ),
+      );
     } catch (e) {
       throw unreachable(this.brokers, `producing to ${messages[0]!.topic}`, e);
     }
