@@ -3,7 +3,6 @@
  * Predictor.predict): same labels, bit-identical probabilities; malformed records are set aside with
  * their reason and the rest of the batch is still scored.
  */
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Predictor } from "../../src/bundle/predictor.ts";
 import { loadFrame } from "../../src/datasets/load.ts";
