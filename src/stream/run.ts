@@ -147,7 +147,8 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     }
     if (stopping) return [];
     const batch = buffer.splice(0, s.batchSize);
-    if (paused && buffer.length < cap - s.batchSize) {
+    // room for another batch again: fetch (with one batch in flight, once the buffer is empty)
+    if (paused && buffer.length <= cap - s.batchSize) {
       paused = false;
       consumer.resume();
     }

@@ -28,6 +28,7 @@ interface StreamOptions {
   metricsPort?: string;
   metricsHost: string;
   holdStore?: boolean;
+  sessionTimeoutMs: string;
   json?: boolean;
 }
 
@@ -73,6 +74,11 @@ export function registerStream(program: Command): void {
     .option("--linger-ms <ms>", "how long a partial batch waits for more records", "20")
     .option("--max-in-flight <n>", "batches fetched ahead of the scorer before fetching pauses", "4")
     .option("--poll-ms <ms>", "how often the registry is checked for a new champion (0: never)", "5000")
+    .option(
+      "--session-timeout-ms <ms>",
+      "how long the group waits for a silent member (a crashed process) before handing its partitions to the others (brokers accept 6000 to 1800000 by default)",
+      "10000",
+    )
     .option("--metrics-port <port>", "serve Prometheus metrics on GET /metrics at this port")
     .option("--metrics-host <host>", "address the metrics endpoint listens on", "127.0.0.1")
     .option(
@@ -95,6 +101,7 @@ export function registerStream(program: Command): void {
         const lingerMs = intOption("--linger-ms", o.lingerMs, 0, 60_000);
         const maxInFlight = intOption("--max-in-flight", o.maxInFlight, 1, 1000);
         const pollMs = intOption("--poll-ms", o.pollMs, 0, 86_400_000);
+        const sessionTimeoutMs = intOption("--session-timeout-ms", o.sessionTimeoutMs, 6000, 3_600_000);
         const metricsPort =
           o.metricsPort === undefined ? null : intOption("--metrics-port", o.metricsPort, 0, 65_535);
         const name = championOf(o.model);
@@ -142,6 +149,7 @@ export function registerStream(program: Command): void {
             lingerMs,
             maxInFlight,
             clientId: `netsec-stream-${process.pid}`,
+            sessionTimeoutMs,
           },
           {
             holder,
