@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModelRegistry } from "../../src/bundle/registry.ts";
 import { openDuckDb } from "../../src/store/duckdb/connection.ts";
 import { ensureTopic, StreamConsumer, StreamProducer } from "../../src/stream/kafka.ts";
 import { runCli } from "../helpers/cli.ts";
@@ -272,5 +273,53 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
       "column SSLfinal_State: absent is required (use null for a missing value)",
     );
     expect(byKey["poison-3"]!.reason).toBe("expected a JSON object of feature values, got an array");
+  });
+  it("picks up a new champion without a restart; each verdict names the version that made it", async () => {
+    const topic = `flows-${run}-c`;
+    const alerts = `alerts-${run}-c`;
+    await ensureTopic([brokers!], topic, 1);
+    const m = member([
+      "--topic",
+      topic,
+      "--group",
+      `g-${run}-c`,
+      "--alerts-topic",
+      alerts,
+      "--all",
+      "--poll-ms",
+      "200",
+    ]);
+    await m.joined;
+    const lines = readFileSync(PHISHING_CSV, "utf8").trim().split(/\r?\n/);
+    const header = lines[0]!.replace(/"/g, "").split(",");
+    const json = (l: string) =>
+      JSON.stringify(Object.fromEntries(l.split(",").map((v, i) => [header[i]!, v])));
+    const p = new StreamProducer([brokers!], "netsec-test");
+    await p.send(lines.slice(1, 51).map((l) => ({ topic, value: json(l) })));
+    const v1 = await readTopic(alerts, (x) => x.size >= 50);
+    expect(new Set([...v1.values()].map((v) => JSON.parse(v).model))).toEqual(new Set(["netsec-phishing:1"]));
+    // a second version, made champion by hand (the gate might keep v1)
+    const t = runCli(["train", "--dataset", "phishing", "--models", "logistic_regression", "--json"], env);
+    expect(t.code, t.stderr).toBe(0);
+    new ModelRegistry(env.NETSEC_HOME).setAlias("netsec-phishing", "champion", 2, "stream test");
+    // keep publishing small batches until a verdict names v2: from then on every verdict does
+    let sent = 50;
+    let all = new Map<string, string>();
+    for (let round = 0; round < 40; round++) {
+      await p.send(lines.slice(1 + sent, 1 + sent + 10).map((l) => ({ topic, value: json(l) })));
+      sent += 10;
+      all = await readTopic(alerts, (x) => x.size >= sent);
+      if ([...all.values()].some((v) => JSON.parse(v).model === "netsec-phishing:2")) break;
+    }
+    await p.close();
+    m.proc.kill("SIGTERM");
+    expect((await m.exit).code, m.stderr()).toBe(0);
+    expect(all.size).toBe(sent);
+    const byOffset = [...all.values()].map((v) => JSON.parse(v) as { offset: number; model: string });
+    byOffset.sort((a, b) => a.offset - b.offset);
+    const firstV2 = byOffset.findIndex((v) => v.model === "netsec-phishing:2");
+    expect(firstV2).toBeGreaterThanOrEqual(50);
+    expect(byOffset.slice(0, firstV2).every((v) => v.model === "netsec-phishing:1")).toBe(true);
+    expect(byOffset.slice(firstV2).every((v) => v.model === "netsec-phishing:2")).toBe(true);
   });
 });
