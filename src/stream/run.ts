@@ -156,10 +156,21 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     return batch;
   };
 
-  const handle = async (batch: InRecord[]): Promise<void> => {
+  /** Decode and score a batch (synchronous: the CPU part). */
+  const score = (batch: InRecord[]) => {
     const t0 = performance.now();
     const predictor: Predictor = d.holder.current()!;
-    const { verdicts, dead } = scoreBatch(batch, d.decode, predictor);
+    return { batch, t0, predictor, ...scoreBatch(batch, d.decode, predictor) };
+  };
+
+  /** Publish, store, commit (the I/O part), then count. */
+  const deliver = async ({
+    batch,
+    t0,
+    predictor,
+    verdicts,
+    dead,
+  }: ReturnType<typeof score>): Promise<void> => {
     const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
     const out: OutMessage[] = [];
     if (s.alertsTopic !== null)
@@ -242,11 +253,19 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
 
   const loop = async (): Promise<StreamTotals> => {
     try {
+      // scoring batch k+1 overlaps delivering batch k (its publish, store and commit are mostly
+      // waiting on the broker and DuckDB's threads); deliveries stay in order, so commits do too
+      let delivering: Promise<void> = Promise.resolve();
       for (;;) {
         const batch = await nextBatch();
         if (batch.length === 0) break;
-        await handle(batch);
+        const scored = score(batch);
+        await delivering;
+        delivering = deliver(scored);
+        // a failure surfaces at the next await of `delivering`, not as an unhandled rejection meanwhile
+        delivering.catch(() => {});
       }
+      await delivering;
     } catch (e) {
       fatal = e as Error;
     } finally {
