@@ -70,6 +70,34 @@ export interface StreamHandle {
   done: Promise<StreamTotals>;
 }
 
+/** Backoff between attempts to reach an unreachable broker (ms): doubling from the first to the last. */
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 5000;
+
+/**
+ * Run `fn` until it succeeds: a broker that is down (restarting, a network split) is waited for, never
+ * a reason to stop scoring. Gives up only when the member is stopping (the batch is then not
+ * committed: the group reads it again). Errors other than an unreachable broker are thrown at once.
+ */
+async function untilDone<T>(
+  fn: () => Promise<T>,
+  doing: string,
+  log: Logger,
+  stopping: () => boolean,
+): Promise<T> {
+  let wait = RETRY_FIRST_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof NetsecError) || e.code !== "SERVICE_UNAVAILABLE" || stopping()) throw e;
+      log.warn({ err: e, attempt }, `${doing} failed; retrying in ${wait} ms`);
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(RETRY_MAX_MS, wait * 2);
+    }
+  }
+}
+
 /** How often the lag gauge is refreshed (ms). */
 const LAG_EVERY_MS = 5000;
 
@@ -188,7 +216,12 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
         }),
         headers: { "netsec-reason": x.reason.slice(0, 500), "netsec-source": recordKey(x.record) },
       });
-    await producer.send(out);
+    await untilDone(
+      () => producer.send(out),
+      "publishing verdicts",
+      d.log,
+      () => stopping,
+    );
     const scoredAt = new Date().toISOString();
     const stored = await d.alerts.write(
       kept.map((v) => ({

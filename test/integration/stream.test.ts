@@ -7,7 +7,7 @@
  * machine's rate they would take the test minutes). Completion is read from the alerts topic (every
  * record's verdict, --all) with a consumer of our own; the store is checked once the members stopped.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -321,5 +321,40 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
     expect(firstV2).toBeGreaterThanOrEqual(50);
     expect(byOffset.slice(0, firstV2).every((v) => v.model === "netsec-phishing:1")).toBe(true);
     expect(byOffset.slice(firstV2).every((v) => v.model === "netsec-phishing:2")).toBe(true);
+  });
+  it("a broker stopped and restarted mid-stream: the members wait for it, none missing, none twice", async () => {
+    const topic = `flows-${run}-r`;
+    const alerts = `alerts-${run}-r`;
+    await ensureTopic([brokers!], topic, 4);
+    const args = [
+      "--topic",
+      topic,
+      "--group",
+      `g-${run}-r`,
+      "--alerts-topic",
+      alerts,
+      "--all",
+      "--batch-size",
+      "200",
+    ];
+    const a = member(args);
+    const b = member(args);
+    await Promise.all([a.joined, b.joined]);
+    produce(topic);
+    const first = await readTopic(alerts, (m) => m.size >= 300);
+    expect(first.size).toBeGreaterThanOrEqual(300);
+    // same port, same log directory: the topic's records and the group's offsets survive
+    execFileSync(join(ROOT, "scripts/test-services"), ["restart", "kafka"], { stdio: "ignore" });
+    const verdicts = await readTopic(alerts, (m) => m.size >= N, 240_000);
+    expect(verdicts.size).toBe(N);
+    a.proc.kill("SIGTERM");
+    b.proc.kill("SIGTERM");
+    const [ea, eb] = await Promise.all([a.exit, b.exit]);
+    expect(ea.code, a.stderr()).toBe(0);
+    expect(eb.code, b.stderr()).toBe(0);
+    const rows = (await storeRows()).filter((r) => r.key.startsWith(`${topic}/`));
+    expect(rows.length).toBe(N);
+    expect(rows.filter((r) => r.n > 1)).toEqual([]);
+    expect(rows.filter((r) => r.threat).length).toBe(predictThreats);
   });
 });
