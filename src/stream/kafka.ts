@@ -160,49 +160,79 @@ export interface ConsumerOptions {
   heartbeatIntervalMs?: number;
 }
 
+/** How long a commit may take before it counts as failed (a broker restarting can leave it hanging). */
+const COMMIT_TIMEOUT_MS = 15_000;
+/** Backoff between attempts to rejoin after the stream failed (ms), doubling up to the maximum. */
+const REJOIN_FIRST_MS = 500;
+const REJOIN_MAX_MS = 5000;
+
 /**
  * A group member reading `topic` from its committed offsets (the earliest offset where the group has
  * none). Nothing is committed until `commit` says so. `pause`/`resume` stop and restart fetching
- * (backpressure); `records` is called for every record in partition order.
+ * (backpressure); `onRecord` is called for every record in partition order.
+ *
+ * When the stream fails (the broker went away and the client gave up: "metadata failed 4 times"), the
+ * member drops that client and joins the group again with a new one, retrying until the broker is
+ * back: it reads on from the group's committed offsets, so records handled but not committed are read
+ * again (at-least-once) and nothing is skipped.
  */
 export class StreamConsumer {
-  private readonly consumer: Consumer<string, string, string, string>;
+  private consumer: Consumer<string, string, string, string> | null = null;
   private stream: MessagesStream<string, string, string, string> | null = null;
   private readonly opts: ConsumerOptions;
-  /** The last message seen per "partition", for commit (it carries the leader epoch). */
+  /** The last message seen per partition, for commit (it carries the leader epoch). */
   private readonly last = new Map<number, Message<string, string, string, string>>();
+  private paused = false;
+  private closed = false;
+  private rejoining: Promise<void> | null = null;
+  private onRecord: (r: InRecord) => void = () => {};
+  private onError: (e: Error) => void = () => {};
 
   constructor(opts: ConsumerOptions) {
     this.opts = opts;
-    this.consumer = new Consumer({
-      groupId: opts.group,
-      clientId: opts.clientId,
-      bootstrapBrokers: [...opts.brokers],
+  }
+
+  private newConsumer(): Consumer<string, string, string, string> {
+    const session = this.opts.sessionTimeoutMs ?? 10_000;
+    return new Consumer({
+      groupId: this.opts.group,
+      clientId: this.opts.clientId,
+      bootstrapBrokers: [...this.opts.brokers],
       deserializers: stringDeserializers,
-      sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
-      heartbeatInterval: opts.heartbeatIntervalMs ?? 1000,
-      rebalanceTimeout: (opts.sessionTimeoutMs ?? 10_000) * 2,
+      sessionTimeout: session,
+      heartbeatInterval: this.opts.heartbeatIntervalMs ?? Math.min(1000, Math.floor(session / 3)),
+      rebalanceTimeout: session * 2,
     });
   }
 
   /** Join the group and start fetching; `onRecord` runs for each record, `onError` on a stream error. */
   async start(onRecord: (r: InRecord) => void, onError: (e: Error) => void): Promise<void> {
+    this.onRecord = onRecord;
+    this.onError = onError;
+    await this.join();
+  }
+
+  private async join(): Promise<void> {
+    const consumer = this.newConsumer();
+    let stream: MessagesStream<string, string, string, string>;
     try {
-      this.stream = await this.consumer.consume({
+      stream = await consumer.consume({
         topics: [this.opts.topic],
         autocommit: false,
         mode: "committed",
         fallbackMode: "earliest",
-        sessionTimeout: this.opts.sessionTimeoutMs ?? 10_000,
-        heartbeatInterval: this.opts.heartbeatIntervalMs ?? 1000,
       });
     } catch (e) {
+      await consumer.close(true).catch(() => {});
       throw unreachable(this.opts.brokers, `joining group ${this.opts.group} on ${this.opts.topic}`, e);
     }
-    this.stream.on("data", (m: Message<string, string, string, string>) => {
+    this.consumer = consumer;
+    this.stream = stream;
+    if (this.paused) stream.pause();
+    stream.on("data", (m: Message<string, string, string, string>) => {
       const prev = this.last.get(m.partition);
       if (!prev || prev.offset < m.offset) this.last.set(m.partition, m);
-      onRecord({
+      this.onRecord({
         topic: m.topic,
         partition: m.partition,
         offset: m.offset,
@@ -211,20 +241,51 @@ export class StreamConsumer {
         timestamp: Number(m.timestamp),
       });
     });
-    this.stream.on("error", onError);
+    stream.on("error", (e: Error) => {
+      this.onError(e);
+      if (this.stream === stream) void this.rejoin();
+    });
+  }
+
+  /** Drop the failed client and join again, until it works or the member closes. */
+  private rejoin(): Promise<void> {
+    this.rejoining ??= (async () => {
+      const old = { consumer: this.consumer, stream: this.stream };
+      this.consumer = null;
+      this.stream = null;
+      await old.stream?.close().catch(() => {});
+      await old.consumer?.close(true).catch(() => {});
+      let wait = REJOIN_FIRST_MS;
+      while (!this.closed) {
+        try {
+          await this.join();
+          return;
+        } catch (e) {
+          this.onError(e as Error);
+          await new Promise((r) => setTimeout(r, wait));
+          wait = Math.min(REJOIN_MAX_MS, wait * 2);
+        }
+      }
+    })().finally(() => {
+      this.rejoining = null;
+    });
+    return this.rejoining;
   }
 
   pause(): void {
+    this.paused = true;
     this.stream?.pause();
   }
 
   resume(): void {
+    this.paused = false;
     this.stream?.resume();
   }
 
   /**
    * Commit, per partition, the offset after `upTo` (the highest offset handled). Fails (rejects) when
-   * the member no longer owns the partition; the next owner then reads it again.
+   * the member no longer owns the partition, or the broker does not answer within COMMIT_TIMEOUT_MS;
+   * the partition's owner then reads those records again.
    */
   async commit(upTo: ReadonlyMap<number, bigint>): Promise<void> {
     const offsets = [...upTo].map(([partition, offset]) => ({
@@ -234,11 +295,26 @@ export class StreamConsumer {
       leaderEpoch: this.last.get(partition)?.leaderEpoch ?? -1,
     }));
     if (offsets.length === 0) return;
-    await this.consumer.commit({ offsets });
+    if (!this.consumer) throw new Error("not in the group (rejoining after a broker failure)");
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.consumer.commit({ offsets }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`commit not answered in ${COMMIT_TIMEOUT_MS} ms`)),
+            COMMIT_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Records behind the end of the log, over the partitions this member holds (0 when none). */
   async lag(): Promise<number> {
+    if (!this.consumer) return 0;
     const lag = await this.consumer.getLag({ topics: [this.opts.topic] });
     let total = 0;
     for (const v of lag.get(this.opts.topic) ?? []) if (v > 0n) total += Number(v);
@@ -247,11 +323,13 @@ export class StreamConsumer {
 
   /** Stop fetching, leave the group (a rebalance hands the partitions to the others) and disconnect. */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.rejoining?.catch(() => {});
     try {
       if (this.stream) await this.stream.close();
     } catch {
       // closing a stream whose connection is already gone is not an error here
     }
-    await this.consumer.close(true).catch(() => {});
+    await this.consumer?.close(true).catch(() => {});
   }
 }
