@@ -84,6 +84,8 @@ interface Member {
   exit: Promise<{ code: number | null; summary: Record<string, number> | null }>;
   /** Records the member has handled so far (its /metrics). */
   handled(): Promise<number>;
+  /** Its GET /metrics text. */
+  metrics(): Promise<string>;
 }
 
 function member(args: string[]): Member {
@@ -133,13 +135,14 @@ function member(args: string[]): Member {
       resolve({ code, summary });
     });
   });
+  const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${await port}/metrics`)).text();
   const handled = async (): Promise<number> => {
-    const text = await (await fetch(`http://127.0.0.1:${await port}/metrics`)).text();
+    const text = await metrics();
     let n = 0;
     for (const m of text.matchAll(/^netsec_stream_records_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
     return n;
   };
-  return { proc, stderr: () => err, joined, exit, handled };
+  return { proc, stderr: () => err, joined, exit, handled, metrics };
 }
 
 /** Read `topic` from the start until `until` says enough (or the time is up); returns what was read. */
@@ -303,6 +306,15 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
     await m.joined;
     const dead = await readTopic(dlq, (x) => x.size >= poison.length);
     const verdicts = await readTopic(alerts, (x) => x.size >= good.length);
+    // the counts on /metrics (Prometheus text)
+    const text = await m.metrics();
+    expect(text).toContain("netsec_stream_dead_letters_total 4\n");
+    expect(text).toContain(`netsec_stream_records_total{outcome="scored"} ${good.length}\n`);
+    expect(text).toContain('netsec_stream_records_total{outcome="dead_letter"} 4\n');
+    expect(text).toMatch(/^netsec_stream_batch_seconds_count [1-9]\d*$/m);
+    expect(text).toMatch(/^netsec_stream_records_per_second \d/m);
+    expect(text).toContain("# TYPE netsec_stream_consumer_lag gauge");
+    expect(text).toContain('netsec_stream_model_info{version="netsec-phishing:1"} 1\n');
     m.proc.kill("SIGTERM");
     const e = await m.exit;
     expect(e.code, m.stderr()).toBe(0);
