@@ -11,11 +11,13 @@ import { registerIngest } from "./commands/ingest.ts";
 import { registerModels } from "./commands/models.ts";
 import { registerMonitor } from "./commands/monitor.ts";
 import { registerPredict } from "./commands/predict.ts";
+import { registerProduce } from "./commands/produce.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerRuns } from "./commands/runs.ts";
 import { registerSchema } from "./commands/schema.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerStore } from "./commands/store.ts";
+import { registerStream } from "./commands/stream.ts";
 import { registerTrain } from "./commands/train.ts";
 import { registerValidate } from "./commands/validate.ts";
 
@@ -41,6 +43,8 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerFlows(program);
   registerServe(program);
+  registerStream(program);
+  registerProduce(program);
   registerRuns(program);
   registerModels(program);
   registerMonitor(program);

@@ -213,6 +213,25 @@ export class MongoStore implements RecordStore {
     }
   }
 
+  /**
+   * Insert documents keyed by `_id` into `collection`, skipping those whose `_id` is there already
+   * (stream alerts: `alerts.ts`). Returns how many were added.
+   */
+  async insertKeyed(collection: string, docs: readonly ({ _id: string } & Document)[]): Promise<number> {
+    if (!this.db)
+      throw new NetsecError("STORE_ERROR", `record store ${this.location} is not open`, {
+        uri: this.location,
+      });
+    try {
+      return await insertIdempotent(this.db.collection<{ _id: string } & Document>(collection), [...docs]);
+    } catch (e) {
+      throw this.fail(
+        `inserting ${docs.length} documents into ${collection} (first ${docs[0]?._id ?? "-"})`,
+        e,
+      );
+    }
+  }
+
   async putSource(info: SourceInfo): Promise<void> {
     try {
       await this.sources.replaceOne({ _id: `${info.dataset}:${info.source}` }, { ...info }, { upsert: true });

@@ -1,6 +1,7 @@
 /**
  * Integration tests run against real servers: this global set-up starts FerretDB (and MLflow unless
- * NETSEC_TEST_MLFLOW=0, SeaweedFS's S3 server unless NETSEC_TEST_S3=0) through scripts/test-services,
+ * NETSEC_TEST_MLFLOW=0, SeaweedFS's S3 server unless NETSEC_TEST_S3=0, the Kafka broker unless
+ * NETSEC_TEST_KAFKA=0) through scripts/test-services,
  * exposes their URIs as environment variables to the test workers, and stops at teardown only what it
  * started itself.
  */
@@ -20,6 +21,7 @@ export default function setup(): () => void {
     "ferretdb",
     ...(process.env.NETSEC_TEST_MLFLOW === "0" ? [] : ["mlflow"]),
     ...(process.env.NETSEC_TEST_S3 === "0" ? [] : ["s3"]),
+    ...(process.env.NETSEC_TEST_KAFKA === "0" ? [] : ["kafka"]),
   ];
   for (const name of wanted) {
     const wasRunning = new RegExp(`^${name}: running`, "m").test(status());

@@ -1,0 +1,335 @@
+/**
+ * The Kafka edge: the only file importing the client library (`@platformatic/kafka`, pure JavaScript,
+ * installed from the npm registry alone; see DEVELOPERS.md for why this one). Everything else in netsec
+ * sees three small things: a producer that waits for every in-sync replica (acks=all, idempotent), a
+ * consumer in a group that never commits on its own, and topic creation for `produce` and the tests.
+ *
+ * Brokers are "host:port" strings. Keys and values travel as UTF-8 text (JSON or CSV lines); a key is
+ * optional. Offsets are bigint (Kafka's int64); a committed offset is the NEXT offset to read, so a
+ * message is committed as `offset + 1`.
+ */
+import {
+  Admin,
+  Consumer,
+  type Message,
+  type MessagesStream,
+  ProduceAcks,
+  Producer,
+  stringDeserializers,
+  stringSerializers,
+} from "@platformatic/kafka";
+import { NetsecError } from "../core/errors.ts";
+
+/** Bytes of keys and values in one produce request (see StreamProducer.send). */
+const REQUEST_BYTES = 256 * 1024;
+
+/** A consumed record: where it came from and its text. */
+export interface InRecord {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  key: string | null;
+  value: string;
+  /** The record's Kafka timestamp (ms since the epoch; the producer's create time by default). */
+  timestamp: number;
+}
+
+export interface OutMessage {
+  topic: string;
+  key?: string;
+  value: string;
+  headers?: Record<string, string>;
+}
+
+/** Parse `--brokers a:1,b:2`: each a host and a port. */
+export function parseBrokers(text: string): string[] {
+  const list = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (list.length === 0 || list.some((b) => !/^[^\s:]+:\d{1,5}$/.test(b)))
+    throw new NetsecError(
+      "CONFIG_INVALID",
+      `--brokers must be HOST:PORT[,HOST:PORT…], got ${JSON.stringify(text)}`,
+      { value: text },
+    );
+  return list;
+}
+
+function unreachable(brokers: readonly string[], doing: string, e: unknown): NetsecError {
+  if (e instanceof NetsecError) return e;
+  const err = e as Error & { errors?: Error[] };
+  const why = [err.message, ...(err.errors ?? []).map((x) => x.message)].join("; ");
+  return new NetsecError(
+    "SERVICE_UNAVAILABLE",
+    `Kafka at ${brokers.join(",")}: ${doing} failed: ${why}`,
+    { uri: brokers.join(",") },
+    { cause: e },
+  );
+}
+
+/** Create `topic` with `partitions` partitions unless it exists (replication 1 unless told). */
+export async function ensureTopic(
+  brokers: readonly string[],
+  topic: string,
+  partitions: number,
+  replicas = 1,
+): Promise<void> {
+  const admin = new Admin({ clientId: "netsec-admin", bootstrapBrokers: [...brokers] });
+  try {
+    const existing = await admin.listTopics();
+    if (!existing.includes(topic)) await admin.createTopics({ topics: [topic], partitions, replicas });
+  } catch (e) {
+    // two processes creating the same topic: the loser's "already exists" is success
+    if (
+      !/already exists/i.test(
+        `${(e as Error).message} ${JSON.stringify((e as { errors?: unknown }).errors ?? "")}`,
+      )
+    )
+      throw unreachable(brokers, `creating topic ${topic}`, e);
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/** A producer that returns only once every in-sync replica has the messages (acks=all, idempotent). */
+export class StreamProducer {
+  private readonly producer: Producer<string, string, string, string>;
+  private readonly brokers: readonly string[];
+
+  constructor(brokers: readonly string[], clientId: string) {
+    this.brokers = brokers;
+    this.producer = new Producer({
+      clientId,
+      bootstrapBrokers: [...brokers],
+      serializers: stringSerializers,
+      acks: ProduceAcks.ALL,
+      idempotent: true,
+      autocreateTopics: false,
+    });
+  }
+
+  /**
+   * Publish `messages`, resolving once all are acknowledged. Split into requests of at most
+   * REQUEST_BYTES of values (a broker refuses a record batch over its message.max.bytes, 1 MiB by
+   * default), sent concurrently: the idempotent producer keeps each partition's order.
+   */
+  async send(messages: readonly OutMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const chunks: OutMessage[][] = [[]];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = m.value.length + (m.key?.length ?? 0) + 64;
+      if (bytes + size > REQUEST_BYTES && chunks.at(-1)!.length > 0) {
+        chunks.push([]);
+        bytes = 0;
+      }
+      chunks.at(-1)!.push(m);
+      bytes += size;
+    }
+    try {
+      await Promise.all(
+        chunks.map((chunk) =>
+          this.producer.send({
+            messages: chunk.map((m) => ({
+              topic: m.topic,
+              value: m.value,
+              ...(m.key !== undefined ? { key: m.key } : {}),
+              ...(m.headers ? { headers: m.headers } : {}),
+            })),
+          }),
+        ),
+      );
+    } catch (e) {
+      throw unreachable(this.brokers, `producing to ${messages[0]!.topic}`, e);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.producer.close().catch(() => {});
+  }
+}
+
+export interface ConsumerOptions {
+  brokers: readonly string[];
+  group: string;
+  topic: string;
+  clientId: string;
+  /** How long the group waits for a silent member before giving its partitions away (ms). */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+}
+
+/** How long a commit may take before it counts as failed (a broker restarting can leave it hanging). */
+const COMMIT_TIMEOUT_MS = 15_000;
+/** Backoff between attempts to rejoin after the stream failed (ms), doubling up to the maximum. */
+const REJOIN_FIRST_MS = 500;
+const REJOIN_MAX_MS = 5000;
+
+/**
+ * A group member reading `topic` from its committed offsets (the earliest offset where the group has
+ * none). Nothing is committed until `commit` says so. `pause`/`resume` stop and restart fetching
+ * (backpressure); `onRecord` is called for every record in partition order.
+ *
+ * When the stream fails (the broker went away and the client gave up: "metadata failed 4 times"), the
+ * member drops that client and joins the group again with a new one, retrying until the broker is
+ * back: it reads on from the group's committed offsets, so records handled but not committed are read
+ * again (at-least-once) and nothing is skipped.
+ */
+export class StreamConsumer {
+  private consumer: Consumer<string, string, string, string> | null = null;
+  private stream: MessagesStream<string, string, string, string> | null = null;
+  private readonly opts: ConsumerOptions;
+  /** The last message seen per partition, for commit (it carries the leader epoch). */
+  private readonly last = new Map<number, Message<string, string, string, string>>();
+  private paused = false;
+  private closed = false;
+  private rejoining: Promise<void> | null = null;
+  private onRecord: (r: InRecord) => void = () => {};
+  private onError: (e: Error) => void = () => {};
+
+  constructor(opts: ConsumerOptions) {
+    this.opts = opts;
+  }
+
+  private newConsumer(): Consumer<string, string, string, string> {
+    const session = this.opts.sessionTimeoutMs ?? 10_000;
+    return new Consumer({
+      groupId: this.opts.group,
+      clientId: this.opts.clientId,
+      bootstrapBrokers: [...this.opts.brokers],
+      deserializers: stringDeserializers,
+      sessionTimeout: session,
+      heartbeatInterval: this.opts.heartbeatIntervalMs ?? Math.min(1000, Math.floor(session / 3)),
+      rebalanceTimeout: session * 2,
+    });
+  }
+
+  /** Join the group and start fetching; `onRecord` runs for each record, `onError` on a stream error. */
+  async start(onRecord: (r: InRecord) => void, onError: (e: Error) => void): Promise<void> {
+    this.onRecord = onRecord;
+    this.onError = onError;
+    await this.join();
+  }
+
+  private async join(): Promise<void> {
+    const consumer = this.newConsumer();
+    let stream: MessagesStream<string, string, string, string>;
+    try {
+      stream = await consumer.consume({
+        topics: [this.opts.topic],
+        autocommit: false,
+        mode: "committed",
+        fallbackMode: "earliest",
+      });
+    } catch (e) {
+      await consumer.close(true).catch(() => {});
+      throw unreachable(this.opts.brokers, `joining group ${this.opts.group} on ${this.opts.topic}`, e);
+    }
+    this.consumer = consumer;
+    this.stream = stream;
+    if (this.paused) stream.pause();
+    stream.on("data", (m: Message<string, string, string, string>) => {
+      const prev = this.last.get(m.partition);
+      if (!prev || prev.offset < m.offset) this.last.set(m.partition, m);
+      this.onRecord({
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        key: m.key === undefined || m.key === null || m.key === "" ? null : m.key,
+        value: m.value ?? "",
+        timestamp: Number(m.timestamp),
+      });
+    });
+    stream.on("error", (e: Error) => {
+      this.onError(e);
+      if (this.stream === stream) void this.rejoin();
+    });
+  }
+
+  /** Drop the failed client and join again, until it works or the member closes. */
+  private rejoin(): Promise<void> {
+    this.rejoining ??= (async () => {
+      const old = { consumer: this.consumer, stream: this.stream };
+      this.consumer = null;
+      this.stream = null;
+      await old.stream?.close().catch(() => {});
+      await old.consumer?.close(true).catch(() => {});
+      let wait = REJOIN_FIRST_MS;
+      while (!this.closed) {
+        try {
+          await this.join();
+          return;
+        } catch (e) {
+          this.onError(e as Error);
+          await new Promise((r) => setTimeout(r, wait));
+          wait = Math.min(REJOIN_MAX_MS, wait * 2);
+        }
+      }
+    })().finally(() => {
+      this.rejoining = null;
+    });
+    return this.rejoining;
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.stream?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.stream?.resume();
+  }
+
+  /**
+   * Commit, per partition, the offset after `upTo` (the highest offset handled). Fails (rejects) when
+   * the member no longer owns the partition, or the broker does not answer within COMMIT_TIMEOUT_MS;
+   * the partition's owner then reads those records again.
+   */
+  async commit(upTo: ReadonlyMap<number, bigint>): Promise<void> {
+    const offsets = [...upTo].map(([partition, offset]) => ({
+      topic: this.opts.topic,
+      partition,
+      offset: offset + 1n,
+      leaderEpoch: this.last.get(partition)?.leaderEpoch ?? -1,
+    }));
+    if (offsets.length === 0) return;
+    if (!this.consumer) throw new Error("not in the group (rejoining after a broker failure)");
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.consumer.commit({ offsets }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`commit not answered in ${COMMIT_TIMEOUT_MS} ms`)),
+            COMMIT_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Records behind the end of the log, over the partitions this member holds (0 when none). */
+  async lag(): Promise<number> {
+    if (!this.consumer) return 0;
+    const lag = await this.consumer.getLag({ topics: [this.opts.topic] });
+    let total = 0;
+    for (const v of lag.get(this.opts.topic) ?? []) if (v > 0n) total += Number(v);
+    return total;
+  }
+
+  /** Stop fetching, leave the group (a rebalance hands the partitions to the others) and disconnect. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.rejoining?.catch(() => {});
+    try {
+      if (this.stream) await this.stream.close();
+    } catch {
+      // closing a stream whose connection is already gone is not an error here
+    }
+    await this.consumer?.close(true).catch(() => {});
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * `netsec stream`: one member of a consumer group scoring records in batches.
+ *
+ * Per batch, in this order: decode and score (`score.ts`); publish the verdicts (threats only unless
+ * `all`) to the alerts topic and the malformed records, with their reason, to the dead-letter topic
+ * (acks=all); write the verdicts to the record store keyed by topic/partition/offset (`store/alerts.ts`);
+ * only then commit the batch's offsets. A crash anywhere before the commit redelivers the batch: the
+ * store adds nothing for the records it already has (no second alert row), the alerts topic may carry
+ * a verdict twice (its messages are keyed by topic/partition/offset for consumers to drop repeats).
+ *
+ * Backpressure: records are fetched into memory while a batch is scored, up to `maxInFlight` batches;
+ * then fetching pauses until the scorer catches up. Stopping (`stop()`, SIGTERM in the CLI) finishes
+ * the batch being handled, commits it, and leaves the group; records fetched but not yet handled are
+ * not committed, so the group hands them to another member.
+ *
+ * The model is `holder.current()` read once per batch: a new champion (the holder polls the registry)
+ * scores from the next batch on, and every verdict names the version that made it.
+ */
+import type { Predictor } from "../bundle/predictor.ts";
+import { NetsecError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import type { ModelHolder } from "../serve/model-holder.ts";
+import type { AlertStore } from "../store/alerts.ts";
+import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "./kafka.ts";
+import type { StreamMetrics } from "./metrics.ts";
+import type { Decoded } from "./records.ts";
+import { recordKey, scoreBatch, type Verdict } from "./score.ts";
+
+export interface StreamSettings {
+  brokers: readonly string[];
+  topic: string;
+  group: string;
+  /** Where verdicts go; null: store only. */
+  alertsTopic: string | null;
+  deadLetterTopic: string;
+  /** Publish and store every verdict, not only threats. */
+  all: boolean;
+  batchSize: number;
+  /** How long a partial batch waits for more records (ms). */
+  lingerMs: number;
+  maxInFlight: number;
+  clientId: string;
+  sessionTimeoutMs?: number;
+}
+
+export interface StreamDeps {
+  holder: ModelHolder;
+  decode: (text: string) => Decoded;
+  alerts: AlertStore;
+  log: Logger;
+  metrics: StreamMetrics;
+  /** Called after each committed batch (progress lines). */
+  onBatch?: (b: { records: number; verdicts: number; dead: number; model: string }) => void;
+}
+
+export interface StreamTotals {
+  records: number;
+  scored: number;
+  threats: number;
+  published: number;
+  stored: number;
+  deadLetters: number;
+  batches: number;
+}
+
+export interface StreamHandle {
+  /** Finish the current batch, commit, leave the group; resolves with the totals. */
+  stop(): Promise<StreamTotals>;
+  /** Resolves when the member stops (after `stop()` or on a fatal error, which it rejects with). */
+  done: Promise<StreamTotals>;
+}
+
+/** Backoff between attempts to reach an unreachable broker (ms): doubling from the first to the last. */
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 5000;
+
+/**
+ * Run `fn` until it succeeds: a broker that is down (restarting, a network split) is waited for, never
+ * a reason to stop scoring. Gives up only when the member is stopping (the batch is then not
+ * committed: the group reads it again). Errors other than an unreachable broker are thrown at once.
+ */
+async function untilDone<T>(
+  fn: () => Promise<T>,
+  doing: string,
+  log: Logger,
+  stopping: () => boolean,
+): Promise<T> {
+  let wait = RETRY_FIRST_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof NetsecError) || e.code !== "SERVICE_UNAVAILABLE" || stopping()) throw e;
+      log.warn({ err: e, attempt }, `${doing} failed; retrying in ${wait} ms`);
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(RETRY_MAX_MS, wait * 2);
+    }
+  }
+}
+
+/** How often the lag gauge is refreshed (ms). */
+const LAG_EVERY_MS = 5000;
+
+export async function startStream(s: StreamSettings, d: StreamDeps): Promise<StreamHandle> {
+  const totals: StreamTotals = {
+    records: 0,
+    scored: 0,
+    threats: 0,
+    published: 0,
+    stored: 0,
+    deadLetters: 0,
+    batches: 0,
+  };
+  if (!d.holder.current()) await d.holder.refresh(true);
+  if (!d.holder.current())
+    throw new NetsecError(
+      "MODEL_NOT_FOUND",
+      `no model to score with: ${d.holder.error ?? "the registry has no champion"}; train one first (netsec train)`,
+      {},
+    );
+  const producer = new StreamProducer(s.brokers, `${s.clientId}-producer`);
+  const consumer = new StreamConsumer({
+    brokers: s.brokers,
+    group: s.group,
+    topic: s.topic,
+    clientId: s.clientId,
+    ...(s.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: s.sessionTimeoutMs } : {}),
+  });
+  const buffer: InRecord[] = [];
+  const cap = s.batchSize * s.maxInFlight;
+  let paused = false;
+  let stopping = false;
+  let fatal: Error | null = null;
+  let wake: (() => void) | null = null;
+  const poke = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  await consumer.start(
+    (r) => {
+      buffer.push(r);
+      if (!paused && buffer.length >= cap) {
+        paused = true;
+        consumer.pause();
+      }
+      if (buffer.length >= s.batchSize) poke();
+    },
+    (e) => {
+      d.log.error({ err: e }, "Kafka consumer error");
+    },
+  );
+  d.log.info(
+    { topic: s.topic, group: s.group, model: d.holder.current()?.version },
+    "stream consumer joined",
+  );
+
+  const lagTimer = setInterval(() => {
+    consumer
+      .lag()
+      .then((n) => d.metrics.lag.set({}, n))
+      .catch(() => {});
+  }, LAG_EVERY_MS);
+  lagTimer.unref();
+
+  /** Wait until a full batch is buffered, or the linger time passes with a partial one, or a stop. */
+  const nextBatch = async (): Promise<InRecord[]> => {
+    while (!stopping && buffer.length < s.batchSize) {
+      const had = buffer.length;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(poke, had > 0 ? s.lingerMs : 100).unref();
+      });
+      if (buffer.length > 0 && buffer.length === had) break; // lingered: take what there is
+    }
+    if (stopping) return [];
+    const batch = buffer.splice(0, s.batchSize);
+    // room for another batch again: fetch (with one batch in flight, once the buffer is empty)
+    if (paused && buffer.length <= cap - s.batchSize) {
+      paused = false;
+      consumer.resume();
+    }
+    d.metrics.inFlight.set({}, Math.ceil(buffer.length / s.batchSize));
+    return batch;
+  };
+
+  /** Decode and score a batch (synchronous: the CPU part). */
+  const score = (batch: InRecord[]) => {
+    const t0 = performance.now();
+    const predictor: Predictor = d.holder.current()!;
+    return { batch, t0, predictor, ...scoreBatch(batch, d.decode, predictor) };
+  };
+
+  /** Publish, store, commit (the I/O part), then count. */
+  const deliver = async ({
+    batch,
+    t0,
+    predictor,
+    verdicts,
+    dead,
+  }: ReturnType<typeof score>): Promise<void> => {
+    const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
+    const out: OutMessage[] = [];
+    if (s.alertsTopic !== null)
+      for (const v of kept)
+        out.push({ topic: s.alertsTopic, key: v.key, value: JSON.stringify(verdictJson(v)) });
+    for (const x of dead)
+      out.push({
+        topic: s.deadLetterTopic,
+        key: recordKey(x.record),
+        value: JSON.stringify({
+          source: recordKey(x.record),
+          record_key: x.record.key,
+          reason: x.reason,
+          value: x.record.value,
+        }),
+        headers: { "netsec-reason": x.reason.slice(0, 500), "netsec-source": recordKey(x.record) },
+      });
+    await untilDone(
+      () => producer.send(out),
+      "publishing verdicts",
+      d.log,
+      () => stopping,
+    );
+    const scoredAt = new Date().toISOString();
+    const stored = await d.alerts.write(
+      kept.map((v) => ({
+        topic: v.topic,
+        partition: v.partition,
+        offset: v.offset,
+        recordKey: v.recordKey,
+        model: v.model,
+        label: v.label,
+        labelName: v.labelName,
+        threat: v.threat,
+        probability: v.probability,
+        scoredAt,
+      })),
+    );
+    const upTo = new Map<number, bigint>();
+    for (const r of batch) {
+      const cur = upTo.get(r.partition);
+      if (cur === undefined || cur < r.offset) upTo.set(r.partition, r.offset);
+    }
+    try {
+      await consumer.commit(upTo);
+    } catch (e) {
+      // the partition moved to another member (rebalance): it reads these records again, and the
+      // store's keys keep that from adding rows
+      d.metrics.commitFailures.inc();
+      d.log.warn(
+        { err: e },
+        "offset commit refused; the batch will be read again by the partition's new owner",
+      );
+    }
+    const now = Date.now();
+    for (const r of batch) d.metrics.recordToAlertSeconds.observe({}, Math.max(0, now - r.timestamp) / 1000);
+    d.metrics.batchSeconds.observe({}, (performance.now() - t0) / 1000);
+    d.metrics.records.inc({ outcome: "scored" }, verdicts.length);
+    if (dead.length) {
+      d.metrics.records.inc({ outcome: "dead_letter" }, dead.length);
+      d.metrics.deadLetters.inc({}, dead.length);
+    }
+    const threats = verdicts.reduce((n, v) => n + (v.threat ? 1 : 0), 0);
+    if (s.alertsTopic !== null) {
+      d.metrics.alerts.inc({ threat: "true" }, kept.filter((v) => v.threat).length);
+      if (s.all) d.metrics.alerts.inc({ threat: "false" }, kept.length - threats);
+    }
+    d.metrics.tick(performance.now(), batch.length);
+    d.metrics.model.reset();
+    d.metrics.model.set({ version: predictor.version }, 1);
+    totals.records += batch.length;
+    totals.scored += verdicts.length;
+    totals.threats += threats;
+    totals.published += s.alertsTopic !== null ? kept.length : 0;
+    totals.stored += stored;
+    totals.deadLetters += dead.length;
+    totals.batches++;
+    d.onBatch?.({
+      records: batch.length,
+      verdicts: verdicts.length,
+      dead: dead.length,
+      model: predictor.version,
+    });
+  };
+
+  const loop = async (): Promise<StreamTotals> => {
+    try {
+      // scoring batch k+1 overlaps delivering batch k (its publish, store and commit are mostly
+      // waiting on the broker and DuckDB's threads); deliveries stay in order, so commits do too
+      let delivering: Promise<void> = Promise.resolve();
+      for (;;) {
+        const batch = await nextBatch();
+        if (batch.length === 0) break;
+        const scored = score(batch);
+        await delivering;
+        delivering = deliver(scored);
+        // a failure surfaces at the next await of `delivering`, not as an unhandled rejection meanwhile
+        delivering.catch(() => {});
+      }
+      await delivering;
+    } catch (e) {
+      fatal = e as Error;
+    } finally {
+      clearInterval(lagTimer);
+      await consumer.close();
+      await producer.close();
+      await d.alerts.close().catch(() => {});
+    }
+    if (fatal) throw fatal;
+    d.log.info({ ...totals }, "stream consumer left the group");
+    return totals;
+  };
+  const done = loop();
+  // an unhandled rejection must not be raised before the caller awaits `done`
+  done.catch(() => {});
+  return {
+    done,
+    async stop() {
+      stopping = true;
+      poke();
+      return done;
+    },
+  };
+}
+
+/** A verdict as published: the record's identity, the model version and the decision. */
+function verdictJson(v: Verdict) {
+  return {
+    key: v.key,
+    topic: v.topic,
+    partition: v.partition,
+    offset: Number(v.offset),
+    record_key: v.recordKey,
+    model: v.model,
+    label: v.label,
+    label_name: v.labelName,
+    threat: v.threat,
+    probability: v.probability,
+    record_timestamp: v.timestamp,
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * One batch of consumed records → a verdict for each good record and a reason for each bad one.
+ *
+ * Scoring is `netsec predict`'s: the records become a Frame of the model's input columns through
+ * `recordsToFrame` (the schema checks of `POST /predict/records`, which coerce text cells as a CSV file
+ * is coerced), then `Predictor.predict` (the bundle's preprocessing, model and threshold). A batch with
+ * a bad record is checked record by record to tell the bad ones apart (only then: a clean batch costs
+ * one conversion), and the rest are scored together.
+ */
+import type { Predictor } from "../bundle/predictor.ts";
+import { isNetsecError } from "../core/errors.ts";
+import { type JsonScalar, recordsToFrame } from "../serve/records.ts";
+import type { InRecord } from "./kafka.ts";
+import type { Decoded } from "./records.ts";
+
+export interface Verdict {
+  /** `topic/partition/offset`: the record's identity, the store's key. */
+  key: string;
+  topic: string;
+  partition: number;
+  offset: bigint;
+  /** The record's own Kafka key, when it has one. */
+  recordKey: string | null;
+  /** The record's Kafka timestamp (ms). */
+  timestamp: number;
+  /** The model that scored it: "name:version" from the registry. */
+  model: string;
+  /** The predicted label, in the dataset's values (e.g. "-1"), and its display name. */
+  label: string;
+  labelName: string;
+  threat: boolean;
+  /** Probability of the threat class. */
+  probability: number;
+}
+
+export interface DeadLetter {
+  record: InRecord;
+  reason: string;
+}
+
+export interface ScoredBatch {
+  verdicts: Verdict[];
+  dead: DeadLetter[];
+}
+
+export function recordKey(r: InRecord): string {
+  return `${r.topic}/${r.partition}/${r.offset}`;
+}
+
+/** Why one record does not fit the schema, from recordsToFrame's error (its cell problems). */
+function schemaReason(e: unknown): string {
+  if (!isNetsecError(e)) throw e;
+  const problems = (e.details as { problems?: { column: string; value: unknown; message: string }[] })
+    .problems;
+  if (!problems || problems.length === 0) return e.message;
+  return problems
+    .map(
+      (p) => `column ${p.column}: ${p.value === undefined ? "absent" : JSON.stringify(p.value)} ${p.message}`,
+    )
+    .join("; ");
+}
+
+export function scoreBatch(
+  batch: readonly InRecord[],
+  decode: (text: string) => Decoded,
+  predictor: Predictor,
+): ScoredBatch {
+  const dead: DeadLetter[] = [];
+  let good: InRecord[] = [];
+  let objects: Record<string, JsonScalar>[] = [];
+  for (const r of batch) {
+    const d = decode(r.value);
+    if (d.ok) {
+      good.push(r);
+      objects.push(d.record);
+    } else dead.push({ record: r, reason: d.reason });
+  }
+  const inputs = predictor.manifest.input_columns;
+  let frame: ReturnType<typeof recordsToFrame>["frame"] | null = null;
+  if (objects.length > 0) {
+    try {
+      frame = recordsToFrame(objects, predictor.schema, inputs).frame;
+    } catch (e) {
+      if (!isNetsecError(e)) throw e;
+      const keptRecords: InRecord[] = [];
+      const keptObjects: Record<string, JsonScalar>[] = [];
+      for (const [i, o] of objects.entries()) {
+        try {
+          recordsToFrame([o], predictor.schema, inputs);
+          keptRecords.push(good[i]!);
+          keptObjects.push(o);
+        } catch (e1) {
+          dead.push({ record: good[i]!, reason: schemaReason(e1) });
+        }
+      }
+      good = keptRecords;
+      objects = keptObjects;
+      frame = objects.length > 0 ? recordsToFrame(objects, predictor.schema, inputs).frame : null;
+    }
+  }
+  const verdicts: Verdict[] = [];
+  if (frame) {
+    const p = predictor.predict(frame);
+    for (const [i, r] of good.entries())
+      verdicts.push({
+        key: recordKey(r),
+        topic: r.topic,
+        partition: r.partition,
+        offset: r.offset,
+        recordKey: r.key,
+        timestamp: r.timestamp,
+        model: predictor.version,
+        label: p.labels[i]!,
+        labelName: p.labelNames[i]!,
+        threat: p.isThreat[i] === 1,
+        probability: p.probability[i]!,
+      });
+  }
+  return { verdicts, dead };
+}

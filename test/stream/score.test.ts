@@ -1,0 +1,103 @@
+/**
+ * A batch of Kafka records is scored as `netsec predict` scores the same rows from a file (loadFrame +
+ * Predictor.predict): same labels, bit-identical probabilities; malformed records are set aside with
+ * their reason and the rest of the batch is still scored.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Predictor } from "../../src/bundle/predictor.ts";
+import { loadFrame } from "../../src/datasets/load.ts";
+import type { InRecord } from "../../src/stream/kafka.ts";
+import { decoder } from "../../src/stream/records.ts";
+import { scoreBatch } from "../../src/stream/score.ts";
+import { tempDir, writeFile } from "../helpers/env.ts";
+import { fitFixturePredictor, phishingCsvSlice } from "../serve/fixtures/predictor.ts";
+
+const tmp = tempDir();
+afterAll(tmp.cleanup);
+let p: Predictor;
+let csv: string;
+let header: string[];
+let lines: string[];
+
+beforeAll(async () => {
+  p = await fitFixturePredictor({ version: "phishing-nb:1" });
+  const text = phishingCsvSlice(300, 1000);
+  csv = writeFile(tmp.dir, "slice.csv", text);
+  const all = text.trim().split("\n");
+  header = all[0]!.replace(/"/g, "").split(",");
+  lines = all.slice(1);
+});
+
+const rec = (offset: number, value: string, partition = 0): InRecord => ({
+  topic: "flows",
+  partition,
+  offset: BigInt(offset),
+  key: null,
+  value,
+  timestamp: 0,
+});
+
+/** A CSV line as `netsec produce` publishes it: one JSON object, the cells as text. */
+const asJson = (line: string): string =>
+  JSON.stringify(Object.fromEntries(line.split(",").map((v, i) => [header[i]!, v])));
+
+describe("scoreBatch", () => {
+  it("gives netsec predict's labels and probabilities, JSON or CSV records alike", async () => {
+    const { frame } = await loadFrame({ path: csv }, p.schema, { inputColumns: p.manifest.input_columns });
+    const want = p.predict(frame);
+    const json = scoreBatch(
+      lines.map((l, i) => rec(i, asJson(l))),
+      decoder("json", header),
+      p,
+    );
+    const csvRecords = scoreBatch(
+      lines.map((l, i) => rec(i, l)),
+      decoder("csv", header),
+      p,
+    );
+    for (const got of [json, csvRecords]) {
+      expect(got.dead).toEqual([]);
+      expect(got.verdicts.map((v) => v.probability)).toEqual(Array.from(want.probability));
+      expect(got.verdicts.map((v) => v.label)).toEqual(want.labels);
+      expect(got.verdicts.map((v) => v.threat)).toEqual(Array.from(want.isThreat, (t) => t === 1));
+      expect(got.verdicts.map((v) => v.key)).toEqual(lines.map((_, i) => `flows/0/${i}`));
+      expect(new Set(got.verdicts.map((v) => v.model))).toEqual(new Set(["phishing-nb:1"]));
+    }
+    // the fixture model calls some of these rows threats and some not
+    expect(new Set(json.verdicts.map((v) => v.threat))).toEqual(new Set([true, false]));
+  });
+
+  it("sets malformed records aside with the reason and scores the rest", () => {
+    const good = lines.slice(0, 20).map(asJson);
+    const obj = JSON.parse(good[0]!) as Record<string, string>;
+    const missing = { ...obj };
+    delete missing.SSLfinal_State;
+    const poison = [
+      "{not json",
+      JSON.stringify({ ...obj, URL_Length: "long" }),
+      JSON.stringify(missing),
+      JSON.stringify({ ...obj, Favicon: [1] }),
+      JSON.stringify({ ...obj, port: 7 }),
+    ];
+    // poison at offsets 100.., interleaved with the good records
+    const batch: InRecord[] = [];
+    good.forEach((g, i) => {
+      batch.push(rec(i, g));
+      if (i < poison.length) batch.push(rec(100 + i, poison[i]!));
+    });
+    const r = scoreBatch(batch, decoder("json", header), p);
+    const alone = scoreBatch(
+      good.map((g, i) => rec(i, g)),
+      decoder("json", header),
+      p,
+    );
+    expect(r.verdicts).toEqual(alone.verdicts);
+    const reasons = Object.fromEntries(r.dead.map((d) => [Number(d.record.offset), d.reason]));
+    expect(Object.keys(reasons).map(Number).sort()).toEqual([100, 101, 102, 103, 104]);
+    expect(reasons[100]).toMatch(/^not JSON: /);
+    expect(reasons[101]).toMatch(/^column URL_Length: "long" /);
+    expect(reasons[102]).toBe("column SSLfinal_State: absent is required (use null for a missing value)");
+    expect(reasons[103]).toBe('key "Favicon": expected a string, number, boolean or null, got an array');
+    expect(reasons[104]).toMatch(/^column port: 7 /);
+  });
+});
