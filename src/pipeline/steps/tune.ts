@@ -1,5 +1,6 @@
 /**
- * The tune step: every model's candidates (its grid, a random sample of it, or the fixed params) scored
+ * The tune step: every model's candidates (its grid, a random sample of it, the fixed params, or
+ * random draws from its documented ranges raced by successive halving within the time budget) scored
  * by k-fold CV on the training rows (duplicate-aware folds: identical feature vectors never straddle
  * train and validation) on the worker pool; the leaderboard holds each model's best candidate, best
  * first.
@@ -20,6 +21,7 @@ import type { PipelineRun } from "../runner.ts";
 import { bestLine, fitLine, type LeaderboardRow } from "../train.ts";
 import { type Refitted, refitOnAllRows } from "./evaluate.ts";
 import type { Transformed } from "./transform.ts";
+import { halvingTune } from "./tune-halving.ts";
 
 export interface Tuned {
   searches: ModelSearchResult[];
@@ -40,12 +42,13 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
   const search = cfg.search;
   const { groups, nGroups } = duplicateGroupsOfFrame(train, schema.featureNames);
   const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < train.nRows ? groups : undefined);
+  if (search.kind === "halving") return halvingTune(run, t, folds);
   const candidates = cfg.models.flatMap((name) => {
     const spec = getModelSpec(name);
     const fixed = snakeKeys(search.params[name] ?? {});
     if (!("random_state" in fixed) && "randomState" in (spec.paramSchema.parse({}) as object))
       fixed.random_state = cfg.seed;
-    if (search.kind === "none") return [{ model: name, params: fixed }];
+    if (search.kind === "none" || search.kind === "halving") return [{ model: name, params: fixed }];
     const grid = search.grids[name] ?? spec.defaultGrid;
     const list =
       search.kind === "random"
