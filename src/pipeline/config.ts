@@ -166,6 +166,13 @@ export const PipelineConfigSchema = z
   }))
   // per-model settings for a model the run does not train would be ignored: refuse them, naming the key
   .superRefine((c, ctx) => {
+    // halving draws from the documented ranges: grids would be ignored
+    if (c.search.kind === "halving" && Object.keys(c.search.grids).length > 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["search", "grids"],
+        message: `grids apply to search.kind grid or random, not halving (the ${c.search.preset} preset's kind); set search.kind: grid or search.preset: original`,
+      });
     for (const key of ["grids", "params"] as const) {
       for (const m of Object.keys(c.search[key])) {
         if (!(MODEL_NAMES as readonly string[]).includes(m))

@@ -37,10 +37,12 @@ const ADDED: Record<string, { grid: Record<string, unknown[]>; candidates: numbe
 };
 
 describe("default grids", () => {
-  it("the original five and the added models are registered; a run trains the original five by default", () => {
+  it("the original five and the added models are registered; preset original trains the original five by grid search", () => {
     expect([...modelNames()].sort()).toEqual([...Object.keys(ORIGINAL), ...Object.keys(ADDED)].sort());
     expect([...DEFAULT_MODEL_NAMES].sort()).toEqual(Object.keys(ORIGINAL).sort());
-    expect(parsePipelineConfig({}).models).toEqual([...DEFAULT_MODEL_NAMES]);
+    const c = parsePipelineConfig({ search: { preset: "original" } });
+    expect(c.models).toEqual([...DEFAULT_MODEL_NAMES]);
+    expect(c.search).toMatchObject({ kind: "grid", cv: 3, scoring: "f1", grids: {} });
   });
 
   for (const [name, want] of Object.entries({ ...ORIGINAL, ...ADDED })) {
