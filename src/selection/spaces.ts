@@ -29,9 +29,11 @@ export const SEARCH_SPACES: Record<string, SearchSpace> = {
     candidates: 27,
     ranges: {
       learning_rate: { log: [0.03, 0.3] },
-      max_leaf_nodes: { intLog: [8, 128] },
-      min_samples_leaf: { intLog: [5, 100] },
-      l2_regularization: { choice: [0, 0.01, 0.1, 1, 10] },
+      // LightGBM's 31 leaves and XGBoost's depth 6 (up to 64 leaves) are inside these ranges
+      max_leaf_nodes: { intLog: [8, 256] },
+      max_depth: { choice: [null, 4, 6, 8] },
+      min_samples_leaf: { intLog: [2, 100] },
+      l2_regularization: { choice: [0, 0.1, 1, 10] },
       max_features: { uniform: [0.5, 1] },
     },
     // early stopping inside each fold (10% of its training rows as validation) picks the iterations
