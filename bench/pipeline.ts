@@ -109,8 +109,8 @@ async function one(dataset: string): Promise<Row> {
       PYTHON,
       [
         join(ROOT, "bench/sklearn_pipeline.py"),
-        join(artifacts, "data_ingestion/ingested/train.csv"),
-        join(artifacts, "data_ingestion/ingested/test.csv"),
+        join(artifacts, "data_ingestion/ingested/train.parquet"),
+        join(artifacts, "data_ingestion/ingested/test.parquet"),
         schema.target,
         schema.normal,
       ],
