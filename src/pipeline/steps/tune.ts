@@ -17,6 +17,7 @@ import {
   sampleGrid,
   searchCV,
 } from "../../selection/search.ts";
+import type { PipelineConfig } from "../config.ts";
 import type { PipelineRun } from "../runner.ts";
 import { bestLine, fitLine, type LeaderboardRow } from "../train.ts";
 import { type Refitted, refitOnAllRows } from "./evaluate.ts";
@@ -37,18 +38,19 @@ export interface Tuned {
   earlyRefit: Promise<Refitted> | null;
 }
 
-export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): Promise<Tuned> {
-  const { cfg, schema } = run;
+/**
+ * The candidates of search kinds grid, random and none, in the order the search scores them (ties in
+ * CV go to the first): per model, its grid (search.grids or the original's), n_iter draws of it, or
+ * the fixed params; random_state the run's seed unless search.params sets it.
+ */
+export function gridCandidates(cfg: PipelineConfig): { model: string; params: Record<string, unknown> }[] {
   const search = cfg.search;
-  const { groups, nGroups } = duplicateGroupsOfFrame(train, schema.featureNames);
-  const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < train.nRows ? groups : undefined);
-  if (search.kind === "halving") return halvingTune(run, t, folds);
-  const candidates = cfg.models.flatMap((name) => {
+  return cfg.models.flatMap((name) => {
     const spec = getModelSpec(name);
     const fixed = snakeKeys(search.params[name] ?? {});
     if (!("random_state" in fixed) && "randomState" in (spec.paramSchema.parse({}) as object))
       fixed.random_state = cfg.seed;
-    if (search.kind === "none" || search.kind === "halving") return [{ model: name, params: fixed }];
+    if (search.kind === "none") return [{ model: name, params: fixed }];
     const grid = search.grids[name] ?? spec.defaultGrid;
     const list =
       search.kind === "random"
@@ -56,6 +58,15 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
         : expandGrid(grid, fixed);
     return list.map((params) => ({ model: name, params }));
   });
+}
+
+export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): Promise<Tuned> {
+  const { cfg, schema } = run;
+  const search = cfg.search;
+  const { groups, nGroups } = duplicateGroupsOfFrame(train, schema.featureNames);
+  const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < train.nRows ? groups : undefined);
+  if (search.kind === "halving") return halvingTune(run, t, folds);
+  const candidates = gridCandidates(cfg);
   // validate every candidate's params before spending any time
   for (const c of candidates) createModel(c.model, c.params);
   const fits = planSearch(candidates).fits.length;
