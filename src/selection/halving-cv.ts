@@ -32,6 +32,8 @@ export interface HalvingSearchOptions extends Omit<SearchOptions, "onProgress" |
     offered: number;
   }) => void;
   onFit?: (e: FitDone, rung: number, rows: number) => void;
+  /** When the time budget stops the launches: the first-rung candidates launched per model. */
+  onStop?: (launched: Map<string, number>) => void;
 }
 
 export interface HalvingSearch {
@@ -100,6 +102,7 @@ export async function halvingSearchCV(
     rows,
     budgetSeconds: opts.budgetSeconds,
     now: opts.now ?? (() => performance.now()),
+    ...(opts.onStop ? { onStop: opts.onStop } : {}),
     onBatch: (l, o) => {
       launched = l;
       offered = o;

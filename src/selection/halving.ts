@@ -81,6 +81,8 @@ export interface HalvingOptions<R extends Scored> {
   score: (candidates: HalvingCandidate[], rung: number, rows: number) => Promise<R[]>;
   /** After the budget check, before each batch: the first-rung candidates launched so far. */
   onBatch?: (launched: number, offered: number) => void;
+  /** When the budget stops the launches: the first-rung candidates launched per model. */
+  onStop?: (launched: Map<string, number>) => void;
 }
 
 export async function successiveHalving<R extends Scored>(o: HalvingOptions<R>): Promise<HalvingResult<R>> {
@@ -108,6 +110,7 @@ export async function successiveHalving<R extends Scored>(o: HalvingOptions<R>):
     secondsAtStop = spent;
     if (launched > 0 && spent * R >= o.budgetSeconds) {
       budgetSpent = true;
+      o.onStop?.(new Map(models.map((m) => [m, rungs.get(m)![0]!.candidates.length])));
       break;
     }
     o.onBatch?.(launched, offered);

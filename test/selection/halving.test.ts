@@ -92,8 +92,10 @@ describe("successiveHalving", () => {
     const seen: { rung: number; rows: number; ids: string[] }[] = [];
     const f = fake(seen);
     const qs = Array.from({ length: 15 }, (_, i) => (i * 7) % 15);
+    const stops: Map<string, number>[] = [];
     // 3 rungs, 10 s: batches start at 0, 1, 2, 3 s (x3 = 0, 3, 6, 9 < 10); at 4 s, 12 >= 10: stop
     const h = await successiveHalving({
+      onStop: (l) => stops.push(l),
       candidates: new Map([
         ["a", cands("a", qs)],
         ["b", cands("b", qs)],
@@ -107,6 +109,12 @@ describe("successiveHalving", () => {
     expect(h.secondsAtStop).toBe(4);
     expect(seen.filter((s) => s.rung === 0)).toHaveLength(4);
     expect(h.launched.get("a")).toEqual({ launched: 12, offered: 15 });
+    expect(stops).toEqual([
+      new Map([
+        ["a", 12],
+        ["b", 12],
+      ]),
+    ]);
     // the 12 launched (q = 0, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2): best 4 are 14, 13, 12, 11
     const r1 = h.rungs.get("a")![1]!;
     expect(r1.candidates.map((c) => c.params.q)).toEqual([14, 13, 12, 11]);

@@ -80,7 +80,8 @@ export async function halvingTune(run: PipelineRun, t: Transformed, folds: Fold[
   for (const list of candidates.values()) for (const c of list) createModel(c.model, c.params);
   const nf = folds.length;
   const offered = [...candidates.values()].reduce((a, l) => a + l.length, 0);
-  const totalFits =
+  // the whole race if the budget lets every candidate out; the race of the launched ones once it stops
+  let totalFits =
     plannedFits(
       [...candidates.values()].map((l) => l.length),
       rungRows(t.yTrain.y.length).length,
@@ -109,12 +110,14 @@ export async function halvingTune(run: PipelineRun, t: Transformed, folds: Fold[
       onProgress: (e) => {
         const done = base + e.done;
         if (e.done === e.total) base += e.total;
-        // the whole race if the budget lets every candidate out (a budget stop ends it sooner)
         const total = Math.max(totalFits, done);
         frac = done / total;
         if (meter) meter.update(done, total);
         else
           run.progress("tune", frac, `search: rung ${e.rung + 1}/${e.rungs} (${e.rows} rows): ${done} fits`);
+      },
+      onStop: (launched) => {
+        totalFits = plannedFits([...launched.values()], rungRows(t.yTrain.y.length).length) * nf;
       },
       onFit: (e, rung, rows) =>
         fitLine(search.scoring, (line) =>
