@@ -6,10 +6,12 @@
  * with R as large as keeps the first rung at MIN_RUNG_ROWS rows or more (at most MAX_RUNGS).
  *
  * The time budget only limits how many candidates are launched: the first rung's candidates go out in
- * batches (a few per model, models interleaved), and no new batch starts once the time spent times R
- * reaches the budget (every later rung scores a third of the candidates on three times the rows, so it
- * costs about what the first rung did). Candidates already launched are always promoted to the end, so
- * the winner is scored on all rows. The scorer is injected (the tune step runs CV on the worker pool),
+ * batches (a few per model, models interleaved), and no new batch starts once the projected time of
+ * the race of the candidates launched so far reaches the budget: the time spent on the first rung
+ * scaled by raceCost / first-rung cost (a fit's cost taken as proportional to its rows; with many
+ * candidates every rung costs about what the first did, with few the later ones cost more, as
+ * ceil(k/3) keeps at least one). Candidates already launched are always promoted to the end, so the
+ * winner is scored on all rows; the first batch always goes out. The scorer is injected (the tune step runs CV on the worker pool),
  * and so is the clock: the promotion rule and the budget are tested without timing anything.
  */
 import type { Clock } from "../core/progress.ts";
@@ -46,6 +48,8 @@ export interface HalvingResult<R extends Scored> {
   budgetSpent: boolean;
   /** Seconds spent when the last batch was launched or the budget stopped the launches. */
   secondsAtStop: number;
+  /** The race's projected seconds at that point (what the budget was compared with). */
+  projectedSeconds: number;
 }
 
 /** Row counts of the rungs for n training rows: ascending, the last n. */
@@ -53,6 +57,20 @@ export function rungRows(n: number): number[] {
   let r = 1;
   while (r < MAX_RUNGS && Math.floor(n / HALVING_FACTOR ** r) >= MIN_RUNG_ROWS) r++;
   return Array.from({ length: r }, (_, i) => Math.floor(n / HALVING_FACTOR ** (r - 1 - i)));
+}
+
+/**
+ * Candidate-rows of the race of `launched` first-rung candidates per model over rungs of `rows` rows:
+ * Σ over models and rungs of the candidates scored there times its rows (the cost unit of the budget).
+ */
+export function raceCost(launched: readonly number[], rows: readonly number[]): number {
+  let cost = 0;
+  for (let c of launched)
+    for (const r of rows) {
+      cost += c * r;
+      c = Math.ceil(c / HALVING_FACTOR);
+    }
+  return cost;
 }
 
 /** Indices of the candidates to promote: the best ceil(k / 3) by score, ties → lower index; ascending. */
@@ -97,6 +115,7 @@ export async function successiveHalving<R extends Scored>(o: HalvingOptions<R>):
   let launched = 0;
   let budgetSpent = false;
   let secondsAtStop = 0;
+  let projectedSeconds = 0;
   for (;;) {
     const batch: HalvingCandidate[] = [];
     for (const m of models) {
@@ -108,7 +127,11 @@ export async function successiveHalving<R extends Scored>(o: HalvingOptions<R>):
     if (batch.length === 0) break;
     const spent = (o.now() - t0) / 1000;
     secondsAtStop = spent;
-    if (launched > 0 && spent * R >= o.budgetSeconds) {
+    const firstRung = models.map((m) => rungs.get(m)![0]!.candidates.length);
+    const projected =
+      launched > 0 ? (spent * raceCost(firstRung, o.rows)) / raceCost(firstRung, o.rows.slice(0, 1)) : 0;
+    projectedSeconds = projected;
+    if (launched > 0 && projected >= o.budgetSeconds) {
       budgetSpent = true;
       o.onStop?.(new Map(models.map((m) => [m, rungs.get(m)![0]!.candidates.length])));
       break;
@@ -142,5 +165,5 @@ export async function successiveHalving<R extends Scored>(o: HalvingOptions<R>):
       { launched: rungs.get(m)![0]!.candidates.length, offered: o.candidates.get(m)!.length },
     ]),
   );
-  return { rungs, launched: launchedOf, budgetSpent, secondsAtStop };
+  return { rungs, launched: launchedOf, budgetSpent, secondsAtStop, projectedSeconds };
 }

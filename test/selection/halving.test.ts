@@ -8,6 +8,7 @@ import {
   BATCH_PER_MODEL,
   type HalvingCandidate,
   promote,
+  raceCost,
   rungRows,
   successiveHalving,
 } from "../../src/selection/halving.ts";
@@ -20,6 +21,18 @@ describe("rungRows", () => {
     expect(rungRows(1500)).toEqual([500, 1500]);
     expect(rungRows(1499)).toEqual([1499]);
     expect(rungRows(10_000_000)).toHaveLength(3);
+  });
+});
+
+describe("raceCost", () => {
+  it("candidate-rows of the race: ceil(k/3) go on at each rung", () => {
+    // 27 → 9 → 3 on 10, 30, 90 rows: 270 + 270 + 270
+    expect(raceCost([27], [10, 30, 90])).toBe(810);
+    // 3 → 1 → 1: 30 + 30 + 90 (the later rungs cost more than the first)
+    expect(raceCost([3], [10, 30, 90])).toBe(150);
+    // models add up; 4 → 2 → 1: 40 + 60 + 90
+    expect(raceCost([3, 4], [10, 30, 90])).toBe(340);
+    expect(raceCost([5], [100])).toBe(500);
   });
 });
 
@@ -93,7 +106,9 @@ describe("successiveHalving", () => {
     const f = fake(seen);
     const qs = Array.from({ length: 15 }, (_, i) => (i * 7) % 15);
     const stops: Map<string, number>[] = [];
-    // 3 rungs, 10 s: batches start at 0, 1, 2, 3 s (x3 = 0, 3, 6, 9 < 10); at 4 s, 12 >= 10: stop
+    // 3 rungs, 10 s, one second per batch; the projection is the time spent x raceCost / first-rung
+    // cost of the k launched per model: k = 3 at 1 s: x (3 + 3 + 9) / 3 = 5 s; k = 6 at 2 s: x 21/6 =
+    // 7 s; k = 9 at 3 s: x 27/9 = 9 s (< 10, launch); k = 12 at 4 s: x (12 + 12 + 18) / 12 = 14 s: stop
     const h = await successiveHalving({
       onStop: (l) => stops.push(l),
       candidates: new Map([
@@ -107,6 +122,7 @@ describe("successiveHalving", () => {
     });
     expect(h.budgetSpent).toBe(true);
     expect(h.secondsAtStop).toBe(4);
+    expect(h.projectedSeconds).toBe(14);
     expect(seen.filter((s) => s.rung === 0)).toHaveLength(4);
     expect(h.launched.get("a")).toEqual({ launched: 12, offered: 15 });
     expect(stops).toEqual([
@@ -121,6 +137,23 @@ describe("successiveHalving", () => {
     // then ceil(4/3) = 2: 14 and 13
     expect(h.rungs.get("a")![2]!.candidates.map((c) => c.params.q)).toEqual([14, 13]);
     expect(seen.map((s) => s.rung)).toEqual([0, 0, 0, 0, 1, 2]);
+  });
+
+  it("with few candidates the later rungs weigh more: 3 launched on 3 rungs project 5x the first rung", async () => {
+    const seen: { rung: number; rows: number; ids: string[] }[] = [];
+    const f = fake(seen);
+    // after the first batch (1 s): 1 x (3·10 + 1·30 + 1·90) / (3·10) = 5 s >= 4.5: stop (spent x
+    // rungs, 3 s, would have launched another)
+    const h = await successiveHalving({
+      candidates: new Map([["a", cands("a", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])]]),
+      rows: [10, 30, 90],
+      budgetSeconds: 4.5,
+      now: f.now,
+      score: f.score,
+    });
+    expect(h.launched.get("a")).toEqual({ launched: 3, offered: 6 });
+    expect(h.projectedSeconds).toBe(5);
+    expect(seen.map((s) => s.rung)).toEqual([0, 1, 2]);
   });
 
   it("the first batch always goes out, however small the budget", async () => {

@@ -6,7 +6,7 @@
  */
 import { snakeKeys } from "../../models/params.ts";
 import { createModel, getModelSpec } from "../../models/registry.ts";
-import { type HalvingResult, promote, rungRows } from "../../selection/halving.ts";
+import { type HalvingResult, raceCost, rungRows } from "../../selection/halving.ts";
 import { halvingSearchCV } from "../../selection/halving-cv.ts";
 import type { Fold } from "../../selection/kfold.ts";
 import type { CandidateResult } from "../../selection/search.ts";
@@ -43,15 +43,9 @@ export function halvingCandidates(
   return out;
 }
 
-/** Fits of the whole race for `launched` first-rung candidates per model. */
+/** Fits of the whole race for `launched` first-rung candidates per model (raceCost at one row a rung). */
 function plannedFits(launched: readonly number[], rungs: number): number {
-  let fits = 0;
-  for (let c of launched)
-    for (let k = 0; k < rungs; k++) {
-      fits += c;
-      c = promote(new Array<number>(c).fill(0)).length;
-    }
-  return fits;
+  return raceCost(launched, new Array<number>(rungs).fill(1));
 }
 
 /** The leaderboard's note on one model's race. */
@@ -67,7 +61,7 @@ export function raceNote(h: HalvingResult<CandidateResult>, model: string, budge
   return (
     `successive halving: ${race}` +
     (h.budgetSpent
-      ? `; time budget ${budgetSeconds} s spent (at ${h.secondsAtStop.toFixed(1)} s, projected over ${rungs.length} rung(s)): no more candidates launched`
+      ? `; time budget ${budgetSeconds} s spent (${h.secondsAtStop.toFixed(1)} s on the first rung, ${h.projectedSeconds.toFixed(1)} s projected for the race): no more candidates launched`
       : "")
   );
 }
