@@ -92,7 +92,8 @@ export const PipelineConfigSchema = z
          */
         preset: z.enum(SEARCH_PRESETS).default("default"),
         /**
-         * halving (the default preset's): random candidates from documented ranges (src/selection/spaces.ts)
+         * Default: the preset's kind when `models` is not given, else grid. halving (the default
+         * preset's): random candidates from documented ranges (src/selection/spaces.ts)
          * raced on growing row samples, the best third promoted; grid (the original project's grids by
          * default); random (n_iter samples of the grids); none (fixed params).
          */
@@ -158,11 +159,15 @@ export const PipelineConfigSchema = z
       .optional(),
   })
   .strict()
-  // no models named: the preset's
+  // no models named: the preset's, searched the preset's way; models named: their grids (as before
+  // presets) unless search.kind says otherwise
   .transform((c) => ({
     ...c,
     models: c.models ?? [...PRESET_MODELS[c.search.preset]],
-    search: { ...c.search, kind: c.search.kind ?? PRESET_KIND[c.search.preset] },
+    search: {
+      ...c.search,
+      kind: c.search.kind ?? (c.models ? ("grid" as const) : PRESET_KIND[c.search.preset]),
+    },
   }))
   // per-model settings for a model the run does not train would be ignored: refuse them, naming the key
   .superRefine((c, ctx) => {

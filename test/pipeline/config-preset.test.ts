@@ -38,6 +38,20 @@ describe("search.preset", () => {
     expect(c.search).toMatchObject({ kind: "grid", cv: 3 });
   });
 
+  it("models named: their grids (grid search, as before presets) unless search.kind says otherwise", () => {
+    expect(parsePipelineConfig({ models: ["decision_tree"] }).search.kind).toBe("grid");
+    expect(parsePipelineConfig({ models: ["decision_tree"], search: { kind: "halving" } }).search.kind).toBe(
+      "halving",
+    );
+    // grids for named models are fine (grid search)
+    expect(
+      parsePipelineConfig({
+        models: ["random_forest"],
+        search: { grids: { random_forest: { n_estimators: [4] } } },
+      }).search.grids,
+    ).toEqual({ random_forest: { n_estimators: [4] } });
+  });
+
   it("models and kind given explicitly win over the preset's", () => {
     const c = parsePipelineConfig({
       models: ["decision_tree"],
