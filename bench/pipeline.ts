@@ -1,12 +1,16 @@
 /**
- * The whole default pipeline, side by side with the original project's approach, in one run on one
- * machine: `netsec train --dataset <name>` (ingest, validate, drift, the five default grids with 3-fold
- * CV, refit, test evaluation, bundle, verified ONNX export, registry) and then scikit-learn's
- * GridSearchCV over the same grids (bench/sklearn_pipeline.py: KNNImputer(3) + one-hot, n_jobs=2) on
+ * The whole pipeline, side by side with the original project's approach, in one run on one machine:
+ * `netsec train --dataset <name> --preset <p>` for each search preset (ingest, validate, drift, the
+ * search — the default preset's time-budgeted successive halving, or the original's five grids with
+ * 3-fold CV —, refit, test evaluation, bundle, verified ONNX export, registry) and then scikit-learn's
+ * GridSearchCV over the original grids (bench/sklearn_pipeline.py: KNNImputer(3) + one-hot, n_jobs=2) on
  * the same train/test rows (netsec's ingested snapshots). Wall time and peak RSS of each side.
  *
- * Usage: npx node bench/pipeline.ts [--datasets=phishing,nsl-kdd] [--sklearn-timeout=<s>] [--write]
- * Needs NETSEC_DATASET_MIRROR (or network) and the project's venv (scripts/python-env).
+ * Usage: npx node bench/pipeline.ts [--datasets=phishing,nsl-kdd] [--presets=default,original]
+ *   [--sklearn-timeout=<s>] [--no-sklearn] [--write]
+ * --no-sklearn skips GridSearchCV and the RandomForest reference (NSL-KDD's GridSearchCV takes over
+ * 25 minutes of both cores). Needs NETSEC_DATASET_MIRROR (or network) and the project's venv
+ * (scripts/python-env).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -21,12 +25,15 @@ const arg = (name: string): string | undefined =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
 const datasets = (arg("datasets") ?? "phishing,nsl-kdd").split(",");
 const sklearnTimeout = Number(arg("sklearn-timeout") ?? 4 * 3600);
+const presets = (arg("presets") ?? "default,original").split(",");
+const withSklearn = !process.argv.includes("--no-sklearn");
 
 const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : "—");
 
 interface Row {
   dataset: string;
   netsec: {
+    preset: string;
     seconds: number;
     peakRssMb: number;
     winner: string;
@@ -35,7 +42,7 @@ interface Row {
     accuracy: number;
     candidates: number;
     testSets: Record<string, Record<string, number>>;
-  };
+  }[];
   sklearn: {
     seconds: number;
     peakRssMb: number;
@@ -45,46 +52,65 @@ interface Row {
     roc_auc: number;
     accuracy: number;
     timedOut: boolean;
-  };
+  } | null;
   /** scikit-learn RandomForestClassifier(100) on the same rows, test F1 over random_state 0..9. */
-  rf100: { mean: number; min: number; max: number };
+  rf100: { mean: number; min: number; max: number } | null;
 }
 
 async function one(dataset: string): Promise<Row> {
-  const home = mkdtempSync(join(tmpdir(), `netsec-bench-pipeline-${dataset}-`));
+  // a home per preset: each run ingests into an empty store and registers its first model, alike
+  const homes: string[] = [];
   try {
-    console.error(`${dataset}: netsec train --dataset ${dataset} (the whole default pipeline)…`);
-    const env = {
-      ...process.env,
-      NETSEC_HOME: home,
-      NETSEC_STORE_URI: "",
-      NETSEC_LOG_LEVEL: "warn",
-      MLFLOW_TRACKING_URI: "",
-    };
-    const ours = await timed(
-      process.execPath,
-      [join(ROOT, "src/cli/main.ts"), "train", "--dataset", dataset, "--json"],
-      env,
-      6 * 3600,
-    );
-    if (ours.code !== 0) throw new Error(`netsec train failed (exit ${ours.code})`);
-    const r = JSON.parse(ours.stdout.trim().split("\n").at(-1)!) as {
-      winner: string;
-      test: Record<string, number>;
-      artifacts: string;
-      leaderboard: unknown[];
-      test_sets: Record<string, Record<string, number>> | null;
-    };
-    const cvRows =
-      readFileSync(join(r.artifacts, "model_trainer/cv_scores.csv"), "utf8").trim().split("\n").length - 1;
+    const sides: Row["netsec"] = [];
+    let artifacts = "";
+    for (const preset of presets) {
+      const home = mkdtempSync(join(tmpdir(), `netsec-bench-pipeline-${dataset}-${preset}-`));
+      homes.push(home);
+      const env = {
+        ...process.env,
+        NETSEC_HOME: home,
+        NETSEC_STORE_URI: "",
+        NETSEC_LOG_LEVEL: "warn",
+        MLFLOW_TRACKING_URI: "",
+      };
+      console.error(`${dataset}: netsec train --dataset ${dataset} --preset ${preset} (the whole pipeline)…`);
+      const ours = await timed(
+        process.execPath,
+        [join(ROOT, "src/cli/main.ts"), "train", "--dataset", dataset, "--preset", preset, "--json"],
+        env,
+        6 * 3600,
+      );
+      if (ours.code !== 0) throw new Error(`netsec train --preset ${preset} failed (exit ${ours.code})`);
+      const r = JSON.parse(ours.stdout.trim().split("\n").at(-1)!) as {
+        winner: string;
+        test: Record<string, number>;
+        artifacts: string;
+        leaderboard: { candidates: number }[];
+        test_sets: Record<string, Record<string, number>> | null;
+      };
+      artifacts ||= r.artifacts;
+      sides.push({
+        preset,
+        seconds: ours.seconds,
+        peakRssMb: ours.peakRssMb,
+        winner: r.winner,
+        f1: r.test.f1!,
+        roc_auc: r.test.roc_auc!,
+        accuracy: r.test.accuracy!,
+        // candidates launched (halving: each model's first rung)
+        candidates: r.leaderboard.reduce((a, x) => a + x.candidates, 0),
+        testSets: r.test_sets ?? {},
+      });
+    }
+    if (!withSklearn) return { dataset, netsec: sides, sklearn: null, rf100: null };
     const schema = SKLEARN_TARGET[dataset]!;
-    console.error(`${dataset}: scikit-learn GridSearchCV over the same grids on the same rows…`);
+    console.error(`${dataset}: scikit-learn GridSearchCV over the original grids on the same rows…`);
     const sk = await timed(
       PYTHON,
       [
         join(ROOT, "bench/sklearn_pipeline.py"),
-        join(r.artifacts, "data_ingestion/ingested/train.csv"),
-        join(r.artifacts, "data_ingestion/ingested/test.csv"),
+        join(artifacts, "data_ingestion/ingested/train.parquet"),
+        join(artifacts, "data_ingestion/ingested/test.parquet"),
         schema.target,
         schema.normal,
       ],
@@ -92,7 +118,7 @@ async function one(dataset: string): Promise<Row> {
       sklearnTimeout,
     );
     // the pipeline issue's reference: RandomForestClassifier(100) on the same rows, over ten seeds
-    const rf = rfReference(r.artifacts, dataset);
+    const rf = rfReference(artifacts, dataset);
     const s = sk.timedOut
       ? null
       : (JSON.parse(sk.stdout.trim().split("\n").at(-1)!) as {
@@ -103,16 +129,7 @@ async function one(dataset: string): Promise<Row> {
         });
     return {
       dataset,
-      netsec: {
-        seconds: ours.seconds,
-        peakRssMb: ours.peakRssMb,
-        winner: r.winner,
-        f1: r.test.f1!,
-        roc_auc: r.test.roc_auc!,
-        accuracy: r.test.accuracy!,
-        candidates: cvRows,
-        testSets: r.test_sets ?? {},
-      },
+      netsec: sides,
       sklearn: {
         seconds: sk.seconds,
         peakRssMb: s?.peak_rss_mb ?? Number.NaN,
@@ -126,7 +143,7 @@ async function one(dataset: string): Promise<Row> {
       rf100: rf,
     };
   } finally {
-    rmSync(home, { recursive: true, force: true });
+    for (const home of homes) rmSync(home, { recursive: true, force: true });
   }
 }
 
@@ -145,44 +162,54 @@ async function main(): Promise<void> {
     "|---|---|---:|---:|---|---|---:|---:|---:|",
   ];
   for (const r of rows) {
-    table.push(
-      `| ${r.dataset} | netsec (whole pipeline) | ${fmt(r.netsec.seconds)} | ${fmt(r.netsec.peakRssMb, 0)} | ${r.netsec.candidates} × 3 | ${r.netsec.winner} | ${fmt(r.netsec.accuracy, 4)} | ${fmt(r.netsec.f1, 4)} | ${fmt(r.netsec.roc_auc, 4)} |`,
-    );
-    table.push(
-      `| ${r.dataset} | scikit-learn GridSearchCV (n_jobs=2) | ${r.sklearn.timedOut ? `> ${sklearnTimeout} (stopped)` : fmt(r.sklearn.seconds)} | ${fmt(r.sklearn.peakRssMb, 0)} + ${fmt(r.sklearn.workerRssMb, 0)} per worker | ${r.netsec.candidates} × 3 | ${r.sklearn.winner} | ${fmt(r.sklearn.accuracy, 4)} | ${fmt(r.sklearn.f1, 4)} | ${fmt(r.sklearn.roc_auc, 4)} |`,
-    );
+    for (const n of r.netsec)
+      table.push(
+        `| ${r.dataset} | netsec --preset ${n.preset} (whole pipeline) | ${fmt(n.seconds)} | ${fmt(n.peakRssMb, 0)} | ${n.candidates} × 3 | ${n.winner} | ${fmt(n.accuracy, 4)} | ${fmt(n.f1, 4)} | ${fmt(n.roc_auc, 4)} |`,
+      );
+    const sk = r.sklearn;
+    if (sk)
+      table.push(
+        `| ${r.dataset} | scikit-learn GridSearchCV (n_jobs=2) | ${sk.timedOut ? `> ${sklearnTimeout} (stopped)` : fmt(sk.seconds)} | ${fmt(sk.peakRssMb, 0)} + ${fmt(sk.workerRssMb, 0)} per worker | 147 × 3 | ${sk.winner} | ${fmt(sk.accuracy, 4)} | ${fmt(sk.f1, 4)} | ${fmt(sk.roc_auc, 4)} |`,
+      );
   }
   const ratios = rows
-    .map(
-      (r) =>
-        `${r.dataset}: wall time ratio netsec/scikit-learn ${r.sklearn.timedOut ? `< ${fmt(r.netsec.seconds / sklearnTimeout, 2)}` : fmt(r.netsec.seconds / r.sklearn.seconds, 2)}×`,
+    .filter((r) => r.sklearn)
+    .flatMap((r) =>
+      r.netsec.map(
+        (n) =>
+          `${r.dataset} --preset ${n.preset}: wall time ratio netsec/scikit-learn ${r.sklearn!.timedOut ? `< ${fmt(n.seconds / sklearnTimeout, 2)}` : fmt(n.seconds / r.sklearn!.seconds, 2)}×`,
+      ),
     )
     .join("; ");
   const reference = rows
+    .filter((r) => r.rf100)
     .map(
       (r) =>
-        `${r.dataset}: scikit-learn RandomForestClassifier(n_estimators=100) on the same rows, random_state 0–9: test F1 mean ${fmt(r.rf100.mean, 4)} (${fmt(r.rf100.min, 4)}–${fmt(r.rf100.max, 4)}); netsec's pipeline winner ${fmt(r.netsec.f1, 4)}.`,
+        `${r.dataset}: scikit-learn RandomForestClassifier(n_estimators=100) on the same rows, random_state 0–9: test F1 mean ${fmt(r.rf100!.mean, 4)} (${fmt(r.rf100!.min, 4)}–${fmt(r.rf100!.max, 4)}); netsec's pipeline winners ${r.netsec.map((n) => `${fmt(n.f1, 4)} (${n.preset})`).join(", ")}.`,
     )
     .join("\n");
   const extra = rows
-    .filter((r) => Object.keys(r.netsec.testSets).length > 1)
+    .flatMap((r) => r.netsec.map((n) => ({ dataset: r.dataset, n })))
+    .filter(({ n }) => Object.keys(n.testSets).length > 1)
     .map(
-      (r) =>
-        `${r.dataset}, the winner on every test set: ${Object.entries(r.netsec.testSets)
+      ({ dataset, n }) =>
+        `${dataset} --preset ${n.preset}, the winner on every test set: ${Object.entries(n.testSets)
           .map(
-            ([n, m]) =>
-              `${n} (${m.rows} rows): accuracy ${fmt(m.accuracy!, 4)}, F1 ${fmt(m.f1!, 4)}, ROC-AUC ${fmt(m.roc_auc!, 4)}, TPR at 1% FPR ${fmt(m.tpr_at_fpr_1pct!, 4)}`,
+            ([name, m]) =>
+              `${name} (${m.rows} rows): accuracy ${fmt(m.accuracy!, 4)}, F1 ${fmt(m.f1!, 4)}, ROC-AUC ${fmt(m.roc_auc!, 4)}, TPR at 1% FPR ${fmt(m.tpr_at_fpr_1pct!, 4)}`,
           )
           .join("; ")}.`,
     )
     .join("\n");
   const body = `<!-- pipeline:start -->
-## Whole default pipeline vs the original's approach
+## Whole pipeline (both search presets) vs the original's approach
 
 ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model}). Command: \`npx node bench/pipeline.ts ${process.argv.slice(2).join(" ")}\`.
-netsec: \`netsec train --dataset <name>\` — every step (ingest into the SQLite store, validation, drift report, the five
-default grids with 3-fold CV on 2 worker threads, refit, test evaluation, bundle, ONNX export verified under
-onnxruntime, registry). scikit-learn ${sklearnVersion}: KNNImputer(3) (+ one-hot), GridSearchCV over the same grids
+netsec: \`netsec train --dataset <name> --preset <p>\` — every step (ingest into the DuckDB store, validation, drift
+report, the search on 2 worker threads — preset default: successive halving of hist_gradient_boosting, random_forest
+and logistic_regression candidates within its 30 s time budget (candidates × folds: the first rung's launched
+candidates); preset original: the five grids with 3-fold CV —, refit, test evaluation, bundle, ONNX export verified
+under onnxruntime, registry). scikit-learn ${sklearnVersion}: KNNImputer(3) (+ one-hot), GridSearchCV over the same grids
 (3-fold, F1, n_jobs=2), the best by CV refitted and tested — on the same train/test rows, in the same run.
 Peak RSS: /usr/bin/time's maximum resident set of the netsec process (worker threads included); for
 scikit-learn, the main process plus the largest joblib worker (2 run at once).

@@ -30,8 +30,8 @@ export function rfReference(artifacts: string, dataset: string): RfReference {
       PYTHON,
       [
         join(ROOT, "bench/sklearn_rf_reference.py"),
-        join(artifacts, "data_ingestion/ingested/train.csv"),
-        join(artifacts, "data_ingestion/ingested/test.csv"),
+        join(artifacts, "data_ingestion/ingested/train.parquet"),
+        join(artifacts, "data_ingestion/ingested/test.parquet"),
         s.target,
         s.normal,
       ],

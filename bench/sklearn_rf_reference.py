@@ -15,9 +15,14 @@ from sklearn.metrics import f1_score
 from sklearn.preprocessing import OneHotEncoder
 
 
+def read_rows(path: str) -> pd.DataFrame:
+    """A run's ingested split: Parquet since the DuckDB store (typed columns), CSV before it."""
+    return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+
+
 def main() -> None:
     train_csv, test_csv, target, normal = sys.argv[1], sys.argv[2], sys.argv[3], set(sys.argv[4].split(","))
-    train, test = pd.read_csv(train_csv), pd.read_csv(test_csv)
+    train, test = read_rows(train_csv), read_rows(test_csv)
     drop = [target] + [c for c in ("difficulty",) if c in train.columns]
     X, Xt = train.drop(columns=drop), test.drop(columns=drop)
     y = (~train[target].astype(str).isin(normal)).to_numpy().astype(int)

@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
-import { DEFAULT_MODEL_NAMES, MODEL_NAMES } from "../models/types.ts";
+import { MODEL_NAMES } from "../models/types.ts";
+import { PRESET_KIND, PRESET_MODELS, SEARCH_PRESETS } from "../selection/presets.ts";
 import { DriftSettingsSchema } from "../validate/drift-settings.ts";
 import { ValidationThresholdsSchema } from "../validate/validate.ts";
 
@@ -80,15 +81,28 @@ export const PipelineConfigSchema = z
       })
       .strict()
       .default({ imputer: "knn", knn_neighbors: 3 }),
-    /** Models to train and compare (by default the original project's five). */
-    models: z
-      .array(modelName)
-      .min(1)
-      .default([...DEFAULT_MODEL_NAMES]),
+    /** Models to train and compare (default: the search preset's models, see search.preset). */
+    models: z.array(modelName).min(1).optional(),
     search: z
       .object({
-        /** grid (the original project's grids by default), random (n_iter samples), or none (fixed params). */
-        kind: z.enum(["grid", "random", "none"]).default("grid"),
+        /**
+         * What `models` and `kind` default to. default: hist_gradient_boosting, random_forest and
+         * logistic_regression by successive halving within time_budget_s; original: the original
+         * project's five models and grids (grid search), exactly as before.
+         */
+        preset: z.enum(SEARCH_PRESETS).default("default"),
+        /**
+         * Default: the preset's kind when `models` is not given, else grid. halving (the default
+         * preset's): random candidates from documented ranges (src/selection/spaces.ts)
+         * raced on growing row samples, the best third promoted; grid (the original project's grids by
+         * default); random (n_iter samples of the grids); none (fixed params).
+         */
+        kind: z.enum(["halving", "grid", "random", "none"]).optional(),
+        /**
+         * kind halving: seconds after which no new candidate is launched (candidates already launched
+         * are still promoted and scored on all rows, so the search ends somewhat later).
+         */
+        time_budget_s: z.number().gt(0).default(30),
         cv: z.number().int().min(2).max(20).default(3),
         n_iter: z.number().int().min(1).default(20),
         /** The threat decision's f1 (default), roc_auc, pr_auc, tpr_at_fpr, accuracy; or f1_macro over the target's classes. */
@@ -103,7 +117,16 @@ export const PipelineConfigSchema = z
         threads: z.number().int().min(1).optional(),
       })
       .strict()
-      .default({ kind: "grid", cv: 3, n_iter: 20, scoring: "f1", target_fpr: 0.01, grids: {}, params: {} }),
+      .default({
+        preset: "default",
+        time_budget_s: 30,
+        cv: 3,
+        n_iter: 20,
+        scoring: "f1",
+        target_fpr: 0.01,
+        grids: {},
+        params: {},
+      }),
     threshold: z
       .object({
         /** max_f1: the threshold maximising cross-validated F1; target_fpr: the one meeting the FPR budget. */
@@ -136,8 +159,25 @@ export const PipelineConfigSchema = z
       .optional(),
   })
   .strict()
+  // no models named: the preset's, searched the preset's way; models named: their grids (as before
+  // presets) unless search.kind says otherwise
+  .transform((c) => ({
+    ...c,
+    models: c.models ?? [...PRESET_MODELS[c.search.preset]],
+    search: {
+      ...c.search,
+      kind: c.search.kind ?? (c.models ? ("grid" as const) : PRESET_KIND[c.search.preset]),
+    },
+  }))
   // per-model settings for a model the run does not train would be ignored: refuse them, naming the key
   .superRefine((c, ctx) => {
+    // halving draws from the documented ranges: grids would be ignored
+    if (c.search.kind === "halving" && Object.keys(c.search.grids).length > 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["search", "grids"],
+        message: `grids apply to search.kind grid or random, not halving (the ${c.search.preset} preset's kind); set search.kind: grid or search.preset: original`,
+      });
     for (const key of ["grids", "params"] as const) {
       for (const m of Object.keys(c.search[key])) {
         if (!(MODEL_NAMES as readonly string[]).includes(m))

@@ -22,6 +22,8 @@ export interface LeaderboardEntry {
   /** The best candidate's fit time summed over folds (null when its search is not at hand). */
   fit_seconds: number | null;
   candidates: number;
+  /** How the model's candidates were raced (search kind halving: rungs, time budget); else absent. */
+  search?: string;
 }
 
 /** Leaderboard rows (sorted by CV mean, best first) with rank and the best candidate's fit time. */
@@ -44,6 +46,7 @@ export function leaderboardEntries(
       train_mean: r.train_mean,
       fit_seconds: searches.find((s) => s.model === r.model)?.best.fit_seconds ?? null,
       candidates: r.candidates,
+      ...(r.search ? { search: r.search } : {}),
     };
   });
 }
@@ -58,6 +61,7 @@ const CSV_COLUMNS = [
   "fit_seconds",
   "rank",
   "candidates",
+  "search",
 ] as const;
 
 /** One CSV row per model; params as JSON (quoted by the CSV writer when needed; formula-like cells neutralised). */
@@ -73,6 +77,7 @@ export function leaderboardCsv(entries: readonly LeaderboardEntry[]): string {
       e.fit_seconds ?? "",
       e.rank,
       e.candidates,
+      e.search ?? "",
     ]),
     CSV_COLUMNS,
   );
@@ -113,6 +118,12 @@ ${entries.map(
 `,
 )}</tbody>
 </table>
-</body>
+${
+  entries.some((e) => e.search)
+    ? html`<h2>How each model was searched</h2>
+<ul>${entries.filter((e) => e.search).map((e) => html`<li><b>${e.model}</b>: ${e.search ?? ""}</li>`)}</ul>
+`
+    : ""
+}</body>
 </html>`}\n`;
 }

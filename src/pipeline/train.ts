@@ -32,6 +32,11 @@ export interface LeaderboardRow {
   /** Mean over CV folds of the score on each fold's training rows, in `scoring` (like cv_mean). */
   train_mean: number;
   candidates: number;
+  /**
+   * Search kind halving: how the model's candidates were raced (rungs, rows) and whether the time
+   * budget stopped launching candidates.
+   */
+  search?: string;
 }
 
 /** Test metrics plus the detection rate at the configured FPR budget (scoring tpr_at_fpr). */

@@ -25,6 +25,7 @@ const rows: LeaderboardRow[] = [
     cv_std: 0.02,
     train_mean: 0.95,
     candidates: 4,
+    search: "successive halving: 4 of 9 candidates on 100 rows → 2 on 300 rows; time budget <1> s spent",
   },
   { model: "c_model", params: {}, scoring: "f1", cv_mean: 0.8, cv_std: 0, train_mean: 0.8, candidates: 1 },
 ];
@@ -68,12 +69,19 @@ describe("leaderboardCsv", () => {
       "fit_seconds",
       "rank",
       "candidates",
+      "search",
     ]);
     expect(recs.map((r) => r.model)).toEqual(["a_model", "b&model", "c_model"]);
     expect(JSON.parse(recs[0]!.params!)).toEqual({ criterion: HOSTILE, weights: [1, 2] });
     expect(recs.map((r) => Number(r.cv_mean))).toEqual([0.9, 0.8, 0.8]);
     expect(recs.map((r) => r.scoring)).toEqual(["f1", "f1", "f1"]);
     expect(recs[2]!.fit_seconds).toBe("");
+    // halving's note on its race; empty for the others
+    expect(recs.map((r) => r.search)).toEqual([
+      "successive halving: 4 of 9 candidates on 100 rows → 2 on 300 rows; time budget <1> s spent",
+      "",
+      "",
+    ]);
   });
 });
 
@@ -97,5 +105,17 @@ describe("leaderboardHtml", () => {
     expect(page).toContain('<td class="num">0.9000</td>');
     expect(page).toContain('<td class="num">1.25</td>');
     expect(page).toContain('<td class="num">—</td>'); // c_model has no fit time
+  });
+
+  it("lists how each model was searched, escaped, when the search says", () => {
+    expect(page).toContain(
+      "<li><b>a_model</b>: successive halving: 4 of 9 candidates on 100 rows → 2 on 300 rows; time budget &lt;1&gt; s spent</li>",
+    );
+    expect(page.match(/<li><b>/g)).toHaveLength(1);
+    const plain = leaderboardHtml(
+      entries.map(({ search: _s, ...e }) => e),
+      { title: "t", scoring: "f1", folds: 3 },
+    );
+    expect(plain).not.toContain("How each model was searched");
   });
 });

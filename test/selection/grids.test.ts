@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createModel, getModelSpec, modelNames } from "../../src/models/registry.ts";
 import { DEFAULT_MODEL_NAMES } from "../../src/models/types.ts";
 import { parsePipelineConfig } from "../../src/pipeline/config.ts";
+import { gridCandidates } from "../../src/pipeline/steps/tune.ts";
 import { expandGrid, sampleGrid } from "../../src/selection/search.ts";
 
 // the original project's model_trainer grids (scikit-learn names), in its order
@@ -37,10 +38,12 @@ const ADDED: Record<string, { grid: Record<string, unknown[]>; candidates: numbe
 };
 
 describe("default grids", () => {
-  it("the original five and the added models are registered; a run trains the original five by default", () => {
+  it("the original five and the added models are registered; preset original trains the original five by grid search", () => {
     expect([...modelNames()].sort()).toEqual([...Object.keys(ORIGINAL), ...Object.keys(ADDED)].sort());
     expect([...DEFAULT_MODEL_NAMES].sort()).toEqual(Object.keys(ORIGINAL).sort());
-    expect(parsePipelineConfig({}).models).toEqual([...DEFAULT_MODEL_NAMES]);
+    const c = parsePipelineConfig({ search: { preset: "original" } });
+    expect(c.models).toEqual([...DEFAULT_MODEL_NAMES]);
+    expect(c.search).toMatchObject({ kind: "grid", cv: 3, scoring: "f1", grids: {} });
   });
 
   for (const [name, want] of Object.entries({ ...ORIGINAL, ...ADDED })) {
@@ -55,6 +58,32 @@ describe("default grids", () => {
       for (const c of cands) expect(() => createModel(name, c)).not.toThrow();
     });
   }
+});
+
+describe("preset original: the candidates the search scores", () => {
+  it("147: each model's original grid in its order, random_state the run's seed", () => {
+    const c = gridCandidates(parsePipelineConfig({ search: { preset: "original" } }));
+    expect(c).toHaveLength(147);
+    const count = (m: string) => c.filter((x) => x.model === m).length;
+    expect(
+      ["random_forest", "decision_tree", "gradient_boosting", "adaboost", "logistic_regression"].map(count),
+    ).toEqual([5, 3, 120, 18, 1]);
+    // the models in config order, each model's candidates together
+    expect([...new Set(c.map((x) => x.model))]).toEqual(
+      parsePipelineConfig({ search: { preset: "original" } }).models,
+    );
+    expect(c.filter((x) => x.model === "random_forest").map((x) => x.params)).toEqual(
+      [8, 16, 32, 128, 256].map((n) => ({ random_state: 42, n_estimators: n })),
+    );
+    // gradient boosting: learning_rate outermost, n_estimators innermost (the original grid's key order)
+    const gb: Record<string, unknown>[] = [];
+    for (const lr of [0.1, 0.01, 0.05, 0.001])
+      for (const ss of [0.6, 0.7, 0.75, 0.85, 0.9])
+        for (const n of [8, 16, 32, 64, 128, 256])
+          gb.push({ random_state: 42, learning_rate: lr, subsample: ss, n_estimators: n });
+    expect(c.filter((x) => x.model === "gradient_boosting").map((x) => x.params)).toEqual(gb);
+    expect(c.find((x) => x.model === "logistic_regression")!.params).toEqual({ random_state: 42 });
+  });
 });
 
 describe("random search (sampleGrid)", () => {

@@ -3,10 +3,10 @@ import type { Command } from "commander";
 import { NetsecError } from "../../core/errors.ts";
 import { closePool } from "../../core/pool.ts";
 import { modelNames } from "../../models/registry.ts";
-import { DEFAULT_MODEL_NAMES } from "../../models/types.ts";
 import { loadPipelineConfig, parsePipelineConfig } from "../../pipeline/config.ts";
 import { runPipeline } from "../../pipeline/run.ts";
 import type { PerClassReport } from "../../pipeline/train.ts";
+import { PRESET_MODELS, SEARCH_PRESETS, type SearchPreset } from "../../selection/presets.ts";
 import { type Ctx, runCommand } from "../context.ts";
 
 interface TrainOpts {
@@ -19,7 +19,9 @@ interface TrainOpts {
   target?: string;
   models?: string;
   params?: string;
-  search?: "grid" | "random" | "none";
+  search?: "halving" | "grid" | "random" | "none";
+  preset?: string;
+  timeBudget?: string;
   nIter?: string;
   cv?: string;
   seed?: string;
@@ -52,13 +54,24 @@ export function registerTrain(program: Command): void {
     )
     .option(
       "--models <list>",
-      `comma-separated: ${modelNames().join(", ")} (default ${DEFAULT_MODEL_NAMES.join(",")})`,
+      `comma-separated: ${modelNames().join(", ")} (default: the preset's, ${PRESET_MODELS.default.join(",")})`,
+    )
+    .option(
+      "--preset <name>",
+      `search preset: ${SEARCH_PRESETS.join(" or ")}; default races ${PRESET_MODELS.default.join(", ")} by successive halving within --time-budget; original is the original project's five models and grids (grid search)`,
+    )
+    .option(
+      "--time-budget <s>",
+      "search kind halving: seconds after which no new candidate is launched (default 30)",
     )
     .option(
       "--params <json>",
       'fixed hyperparameters, e.g. {"n_estimators":100} or {"random_forest":{…}}; implies --search none',
     )
-    .option("--search <kind>", "grid (the original project's grids), random, or none")
+    .option(
+      "--search <kind>",
+      "halving (the default preset's), grid (the original project's grids), random (--n-iter draws of the grids), or none",
+    )
     .option("--n-iter <n>", "random search draws per model")
     .option("--cv <k>", "cross-validation folds (default 3)")
     .option("--seed <n>", "seed for split, folds and models (default 42)")
@@ -110,6 +123,7 @@ function buildConfig(o: TrainOpts): ReturnType<typeof parsePipelineConfig> {
     .filter(Boolean);
   if (models?.length) raw.models = models;
   const search = sub("search");
+  if (o.preset) search.preset = o.preset;
   if (o.params) {
     let p: unknown;
     try {
@@ -121,7 +135,8 @@ function buildConfig(o: TrainOpts): ReturnType<typeof parsePipelineConfig> {
     }
     if (typeof p !== "object" || p === null || Array.isArray(p))
       throw new NetsecError("PARAM_INVALID", "--params must be a JSON object", {});
-    const list = (raw.models as string[] | undefined) ?? DEFAULT_MODEL_NAMES;
+    const preset = (o.preset ?? search.preset ?? "default") as SearchPreset;
+    const list = (raw.models as string[] | undefined) ?? PRESET_MODELS[preset] ?? PRESET_MODELS.default;
     const perModel =
       Object.keys(p).length > 0 && Object.keys(p).every((k) => modelNames().includes(k as never));
     search.params = perModel ? p : Object.fromEntries(list.map((m) => [m, p]));
@@ -132,6 +147,7 @@ function buildConfig(o: TrainOpts): ReturnType<typeof parsePipelineConfig> {
     if (n !== undefined) obj[key] = n;
   };
   setNum(search, "n_iter", o.nIter, "n-iter");
+  setNum(search, "time_budget_s", o.timeBudget, "time-budget");
   setNum(search, "cv", o.cv, "cv");
   if (o.scoring) search.scoring = o.scoring;
   setNum(search, "target_fpr", o.targetFpr, "target-fpr");
@@ -173,6 +189,8 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
         `${r.model.padEnd(20)} ${r.cv_mean.toFixed(4)}  ${r.cv_std.toFixed(4)}  ${r.train_mean.toFixed(4)}  ${JSON.stringify(r.params)}`,
       );
     }
+    for (const r of res.leaderboard as { model: string; search?: string }[])
+      if (r.search) ctx.say(`${r.model}: ${r.search}`);
   }
   if (res.test) {
     const t = res.test;

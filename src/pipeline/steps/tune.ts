@@ -1,5 +1,6 @@
 /**
- * The tune step: every model's candidates (its grid, a random sample of it, or the fixed params) scored
+ * The tune step: every model's candidates (its grid, a random sample of it, the fixed params, or
+ * random draws from its documented ranges raced by successive halving within the time budget) scored
  * by k-fold CV on the training rows (duplicate-aware folds: identical feature vectors never straddle
  * train and validation) on the worker pool; the leaderboard holds each model's best candidate, best
  * first.
@@ -16,10 +17,12 @@ import {
   sampleGrid,
   searchCV,
 } from "../../selection/search.ts";
+import type { PipelineConfig } from "../config.ts";
 import type { PipelineRun } from "../runner.ts";
 import { bestLine, fitLine, type LeaderboardRow } from "../train.ts";
 import { type Refitted, refitOnAllRows } from "./evaluate.ts";
 import type { Transformed } from "./transform.ts";
+import { halvingTune } from "./tune-halving.ts";
 
 export interface Tuned {
   searches: ModelSearchResult[];
@@ -35,12 +38,14 @@ export interface Tuned {
   earlyRefit: Promise<Refitted> | null;
 }
 
-export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): Promise<Tuned> {
-  const { cfg, schema } = run;
+/**
+ * The candidates of search kinds grid, random and none, in the order the search scores them (ties in
+ * CV go to the first): per model, its grid (search.grids or the original's), n_iter draws of it, or
+ * the fixed params; random_state the run's seed unless search.params sets it.
+ */
+export function gridCandidates(cfg: PipelineConfig): { model: string; params: Record<string, unknown> }[] {
   const search = cfg.search;
-  const { groups, nGroups } = duplicateGroupsOfFrame(train, schema.featureNames);
-  const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < train.nRows ? groups : undefined);
-  const candidates = cfg.models.flatMap((name) => {
+  return cfg.models.flatMap((name) => {
     const spec = getModelSpec(name);
     const fixed = snakeKeys(search.params[name] ?? {});
     if (!("random_state" in fixed) && "randomState" in (spec.paramSchema.parse({}) as object))
@@ -53,6 +58,15 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
         : expandGrid(grid, fixed);
     return list.map((params) => ({ model: name, params }));
   });
+}
+
+export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): Promise<Tuned> {
+  const { cfg, schema } = run;
+  const search = cfg.search;
+  const { groups, nGroups } = duplicateGroupsOfFrame(train, schema.featureNames);
+  const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < train.nRows ? groups : undefined);
+  if (search.kind === "halving") return halvingTune(run, t, folds);
+  const candidates = gridCandidates(cfg);
   // validate every candidate's params before spending any time
   for (const c of candidates) createModel(c.model, c.params);
   const fits = planSearch(candidates).fits.length;
