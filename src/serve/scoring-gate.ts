@@ -34,9 +34,12 @@ export class ScoringGate {
 
   /**
    * Resolves with the slot's release function (idempotent) once a slot is free; throws a 503
-   * SERVICE_UNAVAILABLE (details.retry_after in seconds) when the queue is full.
+   * SERVICE_UNAVAILABLE (details.retry_after in seconds) when the queue is full. A request that waits
+   * and whose `signal` aborts (its client went away) leaves the queue at once and gets the signal's
+   * reason thrown: a dead connection never keeps a queue place or receives a slot.
    */
-  async acquire(): Promise<() => void> {
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
     if (this.active < this.slots) {
       this.active++;
       return this.releaser();
@@ -54,7 +57,19 @@ export class ScoringGate {
       );
     }
     // the slot passes straight from the releasing request to this one (active stays the same)
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(wake);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal?.reason);
+      };
+      const wake = (): void => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      this.waiting.push(wake);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
     return this.releaser();
   }
 
@@ -71,8 +86,13 @@ export class ScoringGate {
 }
 
 /**
- * Route hooks that hold a slot of `gate` from before the body is read (preParsing) until the answer
- * is sent (onResponse) or the client has gone (onRequestAbort), whichever comes first.
+ * Route hooks that hold a slot of `gate` from before the body is read (preParsing) until the
+ * response is over: finished, or its connection closed (the response's `close` event, which Node
+ * emits in both cases). onResponse alone is not enough: a client that sends its whole body and then
+ * leaves while the request is scored is not an "abort" to fastify (the request was complete), and
+ * the reply to a closed socket never finishes, so neither hook would run and the slot would be lost
+ * for good (a load generator stopping mid-run wedged the server this way). onResponse and
+ * onRequestAbort still release early where they run (releasing is idempotent).
  */
 export function gatedRoute(gate: ScoringGate): {
   preParsing: (req: FastifyRequest, reply: FastifyReply, payload: RequestPayload) => Promise<RequestPayload>;
@@ -84,15 +104,29 @@ export function gatedRoute(gate: ScoringGate): {
     held.get(req)?.();
     held.delete(req);
   };
+  const left = () => new NetsecError("BAD_REQUEST", "the client closed the request while it waited", {});
   return {
-    async preParsing(req, _reply, payload) {
-      const done = await gate.acquire();
-      if (req.raw.destroyed) {
-        // the client left while waiting: its slot goes on at once
+    async preParsing(req, reply, payload) {
+      const res = reply.raw;
+      if (res.destroyed || res.writableEnded) throw left();
+      const closed = new AbortController();
+      const onClose = (): void => closed.abort(left());
+      res.once("close", onClose);
+      let done: () => void;
+      try {
+        done = await gate.acquire(closed.signal);
+      } catch (e) {
+        res.removeListener("close", onClose);
+        throw e;
+      }
+      res.removeListener("close", onClose);
+      if (res.destroyed || res.writableEnded) {
+        // the connection ended just as the slot came: it goes on at once
         done();
-        throw new NetsecError("BAD_REQUEST", "the client closed the request while it waited", {});
+        throw left();
       }
       held.set(req, done);
+      res.once("close", () => void release(req));
       return payload;
     },
     onResponse: release,
