@@ -2,8 +2,10 @@
  * The built-in schema cic-flows: its columns are the ones `netsec flows` writes (plus `Label`), it is
  * listed with the datasets, a CIC-IDS2017-style CSV with those columns (the committed synthetic
  * fixture cic-ids2017-like.csv, made by make-flow-fixtures.ts) trains with it, and the model scores a
- * public pcap given to `netsec predict --input`, one verdict per flow.
+ * public pcap given to `netsec predict --input`, one verdict per flow, also through a pipe from
+ * `netsec flows` (`--input -`).
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
@@ -11,7 +13,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { getDataset } from "../../src/datasets/registry.ts";
 import { flowColumns } from "../../src/flows/extract.ts";
 import { runCli } from "../helpers/cli.ts";
-import { MIRROR, tempDir } from "../helpers/env.ts";
+import { MIRROR, ROOT, tempDir } from "../helpers/env.ts";
 
 const tmp = tempDir();
 afterAll(tmp.cleanup);
@@ -70,5 +72,35 @@ describe("built-in schema cic-flows", () => {
       expect(Number(x.probability)).toBeGreaterThanOrEqual(0);
       expect(Number(x.probability)).toBeLessThanOrEqual(1);
     }
+  });
+
+  it("scores what comes on stdin: netsec flows … | netsec predict --input -, or a capture itself", () => {
+    const capture = join(MIRROR, "pcap", "simple_http.pcap");
+    const netsec = `"${process.execPath}" "${join(ROOT, "src/cli/main.ts")}"`;
+    const sh = (cmd: string) =>
+      spawnSync("sh", ["-c", cmd], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, NETSEC_LOG_LEVEL: "warn" },
+        encoding: "utf8",
+      });
+    const out = (name: string): string => join(tmp.dir, name);
+    const piped = sh(
+      `${netsec} flows "${capture}" | ${netsec} predict --model champion --input - --output "${out("piped.csv")}"`,
+    );
+    expect(piped.status, piped.stderr).toBe(0);
+    const redirected = sh(
+      `${netsec} predict --model champion --input - --output "${out("stdin.csv")}" < "${capture}"`,
+    );
+    expect(redirected.status, redirected.stderr).toBe(0);
+    const byName = runCli(
+      ["predict", "--model", "champion", "--input", capture, "--output", out("named.csv")],
+      env,
+    );
+    expect(byName.code, byName.stderr).toBe(0);
+    // the same two flows and verdicts as when the capture is given by name
+    const named = readFileSync(out("named.csv"), "utf8");
+    expect(parse(named, { columns: true })).toHaveLength(2);
+    expect(readFileSync(out("piped.csv"), "utf8")).toBe(named);
+    expect(readFileSync(out("stdin.csv"), "utf8")).toBe(named);
   });
 });
