@@ -1,15 +1,17 @@
 /**
  * A Zeek conn.log end to end with the built-in zeek-conn schema: train on a labelled TSV log (IoT-23's
- * `label` column), score a JSON-lines log of the same connections, ingest, and a bad value named by
- * file, row, column and value. The logs are written here: one benign TLS connection shape and one
- * scan-like shape (a lone SYN, unanswered: conn_state S0, no duration or bytes).
+ * `label` column), score a JSON-lines log of the same connections and the TSV log piped on stdin,
+ * ingest, and a bad value named by file, row, column and value. The logs are written here: one
+ * benign TLS connection shape and one scan-like shape (a lone SYN, unanswered: conn_state S0, no
+ * duration or bytes).
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.ts";
-import { tempDir } from "../helpers/env.ts";
+import { ROOT, tempDir } from "../helpers/env.ts";
 
 const tmp = tempDir();
 afterAll(tmp.cleanup);
@@ -148,6 +150,20 @@ describe("netsec with Zeek conn.log (built-in schema zeek-conn)", () => {
     expect(out.map((x) => x["id.resp_p"])).toEqual(["443", "121", "443"]);
     // the two shapes are apart on every feature: the forest tells them apart
     expect(out.map((x) => x.prediction)).toEqual(["benign", "attack", "benign"]);
+
+    // the TSV log on stdin is recognised by its "#separator" line
+    const netsec = `"${process.execPath}" "${join(ROOT, "src/cli/main.ts")}"`;
+    const piped = spawnSync(
+      "sh",
+      ["-c", `${netsec} predict --model champion --input - --json < "${train}"`],
+      {
+        env: { ...process.env, ...env, NETSEC_LOG_LEVEL: "warn" },
+        encoding: "utf8",
+      },
+    );
+    expect(piped.status, piped.stderr).toBe(0);
+    const summary = JSON.parse(piped.stdout.trim().split("\n").at(-1)!) as { rows: number; threats: number };
+    expect([summary.rows, summary.threats]).toEqual([40, 20]);
   });
 
   it("ingests a TSV log, and names file, row, column and value of a bad count", () => {
