@@ -1,5 +1,6 @@
 /**
- * Readers for the file formats netsec ingests: CSV/TSV with a header, JSON Lines, ARFF, Parquet
+ * Readers for the file formats netsec ingests: CSV/TSV with a header, JSON Lines, ARFF, Zeek logs
+ * (zeek-reader.ts), Parquet
  * (through DuckDB, store/duckdb/parquet.ts), and headerless CSV whose column order comes from the
  * schema (the NSL-KDD `.txt` layout). A zip member is read as a
  * stream straight from the archive, never unpacked to disk.
@@ -17,11 +18,15 @@ import { parse as csvParse } from "csv-parse";
 import yauzl from "yauzl";
 import { NetsecError, showValue } from "../core/errors.ts";
 import type { DatasetSchema } from "./schema.ts";
+import { readZeek } from "./zeek-reader.ts";
 
 export type RawValue = string | number | boolean | null;
 
-/** The tabular formats netsec reads (`txt`: headerless CSV in schema column order). */
-export const FILE_FORMATS = ["csv", "tsv", "jsonl", "arff", "txt", "parquet"] as const;
+/**
+ * The tabular formats netsec reads (`txt`: headerless CSV in schema column order; `zeek`: a Zeek log,
+ * TSV or JSON lines).
+ */
+export const FILE_FORMATS = ["csv", "tsv", "jsonl", "arff", "txt", "parquet", "zeek"] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
 
 /** A `--format` value from the command line: a known format, or a CONFIG_INVALID naming the choices. */
@@ -112,10 +117,12 @@ export function formatFromName(name: string): FileFormat {
     case ".parquet":
     case ".pq":
       return "parquet";
+    case ".log":
+      return "zeek";
     default:
       throw new NetsecError(
         "FILE_UNREADABLE",
-        `${name}: cannot tell the format from the extension ${JSON.stringify(ext)}; use csv, tsv, jsonl, arff, parquet or txt (headerless, schema column order)`,
+        `${name}: cannot tell the format from the extension ${JSON.stringify(ext)}; use csv, tsv, jsonl, arff, parquet, log (a Zeek log) or txt (headerless, schema column order)`,
         { file: name },
       );
   }
@@ -203,6 +210,8 @@ export async function readTable(ref: SourceRef, opts: ReadOptions = {}): Promise
       return readJsonl(ref, label, batchSize);
     case "arff":
       return readArff(ref, label, batchSize);
+    case "zeek":
+      return readZeek(ref, opts.schema, batchSize);
     case "parquet": {
       if (ref.member) {
         throw new NetsecError(

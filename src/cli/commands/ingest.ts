@@ -43,7 +43,7 @@ export function registerIngest(program: Command): void {
     )
     .option(
       "--format <fmt>",
-      "override the format guessed from the extension (csv|tsv|jsonl|arff|txt|parquet)",
+      "override the format guessed from the extension (csv|tsv|jsonl|arff|txt|parquet|zeek)",
     )
     .option("--split <name>", "with --dataset alone: ingest this split's files")
     .option("--all-files", "with --dataset alone: ingest every data file of the dataset")

@@ -18,6 +18,7 @@ import { captureAsFlowsCsv } from "../../flows/capture-input.ts";
 import { monitoredName, recordOutsideServer } from "../../monitor/monitor.ts";
 import { type ParquetColumn, writeParquet } from "../../store/duckdb/parquet.ts";
 import { type Ctx, runCommand } from "../context.ts";
+import { spoolStdin } from "../stdin-input.ts";
 
 interface PredictOptions {
   model: string;
@@ -78,7 +79,7 @@ export function registerPredict(program: Command): void {
     )
     .requiredOption(
       "--input <file>",
-      "data to score (the dataset's native format, or Parquet): the model's input columns; the label column is optional (when present, checked and used to report accuracy); other columns are passed through",
+      "data to score (the dataset's native format, Parquet, a pcap/pcapng capture, or - for CSV, a Zeek TSV log or a capture on stdin): the model's input columns; the label column is optional (when present, checked and used to report accuracy); other columns are passed through",
     )
     .option(
       "--output <file>",
@@ -102,10 +103,14 @@ export function registerPredict(program: Command): void {
             { value: o.engine },
           );
         }
+        // `-`: stdin, spooled to a temporary file (the input is read twice)
+        const stdin = o.input === "-" ? await spoolStdin() : null;
+        if (stdin) process.once("exit", stdin.cleanup);
+        const given = stdin ? stdin.path : resolve(o.input);
         // a packet capture (by its magic number) is scored as its CIC flow records (src/flows/)
-        const capture = await captureAsFlowsCsv(resolve(o.input));
+        const capture = await captureAsFlowsCsv(given);
         if (capture) process.once("exit", capture.cleanup);
-        const input = capture ? capture.csv : resolve(o.input);
+        const input = capture ? capture.csv : given;
         const onnxPath = onnxFileAt(o.model);
         let scored: Scored;
         let schema: DatasetSchema;

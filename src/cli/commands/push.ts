@@ -41,7 +41,7 @@ export function registerPush(program: Command): void {
     .option("--schema <file>", "type and check values with this schema file")
     .option(
       "--format <fmt>",
-      "override the format guessed from the extension (csv|tsv|jsonl|arff|txt|parquet)",
+      "override the format guessed from the extension (csv|tsv|jsonl|arff|txt|parquet|zeek)",
     )
     .option("--json", "print a machine-readable summary ({added, total}) as the last line")
     .action((file: string, o: PushOpts) =>

@@ -55,7 +55,7 @@ export function registerValidate(program: Command): void {
     .option("--file <path...>", "validate these files instead of the store")
     .option(
       "--format <fmt>",
-      "override the format guessed from the extension (csv|tsv|jsonl|arff|txt|parquet)",
+      "override the format guessed from the extension (csv|tsv|jsonl|arff|txt|parquet|zeek)",
     )
     .option(
       "--reference <file|run|profile.json>",
