@@ -26,7 +26,7 @@ import { homeLayout } from "../config/home.ts";
 import type { Logger } from "../core/log.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
 import type { DriftOptions, DriftReport } from "../validate/drift.ts";
-import { type AlertRules, AlertSink, brokenRules, DEFAULT_ALERT_RULES } from "./alerts.ts";
+import { type AlertChannel, type AlertRules, AlertSink, brokenRules, DEFAULT_ALERT_RULES } from "./alerts.ts";
 import {
   addCounts,
   countBatch,
@@ -455,7 +455,7 @@ export class Monitor {
 
   async shutdown(): Promise<void> {
     this.save();
-    await this.sink?.idle();
+    await this.sink?.close();
   }
 }
 
@@ -547,12 +547,15 @@ export async function recordOutsideServer(
   m: ScoringModel,
   batch: ScoredBatch,
   log: Logger,
+  /** Other places alerts go (the CLI's Kafka topic); closed here. */
+  channels: readonly AlertChannel[] = [],
 ): Promise<void> {
   if (c.NETSEC_MONITOR === "off") return;
   const ref = monitorReferenceFor(m.dir);
   const counts = ref ? countBatch(ref, batch) : null;
   if (monitoringOwner(c.home) !== null) {
     if (counts) writeInbox(c.home, m, counts);
+    await Promise.allSettled(channels.map((ch) => ch.close?.()));
     return;
   }
   const sink = new AlertSink(
@@ -560,6 +563,7 @@ export async function recordOutsideServer(
     c.NETSEC_ALERT_WEBHOOK_URL
       ? { url: c.NETSEC_ALERT_WEBHOOK_URL, secret: c.NETSEC_ALERT_WEBHOOK_SECRET }
       : null,
+    channels,
   );
   const mon = new Monitor(c.home, monitorSettingsFrom(c), log, sink);
   mon.record(m, counts);
