@@ -17,7 +17,16 @@
  * runs). `netsec predict` run beside a live server leaves its counts in the model's inbox/, which the
  * server adds on its next tick; without a server it adds them to the state itself.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { BundlePredictor } from "../bundle/bundle.ts";
@@ -482,6 +491,55 @@ export function monitoringOwner(home: string): number | null {
     return pid;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Take monitoring/ unless a live process owns it: the owner file is created exclusively (O_EXCL), so of
+ * two processes starting together one wins; a file left by a dead process is moved aside first. True
+ * when this process owns monitoring/ afterwards. (The server takes it with `claimMonitoring`
+ * regardless: a process that loses it sees so in `monitoringOwner` and goes back to the inbox.)
+ */
+export function acquireMonitoring(home: string): boolean {
+  const l = homeLayout(home);
+  mkdirSync(l.monitoring, { recursive: true });
+  const owner = monitoringOwner(home);
+  if (owner !== null) return owner === process.pid;
+  if (existsSync(l.monitoringOwner)) {
+    // a dead owner's file: moved aside by a rename (of two processes doing this, one moves it)
+    const aside = `${l.monitoringOwner}.${process.pid}.stale`;
+    try {
+      renameSync(l.monitoringOwner, aside);
+      if (pidAlive(aside)) {
+        // it was already a new live owner's file: put it back (unless yet another was made)
+        try {
+          linkSync(aside, l.monitoringOwner);
+        } catch {}
+        rmSync(aside, { force: true });
+        return false;
+      }
+      rmSync(aside, { force: true });
+    } catch {
+      // another process moved it aside first
+    }
+  }
+  try {
+    writeFileSync(l.monitoringOwner, JSON.stringify({ pid: process.pid }), { flag: "wx" });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    return false;
+  }
+}
+
+/** Whether the owner file `file` names a live process. */
+function pidAlive(file: string): boolean {
+  try {
+    const pid = z.object({ pid: z.number().int() }).parse(JSON.parse(readFileSync(file, "utf8"))).pid;
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
