@@ -73,7 +73,14 @@ export class StreamMonitoring {
   /** Count a batch the predictor scored (its frame and prediction); nothing for an in-memory model. */
   count(p: Predictor, frame: Frame, prediction: Prediction): void {
     if (!p.dir) return;
-    const ref = monitorReferenceFor(p.dir);
+    let ref: ReturnType<typeof monitorReferenceFor>;
+    try {
+      ref = monitorReferenceFor(p.dir);
+    } catch (e) {
+      // a damaged reference file costs this batch's monitoring, never its scoring
+      this.log.error({ err: e, bundle: p.dir }, "monitoring: reference unreadable; batch not counted");
+      return;
+    }
     this.pending.push({
       model: {
         name: monitoredName(p.version, p.manifest.dataset),
@@ -118,16 +125,18 @@ export class StreamMonitoring {
   }
 
   start(): void {
-    this.tick();
-    this.timer = setInterval(() => {
-      try {
-        this.tick();
-      } catch (e) {
-        // monitoring never stops the scoring
-        this.log.error({ err: e }, "monitoring tick failed");
-      }
-    }, this.tickMs);
+    this.safeTick();
+    this.timer = setInterval(() => this.safeTick(), this.tickMs);
     this.timer.unref();
+  }
+
+  /** A tick whose failure (a full disk, a damaged inbox folder) is logged: monitoring never stops scoring. */
+  private safeTick(): void {
+    try {
+      this.tick();
+    } catch (e) {
+      this.log.error({ err: e }, "monitoring tick failed");
+    }
   }
 
   /** Hand on what is pending, save, wait for alert deliveries, give monitoring/ up. */

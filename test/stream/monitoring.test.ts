@@ -6,8 +6,10 @@
  * the others leave their counts in its inbox, and a consumer takes over from an owner that is gone.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPredictor } from "../../src/bundle/bundle.ts";
 import type { Predictor } from "../../src/bundle/predictor.ts";
@@ -15,6 +17,7 @@ import { ModelRegistry } from "../../src/bundle/registry.ts";
 import { homeLayout } from "../../src/config/home.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import { AlertSink } from "../../src/monitor/alerts.ts";
+import { MONITOR_REFERENCE_FILE } from "../../src/monitor/reference.ts";
 import { ModelHolder, registryModelSource } from "../../src/serve/model-holder.ts";
 import type { InRecord } from "../../src/stream/kafka.ts";
 import { StreamMonitoring } from "../../src/stream/monitoring.ts";
@@ -147,6 +150,29 @@ describe("the stream consumer feeds monitoring", () => {
     } finally {
       other.kill("SIGKILL");
     }
+  });
+
+  it("a bundle whose reference is damaged costs the batch's counts, never the stream", async () => {
+    const h = join(tmp.dir, "h4");
+    const dir = join(tmp.dir, "broken-bundle");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, MONITOR_REFERENCE_FILE), "{not json");
+    const broken: Predictor = { ...p, dir, version: p.version, manifest: p.manifest, schema: p.schema };
+    const errors: string[] = [];
+    const log = pino(
+      { level: "error" },
+      new Writable({
+        write(chunk, _e, cb) {
+          errors.push(String(chunk));
+          cb();
+        },
+      }),
+    );
+    const m = new StreamMonitoring(h, {}, log, sink(), { tickMs: 60_000 });
+    const b = scoreBatch(records(0, 50), decode(), p);
+    expect(() => m.count(broken, b.scored!.frame, b.scored!.prediction)).not.toThrow();
+    await m.stop();
+    expect(errors.join("")).toContain("monitoring: reference unreadable; batch not counted");
   });
 
   it("of processes claiming monitoring/ together, exactly one owns it", async () => {
