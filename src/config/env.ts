@@ -114,6 +114,12 @@ export const ENV_VARS = {
     doc: "Key of the HMAC-SHA256 signature of each alert's body (header x-netsec-signature: sha256=<hex>).",
     secret: true,
   },
+  NETSEC_ALERT_KAFKA_BROKERS: {
+    doc: "Monitoring alerts are also published to a Kafka topic: its bootstrap brokers (HOST:PORT[,HOST:PORT…]); needs NETSEC_ALERT_KAFKA_TOPIC.",
+  },
+  NETSEC_ALERT_KAFKA_TOPIC: {
+    doc: "The topic monitoring alerts are published to (created with one partition when missing), each keyed by model.",
+  },
 } as const;
 
 /** A rate limit: a whole number of requests per minute (>= 1), or `off` (false). */
@@ -176,6 +182,8 @@ export const EnvSchema = z.object({
   NETSEC_ALERT_COOLDOWN_MINUTES: z.coerce.number().min(0).max(1e6).default(60),
   NETSEC_ALERT_WEBHOOK_URL: optionalString.pipe(z.string().url().optional()),
   NETSEC_ALERT_WEBHOOK_SECRET: optionalString,
+  NETSEC_ALERT_KAFKA_BROKERS: optionalString,
+  NETSEC_ALERT_KAFKA_TOPIC: optionalString,
 });
 
 export type EnvConfig = z.infer<typeof EnvSchema>;

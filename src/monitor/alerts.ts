@@ -9,7 +9,9 @@
  * A rule fires at most once per model per cooldown (1 h by default). Every alert goes to the log; to a
  * webhook when NETSEC_ALERT_WEBHOOK_URL is set: a JSON POST signed with HMAC-SHA256 of the body under
  * NETSEC_ALERT_WEBHOOK_SECRET (header `x-netsec-signature: sha256=<hex>`), retried on failure, each
- * attempt with a timeout. The secret is never logged, nor the URL's path and query (only its origin).
+ * attempt with a timeout; to a Kafka topic when NETSEC_ALERT_KAFKA_BROKERS and NETSEC_ALERT_KAFKA_TOPIC
+ * are set (an `AlertChannel` the CLI composes, retried the same way). The secret is never logged, nor
+ * the URL's path and query (only its origin).
  */
 import { createHmac } from "node:crypto";
 import type { Logger } from "../core/log.ts";
@@ -100,15 +102,57 @@ export function signature(secret: string, body: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
-/** Delivers alerts to the log and a webhook; `idle()` resolves once every delivery has ended. */
+/**
+ * Another place alerts go (a Kafka topic: composed by the CLI, src/monitor/ knows no client). `send`
+ * makes one attempt with the alert's JSON body and throws when it fails; the sink retries it as the
+ * webhook's (attempts, backoff, per-attempt timeout).
+ */
+export interface AlertChannel {
+  /** Where, as the log names it (no secrets). */
+  readonly name: string;
+  send(body: string, a: Alert): Promise<void>;
+  /** Release the connection (after the last delivery). */
+  close?(): Promise<void>;
+}
+
+/** Retry settings of every delivery (the webhook's fields). */
+type RetrySettings = Pick<WebhookSettings, "attempts" | "timeoutMs" | "backoffMs">;
+
+/** One attempt's outcome: null when delivered, else why not and whether a retry could help. */
+type Attempt = { reason: string; final: boolean } | null;
+
+/** Up to `attempts` attempts with doubling waits between them; the last failure's reason, or null. */
+async function withRetries(r: RetrySettings, attempt: () => Promise<Attempt>): Promise<string | null> {
+  let last = "";
+  for (let k = 0; k < (r.attempts ?? 4); k++) {
+    if (k > 0) await new Promise((res) => setTimeout(res, (r.backoffMs ?? 1000) * 2 ** (k - 1)));
+    const out = await attempt();
+    if (out === null) return null;
+    last = out.reason;
+    if (out.final) break;
+  }
+  return last;
+}
+
+/** Delivers alerts to the log, a webhook and other channels; `idle()` resolves once every delivery has ended. */
 export class AlertSink {
   private readonly log: Logger;
   private readonly webhook: WebhookSettings | null;
+  private readonly channels: readonly AlertChannel[];
+  private readonly retry: RetrySettings;
   private readonly pending = new Set<Promise<void>>();
 
-  constructor(log: Logger, webhook: WebhookSettings | null) {
+  constructor(
+    log: Logger,
+    webhook: WebhookSettings | null,
+    channels: readonly AlertChannel[] = [],
+    /** Retries of the channels (the webhook's own settings are its). */
+    retry: RetrySettings = {},
+  ) {
     this.log = log;
     this.webhook = webhook;
+    this.channels = channels;
+    this.retry = retry;
   }
 
   deliver(a: Alert): void {
@@ -116,20 +160,46 @@ export class AlertSink {
       { alert: a.rule, model: a.model, version: a.version, window: a.window, details: a.details },
       `monitoring alert: ${a.message}`,
     );
-    if (!this.webhook) return;
-    const p = this.post(this.webhook, a).finally(() => this.pending.delete(p));
-    this.pending.add(p);
+    const body = JSON.stringify({ event: "netsec.monitoring.alert", ...a });
+    if (this.webhook) this.track(this.post(this.webhook, body, a));
+    for (const c of this.channels) this.track(this.toChannel(c, body, a));
   }
 
-  private async post(w: WebhookSettings, a: Alert): Promise<void> {
-    const body = JSON.stringify({ event: "netsec.monitoring.alert", ...a });
+  private track(p: Promise<void>): void {
+    const q = p.finally(() => this.pending.delete(q));
+    this.pending.add(q);
+  }
+
+  private async toChannel(c: AlertChannel, body: string, a: Alert): Promise<void> {
+    const timeoutMs = this.retry.timeoutMs ?? 5000;
+    const failed = await withRetries(this.retry, async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          c.send(body, a),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error("timed out")), timeoutMs);
+          }),
+        ]);
+        return null;
+      } catch (e) {
+        return { reason: (e as Error).message, final: false };
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+    if (failed !== null)
+      this.log.error(
+        { alert: a.rule, model: a.model, channel: c.name },
+        `alert to ${c.name} failed: ${failed}`,
+      );
+  }
+
+  private async post(w: WebhookSettings, body: string, a: Alert): Promise<void> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (w.secret) headers["x-netsec-signature"] = signature(w.secret, body);
-    const attempts = w.attempts ?? 4;
     const where = safeOrigin(w.url);
-    let last = "";
-    for (let k = 0; k < attempts; k++) {
-      if (k > 0) await new Promise((r) => setTimeout(r, (w.backoffMs ?? 1000) * 2 ** (k - 1)));
+    const failed = await withRetries(w, async () => {
       try {
         const res = await fetch(w.url, {
           method: "POST",
@@ -138,19 +208,31 @@ export class AlertSink {
           signal: AbortSignal.timeout(w.timeoutMs ?? 5000),
         });
         await res.body?.cancel();
-        if (res.ok) return;
-        last = `HTTP ${res.status}`;
+        if (res.ok) return null;
         // a 4xx other than 408/429 will not change on a retry
-        if (res.status < 500 && res.status !== 408 && res.status !== 429) break;
+        return {
+          reason: `HTTP ${res.status}`,
+          final: res.status < 500 && res.status !== 408 && res.status !== 429,
+        };
       } catch (e) {
-        last = (e as Error).name === "TimeoutError" ? "timed out" : (e as Error).message;
+        return {
+          reason: (e as Error).name === "TimeoutError" ? "timed out" : (e as Error).message,
+          final: false,
+        };
       }
-    }
-    this.log.error({ alert: a.rule, model: a.model, webhook: where }, `alert webhook failed: ${last}`);
+    });
+    if (failed !== null)
+      this.log.error({ alert: a.rule, model: a.model, webhook: where }, `alert webhook failed: ${failed}`);
   }
 
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Wait for every delivery, then release the channels' connections. */
+  async close(): Promise<void> {
+    await this.idle();
+    await Promise.allSettled(this.channels.map((c) => c.close?.()));
   }
 }
 

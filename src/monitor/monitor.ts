@@ -17,7 +17,16 @@
  * runs). `netsec predict` run beside a live server leaves its counts in the model's inbox/, which the
  * server adds on its next tick; without a server it adds them to the state itself.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { BundlePredictor } from "../bundle/bundle.ts";
@@ -26,7 +35,7 @@ import { homeLayout } from "../config/home.ts";
 import type { Logger } from "../core/log.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
 import type { DriftOptions, DriftReport } from "../validate/drift.ts";
-import { type AlertRules, AlertSink, brokenRules, DEFAULT_ALERT_RULES } from "./alerts.ts";
+import { type AlertChannel, type AlertRules, AlertSink, brokenRules, DEFAULT_ALERT_RULES } from "./alerts.ts";
 import {
   addCounts,
   countBatch,
@@ -455,7 +464,7 @@ export class Monitor {
 
   async shutdown(): Promise<void> {
     this.save();
-    await this.sink?.idle();
+    await this.sink?.close();
   }
 }
 
@@ -482,6 +491,55 @@ export function monitoringOwner(home: string): number | null {
     return pid;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Take monitoring/ unless a live process owns it: the owner file is created exclusively (O_EXCL), so of
+ * two processes starting together one wins; a file left by a dead process is moved aside first. True
+ * when this process owns monitoring/ afterwards. (The server takes it with `claimMonitoring`
+ * regardless: a process that loses it sees so in `monitoringOwner` and goes back to the inbox.)
+ */
+export function acquireMonitoring(home: string): boolean {
+  const l = homeLayout(home);
+  mkdirSync(l.monitoring, { recursive: true });
+  const owner = monitoringOwner(home);
+  if (owner !== null) return owner === process.pid;
+  if (existsSync(l.monitoringOwner)) {
+    // a dead owner's file: moved aside by a rename (of two processes doing this, one moves it)
+    const aside = `${l.monitoringOwner}.${process.pid}.stale`;
+    try {
+      renameSync(l.monitoringOwner, aside);
+      if (pidAlive(aside)) {
+        // it was already a new live owner's file: put it back (unless yet another was made)
+        try {
+          linkSync(aside, l.monitoringOwner);
+        } catch {}
+        rmSync(aside, { force: true });
+        return false;
+      }
+      rmSync(aside, { force: true });
+    } catch {
+      // another process moved it aside first
+    }
+  }
+  try {
+    writeFileSync(l.monitoringOwner, JSON.stringify({ pid: process.pid }), { flag: "wx" });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    return false;
+  }
+}
+
+/** Whether the owner file `file` names a live process. */
+function pidAlive(file: string): boolean {
+  try {
+    const pid = z.object({ pid: z.number().int() }).parse(JSON.parse(readFileSync(file, "utf8"))).pid;
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -547,12 +605,15 @@ export async function recordOutsideServer(
   m: ScoringModel,
   batch: ScoredBatch,
   log: Logger,
+  /** Other places alerts go (the CLI's Kafka topic); closed here. */
+  channels: readonly AlertChannel[] = [],
 ): Promise<void> {
   if (c.NETSEC_MONITOR === "off") return;
   const ref = monitorReferenceFor(m.dir);
   const counts = ref ? countBatch(ref, batch) : null;
   if (monitoringOwner(c.home) !== null) {
     if (counts) writeInbox(c.home, m, counts);
+    await Promise.allSettled(channels.map((ch) => ch.close?.()));
     return;
   }
   const sink = new AlertSink(
@@ -560,6 +621,7 @@ export async function recordOutsideServer(
     c.NETSEC_ALERT_WEBHOOK_URL
       ? { url: c.NETSEC_ALERT_WEBHOOK_URL, secret: c.NETSEC_ALERT_WEBHOOK_SECRET }
       : null,
+    channels,
   );
   const mon = new Monitor(c.home, monitorSettingsFrom(c), log, sink);
   mon.record(m, counts);

@@ -8,7 +8,7 @@
 import type { Prediction, Predictor } from "../bundle/predictor.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Logger } from "../core/log.ts";
-import { AlertSink, type WebhookSettings } from "../monitor/alerts.ts";
+import { type AlertChannel, AlertSink, type WebhookSettings } from "../monitor/alerts.ts";
 import { countBatch, type WindowCounts } from "../monitor/counts.ts";
 import {
   claimMonitoring,
@@ -25,6 +25,8 @@ export interface MonitoringOptions {
   settings?: Partial<MonitorSettings>;
   /** Where alerts are POSTed (NETSEC_ALERT_WEBHOOK_URL); null/unset: the log only. */
   webhook?: WebhookSettings | null;
+  /** Other places alerts go (the Kafka topic the CLI composes: src/stream/alert-topic.ts). */
+  channels?: readonly AlertChannel[];
   /** How often windows are closed by time and the state saved, ms. Default 5,000. */
   tickMs?: number;
 }
@@ -44,7 +46,7 @@ export class ServeMonitoring {
       home,
       opts.settings ?? {},
       log,
-      new AlertSink(log, opts.webhook ?? null),
+      new AlertSink(log, opts.webhook ?? null, opts.channels ?? []),
       (m, w) => this.gauges(m, w),
     );
   }

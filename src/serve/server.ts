@@ -10,6 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { ModelRegistry } from "../bundle/registry.ts";
 import type { Config } from "../config/env.ts";
 import { createLogger, type Logger } from "../core/log.ts";
+import type { AlertChannel } from "../monitor/alerts.ts";
 import { monitorSettingsFrom } from "../monitor/monitor.ts";
 import { buildApp } from "./app.ts";
 import { resolveDataDirs } from "./data-dirs.ts";
@@ -38,6 +39,8 @@ export interface StartOptions {
   /** Directories POST /train may read files from; default NETSEC_DATA_DIRS (none). */
   dataDirs?: readonly string[];
   corsOrigins?: readonly string[];
+  /** Other places monitoring alerts go besides the log and webhook (the CLI's Kafka topic). */
+  alertChannels?: readonly AlertChannel[];
   /** Registry poll interval; default 5,000 ms. */
   modelPollMs?: number;
   /** Close gracefully on SIGINT/SIGTERM (the CLI sets this). */
@@ -107,6 +110,7 @@ export async function startServer(config: Readonly<Config>, opts: StartOptions =
             webhook: config.NETSEC_ALERT_WEBHOOK_URL
               ? { url: config.NETSEC_ALERT_WEBHOOK_URL, secret: config.NETSEC_ALERT_WEBHOOK_SECRET }
               : null,
+            channels: opts.alertChannels ?? [],
           },
   };
   if (!config.NETSEC_API_TOKEN)

@@ -13,6 +13,9 @@
  * the batch being handled, commits it, and leaves the group; records fetched but not yet handled are
  * not committed, so the group hands them to another member.
  *
+ * Each delivered batch's counts feed the champion's monitoring windows (`monitoring.ts`), as a batch of
+ * `POST /predict` does.
+ *
  * The model is `holder.current()` read once per batch: a new champion (the holder polls the registry)
  * scores from the next batch on, and every verdict names the version that made it.
  */
@@ -23,6 +26,7 @@ import type { ModelHolder } from "../serve/model-holder.ts";
 import type { AlertStore } from "../store/alerts.ts";
 import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "./kafka.ts";
 import type { StreamMetrics } from "./metrics.ts";
+import type { StreamMonitoring } from "./monitoring.ts";
 import type { Decoded } from "./records.ts";
 import { recordKey, scoreBatch, type Verdict } from "./score.ts";
 
@@ -49,6 +53,8 @@ export interface StreamDeps {
   alerts: AlertStore;
   log: Logger;
   metrics: StreamMetrics;
+  /** The champion's monitoring windows, fed every committed batch (null: NETSEC_MONITOR=off). */
+  monitoring?: StreamMonitoring | null;
   /** Called after each committed batch (progress lines). */
   onBatch?: (b: { records: number; verdicts: number; dead: number; model: string }) => void;
 }
@@ -155,6 +161,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     "stream consumer joined",
   );
 
+  d.monitoring?.start();
   const lagTimer = setInterval(() => {
     consumer
       .lag()
@@ -198,6 +205,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     predictor,
     verdicts,
     dead,
+    scored,
   }: ReturnType<typeof score>): Promise<void> => {
     const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
     const out: OutMessage[] = [];
@@ -253,6 +261,9 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
         "offset commit refused; the batch will be read again by the partition's new owner",
       );
     }
+    // counted once its verdicts are durable (a batch whose delivery failed is not counted; one read
+    // again after a refused commit may be: monitoring is statistics, not a ledger)
+    if (scored) d.monitoring?.count(predictor, scored.frame, scored.prediction);
     const now = Date.now();
     for (const r of batch) d.metrics.recordToAlertSeconds.observe({}, Math.max(0, now - r.timestamp) / 1000);
     d.metrics.batchSeconds.observe({}, (performance.now() - t0) / 1000);
@@ -306,6 +317,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
       await consumer.close();
       await producer.close();
       await d.alerts.close().catch(() => {});
+      await d.monitoring?.stop().catch((e) => d.log.error({ err: e }, "monitoring: final save failed"));
     }
     if (fatal) throw fatal;
     d.log.info({ ...totals }, "stream consumer left the group");

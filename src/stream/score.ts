@@ -7,8 +7,9 @@
  * a bad record is checked record by record to tell the bad ones apart (only then: a clean batch costs
  * one conversion), and the rest are scored together.
  */
-import type { Predictor } from "../bundle/predictor.ts";
+import type { Prediction, Predictor } from "../bundle/predictor.ts";
 import { isNetsecError } from "../core/errors.ts";
+import type { Frame } from "../core/frame.ts";
 import { type JsonScalar, recordsToFrame } from "../serve/records.ts";
 import type { InRecord } from "./kafka.ts";
 import type { Decoded } from "./records.ts";
@@ -41,6 +42,8 @@ export interface DeadLetter {
 export interface ScoredBatch {
   verdicts: Verdict[];
   dead: DeadLetter[];
+  /** The scored records' frame and prediction, in `verdicts`' order (for monitoring); null when none. */
+  scored: { frame: Frame; prediction: Prediction } | null;
 }
 
 export function recordKey(r: InRecord): string {
@@ -99,8 +102,10 @@ export function scoreBatch(
     }
   }
   const verdicts: Verdict[] = [];
+  let scored: ScoredBatch["scored"] = null;
   if (frame) {
     const p = predictor.predict(frame);
+    scored = { frame, prediction: p };
     for (const [i, r] of good.entries())
       verdicts.push({
         key: recordKey(r),
@@ -116,5 +121,5 @@ export function scoreBatch(
         probability: p.probability[i]!,
       });
   }
-  return { verdicts, dead };
+  return { verdicts, dead, scored };
 }

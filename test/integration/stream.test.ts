@@ -247,6 +247,63 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
     expect(new Set(rows.map((r) => r.model))).toEqual(new Set(["netsec-phishing:1"]));
     const one = JSON.parse([...verdicts.values()][0]!);
     expect(one).toMatchObject({ topic, model: "netsec-phishing:1" });
+    // both members' batches reached the champion's monitoring windows (one member kept them, the
+    // other left its counts in the inbox), beside the two netsec predict runs of beforeAll
+    const mon = runCli(["monitor", "--model", "netsec-phishing", "--json"], env);
+    expect(mon.code, mon.stderr).toBe(0);
+    const [view] = mon.json!.models as {
+      open: { rows: number } | null;
+      windows: { rows: number; version: string }[];
+    }[];
+    const monitored = view!.windows.reduce((n, w) => n + w.rows, 0) + (view!.open?.rows ?? 0);
+    expect(monitored).toBe(N + SMALL_N + N);
+    expect(view!.windows.every((w) => w.version === "netsec-phishing:1")).toBe(true);
+  });
+
+  it("monitoring alerts reach the Kafka topic of NETSEC_ALERT_KAFKA_*, keyed by model", async () => {
+    const topic = `monitor-alerts-${run}`;
+    // rows of one class only: the threat rate is far from training's, so the threat_rate rule fires
+    const lines = readFileSync(PHISHING_CSV, "utf8").trim().split(/\r?\n/);
+    const header = lines[0]!.replace(/"/g, "").split(",");
+    const label = header.indexOf("Result");
+    const oneClass = join(tmp.dir, "one-class.csv");
+    writeFileSync(
+      oneClass,
+      `${[lines[0]!, ...lines.slice(1).filter((l) => l.split(",")[label] === "1")].join("\n")}\n`,
+    );
+    // a fresh home scoring the champion's bundle: its monitoring holds this batch alone
+    const fresh = { ...env, NETSEC_HOME: join(tmp.dir, "alerts-home") };
+    const bundle = new ModelRegistry(env.NETSEC_HOME).resolve("netsec-phishing@champion").dir;
+    const kafka = { NETSEC_ALERT_KAFKA_BROKERS: brokers!, NETSEC_ALERT_KAFKA_TOPIC: topic };
+    const p = runCli(
+      ["predict", "--model", bundle, "--input", oneClass, "--output", join(tmp.dir, "o.csv"), "--json"],
+      { ...fresh, ...kafka, NETSEC_MONITOR_WINDOW_ROWS: "100" },
+    );
+    expect(p.code, p.stderr).toBe(0);
+    const mon = runCli(["monitor", "--json"], { ...fresh, NETSEC_MONITOR_WINDOW_ROWS: "100" });
+    expect(mon.code, mon.stderr).toBe(0);
+    const [view] = mon.json!.models as { model: string; windows: { alerts: string[] }[] }[];
+    const fired = view!.windows[0]!.alerts;
+    expect(fired).toContain("threat_rate");
+    // every message (readTopic keeps one per key, and all of these share the model's key)
+    const got: { key: string | null; value: string }[] = [];
+    const reader = new StreamConsumer({
+      brokers: [brokers!],
+      group: `check-${topic}`,
+      topic,
+      clientId: "netsec-test-reader",
+    });
+    await reader.start(
+      (r) => got.push({ key: r.key, value: r.value }),
+      () => {},
+    );
+    const deadline = Date.now() + 60_000;
+    while (got.length < fired.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    await reader.close();
+    expect(got.map((g) => g.key)).toEqual(fired.map(() => view!.model));
+    const alerts = got.map((g) => JSON.parse(g.value) as { event: string; rule: string; model: string });
+    expect(alerts.map((a) => a.rule).sort()).toEqual([...fired].sort());
+    expect(alerts.every((a) => a.event === "netsec.monitoring.alert" && a.model === view!.model)).toBe(true);
   });
   it("kill -9 of one member mid-stream: the survivor finishes, no record without a verdict, none twice", async () => {
     const topic = `flows-${run}-k`;

@@ -124,6 +124,53 @@ describe("webhook delivery", () => {
   });
 });
 
+describe("other channels (the Kafka topic's shape)", () => {
+  /** A channel whose attempts answer in turn: "ok", "fail" (throws) or "hang" (never settles). */
+  function channel(answers: ("ok" | "fail" | "hang")[]) {
+    const bodies: string[] = [];
+    let closed = 0;
+    const c = {
+      name: "test topic",
+      send(body: string): Promise<void> {
+        bodies.push(body);
+        const a = answers[bodies.length - 1] ?? "ok";
+        if (a === "hang") return new Promise(() => {});
+        return a === "fail" ? Promise.reject(new Error(`refused #${bodies.length}`)) : Promise.resolve();
+      },
+      async close() {
+        closed++;
+      },
+    };
+    return { c, bodies, closed: () => closed };
+  }
+
+  it("sends the webhook's body, retried after failures and timeouts until it is taken", async () => {
+    const ch = channel(["fail", "hang", "ok"]);
+    const { logs, log } = capture();
+    const sink = new AlertSink(log, null, [ch.c], { attempts: 4, timeoutMs: 50, backoffMs: 10 });
+    sink.deliver(alert);
+    await sink.close();
+    expect(ch.bodies).toHaveLength(3);
+    expect(ch.bodies.map((b) => JSON.parse(b))).toEqual(
+      Array(3).fill({ event: "netsec.monitoring.alert", ...alert }),
+    );
+    expect(logs.join("")).not.toContain("failed");
+    expect(ch.closed()).toBe(1); // close waits for the delivery, then releases the channel
+  });
+
+  it("gives up after the attempts, says so in the log, and does not hold the webhook back", async () => {
+    const r = await receiver([200]);
+    const ch = channel(["fail", "fail", "fail", "ok"]);
+    const { logs, log } = capture();
+    const sink = new AlertSink(log, { url: r.url }, [ch.c], { attempts: 3, backoffMs: 10 });
+    sink.deliver(alert);
+    await sink.idle();
+    expect(ch.bodies).toHaveLength(3);
+    expect(r.got).toHaveLength(1);
+    expect(logs.join("")).toContain("alert to test topic failed: refused #3");
+  });
+});
+
 describe("alert rules", () => {
   const drift = (over: Partial<WindowDrift>): WindowDrift =>
     ({

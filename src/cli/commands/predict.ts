@@ -17,6 +17,7 @@ import type { DatasetSchema } from "../../datasets/schema.ts";
 import { captureAsFlowsCsv } from "../../flows/capture-input.ts";
 import { monitoredName, recordOutsideServer } from "../../monitor/monitor.ts";
 import { type ParquetColumn, writeParquet } from "../../store/duckdb/parquet.ts";
+import { alertChannelsFrom } from "../../stream/alert-topic.ts";
 import { type Ctx, runCommand } from "../context.ts";
 import { spoolStdin } from "../stdin-input.ts";
 
@@ -161,6 +162,7 @@ export function registerPredict(program: Command): void {
               },
               { frame, ...pred },
               ctx.log,
+              alertChannelsFrom(ctx.config),
             );
             scored = {
               ...pred,

@@ -6,6 +6,7 @@ import { NetsecError } from "../../core/errors.ts";
 import { PipelineConfigSchema } from "../../pipeline/config.ts";
 import { startServer } from "../../serve/server.ts";
 import { DEFAULT_LIMITS, type RunDetail, type RunSummary, type ServeLimits } from "../../serve/types.ts";
+import { alertChannelsFrom } from "../../stream/alert-topic.ts";
 import { RunStore } from "../../tracking/run-store.ts";
 import { runCommand } from "../context.ts";
 
@@ -198,6 +199,7 @@ export function registerServe(program: Command): void {
         const limit = o.rateLimit !== undefined ? rateLimit(o.rateLimit) : undefined;
         const srv = await startServer(ctx.config, {
           handleSignals: true,
+          alertChannels: alertChannelsFrom(ctx.config),
           ...(o.host ? { host: o.host } : {}),
           ...(o.port !== undefined ? { port: port(o.port) } : {}),
           ...(o.model !== undefined ? { model: modelName(o.model) } : {}),

@@ -2,10 +2,14 @@ import type { Command } from "commander";
 import { loadPredictor } from "../../bundle/bundle.ts";
 import { ModelRegistry } from "../../bundle/registry.ts";
 import { NetsecError } from "../../core/errors.ts";
+import { AlertSink } from "../../monitor/alerts.ts";
+import { monitorSettingsFrom } from "../../monitor/monitor.ts";
 import { ModelHolder, registryModelSource } from "../../serve/model-holder.ts";
 import { openAlertStore } from "../../store/alerts.ts";
+import { alertChannelsFrom } from "../../stream/alert-topic.ts";
 import { ensureTopic, parseBrokers } from "../../stream/kafka.ts";
 import { createStreamMetrics, serveMetrics } from "../../stream/metrics.ts";
+import { StreamMonitoring } from "../../stream/monitoring.ts";
 import { decoder, type RecordFormat } from "../../stream/records.ts";
 import { startStream } from "../../stream/run.ts";
 import { runCommand } from "../context.ts";
@@ -135,6 +139,23 @@ export function registerStream(program: Command): void {
           holdOpen: o.holdStore === true,
           onWait: (m) => ctx.log.warn(m),
         });
+        const c = ctx.config;
+        // every scored batch feeds the champion's monitoring windows (README "Monitoring")
+        const monitoring =
+          c.NETSEC_MONITOR === "off"
+            ? null
+            : new StreamMonitoring(
+                c.home,
+                monitorSettingsFrom(c),
+                ctx.log,
+                new AlertSink(
+                  ctx.log,
+                  c.NETSEC_ALERT_WEBHOOK_URL
+                    ? { url: c.NETSEC_ALERT_WEBHOOK_URL, secret: c.NETSEC_ALERT_WEBHOOK_SECRET }
+                    : null,
+                  alertChannelsFrom(c),
+                ),
+              );
         const meter = ctx.meter(`stream ${o.topic}`, "records");
         let seen = 0;
         const handle = await startStream(
@@ -157,6 +178,7 @@ export function registerStream(program: Command): void {
             alerts,
             log: ctx.log,
             metrics,
+            monitoring,
             onBatch: (b) => {
               seen += b.records;
               meter?.update(seen);

@@ -1,0 +1,151 @@
+/**
+ * Monitoring of what `netsec stream` scores (src/monitor/ does the work): every scored batch's counts
+ * go into the champion's windows, as a batch of `POST /predict` does, so `netsec monitor`, the server's
+ * `GET /monitoring` and its page show the stream's traffic.
+ *
+ * Counts are made next to the scoring (`count`, the CPU part) and kept pending; every `tickMs` (5 s by
+ * default) and at stop, `tick` hands them on:
+ * - when this process owns monitoring/ (`acquireMonitoring`: the first consumer on a NETSEC_HOME with
+ *   no live server), into its in-memory windows, then the state is saved and the inboxes other
+ *   processes left are added — the server's role;
+ * - otherwise (a server, or another consumer, owns it), summed per model version into one inbox file
+ *   for the owner to add. A consumer that is not the owner tries again at each tick, so when the owner
+ *   stops, another consumer takes over.
+ * Several consumers on one NETSEC_HOME therefore share one state per model, never writing it at once.
+ * A server that starts while a consumer owns monitoring/ takes it over (`claimMonitoring`); the
+ * consumer sees so at its next tick and sends from then on to the inbox (the counts of at most one
+ * tick, saved by the consumer while the server read the state, can be lost in that hand-over).
+ */
+import type { Prediction, Predictor } from "../bundle/predictor.ts";
+import type { Frame } from "../core/frame.ts";
+import type { Logger } from "../core/log.ts";
+import type { AlertSink } from "../monitor/alerts.ts";
+import { addCounts, countBatch, type WindowCounts } from "../monitor/counts.ts";
+import {
+  acquireMonitoring,
+  Monitor,
+  type MonitorSettings,
+  monitoredName,
+  monitoringOwner,
+  releaseMonitoring,
+  type ScoringModel,
+  writeInbox,
+} from "../monitor/monitor.ts";
+import { monitorReferenceFor } from "../monitor/reference.ts";
+
+interface Pending {
+  model: ScoringModel;
+  /** null: the bundle has no monitoring reference (the view then says "retrain"). */
+  counts: WindowCounts | null;
+}
+
+export class StreamMonitoring {
+  private monitor: Monitor;
+  private readonly home: string;
+  private readonly settings: Partial<MonitorSettings>;
+  private readonly log: Logger;
+  private readonly sink: AlertSink;
+  private readonly tickMs: number;
+  private pending: Pending[] = [];
+  private owner = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    home: string,
+    settings: Partial<MonitorSettings>,
+    log: Logger,
+    sink: AlertSink,
+    opts: { tickMs?: number } = {},
+  ) {
+    this.home = home;
+    this.settings = settings;
+    this.log = log;
+    this.sink = sink;
+    this.tickMs = opts.tickMs ?? 5000;
+    this.monitor = new Monitor(home, settings, log, sink);
+  }
+
+  /** Whether this process owned monitoring/ at the last tick. */
+  get owns(): boolean {
+    return this.owner;
+  }
+
+  /** Count a batch the predictor scored (its frame and prediction); nothing for an in-memory model. */
+  count(p: Predictor, frame: Frame, prediction: Prediction): void {
+    if (!p.dir) return;
+    let ref: ReturnType<typeof monitorReferenceFor>;
+    try {
+      ref = monitorReferenceFor(p.dir);
+    } catch (e) {
+      // a damaged reference file costs this batch's monitoring, never its scoring
+      this.log.error({ err: e, bundle: p.dir }, "monitoring: reference unreadable; batch not counted");
+      return;
+    }
+    this.pending.push({
+      model: {
+        name: monitoredName(p.version, p.manifest.dataset),
+        version: p.version,
+        runId: p.manifest.run_id,
+        dir: p.dir,
+      },
+      counts: ref ? countBatch(ref, { frame, ...prediction }) : null,
+    });
+  }
+
+  /** Hand the pending counts on: into the windows when this process owns monitoring/, else the inbox. */
+  tick(now = new Date()): void {
+    const batches = this.pending;
+    this.pending = [];
+    const wasOwner = this.owner;
+    this.owner = wasOwner ? monitoringOwner(this.home) === process.pid : acquireMonitoring(this.home);
+    // becoming the owner: the state on disk is the truth (another process kept it meanwhile)
+    if (this.owner && !wasOwner) this.monitor = new Monitor(this.home, this.settings, this.log, this.sink);
+    if (this.owner !== wasOwner)
+      this.log.info(
+        { owner: this.owner },
+        this.owner
+          ? "monitoring: this stream consumer keeps the windows"
+          : "monitoring: another process keeps the windows; counts go to its inbox",
+      );
+    if (this.owner) {
+      for (const b of batches) this.monitor.record(b.model, b.counts, now);
+      this.monitor.tick(now);
+      return;
+    }
+    // one inbox file per model version and tick, however many batches
+    const sums = new Map<string, Pending>();
+    for (const b of batches) {
+      if (!b.counts) continue;
+      const k = `${b.model.name}\0${b.model.version}\0${b.model.runId}`;
+      const s = sums.get(k);
+      if (s?.counts) addCounts(s.counts, b.counts);
+      else sums.set(k, { model: b.model, counts: b.counts });
+    }
+    for (const s of sums.values()) writeInbox(this.home, s.model, s.counts!);
+  }
+
+  start(): void {
+    this.safeTick();
+    this.timer = setInterval(() => this.safeTick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  /** A tick whose failure (a full disk, a damaged inbox folder) is logged: monitoring never stops scoring. */
+  private safeTick(): void {
+    try {
+      this.tick();
+    } catch (e) {
+      this.log.error({ err: e }, "monitoring tick failed");
+    }
+  }
+
+  /** Hand on what is pending, save, wait for alert deliveries, give monitoring/ up. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.tick();
+    await this.monitor.shutdown();
+    if (this.owner) releaseMonitoring(this.home);
+    this.owner = false;
+  }
+}
