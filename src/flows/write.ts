@@ -4,9 +4,10 @@
  * with typed columns and renames it over the target: memory stays flat however many flows).
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { NetsecError } from "../core/errors.ts";
-import { literal, openDuckDb } from "../store/duckdb/connection.ts";
+import { literal } from "../store/duckdb/connection.ts";
+import { copySelectToParquet } from "../store/duckdb/parquet.ts";
 
 export interface FlowSink {
   row(values: readonly (string | number)[]): void;
@@ -76,30 +77,19 @@ export function csvToFile(header: readonly string[], path: string): FlowSink {
  * Parquet into `path`: `types` gives each column's DuckDB type (VARCHAR, INTEGER, DOUBLE), in order.
  */
 export function parquetToFile(header: readonly string[], types: readonly string[], path: string): FlowSink {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  const csvPath = `${tmp}.csv`;
+  const csvPath = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}.csv`;
   const csv = csvToFile(header, csvPath);
   return {
     row: (v) => csv.row(v),
     async close() {
       await csv.close();
-      const db = await openDuckDb({ threads: 1 });
+      const columns = `{${header.map((h, i) => `${literal(h)}: ${literal(types[i]!)}`).join(", ")}}`;
       try {
-        const columns = `{${header.map((h, i) => `${literal(h)}: ${literal(types[i]!)}`).join(", ")}}`;
-        await db.connection.run(
-          `COPY (SELECT * FROM read_csv(${literal(csvPath)}, header = true, columns = ${columns}, quote = '"', escape = '"')) TO ${literal(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
-        );
-        renameSync(tmp, path);
-      } catch (e) {
-        rmSync(tmp, { force: true });
-        throw new NetsecError(
-          "FILE_UNREADABLE",
-          `cannot write ${path}: ${(e as Error).message}`,
-          { file: path },
-          { cause: e },
+        await copySelectToParquet(
+          `SELECT * FROM read_csv(${literal(csvPath)}, header = true, columns = ${columns}, quote = '"', escape = '"')`,
+          path,
         );
       } finally {
-        db.close();
         rmSync(csvPath, { force: true });
       }
     },

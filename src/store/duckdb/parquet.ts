@@ -149,12 +149,18 @@ export async function writeParquet(path: string, columns: readonly ParquetColumn
 
 /** Parquet files with the same columns, one after the other, as one file. */
 export async function concatParquet(paths: readonly string[], out: string): Promise<void> {
+  await copySelectToParquet(`SELECT * FROM read_parquet([${paths.map(literal).join(", ")}])`, out);
+}
+
+/**
+ * The rows of a DuckDB `select` into the Parquet file `out` (zstd), written beside it and renamed
+ * into place, so `out` is either the whole result or untouched; a failure names `out`.
+ */
+export async function copySelectToParquet(select: string, out: string): Promise<void> {
   const db = await openDuckDb({ threads: 1 });
   const tmp = `${out}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
-    await db.connection.run(
-      `COPY (SELECT * FROM read_parquet([${paths.map(literal).join(", ")}])) TO ${literal(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
-    );
+    await db.connection.run(`COPY (${select}) TO ${literal(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
     renameSync(tmp, out);
   } catch (e) {
     rmSync(tmp, { force: true });
