@@ -93,7 +93,9 @@ export function registerStream(program: Command): void {
     .action((o: StreamOptions) =>
       runCommand(o, async (ctx) => {
         const brokers = parseBrokers(o.brokers);
-        if (o.format !== "json" && o.format !== "csv")
+        const format: RecordFormat | undefined =
+          o.format === "json" || o.format === "csv" ? o.format : undefined;
+        if (format === undefined)
           throw new NetsecError(
             "CONFIG_INVALID",
             `--format must be json or csv, got ${JSON.stringify(o.format)}`,
@@ -174,7 +176,7 @@ export function registerStream(program: Command): void {
           },
           {
             holder,
-            decode: decoder(o.format as RecordFormat, header),
+            decode: decoder(format, header),
             alerts,
             log: ctx.log,
             metrics,

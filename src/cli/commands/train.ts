@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { z } from "zod";
 import { NetsecError } from "../../core/errors.ts";
 import { closePool } from "../../core/pool.ts";
 import { modelNames } from "../../models/registry.ts";
@@ -8,6 +9,18 @@ import { runPipeline } from "../../pipeline/run.ts";
 import type { PerClassReport } from "../../pipeline/train.ts";
 import { PRESET_MODELS, SEARCH_PRESETS, type SearchPreset } from "../../selection/presets.ts";
 import { type Ctx, runCommand } from "../context.ts";
+
+/** What the summary prints of each leaderboard row (the run record keeps them as plain objects). */
+const LeaderboardLines = z.array(
+  z.object({
+    model: z.string(),
+    cv_mean: z.number(),
+    cv_std: z.number(),
+    train_mean: z.number(),
+    params: z.unknown(),
+    search: z.string().optional(),
+  }),
+);
 
 interface TrainOpts {
   config?: string;
@@ -135,7 +148,9 @@ function buildConfig(o: TrainOpts): ReturnType<typeof parsePipelineConfig> {
     }
     if (typeof p !== "object" || p === null || Array.isArray(p))
       throw new NetsecError("PARAM_INVALID", "--params must be a JSON object", {});
-    const preset = (o.preset ?? search.preset ?? "default") as SearchPreset;
+    // (an unknown name falls back here and is refused, naming it, by parsePipelineConfig below)
+    const named = o.preset ?? search.preset;
+    const preset: SearchPreset = SEARCH_PRESETS.find((x) => x === named) ?? "default";
     const list = (raw.models as string[] | undefined) ?? PRESET_MODELS[preset] ?? PRESET_MODELS.default;
     const perModel =
       Object.keys(p).length > 0 && Object.keys(p).every((k) => modelNames().includes(k as never));
@@ -178,19 +193,12 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
   if (res.leaderboard.length) {
     ctx.say(`scores: ${cfg.search.scoring} (train: on each CV fold's training rows)`);
     ctx.say("model                 CV mean  CV std   train   best params");
-    for (const r of res.leaderboard as {
-      model: string;
-      cv_mean: number;
-      cv_std: number;
-      train_mean: number;
-      params: unknown;
-    }[]) {
+    const rows = LeaderboardLines.parse(res.leaderboard);
+    for (const r of rows)
       ctx.say(
         `${r.model.padEnd(20)} ${r.cv_mean.toFixed(4)}  ${r.cv_std.toFixed(4)}  ${r.train_mean.toFixed(4)}  ${JSON.stringify(r.params)}`,
       );
-    }
-    for (const r of res.leaderboard as { model: string; search?: string }[])
-      if (r.search) ctx.say(`${r.model}: ${r.search}`);
+    for (const r of rows) if (r.search) ctx.say(`${r.model}: ${r.search}`);
   }
   if (res.test) {
     const t = res.test;
