@@ -1,6 +1,7 @@
 /**
  * netsec's flows against NFStream 6.6 and the PyPI port of CICFlowMeter (0.2.0) on the mirror's public
- * captures (reference.json, made by test/golden/flows/make_flow_fixtures.py). Exact: flow count, each
+ * captures and the committed synthetic ones (DNS, port scan, TCP teardown, IPv6: captures/, made by
+ * make_captures.py) (reference.json, made by test/golden/flows/make_flow_fixtures.py). Exact: flow count, each
  * flow's 5-tuple, per-direction packet and byte counts, first/last times, flag counts; every other
  * compared feature within the tolerance stated beside it. The deliberate differences (README "Flows
  * from packet captures") are asserted as differences where they show in these captures.
@@ -199,4 +200,40 @@ describe("golden: tshark -z conv (TCP and UDP conversations, no IP reassembly, T
       }
       if (name === "tcp_teardown.pcap") expect(got).toHaveLength(want.length + 1); // the idle split
     });
+});
+
+describe("hand-computed: TCP teardown on (netsec's default) over tcp_teardown.pcap's endings", () => {
+  // no reference ends flows at FIN/RST (NFStream and the port rely on timeouts): frame counts and sizes
+  // read off `tshark -r tcp_teardown.pcap` (Ethernet frames: 54 bytes with no payload)
+  it("each FIN close, RST and idle gap ends a flow; later packets start new ones", async () => {
+    const flows = (await flowsOf("tcp_teardown.pcap", { features: "cic" }))
+      .map((g) => g.flow)
+      .sort((a, b) => a.firstSeen - b.firstSeen);
+    const s = "10.2.0.80:80";
+    expect(
+      flows.map((f) => [
+        `${f.src}:${f.srcPort}>${f.dst}:${f.dstPort}`,
+        f.end,
+        [f.fwdWire.n, f.bwdWire.n],
+        [f.fwdWire.sum, f.bwdWire.sum],
+      ]),
+    ).toEqual([
+      // data after the client's FIN; the client's ACK of the server's FIN ends it
+      [`10.2.0.1:41000>${s}`, "fin", [6, 5], [54 * 5 + 82, 54 * 4 + 97]],
+      // a duplicate ACK 0.49 s after the final ACK (idle at 120.9 s, before the capture ends at 153 s)
+      [`10.2.0.1:41000>${s}`, "idle", [1, 0], [54, 0]],
+      // the client's RST in the middle of the server's data
+      [`10.2.0.2:41001>${s}`, "rst", [4, 3], [54 * 3 + 75, 54 + 454 * 2]],
+      // the server's segment in flight when the RST went out
+      [`${s}>10.2.0.2:41001`, "idle", [1, 0], [154, 0]],
+      // simultaneous close: both FINs cross; the first ACK after them ends the flow (netsec reads no
+      // sequence numbers, so it cannot tell this ACK acknowledges only one of the two FINs) ...
+      [`10.2.0.3:41002>${s}`, "fin", [5, 3], [54 * 4 + 58, 54 * 2 + 58]],
+      // ... and the server's ACK of the client's FIN is a flow of its own
+      [`${s}>10.2.0.3:41002`, "idle", [1, 0], [54, 0]],
+      // idle 150.09 s (> 120 s): the connection's two halves are two flows
+      [`10.2.0.4:41003>${s}`, "idle", [3, 2], [54 * 2 + 59, 54 * 2]],
+      [`10.2.0.4:41003>${s}`, "fin", [3, 2], [73 + 54 * 2, 56 + 54]],
+    ]);
+  });
 });
