@@ -1,12 +1,14 @@
 /**
  * netsec's flows against NFStream 6.6 and the PyPI port of CICFlowMeter (0.2.0) on the mirror's public
- * captures (reference.json, made by test/golden/flows/make_flow_fixtures.py). Exact: flow count, each
+ * captures and the committed synthetic ones (DNS, port scan, TCP teardown, IPv6: captures/, made by
+ * make_captures.py) (reference.json, made by test/golden/flows/make_flow_fixtures.py). Exact: flow count, each
  * flow's 5-tuple, per-direction packet and byte counts, first/last times, flag counts; every other
  * compared feature within the tolerance stated beside it. The deliberate differences (README "Flows
  * from packet captures") are asserted as differences where they show in these captures.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CIC_FEATURES } from "../../src/flows/cic-features.ts";
 import type { ExtractOptions } from "../../src/flows/extract.ts";
@@ -31,11 +33,18 @@ const ref = JSON.parse(readFileSync(new URL("../golden/flows/reference.json", im
   captures: Record<string, { nfstream: Row[]; cicflowmeter: Row[]; tshark: Conversation[] }>;
 };
 
+/** The committed synthetic captures (make_captures.py: DNS, port scan, TCP teardown, IPv6); the rest are the mirror's. */
+const LOCAL = new Set(["dns.pcap", "port_scan.pcap", "tcp_teardown.pcap", "ipv6.pcap"]);
+const capturePath = (name: string) =>
+  LOCAL.has(name)
+    ? fileURLToPath(new URL(`../golden/flows/captures/${name}`, import.meta.url))
+    : join(MIRROR, "pcap", name);
+
 async function flowsOf(name: string, o: ExtractOptions): Promise<{ row: Row; flow: Flow }[]> {
   const cols = flowColumns(o.features);
   const out: { row: Row; flow: Flow }[] = [];
   await extractFlows(
-    join(MIRROR, "pcap", name),
+    capturePath(name),
     (values, flow) => out.push({ row: Object.fromEntries(cols.map((c, i) => [c, values[i]!])), flow }),
     o,
   );
@@ -74,6 +83,16 @@ describe("golden: NFStream (statistical features, idle 120 s, active 1800 s, no 
     });
 });
 
+/**
+ * Connections the port cuts in two where netsec (active timeout 1800 s) keeps one flow: once a flow has
+ * lasted over 120 s, the port's garbage collection writes out every flow longer than 90 s, after the
+ * packet that made it so; the connection's next packet starts a new flow keyed by whichever side sent
+ * it. Its pieces, in the port's output order (reference.json).
+ */
+const CUT_BY_PORT: Record<string, [string, string]> = {
+  "tcp_teardown.pcap": ["10.2.0.4:41003>10.2.0.80:80", "10.2.0.80:80>10.2.0.4:41003"],
+};
+
 describe("golden: PyPI cicflowmeter 0.2.0 (IPv4 TCP/UDP; flows idle 240 s, no FIN teardown)", () => {
   const cic = (f: Flow) => Object.fromEntries(CIC_FEATURES.map(([n, get]) => [n, get(f)]));
   for (const name of Object.keys(ref.captures))
@@ -84,8 +103,26 @@ describe("golden: PyPI cicflowmeter 0.2.0 (IPv4 TCP/UDP; flows idle 240 s, no FI
         (g) => (g.flow.proto === 6 || g.flow.proto === 17) && g.flow.ipVersion === 4,
       );
       const gotKey = (f: Flow) => `${f.src}:${f.srcPort}>${f.dst}:${f.dstPort}`;
-      expect(got.map((g) => gotKey(g.flow)).sort()).toEqual(want.map((w) => tuple(w)).sort());
-      for (const w of want) {
+      // a connection the port cut in two (CUT_BY_PORT): netsec's one flow holds both pieces' packets
+      const cut = CUT_BY_PORT[name];
+      const pieces = want.filter((w) => cut && (tuple(w) === cut[0] || tuple(w) === cut[1]));
+      if (cut) {
+        expect(pieces.map((w) => tuple(w))).toEqual(cut);
+        const whole = got.find((g) => gotKey(g.flow) === cut[0])!.flow;
+        const [first, second] = pieces as [Row, Row]; // the second piece is keyed from the server
+        expect([whole.fwdWire.n, whole.bwdWire.n]).toEqual([
+          Number(first.tot_fwd_pkts) + Number(second.tot_bwd_pkts),
+          Number(first.tot_bwd_pkts) + Number(second.tot_fwd_pkts),
+        ]);
+        expect([whole.fwdWire.sum, whole.bwdWire.sum]).toEqual([
+          Number(first.totlen_fwd_pkts) + Number(second.totlen_bwd_pkts),
+          Number(first.totlen_bwd_pkts) + Number(second.totlen_fwd_pkts),
+        ]);
+      }
+      const compared = want.filter((w) => !pieces.includes(w));
+      const mine = got.filter((g) => !cut?.includes(gotKey(g.flow)));
+      expect(mine.map((g) => gotKey(g.flow)).sort()).toEqual(compared.map((w) => tuple(w)).sort());
+      for (const w of compared) {
         const { flow: f, row } = got.find((g) => gotKey(g.flow) === tuple(w))!;
         const v = cic(f);
         const at = `${name} ${tuple(w)}`;
@@ -135,25 +172,68 @@ describe("golden: tshark -z conv (TCP and UDP conversations, no IP reassembly, T
   for (const name of Object.keys(ref.captures))
     it(name, async () => {
       const want = ref.captures[name]!.tshark;
-      // one flow per conversation in these captures with the defaults and no TCP teardown
+      // tshark has no idle timeout: a conversation is every netsec flow of that 5-tuple (tcp_teardown.pcap's
+      // connection idle 150 s is two flows), their counts summed; ICMP/ICMPv6 are not conversations here
       const got = (await flowsOf(name, { features: "cic", tcpTeardown: false })).filter(
         (g) => g.flow.proto === 6 || g.flow.proto === 17,
       );
-      expect(got).toHaveLength(want.length);
+      const side = (ip: string, port: number) => `${ip}|${port}`;
+      const conv = (f: Flow) =>
+        `${f.proto}|${[side(f.src, f.srcPort), side(f.dst, f.dstPort)].sort().join("|")}`;
+      expect(new Set(got.map((g) => conv(g.flow))).size).toBe(want.length);
       for (const c of want) {
-        const g = got.find(
-          ({ flow: f }) =>
-            f.proto === c.protocol &&
-            ((f.src === c.a && f.srcPort === c.a_port && f.dst === c.b && f.dstPort === c.b_port) ||
-              (f.src === c.b && f.srcPort === c.b_port && f.dst === c.a && f.dstPort === c.a_port)),
-        );
-        expect(g, `${name} ${c.a}:${c.a_port} <-> ${c.b}:${c.b_port}`).toBeDefined();
-        const f = g!.flow;
-        const aIsSrc = f.src === c.a && f.srcPort === c.a_port;
-        const [ab, ba] = aIsSrc ? [f.fwdWire, f.bwdWire] : [f.bwdWire, f.fwdWire];
+        const key = `${c.protocol}|${[side(c.a, c.a_port), side(c.b, c.b_port)].sort().join("|")}`;
+        const flows = got.filter((g) => conv(g.flow) === key).map((g) => g.flow);
+        expect(flows.length, `${name} ${c.a}:${c.a_port} <-> ${c.b}:${c.b_port}`).toBeGreaterThan(0);
+        const ab = { n: 0, sum: 0 };
+        const ba = { n: 0, sum: 0 };
+        for (const f of flows) {
+          const [x, y] = f.src === c.a && f.srcPort === c.a_port ? [ab, ba] : [ba, ab];
+          x.n += f.fwdWire.n;
+          x.sum += f.fwdWire.sum;
+          y.n += f.bwdWire.n;
+          y.sum += f.bwdWire.sum;
+        }
         expect([ab.n, ba.n]).toEqual([c.a_to_b_frames, c.b_to_a_frames]);
         if (c.a_to_b_bytes !== null) expect(ab.sum).toBe(c.a_to_b_bytes);
         if (c.b_to_a_bytes !== null) expect(ba.sum).toBe(c.b_to_a_bytes);
       }
+      if (name === "tcp_teardown.pcap") expect(got).toHaveLength(want.length + 1); // the idle split
     });
+});
+
+describe("hand-computed: TCP teardown on (netsec's default) over tcp_teardown.pcap's endings", () => {
+  // no reference ends flows at FIN/RST (NFStream and the port rely on timeouts): frame counts and sizes
+  // read off `tshark -r tcp_teardown.pcap` (Ethernet frames: 54 bytes with no payload)
+  it("each FIN close, RST and idle gap ends a flow; later packets start new ones", async () => {
+    const flows = (await flowsOf("tcp_teardown.pcap", { features: "cic" }))
+      .map((g) => g.flow)
+      .sort((a, b) => a.firstSeen - b.firstSeen);
+    const s = "10.2.0.80:80";
+    expect(
+      flows.map((f) => [
+        `${f.src}:${f.srcPort}>${f.dst}:${f.dstPort}`,
+        f.end,
+        [f.fwdWire.n, f.bwdWire.n],
+        [f.fwdWire.sum, f.bwdWire.sum],
+      ]),
+    ).toEqual([
+      // data after the client's FIN; the client's ACK of the server's FIN ends it
+      [`10.2.0.1:41000>${s}`, "fin", [6, 5], [54 * 5 + 82, 54 * 4 + 97]],
+      // a duplicate ACK 0.49 s after the final ACK (idle at 120.9 s, before the capture ends at 153 s)
+      [`10.2.0.1:41000>${s}`, "idle", [1, 0], [54, 0]],
+      // the client's RST in the middle of the server's data
+      [`10.2.0.2:41001>${s}`, "rst", [4, 3], [54 * 3 + 75, 54 + 454 * 2]],
+      // the server's segment in flight when the RST went out
+      [`${s}>10.2.0.2:41001`, "idle", [1, 0], [154, 0]],
+      // simultaneous close: both FINs cross; the first ACK after them ends the flow (netsec reads no
+      // sequence numbers, so it cannot tell this ACK acknowledges only one of the two FINs) ...
+      [`10.2.0.3:41002>${s}`, "fin", [5, 3], [54 * 4 + 58, 54 * 2 + 58]],
+      // ... and the server's ACK of the client's FIN is a flow of its own
+      [`${s}>10.2.0.3:41002`, "idle", [1, 0], [54, 0]],
+      // idle 150.09 s (> 120 s): the connection's two halves are two flows
+      [`10.2.0.4:41003>${s}`, "idle", [3, 2], [54 * 2 + 59, 54 * 2]],
+      [`10.2.0.4:41003>${s}`, "fin", [3, 2], [73 + 54 * 2, 56 + 54]],
+    ]);
+  });
 });

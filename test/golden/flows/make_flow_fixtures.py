@@ -11,6 +11,12 @@ frames each way, and bytes each way where tshark prints them in bytes rather tha
 Debian package (`apt-get install tshark`), needed only to remake the fixture. cicflowmeter's command line
 filters packets with a BPF expression ("ip and (tcp or udp)"), which needs libpcap; this script feeds
 its FlowSession the same packets (IPv4 carrying TCP or UDP) read by scapy instead.
+
+Besides the mirror's public captures, the committed synthetic ones in test/golden/flows/captures/ (DNS,
+a port scan, TCP teardown edge cases, IPv6; made by make_captures.py) are run through the same three
+tools. What each reference cannot do there: cicflowmeter sees only IPv4 TCP/UDP (no IPv6 flow, no ICMP);
+tshark's `-z conv,tcp/udp` has no ICMP/ICMPv6 and no idle timeout (a conversation idle beyond 120 s is
+one conversation, two flows for netsec and NFStream).
 """
 
 import csv
@@ -36,6 +42,8 @@ CAPTURES = [
     "200722_tcp_anon.pcapng",
     "teardrop.pcap",
 ]
+# committed synthetic captures (make_captures.py), read from beside this script
+LOCAL_CAPTURES = ["dns.pcap", "port_scan.pcap", "tcp_teardown.pcap", "ipv6.pcap"]
 NFSTREAM_COLUMNS = [
     "src_ip", "src_port", "dst_ip", "dst_port", "protocol", "ip_version",
     "bidirectional_first_seen_ms", "bidirectional_last_seen_ms", "bidirectional_duration_ms",
@@ -126,8 +134,9 @@ def main():
         },
         "captures": {},
     }
-    for name in CAPTURES:
-        path = MIRROR / "pcap" / name
+    paths = [(name, MIRROR / "pcap" / name) for name in CAPTURES]
+    paths += [(name, Path(__file__).with_name("captures") / name) for name in LOCAL_CAPTURES]
+    for name, path in paths:
         ref["captures"][name] = {
             "nfstream": nfstream_flows(path),
             "cicflowmeter": cicflowmeter_flows(path),

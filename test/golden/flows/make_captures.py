@@ -1,0 +1,172 @@
+"""Synthetic captures for the flow golden tests (test/flows/golden.test.ts): DNS, a port scan, TCP
+teardown edge cases and IPv6, kinds of traffic the mirror's public captures lack.
+
+Run from the repository root (scapy comes with scripts/python-env):
+
+    .venv/bin/python test/golden/flows/make_captures.py
+
+Writes test/golden/flows/captures/*.pcap (Ethernet, microsecond pcap). Deterministic: every timestamp,
+address, port, sequence number and payload is fixed here, so rerunning rewrites the same bytes.
+"""
+
+from pathlib import Path
+
+from scapy.layers.dns import DNS, DNSQR, DNSRR
+from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, IPv6
+from scapy.layers.l2 import Ether
+from scapy.utils import PcapWriter
+
+OUT = Path(__file__).with_name("captures")
+T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z, seconds
+MAC_A = "02:00:00:00:00:01"
+MAC_B = "02:00:00:00:00:02"
+
+
+def write(name, packets):
+    """packets: (seconds after T0, layer-3 packet, sent by A?) in capture order."""
+    OUT.mkdir(exist_ok=True)
+    w = PcapWriter(str(OUT / name), linktype=1, sync=True)
+    for t, l3, from_a in packets:
+        frame = Ether(src=MAC_A, dst=MAC_B) / l3 if from_a else Ether(src=MAC_B, dst=MAC_A) / l3
+        frame = Ether(bytes(frame))  # checksums and lengths computed once, fixed
+        frame.time = T0 + t
+        w.write(frame)
+    w.close()
+
+
+def dns():
+    """Three clients ask one resolver; one query (the last) gets no answer."""
+    resolver = "10.0.0.53"
+    asks = [
+        ("10.0.0.11", 40001, 0x1001, "example.com", "93.184.216.34"),
+        ("10.0.0.11", 40002, 0x1002, "example.org", "93.184.216.35"),
+        ("10.0.0.12", 50001, 0x2001, "netsec.test", "192.0.2.7"),
+        ("10.0.0.13", 33333, 0x3001, "mail.example.net", "198.51.100.25"),
+        ("10.0.0.13", 33334, 0x3002, "unanswered.example", None),
+    ]
+    pkts = []
+    for i, (client, port, qid, qname, answer) in enumerate(asks):
+        t = 0.1 * i
+        q = IP(src=client, dst=resolver, id=qid) / UDP(sport=port, dport=53) / DNS(id=qid, rd=1, qd=DNSQR(qname=qname))
+        pkts.append((t, q, True))
+        if answer:
+            r = (
+                IP(src=resolver, dst=client, id=qid + 1)
+                / UDP(sport=53, dport=port)
+                / DNS(id=qid, qr=1, rd=1, ra=1, qd=DNSQR(qname=qname), an=DNSRR(rrname=qname, ttl=300, rdata=answer))
+            )
+            pkts.append((t + 0.012, r, False))
+    # a second query on an open client socket, 2 s later: same flow as the first
+    q = IP(src="10.0.0.12", dst=resolver, id=0x2002) / UDP(sport=50001, dport=53) / DNS(id=0x2002, rd=1, qd=DNSQR(qname="www.netsec.test", qtype="AAAA"))
+    r = IP(src=resolver, dst="10.0.0.12", id=0x2003) / UDP(sport=53, dport=50001) / DNS(id=0x2002, qr=1, rd=1, ra=1, rcode=3, qd=DNSQR(qname="www.netsec.test", qtype="AAAA"))
+    pkts += [(2.0, q, True), (2.009, r, False)]
+    write("dns.pcap", sorted(pkts, key=lambda p: p[0]))
+
+
+def port_scan():
+    """A SYN scan of 50 ports on one host from one source port: open ports answer SYN-ACK (the scanner
+    resets), closed ones RST-ACK, filtered ones (every seventh) nothing."""
+    scanner, target = "10.1.0.66", "10.1.0.10"
+    open_ports = {22, 80, 443}
+    pkts = []
+    for i, port in enumerate([*range(20, 30), *range(75, 85), 110, 135, 139, 143, 443, *range(1000, 1025), 3306, 3389, 8080][:50]):
+        t = 0.002 * i
+        syn = IP(src=scanner, dst=target, id=1000 + i) / TCP(sport=61000, dport=port, seq=12345, flags="S", window=1024)
+        pkts.append((t, syn, True))
+        if i % 7 == 6 and port not in open_ports:
+            continue  # filtered: no answer
+        if port in open_ports:
+            sa = IP(src=target, dst=scanner, id=1) / TCP(sport=port, dport=61000, seq=900000 + port, ack=12346, flags="SA", window=64240)
+            rst = IP(src=scanner, dst=target, id=2000 + i) / TCP(sport=61000, dport=port, seq=12346, flags="R", window=0)
+            pkts += [(t + 0.0004, sa, False), (t + 0.0005, rst, True)]
+        else:
+            ra = IP(src=target, dst=scanner, id=1) / TCP(sport=port, dport=61000, seq=0, ack=12346, flags="RA", window=0)
+            pkts.append((t + 0.0003, ra, False))
+    write("port_scan.pcap", sorted(pkts, key=lambda p: p[0]))
+
+
+class Conn:
+    """One TCP connection's packets, sequence numbers kept by hand."""
+
+    def __init__(self, c, cp, s, sp, ip=IP):
+        self.c, self.cp, self.s, self.sp, self.ip = c, cp, s, sp, ip
+        self.seq = {True: 1000, False: 5000}  # True: client (A) side
+        self.pkts = []
+
+    def send(self, t, from_client, flags, data=b""):
+        src, dst = (self.c, self.s) if from_client else (self.s, self.c)
+        sport, dport = (self.cp, self.sp) if from_client else (self.sp, self.cp)
+        ack = self.seq[not from_client] if "A" in flags else 0
+        seg = TCP(sport=sport, dport=dport, seq=self.seq[from_client], ack=ack, flags=flags, window=29200 if from_client else 65160)
+        l3 = self.ip(src=src, dst=dst) / seg / data if data else self.ip(src=src, dst=dst) / seg
+        self.seq[from_client] += len(data) + (1 if ("S" in flags or "F" in flags) else 0)
+        self.pkts.append((t, l3, from_client))
+        return self
+
+    def handshake(self, t):
+        return self.send(t, True, "S").send(t + 0.01, False, "SA").send(t + 0.02, True, "A")
+
+
+def teardown():
+    """TCP endings: (1) FIN from the client, the server sends data after it, then its own FIN, the last
+    ACK, and a late retransmitted ACK after it; (2) RST in the middle of a transfer, then stray data;
+    (3) simultaneous close (both FINs cross); (4) a connection idle 150 s (beyond the 120 s idle
+    timeout) then resumed and closed."""
+    s = "10.2.0.80"
+    half = Conn("10.2.0.1", 41000, s, 80).handshake(0.0)
+    half.send(0.1, True, "PA", b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n").send(0.11, False, "A")
+    half.send(0.2, True, "FA").send(0.21, False, "A")
+    half.send(0.3, False, "PA", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").send(0.31, True, "A")
+    half.send(0.4, False, "FA").send(0.41, True, "A")
+    half.send(0.9, True, "A")  # after the final ACK: a duplicate ACK
+
+    rst = Conn("10.2.0.2", 41001, s, 80).handshake(1.0)
+    rst.send(1.1, True, "PA", b"GET /big HTTP/1.1\r\n\r\n").send(1.12, False, "PA", b"x" * 400)
+    rst.send(1.13, False, "PA", b"y" * 400).send(1.14, True, "R")
+    rst.send(1.15, False, "PA", b"z" * 100)  # in flight when the reset went out
+
+    sim = Conn("10.2.0.3", 41002, s, 80).handshake(2.0)
+    sim.send(2.1, True, "PA", b"ping").send(2.11, False, "PA", b"pong")
+    # both FINs before either is acknowledged
+    fin_c = sim.seq[True]
+    sim.send(2.2, True, "FA")
+    sim.seq[True] = fin_c  # the server's FIN acknowledges only the data, not the crossing FIN
+    sim.send(2.2005, False, "FA")
+    sim.seq[True] = fin_c + 1
+    sim.send(2.21, True, "A").send(2.2105, False, "A")
+
+    idle = Conn("10.2.0.4", 41003, s, 80).handshake(3.0)
+    idle.send(3.1, True, "PA", b"first").send(3.11, False, "A")
+    idle.send(153.2, True, "PA", b"second, 150 s later").send(153.21, False, "PA", b"ok")
+    idle.send(153.3, True, "FA").send(153.31, False, "FA").send(153.32, True, "A")
+
+    pkts = half.pkts + rst.pkts + sim.pkts + idle.pkts
+    write("tcp_teardown.pcap", sorted(pkts, key=lambda p: p[0]))
+
+
+def ipv6():
+    """A TCP connection, UDP datagrams both ways and an ICMPv6 echo, all over IPv6."""
+    c, s = "2001:db8::10", "2001:db8:1::80"
+    tcp = Conn(c, 42000, s, 443, ip=IPv6).handshake(0.0)
+    tcp.send(0.05, True, "PA", b"\x16\x03\x01" + bytes(range(60))).send(0.06, False, "PA", b"\x16\x03\x03" + bytes(range(120)))
+    tcp.send(0.07, True, "A").send(0.1, True, "FA").send(0.11, False, "FA").send(0.12, True, "A")
+    pkts = tcp.pkts
+    for i in range(4):
+        pkts.append((0.5 + 0.1 * i, IPv6(src=c, dst=s) / UDP(sport=5353, dport=9999) / (b"q%d" % i * (i + 1)), True))
+        if i != 2:
+            pkts.append((0.55 + 0.1 * i, IPv6(src=s, dst=c) / UDP(sport=9999, dport=5353) / (b"answer%d" % i), False))
+    for i in range(3):
+        pkts.append((1.0 + i, IPv6(src=c, dst=s) / ICMPv6EchoRequest(id=7, seq=i, data=b"abcdefgh" * 4), True))
+        pkts.append((1.001 + i, IPv6(src=s, dst=c) / ICMPv6EchoReply(id=7, seq=i, data=b"abcdefgh" * 4), False))
+    # an IPv4 ICMP echo beside them (cicflowmeter drops ICMP; netsec and NFStream keep it)
+    pkts.append((4.0, IP(src="10.3.0.1", dst="10.3.0.2") / ICMP(id=9, seq=1) / b"v4", True))
+    write("ipv6.pcap", sorted(pkts, key=lambda p: p[0]))
+
+
+if __name__ == "__main__":
+    dns()
+    port_scan()
+    teardown()
+    ipv6()
+    print(f"wrote {sorted(p.name for p in OUT.glob('*.pcap'))}")
