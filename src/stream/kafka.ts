@@ -76,6 +76,7 @@ export async function ensureTopic(
   replicas = 1,
 ): Promise<void> {
   const admin = new Admin({ clientId: "netsec-admin", bootstrapBrokers: [...brokers] });
+  onClientError(admin, () => {}); // (its failures reject the calls below)
   try {
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) await admin.createTopics({ topics: [topic], partitions, replicas });
@@ -107,6 +108,8 @@ export class StreamProducer {
       idempotent: true,
       autocreateTopics: false,
     });
+    // a failed send rejects its promise (retried by the caller); the event must not end the process
+    onClientError(this.producer, () => {});
   }
 
   /**
@@ -158,6 +161,16 @@ export interface ConsumerOptions {
   /** How long the group waits for a silent member before giving its partitions away (ms). */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+}
+
+/**
+ * An `error` listener on a Kafka client (Node's EventEmitter rule: an `error` event nobody listens to
+ * throws and ends the process). The client emits one when it gives up, e.g. "Connection closed" while
+ * it rejoins its group as the broker goes away or the member stops: the process must then go on (to
+ * rejoin, or to finish stopping), never crash with the batch uncommitted.
+ */
+export function onClientError(client: NodeJS.EventEmitter, handle: (e: Error) => void): void {
+  client.on("error", (e: unknown) => handle(e instanceof Error ? e : new Error(String(e))));
 }
 
 /** How long a commit may take before it counts as failed (a broker restarting can leave it hanging). */
@@ -214,6 +227,11 @@ export class StreamConsumer {
 
   private async join(): Promise<void> {
     const consumer = this.newConsumer();
+    onClientError(consumer, (e) => {
+      this.onError(e);
+      // the current member's client gave up: join again with a new one (as on a stream error)
+      if (this.consumer === consumer && !this.closed) void this.rejoin();
+    });
     let stream: MessagesStream<string, string, string, string>;
     try {
       stream = await consumer.consume({
