@@ -250,8 +250,10 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
       const cur = upTo.get(r.partition);
       if (cur === undefined || cur < r.offset) upTo.set(r.partition, r.offset);
     }
+    let committed = false;
     try {
       await consumer.commit(upTo);
+      committed = true;
     } catch (e) {
       // the partition moved to another member (rebalance): it reads these records again, and the
       // store's keys keep that from adding rows
@@ -261,9 +263,10 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
         "offset commit refused; the batch will be read again by the partition's new owner",
       );
     }
-    // counted once its verdicts are durable (a batch whose delivery failed is not counted; one read
-    // again after a refused commit may be: monitoring is statistics, not a ledger)
-    if (scored) d.monitoring?.count(predictor, scored.frame, scored.prediction);
+    // counted once its offsets are committed: a batch whose delivery failed, or whose commit was
+    // refused (a rebalance: the partition's new owner reads it again and counts it), is not counted
+    // here, so a rebalance does not count records twice
+    if (scored && committed) d.monitoring?.count(predictor, scored.frame, scored.prediction);
     const now = Date.now();
     for (const r of batch) d.metrics.recordToAlertSeconds.observe({}, Math.max(0, now - r.timestamp) / 1000);
     d.metrics.batchSeconds.observe({}, (performance.now() - t0) / 1000);
