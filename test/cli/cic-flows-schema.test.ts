@@ -92,6 +92,12 @@ describe("built-in schema cic-flows", () => {
       `${netsec} predict --model champion --input - --output "${out("stdin.csv")}" < "${capture}"`,
     );
     expect(redirected.status, redirected.stderr).toBe(0);
+    // without --output the CSV is all of stdout: the summary line goes to stderr
+    const toStdout = sh(
+      `${netsec} flows "${capture}" | ${netsec} predict --model champion --input - > "${out("stdout.csv")}"`,
+    );
+    expect(toStdout.status, toStdout.stderr).toBe(0);
+    expect(toStdout.stderr).toMatch(/2 rows scored with random_forest/);
     const byName = runCli(
       ["predict", "--model", "champion", "--input", capture, "--output", out("named.csv")],
       env,
@@ -102,5 +108,6 @@ describe("built-in schema cic-flows", () => {
     expect(parse(named, { columns: true })).toHaveLength(2);
     expect(readFileSync(out("piped.csv"), "utf8")).toBe(named);
     expect(readFileSync(out("stdin.csv"), "utf8")).toBe(named);
+    expect(readFileSync(out("stdout.csv"), "utf8")).toBe(named);
   });
 });

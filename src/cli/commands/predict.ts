@@ -209,10 +209,12 @@ export function registerPredict(program: Command): void {
         else if (o.output) writeFileSync(resolve(o.output), text);
         else process.stdout.write(text);
         const t = scored.summary.threshold;
-        ctx.say(
+        // with the CSV on stdout the human lines go to stderr, so a pipe or redirect gets only the CSV
+        const tell = (line: string): void => (o.output ? ctx.say(line) : ctx.note(line));
+        tell(
           `${rows.length} rows scored with ${scored.describe}; ${threats} threat(s)${t === null ? "" : ` at threshold ${t.toFixed(4)}`}${o.output ? ` → ${o.output}` : ""}`,
         );
-        if (metrics) ctx.say(`label column ${metrics.column} ${describeLabelMetrics(metrics)}`);
+        if (metrics) tell(`label column ${metrics.column} ${describeLabelMetrics(metrics)}`);
         ctx.result({
           ok: true,
           engine: scored.summary.engine,
