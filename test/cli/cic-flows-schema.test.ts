@@ -3,7 +3,7 @@
  * listed with the datasets, a CIC-IDS2017-style CSV with those columns (the committed synthetic
  * fixture cic-ids2017-like.csv, made by make-flow-fixtures.ts) trains with it, and the model scores a
  * public pcap given to `netsec predict --input`, one verdict per flow, also through a pipe from
- * `netsec flows` (`--input -`).
+ * `netsec flows` (`--input -`), each threat flow with its top contributing features.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -85,22 +85,53 @@ describe("built-in schema cic-flows", () => {
       });
     const out = (name: string): string => join(tmp.dir, name);
     const piped = sh(
-      `${netsec} flows "${capture}" | ${netsec} predict --model champion --input - --output "${out("piped.csv")}"`,
+      `${netsec} flows "${capture}" | ${netsec} predict --model champion --input - --top-features 3 --output "${out("piped.csv")}"`,
     );
     expect(piped.status, piped.stderr).toBe(0);
     const redirected = sh(
-      `${netsec} predict --model champion --input - --output "${out("stdin.csv")}" < "${capture}"`,
+      `${netsec} predict --model champion --input - --top-features 3 --output "${out("stdin.csv")}" < "${capture}"`,
     );
     expect(redirected.status, redirected.stderr).toBe(0);
+    // without --output the CSV is all of stdout: the summary line goes to stderr
+    const toStdout = sh(
+      `${netsec} flows "${capture}" | ${netsec} predict --model champion --input - --top-features 3 > "${out("stdout.csv")}"`,
+    );
+    expect(toStdout.status, toStdout.stderr).toBe(0);
+    expect(toStdout.stderr).toMatch(/2 rows scored with random_forest/);
     const byName = runCli(
-      ["predict", "--model", "champion", "--input", capture, "--output", out("named.csv")],
+      [
+        "predict",
+        "--model",
+        "champion",
+        "--input",
+        capture,
+        "--output",
+        out("named.csv"),
+        "--top-features",
+        "3",
+      ],
       env,
     );
     expect(byName.code, byName.stderr).toBe(0);
     // the same two flows and verdicts as when the capture is given by name
     const named = readFileSync(out("named.csv"), "utf8");
-    expect(parse(named, { columns: true })).toHaveLength(2);
+    const verdicts = parse(named, { columns: true }) as Record<string, string>[];
+    expect(verdicts).toHaveLength(2);
+    // each threat flow says why: three features of the flow, with their values
+    for (const v of verdicts) {
+      const why = v.top_features!;
+      if (v.prediction === "BENIGN") expect(why).toBe("");
+      else {
+        const parts = why.split("; ");
+        expect(parts).toHaveLength(3);
+        for (const part of parts) {
+          const [, name, value] = /^(.+?)=(.*) \([+-]/.exec(part)!;
+          expect(v[name!]).toBe(value);
+        }
+      }
+    }
     expect(readFileSync(out("piped.csv"), "utf8")).toBe(named);
     expect(readFileSync(out("stdin.csv"), "utf8")).toBe(named);
+    expect(readFileSync(out("stdout.csv"), "utf8")).toBe(named);
   });
 });

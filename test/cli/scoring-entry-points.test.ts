@@ -207,4 +207,53 @@ describe("an unlabelled file with extra columns, through every entry point", () 
     expect(s.statusCode).toBe(422);
     expect(s.json().error.details).toMatchObject({ row: 5, column: "Result", value: '=HYPERLINK("x")' });
   });
+
+  it("--top-features k: each threat row's top features as POST /predict/records gives them; none for other rows", async () => {
+    const text = csv(false);
+    const input = join(tmp.dir, "explain.csv");
+    writeFileSync(input, text);
+    const k = 2;
+    const { rows } = fromCsv(cli(input, ["--model", "champion", "--top-features", String(k)]).out);
+    const h = rows[0]!;
+    expect(h.slice(-3)).toEqual(["prediction", "probability", "top_features"]);
+    const records = data.map((r) => Object.fromEntries(features.map((f, j) => [f, Number(r[j])])));
+    const rec = await app.inject({
+      method: "POST",
+      url: `/predict/records?top_features=${k}`,
+      payload: records,
+    });
+    expect(rec.statusCode, rec.body).toBe(200);
+    type Why = { feature: string; value: unknown; contribution: number };
+    const served = rec.json().predictions as { is_threat: boolean; top_features: Why[] }[];
+    let explained = 0;
+    rows.slice(1).forEach((r, i) => {
+      const cell = r[h.length - 1]!;
+      if (!served[i]!.is_threat) {
+        expect(cell).toBe("");
+        return;
+      }
+      explained++;
+      const parts = cell.split("; ").map((x) => /^(.+)=(.*) \(([+-][0-9.e+-]+)\)$/.exec(x));
+      expect(parts).toHaveLength(k);
+      parts.forEach((m, j) => {
+        expect(m, cell).not.toBeNull();
+        const want = served[i]!.top_features[j]!;
+        expect(m![1]).toBe(want.feature);
+        // the value is the row's own value of that column
+        expect(m![2]).toBe(data[i]![features.indexOf(want.feature)]);
+        expect(Number(m![3])).toBeCloseTo(want.contribution, 3);
+      });
+    });
+    expect(explained).toBeGreaterThan(0);
+    // onnxruntime has no contributions: asked for them, the ONNX engine refuses
+    const r = runCli(
+      ["predict", "--model", "champion", "--engine", "onnx", "--input", input, "--top-features", "3"],
+      env,
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("--top-features needs netsec's bundle engine");
+    const bad = runCli(["predict", "--model", "champion", "--input", input, "--top-features", "0"], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--top-features must be a whole number from 1 to 10, got "0"');
+  });
 });

@@ -5,6 +5,7 @@ import { BundlePredictor } from "../../bundle/bundle.ts";
 import { describeLabelMetrics, type LabelMetrics, labelMetrics } from "../../bundle/label-metrics.ts";
 import { ONNX_MODEL_FILE } from "../../bundle/mlmodel.ts";
 import { OnnxPredictor, onnxFileAt, resolveOnnxSchema } from "../../bundle/onnx/predictor.ts";
+import type { Contribution } from "../../bundle/predictor.ts";
 import { ModelRegistry } from "../../bundle/registry.ts";
 import { NetsecError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
@@ -19,6 +20,7 @@ import { monitoredName, recordOutsideServer } from "../../monitor/monitor.ts";
 import { type ParquetColumn, writeParquet } from "../../store/duckdb/parquet.ts";
 import { alertChannelsFrom } from "../../stream/alert-topic.ts";
 import { type Ctx, runCommand } from "../context.ts";
+import { intOption } from "../int-option.ts";
 import { spoolStdin } from "../stdin-input.ts";
 
 interface PredictOptions {
@@ -27,6 +29,7 @@ interface PredictOptions {
   output?: string;
   engine?: string;
   schema?: string;
+  topFeatures?: string;
   json?: boolean;
 }
 
@@ -47,6 +50,8 @@ interface Scored {
   };
   /** For the human line: "<model> (<version>)". */
   describe: string;
+  /** The top k contributing features of the given rows (bundle engine only: onnxruntime has none). */
+  explain?: (rows: Int32Array, k: number) => Contribution[][];
 }
 
 /**
@@ -94,6 +99,10 @@ export function registerPredict(program: Command): void {
       "--schema <yaml>",
       "ONNX only: the dataset schema to read --input with; default: the bundle.json next to the onnx/ folder, else the registry's dataset named in the model's metadata",
     )
+    .option(
+      "--top-features <k>",
+      "add a `top_features` column: each threat row's k (1-10) most contributing features with their values and signed contributions (bundle engine only); default: no column",
+    )
     .option("--json", "print a machine-readable summary as the last line")
     .action((o: PredictOptions) =>
       runCommand(o, async (ctx) => {
@@ -104,6 +113,7 @@ export function registerPredict(program: Command): void {
             { value: o.engine },
           );
         }
+        const topK = o.topFeatures === undefined ? 0 : intOption("--top-features", o.topFeatures, 1, 10);
         // `-`: stdin, spooled to a temporary file (the input is read twice)
         const stdin = o.input === "-" ? await spoolStdin() : null;
         if (stdin) process.once("exit", stdin.cleanup);
@@ -123,6 +133,7 @@ export function registerPredict(program: Command): void {
               { value: o.model },
             );
           }
+          if (topK > 0) throw onnxCannotExplain(o.model);
           ({ scored, schema } = await scoreOnnx(ctx, onnxPath, input, o.schema));
         } else {
           const registered = existsSync(resolve(o.model))
@@ -138,6 +149,7 @@ export function registerPredict(program: Command): void {
                 { file },
               );
             }
+            if (topK > 0) throw onnxCannotExplain(o.model);
             ({ scored, schema } = await scoreOnnx(ctx, file, input, o.schema));
           } else {
             if (o.schema !== undefined) {
@@ -174,6 +186,7 @@ export function registerPredict(program: Command): void {
                 threshold: p.manifest.threshold,
               },
               describe: `${p.manifest.model} (${p.version})`,
+              explain: (rows, k) => p.explainAll(frame.take(rows), k),
             };
           }
         }
@@ -185,6 +198,7 @@ export function registerPredict(program: Command): void {
           throw new NetsecError("INTERNAL", "row count changed between reads", {});
         let threats = 0;
         for (let i = 0; i < rows.length; i++) threats += scored.isThreat[i]!;
+        const why = topK > 0 ? topFeaturesColumn(scored, topK) : null;
         const parquet = o.output?.toLowerCase().endsWith(".parquet") === true;
         const text = parquet
           ? ""
@@ -193,8 +207,9 @@ export function registerPredict(program: Command): void {
                 ...r.map((v) => (v === null ? "" : String(v))),
                 scored.labels[i]!,
                 scored.probability[i]!.toPrecision(8),
+                ...(why ? [why[i]!] : []),
               ]),
-              [...table.header, "prediction", "probability"],
+              [...table.header, "prediction", "probability", ...(why ? ["top_features"] : [])],
             );
         const truth = labelsOf(scored.frame, schema);
         const metrics: LabelMetrics | null = truth
@@ -202,17 +217,19 @@ export function registerPredict(program: Command): void {
           : null;
         // stdout is written synchronously so that --json's object really is the last line
         if (parquet)
-          await writeParquet(
-            resolve(o.output!),
-            scoredColumns(table.header, rows, schema, scored.labels, scored.probability),
-          );
+          await writeParquet(resolve(o.output!), [
+            ...scoredColumns(table.header, rows, schema, scored.labels, scored.probability),
+            ...(why ? [{ name: "top_features", type: "VARCHAR" as const, values: why }] : []),
+          ]);
         else if (o.output) writeFileSync(resolve(o.output), text);
         else process.stdout.write(text);
         const t = scored.summary.threshold;
-        ctx.say(
+        // with the CSV on stdout the human lines go to stderr, so a pipe or redirect gets only the CSV
+        const tell = (line: string): void => (o.output ? ctx.say(line) : ctx.note(line));
+        tell(
           `${rows.length} rows scored with ${scored.describe}; ${threats} threat(s)${t === null ? "" : ` at threshold ${t.toFixed(4)}`}${o.output ? ` → ${o.output}` : ""}`,
         );
-        if (metrics) ctx.say(`label column ${metrics.column} ${describeLabelMetrics(metrics)}`);
+        if (metrics) tell(`label column ${metrics.column} ${describeLabelMetrics(metrics)}`);
         ctx.result({
           ok: true,
           engine: scored.summary.engine,
@@ -228,6 +245,36 @@ export function registerPredict(program: Command): void {
         return 0;
       }),
     );
+}
+
+function onnxCannotExplain(model: string): NetsecError {
+  return new NetsecError(
+    "CONFIG_INVALID",
+    `--top-features needs netsec's bundle engine: onnxruntime gives no per-feature contributions for ${model}; score the bundle directory or drop --top-features`,
+    { value: model },
+  );
+}
+
+/**
+ * One cell per row: for a threat, its k most contributing features as `name=value (+contribution)`
+ * joined by "; ", largest first (contributions in the model's raw score units, as the API's
+ * top_features); empty for a row that is not a threat. Only threat rows are explained, so the cost
+ * follows the threats, not the file.
+ */
+function topFeaturesColumn(scored: Scored, k: number): string[] {
+  const cells: string[] = new Array(scored.isThreat.length).fill("");
+  if (!scored.explain) return cells;
+  const threatRows: number[] = [];
+  for (let i = 0; i < scored.isThreat.length; i++) if (scored.isThreat[i] === 1) threatRows.push(i);
+  if (threatRows.length === 0) return cells;
+  const all = scored.explain(Int32Array.from(threatRows), k);
+  for (const [j, row] of threatRows.entries()) {
+    cells[row] = all[j]!.map((c) => {
+      const sign = c.contribution >= 0 ? "+" : "";
+      return `${c.feature}=${c.value ?? ""} (${sign}${c.contribution.toPrecision(4)})`;
+    }).join("; ");
+  }
+  return cells;
 }
 
 /** Score with onnxruntime: schema found as resolveOnnxSchema says, inputs checked against it first. */
