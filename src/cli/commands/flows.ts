@@ -14,6 +14,7 @@ interface FlowsOpts {
   activeTimeout: string;
   activityTimeout: string;
   tcpTeardown: boolean;
+  decodeTunnels: boolean;
   json?: boolean;
 }
 
@@ -56,6 +57,10 @@ export function registerFlows(program: Command): void {
     )
     .option("--no-tcp-teardown", "do not end TCP flows at RST or at the ACK after both FINs (NFStream's way)")
     .option(
+      "--no-decode-tunnels",
+      "keep a tunnel (TZSP, GTP-U, VXLAN, GRE, IP in IP) as one flow between its end points instead of the flows inside it",
+    )
+    .option(
       "--json",
       "print a machine-readable summary as the last line (needs --out: stdout carries the CSV otherwise)",
     )
@@ -79,6 +84,7 @@ export function registerFlows(program: Command): void {
           activeTimeout: seconds("--active-timeout", o.activeTimeout),
           activityTimeout: seconds("--activity-timeout", o.activityTimeout),
           tcpTeardown: o.tcpTeardown,
+          decodeTunnels: o.decodeTunnels,
         };
         const path = resolve(capture);
         const header = flowColumns(o.features);
@@ -102,7 +108,9 @@ export function registerFlows(program: Command): void {
         meter?.finish();
         await sink.close();
         const s = summary.skipped;
+        const inTunnels = Object.entries(summary.tunnelled).filter(([, n]) => n > 0);
         const notes = [
+          inTunnels.length ? `from tunnels: ${inTunnels.map(([k, n]) => `${n} ${k}`).join(", ")}` : "",
           s.fragment ? `${s.fragment} later IP fragment(s) counted, not parsed` : "",
           s.truncated ? `${s.truncated} truncated` : "",
           s.malformed ? `${s.malformed} malformed` : "",
@@ -123,6 +131,7 @@ export function registerFlows(program: Command): void {
           features: o.features,
           records: summary.capture.records,
           packets: summary.packets,
+          tunnelled: summary.tunnelled,
           flows: summary.flows,
           peakActiveFlows: summary.peakActiveFlows,
           skipped: summary.skipped,
