@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
@@ -128,6 +128,31 @@ describe("netsec flows", () => {
     const code = await new Promise<number | null>((done) => child.on("close", done));
     expect(stderr).not.toContain("EPIPE");
     expect(code).toBe(0);
+  });
+
+  it("opens tunnels unless --no-decode-tunnels (the committed GTP-U capture)", () => {
+    // make_captures.py's gtp.pcap: an HTTP connection and a DNS exchange in GTP-U, and an echo exchange
+    const gtp = join(ROOT, "test/golden/flows/captures/gtp.pcap");
+    const out = join(dir, "gtp.csv");
+    const flows = (args: string[]) => {
+      const r = runCli(["flows", gtp, "--out", out, "--json", "--no-tcp-teardown", ...args], home);
+      expect(r.code, r.stderr).toBe(0);
+      const rows = parse(readFileSync(out, "utf8"), { columns: true }) as Record<string, string>[];
+      return {
+        json: r.json,
+        ends: rows.map((x) => `${x["Source IP"]}>${x["Destination IP"]}:${x["Destination Port"]}`),
+      };
+    };
+    const decoded = flows([]);
+    expect(decoded.ends.sort()).toEqual([
+      "10.45.0.7>198.51.100.80:80",
+      "10.6.0.1>10.6.0.2:2152",
+      "2001:db8:45::7>2001:db8::53:53",
+    ]);
+    expect(decoded.json).toMatchObject({ packets: 13, tunnelled: { gtp: 11 } });
+    const closed = flows(["--no-decode-tunnels"]);
+    expect(closed.ends).toEqual(["10.6.0.1>10.6.0.2:2152"]);
+    expect(closed.json).toMatchObject({ packets: 13, tunnelled: { gtp: 0 } });
   });
 
   it("reads the public pcapng capture", () => {
