@@ -15,7 +15,7 @@
  */
 
 import { LINKTYPE } from "./link-types.ts";
-import { ipTunnel, newTunnelHit, type TunnelKind, udpTunnel } from "./tunnels.ts";
+import { ipTunnel, newTunnelHit, TUNNEL_PORT, type TunnelKind, udpTunnel } from "./tunnels.ts";
 
 export { LINKTYPE };
 
@@ -84,18 +84,23 @@ const ETH_VLAN = [0x8100, 0x88a8, 0x9100] as const;
 /**
  * Decode frame `d` of link type `linkType` into `out`. Returns "ok" when `out` holds a flow key;
  * otherwise the reason (a later fragment is "fragment": counted, not parsed). With `decodeTunnels`
- * (the default) a tunnelled packet's key is the innermost packet's.
+ * (the default) a tunnelled packet's key is the innermost packet's; TZSP is read on UDP `tzspPort`.
  */
 export function decodePacket(
   linkType: number,
   d: Uint8Array,
   out: DecodedPacket,
   decodeTunnels = true,
+  tzspPort: number = TUNNEL_PORT.TZSP,
 ): DecodeOutcome {
   out.tunnel = "";
   out.tunnelDepth = 0;
+  tzspPortNow = tzspPort;
   return decodeFrame(linkType, d, out, decodeTunnels ? MAX_TUNNEL_DEPTH : 0);
 }
+
+/** The `tzspPort` of the decodePacket call in progress (decoding is synchronous: no other call interleaves). */
+let tzspPortNow: number = TUNNEL_PORT.TZSP;
 
 /** `budget`: how many more tunnels may be opened inside this frame. */
 function decodeFrame(linkType: number, d: Uint8Array, out: DecodedPacket, budget: number): DecodeOutcome {
@@ -261,7 +266,7 @@ function decodeTransport(
       out.srcPort = (d[at]! << 8) | d[at + 1]!;
       out.dstPort = (d[at + 2]! << 8) | d[at + 3]!;
       if (budget > 0) {
-        const t = udpTunnel(d, at + 8, ipEnd, out.srcPort, out.dstPort, hit);
+        const t = udpTunnel(d, at + 8, ipEnd, out.srcPort, out.dstPort, tzspPortNow, hit);
         if (t !== "none") return t === "inner" ? decodeTunnelled(d, out, budget) : t;
       }
       hdr = 8;

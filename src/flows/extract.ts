@@ -9,12 +9,14 @@ import { type CaptureStats, readCapture } from "./capture.ts";
 import { type DecodeOutcome, decodePacket, newDecodedPacket } from "./decode.ts";
 import { FEATURE_SETS, type FeatureSetName } from "./feature-sets.ts";
 import type { Flow } from "./flow.ts";
-import type { TunnelKind } from "./tunnels.ts";
+import { TUNNEL_PORT, type TunnelKind } from "./tunnels.ts";
 
 export interface ExtractOptions extends AssemblerOptions {
   features?: FeatureSetName;
   /** Key tunnelled packets (TZSP, GTP-U, VXLAN, GRE, IP in IP) on their innermost packet (default true). */
   decodeTunnels?: boolean;
+  /** The UDP port TZSP is read on (default 37008, TZSP's). */
+  tzspPort?: number;
   /** Called after each chunk read: bytes read so far, file size, packets read so far (all of them). */
   onProgress?: (bytesRead: number, totalBytes: number, packets: number) => void;
 }
@@ -66,6 +68,7 @@ export async function extractFlows(
   };
   const tunnelled: ExtractSummary["tunnelled"] = { tzsp: 0, gtp: 0, vxlan: 0, gre: 0, ipip: 0 };
   const decodeTunnels = o.decodeTunnels ?? true;
+  const tzspPort = o.tzspPort ?? TUNNEL_PORT.TZSP;
   const badLinks = new Set<number>();
   const p = newDecodedPacket();
   let packets = 0;
@@ -74,7 +77,7 @@ export async function extractFlows(
     path,
     (rec) => {
       records++;
-      const outcome = decodePacket(rec.linkType, rec.data, p, decodeTunnels);
+      const outcome = decodePacket(rec.linkType, rec.data, p, decodeTunnels, tzspPort);
       if (outcome === "ok") {
         packets++;
         if (p.tunnel !== "") tunnelled[p.tunnel]++;

@@ -4,7 +4,7 @@
  * link type to read it. `decode.ts` then decodes that frame as it would a captured one, so the flow
  * is keyed on the innermost 5-tuple.
  *
- * - TZSP (UDP 37008, either side; the Wikipedia/Wireshark description): version 1, type 0 (received)
+ * - TZSP (UDP 37008 or the port given, either side; the Wikipedia/Wireshark description): version 1, type 0 (received)
  *   or 1 (for transmit) carry a packet; tagged fields (padding 0, END 1, else type, length, value)
  *   up to TAG_END; encapsulation 1 is Ethernet. Other types (keepalive, config…) and encapsulations
  *   (802.11, Prism, AVS) are no packet netsec reads: the datagram stays the outer flow.
@@ -47,7 +47,8 @@ export function newTunnelHit(): TunnelHit {
 export type TunnelOutcome = "none" | "inner" | "truncated" | "malformed";
 
 /**
- * The tunnel inside a UDP datagram whose payload is d[at, end) between `srcPort` and `dstPort`.
+ * The tunnel inside a UDP datagram whose payload is d[at, end) between `srcPort` and `dstPort`, TZSP
+ * being read on `tzspPort` (a sniffer can stream to any port; 37008 is its default).
  */
 export function udpTunnel(
   d: Uint8Array,
@@ -55,11 +56,12 @@ export function udpTunnel(
   end: number,
   srcPort: number,
   dstPort: number,
+  tzspPort: number,
   hit: TunnelHit,
 ): TunnelOutcome {
   if (srcPort === TUNNEL_PORT.GTP_U || dstPort === TUNNEL_PORT.GTP_U) return gtpU(d, at, end, hit);
   if (srcPort === TUNNEL_PORT.VXLAN || dstPort === TUNNEL_PORT.VXLAN) return vxlan(d, at, end, hit);
-  if (srcPort === TUNNEL_PORT.TZSP || dstPort === TUNNEL_PORT.TZSP) return tzsp(d, at, end, hit);
+  if (srcPort === tzspPort || dstPort === tzspPort) return tzsp(d, at, end, hit);
   return "none";
 }
 

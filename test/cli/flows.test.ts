@@ -100,6 +100,9 @@ describe("netsec flows", () => {
     expect(runCli(["flows", capture, "--idle-timeout", "-3"], home).stderr).toContain(
       "--idle-timeout must be a positive",
     );
+    expect(runCli(["flows", capture, "--tzsp-port", "70000"], home).stderr).toContain(
+      '--tzsp-port must be a port number from 1 to 65535, not "70000"',
+    );
   });
 
   it("netsec ingest --file <capture> says what to do with a capture", () => {
@@ -153,6 +156,18 @@ describe("netsec flows", () => {
     const closed = flows(["--no-decode-tunnels"]);
     expect(closed.ends).toEqual(["10.6.0.1>10.6.0.2:2152"]);
     expect(closed.json).toMatchObject({ packets: 13, tunnelled: { gtp: 0 } });
+  });
+
+  it("--tzsp-port reads a TZSP stream sent to another port (the mirror's, to 31337)", () => {
+    const r = runCli(
+      ["flows", join(MIRROR, "pcap", "simple_http_tzsp.pcapng"), "--tzsp-port", "31337"],
+      home,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
+    // the sniffer mirrored two HTTP connections to 192.168.88.249:56789 (tshark -d udp.port==31337,tzsp)
+    expect(rows.map((x) => x["Destination Port"])).toEqual(["56789", "56789"]);
+    expect(r.stderr).toContain("from tunnels: 5 tzsp");
   });
 
   it("reads the public pcapng capture", () => {

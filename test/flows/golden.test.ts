@@ -55,6 +55,8 @@ const LOCAL = new Set(["dns.pcap", "port_scan.pcap", "tcp_teardown.pcap", "ipv6.
 const NFSTREAM_UNDECODED = new Set(["gre.pcap", "vxlan.pcap"]);
 /** The UDP ports of the tunnels tshark and netsec open: tshark lists the outer conversation too. */
 const TUNNEL_PORTS = new Set([2152, 4789, 37008]);
+/** The mirror's TZSP capture streams to UDP 31337 (tshark told so with `-d udp.port==31337,tzsp`). */
+const TZSP_PORT: Record<string, number> = { "simple_http_tzsp.pcapng": 31337 };
 const capturePath = (name: string) =>
   LOCAL.has(name)
     ? fileURLToPath(new URL(`../golden/flows/captures/${name}`, import.meta.url))
@@ -214,19 +216,27 @@ describe("golden: tshark -z conv (TCP and UDP conversations, no IP reassembly, t
 describe("golden: tshark -z conv with its tunnel dissectors (TZSP, GTP, GRE, ERSPAN, VXLAN)", () => {
   // tshark lists a tunnel's outer UDP conversation beside the inner ones (every frame counts in both);
   // netsec's outer flow holds only the datagrams that carry no packet (GTP echo, TZSP keepalive), checked
-  // against NFStream above: the conversations on tunnel ports are left out on both sides
+  // against NFStream above: the conversations on tunnel ports are left out on both sides. The mirror's
+  // TZSP capture (a real sniffer's stream to port 31337) is read with --tzsp-port 31337.
   for (const name of Object.keys(ref.captures).filter((n) => ref.captures[n]!.tshark_tunnels))
     it(name, () => compareTshark(name, ref.captures[name]!.tshark_tunnels!, true));
 });
 
 async function compareTshark(name: string, all: Conversation[], decodeTunnels: boolean): Promise<void> {
-  const outer = (p: number, q: number) => decodeTunnels && (TUNNEL_PORTS.has(p) || TUNNEL_PORTS.has(q));
+  const tzspPort = decodeTunnels ? TZSP_PORT[name] : undefined;
+  const ports = new Set([...TUNNEL_PORTS, ...(tzspPort ? [tzspPort] : [])]);
+  const outer = (p: number, q: number) => decodeTunnels && (ports.has(p) || ports.has(q));
   const want = all.filter((c) => !outer(c.a_port, c.b_port));
   // tshark has no idle timeout: a conversation is every netsec flow of that 5-tuple (tcp_teardown.pcap's
   // connection idle 150 s is two flows), their counts summed; ICMP/ICMPv6 are not conversations here
-  const got = (await flowsOf(name, { features: "cic", tcpTeardown: false, decodeTunnels })).filter(
-    (g) => (g.flow.proto === 6 || g.flow.proto === 17) && !outer(g.flow.srcPort, g.flow.dstPort),
-  );
+  const got = (
+    await flowsOf(name, {
+      features: "cic",
+      tcpTeardown: false,
+      decodeTunnels,
+      ...(tzspPort ? { tzspPort } : {}),
+    })
+  ).filter((g) => (g.flow.proto === 6 || g.flow.proto === 17) && !outer(g.flow.srcPort, g.flow.dstPort));
   const side = (ip: string, port: number) => `${ip}|${port}`;
   const conv = (f: Flow) => `${f.proto}|${[side(f.src, f.srcPort), side(f.dst, f.dstPort)].sort().join("|")}`;
   expect(new Set(got.map((g) => conv(g.flow))).size).toBe(want.length);

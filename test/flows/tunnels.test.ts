@@ -73,6 +73,19 @@ describe("TZSP (UDP 37008)", () => {
     expect(p.payloadLength).toBe(5 + 14 + innerTcp.length);
   });
 
+  it("on another port only when told (--tzsp-port)", () => {
+    const frame = Uint8Array.from(outer(udp(45000, 31337, [...tzsp(0, 1, [1]), ...ethernet(innerTcp)])));
+    const p = newDecodedPacket();
+    expect(decodePacket(LINKTYPE.ETHERNET, frame, p)).toBe("ok");
+    expect(p).toMatchObject({ dstPort: 31337, tunnel: "" });
+    expect(decodePacket(LINKTYPE.ETHERNET, frame, p, true, 31337)).toBe("ok");
+    expect(p).toMatchObject({ ...innerTcpKey, tunnel: "tzsp" });
+    // the port given replaces 37008
+    const onDefault = Uint8Array.from(outer(udp(45000, 37008, [...tzsp(0, 1, [1]), ...ethernet(innerTcp)])));
+    expect(decodePacket(LINKTYPE.ETHERNET, onDefault, p, true, 31337)).toBe("ok");
+    expect(p).toMatchObject({ dstPort: 37008, tunnel: "" });
+  });
+
   it("a keepalive (type 4) and an 802.11 encapsulation carry no packet netsec reads: the outer flow", () => {
     for (const body of [tzsp(4, 1, [1]), [...tzsp(0, 18, [1]), ...new Array(40).fill(0)]]) {
       const { outcome, p } = decode(outer(udp(45000, 37008, body)));

@@ -4,6 +4,7 @@ import { NetsecError } from "../../core/errors.ts";
 import { DEFAULT_TIMEOUTS } from "../../flows/assembler.ts";
 import { extractFlows, flowColumns, flowColumnTypes } from "../../flows/extract.ts";
 import { FEATURE_SETS, isFeatureSetName } from "../../flows/feature-sets.ts";
+import { TUNNEL_PORT } from "../../flows/tunnels.ts";
 import { csvToFile, csvToStdout, type FlowSink, parquetToFile } from "../../flows/write.ts";
 import { runCommand } from "../context.ts";
 
@@ -15,6 +16,7 @@ interface FlowsOpts {
   activityTimeout: string;
   tcpTeardown: boolean;
   decodeTunnels: boolean;
+  tzspPort: string;
   json?: boolean;
 }
 
@@ -24,6 +26,19 @@ function seconds(flag: string, text: string): number {
     throw new NetsecError(
       "CONFIG_INVALID",
       `${flag} must be a positive number of seconds, not ${JSON.stringify(text)}`,
+      {
+        value: text,
+      },
+    );
+  return v;
+}
+
+function udpPort(flag: string, text: string): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1 || v > 65535)
+    throw new NetsecError(
+      "CONFIG_INVALID",
+      `${flag} must be a port number from 1 to 65535, not ${JSON.stringify(text)}`,
       {
         value: text,
       },
@@ -61,6 +76,11 @@ export function registerFlows(program: Command): void {
       "keep a tunnel (TZSP, GTP-U, VXLAN, GRE, IP in IP) as one flow between its end points instead of the flows inside it",
     )
     .option(
+      "--tzsp-port <port>",
+      "the UDP port a TZSP sniffer streams to (default 37008, TZSP's own)",
+      String(TUNNEL_PORT.TZSP),
+    )
+    .option(
       "--json",
       "print a machine-readable summary as the last line (needs --out: stdout carries the CSV otherwise)",
     )
@@ -85,6 +105,7 @@ export function registerFlows(program: Command): void {
           activityTimeout: seconds("--activity-timeout", o.activityTimeout),
           tcpTeardown: o.tcpTeardown,
           decodeTunnels: o.decodeTunnels,
+          tzspPort: udpPort("--tzsp-port", o.tzspPort),
         };
         const path = resolve(capture);
         const header = flowColumns(o.features);

@@ -9,7 +9,8 @@ idle 120 s, active 1800 s) with tunnel decoding off ("nfstream") and on ("nfstre
 default), cicflowmeter's flows, and tshark's TCP/UDP conversations (`tshark -n -o ip.defragment:FALSE
 -q -z conv,tcp -z conv,udp`: frames each way, and bytes each way where tshark prints them in bytes
 rather than kB) with the tunnel dissectors disabled ("tshark": `--disable-protocol` tzsp, gtp, gre,
-vxlan, erspan) and enabled ("tshark_tunnels", tshark's default). "nfstream_tunnels" and
+vxlan, erspan) and enabled ("tshark_tunnels", tshark's default; the mirror's TZSP capture, streamed to
+UDP 31337, with `-d udp.port==31337,tzsp`, which NFStream has no way to be told). "nfstream_tunnels" and
 "tshark_tunnels" are left out where they equal "nfstream" and "tshark" (every capture without a
 tunnel the tool decodes), to keep the file small. tshark is the
 Debian package (`apt-get install tshark`), needed only to remake the fixture. cicflowmeter's command line
@@ -52,6 +53,8 @@ CAPTURES = [
 LOCAL_CAPTURES = ["dns.pcap", "port_scan.pcap", "tcp_teardown.pcap", "ipv6.pcap"]
 TUNNEL_CAPTURES = ["tzsp.pcap", "gtp.pcap", "gre.pcap", "vxlan.pcap"]
 TUNNEL_DISSECTORS = ["tzsp", "gtp", "gre", "vxlan", "erspan"]
+# captures whose TZSP stream is on another port than TZSP's 37008
+TZSP_PORTS = {"simple_http_tzsp.pcapng": 31337}
 NFSTREAM_COLUMNS = [
     "src_ip", "src_port", "dst_ip", "dst_port", "protocol", "ip_version",
     "bidirectional_first_seen_ms", "bidirectional_last_seen_ms", "bidirectional_duration_ms",
@@ -108,6 +111,8 @@ CONV = re.compile(
 
 def tshark_conversations(path, decode_tunnels):
     disable = [] if decode_tunnels else [a for p in TUNNEL_DISSECTORS for a in ("--disable-protocol", p)]
+    if decode_tunnels and path.name in TZSP_PORTS:
+        disable = ["-d", f"udp.port=={TZSP_PORTS[path.name]},tzsp"]
     out = subprocess.run(
         ["tshark", "-n", "-o", "ip.defragment:FALSE", *disable, "-r", str(path),
          "-q", "-z", "conv,tcp", "-z", "conv,udp"],
