@@ -8,7 +8,7 @@
  * caller can count each reason. Lengths come from the IP header, not the captured bytes, so Ethernet
  * padding is not counted and a packet cut at a snap length keeps its real size.
  *
- * Tunnels (`tunnels.ts`: TZSP, GTP-U, VXLAN, GRE with ERSPAN, IP in IP) are opened when asked: the
+ * Tunnels (`tunnels.ts`: TZSP, GTP-U, VXLAN, CAPWAP, GRE with ERSPAN, IP in IP) are opened when asked: the
  * inner frame is decoded the same way, up to `MAX_TUNNEL_DEPTH` tunnels deep, and the result is the
  * innermost packet (`tunnel` names the innermost tunnel, `tunnelDepth` counts them). Its lengths are
  * the inner packet's; the length on the wire stays the captured frame's (the caller's).

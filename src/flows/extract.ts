@@ -13,7 +13,7 @@ import { TUNNEL_PORT, type TunnelKind } from "./tunnels.ts";
 
 export interface ExtractOptions extends AssemblerOptions {
   features?: FeatureSetName;
-  /** Key tunnelled packets (TZSP, GTP-U, VXLAN, GRE, IP in IP) on their innermost packet (default true). */
+  /** Key tunnelled packets (TZSP, GTP-U, VXLAN, CAPWAP, GRE, IP in IP) on their innermost packet (default true). */
   decodeTunnels?: boolean;
   /** The UDP port TZSP is read on (default 37008, TZSP's). */
   tzspPort?: number;
@@ -66,7 +66,7 @@ export async function extractFlows(
     malformed: 0,
     fragment: 0,
   };
-  const tunnelled: ExtractSummary["tunnelled"] = { tzsp: 0, gtp: 0, vxlan: 0, gre: 0, ipip: 0 };
+  const tunnelled: ExtractSummary["tunnelled"] = { tzsp: 0, gtp: 0, vxlan: 0, capwap: 0, gre: 0, ipip: 0 };
   const decodeTunnels = o.decodeTunnels ?? true;
   const tzspPort = o.tzspPort ?? TUNNEL_PORT.TZSP;
   const badLinks = new Set<number>();

@@ -14,6 +14,12 @@
  *   packet is IPv4 or IPv6 (by its version nibble). Other messages (echo, error indication) stay the
  *   outer flow.
  * - VXLAN (UDP 4789, either side; RFC 7348): the I flag set, then an Ethernet frame.
+ * - CAPWAP data (UDP 5247, either side; RFC 5415, RFC 5416): a plain (not DTLS) header of HLEN words,
+ *   then an 802.3 frame (T clear) or a native IEEE 802.11 frame (T set, WBID 1): a data frame's
+ *   header (three or four addresses, QoS and HT control fields by its flags) and LLC/SNAP before IPv4
+ *   or IPv6. A later fragment of a fragmented CAPWAP packet is "fragment"; management, control, null
+ *   and protected (encrypted) 802.11 frames and other ethertypes "not_ip". Keepalives and other
+ *   wireless bindings stay the outer flow.
  * - GRE (IP protocol 47; RFC 2784/2890): version 0; checksum, key and sequence words by their flags
  *   (a routing-present header, RFC 1701, stays outer); payload 0x0800 IPv4, 0x86DD IPv6, 0x6558
  *   transparent Ethernet bridging, 0x88BE ERSPAN type II (type I without a sequence number: no
@@ -26,9 +32,9 @@
  */
 import { LINKTYPE } from "./link-types.ts";
 
-export type TunnelKind = "tzsp" | "gtp" | "vxlan" | "gre" | "ipip";
+export type TunnelKind = "tzsp" | "gtp" | "vxlan" | "capwap" | "gre" | "ipip";
 
-export const TUNNEL_PORT = { TZSP: 37008, GTP_U: 2152, VXLAN: 4789 } as const;
+export const TUNNEL_PORT = { TZSP: 37008, GTP_U: 2152, VXLAN: 4789, CAPWAP_DATA: 5247 } as const;
 export const TUNNEL_PROTO = { IPIP: 4, IPV6: 41, GRE: 47 } as const;
 
 /** Where a tunnel's inner frame is: d[at, end) read as `linkType`. Reused between packets. */
@@ -43,8 +49,8 @@ export function newTunnelHit(): TunnelHit {
   return { kind: "gre", linkType: 0, at: 0, end: 0 };
 }
 
-/** "none": no tunnel (the packet is the outer flow); "inner": `hit` is set; else why not decoded. */
-export type TunnelOutcome = "none" | "inner" | "truncated" | "malformed";
+/** "none": no tunnel (the packet is the outer flow); "inner": `hit` is set; else why no flow key. */
+export type TunnelOutcome = "none" | "inner" | "truncated" | "malformed" | "not_ip" | "fragment";
 
 /**
  * The tunnel inside a UDP datagram whose payload is d[at, end) between `srcPort` and `dstPort`, TZSP
@@ -62,6 +68,8 @@ export function udpTunnel(
   if (srcPort === TUNNEL_PORT.GTP_U || dstPort === TUNNEL_PORT.GTP_U) return gtpU(d, at, end, hit);
   if (srcPort === TUNNEL_PORT.VXLAN || dstPort === TUNNEL_PORT.VXLAN) return vxlan(d, at, end, hit);
   if (srcPort === tzspPort || dstPort === tzspPort) return tzsp(d, at, end, hit);
+  if (srcPort === TUNNEL_PORT.CAPWAP_DATA || dstPort === TUNNEL_PORT.CAPWAP_DATA)
+    return capwap(d, at, end, hit);
   return "none";
 }
 
@@ -147,6 +155,51 @@ function vxlan(d: Uint8Array, at: number, end: number, hit: TunnelHit): TunnelOu
   // the I flag says the VNI is valid; without it this is not VXLAN as RFC 7348 defines it
   if ((d[at]! & 0x08) === 0) return "none";
   return set(hit, "vxlan", LINKTYPE.ETHERNET, at + 8, end);
+}
+
+const CAPWAP_WBID_IEEE80211 = 1;
+
+function capwap(d: Uint8Array, at: number, end: number, hit: TunnelHit): TunnelOutcome {
+  const stop = Math.min(end, d.length);
+  if (stop < at + 8) return "none";
+  // preamble: version 0, type 0 (a CAPWAP header follows; 1 is DTLS, encrypted)
+  if (d[at] !== 0) return "none";
+  const hlen = (d[at + 1]! >> 3) * 4;
+  const wbid = (d[at + 2]! >> 1) & 0x1f;
+  const native = (d[at + 2]! & 1) === 1;
+  const fragmented = (d[at + 3]! & 0x80) !== 0;
+  const keepalive = (d[at + 3]! & 0x08) !== 0;
+  if (hlen < 8) return "malformed";
+  // a data channel keepalive carries message elements, no frame
+  if (keepalive || (native && wbid !== CAPWAP_WBID_IEEE80211)) return "none";
+  // fragment offset (upper 13 bits of bytes 6-7), in 8-byte units: only the first holds the headers
+  if (fragmented && ((d[at + 6]! << 8) | d[at + 7]!) >> 3 !== 0) return "fragment";
+  const p = at + hlen;
+  if (p > stop) return "truncated";
+  if (!native) return set(hit, "capwap", LINKTYPE.ETHERNET, p, end);
+  return ieee80211Data(d, p, end, stop, hit);
+}
+
+/** An IEEE 802.11 data frame at d[p, end) carrying IPv4 or IPv6 behind LLC/SNAP. */
+function ieee80211Data(d: Uint8Array, p: number, end: number, stop: number, hit: TunnelHit): TunnelOutcome {
+  if (stop < p + 24) return "truncated";
+  const fc0 = d[p]!;
+  const fc1 = d[p + 1]!;
+  const subtype = fc0 >> 4;
+  // type 2 (data) with a body (subtype bit 2 marks the null frames); a protected body is encrypted
+  if (((fc0 >> 2) & 3) !== 2 || subtype & 0x4 || fc1 & 0x40) return "not_ip";
+  let h = 24;
+  if ((fc1 & 3) === 3) h += 6; // to and from the distribution system: a fourth address
+  if (subtype & 0x8) {
+    h += 2; // QoS control
+    if (fc1 & 0x80) h += 4; // +HTC: HT control
+  }
+  const llc = p + h;
+  if (stop < llc + 8) return "truncated";
+  if (d[llc] !== 0xaa || d[llc + 1] !== 0xaa || d[llc + 2] !== 0x03) return "not_ip";
+  const etherType = (d[llc + 6]! << 8) | d[llc + 7]!;
+  if (etherType !== 0x0800 && etherType !== 0x86dd) return "not_ip";
+  return set(hit, "capwap", LINKTYPE.RAW, llc + 8, end);
 }
 
 const GRE_FLAG = { CHECKSUM: 0x8000, ROUTING: 0x4000, KEY: 0x2000, SEQUENCE: 0x1000 } as const;

@@ -1,7 +1,7 @@
 /**
  * netsec's flows against NFStream 6.6 and the PyPI port of CICFlowMeter (0.2.0) on the mirror's public
  * captures and the committed synthetic ones (DNS, port scan, TCP teardown, IPv6, and TZSP, GTP-U,
- * GRE/ERSPAN and VXLAN tunnels: captures/, made by make_captures.py) (reference.json, made by
+ * GRE/ERSPAN, VXLAN and CAPWAP tunnels: captures/, made by make_captures.py) (reference.json, made by
  * test/golden/flows/make_flow_fixtures.py), with tunnel decoding off and on. Exact: flow count, each
  * flow's 5-tuple, per-direction packet and byte counts, first/last times, flag counts; every other
  * compared feature within the tolerance stated beside it. The deliberate differences (README "Flows
@@ -48,13 +48,13 @@ const ref = JSON.parse(readFileSync(new URL("../golden/flows/reference.json", im
 };
 
 /** The committed synthetic tunnel captures (make_captures.py). */
-const TUNNELS = ["tzsp.pcap", "gtp.pcap", "gre.pcap", "vxlan.pcap"];
+const TUNNELS = ["tzsp.pcap", "gtp.pcap", "gre.pcap", "vxlan.pcap", "capwap.pcap"];
 /** The committed synthetic captures (make_captures.py); the rest are the mirror's. */
 const LOCAL = new Set(["dns.pcap", "port_scan.pcap", "tcp_teardown.pcap", "ipv6.pcap", ...TUNNELS]);
 /** Tunnels NFStream 6.6 does not open (it decodes GTP-U, TZSP and CAPWAP only): checked against tshark. */
 const NFSTREAM_UNDECODED = new Set(["gre.pcap", "vxlan.pcap"]);
 /** The UDP ports of the tunnels tshark and netsec open: tshark lists the outer conversation too. */
-const TUNNEL_PORTS = new Set([2152, 4789, 37008]);
+const TUNNEL_PORTS = new Set([2152, 4789, 5247, 37008]);
 /** The mirror's TZSP capture streams to UDP 31337 (tshark told so with `-d udp.port==31337,tzsp`). */
 const TZSP_PORT: Record<string, number> = { "simple_http_tzsp.pcapng": 31337 };
 const capturePath = (name: string) =>
@@ -213,7 +213,7 @@ describe("golden: tshark -z conv (TCP and UDP conversations, no IP reassembly, t
     it(name, () => compareTshark(name, ref.captures[name]!.tshark, false));
 });
 
-describe("golden: tshark -z conv with its tunnel dissectors (TZSP, GTP, GRE, ERSPAN, VXLAN)", () => {
+describe("golden: tshark -z conv with its tunnel dissectors (TZSP, GTP, GRE, ERSPAN, VXLAN, CAPWAP)", () => {
   // tshark lists a tunnel's outer UDP conversation beside the inner ones (every frame counts in both);
   // netsec's outer flow holds only the datagrams that carry no packet (GTP echo, TZSP keepalive), checked
   // against NFStream above: the conversations on tunnel ports are left out on both sides. The mirror's
@@ -271,6 +271,8 @@ describe("hand-computed: the same HTTP exchange inside each tunnel (CIC lengths 
     // two HTTP connections (GRE/IPv4 and bridged Ethernet) and an ERSPAN-mirrored DNS exchange
     "gre.pcap": ["gre", 20],
     "vxlan.pcap": ["vxlan", 11],
+    // the HTTP connection as 802.11 data frames; the keepalive carries none
+    "capwap.pcap": ["capwap", 9],
   };
   for (const name of TUNNELS)
     it(name, async () => {

@@ -1,7 +1,7 @@
 /**
  * Tunnel decoding on frames assembled byte by byte from the protocols' specifications (TZSP: its
- * Wireshark/Wikipedia description; GTP-U: 3GPP TS 29.281; VXLAN: RFC 7348; GRE: RFC 2784/2890; ERSPAN:
- * draft-foschiano-erspan): the inner packet's 5-tuple and lengths, what stays the outer flow, and
+ * Wireshark/Wikipedia description; GTP-U: 3GPP TS 29.281; VXLAN: RFC 7348; CAPWAP: RFC 5415/5416 and
+ * IEEE 802.11's data frame; GRE: RFC 2784/2890; ERSPAN: draft-foschiano-erspan): the inner packet's 5-tuple and lengths, what stays the outer flow, and
  * what is counted as damaged.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -166,6 +166,55 @@ describe("VXLAN (UDP 4789)", () => {
   it("without the I flag it is not VXLAN: the outer flow", () => {
     const { p } = decode(outer(udp(61000, 4789, vxlan(0, ethernet(innerTcp)))));
     expect(p).toMatchObject({ dstPort: 4789, tunnel: "" });
+  });
+});
+
+describe("CAPWAP data (UDP 5247)", () => {
+  const mac = (n: number) => [2, 0, 0, 0, 0, n];
+  /** CAPWAP header of 2 words, WBID 1; `t`: native frame; byte 3 carries F (0x80) and K (0x08). */
+  const capwap = (t: boolean, b3: number, body: number[], fragOffset = 0) => [
+    0,
+    0x10,
+    0x02 | (t ? 1 : 0),
+    b3,
+    0,
+    0,
+    ...be16(fragOffset << 3),
+    ...body,
+  ];
+  /** An 802.11 data frame: frame control bytes, addresses, sequence control, [QoS, HT control], LLC/SNAP. */
+  const dot11 = (fc0: number, fc1: number, ip: number[], etherType = 0x0800) => {
+    const qos = fc0 & 0x80 ? [0, 0, ...(fc1 & 0x80 ? [0, 0, 0, 0] : [])] : [];
+    const addr4 = (fc1 & 3) === 3 ? mac(4) : [];
+    const llc = [0xaa, 0xaa, 0x03, 0, 0, 0, ...be16(etherType)];
+    return [fc0, fc1, 0, 0, ...mac(1), ...mac(2), ...mac(3), 0x10, 0, ...addr4, ...qos, ...llc, ...ip];
+  };
+  const over = (body: number[]) => decode(outer(udp(5247, 5247, body)));
+
+  it("native 802.11 data frames: plain, QoS with HT control, four addresses", () => {
+    for (const [fc0, fc1] of [
+      [0x08, 0x01],
+      [0x88, 0x81],
+      [0x08, 0x03],
+    ] as const) {
+      const { outcome, p } = over(capwap(true, 0, dot11(fc0, fc1, innerTcp)));
+      expect(outcome, `${fc0} ${fc1}`).toBe("ok");
+      expect(p).toMatchObject({ ...innerTcpKey, tunnel: "capwap" });
+    }
+  });
+
+  it("an 802.3 frame (T clear)", () => {
+    expect(over(capwap(false, 0, ethernet(innerTcp))).p).toMatchObject({ ...innerTcpKey, tunnel: "capwap" });
+  });
+
+  it("a keepalive stays the outer flow; a later fragment, a null or protected frame, ARP are counted", () => {
+    expect(over(capwap(false, 0x08, [0, 0x23, 0, 2, 0, 0])).p).toMatchObject({ dstPort: 5247, tunnel: "" });
+    expect(over(capwap(true, 0x80, new Array(40).fill(0), 200)).outcome).toBe("fragment");
+    expect(over(capwap(true, 0, dot11(0x48, 0x01, []))).outcome).toBe("not_ip");
+    expect(over(capwap(true, 0, dot11(0x08, 0x41, innerTcp))).outcome).toBe("not_ip");
+    expect(over(capwap(true, 0, dot11(0x08, 0x01, new Array(28).fill(0), 0x0806))).outcome).toBe("not_ip");
+    // the first fragment holds the headers
+    expect(over(capwap(true, 0x80, dot11(0x08, 0x01, innerTcp))).p).toMatchObject(innerTcpKey);
   });
 });
 

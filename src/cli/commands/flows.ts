@@ -73,7 +73,7 @@ export function registerFlows(program: Command): void {
     .option("--no-tcp-teardown", "do not end TCP flows at RST or at the ACK after both FINs (NFStream's way)")
     .option(
       "--no-decode-tunnels",
-      "keep a tunnel (TZSP, GTP-U, VXLAN, GRE, IP in IP) as one flow between its end points instead of the flows inside it",
+      "keep a tunnel (TZSP, GTP-U, VXLAN, CAPWAP, GRE, IP in IP) as one flow between its end points instead of the flows inside it",
     )
     .option(
       "--tzsp-port <port>",

@@ -1,5 +1,5 @@
 """Synthetic captures for the flow golden tests (test/flows/golden.test.ts): DNS, a port scan, TCP
-teardown edge cases, IPv6, and conversations inside TZSP, GTP-U, GRE (with ERSPAN) and VXLAN tunnels,
+teardown edge cases, IPv6, and conversations inside TZSP, GTP-U, GRE (with ERSPAN), VXLAN and CAPWAP tunnels,
 kinds of traffic the mirror's public captures lack.
 
 Run from the repository root (scapy comes with scripts/python-env):
@@ -283,6 +283,31 @@ def vxlan():
     tunnel("vxlan.pcap", inner, wrap)
 
 
+def capwap():
+    """An access point (WTP) and its controller (AC) on the CAPWAP data channel (UDP 5247): a station's
+    HTTP connection as native IEEE 802.11 data frames (T set, WBID 1; to the distribution system
+    uplink, from it downlink; LLC/SNAP before IPv4), and a data channel keepalive (K set), which
+    carries no frame."""
+    wtp, ac = "10.9.0.1", "10.9.0.2"
+    bssid, station, gateway = bytes.fromhex("020000000a01"), bytes.fromhex("020000000a10"), bytes.fromhex("020000000a80")
+    # preamble 0, HLEN 2 words, RID 0, WBID 1, T set; no fragment, no keepalive
+    header = bytes([0x00, 0x10, 0x03, 0x00, 0, 0, 0, 0])
+    llc_ip = bytes([0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00])
+
+    def wrap(l3, uplink):
+        if uplink:  # frame control: data, to DS; addresses: BSSID, source, destination
+            dot11 = bytes([0x08, 0x01, 0, 0]) + bssid + station + gateway
+        else:  # from DS; addresses: destination, BSSID, source
+            dot11 = bytes([0x08, 0x02, 0, 0]) + station + bssid + gateway
+        dot11 += bytes([0x10, 0x00])  # sequence control
+        src, dst = (wtp, ac) if uplink else (ac, wtp)
+        sport, dport = (5247, 5247)
+        return IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / Raw(header + dot11 + llc_ip + bytes(l3))
+
+    keepalive = IP(src=wtp, dst=ac) / UDP(sport=5247, dport=5247) / Raw(bytes([0x00, 0x10, 0x02, 0x08, 0, 0, 0, 0, 0x00, 0x23, 0x00, 0x02, 0x00, 0x00]))
+    tunnel("capwap.pcap", http_conn("192.168.60.10", 46000, "192.168.60.80", 0.0), wrap, [(1.0, keepalive, True)])
+
+
 if __name__ == "__main__":
     dns()
     port_scan()
@@ -292,4 +317,5 @@ if __name__ == "__main__":
     gtp()
     gre()
     vxlan()
+    capwap()
     print(f"wrote {sorted(p.name for p in OUT.glob('*.pcap'))}")

@@ -8,8 +8,9 @@ Writes test/golden/flows/reference.json: for each capture, NFStream's flows (sta
 idle 120 s, active 1800 s) with tunnel decoding off ("nfstream") and on ("nfstream_tunnels", NFStream's
 default), cicflowmeter's flows, and tshark's TCP/UDP conversations (`tshark -n -o ip.defragment:FALSE
 -q -z conv,tcp -z conv,udp`: frames each way, and bytes each way where tshark prints them in bytes
-rather than kB) with the tunnel dissectors disabled ("tshark": `--disable-protocol` tzsp, gtp, gre,
-vxlan, erspan) and enabled ("tshark_tunnels", tshark's default; the mirror's TZSP capture, streamed to
+rather than kB; `-o capwap.swap_fc:FALSE`: 802.11 frame control in RFC 5416's byte order, not the
+swapped one of some Cisco access points, tshark's default) with the tunnel dissectors disabled
+("tshark": `--disable-protocol` tzsp, gtp, gre, vxlan, erspan, capwap.data) and enabled ("tshark_tunnels", tshark's default; the mirror's TZSP capture, streamed to
 UDP 31337, with `-d udp.port==31337,tzsp`, which NFStream has no way to be told). "nfstream_tunnels" and
 "tshark_tunnels" are left out where they equal "nfstream" and "tshark" (every capture without a
 tunnel the tool decodes), to keep the file small. tshark is the
@@ -18,7 +19,7 @@ filters packets with a BPF expression ("ip and (tcp or udp)"), which needs libpc
 its FlowSession the same packets (IPv4 carrying TCP or UDP) read by scapy instead.
 
 Besides the mirror's public captures, the committed synthetic ones in test/golden/flows/captures/ (DNS,
-a port scan, TCP teardown edge cases, IPv6, and TZSP, GTP-U, GRE/ERSPAN and VXLAN tunnels; made by
+a port scan, TCP teardown edge cases, IPv6, and TZSP, GTP-U, GRE/ERSPAN, VXLAN and CAPWAP tunnels; made by
 make_captures.py) are run through the same three tools, but cicflowmeter not on the tunnel ones (its
 flow key takes the first IP layer scapy finds and the first TCP/UDP one: the outer addresses with the
 inner ports of a GRE or VXLAN packet, a mix no other tool makes; "cicflowmeter" is null there). What each reference cannot do there: cicflowmeter sees only IPv4 TCP/UDP (no IPv6 flow, no ICMP);
@@ -51,8 +52,8 @@ CAPTURES = [
 ]
 # committed synthetic captures (make_captures.py), read from beside this script
 LOCAL_CAPTURES = ["dns.pcap", "port_scan.pcap", "tcp_teardown.pcap", "ipv6.pcap"]
-TUNNEL_CAPTURES = ["tzsp.pcap", "gtp.pcap", "gre.pcap", "vxlan.pcap"]
-TUNNEL_DISSECTORS = ["tzsp", "gtp", "gre", "vxlan", "erspan"]
+TUNNEL_CAPTURES = ["tzsp.pcap", "gtp.pcap", "gre.pcap", "vxlan.pcap", "capwap.pcap"]
+TUNNEL_DISSECTORS = ["tzsp", "gtp", "gre", "vxlan", "erspan", "capwap.data"]
 # captures whose TZSP stream is on another port than TZSP's 37008
 TZSP_PORTS = {"simple_http_tzsp.pcapng": 31337}
 NFSTREAM_COLUMNS = [
@@ -114,7 +115,7 @@ def tshark_conversations(path, decode_tunnels):
     if decode_tunnels and path.name in TZSP_PORTS:
         disable = ["-d", f"udp.port=={TZSP_PORTS[path.name]},tzsp"]
     out = subprocess.run(
-        ["tshark", "-n", "-o", "ip.defragment:FALSE", *disable, "-r", str(path),
+        ["tshark", "-n", "-o", "ip.defragment:FALSE", "-o", "capwap.swap_fc:FALSE", *disable, "-r", str(path),
          "-q", "-z", "conv,tcp", "-z", "conv,udp"],
         check=True, capture_output=True, text=True,
     ).stdout
