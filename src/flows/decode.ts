@@ -8,10 +8,11 @@
  * caller can count each reason. Lengths come from the IP header, not the captured bytes, so Ethernet
  * padding is not counted and a packet cut at a snap length keeps its real size.
  *
- * Tunnels (`tunnels.ts`: TZSP, GTP-U, VXLAN, CAPWAP, GRE with ERSPAN, IP in IP) are opened when asked: the
- * inner frame is decoded the same way, up to `MAX_TUNNEL_DEPTH` tunnels deep, and the result is the
- * innermost packet (`tunnel` names the innermost tunnel, `tunnelDepth` counts them). Its lengths are
- * the inner packet's; the length on the wire stays the captured frame's (the caller's).
+ * Tunnels (`tunnels.ts`: TZSP, GTP-U, VXLAN, CAPWAP, GRE with ERSPAN, IP in IP) are opened when
+ * asked: the inner frame is decoded the same way, up to `MAX_TUNNEL_DEPTH` tunnels deep, and the
+ * result is the innermost packet (`tunnel` names the innermost tunnel, `tunnelDepth` counts them).
+ * Its lengths are the inner packet's; the length on the wire stays the captured frame's (the
+ * caller's).
  */
 
 import { LINKTYPE } from "./link-types.ts";
@@ -99,7 +100,7 @@ export function decodePacket(
   return decodeFrame(linkType, d, out, decodeTunnels ? MAX_TUNNEL_DEPTH : 0);
 }
 
-/** The `tzspPort` of the decodePacket call in progress (decoding is synchronous: no other call interleaves). */
+/** The `tzspPort` of the decodePacket call in progress (synchronous: no other call interleaves). */
 let tzspPortNow: number = TUNNEL_PORT.TZSP;
 
 /** `budget`: how many more tunnels may be opened inside this frame. */

@@ -4,9 +4,9 @@
  * link type to read it. `decode.ts` then decodes that frame as it would a captured one, so the flow
  * is keyed on the innermost 5-tuple.
  *
- * - TZSP (UDP 37008 or the port given, either side; the Wikipedia/Wireshark description): version 1, type 0 (received)
- *   or 1 (for transmit) carry a packet; tagged fields (padding 0, END 1, else type, length, value)
- *   up to TAG_END; encapsulation 1 is Ethernet. Other types (keepalive, config…) and encapsulations
+ * - TZSP (UDP 37008 or the port given, either side; the Wikipedia/Wireshark description): version
+ *   1, type 0 (received) or 1 (for transmit) carry a packet; tagged fields (padding 0, END 1, else
+ *   type, length, value) up to TAG_END; encapsulation 1 is Ethernet. Other types (keepalive, config…) and encapsulations
  *   (802.11, Prism, AVS) are no packet netsec reads: the datagram stays the outer flow.
  * - GTP-U (UDP 2152, either side; 3GPP TS 29.281): version 1, protocol type GTP, message type 255
  *   (T-PDU); the optional sequence/N-PDU/next-extension word when any of E, S, PN is set; the
@@ -147,7 +147,7 @@ function gtpU(d: Uint8Array, at: number, end: number, hit: TunnelHit): TunnelOut
     }
   }
   if (p > inner) return "malformed";
-  return set(hit, "gtp", LINKTYPE.RAW, p, inner);
+  return set(hit, "gtp", LINKTYPE.RAW, p, Math.min(inner, end));
 }
 
 function vxlan(d: Uint8Array, at: number, end: number, hit: TunnelHit): TunnelOutcome {

@@ -1,8 +1,8 @@
 /**
  * Tunnel decoding on frames assembled byte by byte from the protocols' specifications (TZSP: its
  * Wireshark/Wikipedia description; GTP-U: 3GPP TS 29.281; VXLAN: RFC 7348; CAPWAP: RFC 5415/5416 and
- * IEEE 802.11's data frame; GRE: RFC 2784/2890; ERSPAN: draft-foschiano-erspan): the inner packet's 5-tuple and lengths, what stays the outer flow, and
- * what is counted as damaged.
+ * IEEE 802.11's data frame; GRE: RFC 2784/2890; ERSPAN: draft-foschiano-erspan): the inner packet's
+ * 5-tuple and lengths, what stays the outer flow, and what is counted as damaged.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
