@@ -4,10 +4,13 @@
  * IEEE 802.11's data frame; GRE: RFC 2784/2890; ERSPAN: draft-foschiano-erspan): the inner packet's
  * 5-tuple and lengths, what stays the outer flow, and what is counted as damaged.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
+import { captureAsFlowsCsv } from "../../src/flows/capture-input.ts";
 import { decodePacket, LINKTYPE, MAX_TUNNEL_DEPTH, newDecodedPacket } from "../../src/flows/decode.ts";
 import { extractFlows, flowColumns } from "../../src/flows/extract.ts";
 import { be16, be32, ethernet, F, ipv4, ipv6, pcap, transport } from "./build-capture.ts";
@@ -287,6 +290,22 @@ describe("IP in IP and nesting", () => {
     expect(outcome).toBe("ok");
     // the outermost IP is 10.0.4.x; four tunnels opened reach 10.0.0.x, which still carries protocol 4
     expect(p).toMatchObject({ src: "10.0.0.1", proto: 4, tunnelDepth: MAX_TUNNEL_DEPTH });
+  });
+});
+
+describe("a capture given to netsec predict (captureAsFlowsCsv)", () => {
+  it("opens tunnels by default: the committed GTP-U capture's inner flows", async () => {
+    const gtp = fileURLToPath(new URL("../golden/flows/captures/gtp.pcap", import.meta.url));
+    const c = (await captureAsFlowsCsv(gtp))!;
+    try {
+      const rows = parse(readFileSync(c.csv, "utf8"), { columns: true }) as Record<string, string>[];
+      expect(
+        rows.map((r) => `${r["Source IP"]}>${r["Destination IP"]}:${r["Destination Port"]}`).sort(),
+      ).toEqual(["10.45.0.7>198.51.100.80:80", "10.6.0.1>10.6.0.2:2152", "2001:db8:45::7>2001:db8::53:53"]);
+      expect(c.summary.tunnelled.gtp).toBe(11);
+    } finally {
+      c.cleanup();
+    }
   });
 });
 
