@@ -13,7 +13,8 @@
  *   extension header chain (length in 4-octet units, the next type in its last octet). The inner
  *   packet is IPv4 or IPv6 (by its version nibble). Other messages (echo, error indication) stay the
  *   outer flow.
- * - VXLAN (UDP 4789, either side; RFC 7348): the I flag set, then an Ethernet frame.
+ * - VXLAN (UDP 4789, either side; RFC 7348): the I flag set and the reserved fields zero (or the
+ *   group-based policy extension's G flag and policy), then an Ethernet frame.
  * - CAPWAP data (UDP 5247, either side; RFC 5415, RFC 5416): a plain (not DTLS) header of HLEN words,
  *   then an 802.3 frame (T clear) or a native IEEE 802.11 frame (T set, WBID 1): a data frame's
  *   header (three or four addresses, QoS and HT control fields by its flags) and LLC/SNAP before IPv4
@@ -152,8 +153,12 @@ function gtpU(d: Uint8Array, at: number, end: number, hit: TunnelHit): TunnelOut
 
 function vxlan(d: Uint8Array, at: number, end: number, hit: TunnelHit): TunnelOutcome {
   if (Math.min(end, d.length) < at + 8) return "none";
-  // the I flag says the VNI is valid; without it this is not VXLAN as RFC 7348 defines it
-  if ((d[at]! & 0x08) === 0) return "none";
+  // flags: I (the VNI is valid) alone, its reserved bits and bytes zero (RFC 7348); or I with G, the
+  // group-based policy extension, whose bytes 1-3 carry the policy. Anything else on the port (an
+  // application that happens to use 4789) is not VXLAN and stays its own flow.
+  const flags = d[at]!;
+  const plain = flags === 0x08 && d[at + 1] === 0 && d[at + 2] === 0 && d[at + 3] === 0;
+  if (!(plain || flags === 0x88) || d[at + 7] !== 0) return "none";
   return set(hit, "vxlan", LINKTYPE.ETHERNET, at + 8, end);
 }
 

@@ -166,9 +166,22 @@ describe("VXLAN (UDP 4789)", () => {
     expect(p).toMatchObject({ ...innerTcpKey, tunnel: "vxlan" });
   });
 
-  it("without the I flag it is not VXLAN: the outer flow", () => {
-    const { p } = decode(outer(udp(61000, 4789, vxlan(0, ethernet(innerTcp)))));
-    expect(p).toMatchObject({ dstPort: 4789, tunnel: "" });
+  it("the group-based policy extension (G flag, policy id in bytes 2-3)", () => {
+    const gbp = [0x88, 0, ...be16(0x1234), ...be32(5001 << 8), ...ethernet(innerTcp)];
+    expect(decode(outer(udp(61000, 4789, gbp))).p).toMatchObject({ ...innerTcpKey, tunnel: "vxlan" });
+  });
+
+  it("without the I flag, or with reserved bits set, it is not VXLAN: the outer flow", () => {
+    for (const body of [
+      vxlan(0, ethernet(innerTcp)),
+      vxlan(0x0c, ethernet(innerTcp)),
+      // a DNS answer to a client that picked port 4789: ID 0x08c3, flags 0x8180
+      [0x08, 0xc3, 0x81, 0x80, 0, 1, 0, 1, ...new Array(30).fill(0)],
+    ]) {
+      const { outcome, p } = decode(outer(udp(53, 4789, body)));
+      expect(outcome).toBe("ok");
+      expect(p).toMatchObject({ dstPort: 4789, tunnel: "" });
+    }
   });
 });
 
