@@ -7,21 +7,18 @@
  * packet but the address strings); `decodePacket` returns why a packet yields no flow key, so the
  * caller can count each reason. Lengths come from the IP header, not the captured bytes, so Ethernet
  * padding is not counted and a packet cut at a snap length keeps its real size.
+ *
+ * Tunnels (`tunnels.ts`: TZSP, GTP-U, VXLAN, CAPWAP, GRE with ERSPAN, IP in IP) are opened when
+ * asked: the inner frame is decoded the same way, up to `MAX_TUNNEL_DEPTH` tunnels deep, and the
+ * result is the innermost packet (`tunnel` names the innermost tunnel, `tunnelDepth` counts them).
+ * Its lengths are the inner packet's; the length on the wire stays the captured frame's (the
+ * caller's).
  */
 
-/** Link types (tcpdump.org/linktypes.html). */
-export const LINKTYPE = {
-  NULL: 0,
-  ETHERNET: 1,
-  RAW_BSD12: 12,
-  RAW_BSD14: 14,
-  RAW: 101,
-  LOOP: 108,
-  LINUX_SLL: 113,
-  IPV4: 228,
-  IPV6: 229,
-  LINUX_SLL2: 276,
-} as const;
+import { LINKTYPE } from "./link-types.ts";
+import { ipTunnel, newTunnelHit, TUNNEL_PORT, type TunnelKind, udpTunnel } from "./tunnels.ts";
+
+export { LINKTYPE };
 
 const PROTO = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58 } as const;
 
@@ -52,6 +49,10 @@ export interface DecodedPacket {
   tcpWindow: number;
   /** The first fragment of a fragmented datagram (its transport header is here; later ones are not). */
   firstFragment: boolean;
+  /** The innermost tunnel the packet came out of ("" when none was opened). */
+  tunnel: TunnelKind | "";
+  /** Tunnels opened to reach this packet (0: none). */
+  tunnelDepth: number;
 }
 
 export function newDecodedPacket(): DecodedPacket {
@@ -69,8 +70,13 @@ export function newDecodedPacket(): DecodedPacket {
     tcpFlags: 0,
     tcpWindow: 0,
     firstFragment: false,
+    tunnel: "",
+    tunnelDepth: 0,
   };
 }
+
+/** Tunnels opened at most inside one another; a deeper one is left as the packet at this depth. */
+export const MAX_TUNNEL_DEPTH = 4;
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
@@ -78,9 +84,27 @@ const ETH_VLAN = [0x8100, 0x88a8, 0x9100] as const;
 
 /**
  * Decode frame `d` of link type `linkType` into `out`. Returns "ok" when `out` holds a flow key;
- * otherwise the reason (a later fragment is "fragment": counted, not parsed).
+ * otherwise the reason (a later fragment is "fragment": counted, not parsed). With `decodeTunnels`
+ * (the default) a tunnelled packet's key is the innermost packet's; TZSP is read on UDP `tzspPort`.
  */
-export function decodePacket(linkType: number, d: Uint8Array, out: DecodedPacket): DecodeOutcome {
+export function decodePacket(
+  linkType: number,
+  d: Uint8Array,
+  out: DecodedPacket,
+  decodeTunnels = true,
+  tzspPort: number = TUNNEL_PORT.TZSP,
+): DecodeOutcome {
+  out.tunnel = "";
+  out.tunnelDepth = 0;
+  tzspPortNow = tzspPort;
+  return decodeFrame(linkType, d, out, decodeTunnels ? MAX_TUNNEL_DEPTH : 0);
+}
+
+/** The `tzspPort` of the decodePacket call in progress (synchronous: no other call interleaves). */
+let tzspPortNow: number = TUNNEL_PORT.TZSP;
+
+/** `budget`: how many more tunnels may be opened inside this frame. */
+function decodeFrame(linkType: number, d: Uint8Array, out: DecodedPacket, budget: number): DecodeOutcome {
   let at: number;
   let etherType: number;
   switch (linkType) {
@@ -141,12 +165,12 @@ export function decodePacket(linkType: number, d: Uint8Array, out: DecodedPacket
     default:
       return "unsupported_link";
   }
-  if (etherType === ETH_IPV4) return decodeIpv4(d, at, out);
-  if (etherType === ETH_IPV6) return decodeIpv6(d, at, out);
+  if (etherType === ETH_IPV4) return decodeIpv4(d, at, out, budget);
+  if (etherType === ETH_IPV6) return decodeIpv6(d, at, out, budget);
   return "not_ip";
 }
 
-function decodeIpv4(d: Uint8Array, at: number, out: DecodedPacket): DecodeOutcome {
+function decodeIpv4(d: Uint8Array, at: number, out: DecodedPacket, budget: number): DecodeOutcome {
   if (d.length < at + 20) return "truncated";
   if (d[at]! >> 4 !== 4) return "malformed";
   const ihl = (d[at]! & 0x0f) * 4;
@@ -166,13 +190,13 @@ function decodeIpv4(d: Uint8Array, at: number, out: DecodedPacket): DecodeOutcom
   out.ipLength = total;
   out.ipHeaderLength = ihl;
   out.firstFragment = moreFragments;
-  return decodeTransport(d, at + ihl, at + total, out);
+  return decodeTransport(d, at + ihl, at + total, out, budget);
 }
 
 /** IPv6 extension headers with the generic (next header, length in 8-octet units − 1) layout. */
 const IPV6_EXT_GENERIC = new Set([0, 43, 60, 135, 139, 140]);
 
-function decodeIpv6(d: Uint8Array, at: number, out: DecodedPacket): DecodeOutcome {
+function decodeIpv6(d: Uint8Array, at: number, out: DecodedPacket, budget: number): DecodeOutcome {
   if (d.length < at + 40) return "truncated";
   if (d[at]! >> 4 !== 6) return "malformed";
   // 0 before a header that has a length (anything but "no next header", 59): a jumbogram or an
@@ -212,10 +236,16 @@ function decodeIpv6(d: Uint8Array, at: number, out: DecodedPacket): DecodeOutcom
   }
   out.proto = next;
   out.ipHeaderLength = p - at;
-  return decodeTransport(d, p, end, out);
+  return decodeTransport(d, p, end, out, budget);
 }
 
-function decodeTransport(d: Uint8Array, at: number, ipEnd: number, out: DecodedPacket): DecodeOutcome {
+function decodeTransport(
+  d: Uint8Array,
+  at: number,
+  ipEnd: number,
+  out: DecodedPacket,
+  budget: number,
+): DecodeOutcome {
   out.tcpFlags = 0;
   out.tcpWindow = 0;
   out.srcPort = 0;
@@ -236,6 +266,10 @@ function decodeTransport(d: Uint8Array, at: number, ipEnd: number, out: DecodedP
       if (d.length < at + 8) return "truncated";
       out.srcPort = (d[at]! << 8) | d[at + 1]!;
       out.dstPort = (d[at + 2]! << 8) | d[at + 3]!;
+      if (budget > 0) {
+        const t = udpTunnel(d, at + 8, ipEnd, out.srcPort, out.dstPort, tzspPortNow, hit);
+        if (t !== "none") return t === "inner" ? decodeTunnelled(d, out, budget) : t;
+      }
       hdr = 8;
       break;
     case PROTO.ICMP:
@@ -244,11 +278,30 @@ function decodeTransport(d: Uint8Array, at: number, ipEnd: number, out: DecodedP
       hdr = 8;
       break;
     default:
+      if (budget > 0) {
+        const t = ipTunnel(d, at, ipEnd, out.proto, hit);
+        if (t !== "none") return t === "inner" ? decodeTunnelled(d, out, budget) : t;
+      }
       hdr = 0;
   }
   out.l4HeaderLength = hdr;
   out.payloadLength = Math.max(0, ipEnd - at - hdr);
   return "ok";
+}
+
+/** The tunnel found by the last `udpTunnel`/`ipTunnel` call (read at once, before any other). */
+const hit = newTunnelHit();
+
+/** Decode the frame `hit` points at in place of the outer packet. */
+function decodeTunnelled(d: Uint8Array, out: DecodedPacket, budget: number): DecodeOutcome {
+  const kind = hit.kind;
+  const outcome = decodeFrame(hit.linkType, d.subarray(hit.at, hit.end), out, budget - 1);
+  if (outcome === "ok") {
+    // the innermost tunnel is the first to return
+    if (out.tunnelDepth === 0) out.tunnel = kind;
+    out.tunnelDepth++;
+  }
+  return outcome;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));

@@ -1,16 +1,22 @@
 /**
  * A capture file to flow rows: read (capture.ts) → decode (decode.ts) → assemble (assembler.ts) →
  * one row per flow in the chosen feature set, handed to `onRow` as each flow ends. Packets that give
- * no flow key are counted by reason, never fatal.
+ * no flow key are counted by reason, never fatal. Tunnels are opened by default (NFStream's default):
+ * a tunnelled packet counts in its innermost flow.
  */
 import { type AssemblerOptions, FlowAssembler } from "./assembler.ts";
 import { type CaptureStats, readCapture } from "./capture.ts";
 import { type DecodeOutcome, decodePacket, newDecodedPacket } from "./decode.ts";
 import { FEATURE_SETS, type FeatureSetName } from "./feature-sets.ts";
 import type { Flow } from "./flow.ts";
+import { TUNNEL_PORT, type TunnelKind } from "./tunnels.ts";
 
 export interface ExtractOptions extends AssemblerOptions {
   features?: FeatureSetName;
+  /** Key tunnelled packets (TZSP, GTP-U, VXLAN, CAPWAP, GRE, IP in IP) on their innermost packet (default true). */
+  decodeTunnels?: boolean;
+  /** The UDP port TZSP is read on (default 37008, TZSP's). */
+  tzspPort?: number;
   /** Called after each chunk read: bytes read so far, file size, packets read so far (all of them). */
   onProgress?: (bytesRead: number, totalBytes: number, packets: number) => void;
 }
@@ -19,6 +25,8 @@ export interface ExtractSummary {
   capture: CaptureStats;
   /** Packets that made it into a flow. */
   packets: number;
+  /** Of those, the ones taken out of a tunnel, by the innermost tunnel's kind. */
+  tunnelled: Record<TunnelKind, number>;
   /** Packets with no flow key, by reason. */
   skipped: Record<Exclude<DecodeOutcome, "ok">, number>;
   /** Link types met that are not decoded (counted in skipped.unsupported_link). */
@@ -58,6 +66,9 @@ export async function extractFlows(
     malformed: 0,
     fragment: 0,
   };
+  const tunnelled: ExtractSummary["tunnelled"] = { tzsp: 0, gtp: 0, vxlan: 0, capwap: 0, gre: 0, ipip: 0 };
+  const decodeTunnels = o.decodeTunnels ?? true;
+  const tzspPort = o.tzspPort ?? TUNNEL_PORT.TZSP;
   const badLinks = new Set<number>();
   const p = newDecodedPacket();
   let packets = 0;
@@ -66,9 +77,10 @@ export async function extractFlows(
     path,
     (rec) => {
       records++;
-      const outcome = decodePacket(rec.linkType, rec.data, p);
+      const outcome = decodePacket(rec.linkType, rec.data, p, decodeTunnels, tzspPort);
       if (outcome === "ok") {
         packets++;
+        if (p.tunnel !== "") tunnelled[p.tunnel]++;
         assembler.add(p, rec.tsMicros, rec.wireLength);
       } else {
         skipped[outcome]++;
@@ -81,6 +93,7 @@ export async function extractFlows(
   return {
     capture,
     packets,
+    tunnelled,
     skipped,
     unsupportedLinkTypes: [...badLinks].sort((a, b) => a - b),
     flows: assembler.emitted,

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
@@ -100,6 +100,9 @@ describe("netsec flows", () => {
     expect(runCli(["flows", capture, "--idle-timeout", "-3"], home).stderr).toContain(
       "--idle-timeout must be a positive",
     );
+    expect(runCli(["flows", capture, "--tzsp-port", "70000"], home).stderr).toContain(
+      '--tzsp-port must be a port number from 1 to 65535, not "70000"',
+    );
   });
 
   it("netsec ingest --file <capture> says what to do with a capture", () => {
@@ -128,6 +131,43 @@ describe("netsec flows", () => {
     const code = await new Promise<number | null>((done) => child.on("close", done));
     expect(stderr).not.toContain("EPIPE");
     expect(code).toBe(0);
+  });
+
+  it("opens tunnels unless --no-decode-tunnels (the committed GTP-U capture)", () => {
+    // make_captures.py's gtp.pcap: an HTTP connection and a DNS exchange in GTP-U, and an echo exchange
+    const gtp = join(ROOT, "test/golden/flows/captures/gtp.pcap");
+    const out = join(dir, "gtp.csv");
+    const flows = (args: string[]) => {
+      const r = runCli(["flows", gtp, "--out", out, "--json", "--no-tcp-teardown", ...args], home);
+      expect(r.code, r.stderr).toBe(0);
+      const rows = parse(readFileSync(out, "utf8"), { columns: true }) as Record<string, string>[];
+      return {
+        json: r.json,
+        ends: rows.map((x) => `${x["Source IP"]}>${x["Destination IP"]}:${x["Destination Port"]}`),
+      };
+    };
+    const decoded = flows([]);
+    expect(decoded.ends.sort()).toEqual([
+      "10.45.0.7>198.51.100.80:80",
+      "10.6.0.1>10.6.0.2:2152",
+      "2001:db8:45::7>2001:db8::53:53",
+    ]);
+    expect(decoded.json).toMatchObject({ packets: 13, tunnelled: { gtp: 11 } });
+    const closed = flows(["--no-decode-tunnels"]);
+    expect(closed.ends).toEqual(["10.6.0.1>10.6.0.2:2152"]);
+    expect(closed.json).toMatchObject({ packets: 13, tunnelled: { gtp: 0 } });
+  });
+
+  it("--tzsp-port reads a TZSP stream sent to another port (the mirror's, to 31337)", () => {
+    const r = runCli(
+      ["flows", join(MIRROR, "pcap", "simple_http_tzsp.pcapng"), "--tzsp-port", "31337"],
+      home,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
+    // the sniffer mirrored two HTTP connections to 192.168.88.249:56789 (tshark -d udp.port==31337,tzsp)
+    expect(rows.map((x) => x["Destination Port"])).toEqual(["56789", "56789"]);
+    expect(r.stderr).toContain("from tunnels: 5 tzsp");
   });
 
   it("reads the public pcapng capture", () => {

@@ -1,7 +1,8 @@
 /**
  * netsec's flows against NFStream 6.6 and the PyPI port of CICFlowMeter (0.2.0) on the mirror's public
- * captures and the committed synthetic ones (DNS, port scan, TCP teardown, IPv6: captures/, made by
- * make_captures.py) (reference.json, made by test/golden/flows/make_flow_fixtures.py). Exact: flow count, each
+ * captures and the committed synthetic ones (DNS, port scan, TCP teardown, IPv6, and TZSP, GTP-U,
+ * GRE/ERSPAN, VXLAN and CAPWAP tunnels: captures/, made by make_captures.py) (reference.json, made by
+ * test/golden/flows/make_flow_fixtures.py), with tunnel decoding off and on. Exact: flow count, each
  * flow's 5-tuple, per-direction packet and byte counts, first/last times, flag counts; every other
  * compared feature within the tolerance stated beside it. The deliberate differences (README "Flows
  * from packet captures") are asserted as differences where they show in these captures.
@@ -30,11 +31,32 @@ interface Conversation {
   b_to_a_bytes: number | null;
 }
 const ref = JSON.parse(readFileSync(new URL("../golden/flows/reference.json", import.meta.url), "utf8")) as {
-  captures: Record<string, { nfstream: Row[]; cicflowmeter: Row[]; tshark: Conversation[] }>;
+  captures: Record<
+    string,
+    {
+      nfstream: Row[];
+      /** decode_tunnels=True (NFStream's default); absent where it equals `nfstream`. */
+      nfstream_tunnels?: Row[];
+      /** null on the tunnel captures (make_flow_fixtures.py says why). */
+      cicflowmeter: Row[] | null;
+      /** Tunnel dissectors disabled. */
+      tshark: Conversation[];
+      /** Tunnel dissectors on (tshark's default); absent where it equals `tshark`. */
+      tshark_tunnels?: Conversation[];
+    }
+  >;
 };
 
-/** The committed synthetic captures (make_captures.py: DNS, port scan, TCP teardown, IPv6); the rest are the mirror's. */
-const LOCAL = new Set(["dns.pcap", "port_scan.pcap", "tcp_teardown.pcap", "ipv6.pcap"]);
+/** The committed synthetic tunnel captures (make_captures.py). */
+const TUNNELS = ["tzsp.pcap", "gtp.pcap", "gre.pcap", "vxlan.pcap", "capwap.pcap"];
+/** The committed synthetic captures (make_captures.py); the rest are the mirror's. */
+const LOCAL = new Set(["dns.pcap", "port_scan.pcap", "tcp_teardown.pcap", "ipv6.pcap", ...TUNNELS]);
+/** Tunnels NFStream 6.6 does not open (it decodes GTP-U, TZSP and CAPWAP only): checked against tshark. */
+const NFSTREAM_UNDECODED = new Set(["gre.pcap", "vxlan.pcap"]);
+/** The UDP ports of the tunnels tshark and netsec open: tshark lists the outer conversation too. */
+const TUNNEL_PORTS = new Set([2152, 4789, 5247, 37008]);
+/** The mirror's TZSP capture streams to UDP 31337 (tshark told so with `-d udp.port==31337,tzsp`). */
+const TZSP_PORT: Record<string, number> = { "simple_http_tzsp.pcapng": 31337 };
 const capturePath = (name: string) =>
   LOCAL.has(name)
     ? fileURLToPath(new URL(`../golden/flows/captures/${name}`, import.meta.url))
@@ -59,29 +81,46 @@ function near(got: number, want: number, rel: number, abs = 1e-9): boolean {
   return Math.abs(got - want) <= Math.max(abs, rel * Math.abs(want));
 }
 
+// NFStream 6.6 returns no flows for LINKTYPE_LINUX_SLL2 (276): netsec reads it (checked against cicflowmeter below)
+const NFSTREAM_NAMES = Object.keys(ref.captures).filter((n) => n !== "simple_http_sll2.pcap");
+
 describe("golden: NFStream (statistical features, idle 120 s, active 1800 s, no tunnel decoding)", () => {
-  // NFStream 6.6 returns no flows for LINKTYPE_LINUX_SLL2 (276): netsec reads it (checked against cicflowmeter below)
-  const names = Object.keys(ref.captures).filter((n) => n !== "simple_http_sll2.pcap");
-  for (const name of names)
-    it(name, async () => {
-      const want = ref.captures[name]!.nfstream;
-      const got = (await flowsOf(name, { features: "nfstream", tcpTeardown: false })).map((g) => g.row);
-      const key = (r: Row) => `${r.protocol}|${tuple(r)}|${r.bidirectional_first_seen_ms}`;
-      expect(got.map(key).sort()).toEqual(want.map(key).sort());
-      const byKey = new Map(got.map((r) => [key(r), r]));
-      for (const w of want) {
-        const g = byKey.get(key(w))!;
-        for (const [c, v] of Object.entries(w)) {
-          if (typeof v === "string") expect(g[c], c).toBe(v);
-          else if (/stddev/.test(c))
-            expect(near(Number(g[c]), v, 1e-9), `${key(w)} ${c}: ${g[c]} vs ${v}`).toBe(true);
-          else if (/mean/.test(c))
-            expect(near(Number(g[c]), v, 1e-12), `${key(w)} ${c}: ${g[c]} vs ${v}`).toBe(true);
-          else expect(g[c], `${key(w)} ${c}`).toBe(v);
-        }
-      }
-    });
+  for (const name of NFSTREAM_NAMES)
+    it(name, () => compareNfstream(name, ref.captures[name]!.nfstream, false));
 });
+
+describe("golden: NFStream's default, tunnels decoded (flows keyed on the innermost packet, bytes of the captured frame)", () => {
+  for (const name of NFSTREAM_NAMES.filter((n) => !NFSTREAM_UNDECODED.has(n)))
+    it(name, () => {
+      const c = ref.captures[name]!;
+      return compareNfstream(name, c.nfstream_tunnels ?? c.nfstream, true);
+    });
+
+  it("NFStream leaves GRE and VXLAN closed (netsec opens them: checked against tshark below)", () => {
+    for (const name of NFSTREAM_UNDECODED) expect(ref.captures[name]!.nfstream_tunnels, name).toBeUndefined();
+    expect(ref.captures["gre.pcap"]!.nfstream.map((r) => r.protocol)).toEqual([47]);
+  });
+});
+
+async function compareNfstream(name: string, want: Row[], decodeTunnels: boolean): Promise<void> {
+  const got = (await flowsOf(name, { features: "nfstream", tcpTeardown: false, decodeTunnels })).map(
+    (g) => g.row,
+  );
+  const key = (r: Row) => `${r.protocol}|${tuple(r)}|${r.bidirectional_first_seen_ms}`;
+  expect(got.map(key).sort()).toEqual(want.map(key).sort());
+  const byKey = new Map(got.map((r) => [key(r), r]));
+  for (const w of want) {
+    const g = byKey.get(key(w))!;
+    for (const [c, v] of Object.entries(w)) {
+      if (typeof v === "string") expect(g[c], c).toBe(v);
+      else if (/stddev/.test(c))
+        expect(near(Number(g[c]), v, 1e-9), `${key(w)} ${c}: ${g[c]} vs ${v}`).toBe(true);
+      else if (/mean/.test(c))
+        expect(near(Number(g[c]), v, 1e-12), `${key(w)} ${c}: ${g[c]} vs ${v}`).toBe(true);
+      else expect(g[c], `${key(w)} ${c}`).toBe(v);
+    }
+  }
+}
 
 /**
  * Connections the port cuts in two where netsec (active timeout 1800 s) keeps one flow: once a flow has
@@ -95,13 +134,14 @@ const CUT_BY_PORT: Record<string, [string, string]> = {
 
 describe("golden: PyPI cicflowmeter 0.2.0 (IPv4 TCP/UDP; flows idle 240 s, no FIN teardown)", () => {
   const cic = (f: Flow) => Object.fromEntries(CIC_FEATURES.map(([n, get]) => [n, get(f)]));
-  for (const name of Object.keys(ref.captures))
+  for (const name of Object.keys(ref.captures).filter((n) => ref.captures[n]!.cicflowmeter !== null))
     it(name, async () => {
-      const want = ref.captures[name]!.cicflowmeter;
-      // cicflowmeter ignores ICMP and IPv6 (its packet filter): compare the TCP/UDP IPv4 flows
-      const got = (await flowsOf(name, { features: "cic", tcpTeardown: false, idleTimeout: 240 })).filter(
-        (g) => (g.flow.proto === 6 || g.flow.proto === 17) && g.flow.ipVersion === 4,
-      );
+      const want = ref.captures[name]!.cicflowmeter!;
+      // cicflowmeter ignores ICMP and IPv6 (its packet filter): compare the TCP/UDP IPv4 flows; it opens no
+      // tunnel (scapy reads no TZSP on the mirror capture's port 31337)
+      const got = (
+        await flowsOf(name, { features: "cic", tcpTeardown: false, idleTimeout: 240, decodeTunnels: false })
+      ).filter((g) => (g.flow.proto === 6 || g.flow.proto === 17) && g.flow.ipVersion === 4);
       const gotKey = (f: Flow) => `${f.src}:${f.srcPort}>${f.dst}:${f.dstPort}`;
       // a connection the port cut in two (CUT_BY_PORT): netsec's one flow holds both pieces' packets
       const cut = CUT_BY_PORT[name];
@@ -168,37 +208,98 @@ describe("golden: PyPI cicflowmeter 0.2.0 (IPv4 TCP/UDP; flows idle 240 s, no FI
     });
 });
 
-describe("golden: tshark -z conv (TCP and UDP conversations, no IP reassembly, TZSP not decoded)", () => {
+describe("golden: tshark -z conv (TCP and UDP conversations, no IP reassembly, tunnels not decoded)", () => {
   for (const name of Object.keys(ref.captures))
+    it(name, () => compareTshark(name, ref.captures[name]!.tshark, false));
+});
+
+describe("golden: tshark -z conv with its tunnel dissectors (TZSP, GTP, GRE, ERSPAN, VXLAN, CAPWAP)", () => {
+  // tshark lists a tunnel's outer UDP conversation beside the inner ones (every frame counts in both);
+  // netsec's outer flow holds only the datagrams that carry no packet (GTP echo, TZSP keepalive), checked
+  // against NFStream above: the conversations on tunnel ports are left out on both sides. The mirror's
+  // TZSP capture (a real sniffer's stream to port 31337) is read with --tzsp-port 31337.
+  for (const name of Object.keys(ref.captures).filter((n) => ref.captures[n]!.tshark_tunnels))
+    it(name, () => compareTshark(name, ref.captures[name]!.tshark_tunnels!, true));
+});
+
+async function compareTshark(name: string, all: Conversation[], decodeTunnels: boolean): Promise<void> {
+  const tzspPort = decodeTunnels ? TZSP_PORT[name] : undefined;
+  const ports = new Set([...TUNNEL_PORTS, ...(tzspPort ? [tzspPort] : [])]);
+  const outer = (p: number, q: number) => decodeTunnels && (ports.has(p) || ports.has(q));
+  const want = all.filter((c) => !outer(c.a_port, c.b_port));
+  // tshark has no idle timeout: a conversation is every netsec flow of that 5-tuple (tcp_teardown.pcap's
+  // connection idle 150 s is two flows), their counts summed; ICMP/ICMPv6 are not conversations here
+  const got = (
+    await flowsOf(name, {
+      features: "cic",
+      tcpTeardown: false,
+      decodeTunnels,
+      ...(tzspPort ? { tzspPort } : {}),
+    })
+  ).filter((g) => (g.flow.proto === 6 || g.flow.proto === 17) && !outer(g.flow.srcPort, g.flow.dstPort));
+  const side = (ip: string, port: number) => `${ip}|${port}`;
+  const conv = (f: Flow) => `${f.proto}|${[side(f.src, f.srcPort), side(f.dst, f.dstPort)].sort().join("|")}`;
+  expect(new Set(got.map((g) => conv(g.flow))).size).toBe(want.length);
+  for (const c of want) {
+    const key = `${c.protocol}|${[side(c.a, c.a_port), side(c.b, c.b_port)].sort().join("|")}`;
+    const flows = got.filter((g) => conv(g.flow) === key).map((g) => g.flow);
+    expect(flows.length, `${name} ${c.a}:${c.a_port} <-> ${c.b}:${c.b_port}`).toBeGreaterThan(0);
+    const ab = { n: 0, sum: 0 };
+    const ba = { n: 0, sum: 0 };
+    for (const f of flows) {
+      const [x, y] = f.src === c.a && f.srcPort === c.a_port ? [ab, ba] : [ba, ab];
+      x.n += f.fwdWire.n;
+      x.sum += f.fwdWire.sum;
+      y.n += f.bwdWire.n;
+      y.sum += f.bwdWire.sum;
+    }
+    expect([ab.n, ba.n]).toEqual([c.a_to_b_frames, c.b_to_a_frames]);
+    if (c.a_to_b_bytes !== null) expect(ab.sum).toBe(c.a_to_b_bytes);
+    if (c.b_to_a_bytes !== null) expect(ba.sum).toBe(c.b_to_a_bytes);
+  }
+  if (name === "tcp_teardown.pcap") expect(got).toHaveLength(want.length + 1); // the idle split
+}
+
+describe("hand-computed: the same HTTP exchange inside each tunnel (CIC lengths are the inner packet's)", () => {
+  // make_captures.py's http_conn: SYN, ACK, a 40-byte GET, FIN, ACK from the client; SYN-ACK, ACK, a
+  // 51-byte response, FIN from the server; every TCP header 20 bytes, windows 29200 and 65160
+  const innerPackets: Record<string, [string, number]> = {
+    // two HTTP connections of 9 packets; the keepalive carries none
+    "tzsp.pcap": ["tzsp", 18],
+    // the HTTP connection and a DNS query and answer; the echo request and response carry none
+    "gtp.pcap": ["gtp", 11],
+    // two HTTP connections (GRE/IPv4 and bridged Ethernet) and an ERSPAN-mirrored DNS exchange
+    "gre.pcap": ["gre", 20],
+    "vxlan.pcap": ["vxlan", 11],
+    // the HTTP connection as 802.11 data frames; the keepalive carries none
+    "capwap.pcap": ["capwap", 9],
+  };
+  for (const name of TUNNELS)
     it(name, async () => {
-      const want = ref.captures[name]!.tshark;
-      // tshark has no idle timeout: a conversation is every netsec flow of that 5-tuple (tcp_teardown.pcap's
-      // connection idle 150 s is two flows), their counts summed; ICMP/ICMPv6 are not conversations here
-      const got = (await flowsOf(name, { features: "cic", tcpTeardown: false })).filter(
-        (g) => g.flow.proto === 6 || g.flow.proto === 17,
+      const cols = flowColumns("cic");
+      const rows: Row[] = [];
+      const summary = await extractFlows(capturePath(name), (r) =>
+        rows.push(Object.fromEntries(cols.map((c, i) => [c, r[i]!]))),
       );
-      const side = (ip: string, port: number) => `${ip}|${port}`;
-      const conv = (f: Flow) =>
-        `${f.proto}|${[side(f.src, f.srcPort), side(f.dst, f.dstPort)].sort().join("|")}`;
-      expect(new Set(got.map((g) => conv(g.flow))).size).toBe(want.length);
-      for (const c of want) {
-        const key = `${c.protocol}|${[side(c.a, c.a_port), side(c.b, c.b_port)].sort().join("|")}`;
-        const flows = got.filter((g) => conv(g.flow) === key).map((g) => g.flow);
-        expect(flows.length, `${name} ${c.a}:${c.a_port} <-> ${c.b}:${c.b_port}`).toBeGreaterThan(0);
-        const ab = { n: 0, sum: 0 };
-        const ba = { n: 0, sum: 0 };
-        for (const f of flows) {
-          const [x, y] = f.src === c.a && f.srcPort === c.a_port ? [ab, ba] : [ba, ab];
-          x.n += f.fwdWire.n;
-          x.sum += f.fwdWire.sum;
-          y.n += f.bwdWire.n;
-          y.sum += f.bwdWire.sum;
-        }
-        expect([ab.n, ba.n]).toEqual([c.a_to_b_frames, c.b_to_a_frames]);
-        if (c.a_to_b_bytes !== null) expect(ab.sum).toBe(c.a_to_b_bytes);
-        if (c.b_to_a_bytes !== null) expect(ba.sum).toBe(c.b_to_a_bytes);
-      }
-      if (name === "tcp_teardown.pcap") expect(got).toHaveLength(want.length + 1); // the idle split
+      const [kind, n] = innerPackets[name]!;
+      expect(summary.tunnelled).toMatchObject({ [kind]: n });
+      const http = rows.filter((r) => r["Destination Port"] === 80);
+      expect(http.length).toBeGreaterThan(0);
+      for (const r of http)
+        expect(r).toMatchObject({
+          "Total Fwd Packets": 5,
+          "Total Backward Packets": 4,
+          "Total Length of Fwd Packets": 40,
+          "Total Length of Bwd Packets": 51,
+          "Fwd Packet Length Max": 40,
+          "Bwd Packet Length Max": 51,
+          "Fwd Header Length": 100,
+          "Bwd Header Length": 80,
+          Init_Win_bytes_forward: 29200,
+          Init_Win_bytes_backward: 65160,
+          "FIN Flag Count": 2,
+          "SYN Flag Count": 2,
+        });
     });
 });
 

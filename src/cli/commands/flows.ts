@@ -4,6 +4,7 @@ import { NetsecError } from "../../core/errors.ts";
 import { DEFAULT_TIMEOUTS } from "../../flows/assembler.ts";
 import { extractFlows, flowColumns, flowColumnTypes } from "../../flows/extract.ts";
 import { FEATURE_SETS, isFeatureSetName } from "../../flows/feature-sets.ts";
+import { TUNNEL_PORT } from "../../flows/tunnels.ts";
 import { csvToFile, csvToStdout, type FlowSink, parquetToFile } from "../../flows/write.ts";
 import { runCommand } from "../context.ts";
 
@@ -14,6 +15,8 @@ interface FlowsOpts {
   activeTimeout: string;
   activityTimeout: string;
   tcpTeardown: boolean;
+  decodeTunnels: boolean;
+  tzspPort: string;
   json?: boolean;
 }
 
@@ -23,6 +26,19 @@ function seconds(flag: string, text: string): number {
     throw new NetsecError(
       "CONFIG_INVALID",
       `${flag} must be a positive number of seconds, not ${JSON.stringify(text)}`,
+      {
+        value: text,
+      },
+    );
+  return v;
+}
+
+function udpPort(flag: string, text: string): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1 || v > 65535)
+    throw new NetsecError(
+      "CONFIG_INVALID",
+      `${flag} must be a port number from 1 to 65535, not ${JSON.stringify(text)}`,
       {
         value: text,
       },
@@ -56,6 +72,15 @@ export function registerFlows(program: Command): void {
     )
     .option("--no-tcp-teardown", "do not end TCP flows at RST or at the ACK after both FINs (NFStream's way)")
     .option(
+      "--no-decode-tunnels",
+      "keep a tunnel (TZSP, GTP-U, VXLAN, CAPWAP, GRE, IP in IP) as one flow between its end points instead of the flows inside it",
+    )
+    .option(
+      "--tzsp-port <port>",
+      "the UDP port a TZSP sniffer streams to (default 37008, TZSP's own)",
+      String(TUNNEL_PORT.TZSP),
+    )
+    .option(
       "--json",
       "print a machine-readable summary as the last line (needs --out: stdout carries the CSV otherwise)",
     )
@@ -79,6 +104,8 @@ export function registerFlows(program: Command): void {
           activeTimeout: seconds("--active-timeout", o.activeTimeout),
           activityTimeout: seconds("--activity-timeout", o.activityTimeout),
           tcpTeardown: o.tcpTeardown,
+          decodeTunnels: o.decodeTunnels,
+          tzspPort: udpPort("--tzsp-port", o.tzspPort),
         };
         const path = resolve(capture);
         const header = flowColumns(o.features);
@@ -102,7 +129,9 @@ export function registerFlows(program: Command): void {
         meter?.finish();
         await sink.close();
         const s = summary.skipped;
+        const inTunnels = Object.entries(summary.tunnelled).filter(([, n]) => n > 0);
         const notes = [
+          inTunnels.length ? `from tunnels: ${inTunnels.map(([k, n]) => `${n} ${k}`).join(", ")}` : "",
           s.fragment ? `${s.fragment} later IP fragment(s) counted, not parsed` : "",
           s.truncated ? `${s.truncated} truncated` : "",
           s.malformed ? `${s.malformed} malformed` : "",
@@ -123,6 +152,7 @@ export function registerFlows(program: Command): void {
           features: o.features,
           records: summary.capture.records,
           packets: summary.packets,
+          tunnelled: summary.tunnelled,
           flows: summary.flows,
           peakActiveFlows: summary.peakActiveFlows,
           skipped: summary.skipped,

@@ -1,5 +1,6 @@
 """Synthetic captures for the flow golden tests (test/flows/golden.test.ts): DNS, a port scan, TCP
-teardown edge cases and IPv6, kinds of traffic the mirror's public captures lack.
+teardown edge cases, IPv6, and conversations inside TZSP, GTP-U, GRE (with ERSPAN), VXLAN and CAPWAP tunnels,
+kinds of traffic the mirror's public captures lack.
 
 Run from the repository root (scapy comes with scripts/python-env):
 
@@ -15,6 +16,7 @@ from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, IPv6
 from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 from scapy.utils import PcapWriter
 
 OUT = Path(__file__).with_name("captures")
@@ -164,9 +166,156 @@ def ipv6():
     write("ipv6.pcap", sorted(pkts, key=lambda p: p[0]))
 
 
+def tunnel(name, inner, wrap, extra=()):
+    """The inner packets, (seconds, layer-3 packet, sent by the client?), each wrapped by
+    wrap(l3 packet, sent by the client?) into an outer layer-3 packet; `extra`: more (seconds, outer
+    packet, sent by A?) as they are."""
+    pkts = [(t, wrap(l3, from_client), from_client) for t, l3, from_client in inner]
+    write(name, sorted([*pkts, *extra], key=lambda p: p[0]))
+
+
+def inner_ether(l3, from_client):
+    """An inner packet as the Ethernet frame a mirror or a bridge carries."""
+    return bytes(Ether(src=MAC_A, dst=MAC_B) / l3 if from_client else Ether(src=MAC_B, dst=MAC_A) / l3)
+
+
+def http_conn(client, cport, server, t):
+    """A short HTTP exchange's packets: handshake, request, response, FIN close."""
+    c = Conn(client, cport, server, 80).handshake(t)
+    c.send(t + 0.05, True, "PA", b"GET /tunnelled HTTP/1.1\r\nHost: inner\r\n\r\n").send(t + 0.06, False, "A")
+    c.send(t + 0.07, False, "PA", b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello tunnel")
+    c.send(t + 0.08, True, "FA").send(t + 0.09, False, "FA").send(t + 0.1, True, "A")
+    return c.pkts
+
+
+def dns_exchange(t, client, server, cport, name, answer=None):
+    """A DNS query at `t` and its answer 10 ms later (over IPv6 when the addresses are), as packets."""
+    ip = IPv6 if ":" in client else IP
+    q = ip(src=client, dst=server) / UDP(sport=cport, dport=53) / DNS(id=cport & 0xFFFF, rd=1, qd=DNSQR(qname=name))
+    an = DNSRR(rrname=name, rdata=answer) if answer else None
+    r = ip(src=server, dst=client) / UDP(sport=53, dport=cport) / DNS(id=cport & 0xFFFF, qr=1, rd=1, ra=1, qd=DNSQR(qname=name), an=an)
+    return [(t, q, True), (t + 0.01, r, False)]
+
+
+def tzsp():
+    """A MikroTik-style sniffer streaming two mirrored HTTP connections to a collector on UDP 37008:
+    TZSP version 1, type 0 (received), encapsulation 1 (Ethernet), no tagged field but TAG_END (the
+    only layout NFStream 6.6 reads right); plus a keepalive (type 4), which carries no packet."""
+    sensor, collector = "10.5.0.1", "10.5.0.2"
+    header = bytes([1, 0, 0, 1, 1])
+
+    def wrap(l3, from_client):
+        return IP(src=sensor, dst=collector) / UDP(sport=40000, dport=37008) / Raw(header + inner_ether(l3, from_client))
+
+    keepalive = IP(src=sensor, dst=collector) / UDP(sport=40000, dport=37008) / Raw(bytes([1, 4, 0, 0]))
+    inner = http_conn("192.168.88.10", 50500, "192.168.88.249", 0.0) + http_conn("192.168.88.11", 50600, "192.168.88.249", 0.5)
+    tunnel("tzsp.pcap", inner, wrap, [(1.0, keepalive, True)])
+
+
+def gtp():
+    """A UE's HTTP connection over IPv4 and a DNS exchange over IPv6, both in GTP-U between an eNodeB
+    and a gateway (UDP 2152): uplink T-PDUs with no optional field, downlink ones with a sequence number
+    and a PDU session container extension header; plus an echo request/response, which carry no packet."""
+    enb, gw = "10.6.0.1", "10.6.0.2"
+    seq = [0]
+
+    def gtp_header(payload, uplink):
+        if uplink:
+            return bytes([0x30, 0xFF]) + len(payload).to_bytes(2, "big") + (0x1001).to_bytes(4, "big") + payload
+        seq[0] += 1
+        # E and S: sequence number, N-PDU number, next extension 0x85 (PDU session container, 4 bytes, last)
+        opt = seq[0].to_bytes(2, "big") + bytes([0, 0x85]) + bytes([1, 0x00, 0x09, 0x00])
+        return bytes([0x36, 0xFF]) + (len(opt) + len(payload)).to_bytes(2, "big") + (0x2002).to_bytes(4, "big") + opt + payload
+
+    def wrap(l3, uplink):
+        src, dst = (enb, gw) if uplink else (gw, enb)
+        return IP(src=src, dst=dst) / UDP(sport=2152, dport=2152) / Raw(gtp_header(bytes(l3), uplink))
+
+    inner = http_conn("10.45.0.7", 43000, "198.51.100.80", 0.0)
+    inner += dns_exchange(0.3, "2001:db8:45::7", "2001:db8::53", 53001, "gtp.example")
+    echo = [
+        (1.0, IP(src=enb, dst=gw) / UDP(sport=2152, dport=2152) / Raw(bytes([0x32, 1, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0])), True),
+        (1.001, IP(src=gw, dst=enb) / UDP(sport=2152, dport=2152) / Raw(bytes([0x32, 2, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0])), False),
+    ]
+    tunnel("gtp.pcap", inner, wrap, echo)
+
+
+def gre():
+    """Three tunnels between two routers (IP protocol 47): plain GRE with a key carrying IPv4 (an HTTP
+    connection), transparent Ethernet bridging (0x6558; another HTTP connection) and ERSPAN type II
+    (a mirrored DNS exchange, with GRE sequence numbers)."""
+    r1, r2 = "10.7.0.1", "10.7.0.2"
+    seq = [0]
+
+    def outer(proto_type, flags, body, from_client):
+        words = b""
+        if flags & 0x2000:
+            words += (42).to_bytes(4, "big")
+        if flags & 0x1000:
+            seq[0] += 1
+            words += seq[0].to_bytes(4, "big")
+        src, dst = (r1, r2) if from_client else (r2, r1)
+        return IP(src=src, dst=dst, proto=47) / Raw(flags.to_bytes(2, "big") + proto_type.to_bytes(2, "big") + words + body)
+
+    plain = http_conn("172.16.1.10", 44000, "172.16.2.80", 0.0)
+    bridged = http_conn("172.16.1.11", 44001, "172.16.2.80", 0.5)
+    mirrored = dns_exchange(1.0, "172.16.1.12", "172.16.2.53", 53002, "erspan.example", "192.0.2.99")
+    erspan2 = bytes([0x10, 0x64, 0x00, 0x01, 0, 0, 0, 0])  # version 1 (type II), VLAN 100, session 1, index 0
+    pkts = [(t, outer(0x0800, 0x2000, bytes(l3), fc), fc) for t, l3, fc in plain]
+    pkts += [(t, outer(0x6558, 0x2000, inner_ether(l3, fc), fc), fc) for t, l3, fc in bridged]
+    pkts += [(t, outer(0x88BE, 0x1000, erspan2 + inner_ether(l3, fc), fc), fc) for t, l3, fc in mirrored]
+    write("gre.pcap", sorted(pkts, key=lambda p: p[0]))
+
+
+def vxlan():
+    """Two VTEPs (UDP 4789; the source port from the inner flow's ports, as VTEPs hash them) bridging
+    an HTTP connection and a DNS exchange between hosts of VNI 5001."""
+    v1, v2 = "10.8.0.1", "10.8.0.2"
+    header = bytes([0x08, 0, 0, 0]) + (5001 << 8).to_bytes(4, "big")
+
+    def wrap(l3, from_client):
+        src, dst = (v1, v2) if from_client else (v2, v1)
+        sport = 49152 + (l3.sport ^ l3.dport) % 16384
+        return IP(src=src, dst=dst) / UDP(sport=sport, dport=4789) / Raw(header + inner_ether(l3, from_client))
+
+    inner = http_conn("192.168.50.10", 45000, "192.168.50.80", 0.0)
+    inner += dns_exchange(0.4, "192.168.50.10", "192.168.50.53", 53003, "vxlan.example", "192.0.2.98")
+    tunnel("vxlan.pcap", inner, wrap)
+
+
+def capwap():
+    """An access point (WTP) and its controller (AC) on the CAPWAP data channel (UDP 5247): a station's
+    HTTP connection as native IEEE 802.11 data frames (T set, WBID 1; to the distribution system
+    uplink, from it downlink; LLC/SNAP before IPv4), and a data channel keepalive (K set), which
+    carries no frame."""
+    wtp, ac = "10.9.0.1", "10.9.0.2"
+    bssid, station, gateway = bytes.fromhex("020000000a01"), bytes.fromhex("020000000a10"), bytes.fromhex("020000000a80")
+    # preamble 0, HLEN 2 words, RID 0, WBID 1, T set; no fragment, no keepalive
+    header = bytes([0x00, 0x10, 0x03, 0x00, 0, 0, 0, 0])
+    llc_ip = bytes([0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00])
+
+    def wrap(l3, uplink):
+        if uplink:  # frame control: data, to DS; addresses: BSSID, source, destination
+            dot11 = bytes([0x08, 0x01, 0, 0]) + bssid + station + gateway
+        else:  # from DS; addresses: destination, BSSID, source
+            dot11 = bytes([0x08, 0x02, 0, 0]) + station + bssid + gateway
+        dot11 += bytes([0x10, 0x00])  # sequence control
+        src, dst = (wtp, ac) if uplink else (ac, wtp)
+        sport, dport = (5247, 5247)
+        return IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / Raw(header + dot11 + llc_ip + bytes(l3))
+
+    keepalive = IP(src=wtp, dst=ac) / UDP(sport=5247, dport=5247) / Raw(bytes([0x00, 0x10, 0x02, 0x08, 0, 0, 0, 0, 0x00, 0x23, 0x00, 0x02, 0x00, 0x00]))
+    tunnel("capwap.pcap", http_conn("192.168.60.10", 46000, "192.168.60.80", 0.0), wrap, [(1.0, keepalive, True)])
+
+
 if __name__ == "__main__":
     dns()
     port_scan()
     teardown()
     ipv6()
+    tzsp()
+    gtp()
+    gre()
+    vxlan()
+    capwap()
     print(f"wrote {sorted(p.name for p in OUT.glob('*.pcap'))}")

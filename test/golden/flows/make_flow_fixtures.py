@@ -5,16 +5,24 @@ Run from the repository root (the captures are read from the dataset mirror, nev
     NETSEC_DATASET_MIRROR=../shared/datasets .venv/bin/python test/golden/flows/make_flow_fixtures.py
 
 Writes test/golden/flows/reference.json: for each capture, NFStream's flows (statistical features on,
-tunnel decoding off, idle 120 s, active 1800 s), cicflowmeter's flows, and tshark's TCP/UDP
-conversations (`tshark -n -o ip.defragment:FALSE --disable-protocol tzsp -q -z conv,tcp -z conv,udp`:
-frames each way, and bytes each way where tshark prints them in bytes rather than kB). tshark is the
+idle 120 s, active 1800 s) with tunnel decoding off ("nfstream") and on ("nfstream_tunnels", NFStream's
+default), cicflowmeter's flows, and tshark's TCP/UDP conversations (`tshark -n -o ip.defragment:FALSE
+-q -z conv,tcp -z conv,udp`: frames each way, and bytes each way where tshark prints them in bytes
+rather than kB; `-o capwap.swap_fc:FALSE`: 802.11 frame control in RFC 5416's byte order, not the
+swapped one of some Cisco access points, tshark's default) with the tunnel dissectors disabled
+("tshark": `--disable-protocol` tzsp, gtp, gre, vxlan, erspan, capwap.data) and enabled ("tshark_tunnels", tshark's default; the mirror's TZSP capture, streamed to
+UDP 31337, with `-d udp.port==31337,tzsp`, which NFStream has no way to be told). "nfstream_tunnels" and
+"tshark_tunnels" are left out where they equal "nfstream" and "tshark" (every capture without a
+tunnel the tool decodes), to keep the file small. tshark is the
 Debian package (`apt-get install tshark`), needed only to remake the fixture. cicflowmeter's command line
 filters packets with a BPF expression ("ip and (tcp or udp)"), which needs libpcap; this script feeds
 its FlowSession the same packets (IPv4 carrying TCP or UDP) read by scapy instead.
 
 Besides the mirror's public captures, the committed synthetic ones in test/golden/flows/captures/ (DNS,
-a port scan, TCP teardown edge cases, IPv6; made by make_captures.py) are run through the same three
-tools. What each reference cannot do there: cicflowmeter sees only IPv4 TCP/UDP (no IPv6 flow, no ICMP);
+a port scan, TCP teardown edge cases, IPv6, and TZSP, GTP-U, GRE/ERSPAN, VXLAN and CAPWAP tunnels; made by
+make_captures.py) are run through the same three tools, but cicflowmeter not on the tunnel ones (its
+flow key takes the first IP layer scapy finds and the first TCP/UDP one: the outer addresses with the
+inner ports of a GRE or VXLAN packet, a mix no other tool makes; "cicflowmeter" is null there). What each reference cannot do there: cicflowmeter sees only IPv4 TCP/UDP (no IPv6 flow, no ICMP);
 tshark's `-z conv,tcp/udp` has no ICMP/ICMPv6 and no idle timeout (a conversation idle beyond 120 s is
 one conversation, two flows for netsec and NFStream).
 """
@@ -44,6 +52,10 @@ CAPTURES = [
 ]
 # committed synthetic captures (make_captures.py), read from beside this script
 LOCAL_CAPTURES = ["dns.pcap", "port_scan.pcap", "tcp_teardown.pcap", "ipv6.pcap"]
+TUNNEL_CAPTURES = ["tzsp.pcap", "gtp.pcap", "gre.pcap", "vxlan.pcap", "capwap.pcap"]
+TUNNEL_DISSECTORS = ["tzsp", "gtp", "gre", "vxlan", "erspan", "capwap.data"]
+# captures whose TZSP stream is on another port than TZSP's 37008
+TZSP_PORTS = {"simple_http_tzsp.pcapng": 31337}
 NFSTREAM_COLUMNS = [
     "src_ip", "src_port", "dst_ip", "dst_port", "protocol", "ip_version",
     "bidirectional_first_seen_ms", "bidirectional_last_seen_ms", "bidirectional_duration_ms",
@@ -66,9 +78,9 @@ def plain(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def nfstream_flows(path):
+def nfstream_flows(path, decode_tunnels):
     df = nfstream.NFStreamer(
-        source=str(path), statistical_analysis=True, decode_tunnels=False, idle_timeout=120, active_timeout=1800
+        source=str(path), statistical_analysis=True, decode_tunnels=decode_tunnels, idle_timeout=120, active_timeout=1800
     ).to_pandas()
     if df is None:  # no flows at all
         return []
@@ -98,9 +110,12 @@ CONV = re.compile(
 )
 
 
-def tshark_conversations(path):
+def tshark_conversations(path, decode_tunnels):
+    disable = [] if decode_tunnels else [a for p in TUNNEL_DISSECTORS for a in ("--disable-protocol", p)]
+    if decode_tunnels and path.name in TZSP_PORTS:
+        disable = ["-d", f"udp.port=={TZSP_PORTS[path.name]},tzsp"]
     out = subprocess.run(
-        ["tshark", "-n", "-o", "ip.defragment:FALSE", "--disable-protocol", "tzsp", "-r", str(path),
+        ["tshark", "-n", "-o", "ip.defragment:FALSE", "-o", "capwap.swap_fc:FALSE", *disable, "-r", str(path),
          "-q", "-z", "conv,tcp", "-z", "conv,udp"],
         check=True, capture_output=True, text=True,
     ).stdout
@@ -135,13 +150,19 @@ def main():
         "captures": {},
     }
     paths = [(name, MIRROR / "pcap" / name) for name in CAPTURES]
-    paths += [(name, Path(__file__).with_name("captures") / name) for name in LOCAL_CAPTURES]
+    paths += [(name, Path(__file__).with_name("captures") / name) for name in LOCAL_CAPTURES + TUNNEL_CAPTURES]
     for name, path in paths:
-        ref["captures"][name] = {
-            "nfstream": nfstream_flows(path),
-            "cicflowmeter": cicflowmeter_flows(path),
-            "tshark": tshark_conversations(path),
+        entry = {
+            "nfstream": nfstream_flows(path, False),
+            "nfstream_tunnels": nfstream_flows(path, True),
+            "cicflowmeter": None if name in TUNNEL_CAPTURES else cicflowmeter_flows(path),
+            "tshark": tshark_conversations(path, False),
+            "tshark_tunnels": tshark_conversations(path, True),
         }
+        for tool in ("nfstream", "tshark"):
+            if entry[f"{tool}_tunnels"] == entry[tool]:
+                del entry[f"{tool}_tunnels"]
+        ref["captures"][name] = entry
     target = Path(__file__).with_name("reference.json")
     target.write_text(json.dumps(ref, indent=1) + "\n")
     print(f"wrote {target}")
