@@ -14,14 +14,16 @@
  * (capabilities.staged; early stopping included: whether to stop after an iteration depends only on
  * the iterations before it).
  *
- * Not yet: native categorical splits (scikit-learn's categorical_features; categorical columns reach
- * the model one-hot encoded by the column transformer), monotonic and interaction constraints.
+ * Native categorical features (scikit-learn's `categorical_features`: column indices, a boolean mask
+ * or column names; their values are category codes 0..255) split into category sets, as
+ * scikit-learn's (./hgb/categorical.ts). Not yet: monotonic and interaction constraints.
  */
 import { z } from "zod";
 import { type Matrix, takeRows } from "../core/frame.ts";
 import { mixSeed, Rng } from "../core/rng.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema } from "./decision-tree.ts";
+import { binCategories, categoricalMask, findCategories } from "./hgb/categorical.ts";
 import { shouldStop, stratifiedSplit } from "./hgb/early-stopping.ts";
 import { BoostedTrees } from "./hgb/ensemble.ts";
 import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
@@ -29,7 +31,7 @@ import { HistPool, histOffsets, histScratch, sparseRows } from "./hgb/histogram.
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
 import { type WasmFitKernels, wasmFitKernels } from "./hgb/wasm-kernels.ts";
 import { randomStateSchema } from "./params.ts";
-import { binMatrix, fitBinMapper } from "./tree/binning.ts";
+import { binMatrix, fitBinMapper, MISSING_BIN } from "./tree/binning.ts";
 import { type FlatTree, leafOf } from "./tree/flat-tree.ts";
 import { type FlatTreeJSON, treeFromJSON, treeToJSON } from "./tree/tree-serial.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
@@ -50,6 +52,11 @@ export const HistGradientBoostingParamsSchema = z
     tol: z.number().min(0).default(1e-7),
     classWeight: classWeightSchema.default(null),
     subsample: z.number().gt(0).max(1).default(1),
+    /** Column indices, a boolean mask over the columns, or column names; null: none. */
+    categoricalFeatures: z
+      .union([z.array(z.number().int().min(0)), z.array(z.boolean()), z.array(z.string())])
+      .nullable()
+      .default(null),
     randomState: randomStateSchema,
   })
   .strict();
@@ -91,6 +98,10 @@ export class HistGradientBoostingClassifier implements Classifier {
     const sw = opts.sampleWeight ? opts.sampleWeight.slice() : new Float64Array(X.nRows).fill(1);
     const cw = classWeights(y, K, P.classWeight);
     if (cw) for (let i = 0; i < sw.length; i++) sw[i]! *= cw[y[i]!]!;
+    const isCat = categoricalMask(P.categoricalFeatures, X, this.name);
+    // every training row's categories (before the validation split, as scikit-learn's)
+    const categories = findCategories(X, isCat, P.maxBins, this.name);
+    const anyCat = isCat.includes(1);
 
     const early = P.earlyStopping === "auto" ? X.nRows > AUTO_EARLY_STOPPING_ROWS : P.earlyStopping;
     let Xt = X;
@@ -116,8 +127,14 @@ export class HistGradientBoostingClassifier implements Classifier {
       rule: "averaged_inverted_cdf",
     });
     const bins = binMatrix(Xt, mapper);
-    const off = histOffsets(mapper.nBins);
-    const sparse = sparseRows(bins, n, mapper.nBins, off);
+    const nBins = mapper.nBins.slice();
+    categories.forEach((cats, f) => {
+      if (!cats) return;
+      binCategories(Xt, f, cats, bins, MISSING_BIN);
+      nBins[f] = cats.length;
+    });
+    const off = histOffsets(nBins);
+    const sparse = sparseRows(bins, n, nBins, off);
     // the histogram kernel's memory holds the gradients and each tree's rows (JS arrays without it)
     const wasm = wasmFitKernels(
       sparse,
@@ -135,12 +152,14 @@ export class HistGradientBoostingClassifier implements Classifier {
       rows: sparse,
       wasm,
       nRows: n,
-      nBins: mapper.nBins,
+      nBins,
       off,
       g,
       h,
       hasMissing: mapper.hasMissing,
       thresholds: mapper.thresholds,
+      categories,
+      categorical: anyCat ? isCat : null,
     };
     const scratch = growScratch(n, Xt.nCols, histScratch(n), new HistPool(off[Xt.nCols]!, wasm?.slots));
     const growParams = {
