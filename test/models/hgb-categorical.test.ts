@@ -229,3 +229,75 @@ describe("categorical_features mistakes", () => {
     expect((await err({ categorical_features: ["nope"] }, X)).code).toBe("PARAM_INVALID");
   });
 });
+
+/** X with each of `columns` (category codes) replaced by its one-hot block `c<f>=<code>` (NaN: no hot column). */
+function oneHot(rows: (number | null)[][], columns: number[], codes: number): Matrix {
+  const n = rows.length;
+  const p = rows[0]!.length;
+  const names: string[] = [];
+  const cols: Float64Array[] = [];
+  for (let f = 0; f < p; f++) {
+    if (!columns.includes(f)) {
+      names.push(`x${f}`);
+      cols.push(Float64Array.from(rows, (row) => row[f] ?? Number.NaN));
+      continue;
+    }
+    for (let c = 0; c < codes; c++) {
+      names.push(`c${f}=${c}`);
+      cols.push(Float64Array.from(rows, (row) => (row[f] === c ? 1 : 0)));
+    }
+  }
+  const X = allocMatrix(n, cols.length, names);
+  cols.forEach((v, j) => {
+    X.data.set(v, j * n);
+  });
+  return X;
+}
+
+describe("categorical_features naming one-hot blocks (the pipeline's columns)", () => {
+  const c = fx.cases["3class_small_leaves"];
+  const data = fx.cases[c.set];
+  // 60 codes cover every column's categories (0..3, 0..59, 0..6; the empty columns are never hot)
+  const params = { ...c.params, categorical_features: ["c0", "c2", "c3"], random_state: 0 };
+
+  it("reads each block as one category feature: scikit-learn's trees and probabilities", async () => {
+    const m = createModel("hist_gradient_boosting", params) as HistGradientBoostingClassifier;
+    await m.fit(oneHot(data.X, [0, 2, 3], 60), Int32Array.from(data.y), 3);
+    expect(m.inputs?.blockNames).toEqual(["c0", "c2", "c3"]);
+    expect(leafCount(m)).toEqual(c.leaves);
+    expect(categorySplits(m)).toBe(c.categorical_splits);
+    const p = m.predictProba(oneHot(data.test_X, [0, 2, 3], 60));
+    let worst = 0;
+    for (let r = 0; r < c.proba.length; r++)
+      for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(p[r * 3 + k]! - c.proba[r]![k]!));
+    expect(worst).toBeLessThan(1e-6);
+    const back = HistGradientBoostingClassifier.fromJSON(JSON.parse(JSON.stringify(m.toJSON())));
+    expect(back.predictProba(oneHot(data.test_X, [0, 2, 3], 60))).toEqual(p);
+  });
+
+  it("credits a block's contribution to the row's hot column; they add up to the score", async () => {
+    const m = createModel("hist_gradient_boosting", {
+      ...params,
+      max_iter: 10,
+    }) as HistGradientBoostingClassifier;
+    await m.fit(oneHot(data.X, [0, 2, 3], 60), Int32Array.from(data.y), 3);
+    const Xt = oneHot(data.test_X, [0, 2, 3], 60);
+    const F = m.decision(Xt);
+    const p = Xt.nCols;
+    const all = m.contributionsAll(Xt, 2);
+    let roots = m.init[2]!;
+    for (let t = 2; t < m.trees.length; t += 3) roots += m.trees[t]!.value[0]!;
+    for (let r = 0; r < Xt.nRows; r += 23) {
+      const one = m.contributions(Xt, r, 2);
+      expect(Array.from(all.subarray(r * p, (r + 1) * p))).toEqual(Array.from(one));
+      expect(one.reduce((a, b) => a + b, 0) + roots).toBeCloseTo(F[r * 3 + 2]!, 10);
+      // only hot columns (or a block's first, for a row without one) of a block are credited
+      for (let j = 0; j < p; j++) {
+        const name = Xt.names![j]!;
+        if (!name.includes("=") || one[j] === 0) continue;
+        const hot = Xt.data[j * Xt.nRows + r] === 1;
+        expect(hot || name.endsWith("=0"), `${name} credited in row ${r}`).toBe(true);
+      }
+    }
+  });
+});

@@ -28,37 +28,6 @@ const MISSING_BIT = 255;
 /** What `categorical_features` may be: column indices, a mask over the columns, or column names. */
 export type CategoricalFeatures = readonly number[] | readonly boolean[] | readonly string[] | null;
 
-/** Per column of X: 1 when categorical (the parameter resolved against X's columns). */
-export function categoricalMask(spec: CategoricalFeatures, X: Matrix, model: string): Uint8Array {
-  const p = X.nCols;
-  const mask = new Uint8Array(p);
-  if (spec === null || spec.length === 0) return mask;
-  const bad = (message: string, value: unknown): NetsecError =>
-    new NetsecError("PARAM_INVALID", `${model}: categorical_features ${message}`, {
-      param: "categorical_features",
-      value,
-    });
-  if (typeof spec[0] === "boolean") {
-    if (spec.length !== p) throw bad(`is a mask of ${spec.length} entries for ${p} features`, spec.length);
-    spec.forEach((b, f) => {
-      mask[f] = b ? 1 : 0;
-    });
-  } else if (typeof spec[0] === "string") {
-    const names = X.names ?? [];
-    for (const name of spec as readonly string[]) {
-      const f = names.indexOf(name);
-      if (f < 0) throw bad(`names ${JSON.stringify(name)}, which is not a feature`, name);
-      mask[f] = 1;
-    }
-  } else {
-    for (const f of spec as readonly number[]) {
-      if (!(Number.isInteger(f) && f >= 0 && f < p)) throw bad(`index ${f} is not in 0..${p - 1}`, f);
-      mask[f] = 1;
-    }
-  }
-  return mask;
-}
-
 /**
  * Per column: its categories (ascending codes) when categorical, else null. Every value of a
  * categorical column must be NaN or an integer code 0..255, and there may be at most maxBins codes.
