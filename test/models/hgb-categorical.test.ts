@@ -14,6 +14,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { modelIR } from "../../src/bundle/onnx/from-models.ts";
 import { NetsecError } from "../../src/core/errors.ts";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
 import { HistGradientBoostingClassifier } from "../../src/models/hist-gradient-boosting.ts";
@@ -299,5 +300,17 @@ describe("categorical_features naming one-hot blocks (the pipeline's columns)", 
         expect(hot || name.endsWith("=0"), `${name} credited in row ${r}`).toBe(true);
       }
     }
+  });
+});
+
+describe("ONNX conversion of category splits", () => {
+  it("refuses category splits on a column of codes (only one-hot blocks export)", async () => {
+    const data = fx.cases.data2;
+    const m = createModel("hist_gradient_boosting", {
+      max_iter: 3,
+      categorical_features: [0, 2, 3],
+    }) as HistGradientBoostingClassifier;
+    await m.fit(matrix(data.X), Int32Array.from(data.y), 2);
+    expect(() => modelIR(m.toJSON())).toThrow(/category split on a column of codes/);
   });
 });
