@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import { modelIR } from "../../src/bundle/onnx/from-models.ts";
 import { NetsecError } from "../../src/core/errors.ts";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
+import { disableWasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
 import { HistGradientBoostingClassifier } from "../../src/models/hist-gradient-boosting.ts";
 import { createModel } from "../../src/models/registry.ts";
 import { categoryGoesLeft } from "../../src/models/tree/categorical-splits.ts";
@@ -312,5 +313,36 @@ describe("ONNX conversion of category splits", () => {
     }) as HistGradientBoostingClassifier;
     await m.fit(matrix(data.X), Int32Array.from(data.y), 2);
     expect(() => modelIR(m.toJSON())).toThrow(/category split on a column of codes/);
+  });
+});
+
+describe("category splits with the fit's other paths", () => {
+  it("the WebAssembly kernels fit the JS loops' model bit for bit (subsample, max_features, early stopping)", async () => {
+    const data = fx.cases.data3;
+    const X = matrix(data.X);
+    const y = Int32Array.from(data.y);
+    for (const params of [
+      { subsample: 0.7, max_features: 0.8 },
+      { early_stopping: true, validation_fraction: 0.2, n_iter_no_change: 3 },
+    ]) {
+      const fitState = async (jsOnly: boolean) => {
+        disableWasmFitKernels(jsOnly);
+        try {
+          const m = createModel("hist_gradient_boosting", {
+            ...params,
+            max_iter: 15,
+            categorical_features: [0, 2, 3],
+            random_state: 3,
+          });
+          await m.fit(X, y, 3);
+          return m.toJSON().state;
+        } finally {
+          disableWasmFitKernels(false);
+        }
+      };
+      const wasm = await fitState(false);
+      expect(JSON.stringify(wasm)).toContain('"categorical"');
+      expect(wasm).toEqual(await fitState(true));
+    }
   });
 });
