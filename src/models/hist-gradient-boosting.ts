@@ -14,14 +14,20 @@
  * (capabilities.staged; early stopping included: whether to stop after an iteration depends only on
  * the iterations before it).
  *
- * Not yet: native categorical splits (scikit-learn's categorical_features; categorical columns reach
- * the model one-hot encoded by the column transformer), monotonic and interaction constraints.
+ * Native categorical features (scikit-learn's `categorical_features`: column indices, a boolean mask
+ * or column names; their values are category codes 0..255) split into category sets, as
+ * scikit-learn's (./hgb/categorical.ts). A name may also be a categorical column that reaches the
+ * model one-hot encoded (the transformer's `name=value` block), read back as one category feature
+ * (./hgb/categorical-inputs.ts): the netsec pipeline's default. Not yet: monotonic and interaction
+ * constraints.
  */
 import { z } from "zod";
 import { type Matrix, takeRows } from "../core/frame.ts";
 import { mixSeed, Rng } from "../core/rng.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema } from "./decision-tree.ts";
+import { binCategories, findCategories } from "./hgb/categorical.ts";
+import { inputContributions, planTreeInputs, type TreeInputs, treeMatrix } from "./hgb/categorical-inputs.ts";
 import { shouldStop, stratifiedSplit } from "./hgb/early-stopping.ts";
 import { BoostedTrees } from "./hgb/ensemble.ts";
 import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
@@ -29,7 +35,7 @@ import { HistPool, histOffsets, histScratch, sparseRows } from "./hgb/histogram.
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
 import { type WasmFitKernels, wasmFitKernels } from "./hgb/wasm-kernels.ts";
 import { randomStateSchema } from "./params.ts";
-import { binMatrix, fitBinMapper } from "./tree/binning.ts";
+import { binMatrix, fitBinMapper, MISSING_BIN } from "./tree/binning.ts";
 import { type FlatTree, leafOf } from "./tree/flat-tree.ts";
 import { type FlatTreeJSON, treeFromJSON, treeToJSON } from "./tree/tree-serial.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
@@ -50,7 +56,20 @@ export const HistGradientBoostingParamsSchema = z
     tol: z.number().min(0).default(1e-7),
     classWeight: classWeightSchema.default(null),
     subsample: z.number().gt(0).max(1).default(1),
+    /** Column indices, a boolean mask over the columns, or column names; null: none. */
+    categoricalFeatures: z
+      .union([z.array(z.number().int().min(0)), z.array(z.boolean()), z.array(z.string())])
+      .nullable()
+      .default(null),
     randomState: randomStateSchema,
+  })
+  .strict();
+
+const treeInputsSchema = z
+  .object({
+    keep: z.array(z.number().int().min(0)),
+    blocks: z.array(z.array(z.number().int().min(0)).min(1)),
+    blockNames: z.array(z.string()),
   })
   .strict();
 
@@ -68,6 +87,8 @@ export class HistGradientBoostingClassifier implements Classifier {
   init: Float64Array = new Float64Array(0);
   /** trees[iteration · R + k]. */
   trees: FlatTree[] = [];
+  /** How the trees read the input columns (null: as they are; see ./hgb/categorical-inputs.ts). */
+  inputs: TreeInputs | null = null;
   private ensemble: BoostedTrees | null = null;
 
   constructor(params: Partial<HistGradientBoostingParams> = {}) {
@@ -80,17 +101,24 @@ export class HistGradientBoostingClassifier implements Classifier {
     return this.ensemble;
   }
 
-  async fit(X: Matrix, y: Int32Array, nClasses: number, opts: FitOptions = {}): Promise<FitReport> {
+  async fit(input: Matrix, y: Int32Array, nClasses: number, opts: FitOptions = {}): Promise<FitReport> {
     const t0 = performance.now();
-    checkFitData(X, y, nClasses, this.name, true);
+    checkFitData(input, y, nClasses, this.name, true);
     const P = this.params;
     const K = nClasses;
     const R = K === 2 ? 1 : K;
     this.nClasses = K;
-    this.nFeatures = X.nCols;
+    this.nFeatures = input.nCols;
+    const plan = planTreeInputs(P.categoricalFeatures, input, this.name);
+    this.inputs = plan.inputs;
+    const isCat = plan.categorical;
+    const X = treeMatrix(plan.inputs, input);
     const sw = opts.sampleWeight ? opts.sampleWeight.slice() : new Float64Array(X.nRows).fill(1);
     const cw = classWeights(y, K, P.classWeight);
     if (cw) for (let i = 0; i < sw.length; i++) sw[i]! *= cw[y[i]!]!;
+    // every training row's categories (before the validation split, as scikit-learn's)
+    const categories = findCategories(X, isCat, P.maxBins, this.name);
+    const anyCat = isCat.includes(1);
 
     const early = P.earlyStopping === "auto" ? X.nRows > AUTO_EARLY_STOPPING_ROWS : P.earlyStopping;
     let Xt = X;
@@ -116,8 +144,14 @@ export class HistGradientBoostingClassifier implements Classifier {
       rule: "averaged_inverted_cdf",
     });
     const bins = binMatrix(Xt, mapper);
-    const off = histOffsets(mapper.nBins);
-    const sparse = sparseRows(bins, n, mapper.nBins, off);
+    const nBins = mapper.nBins.slice();
+    categories.forEach((cats, f) => {
+      if (!cats) return;
+      binCategories(Xt, f, cats, bins, MISSING_BIN);
+      nBins[f] = cats.length;
+    });
+    const off = histOffsets(nBins);
+    const sparse = sparseRows(bins, n, nBins, off);
     // the histogram kernel's memory holds the gradients and each tree's rows (JS arrays without it)
     const wasm = wasmFitKernels(
       sparse,
@@ -135,12 +169,14 @@ export class HistGradientBoostingClassifier implements Classifier {
       rows: sparse,
       wasm,
       nRows: n,
-      nBins: mapper.nBins,
+      nBins,
       off,
       g,
       h,
       hasMissing: mapper.hasMissing,
       thresholds: mapper.thresholds,
+      categories,
+      categorical: anyCat ? isCat : null,
     };
     const scratch = growScratch(n, Xt.nCols, histScratch(n), new HistPool(off[Xt.nCols]!, wasm?.slots));
     const growParams = {
@@ -226,7 +262,7 @@ export class HistGradientBoostingClassifier implements Classifier {
   /** Raw scores, row-major n x R (R = 1 for two classes: the logit of class 1). */
   decision(X: Matrix): Float64Array {
     checkPredictData(X, this.nFeatures, this.name);
-    return this.fitted.decision(X);
+    return this.fitted.decision(treeMatrix(this.inputs, X));
   }
 
   predictProba(X: Matrix): Float64Array {
@@ -239,17 +275,23 @@ export class HistGradientBoostingClassifier implements Classifier {
 
   contributions(X: Matrix, row: number, cls: number): Float64Array {
     checkPredictData(X, this.nFeatures, this.name);
-    return this.fitted.contributions(X, row, cls, this.nFeatures);
+    if (!this.inputs) return this.fitted.contributions(X, row, cls, this.nFeatures);
+    const T = treeMatrix(this.inputs, X);
+    const c = this.fitted.contributions(T, row, cls, T.nCols);
+    return inputContributions(this.inputs, T, c, this.nFeatures, [row]);
   }
 
   contributionsAll(X: Matrix, cls: number): Float64Array {
     checkPredictData(X, this.nFeatures, this.name);
-    return this.fitted.contributionsAll(X, cls, this.nFeatures);
+    if (!this.inputs) return this.fitted.contributionsAll(X, cls, this.nFeatures);
+    const T = treeMatrix(this.inputs, X);
+    const c = this.fitted.contributionsAll(T, cls, T.nCols);
+    return inputContributions(this.inputs, T, c, this.nFeatures, null);
   }
 
   stagedProba(X: Matrix, stages: readonly number[]): Float64Array[] {
     checkPredictData(X, this.nFeatures, this.name);
-    return this.fitted.stagedProba(X, stages);
+    return this.fitted.stagedProba(treeMatrix(this.inputs, X), stages);
   }
 
   /** The fit with max_iter = n: its first n iterations (fewer when it stopped early before n). */
@@ -260,16 +302,22 @@ export class HistGradientBoostingClassifier implements Classifier {
     m.trees = this.trees.slice(0, maxIter * R);
     m.nClasses = this.nClasses;
     m.nFeatures = this.nFeatures;
+    m.inputs = this.inputs;
     return m;
   }
 
   toJSON(): SerializedModel {
-    return serialized(this, { init: Array.from(this.init), trees: this.trees.map(treeToJSON) });
+    return serialized(this, {
+      init: Array.from(this.init),
+      trees: this.trees.map(treeToJSON),
+      // (only when one-hot blocks are read as categories: bundles saved before load unchanged)
+      ...(this.inputs ? { inputs: this.inputs } : {}),
+    });
   }
 
   static fromJSON(s: SerializedModel): HistGradientBoostingClassifier {
     const m = new HistGradientBoostingClassifier(HistGradientBoostingParamsSchema.parse(s.params));
-    const st = s.state as { init: number[]; trees: FlatTreeJSON[] };
+    const st = s.state as { init: number[]; trees: FlatTreeJSON[]; inputs?: unknown };
     const R = s.nClasses === 2 ? 1 : s.nClasses;
     if (st.init.length !== R || st.trees.length % R !== 0)
       throw new RangeError(
@@ -279,6 +327,12 @@ export class HistGradientBoostingClassifier implements Classifier {
     m.trees = st.trees.map(treeFromJSON);
     m.nClasses = s.nClasses;
     m.nFeatures = s.nFeatures;
+    m.inputs = st.inputs === undefined ? null : treeInputsSchema.parse(st.inputs);
+    if (m.inputs) {
+      const used = [...m.inputs.keep, ...m.inputs.blocks.flat()];
+      if (used.some((f) => f >= s.nFeatures) || new Set(used).size !== used.length)
+        throw new RangeError(`tree inputs do not fit ${s.nFeatures} features`);
+    }
     return m;
   }
 }

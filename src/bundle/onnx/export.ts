@@ -365,6 +365,18 @@ export function exportPipelineToOnnx(ir: PipelineIR, opts: ExportOptions = {}): 
   const m = ir.model;
   let S: string;
   if (m.kind === "trees") {
+    if (m.derived) {
+      // the derived features (category-set splits read as thresholds), exact in double: 0/1 inputs
+      // times integer weights
+      const D = m.derived.bias.length;
+      const wT = new Float64Array(F * D);
+      m.derived.weights.forEach((row, d) => {
+        for (let j = 0; j < F; j++) wT[j * D + d] = row[j]!;
+      });
+      const xd = g.op("MatMul", [X, g.doubles("derived_T", wT, [F, D])]);
+      const xb = g.op("Add", [xd, g.doubles("derived_bias", m.derived.bias)], {}, { prefix: "derived" });
+      X = g.op("Concat", [X, xb], { axis: A.int(1) }, { prefix: "tree_features" });
+    }
     const y = g.op("TreeEnsembleRegressor", [X], treeEnsembleAttrs(m), {
       ...ML,
       prefix: "tree_scores",

@@ -10,6 +10,8 @@
  * - gradient_boosting and hist_gradient_boosting `{ init, trees }`: trees[iteration · R + k] adds its
  *   (single) leaf value to raw score k (R = 1 for binary, K otherwise); binary → logistic, multiclass
  *   → softmax. Missing values follow each node's missingLeft (nodes_missing_value_tracks_true).
+ *   hist_gradient_boosting's category-set splits (and its `inputs`, one-hot blocks read as category
+ *   features) become threshold splits on derived features: category-features.ts.
  * - adaboost `{ trees, weights }`: each tree votes its leaf's argmax class with weight α_m / Σα;
  *   netsec's predictProba is softmax(d) for K = 2 and softmax(d / (K - 1)) otherwise, so the vote is
  *   folded into leaf values scaled by 1 (K = 2) or 1/(K - 1).
@@ -20,6 +22,7 @@
 import { NetsecError } from "../../core/errors.ts";
 import type { SerializedModel } from "../../models/types.ts";
 import type { TransformerState } from "../../preprocess/column-transformer.ts";
+import { type CategoryTreeState, categoryTrees, type TreeInputsState } from "./category-features.ts";
 import type { ColumnIR, LabelsIR, ModelIR, PipelineIR, TreeIR } from "./ir.ts";
 
 /** The flat tree JSON of src/models/tree/tree-serial.ts (formatVersion 1). */
@@ -126,12 +129,14 @@ export function modelIR(s: SerializedModel): ModelIR {
     }
     case "gradient_boosting":
     case "hist_gradient_boosting": {
-      const st = s.state as { init: number[]; trees: FlatTreeState[] };
+      const st = s.state as { init: number[]; trees: CategoryTreeState[]; inputs?: TreeInputsState };
       const R = K === 2 ? 1 : K;
+      const { trees, derived } = categoryTrees(st.trees, st.inputs ?? null, s.nFeatures);
       return {
         kind: "trees",
         width: R,
-        trees: st.trees.map((t, i) =>
+        ...(derived ? { derived } : {}),
+        trees: trees.map((t, i) =>
           treeIR(t, R, (v, out) => {
             out[i % R] = v[0]!;
           }),

@@ -27,7 +27,9 @@
  *    - "softmax":  W = K, P = softmax(s).
  *    Tree ensembles: each tree maps the row to a leaf (`x[feature] <= threshold` goes left; NaN goes
  *    left when `missingGoesLeft`), whose `W` values are summed ("sum") or averaged ("average") over the
- *    trees and added to `base`. Linear: s = coef · x + intercept.
+ *    trees and added to `base`. Linear: s = coef · x + intercept. A tree ensemble may read `derived`
+ *    features after the F preprocessed ones: feature F + d = bias[d] + Σ_j weights[d][j] · x_j (how a
+ *    category-set split on a one-hot block becomes a threshold split: see category-features.ts).
  * 7. Threat probability: binary (K = 2) → P[threat class]; multiclass → Σ P[threat classes], added in
  *    class order (as the bundle adds them, so both decide on the same sum).
  * 8. Label: "threshold" → the threshold on the threat probability decides the side (threat when
@@ -81,6 +83,14 @@ export interface TreeEnsembleIR {
   /** Added to the aggregated score (boosting's init prior); length W. */
   base: readonly number[];
   transform: "identity" | "logistic" | "softmax";
+  /** Linear features of the preprocessed row the trees may also read (features F, F + 1, …). */
+  derived?: DerivedFeaturesIR;
+}
+
+/** D features, each bias[d] + weights[d] · x over the F preprocessed features x. */
+export interface DerivedFeaturesIR {
+  weights: readonly (readonly number[])[];
+  bias: readonly number[];
 }
 
 export interface LinearIR {
@@ -256,6 +266,12 @@ export function checkPipelineIR(ir: PipelineIR): void {
   }
   if (m.trees.length === 0) throw bad("tree ensemble has no trees");
   if (m.base.length !== W) throw bad(`base has ${m.base.length} values, expected ${W}`);
+  const D = m.derived?.bias.length ?? 0;
+  m.derived?.weights.forEach((row, d) => {
+    if (row.length !== F) throw bad(`derived feature ${d} has ${row.length} weights, expected ${F}`);
+  });
+  if (m.derived && m.derived.weights.length !== D)
+    throw bad(`${m.derived.weights.length} derived weight rows for ${D} biases`);
   m.trees.forEach((t, ti) => {
     const n = t.feature.length;
     if (
@@ -270,7 +286,7 @@ export function checkPipelineIR(ir: PipelineIR): void {
     for (let i = 0; i < n; i++) {
       const f = t.feature[i]!;
       if (f < 0) continue;
-      if (f >= F) throw bad(`tree ${ti} node ${i}: feature ${f} out of range (F = ${F})`);
+      if (f >= F + D) throw bad(`tree ${ti} node ${i}: feature ${f} out of range (F = ${F}, ${D} derived)`);
       const l = t.left[i]!;
       const r = t.right[i]!;
       // children come after their parent in every flat layout we build, which also rules out cycles

@@ -122,6 +122,18 @@ export function classProba(ir: PipelineIR, x: Float64Array): Float64Array {
   } else {
     const W = m.width;
     s = new Float64Array(W);
+    if (m.derived) {
+      const { weights, bias } = m.derived;
+      const xd = new Float64Array(x.length + bias.length);
+      xd.set(x);
+      for (let d = 0; d < bias.length; d++) {
+        let acc = bias[d]!;
+        const row = weights[d]!;
+        for (let j = 0; j < x.length; j++) acc += row[j]! * x[j]!;
+        xd[x.length + d] = acc;
+      }
+      x = xd;
+    }
     for (const t of m.trees) {
       let i = 0;
       while (t.feature[i]! >= 0) {

@@ -2,11 +2,14 @@
  * A fitted boosted ensemble's prediction side: raw scores F = init + Σ trees (trees[iteration · R + k]
  * adds its leaf value to score k; R = 1 for two classes, K otherwise), walked packed (the WebAssembly
  * walks of tree/walks.ts), staged scores, and path contributions (Saabas) for explanations.
+ * Trees with category-set splits (native categorical features) are never packed: the packed walks
+ * (and their WebAssembly fast paths) only know thresholds, so such an ensemble walks each tree with the
+ * generic walk (tree/flat-tree.ts leafOf); `packable` decides.
  */
 import type { Matrix } from "../../core/frame.ts";
 import { sigmoidRows, softmaxRows } from "../checks.ts";
 import { contributionSteps, packedContributionsAll, pathContributions } from "../tree/contributions.ts";
-import type { FlatTree } from "../tree/flat-tree.ts";
+import { accumulateTree, type FlatTree } from "../tree/flat-tree.ts";
 import { type PackedTrees, packTrees } from "../tree/packed-trees.ts";
 import { accumulatePacked } from "../tree/walk-dispatch.ts";
 
@@ -16,6 +19,8 @@ export class BoostedTrees {
   readonly nClasses: number;
   /** Raw scores per row: 1 for two classes, K otherwise. */
   readonly R: number;
+  /** False when some tree has category-set splits: the packed walks are then never used. */
+  readonly packable: boolean;
   private packed: PackedTrees | null = null;
   /** Per (class, sign): that class's trees packed with their path steps (built on first use). */
   private explainers = new Map<number, { P: PackedTrees; steps: Float64Array | null }>();
@@ -25,6 +30,16 @@ export class BoostedTrees {
     this.trees = trees;
     this.nClasses = nClasses;
     this.R = nClasses === 2 ? 1 : nClasses;
+    this.packable = trees.every((t) => t.categorical === undefined);
+  }
+
+  /** Add trees [from, to)'s leaf values of every row to F (row-major n x R). */
+  private accumulate(X: Matrix, F: Float64Array, from: number, to: number): void {
+    const { R } = this;
+    if (this.packable) {
+      const P = from === 0 && to === this.trees.length ? (this.packed ??= packTrees(this.trees)) : null;
+      accumulatePacked(P ?? packTrees(this.trees.slice(from, to)), X.data, X.nRows, F, 1, R, R);
+    } else for (let t = from; t < to; t++) accumulateTree(this.trees[t]!, X.data, X.nRows, F, 1, R, t % R);
   }
 
   /** Raw scores, row-major n x R. */
@@ -33,8 +48,7 @@ export class BoostedTrees {
     const n = X.nRows;
     const out = new Float64Array(n * R);
     for (let i = 0; i < n; i++) for (let k = 0; k < R; k++) out[i * R + k] = this.init[k]!;
-    this.packed ??= packTrees(this.trees);
-    accumulatePacked(this.packed, X.data, n, out, 1, R, R);
+    this.accumulate(X, out, 0, this.trees.length);
     return out;
   }
 
@@ -52,7 +66,7 @@ export class BoostedTrees {
     return stages.map((s) => {
       const upto = Math.min(s * R, this.trees.length);
       if (upto > done) {
-        accumulatePacked(packTrees(this.trees.slice(done, upto)), X.data, n, F, 1, R, R);
+        this.accumulate(X, F, done, upto);
         done = upto;
       }
       return this.proba(F, n);
@@ -82,12 +96,12 @@ export class BoostedTrees {
     const sign = R === 1 && cls === 0 ? -1 : 1;
     const key = k * 2 + (sign < 0 ? 1 : 0);
     let e = this.explainers.get(key);
-    if (!e) {
+    if (!e && this.packable) {
       const P = packTrees(this.trees.filter((_, t) => t % R === k));
       e = { P, steps: contributionSteps(P, 0, sign) };
       this.explainers.set(key, e);
     }
-    const rest = e.steps ? packedContributionsAll(e.P, e.steps, X.data, X.nRows, out, p) : null;
+    const rest = e?.steps ? packedContributionsAll(e.P, e.steps, X.data, X.nRows, out, p) : null;
     for (const r of rest ?? Array.from({ length: X.nRows }, (_, i) => i)) {
       const o = out.subarray(r * p, (r + 1) * p);
       for (let t = k; t < this.trees.length; t += R)

@@ -10,12 +10,16 @@
  *   single-thread partition does), so histogram sums add in the same order;
  * - leaf values are learning_rate · (−G / (H + λ)); internal nodes carry theirs too (explanations);
  * - missing values: the side the split found (NaN-aware scans), or, for a feature without missing
- *   values at fit, the child with more rows (ties right), as scikit-learn.
+ *   values at fit, the child with more rows (ties right), as scikit-learn;
+ * - categorical features (./categorical.ts) split into category sets: the node keeps the codes going
+ *   left and the codes known at fit (tree/categorical-splits.ts); codes unknown at fit go the missing
+ *   values' way, as scikit-learn's.
  *
  * The tree stores raw thresholds (the bin's upper bound, BinMapper.thresholds: x <= t goes left is
  * bin(x) <= b), so it predicts on raw values exactly as it routed the binned training rows.
  */
 import type { Rng } from "../../core/rng.ts";
+import { addToSet, CAT_WORDS } from "../tree/categorical-splits.ts";
 import type { FlatTree } from "../tree/flat-tree.ts";
 import {
   buildHistogram,
@@ -31,6 +35,10 @@ export interface GrowInput extends HistInput {
   hasMissing: Uint8Array;
   /** Per feature: bin upper bounds (BinMapper.thresholds). */
   thresholds: readonly Float64Array[];
+  /** Per feature: its categories (ascending codes; bin b is code categories[b]) when categorical, else null. */
+  categories: readonly (Int32Array | null)[];
+  /** Per feature: 1 when categorical; null when none is. */
+  categorical: Uint8Array | null;
 }
 
 export interface GrowParams {
@@ -106,7 +114,10 @@ export function growTree(
   const missingLeft: number[] = [];
   const value: number[] = [];
   const weight: number[] = [];
+  const catNode: number[] = [];
+  const catBits: number[] = [];
   const newNode = (G: number, H: number, n: number): number => {
+    catNode.push(-1);
     feature.push(-1);
     threshold.push(Number.NaN);
     left.push(-1);
@@ -144,6 +155,7 @@ export function growTree(
       nd.value,
       splitParams,
       allowedFeatures(),
+      inp.categorical,
     );
   };
 
@@ -179,8 +191,9 @@ export function growTree(
     const node = splittable[bi]!;
     splittable.splice(bi, 1);
     const s = node.split!;
-    const mid =
-      inp.wasm && rows.buffer === inp.wasm.rows.buffer && rows.byteOffset === inp.wasm.rows.byteOffset
+    const mid = s.cats
+      ? partitionCategories(bins, nRows, rows, scratch.right, node.start, node.end, s.feature, s.cats)
+      : inp.wasm && rows.buffer === inp.wasm.rows.buffer && rows.byteOffset === inp.wasm.rows.byteOffset
         ? inp.wasm.partition(node.start, node.end, s.feature, s.bin, s.missingLeft)
         : partition(bins, nRows, rows, scratch.right, node.start, node.end, s);
     const depth = node.depth + 1;
@@ -188,7 +201,19 @@ export function growTree(
     const rid = newNode(s.gr, s.hr, node.end - mid);
     feature[node.id] = s.feature;
     const th = thresholds[s.feature]!;
-    threshold[node.id] = s.bin < th.length ? th[s.bin]! : Number.POSITIVE_INFINITY;
+    if (s.cats) {
+      // the left bins and every known bin as category codes (the missing bin is missingLeft's)
+      const c = catBits.length / CAT_WORDS;
+      const set = new Uint32Array(CAT_WORDS);
+      const cats = inp.categories[s.feature]!;
+      cats.forEach((code, b) => {
+        if (s.cats![b >>> 5]! & (1 << (b & 31))) addToSet(set, 0, code);
+        addToSet(set, 8, code);
+      });
+      catBits.push(...set);
+      catNode[node.id] = c;
+      threshold[node.id] = Number.NaN;
+    } else threshold[node.id] = s.bin < th.length ? th[s.bin]! : Number.POSITIVE_INFINITY;
     left[node.id] = lid;
     right[node.id] = rid;
     missingLeft[node.id] = hasMissing[s.feature] ? s.missingLeft : mid - node.start > node.end - mid ? 1 : 0;
@@ -267,7 +292,34 @@ export function growTree(
     missingLeft: Uint8Array.from(missingLeft),
     value: Float64Array.from(value),
     weight: Float64Array.from(weight),
+    ...(catBits.length > 0
+      ? { categorical: { node: Int32Array.from(catNode), bits: Uint32Array.from(catBits) } }
+      : {}),
   };
+}
+
+/** `partition` for a category-set split: rows whose bin is in `cats` (bit 255: missing) go left. */
+function partitionCategories(
+  bins: Uint8Array,
+  nRows: number,
+  rows: Uint32Array,
+  rightRows: Uint32Array,
+  start: number,
+  end: number,
+  feature: number,
+  cats: Uint32Array,
+): number {
+  const fo = feature * nRows;
+  let w = start;
+  let nr = 0;
+  for (let i = start; i < end; i++) {
+    const r = rows[i]!;
+    const b = bins[fo + r]!;
+    if ((cats[b >>> 5]! >>> (b & 31)) & 1) rows[w++] = r;
+    else rightRows[nr++] = r;
+  }
+  rows.set(rightRows.subarray(0, nr), w);
+  return w;
 }
 
 /**

@@ -9,8 +9,10 @@
  *   never empty), then, for a feature with missing values at fit, right to left with missing values
  *   on the left; a candidate must leave min_samples_leaf rows and min_hessian (1e-3) hessian on each
  *   side and beat the best gain so far strictly (and 0);
+ * - categorical features (./categorical.ts) are split into category sets instead;
  * - across features the first best wins (strictly greater gains replace it).
  */
+import { findCategorySplit } from "./categorical.ts";
 
 export const MIN_HESSIAN_TO_SPLIT = 1e-3;
 
@@ -22,8 +24,10 @@ export interface SplitParams {
 export interface SplitInfo {
   gain: number;
   feature: number;
-  /** Non-missing bins <= bin go left. */
+  /** Non-missing bins <= bin go left (numerical splits). */
   bin: number;
+  /** Categorical splits: the bins going left (8 words, bit 255 the missing bin); null otherwise. */
+  cats: Uint32Array | null;
   /** 1: missing values go left (from the right-to-left scan). */
   missingLeft: number;
   gl: number;
@@ -42,7 +46,7 @@ export function nodeValue(G: number, H: number, l2: number): number {
 /**
  * The best split of a node (hist: histogram in histOffsets layout), or null when none has a positive
  * gain. `value`: the node's value (0 for the root). `allowed`: per feature 1 when it may be split on
- * (feature subsampling), null for all.
+ * (feature subsampling), null for all. `categorical`: per feature 1 when categorical, null for none.
  */
 export function findBestSplit(
   hist: Float64Array,
@@ -55,6 +59,7 @@ export function findBestSplit(
   value: number,
   p: SplitParams,
   allowed: Uint8Array | null,
+  categorical: Uint8Array | null = null,
 ): SplitInfo | null {
   const { minSamplesLeaf: minLeaf, l2 } = p;
   const lossNode = G * value;
@@ -64,6 +69,24 @@ export function findBestSplit(
     const ho = off[f]!;
     const nb = nBins[f]!;
     const miss = hasMissing[f]!;
+    if (categorical?.[f]) {
+      const c = findCategorySplit(hist, ho, nb, miss, n, G, H, lossNode, p);
+      if (c && (best === null || c.gain > best.gain))
+        best = {
+          gain: c.gain,
+          feature: f,
+          bin: -1,
+          cats: c.left,
+          missingLeft: (c.left[7]! >>> 31) & 1,
+          gl: c.gl,
+          hl: c.hl,
+          nl: c.nl,
+          gr: G - c.gl,
+          hr: H - c.hl,
+          nr: n - c.nl,
+        };
+      continue;
+    }
     let bestGain = -1;
     let bBin = -1;
     let bMissLeft = 0;
@@ -130,6 +153,7 @@ export function findBestSplit(
         gain: bestGain,
         feature: f,
         bin: bBin,
+        cats: null,
         missingLeft: bMissLeft,
         gl: bGl,
         hl: bHl,

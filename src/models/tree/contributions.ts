@@ -2,7 +2,7 @@
  * Per-feature path contributions (Saabas) of tree ensembles, for explanations: along a row's path, each
  * step's change of the node value is credited to the feature the step tested.
  */
-import type { FlatTree } from "./flat-tree.ts";
+import { type FlatTree, nextNode } from "./flat-tree.ts";
 import type { PackedTrees } from "./packed-trees.ts";
 import { wasmTrees } from "./wasm-walk.ts";
 
@@ -17,13 +17,14 @@ export function pathContributions(
   scale = 1,
 ): void {
   let node = 0;
-  const { feature, threshold, left, right, missingLeft, value, k } = t;
+  const { feature, threshold, left, right, missingLeft, value, k, categorical } = t;
   for (;;) {
     const f = feature[node]!;
     if (f < 0) return;
     const v = data[f * nRows + r]!;
-    const next =
-      v <= threshold[node]!
+    const next = categorical
+      ? nextNode(t, categorical, node, v)
+      : v <= threshold[node]!
         ? left[node]!
         : v > threshold[node]!
           ? right[node]!

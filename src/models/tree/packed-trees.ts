@@ -65,6 +65,8 @@ export function packTrees(trees: readonly FlatTree[]): PackedTrees {
   for (let ti = 0; ti < trees.length; ti++) {
     const t = trees[ti]!;
     if (t.k !== k) throw new RangeError(`packTrees: tree ${ti} has ${t.k} values per node, expected ${k}`);
+    // the packed tables hold thresholds only: a category-set split would be walked as x <= NaN
+    if (t.categorical) throw new RangeError(`packTrees: tree ${ti} has category-set splits`);
     roots[ti] = o;
     // nodes in depth-first order, left subtree first (a relabelling: the same tree), whatever order the
     // learner grew them in (boosting grows best-first): every left child is then the next node, which

@@ -1,4 +1,5 @@
 /** A FlatTree to and from JSON (a model's saved state). */
+import { CAT_WORDS } from "./categorical-splits.ts";
 import type { FlatTree } from "./flat-tree.ts";
 
 export interface FlatTreeJSON {
@@ -10,6 +11,8 @@ export interface FlatTreeJSON {
   missingLeft: number[];
   value: number[];
   weight: number[];
+  /** Category-set splits (absent in trees without any, and in every bundle saved before them). */
+  categorical?: { node: number[]; bits: number[] };
 }
 
 export function treeToJSON(t: FlatTree): FlatTreeJSON {
@@ -26,6 +29,9 @@ export function treeToJSON(t: FlatTree): FlatTreeJSON {
     missingLeft: Array.from(t.missingLeft),
     value: Array.from(t.value),
     weight: Array.from(t.weight),
+    ...(t.categorical
+      ? { categorical: { node: Array.from(t.categorical.node), bits: Array.from(t.categorical.bits) } }
+      : {}),
   };
 }
 
@@ -40,6 +46,14 @@ export function treeFromJSON(j: FlatTreeJSON): FlatTree {
   ] as const) {
     if (len !== n) throw new RangeError(`tree state: ${name} has ${len} entries, expected ${n}`);
   }
+  const cat = j.categorical;
+  if (cat) {
+    const sets = cat.node.reduce((a, c) => Math.max(a, c + 1), 0);
+    if (cat.node.length !== n || cat.bits.length !== sets * CAT_WORDS)
+      throw new RangeError(
+        `tree state: categorical splits for ${cat.node.length} nodes with ${cat.bits.length} words, expected ${n} nodes and ${sets * CAT_WORDS} words`,
+      );
+  }
   if (j.value.length !== n * j.k)
     throw new RangeError(`tree state: value has ${j.value.length} entries, expected ${n * j.k}`);
   return {
@@ -52,5 +66,6 @@ export function treeFromJSON(j: FlatTreeJSON): FlatTree {
     missingLeft: Uint8Array.from(j.missingLeft),
     value: Float64Array.from(j.value),
     weight: Float64Array.from(j.weight),
+    ...(cat ? { categorical: { node: Int32Array.from(cat.node), bits: Uint32Array.from(cat.bits) } } : {}),
   };
 }

@@ -11,6 +11,7 @@ import { halvingSearchCV } from "../../selection/halving-cv.ts";
 import type { Fold } from "../../selection/kfold.ts";
 import type { CandidateResult } from "../../selection/search.ts";
 import { drawCandidate, searchSpace } from "../../selection/spaces.ts";
+import { withNativeCategoricals } from "../native-categoricals.ts";
 import type { PipelineRun } from "../runner.ts";
 import { fitLine, type LeaderboardRow } from "../train.ts";
 import type { Transformed } from "./transform.ts";
@@ -69,7 +70,11 @@ export function raceNote(h: HalvingResult<CandidateResult>, model: string, budge
 export async function halvingTune(run: PipelineRun, t: Transformed, folds: Fold[]): Promise<Tuned> {
   const { cfg } = run;
   const search = cfg.search;
-  const candidates = halvingCandidates(cfg.models, cfg.seed, search.params);
+  const candidates = halvingCandidates(
+    cfg.models,
+    cfg.seed,
+    withNativeCategoricals(cfg.models, search.params, t.transformer),
+  );
   // validate every candidate's params before spending any time
   for (const list of candidates.values()) for (const c of list) createModel(c.model, c.params);
   const nf = folds.length;

@@ -18,6 +18,7 @@ import {
   searchCV,
 } from "../../selection/search.ts";
 import type { PipelineConfig } from "../config.ts";
+import { withNativeCategoricals } from "../native-categoricals.ts";
 import type { PipelineRun } from "../runner.ts";
 import { bestLine, fitLine, type LeaderboardRow } from "../train.ts";
 import { type Refitted, refitOnAllRows } from "./evaluate.ts";
@@ -66,7 +67,8 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
   const { groups, nGroups } = duplicateGroupsOfFrame(train, schema.featureNames);
   const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < train.nRows ? groups : undefined);
   if (search.kind === "halving") return halvingTune(run, t, folds);
-  const candidates = gridCandidates(cfg);
+  const params = withNativeCategoricals(cfg.models, search.params, t.transformer);
+  const candidates = gridCandidates({ ...cfg, search: { ...search, params } });
   // validate every candidate's params before spending any time
   for (const c of candidates) createModel(c.model, c.params);
   const fits = planSearch(candidates).fits.length;

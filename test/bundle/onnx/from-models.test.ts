@@ -1,7 +1,8 @@
 /**
  * Real fitted pipelines → PipelineIR → ONNX → onnxruntime, against the models' own predictProba on
  * every test row: phishing (all numeric, KNN imputer, NaNs injected) and NSL-KDD (one-hot of
- * protocol_type/service/flag with services unseen in training, median imputer, binary and 5-class).
+ * protocol_type/service/flag with services unseen in training, median imputer, binary and 5-class;
+ * hist_gradient_boosting also with those blocks as native category features).
  * Tolerances: the IR's TypeScript reference must match the model to 1e-12 (same float64 arithmetic,
  * only summation order differs); onnxruntime to 1e-5 (float32 outputs, see export.ts).
  */
@@ -101,7 +102,20 @@ async function checkAllModels(task: Task, threshold: number): Promise<void> {
   const Xtr = ct.transform(task.train);
   const Xte = ct.transform(task.test);
   const K = task.classLabels.length;
-  for (const [name, params] of MODELS) {
+  // with categorical columns, hist_gradient_boosting also with their one-hot blocks as category
+  // features (the pipeline's default): category-set splits exported as derived features
+  const models: [string, Record<string, unknown>][] = [
+    ...MODELS,
+    ...(categorical.length > 0
+      ? [
+          ["hist_gradient_boosting", { max_iter: 25, categorical_features: categorical }] as [
+            string,
+            Record<string, unknown>,
+          ],
+        ]
+      : []),
+  ];
+  for (const [name, params] of models) {
     const model = createModel(name, { ...params, random_state: 3 });
     await model.fit(Xtr, task.y, K, { threads: 1 });
     const proba = model.predictProba(Xte);
@@ -133,6 +147,8 @@ async function checkAllModels(task: Task, threshold: number): Promise<void> {
       dataset: task.schema.name,
       netsecVersion: "0.1.0",
     });
+    if ("categorical_features" in params)
+      expect(ir.model.kind === "trees" && ir.model.derived, `${name}: category splits`).toBeTruthy();
     const ref = evaluatePipelineIR(ir, task.test);
     let refDiff = 0;
     for (let r = 0; r < expected.length; r++)
