@@ -24,6 +24,7 @@ import { NetsecError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { ModelHolder } from "../serve/model-holder.ts";
 import type { AlertStore } from "../store/alerts.ts";
+import type { FastFrame } from "./fast-frame.ts";
 import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "./kafka.ts";
 import type { StreamMetrics } from "./metrics.ts";
 import type { StreamMonitoring } from "./monitoring.ts";
@@ -50,6 +51,8 @@ export interface StreamSettings {
 export interface StreamDeps {
   holder: ModelHolder;
   decode: (text: string) => Decoded;
+  /** The whole-batch fast path of the record format (`fast-frame.ts`); the general path without. */
+  fast?: FastFrame;
   alerts: AlertStore;
   log: Logger;
   metrics: StreamMetrics;
@@ -195,7 +198,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   const score = (batch: InRecord[]) => {
     const t0 = performance.now();
     const predictor: Predictor = d.holder.current()!;
-    return { batch, t0, predictor, ...scoreBatch(batch, d.decode, predictor) };
+    return { batch, t0, predictor, ...scoreBatch(batch, d.decode, predictor, d.fast) };
   };
 
   /** Publish, store, commit (the I/O part), then count. */

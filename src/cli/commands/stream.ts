@@ -7,6 +7,7 @@ import { monitorSettingsFrom } from "../../monitor/monitor.ts";
 import { ModelHolder, registryModelSource } from "../../serve/model-holder.ts";
 import { openAlertStore } from "../../store/alerts.ts";
 import { alertChannelsFrom } from "../../stream/alert-topic.ts";
+import { fastFrame } from "../../stream/fast-frame.ts";
 import { ensureTopic, parseBrokers } from "../../stream/kafka.ts";
 import { createStreamMetrics, serveMetrics } from "../../stream/metrics.ts";
 import { StreamMonitoring } from "../../stream/monitoring.ts";
@@ -177,6 +178,7 @@ export function registerStream(program: Command): void {
           {
             holder,
             decode: decoder(format, header),
+            fast: fastFrame(format, header),
             alerts,
             log: ctx.log,
             metrics,
