@@ -76,7 +76,11 @@ export function registerStream(program: Command): void {
       "the columns of CSV records, in order (default: the model's dataset schema's column order)",
     )
     .option("--batch-size <n>", "records scored together", "2000")
-    .option("--linger-ms <ms>", "how long a partial batch waits for more records", "20")
+    .option(
+      "--linger-ms <ms>",
+      "when caught up, the longest a record waits for its batch to fill before a partial batch is scored",
+      "20",
+    )
     .option("--max-in-flight <n>", "batches fetched ahead of the scorer before fetching pauses", "4")
     .option("--poll-ms <ms>", "how often the registry is checked for a new champion (0: never)", "5000")
     .option(
