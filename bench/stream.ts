@@ -213,7 +213,7 @@ try {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`## Streaming (netsec stream on Kafka 4.4)
 
-${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu}), broker and consumers on the same machine. Command: \`KAFKA_BROKERS=… npx node bench/stream.ts --records=${N}\`. Phishing random forest (n_estimators 100), JSON records, default batch 2,000, threats published, every verdict stored in the DuckDB store (one consumer: kept open, \`--hold-store\`; several: opened per batch by each).
+${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu}), broker and consumers on the same machine. Command: \`KAFKA_BROKERS=… npx node bench/stream.ts --records=${N}\`. Phishing random forest (n_estimators 100), JSON records, default batch 8,000, threats published, every verdict stored in the DuckDB store (one consumer: kept open, \`--hold-store\`; several: opened per batch by each).
 
 Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.
 

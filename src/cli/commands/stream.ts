@@ -75,7 +75,11 @@ export function registerStream(program: Command): void {
       "--csv-header <col,col,…>",
       "the columns of CSV records, in order (default: the model's dataset schema's column order)",
     )
-    .option("--batch-size <n>", "records scored together", "2000")
+    .option(
+      "--batch-size <n>",
+      "records scored together under a backlog (when caught up, batches close after --linger-ms)",
+      "8000",
+    )
     .option(
       "--linger-ms <ms>",
       "when caught up, the longest a record waits for its batch to fill before a partial batch is scored",
