@@ -104,7 +104,7 @@ interface Compiled {
   cells: Cell[];
   /** The target when records may carry it apart from the inputs (recordsToFrame's label check). */
   target: Cell | null;
-  /** Key text → TARGET, OTHER is implied by absence, or an input column's index. */
+  /** Key text → an input column's index, or TARGET; a key not here is OTHER. */
   slots: Map<string, number>;
 }
 
@@ -137,8 +137,8 @@ class Compiler {
 }
 
 /**
- * Whether every record's target cell (when the batch carries the target) passes recordsToFrame's label
- * check: present with a good label, or absent (then a missing label, not a problem).
+ * Whether a record's target cell passes recordsToFrame's label check: a known label, or a missing one
+ * (null, or an absent key, which the general path reads as null).
  */
 function labelOk(c: CellCheck): boolean {
   return c.problem === undefined || c.problem === "missing";
@@ -209,7 +209,11 @@ function numberEnd(t: string, i: number): number {
   return i;
 }
 
-/** Stamp per input column: the row that last set it (duplicate and absent keys). */
+/**
+ * One JSON record into row `row` of `fb`; false when it is outside the fast path's subset. `seen`: per
+ * input column, the row that last set it (a key twice); `guess`: the previous record's key slots, in
+ * its order.
+ */
 function jsonRecord(
   c: Compiled,
   t: string,
