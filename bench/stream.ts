@@ -60,6 +60,8 @@ async function fill(topic: string, n: number): Promise<void> {
 interface Member {
   proc: ChildProcess;
   port: Promise<number>;
+  /** Set when the process ended before it was stopped: its exit code and stderr. */
+  died: () => string | null;
 }
 
 function member(args: string[]): Member {
@@ -69,16 +71,20 @@ function member(args: string[]): Member {
     { env, stdio: ["ignore", "ignore", "pipe"] },
   );
   let err = "";
+  let died: string | null = null;
   const port = new Promise<number>((resolve, reject) => {
     proc.stderr!.on("data", (d: Buffer) => {
       err += d.toString();
       const m = /metrics on http:\/\/[^:]+:(\d+)\/metrics/.exec(err);
       if (m) resolve(Number(m[1]));
     });
-    proc.on("close", (code) => reject(new Error(`netsec stream exited ${code}:\n${err}`)));
+    proc.on("close", (code) => {
+      if (code !== 0) died = `netsec stream exited ${code}:\n${err}`;
+      reject(new Error(`netsec stream exited ${code}:\n${err}`));
+    });
   });
   port.catch(() => {});
-  return { proc, port };
+  return { proc, port, died: () => died };
 }
 
 async function counted(port: number): Promise<number> {
@@ -119,7 +125,12 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
   let at80 = 0;
   let last = 0;
   for (;;) {
-    const n = (await Promise.all(ports.map(counted))).reduce((a, b) => a + b, 0);
+    const dead = ms.map((m) => m.died()).find((d) => d !== null);
+    if (dead) {
+      await stopAll(ms.filter((m) => m.proc.exitCode === null));
+      throw new Error(dead);
+    }
+    const n = (await Promise.all(ports.map((p) => counted(p).catch(() => 0)))).reduce((a, b) => a + b, 0);
     const t = performance.now();
     if (n > 0 && first === 0) first = t;
     if (n >= 0.2 * N && at20 === 0) at20 = t;
@@ -202,7 +213,7 @@ try {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`## Streaming (netsec stream on Kafka 4.4)
 
-${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu}), broker and consumers on the same machine. Command: \`KAFKA_BROKERS=… npx node bench/stream.ts --records=${N}\`. Phishing random forest (n_estimators 100), JSON records, default batch 2,000, threats published, every verdict stored in the DuckDB store (one consumer: kept open, \`--hold-store\`; several: opened per batch by each).
+${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu}), broker and consumers on the same machine. Command: \`KAFKA_BROKERS=… npx node bench/stream.ts --records=${N}\`. Phishing random forest (n_estimators 100), JSON records, default batch 8,000, threats published, every verdict stored in the DuckDB store (one consumer: kept open, \`--hold-store\`; several: opened per batch by each).
 
 Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.
 

@@ -3,13 +3,14 @@
  *
  * Per batch, in this order: decode and score (`score.ts`); publish the verdicts (threats only unless
  * `all`) to the alerts topic and the malformed records, with their reason, to the dead-letter topic
- * (acks=all); write the verdicts to the record store keyed by topic/partition/offset (`store/alerts.ts`);
- * only then commit the batch's offsets. A crash anywhere before the commit redelivers the batch: the
+ * (acks=all), and at the same time write the verdicts to the record store keyed by
+ * topic/partition/offset (`store/alerts.ts`); once both are durable, commit the batch's offsets. A crash anywhere before the commit redelivers the batch: the
  * store adds nothing for the records it already has (no second alert row), the alerts topic may carry
  * a verdict twice (its messages are keyed by topic/partition/offset for consumers to drop repeats).
  *
- * Backpressure: records are fetched into memory while a batch is scored, up to `maxInFlight` batches;
- * then fetching pauses until the scorer catches up. Stopping (`stop()`, SIGTERM in the CLI) finishes
+ * Batches (`batcher.ts`): full ones while there is a backlog; when caught up, a partial one as soon as
+ * its oldest record has waited `lingerMs`. Backpressure: records are fetched into memory while a batch
+ * is scored, up to `maxInFlight` batches; then fetching pauses until the scorer catches up. Stopping (`stop()`, SIGTERM in the CLI) finishes
  * the batch being handled, commits it, and leaves the group; records fetched but not yet handled are
  * not committed, so the group hands them to another member.
  *
@@ -24,6 +25,8 @@ import { NetsecError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { ModelHolder } from "../serve/model-holder.ts";
 import type { AlertStore } from "../store/alerts.ts";
+import { Batcher } from "./batcher.ts";
+import type { FastFrame } from "./fast-frame.ts";
 import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "./kafka.ts";
 import type { StreamMetrics } from "./metrics.ts";
 import type { StreamMonitoring } from "./monitoring.ts";
@@ -50,6 +53,8 @@ export interface StreamSettings {
 export interface StreamDeps {
   holder: ModelHolder;
   decode: (text: string) => Decoded;
+  /** The whole-batch fast path of the record format (`fast-frame.ts`); the general path without. */
+  fast?: FastFrame;
   alerts: AlertStore;
   log: Logger;
   metrics: StreamMetrics;
@@ -132,7 +137,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     clientId: s.clientId,
     ...(s.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: s.sessionTimeoutMs } : {}),
   });
-  const buffer: InRecord[] = [];
+  const buffer = new Batcher<InRecord>(s.batchSize, s.lingerMs);
   const cap = s.batchSize * s.maxInFlight;
   let paused = false;
   let stopping = false;
@@ -145,7 +150,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   };
   await consumer.start(
     (r) => {
-      buffer.push(r);
+      buffer.add(r, performance.now());
       if (!paused && buffer.length >= cap) {
         paused = true;
         consumer.pause();
@@ -170,18 +175,20 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   }, LAG_EVERY_MS);
   lagTimer.unref();
 
-  /** Wait until a full batch is buffered, or the linger time passes with a partial one, or a stop. */
+  /**
+   * Wait until a batch is due (full, or its oldest record has lingered), or a stop. An empty buffer
+   * is looked at again every 100 ms; a record's arrival wakes the wait only when it fills a batch.
+   */
   const nextBatch = async (): Promise<InRecord[]> => {
-    while (!stopping && buffer.length < s.batchSize) {
-      const had = buffer.length;
+    for (let due = buffer.dueIn(performance.now()); !stopping && due > 0; ) {
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(poke, had > 0 ? s.lingerMs : 100).unref();
+        setTimeout(poke, Math.min(due, 100)).unref();
       });
-      if (buffer.length > 0 && buffer.length === had) break; // lingered: take what there is
+      due = buffer.dueIn(performance.now());
     }
     if (stopping) return [];
-    const batch = buffer.splice(0, s.batchSize);
+    const batch = buffer.take();
     // room for another batch again: fetch (with one batch in flight, once the buffer is empty)
     if (paused && buffer.length <= cap - s.batchSize) {
       paused = false;
@@ -195,7 +202,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   const score = (batch: InRecord[]) => {
     const t0 = performance.now();
     const predictor: Predictor = d.holder.current()!;
-    return { batch, t0, predictor, ...scoreBatch(batch, d.decode, predictor) };
+    return { batch, t0, predictor, ...scoreBatch(batch, d.decode, predictor, d.fast) };
   };
 
   /** Publish, store, commit (the I/O part), then count. */
@@ -224,27 +231,35 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
         }),
         headers: { "netsec-reason": x.reason.slice(0, 500), "netsec-source": recordKey(x.record) },
       });
-    await untilDone(
-      () => producer.send(out),
-      "publishing verdicts",
-      d.log,
-      () => stopping,
-    );
     const scoredAt = new Date().toISOString();
-    const stored = await d.alerts.write(
-      kept.map((v) => ({
-        topic: v.topic,
-        partition: v.partition,
-        offset: v.offset,
-        recordKey: v.recordKey,
-        model: v.model,
-        label: v.label,
-        labelName: v.labelName,
-        threat: v.threat,
-        probability: v.probability,
-        scoredAt,
-      })),
-    );
+    // publishing and storing wait on different servers (the broker, DuckDB's threads or MongoDB): run
+    // them together; the offsets are committed once both are durable
+    const [published, written] = await Promise.allSettled([
+      untilDone(
+        () => producer.send(out),
+        "publishing verdicts",
+        d.log,
+        () => stopping,
+      ),
+      d.alerts.write(
+        kept.map((v) => ({
+          topic: v.topic,
+          partition: v.partition,
+          offset: v.offset,
+          recordKey: v.recordKey,
+          model: v.model,
+          label: v.label,
+          labelName: v.labelName,
+          threat: v.threat,
+          probability: v.probability,
+          scoredAt,
+        })),
+      ),
+    ]);
+    // (settled both before throwing: a failure must not close the clients under the other's request)
+    if (published.status === "rejected") throw published.reason;
+    if (written.status === "rejected") throw written.reason;
+    const stored = written.value;
     const upTo = new Map<number, bigint>();
     for (const r of batch) {
       const cur = upTo.get(r.partition);

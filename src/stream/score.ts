@@ -5,12 +5,14 @@
  * `recordsToFrame` (the schema checks of `POST /predict/records`, which coerce text cells as a CSV file
  * is coerced), then `Predictor.predict` (the bundle's preprocessing, model and threshold). A batch with
  * a bad record is checked record by record to tell the bad ones apart (only then: a clean batch costs
- * one conversion), and the rest are scored together.
+ * one conversion), and the rest are scored together. With `fast` (`fast-frame.ts`), a batch of
+ * well-formed records skips the per-record objects altogether: same Frame, a fraction of the time.
  */
 import type { Prediction, Predictor } from "../bundle/predictor.ts";
 import { isNetsecError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import { type JsonScalar, recordsToFrame } from "../serve/records.ts";
+import type { FastFrame } from "./fast-frame.ts";
 import type { InRecord } from "./kafka.ts";
 import type { Decoded } from "./records.ts";
 
@@ -67,8 +69,15 @@ export function scoreBatch(
   batch: readonly InRecord[],
   decode: (text: string) => Decoded,
   predictor: Predictor,
+  fast?: FastFrame,
 ): ScoredBatch {
   const dead: DeadLetter[] = [];
+  const whole = fast?.(
+    batch.map((r) => r.value),
+    predictor.schema,
+    predictor.manifest.input_columns,
+  );
+  if (whole) return { ...judge(batch, whole, predictor), dead };
   let good: InRecord[] = [];
   let objects: Record<string, JsonScalar>[] = [];
   for (const r of batch) {
@@ -79,7 +88,7 @@ export function scoreBatch(
     } else dead.push({ record: r, reason: d.reason });
   }
   const inputs = predictor.manifest.input_columns;
-  let frame: ReturnType<typeof recordsToFrame>["frame"] | null = null;
+  let frame: Frame | null = null;
   if (objects.length > 0) {
     try {
       frame = recordsToFrame(objects, predictor.schema, inputs).frame;
@@ -101,25 +110,32 @@ export function scoreBatch(
       frame = objects.length > 0 ? recordsToFrame(objects, predictor.schema, inputs).frame : null;
     }
   }
-  const verdicts: Verdict[] = [];
-  let scored: ScoredBatch["scored"] = null;
-  if (frame) {
-    const p = predictor.predict(frame);
-    scored = { frame, prediction: p };
-    for (const [i, r] of good.entries())
-      verdicts.push({
-        key: recordKey(r),
-        topic: r.topic,
-        partition: r.partition,
-        offset: r.offset,
-        recordKey: r.key,
-        timestamp: r.timestamp,
-        model: predictor.version,
-        label: p.labels[i]!,
-        labelName: p.labelNames[i]!,
-        threat: p.isThreat[i] === 1,
-        probability: p.probability[i]!,
-      });
+  return { ...(frame ? judge(good, frame, predictor) : { verdicts: [], scored: null }), dead };
+}
+
+/** Score `frame` (the rows of `records`, in order): a verdict per record. */
+function judge(
+  records: readonly InRecord[],
+  frame: Frame,
+  predictor: Predictor,
+): Pick<ScoredBatch, "verdicts" | "scored"> {
+  const p = predictor.predict(frame);
+  const verdicts: Verdict[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    verdicts[i] = {
+      key: recordKey(r),
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset,
+      recordKey: r.key,
+      timestamp: r.timestamp,
+      model: predictor.version,
+      label: p.labels[i]!,
+      labelName: p.labelNames[i]!,
+      threat: p.isThreat[i] === 1,
+      probability: p.probability[i]!,
+    };
   }
-  return { verdicts, dead, scored };
+  return { verdicts, scored: { frame, prediction: p } };
 }

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Predictor } from "../../src/bundle/predictor.ts";
 import { loadFrame } from "../../src/datasets/load.ts";
+import { fastFrame } from "../../src/stream/fast-frame.ts";
 import type { InRecord } from "../../src/stream/kafka.ts";
 import { decoder } from "../../src/stream/records.ts";
 import { scoreBatch } from "../../src/stream/score.ts";
@@ -55,7 +56,20 @@ describe("scoreBatch", () => {
       decoder("csv", header),
       p,
     );
-    for (const got of [json, csvRecords]) {
+    // the whole-batch fast paths (netsec stream's default) give the same
+    const fastJson = scoreBatch(
+      lines.map((l, i) => rec(i, asJson(l))),
+      decoder("json", header),
+      p,
+      fastFrame("json", header),
+    );
+    const fastCsv = scoreBatch(
+      lines.map((l, i) => rec(i, l)),
+      decoder("csv", header),
+      p,
+      fastFrame("csv", header),
+    );
+    for (const got of [json, csvRecords, fastJson, fastCsv]) {
       expect(got.dead).toEqual([]);
       expect(got.verdicts.map((v) => v.probability)).toEqual(Array.from(want.probability));
       expect(got.verdicts.map((v) => v.label)).toEqual(want.labels);
@@ -86,6 +100,8 @@ describe("scoreBatch", () => {
       if (i < poison.length) batch.push(rec(100 + i, poison[i]!));
     });
     const r = scoreBatch(batch, decoder("json", header), p);
+    // with the fast path, the batch falls back to the general path: the same verdicts and reasons
+    expect(scoreBatch(batch, decoder("json", header), p, fastFrame("json", header))).toEqual(r);
     const alone = scoreBatch(
       good.map((g, i) => rec(i, g)),
       decoder("json", header),

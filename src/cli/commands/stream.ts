@@ -7,6 +7,7 @@ import { monitorSettingsFrom } from "../../monitor/monitor.ts";
 import { ModelHolder, registryModelSource } from "../../serve/model-holder.ts";
 import { openAlertStore } from "../../store/alerts.ts";
 import { alertChannelsFrom } from "../../stream/alert-topic.ts";
+import { fastFrame } from "../../stream/fast-frame.ts";
 import { ensureTopic, parseBrokers } from "../../stream/kafka.ts";
 import { createStreamMetrics, serveMetrics } from "../../stream/metrics.ts";
 import { StreamMonitoring } from "../../stream/monitoring.ts";
@@ -74,8 +75,16 @@ export function registerStream(program: Command): void {
       "--csv-header <col,col,…>",
       "the columns of CSV records, in order (default: the model's dataset schema's column order)",
     )
-    .option("--batch-size <n>", "records scored together", "2000")
-    .option("--linger-ms <ms>", "how long a partial batch waits for more records", "20")
+    .option(
+      "--batch-size <n>",
+      "records scored together under a backlog (when caught up, batches close after --linger-ms)",
+      "8000",
+    )
+    .option(
+      "--linger-ms <ms>",
+      "when caught up, the longest a record waits for its batch to fill before a partial batch is scored",
+      "20",
+    )
     .option("--max-in-flight <n>", "batches fetched ahead of the scorer before fetching pauses", "4")
     .option("--poll-ms <ms>", "how often the registry is checked for a new champion (0: never)", "5000")
     .option(
@@ -177,6 +186,7 @@ export function registerStream(program: Command): void {
           {
             holder,
             decode: decoder(format, header),
+            fast: fastFrame(format, header),
             alerts,
             log: ctx.log,
             metrics,

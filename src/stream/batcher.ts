@@ -1,0 +1,40 @@
+/**
+ * The records fetched but not yet scored, and when the next batch is due: as soon as `batchSize` are
+ * buffered (a backlog: full batches, for throughput), else once the oldest buffered record has waited
+ * `lingerMs` (caught up: a partial batch, so a record waits at most `lingerMs` for company). Times are
+ * milliseconds from one monotonic clock (performance.now() in `run.ts`; the tests pass their own).
+ */
+export class Batcher<T> {
+  private readonly items: T[] = [];
+  /** Each buffered item's arrival time, in `items`' order. */
+  private readonly arrived: number[] = [];
+  private readonly batchSize: number;
+  private readonly lingerMs: number;
+
+  constructor(batchSize: number, lingerMs: number) {
+    this.batchSize = batchSize;
+    this.lingerMs = lingerMs;
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  add(item: T, now: number): void {
+    this.items.push(item);
+    this.arrived.push(now);
+  }
+
+  /** Milliseconds until a batch is due (0: now); Infinity when nothing is buffered. */
+  dueIn(now: number): number {
+    if (this.items.length === 0) return Number.POSITIVE_INFINITY;
+    if (this.items.length >= this.batchSize) return 0;
+    return Math.max(0, this.arrived[0]! + this.lingerMs - now);
+  }
+
+  /** The next batch: the oldest `batchSize` items (fewer when fewer are buffered). */
+  take(): T[] {
+    this.arrived.splice(0, this.batchSize);
+    return this.items.splice(0, this.batchSize);
+  }
+}
