@@ -128,13 +128,18 @@ function firstAtLeast(edges: Float64Array, x: number): number {
 
 /**
  * A numeric input's bin lookup, built once per reference: the edges as a Float64Array for the binary
- * search and, when every edge is a whole number within a span of `INT_TABLE_SPAN` (counts, flags,
- * ports, …), a table from the whole value to its slot in `bins`, so such a cell costs one array read.
+ * search and, when every edge lies on a grid of whole numbers, tenths, hundredths or thousandths
+ * spanning fewer than `INT_TABLE_SPAN` grid points (counts, flags, ports, rates such as 0.07, …), a
+ * table from a grid point to its slot in `bins`, so such a cell costs one array read.
  */
 interface BinLookup {
   edges: Float64Array;
-  /** slot in `bins` of the whole value `lo + i`, or null without a table. */
+  /** slot in `bins` of the grid value (gridLo + i) / unit, or null without a table. */
   table: Uint16Array | null;
+  /** Grid points per unit of value: 1 (whole values), 10, 100 or 1000. */
+  unit: number;
+  /** The first edge × unit (a whole number). */
+  gridLo: number;
   lo: number;
   /**
    * Otherwise a guide: [first edge, last edge] cut into GUIDE_CELLS equal cells, `guide[c]` the index
@@ -148,6 +153,8 @@ interface BinLookup {
 const GUIDE_CELLS = 1024;
 
 const INT_TABLE_SPAN = 1 << 16;
+/** The grids tried for a table, finest last (a value k / unit is the double "k / unit" parses to). */
+const GRID_UNITS = [1, 10, 100, 1000];
 const lookupCache = new WeakMap<number[], BinLookup>();
 
 function lookupOf(edgeList: number[]): BinLookup {
@@ -156,18 +163,38 @@ function lookupOf(edgeList: number[]): BinLookup {
   const edges = Float64Array.from(edgeList);
   const m = edges.length;
   let table: Uint16Array | null = null;
+  let unit = 1;
+  let gridLo = 0;
   const lo = m ? edges[0]! : 0;
-  if (m > 0 && edges.every((e) => Number.isInteger(e)) && edges[m - 1]! - lo < INT_TABLE_SPAN) {
-    table = new Uint16Array(edges[m - 1]! - lo + 1);
-    for (let v = 0; v < table.length; v++) table[v] = firstAtLeast(edges, lo + v) + 1;
+  for (const u of m > 0 ? GRID_UNITS : []) {
+    const gLo = Math.round(lo * u);
+    const gHi = Math.round(edges[m - 1]! * u);
+    if (!(gHi - gLo < INT_TABLE_SPAN)) break; // a finer grid is only wider
+    // every edge a grid point: k / u is the one double nearest k/u, as parsing the edge gave it
+    if (!edges.every((e) => Math.round(e * u) / u === e)) continue;
+    table = new Uint16Array(gHi - gLo + 1);
+    for (let k = 0; k < table.length; k++) table[k] = firstAtLeast(edges, (gLo + k) / u) + 1;
+    unit = u;
+    gridLo = gLo;
+    break;
   }
   const span = m ? edges[m - 1]! - lo : 0;
   const scale = span > 0 ? GUIDE_CELLS / span : 0;
   const guide = new Uint16Array(GUIDE_CELLS + 2);
   for (let c = 0; c < guide.length; c++) guide[c] = Math.min(m, firstAtLeast(edges, lo + c / (scale || 1)));
-  l = { edges, table, lo, guide, scale };
+  l = { edges, table, unit, gridLo, lo, guide, scale };
   lookupCache.set(edgeList, l);
   return l;
+}
+
+/**
+ * The table index of x when x is a grid point of the table (then its slot is `table[index]`), else
+ * −1. The test is exact: x must be the very double (gridLo + index) / unit.
+ */
+function gridIndex(table: Uint16Array, unit: number, gridLo: number, x: number): number {
+  // (NaN and values far off the grid fail the last test, whatever `| 0` made of them)
+  const j = (x * unit - gridLo + 0.5) | 0;
+  return j >= 0 && j < table.length && (gridLo + j) / unit === x ? j : -1;
 }
 
 /**
@@ -241,7 +268,8 @@ interface CellSums {
 function countCells(v: Float64Array, k: number, look: BinLookup, bins: Int32Array, s: CellSums): void {
   const edges = look.edges;
   const table = look.table;
-  const lo = look.lo;
+  const unit = look.unit;
+  const gridLo = look.gridLo;
   const m = edges.length;
   const first = m ? edges[0]! : Number.POSITIVE_INFINITY;
   const last = m ? edges[m - 1]! : Number.NEGATIVE_INFINITY;
@@ -264,9 +292,8 @@ function countCells(v: Float64Array, k: number, look: BinLookup, bins: Int32Arra
       if (x > last) slot = m + 1;
       else if (x < first) slot = 0;
       else {
-        // inside the edges: x − lo is in [0, span], so `| 0` tells a whole offset exactly
-        const off = x - lo;
-        slot = table !== null && (off | 0) === off ? table[off]! : guidedFirstAtLeast(look, x) + 1;
+        const j = table === null ? -1 : gridIndex(table, unit, gridLo, x);
+        slot = j >= 0 ? table![j]! : guidedFirstAtLeast(look, x) + 1;
       }
     }
     bins[slot]!++;
@@ -289,7 +316,8 @@ function countCellsAt(
 ): void {
   const edges = look.edges;
   const table = look.table;
-  const lo = look.lo;
+  const unit = look.unit;
+  const gridLo = look.gridLo;
   const m = edges.length;
   const first = m ? edges[0]! : Number.POSITIVE_INFINITY;
   const last = m ? edges[m - 1]! : Number.NEGATIVE_INFINITY;
@@ -312,9 +340,8 @@ function countCellsAt(
       if (x > last) slot = m + 1;
       else if (x < first) slot = 0;
       else {
-        // inside the edges: x − lo is in [0, span], so `| 0` tells a whole offset exactly
-        const off = x - lo;
-        slot = table !== null && (off | 0) === off ? table[off]! : guidedFirstAtLeast(look, x) + 1;
+        const j = table === null ? -1 : gridIndex(table, unit, gridLo, x);
+        slot = j >= 0 ? table![j]! : guidedFirstAtLeast(look, x) + 1;
       }
     }
     bins[slot]!++;
@@ -361,8 +388,27 @@ function countNumeric(
     const lo = look.lo;
     const perValue = scratch.perValue.fill(0, 0, LANES * span);
     const off = scratch.off;
+    const unit = look.unit;
+    const gridLo = look.gridLo;
     let k = 0;
     let i = 0;
+    if (unit !== 1) {
+      // a grid of decimals: each cell's grid index checked exactly (gridIndex)
+      for (; i + LANES <= n; i += LANES) {
+        const ja = gridIndex(table, unit, gridLo, v[i]!);
+        const jb = gridIndex(table, unit, gridLo, v[i + 1]!);
+        const jc = gridIndex(table, unit, gridLo, v[i + 2]!);
+        const jd = gridIndex(table, unit, gridLo, v[i + 3]!);
+        if (ja >= 0) perValue[ja]!++;
+        else off[k++] = i;
+        if (jb >= 0) perValue[span + jb]!++;
+        else off[k++] = i + 1;
+        if (jc >= 0) perValue[2 * span + jc]!++;
+        else off[k++] = i + 2;
+        if (jd >= 0) perValue[3 * span + jd]!++;
+        else off[k++] = i + 3;
+      }
+    }
     for (; i + LANES <= n; i += LANES) {
       const a = v[i]! - lo;
       const b = v[i + 1]! - lo;
@@ -383,16 +429,15 @@ function countNumeric(
       else off[k++] = i + 3;
     }
     for (; i < n; i++) {
-      const a = v[i]! - lo;
-      const ja = a | 0;
-      if (ja === a && ja >= 0 && ja < span) perValue[ja]!++;
+      const ja = gridIndex(table, unit, gridLo, v[i]!);
+      if (ja >= 0) perValue[ja]!++;
       else off[k++] = i;
     }
     let { sum, sumsq, min, max } = s;
     for (let j = 0; j < span; j++) {
       const cnt = perValue[j]! + perValue[span + j]! + perValue[2 * span + j]! + perValue[3 * span + j]!;
       if (cnt === 0) continue;
-      const x = lo + j;
+      const x = (gridLo + j) / unit;
       bins[table[j]!]! += cnt;
       sum += x * cnt;
       sumsq += x * x * cnt;

@@ -162,7 +162,9 @@ describe("bin lookup", () => {
     const rng = new Rng(11);
     const cases: number[][] = [
       Array.from({ length: 40 }, (_, i) => i * 3), // whole values: the lookup table
-      Array.from({ length: 101 }, (_, i) => i / 100), // rates 0.00 … 1.00
+      Array.from({ length: 101 }, (_, i) => i / 100), // rates 0.00 … 1.00: a table on hundredths
+      Array.from({ length: 61 }, (_, i) => (i - 30) / 10), // −3.0 … 3.0: a table on tenths
+      Array.from({ length: 90 }, (_, i) => 0.001 * (i * 7) + 0.0005), // no grid up to thousandths: the search
       Array.from({ length: 300 }, (_, i) => Math.floor(Math.exp(i / 12))), // heavy tail, quantile bins
     ];
     for (const values of cases) {
