@@ -4,8 +4,10 @@
  * and the running sum, sum of squares, min and max) or per category (the training ones, then unseen
  * ones by name, at most `MAX_UNSEEN_NAMES` of them and the rest together); per output, threats, rows
  * per probability bin and per predicted class. Their size depends on the reference alone, never on
- * the rows counted (constant memory per window), and counting a row costs one bin lookup per cell
- * (a binary search over ≤ 256 edges, or an array read for a category).
+ * the rows counted (constant memory per window), and counting a row costs one bin lookup per cell:
+ * a counter increment for an input whose edges lie on a grid (whole numbers to thousandths), a guided
+ * search over ≤ 256 edges otherwise, an array read for a category (BENCHMARKS.md: 3–5% of an
+ * upload's work on the scoring thread).
  *
  * A scoring thread counts its batch (`countBatch`) next to the scoring and returns the counts; the
  * server adds them to the open window (`addCounts`), so the event loop does per batch work of the
