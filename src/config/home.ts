@@ -17,7 +17,10 @@
  *                                       closed windows' drift summaries (bounded), the latest report
  *     monitoring/<model>/inbox/<id>.json  counts `netsec predict` left for a running server to add
  *     monitoring/server.json            the serving process that owns monitoring/ (pid) while it runs
+ *     monitoring/stream-offsets-<digest>.json  the stream offsets monitoring counted, per consumer
+ *                                       group and topic (digest: of both names)
  */
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -107,6 +110,8 @@ export interface HomeLayout {
   readonly monitoringOwner: string;
   /** One model's monitoring state and the inbox of counts other processes left for the owner. */
   monitorModel(name: string): { dir: string; state: string; inbox: string };
+  /** The ledger of stream offsets monitoring counted for a consumer group on a topic (any names). */
+  streamOffsets(group: string, topic: string): string;
 }
 
 /** The layout of the home `home` (an absolute path: Config.home). Pure: creates nothing. */
@@ -165,6 +170,12 @@ export function homeLayout(home: string): HomeLayout {
       const dir = join(monitoring, name);
       return { dir, state: join(dir, "state.json"), inbox: join(dir, "inbox") };
     },
+    // a file, not a folder: monitoring/'s folders are the models
+    streamOffsets: (group, topic) =>
+      join(
+        monitoring,
+        `stream-offsets-${createHash("sha256").update(`${group}\0${topic}`).digest("hex").slice(0, 24)}.json`,
+      ),
   };
 }
 

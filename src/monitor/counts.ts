@@ -4,8 +4,10 @@
  * and the running sum, sum of squares, min and max) or per category (the training ones, then unseen
  * ones by name, at most `MAX_UNSEEN_NAMES` of them and the rest together); per output, threats, rows
  * per probability bin and per predicted class. Their size depends on the reference alone, never on
- * the rows counted (constant memory per window), and counting a row costs one bin lookup per cell
- * (a binary search over ≤ 256 edges, or an array read for a category).
+ * the rows counted (constant memory per window), and counting a row costs one bin lookup per cell:
+ * a counter increment for an input whose edges lie on a grid (whole numbers to thousandths), a guided
+ * search over ≤ 256 edges otherwise, an array read for a category (BENCHMARKS.md: 3–5% of an
+ * upload's work on the scoring thread).
  *
  * A scoring thread counts its batch (`countBatch`) next to the scoring and returns the counts; the
  * server adds them to the open window (`addCounts`), so the event loop does per batch work of the
@@ -128,13 +130,18 @@ function firstAtLeast(edges: Float64Array, x: number): number {
 
 /**
  * A numeric input's bin lookup, built once per reference: the edges as a Float64Array for the binary
- * search and, when every edge is a whole number within a span of `INT_TABLE_SPAN` (counts, flags,
- * ports, …), a table from the whole value to its slot in `bins`, so such a cell costs one array read.
+ * search and, when every edge lies on a grid of whole numbers, tenths, hundredths or thousandths
+ * spanning fewer than `INT_TABLE_SPAN` grid points (counts, flags, ports, rates such as 0.07, …), a
+ * table from a grid point to its slot in `bins`, so such a cell costs one array read.
  */
 interface BinLookup {
   edges: Float64Array;
-  /** slot in `bins` of the whole value `lo + i`, or null without a table. */
+  /** slot in `bins` of the grid value (gridLo + i) / unit, or null without a table. */
   table: Uint16Array | null;
+  /** Grid points per unit of value: 1 (whole values), 10, 100 or 1000. */
+  unit: number;
+  /** The first edge × unit (a whole number). */
+  gridLo: number;
   lo: number;
   /**
    * Otherwise a guide: [first edge, last edge] cut into GUIDE_CELLS equal cells, `guide[c]` the index
@@ -148,6 +155,8 @@ interface BinLookup {
 const GUIDE_CELLS = 1024;
 
 const INT_TABLE_SPAN = 1 << 16;
+/** The grids tried for a table, finest last (a value k / unit is the double "k / unit" parses to). */
+const GRID_UNITS = [1, 10, 100, 1000];
 const lookupCache = new WeakMap<number[], BinLookup>();
 
 function lookupOf(edgeList: number[]): BinLookup {
@@ -156,18 +165,38 @@ function lookupOf(edgeList: number[]): BinLookup {
   const edges = Float64Array.from(edgeList);
   const m = edges.length;
   let table: Uint16Array | null = null;
+  let unit = 1;
+  let gridLo = 0;
   const lo = m ? edges[0]! : 0;
-  if (m > 0 && edges.every((e) => Number.isInteger(e)) && edges[m - 1]! - lo < INT_TABLE_SPAN) {
-    table = new Uint16Array(edges[m - 1]! - lo + 1);
-    for (let v = 0; v < table.length; v++) table[v] = firstAtLeast(edges, lo + v) + 1;
+  for (const u of m > 0 ? GRID_UNITS : []) {
+    const gLo = Math.round(lo * u);
+    const gHi = Math.round(edges[m - 1]! * u);
+    if (!(gHi - gLo < INT_TABLE_SPAN)) break; // a finer grid is only wider
+    // every edge a grid point: k / u is the one double nearest k/u, as parsing the edge gave it
+    if (!edges.every((e) => Math.round(e * u) / u === e)) continue;
+    table = new Uint16Array(gHi - gLo + 1);
+    for (let k = 0; k < table.length; k++) table[k] = firstAtLeast(edges, (gLo + k) / u) + 1;
+    unit = u;
+    gridLo = gLo;
+    break;
   }
   const span = m ? edges[m - 1]! - lo : 0;
   const scale = span > 0 ? GUIDE_CELLS / span : 0;
   const guide = new Uint16Array(GUIDE_CELLS + 2);
   for (let c = 0; c < guide.length; c++) guide[c] = Math.min(m, firstAtLeast(edges, lo + c / (scale || 1)));
-  l = { edges, table, lo, guide, scale };
+  l = { edges, table, unit, gridLo, lo, guide, scale };
   lookupCache.set(edgeList, l);
   return l;
+}
+
+/**
+ * The table index of x when x is a grid point of the table (then its slot is `table[index]`), else
+ * −1. The test is exact: x must be the very double (gridLo + index) / unit.
+ */
+function gridIndex(table: Uint16Array, unit: number, gridLo: number, x: number): number {
+  // (NaN and values far off the grid fail the last test, whatever `| 0` made of them)
+  const j = (x * unit - gridLo + 0.5) | 0;
+  return j >= 0 && j < table.length && (gridLo + j) / unit === x ? j : -1;
 }
 
 /**
@@ -212,25 +241,46 @@ export interface ScoredBatch {
   labelNames: readonly string[];
 }
 
+/** Count lanes: consecutive cells go to different copies of the counters (see countNumeric). */
+const LANES = 4;
+
+interface Scratch {
+  perValue: Int32Array;
+  off: Int32Array;
+  bins: Int32Array;
+}
+
 /**
- * One numeric column's cells into `acc` (a function of its own: one small loop V8 optimises once,
- * whatever the mix of columns around it).
+ * The running sums of the cells counted one by one (off the per-value table, or every cell without
+ * one) and their bin counts.
  */
-function countNumeric(v: Float64Array, n: number, look: BinLookup, acc: NumericCounts): void {
+interface CellSums {
+  missing: number;
+  sum: number;
+  sumsq: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Cells `v[0..k)` into `bins` and `s`, one at a time: a missing cell, then below/above the edges,
+ * then the table or the guided search. (countCellsAt is the same loop over chosen rows: two
+ * functions, so that each stays monomorphic.)
+ */
+function countCells(v: Float64Array, k: number, look: BinLookup, bins: Int32Array, s: CellSums): void {
   const edges = look.edges;
   const table = look.table;
-  const lo = look.lo;
+  const unit = look.unit;
+  const gridLo = look.gridLo;
   const m = edges.length;
   const first = m ? edges[0]! : Number.POSITIVE_INFINITY;
   const last = m ? edges[m - 1]! : Number.NEGATIVE_INFINITY;
-  const bins = new Int32Array(m + 2);
-  let missing = 0;
-  let sum = 0;
-  let sumsq = 0;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    const x = v[i]!;
+  let { missing, sum, sumsq, min, max } = s;
+  // the previous cell's value and slot: a column often repeats a value from row to row (rates of 0)
+  let prev = Number.NaN;
+  let slot = 0;
+  for (let t = 0; t < k; t++) {
+    const x = v[t]!;
     if (Number.isNaN(x)) {
       missing++;
       continue;
@@ -239,21 +289,177 @@ function countNumeric(v: Float64Array, n: number, look: BinLookup, acc: NumericC
     sumsq += x * x;
     if (x < min) min = x;
     if (x > max) max = x;
-    if (x > last) bins[m + 1]!++;
-    else if (x < first) bins[0]!++;
-    else {
-      // inside the edges: x − lo is in [0, span], so `| 0` tells a whole offset exactly
-      const off = x - lo;
-      if (table !== null && (off | 0) === off) bins[table[off]!]!++;
-      else bins[guidedFirstAtLeast(look, x) + 1]!++;
+    if (x !== prev) {
+      prev = x;
+      if (x > last) slot = m + 1;
+      else if (x < first) slot = 0;
+      else {
+        const j = table === null ? -1 : gridIndex(table, unit, gridLo, x);
+        slot = j >= 0 ? table![j]! : guidedFirstAtLeast(look, x) + 1;
+      }
     }
+    bins[slot]!++;
   }
-  acc.missing = missing;
-  acc.bins = Array.from(bins);
-  acc.sum = sum;
-  acc.sumsq = sumsq;
-  acc.min = n - missing > 0 ? min : null;
-  acc.max = n - missing > 0 ? max : null;
+  s.missing = missing;
+  s.sum = sum;
+  s.sumsq = sumsq;
+  s.min = min;
+  s.max = max;
+}
+
+/** countCells over the cells `v[idx[0..k)]`. */
+function countCellsAt(
+  v: Float64Array,
+  idx: Int32Array,
+  k: number,
+  look: BinLookup,
+  bins: Int32Array,
+  s: CellSums,
+): void {
+  const edges = look.edges;
+  const table = look.table;
+  const unit = look.unit;
+  const gridLo = look.gridLo;
+  const m = edges.length;
+  const first = m ? edges[0]! : Number.POSITIVE_INFINITY;
+  const last = m ? edges[m - 1]! : Number.NEGATIVE_INFINITY;
+  let { missing, sum, sumsq, min, max } = s;
+  // the previous cell's value and slot: a column often repeats a value from row to row (rates of 0)
+  let prev = Number.NaN;
+  let slot = 0;
+  for (let t = 0; t < k; t++) {
+    const x = v[idx[t]!]!;
+    if (Number.isNaN(x)) {
+      missing++;
+      continue;
+    }
+    sum += x;
+    sumsq += x * x;
+    if (x < min) min = x;
+    if (x > max) max = x;
+    if (x !== prev) {
+      prev = x;
+      if (x > last) slot = m + 1;
+      else if (x < first) slot = 0;
+      else {
+        const j = table === null ? -1 : gridIndex(table, unit, gridLo, x);
+        slot = j >= 0 ? table![j]! : guidedFirstAtLeast(look, x) + 1;
+      }
+    }
+    bins[slot]!++;
+  }
+  s.missing = missing;
+  s.sum = sum;
+  s.sumsq = sumsq;
+  s.min = min;
+  s.max = max;
+}
+
+/**
+ * One numeric column's cells into `acc` (functions of their own: small loops V8 optimises once,
+ * whatever the mix of columns around them).
+ *
+ * A whole-valued column whose table spans no more values than the batch has rows (flags, small
+ * counts, ports of a narrow range: most inputs of the datasets here) is counted per value: each cell
+ * only adds 1 to its value's counter, and the bins, sum, sum of squares, min and max are made from
+ * the value counters afterwards (O(span) ≤ O(rows)). The counters come in LANES copies, cell i in
+ * copy i mod LANES: an increment then never waits for the one before it to the same counter (a
+ * column of few values hits one counter in a row), which made the plain loop three times slower.
+ * Cells off the table (missing, fractional, outside the edges) are counted one by one after.
+ */
+function countNumeric(
+  v: Float64Array,
+  n: number,
+  look: BinLookup,
+  acc: NumericCounts,
+  /** Room for LANES × n counters, n row numbers and the bins, reused from column to column. */
+  scratch: Scratch,
+): void {
+  const m = look.edges.length;
+  const bins = scratch.bins.fill(0, 0, m + 2);
+  const s: CellSums = {
+    missing: 0,
+    sum: 0,
+    sumsq: 0,
+    min: Number.POSITIVE_INFINITY,
+    max: Number.NEGATIVE_INFINITY,
+  };
+  const table = look.table;
+  if (table !== null && table.length <= n) {
+    const span = table.length;
+    const lo = look.lo;
+    const perValue = scratch.perValue.fill(0, 0, LANES * span);
+    const off = scratch.off;
+    const unit = look.unit;
+    const gridLo = look.gridLo;
+    let k = 0;
+    let i = 0;
+    if (unit !== 1) {
+      // a grid of decimals: each cell's grid index checked exactly (gridIndex)
+      for (; i + LANES <= n; i += LANES) {
+        const ja = gridIndex(table, unit, gridLo, v[i]!);
+        const jb = gridIndex(table, unit, gridLo, v[i + 1]!);
+        const jc = gridIndex(table, unit, gridLo, v[i + 2]!);
+        const jd = gridIndex(table, unit, gridLo, v[i + 3]!);
+        if (ja >= 0) perValue[ja]!++;
+        else off[k++] = i;
+        if (jb >= 0) perValue[span + jb]!++;
+        else off[k++] = i + 1;
+        if (jc >= 0) perValue[2 * span + jc]!++;
+        else off[k++] = i + 2;
+        if (jd >= 0) perValue[3 * span + jd]!++;
+        else off[k++] = i + 3;
+      }
+    }
+    for (; i + LANES <= n; i += LANES) {
+      const a = v[i]! - lo;
+      const b = v[i + 1]! - lo;
+      const c = v[i + 2]! - lo;
+      const d = v[i + 3]! - lo;
+      const ja = a | 0;
+      const jb = b | 0;
+      const jc = c | 0;
+      const jd = d | 0;
+      // NaN and values off the table fail the tests (NaN | 0 is 0, never equal to NaN)
+      if (ja === a && ja >= 0 && ja < span) perValue[ja]!++;
+      else off[k++] = i;
+      if (jb === b && jb >= 0 && jb < span) perValue[span + jb]!++;
+      else off[k++] = i + 1;
+      if (jc === c && jc >= 0 && jc < span) perValue[2 * span + jc]!++;
+      else off[k++] = i + 2;
+      if (jd === d && jd >= 0 && jd < span) perValue[3 * span + jd]!++;
+      else off[k++] = i + 3;
+    }
+    for (; i < n; i++) {
+      const ja = gridIndex(table, unit, gridLo, v[i]!);
+      if (ja >= 0) perValue[ja]!++;
+      else off[k++] = i;
+    }
+    let { sum, sumsq, min, max } = s;
+    for (let j = 0; j < span; j++) {
+      const cnt = perValue[j]! + perValue[span + j]! + perValue[2 * span + j]! + perValue[3 * span + j]!;
+      if (cnt === 0) continue;
+      const x = (gridLo + j) / unit;
+      bins[table[j]!]! += cnt;
+      sum += x * cnt;
+      sumsq += x * x * cnt;
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+    s.sum = sum;
+    s.sumsq = sumsq;
+    s.min = min;
+    s.max = max;
+    countCellsAt(v, off, k, look, bins, s);
+  } else countCells(v, n, look, bins, s);
+  acc.missing = s.missing;
+  // (a loop: Array.from on a typed array goes through its iterator, slower than the counting)
+  const out = acc.bins;
+  for (let j = 0; j < m + 2; j++) out[j] = bins[j]!;
+  acc.sum = s.sum;
+  acc.sumsq = s.sumsq;
+  acc.min = n - s.missing > 0 ? s.min : null;
+  acc.max = n - s.missing > 0 ? s.max : null;
 }
 
 /** The counts of one scored batch on the reference's bins. */
@@ -261,12 +467,20 @@ export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts 
   const out = emptyCounts(ref);
   const n = b.frame.nRows;
   out.rows = n;
+  let widest = 0;
+  for (const r of Object.values(ref.inputs))
+    if (r.kind === "numeric") widest = Math.max(widest, r.edges.length);
+  const scratch: Scratch = {
+    perValue: new Int32Array(LANES * n),
+    off: new Int32Array(n),
+    bins: new Int32Array(widest + 2),
+  };
   for (const [name, r] of Object.entries(ref.inputs)) {
     if (!b.frame.has(name)) continue;
     const col = b.frame.column(name);
     const acc = out.inputs[name]!;
     if (r.kind === "numeric" && acc.kind === "numeric" && col.kind === "numeric") {
-      countNumeric(col.values, n, lookupOf(r.edges), acc);
+      countNumeric(col.values, n, lookupOf(r.edges), acc, scratch);
     } else if (r.kind === "categorical" && acc.kind === "categorical" && col.kind === "categorical") {
       const index = indexOf(r.categories);
       const perCode = new Float64Array(col.categories.length);
@@ -287,15 +501,30 @@ export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts 
     }
   }
   const o = out.outputs;
-  const classes = new Map<string, number>();
+  const probability = new Int32Array(PROBABILITY_BINS);
+  // the predicted classes: a few names, the same string objects row after row
+  const names: string[] = [];
+  const perName: number[] = [];
+  let at = -1;
+  let threats = 0;
   for (let i = 0; i < n; i++) {
-    if (b.isThreat[i] === 1) o.threats++;
+    threats += b.isThreat[i] === 1 ? 1 : 0;
     const p = b.probability[i]!;
-    if (!Number.isNaN(p)) o.probability[probabilityBin(p)]!++;
+    if (!Number.isNaN(p)) probability[probabilityBin(p)]!++;
     const c = b.labelNames[i]!;
-    classes.set(c, (classes.get(c) ?? 0) + 1);
+    if (at < 0 || names[at] !== c) {
+      at = names.indexOf(c);
+      if (at < 0) {
+        at = names.length;
+        names.push(c);
+        perName.push(0);
+      }
+    }
+    perName[at]!++;
   }
-  o.classes = Object.fromEntries(classes);
+  o.threats = threats;
+  for (let j = 0; j < PROBABILITY_BINS; j++) o.probability[j] = probability[j]!;
+  o.classes = Object.fromEntries(names.map((c, k) => [c, perName[k]!]));
   return out;
 }
 

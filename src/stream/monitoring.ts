@@ -15,8 +15,14 @@
  * A server that starts while a consumer owns monitoring/ takes it over (`claimMonitoring`); the
  * consumer sees so at its next tick and sends from then on to the inbox (the counts of at most one
  * tick, saved by the consumer while the server read the state, can be lost in that hand-over).
+ *
+ * Each record is counted once, whichever member scored it: a rebalance hands a partition's records
+ * that one member scored (and even committed: the client retries a refused commit after rejoining) to
+ * another, which scores them again. `count` claims the rows' offsets in the group's ledger
+ * (offset-ledger.ts, shared by the members on this NETSEC_HOME) and counts only the rows it claimed.
  */
 import type { Prediction, Predictor } from "../bundle/predictor.ts";
+import { homeLayout } from "../config/home.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Logger } from "../core/log.ts";
 import type { AlertSink } from "../monitor/alerts.ts";
@@ -31,6 +37,7 @@ import {
   type ScoringModel,
   writeInbox,
 } from "../monitor/monitor.ts";
+import { OffsetLedger, type RowOffset } from "../monitor/offset-ledger.ts";
 import { monitorReferenceFor } from "../monitor/reference.ts";
 
 interface Pending {
@@ -49,19 +56,23 @@ export class StreamMonitoring {
   private pending: Pending[] = [];
   private owner = false;
   private timer: NodeJS.Timeout | null = null;
+  private readonly group: string;
+  private readonly ledgers = new Map<string, OffsetLedger>();
 
   constructor(
     home: string,
     settings: Partial<MonitorSettings>,
     log: Logger,
     sink: AlertSink,
-    opts: { tickMs?: number } = {},
+    /** group: the consumer group, whose members share one ledger of counted offsets per topic. */
+    opts: { group: string; tickMs?: number },
   ) {
     this.home = home;
     this.settings = settings;
     this.log = log;
     this.sink = sink;
     this.tickMs = opts.tickMs ?? 5000;
+    this.group = opts.group;
     this.monitor = new Monitor(home, settings, log, sink);
   }
 
@@ -70,9 +81,15 @@ export class StreamMonitoring {
     return this.owner;
   }
 
-  /** Count a batch the predictor scored (its frame and prediction); nothing for an in-memory model. */
-  count(p: Predictor, frame: Frame, prediction: Prediction): void {
+  /**
+   * Count a batch the predictor scored (its frame and prediction; `rows[i]` the record of frame row
+   * i, all of `topic`): only the rows whose offsets no member counted before. Nothing for an
+   * in-memory model.
+   */
+  count(p: Predictor, frame: Frame, prediction: Prediction, topic: string, rows: readonly RowOffset[]): void {
     if (!p.dir) return;
+    if (rows.length !== frame.nRows)
+      throw new RangeError(`monitoring: ${rows.length} offsets for ${frame.nRows} scored rows`);
     let ref: ReturnType<typeof monitorReferenceFor>;
     try {
       ref = monitorReferenceFor(p.dir);
@@ -81,6 +98,30 @@ export class StreamMonitoring {
       this.log.error({ err: e, bundle: p.dir }, "monitoring: reference unreadable; batch not counted");
       return;
     }
+    let mine: Uint8Array;
+    try {
+      mine = this.ledger(topic).claim(rows);
+    } catch (e) {
+      // a lock held past its wait (a member stuck mid-claim): this batch uncounted, the stream goes on
+      this.log.error({ err: e }, "monitoring: offsets not claimed; batch not counted");
+      return;
+    }
+    let kept = 0;
+    for (let i = 0; i < mine.length; i++) kept += mine[i]!;
+    if (kept === 0) return;
+    let f = frame;
+    let pred: Pick<Prediction, "isThreat" | "probability" | "labelNames"> = prediction;
+    if (kept < frame.nRows) {
+      // some rows were counted already (another member scored them before a rebalance)
+      const take = new Uint32Array(kept);
+      for (let i = 0, k = 0; i < mine.length; i++) if (mine[i]) take[k++] = i;
+      f = frame.take(take);
+      pred = {
+        isThreat: Uint8Array.from(take, (i) => prediction.isThreat[i]!),
+        probability: Float64Array.from(take, (i) => prediction.probability[i]!),
+        labelNames: Array.from(take, (i) => prediction.labelNames[i]!),
+      };
+    }
     this.pending.push({
       model: {
         name: monitoredName(p.version, p.manifest.dataset),
@@ -88,8 +129,17 @@ export class StreamMonitoring {
         runId: p.manifest.run_id,
         dir: p.dir,
       },
-      counts: ref ? countBatch(ref, { frame, ...prediction }) : null,
+      counts: ref ? countBatch(ref, { frame: f, ...pred }) : null,
     });
+  }
+
+  private ledger(topic: string): OffsetLedger {
+    let l = this.ledgers.get(topic);
+    if (!l) {
+      l = new OffsetLedger(homeLayout(this.home).streamOffsets(this.group, topic), this.log);
+      this.ledgers.set(topic, l);
+    }
+    return l;
   }
 
   /** Hand the pending counts on: into the windows when this process owns monitoring/, else the inbox. */

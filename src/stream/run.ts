@@ -58,7 +58,7 @@ export interface StreamDeps {
   alerts: AlertStore;
   log: Logger;
   metrics: StreamMetrics;
-  /** The champion's monitoring windows, fed every committed batch (null: NETSEC_MONITOR=off). */
+  /** The champion's monitoring windows, fed every delivered batch (null: NETSEC_MONITOR=off). */
   monitoring?: StreamMonitoring | null;
   /** Called after each committed batch (progress lines). */
   onBatch?: (b: { records: number; verdicts: number; dead: number; model: string }) => void;
@@ -265,10 +265,8 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
       const cur = upTo.get(r.partition);
       if (cur === undefined || cur < r.offset) upTo.set(r.partition, r.offset);
     }
-    let committed = false;
     try {
       await consumer.commit(upTo);
-      committed = true;
     } catch (e) {
       // the partition moved to another member (rebalance): it reads these records again, and the
       // store's keys keep that from adding rows
@@ -278,10 +276,16 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
         "offset commit refused; the batch will be read again by the partition's new owner",
       );
     }
-    // counted once its offsets are committed: a batch whose delivery failed, or whose commit was
-    // refused (a rebalance: the partition's new owner reads it again and counts it), is not counted
-    // here, so a rebalance does not count records twice
-    if (scored && committed) d.monitoring?.count(predictor, scored.frame, scored.prediction);
+    // counted once its verdicts are published and stored, committed or not: a record scored again
+    // after a rebalance is counted once, by whichever member claims its offset first (monitoring.ts)
+    if (scored)
+      d.monitoring?.count(
+        predictor,
+        scored.frame,
+        scored.prediction,
+        s.topic,
+        verdicts.map((v) => ({ partition: v.partition, offset: v.offset })),
+      );
     const now = Date.now();
     for (const r of batch) d.metrics.recordToAlertSeconds.observe({}, Math.max(0, now - r.timestamp) / 1000);
     d.metrics.batchSeconds.observe({}, (performance.now() - t0) / 1000);

@@ -228,6 +228,13 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
     const b = member(args);
     await Promise.all([a.joined, b.joined]);
     produce(topic);
+    // a stalls past the session timeout mid-stream (as a starved process on a loaded machine): the
+    // group gives its partitions to b, which scores again what a had not committed, and a's client,
+    // back, rejoins and retries its commit. Store and monitoring must still count each record once
+    await until(async () => (await a.handled()) > 0);
+    a.proc.kill("SIGSTOP");
+    await new Promise((r) => setTimeout(r, 8000));
+    a.proc.kill("SIGCONT");
     const verdicts = await readTopic(alerts, (m) => m.size >= N);
     expect(verdicts.size).toBe(N);
     a.proc.kill("SIGTERM");
@@ -256,10 +263,8 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
       windows: { rows: number; version: string }[];
     }[];
     const monitored = view!.windows.reduce((n, w) => n + w.rows, 0) + (view!.open?.rows ?? 0);
-    // every record reached monitoring (none lost). Not asserted exactly: CI counted 191 rows more
-    // than the records (25,301 for 25,110) in two runs while local runs matched; the extra count is
-    // an open defect of the inbox hand-over between members, written up in the session note
-    expect(monitored).toBeGreaterThanOrEqual(N + SMALL_N + N);
+    // each record once, though records were scored twice around the stall (the offset ledger)
+    expect(monitored).toBe(N + SMALL_N + N);
     expect(view!.windows.every((w) => w.version === "netsec-phishing:1")).toBe(true);
   });
 

@@ -158,11 +158,13 @@ describe("countBatch", () => {
 });
 
 describe("bin lookup", () => {
-  it("puts every value where a plain scan of the edges does: whole, fractional, heavy-tailed, on the edges", () => {
+  it("puts every value where a plain scan of the edges does: whole, fractional, heavy-tailed, on the edges, missing", () => {
     const rng = new Rng(11);
     const cases: number[][] = [
       Array.from({ length: 40 }, (_, i) => i * 3), // whole values: the lookup table
-      Array.from({ length: 101 }, (_, i) => i / 100), // rates 0.00 … 1.00
+      Array.from({ length: 101 }, (_, i) => i / 100), // rates 0.00 … 1.00: a table on hundredths
+      Array.from({ length: 61 }, (_, i) => (i - 30) / 10), // −3.0 … 3.0: a table on tenths
+      Array.from({ length: 90 }, (_, i) => 0.001 * (i * 7) + 0.0005), // no grid up to thousandths: the search
       Array.from({ length: 300 }, (_, i) => Math.floor(Math.exp(i / 12))), // heavy tail, quantile bins
     ];
     for (const values of cases) {
@@ -187,22 +189,72 @@ describe("bin lookup", () => {
         ...r.edges.map((e) => e + 1e-9),
         ...Array.from({ length: 2000 }, () => lo - 1 + rng.next() * (hi - lo + 2)),
         ...Array.from({ length: 500 }, () => Math.floor(rng.next() * (hi + 2))),
+        // missing cells, and a row count that is no multiple of the counting lanes
+        Number.NaN,
+        Number.NaN,
+        Number.NaN,
       ];
-      const naive = new Array<number>(r.edges.length + 2).fill(0);
-      for (const x of xs) {
-        const k = r.edges.findIndex((e) => x <= e);
-        naive[x < lo ? 0 : k < 0 ? r.edges.length + 1 : k + 1]!++;
+      // whole batches (the per-value counters where the table is narrower than the batch) and
+      // batches of 7 rows (cell by cell): the same counts as a plain scan
+      for (const size of [xs.length, 7]) {
+        for (let from = 0; from < xs.length; from += size * 50) {
+          const part = xs.slice(from, from + size);
+          const naive = new Array<number>(r.edges.length + 2).fill(0);
+          let sum = 0;
+          let sumsq = 0;
+          const present = part.filter((x) => !Number.isNaN(x));
+          for (const x of present) {
+            const k = r.edges.findIndex((e) => x <= e);
+            naive[x < lo ? 0 : k < 0 ? r.edges.length + 1 : k + 1]!++;
+            sum += x;
+            sumsq += x * x;
+          }
+          const frame = new Frame([{ kind: "numeric", name: "x", values: Float64Array.from(part) }]);
+          const n = part.length;
+          const c = countBatch(ref, {
+            frame,
+            isThreat: new Uint8Array(n),
+            probability: new Float64Array(n),
+            labelNames: new Array(n).fill("x"),
+          });
+          const x = c.inputs.x;
+          if (x?.kind !== "numeric") throw new Error("numeric counts expected");
+          expect(x).toMatchObject({
+            bins: naive,
+            missing: n - present.length,
+            min: present.length ? Math.min(...present) : null,
+            max: present.length ? Math.max(...present) : null,
+          });
+          // the same sums up to rounding (whole values are summed per value, times their count)
+          expect(Math.abs(x.sum - sum)).toBeLessThanOrEqual(1e-12 * sumsq + 1e-12);
+          expect(Math.abs(x.sumsq - sumsq)).toBeLessThanOrEqual(1e-12 * sumsq + 1e-12);
+        }
       }
-      const frame = new Frame([{ kind: "numeric", name: "x", values: Float64Array.from(xs) }]);
-      const n = xs.length;
-      const c = countBatch(ref, {
-        frame,
-        isThreat: new Uint8Array(n),
-        probability: new Float64Array(n),
-        labelNames: new Array(n).fill("x"),
-      });
-      expect(c.inputs.x).toMatchObject({ bins: naive, min: Math.min(...xs), max: Math.max(...xs) });
     }
+  });
+
+  it("counts the outputs: threats, probability bins, each predicted class", () => {
+    const ref = smallReference();
+    const names = ["normal", "attack", "normal", "normal", "dos", "attack", "normal"];
+    const probability = Float64Array.from([0.05, 0.95, Number.NaN, 0.5, 1, 0.999, 0]);
+    const c = countBatch(ref, {
+      frame: new Frame(
+        [
+          { kind: "numeric", name: "x", values: new Float64Array(7) },
+          { kind: "categorical", name: "c", codes: new Int32Array(7).fill(-1), categories: [] },
+        ],
+        7,
+      ),
+      isThreat: Uint8Array.from([0, 1, 0, 0, 1, 1, 0]),
+      probability,
+      labelNames: names,
+    });
+    expect(c.outputs.threats).toBe(3);
+    expect(c.outputs.classes).toEqual({ normal: 4, attack: 2, dos: 1 });
+    const bins = new Array<number>(c.outputs.probability.length).fill(0);
+    for (const p of probability)
+      if (!Number.isNaN(p)) bins[Math.min(bins.length - 1, Math.floor(p * bins.length))]!++;
+    expect(c.outputs.probability).toEqual(bins);
   });
 });
 

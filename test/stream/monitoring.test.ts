@@ -68,8 +68,10 @@ const decode = () => decoder("json", header);
 const sink = () => new AlertSink(silentLogger, null);
 
 function count(m: StreamMonitoring, b: ScoredBatch): void {
-  m.count(p, b.scored!.frame, b.scored!.prediction);
+  m.count(p, b.scored!.frame, b.scored!.prediction, "flows", offsetsOf(b));
 }
+
+const offsetsOf = (b: ScoredBatch) => b.verdicts.map((v) => ({ partition: v.partition, offset: v.offset }));
 
 /** `netsec monitor --json` on `h`: the windows as a user sees them. */
 function monitorView(h: string, rows: number) {
@@ -96,7 +98,10 @@ function liveProcess(): ChildProcess {
 
 describe("the stream consumer feeds monitoring", () => {
   it("scored batches fill the champion's windows, which netsec monitor shows", async () => {
-    const m = new StreamMonitoring(home, { windowRows: 1000 }, silentLogger, sink(), { tickMs: 60_000 });
+    const m = new StreamMonitoring(home, { windowRows: 1000 }, silentLogger, sink(), {
+      group: "g",
+      tickMs: 60_000,
+    });
     const threats: number[] = [];
     for (let from = 0; from < 2500; from += 500) {
       // a malformed record in every batch: dead-lettered, never counted
@@ -124,7 +129,10 @@ describe("the stream consumer feeds monitoring", () => {
     const layout = homeLayout(h);
     const other = liveProcess();
     try {
-      const m = new StreamMonitoring(h, { windowRows: 1_000_000 }, silentLogger, sink(), { tickMs: 60_000 });
+      const m = new StreamMonitoring(h, { windowRows: 1_000_000 }, silentLogger, sink(), {
+        group: "g",
+        tickMs: 60_000,
+      });
       m.tick(); // no owner yet: this process takes monitoring/
       expect(m.owns).toBe(true);
       // a server starting takes it over (claimMonitoring writes its pid)
@@ -152,6 +160,31 @@ describe("the stream consumer feeds monitoring", () => {
     }
   });
 
+  it("two members scoring the same records around a rebalance count each record once", async () => {
+    const h = join(tmp.dir, "h5");
+    const settings = { windowRows: 800 };
+    const a = new StreamMonitoring(h, settings, silentLogger, sink(), { group: "g", tickMs: 60_000 });
+    const b = new StreamMonitoring(h, settings, silentLogger, sink(), { group: "g", tickMs: 60_000 });
+    // a scored offsets 0–499 and lost the partition; its new owner b reads it from offset 0 again
+    count(a, scoreBatch(records(0, 500), decode(), p));
+    const again = scoreBatch(records(0, 800), decode(), p);
+    count(b, again);
+    // b stops first, then a (each keeps the windows in turn: one process, one owner pid)
+    await b.stop();
+    await a.stop();
+    // another group reads the same topic on its own: its records are its own verdicts, counted
+    const other = new StreamMonitoring(h, settings, silentLogger, sink(), { group: "other", tickMs: 60_000 });
+    count(other, scoreBatch(records(0, 100), decode(), p));
+    await other.stop();
+    const [view] = monitorView(h, 800);
+    // 800 records, once each (b's 300 new rows beside a's 500), and the other group's 100
+    expect(view!.windows.map((w) => w.rows)).toEqual([800]);
+    expect(view!.open?.rows).toBe(100);
+    // the rows counted from b's batch are its new records 500–799 (the threat rate of all 800)
+    const threats = again.verdicts.filter((v) => v.threat).length;
+    expect(view!.windows[0]!.outputs.threat_rate).toBeCloseTo(threats / 800, 12);
+  });
+
   it("a bundle whose reference is damaged costs the batch's counts, never the stream", async () => {
     const h = join(tmp.dir, "h4");
     const dir = join(tmp.dir, "broken-bundle");
@@ -168,9 +201,9 @@ describe("the stream consumer feeds monitoring", () => {
         },
       }),
     );
-    const m = new StreamMonitoring(h, {}, log, sink(), { tickMs: 60_000 });
+    const m = new StreamMonitoring(h, {}, log, sink(), { group: "g", tickMs: 60_000 });
     const b = scoreBatch(records(0, 50), decode(), p);
-    expect(() => m.count(broken, b.scored!.frame, b.scored!.prediction)).not.toThrow();
+    expect(() => m.count(broken, b.scored!.frame, b.scored!.prediction, "flows", offsetsOf(b))).not.toThrow();
     await m.stop();
     expect(errors.join("")).toContain("monitoring: reference unreadable; batch not counted");
   });

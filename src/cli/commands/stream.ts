@@ -166,6 +166,7 @@ export function registerStream(program: Command): void {
                     : null,
                   alertChannelsFrom(c),
                 ),
+                { group: o.group },
               );
         const meter = ctx.meter(`stream ${o.topic}`, "records");
         let seen = 0;
