@@ -120,6 +120,50 @@ describe("DuckDB ingest: read_csv and the row readers store the same records", (
     expect(rows.r).toMatchObject({ rows: 7, added: 7, warnings: 3 });
   });
 
+  it("category cells: edges trimmed (tabs, no-break spaces, BOM), missing spellings in any case", async () => {
+    const labels = [
+      "BENIGN",
+      "\tDoS ",
+      "DoS\u00a0",
+      "\ufeffBENIGN",
+      "nA",
+      "NoNe",
+      " n/a ",
+      "\u00a0NULL\u00a0",
+      "nulls",
+      "Port\u00a0Scan",
+      "a longer label",
+      "?",
+      "NaN",
+      "x",
+    ];
+    const file = writeFile(
+      tmp.dir,
+      "labels.csv",
+      `n,rate,proto,label\n${labels.map((l, i) => `${i + 1},1,tcp,${l}`).join("\n")}\n`,
+    );
+    const { fast, rows } = await bothWays(flows, file);
+    expect(fast.said.join("\n")).not.toMatch(/row by row/);
+    // hand-written: what coerce.ts makes of each label
+    expect(rows.records.map((r) => r.data.label)).toEqual([
+      "BENIGN",
+      "DoS",
+      "DoS",
+      "BENIGN",
+      null,
+      null,
+      null,
+      null,
+      "nulls",
+      "Port\u00a0Scan",
+      "a longer label",
+      null,
+      null,
+      "x",
+    ]);
+    expect(fast.records).toEqual(rows.records);
+  });
+
   it("phishing and NSL-KDD (headerless txt) go through read_csv and store what the row readers store", async () => {
     const kdd = getDataset("nsl-kdd", home);
     for (const [schema, path] of [
