@@ -229,24 +229,47 @@ async function insertWithReadCsv(
       if (rows === 0) throw new NotForReadCsv();
       if ((await scalar(conn, `SELECT count(*) FROM temp.${REJECTS}`)) > 0) throw new NotForReadCsv();
       // one pass over the new rows: where they sit, values read_csv takes differently, domain problems
-      // (only whether any row has one matters: one count over an OR of every column's test)
-      const oddCell = present.map((c) => {
+      // (whether any row is odd is all that matters: one count over an OR of every column's test;
+      // a non-finite number shows in its column's min or max, NaN sorting above everything)
+      const numbers = present.filter((c) => c.type !== "categorical");
+      const oddCell = present.flatMap((c) => {
         const x = ident(c.name);
-        if (c.type === "categorical") return `contains(${x}, '"')`;
-        return c.type === "integer" ? `NOT isfinite(${x}) OR ${x} <> trunc(${x})` : `NOT isfinite(${x})`;
+        if (c.type === "categorical") return [`contains(${x}, '"')`];
+        return c.type === "integer" ? [`${x} <> trunc(${x})`] : [];
       });
-      const odd = oddCell.length ? [`count_if(${oddCell.join(" OR ")})`] : [];
+      // a number column's bounds are checked on its min and max; its cells counted only when broken
+      const ranged = new Set(
+        numbers.filter((c) => !c.values && (c.min !== undefined || c.max !== undefined)).map((c) => c.name),
+      );
       const domain = domainTerms(
         schema,
         present.map((c) => c.name),
+        ranged,
       );
       // (rowids of rows not yet committed are above 2^53: the first stays a BIGINT, in SQL)
-      const [first, span, oddCells, warnings] = (
+      const [first, span, oddCells, counted, ...ranges] = (
         await conn.runAndReadAll(
-          `SELECT min(rowid)::VARCHAR, max(rowid) - min(rowid) + 1, ${sumOf(odd)}, ${sumOf(domain)} FROM ${table} WHERE ${mine}`,
+          `SELECT min(rowid)::VARCHAR, max(rowid) - min(rowid) + 1, ${oddCell.length ? `count_if(${oddCell.join(" OR ")})` : "0"}, ${sumOf(domain)}${numbers.map((c) => `, min(${ident(c.name)}), max(${ident(c.name)})`).join("")} FROM ${table} WHERE ${mine}`,
         )
       ).getRows()[0]!;
       if (Number(oddCells) > 0) throw new NotForReadCsv();
+      const bounds = numbers.map((c, i) => ({ c, lo: ranges[2 * i], hi: ranges[2 * i + 1] }));
+      const finite = (v: unknown) => v === null || Number.isFinite(Number(v));
+      if (!bounds.every((b) => finite(b.lo) && finite(b.hi))) throw new NotForReadCsv();
+      const broken = bounds.filter(
+        ({ c, lo, hi }) =>
+          ranged.has(c.name) &&
+          lo !== null &&
+          ((c.min !== undefined && Number(lo) < c.min) || (c.max !== undefined && Number(hi) > c.max)),
+      );
+      const warnings =
+        Number(counted) +
+        (broken.length
+          ? await scalar(
+              conn,
+              `SELECT ${sumOf(broken.map(({ c }) => rangeTerm(c)!))} FROM ${table} WHERE ${mine}`,
+            )
+          : 0);
       // the insert appended the rows in file order, one after another: data row = position + 1
       if (Number(span) !== rows)
         throw new NetsecError(
@@ -256,7 +279,7 @@ async function insertWithReadCsv(
         );
       await conn.run(`UPDATE ${table} SET ${ident(ROW_COL)} = rowid - ${first} + 1 WHERE ${mine}`);
       if (rows !== scan.lines) await mark(rows);
-      return { rows, added: rows, warnings: Number(warnings) };
+      return { rows, added: rows, warnings };
     });
   } catch (e) {
     if (e instanceof NotForReadCsv) return null;
@@ -337,10 +360,15 @@ export async function domainProblems(
 }
 
 /**
- * SQL counts, one per column and kind of problem, whose sum is `domainProblems`. Allowed values
+ * SQL counts, one per column and kind of problem, whose sum is `domainProblems` (without the bounds
+ * of the columns in `boundsElsewhere`, which the caller counts with `rangeTerm`). Allowed values
  * are a list_contains, not `IN (…)`: DuckDB plans a long IN list as a join, 2× the whole query.
  */
-function domainTerms(schema: DatasetSchema, columns: readonly string[]): string[] {
+function domainTerms(
+  schema: DatasetSchema,
+  columns: readonly string[],
+  boundsElsewhere: ReadonlySet<string> = new Set(),
+): string[] {
   const terms: string[] = [];
   for (const name of columns) {
     const c = schema.column(name);
@@ -357,7 +385,7 @@ function domainTerms(schema: DatasetSchema, columns: readonly string[]): string[
         );
       }
     }
-    if (c.type !== "categorical") {
+    if (c.type !== "categorical" && !boundsElsewhere.has(c.name)) {
       if (c.min !== undefined) bad.push(`${x} < ${c.min}`);
       if (c.max !== undefined) bad.push(`${x} > ${c.max}`);
     }
@@ -365,6 +393,16 @@ function domainTerms(schema: DatasetSchema, columns: readonly string[]): string[
     if (c.nullable === false) terms.push(`count_if(${x} IS NULL)`);
   }
   return terms;
+}
+
+/** The count of a number column's cells outside its min/max (null when it has neither). */
+function rangeTerm(c: ColumnSpec): string | null {
+  const x = ident(c.name);
+  const out = [
+    ...(c.min !== undefined ? [`${x} < ${c.min}`] : []),
+    ...(c.max !== undefined ? [`${x} > ${c.max}`] : []),
+  ];
+  return out.length ? `count_if(${x} IS NOT NULL AND (${out.join(" OR ")}))` : null;
 }
 
 /** The SQL sum of counts (0 for none). */
