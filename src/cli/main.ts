@@ -5,27 +5,38 @@
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { registerDatasets } from "./commands/datasets.ts";
-import { registerFlows } from "./commands/flows.ts";
-import { registerIngest } from "./commands/ingest.ts";
-import { registerModels } from "./commands/models.ts";
-import { registerMonitor } from "./commands/monitor.ts";
-import { registerPredict } from "./commands/predict.ts";
-import { registerProduce } from "./commands/produce.ts";
-import { registerPush } from "./commands/push.ts";
-import { registerRuns } from "./commands/runs.ts";
-import { registerSchema } from "./commands/schema.ts";
-import { registerServe } from "./commands/serve.ts";
-import { registerStore } from "./commands/store.ts";
-import { registerStream } from "./commands/stream.ts";
-import { registerTrain } from "./commands/train.ts";
-import { registerValidate } from "./commands/validate.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Every command, in help order, and how to load its module. A command line naming one command
+ * loads only that module: the others' imports (onnxruntime, fastify, kafka, …) cost a second of
+ * start-up and ~100 MB that `netsec ingest` has no use for.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  datasets: async () => (await import("./commands/datasets.ts")).registerDatasets,
+  schema: async () => (await import("./commands/schema.ts")).registerSchema,
+  ingest: async () => (await import("./commands/ingest.ts")).registerIngest,
+  store: async () => (await import("./commands/store.ts")).registerStore,
+  push: async () => (await import("./commands/push.ts")).registerPush,
+  validate: async () => (await import("./commands/validate.ts")).registerValidate,
+  train: async () => (await import("./commands/train.ts")).registerTrain,
+  predict: async () => (await import("./commands/predict.ts")).registerPredict,
+  flows: async () => (await import("./commands/flows.ts")).registerFlows,
+  serve: async () => (await import("./commands/serve.ts")).registerServe,
+  stream: async () => (await import("./commands/stream.ts")).registerStream,
+  produce: async () => (await import("./commands/produce.ts")).registerProduce,
+  runs: async () => (await import("./commands/runs.ts")).registerRuns,
+  models: async () => (await import("./commands/models.ts")).registerModels,
+  monitor: async () => (await import("./commands/monitor.ts")).registerMonitor,
+};
+
+/** The program with the command `argv` names, or with every command (help, a typo, --version). */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name("netsec")
@@ -33,22 +44,11 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ sortSubcommands: false });
-  registerDatasets(program);
-  registerSchema(program);
-  registerIngest(program);
-  registerStore(program);
-  registerPush(program);
-  registerValidate(program);
-  registerTrain(program);
-  registerPredict(program);
-  registerFlows(program);
-  registerServe(program);
-  registerStream(program);
-  registerProduce(program);
-  registerRuns(program);
-  registerModels(program);
-  registerMonitor(program);
+  const named = argv[2];
+  const load =
+    named !== undefined && Object.hasOwn(COMMANDS, named) ? [COMMANDS[named]!] : Object.values(COMMANDS);
+  for (const register of await Promise.all(load.map((l) => l()))) register(program);
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+await (await buildProgram(process.argv)).parseAsync(process.argv);

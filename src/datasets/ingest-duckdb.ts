@@ -2,8 +2,9 @@
  * Ingest of a file into the DuckDB record store, columnar.
  *
  * Fast path (CSV/TSV with a header, headerless `txt` in schema column order; not a zip member, no
- * timestamp column): DuckDB's `read_csv` parses the file straight into typed columns of a staging
- * table (numbers DOUBLE, categories VARCHAR), numbered by data row. Set queries then look for
+ * timestamp column): DuckDB's `read_csv` parses the file on every thread straight into typed
+ * columns of the dataset's table (numbers DOUBLE, categories VARCHAR); the insert keeps the file's
+ * order, so each row is numbered by its position afterwards (one UPDATE). One set query then looks for
  * anything the row readers (`readers.ts` + `coerce.ts`) would read differently: a row DuckDB
  * rejected (ragged, unparseable number), an infinite or NaN number, a fraction in an integer column,
  * a quote inside an unquoted category, a digit_digit underscore (DuckDB reads `1_000` as 1000; the
@@ -23,6 +24,7 @@
 import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
+import { NetsecError } from "../core/errors.ts";
 import { ident, literal } from "../store/duckdb/connection.ts";
 import {
   type DuckColumnType,
@@ -148,10 +150,18 @@ async function fileHeader(ref: SourceRef, format: FileFormat, schema: DatasetSch
   return table.header;
 }
 
-/** A SQL expression: a category cell as `coerce.ts` reads it (trimmed; missing spellings → NULL). */
+/** A regular expression (RE2) matching a value that starts or ends with a TRIM_CHARS character. */
+const EDGE_SPACE = `^[${TRIM_CHARS}]|[${TRIM_CHARS}]$`;
+const LONGEST_TOKEN = Math.max(...MISSING_TOKENS.map((t) => t.length));
+
+/**
+ * A SQL expression: a category cell as `coerce.ts` reads it (trimmed; missing spellings → NULL).
+ * Cheap for the common cell: trim only where an edge needs it, lower() only for short values.
+ * No `IN (…)` list: DuckDB plans a long one as a join, and the insert then loses the file's order.
+ */
 function categoryExpr(col: string): string {
-  const t = `trim(${col}, ${literal(TRIM_CHARS)})`;
-  return `CASE WHEN ${col} IS NULL OR lower(${t}) IN (${["", ...MISSING_TOKENS].map(literal).join(", ")}) THEN NULL ELSE ${t} END`;
+  const t = `CASE WHEN regexp_matches(${col}, ${literal(EDGE_SPACE)}) THEN trim(${col}, ${literal(TRIM_CHARS)}) ELSE ${col} END`;
+  return `CASE WHEN length(${t}) <= ${LONGEST_TOKEN} AND list_contains([${["", ...MISSING_TOKENS].map(literal).join(", ")}], lower(${t})) THEN NULL ELSE ${t} END`;
 }
 
 /** Thrown inside the fast path's transaction to roll it back: the file goes row by row. */
@@ -193,49 +203,91 @@ async function insertWithReadCsv(
   const names = present.map((c) => ident(c.name));
   const exprs = present.map((c) => (storeType(c) === "DOUBLE" ? colOf(c.name) : categoryExpr(colOf(c.name))));
   const conn = store.connection;
-  const ofSource = `(SELECT * FROM ${table} WHERE ${ident(SOURCE_COL)} = ${literal(sha)})`;
+  const source = ident(SOURCE_COL);
+  const mine = `${source} = ${literal(sha)}`;
+  // DuckDB reads the file on every thread; with insertion order kept, the rows land in the table in
+  // file order (by rowid), and are numbered from that below. (ROW_NUMBER() OVER () in the insert
+  // would number them too, but runs on one thread: twice the time.)
+  await conn.run("SET preserve_insertion_order = true");
   try {
     return await store.transaction(async () => {
+      const insert = `INSERT INTO ${table} (${source}, ${ident(ROW_COL)}${names.map((n) => `, ${n}`).join("")})
+        SELECT ${literal(sha)}, 0${exprs.map((e) => `, ${e}`).join("")}
+        FROM read_csv(${literal(path)}, header = ${format !== "txt"}, auto_detect = false,
+          delim = ${literal(delim)}, quote = '"', escape = '"',
+          nullstr = [${NULL_STRINGS.map(literal).join(", ")}], columns = ${columns}, strict_mode = true,
+          store_rejects = true, rejects_table = ${literal(REJECTS)}, rejects_scan = ${literal(REJECT_SCANS)})`;
       let rows: number;
       try {
-        // ROW_NUMBER() OVER () runs as DuckDB's streaming window, in the file's order: the data row
-        rows = (
-          await conn.run(
-            `INSERT INTO ${table} (${ident(SOURCE_COL)}, ${ident(ROW_COL)}${names.map((n) => `, ${n}`).join("")})
-             SELECT ${literal(sha)}, row_number() OVER ()${exprs.map((e) => `, ${e}`).join("")}
-             FROM read_csv(${literal(path)}, header = ${format !== "txt"}, auto_detect = false,
-               delim = ${literal(delim)}, quote = '"', escape = '"',
-               nullstr = [${NULL_STRINGS.map(literal).join(", ")}], columns = ${columns}, strict_mode = true,
-               store_rejects = true, rejects_table = ${literal(REJECTS)}, rejects_scan = ${literal(REJECT_SCANS)})`,
-          )
-        ).rowsChanged;
+        // only DuckDB's batch insert keeps the order (a plan with a join, say, would not)
+        const plan = (await conn.runAndReadAll(`EXPLAIN ${insert}`)).getRows().flat().join("\n");
+        if (!plan.includes("BATCH_INSERT")) throw new NotForReadCsv();
+        rows = (await conn.run(insert)).rowsChanged;
       } catch {
         throw new NotForReadCsv();
       }
-      if ((await scalar(conn, `SELECT count(*) FROM temp.${REJECTS}`)) > 0) throw new NotForReadCsv();
-      const odd = present.map((c) => {
-        const x = ident(c.name);
-        if (c.type === "categorical") return `count_if(contains(${x}, '"'))`;
-        const nonFinite = `count_if(isinf(${x}) OR isnan(${x}))`;
-        return c.type === "integer" ? `${nonFinite} + count_if(${x} <> trunc(${x}))` : nonFinite;
-      });
-      if (odd.length > 0 && (await scalar(conn, `SELECT ${odd.join(" + ")} FROM ${ofSource}`)) > 0)
-        throw new NotForReadCsv();
       if (rows === 0) throw new NotForReadCsv();
-      if (rows !== scan.lines) await mark(rows);
-      const warnings = await domainProblems(
-        conn,
-        ofSource,
+      if ((await scalar(conn, `SELECT count(*) FROM temp.${REJECTS}`)) > 0) throw new NotForReadCsv();
+      // one pass over the new rows: where they sit, values read_csv takes differently, domain problems
+      // (whether any row is odd is all that matters: one count over an OR of every column's test;
+      // a non-finite number shows in its column's min or max, NaN sorting above everything)
+      const numbers = present.filter((c) => c.type !== "categorical");
+      const oddCell = present.flatMap((c) => {
+        const x = ident(c.name);
+        if (c.type === "categorical") return [`contains(${x}, '"')`];
+        return c.type === "integer" ? [`${x} <> trunc(${x})`] : [];
+      });
+      // a number column's bounds are checked on its min and max; its cells counted only when broken
+      const ranged = new Set(
+        numbers.filter((c) => !c.values && (c.min !== undefined || c.max !== undefined)).map((c) => c.name),
+      );
+      const domain = domainTerms(
         schema,
         present.map((c) => c.name),
+        ranged,
       );
+      // (rowids of rows not yet committed are above 2^53: the first stays a BIGINT, in SQL)
+      const [first, span, oddCells, counted, ...ranges] = (
+        await conn.runAndReadAll(
+          `SELECT min(rowid)::VARCHAR, max(rowid) - min(rowid) + 1, ${oddCell.length ? `count_if(${oddCell.join(" OR ")})` : "0"}, ${sumOf(domain)}${numbers.map((c) => `, min(${ident(c.name)}), max(${ident(c.name)})`).join("")} FROM ${table} WHERE ${mine}`,
+        )
+      ).getRows()[0]!;
+      if (Number(oddCells) > 0) throw new NotForReadCsv();
+      const bounds = numbers.map((c, i) => ({ c, lo: ranges[2 * i], hi: ranges[2 * i + 1] }));
+      const finite = (v: unknown) => v === null || Number.isFinite(Number(v));
+      if (!bounds.every((b) => finite(b.lo) && finite(b.hi))) throw new NotForReadCsv();
+      const broken = bounds.filter(
+        ({ c, lo, hi }) =>
+          ranged.has(c.name) &&
+          lo !== null &&
+          ((c.min !== undefined && Number(lo) < c.min) || (c.max !== undefined && Number(hi) > c.max)),
+      );
+      const warnings =
+        Number(counted) +
+        (broken.length
+          ? await scalar(
+              conn,
+              `SELECT ${sumOf(broken.map(({ c }) => rangeTerm(c)!))} FROM ${table} WHERE ${mine}`,
+            )
+          : 0);
+      // the insert appended the rows in file order, one after another: data row = position + 1
+      if (Number(span) !== rows)
+        throw new NetsecError(
+          "STORE_ERROR",
+          `ingest of ${path}: DuckDB stored ${rows} rows over ${span} positions, so they cannot be numbered in file order`,
+          { file: path },
+        );
+      await conn.run(`UPDATE ${table} SET ${ident(ROW_COL)} = rowid - ${first} + 1 WHERE ${mine}`);
+      if (rows !== scan.lines) await mark(rows);
       return { rows, added: rows, warnings };
     });
   } catch (e) {
     if (e instanceof NotForReadCsv) return null;
     throw e;
   } finally {
-    await conn.run(`DROP TABLE IF EXISTS temp.${REJECTS}; DROP TABLE IF EXISTS temp.${REJECT_SCANS}`);
+    await conn.run(
+      `SET preserve_insertion_order = false; DROP TABLE IF EXISTS temp.${REJECTS}; DROP TABLE IF EXISTS temp.${REJECT_SCANS}`,
+    );
   }
 }
 
@@ -304,6 +356,19 @@ export async function domainProblems(
   schema: DatasetSchema,
   columns: readonly string[],
 ): Promise<number> {
+  return scalar(conn, `SELECT ${sumOf(domainTerms(schema, columns))} FROM ${from}`);
+}
+
+/**
+ * SQL counts, one per column and kind of problem, whose sum is `domainProblems` (without the bounds
+ * of the columns in `boundsElsewhere`, which the caller counts with `rangeTerm`). Allowed values
+ * are a list_contains, not `IN (…)`: DuckDB plans a long IN list as a join, 2× the whole query.
+ */
+function domainTerms(
+  schema: DatasetSchema,
+  columns: readonly string[],
+  boundsElsewhere: ReadonlySet<string> = new Set(),
+): string[] {
   const terms: string[] = [];
   for (const name of columns) {
     const c = schema.column(name);
@@ -312,21 +377,37 @@ export async function domainProblems(
     const bad: string[] = [];
     if (c.values) {
       if (c.type === "categorical")
-        bad.push(`${x} NOT IN (${c.values.map((v) => literal(canonical(v))).join(", ")})`);
+        bad.push(`NOT list_contains([${c.values.map((v) => literal(canonical(v))).join(", ")}], ${x})`);
       else if (c.type !== "timestamp") {
         const nums = c.values.map(Number).filter((v) => Number.isFinite(v));
-        bad.push(nums.length ? `${x} NOT IN (${nums.map((v) => `${v}::DOUBLE`).join(", ")})` : "true");
+        bad.push(
+          nums.length ? `NOT list_contains([${nums.map((v) => `${v}::DOUBLE`).join(", ")}], ${x})` : "true",
+        );
       }
     }
-    if (c.type !== "categorical") {
+    if (c.type !== "categorical" && !boundsElsewhere.has(c.name)) {
       if (c.min !== undefined) bad.push(`${x} < ${c.min}`);
       if (c.max !== undefined) bad.push(`${x} > ${c.max}`);
     }
     if (bad.length) terms.push(`count_if(${x} IS NOT NULL AND (${bad.join(" OR ")}))`);
     if (c.nullable === false) terms.push(`count_if(${x} IS NULL)`);
   }
-  if (terms.length === 0) return 0;
-  return scalar(conn, `SELECT ${terms.join(" + ")} FROM ${from}`);
+  return terms;
+}
+
+/** The count of a number column's cells outside its min/max (null when it has neither). */
+function rangeTerm(c: ColumnSpec): string | null {
+  const x = ident(c.name);
+  const out = [
+    ...(c.min !== undefined ? [`${x} < ${c.min}`] : []),
+    ...(c.max !== undefined ? [`${x} > ${c.max}`] : []),
+  ];
+  return out.length ? `count_if(${x} IS NOT NULL AND (${out.join(" OR ")}))` : null;
+}
+
+/** The SQL sum of counts (0 for none). */
+function sumOf(counts: readonly string[]): string {
+  return counts.length ? `(${counts.join(" + ")})` : "0";
 }
 
 async function scalar(conn: DuckDBConnection, sql: string): Promise<number> {

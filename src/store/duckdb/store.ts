@@ -141,8 +141,8 @@ export class DuckDbStore implements RecordStore {
       }
     }
     try {
-      // reads that need an order say ORDER BY; inserts then use every thread (a file's row numbers
-      // come from ROW_NUMBER() OVER (), which DuckDB computes in file order whatever this says)
+      // reads that need an order say ORDER BY; inserts then use every thread (the file ingest turns
+      // the order back on for its insert: it numbers a file's rows by where they land)
       await this.conn.run("SET preserve_insertion_order = false");
       await this.conn.run(`
         CREATE TABLE IF NOT EXISTS sources (
