@@ -200,6 +200,10 @@ export class WasmFn {
   f64Le(): this {
     return this.op(0x65);
   }
+  /** Count of trailing zero bits (32 for 0). */
+  i32Ctz(): this {
+    return this.op(0x68);
+  }
   i32Add(): this {
     return this.op(0x6a);
   }
