@@ -12,7 +12,7 @@ import { packTrees } from "../../src/models/tree/packed-trees.ts";
 import { QUICK_MAX_LEAVES, quickRows, quickScorable } from "../../src/models/tree/quick-scorer.ts";
 import { disableWasmQuick, wasmQuick } from "../../src/models/tree/quick-scorer-wasm.ts";
 import { accumulatePacked, PARALLEL_MIN_STEPS } from "../../src/models/tree/walk-dispatch.ts";
-import { gatherRows } from "../../src/models/tree/walks.ts";
+import { gatherRows, quickWalk } from "../../src/models/tree/walks.ts";
 import { waitForHelper } from "../helpers/helper-thread.ts";
 
 afterAll(() => closePool());
@@ -58,7 +58,8 @@ function randomTree(rng: Rng, leaves: number, p: number, cuts: readonly number[]
   };
 }
 
-const CUTS = [-1, -0.5, 0, 0.25, 0.5, 1, 2];
+/** Thresholds: 40 values, so forests test more distinct pairs than a 64-bit row code holds. */
+const CUTS = Array.from({ length: 40 }, (_, i) => i / 8 - 2.5);
 
 /** Values from CUTS (ties with thresholds), normal draws, ±Infinity, and NaN at nanShare. */
 function randomMatrix(rng: Rng, n: number, p: number, nanShare: number, shared = false): Matrix {
@@ -127,7 +128,9 @@ describe("QuickScorer's sums equal the trees walked one by one, to the bit", () 
       );
       const P = packTrees(trees);
       expect(P.quick).not.toBeNull();
-      expect(P.perfect).toBeNull(); // deeper than 8: QuickScorer, not the complete-tree walk
+      // deeper than 8 (no complete-tree walk), more than 63 tests (no bit-coded walk): QuickScorer
+      expect(P.perfect).toBeNull();
+      expect(quickWalk(P)).toBe(true);
       // no missing value (QuickScorer on every block), and some (blocks with one take the walks)
       for (const [n, nanShare] of [
         [1, 0],
@@ -171,13 +174,34 @@ describe("QuickScorer's sums equal the trees walked one by one, to the bit", () 
     const trees = Array.from({ length: 40 }, () => randomTree(rng, 31, p, CUTS));
     const n = 20_001;
     const P = packTrees(trees);
-    expect(P.quick).not.toBeNull();
+    expect(quickWalk(P)).toBe(true);
     expect(n * P.sumDepth).toBeGreaterThanOrEqual(PARALLEL_MIN_STEPS);
     const X = randomMatrix(rng, n, p, 0, true);
     const ref = reference(trees, X, 1, 1);
     const got = new Float64Array(n).fill(0.125);
     accumulatePacked(P, X.data, n, got, 1);
     expect(Array.from(got)).toEqual(Array.from(ref));
+  });
+});
+
+describe("which walk scores deep boosted trees", () => {
+  it("QuickScorer above 63 distinct tests, the bit-coded walk up to them (phishing's -1/0/1 features)", () => {
+    const rng = new Rng(4);
+    const few = Array.from({ length: 30 }, () => randomTree(rng, 31, 5, [-0.5, 0.5]));
+    const many = Array.from({ length: 30 }, () => randomTree(rng, 31, 5, CUTS));
+    const P = packTrees(few);
+    expect(P.quick!.tests).toBeLessThanOrEqual(15); // 5 features x (2 cuts, +Infinity)
+    expect(quickWalk(P)).toBe(false);
+    const Q = packTrees(many);
+    expect(Q.quick!.tests).toBeGreaterThan(63);
+    expect(quickWalk(Q)).toBe(true);
+    // the sums do not depend on the walk
+    const X = randomMatrix(rng, 500, 5, 0);
+    for (const trees of [few, many]) {
+      const got = new Float64Array(500).fill(0.125);
+      accumulatePacked(packTrees(trees), X.data, 500, got, 1);
+      expect(Array.from(got)).toEqual(Array.from(reference(trees, X, 1, 1)));
+    }
   });
 });
 

@@ -30,6 +30,8 @@ export interface QuickTables {
   tree: Int32Array;
   mask: Int32Array;
   leafValue: Float64Array;
+  /** Distinct (feature, threshold) tests among the nodes. */
+  tests: number;
 }
 
 /** The fields of a tree of numeric-threshold splits, the only split kind this walk knows. */
@@ -108,7 +110,14 @@ export function quickTables(
   const start = new Int32Array(nFeatures + 1);
   for (const f of feat) start[f + 1]!++;
   for (let j = 0; j < nFeatures; j++) start[j + 1]! += start[j]!;
+  let tests = 0;
+  for (let i = 0; i < order.length; i++) {
+    const o = order[i]!;
+    const prev = order[i - 1];
+    if (prev === undefined || feat[prev] !== feat[o] || thr[prev] !== thr[o]) tests++;
+  }
   return {
+    tests,
     start,
     threshold: Float64Array.from(order, (o) => thr[o]!),
     tree: Int32Array.from(order, (o) => tree[o]!),

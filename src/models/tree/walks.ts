@@ -5,7 +5,7 @@
 import { type PackedTrees, SHALLOW } from "./packed-trees.ts";
 import { quickRows } from "./quick-scorer.ts";
 import { wasmQuick } from "./quick-scorer-wasm.ts";
-import { wasmTrees } from "./wasm-walk.ts";
+import { MAX_BIT_TESTS, wasmTrees } from "./wasm-walk.ts";
 
 /** A single tree's tables for singleRows. */
 export interface SingleTree {
@@ -156,11 +156,13 @@ export function accumulateRows(
 }
 
 /**
- * Whether blocks without missing values take QuickScorer (quick-scorer.ts): when P has its tables
- * and is not complete trees of a few levels (PackedTrees.perfect: a fixed, short walk).
+ * Whether blocks without missing values take QuickScorer (quick-scorer.ts): when P has its tables,
+ * is not complete trees of a few levels (PackedTrees.perfect: a fixed, short walk) and tests more
+ * distinct (feature, threshold) pairs than a row's 64-bit code holds (wasm-walk.ts's bitCode: a
+ * walk of one load a step, twice QuickScorer's speed on phishing's -1/0/1 features).
  */
-function quickWalk(P: PackedTrees): boolean {
-  return P.quick !== null && P.perfect === null;
+export function quickWalk(P: PackedTrees): boolean {
+  return P.quick !== null && P.perfect === null && P.quick.tests > MAX_BIT_TESTS;
 }
 
 /** No NaN in xb[from, to). */
