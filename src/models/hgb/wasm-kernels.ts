@@ -181,6 +181,20 @@ export const HIST_PARALLEL_MIN_ROWS = 4096;
  */
 const HIST_HELPER_WAIT_MS = 1;
 
+/** Split builds a fit makes before it judges whether splitting pays (splitPays). */
+export const SPLIT_TRIAL = 16;
+
+/**
+ * Whether a fit keeps splitting large nodes' histograms with the helper thread, given its split
+ * builds so far (`count`) and the time they saved in all (`savedMs`: per build, twice this thread's
+ * share, about what the build takes alone, minus what it took with the hand-off, the wait and the
+ * copy). On a machine busy with other work the helper is often descheduled when a build hands it its
+ * share: the waits then cost more than the split saves, and the fit goes on on one thread.
+ */
+export function splitPays(savedMs: number, count: number): boolean {
+  return count < SPLIT_TRIAL || savedMs >= 0;
+}
+
 /**
  * The histogram index from which the helper thread builds (a slot boundary): about half of all
  * entries below it, half from it, so both threads add about as many.
@@ -270,6 +284,9 @@ export function wasmFitKernels(
   // what the helper keeps for this fit: the memory (it instantiates the kernels on it once)
   const state: HistHelperState = { memory: mem };
   const twoThreads = split > 0 && split < histSize;
+  // this fit's split builds so far, and the time they saved (splitPays)
+  let splits = 0;
+  let savedMs = 0;
   return {
     rows,
     slots: Array.from(
@@ -289,7 +306,13 @@ export function wasmFitKernels(
       const gb = g.byteOffset;
       const hb = h.byteOffset;
       const at = target.byteOffset;
-      if (twoThreads && !helperOff && end - start >= HIST_PARALLEL_MIN_ROWS && helperReady()) {
+      if (
+        twoThreads &&
+        !helperOff &&
+        end - start >= HIST_PARALLEL_MIN_ROWS &&
+        splitPays(savedMs, splits) &&
+        helperReady()
+      ) {
         // the slots from `split` on built by the helper into its own histogram (copied here when it
         // is done); each slot still adds its rows in node order: the same sums as on one thread
         const args: HistHalfArgs = {
@@ -301,9 +324,14 @@ export function wasmFitKernels(
           from: split,
           size: histSize,
         };
+        const t0 = performance.now();
+        let own = 0;
         const ok = runWithHelper(
           task("hgb.histHalf", args),
-          () => histFn(q0, q1, gb, hb, sums, at, 0, midAt),
+          () => {
+            histFn(q0, q1, gb, hb, sums, at, 0, midAt);
+            own = performance.now() - t0;
+          },
           state,
           HIST_HELPER_WAIT_MS,
         );
@@ -311,6 +339,8 @@ export function wasmFitKernels(
           target.set(helperHist.subarray(split, histSize), split);
           handOffs++;
         } else histFn(q0, q1, gb, hb, sinkSums, at, midAt, 4);
+        splits++;
+        savedMs += 2 * own - (performance.now() - t0);
       } else histFn(q0, q1, gb, hb, sums, at, 0, 4);
       if (!inPlace) out.set(histView);
       return { G: sumsView[0]!, H: sumsView[1]! };
