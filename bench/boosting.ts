@@ -24,6 +24,7 @@ import { closePool } from "../src/core/pool.ts";
 import { loadFiles } from "../src/datasets/load-many.ts";
 import { getDataset } from "../src/datasets/registry.ts";
 import { duplicateAwareSplit } from "../src/datasets/split.ts";
+import { disableHistogramHelper } from "../src/models/hgb/wasm-kernels.ts";
 import { createModel } from "../src/models/registry.ts";
 import { binaryTarget } from "../src/pipeline/train.ts";
 import { ColumnTransformer } from "../src/preprocess/column-transformer.ts";
@@ -119,7 +120,17 @@ async function nslKdd(): Promise<Rows> {
   };
 }
 
-async function netsec(d: Rows): Promise<Result> {
+/** netsec's side; `oneThread`: every histogram built on the calling thread (no helper thread). */
+async function netsec(d: Rows, oneThread = false): Promise<Result> {
+  disableHistogramHelper(oneThread);
+  try {
+    return await netsecSide(d);
+  } finally {
+    disableHistogramHelper(false);
+  }
+}
+
+async function netsecSide(d: Rows): Promise<Result> {
   const fitOnce = async () => {
     const m = createModel("hist_gradient_boosting", PARAMS);
     const c = process.cpuUsage();
@@ -185,6 +196,8 @@ interface Raw {
   params: typeof PARAMS;
   rows: string;
   netsec: Result;
+  /** The same with the fit on one thread (absent from results recorded before it was measured). */
+  netsec_one_thread?: Result;
   peers: { models: Record<string, Result> };
 }
 
@@ -194,6 +207,7 @@ async function measure(ds: string): Promise<Raw> {
   // other work on the machine slows every side (and threaded libraries most): recorded with the results
   const loadBefore = loadavg()[0]!;
   const mine = await netsec(d);
+  const alone = await netsec(d, true);
   await closePool();
   process.stderr.write(`  netsec: fit ${fmt(mine.fit_seconds, 3)} s, F1 ${fmt(mine.f1, 4)}\n`);
   const dir = mkdtempSync(join(tmpdir(), "netsec-boosting-"));
@@ -215,6 +229,7 @@ async function measure(ds: string): Promise<Raw> {
       params: PARAMS,
       rows: d.note,
       netsec: mine,
+      netsec_one_thread: alone,
       peers,
     };
   } finally {
@@ -226,6 +241,9 @@ function section(raw: Raw): string {
   const mine = raw.netsec;
   const sides: [string, Result][] = [
     ["netsec hist_gradient_boosting", mine],
+    ...(raw.netsec_one_thread
+      ? [["netsec hist_gradient_boosting, fit on one thread", raw.netsec_one_thread] as [string, Result]]
+      : []),
     ...Object.entries(raw.peers.models),
   ];
   const ratio = (a: number, b: number) => `${fmt(a / b, 2)}×`;
@@ -238,7 +256,7 @@ function section(raw: Raw): string {
     "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...sides.map(([name, r]) => {
       const cells =
-        r === mine
+        r === mine || r === raw.netsec_one_thread
           ? ["", "", "", ""]
           : [
               ratio(mine.warm_fit_seconds, r.warm_fit_seconds),
@@ -272,7 +290,7 @@ async function main(): Promise<void> {
     const path = join(ROOT, "BENCHMARKS.md");
     let doc = readFileSync(path, "utf8");
     const first = raws[0]!;
-    const body = `<!-- boosting:start -->\n## Boosting vs LightGBM, XGBoost and scikit-learn (issue 15)\n\n${first.date.slice(0, 10)}, ${first.cpus} cores (${first.cpu}). Command: \`npx node bench/boosting.ts --write\` (raw results in bench/results/boosting-*.json; \`--render --write\` rewrites this section from them). One run, the same rows for every side (netsec hands its matrices to bench/boosting_peers.py as raw float64), the same settings: 100 iterations, 31 leaves, learning rate 0.1, 255 bins, min 20 rows a leaf, no L2, no early stopping, no subsampling; LightGBM \`num_leaves=31, min_child_samples=20, max_bin=255\`; XGBoost \`tree_method="hist", grow_policy="lossguide", max_leaves=31, max_depth=0, max_bin=255, min_child_weight=0\`; scikit-learn \`HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=31, early_stopping=False)\`. The libraries on 2 threads (the issue's setting), then on 1 (threadpoolctl limits; netsec fits on one thread, and on a busy machine threads that wait for each other slow a library far more than its work does). netsec first, then the peers in their own process. Fit: the first fit in the process; warm fit: the fastest of that and two more when it took under ${REPEAT_BELOW_S} s, and its CPU seconds (every thread of the process; spinning threads count). Predict: probabilities of the test rows, the fastest of repeated calls over at least 1 s (at least 5). Threat = positive class, threshold 0.5. Ratios netsec/peer: warm fit wall time and its CPU time (lower is better), throughput (higher is better).\n\n${raws.map(section).join("\n\n")}\n<!-- boosting:end -->`;
+    const body = `<!-- boosting:start -->\n## Boosting vs LightGBM, XGBoost and scikit-learn (issue 15)\n\n${first.date.slice(0, 10)}, ${first.cpus} cores (${first.cpu}). Command: \`npx node bench/boosting.ts --write\` (raw results in bench/results/boosting-*.json; \`--render --write\` rewrites this section from them). One run, the same rows for every side (netsec hands its matrices to bench/boosting_peers.py as raw float64), the same settings: 100 iterations, 31 leaves, learning rate 0.1, 255 bins, min 20 rows a leaf, no L2, no early stopping, no subsampling; LightGBM \`num_leaves=31, min_child_samples=20, max_bin=255\`; XGBoost \`tree_method="hist", grow_policy="lossguide", max_leaves=31, max_depth=0, max_bin=255, min_child_weight=0\`; scikit-learn \`HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=31, early_stopping=False)\`. The libraries on 2 threads (the issue's setting), then on 1 (threadpoolctl limits; on a busy machine threads that wait for each other slow a library far more than its work does). netsec builds the histograms of nodes of at least 16,384 rows on two threads (its helper thread), the rest of its fit on one; its "fit on one thread" row turns the helper off (the same trees). netsec first, then the peers in their own process. Fit: the first fit in the process; warm fit: the fastest of that and two more when it took under ${REPEAT_BELOW_S} s, and its CPU seconds (every thread of the process; spinning threads count). Predict: probabilities of the test rows, the fastest of repeated calls over at least 1 s (at least 5). Threat = positive class, threshold 0.5. Ratios netsec/peer: warm fit wall time and its CPU time (lower is better), throughput (higher is better).\n\n${raws.map(section).join("\n\n")}\n<!-- boosting:end -->`;
     doc = doc.includes("<!-- boosting:start -->")
       ? doc.replace(/<!-- boosting:start -->[\s\S]*<!-- boosting:end -->/, body)
       : `${doc.trimEnd()}\n\n${body}\n`;

@@ -143,12 +143,14 @@ export function cloneRepaid(state: object, repays: boolean): boolean {
  * (it gets no new task until it is done, and later calls get fresh scratch buffers). The task's
  * function is called as fn(task.args, state): `state`, when given, is a read-only object the helper
  * keeps between calls (cloned to it on first use only: a model's tables). Call only after
- * helperReady() returned true.
+ * helperReady() returned true. `minWaitMs`: the least the caller waits for the helper's share (a
+ * caller whose own share of the work is always short, like a fit's histograms, waits less).
  */
 export function runWithHelper<N extends HelperTaskName>(
   task: Task<N>,
   mine: () => void,
   state?: TaskState<N> & object,
+  minWaitMs = HELPER_WAIT_MIN_MS,
 ): boolean {
   const h = helper;
   if (!h || h.broken) {
@@ -182,7 +184,7 @@ export function runWithHelper<N extends HelperTaskName>(
   // the helper's share usually ends about when ours does: spin a little before sleeping
   const spinUntil = now + CALLER_SPIN_MS;
   while (Atomics.load(h.ctl, STATE) === RUNNING && performance.now() < spinUntil) Atomics.pause();
-  const deadline = now + Math.max(HELPER_WAIT_MIN_MS, now - started);
+  const deadline = now + Math.max(minWaitMs, now - started);
   for (let left = deadline - performance.now(); left > 0; left = deadline - performance.now()) {
     if (Atomics.wait(h.ctl, STATE, RUNNING, left) !== "ok") break;
   }

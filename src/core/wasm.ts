@@ -200,6 +200,10 @@ export class WasmFn {
   f64Le(): this {
     return this.op(0x65);
   }
+  /** Count of trailing zero bits (32 for 0). */
+  i32Ctz(): this {
+    return this.op(0x68);
+  }
   i32Add(): this {
     return this.op(0x6a);
   }
@@ -307,8 +311,14 @@ function section(id: number, content: number[], out: number[]): void {
   for (const b of content) out.push(b);
 }
 
-/** The module's bytes: functions exported by name, memory imported as env.memory (min 1 page). */
-export function assemble(fns: readonly WasmFn[]): Uint8Array {
+/** WebAssembly's 32-bit address space in pages: a shared memory's declared maximum. */
+const MAX_PAGES = 65536;
+
+/**
+ * The module's bytes: functions exported by name, memory imported as env.memory (min 1 page; with
+ * `shared`, a shared memory of at most 4 GiB, which threads instantiate the module on together).
+ */
+export function assemble(fns: readonly WasmFn[], shared = false): Uint8Array {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
   uleb(fns.length, types);
@@ -324,8 +334,9 @@ export function assemble(fns: readonly WasmFn[]): Uint8Array {
   uleb(1, imports);
   name("env", imports);
   name("memory", imports);
-  imports.push(0x02, 0x00);
+  imports.push(0x02, shared ? 0x03 : 0x00);
   uleb(1, imports);
+  if (shared) uleb(MAX_PAGES, imports);
   section(2, imports, out);
   const funcs: number[] = [];
   uleb(fns.length, funcs);

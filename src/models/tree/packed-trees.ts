@@ -1,4 +1,5 @@
 import type { FlatTree } from "./flat-tree.ts";
+import { type QuickTables, quickTables } from "./quick-scorer.ts";
 
 /**
  * Trees packed for fast batch prediction (built from FlatTrees, never serialized). Every node of every
@@ -43,6 +44,8 @@ export interface PackedTrees {
     missRight: Uint8Array;
     value: Float64Array;
   } | null;
+  /** QuickScorer's tables (quick-scorer.ts), for trees it accepts (quickScorable), else null. */
+  quick: QuickTables | null;
 }
 
 export function packTrees(trees: readonly FlatTree[]): PackedTrees {
@@ -113,6 +116,7 @@ export function packTrees(trees: readonly FlatTree[]): PackedTrees {
     sumDepth: depth.reduce((a, b) => a + b, 0),
     compact: compactNodes(links, threshold),
     perfect: perfectTrees(trees, pos, k, depth),
+    quick: quickTables(trees, pos, features.length),
   };
 }
 

@@ -3,7 +3,9 @@
  * hands work to another thread; walk-dispatch.ts decides which rows each thread walks.
  */
 import { type PackedTrees, SHALLOW } from "./packed-trees.ts";
-import { wasmTrees } from "./wasm-walk.ts";
+import { quickRows } from "./quick-scorer.ts";
+import { wasmQuick } from "./quick-scorer-wasm.ts";
+import { MAX_BIT_TESTS, wasmTrees } from "./wasm-walk.ts";
 
 /** A single tree's tables for singleRows. */
 export interface SingleTree {
@@ -141,12 +143,32 @@ export function accumulateRows(
 ): void {
   const p = Math.max(1, P.features.length);
   const B = blockRows(p, to - from, blockBytes(P));
-  const xb = new Float64Array(B * p);
+  const Wq = quickWalk(P) ? wasmQuick(P) : null;
+  const xb = Wq ? null : new Float64Array(B * p);
   for (let r0 = from; r0 < to; r0 += B) {
     const r1 = Math.min(to, r0 + B);
-    gatherRows(P.features, data, nRows, r0, r1, xb, p);
-    walkRows(P, xb, p, r0, r0, r1, out, scale, outK, R);
+    // QuickScorer's kernel reads the block where it is gathered (its memory): no second copy
+    const x = xb ?? Wq!.rows(r1 - r0, p, outK);
+    gatherRows(P.features, data, nRows, r0, r1, x, p);
+    if (Wq && noMissing(x, 0, (r1 - r0) * p)) Wq.score(null, 0, r1 - r0, p, out, r0, scale, outK, R);
+    else walkRows(P, x, p, r0, r0, r1, out, scale, outK, R);
   }
+}
+
+/**
+ * Whether blocks without missing values take QuickScorer (quick-scorer.ts): when P has its tables,
+ * is not complete trees of a few levels (PackedTrees.perfect: a fixed, short walk) and tests more
+ * distinct (feature, threshold) pairs than a row's 64-bit code holds (wasm-walk.ts's bitCode: a
+ * walk of one load a step, twice QuickScorer's speed on phishing's -1/0/1 features).
+ */
+export function quickWalk(P: PackedTrees): boolean {
+  return P.quick !== null && P.perfect === null && P.quick.tests > MAX_BIT_TESTS;
+}
+
+/** No NaN in xb[from, to). */
+function noMissing(xb: Float64Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (Number.isNaN(xb[i]!)) return false;
+  return true;
 }
 
 /**
@@ -229,9 +251,17 @@ export function walkRows(
   const B = blockRows(p, to - from, blockBytes(P));
   const leaf = new Int32Array(B);
   const W = wasmTrees(P);
+  const quick = quickWalk(P);
+  const Wq = quick ? wasmQuick(P) : null;
+  const words = quick && !Wq ? new Int32Array(nTrees) : null;
   for (let r0 = from; r0 < to; r0 += B) {
     const m = Math.min(B, to - r0);
     const xo = r0 - base;
+    if (quick && noMissing(xr, xo * p, (xo + m) * p)) {
+      if (Wq) Wq.score(xr, xo, m, p, out, r0, scale, outK, R);
+      else quickRows(P.quick!, nTrees, xr, xo, m, p, out, r0, scale, outK, R, words!);
+      continue;
+    }
     // a block whose values are all > -Infinity (no NaN, no -Infinity) takes the compact walk
     let plain = P.compact !== null || P.perfect !== null;
     for (let i = xo * p, e = (xo + m) * p; plain && i < e; i++) plain = xr[i]! > Number.NEGATIVE_INFINITY;

@@ -484,7 +484,7 @@ const ORDER_MIN_ROWS = 64;
 const ORDER_MIN_TREES = 8;
 
 /** At most this many distinct tests for the bit-coded walk (bit 63 of a code is the leaves' "always"). */
-const MAX_BIT_TESTS = 63;
+export const MAX_BIT_TESTS = 63;
 
 /**
  * The compact table as bit-coded nodes, when the forest's splits test at most 63 distinct (feature,

@@ -1,0 +1,272 @@
+/**
+ * QuickScorer's walk (quick-scorer.ts) as a WebAssembly kernel, emitted with core/wasm.ts: the same
+ * nodes visited, the same leaves, the same additions in the same order (f64), so the sums are
+ * identical to the JS walk's and to the packed walks'. The JS walk stays as the reference in tests
+ * and where WebAssembly is missing.
+ *
+ * Memory, per PackedTrees and thread: [nodes: 16 bytes each (threshold f64, its tree's word address
+ * i32, mask i32)][start: nFeatures + 1 node addresses][leaf values: 32 f64 a tree][words: one i32 a
+ * tree], then scratch for a block (rows, sums) that grows on demand.
+ */
+import { assemble, WasmFn } from "../../core/wasm.ts";
+import type { PackedTrees } from "./packed-trees.ts";
+import { QUICK_MAX_LEAVES, type QuickTables } from "./quick-scorer.ts";
+
+/**
+ * quick(start, nf, xr, m, p8, words, nTrees, leafValue, out, outK8, R, scale): for each of m rows
+ * (p8 bytes apart from xr): every tree's word set to −1; for feature j < nf (value v at row + 8j),
+ * its nodes from start[j] while v > threshold (each feature's list ends with a +Infinity sentinel):
+ * word &= mask; then tree by tree, out[row·outK8 + 8·(t mod R)] += scale · leafValue[32t + ctz(word
+ * t)] (R = 1: the row's sum kept in a register between trees, the same additions in the same order).
+ */
+function quickKernel(): WasmFn {
+  const f = new WasmFn("quick", [
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "i32",
+    "f64",
+  ]);
+  const [START, NF, XR, M, P8, WORDS, NT, LV, OUT, OUTK8, R, SCALE] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const q = f.local("i32");
+  const x = f.local("i32");
+  const j = f.local("i32");
+  const fa = f.local("i32");
+  const fEnd = f.local("i32");
+  const a = f.local("i32");
+  const w = f.local("i32");
+  const wEnd = f.local("i32");
+  const o = f.local("i32");
+  const lv = f.local("i32");
+  const col = f.local("i32");
+  const v = f.local("f64");
+  const sum = f.local("f64");
+  f.get(WORDS).get(NT).i32(2).i32Shl().i32Add().set(wEnd);
+  f.get(START).get(NF).i32(2).i32Shl().i32Add().set(fEnd);
+  f.get(XR).set(x);
+  f.get(OUT).set(o);
+  f.i32(0).set(q);
+  f.block().loop();
+  f.get(q).get(M).i32GeS().brIf(1);
+  // every leaf possible in every tree (the words region is padded to 8 bytes)
+  f.get(WORDS).set(w);
+  f.block().loop();
+  f.get(w).get(wEnd).i32GeU().brIf(1);
+  f.get(w).i64(-1n).i64Store();
+  f.get(w).i32(8).i32Add().set(w);
+  f.br(0).end().end();
+  // feature by feature, the nodes the row fails (up to the feature's sentinel)
+  f.get(START).set(fa);
+  f.get(x).set(a);
+  f.block().loop();
+  f.get(fa).get(fEnd).i32GeU().brIf(1);
+  f.get(a).f64Load().set(v);
+  f.get(fa).i32Load().set(j);
+  f.block().loop();
+  f.get(v).get(j).f64Load().f64Gt().i32Eqz().brIf(1);
+  f.get(j).i32Load(8).tee(w);
+  f.get(w).i32Load().get(j).i32Load(12).i32And().i32Store();
+  f.get(j).i32(16).i32Add().set(j);
+  f.br(0).end().end();
+  f.get(fa).i32(4).i32Add().set(fa);
+  f.get(a).i32(8).i32Add().set(a);
+  f.br(0).end().end();
+  // the leaves' values, tree by tree
+  f.get(WORDS).set(w);
+  f.get(LV).set(lv);
+  const leafValue = (): void => {
+    f.get(SCALE).get(lv).get(w).i32Load().i32Ctz().i32(3).i32Shl().i32Add().f64Load().f64Mul();
+  };
+  f.block();
+  f.block();
+  f.get(R).i32(1).i32Ne().brIf(0);
+  // one sum a row: in a register
+  f.get(o).f64Load().set(sum);
+  f.block().loop();
+  f.get(w).get(wEnd).i32GeU().brIf(1);
+  f.get(sum);
+  leafValue();
+  f.f64Add().set(sum);
+  f.get(w).i32(4).i32Add().set(w);
+  f.get(lv)
+    .i32(8 * QUICK_MAX_LEAVES)
+    .i32Add()
+    .set(lv);
+  f.br(0).end().end();
+  f.get(o).get(sum).f64Store();
+  f.br(1);
+  f.end();
+  // R sums a row: tree t adds to sum t mod R
+  f.i32(0).set(col);
+  f.block().loop();
+  f.get(w).get(wEnd).i32GeU().brIf(1);
+  f.get(o).get(col).i32Add().tee(a);
+  f.get(a).f64Load();
+  leafValue();
+  f.f64Add().f64Store();
+  f.get(w).i32(4).i32Add().set(w);
+  f.get(lv)
+    .i32(8 * QUICK_MAX_LEAVES)
+    .i32Add()
+    .set(lv);
+  // col = (t mod R) · 8
+  f.get(col).i32(8).i32Add().set(col);
+  f.block();
+  f.get(col).get(R).i32(3).i32Shl().i32LtS().brIf(0);
+  f.i32(0).set(col);
+  f.end();
+  f.br(0).end().end();
+  f.end();
+  f.get(x).get(P8).i32Add().set(x);
+  f.get(o).get(OUTK8).i32Add().set(o);
+  f.get(q).i32(1).i32Add().set(q);
+  f.br(0).end().end();
+  return f;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+let disabled = false;
+
+/** Tests compare the kernel with the JS walk: true makes every QuickScorer walk take the JS path. */
+export function disableWasmQuick(off: boolean): void {
+  disabled = off;
+  kept = new WeakMap();
+}
+
+function kernelModule(): WebAssembly.Module | null {
+  if (disabled) return null;
+  if (compiled !== undefined) return compiled;
+  try {
+    compiled = typeof WebAssembly === "object" ? new WebAssembly.Module(assemble([quickKernel()])) : null;
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+const PAGE = 65536;
+
+/** One PackedTrees' QuickScorer tables in a WebAssembly memory, and a block's scratch after them. */
+export class WasmQuick {
+  private readonly mem: WebAssembly.Memory;
+  private readonly run: (...a: number[]) => void;
+  private readonly nTrees: number;
+  private readonly nFeatures: number;
+  private readonly startAt: number;
+  private readonly leafAt: number;
+  private readonly wordsAt: number;
+  private readonly scratch: number;
+
+  constructor(Q: QuickTables, nTrees: number, mod: WebAssembly.Module) {
+    const nf = Q.start.length - 1;
+    // each feature's nodes, then its sentinel (threshold +Infinity: no row fails it)
+    const nNodes = Q.threshold.length + nf;
+    this.nTrees = nTrees;
+    this.nFeatures = nf;
+    this.startAt = 16 * nNodes;
+    this.leafAt = this.startAt + Math.ceil((4 * Q.start.length) / 8) * 8;
+    this.wordsAt = this.leafAt + 8 * Q.leafValue.length;
+    this.scratch = this.wordsAt + Math.ceil((4 * nTrees) / 8) * 8;
+    this.mem = new WebAssembly.Memory({ initial: Math.ceil((this.scratch + PAGE) / PAGE) });
+    const buf = this.mem.buffer;
+    const thr = new Float64Array(buf, 0, 2 * nNodes);
+    const ints = new Int32Array(buf, 0, 4 * nNodes);
+    const start = new Int32Array(buf, this.startAt, nf);
+    for (let fj = 0, at = 0; fj < nf; fj++) {
+      start[fj] = 16 * at;
+      for (let i = Q.start[fj]!; i < Q.start[fj + 1]!; i++, at++) {
+        thr[2 * at] = Q.threshold[i]!;
+        ints[4 * at + 2] = this.wordsAt + 4 * Q.tree[i]!;
+        ints[4 * at + 3] = Q.mask[i]!;
+      }
+      thr[2 * at] = Number.POSITIVE_INFINITY;
+      at++;
+    }
+    new Float64Array(buf, this.leafAt, Q.leafValue.length).set(Q.leafValue);
+    const ex = new WebAssembly.Instance(mod, { env: { memory: this.mem } }).exports as Record<
+      string,
+      (...a: number[]) => void
+    >;
+    this.run = ex.quick!;
+  }
+
+  /** Scratch for m rows of p values and outK sums each: byte offsets of the rows and the sums. */
+  private layout(m: number, p: number, outK: number): { xr: number; out: number } {
+    const xr = this.scratch;
+    const out = xr + 8 * m * p;
+    const need = out + 8 * m * outK;
+    const have = this.mem.buffer.byteLength;
+    if (need > have) this.mem.grow(Math.ceil((need - have) / PAGE));
+    return { xr, out };
+  }
+
+  /**
+   * Where to put a block of m rows (row-major, p values) for `score` to read without copying it
+   * (valid until the next call of either).
+   */
+  rows(m: number, p: number, outK: number): Float64Array {
+    // the layout first: growing the memory replaces its buffer
+    const { xr } = this.layout(m, p, outK);
+    return new Float64Array(this.mem.buffer, xr, m * p);
+  }
+
+  /**
+   * quickRows for m rows without missing values: xb[xo·p ..), or the block already in `rows(m, p, outK)`
+   * when xb is null; out[(r0 + q)·outK + (t mod R)] += scale · value, tree by tree.
+   */
+  score(
+    xb: Float64Array | null,
+    xo: number,
+    m: number,
+    p: number,
+    out: Float64Array,
+    r0: number,
+    scale: number,
+    outK: number,
+    R: number,
+  ): void {
+    const L = this.layout(m, p, outK);
+    const buf = this.mem.buffer;
+    if (xb) new Float64Array(buf, L.xr, m * p).set(xb.subarray(xo * p, (xo + m) * p));
+    const sums = new Float64Array(buf, L.out, m * outK);
+    sums.set(out.subarray(r0 * outK, (r0 + m) * outK));
+    this.run(
+      this.startAt,
+      this.nFeatures,
+      L.xr,
+      m,
+      8 * p,
+      this.wordsAt,
+      this.nTrees,
+      this.leafAt,
+      L.out,
+      8 * outK,
+      R,
+      scale,
+    );
+    out.set(sums, r0 * outK);
+  }
+}
+
+let kept = new WeakMap<PackedTrees, WasmQuick | null>();
+
+/** P's QuickScorer kernel in this thread (built on first use), or null (no tables, or no WebAssembly). */
+export function wasmQuick(P: PackedTrees): WasmQuick | null {
+  let w = kept.get(P);
+  if (w !== undefined) return w;
+  const mod = P.quick ? kernelModule() : null;
+  try {
+    w = mod && P.quick ? new WasmQuick(P.quick, P.nTrees, mod) : null;
+  } catch {
+    w = null;
+  }
+  kept.set(P, w);
+  return w;
+}
