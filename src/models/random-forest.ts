@@ -316,6 +316,7 @@ function newVotes(values: Float64Array, groups: Int32Array | null, nRows: number
     groups,
     oob: f64(nRows * K),
     oobTrees: new Uint16Array(new SharedArrayBuffer(2 * nRows)),
+    own: groups ? { oob: f64(nRows * K), oobTrees: new Uint16Array(new SharedArrayBuffer(2 * nRows)) } : null,
     all: f64(nRows * K),
   };
 }
@@ -332,23 +333,31 @@ function sumVotes(
   const proba = new Float64Array(nFit * K);
   const trainProba = new Float64Array(nFit * K);
   let missing = 0;
+  let nearDuplicates = 0;
   for (let j = 0; j < nFit; j++) {
     const i = rows ? rows[j]! : j;
     let trees = 0;
     for (const v of votes) trees += v.oobTrees[i]!;
+    // no tree left the row out with its twins: the trees that left the row itself out
+    let own = false;
+    if (trees === 0 && votes[0]?.own) {
+      for (const v of votes) trees += v.own!.oobTrees[i]!;
+      own = trees > 0;
+      if (own) nearDuplicates++;
+    }
     if (trees === 0) missing++;
     for (let c = 0; c < K; c++) {
       let oob = 0;
       let all = 0;
       for (const v of votes) {
-        oob += v.oob[i * K + c]!;
+        oob += own ? v.own!.oob[i * K + c]! : v.oob[i * K + c]!;
         all += v.all[i * K + c]!;
       }
       proba[j * K + c] = trees === 0 ? Number.NaN : oob / VOTE_UNIT / trees;
       trainProba[j * K + c] = all / VOTE_UNIT / nTrees;
     }
   }
-  return { proba, missing, trainProba };
+  return { proba, missing, nearDuplicates, trainProba };
 }
 
 export const randomForestSpec: ModelSpec<RandomForestParams> = {

@@ -33,7 +33,9 @@ export interface FitOptions {
   /**
    * With outOfBag: a group id per row of the data (rows with identical features share one, ids
    * 0..n-1). A row is out of an estimator's bag only when no row of its group is in it: a duplicate
-   * in the bag would score the row as seen (the duplicate-aware CV folds' rule).
+   * in the bag would score the row as seen (the duplicate-aware CV folds' rule). A row of a large
+   * group that no estimator leaves out so falls back to its own out-of-bag estimators
+   * (OutOfBag.nearDuplicates).
    */
   oobGroups?: Int32Array;
 }
@@ -57,6 +59,11 @@ export interface OutOfBag {
   proba: Float64Array;
   /** Rows that every estimator's sample drew (their `proba` is NaN). */
   missing: number;
+  /**
+   * With FitOptions.oobGroups: rows that no estimator left out together with their group, scored by
+   * the estimators that left out the row itself (a twin of it was fitted on: a little optimistic).
+   */
+  nearDuplicates: number;
   /** The whole model's class probabilities on the row (its score on its own training rows). */
   trainProba: Float64Array;
 }

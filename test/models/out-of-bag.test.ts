@@ -39,11 +39,14 @@ function referenceOob(
   nDraw: number,
   rows: Uint32Array | null,
   groups: Int32Array | null = null,
-): { proba: Float64Array; missing: number } {
+): { proba: Float64Array; missing: number; near: number } {
   const n = X.nRows;
   const K = m.nClasses;
   const sum = new Float64Array(n * K);
   const trees = new Int32Array(n);
+  // the row itself out of the bag, whatever its twins (the fallback of a row whose group never is)
+  const ownSum = new Float64Array(n * K);
+  const ownTrees = new Int32Array(n);
   m.trees.forEach((t, k) => {
     const rng = new Rng(seed).fork(k);
     const drawn = new Uint8Array(nDraw);
@@ -53,18 +56,26 @@ function referenceOob(
     if (groups) for (let i = 0; i < nDraw; i++) if (drawn[i]) groupDrawn.add(groups[i]!);
     for (let j = 0; j < n; j++) {
       const i = rows ? rows[j]! : j;
-      if (groups ? groupDrawn.has(groups[i]!) : drawn[i]) continue;
+      if (drawn[i]) continue;
       const leaf = leafOf(t, X.data, n, j);
+      for (let c = 0; c < K; c++) ownSum[j * K + c]! += t.value[leaf * K + c]!;
+      ownTrees[j]!++;
+      if (groups?.length && groupDrawn.has(groups[i]!)) continue;
       for (let c = 0; c < K; c++) sum[j * K + c]! += t.value[leaf * K + c]!;
       trees[j]!++;
     }
   });
   let missing = 0;
+  let near = 0;
   for (let j = 0; j < n; j++) {
-    if (trees[j] === 0) missing++;
-    for (let c = 0; c < K; c++) sum[j * K + c] = trees[j] ? sum[j * K + c]! / trees[j]! : Number.NaN;
+    const own = groups !== null && trees[j] === 0 && ownTrees[j]! > 0;
+    if (own) near++;
+    const k = own ? ownTrees[j]! : trees[j]!;
+    if (k === 0) missing++;
+    for (let c = 0; c < K; c++)
+      sum[j * K + c] = k ? (own ? ownSum[j * K + c]! : sum[j * K + c]!) / k : Number.NaN;
   }
-  return { proba: sum, missing };
+  return { proba: sum, missing, near };
 }
 
 function close(a: Float64Array, b: Float64Array, what: string): void {
@@ -129,18 +140,22 @@ describe("random forest out-of-bag scores", () => {
     const ref = referenceOob(m, X, 3, 2_000, null, groups);
     close(oob.proba, ref.proba, "oob");
     expect(oob.missing).toBe(ref.missing);
-    // a pair is out of a tree's bag together or not at all: the two rows get the same score
-    for (let j = 0; j < 1_000 * 3; j++) {
-      const a = oob.proba[j]!;
-      const b = oob.proba[j + 3_000]!;
-      if (Number.isNaN(a)) expect(b).toBeNaN();
-      else expect(b).toBe(a);
-    }
-    // ungrouped, a row's twin in the bag scores it as seen: more rows out of bag, other scores
+    // 15 trees: a pair is out of a bag with p ≈ e^-2, so about 11% of pairs never are
+    expect(oob.nearDuplicates).toBe(ref.near);
+    expect(oob.nearDuplicates).toBeGreaterThan(0);
+    // a pair out of a tree's bag together: the two rows get the same score
+    let same = 0;
+    for (let j = 0; j < 1_000 * 3; j++) if (oob.proba[j] === oob.proba[j + 3_000]) same++;
+    expect(same).toBeGreaterThan(0.8 * 3_000);
+    // ungrouped, a row's twin in the bag scores it as seen: other scores
     const plain = new RandomForestClassifier({ nEstimators: 15, randomState: 3 });
     const loose = (await plain.fitBinned(binnedMatrix(X, { seed: 3 }), y, 3, { threads: 2, outOfBag: true }))
       .outOfBag!;
-    expect(loose.missing).toBeLessThan(oob.missing);
+    expect(loose.missing).toBe(oob.missing);
+    expect(loose.nearDuplicates).toBe(0);
+    let differ = 0;
+    for (let j = 0; j < loose.proba.length; j++) if (loose.proba[j] !== oob.proba[j]) differ++;
+    expect(differ).toBeGreaterThan(1_000);
   });
 
   it("leave every row missing without bootstrap samples", async () => {

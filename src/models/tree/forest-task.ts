@@ -56,6 +56,11 @@ export interface ForestVotes {
   oob: Float64Array;
   /** Per row: how many of those trees there were. */
   oobTrees: Uint16Array;
+  /**
+   * With groups: the same sums over the trees whose sample left out the row itself, whatever its
+   * twins (a row no tree left out with its group falls back to these); null without groups.
+   */
+  own: { oob: Float64Array; oobTrees: Uint16Array } | null;
   /** nRows × K: Σ of every tree's leaf value in VOTE_UNITs (the forest's score on its own training rows). */
   all: Float64Array;
 }
@@ -109,7 +114,7 @@ export function buildTrees(a: ForestTaskArgs): FlatTree[] {
 
 /**
  * A tree's leaf value for every fit row into `v.all`, and into `v.oob` for the rows out of its bag:
- * of weight 0 (with groups: no row of the group has weight).
+ * of weight 0 (with groups: no row of the group has weight; `v.own` then gets the rows of weight 0).
  */
 function addVotes(
   tree: FlatTree,
@@ -139,6 +144,11 @@ function addVotes(
     const base = (inBag ? leafOfRow[i]! : binnedLeaf(tree, d, v.values, i)) * K;
     const o = i * K;
     for (let c = 0; c < K; c++) v.all[o + c]! += value[base + c]!;
+    if (inBag) continue;
+    if (v.own) {
+      for (let c = 0; c < K; c++) v.own.oob[o + c]! += value[base + c]!;
+      v.own.oobTrees[i]!++;
+    }
     if (!out) continue;
     for (let c = 0; c < K; c++) v.oob[o + c]! += value[base + c]!;
     v.oobTrees[i]!++;
