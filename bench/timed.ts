@@ -7,6 +7,8 @@ const ROOT = resolve(import.meta.dirname, "..");
 export interface Timed {
   seconds: number;
   peakRssMb: number;
+  /** User + system CPU seconds of the process and its threads (what a loaded machine changes least). */
+  cpuSeconds: number;
   stdout: string;
   code: number;
   timedOut: boolean;
@@ -23,7 +25,7 @@ export function timed(
   return new Promise((resolvePromise) => {
     const t0 = performance.now();
     // its own process group, so a timeout stops the command and every worker it started
-    const child = spawn("/usr/bin/time", ["-f", "__TIME__ %e %M", cmd, ...args], {
+    const child = spawn("/usr/bin/time", ["-f", "__TIME__ %e %M %U %S", cmd, ...args], {
       env,
       cwd,
       detached: true,
@@ -50,10 +52,11 @@ export function timed(
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      const m = /__TIME__ ([\d.]+) (\d+)/.exec(stderr);
+      const m = /__TIME__ ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
       resolvePromise({
         seconds: m ? Number(m[1]) : (performance.now() - t0) / 1000,
         peakRssMb: m ? Number(m[2]) / 1024 : Number.NaN,
+        cpuSeconds: m ? Number(m[3]) + Number(m[4]) : Number.NaN,
         stdout,
         code: code ?? -1,
         timedOut,

@@ -10,7 +10,14 @@ import { task } from "../core/tasks.ts";
 import { argmaxRows, checkFitData, checkPredictData, classWeights, serialized } from "./checks.ts";
 import { classWeightSchema, maxFeaturesSchema } from "./decision-tree.ts";
 import { randomStateSchema, resolveMaxFeatures } from "./params.ts";
-import { type BinnedMatrix, binnedAs, binnedData, checkBinnedFit, fitDecoded } from "./tree/binned-matrix.ts";
+import {
+  type BinnedMatrix,
+  binnedAs,
+  binnedData,
+  binValues,
+  checkBinnedFit,
+  fitDecoded,
+} from "./tree/binned-matrix.ts";
 import { binMatrix, fitBinMapper, quantileColumns } from "./tree/binning.ts";
 import {
   contributionSteps,
@@ -19,7 +26,7 @@ import {
   pathContributions,
 } from "./tree/contributions.ts";
 import type { FlatTree } from "./tree/flat-tree.ts";
-import type { ForestTaskArgs } from "./tree/forest-task.ts";
+import { type ForestTaskArgs, type ForestVotes, VOTE_UNIT } from "./tree/forest-task.ts";
 import type { BinnedData } from "./tree/grow-classifier.ts";
 import { type PackedTrees, packTrees } from "./tree/packed-trees.ts";
 import { type FlatTreeJSON, treeFromJSON, treeToJSON } from "./tree/tree-serial.ts";
@@ -31,6 +38,7 @@ import type {
   FitOptions,
   FitReport,
   ModelSpec,
+  OutOfBag,
   SerializedModel,
 } from "./types.ts";
 
@@ -85,7 +93,8 @@ export class RandomForestClassifier implements Classifier {
       cuts: mapper.cuts,
       raw: quantileColumns(X, mapper, bins, threads > 1),
     };
-    return this.grow(t0, data, null, y, nClasses, threads, opts);
+    const values = opts.outOfBag ? binValues(X, bins, mapper) : null;
+    return this.grow(t0, data, values, null, y, nClasses, threads, opts);
   }
 
   async fitBinned(
@@ -100,7 +109,7 @@ export class RandomForestClassifier implements Classifier {
     checkBinnedFit(B, y, nClasses, opts.rows, this.name);
     const threads = this.threadsOf(opts);
     warmPool(threads, task("forest.ready", null));
-    return this.grow(t0, binnedData(B), opts.rows ?? null, y, nClasses, threads, opts);
+    return this.grow(t0, binnedData(B), B.values, opts.rows ?? null, y, nClasses, threads, opts);
   }
 
   private threadsOf(opts: FitOptions): number {
@@ -110,10 +119,12 @@ export class RandomForestClassifier implements Classifier {
   /**
    * Grow the forest on binned data: on `rows` of it (ascending), or on all its rows when null (`y`
    * and a sample weight as fit's; with rows, y per row of the data and one weight per entry of rows).
+   * `values`: the data's BinnedMatrix.values, for the out-of-bag pass (opts.outOfBag).
    */
   private async grow(
     t0: number,
     data: BinnedData,
+    values: Float64Array | null,
     rows: Uint32Array | null,
     y: Int32Array,
     nClasses: number,
@@ -141,7 +152,7 @@ export class RandomForestClassifier implements Classifier {
         : p.maxSamples <= 1 && !Number.isInteger(p.maxSamples)
           ? Math.max(1, Math.round(p.maxSamples * nFit))
           : Math.min(nFit, p.maxSamples);
-    const common: Omit<ForestTaskArgs, "from" | "to"> = {
+    const common: Omit<ForestTaskArgs, "from" | "to" | "votes"> = {
       bins: data.bins,
       nRows,
       nFeatures: data.nFeatures,
@@ -167,13 +178,20 @@ export class RandomForestClassifier implements Classifier {
       balancedSubsample: p.classWeight === "balanced_subsample",
     };
     // a few tasks per thread balance uneven tree sizes; grouping does not change the result. In this
-    // thread, one task a tree: progress (and a staged search's fit times) per tree
-    const nTasks = threads <= 1 ? p.nEstimators : Math.min(p.nEstimators, threads * 4);
+    // thread, one task a tree: progress (and a staged search's fit times) per tree. The out-of-bag
+    // pass gives each task its own sums (nRows × K twice): one task a thread bounds their memory
+    const oob = opts.outOfBag === true && values !== null;
+    const nTasks =
+      threads <= 1 ? (oob ? 1 : p.nEstimators) : Math.min(p.nEstimators, oob ? threads : threads * 4);
     const tasks = [];
+    const votes: ForestVotes[] = [];
     for (let k = 0; k < nTasks; k++) {
       const from = Math.floor((k * p.nEstimators) / nTasks);
       const to = Math.floor(((k + 1) * p.nEstimators) / nTasks);
-      if (to > from) tasks.push(task("forest.build", { ...common, from, to }));
+      if (to <= from) continue;
+      const v = oob ? newVotes(values!, opts.oobGroups ?? null, nRows, nClasses) : null;
+      if (v) votes.push(v);
+      tasks.push(task("forest.build", { ...common, from, to, votes: v }));
     }
     let built = 0;
     const groups = await runTasks(tasks, {
@@ -195,6 +213,7 @@ export class RandomForestClassifier implements Classifier {
     return {
       fitSeconds: (performance.now() - t0) / 1000,
       counters: { trees: this.trees.length, nodes, threads },
+      ...(oob ? { outOfBag: sumVotes(votes, rows, nRows, nClasses, this.trees.length) } : {}),
     };
   }
 
@@ -290,6 +309,57 @@ export class RandomForestClassifier implements Classifier {
   }
 }
 
+function newVotes(values: Float64Array, groups: Int32Array | null, nRows: number, K: number): ForestVotes {
+  const f64 = (n: number) => new Float64Array(new SharedArrayBuffer(8 * n));
+  return {
+    values,
+    groups,
+    oob: f64(nRows * K),
+    oobTrees: new Uint16Array(new SharedArrayBuffer(2 * nRows)),
+    own: groups ? { oob: f64(nRows * K), oobTrees: new Uint16Array(new SharedArrayBuffer(2 * nRows)) } : null,
+    all: f64(nRows * K),
+  };
+}
+
+/** The tasks' sums (exact: whole VOTE_UNITs, so the same whatever the threads) as means per fit row. */
+function sumVotes(
+  votes: readonly ForestVotes[],
+  rows: Uint32Array | null,
+  nRows: number,
+  K: number,
+  nTrees: number,
+): OutOfBag {
+  const nFit = rows ? rows.length : nRows;
+  const proba = new Float64Array(nFit * K);
+  const trainProba = new Float64Array(nFit * K);
+  let missing = 0;
+  let nearDuplicates = 0;
+  for (let j = 0; j < nFit; j++) {
+    const i = rows ? rows[j]! : j;
+    let trees = 0;
+    for (const v of votes) trees += v.oobTrees[i]!;
+    // no tree left the row out with its twins: the trees that left the row itself out
+    let own = false;
+    if (trees === 0 && votes[0]?.own) {
+      for (const v of votes) trees += v.own!.oobTrees[i]!;
+      own = trees > 0;
+      if (own) nearDuplicates++;
+    }
+    if (trees === 0) missing++;
+    for (let c = 0; c < K; c++) {
+      let oob = 0;
+      let all = 0;
+      for (const v of votes) {
+        oob += own ? v.own!.oob[i * K + c]! : v.oob[i * K + c]!;
+        all += v.all[i * K + c]!;
+      }
+      proba[j * K + c] = trees === 0 ? Number.NaN : oob / VOTE_UNIT / trees;
+      trainProba[j * K + c] = all / VOTE_UNIT / nTrees;
+    }
+  }
+  return { proba, missing, nearDuplicates, trainProba };
+}
+
 export const randomForestSpec: ModelSpec<RandomForestParams> = {
   name: "random_forest",
   title: "Random forest",
@@ -301,6 +371,7 @@ export const randomForestSpec: ModelSpec<RandomForestParams> = {
     needsScaling: false,
     parallelFit: true,
     staged: true,
+    outOfBag: (params) => RandomForestParamsSchema.parse(params).bootstrap,
   },
   create: (params) => new RandomForestClassifier(params),
   fromJSON: (s) => RandomForestClassifier.fromJSON(s),

@@ -25,6 +25,19 @@ export interface FitOptions {
   onProgress?: (done: number, total: number) => void;
   /** Abort signal (e.g. a cancelled training job). */
   signal?: AbortSignal;
+  /**
+   * Score the fit rows out of bag (FitReport.outOfBag): models that fit bootstrap samples
+   * (random_forest with bootstrap); others ignore it.
+   */
+  outOfBag?: boolean;
+  /**
+   * With outOfBag: a group id per row of the data (rows with identical features share one, ids
+   * 0..n-1). A row is out of an estimator's bag only when no row of its group is in it: a duplicate
+   * in the bag would score the row as seen (the duplicate-aware CV folds' rule). A row of a large
+   * group that no estimator leaves out so falls back to its own out-of-bag estimators
+   * (OutOfBag.nearDuplicates).
+   */
+  oobGroups?: Int32Array;
 }
 
 /** What fit reports back: counters, not logs. */
@@ -32,6 +45,27 @@ export interface FitReport {
   fitSeconds: number;
   /** Model-specific counters: nodes, iterations, trees, converged, ... */
   counters?: Record<string, number | boolean>;
+  /** With FitOptions.outOfBag, from a model that fits bootstrap samples. */
+  outOfBag?: OutOfBag;
+}
+
+/**
+ * A bagged model's scores of its own fit rows (in fit-row order, row-major nFit × K): what
+ * cross-validation's out-of-fold scores stand for, from a single fit (scikit-learn's
+ * oob_decision_function_).
+ */
+export interface OutOfBag {
+  /** The mean class probabilities of the estimators whose bootstrap sample left the row out. */
+  proba: Float64Array;
+  /** Rows that every estimator's sample drew (their `proba` is NaN). */
+  missing: number;
+  /**
+   * With FitOptions.oobGroups: rows that no estimator left out together with their group, scored by
+   * the estimators that left out the row itself (a twin of it was fitted on: a little optimistic).
+   */
+  nearDuplicates: number;
+  /** The whole model's class probabilities on the row (its score on its own training rows). */
+  trainProba: Float64Array;
 }
 
 export interface SerializedModel {
@@ -141,6 +175,11 @@ export interface ModelSpec<P extends Params = Params> {
      * params and seed): `truncate` gives the smaller models, and the search fits each group once.
      */
     staged?: boolean;
+    /**
+     * Fits bootstrap samples and, asked (FitOptions.outOfBag), scores its fit rows out of bag, when
+     * `params` draw bootstrap samples at all.
+     */
+    outOfBag?: (params: Record<string, unknown>) => boolean;
   };
   /**
    * The parameter (camelCase) whose value is the number of estimators a staged model truncates to:

@@ -104,6 +104,14 @@ export const PipelineConfigSchema = z
          */
         time_budget_s: z.number().gt(0).default(30),
         cv: z.number().int().min(2).max(20).default(3),
+        /**
+         * With a single candidate (one model, one param set) there is nothing to select: a model
+         * that scores its training rows out of bag (random_forest with bootstrap) is fitted once and
+         * those scores stand in for the out-of-fold ones, no CV (the leaderboard row says so). true:
+         * run the CV folds anyway. Other models always run them (their out-of-fold scores choose the
+         * threshold).
+         */
+        force_cv: z.boolean().default(false),
         n_iter: z.number().int().min(1).default(20),
         /** The threat decision's f1 (default), roc_auc, pr_auc, tpr_at_fpr, accuracy; or f1_macro over the target's classes. */
         scoring: z.enum(["f1", "roc_auc", "pr_auc", "tpr_at_fpr", "accuracy", "f1_macro"]).default("f1"),
@@ -121,6 +129,7 @@ export const PipelineConfigSchema = z
         preset: "default",
         time_budget_s: 30,
         cv: 3,
+        force_cv: false,
         n_iter: 20,
         scoring: "f1",
         target_fpr: 0.01,

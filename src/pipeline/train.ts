@@ -37,6 +37,11 @@ export interface LeaderboardRow {
    * budget stopped launching candidates.
    */
   search?: string;
+  /**
+   * A single candidate scored out of bag, CV skipped (steps/tune-oob.ts): cv_mean is its out-of-bag
+   * score, train_mean the whole model's on its training rows.
+   */
+  out_of_bag?: true;
 }
 
 /** Test metrics plus the detection rate at the configured FPR budget (scoring tpr_at_fpr). */

@@ -217,7 +217,8 @@ export async function trackRun(
         step: 0,
       }));
       Object.keys(row)
-        .filter((k) => k.startsWith("fold_"))
+        // each fold's score, or a single candidate's out-of-bag one (cv_out_of_bag)
+        .filter((k) => k.startsWith("fold_") || k === "out_of_bag")
         .forEach((k) => {
           cm.push({ key: `cv_${k}`, value: Number(row[k]), timestamp: ended, step: 0 });
         });

@@ -3,7 +3,7 @@
  * Frame written and read back through loadFrame, the readers' batches and row numbers, validation of
  * a Parquet file, and a corrupt file refused naming it.
  */
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadFrame } from "../../src/datasets/load.ts";
@@ -11,7 +11,7 @@ import { formatFromName, readAllRows, readTable } from "../../src/datasets/reade
 import { getDataset } from "../../src/datasets/registry.ts";
 import { parseSchema } from "../../src/datasets/schema.ts";
 import { literal, openDuckDb } from "../../src/store/duckdb/connection.ts";
-import { writeFrameParquet, writeParquet } from "../../src/store/duckdb/parquet.ts";
+import { PARQUET_BATCH_ROWS, writeFrameParquet, writeParquet } from "../../src/store/duckdb/parquet.ts";
 import { Validator } from "../../src/validate/validate.ts";
 import { PHISHING_CSV, tempDir, writeFile } from "../helpers/env.ts";
 
@@ -65,6 +65,39 @@ describe("Parquet files", () => {
       ["proto2", "VARCHAR"],
     ]);
     db.close();
+  });
+
+  it("more rows than one batch: every row in order, types and missing values kept", async () => {
+    const path = join(tmp.dir, "batches.parquet");
+    const n = 2 * PARQUET_BATCH_ROWS + 5;
+    const num = Array.from({ length: n }, (_, i) => (i % 1000 === 7 ? Number.NaN : i * 0.5));
+    const text = Array.from({ length: n }, (_, i) => (i % 999 === 3 ? null : `r${i}`));
+    await writeParquet(path, [
+      { name: "x", type: "DOUBLE", values: num },
+      { name: "t", type: "VARCHAR", values: text },
+    ]);
+    const db = await openDuckDb();
+    const r = await db.connection.runAndReadAll(
+      `SELECT count(*), sum(x), count(x), count(t), min(t) FROM read_parquet(${literal(path)})`,
+    );
+    const expected = num.reduce((a, v) => (Number.isNaN(v) ? a : a + v), 0);
+    expect(r.getRowsJS()[0]).toEqual([
+      BigInt(n),
+      expected,
+      BigInt(num.filter((v) => !Number.isNaN(v)).length),
+      BigInt(text.filter((v) => v !== null).length),
+      "r0",
+    ]);
+    // the order of the rows, where the batches meet and at the ends
+    for (const i of [0, PARQUET_BATCH_ROWS - 1, PARQUET_BATCH_ROWS, 2 * PARQUET_BATCH_ROWS, n - 1]) {
+      const row = await db.connection.runAndReadAll(
+        `SELECT x, t FROM (SELECT row_number() OVER () - 1 AS i, * FROM read_parquet(${literal(path)})) WHERE i = ${i}`,
+      );
+      expect(row.getRowsJS()[0], `row ${i}`).toEqual([Number.isNaN(num[i]!) ? null : num[i], text[i]]);
+    }
+    db.close();
+    // no part file is left beside it
+    expect(readdirSync(tmp.dir).filter((f) => f.startsWith("batches.parquet."))).toEqual([]);
   });
 
   it("a Frame written as Parquet loads back as the same Frame", async () => {

@@ -41,12 +41,23 @@ export function thresholdBand(threshold: number): number {
 }
 
 /**
- * ONNX feeds for the raw columns of a frame: numeric → float64 (NaN = missing), categorical → string
+ * Rows one onnxruntime run is fed (its intermediate tensors — one-hot, scaled matrix, tree outputs —
+ * grow with the rows: the 201,557 test rows of the 1 M-row NSL-KDD file at once took about 1.2 GB).
+ */
+export const ONNX_CHUNK_ROWS = 16_384;
+
+/**
+ * ONNX feeds for the raw columns of a frame's rows from..to-1 (default: all): numeric → float64 (NaN = missing), categorical → string
  * ("" = missing). Shapes follow the exported inputs: [N] each, or [N, 1] when there is one input.
  */
-export function feedsFromFrame(columns: readonly ColumnIR[], frame: Frame): Record<string, ort.Tensor> {
+export function feedsFromFrame(
+  columns: readonly ColumnIR[],
+  frame: Frame,
+  from = 0,
+  to = frame.nRows,
+): Record<string, ort.Tensor> {
   const names = inputNames({ columns });
-  const n = frame.nRows;
+  const n = to - from;
   const dims = columns.length === 1 ? [n, 1] : [n];
   const feeds: Record<string, ort.Tensor> = {};
   for (const c of columns) {
@@ -67,17 +78,17 @@ export function feedsFromFrame(columns: readonly ColumnIR[], frame: Frame): Reco
           },
         );
       }
-      feeds[name] = new ort.Tensor("float64", Float64Array.from(col.values), dims);
+      feeds[name] = new ort.Tensor("float64", col.values.slice(from, to), dims);
     } else {
       const s: string[] = new Array(n);
       if (col.kind === "categorical") {
         for (let i = 0; i < n; i++) {
-          const code = col.codes[i]!;
+          const code = col.codes[from + i]!;
           s[i] = code < 0 ? MISSING_CATEGORY : col.categories[code]!;
         }
       } else {
         for (let i = 0; i < n; i++)
-          s[i] = Number.isNaN(col.values[i]!) ? MISSING_CATEGORY : String(col.values[i]);
+          s[i] = Number.isNaN(col.values[from + i]!) ? MISSING_CATEGORY : String(col.values[from + i]);
       }
       feeds[name] = new ort.Tensor("string", s, dims);
     }
@@ -95,9 +106,9 @@ export async function createOnnxSession(bytes: Uint8Array): Promise<ort.Inferenc
 }
 
 /**
- * One run of an open session over all rows of a frame (fed by {@link feedsFromFrame}), decoding the
- * `probability` and `label` outputs. Shared by verification and `netsec predict` on an ONNX file, so
- * both feed the graph the same way.
+ * An open session over all rows of a frame, ONNX_CHUNK_ROWS rows a run (fed by {@link feedsFromFrame}),
+ * decoding the `probability` and `label` outputs. Shared by verification and `netsec predict` on an
+ * ONNX file, so both feed the graph the same way.
  */
 export async function runOnnxSession(
   session: ort.InferenceSession,
@@ -105,21 +116,28 @@ export async function runOnnxSession(
   frame: Frame,
 ): Promise<OnnxRunResult> {
   try {
-    const out = await session.run(feedsFromFrame(columns, frame));
-    const p = out[OUTPUT_PROBABILITY]!;
-    const l = out[OUTPUT_LABEL]!;
-    const labels =
-      l.type === "string"
-        ? Array.from(l.data as string[])
-        : Array.from(l.data as BigInt64Array, (v) => Number(v));
-    return { probability: Float64Array.from(p.data as Float32Array), labels };
+    const n = frame.nRows;
+    const probability = new Float64Array(n);
+    const labels: (string | number)[] = [];
+    for (let from = 0; from < n || from === 0; from += ONNX_CHUNK_ROWS) {
+      const to = Math.min(n, from + ONNX_CHUNK_ROWS);
+      const out = await session.run(feedsFromFrame(columns, frame, from, to));
+      const p = out[OUTPUT_PROBABILITY]!;
+      const l = out[OUTPUT_LABEL]!;
+      probability.set(p.data as Float32Array, from);
+      if (l.type === "string") for (const v of l.data as string[]) labels.push(v);
+      else for (const v of l.data as BigInt64Array) labels.push(Number(v));
+      for (const t of Object.values(out)) t.dispose();
+      if (n === 0) break;
+    }
+    return { probability, labels };
   } catch (e) {
     if (e instanceof NetsecError) throw e;
     throw wrapError("running the ONNX model in onnxruntime", e, "INTERNAL");
   }
 }
 
-/** Run the model on a frame. Cost: one onnxruntime session creation + one run over all rows. */
+/** Run the model on a frame. Cost: one onnxruntime session creation + runs over all rows. */
 export async function runOnnx(
   bytes: Uint8Array,
   columns: readonly ColumnIR[],

@@ -19,8 +19,12 @@ const LeaderboardLines = z.array(
     train_mean: z.number(),
     params: z.unknown(),
     search: z.string().optional(),
+    out_of_bag: z.literal(true).optional(),
   }),
 );
+
+/** Whether the winner's scores are out of bag (a single candidate, CV skipped). */
+const outOfBag = (rows: z.infer<typeof LeaderboardLines>): boolean => rows[0]?.out_of_bag === true;
 
 interface TrainOpts {
   config?: string;
@@ -37,6 +41,7 @@ interface TrainOpts {
   timeBudget?: string;
   nIter?: string;
   cv?: string;
+  forceCv?: boolean;
   seed?: string;
   scoring?: string;
   targetFpr?: string;
@@ -87,6 +92,10 @@ export function registerTrain(program: Command): void {
     )
     .option("--n-iter <n>", "random search draws per model")
     .option("--cv <k>", "cross-validation folds (default 3)")
+    .option(
+      "--force-cv",
+      "cross-validate a single candidate too (default: a random forest's out-of-bag scores stand in, no CV)",
+    )
     .option("--seed <n>", "seed for split, folds and models (default 42)")
     .option(
       "--scoring <metric>",
@@ -164,6 +173,7 @@ function buildConfig(o: TrainOpts): ReturnType<typeof parsePipelineConfig> {
   setNum(search, "n_iter", o.nIter, "n-iter");
   setNum(search, "time_budget_s", o.timeBudget, "time-budget");
   setNum(search, "cv", o.cv, "cv");
+  if (o.forceCv) search.force_cv = true;
   if (o.scoring) search.scoring = o.scoring;
   setNum(search, "target_fpr", o.targetFpr, "target-fpr");
   setNum(search, "threads", o.threads, "threads");
@@ -191,9 +201,13 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
   );
   ctx.say("");
   if (res.leaderboard.length) {
-    ctx.say(`scores: ${cfg.search.scoring} (train: on each CV fold's training rows)`);
-    ctx.say("model                 CV mean  CV std   train   best params");
     const rows = LeaderboardLines.parse(res.leaderboard);
+    ctx.say(
+      outOfBag(rows)
+        ? `scores: ${cfg.search.scoring} (CV: out of bag; train: the whole forest on its training rows)`
+        : `scores: ${cfg.search.scoring} (train: on each CV fold's training rows)`,
+    );
+    ctx.say("model                 CV mean  CV std   train   best params");
     for (const r of rows)
       ctx.say(
         `${r.model.padEnd(20)} ${r.cv_mean.toFixed(4)}  ${r.cv_std.toFixed(4)}  ${r.train_mean.toFixed(4)}  ${JSON.stringify(r.params)}`,
@@ -204,7 +218,7 @@ async function trainAction(ctx: Ctx, o: TrainOpts): Promise<number> {
     const t = res.test;
     ctx.say("");
     ctx.say(
-      `winner: ${res.winner} (threshold ${res.threshold?.toFixed(4)} chosen on out-of-fold predictions; ${res.split} split)`,
+      `winner: ${res.winner} (threshold ${res.threshold?.toFixed(4)} chosen on ${outOfBag(LeaderboardLines.parse(res.leaderboard)) ? "out-of-bag" : "out-of-fold"} predictions; ${res.split} split)`,
     );
     ctx.say(
       `test: accuracy ${t.accuracy?.toFixed(4)}  precision ${t.precision?.toFixed(4)}  recall ${t.recall?.toFixed(4)}  F1 ${t.f1?.toFixed(4)}  ROC-AUC ${t.roc_auc?.toFixed(4)}  PR-AUC ${t.pr_auc?.toFixed(4)}  TPR@1%FPR ${t.tpr_at_fpr_1pct?.toFixed(4)}`,

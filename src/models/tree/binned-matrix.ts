@@ -124,15 +124,7 @@ export class BinnedMatrixBuilder {
       const single = new Float64Array(256);
       singleValues(column, 0, n, bins, b.thresholds, single, 0);
       this.quantile.set(f, { data: column.slice(0, n), single });
-    } else {
-      // one value a bin: remember it (the missing bin stays NaN)
-      const v = this.values;
-      const off = f * 256;
-      for (let r = 0; r < n; r++) {
-        const bin = bins[r]!;
-        if (bin !== MISSING_BIN) v[off + bin] = column[r]!;
-      }
-    }
+    } else oneValuePerBin(column, bins, n, this.values, f * 256);
     this.added++;
   }
 
@@ -176,6 +168,33 @@ export class BinnedMatrixBuilder {
       binning: this.binning,
     };
   }
+}
+
+/** One value a bin: each bin's value into out[off + bin] (the missing bin's stays as it is: NaN). */
+function oneValuePerBin(
+  column: Float64Array,
+  bins: Uint8Array,
+  n: number,
+  out: Float64Array,
+  off: number,
+): void {
+  for (let r = 0; r < n; r++) {
+    const bin = bins[r]!;
+    if (bin !== MISSING_BIN) out[off + bin] = column[r]!;
+  }
+}
+
+/**
+ * BinnedMatrix.values of X binned by binMatrix(X, mapper) (`bins`), on shared memory: the one value
+ * of each bin of the features binned one value per bin, NaN elsewhere.
+ */
+export function binValues(X: Matrix, bins: Uint8Array, mapper: BinMapper): Float64Array {
+  const n = X.nRows;
+  const out = sharedF64(X.nCols * 256).fill(Number.NaN);
+  for (let f = 0; f < X.nCols; f++)
+    if (mapper.cuts[f] === mapper.thresholds[f])
+      oneValuePerBin(X.data.subarray(f * n, (f + 1) * n), bins.subarray(f * n, (f + 1) * n), n, out, f * 256);
+  return out;
 }
 
 /** A float64 matrix binned (bins and raw columns copied into shared memory). */

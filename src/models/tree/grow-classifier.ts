@@ -278,6 +278,11 @@ class Growable {
   weight: number[] = [];
 }
 
+/**
+ * One tree on the rows of positive weight. `leafOfRow` (length nRows), when given, receives the leaf
+ * each of those rows ends in (other entries are left as they are): the forest's out-of-bag pass reads
+ * the in-bag rows' leaves from it instead of walking them.
+ */
 export function growClassificationTree(
   data: BinnedData,
   y: Int32Array,
@@ -285,6 +290,7 @@ export function growClassificationTree(
   sampleWeight: Float64Array,
   p: GrowParams,
   rng: Rng,
+  leafOfRow: Int32Array | null = null,
 ): FlatTree {
   const { bins, nRows, nFeatures, thresholds, cuts, raw } = data;
   const K = nClasses;
@@ -372,6 +378,7 @@ export function growClassificationTree(
       leaves + stack.length + 1 < p.maxLeafNodes;
     if (!canSplit) {
       leaves++;
+      if (leafOfRow) for (let q = start; q < end; q++) leafOfRow[idx[q]!] = node;
       continue;
     }
     // best split search
@@ -529,6 +536,7 @@ export function growClassificationTree(
     }
     if (bestF < 0) {
       leaves++;
+      if (leafOfRow) for (let q = start; q < end; q++) leafOfRow[idx[q]!] = node;
       continue;
     }
     // a quantile-binned feature: the exact threshold next to the chosen bin boundary
@@ -575,6 +583,7 @@ export function growClassificationTree(
     const improvement = (w / totalW) * (imp - (bestWR / w) * bestImpR - (bestWL / w) * bestImpL);
     if (improvement < p.minImpurityDecrease - 1e-15) {
       leaves++;
+      if (leafOfRow) for (let q = start; q < end; q++) leafOfRow[idx[q]!] = node;
       continue;
     }
     // partition rows: bin <= bestBin (non-missing) or missing-and-missingLeft go left

@@ -10,7 +10,7 @@ import { safeCsv } from "../../core/spreadsheet-safe.ts";
 import { snakeKeys } from "../../models/params.ts";
 import { createModel } from "../../models/registry.ts";
 import { fitOnBinned } from "../../models/tree/binned-matrix.ts";
-import type { Classifier, FitReport } from "../../models/types.ts";
+import type { BinnedFitOptions, Classifier, FitReport } from "../../models/types.ts";
 import { threatScore } from "../../selection/cv-task.ts";
 import { type BinaryMetrics, binaryMetrics, chooseThreshold, curve, thin } from "../../selection/metrics.ts";
 import { confusionMatrixChart, lineChart, renderSvg } from "../../validate/charts.ts";
@@ -44,7 +44,10 @@ export interface Refitted {
   rep: FitReport;
 }
 
-/** A candidate fitted on every training row (the shared binned matrix; tree learners never decode it). */
+/**
+ * A candidate fitted on every training row (the shared binned matrix; tree learners never decode it);
+ * `outOfBag`: with its out-of-bag scores (tune-oob.ts).
+ */
 export async function refitOnAllRows(
   run: PipelineRun,
   t: Transformed,
@@ -52,6 +55,7 @@ export async function refitOnAllRows(
   params: Record<string, unknown>,
   signal: AbortSignal | undefined,
   stage: "tune" | "evaluate" = "evaluate",
+  outOfBag: Pick<BinnedFitOptions, "outOfBag" | "oobGroups"> = {},
 ): Promise<Refitted> {
   run.progress(
     stage,
@@ -62,6 +66,7 @@ export async function refitOnAllRows(
   const rep = await fitOnBinned(model, t.Xtr, t.yTrain.y, t.space.classes.length, {
     ...(run.cfg.search.threads ? { threads: run.cfg.search.threads } : {}),
     ...(signal ? { signal } : {}),
+    ...outOfBag,
   });
   return { model, rep };
 }
@@ -170,7 +175,10 @@ async function writeTrainerReports(
         "cv_std",
         "train_mean",
         "fit_seconds",
-        ...Array.from({ length: cfg.search.cv }, (_, i) => `fold_${i + 1}`),
+        // a single candidate scored out of bag (tune-oob.ts) has that one score, no folds
+        ...(tuned.leaderboard[0]?.out_of_bag
+          ? ["out_of_bag"]
+          : Array.from({ length: cfg.search.cv }, (_, i) => `fold_${i + 1}`)),
       ],
     ),
   );

@@ -3,7 +3,7 @@
  * random draws from its documented ranges raced by successive halving within the time budget) scored
  * by k-fold CV on the training rows (duplicate-aware folds: identical feature vectors never straddle
  * train and validation) on the worker pool; the leaderboard holds each model's best candidate, best
- * first.
+ * first. A single candidate of a bagged model is scored out of bag instead (tune-oob.ts).
  */
 import type { Frame } from "../../core/frame.ts";
 import { duplicateGroupsOfFrame } from "../../datasets/split.ts";
@@ -24,6 +24,7 @@ import { bestLine, fitLine, type LeaderboardRow } from "../train.ts";
 import { type Refitted, refitOnAllRows } from "./evaluate.ts";
 import type { Transformed } from "./transform.ts";
 import { halvingTune } from "./tune-halving.ts";
+import { outOfBagInstead, outOfBagTune } from "./tune-oob.ts";
 
 export interface Tuned {
   searches: ModelSearchResult[];
@@ -64,13 +65,22 @@ export function gridCandidates(cfg: PipelineConfig): { model: string; params: Re
 export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): Promise<Tuned> {
   const { cfg, schema } = run;
   const search = cfg.search;
+  // HGB splits the schema's categorical columns natively unless the user's params say otherwise
+  const params = withNativeCategoricals(cfg.models, search.params, t.transformer);
+  const candidates =
+    search.kind === "halving" ? [] : gridCandidates({ ...cfg, search: { ...search, params } });
+  // validate every candidate's params before spending any time
+  const parsed = candidates.map((c) => createModel(c.model, c.params).params as Record<string, unknown>);
+  // one candidate of a bagged model: its out-of-bag scores, no folds (tune-oob.ts)
   const { groups, nGroups } = duplicateGroupsOfFrame(train, schema.featureNames);
+  let oobRefit: Refitted | null = null;
+  if (outOfBagInstead(run, candidates, parsed[0] ?? {})) {
+    const r = await outOfBagTune(run, t, candidates[0]!, { groups, nGroups });
+    if ("tuned" in r) return r.tuned;
+    oobRefit = r.refit;
+  }
   const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < train.nRows ? groups : undefined);
   if (search.kind === "halving") return halvingTune(run, t, folds);
-  const params = withNativeCategoricals(cfg.models, search.params, t.transformer);
-  const candidates = gridCandidates({ ...cfg, search: { ...search, params } });
-  // validate every candidate's params before spending any time
-  for (const c of candidates) createModel(c.model, c.params);
   const fits = planSearch(candidates).fits.length;
   const total = fits * folds.length;
   let frac = 0;
@@ -88,7 +98,11 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
   const stop = new AbortController();
   const signal = run.signal ? AbortSignal.any([run.signal, stop.signal]) : stop.signal;
   const only = candidates.length === 1 ? candidates[0]! : null;
-  const earlyRefit = only ? refitOnAllRows(run, t, only.model, only.params, signal, "tune") : null;
+  const earlyRefit = oobRefit
+    ? Promise.resolve(oobRefit)
+    : only
+      ? refitOnAllRows(run, t, only.model, only.params, signal, "tune")
+      : null;
   earlyRefit?.catch(() => {}); // (awaited by the evaluate step; a failed search must not leave it unhandled)
   const searches = await searchCV(
     t.Xtr,

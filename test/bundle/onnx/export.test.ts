@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { exportPipelineToOnnx, float32AtOrBelow } from "../../../src/bundle/onnx/export.ts";
 import type { PipelineIR } from "../../../src/bundle/onnx/ir.ts";
 import { evaluatePipelineIR, featureRow } from "../../../src/bundle/onnx/reference.ts";
-import { runOnnx, verifyOnnx } from "../../../src/bundle/onnx/verify.ts";
+import { ONNX_CHUNK_ROWS, runOnnx, verifyOnnx } from "../../../src/bundle/onnx/verify.ts";
 import { NetsecError } from "../../../src/core/errors.ts";
 import { Frame } from "../../../src/core/frame.ts";
 import {
@@ -70,6 +70,17 @@ describe("exportPipelineToOnnx under onnxruntime", () => {
     const { res } = await check(forestIR(), testFrame());
     expect(res.labels).toContain(1);
     expect(res.labels).toContain(-1);
+  });
+
+  it("more rows than one run takes: every chunk's rows in place (ONNX_CHUNK_ROWS)", async () => {
+    const small = testFrame();
+    const n = 2 * ONNX_CHUNK_ROWS + 3;
+    const frame = small.take(Int32Array.from({ length: n }, (_, i) => (i * 7) % small.nRows));
+    const { res, ref } = await check(forestIR(), frame);
+    expect(res.nRows).toBe(n);
+    // the rows around each chunk boundary are the reference's, one by one
+    for (const i of [ONNX_CHUNK_ROWS - 1, ONNX_CHUNK_ROWS, 2 * ONNX_CHUNK_ROWS, n - 1])
+      expect(res.probability[i]).toBeCloseTo(ref.probability[i]!, 6);
   });
 
   it("boosted binary ensemble (sum + prior, logistic), string labels", async () => {
