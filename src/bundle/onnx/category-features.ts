@@ -16,19 +16,11 @@
  */
 import { NetsecError } from "../../core/errors.ts";
 import { CAT_WORDS } from "../../models/tree/categorical-splits.ts";
+import type { FlatTreeJSON } from "../../models/tree/tree-serial.ts";
 import type { DerivedFeaturesIR } from "./ir.ts";
 
 /** The flat tree JSON (src/models/tree/tree-serial.ts) with its optional category splits. */
-export interface CategoryTreeState {
-  k: number;
-  feature: number[];
-  threshold: (number | null)[];
-  left: number[];
-  right: number[];
-  missingLeft: number[];
-  value: number[];
-  categorical?: { node: number[]; bits: number[] };
-}
+export type CategoryTreeState = Omit<FlatTreeJSON, "weight">;
 
 /** hist_gradient_boosting's state.inputs. */
 export interface TreeInputsState {

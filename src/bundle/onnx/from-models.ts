@@ -20,21 +20,14 @@
  * turns into null; an internal node's null threshold is read back as +Infinity here.
  */
 import { NetsecError } from "../../core/errors.ts";
+import type { FlatTreeJSON } from "../../models/tree/tree-serial.ts";
 import type { SerializedModel } from "../../models/types.ts";
 import type { TransformerState } from "../../preprocess/column-transformer.ts";
 import { type CategoryTreeState, categoryTrees, type TreeInputsState } from "./category-features.ts";
 import type { ColumnIR, LabelsIR, ModelIR, PipelineIR, TreeIR } from "./ir.ts";
 
-/** The flat tree JSON of src/models/tree/tree-serial.ts (formatVersion 1). */
-interface FlatTreeState {
-  k: number;
-  feature: number[];
-  threshold: (number | null)[];
-  left: number[];
-  right: number[];
-  missingLeft: number[];
-  value: number[];
-}
+/** The flat tree JSON of src/models/tree/tree-serial.ts (formatVersion 1); the weights are not exported. */
+type FlatTreeState = Omit<FlatTreeJSON, "weight" | "categorical">;
 
 export interface PipelineIRInput {
   /** ColumnTransformer#toJSON(). */
