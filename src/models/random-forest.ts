@@ -221,7 +221,12 @@ export class RandomForestClassifier implements Classifier {
     checkPredictData(X, this.nFeatures, this.name);
     const out = new Float64Array(X.nRows * this.nClasses);
     if (this.packed?.from !== this.trees) this.packed = { from: this.trees, p: packTrees(this.trees) };
-    accumulatePacked(this.packed.p, X.data, X.nRows, out, 1 / this.trees.length);
+    // the trees' probabilities summed, then divided once (as scikit-learn's predict_proba): a row
+    // every tree gives 1 scores exactly 1, as its out-of-bag score does, where adding 1/T T times
+    // gives 1 - 2^-53 and a threshold of 1 chosen on out-of-bag scores would flag none of them
+    accumulatePacked(this.packed.p, X.data, X.nRows, out, 1);
+    const nTrees = this.trees.length;
+    for (let i = 0; i < out.length; i++) out[i]! /= nTrees;
     return out;
   }
 
@@ -282,9 +287,14 @@ export class RandomForestClassifier implements Classifier {
       const to = Math.min(n, from + chunk);
       leavesPacked(P, X.data, n, from, to, leaves);
       used.forEach((u, i) => {
-        sumLeaves(P, leaves, to - from, u, outs[i]!, from * K, 1 / u);
+        sumLeaves(P, leaves, to - from, u, outs[i]!, from * K, 1);
       });
     }
+    // summed, then divided once, as predictProba
+    used.forEach((u, i) => {
+      const o = outs[i]!;
+      for (let j = 0; j < o.length; j++) o[j]! /= u;
+    });
     return outs;
   }
 

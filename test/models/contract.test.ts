@@ -235,6 +235,26 @@ describe.each(modelNames().filter((n) => createModel(n).stagedProba !== undefine
 );
 
 describe("random forest stagedProba in row chunks", () => {
+  it("sums the trees then divides once: a row every tree gives to class 1 scores exactly 1", async () => {
+    // separable rows: x0 < 0 is class 0, x0 > 0 class 1; 10 trees, so 1/10 added ten times would be
+    // 1 - 2^-53 — below a threshold of 1 chosen on the forest's exact out-of-bag scores
+    const n = 200;
+    const X = allocMatrix(n, 1, ["x0"]);
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      X.data[i] = i < n / 2 ? -1 - i : 1 + i;
+      y[i] = i < n / 2 ? 0 : 1;
+    }
+    const m = createModel("random_forest", { n_estimators: 10, random_state: 1 }) as RandomForestClassifier;
+    await m.fit(X, y, 2);
+    const p = m.predictProba(X);
+    // the rows every tree gives to class 1 (far from the cut): exactly 1
+    const unanimous = Array.from({ length: n }, (_, i) => p[i * 2 + 1]!).filter((v) => v > 0.95);
+    expect(unanimous.length).toBeGreaterThan(n / 4);
+    for (const v of unanimous) expect(v).toBe(1);
+    expect(m.stagedProba(X, [10])[0]).toEqual(p);
+  });
+
   it("chunks of rows (not a multiple of the walk's 4-row groups) give the same bits", async () => {
     const { X, y } = data(301, 2, 14);
     const m = createModel("random_forest", { n_estimators: 12, random_state: 4 }) as RandomForestClassifier;

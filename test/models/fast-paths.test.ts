@@ -526,7 +526,9 @@ describe("forests on few-valued features (each row one 64-bit code of test answe
     Qn.data[300 * 4 + 77] = Number.NaN;
     for (const q of [Q, Qn]) {
       const ref = new Float64Array(q.nRows * 2);
-      for (const t of m.trees) accumulateTree(t, q.data, q.nRows, ref, 1 / m.trees.length, 2, 0);
+      // the trees' sums, divided once (as scikit-learn's predict_proba)
+      for (const t of m.trees) accumulateTree(t, q.data, q.nRows, ref, 1, 2, 0);
+      for (let i = 0; i < ref.length; i++) ref[i]! /= m.trees.length;
       const got = m.predictProba(q);
       expect(Array.from(got)).toEqual(Array.from(ref));
       for (const cls of [0, 1]) {
