@@ -39,10 +39,3 @@ export function inSet(words: Uint32Array, o: number, v: number): boolean {
 export function addToSet(words: Uint32Array, o: number, v: number): void {
   words[o + (v >>> 5)]! |= 1 << (v & 31);
 }
-
-/** The codes of the 256-bit set at words[o .. o + 8), ascending. */
-export function setMembers(words: Uint32Array, o: number): number[] {
-  const out: number[] = [];
-  for (let v = 0; v <= MAX_CATEGORY_CODE; v++) if (inSet(words, o, v)) out.push(v);
-  return out;
-}
