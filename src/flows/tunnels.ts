@@ -36,7 +36,7 @@ import { LINKTYPE } from "./link-types.ts";
 export type TunnelKind = "tzsp" | "gtp" | "vxlan" | "capwap" | "gre" | "ipip";
 
 export const TUNNEL_PORT = { TZSP: 37008, GTP_U: 2152, VXLAN: 4789, CAPWAP_DATA: 5247 } as const;
-export const TUNNEL_PROTO = { IPIP: 4, IPV6: 41, GRE: 47 } as const;
+const TUNNEL_PROTO = { IPIP: 4, IPV6: 41, GRE: 47 } as const;
 
 /** Where a tunnel's inner frame is: d[at, end) read as `linkType`. Reused between packets. */
 export interface TunnelHit {
