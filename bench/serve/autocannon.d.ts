@@ -13,8 +13,12 @@ declare module "autocannon" {
     p50: number;
     p99: number;
   }
+  interface RequestStats extends Stats {
+    /** requests answered over the run */
+    total: number;
+  }
   interface Result {
-    requests: Stats;
+    requests: RequestStats;
     latency: Stats;
     non2xx: number;
     errors: number;

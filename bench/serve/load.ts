@@ -12,8 +12,9 @@
  *                                [--mlflow-serve]        (start `mlflow models serve` from .venv on the
  *                                                         champion's ONNX export; instead of --mlflow-url)
  *                                [--compare-monitoring]  (a second server on the same home with
- *                                                         NETSEC_MONITOR=off; each scenario runs on both,
- *                                                         one after the other, monitoring on first)
+ *                                                         NETSEC_MONITOR=off; each scenario runs on both
+ *                                                         in --rounds rounds, alternating which goes first)
+ *                                [--rounds n]            (with --compare-monitoring; default 4)
  *
  * The model: the registry champion under --home (loaded with the real bundle loader), or, without
  * --home, the test fixture (naive Bayes on phishing) so the harness runs before real bundles exist.
@@ -21,6 +22,11 @@
  * with `dataframe_records`) for a side-by-side line. The load generator runs in a process of its own
  * (bench/serve/loadgen.ts), as a client would; server and load generator share the machine (2
  * cores): compare numbers from the same run only.
+ * Every row also gives the server's CPU time per request: this process's user + system CPU (every
+ * thread: the servers' event loops and scoring threads; the load generator is another process) over
+ * the run, divided by the requests answered. On a shared machine throughput moves with the other
+ * jobs, CPU per request far less, so --compare-monitoring reports both: the ratio of the rounds'
+ * summed throughput (on/off) and of the summed CPU per request.
  * With --while-training, the netsec scenarios run a second time while a training job started through
  * `POST /train` (by default the original's five grids on phishing with 10-fold CV, in the server's
  * worker thread) is running.
@@ -64,6 +70,9 @@ const { values: args } = parseArgs({
     "mlflow-serve": { type: "boolean", default: false },
     // monitoring's cost: every scenario also against a server with monitoring off
     "compare-monitoring": { type: "boolean", default: false },
+    // --compare-monitoring: on/off pairs, alternating which runs first (on-off, off-on, …) so a drift in
+    // the machine's load over the run weighs on both sides alike
+    rounds: { type: "string", default: "4" },
   },
 });
 
@@ -85,6 +94,10 @@ interface Row {
   p99: number;
   non2xx: number;
   errors: number;
+  /** requests answered over the measured run */
+  requests: number;
+  /** this process's CPU seconds (every thread) over the measured run */
+  cpuSeconds: number;
 }
 
 function records(n: number): Record<string, number>[] {
@@ -117,7 +130,9 @@ function multipartBody(csv: string): { body: Buffer; type: string } {
 async function run(target: string, s: Scenario): Promise<Row> {
   // a warm-up second first, not counted (the same for every target: compiled code, warm caches)
   await load(s, 1);
+  const cpuBefore = process.cpuUsage();
   const r = await load(s, Number(args.duration));
+  const cpu = process.cpuUsage(cpuBefore);
   return {
     target,
     scenario: s.name,
@@ -127,13 +142,15 @@ async function run(target: string, s: Scenario): Promise<Row> {
     p99: r.p99,
     non2xx: r.non2xx,
     errors: r.errors,
+    requests: r.requests,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
 }
 
 async function load(
   s: Scenario,
   duration: number,
-): Promise<{ rps: number; p50: number; p99: number; non2xx: number; errors: number }> {
+): Promise<{ rps: number; p50: number; p99: number; non2xx: number; errors: number; requests: number }> {
   const input = JSON.stringify({
     url: s.url,
     method: s.method,
@@ -157,6 +174,7 @@ async function load(
     p99: number;
     non2xx: number;
     errors: number;
+    requests: number;
   };
 }
 
@@ -306,19 +324,75 @@ const scenarios: Scenario[] = [
   },
 ];
 
+/** Monitoring's cost in one scenario over the rounds: summed requests and CPU, on against off. */
+interface MonitoringCost {
+  scenario: string;
+  rounds: number;
+  rpsOn: number;
+  rpsOff: number;
+  /** 1 − rpsOn / rpsOff: the share of throughput monitoring costs (negative: on was faster) */
+  throughputCost: number;
+  cpuMsPerRequestOn: number;
+  cpuMsPerRequestOff: number;
+  /** cpuOn / cpuOff − 1: the extra server CPU a request costs with monitoring on */
+  cpuCost: number;
+  /** the per-round throughput costs, to show their spread */
+  roundThroughputCosts: number[];
+}
+
+function monitoringCost(scenario: string, pairs: { on: Row; off: Row }[]): MonitoringCost {
+  const sum = (f: (p: { on: Row; off: Row }) => number) => pairs.reduce((a, p) => a + f(p), 0);
+  const rpsOn = sum((p) => p.on.rps) / pairs.length;
+  const rpsOff = sum((p) => p.off.rps) / pairs.length;
+  const cpuOn =
+    (1000 * sum((p) => p.on.cpuSeconds)) /
+    Math.max(
+      1,
+      sum((p) => p.on.requests),
+    );
+  const cpuOff =
+    (1000 * sum((p) => p.off.cpuSeconds)) /
+    Math.max(
+      1,
+      sum((p) => p.off.requests),
+    );
+  return {
+    scenario,
+    rounds: pairs.length,
+    rpsOn,
+    rpsOff,
+    throughputCost: 1 - rpsOn / rpsOff,
+    cpuMsPerRequestOn: cpuOn,
+    cpuMsPerRequestOff: cpuOff,
+    cpuCost: cpuOn / cpuOff - 1,
+    roundThroughputCosts: pairs.map((p) => 1 - p.on.rps / p.off.rps),
+  };
+}
+
 const rows: Row[] = [];
+const monitoringCosts: MonitoringCost[] = [];
 // --only <text>: the scenarios whose name contains it (e.g. --only csv)
 if (args.only) scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => s.name.includes(args.only!)));
 try {
   for (const s of scenarios) {
-    rows.push(await run(`netsec (${version})${unmonitored ? ", monitoring on" : ""}`, s));
-    if (unmonitored)
-      rows.push(
-        await run(`netsec (${version}), monitoring off`, {
-          ...s,
-          url: s.url.replace(server.url, unmonitored.url),
-        }),
-      );
+    if (!unmonitored) {
+      rows.push(await run(`netsec (${version})`, s));
+      continue;
+    }
+    const on = () => run(`netsec (${version}), monitoring on`, s);
+    const off = () =>
+      run(`netsec (${version}), monitoring off`, { ...s, url: s.url.replace(server.url, unmonitored.url) });
+    const pairs: { on: Row; off: Row }[] = [];
+    for (let round = 0; round < Number(args.rounds); round++) {
+      // on first in even rounds, off first in odd ones
+      const first = round % 2 === 0 ? await on() : await off();
+      const second = round % 2 === 0 ? await off() : await on();
+      const pair = round % 2 === 0 ? { on: first, off: second } : { on: second, off: first };
+      for (const r of [first, second]) r.scenario += ` [round ${round + 1}]`;
+      rows.push(first, second);
+      pairs.push(pair);
+    }
+    monitoringCosts.push(monitoringCost(s.name, pairs));
   }
   if (args["while-training"]) {
     const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
@@ -407,15 +481,26 @@ try {
 
 if (args.json) {
   process.stdout.write(
-    `${JSON.stringify({ duration_s: Number(args.duration), connections: Number(args.connections), rows })}\n`,
+    `${JSON.stringify({ duration_s: Number(args.duration), connections: Number(args.connections), rows, monitoring_cost: monitoringCosts })}\n`,
   );
 } else {
   process.stdout.write(
-    `| target | scenario | req/s | rows/s | p50 ms | p99 ms | non-2xx | errors |\n|---|---|---:|---:|---:|---:|---:|---:|\n`,
+    `| target | scenario | req/s | rows/s | p50 ms | p99 ms | server CPU ms/req | non-2xx | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n`,
   );
   for (const r of rows) {
+    const cpuPerRequest = r.requests > 0 ? ((1000 * r.cpuSeconds) / r.requests).toFixed(3) : "—";
     process.stdout.write(
-      `| ${r.target} | ${r.scenario} | ${r.rps.toFixed(0)} | ${r.rowsPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} |\n`,
+      `| ${r.target} | ${r.scenario} | ${r.rps.toFixed(0)} | ${r.rowsPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${cpuPerRequest} | ${r.non2xx} | ${r.errors} |\n`,
     );
+  }
+  if (monitoringCosts.length > 0) {
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    process.stdout.write(
+      `\n| scenario | rounds | req/s on | req/s off | throughput cost | server CPU ms/req on | off | CPU cost | per-round throughput cost |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n`,
+    );
+    for (const c of monitoringCosts)
+      process.stdout.write(
+        `| ${c.scenario} | ${c.rounds} | ${c.rpsOn.toFixed(1)} | ${c.rpsOff.toFixed(1)} | ${pct(c.throughputCost)} | ${c.cpuMsPerRequestOn.toFixed(3)} | ${c.cpuMsPerRequestOff.toFixed(3)} | ${pct(c.cpuCost)} | ${c.roundThroughputCosts.map(pct).join(", ")} |\n`,
+      );
   }
 }

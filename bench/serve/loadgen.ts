@@ -30,5 +30,7 @@ process.stdout.write(
     p99: r.latency.p99,
     non2xx: r.non2xx,
     errors: r.errors,
+    // answered requests over the run (2xx and not), for the server's CPU per request
+    requests: r.requests.total,
   })}\n`,
 );
