@@ -4,7 +4,7 @@
  * retention, alerts with their cooldown, a bundle without a monitoring reference, and `netsec predict`
  * + `netsec monitor` sharing the windows.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
@@ -115,6 +115,29 @@ describe("monitoring windows", () => {
     expect(b.view("phish")).toEqual(v);
     b.record(model(), batch(4500, 2500), new Date(t0.getTime() + 3000));
     expect(b.view("phish").windows.map((w) => w.rows)).toEqual([4000, 3000]);
+  });
+
+  it("over 1,000,000 scored rows the state stays the size retention allows (flat memory)", () => {
+    const h = join(tmp.dir, "h-million");
+    const { log } = capture();
+    const m = new Monitor(h, { windowRows: 10_000, retention: 5 }, log, null);
+    const state = homeLayout(h).monitorModel("phish").state;
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    const sizes: number[] = [];
+    // 100 batches of 10,000 rows (each closes a window), a minute apart so every timestamp has the
+    // same width; the state's size after the 10th window and after the 100th
+    for (let i = 0; i < 100; i++) {
+      m.record(model(), batch(i % 2, 10_000), new Date(t0 + i * 60_000));
+      m.save();
+      if (i === 9 || i === 99) sizes.push(statSync(state).size);
+    }
+    const v = m.view("phish");
+    expect(v.windows).toHaveLength(5);
+    expect(v.windows.reduce((a, w) => a + w.rows, 0)).toBe(50_000);
+    expect(v.open).toBeNull();
+    // what is kept after 1 M rows is what was kept after 100,000: the windows' counts do not grow
+    // with the rows scored, only with retention (a few bytes of larger numbers at most)
+    expect(Math.abs(sizes[1]! - sizes[0]!) / sizes[0]!).toBeLessThan(0.01);
   });
 
   it("a damaged state file is moved aside and said; monitoring starts anew", () => {
