@@ -115,7 +115,7 @@ export const PipelineConfigSchema = z
         /**
          * Soft voting: the best candidates of the 2..ensemble_k best models (by CV) averaged, kept
          * when the average beats the best single model on CV (src/selection/ensemble.ts). 0 or 1: no
-         * ensemble. Default: the preset's (default 3, original 0).
+         * ensemble. Default: the preset's when `models` is not given (default 3, original 0), else 0.
          */
         ensemble_k: z.number().int().min(0).max(10).optional(),
         n_iter: z.number().int().min(1).default(20),
@@ -174,15 +174,15 @@ export const PipelineConfigSchema = z
       .optional(),
   })
   .strict()
-  // no models named: the preset's, searched the preset's way; models named: their grids (as before
-  // presets) unless search.kind says otherwise
+  // no models named: the preset's, searched the preset's way (and its ensemble); models named: their
+  // grids (as before presets), no ensemble, unless search.kind / search.ensemble_k say otherwise
   .transform((c) => ({
     ...c,
     models: c.models ?? [...PRESET_MODELS[c.search.preset]],
     search: {
       ...c.search,
       kind: c.search.kind ?? (c.models ? ("grid" as const) : PRESET_KIND[c.search.preset]),
-      ensemble_k: c.search.ensemble_k ?? PRESET_ENSEMBLE_K[c.search.preset],
+      ensemble_k: c.search.ensemble_k ?? (c.models ? 0 : PRESET_ENSEMBLE_K[c.search.preset]),
     },
   }))
   // per-model settings for a model the run does not train would be ignored: refuse them, naming the key

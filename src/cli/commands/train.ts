@@ -100,7 +100,7 @@ export function registerTrain(program: Command): void {
     )
     .option(
       "--no-ensemble",
-      "no soft-voting ensemble (search.ensemble_k 0; default: the default preset tries the best 2..3 models averaged and keeps the average when it beats them on CV)",
+      "no soft-voting ensemble (search.ensemble_k 0; default: without --models, the default preset averages the best candidates of its 2..3 best models and keeps the average when it beats them on CV)",
     )
     .option("--seed <n>", "seed for split, folds and models (default 42)")
     .option(
