@@ -94,15 +94,7 @@ export class SoftVotingClassifier implements Classifier {
 
   /** The members' probabilities added in member order, then divided by their number. */
   predictProba(X: Matrix): Float64Array {
-    let sum: Float64Array | null = null;
-    for (const m of this.members) {
-      const p = m.predictProba(X);
-      if (!sum) sum = p.slice();
-      else for (let i = 0; i < p.length; i++) sum[i]! += p[i]!;
-    }
-    const n = this.members.length;
-    for (let i = 0; i < sum!.length; i++) sum![i]! /= n;
-    return sum!;
+    return this.averaged((m) => m.predictProba(X));
   }
 
   predict(X: Matrix): Int32Array {
@@ -117,6 +109,7 @@ export class SoftVotingClassifier implements Classifier {
     return out;
   }
 
+  /** Each member's array (same length), added in member order, then divided by their number. */
   private averaged(each: (m: Classifier) => Float64Array): Float64Array {
     let sum: Float64Array | null = null;
     for (const m of this.members) {
