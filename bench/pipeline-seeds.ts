@@ -11,7 +11,8 @@
  *   [--time-budget=<s>] [--pair-no-ensemble] [--write]
  * --time-budget sets search.time_budget_s (one no run reaches, e.g. 100000, races every candidate
  * whatever the machine's load); --pair-no-ensemble also runs each seed with search.ensemble_k 0 and
- * reports both winners (with a budget no run reaches, the two runs differ only by the soft vote).
+ * reports both winners (with a budget no run reaches, the two runs differ only by the soft vote);
+ * its raw results go to bench/results/pipeline-seeds-<dataset>-ensemble.json.
  * Needs NETSEC_DATASET_MIRROR (or network) and the project's venv (scripts/python-env).
  */
 import { execFileSync } from "node:child_process";
@@ -131,7 +132,7 @@ const lines = [
   `<!-- seeds:start -->`,
   `### The pipeline's winner vs scikit-learn RandomForest(100), over ${rows.length} splits (${dataset})`,
   "",
-  `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores. Command: \`npx node bench/pipeline-seeds.ts --dataset=${dataset} --seeds=${seeds.join(",")} --write\`. Per seed: \`netsec train\` with \`seed: <s>\` (the duplicate-aware split, the CV folds and the models' seeds), its winner's test F1 (threshold chosen on cross-validated predictions); scikit-learn RandomForestClassifier(100) on the same train/test rows at random_state 0–9, F1 at 0.5.`,
+  `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores. Command: \`npx node bench/pipeline-seeds.ts ${process.argv.slice(2).join(" ")}\`. Per seed: \`netsec train\` with \`seed: <s>\` (the duplicate-aware split, the CV folds and the models' seeds), its winner's test F1 (threshold chosen on cross-validated predictions); scikit-learn RandomForestClassifier(100) on the same train/test rows at random_state 0–9, F1 at 0.5.`,
   "",
   `| seed | netsec winner | netsec test F1 |${pairNoEnsemble ? " without the ensemble: winner | test F1 |" : ""} RF(100) mean | RF(100) min–max | difference |`,
   `|---:|---|---:|${pairNoEnsemble ? "---|---:|" : ""}---:|---|---:|`,
@@ -151,7 +152,7 @@ const lines = [
 const block = lines.join("\n");
 console.log(block);
 writeFileSync(
-  join(ROOT, `bench/results/pipeline-seeds-${dataset}.json`),
+  join(ROOT, `bench/results/pipeline-seeds-${dataset}${pairNoEnsemble ? "-ensemble" : ""}.json`),
   `${JSON.stringify(rows, null, 2)}\n`,
 );
 if (process.argv.includes("--write")) {
