@@ -7,7 +7,11 @@
  * the same train/test rows (netsec's ingested snapshots). Wall time and peak RSS of each side.
  *
  * Usage: npx node bench/pipeline.ts [--datasets=phishing,nsl-kdd] [--presets=default,original]
- *   [--sklearn-timeout=<s>] [--no-sklearn] [--write]
+ *   [--time-budget=<s>] [--sklearn-timeout=<s>] [--no-sklearn] [--write]
+ * A preset may carry `:no-ensemble` (e.g. --presets=default,default:no-ensemble): that run adds
+ * `--no-ensemble`, so the default preset with and without its soft vote compare side by side.
+ * --time-budget passes `--time-budget` to every netsec run (a budget long enough for every candidate
+ * takes the machine's load out of which candidates are raced).
  * --no-sklearn skips GridSearchCV and the RandomForest reference (NSL-KDD's GridSearchCV takes over
  * 25 minutes of both cores). Needs NETSEC_DATASET_MIRROR (or network) and the project's venv
  * (scripts/python-env).
@@ -27,6 +31,7 @@ const datasets = (arg("datasets") ?? "phishing,nsl-kdd").split(",");
 const sklearnTimeout = Number(arg("sklearn-timeout") ?? 4 * 3600);
 const presets = (arg("presets") ?? "default,original").split(",");
 const withSklearn = !process.argv.includes("--no-sklearn");
+const timeBudget = arg("time-budget");
 
 const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : "—");
 
@@ -63,7 +68,12 @@ async function one(dataset: string): Promise<Row> {
   try {
     const sides: Row["netsec"] = [];
     let artifacts = "";
-    for (const preset of presets) {
+    for (const side of presets) {
+      const [preset, variant] = side.split(":") as [string, string | undefined];
+      const flags = [
+        ...(variant === "no-ensemble" ? ["--no-ensemble"] : []),
+        ...(timeBudget ? ["--time-budget", timeBudget] : []),
+      ];
       const home = mkdtempSync(join(tmpdir(), `netsec-bench-pipeline-${dataset}-${preset}-`));
       homes.push(home);
       const env = {
@@ -73,10 +83,20 @@ async function one(dataset: string): Promise<Row> {
         NETSEC_LOG_LEVEL: "warn",
         MLFLOW_TRACKING_URI: "",
       };
-      console.error(`${dataset}: netsec train --dataset ${dataset} --preset ${preset} (the whole pipeline)…`);
+      const label = [preset, ...flags].join(" ");
+      console.error(`${dataset}: netsec train --dataset ${dataset} --preset ${label} (the whole pipeline)…`);
       const ours = await timed(
         process.execPath,
-        [join(ROOT, "src/cli/main.ts"), "train", "--dataset", dataset, "--preset", preset, "--json"],
+        [
+          join(ROOT, "src/cli/main.ts"),
+          "train",
+          "--dataset",
+          dataset,
+          "--preset",
+          preset,
+          ...flags,
+          "--json",
+        ],
         env,
         6 * 3600,
       );
@@ -85,20 +105,21 @@ async function one(dataset: string): Promise<Row> {
         winner: string;
         test: Record<string, number>;
         artifacts: string;
-        leaderboard: { candidates: number }[];
+        leaderboard: { model: string; candidates: number }[];
         test_sets: Record<string, Record<string, number>> | null;
       };
       artifacts ||= r.artifacts;
       sides.push({
-        preset,
+        preset: label,
         seconds: ours.seconds,
         peakRssMb: ours.peakRssMb,
         winner: r.winner,
         f1: r.test.f1!,
         roc_auc: r.test.roc_auc!,
         accuracy: r.test.accuracy!,
-        // candidates launched (halving: each model's first rung)
-        candidates: r.leaderboard.reduce((a, x) => a + x.candidates, 0),
+        // candidates launched (halving: each model's first rung); a soft vote's row counts the
+        // ensembles tried on the searched candidates' out-of-fold scores, no fits
+        candidates: r.leaderboard.reduce((a, x) => a + (x.model === "soft_voting" ? 0 : x.candidates), 0),
         testSets: r.test_sets ?? {},
       });
     }

@@ -10,7 +10,14 @@ import { histGradientBoostingSpec } from "./hist-gradient-boosting.ts";
 import { logisticRegressionSpec } from "./logistic-regression.ts";
 import { parseParams } from "./params.ts";
 import { randomForestSpec } from "./random-forest.ts";
-import type { Classifier, ModelName, ModelSpec, SerializedModel } from "./types.ts";
+import { softVotingSpec } from "./soft-voting.ts";
+import {
+  type Classifier,
+  MODEL_NAMES,
+  type ModelName,
+  type ModelSpec,
+  type SerializedModel,
+} from "./types.ts";
 
 const SPECS = new Map<string, ModelSpec<never>>(
   [
@@ -20,11 +27,14 @@ const SPECS = new Map<string, ModelSpec<never>>(
     logisticRegressionSpec,
     adaBoostSpec,
     histGradientBoostingSpec,
+    // built by the tune step from other models' candidates, never searched (not in MODEL_NAMES)
+    softVotingSpec({ create: (m, p) => createModel(m, p), fromJSON: (s) => modelFromJSON(s) }),
   ].map((s) => [s.name, s as unknown as ModelSpec<never>]),
 );
 
+/** The models a run can be asked to train (--models, config `models`): soft_voting is not one. */
 export function modelNames(): ModelName[] {
-  return [...SPECS.keys()] as ModelName[];
+  return [...SPECS.keys()].filter((m) => (MODEL_NAMES as readonly string[]).includes(m)) as ModelName[];
 }
 
 export function getModelSpec(name: string): ModelSpec {

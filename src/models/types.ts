@@ -134,8 +134,11 @@ export type ModelName =
   | "gradient_boosting"
   | "adaboost"
   | "logistic_regression"
-  | "hist_gradient_boosting";
+  | "hist_gradient_boosting"
+  /** Built by the tune step (soft-voting.ts), never searched: not in MODEL_NAMES. */
+  | "soft_voting";
 
+/** The models a run can search (every ModelName but soft_voting). */
 export const MODEL_NAMES: readonly ModelName[] = [
   "random_forest",
   "decision_tree",

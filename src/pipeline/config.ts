@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
 import { MODEL_NAMES } from "../models/types.ts";
-import { PRESET_KIND, PRESET_MODELS, SEARCH_PRESETS } from "../selection/presets.ts";
+import { PRESET_ENSEMBLE_K, PRESET_KIND, PRESET_MODELS, SEARCH_PRESETS } from "../selection/presets.ts";
 import { DriftSettingsSchema } from "../validate/drift-settings.ts";
 import { ValidationThresholdsSchema } from "../validate/validate.ts";
 
@@ -112,6 +112,12 @@ export const PipelineConfigSchema = z
          * threshold).
          */
         force_cv: z.boolean().default(false),
+        /**
+         * Soft voting: the best candidates of the 2..ensemble_k best models (by CV) averaged, kept
+         * when the average beats the best single model on CV (src/selection/ensemble.ts). 0 or 1: no
+         * ensemble. Default: the preset's when `models` is not given (default 3, original 0), else 0.
+         */
+        ensemble_k: z.number().int().min(0).max(10).optional(),
         n_iter: z.number().int().min(1).default(20),
         /** The threat decision's f1 (default), roc_auc, pr_auc, tpr_at_fpr, accuracy; or f1_macro over the target's classes. */
         scoring: z.enum(["f1", "roc_auc", "pr_auc", "tpr_at_fpr", "accuracy", "f1_macro"]).default("f1"),
@@ -168,14 +174,15 @@ export const PipelineConfigSchema = z
       .optional(),
   })
   .strict()
-  // no models named: the preset's, searched the preset's way; models named: their grids (as before
-  // presets) unless search.kind says otherwise
+  // no models named: the preset's, searched the preset's way (and its ensemble); models named: their
+  // grids (as before presets), no ensemble, unless search.kind / search.ensemble_k say otherwise
   .transform((c) => ({
     ...c,
     models: c.models ?? [...PRESET_MODELS[c.search.preset]],
     search: {
       ...c.search,
       kind: c.search.kind ?? (c.models ? ("grid" as const) : PRESET_KIND[c.search.preset]),
+      ensemble_k: c.search.ensemble_k ?? (c.models ? 0 : PRESET_ENSEMBLE_K[c.search.preset]),
     },
   }))
   // per-model settings for a model the run does not train would be ignored: refuse them, naming the key

@@ -84,3 +84,24 @@ describe("search.preset", () => {
     expect(c.search.grids).toEqual({ random_forest: { n_estimators: [4] } });
   });
 });
+
+describe("search.ensemble_k", () => {
+  it("defaults to 3 for the default preset, 0 for the original one and whenever models are named", () => {
+    expect(parsePipelineConfig({}).search.ensemble_k).toBe(3);
+    expect(parsePipelineConfig({ search: { preset: "original" } }).search.ensemble_k).toBe(0);
+    expect(parsePipelineConfig({ models: ["random_forest", "logistic_regression"] }).search.ensemble_k).toBe(
+      0,
+    );
+    expect(
+      parsePipelineConfig({ models: ["random_forest", "logistic_regression"], search: { ensemble_k: 2 } })
+        .search.ensemble_k,
+    ).toBe(2);
+    expect(parsePipelineConfig({ search: { ensemble_k: 0 } }).search.ensemble_k).toBe(0);
+  });
+
+  it("refuses a negative or fractional k, and soft_voting as a model to search", () => {
+    expect(problem({ search: { ensemble_k: -1 } })).toMatch(/search\.ensemble_k/);
+    expect(problem({ search: { ensemble_k: 2.5 } })).toMatch(/search\.ensemble_k/);
+    expect(problem({ models: ["soft_voting"] })).toMatch(/models/);
+  });
+});

@@ -44,7 +44,9 @@ import {
   featureCount,
   inputNames,
   type KnnImputerIR,
+  type LinearIR,
   MISSING_CATEGORY,
+  type ModelIR,
   OUTPUT_LABEL,
   OUTPUT_PROBABILITY,
   type PipelineIR,
@@ -80,6 +82,11 @@ export function float32AtOrBelow(t: number): number {
  */
 export function multiclassTreeThreshold(t: number): number {
   return Math.max(0, t * (1 - 2 ** -24) - 1e-9);
+}
+
+/** Whether float32 tree outputs enter the probability (then the threshold is lowered, see above). */
+function hasTrees(m: ModelIR): boolean {
+  return m.kind === "trees" || (m.kind === "soft_vote" && m.members.some((x) => x.kind === "trees"));
 }
 
 export interface ExportOptions {
@@ -320,6 +327,52 @@ function treeEnsembleAttrs(m: TreeEnsembleIR): Record<string, Attr> {
   };
 }
 
+/** One scoring model's class probabilities [N, K] double from the features X [N, F]. */
+function memberProba(g: GraphBuilder, features: string, F: number, m: TreeEnsembleIR | LinearIR): string {
+  let X = features;
+  // score S [N, W] double
+  let S: string;
+  if (m.kind === "trees") {
+    if (m.derived) {
+      // the derived features (category-set splits read as thresholds), exact in double: 0/1 inputs
+      // times integer weights
+      const D = m.derived.bias.length;
+      const wT = new Float64Array(F * D);
+      m.derived.weights.forEach((row, d) => {
+        for (let j = 0; j < F; j++) wT[j * D + d] = row[j]!;
+      });
+      const xd = g.op("MatMul", [X, g.doubles("derived_T", wT, [F, D])]);
+      const xb = g.op("Add", [xd, g.doubles("derived_bias", m.derived.bias)], {}, { prefix: "derived" });
+      X = g.op("Concat", [X, xb], { axis: A.int(1) }, { prefix: "tree_features" });
+    }
+    const y = g.op("TreeEnsembleRegressor", [X], treeEnsembleAttrs(m), {
+      ...ML,
+      prefix: "tree_scores",
+      doc: `${m.trees.length} trees, ${m.aggregate}; thresholds and leaf values in double`,
+    });
+    S = g.op("Cast", [y], { to: A.int(11) }, { prefix: "scores" });
+  } else {
+    const W = m.coef.length;
+    const wT = new Float64Array(F * W);
+    for (let w = 0; w < W; w++) for (let j = 0; j < F; j++) wT[j * W + w] = m.coef[w]![j]!;
+    const xw = g.op("MatMul", [X, g.doubles("coef_T", wT, [F, W])]);
+    S = g.op("Add", [xw, g.doubles("intercept", m.intercept)], {}, { prefix: "scores" });
+  }
+
+  // transform → class probabilities P [N, K] double
+  let P: string;
+  if (m.transform === "logistic") {
+    const p1 = g.op("Sigmoid", [S]);
+    const p0 = g.op("Sub", [g.doubles("one", [1], []), p1]);
+    P = g.op("Concat", [p0, p1], { axis: A.int(1) }, { prefix: "proba" });
+  } else if (m.transform === "softmax") {
+    P = g.op("Softmax", [S], { axis: A.int(1) }, { prefix: "proba" });
+  } else {
+    P = S;
+  }
+  return P;
+}
+
 /**
  * Export a fitted pipeline to ONNX bytes (ModelProto). Validates the IR first (NetsecError
  * BUNDLE_INVALID). Graph size is linear in the number of tree nodes / coefficients.
@@ -361,47 +414,19 @@ export function exportPipelineToOnnx(ir: PipelineIR, opts: ExportOptions = {}): 
   }
   g.valueInfo(X, "double", ["N", F]);
 
-  // 2. model → score S [N, W] double
+  // 2. model → class probabilities P [N, K] double (a soft vote: the mean of its members')
   const m = ir.model;
-  let S: string;
-  if (m.kind === "trees") {
-    if (m.derived) {
-      // the derived features (category-set splits read as thresholds), exact in double: 0/1 inputs
-      // times integer weights
-      const D = m.derived.bias.length;
-      const wT = new Float64Array(F * D);
-      m.derived.weights.forEach((row, d) => {
-        for (let j = 0; j < F; j++) wT[j * D + d] = row[j]!;
-      });
-      const xd = g.op("MatMul", [X, g.doubles("derived_T", wT, [F, D])]);
-      const xb = g.op("Add", [xd, g.doubles("derived_bias", m.derived.bias)], {}, { prefix: "derived" });
-      X = g.op("Concat", [X, xb], { axis: A.int(1) }, { prefix: "tree_features" });
-    }
-    const y = g.op("TreeEnsembleRegressor", [X], treeEnsembleAttrs(m), {
-      ...ML,
-      prefix: "tree_scores",
-      doc: `${m.trees.length} trees, ${m.aggregate}; thresholds and leaf values in double`,
-    });
-    S = g.op("Cast", [y], { to: A.int(11) }, { prefix: "scores" });
-  } else {
-    const W = m.coef.length;
-    const wT = new Float64Array(F * W);
-    for (let w = 0; w < W; w++) for (let j = 0; j < F; j++) wT[j * W + w] = m.coef[w]![j]!;
-    const xw = g.op("MatMul", [X, g.doubles("coef_T", wT, [F, W])]);
-    S = g.op("Add", [xw, g.doubles("intercept", m.intercept)], {}, { prefix: "scores" });
-  }
-
-  // 3. transform → class probabilities P [N, K] double
   let P: string;
-  if (m.transform === "logistic") {
-    const p1 = g.op("Sigmoid", [S]);
-    const p0 = g.op("Sub", [g.doubles("one", [1], []), p1]);
-    P = g.op("Concat", [p0, p1], { axis: A.int(1) }, { prefix: "proba" });
-  } else if (m.transform === "softmax") {
-    P = g.op("Softmax", [S], { axis: A.int(1) }, { prefix: "proba" });
-  } else {
-    P = S;
-  }
+  if (m.kind === "soft_vote") {
+    // added in member order, then divided by their number, as the bundle does (onnxruntime has no
+    // double kernel for Mean)
+    let sum = "";
+    for (const member of m.members) {
+      const Pm = memberProba(g, X, F, member);
+      sum = sum === "" ? Pm : g.op("Add", [sum, Pm]);
+    }
+    P = g.op("Div", [sum, g.doubles("members", [m.members.length], [])], {}, { prefix: "proba" });
+  } else P = memberProba(g, X, F, m);
   g.valueInfo(P, "double", ["N", K]);
 
   // 4. threat probability p [N] double
@@ -436,7 +461,12 @@ export function exportPipelineToOnnx(ir: PipelineIR, opts: ExportOptions = {}): 
   let idx: string;
   let table: string;
   if (ir.decision === "threshold" && K === 2) {
-    const t = m.kind === "trees" ? float32AtOrBelow(ir.threshold) : ir.threshold;
+    const t = !hasTrees(m)
+      ? ir.threshold
+      : m.kind === "trees"
+        ? float32AtOrBelow(ir.threshold)
+        : // a mean of float32-rounded tree outputs (and double ones) is no single rounded value
+          multiclassTreeThreshold(ir.threshold);
     const ge = g.op("GreaterOrEqual", [p, g.doubles("threshold", [t], [])], {}, { prefix: "is_threat" });
     idx = g.op("Cast", [ge], { to: A.int(7) /* INT64 */ });
     const benign = ir.labels.values[ir.classIsThreat.indexOf(false)]!;
@@ -446,7 +476,7 @@ export function exportPipelineToOnnx(ir: PipelineIR, opts: ExportOptions = {}): 
     // the side from the threshold, then the most probable class of that side: each side's argmax
     // over P with the other side's classes set to -1 (below any probability; ArgMax takes the first
     // maximum, as the bundle does), and Where picks one per row
-    const t = m.kind === "trees" ? multiclassTreeThreshold(ir.threshold) : ir.threshold;
+    const t = hasTrees(m) ? multiclassTreeThreshold(ir.threshold) : ir.threshold;
     const ge = g.op("GreaterOrEqual", [p, g.doubles("threshold", [t], [])], {}, { prefix: "is_threat" });
     const minus1 = g.doubles("not_this_side", [-1], []);
     const sideArgmax = (threat: boolean, prefix: string) => {

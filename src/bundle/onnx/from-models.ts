@@ -16,6 +16,8 @@
  *   netsec's predictProba is softmax(d) for K = 2 and softmax(d / (K - 1)) otherwise, so the vote is
  *   folded into leaf values scaled by 1 (K = 2) or 1/(K - 1).
  * - logistic_regression `{ coef (R × p, row-major), intercept (R) }`.
+ * - soft_voting `{ members }`: each member's own SerializedModel (any of the above), converted as
+ *   that model, their probabilities averaged (a soft vote).
  * Tree thresholds: the growers write +Infinity for "every non-missing value goes left", which JSON
  * turns into null; an internal node's null threshold is read back as +Infinity here.
  */
@@ -170,6 +172,21 @@ export function modelIR(s: SerializedModel): ModelIR {
         coef: Array.from({ length: R }, (_, k) => st.coef.slice(k * p, (k + 1) * p)),
         intercept: [...st.intercept],
         transform: R === 1 ? "logistic" : "softmax",
+      };
+    }
+    case "soft_voting": {
+      const st = s.state as { members: SerializedModel[] };
+      return {
+        kind: "soft_vote",
+        members: st.members.map((member, i) => {
+          const ir = modelIR(member);
+          if (ir.kind === "soft_vote") throw bad(`soft_voting member ${i} is itself a soft vote`);
+          if (member.nClasses !== K || member.nFeatures !== s.nFeatures)
+            throw bad(
+              `soft_voting member ${i} (${member.model}) does not fit the ensemble's classes and features`,
+            );
+          return ir;
+        }),
       };
     }
     default:

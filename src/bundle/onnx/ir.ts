@@ -21,7 +21,8 @@
  * 4. The per-column features are concatenated in `featureOrder` (column names), giving F features.
  * 5. Optional `scaler` over the whole F-vector: (x - mean[j]) / scale[j] (one-hot features usually have
  *    mean 0, scale 1).
- * 6. The model gives a score vector of width W, then a transform gives class probabilities P (K):
+ * 6. The model gives a score vector of width W, then a transform gives class probabilities P (K)
+ *    (a soft vote: the mean of its members' P, each member as below):
  *    - "identity": P = score (W = K), e.g. a forest's averaged leaf distributions;
  *    - "logistic": W = 1, P = [1 - σ(s), σ(s)];
  *    - "softmax":  W = K, P = softmax(s).
@@ -101,7 +102,16 @@ export interface LinearIR {
   transform: "logistic" | "softmax";
 }
 
-export type ModelIR = TreeEnsembleIR | LinearIR;
+/**
+ * Soft voting: each member's class probabilities (its own score and transform, as above), added in
+ * member order and divided by their number (P = mean of the members' P; no transform after).
+ */
+export interface SoftVoteIR {
+  kind: "soft_vote";
+  members: readonly (TreeEnsembleIR | LinearIR)[];
+}
+
+export type ModelIR = TreeEnsembleIR | LinearIR | SoftVoteIR;
 
 /** Output label values per class: the dataset's own values, as strings or (when all are integers) int64. */
 export type LabelsIR =
@@ -252,26 +262,37 @@ export function checkPipelineIR(ir: PipelineIR): void {
   if (!(ir.threshold >= 0 && ir.threshold <= 1))
     throw bad(`threshold must be in [0, 1], got ${ir.threshold}`);
   const m = ir.model;
+  if (m.kind === "soft_vote") {
+    if (m.members.length < 2) throw bad(`soft vote has ${m.members.length} member(s), needs at least 2`);
+    m.members.forEach((member, i) => {
+      checkModelIR(member, K, F, `soft vote member ${i}: `);
+    });
+  } else checkModelIR(m, K, F, "");
+}
+
+/** One scoring model's shapes against K classes and F features (`at` prefixes the messages). */
+function checkModelIR(m: TreeEnsembleIR | LinearIR, K: number, F: number, at: string): void {
+  const fail = (message: string) => bad(`${at}${message}`);
   const W = m.kind === "trees" ? m.width : m.coef.length;
   const expectW = m.transform === "logistic" ? 1 : K;
-  if (m.transform === "logistic" && K !== 2) throw bad(`logistic transform needs 2 classes, got ${K}`);
+  if (m.transform === "logistic" && K !== 2) throw fail(`logistic transform needs 2 classes, got ${K}`);
   if (W !== expectW)
-    throw bad(`model score width ${W} does not fit transform ${m.transform} with ${K} classes`);
+    throw fail(`model score width ${W} does not fit transform ${m.transform} with ${K} classes`);
   if (m.kind === "linear") {
-    if (m.intercept.length !== W) throw bad(`intercept has ${m.intercept.length} values, expected ${W}`);
+    if (m.intercept.length !== W) throw fail(`intercept has ${m.intercept.length} values, expected ${W}`);
     m.coef.forEach((row, i) => {
-      if (row.length !== F) throw bad(`coef row ${i} has ${row.length} values, expected ${F} features`);
+      if (row.length !== F) throw fail(`coef row ${i} has ${row.length} values, expected ${F} features`);
     });
     return;
   }
-  if (m.trees.length === 0) throw bad("tree ensemble has no trees");
-  if (m.base.length !== W) throw bad(`base has ${m.base.length} values, expected ${W}`);
+  if (m.trees.length === 0) throw fail("tree ensemble has no trees");
+  if (m.base.length !== W) throw fail(`base has ${m.base.length} values, expected ${W}`);
   const D = m.derived?.bias.length ?? 0;
   m.derived?.weights.forEach((row, d) => {
-    if (row.length !== F) throw bad(`derived feature ${d} has ${row.length} weights, expected ${F}`);
+    if (row.length !== F) throw fail(`derived feature ${d} has ${row.length} weights, expected ${F}`);
   });
   if (m.derived && m.derived.weights.length !== D)
-    throw bad(`${m.derived.weights.length} derived weight rows for ${D} biases`);
+    throw fail(`${m.derived.weights.length} derived weight rows for ${D} biases`);
   m.trees.forEach((t, ti) => {
     const n = t.feature.length;
     if (
@@ -281,18 +302,18 @@ export function checkPipelineIR(ir: PipelineIR): void {
       t.missingGoesLeft.length !== n ||
       t.value.length !== n * W
     ) {
-      throw bad(`tree ${ti}: array lengths disagree (${n} nodes, width ${W})`);
+      throw fail(`tree ${ti}: array lengths disagree (${n} nodes, width ${W})`);
     }
     for (let i = 0; i < n; i++) {
       const f = t.feature[i]!;
       if (f < 0) continue;
-      if (f >= F + D) throw bad(`tree ${ti} node ${i}: feature ${f} out of range (F = ${F}, ${D} derived)`);
+      if (f >= F + D) throw fail(`tree ${ti} node ${i}: feature ${f} out of range (F = ${F}, ${D} derived)`);
       const l = t.left[i]!;
       const r = t.right[i]!;
       // children come after their parent in every flat layout we build, which also rules out cycles
       if (!(l > i && l < n && r > i && r < n))
-        throw bad(`tree ${ti} node ${i}: children ${l}, ${r} out of range`);
-      if (Number.isNaN(t.threshold[i]!)) throw bad(`tree ${ti} node ${i}: threshold is NaN`);
+        throw fail(`tree ${ti} node ${i}: children ${l}, ${r} out of range`);
+      if (Number.isNaN(t.threshold[i]!)) throw fail(`tree ${ti} node ${i}: threshold is NaN`);
     }
   });
 }

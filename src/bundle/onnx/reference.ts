@@ -5,7 +5,13 @@
 
 import { NetsecError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
-import { type ColumnIR, MISSING_CATEGORY, type PipelineIR } from "./ir.ts";
+import {
+  type ColumnIR,
+  type LinearIR,
+  MISSING_CATEGORY,
+  type PipelineIR,
+  type TreeEnsembleIR,
+} from "./ir.ts";
 
 export interface ReferenceOutput {
   /** Row-major class probabilities, nRows × K. */
@@ -110,6 +116,20 @@ function softmaxInPlace(s: Float64Array): void {
 /** Class probabilities (length K) of one preprocessed feature row. */
 export function classProba(ir: PipelineIR, x: Float64Array): Float64Array {
   const m = ir.model;
+  if (m.kind !== "soft_vote") return memberProba(m, x);
+  // the members' probabilities added in member order, then divided by their number
+  let sum: Float64Array | null = null;
+  for (const member of m.members) {
+    const p = memberProba(member, x);
+    if (!sum) sum = p;
+    else for (let k = 0; k < p.length; k++) sum[k] = sum[k]! + p[k]!;
+  }
+  for (let k = 0; k < sum!.length; k++) sum![k] = sum![k]! / m.members.length;
+  return sum!;
+}
+
+/** Class probabilities of one scoring model (a tree ensemble or a linear model). */
+function memberProba(m: TreeEnsembleIR | LinearIR, x: Float64Array): Float64Array {
   let s: Float64Array;
   if (m.kind === "linear") {
     s = new Float64Array(m.coef.length);

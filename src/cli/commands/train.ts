@@ -42,6 +42,8 @@ interface TrainOpts {
   nIter?: string;
   cv?: string;
   forceCv?: boolean;
+  /** false with --no-ensemble. */
+  ensemble?: boolean;
   seed?: string;
   scoring?: string;
   targetFpr?: string;
@@ -95,6 +97,10 @@ export function registerTrain(program: Command): void {
     .option(
       "--force-cv",
       "cross-validate a single candidate too (default: a random forest's out-of-bag scores stand in, no CV)",
+    )
+    .option(
+      "--no-ensemble",
+      "no soft-voting ensemble (search.ensemble_k 0; default: without --models, the default preset averages the best candidates of its 2..3 best models and keeps the average when it beats them on CV)",
     )
     .option("--seed <n>", "seed for split, folds and models (default 42)")
     .option(
@@ -174,6 +180,7 @@ function buildConfig(o: TrainOpts): ReturnType<typeof parsePipelineConfig> {
   setNum(search, "time_budget_s", o.timeBudget, "time-budget");
   setNum(search, "cv", o.cv, "cv");
   if (o.forceCv) search.force_cv = true;
+  if (o.ensemble === false) search.ensemble_k = 0;
   if (o.scoring) search.scoring = o.scoring;
   setNum(search, "target_fpr", o.targetFpr, "target-fpr");
   setNum(search, "threads", o.threads, "threads");

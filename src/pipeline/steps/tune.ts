@@ -3,7 +3,8 @@
  * random draws from its documented ranges raced by successive halving within the time budget) scored
  * by k-fold CV on the training rows (duplicate-aware folds: identical feature vectors never straddle
  * train and validation) on the worker pool; the leaderboard holds each model's best candidate, best
- * first. A single candidate of a bagged model is scored out of bag instead (tune-oob.ts).
+ * first. A single candidate of a bagged model is scored out of bag instead (tune-oob.ts). Then a soft
+ * vote of the best models, selected when it beats them on CV (tune-ensemble.ts).
  */
 import type { Frame } from "../../core/frame.ts";
 import { duplicateGroupsOfFrame } from "../../datasets/split.ts";
@@ -23,6 +24,7 @@ import type { PipelineRun } from "../runner.ts";
 import { bestLine, fitLine, type LeaderboardRow } from "../train.ts";
 import { type Refitted, refitOnAllRows } from "./evaluate.ts";
 import type { Transformed } from "./transform.ts";
+import { withSoftVote } from "./tune-ensemble.ts";
 import { halvingTune } from "./tune-halving.ts";
 import { outOfBagInstead, outOfBagTune } from "./tune-oob.ts";
 
@@ -80,7 +82,7 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
     oobRefit = r.refit;
   }
   const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < train.nRows ? groups : undefined);
-  if (search.kind === "halving") return halvingTune(run, t, folds);
+  if (search.kind === "halving") return withSoftVote(run, t, folds, await halvingTune(run, t, folds));
   const fits = planSearch(candidates).fits.length;
   const total = fits * folds.length;
   let frac = 0;
@@ -141,5 +143,5 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
     }))
     .sort((a, b) => b.cv_mean - a.cv_mean);
   const winner = searches.find((s) => s.model === leaderboard[0]!.model)!;
-  return { searches, leaderboard, winner, earlyRefit };
+  return withSoftVote(run, t, folds, { searches, leaderboard, winner, earlyRefit });
 }
