@@ -213,6 +213,49 @@ describe("DuckDB ingest: read_csv and the row readers store the same records", (
     );
     expect(bad).toBe(0);
   });
+
+  it("missing-value spellings deep in a number column of a 600,000-row file are NULL and counted", async () => {
+    // read_csv first reads with '' as the only NULL (`?` then fails its cast, `nan` reads as NaN),
+    // then again with every spelling: still read_csv, not row by row, and the same values
+    const schema = parseSchema(`
+name: strict
+title: strict
+target: label
+labels: {benign: [BENIGN]}
+columns:
+  - {name: n, type: integer}
+  - {name: rate, type: number, nullable: false}
+  - {name: label, type: categorical}
+`);
+    const rows = 600_000;
+    const missing = new Map([
+      [599_990, "?"],
+      [599_991, "nan"],
+      [599_992, "NULL"],
+      [599_993, "N/A"],
+    ]);
+    const lines = ["n,rate,label"];
+    for (let i = 1; i <= rows; i++) lines.push(`${i},${missing.get(i) ?? i / 4},${i % 3 ? "BENIGN" : "DoS"}`);
+    const file = writeFile(tmp.dir, "spellings.csv", `${lines.join("\n")}\n`);
+    const store = await open();
+    const said: string[] = [];
+    const r = await ingestFile(store, schema, { path: file }, { onProgress: (m) => said.push(m) });
+    expect(said.join("\n")).not.toMatch(/row by row/);
+    // each missing cell is a domain problem (rate is not nullable): counted, stored as NULL
+    expect(r).toMatchObject({ rows, added: rows, warnings: missing.size });
+    const [nulls, wrong, numbered] = await store.withTable(
+      "strict",
+      async (conn, table) =>
+        (
+          await conn.runAndReadAll(
+            `SELECT list(n ORDER BY n) FILTER (rate IS NULL), count_if(rate <> n / 4), count_if(__row = n) FROM ${table}`,
+          )
+        ).getRows()[0]!,
+    );
+    expect((nulls as { items: unknown[] }).items.map(Number)).toEqual([...missing.keys()]);
+    expect(Number(wrong)).toBe(0);
+    expect(Number(numbered)).toBe(rows);
+  });
 });
 
 describe("DuckDB ingest: files read_csv takes differently are refused as the row readers refuse them", () => {
