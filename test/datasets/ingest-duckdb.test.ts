@@ -342,6 +342,28 @@ describe("DuckDB ingest: idempotent by (dataset, source, row)", () => {
   });
 });
 
+describe("DuckDB ingest: a kill between the insert's commit and the numbering's", () => {
+  it("leaves rows at __row 0 under an `ingesting` source: the re-run stores the file exactly once", async () => {
+    const lines = ["n,rate,proto,label"];
+    for (let i = 1; i <= 1000; i++) lines.push(`${i},${i / 7},${i % 2 ? "tcp" : "udp"},BENIGN`);
+    const path = writeFile(tmp.dir, "killed.csv", `${lines.join("\n")}\n`);
+    const store = await open();
+    await ingestFile(store, flows, { path });
+    // what the process leaves when killed after the insert committed and before the numbering did
+    await store.connection.run(`UPDATE "records_flows" SET __row = 0`);
+    const [src] = await store.listSources("flows");
+    await store.putSource({ ...src!, status: "ingesting" });
+    const said: string[] = [];
+    const r = await ingestFile(store, flows, { path }, { onProgress: (m) => said.push(m) });
+    expect(said.join("\n")).not.toMatch(/row by row/);
+    expect(r).toMatchObject({ rows: 1000, added: 1000, total: 1000 });
+    const stored = await all(store, "flows");
+    expect(stored.map((x) => x.row)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(stored.every((x) => x.row === x.data.n)).toBe(true);
+    expect((await store.listSources("flows"))[0]).toMatchObject({ status: "complete", rows: 1000 });
+  });
+});
+
 describe("loadStoreFrame from DuckDB: columns, not rows", () => {
   it("gives the row path's Frame for phishing and NSL-KDD (two files, and one of them alone)", async () => {
     const store = await open();
