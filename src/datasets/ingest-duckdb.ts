@@ -24,6 +24,7 @@
  * the numbering's transaction too), so an ingest killed mid-way is known and its re-run stores
  * everything: rows the fast path committed but did not number (`__row` 0) are deleted first.
  */
+import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
@@ -46,6 +47,7 @@ import {
   typedBatches,
 } from "./load.ts";
 import { type FileFormat, formatFromName, readTable, refLabel, type SourceRef } from "./readers.ts";
+import { sha256OfRef } from "./registry.ts";
 import type { ColumnSpec, DatasetSchema } from "./schema.ts";
 
 const STAGE = "ingest_stage";
@@ -77,12 +79,21 @@ export async function ingestFileDuckDb(
   store: DuckDbStore,
   schema: DatasetSchema,
   ref: SourceRef,
-  sha: string,
+  knownSha: string | undefined,
   opts: IngestOptions & { rowPathOnly?: boolean } = {},
 ): Promise<IngestResult> {
   const t0 = performance.now();
   const label = refLabel(ref);
   const format = opts.format ?? formatFromName(ref.member ?? ref.path);
+  // a file read_csv may take is hashed in the pass that scans it (`scanFile`): one read, not two
+  const mayReadCsv =
+    !opts.rowPathOnly && !ref.member && (format === "csv" || format === "tsv" || format === "txt");
+  let early: { header: string[]; scan: FileScan } | undefined;
+  if (knownSha === undefined && mayReadCsv) {
+    const header = await fileHeader(ref, format, schema);
+    early = { header, scan: await scanForReadCsv(ref.path, format, header, schema, createHash("sha256")) };
+  }
+  const sha = knownSha ?? early?.scan.sha256 ?? (await sha256OfRef(ref)).sha256;
   const done = (rows: number, added: number, warnings: number, total: number): IngestResult => ({
     dataset: schema.name,
     source: sha,
@@ -112,7 +123,7 @@ export async function ingestFileDuckDb(
     return done(known.rows, 0, warnings, await store.count({ dataset: schema.name }));
   }
 
-  const header = await fileHeader(ref, format, schema);
+  const header = early?.header ?? (await fileHeader(ref, format, schema));
   const hc = checkHeaderAgainstSchema(header, schema, true);
   if (hc.missing.length > 0 || (hc.unknown.length > 0 && !opts.allowUnknownColumns))
     throw headerError(label, hc, schema);
@@ -130,14 +141,23 @@ export async function ingestFileDuckDb(
 
   let stored: { rows: number; added: number; warnings: number } | null = null;
   const fast =
-    !opts.rowPathOnly &&
-    !ref.member &&
-    (format === "csv" || format === "tsv" || format === "txt") &&
+    mayReadCsv &&
     !present.some((c) => c.type === "timestamp") &&
     (await store.count({ dataset: schema.name, sources: [sha] })) === 0;
   if (fast) {
-    stored = await insertWithReadCsv(store, ref.path, format, header, hc, present, schema, sha, mark, (m) =>
-      opts.onProgress?.(`${label}: ${m}`),
+    const scan = early?.scan ?? (await scanForReadCsv(ref.path, format, header, schema));
+    stored = await insertWithReadCsv(
+      store,
+      ref.path,
+      format,
+      scan,
+      header,
+      hc,
+      present,
+      schema,
+      sha,
+      mark,
+      (m) => opts.onProgress?.(`${label}: ${m}`),
     );
     if (stored === null)
       opts.onProgress?.(`${label}: read row by row (values DuckDB's reader takes differently)`);
@@ -197,6 +217,7 @@ async function insertWithReadCsv(
   store: DuckDbStore,
   path: string,
   format: FileFormat,
+  scan: FileScan,
   header: readonly string[],
   hc: HeaderCheck,
   present: readonly ColumnSpec[],
@@ -207,13 +228,8 @@ async function insertWithReadCsv(
 ): Promise<{ rows: number; added: number; warnings: number } | null> {
   // positional column names: the file's own names may repeat or be empty before dedupeHeader
   const colOf = (name: string) => ident(`c${hc.index.get(name)!}`);
-  const types = header.map((h) => {
-    const c = schema.column(h);
-    return c && (c.type === "integer" || c.type === "number") ? "DOUBLE" : "VARCHAR";
-  });
-  const numericFields = new Set(types.flatMap((t, i) => (t === "DOUBLE" ? [i] : [])));
-  const delim = format === "tsv" ? "\t" : ",";
-  const scan = await scanFile(path, delim.charCodeAt(0), numericFields, format !== "txt");
+  const types = readCsvTypes(header, schema);
+  const delim = delimiter(format);
   if (scan.numberWithUnderscore) return null;
   if (scan.lines === 0) return null; // the row readers say what is wrong with an empty file
   // the data lines (rows, unless a quoted value spans lines) as the mark of an unfinished ingest
@@ -487,32 +503,69 @@ async function scalar(conn: DuckDBConnection, sql: string): Promise<number> {
   return Number(r.getRows()[0]?.[0] ?? 0);
 }
 
+/** The read_csv delimiter of a format. */
+function delimiter(format: FileFormat): string {
+  return format === "tsv" ? "\t" : ",";
+}
+
+/** The read_csv type of each field of the file: DOUBLE for the schema's number columns, else VARCHAR. */
+function readCsvTypes(header: readonly string[], schema: DatasetSchema): ("DOUBLE" | "VARCHAR")[] {
+  return header.map((h) => {
+    const c = schema.column(h);
+    return c && (c.type === "integer" || c.type === "number") ? "DOUBLE" : "VARCHAR";
+  });
+}
+
+/** `scanFile` of a file with this header, as read_csv will read it. */
+function scanForReadCsv(
+  path: string,
+  format: FileFormat,
+  header: readonly string[],
+  schema: DatasetSchema,
+  hash?: Hash,
+): Promise<FileScan> {
+  const numericFields = new Set(readCsvTypes(header, schema).flatMap((t, i) => (t === "DOUBLE" ? [i] : [])));
+  return scanFile(path, delimiter(format).charCodeAt(0), numericFields, format !== "txt", hash);
+}
+
+interface FileScan {
+  lines: number;
+  numberWithUnderscore: boolean;
+  /** The file's SHA-256 (hex), when the scan was given a hash to update. */
+  sha256?: string;
+}
+
 /**
  * One pass over the file's bytes: its non-empty lines after the header (the data rows, unless a
  * quoted value spans lines), and whether a number field holds `<digit>_<digit>` (DuckDB reads
  * `1_000` as 1000; the row readers refuse it). For underscores only, the field is found by counting
  * delimiters from the start of its line; a quote before it on the line counts as a hit (the caller
- * then reads row by row).
+ * then reads row by row). With `hash`, every byte also goes into it (the file's source id), to the
+ * end even after a hit.
  */
 async function scanFile(
   path: string,
   delim: number,
   numericFields: ReadonlySet<number>,
   hasHeader: boolean,
-): Promise<{ lines: number; numberWithUnderscore: boolean }> {
+  hash?: Hash,
+): Promise<FileScan> {
   const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
   let carry: Buffer = Buffer.alloc(0); // the unfinished last line of the previous chunk
   let lines = 0;
   let headerLeft = hasHeader;
+  let hit = false;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    hash?.update(chunk);
+    if (hit) continue;
     const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     const end = buf.lastIndexOf(0x0a) + 1; // lines complete in buf: [0, end)
-    if (scanLines(buf.subarray(0, end))) return { lines, numberWithUnderscore: true };
+    hit = scanLines(buf.subarray(0, end));
+    if (hit && !hash) break;
     carry = Buffer.from(buf.subarray(end));
   }
-  if (carry.length > 0 && scanLines(Buffer.concat([carry, Buffer.from("\n")])))
-    return { lines, numberWithUnderscore: true };
-  return { lines, numberWithUnderscore: false };
+  if (!hit && carry.length > 0) hit = scanLines(Buffer.concat([carry, Buffer.from("\n")]));
+  return { lines, numberWithUnderscore: hit, ...(hash ? { sha256: hash.digest("hex") } : {}) };
 
   function scanLines(b: Buffer): boolean {
     let from = 0;

@@ -342,6 +342,30 @@ describe("DuckDB ingest: idempotent by (dataset, source, row)", () => {
   });
 });
 
+describe("DuckDB ingest: the source id is the file's SHA-256, hashed in the pass that scans it", () => {
+  it("for a file read_csv takes, and for one the scan sends row by row (hashed to its end)", async () => {
+    // 1 MB+ of rows, then a line whose scan stops early: a quote before a digit_digit underscore
+    const lines = ["n,rate,proto,label"];
+    for (let i = 1; i <= 60_000; i++) lines.push(`${i},${i / 7},${i % 2 ? "tcp" : "udp"},BENIGN`);
+    const plain = writeFile(tmp.dir, "hashed.csv", `${lines.join("\n")}\n`);
+    lines.splice(2, 0, '0,1,"tcp",x1_2y');
+    const odd = writeFile(tmp.dir, "hashed-odd.csv", `${lines.join("\n")}\n`);
+    for (const [path, rowByRow] of [
+      [plain, false],
+      [odd, true],
+    ] as const) {
+      const store = await open();
+      const said: string[] = [];
+      const r = await ingestFile(store, flows, { path }, { onProgress: (m) => said.push(m) });
+      expect(said.join("\n").includes("row by row")).toBe(rowByRow);
+      const sha = (await sha256OfRef({ path })).sha256;
+      expect(r.source).toBe(sha);
+      expect((await store.listSources("flows")).map((s) => s.source)).toEqual([sha]);
+      expect(r).toMatchObject({ added: rowByRow ? 60_001 : 60_000 });
+    }
+  });
+});
+
 describe("DuckDB ingest: a kill between the insert's commit and the numbering's", () => {
   it("leaves rows at __row 0 under an `ingesting` source: the re-run stores the file exactly once", async () => {
     const lines = ["n,rate,proto,label"];
