@@ -300,6 +300,16 @@ columns:
     }
   });
 
+  it("a file that does not exist: FILE_UNREADABLE naming it, whichever way it would be read", async () => {
+    for (const name of ["missing.csv", "missing.jsonl"]) {
+      const path = join(tmp.dir, name);
+      const e = await ingestFile(await open(), flows, { path }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(NetsecError);
+      expect(e).toMatchObject({ code: "FILE_UNREADABLE", details: { file: path } });
+      expect((e as NetsecError).message).toContain(path);
+    }
+  });
+
   it("a stray quote inside a value, and a ragged row", async () => {
     expect((await refused("quote.csv", 'n,rate,proto,label\n1,2,tc"p,BENIGN\n')).code).toBe("PARSE_ERROR");
     const e = await refused("ragged.csv", "n,rate,proto,label\n1,2,tcp,BENIGN\n2,3,udp\n");
