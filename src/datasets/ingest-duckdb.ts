@@ -4,7 +4,8 @@
  * Fast path (CSV/TSV with a header, headerless `txt` in schema column order; not a zip member, no
  * timestamp column): DuckDB's `read_csv` parses the file on every thread straight into typed
  * columns of the dataset's table (numbers DOUBLE, categories VARCHAR); the insert keeps the file's
- * order, so each row is numbered by its position afterwards (one UPDATE). One set query then looks for
+ * order, so each row is numbered by its position afterwards (one UPDATE, committed after the
+ * insert: `numberRows`). One set query before the insert commits looks for
  * anything the row readers (`readers.ts` + `coerce.ts`) would read differently: a row DuckDB
  * rejected (ragged, unparseable number), an infinite or NaN number, a fraction in an integer column,
  * a quote inside an unquoted category, a digit_digit underscore (DuckDB reads `1_000` as 1000; the
@@ -16,11 +17,14 @@
  * Row path (JSONL, ARFF, zip members, timestamp columns, and the files above that need it): the
  * readers' two passes, the second appending typed rows to the same staging table.
  *
- * Either way the store changes in one transaction: rows of the staging table whose (source, row)
- * the dataset lacks are inserted, so a bad file leaves the store unchanged and a re-run adds
- * nothing. The source is marked `ingesting` (committed) before that transaction and `complete`
- * after it, so an ingest killed mid-way is known and its re-run stores everything.
+ * Either way the rows arrive in one transaction: on the row path rows of the staging table whose
+ * (source, row) the dataset lacks are inserted; the fast path inserts into a source with no rows
+ * yet. A bad file leaves the store unchanged and a re-run adds nothing. The source is marked
+ * `ingesting` (committed) before that transaction and `complete` after it (on the fast path, after
+ * the numbering's transaction too), so an ingest killed mid-way is known and its re-run stores
+ * everything: rows the fast path committed but did not number (`__row` 0) are deleted first.
  */
+import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
@@ -43,11 +47,10 @@ import {
   typedBatches,
 } from "./load.ts";
 import { type FileFormat, formatFromName, readTable, refLabel, type SourceRef } from "./readers.ts";
+import { sha256OfRef } from "./registry.ts";
 import type { ColumnSpec, DatasetSchema } from "./schema.ts";
 
 const STAGE = "ingest_stage";
-const REJECTS = "ingest_rejects";
-const REJECT_SCANS = "ingest_reject_scans";
 
 /** The missing-value spellings of `coerce.ts` (any case there): the common cases as DuckDB nulls. */
 const MISSING_TOKENS = ["na", "n/a", "nan", "null", "none", "?"];
@@ -55,6 +58,15 @@ const NULL_STRINGS = [
   "",
   ...new Set(MISSING_TOKENS.flatMap((t) => [t, t.toUpperCase(), t.charAt(0).toUpperCase() + t.slice(1)])),
 ];
+/**
+ * What `read_csv` reads as NULL, tried in this order. DuckDB compares every cell of every column
+ * with each string of `nullstr`: the 17 spellings make the read 1.5x the CPU of `''` alone (0.8 s
+ * of 2.3 s at 1 M rows x 43 columns, one thread). So the file is first read with `''` only: a
+ * spelling in a number column then fails its cast (the insert stops at the first one) or reads as
+ * NaN (`nan` in any case, seen by the checks after the load), and the file is read again with every
+ * spelling. Category cells do not depend on it: `categoryExpr` maps the spellings in any case.
+ */
+const NULL_STRING_TRIES = [[""], NULL_STRINGS] as const;
 /** What JS's String.prototype.trim removes, as far as flow files go. */
 const TRIM_CHARS = " \t\n\r\v\f\u00a0\ufeff";
 
@@ -67,12 +79,21 @@ export async function ingestFileDuckDb(
   store: DuckDbStore,
   schema: DatasetSchema,
   ref: SourceRef,
-  sha: string,
+  knownSha: string | undefined,
   opts: IngestOptions & { rowPathOnly?: boolean } = {},
 ): Promise<IngestResult> {
   const t0 = performance.now();
   const label = refLabel(ref);
   const format = opts.format ?? formatFromName(ref.member ?? ref.path);
+  // a file read_csv may take is hashed in the pass that scans it (`scanFile`): one read, not two
+  const mayReadCsv =
+    !opts.rowPathOnly && !ref.member && (format === "csv" || format === "tsv" || format === "txt");
+  let early: { header: string[]; scan: FileScan } | undefined;
+  if (knownSha === undefined && mayReadCsv) {
+    const header = await fileHeader(ref, format, schema);
+    early = { header, scan: await scanForReadCsv(ref.path, format, header, schema, createHash("sha256")) };
+  }
+  const sha = knownSha ?? early?.scan.sha256 ?? (await sha256OfRef(ref)).sha256;
   const done = (rows: number, added: number, warnings: number, total: number): IngestResult => ({
     dataset: schema.name,
     source: sha,
@@ -102,12 +123,13 @@ export async function ingestFileDuckDb(
     return done(known.rows, 0, warnings, await store.count({ dataset: schema.name }));
   }
 
-  const header = await fileHeader(ref, format, schema);
+  const header = early?.header ?? (await fileHeader(ref, format, schema));
   const hc = checkHeaderAgainstSchema(header, schema, true);
   if (hc.missing.length > 0 || (hc.unknown.length > 0 && !opts.allowUnknownColumns))
     throw headerError(label, hc, schema);
   const present = schema.columns.filter((c) => hc.index.has(c.name));
   await store.ensureDataset(schema.name, new Map(schema.columns.map((c) => [c.name, storeType(c)])));
+  if (known?.status === "ingesting") await deleteUnnumbered(store, schema.name, sha);
   const info = {
     source: sha,
     dataset: schema.name,
@@ -119,14 +141,23 @@ export async function ingestFileDuckDb(
 
   let stored: { rows: number; added: number; warnings: number } | null = null;
   const fast =
-    !opts.rowPathOnly &&
-    !ref.member &&
-    (format === "csv" || format === "tsv" || format === "txt") &&
+    mayReadCsv &&
     !present.some((c) => c.type === "timestamp") &&
     (await store.count({ dataset: schema.name, sources: [sha] })) === 0;
   if (fast) {
-    stored = await insertWithReadCsv(store, ref.path, format, header, hc, present, schema, sha, mark, (m) =>
-      opts.onProgress?.(`${label}: ${m}`),
+    const scan = early?.scan ?? (await scanForReadCsv(ref.path, format, header, schema));
+    stored = await insertWithReadCsv(
+      store,
+      ref.path,
+      format,
+      scan,
+      header,
+      hc,
+      present,
+      schema,
+      sha,
+      mark,
+      (m) => opts.onProgress?.(`${label}: ${m}`),
     );
     if (stored === null)
       opts.onProgress?.(`${label}: read row by row (values DuckDB's reader takes differently)`);
@@ -164,8 +195,18 @@ function categoryExpr(col: string): string {
   return `CASE WHEN length(${t}) <= ${LONGEST_TOKEN} AND list_contains([${["", ...MISSING_TOKENS].map(literal).join(", ")}], lower(${t})) THEN NULL ELSE ${t} END`;
 }
 
-/** Thrown inside the fast path's transaction to roll it back: the file goes row by row. */
-class NotForReadCsv extends Error {}
+/**
+ * Thrown inside the fast path's transaction to roll it back. `spellingsMayHelp`: what went wrong
+ * could be a missing-value spelling in a number column (a failed cast, a NaN), so reading the file
+ * again with every spelling as NULL may succeed; otherwise the file goes row by row.
+ */
+class NotForReadCsv extends Error {
+  readonly spellingsMayHelp: boolean;
+  constructor(spellingsMayHelp: boolean) {
+    super("not for read_csv");
+    this.spellingsMayHelp = spellingsMayHelp;
+  }
+}
 
 /**
  * Insert the file with `read_csv` straight into the dataset's table, in one transaction; null (and
@@ -176,6 +217,7 @@ async function insertWithReadCsv(
   store: DuckDbStore,
   path: string,
   format: FileFormat,
+  scan: FileScan,
   header: readonly string[],
   hc: HeaderCheck,
   present: readonly ColumnSpec[],
@@ -186,13 +228,8 @@ async function insertWithReadCsv(
 ): Promise<{ rows: number; added: number; warnings: number } | null> {
   // positional column names: the file's own names may repeat or be empty before dedupeHeader
   const colOf = (name: string) => ident(`c${hc.index.get(name)!}`);
-  const types = header.map((h) => {
-    const c = schema.column(h);
-    return c && (c.type === "integer" || c.type === "number") ? "DOUBLE" : "VARCHAR";
-  });
-  const numericFields = new Set(types.flatMap((t, i) => (t === "DOUBLE" ? [i] : [])));
-  const delim = format === "tsv" ? "\t" : ",";
-  const scan = await scanFile(path, delim.charCodeAt(0), numericFields, format !== "txt");
+  const types = readCsvTypes(header, schema);
+  const delim = delimiter(format);
   if (scan.numberWithUnderscore) return null;
   if (scan.lines === 0) return null; // the row readers say what is wrong with an empty file
   // the data lines (rows, unless a quoted value spans lines) as the mark of an unfinished ingest
@@ -209,86 +246,137 @@ async function insertWithReadCsv(
   // file order (by rowid), and are numbered from that below. (ROW_NUMBER() OVER () in the insert
   // would number them too, but runs on one thread: twice the time.)
   await conn.run("SET preserve_insertion_order = true");
+  let stored: { rows: number; added: number; warnings: number } | null = null;
   try {
-    return await store.transaction(async () => {
-      const insert = `INSERT INTO ${table} (${source}, ${ident(ROW_COL)}${names.map((n) => `, ${n}`).join("")})
+    for (const nulls of NULL_STRING_TRIES) {
+      try {
+        stored = await store.transaction(() => insertOnce(nulls));
+        break;
+      } catch (e) {
+        if (!(e instanceof NotForReadCsv)) throw e;
+        if (!e.spellingsMayHelp) return null;
+      }
+    }
+  } finally {
+    await conn.run("SET preserve_insertion_order = false");
+  }
+  if (stored) await numberRows(store, schema.name, sha, stored.rows, path);
+  return stored;
+
+  async function insertOnce(nulls: readonly string[]) {
+    // no store_rejects: a row DuckDB cannot read (ragged, a cast that fails) stops the insert
+    const insert = `INSERT INTO ${table} (${source}, ${ident(ROW_COL)}${names.map((n) => `, ${n}`).join("")})
         SELECT ${literal(sha)}, 0${exprs.map((e) => `, ${e}`).join("")}
         FROM read_csv(${literal(path)}, header = ${format !== "txt"}, auto_detect = false,
           delim = ${literal(delim)}, quote = '"', escape = '"',
-          nullstr = [${NULL_STRINGS.map(literal).join(", ")}], columns = ${columns}, strict_mode = true,
-          store_rejects = true, rejects_table = ${literal(REJECTS)}, rejects_scan = ${literal(REJECT_SCANS)})`;
-      let rows: number;
-      try {
-        // only DuckDB's batch insert keeps the order (a plan with a join, say, would not)
-        const plan = (await conn.runAndReadAll(`EXPLAIN ${insert}`)).getRows().flat().join("\n");
-        if (!plan.includes("BATCH_INSERT")) throw new NotForReadCsv();
-        rows = (await conn.run(insert)).rowsChanged;
-      } catch {
-        throw new NotForReadCsv();
-      }
-      if (rows === 0) throw new NotForReadCsv();
-      if ((await scalar(conn, `SELECT count(*) FROM temp.${REJECTS}`)) > 0) throw new NotForReadCsv();
-      // one pass over the new rows: where they sit, values read_csv takes differently, domain problems
-      // (whether any row is odd is all that matters: one count over an OR of every column's test;
-      // a non-finite number shows in its column's min or max, NaN sorting above everything)
-      const numbers = present.filter((c) => c.type !== "categorical");
-      const oddCell = present.flatMap((c) => {
-        const x = ident(c.name);
-        if (c.type === "categorical") return [`contains(${x}, '"')`];
-        return c.type === "integer" ? [`${x} <> trunc(${x})`] : [];
-      });
-      // a number column's bounds are checked on its min and max; its cells counted only when broken
-      const ranged = new Set(
-        numbers.filter((c) => !c.values && (c.min !== undefined || c.max !== undefined)).map((c) => c.name),
-      );
-      const domain = domainTerms(
-        schema,
-        present.map((c) => c.name),
-        ranged,
-      );
-      // (rowids of rows not yet committed are above 2^53: the first stays a BIGINT, in SQL)
-      const [first, span, oddCells, counted, ...ranges] = (
-        await conn.runAndReadAll(
-          `SELECT min(rowid)::VARCHAR, max(rowid) - min(rowid) + 1, ${oddCell.length ? `count_if(${oddCell.join(" OR ")})` : "0"}, ${sumOf(domain)}${numbers.map((c) => `, min(${ident(c.name)}), max(${ident(c.name)})`).join("")} FROM ${table} WHERE ${mine}`,
-        )
-      ).getRows()[0]!;
-      if (Number(oddCells) > 0) throw new NotForReadCsv();
-      const bounds = numbers.map((c, i) => ({ c, lo: ranges[2 * i], hi: ranges[2 * i + 1] }));
-      const finite = (v: unknown) => v === null || Number.isFinite(Number(v));
-      if (!bounds.every((b) => finite(b.lo) && finite(b.hi))) throw new NotForReadCsv();
-      const broken = bounds.filter(
-        ({ c, lo, hi }) =>
-          ranged.has(c.name) &&
-          lo !== null &&
-          ((c.min !== undefined && Number(lo) < c.min) || (c.max !== undefined && Number(hi) > c.max)),
-      );
-      const warnings =
-        Number(counted) +
-        (broken.length
-          ? await scalar(
-              conn,
-              `SELECT ${sumOf(broken.map(({ c }) => rangeTerm(c)!))} FROM ${table} WHERE ${mine}`,
-            )
-          : 0);
-      // the insert appended the rows in file order, one after another: data row = position + 1
-      if (Number(span) !== rows)
-        throw new NetsecError(
-          "STORE_ERROR",
-          `ingest of ${path}: DuckDB stored ${rows} rows over ${span} positions, so they cannot be numbered in file order`,
-          { file: path },
-        );
-      await conn.run(`UPDATE ${table} SET ${ident(ROW_COL)} = rowid - ${first} + 1 WHERE ${mine}`);
-      if (rows !== scan.lines) await mark(rows);
-      return { rows, added: rows, warnings };
-    });
-  } catch (e) {
-    if (e instanceof NotForReadCsv) return null;
-    throw e;
-  } finally {
-    await conn.run(
-      `SET preserve_insertion_order = false; DROP TABLE IF EXISTS temp.${REJECTS}; DROP TABLE IF EXISTS temp.${REJECT_SCANS}`,
+          nullstr = [${nulls.map(literal).join(", ")}], columns = ${columns}, strict_mode = true)`;
+    // only DuckDB's batch insert keeps the order (a plan with a join, say, would not)
+    const plan = await conn.runAndReadAll(`EXPLAIN ${insert}`).then(
+      (r) => r.getRows().flat().join("\n"),
+      () => "",
     );
+    if (!plan.includes("BATCH_INSERT")) throw new NotForReadCsv(false);
+    let rows: number;
+    try {
+      rows = (await conn.run(insert)).rowsChanged;
+    } catch {
+      throw new NotForReadCsv(true);
+    }
+    if (rows === 0) throw new NotForReadCsv(false);
+    // one pass over the new rows: where they sit, values read_csv takes differently, domain problems
+    // (whether any row is odd is all that matters: one count over an OR of every column's test;
+    // a non-finite number shows in its column's min or max, NaN sorting above everything)
+    const numbers = present.filter((c) => c.type !== "categorical");
+    const oddCell = present.flatMap((c) => {
+      const x = ident(c.name);
+      if (c.type === "categorical") return [`contains(${x}, '"')`];
+      return c.type === "integer" ? [`${x} <> trunc(${x})`] : [];
+    });
+    // a number column's bounds are checked on its min and max; its cells counted only when broken
+    const ranged = new Set(
+      numbers.filter((c) => !c.values && (c.min !== undefined || c.max !== undefined)).map((c) => c.name),
+    );
+    const domain = domainTerms(
+      schema,
+      present.map((c) => c.name),
+      ranged,
+    );
+    const [span, oddCells, counted, ...ranges] = (
+      await conn.runAndReadAll(
+        `SELECT max(rowid) - min(rowid) + 1, ${oddCell.length ? `count_if(${oddCell.join(" OR ")})` : "0"}, ${sumOf(domain)}${numbers.map((c) => `, min(${ident(c.name)}), max(${ident(c.name)})`).join("")} FROM ${table} WHERE ${mine}`,
+      )
+    ).getRows()[0]!;
+    if (Number(oddCells) > 0) throw new NotForReadCsv(false);
+    const bounds = numbers.map((c, i) => ({ c, lo: ranges[2 * i], hi: ranges[2 * i + 1] }));
+    const finite = (v: unknown) => v === null || Number.isFinite(Number(v));
+    if (!bounds.every((b) => finite(b.lo) && finite(b.hi))) throw new NotForReadCsv(true);
+    const broken = bounds.filter(
+      ({ c, lo, hi }) =>
+        ranged.has(c.name) &&
+        lo !== null &&
+        ((c.min !== undefined && Number(lo) < c.min) || (c.max !== undefined && Number(hi) > c.max)),
+    );
+    const warnings =
+      Number(counted) +
+      (broken.length
+        ? await scalar(
+            conn,
+            `SELECT ${sumOf(broken.map(({ c }) => rangeTerm(c)!))} FROM ${table} WHERE ${mine}`,
+          )
+        : 0);
+    // the insert appended the rows in file order, one after another (numbered once committed)
+    if (Number(span) !== rows) throw notInFileOrder(path, rows, Number(span));
+    if (rows !== scan.lines) await mark(rows);
+    return { rows, added: rows, warnings };
   }
+}
+
+/**
+ * Number the rows of `source` that the fast path committed with `__row` 0 by their position: the
+ * insert appended them in file order, one after another, so data row = rowid - first rowid + 1.
+ * In a transaction of its own after the insert's: an UPDATE of rows the same transaction inserted
+ * makes DuckDB rewrite every column of them at commit (0.5 of 8 CPU s at 1 M rows x 43 columns);
+ * after the commit only `__row` is rewritten. Until it commits the source is still marked
+ * `ingesting`, and a re-run first deletes such unnumbered rows (`deleteUnnumbered`).
+ */
+async function numberRows(
+  store: DuckDbStore,
+  dataset: string,
+  source: string,
+  rows: number,
+  path: string,
+): Promise<void> {
+  const table = ident(datasetTable(dataset));
+  const mine = `${ident(SOURCE_COL)} = ${literal(source)} AND ${ident(ROW_COL)} = 0`;
+  await store.transaction(async (conn) => {
+    const [first, span] = (
+      await conn.runAndReadAll(`SELECT min(rowid), max(rowid) - min(rowid) + 1 FROM ${table} WHERE ${mine}`)
+    ).getRows()[0]!;
+    if (Number(span) !== rows) {
+      await conn.run(`DELETE FROM ${table} WHERE ${mine}`);
+      throw notInFileOrder(path, rows, Number(span));
+    }
+    await conn.run(`UPDATE ${table} SET ${ident(ROW_COL)} = rowid - ${first} + 1 WHERE ${mine}`);
+  });
+}
+
+/**
+ * Delete the rows of `source` a fast-path ingest committed but did not get to number (`__row` 0; a
+ * file's rows are numbered from 1): what a process killed between the two commits leaves. The re-run
+ * then stores the file whole again, so the counts stay exact.
+ */
+async function deleteUnnumbered(store: DuckDbStore, dataset: string, source: string): Promise<void> {
+  await store.connection.run(
+    `DELETE FROM ${ident(datasetTable(dataset))} WHERE ${ident(SOURCE_COL)} = ${literal(source)} AND ${ident(ROW_COL)} = 0`,
+  );
+}
+
+function notInFileOrder(path: string, rows: number, span: number): NetsecError {
+  return new NetsecError(
+    "STORE_ERROR",
+    `ingest of ${path}: DuckDB stored ${rows} rows over ${span} positions, so they cannot be numbered in file order`,
+    { file: path },
+  );
 }
 
 /** The row readers' two passes: check everything (refusing type problems), then stage and insert. */
@@ -415,32 +503,69 @@ async function scalar(conn: DuckDBConnection, sql: string): Promise<number> {
   return Number(r.getRows()[0]?.[0] ?? 0);
 }
 
+/** The read_csv delimiter of a format. */
+function delimiter(format: FileFormat): string {
+  return format === "tsv" ? "\t" : ",";
+}
+
+/** The read_csv type of each field of the file: DOUBLE for the schema's number columns, else VARCHAR. */
+function readCsvTypes(header: readonly string[], schema: DatasetSchema): ("DOUBLE" | "VARCHAR")[] {
+  return header.map((h) => {
+    const c = schema.column(h);
+    return c && (c.type === "integer" || c.type === "number") ? "DOUBLE" : "VARCHAR";
+  });
+}
+
+/** `scanFile` of a file with this header, as read_csv will read it. */
+function scanForReadCsv(
+  path: string,
+  format: FileFormat,
+  header: readonly string[],
+  schema: DatasetSchema,
+  hash?: Hash,
+): Promise<FileScan> {
+  const numericFields = new Set(readCsvTypes(header, schema).flatMap((t, i) => (t === "DOUBLE" ? [i] : [])));
+  return scanFile(path, delimiter(format).charCodeAt(0), numericFields, format !== "txt", hash);
+}
+
+interface FileScan {
+  lines: number;
+  numberWithUnderscore: boolean;
+  /** The file's SHA-256 (hex), when the scan was given a hash to update. */
+  sha256?: string;
+}
+
 /**
  * One pass over the file's bytes: its non-empty lines after the header (the data rows, unless a
  * quoted value spans lines), and whether a number field holds `<digit>_<digit>` (DuckDB reads
  * `1_000` as 1000; the row readers refuse it). For underscores only, the field is found by counting
  * delimiters from the start of its line; a quote before it on the line counts as a hit (the caller
- * then reads row by row).
+ * then reads row by row). With `hash`, every byte also goes into it (the file's source id), to the
+ * end even after a hit.
  */
 async function scanFile(
   path: string,
   delim: number,
   numericFields: ReadonlySet<number>,
   hasHeader: boolean,
-): Promise<{ lines: number; numberWithUnderscore: boolean }> {
+  hash?: Hash,
+): Promise<FileScan> {
   const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
   let carry: Buffer = Buffer.alloc(0); // the unfinished last line of the previous chunk
   let lines = 0;
   let headerLeft = hasHeader;
+  let hit = false;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    hash?.update(chunk);
+    if (hit) continue;
     const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     const end = buf.lastIndexOf(0x0a) + 1; // lines complete in buf: [0, end)
-    if (scanLines(buf.subarray(0, end))) return { lines, numberWithUnderscore: true };
+    hit = scanLines(buf.subarray(0, end));
+    if (hit && !hash) break;
     carry = Buffer.from(buf.subarray(end));
   }
-  if (carry.length > 0 && scanLines(Buffer.concat([carry, Buffer.from("\n")])))
-    return { lines, numberWithUnderscore: true };
-  return { lines, numberWithUnderscore: false };
+  if (!hit && carry.length > 0) hit = scanLines(Buffer.concat([carry, Buffer.from("\n")]));
+  return { lines, numberWithUnderscore: hit, ...(hash ? { sha256: hash.digest("hex") } : {}) };
 
   function scanLines(b: Buffer): boolean {
     let from = 0;

@@ -58,8 +58,9 @@ export async function ingestFile(
 ): Promise<IngestResult> {
   const t0 = performance.now();
   const label = refLabel(ref);
+  // (the DuckDB store hashes a file in the pass that scans it, when it can)
+  if (store instanceof DuckDbStore) return ingestFileDuckDb(store, schema, ref, opts.sha256, opts);
   const sha = opts.sha256 ?? (await sha256OfRef(ref)).sha256;
-  if (store instanceof DuckDbStore) return ingestFileDuckDb(store, schema, ref, sha, opts);
   const readOpts = {
     schema,
     batchSize: opts.batchSize ?? 2000,

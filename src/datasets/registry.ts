@@ -9,7 +9,6 @@
  */
 import { createHash } from "node:crypto";
 import {
-  createReadStream,
   createWriteStream,
   existsSync,
   mkdirSync,
@@ -129,8 +128,9 @@ export async function sha256OfStream(stream: Readable): Promise<{ sha256: string
   return { sha256: h.digest("hex"), bytes };
 }
 
+/** SHA-256 of a file or zip member; FILE_UNREADABLE naming it when it cannot be opened (`openStream`). */
 export async function sha256OfRef(ref: SourceRef): Promise<{ sha256: string; bytes: number }> {
-  return sha256OfStream(ref.member ? await openStream(ref) : createReadStream(ref.path));
+  return sha256OfStream(await openStream(ref));
 }
 
 function mismatch(dataset: string, f: FileSpec, where: string, got: string): NetsecError {

@@ -213,6 +213,49 @@ describe("DuckDB ingest: read_csv and the row readers store the same records", (
     );
     expect(bad).toBe(0);
   });
+
+  it("missing-value spellings deep in a number column of a 600,000-row file are NULL and counted", async () => {
+    // read_csv first reads with '' as the only NULL (`?` then fails its cast, `nan` reads as NaN),
+    // then again with every spelling: still read_csv, not row by row, and the same values
+    const schema = parseSchema(`
+name: strict
+title: strict
+target: label
+labels: {benign: [BENIGN]}
+columns:
+  - {name: n, type: integer}
+  - {name: rate, type: number, nullable: false}
+  - {name: label, type: categorical}
+`);
+    const rows = 600_000;
+    const missing = new Map([
+      [599_990, "?"],
+      [599_991, "nan"],
+      [599_992, "NULL"],
+      [599_993, "N/A"],
+    ]);
+    const lines = ["n,rate,label"];
+    for (let i = 1; i <= rows; i++) lines.push(`${i},${missing.get(i) ?? i / 4},${i % 3 ? "BENIGN" : "DoS"}`);
+    const file = writeFile(tmp.dir, "spellings.csv", `${lines.join("\n")}\n`);
+    const store = await open();
+    const said: string[] = [];
+    const r = await ingestFile(store, schema, { path: file }, { onProgress: (m) => said.push(m) });
+    expect(said.join("\n")).not.toMatch(/row by row/);
+    // each missing cell is a domain problem (rate is not nullable): counted, stored as NULL
+    expect(r).toMatchObject({ rows, added: rows, warnings: missing.size });
+    const [nulls, wrong, numbered] = await store.withTable(
+      "strict",
+      async (conn, table) =>
+        (
+          await conn.runAndReadAll(
+            `SELECT list(n ORDER BY n) FILTER (rate IS NULL), count_if(rate <> n / 4), count_if(__row = n) FROM ${table}`,
+          )
+        ).getRows()[0]!,
+    );
+    expect((nulls as { items: unknown[] }).items.map(Number)).toEqual([...missing.keys()]);
+    expect(Number(wrong)).toBe(0);
+    expect(Number(numbered)).toBe(rows);
+  });
 });
 
 describe("DuckDB ingest: files read_csv takes differently are refused as the row readers refuse them", () => {
@@ -257,6 +300,16 @@ columns:
     }
   });
 
+  it("a file that does not exist: FILE_UNREADABLE naming it, whichever way it would be read", async () => {
+    for (const name of ["missing.csv", "missing.jsonl"]) {
+      const path = join(tmp.dir, name);
+      const e = await ingestFile(await open(), flows, { path }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(NetsecError);
+      expect(e).toMatchObject({ code: "FILE_UNREADABLE", details: { file: path } });
+      expect((e as NetsecError).message).toContain(path);
+    }
+  });
+
   it("a stray quote inside a value, and a ragged row", async () => {
     expect((await refused("quote.csv", 'n,rate,proto,label\n1,2,tc"p,BENIGN\n')).code).toBe("PARSE_ERROR");
     const e = await refused("ragged.csv", "n,rate,proto,label\n1,2,tcp,BENIGN\n2,3,udp\n");
@@ -296,6 +349,52 @@ describe("DuckDB ingest: idempotent by (dataset, source, row)", () => {
       status: "complete",
       rows: 11055,
     });
+  });
+});
+
+describe("DuckDB ingest: the source id is the file's SHA-256, hashed in the pass that scans it", () => {
+  it("for a file read_csv takes, and for one the scan sends row by row (hashed to its end)", async () => {
+    // 1 MB+ of rows, then a line whose scan stops early: a quote before a digit_digit underscore
+    const lines = ["n,rate,proto,label"];
+    for (let i = 1; i <= 60_000; i++) lines.push(`${i},${i / 7},${i % 2 ? "tcp" : "udp"},BENIGN`);
+    const plain = writeFile(tmp.dir, "hashed.csv", `${lines.join("\n")}\n`);
+    lines.splice(2, 0, '0,1,"tcp",x1_2y');
+    const odd = writeFile(tmp.dir, "hashed-odd.csv", `${lines.join("\n")}\n`);
+    for (const [path, rowByRow] of [
+      [plain, false],
+      [odd, true],
+    ] as const) {
+      const store = await open();
+      const said: string[] = [];
+      const r = await ingestFile(store, flows, { path }, { onProgress: (m) => said.push(m) });
+      expect(said.join("\n").includes("row by row")).toBe(rowByRow);
+      const sha = (await sha256OfRef({ path })).sha256;
+      expect(r.source).toBe(sha);
+      expect((await store.listSources("flows")).map((s) => s.source)).toEqual([sha]);
+      expect(r).toMatchObject({ added: rowByRow ? 60_001 : 60_000 });
+    }
+  });
+});
+
+describe("DuckDB ingest: a kill between the insert's commit and the numbering's", () => {
+  it("leaves rows at __row 0 under an `ingesting` source: the re-run stores the file exactly once", async () => {
+    const lines = ["n,rate,proto,label"];
+    for (let i = 1; i <= 1000; i++) lines.push(`${i},${i / 7},${i % 2 ? "tcp" : "udp"},BENIGN`);
+    const path = writeFile(tmp.dir, "killed.csv", `${lines.join("\n")}\n`);
+    const store = await open();
+    await ingestFile(store, flows, { path });
+    // what the process leaves when killed after the insert committed and before the numbering did
+    await store.connection.run(`UPDATE "records_flows" SET __row = 0`);
+    const [src] = await store.listSources("flows");
+    await store.putSource({ ...src!, status: "ingesting" });
+    const said: string[] = [];
+    const r = await ingestFile(store, flows, { path }, { onProgress: (m) => said.push(m) });
+    expect(said.join("\n")).not.toMatch(/row by row/);
+    expect(r).toMatchObject({ rows: 1000, added: 1000, total: 1000 });
+    const stored = await all(store, "flows");
+    expect(stored.map((x) => x.row)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(stored.every((x) => x.row === x.data.n)).toBe(true);
+    expect((await store.listSources("flows"))[0]).toMatchObject({ status: "complete", rows: 1000 });
   });
 });
 
