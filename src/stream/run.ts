@@ -160,6 +160,15 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     (e) => {
       d.log.error({ err: e }, "Kafka consumer error");
     },
+    // a rebalance took partitions away: their buffered records are the new owner's to score
+    () => {
+      const dropped = buffer.retain((r) => consumer.isCurrent(r));
+      if (dropped > 0) d.log.info({ dropped }, "partitions reassigned; their buffered records dropped");
+      if (paused && buffer.length <= cap - s.batchSize) {
+        paused = false;
+        consumer.resume();
+      }
+    },
   );
   d.log.info(
     { topic: s.topic, group: s.group, model: d.holder.current()?.version },
@@ -260,13 +269,8 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     if (published.status === "rejected") throw published.reason;
     if (written.status === "rejected") throw written.reason;
     const stored = written.value;
-    const upTo = new Map<number, bigint>();
-    for (const r of batch) {
-      const cur = upTo.get(r.partition);
-      if (cur === undefined || cur < r.offset) upTo.set(r.partition, r.offset);
-    }
     try {
-      await consumer.commit(upTo);
+      await consumer.commit(batch);
     } catch (e) {
       // the partition moved to another member (rebalance): it reads these records again, and the
       // store's keys keep that from adding rows
