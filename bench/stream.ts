@@ -10,8 +10,11 @@
  *    record-to-alert latency of each alert (a threat's verdict) is its Kafka timestamp minus the
  *    record's own (both stamped by producers on this machine), p50/p99 over all alerts.
  *
+ * 3. With `--latency-rates=R1,R2,…`: the same latency measure at each of those rates too (records/s).
+ *
  * Usage: KAFKA_BROKERS=127.0.0.1:9092 npx node bench/stream.ts [--records=100000] [--consumers=1,2,4]
- * (scripts/test-services start kafka prints KAFKA_BROKERS). Prints a Markdown section for BENCHMARKS.md.
+ * [--latency-rates=2000,5000] (scripts/test-services start kafka prints KAFKA_BROKERS). Prints a Markdown
+ * section for BENCHMARKS.md.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -25,7 +28,14 @@ if (!brokers) throw new Error("set KAFKA_BROKERS (scripts/test-services start ka
 const arg = (name: string, dflt: string): string =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const N = Number(arg("records", "100000"));
-const CONSUMERS = arg("consumers", "1,2,4").split(",").map(Number);
+const CONSUMERS = arg("consumers", "1,2,4")
+  .split(",")
+  .filter((x) => x !== "")
+  .map(Number);
+const LATENCY_RATES = arg("latency-rates", "")
+  .split(",")
+  .filter((x) => x !== "")
+  .map(Number);
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
 const CSV = join(MIRROR, "phishing", "phisingData.csv");
 const home = mkdtempSync(join(tmpdir(), "netsec-bench-stream-"));
@@ -146,14 +156,14 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
 }
 
 async function latency(rate: number): Promise<{ p50: number; p99: number; n: number }> {
-  const topic = `bench-lat-${run}`;
-  const alerts = `alerts-lat-${run}`;
+  const topic = `bench-lat-${run}-${Math.round(rate)}`;
+  const alerts = `alerts-lat-${run}-${Math.round(rate)}`;
   await ensureTopic([brokers!], topic, 8);
   const m = member([
     "--topic",
     topic,
     "--group",
-    `bench-lat-${run}`,
+    `bench-lat-${run}-${Math.round(rate)}`,
     "--alerts-topic",
     alerts,
     "--linger-ms",
@@ -208,8 +218,11 @@ try {
   const loadBefore = loadavg()[0]!;
   const rates = new Map<number, Throughput>();
   for (const k of CONSUMERS) rates.set(k, await throughput(topic, k));
-  const one = (rates.get(1) ?? [...rates.values()][0]!).steady;
-  const lat = await latency(one / 2);
+  // (--consumers= with nothing: no throughput runs, the latency at --latency-rates only)
+  const one = (rates.get(1) ?? [...rates.values()][0])?.steady ?? Number.NaN;
+  const lat = Number.isNaN(one) ? { p50: Number.NaN, p99: Number.NaN, n: 0 } : await latency(one / 2);
+  const more: [number, Awaited<ReturnType<typeof latency>>][] = [];
+  for (const r of LATENCY_RATES) more.push([r, await latency(r)]);
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`## Streaming (netsec stream on Kafka 4.4)
 
@@ -221,7 +234,7 @@ Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1
 |---|---|---|
 ${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en-US")} | ${Math.round(r.whole).toLocaleString("en-US")} |`).join("\n")}
 
-Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s; the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms.`);
+Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s; the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts): p50 ${l.p50} ms, p99 ${l.p99} ms.`).join("")}`);
 } finally {
   rmSync(home, { recursive: true, force: true });
 }
