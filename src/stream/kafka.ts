@@ -98,6 +98,33 @@ export async function ensureTopic(
   }
 }
 
+/**
+ * How many records of `topic` the consumer group `group` has committed: the sum over partitions of the
+ * committed offset (the next to read; none committed: 0), so, on a topic whose offsets start at 0,
+ * the records handled end to end, each once however many members scored it (bench/stream.ts).
+ */
+export class GroupProgress {
+  private readonly admin: Admin;
+
+  constructor(brokers: readonly string[]) {
+    this.admin = new Admin({ clientId: "netsec-progress", bootstrapBrokers: [...brokers] });
+    onClientError(this.admin, () => {}); // (its failures reject the calls below)
+  }
+
+  async committed(group: string, topic: string): Promise<number> {
+    const [g] = await this.admin.listConsumerGroupOffsets({ groups: [group] });
+    let n = 0;
+    for (const t of g?.topics ?? [])
+      if (t.name === topic)
+        for (const p of t.partitions) if (p.committedOffset > 0n) n += Number(p.committedOffset);
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await this.admin.close().catch(() => {});
+  }
+}
+
 /** A producer that returns only once every in-sync replica has the messages (acks=all, idempotent). */
 export class StreamProducer {
   private readonly producer: Producer<string, string, string, string>;
