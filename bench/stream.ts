@@ -4,20 +4,30 @@
  *
  * 1. Throughput: an 8-partition topic pre-filled with N records (the phishing file replayed, 100,000
  *    by default), then 1, 2 and 4 consumer processes in a fresh group each; the rate is N over the time
- *    from the first record counted to the last (read from each process's /metrics every 100 ms; joins
- *    and rebalances inside that time count against it).
+ *    from the first record scored (the processes' /metrics) to the last record committed (the group's
+ *    committed offsets), read every 100 ms: records scored twice around a rebalance count once, and
+ *    joins and rebalances inside that time count against it.
  * 2. Latency: one consumer, records published at half the one-consumer rate for 20 s; the
  *    record-to-alert latency of each alert (a threat's verdict) is its Kafka timestamp minus the
  *    record's own (both stamped by producers on this machine), p50/p99 over all alerts.
  *
+ * 3. With `--latency-rates=R1,R2,…`: the same latency measure at each of those rates too (records/s).
+ *
  * Usage: KAFKA_BROKERS=127.0.0.1:9092 npx node bench/stream.ts [--records=100000] [--consumers=1,2,4]
- * (scripts/test-services start kafka prints KAFKA_BROKERS). Prints a Markdown section for BENCHMARKS.md.
+ * [--latency-rates=2000,5000] (scripts/test-services start kafka prints KAFKA_BROKERS). Prints a Markdown
+ * section for BENCHMARKS.md.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ensureTopic, type OutMessage, StreamConsumer, StreamProducer } from "../src/stream/kafka.ts";
+import {
+  ensureTopic,
+  GroupProgress,
+  type OutMessage,
+  StreamConsumer,
+  StreamProducer,
+} from "../src/stream/kafka.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const brokers = process.env.KAFKA_BROKERS;
@@ -25,7 +35,14 @@ if (!brokers) throw new Error("set KAFKA_BROKERS (scripts/test-services start ka
 const arg = (name: string, dflt: string): string =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const N = Number(arg("records", "100000"));
-const CONSUMERS = arg("consumers", "1,2,4").split(",").map(Number);
+const CONSUMERS = arg("consumers", "1,2,4")
+  .split(",")
+  .filter((x) => x !== "")
+  .map(Number);
+const LATENCY_RATES = arg("latency-rates", "")
+  .split(",")
+  .filter((x) => x !== "")
+  .map(Number);
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
 const CSV = join(MIRROR, "phishing", "phisingData.csv");
 const home = mkdtempSync(join(tmpdir(), "netsec-bench-stream-"));
@@ -107,19 +124,21 @@ async function stopAll(ms: Member[]): Promise<void> {
 }
 
 interface Throughput {
-  /** N over the time from the first record counted to the last (joins and rebalances included). */
+  /** N over the time from the first record scored to the last committed (joins and rebalances included). */
   whole: number;
-  /** The middle 60 %: from 20 % of N counted to 80 % (the steady state). */
+  /** The middle 60 %: from 20 % of N committed to 80 % (the steady state). */
   steady: number;
 }
 
 async function throughput(topic: string, k: number): Promise<Throughput> {
   // one consumer keeps the DuckDB store open; several share it, each batch opening it in turn
   const hold = k === 1 ? ["--hold-store"] : [];
+  const group = `bench-${run}-${k}`;
   const ms = Array.from({ length: k }, () =>
-    member(["--topic", topic, "--group", `bench-${run}-${k}`, "--alerts-topic", `alerts-${run}`, ...hold]),
+    member(["--topic", topic, "--group", group, "--alerts-topic", `alerts-${run}`, ...hold]),
   );
   const ports = await Promise.all(ms.map((m) => m.port));
+  const progress = new GroupProgress([brokers!]);
   let first = 0;
   let at20 = 0;
   let at80 = 0;
@@ -130,9 +149,15 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
       await stopAll(ms.filter((m) => m.proc.exitCode === null));
       throw new Error(dead);
     }
-    const n = (await Promise.all(ports.map((p) => counted(p).catch(() => 0)))).reduce((a, b) => a + b, 0);
+    if (first === 0) {
+      const scored = (await Promise.all(ports.map((p) => counted(p).catch(() => 0)))).reduce(
+        (a, b) => a + b,
+        0,
+      );
+      if (scored > 0) first = performance.now();
+    }
+    const n = await progress.committed(group, topic).catch(() => 0);
     const t = performance.now();
-    if (n > 0 && first === 0) first = t;
     if (n >= 0.2 * N && at20 === 0) at20 = t;
     if (n >= 0.8 * N && at80 === 0) at80 = t;
     if (n >= N) {
@@ -141,19 +166,20 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
     }
     await sleep(100);
   }
+  await progress.close();
   await stopAll(ms);
   return { whole: N / ((last - first) / 1000), steady: (0.6 * N) / ((at80 - at20) / 1000) };
 }
 
 async function latency(rate: number): Promise<{ p50: number; p99: number; n: number }> {
-  const topic = `bench-lat-${run}`;
-  const alerts = `alerts-lat-${run}`;
+  const topic = `bench-lat-${run}-${Math.round(rate)}`;
+  const alerts = `alerts-lat-${run}-${Math.round(rate)}`;
   await ensureTopic([brokers!], topic, 8);
   const m = member([
     "--topic",
     topic,
     "--group",
-    `bench-lat-${run}`,
+    `bench-lat-${run}-${Math.round(rate)}`,
     "--alerts-topic",
     alerts,
     "--linger-ms",
@@ -208,8 +234,11 @@ try {
   const loadBefore = loadavg()[0]!;
   const rates = new Map<number, Throughput>();
   for (const k of CONSUMERS) rates.set(k, await throughput(topic, k));
-  const one = (rates.get(1) ?? [...rates.values()][0]!).steady;
-  const lat = await latency(one / 2);
+  // (--consumers= with nothing: no throughput runs, the latency at --latency-rates only)
+  const one = (rates.get(1) ?? [...rates.values()][0])?.steady ?? Number.NaN;
+  const lat = Number.isNaN(one) ? { p50: Number.NaN, p99: Number.NaN, n: 0 } : await latency(one / 2);
+  const more: [number, Awaited<ReturnType<typeof latency>>][] = [];
+  for (const r of LATENCY_RATES) more.push([r, await latency(r)]);
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`## Streaming (netsec stream on Kafka 4.4)
 
@@ -217,11 +246,11 @@ ${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu
 
 Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.
 
-| consumer processes (8 partitions) | records/s, steady (20–80 % of N) | records/s, first record to last |
+| consumer processes (8 partitions) | records/s, steady (20–80 % of N committed) | records/s, first record scored to last committed |
 |---|---|---|
 ${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en-US")} | ${Math.round(r.whole).toLocaleString("en-US")} |`).join("\n")}
 
-Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s; the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms.`);
+Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s; the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts): p50 ${l.p50} ms, p99 ${l.p99} ms.`).join("")}`);
 } finally {
   rmSync(home, { recursive: true, force: true });
 }

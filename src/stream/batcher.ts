@@ -32,6 +32,21 @@ export class Batcher<T> {
     return Math.max(0, this.arrived[0]! + this.lingerMs - now);
   }
 
+  /** Keep only the items `keep` accepts (in order); returns how many were dropped. */
+  retain(keep: (item: T) => boolean): number {
+    let n = 0;
+    for (let i = 0; i < this.items.length; i++)
+      if (keep(this.items[i]!)) {
+        this.items[n] = this.items[i]!;
+        this.arrived[n] = this.arrived[i]!;
+        n++;
+      }
+    const dropped = this.items.length - n;
+    this.items.length = n;
+    this.arrived.length = n;
+    return dropped;
+  }
+
   /** The next batch: the oldest `batchSize` items (fewer when fewer are buffered). */
   take(): T[] {
     this.arrived.splice(0, this.batchSize);

@@ -32,6 +32,11 @@ export interface InRecord {
   value: string;
   /** The record's Kafka timestamp (ms since the epoch; the producer's create time by default). */
   timestamp: number;
+  /**
+   * Which ownership of its partition delivered it (see StreamConsumer.isCurrent): a member that loses
+   * a partition and later gets it back holds it under a new number.
+   */
+  ownership: number;
 }
 
 export interface OutMessage {
@@ -90,6 +95,33 @@ export async function ensureTopic(
       throw unreachable(brokers, `creating topic ${topic}`, e);
   } finally {
     await admin.close().catch(() => {});
+  }
+}
+
+/**
+ * How many records of `topic` the consumer group `group` has committed: the sum over partitions of the
+ * committed offset (the next to read; none committed: 0), so, on a topic whose offsets start at 0,
+ * the records handled end to end, each once however many members scored it (bench/stream.ts).
+ */
+export class GroupProgress {
+  private readonly admin: Admin;
+
+  constructor(brokers: readonly string[]) {
+    this.admin = new Admin({ clientId: "netsec-progress", bootstrapBrokers: [...brokers] });
+    onClientError(this.admin, () => {}); // (its failures reject the calls below)
+  }
+
+  async committed(group: string, topic: string): Promise<number> {
+    const [g] = await this.admin.listConsumerGroupOffsets({ groups: [group] });
+    let n = 0;
+    for (const t of g?.topics ?? [])
+      if (t.name === topic)
+        for (const p of t.partitions) if (p.committedOffset > 0n) n += Number(p.committedOffset);
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await this.admin.close().catch(() => {});
   }
 }
 
@@ -173,6 +205,20 @@ export function onClientError(client: NodeJS.EventEmitter, handle: (e: Error) =>
   client.on("error", (e: unknown) => handle(e instanceof Error ? e : new Error(String(e))));
 }
 
+/** One partition's offset in a commit, as the client takes it (it refuses any other field). */
+interface CommitOffset {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  leaderEpoch: number;
+}
+
+/** A commit under way: its offsets and, index for index, the ownership each was read under. */
+interface Committing {
+  offsets: CommitOffset[];
+  ownership: number[];
+}
+
 /** How long a commit may take before it counts as failed (a broker restarting can leave it hanging). */
 const COMMIT_TIMEOUT_MS = 15_000;
 /** Backoff between attempts to rejoin after the stream failed (ms), doubling up to the maximum. */
@@ -183,6 +229,17 @@ const REJOIN_MAX_MS = 5000;
  * A group member reading `topic` from its committed offsets (the earliest offset where the group has
  * none). Nothing is committed until `commit` says so. `pause`/`resume` stop and restart fetching
  * (backpressure); `onRecord` is called for every record in partition order.
+ *
+ * Rebalances: the client keeps handing out records it fetched before the group took a partition away
+ * (one fetch holds megabytes of every partition), and on every join it reads each partition it keeps
+ * again from the committed offset, so records already delivered would come a second time. Left alone,
+ * a member scored (and committed) whole partitions another member was scoring too: with two members
+ * the work doubled and the DuckDB store's lock was fought over (2026-12-06's 2-consumer outlier).
+ * So this edge tracks what the member owns: each newly assigned partition gets an ownership number;
+ * records of partitions not owned, and records at or below the last offset delivered for an owned
+ * one, are dropped; `onAssigned` tells the caller to drop what it buffered for partitions it lost
+ * (`isCurrent`); `commit` commits only offsets read under the partition's current ownership, also
+ * when the client retries a refused commit after rejoining the group.
  *
  * When the stream fails (the broker went away and the client gave up: "metadata failed 4 times"), the
  * member drops that client and joins the group again with a new one, retrying until the broker is
@@ -195,11 +252,17 @@ export class StreamConsumer {
   private readonly opts: ConsumerOptions;
   /** The last message seen per partition, for commit (it carries the leader epoch). */
   private readonly last = new Map<number, Message<string, string, string, string>>();
+  /** Partition → its ownership number, for the partitions this member holds now. */
+  private readonly owned = new Map<number, number>();
+  private ownerships = 0;
+  /** The offsets of commits under way, pruned in place when a partition is lost (see `assigned`). */
+  private readonly committing = new Set<Committing>();
   private paused = false;
   private closed = false;
   private rejoining: Promise<void> | null = null;
   private onRecord: (r: InRecord) => void = () => {};
   private onError: (e: Error) => void = () => {};
+  private onAssigned: () => void = () => {};
 
   constructor(opts: ConsumerOptions) {
     this.opts = opts;
@@ -218,11 +281,57 @@ export class StreamConsumer {
     });
   }
 
-  /** Join the group and start fetching; `onRecord` runs for each record, `onError` on a stream error. */
-  async start(onRecord: (r: InRecord) => void, onError: (e: Error) => void): Promise<void> {
+  /**
+   * Join the group and start fetching; `onRecord` runs for each record, `onError` on a stream error,
+   * `onAssigned` after the member's partitions changed (records not `isCurrent` any more are another
+   * member's now).
+   */
+  async start(
+    onRecord: (r: InRecord) => void,
+    onError: (e: Error) => void,
+    onAssigned: () => void = () => {},
+  ): Promise<void> {
     this.onRecord = onRecord;
     this.onError = onError;
+    this.onAssigned = onAssigned;
     await this.join();
+  }
+
+  /** Whether `r` was read under its partition's current ownership (else another member has it). */
+  isCurrent(r: Pick<InRecord, "partition" | "ownership">): boolean {
+    return this.owned.get(r.partition) === r.ownership;
+  }
+
+  /**
+   * The group gave this member `partitions` (of its topic). `fresh`: a new client (a rejoin after a
+   * stream failure), which reads every partition again from its committed offset, so nothing read by
+   * the old one is current.
+   */
+  private assigned(partitions: readonly number[], fresh: boolean): void {
+    const now = new Set(partitions);
+    let lost = false;
+    for (const p of [...this.owned.keys()])
+      if (fresh || !now.has(p)) {
+        this.owned.delete(p);
+        this.last.delete(p);
+        lost = true;
+      }
+    for (const p of now) if (!this.owned.has(p)) this.owned.set(p, ++this.ownerships);
+    // a commit waiting on the client's rejoin is retried with these same objects: keep it to what is
+    // still ours (offsets of a lost partition would move its new owner's committed position)
+    for (const c of this.committing)
+      for (let i = c.offsets.length - 1; i >= 0; i--)
+        if (this.owned.get(c.offsets[i]!.partition) !== c.ownership[i]) {
+          c.offsets.splice(i, 1);
+          c.ownership.splice(i, 1);
+        }
+    if (lost) this.onAssigned();
+  }
+
+  private partitionsOf(consumer: Consumer<string, string, string, string>): number[] {
+    return (consumer.assignments ?? [])
+      .filter((a) => a.topic === this.opts.topic)
+      .flatMap((a) => a.partitions);
   }
 
   private async join(): Promise<void> {
@@ -246,10 +355,20 @@ export class StreamConsumer {
     }
     this.consumer = consumer;
     this.stream = stream;
+    // (the first join happened inside consume(); later ones, each rebalance, come as events)
+    this.assigned(this.partitionsOf(consumer), true);
+    consumer.on("consumer:group:join", () => {
+      if (this.consumer === consumer) this.assigned(this.partitionsOf(consumer), false);
+    });
     if (this.paused) stream.pause();
     stream.on("data", (m: Message<string, string, string, string>) => {
+      const ownership = this.owned.get(m.partition);
+      // fetched before the partition went to another member
+      if (ownership === undefined) return;
       const prev = this.last.get(m.partition);
-      if (!prev || prev.offset < m.offset) this.last.set(m.partition, m);
+      // read again from the committed offset after a join: delivered already
+      if (prev && prev.offset >= m.offset) return;
+      this.last.set(m.partition, m);
       this.onRecord({
         topic: m.topic,
         partition: m.partition,
@@ -257,6 +376,7 @@ export class StreamConsumer {
         key: m.key === undefined || m.key === null || m.key === "" ? null : m.key,
         value: m.value ?? "",
         timestamp: Number(m.timestamp),
+        ownership,
       });
     });
     stream.on("error", (e: Error) => {
@@ -301,20 +421,30 @@ export class StreamConsumer {
   }
 
   /**
-   * Commit, per partition, the offset after `upTo` (the highest offset handled). Fails (rejects) when
-   * the member no longer owns the partition, or the broker does not answer within COMMIT_TIMEOUT_MS;
-   * the partition's owner then reads those records again.
+   * Commit, per partition, the offset after the highest of `records` handled, for the partitions this
+   * member still owns under the ownership the records were read with (the others are another member's
+   * now: it reads those records again). Fails (rejects) when the group refuses the commit, or the broker
+   * does not answer within COMMIT_TIMEOUT_MS.
    */
-  async commit(upTo: ReadonlyMap<number, bigint>): Promise<void> {
-    const offsets = [...upTo].map(([partition, offset]) => ({
+  async commit(records: readonly InRecord[]): Promise<void> {
+    const upTo = new Map<number, InRecord>();
+    for (const r of records) {
+      if (!this.isCurrent(r)) continue;
+      const cur = upTo.get(r.partition);
+      if (cur === undefined || cur.offset < r.offset) upTo.set(r.partition, r);
+    }
+    const handled = [...upTo.values()];
+    const offsets: CommitOffset[] = handled.map((r) => ({
       topic: this.opts.topic,
-      partition,
-      offset: offset + 1n,
-      leaderEpoch: this.last.get(partition)?.leaderEpoch ?? -1,
+      partition: r.partition,
+      offset: r.offset + 1n,
+      leaderEpoch: this.last.get(r.partition)?.leaderEpoch ?? -1,
     }));
     if (offsets.length === 0) return;
     if (!this.consumer) throw new Error("not in the group (rejoining after a broker failure)");
     let timer: NodeJS.Timeout | undefined;
+    const under: Committing = { offsets, ownership: handled.map((r) => r.ownership) };
+    this.committing.add(under);
     try {
       await Promise.race([
         this.consumer.commit({ offsets }),
@@ -326,6 +456,7 @@ export class StreamConsumer {
         }),
       ]);
     } finally {
+      this.committing.delete(under);
       clearTimeout(timer);
     }
   }

@@ -4,8 +4,10 @@
  * Per batch, in this order: decode and score (`score.ts`); publish the verdicts (threats only unless
  * `all`) to the alerts topic and the malformed records, with their reason, to the dead-letter topic
  * (acks=all), and at the same time write the verdicts to the record store keyed by
- * topic/partition/offset (`store/alerts.ts`); once both are durable, commit the batch's offsets. A crash anywhere before the commit redelivers the batch: the
- * store adds nothing for the records it already has (no second alert row), the alerts topic may carry
+ * topic/partition/offset (`store/alerts.ts`); once both are durable and every earlier batch is
+ * committed, commit the batch's offsets. Up to MAX_DELIVERING batches are in that I/O at once (a batch
+ * publishes while earlier ones still wait on the store or the commit; store writes run one at a time,
+ * in batch order). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
  * a verdict twice (its messages are keyed by topic/partition/offset for consumers to drop repeats).
  *
  * Batches (`batcher.ts`): full ones while there is a backlog; when caught up, a partial one as soon as
@@ -109,6 +111,12 @@ async function untilDone<T>(
   }
 }
 
+/**
+ * Batches being published, stored or committed at once (their records stay uncommitted until then,
+ * so this bounds what a crash makes the group read again, with the fetched batches of `maxInFlight`).
+ */
+const MAX_DELIVERING = 4;
+
 /** How often the lag gauge is refreshed (ms). */
 const LAG_EVERY_MS = 5000;
 
@@ -160,6 +168,15 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     (e) => {
       d.log.error({ err: e }, "Kafka consumer error");
     },
+    // a rebalance took partitions away: their buffered records are the new owner's to score
+    () => {
+      const dropped = buffer.retain((r) => consumer.isCurrent(r));
+      if (dropped > 0) d.log.info({ dropped }, "partitions reassigned; their buffered records dropped");
+      if (paused && buffer.length <= cap - s.batchSize) {
+        paused = false;
+        consumer.resume();
+      }
+    },
   );
   d.log.info(
     { topic: s.topic, group: s.group, model: d.holder.current()?.version },
@@ -205,15 +222,19 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     return { batch, t0, predictor, ...scoreBatch(batch, d.decode, predictor, d.fast) };
   };
 
-  /** Publish, store, commit (the I/O part), then count. */
-  const deliver = async ({
-    batch,
-    t0,
-    predictor,
-    verdicts,
-    dead,
-    scored,
-  }: ReturnType<typeof score>): Promise<void> => {
+  /** The last store write started: writes run one after another, in batch order. */
+  let storeTail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Publish and store (the I/O part), then, once `before` (the previous batch's delivery) has
+   * committed, commit and count: batches publish and store while earlier ones still wait on the
+   * broker or the store, and their offsets are committed in order, each only after its own verdicts
+   * and every earlier batch's are durable.
+   */
+  const deliver = async (
+    { batch, t0, predictor, verdicts, dead, scored }: ReturnType<typeof score>,
+    before: Promise<void>,
+  ): Promise<void> => {
     const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
     const out: OutMessage[] = [];
     if (s.alertsTopic !== null)
@@ -234,13 +255,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     const scoredAt = new Date().toISOString();
     // publishing and storing wait on different servers (the broker, DuckDB's threads or MongoDB): run
     // them together; the offsets are committed once both are durable
-    const [published, written] = await Promise.allSettled([
-      untilDone(
-        () => producer.send(out),
-        "publishing verdicts",
-        d.log,
-        () => stopping,
-      ),
+    const writing = storeTail.then(() =>
       d.alerts.write(
         kept.map((v) => ({
           topic: v.topic,
@@ -255,18 +270,24 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
           scoredAt,
         })),
       ),
+    );
+    storeTail = writing;
+    const [published, written] = await Promise.allSettled([
+      untilDone(
+        () => producer.send(out),
+        "publishing verdicts",
+        d.log,
+        () => stopping,
+      ),
+      writing,
     ]);
     // (settled both before throwing: a failure must not close the clients under the other's request)
+    await before;
     if (published.status === "rejected") throw published.reason;
     if (written.status === "rejected") throw written.reason;
     const stored = written.value;
-    const upTo = new Map<number, bigint>();
-    for (const r of batch) {
-      const cur = upTo.get(r.partition);
-      if (cur === undefined || cur < r.offset) upTo.set(r.partition, r.offset);
-    }
     try {
-      await consumer.commit(upTo);
+      await consumer.commit(batch);
     } catch (e) {
       // the partition moved to another member (rebalance): it reads these records again, and the
       // store's keys keep that from adding rows
@@ -317,24 +338,33 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     });
   };
 
+  /** Deliveries under way, oldest first. */
+  const delivering: Promise<void>[] = [];
   const loop = async (): Promise<StreamTotals> => {
     try {
-      // scoring batch k+1 overlaps delivering batch k (its publish, store and commit are mostly
-      // waiting on the broker and DuckDB's threads); deliveries stay in order, so commits do too
-      let delivering: Promise<void> = Promise.resolve();
+      // scoring batch k+1 overlaps delivering batches k, k-1, … (their publish, store and commit are
+      // mostly waiting on the broker and the store), at most MAX_DELIVERING at once; commits stay in order
+      let last: Promise<void> = Promise.resolve();
+      const failure: { error?: unknown } = {};
       for (;;) {
+        if ("error" in failure) throw failure.error;
         const batch = await nextBatch();
         if (batch.length === 0) break;
         const scored = score(batch);
-        await delivering;
-        delivering = deliver(scored);
-        // a failure surfaces at the next await of `delivering`, not as an unhandled rejection meanwhile
-        delivering.catch(() => {});
+        while (delivering.length >= MAX_DELIVERING) await delivering.shift();
+        last = deliver(scored, last);
+        // a failure surfaces at the loop's next turn, not as an unhandled rejection meanwhile
+        last.catch((error: unknown) => {
+          if (!("error" in failure)) failure.error = error;
+        });
+        delivering.push(last);
       }
-      await delivering;
+      await last;
     } catch (e) {
       fatal = e as Error;
     } finally {
+      // every delivery settled before the clients close under its requests
+      await Promise.allSettled(delivering);
       clearInterval(lagTimer);
       await consumer.close();
       await producer.close();

@@ -158,13 +158,23 @@ async function readTopic(
     topic,
     clientId: "netsec-test-reader",
   });
-  await c.start(
-    (r) => {
-      got.set(r.key ?? `${r.partition}/${r.offset}`, r.value);
-    },
-    () => {},
-  );
   const deadline = Date.now() + timeoutMs;
+  // right after a broker restart its group coordinator is still loading ("not the correct
+  // coordinator", "loading"): the client gives up after 4 quick tries, so join again until it answers
+  for (;;) {
+    try {
+      await c.start(
+        (r) => {
+          got.set(r.key ?? `${r.partition}/${r.offset}`, r.value);
+        },
+        () => {},
+      );
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   while (!until(got) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   await c.close();
   return got;

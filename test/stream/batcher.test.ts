@@ -42,4 +42,17 @@ describe("Batcher", () => {
     expect(b.take()).toEqual(["a", "b"]);
     expect(b.dueIn(6)).toBe(8); // "c" came at 4: due at 14
   });
+
+  it("retain drops the rejected items with their arrival times, keeping the others' order", () => {
+    const b = new Batcher<number>(10, 20);
+    for (let i = 0; i < 6; i++) b.add(i, i * 10);
+    // the odd ones were another member's partition: the oldest kept (0, at t=0) still sets the linger
+    expect(b.retain((x) => x % 2 === 0)).toBe(3);
+    expect(b.length).toBe(3);
+    expect(b.dueIn(15)).toBe(5);
+    // now the oldest kept is 2, which arrived at t=20: due 20 ms later, at t=40
+    expect(b.retain((x) => x !== 0)).toBe(1);
+    expect(b.dueIn(25)).toBe(15);
+    expect(b.take()).toEqual([2, 4]);
+  });
 });

@@ -61,6 +61,7 @@ function records(from: number, n: number): InRecord[] {
     key: null,
     value: JSON.stringify(Object.fromEntries(l.split(",").map((v, j) => [header[j]!, v]))),
     timestamp: 0,
+    ownership: 1,
   }));
 }
 

@@ -36,6 +36,7 @@ const rec = (offset: number, value: string, partition = 0): InRecord => ({
   key: null,
   value,
   timestamp: 0,
+  ownership: 1,
 });
 
 /** A CSV line as `netsec produce` publishes it: one JSON object, the cells as text. */
