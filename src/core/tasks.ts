@@ -54,6 +54,7 @@ export const TASK_MODULES: { readonly [N in TaskName]: readonly [module: string,
   "logistic.binaryScores": ["models/logistic-regression.ts", "binaryScoresTask"],
   "selection.cv": ["selection/cv-task.ts", "runCvTask"],
   "serve.scoreCsv": ["serve/score-csv.ts", "scoreCsvTask"],
+  "tree.packedRows": ["models/tree/walk-dispatch.ts", "packedRowsTask"],
   "tree.singleRows": ["models/tree/walk-dispatch.ts", "singleRowsTask"],
   "tree.walkRows": ["models/tree/walk-dispatch.ts", "walkRowsTask"],
 };
@@ -67,6 +68,7 @@ export const HELPER_TASKS = [
   "core.stall",
   "hgb.histHalf",
   "logistic.binaryScores",
+  "tree.packedRows",
   "tree.singleRows",
   "tree.walkRows",
 ] as const satisfies readonly TaskName[];

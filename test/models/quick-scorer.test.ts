@@ -153,6 +153,15 @@ describe("QuickScorer's sums equal the trees walked one by one, to the bit", () 
           const wasm = new Float64Array(n * R).fill(0.125);
           wasmQuick(P)!.score(xr, 0, n, P.features.length, wasm, 0, 0.5, R, R);
           expect(Array.from(wasm)).toEqual(Array.from(ref));
+          // the block's columns read as they are (column-major, no row-major copy)
+          const cols = new Float64Array(n * R).fill(0.125);
+          expect(wasmQuick(P)!.scoreColumns(P.features, X.data, n, 0, n, cols, 0.5, R, R)).toBe(true);
+          expect(Array.from(cols)).toEqual(Array.from(ref));
+        } else {
+          // a block with a missing value is left to the caller, its sums untouched
+          const cols = new Float64Array(n * R).fill(0.125);
+          expect(wasmQuick(P)!.scoreColumns(P.features, X.data, n, 0, n, cols, 0.5, R, R)).toBe(false);
+          expect(cols.every((v) => v === 0.125)).toBe(true);
         }
         // without WebAssembly: the JS walk
         disableWasmQuick(true);
@@ -167,21 +176,26 @@ describe("QuickScorer's sums equal the trees walked one by one, to the bit", () 
     });
   }
 
-  it("a large batch in shared memory split with the helper thread", async () => {
-    expect(await waitForHelper()).toBe(true);
-    const rng = new Rng(9);
-    const p = 8;
-    const trees = Array.from({ length: 40 }, () => randomTree(rng, 31, p, CUTS));
-    const n = 20_001;
-    const P = packTrees(trees);
-    expect(quickWalk(P)).toBe(true);
-    expect(n * P.sumDepth).toBeGreaterThanOrEqual(PARALLEL_MIN_STEPS);
-    const X = randomMatrix(rng, n, p, 0, true);
-    const ref = reference(trees, X, 1, 1);
-    const got = new Float64Array(n).fill(0.125);
-    accumulatePacked(P, X.data, n, got, 1);
-    expect(Array.from(got)).toEqual(Array.from(ref));
-  });
+  // the helper reads its rows of the shared batch in place; a block with a missing value (rare
+  // NaNs: some blocks of either thread's half) is walked by the packed walks
+  for (const nanShare of [0, 0.00002]) {
+    it(`a large batch in shared memory split with the helper thread (NaN share ${nanShare})`, async () => {
+      expect(await waitForHelper()).toBe(true);
+      const rng = new Rng(9);
+      const p = 8;
+      const trees = Array.from({ length: 40 }, () => randomTree(rng, 31, p, CUTS));
+      const n = 20_001;
+      const P = packTrees(trees);
+      expect(quickWalk(P)).toBe(true);
+      expect(n * P.sumDepth).toBeGreaterThanOrEqual(PARALLEL_MIN_STEPS);
+      const X = randomMatrix(rng, n, p, nanShare, true);
+      expect(X.data.some(Number.isNaN)).toBe(nanShare > 0);
+      const ref = reference(trees, X, 1, 1);
+      const got = new Float64Array(n).fill(0.125);
+      accumulatePacked(P, X.data, n, got, 1);
+      expect(Array.from(got)).toEqual(Array.from(ref));
+    });
+  }
 });
 
 describe("which walk scores deep boosted trees", () => {

@@ -13,8 +13,9 @@ import type { PackedTrees } from "./packed-trees.ts";
 import { QUICK_MAX_LEAVES, type QuickTables } from "./quick-scorer.ts";
 
 /**
- * quick(start, nf, xr, m, p8, words, nTrees, leafValue, out, outK8, R, scale): for each of m rows
- * (p8 bytes apart from xr): every tree's word set to −1; for feature j < nf (value v at row + 8j),
+ * quick(start, nf, xr, m, p8, fs8, words, nTrees, leafValue, out, outK8, R, scale): for each of m rows
+ * (p8 bytes apart from xr): every tree's word set to −1; for feature j < nf (value v at row + fs8·j:
+ * fs8 = 8 for row-major rows, 8m for a block of columns),
  * its nodes from start[j] while v > threshold (each feature's list ends with a +Infinity sentinel):
  * word &= mask; then tree by tree, out[row·outK8 + 8·(t mod R)] += scale · leafValue[32t + ctz(word
  * t)] (R = 1: the row's sum kept in a register between trees, the same additions in the same order).
@@ -32,9 +33,12 @@ function quickKernel(): WasmFn {
     "i32",
     "i32",
     "i32",
+    "i32",
     "f64",
   ]);
-  const [START, NF, XR, M, P8, WORDS, NT, LV, OUT, OUTK8, R, SCALE] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [START, NF, XR, M, P8, FS8, WORDS, NT, LV, OUT, OUTK8, R, SCALE] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+  ];
   const q = f.local("i32");
   const x = f.local("i32");
   const j = f.local("i32");
@@ -76,7 +80,7 @@ function quickKernel(): WasmFn {
   f.get(j).i32(16).i32Add().set(j);
   f.br(0).end().end();
   f.get(fa).i32(4).i32Add().set(fa);
-  f.get(a).i32(8).i32Add().set(a);
+  f.get(a).get(FS8).i32Add().set(a);
   f.br(0).end().end();
   // the leaves' values, tree by tree
   f.get(WORDS).set(w);
@@ -208,21 +212,11 @@ export class WasmQuick {
   }
 
   /**
-   * Where to put a block of m rows (row-major, p values) for `score` to read without copying it
-   * (valid until the next call of either).
-   */
-  rows(m: number, p: number, outK: number): Float64Array {
-    // the layout first: growing the memory replaces its buffer
-    const { xr } = this.layout(m, p, outK);
-    return new Float64Array(this.mem.buffer, xr, m * p);
-  }
-
-  /**
-   * quickRows for m rows without missing values: xb[xo·p ..), or the block already in `rows(m, p, outK)`
-   * when xb is null; out[(r0 + q)·outK + (t mod R)] += scale · value, tree by tree.
+   * quickRows for m rows without missing values, xb[xo·p ..) row-major (p values a row):
+   * out[(r0 + q)·outK + (t mod R)] += scale · value, tree by tree.
    */
   score(
-    xb: Float64Array | null,
+    xb: Float64Array,
     xo: number,
     m: number,
     p: number,
@@ -233,16 +227,59 @@ export class WasmQuick {
     R: number,
   ): void {
     const L = this.layout(m, p, outK);
+    new Float64Array(this.mem.buffer, L.xr, m * p).set(xb.subarray(xo * p, (xo + m) * p));
+    this.run_(L, m, 8 * p, 8, out, r0, scale, outK, R);
+  }
+
+  /**
+   * `score` for rows [r0, r0 + m) of column-major `data` (nRows a column), read where they are: each
+   * used feature's m values are copied as one run (no row-major copy; the kernel steps 8m bytes from
+   * one feature to the next). False, and nothing added, when a value is missing (NaN): the caller
+   * walks that block.
+   */
+  scoreColumns(
+    features: Int32Array,
+    data: Float64Array,
+    nRows: number,
+    r0: number,
+    m: number,
+    out: Float64Array,
+    scale: number,
+    outK: number,
+    R: number,
+  ): boolean {
+    const p = features.length;
+    const L = this.layout(m, p, outK);
     const buf = this.mem.buffer;
-    if (xb) new Float64Array(buf, L.xr, m * p).set(xb.subarray(xo * p, (xo + m) * p));
-    const sums = new Float64Array(buf, L.out, m * outK);
+    for (let j = 0; j < p; j++) {
+      const col = data.subarray(features[j]! * nRows + r0, features[j]! * nRows + r0 + m);
+      for (let i = 0; i < m; i++) if (Number.isNaN(col[i]!)) return false;
+      new Float64Array(buf, L.xr + 8 * j * m, m).set(col);
+    }
+    this.run_(L, m, 8, 8 * m, out, r0, scale, outK, R);
+    return true;
+  }
+
+  private run_(
+    L: { xr: number; out: number },
+    m: number,
+    rowStride8: number,
+    featureStride8: number,
+    out: Float64Array,
+    r0: number,
+    scale: number,
+    outK: number,
+    R: number,
+  ): void {
+    const sums = new Float64Array(this.mem.buffer, L.out, m * outK);
     sums.set(out.subarray(r0 * outK, (r0 + m) * outK));
     this.run(
       this.startAt,
       this.nFeatures,
       L.xr,
       m,
-      8 * p,
+      rowStride8,
+      featureStride8,
       this.wordsAt,
       this.nTrees,
       this.leafAt,

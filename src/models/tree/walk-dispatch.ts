@@ -85,7 +85,9 @@ export const PARALLEL_MIN_STEPS = 1 << 15;
  * rows walking down together without a branch per step, so the tree and the block stay in cache and
  * the four walks overlap. (For a single tree the copy costs more than it saves: use accumulateTree.)
  * A large batch is split with the helper thread (see core/helper.ts); each row's sum is computed the
- * same way on either thread.
+ * same way on either thread. A batch in shared memory (bundles build theirs there) is read in place by
+ * both threads, each copying its own blocks; otherwise this thread first copies the helper's rows
+ * row-major to shared memory.
  */
 export function accumulatePacked(
   P: PackedTrees,
@@ -105,8 +107,23 @@ export function accumulatePacked(
     cloneRepaid(P, steps >= 64 * P.threshold.length) &&
     helperReady()
   ) {
-    // the helper walks rows [half, n), copied row-major to shared memory; this thread does [0, half)
     const half = 4 * Math.floor(nRows / 8);
+    if (data.buffer instanceof SharedArrayBuffer) {
+      // the helper reads its rows [half, n) where they are; this thread walks [0, half)
+      const shared = helperScratch(out.length);
+      shared.set(out.subarray(half * outK), half * outK);
+      const args: PackedArgs = { data, nRows, from: half, to: nRows, out: shared, scale, outK, R };
+      const ok = runWithHelper(
+        task("tree.packedRows", args),
+        () => accumulateRows(P, data, nRows, 0, half, out, scale, outK, R),
+        P,
+      );
+      // as in accumulateSingle: rows of a helper that failed or is late are walked here into `out`
+      if (ok) out.set(shared.subarray(half * outK), half * outK);
+      else accumulateRows(P, data, nRows, half, nRows, out, scale, outK, R);
+      return;
+    }
+    // the helper walks rows [half, n), copied row-major to shared memory; this thread does [0, half)
     const xr = helperScratch((nRows - half) * p);
     gatherRows(P.features, data, nRows, half, nRows, xr, p);
     const shared = helperScratch(out.length, xr.length);
@@ -138,6 +155,24 @@ interface WalkArgs {
   R: number;
 }
 
+interface PackedArgs {
+  /** Column-major, nRows a column, in shared memory. */
+  data: Float64Array;
+  nRows: number;
+  from: number;
+  to: number;
+  out: Float64Array;
+  scale: number;
+  outK: number;
+  R: number;
+}
+
+/** The helper thread's share of accumulatePacked on a batch in shared memory (P kept by the helper). */
+export function packedRowsTask(a: PackedArgs, P: PackedTrees): null {
+  accumulateRows(P, a.data, a.nRows, a.from, a.to, a.out, a.scale, a.outK, a.R);
+  return null;
+}
+
 /** The helper thread's share of accumulatePacked (P kept by the helper). */
 export function walkRowsTask(a: WalkArgs, P: PackedTrees): null {
   walkRows(P, a.xr, a.p, a.base, a.base, a.to, a.out, a.scale, a.outK, a.R);
@@ -146,6 +181,7 @@ export function walkRowsTask(a: WalkArgs, P: PackedTrees): null {
 
 declare module "../../core/tasks.ts" {
   interface TaskFns {
+    "tree.packedRows": typeof packedRowsTask;
     "tree.singleRows": typeof singleRowsTask;
     "tree.walkRows": typeof walkRowsTask;
   }
