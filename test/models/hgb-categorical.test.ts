@@ -9,7 +9,7 @@
  *   both go the missing-value way;
  * - a hand-made case whose split is known: which codes go where, unknown codes and NaN;
  * - saving and loading (and trees saved before category splits existed), explanations adding up to the
- *   score, the packed walks refusing such trees, and the user's mistakes named.
+ *   score, QuickScorer scoring such trees as the generic walk does, and the user's mistakes named.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,9 +21,10 @@ import { disableWasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
 import { HistGradientBoostingClassifier } from "../../src/models/hist-gradient-boosting.ts";
 import { createModel } from "../../src/models/registry.ts";
 import { categoryGoesLeft } from "../../src/models/tree/categorical-splits.ts";
-import { leafOf } from "../../src/models/tree/flat-tree.ts";
+import { accumulateTree, leafOf } from "../../src/models/tree/flat-tree.ts";
 import { packTrees } from "../../src/models/tree/packed-trees.ts";
 import { treeFromJSON } from "../../src/models/tree/tree-serial.ts";
+import { quickWalk } from "../../src/models/tree/walks.ts";
 import { ROOT } from "../helpers/env.ts";
 
 const fx = JSON.parse(readFileSync(join(ROOT, "test/golden/engine/hgb_cat.json"), "utf8"));
@@ -195,10 +196,21 @@ describe("a model with category splits", () => {
     }
   });
 
-  it("is never packed: the packed walks only know thresholds", async () => {
+  it("is packed for QuickScorer alone, whose scores are the generic walk's to the bit", async () => {
     const m = createModel("hist_gradient_boosting", params) as HistGradientBoostingClassifier;
     await m.fit(matrix(data.X), Int32Array.from(data.y), 3);
-    expect(() => packTrees(m.trees)).toThrow(/category-set splits/);
+    const P = packTrees(m.trees);
+    expect(P.categorical).toBe(true);
+    expect(quickWalk(P)).toBe(true);
+    // the test rows hold missing values and codes unseen at fit
+    const Xt = matrix(data.test_X);
+    const n = Xt.nRows;
+    const ref = new Float64Array(n * 3);
+    for (let r = 0; r < n; r++) ref.set(m.init, 3 * r);
+    m.trees.forEach((t, i) => {
+      accumulateTree(t, Xt.data, n, ref, 1, 3, i % 3);
+    });
+    expect(Array.from(m.decision(Xt))).toEqual(Array.from(ref));
   });
 });
 

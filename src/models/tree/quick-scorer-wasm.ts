@@ -4,21 +4,27 @@
  * identical to the JS walk's and to the packed walks'. The JS walk stays as the reference in tests
  * and where WebAssembly is missing.
  *
- * Memory, per PackedTrees and thread: [nodes: 16 bytes each (threshold f64, its tree's word address
- * i32, mask i32)][start: nFeatures + 1 node addresses][leaf values: 32 f64 a tree][words: one i32 a
- * tree], then scratch for a block (rows, sums) that grows on demand.
+ * Memory, per PackedTrees and thread: [threshold nodes: 16 bytes each (threshold f64, its tree's word
+ * address i32, mask i32)][start: nFeatures node addresses][missing-value lists: nFeatures + 1 pair
+ * addresses][category slot tables: CODE_SLOTS + 1 pair addresses a category feature (nCat ·
+ * CODE_SLOTS + 1)][pairs: 8 bytes each (word address, mask), the missing values' then the categories'
+ * lists][leaf values: 32 f64 a tree][words: one i32 a tree], then scratch for a block (values, each
+ * row's category slot addresses, sums) that grows on demand.
  */
 import { assemble, WasmFn } from "../../core/wasm.ts";
 import type { PackedTrees } from "./packed-trees.ts";
-import { QUICK_MAX_LEAVES, type QuickTables } from "./quick-scorer.ts";
+import { CODE_SLOTS, codeSlot, QUICK_MAX_LEAVES, type QuickTables } from "./quick-scorer.ts";
 
 /**
- * quick(start, nf, xr, m, p8, fs8, words, nTrees, leafValue, out, outK8, R, scale): for each of m rows
- * (p8 bytes apart from xr): every tree's word set to −1; for feature j < nf (value v at row + fs8·j:
- * fs8 = 8 for row-major rows, 8m for a block of columns),
- * its nodes from start[j] while v > threshold (each feature's list ends with a +Infinity sentinel):
- * word &= mask; then tree by tree, out[row·outK8 + 8·(t mod R)] += scale · leafValue[32t + ctz(word
- * t)] (R = 1: the row's sum kept in a register between trees, the same additions in the same order).
+ * quick(start, nf, xr, m, p8, fs8, words, nTrees, leafValue, out, outK8, R, scale, missStart, slots,
+ * nCat): for each of m rows (p8 bytes apart from xr): every tree's word set to −1; for feature
+ * j < nf (value v at row + fs8·j: fs8 = 8 for row-major rows, 8m for a block of columns): when v is
+ * NaN, the (word address, mask) pairs [missStart[j], missStart[j + 1]): word &= mask; then its
+ * threshold nodes from start[j] while v > threshold (each feature's list ends with a +Infinity
+ * sentinel): word &= mask; then for each of its nCat category features, the pairs of its slot
+ * ([table entry, next entry), the entry's address given per row at slots + 4·(row·nCat + c)); then
+ * tree by tree, out[row·outK8 + 8·(t mod R)] += scale · leafValue[32t + ctz(word t)] (R = 1: the
+ * row's sum kept in a register between trees, the same additions in the same order).
  */
 function quickKernel(): WasmFn {
   const f = new WasmFn("quick", [
@@ -35,9 +41,12 @@ function quickKernel(): WasmFn {
     "i32",
     "i32",
     "f64",
+    "i32",
+    "i32",
+    "i32",
   ]);
-  const [START, NF, XR, M, P8, FS8, WORDS, NT, LV, OUT, OUTK8, R, SCALE] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+  const [START, NF, XR, M, P8, FS8, WORDS, NT, LV, OUT, OUTK8, R, SCALE, MSTART, SLOTS, NCAT] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
   ];
   const q = f.local("i32");
   const x = f.local("i32");
@@ -50,12 +59,27 @@ function quickKernel(): WasmFn {
   const o = f.local("i32");
   const lv = f.local("i32");
   const col = f.local("i32");
+  const ma = f.local("i32");
+  const e = f.local("i32");
+  const eEnd = f.local("i32");
+  const sa = f.local("i32");
+  const saEnd = f.local("i32");
   const v = f.local("f64");
   const sum = f.local("f64");
+  // word &= mask for each (word address, mask) pair in [e, eEnd)
+  const pairs = (): void => {
+    f.block().loop();
+    f.get(e).get(eEnd).i32GeU().brIf(1);
+    f.get(e).i32Load().tee(w);
+    f.get(w).i32Load().get(e).i32Load(4).i32And().i32Store();
+    f.get(e).i32(8).i32Add().set(e);
+    f.br(0).end().end();
+  };
   f.get(WORDS).get(NT).i32(2).i32Shl().i32Add().set(wEnd);
   f.get(START).get(NF).i32(2).i32Shl().i32Add().set(fEnd);
   f.get(XR).set(x);
   f.get(OUT).set(o);
+  f.get(SLOTS).set(sa);
   f.i32(0).set(q);
   f.block().loop();
   f.get(q).get(M).i32GeS().brIf(1);
@@ -66,12 +90,19 @@ function quickKernel(): WasmFn {
   f.get(w).i64(-1n).i64Store();
   f.get(w).i32(8).i32Add().set(w);
   f.br(0).end().end();
-  // feature by feature, the nodes the row fails (up to the feature's sentinel)
+  // feature by feature: a missing value's nodes, then the nodes the value fails (up to the sentinel)
   f.get(START).set(fa);
+  f.get(MSTART).set(ma);
   f.get(x).set(a);
   f.block().loop();
   f.get(fa).get(fEnd).i32GeU().brIf(1);
   f.get(a).f64Load().set(v);
+  f.block();
+  f.get(v).get(v).f64Ne().i32Eqz().brIf(0);
+  f.get(ma).i32Load().set(e);
+  f.get(ma).i32Load(4).set(eEnd);
+  pairs();
+  f.end();
   f.get(fa).i32Load().set(j);
   f.block().loop();
   f.get(v).get(j).f64Load().f64Gt().i32Eqz().brIf(1);
@@ -80,7 +111,17 @@ function quickKernel(): WasmFn {
   f.get(j).i32(16).i32Add().set(j);
   f.br(0).end().end();
   f.get(fa).i32(4).i32Add().set(fa);
+  f.get(ma).i32(4).i32Add().set(ma);
   f.get(a).get(FS8).i32Add().set(a);
+  f.br(0).end().end();
+  // category features: the nodes of the row's slot
+  f.get(sa).get(NCAT).i32(2).i32Shl().i32Add().set(saEnd);
+  f.block().loop();
+  f.get(sa).get(saEnd).i32GeU().brIf(1);
+  f.get(sa).i32Load().tee(e).i32Load(4).set(eEnd);
+  f.get(e).i32Load().set(e);
+  pairs();
+  f.get(sa).i32(4).i32Add().set(sa);
   f.br(0).end().end();
   // the leaves' values, tree by tree
   f.get(WORDS).set(w);
@@ -163,7 +204,10 @@ export class WasmQuick {
   private readonly run: (...a: number[]) => void;
   private readonly nTrees: number;
   private readonly nFeatures: number;
+  private readonly catPos: Int32Array;
   private readonly startAt: number;
+  private readonly missAt: number;
+  private readonly catTableAt: number;
   private readonly leafAt: number;
   private readonly wordsAt: number;
   private readonly scratch: number;
@@ -172,12 +216,18 @@ export class WasmQuick {
     const nf = Q.start.length - 1;
     // each feature's nodes, then its sentinel (threshold +Infinity: no row fails it)
     const nNodes = Q.threshold.length + nf;
+    const nPairs = Q.missTree.length + Q.catTree.length;
+    const align8 = (bytes: number): number => Math.ceil(bytes / 8) * 8;
     this.nTrees = nTrees;
     this.nFeatures = nf;
+    this.catPos = Q.catPos;
     this.startAt = 16 * nNodes;
-    this.leafAt = this.startAt + Math.ceil((4 * Q.start.length) / 8) * 8;
+    this.missAt = this.startAt + align8(4 * nf);
+    this.catTableAt = this.missAt + align8(4 * (nf + 1));
+    const pairsAt = this.catTableAt + align8(4 * Q.catStart.length);
+    this.leafAt = pairsAt + 8 * nPairs;
     this.wordsAt = this.leafAt + 8 * Q.leafValue.length;
-    this.scratch = this.wordsAt + Math.ceil((4 * nTrees) / 8) * 8;
+    this.scratch = this.wordsAt + align8(4 * nTrees);
     this.mem = new WebAssembly.Memory({ initial: Math.ceil((this.scratch + PAGE) / PAGE) });
     const buf = this.mem.buffer;
     const thr = new Float64Array(buf, 0, 2 * nNodes);
@@ -193,6 +243,19 @@ export class WasmQuick {
       thr[2 * at] = Number.POSITIVE_INFINITY;
       at++;
     }
+    // the missing-value pairs, then the category pairs; their lists as byte addresses of pairs
+    const pairs = new Int32Array(buf, pairsAt, 2 * nPairs);
+    const catAt = pairsAt + 8 * Q.missTree.length;
+    Q.missTree.forEach((t, i) => {
+      pairs[2 * i] = this.wordsAt + 4 * t;
+      pairs[2 * i + 1] = Q.missMask[i]!;
+    });
+    Q.catTree.forEach((t, i) => {
+      pairs[2 * (Q.missTree.length + i)] = this.wordsAt + 4 * t;
+      pairs[2 * (Q.missTree.length + i) + 1] = Q.catMask[i]!;
+    });
+    new Int32Array(buf, this.missAt, nf + 1).set(Q.missStart.map((i) => pairsAt + 8 * i));
+    new Int32Array(buf, this.catTableAt, Q.catStart.length).set(Q.catStart.map((i) => catAt + 8 * i));
     new Float64Array(buf, this.leafAt, Q.leafValue.length).set(Q.leafValue);
     const ex = new WebAssembly.Instance(mod, { env: { memory: this.mem } }).exports as Record<
       string,
@@ -201,18 +264,19 @@ export class WasmQuick {
     this.run = ex.quick!;
   }
 
-  /** Scratch for m rows of p values and outK sums each: byte offsets of the rows and the sums. */
-  private layout(m: number, p: number, outK: number): { xr: number; out: number } {
+  /** Scratch for m rows of p values, their category slots and outK sums each: byte offsets. */
+  private layout(m: number, p: number, outK: number): { xr: number; slots: number; out: number } {
     const xr = this.scratch;
-    const out = xr + 8 * m * p;
+    const slots = xr + 8 * m * p;
+    const out = slots + 8 * Math.ceil((m * this.catPos.length) / 2);
     const need = out + 8 * m * outK;
     const have = this.mem.buffer.byteLength;
     if (need > have) this.mem.grow(Math.ceil((need - have) / PAGE));
-    return { xr, out };
+    return { xr, slots, out };
   }
 
   /**
-   * quickRows for m rows without missing values, xb[xo·p ..) row-major (p values a row):
+   * quickRows for m rows, xb[xo·p ..) row-major (p values a row):
    * out[(r0 + q)·outK + (t mod R)] += scale · value, tree by tree.
    */
   score(
@@ -227,15 +291,16 @@ export class WasmQuick {
     R: number,
   ): void {
     const L = this.layout(m, p, outK);
-    new Float64Array(this.mem.buffer, L.xr, m * p).set(xb.subarray(xo * p, (xo + m) * p));
-    this.run_(L, m, 8 * p, 8, out, r0, scale, outK, R);
+    const x = new Float64Array(this.mem.buffer, L.xr, m * p);
+    x.set(xb.subarray(xo * p, (xo + m) * p));
+    this.slots(L, m, (c, q) => x[q * p + this.catPos[c]!]!);
+    this.runBlock(L, m, 8 * p, 8, out, r0, scale, outK, R);
   }
 
   /**
    * `score` for rows [r0, r0 + m) of column-major `data` (nRows a column), read where they are: each
    * used feature's m values are copied as one run (no row-major copy; the kernel steps 8m bytes from
-   * one feature to the next). False, and nothing added, when a value is missing (NaN): the caller
-   * walks that block.
+   * one feature to the next).
    */
   scoreColumns(
     features: Int32Array,
@@ -247,21 +312,29 @@ export class WasmQuick {
     scale: number,
     outK: number,
     R: number,
-  ): boolean {
+  ): void {
     const p = features.length;
     const L = this.layout(m, p, outK);
-    const buf = this.mem.buffer;
-    for (let j = 0; j < p; j++) {
-      const col = data.subarray(features[j]! * nRows + r0, features[j]! * nRows + r0 + m);
-      for (let i = 0; i < m; i++) if (Number.isNaN(col[i]!)) return false;
-      new Float64Array(buf, L.xr + 8 * j * m, m).set(col);
-    }
-    this.run_(L, m, 8, 8 * m, out, r0, scale, outK, R);
-    return true;
+    const x = new Float64Array(this.mem.buffer, L.xr, m * p);
+    for (let j = 0; j < p; j++)
+      x.set(data.subarray(features[j]! * nRows + r0, features[j]! * nRows + r0 + m), j * m);
+    this.slots(L, m, (c, q) => x[this.catPos[c]! * m + q]!);
+    this.runBlock(L, m, 8, 8 * m, out, r0, scale, outK, R);
   }
 
-  private run_(
-    L: { xr: number; out: number },
+  /** Each row's category slots, as the addresses of their lists' entries in the slot tables. */
+  private slots(L: { slots: number }, m: number, value: (c: number, q: number) => number): void {
+    const nCat = this.catPos.length;
+    if (nCat === 0) return;
+    const at = new Int32Array(this.mem.buffer, L.slots, m * nCat);
+    for (let c = 0; c < nCat; c++) {
+      const table = this.catTableAt + 4 * CODE_SLOTS * c;
+      for (let q = 0; q < m; q++) at[q * nCat + c] = table + 4 * codeSlot(value(c, q));
+    }
+  }
+
+  private runBlock(
+    L: { xr: number; slots: number; out: number },
     m: number,
     rowStride8: number,
     featureStride8: number,
@@ -287,6 +360,9 @@ export class WasmQuick {
       8 * outK,
       R,
       scale,
+      this.missAt,
+      L.slots,
+      this.catPos.length,
     );
     out.set(sums, r0 * outK);
   }

@@ -144,31 +144,27 @@ export function accumulateRows(
   const p = Math.max(1, P.features.length);
   const B = blockRows(p, to - from, blockBytes(P));
   const Wq = quickWalk(P) ? wasmQuick(P) : null;
-  let xb: Float64Array | null = null;
+  const xb = Wq ? null : new Float64Array(B * p);
   for (let r0 = from; r0 < to; r0 += B) {
     const r1 = Math.min(to, r0 + B);
     // QuickScorer's kernel reads the block's columns as they are (one copy of each, no transposition)
-    if (Wq?.scoreColumns(P.features, data, nRows, r0, r1 - r0, out, scale, outK, R)) continue;
-    xb ??= new Float64Array(B * p);
-    gatherRows(P.features, data, nRows, r0, r1, xb, p);
-    walkRows(P, xb, p, r0, r0, r1, out, scale, outK, R);
+    if (Wq) Wq.scoreColumns(P.features, data, nRows, r0, r1 - r0, out, scale, outK, R);
+    else {
+      gatherRows(P.features, data, nRows, r0, r1, xb!, p);
+      walkRows(P, xb!, p, r0, r0, r1, out, scale, outK, R);
+    }
   }
 }
 
 /**
- * Whether blocks without missing values take QuickScorer (quick-scorer.ts): when P has its tables,
- * is not complete trees of a few levels (PackedTrees.perfect: a fixed, short walk) and tests more
- * distinct (feature, threshold) pairs than a row's 64-bit code holds (wasm-walk.ts's bitCode: a
- * walk of one load a step, twice QuickScorer's speed on phishing's -1/0/1 features).
+ * Whether QuickScorer (quick-scorer.ts) scores P's rows: always for trees with category-set splits
+ * (no other packed walk knows them); otherwise when P has its tables, is not complete trees of a few
+ * levels (PackedTrees.perfect: a fixed, short walk) and tests more distinct (feature, threshold) pairs
+ * than a row's 64-bit code holds (wasm-walk.ts's bitCode: a walk of one load a step, twice
+ * QuickScorer's speed on phishing's -1/0/1 features).
  */
 export function quickWalk(P: PackedTrees): boolean {
-  return P.quick !== null && P.perfect === null && P.quick.tests > MAX_BIT_TESTS;
-}
-
-/** No NaN in xb[from, to). */
-function noMissing(xb: Float64Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (Number.isNaN(xb[i]!)) return false;
-  return true;
+  return P.quick !== null && (P.categorical || (P.perfect === null && P.quick.tests > MAX_BIT_TESTS));
 }
 
 /**
@@ -184,6 +180,7 @@ export function leavesPacked(
   to: number,
   out: Int32Array,
 ): void {
+  if (P.categorical) throw new RangeError("leavesPacked: trees with category-set splits");
   const p = Math.max(1, P.features.length);
   const B = blockRows(p, to - from, blockBytes(P));
   const xb = new Float64Array(B * p);
@@ -250,14 +247,14 @@ export function walkRows(
   const value = perfect ? perfect.value : P.value;
   const B = blockRows(p, to - from, blockBytes(P));
   const leaf = new Int32Array(B);
-  const W = wasmTrees(P);
   const quick = quickWalk(P);
+  const W = quick ? null : wasmTrees(P);
   const Wq = quick ? wasmQuick(P) : null;
   const words = quick && !Wq ? new Int32Array(nTrees) : null;
   for (let r0 = from; r0 < to; r0 += B) {
     const m = Math.min(B, to - r0);
     const xo = r0 - base;
-    if (quick && noMissing(xr, xo * p, (xo + m) * p)) {
+    if (quick) {
       if (Wq) Wq.score(xr, xo, m, p, out, r0, scale, outK, R);
       else quickRows(P.quick!, nTrees, xr, xo, m, p, out, r0, scale, outK, R, words!);
       continue;
