@@ -56,7 +56,6 @@ export const TASK_MODULES: { readonly [N in TaskName]: readonly [module: string,
   "serve.scoreCsv": ["serve/score-csv.ts", "scoreCsvTask"],
   "tree.packedRows": ["models/tree/walk-dispatch.ts", "packedRowsTask"],
   "tree.singleRows": ["models/tree/walk-dispatch.ts", "singleRowsTask"],
-  "tree.walkRows": ["models/tree/walk-dispatch.ts", "walkRowsTask"],
 };
 
 /**
@@ -70,7 +69,6 @@ export const HELPER_TASKS = [
   "logistic.binaryScores",
   "tree.packedRows",
   "tree.singleRows",
-  "tree.walkRows",
 ] as const satisfies readonly TaskName[];
 
 export type HelperTaskName = (typeof HELPER_TASKS)[number];

@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import { modelIR } from "../../src/bundle/onnx/from-models.ts";
 import { NetsecError } from "../../src/core/errors.ts";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
+import { treeMatrix } from "../../src/models/hgb/categorical-inputs.ts";
 import { disableWasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
 import { HistGradientBoostingClassifier } from "../../src/models/hist-gradient-boosting.ts";
 import { createModel } from "../../src/models/registry.ts";
@@ -269,6 +270,18 @@ function oneHot(rows: (number | null)[][], columns: number[], codes: number): Ma
 }
 
 describe("categorical_features naming one-hot blocks (the pipeline's columns)", () => {
+  it("the trees' matrix: kept columns, then each block's hot code; shared when the batch is", () => {
+    const inputs = { keep: [2], blocks: [[0, 1]], blockNames: ["b"] };
+    for (const shared of [false, true]) {
+      // rows: (1, 0, 5), (0, 1, 6), (0, 0, 7): codes 0, 1 and none (NaN)
+      const X = allocMatrix(3, 3, undefined, shared);
+      X.data.set([1, 0, 0, 0, 1, 0, 5, 6, 7]);
+      const T = treeMatrix(inputs, X);
+      expect(Array.from(T.data)).toEqual([5, 6, 7, 0, 1, Number.NaN]);
+      expect(T.data.buffer instanceof SharedArrayBuffer).toBe(shared);
+    }
+  });
+
   const c = fx.cases["3class_small_leaves"];
   const data = fx.cases[c.set];
   // 60 codes cover every column's categories (0..3, 0..59, 0..6; the empty columns are never hot)

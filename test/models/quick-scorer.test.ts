@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
+import { helperHas } from "../../src/core/helper.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { CAT_WORDS } from "../../src/models/tree/categorical-splits.ts";
@@ -175,8 +176,13 @@ describe("QuickScorer's sums equal the trees walked one by one, to the bit", () 
 
   // the helper reads its rows of the shared batch in place, missing values (rare NaNs: some
   // blocks of either thread's half) included
-  for (const nanShare of [0, 0.00002]) {
-    it(`a large batch in shared memory split with the helper thread (NaN share ${nanShare})`, async () => {
+  for (const [nanShare, shared] of [
+    [0, true],
+    [0.00002, true],
+    [0.00002, false],
+  ] as const) {
+    const where = shared ? "in shared memory" : "in private memory (the helper's columns copied)";
+    it(`a large batch ${where} split with the helper thread (NaN share ${nanShare})`, async () => {
       expect(await waitForHelper()).toBe(true);
       const rng = new Rng(9);
       const p = 8;
@@ -185,11 +191,12 @@ describe("QuickScorer's sums equal the trees walked one by one, to the bit", () 
       const P = packTrees(trees);
       expect(quickWalk(P)).toBe(true);
       expect(n * P.sumDepth).toBeGreaterThanOrEqual(PARALLEL_MIN_STEPS);
-      const X = randomMatrix(rng, n, p, nanShare, true);
+      const X = randomMatrix(rng, n, p, nanShare, shared);
       expect(X.data.some(Number.isNaN)).toBe(nanShare > 0);
       const ref = reference(trees, X, 1, 1);
       const got = new Float64Array(n).fill(0.125);
       accumulatePacked(P, X.data, n, got, 1);
+      expect(helperHas(P)).toBe(true); // the batch was split
       expect(Array.from(got)).toEqual(Array.from(ref));
     });
   }
@@ -295,15 +302,18 @@ describe("QuickScorer on trees with category-set splits", () => {
     });
   }
 
-  it("a large batch in shared memory split with the helper thread", async () => {
-    expect(await waitForHelper()).toBe(true);
-    const n = 20_001;
-    const X = categoryMatrix(rng, n, p, nCat, true);
-    const ref = reference(trees, X, 1, 1);
-    const got = new Float64Array(n).fill(0.125);
-    accumulatePacked(packTrees(trees), X.data, n, got, 1);
-    expect(Array.from(got)).toEqual(Array.from(ref));
-  });
+  for (const shared of [true, false])
+    it(`a large batch split with the helper thread (${shared ? "shared" : "private"} memory)`, async () => {
+      expect(await waitForHelper()).toBe(true);
+      const n = 20_001;
+      const X = categoryMatrix(rng, n, p, nCat, shared);
+      const ref = reference(trees, X, 3, 1);
+      const got = new Float64Array(3 * n).fill(0.125);
+      const P = packTrees(trees);
+      accumulatePacked(P, X.data, n, got, 1, 3, 3);
+      expect(helperHas(P)).toBe(true); // the batch was split
+      expect(Array.from(got)).toEqual(Array.from(ref));
+    });
 
   it("a feature split both by thresholds and by category sets is declined", () => {
     const mixed = randomCategoryTree(rng, 12, p, nCat);

@@ -129,7 +129,10 @@ export function gatherRows(
   }
 }
 
-/** accumulatePacked on rows [from, to), in this thread. */
+/**
+ * accumulatePacked on rows [from, to), in this thread; `features`: the column of data holding each of
+ * P.features (a copy of some columns), P.features themselves by default.
+ */
 export function accumulateRows(
   P: PackedTrees,
   data: Float64Array,
@@ -140,6 +143,7 @@ export function accumulateRows(
   scale: number,
   outK: number,
   R: number,
+  features = P.features,
 ): void {
   const p = Math.max(1, P.features.length);
   const B = blockRows(p, to - from, blockBytes(P));
@@ -148,9 +152,9 @@ export function accumulateRows(
   for (let r0 = from; r0 < to; r0 += B) {
     const r1 = Math.min(to, r0 + B);
     // QuickScorer's kernel reads the block's columns as they are (one copy of each, no transposition)
-    if (Wq) Wq.scoreColumns(P.features, data, nRows, r0, r1 - r0, out, scale, outK, R);
+    if (Wq) Wq.scoreColumns(features, data, nRows, r0, r1 - r0, out, scale, outK, R);
     else {
-      gatherRows(P.features, data, nRows, r0, r1, xb!, p);
+      gatherRows(features, data, nRows, r0, r1, xb!, p);
       walkRows(P, xb!, p, r0, r0, r1, out, scale, outK, R);
     }
   }
