@@ -54,8 +54,8 @@ export const TASK_MODULES: { readonly [N in TaskName]: readonly [module: string,
   "logistic.binaryScores": ["models/logistic-regression.ts", "binaryScoresTask"],
   "selection.cv": ["selection/cv-task.ts", "runCvTask"],
   "serve.scoreCsv": ["serve/score-csv.ts", "scoreCsvTask"],
+  "tree.packedRows": ["models/tree/walk-dispatch.ts", "packedRowsTask"],
   "tree.singleRows": ["models/tree/walk-dispatch.ts", "singleRowsTask"],
-  "tree.walkRows": ["models/tree/walk-dispatch.ts", "walkRowsTask"],
 };
 
 /**
@@ -67,8 +67,8 @@ export const HELPER_TASKS = [
   "core.stall",
   "hgb.histHalf",
   "logistic.binaryScores",
+  "tree.packedRows",
   "tree.singleRows",
-  "tree.walkRows",
 ] as const satisfies readonly TaskName[];
 
 export type HelperTaskName = (typeof HELPER_TASKS)[number];

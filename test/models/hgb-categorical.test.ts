@@ -9,7 +9,7 @@
  *   both go the missing-value way;
  * - a hand-made case whose split is known: which codes go where, unknown codes and NaN;
  * - saving and loading (and trees saved before category splits existed), explanations adding up to the
- *   score, the packed walks refusing such trees, and the user's mistakes named.
+ *   score, QuickScorer scoring such trees as the generic walk does, and the user's mistakes named.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,13 +17,15 @@ import { describe, expect, it } from "vitest";
 import { modelIR } from "../../src/bundle/onnx/from-models.ts";
 import { NetsecError } from "../../src/core/errors.ts";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
+import { treeMatrix } from "../../src/models/hgb/categorical-inputs.ts";
 import { disableWasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
 import { HistGradientBoostingClassifier } from "../../src/models/hist-gradient-boosting.ts";
 import { createModel } from "../../src/models/registry.ts";
 import { categoryGoesLeft } from "../../src/models/tree/categorical-splits.ts";
-import { leafOf } from "../../src/models/tree/flat-tree.ts";
+import { accumulateTree, leafOf } from "../../src/models/tree/flat-tree.ts";
 import { packTrees } from "../../src/models/tree/packed-trees.ts";
 import { treeFromJSON } from "../../src/models/tree/tree-serial.ts";
+import { quickWalk } from "../../src/models/tree/walks.ts";
 import { ROOT } from "../helpers/env.ts";
 
 const fx = JSON.parse(readFileSync(join(ROOT, "test/golden/engine/hgb_cat.json"), "utf8"));
@@ -195,10 +197,21 @@ describe("a model with category splits", () => {
     }
   });
 
-  it("is never packed: the packed walks only know thresholds", async () => {
+  it("is packed for QuickScorer alone, whose scores are the generic walk's to the bit", async () => {
     const m = createModel("hist_gradient_boosting", params) as HistGradientBoostingClassifier;
     await m.fit(matrix(data.X), Int32Array.from(data.y), 3);
-    expect(() => packTrees(m.trees)).toThrow(/category-set splits/);
+    const P = packTrees(m.trees);
+    expect(P.categorical).toBe(true);
+    expect(quickWalk(P)).toBe(true);
+    // the test rows hold missing values and codes unseen at fit
+    const Xt = matrix(data.test_X);
+    const n = Xt.nRows;
+    const ref = new Float64Array(n * 3);
+    for (let r = 0; r < n; r++) ref.set(m.init, 3 * r);
+    m.trees.forEach((t, i) => {
+      accumulateTree(t, Xt.data, n, ref, 1, 3, i % 3);
+    });
+    expect(Array.from(m.decision(Xt))).toEqual(Array.from(ref));
   });
 });
 
@@ -257,6 +270,18 @@ function oneHot(rows: (number | null)[][], columns: number[], codes: number): Ma
 }
 
 describe("categorical_features naming one-hot blocks (the pipeline's columns)", () => {
+  it("the trees' matrix: kept columns, then each block's hot code; shared when the batch is", () => {
+    const inputs = { keep: [2], blocks: [[0, 1]], blockNames: ["b"] };
+    for (const shared of [false, true]) {
+      // rows: (1, 0, 5), (0, 1, 6), (0, 0, 7): codes 0, 1 and none (NaN)
+      const X = allocMatrix(3, 3, undefined, shared);
+      X.data.set([1, 0, 0, 0, 1, 0, 5, 6, 7]);
+      const T = treeMatrix(inputs, X);
+      expect(Array.from(T.data)).toEqual([5, 6, 7, 0, 1, Number.NaN]);
+      expect(T.data.buffer instanceof SharedArrayBuffer).toBe(shared);
+    }
+  });
+
   const c = fx.cases["3class_small_leaves"];
   const data = fx.cases[c.set];
   // 60 codes cover every column's categories (0..3, 0..59, 0..6; the empty columns are never hot)

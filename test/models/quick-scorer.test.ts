@@ -5,8 +5,10 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
+import { helperHas } from "../../src/core/helper.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { CAT_WORDS } from "../../src/models/tree/categorical-splits.ts";
 import { accumulateTree, type FlatTree } from "../../src/models/tree/flat-tree.ts";
 import { packTrees } from "../../src/models/tree/packed-trees.ts";
 import { QUICK_MAX_LEAVES, quickRows, quickScorable } from "../../src/models/tree/quick-scorer.ts";
@@ -131,20 +133,21 @@ describe("QuickScorer's sums equal the trees walked one by one, to the bit", () 
       // deeper than 8 (no complete-tree walk), more than 63 tests (no bit-coded walk): QuickScorer
       expect(P.perfect).toBeNull();
       expect(quickWalk(P)).toBe(true);
-      // no missing value (QuickScorer on every block), and some (blocks with one take the walks)
+      // no missing value, and some (a NaN fails the nodes that send missing values right)
       for (const [n, nanShare] of [
         [1, 0],
         [7, 0],
         [3001, 0],
         [3001, 0.001],
+        [3001, 0.05],
       ] as const) {
         const X = randomMatrix(rng, n, p, nanShare);
         const ref = reference(trees, X, R, 0.5);
         const got = new Float64Array(n * R).fill(0.125);
         accumulatePacked(P, X.data, n, got, 0.5, R, R);
         expect(Array.from(got)).toEqual(Array.from(ref));
-        // the kernels themselves on rows without missing values
-        if (nanShare === 0) {
+        // the kernels themselves
+        {
           const xr = new Float64Array(n * P.features.length);
           gatherRows(P.features, X.data, n, 0, n, xr, P.features.length);
           const js = new Float64Array(n * R).fill(0.125);
@@ -153,6 +156,10 @@ describe("QuickScorer's sums equal the trees walked one by one, to the bit", () 
           const wasm = new Float64Array(n * R).fill(0.125);
           wasmQuick(P)!.score(xr, 0, n, P.features.length, wasm, 0, 0.5, R, R);
           expect(Array.from(wasm)).toEqual(Array.from(ref));
+          // the block's columns read as they are (column-major, no row-major copy)
+          const cols = new Float64Array(n * R).fill(0.125);
+          wasmQuick(P)!.scoreColumns(P.features, X.data, n, 0, n, cols, 0.5, R, R);
+          expect(Array.from(cols)).toEqual(Array.from(ref));
         }
         // without WebAssembly: the JS walk
         disableWasmQuick(true);
@@ -167,20 +174,155 @@ describe("QuickScorer's sums equal the trees walked one by one, to the bit", () 
     });
   }
 
-  it("a large batch in shared memory split with the helper thread", async () => {
-    expect(await waitForHelper()).toBe(true);
-    const rng = new Rng(9);
-    const p = 8;
-    const trees = Array.from({ length: 40 }, () => randomTree(rng, 31, p, CUTS));
-    const n = 20_001;
+  // the helper reads its rows of the shared batch in place, missing values (rare NaNs: some
+  // blocks of either thread's half) included
+  for (const [nanShare, shared] of [
+    [0, true],
+    [0.00002, true],
+    [0.00002, false],
+  ] as const) {
+    const where = shared ? "in shared memory" : "in private memory (the helper's columns copied)";
+    it(`a large batch ${where} split with the helper thread (NaN share ${nanShare})`, async () => {
+      expect(await waitForHelper()).toBe(true);
+      const rng = new Rng(9);
+      const p = 8;
+      const trees = Array.from({ length: 40 }, () => randomTree(rng, 31, p, CUTS));
+      const n = 20_001;
+      const P = packTrees(trees);
+      expect(quickWalk(P)).toBe(true);
+      expect(n * P.sumDepth).toBeGreaterThanOrEqual(PARALLEL_MIN_STEPS);
+      const X = randomMatrix(rng, n, p, nanShare, shared);
+      expect(X.data.some(Number.isNaN)).toBe(nanShare > 0);
+      const ref = reference(trees, X, 1, 1);
+      const got = new Float64Array(n).fill(0.125);
+      accumulatePacked(P, X.data, n, got, 1);
+      expect(helperHas(P)).toBe(true); // the batch was split
+      expect(Array.from(got)).toEqual(Array.from(ref));
+    });
+  }
+});
+
+/**
+ * randomTree with category-set splits on the first nCat features: each such node gets a random known
+ * set among codes 0..CODES − 1 and a random left subset of it (sometimes most of the codes, sometimes
+ * few: QuickScorer takes either child as "left").
+ */
+const CODES = 40;
+function randomCategoryTree(rng: Rng, leaves: number, p: number, nCat: number): FlatTree {
+  const t = randomTree(rng, leaves, p, CUTS);
+  const node = new Int32Array(t.nNodes).fill(-1);
+  const sets: number[] = [];
+  for (let i = 0; i < t.nNodes; i++) {
+    if (t.feature[i]! < 0) continue;
+    if (rng.next() < 0.5) t.feature[i] = rng.int(nCat);
+    if (t.feature[i]! >= nCat) continue;
+    node[i] = sets.length / CAT_WORDS;
+    const words = new Array<number>(CAT_WORDS).fill(0);
+    const leftShare = rng.next();
+    for (let c = 0; c < CODES; c++) {
+      if (rng.next() < 0.2) continue; // not seen at fit
+      words[8 + (c >>> 5)]! |= 1 << (c & 31);
+      if (rng.next() < leftShare) words[c >>> 5]! |= 1 << (c & 31);
+    }
+    sets.push(...words);
+    t.threshold[i] = Number.NaN;
+  }
+  return { ...t, categorical: { node, bits: Uint32Array.from(sets, (w) => w >>> 0) } };
+}
+
+/** randomMatrix whose first nCat columns hold codes, and now and then NaN, −1, 2.5, 300 or −0. */
+function categoryMatrix(rng: Rng, n: number, p: number, nCat: number, shared = false): Matrix {
+  const X = randomMatrix(rng, n, p, 0.01, shared);
+  const odd = [Number.NaN, -1, 2.5, 300, -0, 255, Number.POSITIVE_INFINITY];
+  for (let i = 0; i < n * nCat; i++)
+    X.data[i] = rng.next() < 0.05 ? odd[rng.int(odd.length)]! : rng.int(CODES);
+  return X;
+}
+
+describe("QuickScorer on trees with category-set splits", () => {
+  const rng = new Rng(11);
+  const p = 9;
+  const nCat = 3;
+  const trees = Array.from({ length: 48 }, () =>
+    randomCategoryTree(rng, 2 + rng.int(QUICK_MAX_LEAVES - 1), p, nCat),
+  );
+
+  it("packs them for QuickScorer alone", () => {
+    expect(trees.some((t) => t.categorical!.node.some((c) => c >= 0))).toBe(true);
     const P = packTrees(trees);
+    expect(P.categorical).toBe(true);
+    expect(P.quick!.catPos.length).toBe(nCat);
     expect(quickWalk(P)).toBe(true);
-    expect(n * P.sumDepth).toBeGreaterThanOrEqual(PARALLEL_MIN_STEPS);
-    const X = randomMatrix(rng, n, p, 0, true);
-    const ref = reference(trees, X, 1, 1);
-    const got = new Float64Array(n).fill(0.125);
-    accumulatePacked(P, X.data, n, got, 1);
-    expect(Array.from(got)).toEqual(Array.from(ref));
+    expect(P.compact).toBeNull();
+    expect(P.perfect).toBeNull();
+  });
+
+  for (const [label, R] of [
+    ["binary", 1],
+    ["three classes", 3],
+  ] as const) {
+    it(`${label}: the sums of the trees walked one by one (flat-tree.ts), to the bit`, () => {
+      const P = packTrees(trees);
+      for (const n of [1, 5, 2003]) {
+        const X = categoryMatrix(rng, n, p, nCat);
+        const ref = reference(trees, X, R, 0.5);
+        const got = new Float64Array(n * R).fill(0.125);
+        accumulatePacked(P, X.data, n, got, 0.5, R, R);
+        expect(Array.from(got)).toEqual(Array.from(ref));
+        const xr = new Float64Array(n * P.features.length);
+        gatherRows(P.features, X.data, n, 0, n, xr, P.features.length);
+        const js = new Float64Array(n * R).fill(0.125);
+        quickRows(
+          P.quick!,
+          P.nTrees,
+          xr,
+          0,
+          n,
+          P.features.length,
+          js,
+          0,
+          0.5,
+          R,
+          R,
+          new Int32Array(P.nTrees),
+        );
+        expect(Array.from(js)).toEqual(Array.from(ref));
+        const wasm = new Float64Array(n * R).fill(0.125);
+        wasmQuick(P)!.score(xr, 0, n, P.features.length, wasm, 0, 0.5, R, R);
+        expect(Array.from(wasm)).toEqual(Array.from(ref));
+        disableWasmQuick(true);
+        try {
+          const noWasm = new Float64Array(n * R).fill(0.125);
+          accumulatePacked(packTrees(trees), X.data, n, noWasm, 0.5, R, R);
+          expect(Array.from(noWasm)).toEqual(Array.from(ref));
+        } finally {
+          disableWasmQuick(false);
+        }
+      }
+    });
+  }
+
+  for (const shared of [true, false])
+    it(`a large batch split with the helper thread (${shared ? "shared" : "private"} memory)`, async () => {
+      expect(await waitForHelper()).toBe(true);
+      const n = 20_001;
+      const X = categoryMatrix(rng, n, p, nCat, shared);
+      const ref = reference(trees, X, 3, 1);
+      const got = new Float64Array(3 * n).fill(0.125);
+      const P = packTrees(trees);
+      accumulatePacked(P, X.data, n, got, 1, 3, 3);
+      expect(helperHas(P)).toBe(true); // the batch was split
+      expect(Array.from(got)).toEqual(Array.from(ref));
+    });
+
+  it("a feature split both by thresholds and by category sets is declined", () => {
+    const mixed = randomCategoryTree(rng, 12, p, nCat);
+    const i = mixed.categorical!.node.findIndex((c) => c >= 0);
+    const f = mixed.feature[i]!;
+    const j = mixed.feature.findIndex((g, k) => g >= 0 && mixed.categorical!.node[k]! < 0);
+    mixed.feature[j] = f;
+    expect(quickScorable([mixed])).toBe(false);
+    expect(() => packTrees([mixed])).toThrow(/category-set splits/);
   });
 });
 

@@ -84,13 +84,16 @@ export function planTreeInputs(
   return { inputs: { keep, blocks, blockNames }, categorical };
 }
 
-/** The matrix the trees read: X itself, or its kept columns then each block's codes. */
+/**
+ * The matrix the trees read: X itself, or its kept columns then each block's codes (in shared memory
+ * when X is: a batch split with the helper thread is then read in place, walk-dispatch.ts).
+ */
 export function treeMatrix(inputs: TreeInputs | null, X: Matrix): Matrix {
   if (!inputs) return X;
   const n = X.nRows;
   const { keep, blocks } = inputs;
   const names = X.names ? [...keep.map((f) => X.names![f]!), ...inputs.blockNames] : undefined;
-  const T = allocMatrix(n, keep.length + blocks.length, names);
+  const T = allocMatrix(n, keep.length + blocks.length, names, X.data.buffer instanceof SharedArrayBuffer);
   keep.forEach((f, j) => {
     T.data.set(X.data.subarray(f * n, (f + 1) * n), j * n);
   });

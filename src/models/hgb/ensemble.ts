@@ -2,15 +2,16 @@
  * A fitted boosted ensemble's prediction side: raw scores F = init + Σ trees (trees[iteration · R + k]
  * adds its leaf value to score k; R = 1 for two classes, K otherwise), walked packed (the WebAssembly
  * walks of tree/walks.ts), staged scores, and path contributions (Saabas) for explanations.
- * Trees with category-set splits (native categorical features) are never packed: the packed walks
- * (and their WebAssembly fast paths) only know thresholds, so such an ensemble walks each tree with the
- * generic walk (tree/flat-tree.ts leafOf); `packable` decides.
+ * Trees with category-set splits (native categorical features) are scored by QuickScorer, the one
+ * packed walk that knows them (tree/quick-scorer.ts); their explanations, and trees QuickScorer
+ * declines, walk each tree with the generic walk (tree/flat-tree.ts leafOf); `packable` decides.
  */
 import type { Matrix } from "../../core/frame.ts";
 import { sigmoidRows, softmaxRows } from "../checks.ts";
 import { contributionSteps, packedContributionsAll, pathContributions } from "../tree/contributions.ts";
 import { accumulateTree, type FlatTree } from "../tree/flat-tree.ts";
 import { type PackedTrees, packTrees } from "../tree/packed-trees.ts";
+import { quickScorable } from "../tree/quick-scorer.ts";
 import { accumulatePacked } from "../tree/walk-dispatch.ts";
 
 export class BoostedTrees {
@@ -19,9 +20,13 @@ export class BoostedTrees {
   readonly nClasses: number;
   /** Raw scores per row: 1 for two classes, K otherwise. */
   readonly R: number;
-  /** False when some tree has category-set splits: the packed walks are then never used. */
+  /**
+   * False when some tree has category-set splits: only QuickScorer's packed tables are then used
+   * (when it accepts the trees), never the other packed walks.
+   */
   readonly packable: boolean;
-  private packed: PackedTrees | null = null;
+  /** All the trees packed (undefined: not yet; null: only the generic walk can score them). */
+  private packed: PackedTrees | null | undefined;
   /** Per (class, sign): that class's trees packed with their path steps (built on first use). */
   private explainers = new Map<number, { P: PackedTrees; steps: Float64Array | null }>();
 
@@ -36,10 +41,19 @@ export class BoostedTrees {
   /** Add trees [from, to)'s leaf values of every row to F (row-major n x R). */
   private accumulate(X: Matrix, F: Float64Array, from: number, to: number): void {
     const { R } = this;
-    if (this.packable) {
-      const P = from === 0 && to === this.trees.length ? (this.packed ??= packTrees(this.trees)) : null;
-      accumulatePacked(P ?? packTrees(this.trees.slice(from, to)), X.data, X.nRows, F, 1, R, R);
-    } else for (let t = from; t < to; t++) accumulateTree(this.trees[t]!, X.data, X.nRows, F, 1, R, t % R);
+    const P = this.pack(from, to);
+    if (P) accumulatePacked(P, X.data, X.nRows, F, 1, R, R);
+    else for (let t = from; t < to; t++) accumulateTree(this.trees[t]!, X.data, X.nRows, F, 1, R, t % R);
+  }
+
+  /** Trees [from, to) packed, or null when only the generic walk scores them (all trees: kept). */
+  private pack(from: number, to: number): PackedTrees | null {
+    const all = from === 0 && to === this.trees.length;
+    if (all && this.packed !== undefined) return this.packed;
+    const trees = all ? this.trees : this.trees.slice(from, to);
+    const P = this.packable || quickScorable(trees) ? packTrees(trees) : null;
+    if (all) this.packed = P;
+    return P;
   }
 
   /** Raw scores, row-major n x R. */

@@ -46,6 +46,12 @@ export interface PackedTrees {
   } | null;
   /** QuickScorer's tables (quick-scorer.ts), for trees it accepts (quickScorable), else null. */
   quick: QuickTables | null;
+  /**
+   * Whether some tree has category-set splits: then only QuickScorer scores the trees (links,
+   * threshold and the tables above route by thresholds only: compact and perfect are null, and the
+   * walks that read links refuse them).
+   */
+  categorical: boolean;
 }
 
 export function packTrees(trees: readonly FlatTree[]): PackedTrees {
@@ -64,12 +70,15 @@ export function packTrees(trees: readonly FlatTree[]): PackedTrees {
   features.forEach((f, i) => {
     pos.set(f, i);
   });
+  // the node tables route by thresholds only: trees with category-set splits are packed for
+  // QuickScorer alone, which knows them, or not at all
+  const categorical = trees.some((t) => t.categorical !== undefined);
+  const quick = quickTables(trees, pos, features.length);
+  if (categorical && !quick) throw new RangeError("packTrees: category-set splits QuickScorer cannot score");
   let o = 0;
   for (let ti = 0; ti < trees.length; ti++) {
     const t = trees[ti]!;
     if (t.k !== k) throw new RangeError(`packTrees: tree ${ti} has ${t.k} values per node, expected ${k}`);
-    // the packed tables hold thresholds only: a category-set split would be walked as x <= NaN
-    if (t.categorical) throw new RangeError(`packTrees: tree ${ti} has category-set splits`);
     roots[ti] = o;
     // nodes in depth-first order, left subtree first (a relabelling: the same tree), whatever order the
     // learner grew them in (boosting grows best-first): every left child is then the next node, which
@@ -114,9 +123,10 @@ export function packTrees(trees: readonly FlatTree[]): PackedTrees {
     features,
     depth,
     sumDepth: depth.reduce((a, b) => a + b, 0),
-    compact: compactNodes(links, threshold),
-    perfect: perfectTrees(trees, pos, k, depth),
-    quick: quickTables(trees, pos, features.length),
+    compact: categorical ? null : compactNodes(links, threshold),
+    perfect: categorical ? null : perfectTrees(trees, pos, k, depth),
+    quick,
+    categorical,
   };
 }
 

@@ -5,7 +5,7 @@
 import { cloneRepaid, helperReady, helperScratch, runWithHelper } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
 import type { PackedTrees } from "./packed-trees.ts";
-import { accumulateRows, gatherRows, singleRows, singleTable, walkRows } from "./walks.ts";
+import { accumulateRows, singleRows, singleTable } from "./walks.ts";
 
 /**
  * accumulateTree for the single tree of P, four rows walking together on the column-major data itself
@@ -85,7 +85,9 @@ export const PARALLEL_MIN_STEPS = 1 << 15;
  * rows walking down together without a branch per step, so the tree and the block stay in cache and
  * the four walks overlap. (For a single tree the copy costs more than it saves: use accumulateTree.)
  * A large batch is split with the helper thread (see core/helper.ts); each row's sum is computed the
- * same way on either thread.
+ * same way on either thread. A batch in shared memory (bundles build theirs there) is read in place by
+ * both threads, each copying its own blocks; otherwise this thread first copies the helper's rows of
+ * the used columns to shared memory.
  */
 export function accumulatePacked(
   P: PackedTrees,
@@ -96,7 +98,6 @@ export function accumulatePacked(
   outK = P.k,
   R = 1,
 ): void {
-  const p = Math.max(1, P.features.length);
   const steps = nRows * P.sumDepth;
   // the first split batch of a model clones its trees to the helper (cloneRepaid)
   if (
@@ -105,32 +106,58 @@ export function accumulatePacked(
     cloneRepaid(P, steps >= 64 * P.threshold.length) &&
     helperReady()
   ) {
-    // the helper walks rows [half, n), copied row-major to shared memory; this thread does [0, half)
+    // the helper walks rows [half, n) and this thread [0, half); the helper reads a batch in shared
+    // memory where it is, else a copy of its rows of the used columns (one run a column)
     const half = 4 * Math.floor(nRows / 8);
-    const xr = helperScratch((nRows - half) * p);
-    gatherRows(P.features, data, nRows, half, nRows, xr, p);
-    const shared = helperScratch(out.length, xr.length);
+    const m = nRows - half;
+    const inPlace = data.buffer instanceof SharedArrayBuffer;
+    let args: PackedArgs;
+    let shared: Float64Array;
+    if (inPlace) {
+      shared = helperScratch(out.length);
+      args = { data, nRows, from: half, to: nRows, out: shared, scale, outK, R };
+    } else {
+      const cols = helperScratch(m * P.features.length);
+      P.features.forEach((f, j) => {
+        cols.set(data.subarray(f * nRows + half, (f + 1) * nRows), j * m);
+      });
+      shared = helperScratch(out.length, cols.length);
+      // the copy's row r is row half + r: its sums go to shared[(half + r)·outK ..)
+      const features = Int32Array.from(P.features, (_, j) => j);
+      args = {
+        data: cols,
+        nRows: m,
+        from: 0,
+        to: m,
+        out: shared.subarray(half * outK),
+        scale,
+        outK,
+        R,
+        features,
+      };
+    }
     shared.set(out.subarray(half * outK), half * outK);
-    const args: WalkArgs = { xr, p, base: half, to: nRows, out: shared, scale, outK, R };
     const ok = runWithHelper(
-      task("tree.walkRows", args),
+      task("tree.packedRows", args),
       () => accumulateRows(P, data, nRows, 0, half, out, scale, outK, R),
       P,
     );
-    // as in accumulateSingle: a helper that failed or is late leaves its rows to this thread, walked
-    // into `out` (xr, which it only reads, is still valid)
+    // as in accumulateSingle: rows of a helper that failed or is late are walked here into `out`
+    // (from `data`: the helper only reads its copy, but this thread need not)
     if (ok) out.set(shared.subarray(half * outK), half * outK);
-    else walkRows(P, xr, p, half, half, nRows, out, scale, outK, R);
+    else accumulateRows(P, data, nRows, half, nRows, out, scale, outK, R);
     return;
   }
   accumulateRows(P, data, nRows, 0, nRows, out, scale, outK, R);
 }
 
-interface WalkArgs {
-  /** Rows [base, to), row-major. */
-  xr: Float64Array;
-  p: number;
-  base: number;
+interface PackedArgs {
+  /** Column-major, nRows a column, in shared memory. */
+  data: Float64Array;
+  /** The column of each of P.features in data (default: P.features themselves). */
+  features?: Int32Array;
+  nRows: number;
+  from: number;
   to: number;
   out: Float64Array;
   scale: number;
@@ -139,14 +166,14 @@ interface WalkArgs {
 }
 
 /** The helper thread's share of accumulatePacked (P kept by the helper). */
-export function walkRowsTask(a: WalkArgs, P: PackedTrees): null {
-  walkRows(P, a.xr, a.p, a.base, a.base, a.to, a.out, a.scale, a.outK, a.R);
+export function packedRowsTask(a: PackedArgs, P: PackedTrees): null {
+  accumulateRows(P, a.data, a.nRows, a.from, a.to, a.out, a.scale, a.outK, a.R, a.features);
   return null;
 }
 
 declare module "../../core/tasks.ts" {
   interface TaskFns {
+    "tree.packedRows": typeof packedRowsTask;
     "tree.singleRows": typeof singleRowsTask;
-    "tree.walkRows": typeof walkRowsTask;
   }
 }

@@ -87,8 +87,8 @@ export function singleRows(
 }
 
 /**
- * Bytes of rows per block: a block's row-major copy (rows x used features doubles, copied again into
- * WebAssembly memory) stays in the L2 cache (2 MB a core here) beside what the walk reads of the trees.
+ * Bytes of rows per block: a block's copy (rows x used features doubles: row-major for the walks,
+ * column by column in WebAssembly memory for QuickScorer) stays in the L2 cache (2 MB a core here) beside what the walk reads of the trees.
  * Deep forests: 1 MB (43 → 39-40 ms vs 512 KB in a micro-benchmark of NSL-KDD's forests), whose
  * tables do not fit anyway: a larger block walks each tree over more rows. Trees whose tables
  * (16 bytes a node) take at most SMALL_TABLES_BYTES (boosting): 256 KB, so the block, its copy and the
@@ -129,7 +129,10 @@ export function gatherRows(
   }
 }
 
-/** accumulatePacked on rows [from, to), in this thread. */
+/**
+ * accumulatePacked on rows [from, to), in this thread; `features`: the column of data holding each of
+ * P.features (a copy of some columns), P.features themselves by default.
+ */
 export function accumulateRows(
   P: PackedTrees,
   data: Float64Array,
@@ -140,6 +143,7 @@ export function accumulateRows(
   scale: number,
   outK: number,
   R: number,
+  features = P.features,
 ): void {
   const p = Math.max(1, P.features.length);
   const B = blockRows(p, to - from, blockBytes(P));
@@ -147,28 +151,24 @@ export function accumulateRows(
   const xb = Wq ? null : new Float64Array(B * p);
   for (let r0 = from; r0 < to; r0 += B) {
     const r1 = Math.min(to, r0 + B);
-    // QuickScorer's kernel reads the block where it is gathered (its memory): no second copy
-    const x = xb ?? Wq!.rows(r1 - r0, p, outK);
-    gatherRows(P.features, data, nRows, r0, r1, x, p);
-    if (Wq && noMissing(x, 0, (r1 - r0) * p)) Wq.score(null, 0, r1 - r0, p, out, r0, scale, outK, R);
-    else walkRows(P, x, p, r0, r0, r1, out, scale, outK, R);
+    // QuickScorer's kernel reads the block's columns as they are (one copy of each, no transposition)
+    if (Wq) Wq.scoreColumns(features, data, nRows, r0, r1 - r0, out, scale, outK, R);
+    else {
+      gatherRows(features, data, nRows, r0, r1, xb!, p);
+      walkRows(P, xb!, p, r0, r0, r1, out, scale, outK, R);
+    }
   }
 }
 
 /**
- * Whether blocks without missing values take QuickScorer (quick-scorer.ts): when P has its tables,
- * is not complete trees of a few levels (PackedTrees.perfect: a fixed, short walk) and tests more
- * distinct (feature, threshold) pairs than a row's 64-bit code holds (wasm-walk.ts's bitCode: a
- * walk of one load a step, twice QuickScorer's speed on phishing's -1/0/1 features).
+ * Whether QuickScorer (quick-scorer.ts) scores P's rows: always for trees with category-set splits
+ * (no other packed walk knows them); otherwise when P has its tables, is not complete trees of a few
+ * levels (PackedTrees.perfect: a fixed, short walk) and tests more distinct (feature, threshold) pairs
+ * than a row's 64-bit code holds (wasm-walk.ts's bitCode: a walk of one load a step, twice
+ * QuickScorer's speed on phishing's -1/0/1 features).
  */
 export function quickWalk(P: PackedTrees): boolean {
-  return P.quick !== null && P.perfect === null && P.quick.tests > MAX_BIT_TESTS;
-}
-
-/** No NaN in xb[from, to). */
-function noMissing(xb: Float64Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (Number.isNaN(xb[i]!)) return false;
-  return true;
+  return P.quick !== null && (P.categorical || (P.perfect === null && P.quick.tests > MAX_BIT_TESTS));
 }
 
 /**
@@ -184,6 +184,7 @@ export function leavesPacked(
   to: number,
   out: Int32Array,
 ): void {
+  if (P.categorical) throw new RangeError("leavesPacked: trees with category-set splits");
   const p = Math.max(1, P.features.length);
   const B = blockRows(p, to - from, blockBytes(P));
   const xb = new Float64Array(B * p);
@@ -250,14 +251,14 @@ export function walkRows(
   const value = perfect ? perfect.value : P.value;
   const B = blockRows(p, to - from, blockBytes(P));
   const leaf = new Int32Array(B);
-  const W = wasmTrees(P);
   const quick = quickWalk(P);
+  const W = quick ? null : wasmTrees(P);
   const Wq = quick ? wasmQuick(P) : null;
   const words = quick && !Wq ? new Int32Array(nTrees) : null;
   for (let r0 = from; r0 < to; r0 += B) {
     const m = Math.min(B, to - r0);
     const xo = r0 - base;
-    if (quick && noMissing(xr, xo * p, (xo + m) * p)) {
+    if (quick) {
       if (Wq) Wq.score(xr, xo, m, p, out, r0, scale, outK, R);
       else quickRows(P.quick!, nTrees, xr, xo, m, p, out, r0, scale, outK, R, words!);
       continue;
