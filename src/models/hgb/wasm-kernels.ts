@@ -116,6 +116,11 @@ export function disableHistogramHelper(off: boolean): void {
   helperOff = off;
 }
 
+/** Whether disableHistogramHelper turned the helper off (the fit's other two-thread steps follow it). */
+export function fitHelperOff(): boolean {
+  return helperOff;
+}
+
 let handOffs = 0;
 
 /** Histograms whose second share the helper thread built, in this thread's fits so far (tests, benchmarks). */
