@@ -31,12 +31,13 @@ import { binCategories, findCategories } from "./hgb/categorical.ts";
 import { inputContributions, planTreeInputs, type TreeInputs, treeMatrix } from "./hgb/categorical-inputs.ts";
 import { shouldStop, stratifiedSplit } from "./hgb/early-stopping.ts";
 import { BoostedTrees } from "./hgb/ensemble.ts";
+import { binOnTwoThreads, sparseRowsOnTwoThreads } from "./hgb/fit-input.ts";
 import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
-import { HistPool, histOffsets, histScratch, sparseRows } from "./hgb/histogram.ts";
+import { HistPool, histOffsets, histScratch } from "./hgb/histogram.ts";
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
 import { fitHelperOff, type WasmFitKernels, wasmFitKernels } from "./hgb/wasm-kernels.ts";
 import { randomStateSchema } from "./params.ts";
-import { binMatrix, fitBinMapper, MISSING_BIN } from "./tree/binning.ts";
+import { MISSING_BIN } from "./tree/binning.ts";
 import { type FlatTree, leafOf } from "./tree/flat-tree.ts";
 import { type FlatTreeJSON, treeFromJSON, treeToJSON } from "./tree/tree-serial.ts";
 import type { Classifier, FitOptions, FitReport, ModelSpec, SerializedModel } from "./types.ts";
@@ -139,12 +140,13 @@ export class HistGradientBoostingClassifier implements Classifier {
       };
     }
     const n = Xt.nRows;
-    const mapper = fitBinMapper(Xt, {
-      maxBins: P.maxBins,
-      seed: P.randomState,
-      rule: "averaged_inverted_cdf",
-    });
-    const bins = binMatrix(Xt, mapper);
+    const useHelper = !fitHelperOff();
+    // the bins, then the sparse rows, on two threads (./hgb/fit-input.ts)
+    const { mapper, bins } = binOnTwoThreads(
+      Xt,
+      { maxBins: P.maxBins, seed: P.randomState, rule: "averaged_inverted_cdf" },
+      useHelper,
+    );
     const nBins = mapper.nBins.slice();
     categories.forEach((cats, f) => {
       if (!cats) return;
@@ -152,7 +154,7 @@ export class HistGradientBoostingClassifier implements Classifier {
       nBins[f] = cats.length;
     });
     const off = histOffsets(nBins);
-    const sparse = sparseRows(bins, n, nBins, off);
+    const sparse = sparseRowsOnTwoThreads(bins, n, nBins, off, useHelper);
     // the histogram kernel's memory holds the gradients and each tree's rows (JS arrays without it)
     const wasm = wasmFitKernels(
       sparse,
@@ -203,7 +205,6 @@ export class HistGradientBoostingClassifier implements Classifier {
     }
     const prob = new Float64Array(R);
     const leafOfRow = rowsState ? rowsState.leaf : new Int32Array(n);
-    const useHelper = !fitHelperOff();
     if (rowsState) boostRows(rowsState, null, true, g, h, useHelper);
     const all = Uint32Array.from({ length: n }, (_, i) => i);
     this.trees = [];
