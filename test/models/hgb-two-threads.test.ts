@@ -21,6 +21,7 @@ import {
   disableHistogramHelper,
   HIST_PARALLEL_MIN_ROWS,
   histogramHandOffs,
+  partitionHandOffs,
   SPLIT_TRIAL,
   splitPays,
   wasmFitKernels,
@@ -209,6 +210,49 @@ describe("the step between two trees of a binary fit", () => {
       expect(Array.from(h2!)).toEqual(Array.from(h1!));
     }
     expect(boostRowsHandOffs()).toBe(before + 1);
+  });
+});
+
+describe("hgb partitions split with the helper thread", () => {
+  it("a large node's rows: left rows in order, then right rows in order, the helper's half included", async () => {
+    const rng = new Rng(9);
+    const n = 3 * HIST_PARALLEL_MIN_ROWS;
+    const nBins = Uint16Array.of(50, 2);
+    const bins = new Uint8Array(n * 2);
+    for (let r = 0; r < n; r++) {
+      bins[r] = rng.next() < 0.15 ? MISSING_BIN : rng.int(50);
+      bins[n + r] = rng.int(2);
+    }
+    const off = histOffsets(nBins);
+    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[2]!, 0)!;
+    const before = partitionHandOffs();
+    // a helper descheduled by other work leaves its half to this thread (the same rows): partition
+    // again until the helper has done one half (every partition compared)
+    for (let attempt = 0; attempt < 5 && partitionHandOffs() === before; attempt++) {
+      for (const [feature, bin, missingLeft] of [
+        [0, 20, 1],
+        [0, 0, 0],
+        [1, 0, 0],
+      ] as const) {
+        expect(await waitForHelper()).toBe(true);
+        const node = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.8);
+        rng.shuffle(node);
+        const start = 7;
+        wasm.rows.set(node, start);
+        const goesLeft = (r: number) => {
+          const b = bins[feature * n + r]!;
+          return b === MISSING_BIN ? missingLeft === 1 : b <= bin;
+        };
+        const left = node.filter(goesLeft);
+        const mid = wasm.partition(start, start + node.length, feature, bin, missingLeft);
+        expect(mid - start).toBe(left.length);
+        const got = wasm.rows.subarray(start, start + node.length);
+        expect(got.subarray(0, left.length).findIndex((r, i) => r !== left[i])).toBe(-1);
+        const right = node.filter((r) => !goesLeft(r));
+        expect(got.subarray(left.length).findIndex((r, i) => r !== right[i])).toBe(-1);
+      }
+    }
+    expect(partitionHandOffs()).toBeGreaterThan(before);
   });
 });
 
