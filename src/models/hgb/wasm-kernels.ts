@@ -9,6 +9,10 @@
  *   [ptr: nRows + 1 i32][G, H: 2 f64][histogram: histSize f64][index: nnz i32][rows: nRows u32]
  *   [right rows: nRows u32][g: nRows · R f32][h: nRows · R f32][bins: nRows · nFeatures u8]
  *
+ * and what the helper thread writes for its shares (its G and H, histogram, left count, and left
+ * and right rows of half a partition), each read only once it is done; `mid` (each row's first entry
+ * in the helper's histogram slots) and the node histogram slots.
+ *
  * ptr is stored as absolute byte addresses (a row's first entry) and index as byte offsets (an
  * entry's (G, H, count) slot in a histogram), so the inner loop is loads, adds and stores only. The fit
  * writes each iteration's gradients into `g`/`h` and each tree's rows into `rows` (views on the
@@ -110,7 +114,11 @@ export function disableWasmFitKernels(off: boolean): void {
   disabled = off;
 }
 
-/** Tests compare fits with and without the helper thread: true builds every histogram on one thread. */
+/**
+ * Tests and benchmarks compare fits with and without the helper thread: true keeps the whole fit on
+ * one thread (histograms and partitions here; binning, sparse rows and the steps between trees follow
+ * fitHelperOff).
+ */
 export function disableHistogramHelper(off: boolean): void {
   helperOff = off;
 }
