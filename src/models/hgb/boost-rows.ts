@@ -8,10 +8,12 @@
  * The helper reads the fit's arrays (shared memory) and writes its half only into its own outputs,
  * copied in when it is done; a helper that is late (descheduled by other work) is left to finish
  * alone and this thread does its half in place (what the late helper writes is never read: it gets no
- * task until it is done), as the histogram's hand-off (wasm-kernels.ts).
+ * task until it is done), as the histogram's hand-off (wasm-kernels.ts); and as there, after 16 split
+ * steps a fit goes on splitting only while they have saved time in all (`splitPays`).
  */
 import { helperReady, runWithHelper } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
+import { splitPays } from "./wasm-kernels.ts";
 
 /**
  * Rows from which a step is split with the helper: one step of 4,096 rows takes about 0.1 ms, ten
@@ -110,21 +112,29 @@ export function boostRows(
 ): void {
   const { F, leaf, y, w } = s;
   const n = y.length;
-  if (!useHelper || n < BOOST_ROWS_PARALLEL_MIN || !helperReady()) {
+  let trial = trials.get(s);
+  if (!trial) trials.set(s, (trial = { count: 0, savedMs: 0 }));
+  if (!useHelper || n < BOOST_ROWS_PARALLEL_MIN || !splitPays(trial.savedMs, trial.count) || !helperReady()) {
     binaryStep(F, leaf, values, y, w, grad, 0, n, F, g, h, 0);
     return;
   }
   const mid = n >>> 1;
+  const t0 = performance.now();
+  let own = 0;
   const ok = runWithHelper(
     task("hgb.boostRows", { from: mid, to: n, values, grad }),
-    () => binaryStep(F, leaf, values, y, w, grad, 0, mid, F, g, h, 0),
+    () => {
+      binaryStep(F, leaf, values, y, w, grad, 0, mid, F, g, h, 0);
+      own = performance.now() - t0;
+    },
     s,
     BOOST_ROWS_WAIT_MS,
   );
-  if (!ok) {
-    binaryStep(F, leaf, values, y, w, grad, mid, n, F, g, h, 0);
-    return;
-  }
+  if (!ok) binaryStep(F, leaf, values, y, w, grad, mid, n, F, g, h, 0);
+  // as the histograms (splitPays): twice this thread's half is about the step alone
+  trial.count++;
+  trial.savedMs += 2 * own - (performance.now() - t0);
+  if (!ok) return;
   const m = n - mid;
   if (values) F.set(s.outF.subarray(0, m), mid);
   if (grad) {
@@ -133,6 +143,9 @@ export function boostRows(
   }
   boostHandOffs++;
 }
+
+/** Per fit: its split steps so far and the time they saved (splitPays). */
+const trials = new WeakMap<BoostRowsState, { count: number; savedMs: number }>();
 
 let boostHandOffs = 0;
 
