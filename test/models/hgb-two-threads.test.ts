@@ -8,11 +8,20 @@ import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix } from "../../src/core/frame.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
+import {
+  BOOST_ROWS_PARALLEL_MIN,
+  binaryStep,
+  boostRows,
+  boostRowsHandOffs,
+  boostRowsState,
+} from "../../src/models/hgb/boost-rows.ts";
 import { buildHistogram, histOffsets, histScratch, sparseRows } from "../../src/models/hgb/histogram.ts";
+import { gradients } from "../../src/models/hgb/loss.ts";
 import {
   disableHistogramHelper,
   HIST_PARALLEL_MIN_ROWS,
   histogramHandOffs,
+  partitionHandOffs,
   SPLIT_TRIAL,
   splitPays,
   wasmFitKernels,
@@ -108,7 +117,12 @@ describe("hgb histograms split with the helper thread", () => {
     // a helper descheduled by other work on the machine leaves a build to this thread (the same
     // sums): fit again until the helper has built a share at least once (every fit compared)
     const before = histogramHandOffs();
-    for (let attempt = 0; attempt < 5 && histogramHandOffs() === before; attempt++) {
+    const stepsBefore = boostRowsHandOffs();
+    for (
+      let attempt = 0;
+      attempt < 5 && (histogramHandOffs() === before || boostRowsHandOffs() === stepsBefore);
+      attempt++
+    ) {
       expect(await waitForHelper()).toBe(true);
       const split = await fitModel(false);
       expect(split.trees.length).toBe(alone.trees.length);
@@ -121,6 +135,124 @@ describe("hgb histograms split with the helper thread", () => {
       });
     }
     expect(histogramHandOffs()).toBeGreaterThan(before);
+    // the steps between trees (raw scores and gradients) had their upper rows done by the helper
+    expect(boostRowsHandOffs()).toBeGreaterThan(stepsBefore);
+  });
+});
+
+describe("the step between two trees of a binary fit", () => {
+  it("moves each row by its leaf's value and gives loss.ts's gradients, in two halves", () => {
+    const rng = new Rng(5);
+    const n = 1001;
+    const y = Int32Array.from({ length: n }, () => +(rng.next() < 0.4));
+    const w = Float64Array.from({ length: n }, () => 0.5 + rng.next());
+    const values = Float64Array.of(0.3, -0.25, 0.125, 1e-3);
+    const leaf = Int32Array.from({ length: n }, () => rng.int(values.length));
+    const F0 = Float64Array.from({ length: n }, () => 3 * rng.normal());
+    // the reference: the raw scores moved by hand, then loss.ts's gradients over every row
+    const want = F0.map((f, i) => f + values[leaf[i]!]!);
+    const gWant = new Float32Array(n);
+    const hWant = new Float32Array(n);
+    gradients(want, y, w, 1, gWant, hWant, new Float64Array(1));
+    // the lower half in place, the upper into outputs of its own (the helper's way)
+    const mid = 400;
+    const F = F0.slice();
+    const g = new Float32Array(n).fill(9);
+    const h = new Float32Array(n).fill(9);
+    const Fo = new Float64Array(n - mid);
+    const go = new Float32Array(n - mid);
+    const ho = new Float32Array(n - mid);
+    binaryStep(F, leaf, values, y, w, true, 0, mid, F, g, h, 0);
+    binaryStep(F, leaf, values, y, w, true, mid, n, Fo, go, ho, mid);
+    expect(Array.from(F.subarray(0, mid))).toEqual(Array.from(want.subarray(0, mid)));
+    expect(Array.from(F.subarray(mid))).toEqual(Array.from(F0.subarray(mid)));
+    expect(Array.from(Fo)).toEqual(Array.from(want.subarray(mid)));
+    expect(Array.from(g.subarray(0, mid))).toEqual(Array.from(gWant.subarray(0, mid)));
+    expect(Array.from(go)).toEqual(Array.from(gWant.subarray(mid)));
+    expect(Array.from(h.subarray(0, mid))).toEqual(Array.from(hWant.subarray(0, mid)));
+    expect(Array.from(ho)).toEqual(Array.from(hWant.subarray(mid)));
+    // without a tree (the first iteration): gradients only, F untouched
+    const g0 = new Float32Array(n);
+    const h0 = new Float32Array(n);
+    const gRef = new Float32Array(n);
+    const hRef = new Float32Array(n);
+    gradients(F0, y, w, 1, gRef, hRef, new Float64Array(1));
+    const F1 = F0.slice();
+    binaryStep(F1, leaf, null, y, w, true, 0, n, F1, g0, h0, 0);
+    expect(Array.from(F1)).toEqual(Array.from(F0));
+    expect(Array.from(g0)).toEqual(Array.from(gRef));
+    expect(Array.from(h0)).toEqual(Array.from(hRef));
+  });
+
+  it("a step over many rows with the helper: the same arrays as on one thread", async () => {
+    const rng = new Rng(6);
+    const n = 3 * BOOST_ROWS_PARALLEL_MIN + 7;
+    const y = Int32Array.from({ length: n }, () => +(rng.next() < 0.5));
+    const w = Float64Array.from({ length: n }, () => 1);
+    const values = Float64Array.of(0.2, -0.4, 0.05);
+    const alone = boostRowsState(y, w);
+    const split = boostRowsState(y, w);
+    for (let i = 0; i < n; i++) {
+      alone.F[i] = split.F[i] = rng.normal();
+      alone.leaf[i] = split.leaf[i] = rng.int(values.length);
+    }
+    const [g1, h1, g2, h2] = [0, 0, 0, 0].map(() => new Float32Array(n));
+    boostRows(alone, values, true, g1!, h1!, false);
+    const before = boostRowsHandOffs();
+    // a helper descheduled by other work leaves its half to this thread: step again until it has
+    // done one (each step compared; the raw scores move each time)
+    for (let attempt = 0; attempt < 5 && boostRowsHandOffs() === before; attempt++) {
+      expect(await waitForHelper()).toBe(true);
+      if (attempt > 0) boostRows(alone, values, true, g1!, h1!, false);
+      boostRows(split, values, true, g2!, h2!, true);
+      expect(Array.from(split.F)).toEqual(Array.from(alone.F));
+      expect(Array.from(g2!)).toEqual(Array.from(g1!));
+      expect(Array.from(h2!)).toEqual(Array.from(h1!));
+    }
+    expect(boostRowsHandOffs()).toBe(before + 1);
+  });
+});
+
+describe("hgb partitions split with the helper thread", () => {
+  it("a large node's rows: left rows in order, then right rows in order, the helper's half included", async () => {
+    const rng = new Rng(9);
+    const n = 3 * HIST_PARALLEL_MIN_ROWS;
+    const nBins = Uint16Array.of(50, 2);
+    const bins = new Uint8Array(n * 2);
+    for (let r = 0; r < n; r++) {
+      bins[r] = rng.next() < 0.15 ? MISSING_BIN : rng.int(50);
+      bins[n + r] = rng.int(2);
+    }
+    const off = histOffsets(nBins);
+    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[2]!, 0)!;
+    const before = partitionHandOffs();
+    // a helper descheduled by other work leaves its half to this thread (the same rows): partition
+    // again until the helper has done one half (every partition compared)
+    for (let attempt = 0; attempt < 5 && partitionHandOffs() === before; attempt++) {
+      for (const [feature, bin, missingLeft] of [
+        [0, 20, 1],
+        [0, 0, 0],
+        [1, 0, 0],
+      ] as const) {
+        expect(await waitForHelper()).toBe(true);
+        const node = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.8);
+        rng.shuffle(node);
+        const start = 7;
+        wasm.rows.set(node, start);
+        const goesLeft = (r: number) => {
+          const b = bins[feature * n + r]!;
+          return b === MISSING_BIN ? missingLeft === 1 : b <= bin;
+        };
+        const left = node.filter(goesLeft);
+        const mid = wasm.partition(start, start + node.length, feature, bin, missingLeft);
+        expect(mid - start).toBe(left.length);
+        const got = wasm.rows.subarray(start, start + node.length);
+        expect(got.subarray(0, left.length).findIndex((r, i) => r !== left[i])).toBe(-1);
+        const right = node.filter((r) => !goesLeft(r));
+        expect(got.subarray(left.length).findIndex((r, i) => r !== right[i])).toBe(-1);
+      }
+    }
+    expect(partitionHandOffs()).toBeGreaterThan(before);
   });
 });
 

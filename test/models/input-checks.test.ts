@@ -10,6 +10,7 @@ import { NetsecError } from "../../src/core/errors.ts";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { checkValues } from "../../src/models/checks.ts";
 import { LogisticRegression } from "../../src/models/logistic-regression.ts";
 import { createModel } from "../../src/models/registry.ts";
 import { disableWasmWalks } from "../../src/models/tree/wasm-walk.ts";
@@ -175,4 +176,30 @@ describe("tree models at predict time", () => {
       expect(m.predictProba(nan).every((v) => v >= 0 && v <= 1)).toBe(true);
     });
   }
+});
+
+describe("checkValues", () => {
+  // 4 sums over blocks of four rows and a tail: a bad value at each position of a block, in the tail,
+  // in a column after NaN-only columns (NaN allowed), and outside the checked rows
+  it("names the first non-finite value, column by column, wherever it is in the rows", () => {
+    const n = 23;
+    const X = allocMatrix(n, 3, ["a", "b", "c"]);
+    for (const r of [0, 1, 2, 3, 5, 19, 20, 21, 22]) {
+      X.data.fill(0.5);
+      X.data[n + r] = Number.NEGATIVE_INFINITY;
+      expect(() => checkValues(X, "m", true)).toThrow(`row ${r + 1}, column b is -Infinity`);
+      expect(() => checkValues(X, "m", true, r, r + 1)).toThrow(`row ${r + 1}, column b is -Infinity`);
+      expect(() => checkValues(X, "m", true, r + 1)).not.toThrow();
+    }
+    X.data.fill(1);
+    for (let r = 0; r < n; r += 2) X.data[r] = Number.NaN;
+    X.data[2 * n + 21] = Number.POSITIVE_INFINITY;
+    X.data[2 * n + 22] = Number.NaN;
+    expect(() => checkValues(X, "m", true)).toThrow("row 22, column c is Infinity");
+    expect(() => checkValues(X, "m", false)).toThrow("row 1, column a is NaN");
+    X.data[2 * n + 21] = -1e308;
+    expect(() => checkValues(X, "m", true)).not.toThrow();
+    expect(() => checkValues(X, "m", false, 1, 2)).not.toThrow();
+    expect(() => checkValues(X, "m", false, 1, 23)).toThrow("row 3, column a is NaN");
+  });
 });

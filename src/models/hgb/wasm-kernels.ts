@@ -9,6 +9,10 @@
  *   [ptr: nRows + 1 i32][G, H: 2 f64][histogram: histSize f64][index: nnz i32][rows: nRows u32]
  *   [right rows: nRows u32][g: nRows · R f32][h: nRows · R f32][bins: nRows · nFeatures u8]
  *
+ * and what the helper thread writes for its shares (its G and H, histogram, left count, and left
+ * and right rows of half a partition), each read only once it is done; `mid` (each row's first entry
+ * in the helper's histogram slots) and the node histogram slots.
+ *
  * ptr is stored as absolute byte addresses (a row's first entry) and index as byte offsets (an
  * entry's (G, H, count) slot in a histogram), so the inner loop is loads, adds and stores only. The fit
  * writes each iteration's gradients into `g`/`h` and each tree's rows into `rows` (views on the
@@ -71,21 +75,20 @@ function histKernel(): WasmFn {
 }
 
 /**
- * part(q, qEnd, col, bin, missingLeft, right) → left count: the stable partition of the row words in
- * [q, qEnd) by the binned column at byte address col (row r's bin u8[col + r]): rows with bin <= bin,
- * or the missing bin (255) when missingLeft is 1, compacted in place from q; the others to the words
- * from `right`. Without branches (a node's rows go either way unpredictably): each row is written to
- * both sides and only its side's cursor moves.
+ * part(q, qEnd, col, bin, missingLeft, left, right) → left count: the stable partition of the row
+ * words in [q, qEnd) by the binned column at byte address col (row r's bin u8[col + r]): rows with
+ * bin <= bin, or the missing bin (255) when missingLeft is 1, to the words from `left` (left = q: in
+ * place, compacted from q); the others to the words from `right`. Without branches (a node's rows go
+ * either way unpredictably): each row is written to both sides and only its side's cursor moves.
  */
 function partitionKernel(): WasmFn {
-  const f = new WasmFn("part", ["i32", "i32", "i32", "i32", "i32", "i32"], ["i32"]);
-  const [q, qEnd, col, bin, ml, right] = [0, 1, 2, 3, 4, 5];
+  const f = new WasmFn("part", ["i32", "i32", "i32", "i32", "i32", "i32", "i32"], ["i32"]);
+  const [q, qEnd, col, bin, ml, left0, right] = [0, 1, 2, 3, 4, 5, 6];
   const w = f.local("i32");
   const r = f.local("i32");
   const b = f.local("i32");
   const left = f.local("i32");
-  const q0 = f.local("i32");
-  f.get(q).tee(q0).set(w);
+  f.get(left0).set(w);
   f.block().loop();
   f.get(q).get(qEnd).i32GeU().brIf(1);
   f.get(q).i32Load().set(r);
@@ -98,7 +101,7 @@ function partitionKernel(): WasmFn {
   f.get(right).i32(4).get(left).i32(2).i32Shl().i32Sub().i32Add().set(right);
   f.get(q).i32(4).i32Add().set(q);
   f.br(0).end().end();
-  f.get(w).get(q0).i32Sub().i32(2).i32ShrU();
+  f.get(w).get(left0).i32Sub().i32(2).i32ShrU();
   return f;
 }
 
@@ -111,9 +114,18 @@ export function disableWasmFitKernels(off: boolean): void {
   disabled = off;
 }
 
-/** Tests compare fits with and without the helper thread: true builds every histogram on one thread. */
+/**
+ * Tests and benchmarks compare fits with and without the helper thread: true keeps the whole fit on
+ * one thread (histograms and partitions here; binning, sparse rows and the steps between trees follow
+ * fitHelperOff).
+ */
 export function disableHistogramHelper(off: boolean): void {
   helperOff = off;
+}
+
+/** Whether disableHistogramHelper turned the helper off (the fit's other two-thread steps follow it). */
+export function fitHelperOff(): boolean {
+  return helperOff;
 }
 
 let handOffs = 0;
@@ -233,13 +245,18 @@ export function wasmFitKernels(
   // the helper's G and H, and those of a half built here when the helper was late (never read)
   const helperSums = sums + 16;
   const sinkSums = helperSums + 16;
-  const hist = sinkSums + 16;
+  // the helper's left count of a partition (an i32, 8 bytes kept)
+  const helperCount = sinkSums + 16;
+  const hist = helperCount + 8;
   const helperHistAt = align8(hist + histSize * 8);
   const midAt = align8(helperHistAt + histSize * 8);
   const indexAt = align8(midAt + nRows * 4);
   const rowsAt = align8(indexAt + nnz * 4);
   const rightAt = align8(rowsAt + nRows * 4);
-  const gAt = align8(rightAt + nRows * 4);
+  // the helper's left and right rows of its half of a partition
+  const helperLeftAt = align8(rightAt + nRows * 4);
+  const helperRightAt = align8(helperLeftAt + nRows * 2 + 4);
+  const gAt = align8(helperRightAt + nRows * 2 + 4);
   const hAt = align8(gAt + nRows * R * 4);
   const binsAt = align8(hAt + nRows * R * 4);
   const slotsAt = align8(binsAt + bins.length);
@@ -283,6 +300,9 @@ export function wasmFitKernels(
   const partFn = k.part!;
   const rows = new Uint32Array(buf, rowsAt, nRows);
   const right = new Uint32Array(buf, rightAt, nRows);
+  const helperLeft = new Uint32Array(buf, helperLeftAt, (nRows >>> 1) + 1);
+  const helperRight = new Uint32Array(buf, helperRightAt, (nRows >>> 1) + 1);
+  const countView = new Int32Array(buf, helperCount, 1);
   // what the helper keeps for this fit: the memory (it instantiates the kernels on it once)
   const state: HistHelperState = { memory: mem };
   const twoThreads = split > 0 && split < histSize;
@@ -348,18 +368,68 @@ export function wasmFitKernels(
       return { G: sumsView[0]!, H: sumsView[1]! };
     },
     partition(start, end, feature, bin, missingLeft) {
-      const nl = partFn(
-        rowsAt + 4 * start,
-        rowsAt + 4 * end,
-        binsAt + feature * nRows,
+      const col = binsAt + feature * nRows;
+      const q0 = rowsAt + 4 * start;
+      const q1 = rowsAt + 4 * end;
+      if (
+        !(
+          twoThreads &&
+          !helperOff &&
+          end - start >= HIST_PARALLEL_MIN_ROWS &&
+          splitPays(savedMs, splits) &&
+          helperReady()
+        )
+      ) {
+        const nl = partFn(q0, q1, col, bin, missingLeft, q0, rightAt);
+        rows.set(right.subarray(0, end - start - nl), start + nl);
+        return start + nl;
+      }
+      // the upper half's rows by the helper into its own left and right rows; the lower half's here
+      // (left in place, right to `right`); then left (lower, upper), right (lower, upper): the same
+      // order as one pass over the node
+      const m = start + ((end - start) >>> 1);
+      const qm = rowsAt + 4 * m;
+      let nlA = 0;
+      const args: PartHalfArgs = {
+        rows: [qm, q1],
+        col,
         bin,
         missingLeft,
-        rightAt,
+        out: [helperLeftAt, helperRightAt],
+        count: helperCount,
+      };
+      const ok = runWithHelper(
+        task("hgb.partHalf", args),
+        () => {
+          nlA = partFn(q0, qm, col, bin, missingLeft, q0, rightAt);
+        },
+        state,
+        HIST_HELPER_WAIT_MS,
       );
-      rows.set(right.subarray(0, end - start - nl), start + nl);
-      return start + nl;
+      const nrA = m - start - nlA;
+      if (ok) {
+        const nlB = countView[0]!;
+        const nrB = end - m - nlB;
+        rows.set(helperLeft.subarray(0, nlB), start + nlA);
+        rows.set(right.subarray(0, nrA), start + nlA + nlB);
+        rows.set(helperRight.subarray(0, nrB), start + nlA + nlB + nrA);
+        partHandOffs++;
+        return start + nlA + nlB;
+      }
+      // a late helper's rows are never read: the upper half here, its right rows after the lower's
+      const nlB = partFn(qm, q1, col, bin, missingLeft, qm, rightAt + 4 * nrA);
+      rows.copyWithin(start + nlA, m, m + nlB);
+      rows.set(right.subarray(0, end - start - nlA - nlB), start + nlA + nlB);
+      return start + nlA + nlB;
     },
   };
+}
+
+let partHandOffs = 0;
+
+/** Partitions whose upper half the helper thread did, in this thread's fits so far (tests). */
+export function partitionHandOffs(): number {
+  return partHandOffs;
 }
 
 /** The helper thread's state for a fit: its kernel memory. */
@@ -383,30 +453,59 @@ interface HistHalfArgs {
   size: number;
 }
 
+/** The helper's half of a partition (byte addresses in the fit's memory). */
+interface PartHalfArgs {
+  /** The half's rows [begin, end) (addresses of row words). */
+  rows: [number, number];
+  /** The split: the binned column's address, the bin, whether missing values go left. */
+  col: number;
+  bin: number;
+  missingLeft: number;
+  /** Where its left and right rows go (its own words). */
+  out: [number, number];
+  /** Where its left count goes (an i32). */
+  count: number;
+}
+
+type Kernel = (...a: number[]) => number;
+
 /** Per fit memory, the kernels instantiated on it in this (the helper) thread. */
-const onHelper = new WeakMap<HistHelperState, (...a: number[]) => number>();
+const onHelper = new WeakMap<HistHelperState, { hist: Kernel; part: Kernel }>();
+
+function helperKernels(state: HistHelperState): { hist: Kernel; part: Kernel } {
+  let k = onHelper.get(state);
+  if (!k) {
+    const mod = kernelModule();
+    if (!mod) throw new Error("no WebAssembly in the helper thread");
+    const e = new WebAssembly.Instance(mod, { env: { memory: state.memory } }).exports as Record<
+      string,
+      Kernel
+    >;
+    k = { hist: e.hist!, part: e.part! };
+    onHelper.set(state, k);
+  }
+  return k;
+}
 
 /** The helper's share of `build`: its slots zeroed, then its entries of the node's rows added. */
 export function histHalfTask(a: HistHalfArgs, state: HistHelperState): null {
-  let hist = onHelper.get(state);
-  if (!hist) {
-    const mod = kernelModule();
-    if (!mod) throw new Error("no WebAssembly in the helper thread");
-    hist = (
-      new WebAssembly.Instance(mod, { env: { memory: state.memory } }).exports as Record<
-        string,
-        (...x: number[]) => number
-      >
-    ).hist!;
-    onHelper.set(state, hist);
-  }
+  const { hist } = helperKernels(state);
   new Float64Array(state.memory.buffer, a.out, a.size).fill(0, a.from);
   hist(a.rows[0], a.rows[1], a.gh[0], a.gh[1], a.sums, a.out, a.entries[0], a.entries[1]);
+  return null;
+}
+
+/** The helper's share of `partition`: its half's rows to its own left and right rows. */
+export function partHalfTask(a: PartHalfArgs, state: HistHelperState): null {
+  const { part } = helperKernels(state);
+  const nl = part(a.rows[0], a.rows[1], a.col, a.bin, a.missingLeft, a.out[0], a.out[1]);
+  new Int32Array(state.memory.buffer, a.count, 1)[0] = nl;
   return null;
 }
 
 declare module "../../core/tasks.ts" {
   interface TaskFns {
     "hgb.histHalf": typeof histHalfTask;
+    "hgb.partHalf": typeof partHalfTask;
   }
 }

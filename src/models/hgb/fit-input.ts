@@ -1,0 +1,282 @@
+/**
+ * A fit's binned input on two threads, this one and the helper thread (core/helper.ts): the bin
+ * mapper and the binned matrix by column (the helper takes every other column), then the sparse rows
+ * (histogram.ts's `sparseRows`) by row halves. Each piece is the same as on one thread, to the bit: a
+ * column's bins depend on that column only (the quantile subsample's rows come from the seed, drawn
+ * alike on both threads), a row's entries on that row only, and the features' slot counts are sums of
+ * integers.
+ *
+ * As every hand-off of the fit, the helper writes only to outputs of its own (shared memory), read
+ * when it is done; when it is late (descheduled by other work) this thread does its share itself.
+ */
+import type { Matrix } from "../../core/frame.ts";
+import { helperReady, runWithHelper } from "../../core/helper.ts";
+import { task } from "../../core/tasks.ts";
+import {
+  type BinMapper,
+  type BinOptions,
+  binColumn,
+  binMatrix,
+  FeatureBinner,
+  type FeatureBins,
+  fitBinMapper,
+} from "../tree/binning.ts";
+import { type SparseRows, sparseRows } from "./histogram.ts";
+
+/**
+ * Values (rows × columns) from which the binning is split with the helper: NSL-KDD's 15 M take
+ * about 0.25 s on one thread; phishing's 0.27 M about 5 ms, not much more than copying the helper's
+ * columns to shared memory and the hand-off.
+ */
+export const BIN_PARALLEL_MIN_VALUES = 1 << 20;
+
+/** Rows from which the sparse rows are built by row halves (NSL-KDD's 126k rows: about 0.1 s). */
+export const SPARSE_PARALLEL_MIN_ROWS = 32768;
+
+/** The least a hand-off here waits for the helper's share after its own. */
+const WAIT_MS = 1;
+
+/** Doubles per column in the helper's binning output: [nThresholds, hasMissing, cutsSame, t…, cuts…]. */
+const BIN_SLOT = 3 + 2 * 255;
+
+interface BinColumnsArgs {
+  /** Column-major values holding the helper's columns (shared memory). */
+  data: Float64Array;
+  nRows: number;
+  /** Where each helper column starts in data. */
+  base: Int32Array;
+  opts: BinOptions;
+  /** The helper's columns' bins, packed (nRows each; shared memory). */
+  bins: Uint8Array;
+  /** BIN_SLOT doubles per helper column (shared memory). */
+  out: Float64Array;
+}
+
+/** The helper's columns: fitted and binned (their bins into `bins`, their thresholds into `out`). */
+export function binColumnsTask(a: BinColumnsArgs): null {
+  const binner = new FeatureBinner(a.nRows, a.opts);
+  a.base.forEach((base, j) => {
+    const b = binner.fit(a.data, base);
+    binColumn(a.data, base, a.nRows, b.thresholds, a.bins, j * a.nRows);
+    const o = j * BIN_SLOT;
+    const nt = b.thresholds.length;
+    a.out[o] = nt;
+    a.out[o + 1] = b.hasMissing ? 1 : 0;
+    a.out[o + 2] = b.cuts === b.thresholds ? 1 : 0;
+    a.out.set(b.thresholds, o + 3);
+    a.out.set(b.cuts, o + 3 + nt);
+  });
+  return null;
+}
+
+let handOffs = 0;
+
+/** Binnings and sparse-rows steps whose share the helper did, in this thread's fits so far (tests). */
+export function fitInputHandOffs(): number {
+  return handOffs;
+}
+
+/** fitBinMapper and binMatrix (on shared memory) with the helper's columns done by the helper. */
+export function binOnTwoThreads(
+  X: Matrix,
+  opts: BinOptions,
+  useHelper: boolean,
+): { mapper: BinMapper; bins: Uint8Array } {
+  const { nRows, nCols } = X;
+  if (!useHelper || nRows * nCols < BIN_PARALLEL_MIN_VALUES || nCols < 2 || !helperReady()) {
+    const mapper = fitBinMapper(X, opts);
+    return { mapper, bins: binMatrix(X, mapper, true) };
+  }
+  // every other column (columns of one kind, quantile or one-hot, tend to come together); copied
+  // to shared memory unless they are there
+  const columns = Int32Array.from({ length: nCols >>> 1 }, (_, j) => 2 * j + 1);
+  const inPlace = X.data.buffer instanceof SharedArrayBuffer;
+  const data = inPlace ? X.data : new Float64Array(new SharedArrayBuffer(8 * nRows * columns.length));
+  if (!inPlace)
+    for (let j = 0; j < columns.length; j++)
+      data.set(X.data.subarray(columns[j]! * nRows, (columns[j]! + 1) * nRows), j * nRows);
+  const base = columns.map((f, j) => (inPlace ? f : j) * nRows);
+  const bins = new Uint8Array(new SharedArrayBuffer(nRows * nCols));
+  const theirBins = new Uint8Array(new SharedArrayBuffer(nRows * columns.length));
+  const out = new Float64Array(new SharedArrayBuffer(8 * BIN_SLOT * columns.length));
+  const found: (FeatureBins | null)[] = new Array(nCols).fill(null);
+  const binner = new FeatureBinner(nRows, opts);
+  const fitHere = (f: number) => {
+    const b = binner.fit(X.data, f * nRows);
+    binColumn(X.data, f * nRows, nRows, b.thresholds, bins, f * nRows);
+    found[f] = b;
+  };
+  const ok = runWithHelper(
+    task("hgb.binColumns", { data, nRows, base, opts, bins: theirBins, out }),
+    () => {
+      for (let f = 0; f < nCols; f += 2) fitHere(f);
+    },
+    undefined,
+    WAIT_MS,
+  );
+  if (ok) handOffs++;
+  columns.forEach((f, j) => {
+    // a late helper's outputs are never read (it may still be writing them)
+    if (!ok) {
+      fitHere(f);
+      return;
+    }
+    bins.set(theirBins.subarray(j * nRows, (j + 1) * nRows), f * nRows);
+    const o = j * BIN_SLOT;
+    const nt = out[o]!;
+    const thresholds = out.slice(o + 3, o + 3 + nt);
+    found[f] = {
+      thresholds,
+      cuts: out[o + 2] === 1 ? thresholds : out.slice(o + 3 + nt, o + 3 + 2 * nt),
+      hasMissing: out[o + 1] === 1,
+    };
+  });
+  const thresholds = found.map((b) => b!.thresholds);
+  return {
+    mapper: {
+      nFeatures: nCols,
+      thresholds,
+      cuts: found.map((b) => b!.cuts),
+      nBins: Uint16Array.from(thresholds, (t) => t.length + 1),
+      hasMissing: Uint8Array.from(found, (b) => (b!.hasMissing ? 1 : 0)),
+    },
+    bins,
+  };
+}
+
+/** Steps of the sparse rows' hand-offs (each over rows [from, to) of the bins, shared memory). */
+type SparseStep =
+  /** Each feature's count of each byte into counts[256 f + byte]. */
+  | { step: "count"; counts: Int32Array }
+  /** Each row's uncommon entries into perRow[r − from] (slotOf: -1 for a feature's common byte). */
+  | { step: "perRow"; slotOf: Int32Array; perRow: Int32Array }
+  /** Each row's entries into index[ptr[r] − ptr[from] ..] (the helper's own index). */
+  | { step: "fill"; slotOf: Int32Array; ptr: Int32Array; index: Int32Array };
+
+type SparseArgs = SparseStep & {
+  bins: Uint8Array;
+  nRows: number;
+  nFeatures: number;
+  from: number;
+  to: number;
+};
+
+/** Rows a fill writes per block: a block's entries stay in cache while every feature writes them. */
+const FILL_BLOCK = 2048;
+
+function sparseStep(a: SparseArgs, at: number): void {
+  const { bins, nRows, nFeatures: p, from, to } = a;
+  if (a.step === "count") {
+    const { counts } = a;
+    for (let f = 0; f < p; f++) {
+      const fo = f * nRows;
+      const co = 256 * f;
+      for (let r = from; r < to; r++) counts[co + bins[fo + r]!]!++;
+    }
+  } else if (a.step === "perRow") {
+    const { slotOf, perRow } = a;
+    for (let f = 0; f < p; f++) {
+      const fo = f * nRows;
+      const so = 256 * f;
+      for (let r = from; r < to; r++) perRow[r - at]! += +(slotOf[so + bins[fo + r]!]! >= 0);
+    }
+  } else {
+    const { slotOf, ptr, index } = a;
+    const base = ptr[at]!;
+    const fill = ptr.slice(from, to);
+    for (let r0 = from; r0 < to; r0 += FILL_BLOCK) {
+      const r1 = Math.min(to, r0 + FILL_BLOCK);
+      for (let f = 0; f < p; f++) {
+        const fo = f * nRows;
+        const so = 256 * f;
+        for (let r = r0; r < r1; r++) {
+          const s = slotOf[so + bins[fo + r]!]!;
+          if (s >= 0) index[fill[r - from]!++ - base] = s;
+        }
+      }
+    }
+  }
+}
+
+/** The helper's share of a sparse-rows step (its outputs are relative to its first row). */
+export function sparseRowsTask(a: SparseArgs): null {
+  sparseStep(a, a.from);
+  return null;
+}
+
+/**
+ * histogram.ts's sparseRows, by row halves with the helper (bins on shared memory): the same ptr,
+ * index and common.
+ */
+export function sparseRowsOnTwoThreads(
+  bins: Uint8Array,
+  nRows: number,
+  nBins: Uint16Array,
+  off: Int32Array,
+  useHelper: boolean,
+): SparseRows {
+  const p = nBins.length;
+  if (
+    !useHelper ||
+    nRows < SPARSE_PARALLEL_MIN_ROWS ||
+    !(bins.buffer instanceof SharedArrayBuffer) ||
+    !helperReady()
+  )
+    return sparseRows(bins, nRows, nBins, off);
+  const mid = nRows >>> 1;
+  const shared = { bins, nRows, nFeatures: p };
+  const lower = { ...shared, from: 0, to: mid };
+  const upper = { ...shared, from: mid, to: nRows };
+  /**
+   * One step: the lower half here into `mine`, the upper by the helper into `theirs`; returns whether
+   * the helper did it. When it did not, the upper half is done here into `mine` too (a late helper
+   * may still be writing `theirs`: never read).
+   */
+  const split = (mine: SparseStep, theirs: SparseStep): boolean => {
+    const here = () => sparseStep({ ...lower, ...mine } as SparseArgs, 0);
+    const args = { ...upper, ...theirs } as SparseArgs;
+    const ok = helperReady() ? runWithHelper(task("hgb.sparseRows", args), here, undefined, WAIT_MS) : null;
+    if (ok === null) here();
+    if (!ok) sparseStep({ ...upper, ...mine } as SparseArgs, 0);
+    else handOffs++;
+    return ok === true;
+  };
+  const sharedInts = (n: number) => new Int32Array(new SharedArrayBuffer(4 * Math.max(1, n)));
+  // each feature's most common slot (the missing bin 255 is the feature's last slot, nBins[f])
+  const counts = new Int32Array(256 * p);
+  const theirCounts = sharedInts(256 * p);
+  if (split({ step: "count", counts }, { step: "count", counts: theirCounts }))
+    for (let i = 0; i < counts.length; i++) counts[i]! += theirCounts[i]!;
+  const common = new Int32Array(p);
+  const slotOf = sharedInts(256 * p);
+  for (let f = 0; f < p; f++) {
+    const nb = nBins[f]!;
+    const c = counts.subarray(256 * f, 256 * (f + 1));
+    for (let b = nb + 1; b < 256; b++) c[nb]! += c[b]!;
+    let best = 0;
+    for (let b = 1; b <= nb; b++) if (c[b]! > c[best]!) best = b;
+    common[f] = off[f]! + 3 * best;
+    for (let b = 0; b < 256; b++) {
+      const s = Math.min(b, nb);
+      slotOf[256 * f + b] = s === best ? -1 : off[f]! + 3 * s;
+    }
+  }
+  const perRow = new Int32Array(nRows);
+  const theirPerRow = sharedInts(nRows - mid);
+  if (split({ step: "perRow", slotOf, perRow }, { step: "perRow", slotOf, perRow: theirPerRow }))
+    perRow.set(theirPerRow.subarray(0, nRows - mid), mid);
+  const ptr = sharedInts(nRows + 1);
+  for (let r = 0; r < nRows; r++) ptr[r + 1] = ptr[r]! + perRow[r]!;
+  const index = new Int32Array(ptr[nRows]!);
+  const theirIndex = sharedInts(ptr[nRows]! - ptr[mid]!);
+  if (split({ step: "fill", slotOf, ptr, index }, { step: "fill", slotOf, ptr, index: theirIndex }))
+    index.set(theirIndex.subarray(0, ptr[nRows]! - ptr[mid]!), ptr[mid]!);
+  return { ptr: Int32Array.from(ptr), index, common };
+}
+
+declare module "../../core/tasks.ts" {
+  interface TaskFns {
+    "hgb.binColumns": typeof binColumnsTask;
+    "hgb.sparseRows": typeof sparseRowsTask;
+  }
+}

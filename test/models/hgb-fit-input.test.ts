@@ -1,0 +1,95 @@
+/**
+ * hist_gradient_boosting's binned input on two threads (src/models/hgb/fit-input.ts): the bin mapper,
+ * the binned matrix and the sparse rows are those of the one-thread functions, to the bit, whether the
+ * helper thread did its share or this thread did it (a helper descheduled by other work on the
+ * machine leaves it here: each call is compared, and called again until the helper has done one).
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { allocMatrix } from "../../src/core/frame.ts";
+import { closePool } from "../../src/core/pool.ts";
+import { Rng } from "../../src/core/rng.ts";
+import {
+  BIN_PARALLEL_MIN_VALUES,
+  binOnTwoThreads,
+  fitInputHandOffs,
+  SPARSE_PARALLEL_MIN_ROWS,
+  sparseRowsOnTwoThreads,
+} from "../../src/models/hgb/fit-input.ts";
+import { histOffsets, sparseRows } from "../../src/models/hgb/histogram.ts";
+import { binMatrix, fitBinMapper } from "../../src/models/tree/binning.ts";
+import { waitForHelper } from "../helpers/helper-thread.ts";
+
+afterAll(() => closePool());
+
+/**
+ * Columns of every kind: flags, counts, continuous (quantile bins) with NaN, constant; `sparse`: the
+ * counts and continuous values mostly one value (rows with no uncommon bin).
+ */
+function matrix(n: number, p: number, seed: number, sparse = false) {
+  const rng = new Rng(seed);
+  const X = allocMatrix(n, p);
+  const rare = (v: () => number) => (!sparse || rng.next() < 0.1 ? v() : 0);
+  for (let f = 0; f < p; f++)
+    for (let r = 0; r < n; r++)
+      X.data[f * n + r] =
+        f % 4 === 0
+          ? +(rng.next() < 0.1)
+          : f % 4 === 1
+            ? rare(() => rng.int(30))
+            : f % 4 === 2
+              ? rare(() => (rng.next() < 0.02 ? Number.NaN : rng.normal()))
+              : 7;
+  return X;
+}
+
+/** Call `f` until the helper has done a share (at most 5 times), checking each result. */
+async function untilHandedOff(f: () => void): Promise<void> {
+  const before = fitInputHandOffs();
+  for (let attempt = 0; attempt < 5 && fitInputHandOffs() === before; attempt++) {
+    expect(await waitForHelper()).toBe(true);
+    f();
+  }
+  expect(fitInputHandOffs()).toBeGreaterThan(before);
+}
+
+describe("a fit's bins on two threads", () => {
+  it("the mapper and binned matrix of fitBinMapper and binMatrix", async () => {
+    const p = 17;
+    const n = Math.ceil(BIN_PARALLEL_MIN_VALUES / p) + 11;
+    const X = matrix(n, p, 3);
+    const opts = { maxBins: 255, seed: 0, rule: "averaged_inverted_cdf" } as const;
+    const want = fitBinMapper(X, opts);
+    const wantBins = binMatrix(X, want);
+    await untilHandedOff(() => {
+      const { mapper, bins } = binOnTwoThreads(X, opts, true);
+      expect(bins.buffer).toBeInstanceOf(SharedArrayBuffer);
+      // (the first differing byte: a million of them compared one by one would be slow to report)
+      expect(bins.findIndex((b, i) => b !== wantBins[i])).toBe(-1);
+      expect(Array.from(mapper.nBins)).toEqual(Array.from(want.nBins));
+      expect(Array.from(mapper.hasMissing)).toEqual(Array.from(want.hasMissing));
+      for (let f = 0; f < p; f++) {
+        expect(Array.from(mapper.thresholds[f]!)).toEqual(Array.from(want.thresholds[f]!));
+        expect(Array.from(mapper.cuts[f]!)).toEqual(Array.from(want.cuts[f]!));
+        // one bin per value: the cuts are the bounds (the same array, as fitBinMapper's)
+        expect(mapper.cuts[f] === mapper.thresholds[f]).toBe(want.cuts[f] === want.thresholds[f]);
+      }
+    });
+  });
+
+  it("the sparse rows of sparseRows", async () => {
+    const n = SPARSE_PARALLEL_MIN_ROWS + 777;
+    const X = matrix(n, 6, 4, true);
+    const mapper = fitBinMapper(X, { maxBins: 64 });
+    const bins = binMatrix(X, mapper, true);
+    const off = histOffsets(mapper.nBins);
+    const want = sparseRows(bins, n, mapper.nBins, off);
+    // rows with no uncommon bin and rows with several
+    expect(Array.from(want.ptr.subarray(1)).some((e, r) => e === want.ptr[r])).toBe(true);
+    await untilHandedOff(() => {
+      const got = sparseRowsOnTwoThreads(bins, n, mapper.nBins, off, true);
+      expect(Array.from(got.ptr)).toEqual(Array.from(want.ptr));
+      expect(Array.from(got.index)).toEqual(Array.from(want.index));
+      expect(Array.from(got.common)).toEqual(Array.from(want.common));
+    });
+  });
+});
