@@ -20,9 +20,15 @@ export class Batcher<T> {
     return this.items.length;
   }
 
-  add(item: T, now: number): void {
+  /**
+   * Buffer `item`, arrived at `now`. Returns whether the time a batch is due just changed, so a wait
+   * for it must look again: the first item of an empty buffer (due now in `lingerMs`, where nothing
+   * was due before) or the item that fills a batch (due at once).
+   */
+  add(item: T, now: number): boolean {
     this.items.push(item);
     this.arrived.push(now);
+    return this.items.length === 1 || this.items.length === this.batchSize;
   }
 
   /** Milliseconds until a batch is due (0: now); Infinity when nothing is buffered. */

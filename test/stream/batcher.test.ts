@@ -34,6 +34,23 @@ describe("Batcher", () => {
     expect(b.dueIn(9)).toBe(2);
   });
 
+  it("says when a batch's due time changed: the first record of an empty buffer, and a full batch", () => {
+    const b = new Batcher<number>(3, 5);
+    // empty → one record: due in 5 ms where nothing was due (a waiter must look again)
+    expect(b.add(0, 0)).toBe(true);
+    expect(b.add(1, 1)).toBe(false);
+    // the third fills the batch: due at once
+    expect(b.add(2, 2)).toBe(true);
+    expect(b.add(3, 2)).toBe(false);
+    b.take();
+    // one record left behind: its due time did not change with the take, and a new one adds nothing
+    expect(b.add(4, 3)).toBe(false);
+    b.take();
+    expect(b.length).toBe(0);
+    expect(b.add(5, 10)).toBe(true);
+    expect(b.dueIn(10)).toBe(5);
+  });
+
   it("keeps the arrival times of what a take leaves behind", () => {
     const b = new Batcher<string>(2, 10);
     b.add("a", 0);
