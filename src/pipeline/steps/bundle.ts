@@ -19,7 +19,8 @@ import { buildMonitorReference, writeMonitorReference } from "../../monitor/refe
 import { binaryMetrics } from "../../selection/metrics.ts";
 import type { DriftReport } from "../../validate/drift.ts";
 import { profileFrame } from "../../validate/profile.ts";
-import { writeNpyInt64, writeNpyMatrix } from "../npy.ts";
+import { writeNpyBlocks, writeNpyInt64, writeNpyMatrix } from "../npy.ts";
+import { scoresInBlocks } from "../row-blocks.ts";
 import type { PipelineRun } from "../runner.ts";
 import { codeVersion, frameSha256, metricsRecord, threatTarget } from "../train.ts";
 import type { Evaluated } from "./evaluate.ts";
@@ -113,7 +114,8 @@ export async function bundleStep(
     dataset: schema.name,
     netsecVersion: manifest.code_version.netsec,
   });
-  const pred = bp.predict(test);
+  const n = test.nRows;
+  const pred = bp.fromScores(scoresInBlocks(bp, test), n);
   const onnx = await writeOnnxModel(join(paths.bundle, "onnx"), {
     ir,
     verifyOn: { frame: test, probabilities: pred.probability, labels: pred.labels },
@@ -148,7 +150,12 @@ function writeTransformation(run: PipelineRun, t: Transformed): void {
     `${JSON.stringify(t.transformer.featureNames, null, 2)}\n`,
   );
   writeNpyMatrix(join(paths.transformation, "train.npy"), t.Xtr);
-  writeNpyMatrix(join(paths.transformation, "test.npy"), t.testMatrix());
+  writeNpyBlocks(
+    join(paths.transformation, "test.npy"),
+    t.yTest.y.length,
+    t.transformer.featureNames.length,
+    t.testBlocks(),
+  );
   writeNpyInt64(join(paths.transformation, "target_train.npy"), t.yTrain.y);
   writeNpyInt64(join(paths.transformation, "target_test.npy"), t.yTest.y);
   if (t.space.mode !== "binary")
@@ -173,7 +180,11 @@ function writeTestSets(
   const rec = run.rec;
   rec.test_sets = { [data.testName]: metricsOf(ev.test) };
   for (const x of data.extraTests) {
-    const m = binaryMetrics(threatTarget(run.schema, x.frame), bp.scores(x.frame).threat, ev.threshold);
+    const m = binaryMetrics(
+      threatTarget(run.schema, x.frame),
+      scoresInBlocks(bp, x.frame).threat,
+      ev.threshold,
+    );
     rec.test_sets[x.name] = metricsOf(m);
     run.progress("bundle", 0.9, `${x.name}: F1 ${m.f1.toFixed(4)}, ROC-AUC ${m.roc_auc.toFixed(4)}`);
   }
