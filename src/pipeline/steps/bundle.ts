@@ -86,6 +86,7 @@ export async function bundleStep(
   const profile = profileFrame(train, schema, cfg.seed);
   writeBundle(paths.bundle, manifest, t.transformer, ev.model, profile);
   writeTransformation(run, t);
+  t.releaseXtr(); // train.npy was its last reader
   // the same pipeline as ONNX + MLflow MLmodel, verified under onnxruntime on every test row
   const bp = new BundlePredictor(paths.bundle);
   // the reference scored traffic is monitored against: the training rows on fixed bins, the outputs

@@ -1,6 +1,7 @@
 /**
- * The split step on the phishing data through a real DuckDB store: the training and test frames are
- * the read-back frame's own rows regrouped, views over one set of column buffers, not copies.
+ * What the steps hold in memory, on the phishing data through a real DuckDB store: the split's training
+ * and test frames are the read-back frame's own rows regrouped, views over one set of column buffers,
+ * not copies; the transform step's binned training rows can be let go, and are not read after.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/env.ts";
@@ -11,6 +12,7 @@ import { parsePipelineConfig } from "../../src/pipeline/config.ts";
 import { PipelineRun } from "../../src/pipeline/runner.ts";
 import { ingestStep } from "../../src/pipeline/steps/ingest.ts";
 import { splitStep } from "../../src/pipeline/steps/split.ts";
+import { transformStep } from "../../src/pipeline/steps/transform.ts";
 import { MIRROR, tempDir } from "../helpers/env.ts";
 
 const tmp = tempDir("netsec-split-step-");
@@ -24,7 +26,7 @@ const rowKeys = (f: Frame): string[] =>
   Array.from({ length: f.nRows }, (_, i) => JSON.stringify(f.row(i))).sort();
 
 describe("splitStep", () => {
-  it("gives train and test as views over the read-back frame's buffers, every row in one of them", async () => {
+  it("split: train and test are views over the read-back frame's buffers, every row in one; transform: Xtr released", async () => {
     const env = loadConfig(
       { NETSEC_HOME: tmp.dir, NETSEC_DATASET_MIRROR: MIRROR, NETSEC_STORE_URI: "" },
       tmp.dir,
@@ -53,6 +55,11 @@ describe("splitStep", () => {
     const c = train.columns[0]!;
     const values = c.kind === "numeric" ? c.values : c.codes;
     expect([values.byteOffset, values.buffer.byteLength]).toEqual([0, 11055 * values.BYTES_PER_ELEMENT]);
+    // the binned training rows: every training row, then gone after their release (the bundle step's)
+    const t = transformStep(run, train, test);
+    expect(t.Xtr.nRows).toBe(train.nRows);
+    t.releaseXtr();
+    expect(() => t.Xtr).toThrow(/read after their release/);
     await run.finish(
       "FINISHED",
       null,
