@@ -82,11 +82,14 @@ export async function bundleStep(
     },
   };
   mkdirSync(paths.bundle, { recursive: true });
+  run.progress("bundle", 0.05, `training-row digest and reference profile of ${train.nRows} rows`);
   manifest.train_digest = writeTrainDigest(paths.bundle, train, t.transformer.inputColumns);
   const profile = profileFrame(train, schema, cfg.seed);
   writeBundle(paths.bundle, manifest, t.transformer, ev.model, profile);
+  run.progress("bundle", 0.3, "data_transformation/: train.npy, test.npy");
   writeTransformation(run, t);
   t.releaseXtr(); // train.npy was its last reader
+  run.progress("bundle", 0.5, "monitoring reference");
   // the same pipeline as ONNX + MLflow MLmodel, verified under onnxruntime on every test row
   const bp = new BundlePredictor(paths.bundle);
   // the reference scored traffic is monitored against: the training rows on fixed bins, the outputs
@@ -116,7 +119,9 @@ export async function bundleStep(
     netsecVersion: manifest.code_version.netsec,
   });
   const n = test.nRows;
+  run.progress("bundle", 0.6, `the bundle's own predictions of the ${n} test rows`);
   const pred = bp.fromScores(scoresInBlocks(bp, test), n);
+  run.progress("bundle", 0.7, `ONNX export, checked under onnxruntime on the ${n} test rows`);
   const onnx = await writeOnnxModel(join(paths.bundle, "onnx"), {
     ir,
     verifyOn: { frame: test, probabilities: pred.probability, labels: pred.labels },
