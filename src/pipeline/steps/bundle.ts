@@ -86,7 +86,7 @@ export async function bundleStep(
   manifest.train_digest = writeTrainDigest(paths.bundle, train, t.transformer.inputColumns);
   const profile = profileFrame(train, schema, cfg.seed);
   writeBundle(paths.bundle, manifest, t.transformer, ev.model, profile);
-  run.progress("bundle", 0.3, "data_transformation/: train.npy, test.npy");
+  run.progress("bundle", 0.3, "the transformed rows as train.npy and test.npy");
   writeTransformation(run, t);
   t.releaseXtr(); // train.npy was its last reader
   run.progress("bundle", 0.5, "monitoring reference");
