@@ -91,6 +91,42 @@ export function writeNpyMatrix(path: string, m: Matrix | BinnedMatrix): void {
   writeRows(path, npyHeader("<f8", [nRows, nCols]), nRows, nCols, (view, r0, r1) => putRows(view, m, r0, r1));
 }
 
+/**
+ * A float64 matrix of shape (nRows, nCols) given as consecutive blocks of rows (`blocks`, in row
+ * order, each column-major) as a 2-D NPY file: one block in memory at a time, never the whole matrix.
+ */
+export function writeNpyBlocks(path: string, nRows: number, nCols: number, blocks: Iterable<Matrix>): void {
+  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / (8 * Math.max(1, nCols))));
+  const buf = new Uint8Array(Math.min(nRows, perChunk) * nCols * 8);
+  const view = new DataView(buf.buffer);
+  let fd: number | undefined;
+  let written = 0;
+  try {
+    fd = openSync(path, "w");
+    writeSync(fd, npyHeader("<f8", [nRows, nCols]));
+    for (const m of blocks) {
+      if (m.nCols !== nCols || written + m.nRows > nRows)
+        throw new NetsecError(
+          "INTERNAL",
+          `a block of ${m.nRows} × ${m.nCols} after ${written} rows does not fit ${nRows} × ${nCols}`,
+          {},
+        );
+      for (let r0 = 0; r0 < m.nRows; r0 += perChunk) {
+        const r1 = Math.min(m.nRows, r0 + perChunk);
+        putRows(view, m, r0, r1);
+        writeSync(fd, buf, 0, (r1 - r0) * nCols * 8);
+      }
+      written += m.nRows;
+    }
+    if (written !== nRows)
+      throw new NetsecError("INTERNAL", `the blocks hold ${written} rows, expected ${nRows}`, {});
+  } catch (e) {
+    throw wrapError(`writing ${path}`, e, "INTERNAL", { file: path });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Rows r0..r1-1 of a column-major matrix into `view`, row-major, little-endian, from byte 0. */
 function putRows(view: DataView, m: Matrix, r0: number, r1: number): void {
   const { nRows, nCols, data } = m;

@@ -7,9 +7,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { allocMatrix, type Matrix, matrixFromRows } from "../../src/core/frame.ts";
+import { allocMatrix, type Matrix, matrixFromRows, takeRows } from "../../src/core/frame.ts";
 import { binnedMatrix } from "../../src/models/tree/binned-matrix.ts";
-import { npyHeader, writeNpyInt64, writeNpyMatrix } from "../../src/pipeline/npy.ts";
+import { npyHeader, writeNpyBlocks, writeNpyInt64, writeNpyMatrix } from "../../src/pipeline/npy.ts";
 import { ROOT, tempDir } from "../helpers/env.ts";
 
 const PYTHON = join(ROOT, ".venv/bin/python");
@@ -103,6 +103,24 @@ describe("writeNpyMatrix / writeNpyInt64 (format reader written here)", () => {
     writeNpyMatrix(q, X);
     expect(readFileSync(p).equals(readFileSync(q))).toBe(true);
     expect(readNpy(p).values.slice(0, 4)).toEqual([X.data[0], X.data[n], X.data[1], X.data[n + 1]]);
+  });
+
+  it("a matrix given as blocks of rows is the same file as the whole matrix; blocks that do not fit are refused", () => {
+    // 50,000 × 3: blocks of 20,000, 20,000 and 10,000 rows, each more than one 1 MB write chunk
+    const whole = ramp(50_000, 3);
+    const block = (from: number, to: number): Matrix =>
+      takeRows(
+        whole,
+        Array.from({ length: to - from }, (_, i) => from + i),
+      );
+    const p = join(tmp.dir, "blocks.npy");
+    writeNpyBlocks(p, 50_000, 3, [block(0, 20_000), block(20_000, 40_000), block(40_000, 50_000)]);
+    const q = join(tmp.dir, "whole.npy");
+    writeNpyMatrix(q, whole);
+    expect(readFileSync(p).equals(readFileSync(q))).toBe(true);
+    expect(readNpy(p).values.slice(3 * 20_000, 3 * 20_000 + 3)).toEqual([15_000, 15_000.25, 15_000.5]);
+    expect(() => writeNpyBlocks(p, 50_000, 3, [block(0, 20_000)])).toThrow(/hold 20000 rows, expected 50000/);
+    expect(() => writeNpyBlocks(p, 10, 3, [block(0, 20)])).toThrow(/does not fit 10 × 3/);
   });
 
   it("a 0-row matrix is a header and nothing else", () => {

@@ -6,6 +6,7 @@
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { Frame } from "../../src/core/frame.ts";
 import { loadFrame } from "../../src/datasets/load.ts";
 import { formatFromName, readAllRows, readTable } from "../../src/datasets/readers.ts";
 import { getDataset } from "../../src/datasets/registry.ts";
@@ -118,6 +119,46 @@ describe("Parquet files", () => {
     }
     expect(frame.value(1, "port")).toBeNull();
     expect(frame.value(2, "proto")).toBeNull();
+  });
+
+  it("a frame over part of its columns' buffers (a split's test rows), across batches, writes its own rows", async () => {
+    // 3 rows before the view and more rows than two batches in it; categories by code, -1 missing
+    const n = 2 * PARQUET_BATCH_ROWS + 8;
+    const whole = new Frame([
+      { kind: "numeric", name: "x", values: Float64Array.from({ length: n }, (_, i) => i) },
+      {
+        kind: "categorical",
+        name: "c",
+        codes: Int32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? -1 : i % 2)),
+        categories: ["even", "odd"],
+      },
+    ]);
+    const path = join(tmp.dir, "view.parquet");
+    await writeFrameParquet(whole.slice(3, n), path);
+    const db = await openDuckDb();
+    const r = await db.connection.runAndReadAll(
+      `SELECT count(*), min(x), max(x), count(c), count(*) FILTER (WHERE c = 'odd') FROM read_parquet(${literal(path)})`,
+    );
+    // rows 3..n-1: x from 3 to n-1; c missing where x % 7 == 0, else odd where x is odd
+    const xs = Array.from({ length: n - 3 }, (_, i) => i + 3);
+    expect(r.getRowsJS()[0]).toEqual([
+      BigInt(n - 3),
+      3,
+      n - 1,
+      BigInt(xs.filter((x) => x % 7 !== 0).length),
+      BigInt(xs.filter((x) => x % 7 !== 0 && x % 2 === 1).length),
+    ]);
+    const first = await db.connection.runAndReadAll(
+      `SELECT x, c FROM read_parquet(${literal(path)}) LIMIT 5`,
+    );
+    expect(first.getRowsJS()).toEqual([
+      [3, "odd"],
+      [4, "even"],
+      [5, "odd"],
+      [6, "even"],
+      [7, null],
+    ]);
+    db.close();
   });
 
   it("extra columns follow the frame's", async () => {

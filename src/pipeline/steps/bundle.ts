@@ -19,7 +19,8 @@ import { buildMonitorReference, writeMonitorReference } from "../../monitor/refe
 import { binaryMetrics } from "../../selection/metrics.ts";
 import type { DriftReport } from "../../validate/drift.ts";
 import { profileFrame } from "../../validate/profile.ts";
-import { writeNpyInt64, writeNpyMatrix } from "../npy.ts";
+import { writeNpyBlocks, writeNpyInt64, writeNpyMatrix } from "../npy.ts";
+import { scoresInBlocks } from "../row-blocks.ts";
 import type { PipelineRun } from "../runner.ts";
 import { codeVersion, frameSha256, metricsRecord, threatTarget } from "../train.ts";
 import type { Evaluated } from "./evaluate.ts";
@@ -81,10 +82,14 @@ export async function bundleStep(
     },
   };
   mkdirSync(paths.bundle, { recursive: true });
+  run.progress("bundle", 0.05, `training-row digest and reference profile of ${train.nRows} rows`);
   manifest.train_digest = writeTrainDigest(paths.bundle, train, t.transformer.inputColumns);
   const profile = profileFrame(train, schema, cfg.seed);
   writeBundle(paths.bundle, manifest, t.transformer, ev.model, profile);
+  run.progress("bundle", 0.3, "the transformed rows as train.npy and test.npy");
   writeTransformation(run, t);
+  t.releaseXtr(); // train.npy was its last reader
+  run.progress("bundle", 0.5, "monitoring reference");
   // the same pipeline as ONNX + MLflow MLmodel, verified under onnxruntime on every test row
   const bp = new BundlePredictor(paths.bundle);
   // the reference scored traffic is monitored against: the training rows on fixed bins, the outputs
@@ -113,7 +118,10 @@ export async function bundleStep(
     dataset: schema.name,
     netsecVersion: manifest.code_version.netsec,
   });
-  const pred = bp.predict(test);
+  const n = test.nRows;
+  run.progress("bundle", 0.6, `the bundle's own predictions of the ${n} test rows`);
+  const pred = bp.fromScores(scoresInBlocks(bp, test), n);
+  run.progress("bundle", 0.7, `ONNX export, checked under onnxruntime on the ${n} test rows`);
   const onnx = await writeOnnxModel(join(paths.bundle, "onnx"), {
     ir,
     verifyOn: { frame: test, probabilities: pred.probability, labels: pred.labels },
@@ -148,7 +156,12 @@ function writeTransformation(run: PipelineRun, t: Transformed): void {
     `${JSON.stringify(t.transformer.featureNames, null, 2)}\n`,
   );
   writeNpyMatrix(join(paths.transformation, "train.npy"), t.Xtr);
-  writeNpyMatrix(join(paths.transformation, "test.npy"), t.testMatrix());
+  writeNpyBlocks(
+    join(paths.transformation, "test.npy"),
+    t.yTest.y.length,
+    t.transformer.featureNames.length,
+    t.testBlocks(),
+  );
   writeNpyInt64(join(paths.transformation, "target_train.npy"), t.yTrain.y);
   writeNpyInt64(join(paths.transformation, "target_test.npy"), t.yTest.y);
   if (t.space.mode !== "binary")
@@ -173,7 +186,11 @@ function writeTestSets(
   const rec = run.rec;
   rec.test_sets = { [data.testName]: metricsOf(ev.test) };
   for (const x of data.extraTests) {
-    const m = binaryMetrics(threatTarget(run.schema, x.frame), bp.scores(x.frame).threat, ev.threshold);
+    const m = binaryMetrics(
+      threatTarget(run.schema, x.frame),
+      scoresInBlocks(bp, x.frame).threat,
+      ev.threshold,
+    );
     rec.test_sets[x.name] = metricsOf(m);
     run.progress("bundle", 0.9, `${x.name}: F1 ${m.f1.toFixed(4)}, ROC-AUC ${m.roc_auc.toFixed(4)}`);
   }

@@ -80,9 +80,16 @@ export async function evaluateStep(run: PipelineRun, t: Transformed, tuned: Tune
       : chooseThreshold(t.yTrain.threat, win.oof, cfg.threshold.strategy, cfg.threshold.target_fpr);
   const { model, rep } = await (tuned.earlyRefit ??
     refitOnAllRows(run, t, win.model, win.best.params, run.signal));
-  const Xte = t.testMatrix();
-  const proba = model.predictProba(Xte);
-  const s = threatScore(proba, Xte.nRows, t.space.classes.length, t.threatClasses);
+  // the test rows scored a block at a time (row-major nTest × K probabilities)
+  const k = t.space.classes.length;
+  const nTest = t.yTest.y.length;
+  const proba = new Float64Array(nTest * k);
+  let from = 0;
+  for (const X of t.testBlocks()) {
+    proba.set(model.predictProba(X), from * k);
+    from += X.nRows;
+  }
+  const s = threatScore(proba, nTest, k, t.threatClasses);
   const { metrics: test, perClass } = evaluateScores(
     t.yTest,
     t.space,

@@ -9,6 +9,7 @@ import type { ModelRegistry } from "../../bundle/registry.ts";
 import { digestHas, readTrainDigest, rowHashes } from "../../bundle/train-digest.ts";
 import type { Frame } from "../../core/frame.ts";
 import type { ChampionComparison } from "../../tracking/run-store.ts";
+import { scoresInBlocks } from "../row-blocks.ts";
 import type { PipelineRun } from "../runner.ts";
 import {
   type ClassSpace,
@@ -54,7 +55,7 @@ export async function registerStep(
   /** A bundle's score on labelled rows, as this run scores: its own classes, P(threat) and threshold. */
   const scoreWith = (p: BundlePredictor, rows: Frame): number => {
     const cm = p.manifest;
-    const scores = p.scores(rows);
+    const scores = scoresInBlocks(p, rows);
     let metrics: ScoredMetrics;
     if (scoring === "f1_macro") {
       // under the model's own classes (the same target as this run's, its schema's map)

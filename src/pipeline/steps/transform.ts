@@ -2,12 +2,14 @@
  * The transform step: the classes the model learns (the config's target), each split's target, and
  * the column transformer (imputer, scaler, one-hot) fitted on the training rows only, then applied
  * to both splits: the training rows binned once, column by column (never whole as float64), shared
- * by every fold, worker and the refit; the test rows become a float64 matrix only when asked for,
- * after the fits, and are not kept.
+ * by every fold, worker and the refit; the test rows become float64 matrices a block of rows at a
+ * time, only when asked for, after the fits, and are not kept.
  */
+import { NetsecError } from "../../core/errors.ts";
 import type { Frame, Matrix } from "../../core/frame.ts";
 import { type BinnedMatrix, BinnedMatrixBuilder } from "../../models/tree/binned-matrix.ts";
 import { ColumnTransformer } from "../../preprocess/column-transformer.ts";
+import { rowBlocks } from "../row-blocks.ts";
 import type { PipelineRun } from "../runner.ts";
 import { type ClassSpace, classSpace, type EncodedTarget, encodeTarget } from "../train.ts";
 
@@ -19,10 +21,22 @@ export interface Transformed {
   yTrain: EncodedTarget;
   yTest: EncodedTarget;
   transformer: ColumnTransformer;
-  /** The transformed training rows, binned (uint8 codes on shared memory, for the worker threads). */
-  Xtr: BinnedMatrix;
-  /** The transformed test rows (float64), built on each call (the caller drops it when done). */
-  testMatrix(): Matrix;
+  /**
+   * The transformed training rows, binned (uint8 codes on shared memory, for the worker threads);
+   * reading it after `releaseXtr()` is an INTERNAL error.
+   */
+  readonly Xtr: BinnedMatrix;
+  /**
+   * Lets the binned training rows go (the bundle step, once train.npy is written from them): nothing
+   * after reads them, and the bundle's predictions and ONNX check run without them in memory
+   * (150 MB for the 1 M-row NSL-KDD file's 806,227 training rows).
+   */
+  releaseXtr(): void;
+  /**
+   * The transformed test rows (float64), SCORE_BLOCK_ROWS rows a matrix, in row order, each built as
+   * it is iterated (the caller drops it before the next): never the whole test split at once.
+   */
+  testBlocks(): Generator<Matrix>;
 }
 
 /**
@@ -62,9 +76,25 @@ export function transformStep(run: PipelineRun, train: Frame, test: Frame): Tran
     scale: true,
     seed: cfg.seed,
   });
-  const Xtr = binnedTrainingMatrix(transformer, train, cfg.seed);
-  // not kept: the evaluate step's scores and the bundle's test.npy each build it (197 MB for the 1 M-row
-  // NSL-KDD file's test rows), so it is not held through the bundle step's own predictions
-  const testMatrix = (): Matrix => transformer.transform(test);
-  return { space, threatClasses, yTrain, yTest, transformer, Xtr, testMatrix };
+  let binned: BinnedMatrix | undefined = binnedTrainingMatrix(transformer, train, cfg.seed);
+  // in blocks: the whole test matrix is 197 MB for the 1 M-row NSL-KDD file's test rows, 1.9 GB at 10 M
+  function* testBlocks(): Generator<Matrix> {
+    for (const { rows } of rowBlocks(test)) yield transformer.transform(rows);
+  }
+  return {
+    space,
+    threatClasses,
+    yTrain,
+    yTest,
+    transformer,
+    get Xtr(): BinnedMatrix {
+      if (!binned)
+        throw new NetsecError("INTERNAL", "the binned training rows were read after their release", {});
+      return binned;
+    },
+    releaseXtr: () => {
+      binned = undefined;
+    },
+    testBlocks,
+  };
 }

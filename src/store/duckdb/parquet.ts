@@ -25,10 +25,19 @@ import { NetsecError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
 import { ident, literal, openDuckDb } from "./connection.ts";
 
-/** One column to write: DOUBLE values (NaN and null are NULL) or VARCHAR values (null is NULL). */
+/**
+ * One column to write: DOUBLE values (NaN and null are NULL), VARCHAR values (null is NULL), or VARCHAR
+ * as dictionary codes (a Frame's categorical column: -1 is NULL; no string array of every row).
+ */
 export type ParquetColumn =
   | { name: string; type: "DOUBLE"; values: ArrayLike<number | null> }
-  | { name: string; type: "VARCHAR"; values: ArrayLike<string | null> };
+  | { name: string; type: "VARCHAR"; values: ArrayLike<string | null> }
+  | { name: string; type: "VARCHAR"; codes: Int32Array; categories: readonly string[] };
+
+/** A column's number of rows. */
+function columnRows(c: ParquetColumn): number {
+  return "codes" in c ? c.codes.length : c.values.length;
+}
 
 /** A cell as the readers give it (datasets/readers.ts's RawValue). */
 export type ParquetValue = string | number | boolean | null;
@@ -136,7 +145,7 @@ export const PARQUET_BATCH_ROWS = 131_072;
  * part files, then the parts into one file in order (DuckDB streams them).
  */
 export async function writeParquet(path: string, columns: readonly ParquetColumn[]): Promise<void> {
-  const n = columns[0]?.values.length ?? 0;
+  const n = columns[0] ? columnRows(columns[0]) : 0;
   if (n <= PARQUET_BATCH_ROWS) return writeParquetPart(path, columns, 0, n);
   const tag = `${process.pid}-${randomBytes(4).toString("hex")}`;
   const parts: string[] = [];
@@ -216,11 +225,7 @@ export async function writeFrameParquet(
   const cols: ParquetColumn[] = frame.columns.map((c) =>
     c.kind === "numeric"
       ? { name: c.name, type: "DOUBLE", values: c.values }
-      : {
-          name: c.name,
-          type: "VARCHAR",
-          values: Array.from(c.codes, (code) => (code < 0 ? null : c.categories[code]!)),
-        },
+      : { name: c.name, type: "VARCHAR", codes: c.codes, categories: c.categories },
   );
   await writeParquet(path, [...cols, ...extra]);
 }
@@ -231,12 +236,12 @@ async function appendColumns(
   table: string,
   columns: readonly ParquetColumn[],
   from = 0,
-  to = columns[0]?.values.length ?? 0,
+  to = columns[0] ? columnRows(columns[0]) : 0,
 ): Promise<void> {
-  const all = columns[0]?.values.length ?? 0;
+  const all = columns[0] ? columnRows(columns[0]) : 0;
   for (const c of columns)
-    if (c.values.length !== all)
-      throw new RangeError(`column ${c.name} has ${c.values.length} values, not ${all}`);
+    if (columnRows(c) !== all)
+      throw new RangeError(`column ${c.name} has ${columnRows(c)} values, not ${all}`);
   await conn.run(
     `CREATE TABLE ${ident(table)} (${columns.map((c) => `${ident(c.name)} ${c.type}`).join(", ")})`,
   );
@@ -249,6 +254,13 @@ async function appendColumns(
     chunk.setColumns(
       columns.map((c) => {
         const out: (number | string | null)[] = new Array(end - start);
+        if ("codes" in c) {
+          for (let r = start; r < end; r++) {
+            const code = c.codes[r]!;
+            out[r - start] = code < 0 ? null : c.categories[code]!;
+          }
+          return out;
+        }
         for (let r = start; r < end; r++) {
           const v = c.values[r] ?? null;
           out[r - start] = typeof v === "number" && Number.isNaN(v) ? null : v;
