@@ -39,6 +39,8 @@ import { type AlertChannel, type AlertRules, AlertSink, brokenRules, DEFAULT_ALE
 import {
   addCounts,
   countBatch,
+  countInto,
+  DIRECT_COUNT_MAX_ROWS,
   emptyCounts,
   type ScoredBatch,
   type WindowCounts,
@@ -272,14 +274,32 @@ export class Monitor {
    * window; closes the window when it is full, old, or of another version.
    */
   record(m: ScoringModel, counts: WindowCounts | null, now = new Date()): void {
+    if (counts === null) this.noReference(m);
+    else this.addToWindow(m, now, (c) => addCounts(c, counts));
+  }
+
+  /**
+   * Count a scored batch into the model's open window: a small batch (DIRECT_COUNT_MAX_ROWS) straight
+   * into it, a larger one through countBatch (its per-bin passes then cost less than the rows).
+   */
+  recordScored(m: ScoringModel, b: ScoredBatch, now = new Date()): void {
+    const ref = this.reference(m.dir);
+    if (!ref) this.noReference(m);
+    else if (b.frame.nRows > DIRECT_COUNT_MAX_ROWS) this.record(m, countBatch(ref, b), now);
+    else this.addToWindow(m, now, (c) => countInto(c, ref, b));
+  }
+
+  private noReference(m: ScoringModel): void {
     const s = this.state(m.name);
-    if (counts === null) {
-      if (s.no_reference !== m.version) {
-        s.no_reference = m.version;
-        this.dirty.add(m.name);
-      }
-      return;
+    if (s.no_reference !== m.version) {
+      s.no_reference = m.version;
+      this.dirty.add(m.name);
     }
+  }
+
+  /** `add` a batch's counts to the model's open window (opened, or closed first, as the window rules say). */
+  private addToWindow(m: ScoringModel, now: Date, add: (window: WindowCounts) => void): void {
+    const s = this.state(m.name);
     s.no_reference = null;
     if (s.open && (s.open.version !== m.version || s.open.run_id !== m.runId)) this.close(s, now);
     if (s.open && this.expired(s.open, now)) this.close(s, now);
@@ -294,7 +314,7 @@ export class Monitor {
         counts: emptyCounts(ref),
       };
     }
-    addCounts(s.open.counts, counts);
+    add(s.open.counts);
     this.dirty.add(m.name);
     if (s.open.counts.rows >= this.settings.windowRows) this.close(s, now);
   }

@@ -9,7 +9,7 @@ import type { Prediction, Predictor } from "../bundle/predictor.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Logger } from "../core/log.ts";
 import { type AlertChannel, AlertSink, type WebhookSettings } from "../monitor/alerts.ts";
-import { countBatch, type WindowCounts } from "../monitor/counts.ts";
+import type { WindowCounts } from "../monitor/counts.ts";
 import {
   claimMonitoring,
   Monitor,
@@ -71,9 +71,7 @@ export class ServeMonitoring {
   /** Counts a batch scored on this thread (`POST /predict/records`). */
   recordFrame(p: Predictor, frame: Frame, pred: Prediction): void {
     const m = this.modelOf(p);
-    if (!m) return;
-    const ref = this.monitor.reference(m.dir);
-    this.monitor.record(m, ref ? countBatch(ref, { frame, ...pred }) : null);
+    if (m) this.monitor.recordScored(m, { frame, ...pred });
   }
 
   start(): void {

@@ -13,6 +13,7 @@ import { DatasetSchema, SchemaFileSchema } from "../../src/datasets/schema.ts";
 import {
   addCounts,
   countBatch,
+  countInto,
   emptyCounts,
   MAX_UNSEEN_NAMES,
   OTHER_UNSEEN,
@@ -211,23 +212,28 @@ describe("bin lookup", () => {
           }
           const frame = new Frame([{ kind: "numeric", name: "x", values: Float64Array.from(part) }]);
           const n = part.length;
-          const c = countBatch(ref, {
+          const batch = {
             frame,
             isThreat: new Uint8Array(n),
             probability: new Float64Array(n),
             labelNames: new Array(n).fill("x"),
-          });
-          const x = c.inputs.x;
-          if (x?.kind !== "numeric") throw new Error("numeric counts expected");
-          expect(x).toMatchObject({
-            bins: naive,
-            missing: n - present.length,
-            min: present.length ? Math.min(...present) : null,
-            max: present.length ? Math.max(...present) : null,
-          });
-          // the same sums up to rounding (whole values are summed per value, times their count)
-          expect(Math.abs(x.sum - sum)).toBeLessThanOrEqual(1e-12 * sumsq + 1e-12);
-          expect(Math.abs(x.sumsq - sumsq)).toBeLessThanOrEqual(1e-12 * sumsq + 1e-12);
+          };
+          // countBatch, and the small-batch path straight into a window's counts
+          const direct = emptyCounts(ref);
+          countInto(direct, ref, batch);
+          for (const c of [countBatch(ref, batch), direct]) {
+            const x = c.inputs.x;
+            if (x?.kind !== "numeric") throw new Error("numeric counts expected");
+            expect(x).toMatchObject({
+              bins: naive,
+              missing: n - present.length,
+              min: present.length ? Math.min(...present) : null,
+              max: present.length ? Math.max(...present) : null,
+            });
+            // the same sums up to rounding (whole values are summed per value, times their count)
+            expect(Math.abs(x.sum - sum)).toBeLessThanOrEqual(1e-12 * sumsq + 1e-12);
+            expect(Math.abs(x.sumsq - sumsq)).toBeLessThanOrEqual(1e-12 * sumsq + 1e-12);
+          }
         }
       }
     }
@@ -307,6 +313,46 @@ describe("a window's drift on real traffic", () => {
       if (c.method === "ks_statistic" || c.method === "jensen_shannon")
         expect(Math.abs(b.drift_score - c.drift_score), name).toBeLessThanOrEqual(1 / MAX_VALUE_BINS);
     }
+  });
+
+  it("small batches counted straight into a window give the window countBatch + addCounts give", async () => {
+    const s = getDataset("nsl-kdd", tmp.dir);
+    const train = (await loadFrame({ path: `${KDD_DIR}/KDDTrain+_20Percent.txt` }, s)).frame;
+    const test = (await loadFrame({ path: `${KDD_DIR}/KDDTest+.txt` }, s)).frame;
+    const ref = buildMonitorReference(
+      profileFrame(train, s),
+      { oofThreat: [], threshold: 0.5, classNames: [], source: "test" },
+      [],
+    );
+    const rng = new Rng(5);
+    const viaBatches = emptyCounts(ref);
+    const direct = emptyCounts(ref);
+    // 40 batches of 1 to 64 KDDTest+ rows (values beyond the training ranges, missing outputs), with
+    // made-up outputs: threats, probabilities (some missing), two class names
+    for (let b = 0, from = 0; b < 40; b++) {
+      const n = 1 + Math.floor(rng.next() * 64);
+      const frame = test.take(Int32Array.from({ length: n }, (_, i) => from + i));
+      from += n;
+      const probability = Float64Array.from({ length: n }, () =>
+        rng.next() < 0.05 ? Number.NaN : rng.next(),
+      );
+      const batch = {
+        frame,
+        isThreat: Uint8Array.from(probability, (p) => (p >= 0.5 ? 1 : 0)),
+        probability,
+        labelNames: Array.from(probability, (p) => (p >= 0.5 ? "attack" : "normal")),
+      };
+      addCounts(viaBatches, countBatch(ref, batch));
+      countInto(direct, ref, batch);
+    }
+    // every count the same; the sums to rounding (added in another order)
+    const rounded = (c: typeof direct) =>
+      JSON.parse(JSON.stringify(c, (k, v) => (k === "sum" || k === "sumsq" ? Number(v.toPrecision(10)) : v)));
+    expect(rounded(direct)).toEqual(rounded(viaBatches));
+    expect(direct.rows).toBeGreaterThan(40);
+    // categorical inputs were counted too (protocol_type, service, flag)
+    const service = direct.inputs.service;
+    expect(service?.kind === "categorical" && service.known.some((k) => k > 0)).toBe(true);
   });
 
   it("a window's counts take the same room after 200,000 rows as after 2,000 (constant memory)", async () => {
