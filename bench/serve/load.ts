@@ -217,9 +217,14 @@ function withoutTraining(o: StartOptions): StartOptions {
   const { training: _, ...rest } = o;
   return rest;
 }
-// --compare-monitoring: the same server with monitoring off (its own port, the same home and model)
+// --compare-monitoring: the same server with monitoring off (its own port, the same home and model;
+// with the same training runner, idle, unless --while-training sends jobs, which the measured
+// server alone takes)
 const unmonitored = args["compare-monitoring"]
-  ? await startServer({ ...config, NETSEC_MONITOR: "off" }, withoutTraining(serverOptions))
+  ? await startServer(
+      { ...config, NETSEC_MONITOR: "off" },
+      args["while-training"] ? withoutTraining(serverOptions) : serverOptions,
+    )
   : null;
 const version = server.app.netsec.holder.current()?.version;
 if (!version) {
