@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import lightgbm
-import numpy as np
 import sklearn
 import xgboost
 from sklearn.base import clone
@@ -23,15 +22,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from threadpoolctl import threadpool_limits
 
+from peer_rows import read_rows
+
 d = Path(sys.argv[1])
 repeat_below = float(sys.argv[2])
-shape = json.loads((d / "shape.json").read_text())
-p = shape["features"]
-# column-major on disk: read as (features, rows) and transpose to a C-contiguous (rows, features)
-Xtr = np.ascontiguousarray(np.fromfile(d / "Xtr.f64", dtype=np.float64).reshape(p, shape["train"]).T)
-Xte = np.ascontiguousarray(np.fromfile(d / "Xte.f64", dtype=np.float64).reshape(p, shape["test"]).T)
-ytr = np.fromfile(d / "ytr.i32", dtype=np.int32)
-yte = np.fromfile(d / "yte.i32", dtype=np.int32)
+Xtr, Xte, ytr, yte = read_rows(d)
 
 
 def peers(threads):

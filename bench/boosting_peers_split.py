@@ -9,10 +9,8 @@ Prints one JSON object: {"XGBoost": f1, "LightGBM": f1}.
 import json
 import sys
 
-import lightgbm
 import pandas as pd
-import xgboost
-from sklearn.metrics import f1_score
+from peer_rows import default_boosters_f1
 
 
 def main() -> None:
@@ -23,15 +21,7 @@ def main() -> None:
         raise SystemExit("numeric features only (phishing)")
     y = (~train[target].astype(str).isin(normal)).to_numpy().astype(int)
     yt = (~test[target].astype(str).isin(normal)).to_numpy().astype(int)
-    models = {
-        "XGBoost": xgboost.XGBClassifier(n_estimators=100, tree_method="hist", n_jobs=2, random_state=0),
-        "LightGBM": lightgbm.LGBMClassifier(n_estimators=100, n_jobs=2, random_state=0, verbose=-1),
-    }
-    out = {}
-    for name, m in models.items():
-        m.fit(X, y)
-        out[name] = float(f1_score(yt, m.predict_proba(Xt)[:, 1] >= 0.5))
-    print(json.dumps(out))
+    print(json.dumps(default_boosters_f1(X, y, Xt, yt)))
 
 
 if __name__ == "__main__":
