@@ -85,6 +85,13 @@ export class WasmFn {
   end(): this {
     return this.op(0x0b);
   }
+  /** if … end (or if … else … end) on an i32 condition, no result. */
+  if(): this {
+    return this.op(0x04, 0x40);
+  }
+  else(): this {
+    return this.op(0x05);
+  }
   /** Branch to the enclosing label `depth` levels out (0 = innermost block or loop). */
   br(depth: number): this {
     this.op(0x0c);
@@ -144,6 +151,12 @@ export class WasmFn {
     uleb(offset, this.code);
     return this;
   }
+  /** A float32 store of an f32 (f32DemoteF64 rounds an f64 to nearest, as a Float32Array store). */
+  f32Store(offset = 0): this {
+    this.op(0x38, 2);
+    uleb(offset, this.code);
+    return this;
+  }
   i32Store(offset = 0): this {
     this.op(0x36, 2);
     uleb(offset, this.code);
@@ -190,6 +203,15 @@ export class WasmFn {
   }
   i32GeS(): this {
     return this.op(0x4e);
+  }
+  f64Eq(): this {
+    return this.op(0x61);
+  }
+  f64Lt(): this {
+    return this.op(0x63);
+  }
+  f64Ge(): this {
+    return this.op(0x66);
   }
   f64Ne(): this {
     return this.op(0x62);
@@ -248,6 +270,34 @@ export class WasmFn {
   }
   f64Mul(): this {
     return this.op(0xa2);
+  }
+  f64Sub(): this {
+    return this.op(0xa1);
+  }
+  f64Div(): this {
+    return this.op(0xa3);
+  }
+  f64Abs(): this {
+    return this.op(0x99);
+  }
+  f64Neg(): this {
+    return this.op(0x9a);
+  }
+  /** f64 → i32, truncated toward zero (as C's (int) cast; traps outside the i32 range). */
+  i32TruncF64S(): this {
+    return this.op(0xaa);
+  }
+  f64ConvertI32S(): this {
+    return this.op(0xb7);
+  }
+  f32DemoteF64(): this {
+    return this.op(0xb6);
+  }
+  i64ExtendI32S(): this {
+    return this.op(0xac);
+  }
+  f64ReinterpretI64(): this {
+    return this.op(0xbf);
   }
   // 128-bit SIMD (two f64 lanes); loads and stores hint 8-byte alignment
   v128Load(offset = 0): this {

@@ -211,6 +211,38 @@ describe("the step between two trees of a binary fit", () => {
     }
     expect(boostRowsHandOffs()).toBe(before + 1);
   });
+
+  it("on the fit's kernel memory (the step kernel on both threads): the JS step's arrays", async () => {
+    const rng = new Rng(7);
+    const n = 2 * BOOST_ROWS_PARALLEL_MIN + 3;
+    const y = Int32Array.from({ length: n }, () => +(rng.next() < 0.5));
+    const w = Float64Array.from({ length: n }, () => 0.5 + rng.next());
+    const values = Float64Array.of(0.2, -0.4, 0.05, 1.5);
+    const nBins = Uint16Array.of(2);
+    const bins = new Uint8Array(n);
+    const off = histOffsets(nBins);
+    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[1]!, 1, values.length);
+    const alone = boostRowsState(y, w);
+    const split = boostRowsState(y, w, wasm!.boost);
+    expect(split.memory).not.toBeNull();
+    for (let i = 0; i < n; i++) {
+      alone.F[i] = split.F[i] = 4 * rng.normal();
+      alone.leaf[i] = split.leaf[i] = rng.int(values.length);
+    }
+    const g1 = new Float32Array(n);
+    const h1 = new Float32Array(n);
+    boostRows(alone, values, true, g1, h1, false);
+    const before = boostRowsHandOffs();
+    for (let attempt = 0; attempt < 5 && boostRowsHandOffs() === before; attempt++) {
+      expect(await waitForHelper()).toBe(true);
+      if (attempt > 0) boostRows(alone, values, true, g1, h1, false);
+      boostRows(split, values, true, wasm!.g, wasm!.h, true);
+      expect(Array.from(split.F)).toEqual(Array.from(alone.F));
+      expect(Array.from(wasm!.g)).toEqual(Array.from(g1));
+      expect(Array.from(wasm!.h)).toEqual(Array.from(h1));
+    }
+    expect(boostRowsHandOffs()).toBe(before + 1);
+  });
 });
 
 describe("hgb partitions split with the helper thread", () => {

@@ -24,6 +24,7 @@ import { helperReady, runWithHelper } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
 import { assemble, WasmFn } from "../../core/wasm.ts";
 import type { SparseRows } from "./histogram.ts";
+import { stepKernel } from "./step-kernel.ts";
 
 const PAGE = 65536;
 /** WebAssembly's 32-bit address space: 4 GiB of pages. */
@@ -142,7 +143,7 @@ export function kernelModule(): WebAssembly.Module | null {
   try {
     compiled =
       typeof WebAssembly === "object"
-        ? new WebAssembly.Module(assemble([histKernel(), partitionKernel()], true))
+        ? new WebAssembly.Module(assemble([histKernel(), partitionKernel(), stepKernel()], true))
         : null;
   } catch {
     compiled = null;
@@ -176,6 +177,25 @@ export interface WasmFitKernels {
   partition(start: number, end: number, feature: number, bin: number, missingLeft: number): number;
   /** Histograms in the memory for the grower's pool (fewer than asked when they would be large). */
   slots: Float64Array[];
+  /** A binary fit's row arrays for the step between trees (boost-rows.ts), when asked for. */
+  boost: BoostRowsMemory | null;
+}
+
+/**
+ * boost-rows.ts's arrays on a fit's kernel memory (the step kernel, step-kernel.ts, reads and writes
+ * them there): raw scores F, each row's leaf, y and w (n each), the tree's leaf values (`values`: room
+ * for a tree's nodes), and the helper's outputs for the upper half of the rows.
+ */
+export interface BoostRowsMemory {
+  memory: WebAssembly.Memory;
+  F: Float64Array;
+  leaf: Int32Array;
+  y: Int32Array;
+  w: Float64Array;
+  values: Float64Array;
+  outF: Float64Array;
+  outG: Float32Array;
+  outH: Float32Array;
 }
 
 /** The node histograms kept in a fit's memory at most (beyond them the pool allocates). */
@@ -235,6 +255,8 @@ export function wasmFitKernels(
   R: number,
   histSize: number,
   slots: number,
+  /** For a binary fit's step kernel (boost), the most nodes a tree has; 0: no step kernel. */
+  treeNodes = 0,
 ): WasmFitKernels | null {
   const mod = kernelModule();
   if (!mod) return null;
@@ -261,7 +283,18 @@ export function wasmFitKernels(
   const binsAt = align8(hAt + nRows * R * 4);
   const slotsAt = align8(binsAt + bins.length);
   const nSlots = Math.min(slots, Math.floor(SLOTS_MAX_BYTES / (histSize * 8)));
-  const end = slotsAt + nSlots * histSize * 8;
+  // the step kernel's rows: F, leaf, y, w, the leaf values, the helper's F, g and h (upper half)
+  const half = nRows - (nRows >>> 1);
+  const boostAt = slotsAt + nSlots * histSize * 8;
+  const bF = boostAt;
+  const bLeaf = align8(bF + 8 * nRows);
+  const bY = align8(bLeaf + 4 * nRows);
+  const bW = align8(bY + 4 * nRows);
+  const bValues = align8(bW + 8 * nRows);
+  const bOutF = align8(bValues + 8 * treeNodes);
+  const bOutG = align8(bOutF + 8 * half);
+  const bOutH = align8(bOutG + 4 * half);
+  const end = treeNodes > 0 ? align8(bOutH + 4 * half) : boostAt;
   // 32-bit addresses: a fit whose data would not fit in 4 GiB (or whose memory cannot be had) takes
   // the JS loops
   const pages = Math.ceil(end / PAGE) + 1;
@@ -317,6 +350,20 @@ export function wasmFitKernels(
     ),
     g: new Float32Array(buf, gAt, nRows * R),
     h: new Float32Array(buf, hAt, nRows * R),
+    boost:
+      treeNodes > 0
+        ? {
+            memory: mem,
+            F: new Float64Array(buf, bF, nRows),
+            leaf: new Int32Array(buf, bLeaf, nRows),
+            y: new Int32Array(buf, bY, nRows),
+            w: new Float64Array(buf, bW, nRows),
+            values: new Float64Array(buf, bValues, treeNodes),
+            outF: new Float64Array(buf, bOutF, half),
+            outG: new Float32Array(buf, bOutG, half),
+            outH: new Float32Array(buf, bOutH, half),
+          }
+        : null,
     build(g, h, start, end, out) {
       if (g.buffer !== buf || h.buffer !== buf)
         throw new RangeError("gradients outside the histogram memory");
@@ -468,6 +515,21 @@ interface PartHalfArgs {
 }
 
 type Kernel = (...a: number[]) => number;
+
+/** Per kernel memory, the step kernel instantiated on it in this thread. */
+const steps = new WeakMap<WebAssembly.Memory, Kernel>();
+
+/** The step kernel (step-kernel.ts) on `memory`, a fit's kernel memory (either thread). */
+export function stepKernelOn(memory: WebAssembly.Memory): Kernel {
+  let k = steps.get(memory);
+  if (!k) {
+    const mod = kernelModule();
+    if (!mod) throw new Error("no WebAssembly kernels");
+    k = (new WebAssembly.Instance(mod, { env: { memory } }).exports as Record<string, Kernel>).step!;
+    steps.set(memory, k);
+  }
+  return k;
+}
 
 /** Per fit memory, the kernels instantiated on it in this (the helper) thread. */
 const onHelper = new WeakMap<HistHelperState, { hist: Kernel; part: Kernel }>();
