@@ -202,12 +202,23 @@ export interface BoostRowsMemory {
 const SLOTS_MAX_BYTES = 64 << 20;
 
 /**
- * A node of at least this many rows has its histogram built on two threads (NSL-KDD's 126k rows: the
+ * A node of at least this many rows is partitioned on two threads, and a fit of at least this many
+ * rows builds histograms on two threads (from HIST_PARALLEL_NODE_MIN_ROWS; NSL-KDD's 126k rows: the
  * upper levels of each tree). Below it the hand-off (a few µs), the copy of the helper's slots and
  * the helper's spin for a next task (0.2 ms of CPU) cost about what the split saves: at 4,096 rows
  * phishing's fit (8,843 rows) took 0.140 s of CPU split against 0.097 s on one thread.
  */
 export const HIST_PARALLEL_MIN_ROWS = 16384;
+
+/**
+ * In a fit of at least HIST_PARALLEL_MIN_ROWS rows, the histogram of a node of at least this many
+ * rows is built on two threads. There the helper is busy with the large nodes, the partitions and
+ * the steps between trees, and spins between them (HELPER_SPIN_MS), so a node's hand-off finds it
+ * awake and costs about a microsecond and the copy of its slots (NSL-KDD's nodes of 4,096–16,383
+ * rows: a fifth of the one-thread fit's histogram time). A smaller fit (phishing's 8,843 rows) keeps
+ * every histogram on one thread: there a hand-off mostly wakes a sleeping helper.
+ */
+export const HIST_PARALLEL_NODE_MIN_ROWS = 4096;
 
 /**
  * The least a build waits for the helper's share after its own (it waits as long as its own took when
@@ -369,7 +380,6 @@ export function wasmFitKernels(
         throw new RangeError("gradients outside the histogram memory");
       const inPlace = out.buffer === buf;
       const target = inPlace ? out : histView;
-      target.fill(0);
       const q0 = rowsAt + 4 * start;
       const q1 = rowsAt + 4 * end;
       const gb = g.byteOffset;
@@ -378,10 +388,13 @@ export function wasmFitKernels(
       if (
         twoThreads &&
         !helperOff &&
-        end - start >= HIST_PARALLEL_MIN_ROWS &&
+        nRows >= HIST_PARALLEL_MIN_ROWS &&
+        end - start >= HIST_PARALLEL_NODE_MIN_ROWS &&
         splitPays(savedMs, splits) &&
         helperReady()
       ) {
+        // (the helper's slots are copied over: zeroed here only when it is late)
+        target.fill(0, 0, split);
         // the slots from `split` on built by the helper into its own histogram (copied here when it
         // is done); each slot still adds its rows in node order: the same sums as on one thread
         const args: HistHalfArgs = {
@@ -407,10 +420,16 @@ export function wasmFitKernels(
         if (ok) {
           target.set(helperHist.subarray(split, histSize), split);
           handOffs++;
-        } else histFn(q0, q1, gb, hb, sinkSums, at, midAt, 4);
+        } else {
+          target.fill(0, split);
+          histFn(q0, q1, gb, hb, sinkSums, at, midAt, 4);
+        }
         splits++;
         savedMs += 2 * own - (performance.now() - t0);
-      } else histFn(q0, q1, gb, hb, sums, at, 0, 4);
+      } else {
+        target.fill(0);
+        histFn(q0, q1, gb, hb, sums, at, 0, 4);
+      }
       if (!inPlace) out.set(histView);
       return { G: sumsView[0]!, H: sumsView[1]! };
     },
