@@ -319,6 +319,73 @@ export class WasmFn {
   f64x2Add(): this {
     return this.op(0xfd, 0xf0, 0x01);
   }
+  f64x2Sub(): this {
+    return this.op(0xfd, 0xf1, 0x01);
+  }
+  f64x2Mul(): this {
+    return this.op(0xfd, 0xf2, 0x01);
+  }
+  f64x2Div(): this {
+    return this.op(0xfd, 0xf3, 0x01);
+  }
+  f64x2Abs(): this {
+    return this.op(0xfd, 0xec, 0x01);
+  }
+  f64x2Neg(): this {
+    return this.op(0xfd, 0xed, 0x01);
+  }
+  f64x2ExtractLane(lane: 0 | 1): this {
+    return this.op(0xfd, 0x21, lane);
+  }
+  /** Lane-wise comparisons: all ones where true, zeros where false (NaN compares false but in ne). */
+  f64x2Eq(): this {
+    return this.op(0xfd, 0x47);
+  }
+  f64x2Ne(): this {
+    return this.op(0xfd, 0x48);
+  }
+  f64x2Lt(): this {
+    return this.op(0xfd, 0x49);
+  }
+  f64x2Ge(): this {
+    return this.op(0xfd, 0x4c);
+  }
+  v128And(): this {
+    return this.op(0xfd, 0x4e);
+  }
+  v128Or(): this {
+    return this.op(0xfd, 0x50);
+  }
+  /** [a, b, mask] → a's bits where mask's are 1, b's elsewhere. */
+  v128Bitselect(): this {
+    return this.op(0xfd, 0x52);
+  }
+  /** 1 when any bit is set. */
+  v128AnyTrue(): this {
+    return this.op(0xfd, 0x53);
+  }
+  /** The two f64 lanes truncated toward zero to the low two i32 lanes (saturating; upper two 0). */
+  i32x4TruncSatF64x2SZero(): this {
+    return this.op(0xfd, 0xfc, 0x01);
+  }
+  /** The low two i32 lanes to two f64 lanes (exact). */
+  f64x2ConvertLowI32x4S(): this {
+    return this.op(0xfd, 0xfe, 0x01);
+  }
+  /** The low two i32 lanes sign-extended to two i64 lanes. */
+  i64x2ExtendLowI32x4S(): this {
+    return this.op(0xfd, 0xc7, 0x01);
+  }
+  i64x2Splat(): this {
+    return this.op(0xfd, 0x12);
+  }
+  i64x2Add(): this {
+    return this.op(0xfd, 0xce, 0x01);
+  }
+  /** [v, n] → each i64 lane shifted left by n. */
+  i64x2Shl(): this {
+    return this.op(0xfd, 0xcb, 0x01);
+  }
   f64PromoteF32(): this {
     return this.op(0xbb);
   }

@@ -6,9 +6,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.ts";
+import { assemble } from "../../src/core/wasm.ts";
 import { boostRows, boostRowsState } from "../../src/models/hgb/boost-rows.ts";
 import { buildHistogram, histOffsets, histScratch, sparseRows } from "../../src/models/hgb/histogram.ts";
 import { gradients } from "../../src/models/hgb/loss.ts";
+import { expKernel } from "../../src/models/hgb/step-kernel.ts";
 import { wasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
 import { MISSING_BIN } from "../../src/models/tree/binning.ts";
 
@@ -140,7 +142,8 @@ describe("hgb partition in WebAssembly", () => {
 describe("hgb step between trees in WebAssembly", () => {
   it("moves the raw scores and gives loss.ts's gradients (Math.exp) bit for bit, at e^x's edges too", () => {
     const rng = new Rng(9);
-    const n = 4000;
+    // (odd: the kernel takes rows two at a time, the last alone)
+    const n = 4001;
     const nBins = Uint16Array.of(2);
     const bins = new Uint8Array(n);
     const off = histOffsets(nBins);
@@ -185,5 +188,41 @@ describe("hgb step between trees in WebAssembly", () => {
     same(s.F, want);
     same(wasm!.g, gRef);
     same(wasm!.h, hRef);
+  });
+});
+
+describe("e^x in WebAssembly (fdlibm's e_exp.c, as V8's Math.exp)", () => {
+  it("is Math.exp bit for bit, one value at a time and two", () => {
+    const mod = new WebAssembly.Module(assemble([expKernel()], true));
+    const n = 200_001;
+    const pages = { initial: 64, maximum: 64, shared: true };
+    const memory = new WebAssembly.Memory(pages);
+    const kernels = new WebAssembly.Instance(mod, { env: { memory } }).exports;
+    const exp = (kernels as Record<string, (...a: number[]) => void>).exp!;
+    const xs = new Float64Array(memory.buffer, 0, n);
+    const out = new Float64Array(memory.buffer, 8 * n, n);
+    const rng = new Rng(11);
+    // the branch points and scalings (values next to each other: a pair with one outside the
+    // two-lane range takes the one-value code), then values of every size
+    const edges = [0, -0, 1, -1, 0.5, -0.5, 0.3465735902799726, -0.3465735902799726, 1.0397207708399179];
+    edges.push(-1.0397207708399179, 2 ** -28, -(2 ** -28), 2 ** -29, 3e-9, -3e-9, 1e-300, 699.9, -699.9);
+    edges.push(700, -700, 708.3964185322641, -708.3964185322641, 709.7827128933841, -709.7827128933841);
+    edges.push(
+      709.79,
+      -745.1,
+      -745.2,
+      800,
+      -800,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    );
+    const scales = [1e-8, 0.3, 0.7, 1, 4, 40, 300, 720];
+    for (let i = 0; i < n; i++)
+      xs[i] = i < edges.length ? edges[i]! : (2 * rng.next() - 1) * scales[i % scales.length]!;
+    exp(0, 8 * n, n);
+    const bad: number[] = [];
+    for (let i = 0; i < n; i++) if (!Object.is(out[i], Math.exp(xs[i]!))) bad.push(xs[i]!);
+    expect(bad.slice(0, 5)).toEqual([]);
   });
 });
