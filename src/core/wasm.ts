@@ -85,6 +85,13 @@ export class WasmFn {
   end(): this {
     return this.op(0x0b);
   }
+  /** if … end (or if … else … end) on an i32 condition, no result. */
+  if(): this {
+    return this.op(0x04, 0x40);
+  }
+  else(): this {
+    return this.op(0x05);
+  }
   /** Branch to the enclosing label `depth` levels out (0 = innermost block or loop). */
   br(depth: number): this {
     this.op(0x0c);
@@ -144,6 +151,12 @@ export class WasmFn {
     uleb(offset, this.code);
     return this;
   }
+  /** A float32 store of an f32 (f32DemoteF64 rounds an f64 to nearest, as a Float32Array store). */
+  f32Store(offset = 0): this {
+    this.op(0x38, 2);
+    uleb(offset, this.code);
+    return this;
+  }
   i32Store(offset = 0): this {
     this.op(0x36, 2);
     uleb(offset, this.code);
@@ -190,6 +203,15 @@ export class WasmFn {
   }
   i32GeS(): this {
     return this.op(0x4e);
+  }
+  f64Eq(): this {
+    return this.op(0x61);
+  }
+  f64Lt(): this {
+    return this.op(0x63);
+  }
+  f64Ge(): this {
+    return this.op(0x66);
   }
   f64Ne(): this {
     return this.op(0x62);
@@ -249,6 +271,34 @@ export class WasmFn {
   f64Mul(): this {
     return this.op(0xa2);
   }
+  f64Sub(): this {
+    return this.op(0xa1);
+  }
+  f64Div(): this {
+    return this.op(0xa3);
+  }
+  f64Abs(): this {
+    return this.op(0x99);
+  }
+  f64Neg(): this {
+    return this.op(0x9a);
+  }
+  /** f64 → i32, truncated toward zero (as C's (int) cast; traps outside the i32 range). */
+  i32TruncF64S(): this {
+    return this.op(0xaa);
+  }
+  f64ConvertI32S(): this {
+    return this.op(0xb7);
+  }
+  f32DemoteF64(): this {
+    return this.op(0xb6);
+  }
+  i64ExtendI32S(): this {
+    return this.op(0xac);
+  }
+  f64ReinterpretI64(): this {
+    return this.op(0xbf);
+  }
   // 128-bit SIMD (two f64 lanes); loads and stores hint 8-byte alignment
   v128Load(offset = 0): this {
     this.op(0xfd, 0x00, 3);
@@ -268,6 +318,73 @@ export class WasmFn {
   }
   f64x2Add(): this {
     return this.op(0xfd, 0xf0, 0x01);
+  }
+  f64x2Sub(): this {
+    return this.op(0xfd, 0xf1, 0x01);
+  }
+  f64x2Mul(): this {
+    return this.op(0xfd, 0xf2, 0x01);
+  }
+  f64x2Div(): this {
+    return this.op(0xfd, 0xf3, 0x01);
+  }
+  f64x2Abs(): this {
+    return this.op(0xfd, 0xec, 0x01);
+  }
+  f64x2Neg(): this {
+    return this.op(0xfd, 0xed, 0x01);
+  }
+  f64x2ExtractLane(lane: 0 | 1): this {
+    return this.op(0xfd, 0x21, lane);
+  }
+  /** Lane-wise comparisons: all ones where true, zeros where false (NaN compares false but in ne). */
+  f64x2Eq(): this {
+    return this.op(0xfd, 0x47);
+  }
+  f64x2Ne(): this {
+    return this.op(0xfd, 0x48);
+  }
+  f64x2Lt(): this {
+    return this.op(0xfd, 0x49);
+  }
+  f64x2Ge(): this {
+    return this.op(0xfd, 0x4c);
+  }
+  v128And(): this {
+    return this.op(0xfd, 0x4e);
+  }
+  v128Or(): this {
+    return this.op(0xfd, 0x50);
+  }
+  /** [a, b, mask] → a's bits where mask's are 1, b's elsewhere. */
+  v128Bitselect(): this {
+    return this.op(0xfd, 0x52);
+  }
+  /** 1 when any bit is set. */
+  v128AnyTrue(): this {
+    return this.op(0xfd, 0x53);
+  }
+  /** The two f64 lanes truncated toward zero to the low two i32 lanes (saturating; upper two 0). */
+  i32x4TruncSatF64x2SZero(): this {
+    return this.op(0xfd, 0xfc, 0x01);
+  }
+  /** The low two i32 lanes to two f64 lanes (exact). */
+  f64x2ConvertLowI32x4S(): this {
+    return this.op(0xfd, 0xfe, 0x01);
+  }
+  /** The low two i32 lanes sign-extended to two i64 lanes. */
+  i64x2ExtendLowI32x4S(): this {
+    return this.op(0xfd, 0xc7, 0x01);
+  }
+  i64x2Splat(): this {
+    return this.op(0xfd, 0x12);
+  }
+  i64x2Add(): this {
+    return this.op(0xfd, 0xce, 0x01);
+  }
+  /** [v, n] → each i64 lane shifted left by n. */
+  i64x2Shl(): this {
+    return this.op(0xfd, 0xcb, 0x01);
   }
   f64PromoteF32(): this {
     return this.op(0xbb);

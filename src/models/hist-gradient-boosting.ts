@@ -155,7 +155,10 @@ export class HistGradientBoostingClassifier implements Classifier {
     });
     const off = histOffsets(nBins);
     const sparse = sparseRowsOnTwoThreads(bins, n, nBins, off, useHelper);
-    // the histogram kernel's memory holds the gradients and each tree's rows (JS arrays without it)
+    const nSub = Math.max(1, Math.floor(P.subsample * n));
+    // the histogram kernel's memory holds the gradients and each tree's rows (JS arrays without it),
+    // and a binary fit's rows on every row for the step kernel (a tree has at most 2n − 1 nodes)
+    const stepRows = R === 1 && nSub === n;
     const wasm = wasmFitKernels(
       sparse,
       bins,
@@ -164,6 +167,7 @@ export class HistGradientBoostingClassifier implements Classifier {
       off[Xt.nCols]!,
       // live node histograms: one per splittable leaf, and the one being built
       Math.min(P.maxLeafNodes ?? 64, 64) + 2,
+      stepRows ? Math.min(2 * n, 2 * (P.maxLeafNodes ?? n)) : 0,
     );
     const g = wasm ? wasm.g : new Float32Array(n * R);
     const h = wasm ? wasm.h : new Float32Array(n * R);
@@ -192,13 +196,16 @@ export class HistGradientBoostingClassifier implements Classifier {
     };
 
     this.init = baseline(yt, wt, K);
-    const nSub = Math.max(1, Math.floor(P.subsample * n));
-    // a binary fit on every row, of enough rows: each step between two trees (raw scores, then
-    // gradients) on two threads (./hgb/boost-rows.ts); its raw scores and leaves live in shared
-    // memory. (On one thread the fused step is slower than the two loops: phishing's fit, 0.100 s
-    // against 0.092 s.)
+    // a binary fit on every row: each step between two trees (raw scores, then gradients) by the
+    // WebAssembly step kernel, on two threads from BOOST_ROWS_PARALLEL_MIN rows (./hgb/boost-rows.ts);
+    // without the kernels, only where it is split (on one thread the fused JS step is slower than
+    // the two loops: phishing's fit, 0.100 s against 0.092 s)
     const rowsState =
-      R === 1 && nSub === n && useHelper && n >= BOOST_ROWS_PARALLEL_MIN ? boostRowsState(yt, wt) : null;
+      stepRows && wasm?.boost
+        ? boostRowsState(yt, wt, wasm.boost)
+        : stepRows && useHelper && n >= BOOST_ROWS_PARALLEL_MIN
+          ? boostRowsState(yt, wt)
+          : null;
     const F = rowsState ? rowsState.F : new Float64Array(n * R);
     for (let i = 0; i < n; i++) for (let k = 0; k < R; k++) F[i * R + k] = this.init[k]!;
     const scores: number[] = [];

@@ -20,6 +20,7 @@ import { gradients } from "../../src/models/hgb/loss.ts";
 import {
   disableHistogramHelper,
   HIST_PARALLEL_MIN_ROWS,
+  HIST_PARALLEL_NODE_MIN_ROWS,
   histogramHandOffs,
   partitionHandOffs,
   SPLIT_TRIAL,
@@ -33,10 +34,12 @@ import { waitForHelper } from "../helpers/helper-thread.ts";
 afterAll(() => closePool());
 
 describe("hgb histograms split with the helper thread", () => {
-  it("a large node: the JS loop's sums bit for bit, the helper's share included", async () => {
-    expect(await waitForHelper()).toBe(true);
-    const rng = new Rng(8);
-    const n = 3 * HIST_PARALLEL_MIN_ROWS;
+  /**
+   * A node of `share` of a fit's n rows (shuffled), its histogram built by the kernel (into a slot of
+   * its memory and outside it) against the JS loop's; returns the helper's hand-offs it took.
+   */
+  const buildNode = async (n: number, share: number, seed: number): Promise<number> => {
+    const rng = new Rng(seed);
     const nBins = Uint16Array.of(2, 12, 255, 3, 2, 200);
     const p = nBins.length;
     const bins = new Uint8Array(n * p);
@@ -56,9 +59,8 @@ describe("hgb histograms split with the helper thread", () => {
       wasm.g[i] = rng.normal();
       wasm.h[i] = rng.next();
     }
-    const picked = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.8);
+    const picked = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < share);
     rng.shuffle(picked);
-    expect(picked.length).toBeGreaterThanOrEqual(HIST_PARALLEL_MIN_ROWS);
     wasm.rows.set(picked, 5);
     const end = 5 + picked.length;
     const jsRows = wasm.rows.slice();
@@ -67,16 +69,33 @@ describe("hgb histograms split with the helper thread", () => {
     const b = buildHistogram(base, jsRows, 5, end, want, histScratch(n));
     // into a slot of the kernel's memory, and outside it (built in its scratch, copied out); a helper
     // descheduled by other work leaves its share to this thread: built again until it has done one
+    const before = histogramHandOffs();
     for (const inMemory of [true, false]) {
-      const before = histogramHandOffs();
-      for (let attempt = 0; attempt < 5 && histogramHandOffs() === before; attempt++) {
+      const was = histogramHandOffs();
+      for (let attempt = 0; attempt < 5 && (attempt === 0 || histogramHandOffs() === was); attempt++) {
         expect(await waitForHelper()).toBe(true);
         const got = inMemory ? wasm.slots[0]!.fill(7) : new Float64Array(off[p]!).fill(7);
         expect(buildHistogram(base, wasm.rows, 5, end, got, histScratch(n))).toEqual(b);
         expect(Array.from(got)).toEqual(Array.from(want));
       }
-      expect(histogramHandOffs()).toBe(before + 1);
     }
+    return histogramHandOffs() - before;
+  };
+
+  it("a large node: the JS loop's sums bit for bit, the helper's share included", async () => {
+    // 80% of 3 · 16,384 rows
+    expect(await buildNode(3 * HIST_PARALLEL_MIN_ROWS, 0.8, 8)).toBe(2);
+  });
+
+  it("a mid-size node of a large fit is split too; no node of a small fit is", async () => {
+    // about 10,000 rows (HIST_PARALLEL_NODE_MIN_ROWS to HIST_PARALLEL_MIN_ROWS) of 49,152
+    const n = 3 * HIST_PARALLEL_MIN_ROWS;
+    const share = (HIST_PARALLEL_NODE_MIN_ROWS + HIST_PARALLEL_MIN_ROWS) / 2 / n;
+    expect(share * n).toBeLessThan(HIST_PARALLEL_MIN_ROWS - 1000);
+    expect(share * n).toBeGreaterThan(HIST_PARALLEL_NODE_MIN_ROWS + 1000);
+    expect(await buildNode(n, share, 9)).toBe(2);
+    // a fit of fewer rows than HIST_PARALLEL_MIN_ROWS: its root too on one thread
+    expect(await buildNode(HIST_PARALLEL_MIN_ROWS - 1, 0.99, 10)).toBe(0);
   });
 
   it("a fit grows the same trees with and without the helper", async () => {
@@ -208,6 +227,38 @@ describe("the step between two trees of a binary fit", () => {
       expect(Array.from(split.F)).toEqual(Array.from(alone.F));
       expect(Array.from(g2!)).toEqual(Array.from(g1!));
       expect(Array.from(h2!)).toEqual(Array.from(h1!));
+    }
+    expect(boostRowsHandOffs()).toBe(before + 1);
+  });
+
+  it("on the fit's kernel memory (the step kernel on both threads): the JS step's arrays", async () => {
+    const rng = new Rng(7);
+    const n = 2 * BOOST_ROWS_PARALLEL_MIN + 3;
+    const y = Int32Array.from({ length: n }, () => +(rng.next() < 0.5));
+    const w = Float64Array.from({ length: n }, () => 0.5 + rng.next());
+    const values = Float64Array.of(0.2, -0.4, 0.05, 1.5);
+    const nBins = Uint16Array.of(2);
+    const bins = new Uint8Array(n);
+    const off = histOffsets(nBins);
+    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[1]!, 1, values.length);
+    const alone = boostRowsState(y, w);
+    const split = boostRowsState(y, w, wasm!.boost);
+    expect(split.memory).not.toBeNull();
+    for (let i = 0; i < n; i++) {
+      alone.F[i] = split.F[i] = 4 * rng.normal();
+      alone.leaf[i] = split.leaf[i] = rng.int(values.length);
+    }
+    const g1 = new Float32Array(n);
+    const h1 = new Float32Array(n);
+    boostRows(alone, values, true, g1, h1, false);
+    const before = boostRowsHandOffs();
+    for (let attempt = 0; attempt < 5 && boostRowsHandOffs() === before; attempt++) {
+      expect(await waitForHelper()).toBe(true);
+      if (attempt > 0) boostRows(alone, values, true, g1, h1, false);
+      boostRows(split, values, true, wasm!.g, wasm!.h, true);
+      expect(Array.from(split.F)).toEqual(Array.from(alone.F));
+      expect(Array.from(wasm!.g)).toEqual(Array.from(g1));
+      expect(Array.from(wasm!.h)).toEqual(Array.from(h1));
     }
     expect(boostRowsHandOffs()).toBe(before + 1);
   });

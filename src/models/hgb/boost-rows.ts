@@ -10,10 +10,15 @@
  * alone and this thread does its half in place (what the late helper writes is never read: it gets no
  * task until it is done), as the histogram's hand-off (wasm-kernels.ts); and as there, after 16 split
  * steps a fit goes on splitting only while they have saved time in all (`splitPays`).
+ *
+ * When the fit has WebAssembly kernels, the arrays live on its kernel memory and both threads run the
+ * step kernel (step-kernel.ts: the same numbers as `binaryStep`, without a call into C for each e^x),
+ * on one thread too; without them, this path is taken only where it is split (on one thread the JS
+ * step is slower than loss.ts's two loops).
  */
 import { helperReady, runWithHelper } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
-import { splitPays } from "./wasm-kernels.ts";
+import { type BoostRowsMemory, splitPays, stepKernelOn } from "./wasm-kernels.ts";
 
 /**
  * Rows from which a fit takes this path and splits its steps with the helper. Phishing's 8,843 rows
@@ -37,6 +42,12 @@ export interface BoostRowsState {
   outF: Float64Array;
   outG: Float32Array;
   outH: Float32Array;
+  /**
+   * The kernel memory every array here is a view on (the step kernel's; g and h must be views on it
+   * too), with room for a tree's leaf values; null: the JS step.
+   */
+  memory: WebAssembly.Memory | null;
+  values: Float64Array | null;
 }
 
 interface BoostRowsArgs {
@@ -77,14 +88,67 @@ export function binaryStep(
   }
 }
 
+/**
+ * `binaryStep` on the state's arrays: the step kernel when they are on its memory (the leaf values
+ * already copied to s.values), else the JS loop.
+ */
+function step(
+  s: BoostRowsState,
+  values: Float64Array | null,
+  grad: boolean,
+  from: number,
+  to: number,
+  Fo: Float64Array,
+  g: Float32Array,
+  h: Float32Array,
+  at: number,
+): void {
+  if (!s.memory) {
+    binaryStep(s.F, s.leaf, values, s.y, s.w, grad, from, to, Fo, g, h, at);
+    return;
+  }
+  const buf = s.memory.buffer;
+  if (Fo.buffer !== buf || g.buffer !== buf || h.buffer !== buf)
+    throw new RangeError("step outputs outside the kernel memory");
+  stepKernelOn(s.memory)(
+    from,
+    to,
+    s.F.byteOffset,
+    s.leaf.byteOffset,
+    values ? s.values!.byteOffset : 0,
+    s.y.byteOffset,
+    s.w.byteOffset,
+    grad ? 1 : 0,
+    Fo.byteOffset,
+    g.byteOffset,
+    h.byteOffset,
+    at,
+  );
+}
+
 /** The helper's half of a step: rows [from, to) into its outputs. */
 export function boostRowsTask(a: BoostRowsArgs, s: BoostRowsState): null {
-  binaryStep(s.F, s.leaf, a.values, s.y, s.w, a.grad, a.from, a.to, s.outF, s.outG, s.outH, a.from);
+  step(s, a.values, a.grad, a.from, a.to, s.outF, s.outG, s.outH, a.from);
   return null;
 }
 
-/** The arrays of a binary fit on n rows (F and leaf on shared memory, zeroed). */
-export function boostRowsState(y: Int32Array, w: Float64Array): BoostRowsState {
+/**
+ * The arrays of a binary fit on n rows: on the fit's kernel memory when given (`mem`, y and w copied
+ * in), else F and leaf on shared memory; F and leaf zeroed.
+ */
+export function boostRowsState(
+  y: Int32Array,
+  w: Float64Array,
+  mem: BoostRowsMemory | null = null,
+): BoostRowsState {
+  if (mem) {
+    mem.y.set(y);
+    mem.w.set(w);
+    mem.F.fill(0);
+    mem.leaf.fill(0);
+    const { memory, F, leaf, outF, outG, outH, values } = mem;
+    return { F, leaf, y: mem.y, w: mem.w, outF, outG, outH, memory, values };
+  }
   const n = y.length;
   const half = n - (n >>> 1);
   const shared = (bytes: number) => new SharedArrayBuffer(Math.max(1, bytes));
@@ -96,6 +160,8 @@ export function boostRowsState(y: Int32Array, w: Float64Array): BoostRowsState {
     outF: new Float64Array(shared(8 * half)),
     outG: new Float32Array(shared(4 * half)),
     outH: new Float32Array(shared(4 * half)),
+    memory: null,
+    values: null,
   };
 }
 
@@ -111,12 +177,16 @@ export function boostRows(
   h: Float32Array,
   useHelper: boolean,
 ): void {
-  const { F, leaf, y, w } = s;
+  const { F, y } = s;
   const n = y.length;
+  if (values && s.values) {
+    if (values.length > s.values.length) throw new RangeError(`a tree of ${values.length} nodes`);
+    s.values.set(values);
+  }
   let trial = trials.get(s);
   if (!trial) trials.set(s, (trial = { count: 0, savedMs: 0 }));
   if (!useHelper || n < BOOST_ROWS_PARALLEL_MIN || !splitPays(trial.savedMs, trial.count) || !helperReady()) {
-    binaryStep(F, leaf, values, y, w, grad, 0, n, F, g, h, 0);
+    step(s, values, grad, 0, n, F, g, h, 0);
     return;
   }
   const mid = n >>> 1;
@@ -125,13 +195,13 @@ export function boostRows(
   const ok = runWithHelper(
     task("hgb.boostRows", { from: mid, to: n, values, grad }),
     () => {
-      binaryStep(F, leaf, values, y, w, grad, 0, mid, F, g, h, 0);
+      step(s, values, grad, 0, mid, F, g, h, 0);
       own = performance.now() - t0;
     },
     s,
     BOOST_ROWS_WAIT_MS,
   );
-  if (!ok) binaryStep(F, leaf, values, y, w, grad, mid, n, F, g, h, 0);
+  if (!ok) step(s, values, grad, mid, n, F, g, h, 0);
   // as the histograms (splitPays): twice this thread's half is about the step alone
   trial.count++;
   trial.savedMs += 2 * own - (performance.now() - t0);

@@ -24,6 +24,7 @@ import { helperReady, runWithHelper } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
 import { assemble, WasmFn } from "../../core/wasm.ts";
 import type { SparseRows } from "./histogram.ts";
+import { stepKernel } from "./step-kernel.ts";
 
 const PAGE = 65536;
 /** WebAssembly's 32-bit address space: 4 GiB of pages. */
@@ -142,7 +143,7 @@ export function kernelModule(): WebAssembly.Module | null {
   try {
     compiled =
       typeof WebAssembly === "object"
-        ? new WebAssembly.Module(assemble([histKernel(), partitionKernel()], true))
+        ? new WebAssembly.Module(assemble([histKernel(), partitionKernel(), stepKernel()], true))
         : null;
   } catch {
     compiled = null;
@@ -176,18 +177,48 @@ export interface WasmFitKernels {
   partition(start: number, end: number, feature: number, bin: number, missingLeft: number): number;
   /** Histograms in the memory for the grower's pool (fewer than asked when they would be large). */
   slots: Float64Array[];
+  /** A binary fit's row arrays for the step between trees (boost-rows.ts), when asked for. */
+  boost: BoostRowsMemory | null;
+}
+
+/**
+ * boost-rows.ts's arrays on a fit's kernel memory (the step kernel, step-kernel.ts, reads and writes
+ * them there): raw scores F, each row's leaf, y and w (n each), the tree's leaf values (`values`: room
+ * for a tree's nodes), and the helper's outputs for the upper half of the rows.
+ */
+export interface BoostRowsMemory {
+  memory: WebAssembly.Memory;
+  F: Float64Array;
+  leaf: Int32Array;
+  y: Int32Array;
+  w: Float64Array;
+  values: Float64Array;
+  outF: Float64Array;
+  outG: Float32Array;
+  outH: Float32Array;
 }
 
 /** The node histograms kept in a fit's memory at most (beyond them the pool allocates). */
 const SLOTS_MAX_BYTES = 64 << 20;
 
 /**
- * A node of at least this many rows has its histogram built on two threads (NSL-KDD's 126k rows: the
+ * A node of at least this many rows is partitioned on two threads, and a fit of at least this many
+ * rows builds histograms on two threads (from HIST_PARALLEL_NODE_MIN_ROWS; NSL-KDD's 126k rows: the
  * upper levels of each tree). Below it the hand-off (a few µs), the copy of the helper's slots and
  * the helper's spin for a next task (0.2 ms of CPU) cost about what the split saves: at 4,096 rows
  * phishing's fit (8,843 rows) took 0.140 s of CPU split against 0.097 s on one thread.
  */
 export const HIST_PARALLEL_MIN_ROWS = 16384;
+
+/**
+ * In a fit of at least HIST_PARALLEL_MIN_ROWS rows, the histogram of a node of at least this many
+ * rows is built on two threads. There the helper is busy with the large nodes, the partitions and
+ * the steps between trees, and spins between them (HELPER_SPIN_MS), so a node's hand-off finds it
+ * awake and costs about a microsecond and the copy of its slots (NSL-KDD's nodes of 4,096–16,383
+ * rows: a fifth of the one-thread fit's histogram time). A smaller fit (phishing's 8,843 rows) keeps
+ * every histogram on one thread: there a hand-off mostly wakes a sleeping helper.
+ */
+export const HIST_PARALLEL_NODE_MIN_ROWS = 4096;
 
 /**
  * The least a build waits for the helper's share after its own (it waits as long as its own took when
@@ -235,6 +266,8 @@ export function wasmFitKernels(
   R: number,
   histSize: number,
   slots: number,
+  /** For a binary fit's step kernel (boost), the most nodes a tree has; 0: no step kernel. */
+  treeNodes = 0,
 ): WasmFitKernels | null {
   const mod = kernelModule();
   if (!mod) return null;
@@ -261,7 +294,18 @@ export function wasmFitKernels(
   const binsAt = align8(hAt + nRows * R * 4);
   const slotsAt = align8(binsAt + bins.length);
   const nSlots = Math.min(slots, Math.floor(SLOTS_MAX_BYTES / (histSize * 8)));
-  const end = slotsAt + nSlots * histSize * 8;
+  // the step kernel's rows: F, leaf, y, w, the leaf values, the helper's F, g and h (upper half)
+  const half = nRows - (nRows >>> 1);
+  const boostAt = slotsAt + nSlots * histSize * 8;
+  const bF = boostAt;
+  const bLeaf = align8(bF + 8 * nRows);
+  const bY = align8(bLeaf + 4 * nRows);
+  const bW = align8(bY + 4 * nRows);
+  const bValues = align8(bW + 8 * nRows);
+  const bOutF = align8(bValues + 8 * treeNodes);
+  const bOutG = align8(bOutF + 8 * half);
+  const bOutH = align8(bOutG + 4 * half);
+  const end = treeNodes > 0 ? align8(bOutH + 4 * half) : boostAt;
   // 32-bit addresses: a fit whose data would not fit in 4 GiB (or whose memory cannot be had) takes
   // the JS loops
   const pages = Math.ceil(end / PAGE) + 1;
@@ -317,12 +361,25 @@ export function wasmFitKernels(
     ),
     g: new Float32Array(buf, gAt, nRows * R),
     h: new Float32Array(buf, hAt, nRows * R),
+    boost:
+      treeNodes > 0
+        ? {
+            memory: mem,
+            F: new Float64Array(buf, bF, nRows),
+            leaf: new Int32Array(buf, bLeaf, nRows),
+            y: new Int32Array(buf, bY, nRows),
+            w: new Float64Array(buf, bW, nRows),
+            values: new Float64Array(buf, bValues, treeNodes),
+            outF: new Float64Array(buf, bOutF, half),
+            outG: new Float32Array(buf, bOutG, half),
+            outH: new Float32Array(buf, bOutH, half),
+          }
+        : null,
     build(g, h, start, end, out) {
       if (g.buffer !== buf || h.buffer !== buf)
         throw new RangeError("gradients outside the histogram memory");
       const inPlace = out.buffer === buf;
       const target = inPlace ? out : histView;
-      target.fill(0);
       const q0 = rowsAt + 4 * start;
       const q1 = rowsAt + 4 * end;
       const gb = g.byteOffset;
@@ -331,10 +388,13 @@ export function wasmFitKernels(
       if (
         twoThreads &&
         !helperOff &&
-        end - start >= HIST_PARALLEL_MIN_ROWS &&
+        nRows >= HIST_PARALLEL_MIN_ROWS &&
+        end - start >= HIST_PARALLEL_NODE_MIN_ROWS &&
         splitPays(savedMs, splits) &&
         helperReady()
       ) {
+        // (the helper's slots are copied over: zeroed here only when it is late)
+        target.fill(0, 0, split);
         // the slots from `split` on built by the helper into its own histogram (copied here when it
         // is done); each slot still adds its rows in node order: the same sums as on one thread
         const args: HistHalfArgs = {
@@ -360,10 +420,16 @@ export function wasmFitKernels(
         if (ok) {
           target.set(helperHist.subarray(split, histSize), split);
           handOffs++;
-        } else histFn(q0, q1, gb, hb, sinkSums, at, midAt, 4);
+        } else {
+          target.fill(0, split);
+          histFn(q0, q1, gb, hb, sinkSums, at, midAt, 4);
+        }
         splits++;
         savedMs += 2 * own - (performance.now() - t0);
-      } else histFn(q0, q1, gb, hb, sums, at, 0, 4);
+      } else {
+        target.fill(0);
+        histFn(q0, q1, gb, hb, sums, at, 0, 4);
+      }
       if (!inPlace) out.set(histView);
       return { G: sumsView[0]!, H: sumsView[1]! };
     },
@@ -468,6 +534,21 @@ interface PartHalfArgs {
 }
 
 type Kernel = (...a: number[]) => number;
+
+/** Per kernel memory, the step kernel instantiated on it in this thread. */
+const steps = new WeakMap<WebAssembly.Memory, Kernel>();
+
+/** The step kernel (step-kernel.ts) on `memory`, a fit's kernel memory (either thread). */
+export function stepKernelOn(memory: WebAssembly.Memory): Kernel {
+  let k = steps.get(memory);
+  if (!k) {
+    const mod = kernelModule();
+    if (!mod) throw new Error("no WebAssembly kernels");
+    k = (new WebAssembly.Instance(mod, { env: { memory } }).exports as Record<string, Kernel>).step!;
+    steps.set(memory, k);
+  }
+  return k;
+}
 
 /** Per fit memory, the kernels instantiated on it in this (the helper) thread. */
 const onHelper = new WeakMap<HistHelperState, { hist: Kernel; part: Kernel }>();
