@@ -31,6 +31,7 @@ import { ColumnTransformer } from "../src/preprocess/column-transformer.ts";
 import { threatScore } from "../src/selection/cv-task.ts";
 import { binaryMetrics } from "../src/selection/metrics.ts";
 import { numericCsv, subset } from "../test/helpers/data.ts";
+import { writePeerRows } from "./peer-rows.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
@@ -170,20 +171,6 @@ async function netsecSide(d: Rows): Promise<Result> {
   };
 }
 
-/** The rows as raw files for Python: X column-major float64 (nRows per column), y int32. */
-function writeRows(dir: string, d: Rows): void {
-  const put = (name: string, a: Float64Array | Int32Array) =>
-    writeFileSync(join(dir, name), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  put("Xtr.f64", d.Xtr.data);
-  put("ytr.i32", d.ytr);
-  put("Xte.f64", d.Xte.data);
-  put("yte.i32", d.yte);
-  writeFileSync(
-    join(dir, "shape.json"),
-    JSON.stringify({ train: d.Xtr.nRows, test: d.Xte.nRows, features: d.Xtr.nCols }),
-  );
-}
-
 const fmt = (x: number, digits: number) => x.toFixed(digits);
 const rate = (x: number) => `${Math.round(x / 1000).toLocaleString("en")} k`;
 
@@ -212,7 +199,7 @@ async function measure(ds: string): Promise<Raw> {
   process.stderr.write(`  netsec: fit ${fmt(mine.fit_seconds, 3)} s, F1 ${fmt(mine.f1, 4)}\n`);
   const dir = mkdtempSync(join(tmpdir(), "netsec-boosting-"));
   try {
-    writeRows(dir, d);
+    writePeerRows(dir, { X: d.Xtr, y: d.ytr }, { X: d.Xte, y: d.yte });
     const peers = JSON.parse(
       execFileSync(PY, [join(ROOT, "bench/boosting_peers.py"), dir, String(REPEAT_BELOW_S)], {
         encoding: "utf8",

@@ -24,6 +24,7 @@ import { stratifiedKFold } from "../src/selection/kfold.ts";
 import { binaryMetrics, chooseThreshold, f1Score } from "../src/selection/metrics.ts";
 import { searchCV } from "../src/selection/search.ts";
 import { numericCsv, subset, type XY } from "../test/helpers/data.ts";
+import { writePeerRows } from "./peer-rows.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
@@ -96,16 +97,7 @@ function duplicateGroups(d: XY): { groups: Int32Array; nGroups: number } {
 function peers(tr: XY, te: XY): Record<string, number> {
   const dir = mkdtempSync(join(tmpdir(), "netsec-bench-select-"));
   try {
-    const put = (name: string, a: Float64Array | Int32Array) =>
-      writeFileSync(join(dir, name), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    put("Xtr.f64", tr.X.data);
-    put("ytr.i32", tr.y);
-    put("Xte.f64", te.X.data);
-    put("yte.i32", te.y);
-    writeFileSync(
-      join(dir, "shape.json"),
-      JSON.stringify({ train: tr.X.nRows, test: te.X.nRows, features: tr.X.nCols }),
-    );
+    writePeerRows(dir, tr, te);
     return JSON.parse(
       execFileSync(join(ROOT, ".venv/bin/python"), [join(ROOT, "bench/select_peers.py"), dir], {
         encoding: "utf8",
