@@ -226,7 +226,7 @@ export class Monitor {
    * state's `open.counts` when the state is saved, the window closed or shown. Valid while `open` is
    * the state's open window.
    */
-  private readonly live = new Map<string, { open: OpenWindow; counter: WindowCounter }>();
+  private readonly live = new Map<string, { open: OpenWindow; counter: WindowCounter; startMs: number }>();
 
   constructor(
     home: string,
@@ -301,7 +301,7 @@ export class Monitor {
     const s = this.state(m.name);
     s.no_reference = null;
     if (s.open && (s.open.version !== m.version || s.open.run_id !== m.runId)) this.close(s, now);
-    if (s.open && this.expired(s.open, now)) this.close(s, now);
+    if (this.expired(s, now)) this.close(s, now);
     let counter = s.open ? this.counterOf(s) : null;
     // an open window whose bundle cannot be read any more (read back from the state file): closed
     if (s.open && !counter) this.close(s, now);
@@ -316,7 +316,7 @@ export class Monitor {
         counts: emptyCounts(ref),
       };
       counter = new WindowCounter(ref);
-      this.live.set(s.model, { open: s.open, counter });
+      this.live.set(s.model, { open: s.open, counter, startMs: now.getTime() });
     }
     add(counter!);
     this.dirty.add(m.name);
@@ -337,7 +337,7 @@ export class Monitor {
     }
     if (!ref) return null;
     const counter = WindowCounter.of(ref, open.counts);
-    this.live.set(s.model, { open, counter });
+    this.live.set(s.model, { open, counter, startMs: Date.parse(open.start) });
     return counter;
   }
 
@@ -347,14 +347,18 @@ export class Monitor {
     if (s.open && kept && kept.open === s.open) s.open.counts = kept.counter.counts();
   }
 
-  private expired(w: OpenWindow, now: Date): boolean {
-    return now.getTime() - Date.parse(w.start) >= this.settings.windowSeconds * 1000;
+  /** Whether the model's open window is `windowSeconds` old. */
+  private expired(s: ModelState, now: Date): boolean {
+    if (!s.open) return false;
+    const kept = this.live.get(s.model);
+    const start = kept && kept.open === s.open ? kept.startMs : Date.parse(s.open.start);
+    return now.getTime() - start >= this.settings.windowSeconds * 1000;
   }
 
   /** Close windows past their time, add inbox counts (when `inbox`), write what changed. */
   tick(now = new Date(), inbox = true): void {
     if (inbox) this.absorbInboxes(now);
-    for (const s of this.states.values()) if (s.open && this.expired(s.open, now)) this.close(s, now);
+    for (const s of this.states.values()) if (this.expired(s, now)) this.close(s, now);
     this.save();
   }
 
