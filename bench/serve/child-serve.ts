@@ -32,14 +32,18 @@ export function processCpuSeconds(pid: number): number {
 }
 
 /**
- * Start `netsec serve --host 127.0.0.1 --port 0 <args>` with `env` added to this process's; resolves
- * once it prints the address it listens on.
+ * Start `netsec serve --host 127.0.0.1 --port 0 <args>` with `env` added to this process's (and
+ * `nodeArgs` given to node, e.g. --cpu-prof); resolves once it prints the address it listens on.
  */
-export function startChildServe(args: readonly string[], env: Record<string, string>): Promise<ChildServe> {
+export function startChildServe(
+  args: readonly string[],
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<ChildServe> {
   const cli = fileURLToPath(new URL("../../bin/netsec.js", import.meta.url));
   const child: ChildProcess = spawn(
     process.execPath,
-    [cli, "serve", "--host", "127.0.0.1", "--port", "0", ...args],
+    [...nodeArgs, cli, "serve", "--host", "127.0.0.1", "--port", "0", ...args],
     { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   // the log (stderr) drained, its end kept for the error message

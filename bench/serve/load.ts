@@ -16,6 +16,10 @@
  *                                                         each scenario runs on both in --rounds rounds,
  *                                                         alternating which goes first; needs --home)
  *                                [--rounds n]            (with --compare-monitoring; default 4)
+ *                                [--profile-monitoring]  (with --compare-monitoring: both servers under
+ *                                                         --cpu-prof, and monitoring's share of the
+ *                                                         monitored one's CPU samples:
+ *                                                         bench/serve/monitor-share.ts)
  *
  * The model: the registry champion under --home (loaded with the real bundle loader), or, without
  * --home, the test fixture (naive Bayes on phishing) so the harness runs before real bundles exist.
@@ -51,6 +55,7 @@ import { StaticModelSource } from "../../src/serve/model-holder.ts";
 import { type StartOptions, startServer } from "../../src/serve/server.ts";
 import { fitFixturePredictor, phishingCsvSlice } from "../../test/serve/fixtures/predictor.ts";
 import { type ChildServe, startChildServe } from "./child-serve.ts";
+import { type MonitorShare, monitorShare } from "./monitor-share.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -78,6 +83,8 @@ const { values: args } = parseArgs({
     // --compare-monitoring: on/off pairs, alternating which runs first (on-off, off-on, …) so a drift in
     // the machine's load over the run weighs on both sides alike
     rounds: { type: "string", default: "4" },
+    // --compare-monitoring: profile the monitored server and report monitoring's share of its samples
+    "profile-monitoring": { type: "boolean", default: false },
   },
 });
 
@@ -241,9 +248,15 @@ if (args["compare-monitoring"] && !args.home) {
 /**
  * --compare-monitoring: `netsec serve` twice, monitoring on and off, each in a process of its own with
  * the same options and model (the training runner idle in both); started in turn (the "on" one claims
- * monitoring/ from this process's server, which stays idle while they are measured).
+ * monitoring/ from this process's server, which stays idle while they are measured). A new pair for
+ * each scenario; with `profileDirs`, both run under the CPU profiler (its cost weighs on both alike)
+ * and write their profiles there.
  */
-async function startMonitoringPair(): Promise<{ on: ChildServe; off: ChildServe }> {
+async function startMonitoringPair(profileDirs?: {
+  on: string;
+  off: string;
+}): Promise<{ on: ChildServe; off: ChildServe }> {
+  const profile = (dir: string | undefined) => (dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []);
   const flags = [
     "--model",
     args.model,
@@ -252,8 +265,12 @@ async function startMonitoringPair(): Promise<{ on: ChildServe; off: ChildServe 
     ...(args["scoring-threads"] !== undefined ? ["--scoring-threads", args["scoring-threads"]] : []),
   ];
   const env = { NETSEC_HOME: home, NETSEC_API_TOKEN: token };
-  const on = await startChildServe(flags, { ...env, NETSEC_MONITOR: "on" });
-  const off = await startChildServe(flags, { ...env, NETSEC_MONITOR: "off" }).catch(async (e) => {
+  const on = await startChildServe(flags, { ...env, NETSEC_MONITOR: "on" }, profile(profileDirs?.on));
+  const off = await startChildServe(
+    flags,
+    { ...env, NETSEC_MONITOR: "off" },
+    profile(profileDirs?.off),
+  ).catch(async (e) => {
     await on.stop();
     throw e;
   });
@@ -266,7 +283,7 @@ async function startMonitoringPair(): Promise<{ on: ChildServe; off: ChildServe 
   }
   return { on, off };
 }
-const pair = args["compare-monitoring"] ? await startMonitoringPair() : null;
+let livePair: { on: ChildServe; off: ChildServe } | null = null;
 
 /** A free TCP port on 127.0.0.1. */
 function freePort(): Promise<number> {
@@ -381,6 +398,8 @@ interface MonitoringCost {
   roundThroughputCosts: number[];
   /** the per-round CPU costs (CPU per request on / off − 1) */
   roundCpuCosts: number[];
+  /** --profile-monitoring: monitoring's share of the monitored server's CPU samples */
+  profile?: MonitorShare;
 }
 
 function monitoringCost(scenario: string, pairs: { on: Row; off: Row }[]): MonitoringCost {
@@ -422,13 +441,19 @@ const monitoringCosts: MonitoringCost[] = [];
 if (args.only) scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => s.name.includes(args.only!)));
 try {
   for (const s of scenarios) {
-    if (!pair) {
+    if (!args["compare-monitoring"]) {
       rows.push(await run(`netsec (${version})`, s));
       continue;
     }
+    const profileDir = args["profile-monitoring"] ? mkdtempSync(join(tmpdir(), "netsec-prof-")) : undefined;
+    livePair = await startMonitoringPair(
+      profileDir ? { on: join(profileDir, "on"), off: join(profileDir, "off") } : undefined,
+    );
+    const { on: monitored, off: unmonitored } = livePair;
     const at = (c: ChildServe): Scenario => ({ ...s, url: s.url.replace(server.url, c.url) });
-    const on = () => run(`netsec serve (${version}), monitoring on`, at(pair.on), pair.on.cpuSeconds);
-    const off = () => run(`netsec serve (${version}), monitoring off`, at(pair.off), pair.off.cpuSeconds);
+    const on = () => run(`netsec serve (${version}), monitoring on`, at(monitored), monitored.cpuSeconds);
+    const off = () =>
+      run(`netsec serve (${version}), monitoring off`, at(unmonitored), unmonitored.cpuSeconds);
     const pairs: { on: Row; off: Row }[] = [];
     for (let round = 0; round < Number(args.rounds); round++) {
       // on first in even rounds, off first in odd ones
@@ -439,9 +464,16 @@ try {
       rows.push(first, second);
       pairs.push(pair);
     }
-    monitoringCosts.push(monitoringCost(s.name, pairs));
+    // stopped (the profile is written as the process exits) before the next scenario's pair starts
+    await Promise.all([monitored.stop(), unmonitored.stop()]);
+    livePair = null;
+    const cost = monitoringCost(s.name, pairs);
+    if (profileDir) {
+      cost.profile = monitorShare(join(profileDir, "on"));
+      rmSync(profileDir, { recursive: true, force: true });
+    }
+    monitoringCosts.push(cost);
   }
-  if (pair) await Promise.all([pair.on.stop(), pair.off.stop()]);
   if (args["while-training"]) {
     const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const started = await fetch(`${server.url}/train`, {
@@ -522,7 +554,7 @@ try {
   }
 } finally {
   if (mlflowServe?.child.pid) process.kill(-mlflowServe.child.pid, "SIGTERM");
-  if (pair) await Promise.all([pair.on.stop(), pair.off.stop()]);
+  if (livePair) await Promise.all([livePair.on.stop(), livePair.off.stop()]);
   await server.close();
   if (!args.home) rmSync(home, { recursive: true, force: true });
 }
@@ -550,11 +582,11 @@ if (args.json) {
       return `${pct(mean)} ± ${pct(sd)} (${pct(Math.min(...xs))} to ${pct(Math.max(...xs))})`;
     };
     process.stdout.write(
-      `\n| scenario | rounds | req/s on | req/s off | throughput cost | server CPU ms/req on | off | CPU cost | rounds' throughput cost | rounds' CPU cost |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n`,
+      `\n| scenario | rounds | req/s on | req/s off | throughput cost | server CPU ms/req on | off | CPU cost | rounds' throughput cost | rounds' CPU cost | monitoring's share of the CPU samples |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|\n`,
     );
     for (const c of monitoringCosts)
       process.stdout.write(
-        `| ${c.scenario} | ${c.rounds} | ${c.rpsOn.toFixed(1)} | ${c.rpsOff.toFixed(1)} | ${pct(c.throughputCost)} | ${c.cpuMsPerRequestOn.toFixed(3)} | ${c.cpuMsPerRequestOff.toFixed(3)} | ${pct(c.cpuCost)} | ${spread(c.roundThroughputCosts)} | ${spread(c.roundCpuCosts)} |\n`,
+        `| ${c.scenario} | ${c.rounds} | ${c.rpsOn.toFixed(1)} | ${c.rpsOff.toFixed(1)} | ${pct(c.throughputCost)} | ${c.cpuMsPerRequestOn.toFixed(3)} | ${c.cpuMsPerRequestOff.toFixed(3)} | ${pct(c.cpuCost)} | ${spread(c.roundThroughputCosts)} | ${spread(c.roundCpuCosts)} | ${c.profile ? `${pct(c.profile.share)} (${c.profile.monitorMs.toFixed(0)} of ${c.profile.busyMs.toFixed(0)} ms)` : "—"} |\n`,
       );
   }
 }
