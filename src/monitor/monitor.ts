@@ -226,6 +226,8 @@ export class Monitor {
    * state's `open.counts` when the state is saved, the window closed or shown. Valid while `open` is
    * the state's open window.
    */
+  /** Each closed window's summary as JSON, made at its first save (stateJson). */
+  private readonly windowJson = new WeakMap<WindowSummary, string>();
   private readonly live = new Map<string, { open: OpenWindow; counter: WindowCounter; startMs: number }>();
 
   constructor(
@@ -370,9 +372,28 @@ export class Monitor {
       this.settle(s);
       const p = this.layout.monitorModel(model);
       mkdirSync(p.dir, { recursive: true });
-      writeAtomic(p.state, toJson(s));
+      writeAtomic(p.state, this.stateJson(s));
     }
     this.dirty.clear();
+  }
+
+  /**
+   * The state as JSON, each closed window's summary written once: a closed window never changes, and
+   * with `retention` windows kept (720 by default, about 5 KB each with 30 inputs) writing them all
+   * again at every save cost more than the rest of the state together.
+   */
+  private stateJson(s: ModelState): string {
+    const { windows, ...rest } = s;
+    const parts = windows.map((w) => {
+      let j = this.windowJson.get(w);
+      if (j === undefined) {
+        j = toJson(w);
+        this.windowJson.set(w, j);
+      }
+      return j;
+    });
+    // rest as an object's JSON is "{…}" with at least the model's name: windows go first
+    return `{"windows":[${parts.join(",")}],${toJson(rest).slice(1)}`;
   }
 
   private schemaOf(dir: string): DatasetSchema {

@@ -4,7 +4,16 @@
  * retention, alerts with their cooldown, a bundle without a monitoring reference, and `netsec predict`
  * + `netsec monitor` sharing the windows.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
@@ -141,6 +150,15 @@ describe("monitoring windows", () => {
     expect(v.open).toMatchObject({ rows: 200 });
     expect(v.windows).toEqual(w.windows);
     expect(v.latest?.inputs.columns).toEqual(w.latest?.inputs.columns);
+    // saved again (the closed window's summary written from its kept JSON): the same state read back
+    again.save();
+    score(3200, again, added);
+    again.save();
+    const file = homeLayout(join(tmp.dir, "h-direct")).monitorModel("phish").state;
+    expect(JSON.parse(readFileSync(file, "utf8")).windows).toEqual(v.windows);
+    expect(new Monitor(join(tmp.dir, "h-direct"), { windowRows: 3000 }, log, null).view("phish")).toEqual(
+      again.view("phish"),
+    );
   });
 
   it("over 1,000,000 scored rows the state stays the size retention allows (flat memory)", () => {
