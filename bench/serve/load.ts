@@ -16,6 +16,9 @@
  *                                                         each scenario runs on both in --rounds rounds,
  *                                                         alternating which goes first; needs --home)
  *                                [--rounds n]            (with --compare-monitoring; default 4)
+ *                                [--together]            (with --compare-monitoring: each round loads both
+ *                                                         servers at once, each from its own load
+ *                                                         generator, instead of one after the other)
  *                                [--profile-monitoring]  (with --compare-monitoring: both servers under
  *                                                         --cpu-prof, and monitoring's share of the
  *                                                         monitored one's CPU samples:
@@ -83,6 +86,9 @@ const { values: args } = parseArgs({
     // --compare-monitoring: on/off pairs, alternating which runs first (on-off, off-on, …) so a drift in
     // the machine's load over the run weighs on both sides alike
     rounds: { type: "string", default: "4" },
+    // --compare-monitoring: both servers under load at the same time in each round (not one after the
+    // other); on a busy machine the two then meet the same background, and share the cores between them
+    together: { type: "boolean", default: false },
     // --compare-monitoring: profile the monitored server and report monitoring's share of its samples
     "profile-monitoring": { type: "boolean", default: false },
   },
@@ -456,10 +462,19 @@ try {
       run(`netsec serve (${version}), monitoring off`, at(unmonitored), unmonitored.cpuSeconds);
     const pairs: { on: Row; off: Row }[] = [];
     for (let round = 0; round < Number(args.rounds); round++) {
-      // on first in even rounds, off first in odd ones
-      const first = round % 2 === 0 ? await on() : await off();
-      const second = round % 2 === 0 ? await off() : await on();
-      const pair = round % 2 === 0 ? { on: first, off: second } : { on: second, off: first };
+      let pair: { on: Row; off: Row };
+      let first: Row;
+      let second: Row;
+      if (args.together) {
+        // both at once, each under its own load generator: the machine's other jobs weigh on both alike
+        [first, second] = await Promise.all([on(), off()]);
+        pair = { on: first, off: second };
+      } else {
+        // on first in even rounds, off first in odd ones
+        first = round % 2 === 0 ? await on() : await off();
+        second = round % 2 === 0 ? await off() : await on();
+        pair = round % 2 === 0 ? { on: first, off: second } : { on: second, off: first };
+      }
       for (const r of [first, second]) r.scenario += ` [round ${round + 1}]`;
       rows.push(first, second);
       pairs.push(pair);
