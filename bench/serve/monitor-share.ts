@@ -16,7 +16,7 @@ const ProfileSchema = z.object({
   nodes: z.array(
     z.object({
       id: z.number(),
-      callFrame: z.object({ functionName: z.string(), url: z.string() }),
+      callFrame: z.object({ functionName: z.string(), url: z.string(), lineNumber: z.number() }),
       children: z.array(z.number()).optional(),
     }),
   ),
@@ -26,8 +26,12 @@ const ProfileSchema = z.object({
 
 /** Frames of monitoring's code. */
 const MONITOR = /\/src\/monitor\/|\/src\/serve\/monitoring\.ts$/;
-/** Frames of the scoring work (routes on the event loop, the CSV work on a scoring thread). */
-const SCORING = /\/src\/serve\/routes\/predict\.ts$|\/src\/serve\/score-csv\.ts$/;
+/**
+ * Frames of the scoring work (the records route's parsing on the event loop, an upload's reading, the
+ * CSV work on a scoring thread); a function's frame, not the module's top level (line 0), which runs
+ * at start-up.
+ */
+const SCORING = /\/src\/serve\/(records|csv-upload|score-csv)\.ts$/;
 const IDLE = new Set(["(idle)", "(program)"]);
 
 export interface MonitorShare {
@@ -52,9 +56,12 @@ export function monitorShare(dir: string): MonitorShare {
     const kindOf = (id: number): [boolean, boolean] => {
       const k = kinds.get(id);
       if (k) return k;
-      const url = byId.get(id)!.callFrame.url;
+      const { url, lineNumber } = byId.get(id)!.callFrame;
       const up = parent.has(id) ? kindOf(parent.get(id)!) : ([false, false] as [boolean, boolean]);
-      const mine: [boolean, boolean] = [up[0] || MONITOR.test(url), up[1] || SCORING.test(url)];
+      const mine: [boolean, boolean] = [
+        up[0] || MONITOR.test(url),
+        up[1] || (lineNumber > 0 && SCORING.test(url)),
+      ];
       kinds.set(id, mine);
       return mine;
     };
