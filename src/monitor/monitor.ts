@@ -143,7 +143,10 @@ function toJson(x: unknown): string {
   return JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
 }
 
-function writeAtomic(file: string, text: string): void {
+const WINDOWS_OPEN = Buffer.from('{"windows":[');
+const COMMA = Buffer.from(",");
+
+function writeAtomic(file: string, text: string | Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
@@ -221,13 +224,13 @@ export class Monitor {
   /** Each model's latest window's full reports (measured at its close, or again from its counts). */
   private readonly reports = new Map<string, LatestReports>();
   private readonly onWindow: (model: string, w: WindowSummary) => void;
+  /** Each closed window's summary as UTF-8 JSON, made at its first save (stateJson). */
+  private readonly windowJson = new WeakMap<WindowSummary, Buffer>();
   /**
    * Each model's open window as it fills (window-counter.ts): counted into here, copied into the
    * state's `open.counts` when the state is saved, the window closed or shown. Valid while `open` is
    * the state's open window.
    */
-  /** Each closed window's summary as JSON, made at its first save (stateJson). */
-  private readonly windowJson = new WeakMap<WindowSummary, string>();
   private readonly live = new Map<string, { open: OpenWindow; counter: WindowCounter; startMs: number }>();
 
   constructor(
@@ -382,18 +385,22 @@ export class Monitor {
    * with `retention` windows kept (720 by default, about 5 KB each with 30 inputs) writing them all
    * again at every save cost more than the rest of the state together.
    */
-  private stateJson(s: ModelState): string {
+  private stateJson(s: ModelState): Buffer {
     const { windows, ...rest } = s;
-    const parts = windows.map((w) => {
+    // the windows' bytes copied once into the file's, never joined into a string and encoded again
+    const parts: Buffer[] = [WINDOWS_OPEN];
+    windows.forEach((w, i) => {
       let j = this.windowJson.get(w);
       if (j === undefined) {
-        j = toJson(w);
+        j = Buffer.from(toJson(w));
         this.windowJson.set(w, j);
       }
-      return j;
+      if (i > 0) parts.push(COMMA);
+      parts.push(j);
     });
     // rest as an object's JSON is "{…}" with at least the model's name: windows go first
-    return `{"windows":[${parts.join(",")}],${toJson(rest).slice(1)}`;
+    parts.push(Buffer.from(`],${toJson(rest).slice(1)}`));
+    return Buffer.concat(parts);
   }
 
   private schemaOf(dir: string): DatasetSchema {
