@@ -11,10 +11,18 @@
  *                                [--model <name>]        (the registered model served; default netsec-phishing)
  *                                [--mlflow-serve]        (start `mlflow models serve` from .venv on the
  *                                                         champion's ONNX export; instead of --mlflow-url)
- *                                [--compare-monitoring]  (a second server on the same home with
- *                                                         NETSEC_MONITOR=off; each scenario runs on both
- *                                                         in --rounds rounds, alternating which goes first)
+ *                                [--compare-monitoring]  (monitoring's cost: two `netsec serve` child
+ *                                                         processes on --home, one with NETSEC_MONITOR=off;
+ *                                                         each scenario runs on both in --rounds rounds,
+ *                                                         alternating which goes first; needs --home)
  *                                [--rounds n]            (with --compare-monitoring; default 4)
+ *                                [--together]            (with --compare-monitoring: each round loads both
+ *                                                         servers at once, each from its own load
+ *                                                         generator, instead of one after the other)
+ *                                [--profile-monitoring]  (with --compare-monitoring: both servers under
+ *                                                         --cpu-prof, and monitoring's share of the
+ *                                                         monitored one's CPU samples:
+ *                                                         bench/serve/monitor-share.ts)
  *
  * The model: the registry champion under --home (loaded with the real bundle loader), or, without
  * --home, the test fixture (naive Bayes on phishing) so the harness runs before real bundles exist.
@@ -22,11 +30,14 @@
  * with `dataframe_records`) for a side-by-side line. The load generator runs in a process of its own
  * (bench/serve/loadgen.ts), as a client would; server and load generator share the machine (2
  * cores): compare numbers from the same run only.
- * Every row also gives the server's CPU time per request: this process's user + system CPU (every
- * thread: the servers' event loops and scoring threads; the load generator is another process) over
- * the run, divided by the requests answered. On a shared machine throughput moves with the other
- * jobs, CPU per request far less, so --compare-monitoring reports both: the ratio of the rounds'
- * summed throughput (on/off) and of the summed CPU per request.
+ * Every row also gives the server's CPU time per request: the server process's user + system CPU
+ * (every thread: the event loop, scoring threads, garbage collector; the load generator is another
+ * process) over the run, divided by the requests answered. On a shared machine throughput moves with
+ * the other jobs, CPU per request far less, so --compare-monitoring reports both: the ratio of the
+ * rounds' mean throughput (on/off) and of the summed CPU per request, with their spread over the
+ * rounds. Its two servers are `netsec serve` children (bench/serve/child-serve.ts) with the same
+ * options (--scoring-threads, --model, no rate limit), so neither's heap, garbage collection or timers
+ * weigh on the other's figures, as they did when both ran in this process.
  * With --while-training, the netsec scenarios run a second time while a training job started through
  * `POST /train` (by default the original's five grids on phishing with 10-fold CV, in the server's
  * worker thread) is running.
@@ -46,6 +57,8 @@ import { PipelineConfigSchema } from "../../src/pipeline/config.ts";
 import { StaticModelSource } from "../../src/serve/model-holder.ts";
 import { type StartOptions, startServer } from "../../src/serve/server.ts";
 import { fitFixturePredictor, phishingCsvSlice } from "../../test/serve/fixtures/predictor.ts";
+import { type ChildServe, startChildServe } from "./child-serve.ts";
+import { type MonitorShare, monitorShare } from "./monitor-share.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -73,6 +86,11 @@ const { values: args } = parseArgs({
     // --compare-monitoring: on/off pairs, alternating which runs first (on-off, off-on, …) so a drift in
     // the machine's load over the run weighs on both sides alike
     rounds: { type: "string", default: "4" },
+    // --compare-monitoring: both servers under load at the same time in each round (not one after the
+    // other); on a busy machine the two then meet the same background, and share the cores between them
+    together: { type: "boolean", default: false },
+    // --compare-monitoring: profile the monitored server and report monitoring's share of its samples
+    "profile-monitoring": { type: "boolean", default: false },
   },
 });
 
@@ -126,13 +144,22 @@ function multipartBody(csv: string): { body: Buffer; type: string } {
   return { body, type: `multipart/form-data; boundary=${b}` };
 }
 
-/** One scenario under load from bench/serve/loadgen.ts, a separate process (a client, not a thread of the server). */
-async function run(target: string, s: Scenario): Promise<Row> {
+/** This process's user + system CPU seconds (every thread). */
+function ownCpuSeconds(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
+}
+
+/**
+ * One scenario under load from bench/serve/loadgen.ts, a separate process (a client, not a thread of
+ * the server); `cpuSeconds` reads the serving process's CPU time.
+ */
+async function run(target: string, s: Scenario, cpuSeconds: () => number = ownCpuSeconds): Promise<Row> {
   // a warm-up second first, not counted (the same for every target: compiled code, warm caches)
   await load(s, 1);
-  const cpuBefore = process.cpuUsage();
+  const cpuBefore = cpuSeconds();
   const r = await load(s, Number(args.duration));
-  const cpu = process.cpuUsage(cpuBefore);
+  const cpu = cpuSeconds() - cpuBefore;
   return {
     target,
     scenario: s.name,
@@ -143,7 +170,7 @@ async function run(target: string, s: Scenario): Promise<Row> {
     non2xx: r.non2xx,
     errors: r.errors,
     requests: r.requests,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    cpuSeconds: cpu,
   };
 }
 
@@ -212,25 +239,57 @@ const serverOptions: StartOptions = {
   ...(fixture ? { models: new StaticModelSource(fixture) } : { model: args.model }),
 };
 const server = await startServer(config, serverOptions);
-/** The options without the training runner (only the measured server takes training jobs). */
-function withoutTraining(o: StartOptions): StartOptions {
-  const { training: _, ...rest } = o;
-  return rest;
-}
-// --compare-monitoring: the same server with monitoring off (its own port, the same home and model;
-// with the same training runner, idle, unless --while-training sends jobs, which the measured
-// server alone takes)
-const unmonitored = args["compare-monitoring"]
-  ? await startServer(
-      { ...config, NETSEC_MONITOR: "off" },
-      args["while-training"] ? withoutTraining(serverOptions) : serverOptions,
-    )
-  : null;
 const version = server.app.netsec.holder.current()?.version;
 if (!version) {
   await server.close();
   throw new Error(`no champion model under ${home}; train one first or omit --home to use the fixture model`);
 }
+if (args["compare-monitoring"] && !args.home) {
+  await server.close();
+  throw new Error(
+    "--compare-monitoring serves a registry champion from `netsec serve` children: give --home",
+  );
+}
+
+/**
+ * --compare-monitoring: `netsec serve` twice, monitoring on and off, each in a process of its own with
+ * the same options and model (the training runner idle in both); started in turn (the "on" one claims
+ * monitoring/ from this process's server, which stays idle while they are measured). A new pair for
+ * each scenario; with `profileDirs`, both run under the CPU profiler (its cost weighs on both alike)
+ * and write their profiles there.
+ */
+async function startMonitoringPair(profileDirs?: {
+  on: string;
+  off: string;
+}): Promise<{ on: ChildServe; off: ChildServe }> {
+  const profile = (dir: string | undefined) => (dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []);
+  const flags = [
+    "--model",
+    args.model,
+    "--rate-limit",
+    "off",
+    ...(args["scoring-threads"] !== undefined ? ["--scoring-threads", args["scoring-threads"]] : []),
+  ];
+  const env = { NETSEC_HOME: home, NETSEC_API_TOKEN: token };
+  const on = await startChildServe(flags, { ...env, NETSEC_MONITOR: "on" }, profile(profileDirs?.on));
+  const off = await startChildServe(
+    flags,
+    { ...env, NETSEC_MONITOR: "off" },
+    profile(profileDirs?.off),
+  ).catch(async (e) => {
+    await on.stop();
+    throw e;
+  });
+  for (const c of [on, off]) {
+    const ready = (await (await fetch(`${c.url}/health/ready`)).json()) as { model_version?: string };
+    if (ready.model_version !== version) {
+      await Promise.all([on.stop(), off.stop()]);
+      throw new Error(`netsec serve at ${c.url} serves ${ready.model_version}, not ${version}`);
+    }
+  }
+  return { on, off };
+}
+let livePair: { on: ChildServe; off: ChildServe } | null = null;
 
 /** A free TCP port on 127.0.0.1. */
 function freePort(): Promise<number> {
@@ -343,6 +402,10 @@ interface MonitoringCost {
   cpuCost: number;
   /** the per-round throughput costs, to show their spread */
   roundThroughputCosts: number[];
+  /** the per-round CPU costs (CPU per request on / off − 1) */
+  roundCpuCosts: number[];
+  /** --profile-monitoring: monitoring's share of the monitored server's CPU samples */
+  profile?: MonitorShare;
 }
 
 function monitoringCost(scenario: string, pairs: { on: Row; off: Row }[]): MonitoringCost {
@@ -371,6 +434,10 @@ function monitoringCost(scenario: string, pairs: { on: Row; off: Row }[]): Monit
     cpuMsPerRequestOff: cpuOff,
     cpuCost: cpuOn / cpuOff - 1,
     roundThroughputCosts: pairs.map((p) => 1 - p.on.rps / p.off.rps),
+    roundCpuCosts: pairs.map(
+      (p) =>
+        p.on.cpuSeconds / Math.max(1, p.on.requests) / (p.off.cpuSeconds / Math.max(1, p.off.requests)) - 1,
+    ),
   };
 }
 
@@ -380,24 +447,47 @@ const monitoringCosts: MonitoringCost[] = [];
 if (args.only) scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => s.name.includes(args.only!)));
 try {
   for (const s of scenarios) {
-    if (!unmonitored) {
+    if (!args["compare-monitoring"]) {
       rows.push(await run(`netsec (${version})`, s));
       continue;
     }
-    const on = () => run(`netsec (${version}), monitoring on`, s);
+    const profileDir = args["profile-monitoring"] ? mkdtempSync(join(tmpdir(), "netsec-prof-")) : undefined;
+    livePair = await startMonitoringPair(
+      profileDir ? { on: join(profileDir, "on"), off: join(profileDir, "off") } : undefined,
+    );
+    const { on: monitored, off: unmonitored } = livePair;
+    const at = (c: ChildServe): Scenario => ({ ...s, url: s.url.replace(server.url, c.url) });
+    const on = () => run(`netsec serve (${version}), monitoring on`, at(monitored), monitored.cpuSeconds);
     const off = () =>
-      run(`netsec (${version}), monitoring off`, { ...s, url: s.url.replace(server.url, unmonitored.url) });
+      run(`netsec serve (${version}), monitoring off`, at(unmonitored), unmonitored.cpuSeconds);
     const pairs: { on: Row; off: Row }[] = [];
     for (let round = 0; round < Number(args.rounds); round++) {
-      // on first in even rounds, off first in odd ones
-      const first = round % 2 === 0 ? await on() : await off();
-      const second = round % 2 === 0 ? await off() : await on();
-      const pair = round % 2 === 0 ? { on: first, off: second } : { on: second, off: first };
+      let pair: { on: Row; off: Row };
+      let first: Row;
+      let second: Row;
+      if (args.together) {
+        // both at once, each under its own load generator: the machine's other jobs weigh on both alike
+        [first, second] = await Promise.all([on(), off()]);
+        pair = { on: first, off: second };
+      } else {
+        // on first in even rounds, off first in odd ones
+        first = round % 2 === 0 ? await on() : await off();
+        second = round % 2 === 0 ? await off() : await on();
+        pair = round % 2 === 0 ? { on: first, off: second } : { on: second, off: first };
+      }
       for (const r of [first, second]) r.scenario += ` [round ${round + 1}]`;
       rows.push(first, second);
       pairs.push(pair);
     }
-    monitoringCosts.push(monitoringCost(s.name, pairs));
+    // stopped (the profile is written as the process exits) before the next scenario's pair starts
+    await Promise.all([monitored.stop(), unmonitored.stop()]);
+    livePair = null;
+    const cost = monitoringCost(s.name, pairs);
+    if (profileDir) {
+      cost.profile = monitorShare(join(profileDir, "on"));
+      rmSync(profileDir, { recursive: true, force: true });
+    }
+    monitoringCosts.push(cost);
   }
   if (args["while-training"]) {
     const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
@@ -479,8 +569,8 @@ try {
   }
 } finally {
   if (mlflowServe?.child.pid) process.kill(-mlflowServe.child.pid, "SIGTERM");
+  if (livePair) await Promise.all([livePair.on.stop(), livePair.off.stop()]);
   await server.close();
-  await unmonitored?.close();
   if (!args.home) rmSync(home, { recursive: true, force: true });
 }
 
@@ -500,12 +590,18 @@ if (args.json) {
   }
   if (monitoringCosts.length > 0) {
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    /** mean ± standard deviation of the rounds' figures, and their range */
+    const spread = (xs: number[]) => {
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
+      return `${pct(mean)} ± ${pct(sd)} (${pct(Math.min(...xs))} to ${pct(Math.max(...xs))})`;
+    };
     process.stdout.write(
-      `\n| scenario | rounds | req/s on | req/s off | throughput cost | server CPU ms/req on | off | CPU cost | per-round throughput cost |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n`,
+      `\n| scenario | rounds | req/s on | req/s off | throughput cost | server CPU ms/req on | off | CPU cost | rounds' throughput cost | rounds' CPU cost | monitoring's share of the CPU samples |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|\n`,
     );
     for (const c of monitoringCosts)
       process.stdout.write(
-        `| ${c.scenario} | ${c.rounds} | ${c.rpsOn.toFixed(1)} | ${c.rpsOff.toFixed(1)} | ${pct(c.throughputCost)} | ${c.cpuMsPerRequestOn.toFixed(3)} | ${c.cpuMsPerRequestOff.toFixed(3)} | ${pct(c.cpuCost)} | ${c.roundThroughputCosts.map(pct).join(", ")} |\n`,
+        `| ${c.scenario} | ${c.rounds} | ${c.rpsOn.toFixed(1)} | ${c.rpsOff.toFixed(1)} | ${pct(c.throughputCost)} | ${c.cpuMsPerRequestOn.toFixed(3)} | ${c.cpuMsPerRequestOff.toFixed(3)} | ${pct(c.cpuCost)} | ${spread(c.roundThroughputCosts)} | ${spread(c.roundCpuCosts)} | ${c.profile ? `${pct(c.profile.share)} (${c.profile.monitorMs.toFixed(0)} of ${c.profile.busyMs.toFixed(0)} ms)` : "—"} |\n`,
       );
   }
 }

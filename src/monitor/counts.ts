@@ -10,7 +10,7 @@
  * upload's work on the scoring thread).
  *
  * A scoring thread counts its batch (`countBatch`) next to the scoring and returns the counts; the
- * server adds them to the open window (`addCounts`), so the event loop does per batch work of the
+ * server adds them to the open window (window-counter.ts), so the event loop does per batch work of the
  * size of the bins, not of the rows.
  */
 import { z } from "zod";
@@ -134,7 +134,7 @@ function firstAtLeast(edges: Float64Array, x: number): number {
  * spanning fewer than `INT_TABLE_SPAN` grid points (counts, flags, ports, rates such as 0.07, …), a
  * table from a grid point to its slot in `bins`, so such a cell costs one array read.
  */
-interface BinLookup {
+export interface BinLookup {
   edges: Float64Array;
   /** slot in `bins` of the grid value (gridLo + i) / unit, or null without a table. */
   table: Uint16Array | null;
@@ -159,7 +159,7 @@ const INT_TABLE_SPAN = 1 << 16;
 const GRID_UNITS = [1, 10, 100, 1000];
 const lookupCache = new WeakMap<number[], BinLookup>();
 
-function lookupOf(edgeList: number[]): BinLookup {
+export function lookupOf(edgeList: number[]): BinLookup {
   let l = lookupCache.get(edgeList);
   if (l) return l;
   const edges = Float64Array.from(edgeList);
@@ -224,7 +224,7 @@ function guidedFirstAtLeast(l: BinLookup, x: number): number {
 }
 
 const indexCache = new WeakMap<string[], Map<string, number>>();
-function indexOf(categories: string[]): Map<string, number> {
+export function indexOf(categories: string[]): Map<string, number> {
   let m = indexCache.get(categories);
   if (!m) {
     m = new Map(categories.map((c, i) => [c, i]));
@@ -242,9 +242,10 @@ export interface ScoredBatch {
 }
 
 /** Count lanes: consecutive cells go to different copies of the counters (see countNumeric). */
-const LANES = 4;
+export const LANES = 4;
 
-interface Scratch {
+/** Working room of countNumeric (scratchFor). */
+export interface Scratch {
   perValue: Int32Array;
   off: Int32Array;
   bins: Int32Array;
@@ -266,7 +267,7 @@ interface CellSums {
  * The slot in a numeric input's `bins` of a present value `x`: 0 below the first edge, m + 1 above
  * the last, else 1 + the index of the first edge ≥ x (the table's slot when x lies on its grid).
  */
-function slotOf(look: BinLookup, x: number): number {
+export function slotOf(look: BinLookup, x: number): number {
   const edges = look.edges;
   const m = edges.length;
   if (m === 0 || x > edges[m - 1]!) return m + 1;
@@ -356,7 +357,7 @@ function countCellsAt(
  * column of few values hits one counter in a row), which made the plain loop three times slower.
  * Cells off the table (missing, fractional, outside the edges) are counted one by one after.
  */
-function countNumeric(
+export function countNumeric(
   v: Float64Array,
   n: number,
   look: BinLookup,
@@ -451,6 +452,15 @@ function countNumeric(
   acc.max = n - s.missing > 0 ? s.max : null;
 }
 
+/** countNumeric's working room for batches of up to `rows` rows and inputs of up to `widest` edges. */
+export function scratchFor(widest: number, rows: number): Scratch {
+  return {
+    perValue: new Int32Array(LANES * rows),
+    off: new Int32Array(rows),
+    bins: new Int32Array(widest + 2),
+  };
+}
+
 /** The counts of one scored batch on the reference's bins. */
 export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts {
   const out = emptyCounts(ref);
@@ -459,11 +469,7 @@ export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts 
   let widest = 0;
   for (const r of Object.values(ref.inputs))
     if (r.kind === "numeric") widest = Math.max(widest, r.edges.length);
-  const scratch: Scratch = {
-    perValue: new Int32Array(LANES * n),
-    off: new Int32Array(n),
-    bins: new Int32Array(widest + 2),
-  };
+  const scratch = scratchFor(widest, n);
   for (const [name, r] of Object.entries(ref.inputs)) {
     if (!b.frame.has(name)) continue;
     const col = b.frame.column(name);
@@ -517,65 +523,11 @@ export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts 
   return out;
 }
 
-/**
- * Batches of at most this many rows are counted straight into the window (countInto): below it,
- * countBatch's passes over every bin of every input (a fresh set of counts, then adding it) cost
- * more than the rows (`POST /predict/records` with one record: 0.07 ms a request, 10% of serving it).
- */
-export const DIRECT_COUNT_MAX_ROWS = 64;
-
-/**
- * Adds a scored batch's counts straight into `acc` (counts on `ref`'s bins), cell by cell: the counts
- * addCounts(acc, countBatch(ref, b)) gives (the sums to rounding: added in another order), in work
- * proportional to the batch's cells alone. For small batches (DIRECT_COUNT_MAX_ROWS).
- */
-export function countInto(acc: WindowCounts, ref: MonitorReference, b: ScoredBatch): void {
-  const n = b.frame.nRows;
-  acc.rows += n;
-  for (const [name, r] of Object.entries(ref.inputs)) {
-    if (!b.frame.has(name)) continue;
-    const col = b.frame.column(name);
-    const a = acc.inputs[name];
-    if (r.kind === "numeric" && a?.kind === "numeric" && col.kind === "numeric") {
-      const look = lookupOf(r.edges);
-      const v = col.values;
-      for (let i = 0; i < n; i++) {
-        const x = v[i]!;
-        if (Number.isNaN(x)) {
-          a.missing++;
-          continue;
-        }
-        a.sum += x;
-        a.sumsq += x * x;
-        if (a.min === null || x < a.min) a.min = x;
-        if (a.max === null || x > a.max) a.max = x;
-        a.bins[slotOf(look, x)]!++;
-      }
-    } else if (r.kind === "categorical" && a?.kind === "categorical" && col.kind === "categorical") {
-      const index = indexOf(r.categories);
-      for (let i = 0; i < n; i++) {
-        const c = col.codes[i]!;
-        if (c < 0) {
-          a.missing++;
-          continue;
-        }
-        const k = index.get(col.categories[c]!);
-        if (k !== undefined) a.known[k]!++;
-        else addUnseen(a, col.categories[c]!, 1);
-      }
-    }
-  }
-  const o = acc.outputs;
-  for (let i = 0; i < n; i++) {
-    if (b.isThreat[i] === 1) o.threats++;
-    const p = b.probability[i]!;
-    if (!Number.isNaN(p)) o.probability[probabilityBin(p)]!++;
-    const c = b.labelNames[i]!;
-    o.classes[c] = (o.classes[c] ?? 0) + 1;
-  }
-}
-
-function addUnseen(acc: CategoricalCounts, name: string, n: number): void {
+export function addUnseen(
+  acc: Pick<CategoricalCounts, "unseen" | "unseen_other">,
+  name: string,
+  n: number,
+): void {
   if (name in acc.unseen) acc.unseen[name]! += n;
   else if (Object.keys(acc.unseen).length < MAX_UNSEEN_NAMES) acc.unseen[name] = n;
   else acc.unseen_other += n;

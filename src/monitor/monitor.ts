@@ -37,16 +37,14 @@ import type { DatasetSchema } from "../datasets/schema.ts";
 import type { DriftOptions, DriftReport } from "../validate/drift.ts";
 import { type AlertChannel, type AlertRules, AlertSink, brokenRules, DEFAULT_ALERT_RULES } from "./alerts.ts";
 import {
-  addCounts,
   countBatch,
-  countInto,
-  DIRECT_COUNT_MAX_ROWS,
   emptyCounts,
   type ScoredBatch,
   type WindowCounts,
   WindowCountsSchema,
 } from "./counts.ts";
 import { type MonitorReference, monitorReferenceFor } from "./reference.ts";
+import { WindowCounter } from "./window-counter.ts";
 import { type WindowDrift, windowDrift } from "./window-drift.ts";
 
 export const NO_REFERENCE_MESSAGE = "no reference profile; retrain";
@@ -118,7 +116,7 @@ export type WindowSummary = z.infer<typeof WindowSummarySchema>;
 /** The state file (ours, but read back from disk: parsed, never trusted as is). */
 const ModelStateSchema = z.object({
   model: z.string(),
-  /** The open window: its model version, bundle and counts. */
+  /** The open window: its model version, bundle and counts (as of the last save: see `Monitor.live`). */
   open: z
     .object({
       version: z.string(),
@@ -145,7 +143,10 @@ function toJson(x: unknown): string {
   return JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
 }
 
-function writeAtomic(file: string, text: string): void {
+const WINDOWS_OPEN = Buffer.from('{"windows":[');
+const COMMA = Buffer.from(",");
+
+function writeAtomic(file: string, text: string | Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
@@ -223,6 +224,14 @@ export class Monitor {
   /** Each model's latest window's full reports (measured at its close, or again from its counts). */
   private readonly reports = new Map<string, LatestReports>();
   private readonly onWindow: (model: string, w: WindowSummary) => void;
+  /** Each closed window's summary as UTF-8 JSON, made at its first save (stateJson). */
+  private readonly windowJson = new WeakMap<WindowSummary, Buffer>();
+  /**
+   * Each model's open window as it fills (window-counter.ts): counted into here, copied into the
+   * state's `open.counts` when the state is saved, the window closed or shown. Valid while `open` is
+   * the state's open window.
+   */
+  private readonly live = new Map<string, { open: OpenWindow; counter: WindowCounter; startMs: number }>();
 
   constructor(
     home: string,
@@ -275,18 +284,13 @@ export class Monitor {
    */
   record(m: ScoringModel, counts: WindowCounts | null, now = new Date()): void {
     if (counts === null) this.noReference(m);
-    else this.addToWindow(m, now, (c) => addCounts(c, counts));
+    else this.addToWindow(m, now, (c) => c.add(counts));
   }
 
-  /**
-   * Count a scored batch into the model's open window: a small batch (DIRECT_COUNT_MAX_ROWS) straight
-   * into it, a larger one through countBatch (its per-bin passes then cost less than the rows).
-   */
+  /** Count a scored batch straight into the model's open window (work of the batch's cells alone). */
   recordScored(m: ScoringModel, b: ScoredBatch, now = new Date()): void {
-    const ref = this.reference(m.dir);
-    if (!ref) this.noReference(m);
-    else if (b.frame.nRows > DIRECT_COUNT_MAX_ROWS) this.record(m, countBatch(ref, b), now);
-    else this.addToWindow(m, now, (c) => countInto(c, ref, b));
+    if (!this.reference(m.dir)) this.noReference(m);
+    else this.addToWindow(m, now, (c) => c.count(b));
   }
 
   private noReference(m: ScoringModel): void {
@@ -298,11 +302,14 @@ export class Monitor {
   }
 
   /** `add` a batch's counts to the model's open window (opened, or closed first, as the window rules say). */
-  private addToWindow(m: ScoringModel, now: Date, add: (window: WindowCounts) => void): void {
+  private addToWindow(m: ScoringModel, now: Date, add: (window: WindowCounter) => void): void {
     const s = this.state(m.name);
     s.no_reference = null;
     if (s.open && (s.open.version !== m.version || s.open.run_id !== m.runId)) this.close(s, now);
-    if (s.open && this.expired(s.open, now)) this.close(s, now);
+    if (this.expired(s, now)) this.close(s, now);
+    let counter = s.open ? this.counterOf(s) : null;
+    // an open window whose bundle cannot be read any more (read back from the state file): closed
+    if (s.open && !counter) this.close(s, now);
     if (!s.open) {
       const ref = this.reference(m.dir);
       if (!ref) return;
@@ -313,20 +320,50 @@ export class Monitor {
         start: now.toISOString(),
         counts: emptyCounts(ref),
       };
+      counter = new WindowCounter(ref);
+      this.live.set(s.model, { open: s.open, counter, startMs: now.getTime() });
     }
-    add(s.open.counts);
+    add(counter!);
     this.dirty.add(m.name);
-    if (s.open.counts.rows >= this.settings.windowRows) this.close(s, now);
+    if (counter!.rows >= this.settings.windowRows) this.close(s, now);
   }
 
-  private expired(w: OpenWindow, now: Date): boolean {
-    return now.getTime() - Date.parse(w.start) >= this.settings.windowSeconds * 1000;
+  /** The counter of the state's open window: made from its saved counts after a restart; null when its bundle is gone. */
+  private counterOf(s: ModelState): WindowCounter | null {
+    const open = s.open;
+    if (!open) return null;
+    const kept = this.live.get(s.model);
+    if (kept && kept.open === open) return kept.counter;
+    let ref: MonitorReference | null;
+    try {
+      ref = this.reference(open.dir);
+    } catch {
+      return null;
+    }
+    if (!ref) return null;
+    const counter = WindowCounter.of(ref, open.counts);
+    this.live.set(s.model, { open, counter, startMs: Date.parse(open.start) });
+    return counter;
+  }
+
+  /** The open window's counts copied from its counter into the state (before it is saved or closed). */
+  private settle(s: ModelState): void {
+    const kept = this.live.get(s.model);
+    if (s.open && kept && kept.open === s.open) s.open.counts = kept.counter.counts();
+  }
+
+  /** Whether the model's open window is `windowSeconds` old. */
+  private expired(s: ModelState, now: Date): boolean {
+    if (!s.open) return false;
+    const kept = this.live.get(s.model);
+    const start = kept && kept.open === s.open ? kept.startMs : Date.parse(s.open.start);
+    return now.getTime() - start >= this.settings.windowSeconds * 1000;
   }
 
   /** Close windows past their time, add inbox counts (when `inbox`), write what changed. */
   tick(now = new Date(), inbox = true): void {
     if (inbox) this.absorbInboxes(now);
-    for (const s of this.states.values()) if (s.open && this.expired(s.open, now)) this.close(s, now);
+    for (const s of this.states.values()) if (this.expired(s, now)) this.close(s, now);
     this.save();
   }
 
@@ -335,11 +372,35 @@ export class Monitor {
     for (const model of this.dirty) {
       const s = this.states.get(model);
       if (!s) continue;
+      this.settle(s);
       const p = this.layout.monitorModel(model);
       mkdirSync(p.dir, { recursive: true });
-      writeAtomic(p.state, toJson(s));
+      writeAtomic(p.state, this.stateJson(s));
     }
     this.dirty.clear();
+  }
+
+  /**
+   * The state as JSON, each closed window's summary written once: a closed window never changes, and
+   * with `retention` windows kept (720 by default, about 5 KB each with 30 inputs) writing them all
+   * again at every save cost more than the rest of the state together.
+   */
+  private stateJson(s: ModelState): Buffer {
+    const { windows, ...rest } = s;
+    // the windows' bytes copied once into the file's, never joined into a string and encoded again
+    const parts: Buffer[] = [WINDOWS_OPEN];
+    windows.forEach((w, i) => {
+      let j = this.windowJson.get(w);
+      if (j === undefined) {
+        j = Buffer.from(toJson(w));
+        this.windowJson.set(w, j);
+      }
+      if (i > 0) parts.push(COMMA);
+      parts.push(j);
+    });
+    // rest as an object's JSON is "{…}" with at least the model's name: windows go first
+    parts.push(Buffer.from(`],${toJson(rest).slice(1)}`));
+    return Buffer.concat(parts);
   }
 
   private schemaOf(dir: string): DatasetSchema {
@@ -352,6 +413,8 @@ export class Monitor {
   }
 
   private close(s: ModelState, now: Date): void {
+    this.settle(s);
+    this.live.delete(s.model);
     const w = s.open;
     s.open = null;
     this.dirty.add(s.model);
@@ -459,7 +522,13 @@ export class Monitor {
         window_seconds: this.settings.windowSeconds,
         retention: this.settings.retention,
       },
-      open: s.open ? { version: s.open.version, start: s.open.start, rows: s.open.counts.rows } : null,
+      open: s.open
+        ? {
+            version: s.open.version,
+            start: s.open.start,
+            rows: this.counterOf(s)?.rows ?? s.open.counts.rows,
+          }
+        : null,
       windows,
       latest: this.latestReports(s),
     };

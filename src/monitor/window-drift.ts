@@ -6,7 +6,7 @@
  * threat rate (share of rows at or above the model's threshold) in percentage points.
  */
 import { DatasetSchema, SchemaFileSchema } from "../datasets/schema.ts";
-import { type DriftOptions, type DriftReport, detectDrift } from "../validate/drift.ts";
+import { type DriftOptions, type DriftReport, driftOfProfiles } from "../validate/drift.ts";
 import type { DataProfile } from "../validate/profile.ts";
 import { unseenShare, type WindowCounts, windowProfile } from "./counts.ts";
 import { type MonitorReference, PROBABILITY_BINS, referenceProfile } from "./reference.ts";
@@ -77,15 +77,32 @@ function outputProfile(
   };
 }
 
+/** The reference's side of both drift reports, made once per reference. */
+const referenceSideCache = new WeakMap<MonitorReference, { inputs: DataProfile; outputs: DataProfile }>();
+function referenceSides(ref: MonitorReference): { inputs: DataProfile; outputs: DataProfile } {
+  let sides = referenceSideCache.get(ref);
+  if (!sides) {
+    sides = {
+      inputs: referenceProfile(ref),
+      outputs: outputProfile(ref.dataset, ref.outputs.probability, ref.outputs.classes),
+    };
+    referenceSideCache.set(ref, sides);
+  }
+  return sides;
+}
+
 export function windowDrift(
   ref: MonitorReference,
   c: WindowCounts,
   schema: DatasetSchema,
   opts: DriftOptions = {},
 ): WindowDrift {
-  const inputs = detectDrift(referenceProfile(ref), windowProfile(ref, c), schema, opts);
-  const outputs = detectDrift(
-    outputProfile(ref.dataset, ref.outputs.probability, ref.outputs.classes),
+  // both sides made here from checked data (the reference parsed when read, the counts ours): the
+  // decisions of detectDrift without checking the profiles again
+  const refSide = referenceSides(ref);
+  const inputs = driftOfProfiles(refSide.inputs, windowProfile(ref, c), schema, opts);
+  const outputs = driftOfProfiles(
+    refSide.outputs,
     outputProfile(ref.dataset, c.outputs.probability, c.outputs.classes),
     OUTPUT_SCHEMA,
     opts,

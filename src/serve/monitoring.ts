@@ -37,6 +37,8 @@ export class ServeMonitoring {
   private readonly metrics: ServeMetrics;
   private readonly tickMs: number;
   private timer: NodeJS.Timeout | null = null;
+  /** Each served model's monitored identity, made once (not at every scored request). */
+  private readonly models = new WeakMap<Predictor, ScoringModel | null>();
 
   constructor(home: string, opts: MonitoringOptions, log: Logger, metrics: ServeMetrics) {
     this.home = home;
@@ -53,13 +55,19 @@ export class ServeMonitoring {
 
   /** The monitored identity of a served model; null for an in-memory model (no bundle directory). */
   modelOf(p: Predictor): ScoringModel | null {
-    if (!p.dir) return null;
-    return {
-      name: monitoredName(p.version, p.manifest.dataset),
-      version: p.version,
-      runId: p.manifest.run_id,
-      dir: p.dir,
-    };
+    let m = this.models.get(p);
+    if (m === undefined) {
+      m = p.dir
+        ? {
+            name: monitoredName(p.version, p.manifest.dataset),
+            version: p.version,
+            runId: p.manifest.run_id,
+            dir: p.dir,
+          }
+        : null;
+      this.models.set(p, m);
+    }
+    return m;
   }
 
   /** Counts made on a scoring thread (null: the bundle has no monitoring reference). */

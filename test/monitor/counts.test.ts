@@ -13,7 +13,6 @@ import { DatasetSchema, SchemaFileSchema } from "../../src/datasets/schema.ts";
 import {
   addCounts,
   countBatch,
-  countInto,
   emptyCounts,
   MAX_UNSEEN_NAMES,
   OTHER_UNSEEN,
@@ -25,6 +24,7 @@ import {
   type MonitorReference,
   numericReference,
 } from "../../src/monitor/reference.ts";
+import { WindowCounter } from "../../src/monitor/window-counter.ts";
 import { windowDrift } from "../../src/monitor/window-drift.ts";
 
 function windowProfileCategories(ref: MonitorReference, c: ReturnType<typeof countBatch>): string[] {
@@ -218,10 +218,10 @@ describe("bin lookup", () => {
             probability: new Float64Array(n),
             labelNames: new Array(n).fill("x"),
           };
-          // countBatch, and the small-batch path straight into a window's counts
-          const direct = emptyCounts(ref);
-          countInto(direct, ref, batch);
-          for (const c of [countBatch(ref, batch), direct]) {
+          // countBatch, and the open window's counter counting the batch itself
+          const counter = new WindowCounter(ref);
+          counter.count(batch);
+          for (const c of [countBatch(ref, batch), counter.counts()]) {
             const x = c.inputs.x;
             if (x?.kind !== "numeric") throw new Error("numeric counts expected");
             expect(x).toMatchObject({
@@ -315,7 +315,7 @@ describe("a window's drift on real traffic", () => {
     }
   });
 
-  it("small batches counted straight into a window give the window countBatch + addCounts give", async () => {
+  it("batches counted straight into a window's counter give the window countBatch + addCounts give", async () => {
     const s = getDataset("nsl-kdd", tmp.dir);
     const train = (await loadFrame({ path: `${KDD_DIR}/KDDTrain+_20Percent.txt` }, s)).frame;
     const test = (await loadFrame({ path: `${KDD_DIR}/KDDTest+.txt` }, s)).frame;
@@ -326,11 +326,13 @@ describe("a window's drift on real traffic", () => {
     );
     const rng = new Rng(5);
     const viaBatches = emptyCounts(ref);
-    const direct = emptyCounts(ref);
-    // 40 batches of 1 to 64 KDDTest+ rows (values beyond the training ranges, missing outputs), with
+    const counter = new WindowCounter(ref);
+    const added = new WindowCounter(ref);
+    // 40 batches of 1 to 1,000 KDDTest+ rows (values beyond the training ranges, missing outputs;
+    // few-valued inputs counted per value once the batch has more rows than their values), with
     // made-up outputs: threats, probabilities (some missing), two class names
     for (let b = 0, from = 0; b < 40; b++) {
-      const n = 1 + Math.floor(rng.next() * 64);
+      const n = 1 + Math.floor(rng.next() ** 3 * 1000);
       const frame = test.take(Int32Array.from({ length: n }, (_, i) => from + i));
       from += n;
       const probability = Float64Array.from({ length: n }, () =>
@@ -342,13 +344,19 @@ describe("a window's drift on real traffic", () => {
         probability,
         labelNames: Array.from(probability, (p) => (p >= 0.5 ? "attack" : "normal")),
       };
-      addCounts(viaBatches, countBatch(ref, batch));
-      countInto(direct, ref, batch);
+      const counts = countBatch(ref, batch);
+      addCounts(viaBatches, counts);
+      counter.count(batch);
+      added.add(counts);
     }
+    const direct = counter.counts();
     // every count the same; the sums to rounding (added in another order)
     const rounded = (c: typeof direct) =>
       JSON.parse(JSON.stringify(c, (k, v) => (k === "sum" || k === "sumsq" ? Number(v.toPrecision(10)) : v)));
     expect(rounded(direct)).toEqual(rounded(viaBatches));
+    expect(rounded(added.counts())).toEqual(rounded(viaBatches));
+    // read back from the state file: the same counts again
+    expect(rounded(WindowCounter.of(ref, direct).counts())).toEqual(rounded(viaBatches));
     expect(direct.rows).toBeGreaterThan(40);
     // categorical inputs were counted too (protocol_type, service, flag)
     const service = direct.inputs.service;

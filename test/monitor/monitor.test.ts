@@ -4,7 +4,16 @@
  * retention, alerts with their cooldown, a bundle without a monitoring reference, and `netsec predict`
  * + `netsec monitor` sharing the windows.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
@@ -115,6 +124,41 @@ describe("monitoring windows", () => {
     expect(b.view("phish")).toEqual(v);
     b.record(model(), batch(4500, 2500), new Date(t0.getTime() + 3000));
     expect(b.view("phish").windows.map((w) => w.rows)).toEqual([4000, 3000]);
+  });
+
+  it("batches counted straight into the open window (recordScored) close, save and restart as added counts do", () => {
+    const { log } = capture();
+    const direct = new Monitor(join(tmp.dir, "h-direct"), { windowRows: 3000 }, log, null);
+    const added = new Monitor(join(tmp.dir, "h-added"), { windowRows: 3000 }, log, null);
+    const ref = readMonitorReference(bundle)!;
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    const score = (from: number, m: Monitor, d: Monitor) => {
+      const part = shuffled.take(Int32Array.from({ length: 100 }, (_, i) => from + i));
+      const b = { frame: part, ...bp.predict(part) };
+      m.recordScored(model(), b, new Date(t0 + from));
+      d.record(model(), countBatch(ref, b), new Date(t0 + from));
+    };
+    for (let from = 0; from < 2500; from += 100) score(from, direct, added);
+    direct.save();
+    expect(direct.view("phish").open).toMatchObject({ rows: 2500 });
+    // a new process on the same home goes on from the saved counts; the 30th batch closes the window
+    const again = new Monitor(join(tmp.dir, "h-direct"), { windowRows: 3000 }, log, null);
+    expect(again.view("phish").open).toMatchObject({ rows: 2500 });
+    for (let from = 2500; from < 3200; from += 100) score(from, again, added);
+    const [v, w] = [again.view("phish"), added.view("phish")];
+    expect(v.windows.map((x) => x.rows)).toEqual([3000]);
+    expect(v.open).toMatchObject({ rows: 200 });
+    expect(v.windows).toEqual(w.windows);
+    expect(v.latest?.inputs.columns).toEqual(w.latest?.inputs.columns);
+    // saved again (the closed window's summary written from its kept JSON): the same state read back
+    again.save();
+    score(3200, again, added);
+    again.save();
+    const file = homeLayout(join(tmp.dir, "h-direct")).monitorModel("phish").state;
+    expect(JSON.parse(readFileSync(file, "utf8")).windows).toEqual(v.windows);
+    expect(new Monitor(join(tmp.dir, "h-direct"), { windowRows: 3000 }, log, null).view("phish")).toEqual(
+      again.view("phish"),
+    );
   });
 
   it("over 1,000,000 scored rows the state stays the size retention allows (flat memory)", () => {

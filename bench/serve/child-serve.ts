@@ -1,0 +1,81 @@
+/**
+ * `netsec serve` in a child process of its own, for bench/serve/load.ts --compare-monitoring: each
+ * server has its own heap, garbage collector, event loop and timers, as two deployments would, and its
+ * CPU time (every thread: event loop, scoring threads, the garbage collector's) is read from
+ * /proc/<pid>/stat, so one server's work never shows in the other's figures.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export interface ChildServe {
+  url: string;
+  pid: number;
+  /** The child's user + system CPU seconds so far (every thread). */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
+let ticksPerSecond: number | null = null;
+function clockTicks(): number {
+  ticksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  return ticksPerSecond;
+}
+
+/** utime + stime of a process in seconds (proc(5): fields 14 and 15, counted after the command's ")"). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state): utime is field 14, stime 15
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+}
+
+/**
+ * Start `netsec serve --host 127.0.0.1 --port 0 <args>` with `env` added to this process's (and
+ * `nodeArgs` given to node, e.g. --cpu-prof); resolves once it prints the address it listens on.
+ */
+export function startChildServe(
+  args: readonly string[],
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<ChildServe> {
+  const cli = fileURLToPath(new URL("../../bin/netsec.js", import.meta.url));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeArgs, cli, "serve", "--host", "127.0.0.1", "--port", "0", ...args],
+    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  // the log (stderr) drained, its end kept for the error message
+  let errTail = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    errTail = (errTail + d.toString()).slice(-4000);
+  });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    const exited = (code: number | null) =>
+      reject(new Error(`netsec serve exited with ${code} before listening:\n${errTail}`));
+    child.once("exit", exited);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /netsec serving on (http:\/\/\S+)/.exec(out);
+      if (!m) return;
+      child.stdout!.removeAllListeners("data");
+      child.stdout!.resume();
+      child.off("exit", exited);
+      const pid = child.pid!;
+      resolve({
+        url: m[1]!,
+        pid,
+        cpuSeconds: () => processCpuSeconds(pid),
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            child.once("exit", () => done());
+            child.kill("SIGTERM");
+            setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+          }),
+      });
+    });
+  });
+}
