@@ -4,24 +4,26 @@
  * Fast path (CSV/TSV with a header, headerless `txt` in schema column order; not a zip member, no
  * timestamp column): DuckDB's `read_csv` parses the file on every thread straight into typed
  * columns of the dataset's table (numbers DOUBLE, categories VARCHAR); the insert keeps the file's
- * order, so each row is numbered by its position afterwards (one UPDATE, committed after the
- * insert: `numberRows`). One set query before the insert commits looks for
+ * order and commits the rows unnumbered (`__row` 0). Then, in a second transaction, one set query
+ * over the committed rows looks for
  * anything the row readers (`readers.ts` + `coerce.ts`) would read differently: a row DuckDB
  * rejected (ragged, unparseable number), an infinite or NaN number, a fraction in an integer column,
  * a quote inside an unquoted category, a digit_digit underscore (DuckDB reads `1_000` as 1000; the
  * row readers refuse it). Any of these, or any DuckDB reader error, sends the file down the row path
- * instead, which names every problem exactly as before (file, row, column, value; first ones named,
- * all counted) — so the messages are the row readers' by construction, and the fast path only has
- * to be right for files the row readers accept.
+ * instead (the rows deleted again first), which names every problem exactly as before (file, row,
+ * column, value; first ones named, all counted) — so the messages are the row readers' by
+ * construction, and the fast path only has to be right for files the row readers accept. When
+ * nothing is odd the same transaction numbers each row by its position (one UPDATE).
  *
  * Row path (JSONL, ARFF, zip members, timestamp columns, and the files above that need it): the
  * readers' two passes, the second appending typed rows to the same staging table.
  *
  * Either way the rows arrive in one transaction: on the row path rows of the staging table whose
  * (source, row) the dataset lacks are inserted; the fast path inserts into a source with no rows
- * yet. A bad file leaves the store unchanged and a re-run adds nothing. The source is marked
+ * yet (and deletes them again when the checks refuse them). A bad file leaves the store unchanged
+ * and a re-run adds nothing. The source is marked
  * `ingesting` (committed) before that transaction and `complete` after it (on the fast path, after
- * the numbering's transaction too), so an ingest killed mid-way is known and its re-run stores
+ * the checks' and numbering's transaction), so an ingest killed mid-way is known and its re-run stores
  * everything: rows the fast path committed but did not number (`__row` 0) are deleted first.
  */
 import { createHash, type Hash } from "node:crypto";
@@ -209,9 +211,10 @@ class NotForReadCsv extends Error {
 }
 
 /**
- * Insert the file with `read_csv` straight into the dataset's table, in one transaction; null (and
- * the transaction rolled back) when a set query finds a value the row readers would read
- * differently, or DuckDB's reader fails (the caller then reads row by row).
+ * Insert the file with `read_csv` straight into the dataset's table (one transaction, committed with
+ * the rows at `__row` 0), then check and number them (a second one); null, with the rows deleted
+ * again, when the checks find a value the row readers would read differently, or when DuckDB's
+ * reader fails (the caller then reads row by row).
  */
 async function insertWithReadCsv(
   store: DuckDbStore,
@@ -241,49 +244,68 @@ async function insertWithReadCsv(
   const exprs = present.map((c) => (storeType(c) === "DOUBLE" ? colOf(c.name) : categoryExpr(colOf(c.name))));
   const conn = store.connection;
   const source = ident(SOURCE_COL);
-  const mine = `${source} = ${literal(sha)}`;
-  // DuckDB reads the file on every thread; with insertion order kept, the rows land in the table in
-  // file order (by rowid), and are numbered from that below. (ROW_NUMBER() OVER () in the insert
-  // would number them too, but runs on one thread: twice the time.)
-  await conn.run("SET preserve_insertion_order = true");
-  let stored: { rows: number; added: number; warnings: number } | null = null;
-  try {
-    for (const nulls of NULL_STRING_TRIES) {
-      try {
-        stored = await store.transaction(() => insertOnce(nulls));
-        break;
-      } catch (e) {
-        if (!(e instanceof NotForReadCsv)) throw e;
-        if (!e.spellingsMayHelp) return null;
-      }
+  // the rows this ingest wrote and has not numbered yet (a file's rows are numbered from 1)
+  const mine = `${source} = ${literal(sha)} AND ${ident(ROW_COL)} = 0`;
+  for (const nulls of NULL_STRING_TRIES) {
+    let rows: number;
+    try {
+      rows = await insertOnce(nulls);
+    } catch (e) {
+      if (!(e instanceof NotForReadCsv)) throw e;
+      if (!e.spellingsMayHelp) return null;
+      continue;
     }
-  } finally {
-    await conn.run("SET preserve_insertion_order = false");
+    const checked = await store.transaction(() => checkAndNumber(rows));
+    if (checked instanceof NetsecError) throw checked;
+    if (!(checked instanceof NotForReadCsv)) return checked;
+    if (!checked.spellingsMayHelp) return null;
   }
-  if (stored) await numberRows(store, schema.name, sha, stored.rows, path);
-  return stored;
+  return null;
 
-  async function insertOnce(nulls: readonly string[]) {
+  /** The insert, committed: the rows at `__row` 0, in file order (DuckDB's batch insert keeps it). */
+  async function insertOnce(nulls: readonly string[]): Promise<number> {
     // no store_rejects: a row DuckDB cannot read (ragged, a cast that fails) stops the insert
     const insert = `INSERT INTO ${table} (${source}, ${ident(ROW_COL)}${names.map((n) => `, ${n}`).join("")})
         SELECT ${literal(sha)}, 0${exprs.map((e) => `, ${e}`).join("")}
         FROM read_csv(${literal(path)}, header = ${format !== "txt"}, auto_detect = false,
           delim = ${literal(delim)}, quote = '"', escape = '"',
           nullstr = [${nulls.map(literal).join(", ")}], columns = ${columns}, strict_mode = true)`;
-    // only DuckDB's batch insert keeps the order (a plan with a join, say, would not)
-    const plan = await conn.runAndReadAll(`EXPLAIN ${insert}`).then(
-      (r) => r.getRows().flat().join("\n"),
-      () => "",
-    );
-    if (!plan.includes("BATCH_INSERT")) throw new NotForReadCsv(false);
-    let rows: number;
+    // DuckDB reads the file on every thread; with insertion order kept, the rows land in the table
+    // in file order (by rowid), and are numbered from that (`checkAndNumber`). (ROW_NUMBER() OVER ()
+    // in the insert would number them too, but runs on one thread: twice the time.)
+    await conn.run("SET preserve_insertion_order = true");
     try {
-      rows = (await conn.run(insert)).rowsChanged;
-    } catch {
-      throw new NotForReadCsv(true);
+      return await store.transaction(async () => {
+        // only DuckDB's batch insert keeps the order (a plan with a join, say, would not)
+        const plan = await conn.runAndReadAll(`EXPLAIN ${insert}`).then(
+          (r) => r.getRows().flat().join("\n"),
+          () => "",
+        );
+        if (!plan.includes("BATCH_INSERT")) throw new NotForReadCsv(false);
+        let rows: number;
+        try {
+          rows = (await conn.run(insert)).rowsChanged;
+        } catch {
+          throw new NotForReadCsv(true);
+        }
+        if (rows === 0) throw new NotForReadCsv(false);
+        if (rows !== scan.lines) await mark(rows);
+        return rows;
+      });
+    } finally {
+      await conn.run("SET preserve_insertion_order = false");
     }
-    if (rows === 0) throw new NotForReadCsv(false);
-    // one pass over the new rows: where they sit, values read_csv takes differently, domain problems
+  }
+
+  /**
+   * One pass over the committed rows (on rows of an open transaction the same query costs about
+   * twice the CPU): where they sit, values read_csv takes differently, domain problems. Then the
+   * numbering. When a check fails the rows are deleted and the reason returned (not thrown, so the
+   * deletion commits); a kill before that commit leaves them at `__row` 0 for the re-run to delete.
+   */
+  async function checkAndNumber(
+    rows: number,
+  ): Promise<{ rows: number; added: number; warnings: number } | NotForReadCsv | NetsecError> {
     // (whether any row is odd is all that matters: one count over an OR of every column's test;
     // a non-finite number shows in its column's min or max, NaN sorting above everything)
     const numbers = present.filter((c) => c.type !== "categorical");
@@ -301,15 +323,28 @@ async function insertWithReadCsv(
       present.map((c) => c.name),
       ranged,
     );
-    const [span, oddCells, counted, ...ranges] = (
+    const [first, span, oddCells, counted, ...ranges] = (
       await conn.runAndReadAll(
-        `SELECT max(rowid) - min(rowid) + 1, ${oddCell.length ? `count_if(${oddCell.join(" OR ")})` : "0"}, ${sumOf(domain)}${numbers.map((c) => `, min(${ident(c.name)}), max(${ident(c.name)})`).join("")} FROM ${table} WHERE ${mine}`,
+        `SELECT min(rowid), max(rowid) - min(rowid) + 1, ${oddCell.length ? `count_if(${oddCell.join(" OR ")})` : "0"}, ${sumOf(domain)}${numbers.map((c) => `, min(${ident(c.name)}), max(${ident(c.name)})`).join("")} FROM ${table} WHERE ${mine}`,
       )
     ).getRows()[0]!;
-    if (Number(oddCells) > 0) throw new NotForReadCsv(false);
     const bounds = numbers.map((c, i) => ({ c, lo: ranges[2 * i], hi: ranges[2 * i + 1] }));
+    const nan = (v: unknown) => v !== null && Number.isNaN(Number(v));
     const finite = (v: unknown) => v === null || Number.isFinite(Number(v));
-    if (!bounds.every((b) => finite(b.lo) && finite(b.hi))) throw new NotForReadCsv(true);
+    const refused =
+      Number(oddCells) > 0
+        ? new NotForReadCsv(false)
+        : !bounds.every((b) => finite(b.lo) && finite(b.hi))
+          ? // a NaN may be a missing spelling (`nan`) read as a number; an infinity is not one
+            new NotForReadCsv(bounds.some((b) => nan(b.hi)))
+          : // the insert appended the rows in file order, one after another
+            Number(span) !== rows
+            ? notInFileOrder(path, rows, Number(span))
+            : null;
+    if (refused) {
+      await conn.run(`DELETE FROM ${table} WHERE ${mine}`);
+      return refused;
+    }
     const broken = bounds.filter(
       ({ c, lo, hi }) =>
         ranged.has(c.name) &&
@@ -324,40 +359,12 @@ async function insertWithReadCsv(
             `SELECT ${sumOf(broken.map(({ c }) => rangeTerm(c)!))} FROM ${table} WHERE ${mine}`,
           )
         : 0);
-    // the insert appended the rows in file order, one after another (numbered once committed)
-    if (Number(span) !== rows) throw notInFileOrder(path, rows, Number(span));
-    if (rows !== scan.lines) await mark(rows);
+    // data row = rowid - first rowid + 1. In a transaction after the insert's: an UPDATE of rows
+    // the same transaction inserted makes DuckDB rewrite every column of them at commit (0.5 of 8
+    // CPU s at 1 M rows x 43 columns); after the commit only `__row` is rewritten.
+    await conn.run(`UPDATE ${table} SET ${ident(ROW_COL)} = rowid - ${first} + 1 WHERE ${mine}`);
     return { rows, added: rows, warnings };
   }
-}
-
-/**
- * Number the rows of `source` that the fast path committed with `__row` 0 by their position: the
- * insert appended them in file order, one after another, so data row = rowid - first rowid + 1.
- * In a transaction of its own after the insert's: an UPDATE of rows the same transaction inserted
- * makes DuckDB rewrite every column of them at commit (0.5 of 8 CPU s at 1 M rows x 43 columns);
- * after the commit only `__row` is rewritten. Until it commits the source is still marked
- * `ingesting`, and a re-run first deletes such unnumbered rows (`deleteUnnumbered`).
- */
-async function numberRows(
-  store: DuckDbStore,
-  dataset: string,
-  source: string,
-  rows: number,
-  path: string,
-): Promise<void> {
-  const table = ident(datasetTable(dataset));
-  const mine = `${ident(SOURCE_COL)} = ${literal(source)} AND ${ident(ROW_COL)} = 0`;
-  await store.transaction(async (conn) => {
-    const [first, span] = (
-      await conn.runAndReadAll(`SELECT min(rowid), max(rowid) - min(rowid) + 1 FROM ${table} WHERE ${mine}`)
-    ).getRows()[0]!;
-    if (Number(span) !== rows) {
-      await conn.run(`DELETE FROM ${table} WHERE ${mine}`);
-      throw notInFileOrder(path, rows, Number(span));
-    }
-    await conn.run(`UPDATE ${table} SET ${ident(ROW_COL)} = rowid - ${first} + 1 WHERE ${mine}`);
-  });
 }
 
 /**
