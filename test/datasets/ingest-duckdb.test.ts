@@ -8,7 +8,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { afterAll, describe, expect, it } from "vitest";
 import { NetsecError } from "../../src/core/errors.ts";
 import { ingestFile } from "../../src/datasets/ingest.ts";
-import { ingestFileDuckDb } from "../../src/datasets/ingest-duckdb.ts";
+import { ingestFileDuckDb, statsClear } from "../../src/datasets/ingest-duckdb.ts";
 import { getDataset, sha256OfRef } from "../../src/datasets/registry.ts";
 import { parseSchema } from "../../src/datasets/schema.ts";
 import { loadStoreFrame } from "../../src/datasets/store-frame.ts";
@@ -469,6 +469,43 @@ describe("DuckDB ingest: the checks run on committed rows", () => {
       expect((await store.listSources("flows"))[0]).toMatchObject({ status: "complete", rows: 1000 });
       await store.close();
     }
+  });
+});
+
+describe("DuckDB ingest: column statistics spare the min/max of columns they clear", () => {
+  it("statsClear reads DuckDB's statistics: finite and inside the bounds, or no value at all", () => {
+    const stats = (lo: string, hi: string) => `[Min: ${lo}, Max: ${hi}][Has Null: false, Has No Null: true]`;
+    expect(statsClear(stats("0.0", "42908.0"), { min: 0 })).toBe(true);
+    expect(statsClear(stats("-1e-300", "1.2345678901234568e+17"), {})).toBe(true);
+    expect(statsClear(stats("inf", "-inf"), { min: 0 })).toBe(true); // only NULLs
+    expect(statsClear(stats("-6.0", "7.0"), { min: 0 })).toBe(false);
+    expect(statsClear(stats("0.0", "1.0000000000000002"), { max: 1 })).toBe(false);
+    expect(statsClear(stats("0.0", "nan"), {})).toBe(false);
+    expect(statsClear(stats("0.0", "inf"), {})).toBe(false);
+    expect(statsClear(stats("-inf", "0.0"), {})).toBe(false);
+    expect(statsClear(stats("NULL", "NULL"), {})).toBe(false);
+    expect(statsClear(undefined, {})).toBe(false);
+  });
+
+  it("a file's warnings and refusals are its own, whatever rows the table already holds", async () => {
+    const store = await open();
+    const file = (name: string, rows: string[]) =>
+      ({ path: writeFile(tmp.dir, name, `n,rate,proto,label\n${rows.join("\n")}\n`) }) as const;
+    // n below its min 0 (a warning), then a clean file: the table's statistics now span -6, the
+    // clean file's rows do not
+    const low = await ingestFile(store, flows, file("low.csv", ["1,2,tcp,BENIGN", "-6,3,udp,DoS"]));
+    expect(low).toMatchObject({ added: 2, warnings: 1 });
+    const clean = await ingestFile(store, flows, file("clean.csv", ["4,2,tcp,BENIGN", "5,3,udp,DoS"]));
+    expect(clean).toMatchObject({ added: 2, warnings: 0, total: 4 });
+    // statistics that clear a column still leave an infinity of a later file to be seen
+    const said: string[] = [];
+    const inf = await ingestFile(store, flows, file("inf.csv", ["6,inf,tcp,BENIGN", "7,1,udp,DoS"]), {
+      onProgress: (m) => said.push(m),
+    });
+    expect(said.join("\n")).toMatch(/row by row/);
+    expect(inf).toMatchObject({ added: 2, warnings: 0, total: 6 });
+    const rates = (await all(store, "flows")).filter((r) => r.source === inf.source).map((r) => r.data.rate);
+    expect(rates).toEqual([null, 1]);
   });
 });
 
