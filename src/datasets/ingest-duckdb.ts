@@ -604,20 +604,33 @@ async function scanFile(
   hash?: Hash,
 ): Promise<FileScan> {
   const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
-  let carry: Buffer = Buffer.alloc(0); // the unfinished last line of the previous chunk
+  let carry: Buffer | null = null; // the unfinished last line of the previous chunk
   let lines = 0;
   let headerLeft = hasHeader;
   let hit = false;
+  // each chunk is scanned where it lies; only the line split between two chunks is copied (copying
+  // every chunk behind the carried tail cost 0.2 s and as much garbage collection at 150 MB)
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     hash?.update(chunk);
     if (hit) continue;
-    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-    const end = buf.lastIndexOf(0x0a) + 1; // lines complete in buf: [0, end)
-    hit = scanLines(buf.subarray(0, end));
+    let from = 0; // where this chunk's own lines start
+    if (carry) {
+      const nl = chunk.indexOf(0x0a);
+      if (nl === -1) {
+        carry = Buffer.concat([carry, chunk]); // a line longer than a chunk
+        continue;
+      }
+      hit = scanLines(Buffer.concat([carry, chunk.subarray(0, nl + 1)]));
+      carry = null;
+      from = nl + 1;
+    }
+    const end = chunk.lastIndexOf(0x0a) + 1; // lines complete in the chunk: [from, end)
+    if (!hit && end > from) hit = scanLines(chunk.subarray(from, end));
     if (hit && !hash) break;
-    carry = Buffer.from(buf.subarray(end));
+    const rest = Math.max(from, end);
+    if (rest < chunk.length) carry = Buffer.from(chunk.subarray(rest));
   }
-  if (!hit && carry.length > 0) hit = scanLines(Buffer.concat([carry, Buffer.from("\n")]));
+  if (!hit && carry) hit = scanLines(Buffer.concat([carry, Buffer.from("\n")]));
   return { lines, numberWithUnderscore: hit, ...(hash ? { sha256: hash.digest("hex") } : {}) };
 
   function scanLines(b: Buffer): boolean {

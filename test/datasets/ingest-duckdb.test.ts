@@ -377,6 +377,61 @@ describe("DuckDB ingest: the source id is the file's SHA-256, hashed in the pass
   });
 });
 
+describe("DuckDB ingest: the scan across its 1 MiB chunks", () => {
+  /** A flows file whose line `target` has its first `_` at byte `at` (a filler line pads it there). */
+  const placed = (target: string, at: number, after: string[] = []) => {
+    const head = "n,rate,proto,label\n1,2,tcp,BENIGN\n";
+    const fillerFixed = "2,3,udp,\n".length;
+    const pad = at - head.length - fillerFixed - target.indexOf("_");
+    const text = `${head}2,3,udp,${"x".repeat(pad)}\n${target}\n${after.join("\n")}`;
+    expect(Buffer.byteLength(text.slice(0, text.indexOf(target) + target.indexOf("_")))).toBe(at);
+    return text;
+  };
+
+  it("a 1_000 split by a chunk boundary is seen, on either side of the underscore", async () => {
+    for (const at of [2 ** 20, 2 ** 20 - 1, 2 ** 20 + 1]) {
+      const path = writeFile(
+        tmp.dir,
+        "split-underscore.csv",
+        placed("3,1_000,tcp,BENIGN", at, ["4,5,udp,DoS"]),
+      );
+      const store = await open();
+      const e = await ingestFile(store, flows, { path }).catch((x: unknown) => x);
+      expect((e as NetsecError).message, `underscore at ${at}`).toMatch(
+        /row 3, column rate: "1_000" not a number/,
+      );
+      expect(await store.count()).toBe(0);
+    }
+  });
+
+  it("lines longer than a chunk are counted, the file read whole either way", async () => {
+    // 1.5 MiB: read_csv takes it; 2.5 MiB (a chunk inside one line): above read_csv's 2 MB lines
+    for (const [size, rowByRow] of [
+      [1.5 * 2 ** 20, false],
+      [2.5 * 2 ** 20, true],
+    ] as const) {
+      const long = `4,5,udp,${"y".repeat(size)}`;
+      const text = placed("3,1,tcp,x_1", 2 ** 20 - 3, [long, "5,6,tcp,BENIGN", ""]);
+      const path = writeFile(tmp.dir, "long-line.csv", text);
+      const store = await open();
+      const said: string[] = [];
+      const r = await ingestFile(store, flows, { path }, { onProgress: (m) => said.push(m) });
+      expect(said.join("\n")).toMatch(/writing about 5 rows/);
+      expect(said.join("\n").includes("row by row")).toBe(rowByRow);
+      expect(r).toMatchObject({ rows: 5, added: 5 });
+      const stored = await all(store, "flows");
+      expect(stored.map((x) => [x.row, x.data.n])).toEqual([
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ]);
+      expect((stored[3]!.data.label as string).length).toBe(size);
+    }
+  });
+});
+
 describe("DuckDB ingest: a kill between the insert's commit and the numbering's", () => {
   it("leaves rows at __row 0 under an `ingesting` source: the re-run stores the file exactly once", async () => {
     const lines = ["n,rate,proto,label"];
