@@ -93,7 +93,8 @@ async function main(): Promise<void> {
     const nRows = copies * 125_973;
     const mb = statSync(file).size / 1e6;
     console.error(`scale file: ${file} (${nRows.toLocaleString("en")} rows, ${fmt(mb, 0)} MB)`);
-    const cli = [join(ROOT, "src/cli/main.ts")];
+    // as `npx netsec` runs it (bin/netsec.js: with the compile cache on)
+    const cli = [join(ROOT, "bin/netsec.js")];
     if (only.has("ingest")) {
       console.error("netsec ingest…");
       const r = await timed(

@@ -4,24 +4,26 @@
  * Fast path (CSV/TSV with a header, headerless `txt` in schema column order; not a zip member, no
  * timestamp column): DuckDB's `read_csv` parses the file on every thread straight into typed
  * columns of the dataset's table (numbers DOUBLE, categories VARCHAR); the insert keeps the file's
- * order, so each row is numbered by its position afterwards (one UPDATE, committed after the
- * insert: `numberRows`). One set query before the insert commits looks for
+ * order and commits the rows unnumbered (`__row` 0). Then, in a second transaction, one set query
+ * over the committed rows looks for
  * anything the row readers (`readers.ts` + `coerce.ts`) would read differently: a row DuckDB
  * rejected (ragged, unparseable number), an infinite or NaN number, a fraction in an integer column,
  * a quote inside an unquoted category, a digit_digit underscore (DuckDB reads `1_000` as 1000; the
  * row readers refuse it). Any of these, or any DuckDB reader error, sends the file down the row path
- * instead, which names every problem exactly as before (file, row, column, value; first ones named,
- * all counted) — so the messages are the row readers' by construction, and the fast path only has
- * to be right for files the row readers accept.
+ * instead (the rows deleted again first), which names every problem exactly as before (file, row,
+ * column, value; first ones named, all counted) — so the messages are the row readers' by
+ * construction, and the fast path only has to be right for files the row readers accept. When
+ * nothing is odd the same transaction numbers each row by its position (one UPDATE).
  *
  * Row path (JSONL, ARFF, zip members, timestamp columns, and the files above that need it): the
  * readers' two passes, the second appending typed rows to the same staging table.
  *
  * Either way the rows arrive in one transaction: on the row path rows of the staging table whose
  * (source, row) the dataset lacks are inserted; the fast path inserts into a source with no rows
- * yet. A bad file leaves the store unchanged and a re-run adds nothing. The source is marked
+ * yet (and deletes them again when the checks refuse them). A bad file leaves the store unchanged
+ * and a re-run adds nothing. The source is marked
  * `ingesting` (committed) before that transaction and `complete` after it (on the fast path, after
- * the numbering's transaction too), so an ingest killed mid-way is known and its re-run stores
+ * the checks' and numbering's transaction), so an ingest killed mid-way is known and its re-run stores
  * everything: rows the fast path committed but did not number (`__row` 0) are deleted first.
  */
 import { createHash, type Hash } from "node:crypto";
@@ -67,6 +69,12 @@ const NULL_STRINGS = [
  * spelling. Category cells do not depend on it: `categoryExpr` maps the spellings in any case.
  */
 const NULL_STRING_TRIES = [[""], NULL_STRINGS] as const;
+/**
+ * read_csv's buffer, given explicitly: with it the 1 M-row insert took 4.6-6.0 CPU s and 490-710 MB
+ * peak against 5.9-9.3 CPU s and 840-1,080 MB with DuckDB's default (five alternating runs each, the
+ * insert alone, loaded machine). At least read_csv's longest line (2 MB) by DuckDB's rules.
+ */
+const READ_CSV_BUFFER_BYTES = 32 * 2 ** 20;
 /** What JS's String.prototype.trim removes, as far as flow files go. */
 const TRIM_CHARS = " \t\n\r\v\f\u00a0\ufeff";
 
@@ -209,9 +217,10 @@ class NotForReadCsv extends Error {
 }
 
 /**
- * Insert the file with `read_csv` straight into the dataset's table, in one transaction; null (and
- * the transaction rolled back) when a set query finds a value the row readers would read
- * differently, or DuckDB's reader fails (the caller then reads row by row).
+ * Insert the file with `read_csv` straight into the dataset's table (one transaction, committed with
+ * the rows at `__row` 0), then check and number them (a second one); null, with the rows deleted
+ * again, when the checks find a value the row readers would read differently, or when DuckDB's
+ * reader fails (the caller then reads row by row).
  */
 async function insertWithReadCsv(
   store: DuckDbStore,
@@ -241,75 +250,117 @@ async function insertWithReadCsv(
   const exprs = present.map((c) => (storeType(c) === "DOUBLE" ? colOf(c.name) : categoryExpr(colOf(c.name))));
   const conn = store.connection;
   const source = ident(SOURCE_COL);
-  const mine = `${source} = ${literal(sha)}`;
-  // DuckDB reads the file on every thread; with insertion order kept, the rows land in the table in
-  // file order (by rowid), and are numbered from that below. (ROW_NUMBER() OVER () in the insert
-  // would number them too, but runs on one thread: twice the time.)
-  await conn.run("SET preserve_insertion_order = true");
-  let stored: { rows: number; added: number; warnings: number } | null = null;
-  try {
-    for (const nulls of NULL_STRING_TRIES) {
-      try {
-        stored = await store.transaction(() => insertOnce(nulls));
-        break;
-      } catch (e) {
-        if (!(e instanceof NotForReadCsv)) throw e;
-        if (!e.spellingsMayHelp) return null;
-      }
+  // the rows this ingest wrote and has not numbered yet (a file's rows are numbered from 1)
+  const mine = `${source} = ${literal(sha)} AND ${ident(ROW_COL)} = 0`;
+  for (const nulls of NULL_STRING_TRIES) {
+    let rows: number;
+    try {
+      rows = await insertOnce(nulls);
+    } catch (e) {
+      if (!(e instanceof NotForReadCsv)) throw e;
+      if (!e.spellingsMayHelp) return null;
+      continue;
     }
-  } finally {
-    await conn.run("SET preserve_insertion_order = false");
+    const checked = await store.transaction(() => checkAndNumber(rows));
+    if (checked instanceof NetsecError) throw checked;
+    if (!(checked instanceof NotForReadCsv)) return checked;
+    if (!checked.spellingsMayHelp) return null;
   }
-  if (stored) await numberRows(store, schema.name, sha, stored.rows, path);
-  return stored;
+  return null;
 
-  async function insertOnce(nulls: readonly string[]) {
+  /** The insert, committed: the rows at `__row` 0, in file order (DuckDB's batch insert keeps it). */
+  async function insertOnce(nulls: readonly string[]): Promise<number> {
     // no store_rejects: a row DuckDB cannot read (ragged, a cast that fails) stops the insert
     const insert = `INSERT INTO ${table} (${source}, ${ident(ROW_COL)}${names.map((n) => `, ${n}`).join("")})
         SELECT ${literal(sha)}, 0${exprs.map((e) => `, ${e}`).join("")}
         FROM read_csv(${literal(path)}, header = ${format !== "txt"}, auto_detect = false,
           delim = ${literal(delim)}, quote = '"', escape = '"',
-          nullstr = [${nulls.map(literal).join(", ")}], columns = ${columns}, strict_mode = true)`;
-    // only DuckDB's batch insert keeps the order (a plan with a join, say, would not)
-    const plan = await conn.runAndReadAll(`EXPLAIN ${insert}`).then(
-      (r) => r.getRows().flat().join("\n"),
-      () => "",
-    );
-    if (!plan.includes("BATCH_INSERT")) throw new NotForReadCsv(false);
-    let rows: number;
+          nullstr = [${nulls.map(literal).join(", ")}], columns = ${columns}, strict_mode = true,
+          buffer_size = ${READ_CSV_BUFFER_BYTES})`;
+    // DuckDB reads the file on every thread; with insertion order kept, the rows land in the table
+    // in file order (by rowid), and are numbered from that (`checkAndNumber`). (ROW_NUMBER() OVER ()
+    // in the insert would number them too, but runs on one thread: twice the time.)
+    await conn.run("SET preserve_insertion_order = true");
     try {
-      rows = (await conn.run(insert)).rowsChanged;
-    } catch {
-      throw new NotForReadCsv(true);
+      return await store.transaction(async () => {
+        // only DuckDB's batch insert keeps the order (a plan with a join, say, would not)
+        const plan = await conn.runAndReadAll(`EXPLAIN ${insert}`).then(
+          (r) => r.getRows().flat().join("\n"),
+          () => "",
+        );
+        if (!plan.includes("BATCH_INSERT")) throw new NotForReadCsv(false);
+        let rows: number;
+        try {
+          rows = (await conn.run(insert)).rowsChanged;
+        } catch {
+          throw new NotForReadCsv(true);
+        }
+        if (rows === 0) throw new NotForReadCsv(false);
+        if (rows !== scan.lines) await mark(rows);
+        return rows;
+      });
+    } finally {
+      await conn.run("SET preserve_insertion_order = false");
     }
-    if (rows === 0) throw new NotForReadCsv(false);
-    // one pass over the new rows: where they sit, values read_csv takes differently, domain problems
+  }
+
+  /**
+   * One pass over the committed rows (on rows of an open transaction the same query costs about
+   * twice the CPU): where they sit, values read_csv takes differently, domain problems. Then the
+   * numbering. When a check fails the rows are deleted and the reason returned (not thrown, so the
+   * deletion commits); a kill before that commit leaves them at `__row` 0 for the re-run to delete.
+   */
+  async function checkAndNumber(
+    rows: number,
+  ): Promise<{ rows: number; added: number; warnings: number } | NotForReadCsv | NetsecError> {
     // (whether any row is odd is all that matters: one count over an OR of every column's test;
-    // a non-finite number shows in its column's min or max, NaN sorting above everything)
-    const numbers = present.filter((c) => c.type !== "categorical");
+    // a non-finite number shows in its column's min or max, NaN sorting above everything). The min
+    // and max of 40 columns are most of the query's cost: they are computed only for the columns
+    // DuckDB's statistics do not clear (`unclearedByStats`).
+    const numbers = await unclearedByStats(
+      store,
+      schema.name,
+      present.filter((c) => c.type !== "categorical"),
+    );
     const oddCell = present.flatMap((c) => {
       const x = ident(c.name);
       if (c.type === "categorical") return [`contains(${x}, '"')`];
       return c.type === "integer" ? [`${x} <> trunc(${x})`] : [];
     });
-    // a number column's bounds are checked on its min and max; its cells counted only when broken
+    // a number column's bounds are checked on its min and max (or its statistics); its cells
+    // counted only when broken
     const ranged = new Set(
-      numbers.filter((c) => !c.values && (c.min !== undefined || c.max !== undefined)).map((c) => c.name),
+      present
+        .filter((c) => c.type !== "categorical" && !c.values && (c.min !== undefined || c.max !== undefined))
+        .map((c) => c.name),
     );
     const domain = domainTerms(
       schema,
       present.map((c) => c.name),
       ranged,
     );
-    const [span, oddCells, counted, ...ranges] = (
+    const [first, span, oddCells, counted, ...ranges] = (
       await conn.runAndReadAll(
-        `SELECT max(rowid) - min(rowid) + 1, ${oddCell.length ? `count_if(${oddCell.join(" OR ")})` : "0"}, ${sumOf(domain)}${numbers.map((c) => `, min(${ident(c.name)}), max(${ident(c.name)})`).join("")} FROM ${table} WHERE ${mine}`,
+        `SELECT min(rowid), max(rowid) - min(rowid) + 1, ${oddCell.length ? `count_if(${oddCell.join(" OR ")})` : "0"}, ${sumOf(domain)}${numbers.map((c) => `, min(${ident(c.name)}), max(${ident(c.name)})`).join("")} FROM ${table} WHERE ${mine}`,
       )
     ).getRows()[0]!;
-    if (Number(oddCells) > 0) throw new NotForReadCsv(false);
     const bounds = numbers.map((c, i) => ({ c, lo: ranges[2 * i], hi: ranges[2 * i + 1] }));
+    const nan = (v: unknown) => v !== null && Number.isNaN(Number(v));
     const finite = (v: unknown) => v === null || Number.isFinite(Number(v));
-    if (!bounds.every((b) => finite(b.lo) && finite(b.hi))) throw new NotForReadCsv(true);
+    const refused =
+      Number(oddCells) > 0
+        ? new NotForReadCsv(false)
+        : !bounds.every((b) => finite(b.lo) && finite(b.hi))
+          ? // a NaN may be a missing spelling (`nan`) read as a number; an infinity is not one
+            new NotForReadCsv(bounds.some((b) => nan(b.hi)))
+          : // the insert appended the rows in file order, one after another
+            Number(span) !== rows
+            ? notInFileOrder(path, rows, Number(span))
+            : null;
+    if (refused) {
+      await conn.run(`DELETE FROM ${table} WHERE ${mine}`);
+      return refused;
+    }
     const broken = bounds.filter(
       ({ c, lo, hi }) =>
         ranged.has(c.name) &&
@@ -324,40 +375,49 @@ async function insertWithReadCsv(
             `SELECT ${sumOf(broken.map(({ c }) => rangeTerm(c)!))} FROM ${table} WHERE ${mine}`,
           )
         : 0);
-    // the insert appended the rows in file order, one after another (numbered once committed)
-    if (Number(span) !== rows) throw notInFileOrder(path, rows, Number(span));
-    if (rows !== scan.lines) await mark(rows);
+    // data row = rowid - first rowid + 1. In a transaction after the insert's: an UPDATE of rows
+    // the same transaction inserted makes DuckDB rewrite every column of them at commit (0.5 of 8
+    // CPU s at 1 M rows x 43 columns); after the commit only `__row` is rewritten.
+    await conn.run(`UPDATE ${table} SET ${ident(ROW_COL)} = rowid - ${first} + 1 WHERE ${mine}`);
     return { rows, added: rows, warnings };
   }
 }
 
 /**
- * Number the rows of `source` that the fast path committed with `__row` 0 by their position: the
- * insert appended them in file order, one after another, so data row = rowid - first rowid + 1.
- * In a transaction of its own after the insert's: an UPDATE of rows the same transaction inserted
- * makes DuckDB rewrite every column of them at commit (0.5 of 8 CPU s at 1 M rows x 43 columns);
- * after the commit only `__row` is rewritten. Until it commits the source is still marked
- * `ingesting`, and a re-run first deletes such unnumbered rows (`deleteUnnumbered`).
+ * The number columns of `dataset`'s table whose values DuckDB's statistics cannot vouch for. DuckDB
+ * keeps a min and max per column (to skip row groups, so never narrower than the values, NaN and
+ * infinities included; `stats()` prints them, e.g. `[Min: 0.0, Max: 42908.0][Has Null: false…]`,
+ * at no cost: nothing is read). A DOUBLE column whose statistics are finite and inside the
+ * schema's min/max holds no non-finite or out-of-range value in any rows, the new ones included;
+ * the others (and any statistics that do not read as expected) need their min and max computed.
  */
-async function numberRows(
+async function unclearedByStats(
   store: DuckDbStore,
   dataset: string,
-  source: string,
-  rows: number,
-  path: string,
-): Promise<void> {
-  const table = ident(datasetTable(dataset));
-  const mine = `${ident(SOURCE_COL)} = ${literal(source)} AND ${ident(ROW_COL)} = 0`;
-  await store.transaction(async (conn) => {
-    const [first, span] = (
-      await conn.runAndReadAll(`SELECT min(rowid), max(rowid) - min(rowid) + 1 FROM ${table} WHERE ${mine}`)
-    ).getRows()[0]!;
-    if (Number(span) !== rows) {
-      await conn.run(`DELETE FROM ${table} WHERE ${mine}`);
-      throw notInFileOrder(path, rows, Number(span));
-    }
-    await conn.run(`UPDATE ${table} SET ${ident(ROW_COL)} = rowid - ${first} + 1 WHERE ${mine}`);
-  });
+  numbers: readonly ColumnSpec[],
+): Promise<ColumnSpec[]> {
+  const types = await store.columns(dataset);
+  const eligible = numbers.filter((c) => types.get(c.name) === "DOUBLE");
+  if (eligible.length === 0) return [...numbers];
+  const row = (
+    await store.connection.runAndReadAll(
+      `SELECT ${eligible.map((c) => `stats(${ident(c.name)})`).join(", ")} FROM ${ident(datasetTable(dataset))} LIMIT 1`,
+    )
+  ).getRows()[0];
+  const cleared = new Set(eligible.filter((c, i) => statsClear(row?.[i], c)));
+  return numbers.filter((c) => !cleared.has(c));
+}
+
+/** Whether DuckDB statistics `text` say every value is finite and inside `c`'s min/max. */
+export function statsClear(text: unknown, c: Pick<ColumnSpec, "min" | "max">): boolean {
+  const m = /^\[Min: ([^,\]]+), Max: ([^\]]+)\]/.exec(typeof text === "string" ? text : "");
+  if (!m) return false;
+  const num = (t: string) => (t === "inf" ? Infinity : t === "-inf" ? -Infinity : Number(t));
+  const lo = num(m[1]!);
+  const hi = num(m[2]!);
+  if (lo > hi) return true; // no value at all (only NULLs): `[Min: inf, Max: -inf]`
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return false;
+  return (c.min === undefined || lo >= c.min) && (c.max === undefined || hi <= c.max);
 }
 
 /**
@@ -551,20 +611,33 @@ async function scanFile(
   hash?: Hash,
 ): Promise<FileScan> {
   const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
-  let carry: Buffer = Buffer.alloc(0); // the unfinished last line of the previous chunk
+  let carry: Buffer | null = null; // the unfinished last line of the previous chunk
   let lines = 0;
   let headerLeft = hasHeader;
   let hit = false;
+  // each chunk is scanned where it lies; only the line split between two chunks is copied (copying
+  // every chunk behind the carried tail cost 0.2 s and as much garbage collection at 150 MB)
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     hash?.update(chunk);
     if (hit) continue;
-    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-    const end = buf.lastIndexOf(0x0a) + 1; // lines complete in buf: [0, end)
-    hit = scanLines(buf.subarray(0, end));
+    let from = 0; // where this chunk's own lines start
+    if (carry) {
+      const nl = chunk.indexOf(0x0a);
+      if (nl === -1) {
+        carry = Buffer.concat([carry, chunk]); // a line longer than a chunk
+        continue;
+      }
+      hit = scanLines(Buffer.concat([carry, chunk.subarray(0, nl + 1)]));
+      carry = null;
+      from = nl + 1;
+    }
+    const end = chunk.lastIndexOf(0x0a) + 1; // lines complete in the chunk: [from, end)
+    if (!hit && end > from) hit = scanLines(chunk.subarray(from, end));
     if (hit && !hash) break;
-    carry = Buffer.from(buf.subarray(end));
+    const rest = Math.max(from, end);
+    if (rest < chunk.length) carry = Buffer.from(chunk.subarray(rest));
   }
-  if (!hit && carry.length > 0) hit = scanLines(Buffer.concat([carry, Buffer.from("\n")]));
+  if (!hit && carry) hit = scanLines(Buffer.concat([carry, Buffer.from("\n")]));
   return { lines, numberWithUnderscore: hit, ...(hash ? { sha256: hash.digest("hex") } : {}) };
 
   function scanLines(b: Buffer): boolean {

@@ -4,10 +4,11 @@
  * differently fall back to them with their errors, and reading back gives the row path's Frame.
  */
 import { join } from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { afterAll, describe, expect, it } from "vitest";
 import { NetsecError } from "../../src/core/errors.ts";
 import { ingestFile } from "../../src/datasets/ingest.ts";
-import { ingestFileDuckDb } from "../../src/datasets/ingest-duckdb.ts";
+import { ingestFileDuckDb, statsClear } from "../../src/datasets/ingest-duckdb.ts";
 import { getDataset, sha256OfRef } from "../../src/datasets/registry.ts";
 import { parseSchema } from "../../src/datasets/schema.ts";
 import { loadStoreFrame } from "../../src/datasets/store-frame.ts";
@@ -193,13 +194,15 @@ describe("DuckDB ingest: read_csv and the row readers store the same records", (
     expect(await store.count({ dataset: "flows" })).toBe(120_000);
     expect(bad).toBe(0);
   });
-  it("data rows keep the file's order when DuckDB reads the file on several threads (16 MB)", async () => {
-    // DuckDB splits a file into pieces of a few MB: at 400,000 rows (11 MB) an insert that does not
-    // keep the order already numbers every row wrong; 600,000 leaves a margin
-    const rows = 600_000;
+  it("data rows keep the file's order when DuckDB reads the file on several threads (50 MB)", async () => {
+    // DuckDB reads a file in buffers of 32 MiB (READ_CSV_BUFFER_BYTES), one per thread at a time:
+    // at 50 MB an insert that does not keep the order numbers rows wrong (checked); long labels
+    // make the bytes with fewer rows
+    const rows = 400_000;
+    const pad = "x".repeat(100);
     const lines = ["n,rate,proto,label"];
     for (let i = 1; i <= rows; i++)
-      lines.push(`${i},${i / 7},${i % 2 ? "tcp" : "udp"},${i % 3 ? "BENIGN" : "DoS"}`);
+      lines.push(`${i},${i / 7},${i % 2 ? "tcp" : "udp"},${i % 3 ? "BENIGN" : "DoS"}${pad}`);
     const file = writeFile(tmp.dir, "ordered.csv", `${lines.join("\n")}\n`);
     const store = await open();
     // more threads than cores: DuckDB reads several pieces of the file at once
@@ -367,11 +370,61 @@ describe("DuckDB ingest: the source id is the file's SHA-256, hashed in the pass
       const store = await open();
       const said: string[] = [];
       const r = await ingestFile(store, flows, { path }, { onProgress: (m) => said.push(m) });
-      expect(said.join("\n").includes("row by row")).toBe(rowByRow);
       const sha = (await sha256OfRef({ path })).sha256;
       expect(r.source).toBe(sha);
       expect((await store.listSources("flows")).map((s) => s.source)).toEqual([sha]);
       expect(r).toMatchObject({ added: rowByRow ? 60_001 : 60_000 });
+    }
+  });
+});
+
+describe("DuckDB ingest: the scan across its 1 MiB chunks", () => {
+  /** A flows file whose line `target` has its first `_` at byte `at` (a filler line pads it there). */
+  const placed = (target: string, at: number, after: string[] = []) => {
+    const head = "n,rate,proto,label\n1,2,tcp,BENIGN\n";
+    const fillerFixed = "2,3,udp,\n".length;
+    const pad = at - head.length - fillerFixed - target.indexOf("_");
+    const text = `${head}2,3,udp,${"x".repeat(pad)}\n${target}\n${after.join("\n")}`;
+    expect(Buffer.byteLength(text.slice(0, text.indexOf(target) + target.indexOf("_")))).toBe(at);
+    return text;
+  };
+
+  it("a 1_000 split by a chunk boundary is seen, on either side of the underscore", async () => {
+    for (const at of [2 ** 20, 2 ** 20 - 1, 2 ** 20 + 1]) {
+      const path = writeFile(
+        tmp.dir,
+        "split-underscore.csv",
+        placed("3,1_000,tcp,BENIGN", at, ["4,5,udp,DoS"]),
+      );
+      const store = await open();
+      const e = await ingestFile(store, flows, { path }).catch((x: unknown) => x);
+      expect((e as NetsecError).message, `underscore at ${at}`).toMatch(
+        /row 3, column rate: "1_000" not a number/,
+      );
+      expect(await store.count()).toBe(0);
+    }
+  });
+
+  it("lines longer than a chunk are counted, and the file stored whole", async () => {
+    // 1.5 MiB, and 2.5 MiB (a whole chunk inside one line)
+    for (const size of [1.5 * 2 ** 20, 2.5 * 2 ** 20]) {
+      const long = `4,5,udp,${"y".repeat(size)}`;
+      const text = placed("3,1,tcp,x_1", 2 ** 20 - 3, [long, "5,6,tcp,BENIGN", ""]);
+      const path = writeFile(tmp.dir, "long-line.csv", text);
+      const store = await open();
+      const said: string[] = [];
+      const r = await ingestFile(store, flows, { path }, { onProgress: (m) => said.push(m) });
+      expect(said.join("\n")).toMatch(/writing about 5 rows/);
+      expect(r).toMatchObject({ rows: 5, added: 5 });
+      const stored = await all(store, "flows");
+      expect(stored.map((x) => [x.row, x.data.n])).toEqual([
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ]);
+      expect((stored[3]!.data.label as string).length).toBe(size);
     }
   });
 });
@@ -395,6 +448,116 @@ describe("DuckDB ingest: a kill between the insert's commit and the numbering's"
     expect(stored.map((x) => x.row)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
     expect(stored.every((x) => x.row === x.data.n)).toBe(true);
     expect((await store.listSources("flows"))[0]).toMatchObject({ status: "complete", rows: 1000 });
+  });
+});
+
+describe("DuckDB ingest: the checks run on committed rows", () => {
+  /** A store file that dies (as a killed process would) when the ingest opens its n-th transaction. */
+  class DiesAt extends DuckDbStore {
+    private opened = 0;
+    private readonly at: number;
+    constructor(path: string, at: number) {
+      super(path);
+      this.at = at;
+    }
+    override async transaction<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+      if (++this.opened === this.at) throw new Error("killed");
+      return super.transaction(fn);
+    }
+  }
+  const flowLines = (n: number, odd: (i: number) => string | null) => {
+    const lines = ["n,rate,proto,label"];
+    for (let i = 1; i <= n; i++) lines.push(odd(i) ?? `${i},${i / 7},${i % 2 ? "tcp" : "udp"},BENIGN`);
+    return `${lines.join("\n")}\n`;
+  };
+
+  it("a check failing after the insert's commit leaves no rows of the file (store file reopened)", async () => {
+    // read_csv takes 2.5 in an integer column as a number: only the checks after the commit see it
+    const path = writeFile(
+      tmp.dir,
+      "late-fraction.csv",
+      flowLines(50_000, (i) => (i === 40_000 ? "2.5,1,tcp,BENIGN" : null)),
+    );
+    const file = join(tmp.dir, "late-fraction.duckdb");
+    const store = new DuckDbStore(file);
+    await store.open();
+    const e = await ingestFile(store, flows, { path }).catch((x: unknown) => x);
+    expect((e as NetsecError).message).toMatch(
+      /late-fraction\.csv, row 40000, column n: "2\.5" not an integer/,
+    );
+    await store.close();
+    const again = new DuckDbStore(file);
+    await again.open();
+    expect(await again.count({ dataset: "flows" })).toBe(0);
+    expect((await again.listSources("flows")).map((s) => s.status)).toEqual(["ingesting"]);
+    await again.close();
+  });
+
+  it("killed after the insert's commit, before the checks': the re-run stores the file exactly once", async () => {
+    // an infinity (missing under the schema's policy) sends the file row by row once checked
+    for (const [name, odd] of [
+      ["killed-clean.csv", () => null],
+      ["killed-inf.csv", (i: number) => (i === 900 ? "900,inf,tcp,BENIGN" : null)],
+    ] as const) {
+      const path = writeFile(tmp.dir, name, flowLines(1000, odd));
+      const file = join(tmp.dir, `${name}.duckdb`);
+      const dying = new DiesAt(file, 2);
+      await dying.open();
+      await expect(ingestFile(dying, flows, { path })).rejects.toThrow("killed");
+      await dying.close();
+      // what the kill left: every row committed at __row 0, the source still `ingesting`
+      const store = new DuckDbStore(file);
+      await store.open();
+      expect(await store.count({ dataset: "flows" })).toBe(1000);
+      expect((await store.listSources("flows"))[0]).toMatchObject({ status: "ingesting", rows: 1000 });
+      const r = await ingestFile(store, flows, { path });
+      expect(r).toMatchObject({ rows: 1000, added: 1000, total: 1000 });
+      const stored = await all(store, "flows");
+      expect(stored.map((x) => x.row)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+      expect(stored.every((x) => x.row === x.data.n)).toBe(true);
+      expect(stored.filter((x) => x.data.rate === null).map((x) => x.row)).toEqual(
+        name === "killed-inf.csv" ? [900] : [],
+      );
+      expect((await store.listSources("flows"))[0]).toMatchObject({ status: "complete", rows: 1000 });
+      await store.close();
+    }
+  });
+});
+
+describe("DuckDB ingest: column statistics spare the min/max of columns they clear", () => {
+  it("statsClear reads DuckDB's statistics: finite and inside the bounds, or no value at all", () => {
+    const stats = (lo: string, hi: string) => `[Min: ${lo}, Max: ${hi}][Has Null: false, Has No Null: true]`;
+    expect(statsClear(stats("0.0", "42908.0"), { min: 0 })).toBe(true);
+    expect(statsClear(stats("-1e-300", "1.2345678901234568e+17"), {})).toBe(true);
+    expect(statsClear(stats("inf", "-inf"), { min: 0 })).toBe(true); // only NULLs
+    expect(statsClear(stats("-6.0", "7.0"), { min: 0 })).toBe(false);
+    expect(statsClear(stats("0.0", "1.0000000000000002"), { max: 1 })).toBe(false);
+    expect(statsClear(stats("0.0", "nan"), {})).toBe(false);
+    expect(statsClear(stats("0.0", "inf"), {})).toBe(false);
+    expect(statsClear(stats("-inf", "0.0"), {})).toBe(false);
+    expect(statsClear(stats("NULL", "NULL"), {})).toBe(false);
+    expect(statsClear(undefined, {})).toBe(false);
+  });
+
+  it("a file's warnings and refusals are its own, whatever rows the table already holds", async () => {
+    const store = await open();
+    const file = (name: string, rows: string[]) =>
+      ({ path: writeFile(tmp.dir, name, `n,rate,proto,label\n${rows.join("\n")}\n`) }) as const;
+    // n below its min 0 (a warning), then a clean file: the table's statistics now span -6, the
+    // clean file's rows do not
+    const low = await ingestFile(store, flows, file("low.csv", ["1,2,tcp,BENIGN", "-6,3,udp,DoS"]));
+    expect(low).toMatchObject({ added: 2, warnings: 1 });
+    const clean = await ingestFile(store, flows, file("clean.csv", ["4,2,tcp,BENIGN", "5,3,udp,DoS"]));
+    expect(clean).toMatchObject({ added: 2, warnings: 0, total: 4 });
+    // statistics that clear a column still leave an infinity of a later file to be seen
+    const said: string[] = [];
+    const inf = await ingestFile(store, flows, file("inf.csv", ["6,inf,tcp,BENIGN", "7,1,udp,DoS"]), {
+      onProgress: (m) => said.push(m),
+    });
+    expect(said.join("\n")).toMatch(/row by row/);
+    expect(inf).toMatchObject({ added: 2, warnings: 0, total: 6 });
+    const rates = (await all(store, "flows")).filter((r) => r.source === inf.source).map((r) => r.data.rate);
+    expect(rates).toEqual([null, 1]);
   });
 });
 
