@@ -2,13 +2,16 @@
  * The bundle's `onnx/` directory in one call: export the pipeline, verify it under onnxruntime on the
  * given rows against netsec's own probabilities (and labels), and write the MLflow model directory
  * (MLmodel, model.onnx, requirements, environments). A model that fails verification is not written.
+ * The check runs in a child process (verify-child.ts), so onnxruntime's memory never adds to the
+ * caller's (the training process's peak at 1 M rows).
  */
 import { NetsecError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
 import { writeMlflowOnnxModel } from "../mlmodel.ts";
 import { exportPipelineToOnnx } from "./export.ts";
 import type { PipelineIR } from "./ir.ts";
-import { type VerifyResult, verifyOnnx } from "./verify.ts";
+import type { VerifyOutcome } from "./verify.ts";
+import { verifyOnnxInChild } from "./verify-child.ts";
 
 export interface WriteOnnxOptions {
   ir: PipelineIR;
@@ -29,7 +32,7 @@ export interface WriteOnnxOptions {
 export interface WriteOnnxResult {
   files: string[];
   bytes: number;
-  verify: VerifyResult | null;
+  verify: VerifyOutcome | null;
 }
 
 /**
@@ -38,10 +41,10 @@ export interface WriteOnnxResult {
  */
 export async function writeOnnxModel(dir: string, o: WriteOnnxOptions): Promise<WriteOnnxResult> {
   const onnx = exportPipelineToOnnx(o.ir);
-  let verify: VerifyResult | null = null;
+  let verify: VerifyOutcome | null = null;
   if (o.verifyOn) {
     const v = o.verifyOn;
-    verify = await verifyOnnx(
+    verify = await verifyOnnxInChild(
       onnx,
       o.ir.columns,
       v.frame,
