@@ -1,19 +1,20 @@
 /**
  * The ONNX check ({@link verifyOnnx}'s comparison) in a child process: onnxruntime's session, its
- * arena and its tensors live in a `node` process of their own that exits when the check is done, so
- * they never add to the training process's memory (at 1 M rows the RF(100) session was the train
- * command's peak, ≈ 0.5 GB above everything before it).
+ * arena and its tensors — and, for a bundle, the export itself (the pipeline IR and the protobuf of
+ * every tree) — live in a `node` process of their own that exits when the check is done, so they
+ * never add to the training process's memory (at 1 M rows the RF(100) export and session were the
+ * train command's peak).
  *
- * The parent writes the ONNX bytes and the rows to a temporary directory; the child
- * (verify-child-main.ts) scores them ONNX_CHUNK_ROWS rows at a time, compares each block with netsec's
- * probabilities and labels through the same {@link VerifyTally} as the in-process check, and prints
- * only the outcome (a few numbers and at most 100 row indices per list) as one JSON line.
+ * The parent writes the rows (and the ONNX bytes, when it has them) to a temporary directory; the
+ * child (verify-child-main.ts) scores them ONNX_CHUNK_ROWS rows at a time, compares each block with
+ * netsec's probabilities and labels through the same {@link VerifyTally} as the in-process check, and
+ * prints only the outcome (a few numbers and at most 100 row indices per list) as one JSON line.
  *
  * The rows file, all numbers little-endian in the machine's own layout (parent and child are the same
  * binary on the same machine):
- * - u32 byte length, then a UTF-8 JSON {@link CheckHeader};
- * - per block of `blockRows` rows (the last one shorter): each input column's rows (Float64 values,
- *   or Int32 codes into the header's categories for a categorical frame column), then netsec's threat
+ * - u32 byte length, then a UTF-8 JSON {@link CheckHeader} (the job, the stored columns);
+ * - per block of `blockRows` rows (the last one shorter): each stored column's rows (Float64 values,
+ *   or Int32 codes into the header's categories for a categorical column), then netsec's threat
  *   probabilities (Float64), then, when the header says so, u32 byte length + the labels as a JSON array.
  */
 import { spawn } from "node:child_process";
@@ -39,48 +40,89 @@ const ColumnIRSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 
+/**
+ * What the child does with the rows: check given ONNX bytes (`verify`), or build the pipeline's ONNX
+ * from a bundle directory itself, check it and, when it agrees, write the MLflow model directory
+ * (`bundle`: the export's graph and bytes never exist in the parent either).
+ */
+const JobSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("verify"),
+    /** The exported graph's inputs. */
+    columns: z.array(ColumnIRSchema),
+    /** The decision threshold on the threat probability, when the labels come from one. */
+    threshold: z.number().nullable(),
+  }),
+  z.object({
+    kind: z.literal("bundle"),
+    bundleDir: z.string(),
+    /** Where the MLflow model directory goes (written only when the check passes). */
+    outDir: z.string(),
+    classLabels: z.array(z.string()),
+    classIsThreat: z.array(z.boolean()),
+    threshold: z.number(),
+    dataset: z.string(),
+    netsecVersion: z.string(),
+    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    runId: z.string().nullable(),
+  }),
+]);
+export type CheckJob = z.infer<typeof JobSchema>;
+
 /** What the child needs to read the blocks that follow and to judge them. */
 const CheckHeaderSchema = z.object({
   nRows: z.number().int().nonnegative(),
   blockRows: z.number().int().positive(),
   tol: z.number(),
-  threshold: z.number().nullable(),
   hasLabels: z.boolean(),
-  /** The exported graph's inputs, in feed order: the columns each block carries. */
-  columns: z.array(ColumnIRSchema),
-  /** How each of those columns is stored in the frame (and so in the blocks). */
+  /** The frame columns each block carries, by name, as the frame stores them. */
   stored: z.array(
     z.discriminatedUnion("kind", [
-      z.object({ kind: z.literal("numeric") }),
-      z.object({ kind: z.literal("categorical"), categories: z.array(z.string()) }),
+      z.object({ name: z.string(), kind: z.literal("numeric") }),
+      z.object({ name: z.string(), kind: z.literal("categorical"), categories: z.array(z.string()) }),
     ]),
   ),
+  job: JobSchema,
 });
 export type CheckHeader = z.infer<typeof CheckHeaderSchema>;
 
 const LabelsSchema = z.array(z.union([z.string(), z.number()]));
 
+const OutcomeSchema = z.object({
+  nRows: z.number(),
+  // NaN (a NaN probability on either side) travels as null in JSON
+  maxAbsDiff: z
+    .number()
+    .nullable()
+    .transform((v) => v ?? Number.NaN),
+  failingRows: z.array(z.number()),
+  labelMismatches: z.array(z.number()),
+  thresholdTies: z.array(z.number()),
+  ok: z.boolean(),
+});
+
 /** What the child prints as its last stdout line: its outcome, or the error that stopped it. */
 const ChildReplySchema = z.union([
   z.object({
-    outcome: z.object({
-      nRows: z.number(),
-      // NaN (a NaN probability on either side) travels as null in JSON
-      maxAbsDiff: z
-        .number()
-        .nullable()
-        .transform((v) => v ?? Number.NaN),
-      failingRows: z.array(z.number()),
-      labelMismatches: z.array(z.number()),
-      thresholdTies: z.array(z.number()),
-      ok: z.boolean(),
-    }),
+    outcome: OutcomeSchema,
+    /** `bundle` jobs: the exported model's name, the files written (none when the check failed), the ONNX size. */
+    export: z.object({ model: z.string(), files: z.array(z.string()), bytes: z.number() }).optional(),
   }),
   z.object({
     error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }),
   }),
 ]);
 export type ChildReply = z.input<typeof ChildReplySchema>;
+type Reply = Extract<z.output<typeof ChildReplySchema>, { outcome: unknown }>;
+
+/** The rows to check on: a frame, netsec's threat probabilities for its rows, and its labels. */
+export interface CheckRows {
+  frame: Frame;
+  probabilities: ArrayLike<number>;
+  labels?: readonly (string | number)[] | undefined;
+  /** Default 1e-5. */
+  tol?: number | undefined;
+}
 
 /**
  * {@link verifyOnnx} in a child process: the same rows, tolerance, label rule and outcome (without
@@ -96,30 +138,65 @@ export async function verifyOnnxInChild(
   expectedLabels?: readonly (string | number)[],
   threshold?: number,
 ): Promise<VerifyOutcome> {
-  if (expectedProbabilities.length !== frame.nRows) {
-    throw new RangeError(`expected ${frame.nRows} probabilities, got ${expectedProbabilities.length}`);
-  }
+  const job: CheckJob = {
+    kind: "verify",
+    columns: columns.map((c) =>
+      c.kind === "categorical" ? { ...c, categories: [...c.categories] } : { ...c },
+    ),
+    threshold: threshold ?? null,
+  };
   const stored = columns.map((c) => storedColumn(c, frame));
+  const rows = { frame, probabilities: expectedProbabilities, labels: expectedLabels, tol };
+  return (await inChild(job, stored, rows, bytes)).outcome;
+}
+
+/**
+ * The bundle's ONNX export, made, checked on `rows` and written to `outDir` (when it agrees) by a child
+ * process that loads the bundle in `job.bundleDir` itself. `inputs`: the frame columns the bundle
+ * reads (its input_columns). Returns the outcome and what the export wrote.
+ */
+export async function exportBundleOnnxInChild(
+  job: Omit<Extract<CheckJob, { kind: "bundle" }>, "kind">,
+  inputs: readonly string[],
+  rows: CheckRows,
+): Promise<Reply> {
+  const stored = inputs.map((name) => rows.frame.column(name));
+  return inChild({ kind: "bundle", ...job }, stored, rows);
+}
+
+async function inChild(
+  job: CheckJob,
+  stored: readonly Column[],
+  rows: CheckRows,
+  onnx?: Uint8Array,
+): Promise<Reply> {
+  const n = rows.frame.nRows;
+  if (rows.probabilities.length !== n) {
+    throw new RangeError(`expected ${n} probabilities, got ${rows.probabilities.length}`);
+  }
   const dir = mkdtempSync(join(tmpdir(), "netsec-onnx-check-"));
   try {
-    const onnxFile = join(dir, "model.onnx");
     const rowsFile = join(dir, "rows.bin");
-    writeFileSync(onnxFile, bytes);
     const header: CheckHeader = {
-      nRows: frame.nRows,
+      nRows: n,
       blockRows: ONNX_CHUNK_ROWS,
-      tol,
-      threshold: threshold ?? null,
-      hasLabels: expectedLabels !== undefined,
-      columns: columns.map((c) =>
-        c.kind === "categorical" ? { ...c, categories: [...c.categories] } : { ...c },
-      ),
+      tol: rows.tol ?? 1e-5,
+      hasLabels: rows.labels !== undefined,
       stored: stored.map((c) =>
-        c.kind === "numeric" ? { kind: "numeric" } : { kind: "categorical", categories: [...c.categories] },
+        c.kind === "numeric"
+          ? { name: c.name, kind: "numeric" }
+          : { name: c.name, kind: "categorical", categories: [...c.categories] },
       ),
+      job,
     };
-    writeRows(rowsFile, header, stored, expectedProbabilities, expectedLabels);
-    return await runChild(rowsFile, onnxFile);
+    writeRows(rowsFile, header, stored, rows.probabilities, rows.labels);
+    const args = [CHILD_MAIN, rowsFile];
+    if (onnx) {
+      const onnxFile = join(dir, "model.onnx");
+      writeFileSync(onnxFile, onnx);
+      args.push(onnxFile);
+    }
+    return await runChild(args);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -182,24 +259,24 @@ export class RowsFileReader {
     this.header = CheckHeaderSchema.parse(JSON.parse(this.sized().toString("utf8")));
   }
 
-  /** The next block: a frame of the input columns, netsec's probabilities and labels for its rows. */
+  /** The next block: its columns (named as stored), netsec's probabilities and labels for its rows. */
   block(rows: number): {
     columns: Column[];
     probabilities: Float64Array;
     labels: (string | number)[] | undefined;
   } {
     const { header } = this;
-    const columns = header.columns.map((c, k): Column => {
-      const s = header.stored[k]!;
-      return s.kind === "numeric"
-        ? { kind: "numeric", name: c.column, values: this.read(new Float64Array(rows)) }
-        : {
-            kind: "categorical",
-            name: c.column,
-            codes: this.read(new Int32Array(rows)),
-            categories: s.categories,
-          };
-    });
+    const columns = header.stored.map(
+      (s): Column =>
+        s.kind === "numeric"
+          ? { kind: "numeric", name: s.name, values: this.read(new Float64Array(rows)) }
+          : {
+              kind: "categorical",
+              name: s.name,
+              codes: this.read(new Int32Array(rows)),
+              categories: s.categories,
+            },
+    );
     const probabilities = this.read(new Float64Array(rows));
     const labels = header.hasLabels
       ? LabelsSchema.parse(JSON.parse(this.sized().toString("utf8")))
@@ -229,11 +306,9 @@ export class RowsFileReader {
   }
 }
 
-function runChild(rowsFile: string, onnxFile: string): Promise<VerifyOutcome> {
+function runChild(args: string[]): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD_MAIN, rowsFile, onnxFile], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -247,7 +322,7 @@ function runChild(rowsFile: string, onnxFile: string): Promise<VerifyOutcome> {
     );
     child.on("close", (code, signal) => {
       const reply = parseReply(out.trim().split("\n").pop() ?? "");
-      if (reply && "outcome" in reply) return resolve(reply.outcome);
+      if (reply && "outcome" in reply) return resolve(reply);
       if (reply) {
         const { code: c, message, details } = reply.error;
         return reject(new NetsecError(isErrorCode(c) ? c : "INTERNAL", message, details));

@@ -1,13 +1,25 @@
 /**
  * The ONNX check in a child process (verify-child.ts): the same verdict, row numbers and errors as the
- * in-process check on rows spanning several blocks, with disagreements planted at known rows.
+ * in-process check on rows spanning several blocks, with disagreements planted at known rows; and the
+ * bundle step's export made in the child from a real bundle (a phishing forest trained by the CLI).
  */
-import { describe, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import onnxProto from "onnx-proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BundlePredictor } from "../../../src/bundle/bundle.ts";
 import { exportPipelineToOnnx } from "../../../src/bundle/onnx/export.ts";
+import { pipelineIRFromModels } from "../../../src/bundle/onnx/from-models.ts";
 import { evaluatePipelineIR } from "../../../src/bundle/onnx/reference.ts";
 import { ONNX_CHUNK_ROWS, verifyOnnx } from "../../../src/bundle/onnx/verify.ts";
 import { verifyOnnxInChild } from "../../../src/bundle/onnx/verify-child.ts";
+import { writeBundleOnnx } from "../../../src/bundle/onnx/write.ts";
+import { ModelRegistry } from "../../../src/bundle/registry.ts";
 import { NetsecError } from "../../../src/core/errors.ts";
+import type { Frame } from "../../../src/core/frame.ts";
+import { loadFrame } from "../../../src/datasets/load.ts";
+import { runCli } from "../../helpers/cli.ts";
+import { PHISHING_CSV, tempDir } from "../../helpers/env.ts";
 import { forestIR, testFrame } from "./fixtures.ts";
 
 /** testFrame's 10 rows (NaNs, a missing and an unseen category) repeated over three blocks. */
@@ -70,5 +82,77 @@ describe("verifyOnnxInChild", () => {
       ref.probability,
     );
     await expect(missing).rejects.toMatchObject({ code: "SCHEMA_MISMATCH", details: { column: "absent" } });
+  });
+});
+
+describe("writeBundleOnnx (the bundle step's export, made and checked in the child)", () => {
+  const tmp = tempDir("netsec-bundle-onnx-");
+  afterAll(tmp.cleanup);
+  const home = join(tmp.dir, "home");
+  let bp: BundlePredictor;
+  let frame: Frame;
+
+  beforeAll(async () => {
+    const r = runCli(
+      ["train", "--dataset", "phishing", "--models", "random_forest", "--params", '{"n_estimators":10}'],
+      { NETSEC_HOME: home, NETSEC_STORE_URI: "", MONGODB_URI: "" },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    bp = new BundlePredictor(new ModelRegistry(home).resolve("champion").dir);
+    frame = (await loadFrame({ path: PHISHING_CSV }, bp.schema)).frame.slice(0, 600);
+  }, 120_000);
+
+  const options = (probabilities: ArrayLike<number>, labels: readonly string[]) => {
+    const m = bp.manifest;
+    return {
+      bundleDir: bp.dir,
+      classLabels: m.class_labels,
+      classIsThreat: m.class_is_threat,
+      threshold: m.threshold,
+      dataset: m.dataset,
+      netsecVersion: m.code_version.netsec,
+      verifyOn: { frame, inputs: bp.transformer.inputColumns, probabilities, labels },
+      metadata: { model: m.model },
+    };
+  };
+
+  it("writes the export of the bundle's own pipeline once onnxruntime agrees on every row", async () => {
+    const pred = bp.predict(frame);
+    const out = join(tmp.dir, "ok");
+    const r = await writeBundleOnnx(out, options(pred.probability, pred.labels));
+    expect(r.verify).toMatchObject({ ok: true, nRows: 600, failingRows: [], labelMismatches: [] });
+    expect(r.verify!.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    expect(r.files).toContain("model.onnx");
+    // the same graph the training process would have exported itself
+    const m = bp.manifest;
+    const ir = pipelineIRFromModels({
+      preprocess: bp.transformer.toJSON(),
+      model: bp.model.toJSON(),
+      classLabels: m.class_labels,
+      classIsThreat: m.class_is_threat,
+      threshold: m.threshold,
+      dataset: m.dataset,
+      netsecVersion: m.code_version.netsec,
+    });
+    // (decoded: the test runner's and node's protobuf encoders may lay out the same model differently)
+    const decoded = (bytes: Uint8Array) => onnxProto.onnx.ModelProto.decode(bytes).toJSON();
+    expect(decoded(readFileSync(join(out, "model.onnx")))).toEqual(decoded(exportPipelineToOnnx(ir)));
+  });
+
+  it("refuses an export that disagrees with the bundle (probabilities or labels) and writes nothing", async () => {
+    const pred = bp.predict(frame);
+    const off = Float64Array.from(pred.probability);
+    off[7]! += 0.01;
+    const bad = join(tmp.dir, "bad");
+    await expect(writeBundleOnnx(bad, options(off, pred.labels))).rejects.toThrow(
+      /ONNX export of random_forest disagrees with netsec.*1 rows beyond 0\.00001 \(first: 7\)/,
+    );
+    const labels = [...pred.labels];
+    labels[11] = bp.manifest.class_labels.find((l) => l !== labels[11])!;
+    await expect(writeBundleOnnx(bad, options(pred.probability, labels))).rejects.toMatchObject({
+      code: "BUNDLE_INVALID",
+      details: { failingRows: [], labelMismatches: [11] },
+    });
+    expect(existsSync(bad)).toBe(false);
   });
 });
