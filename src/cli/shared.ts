@@ -5,7 +5,7 @@ import { homeLayout } from "../config/home.ts";
 import { NetsecError } from "../core/errors.ts";
 import { getDataset, schemaPaths } from "../datasets/registry.ts";
 import { type DatasetSchema, loadSchemaFile } from "../datasets/schema.ts";
-import { openStore } from "../store/open.ts";
+import { openStore, storeOptionsFrom } from "../store/open.ts";
 import type { RecordStore } from "../store/types.ts";
 import type { Ctx } from "./context.ts";
 
@@ -56,7 +56,7 @@ export async function withStore<T>(
   uri: string | undefined,
   fn: (store: RecordStore) => Promise<T>,
 ): Promise<T> {
-  const store = openStore(uri ?? ctx.config.storeUri, { waitSeconds: ctx.config.NETSEC_STORE_WAIT_SECONDS });
+  const store = openStore(uri ?? ctx.config.storeUri, storeOptionsFrom(ctx.config));
   await store.open();
   try {
     return await fn(store);

@@ -28,6 +28,12 @@ export const ENV_VARS = {
     doc: "How long a command waits for the DuckDB record store while another process uses it, then fails with STORE_BUSY.",
     default: "30",
   },
+  NETSEC_DUCKDB_MEMORY_LIMIT: {
+    doc: "Memory the DuckDB record store may use for its queries (ingest, validation, read-back), as DuckDB writes sizes (`800MB`, `1.5GB`); beyond it DuckDB spills to `<store>.tmp`. Default: 1/16 of the machine's memory, at least 512 MB.",
+  },
+  NETSEC_DUCKDB_THREADS: {
+    doc: "Threads the DuckDB record store runs a query on. Default: DuckDB's, the number of cores.",
+  },
   NETSEC_DATASET_MIRROR: {
     doc: "A directory laid out like the dataset mirror (<dataset>/<file>), read before the network.",
   },
@@ -141,6 +147,13 @@ export const EnvSchema = z.object({
   NETSEC_HOME: z.string().default("./.netsec"),
   NETSEC_STORE_URI: optionalString,
   NETSEC_STORE_WAIT_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
+  NETSEC_DUCKDB_MEMORY_LIMIT: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[0-9]+(?:\.[0-9]+)?\s*(?:[KMGT]i?B)$/i, "a size such as 800MB or 1.5GB")
+      .optional(),
+  ),
+  NETSEC_DUCKDB_THREADS: z.coerce.number().int().min(1).max(1024).optional(),
   NETSEC_DATASET_MIRROR: optionalString,
   NETSEC_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   NETSEC_PROGRESS: z.enum(["auto", "on", "off"]).default("auto"),

@@ -11,7 +11,7 @@ import { makeRunDirs, type RunPaths, runPaths } from "../config/home.ts";
 import { redactUri } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
-import { openStore } from "../store/open.ts";
+import { openStore, storeOptionsFrom } from "../store/open.ts";
 import type { RecordStore } from "../store/types.ts";
 import {
   type ChampionComparison,
@@ -252,7 +252,7 @@ export class PipelineRun {
 
   /** The record store for a step's reads and writes, closed after it. */
   async withRecordStore<T>(fn: (store: RecordStore) => Promise<T>): Promise<T> {
-    const rs = openStore(this.env.storeUri, { waitSeconds: this.env.NETSEC_STORE_WAIT_SECONDS });
+    const rs = openStore(this.env.storeUri, storeOptionsFrom(this.env));
     await rs.open();
     try {
       return await fn(rs);

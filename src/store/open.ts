@@ -19,6 +19,25 @@ export interface OpenStoreOptions {
   onWait?: (message: string) => void;
   /** Open a DuckDB store that does not exist yet even beside an old `store.db` (the migration does). */
   migrating?: boolean;
+  /** DuckDB: the engine's memory limit, e.g. "1.5GB" (NETSEC_DUCKDB_MEMORY_LIMIT). */
+  memoryLimit?: string;
+  /** DuckDB: threads per query (NETSEC_DUCKDB_THREADS). */
+  threads?: number;
+}
+
+/** The store options the environment sets (the config's NETSEC_STORE_WAIT_SECONDS and NETSEC_DUCKDB_*). */
+export function storeOptionsFrom(config: {
+  NETSEC_STORE_WAIT_SECONDS: number;
+  NETSEC_DUCKDB_MEMORY_LIMIT?: string | undefined;
+  NETSEC_DUCKDB_THREADS?: number | undefined;
+}): OpenStoreOptions {
+  return {
+    waitSeconds: config.NETSEC_STORE_WAIT_SECONDS,
+    ...(config.NETSEC_DUCKDB_MEMORY_LIMIT !== undefined
+      ? { memoryLimit: config.NETSEC_DUCKDB_MEMORY_LIMIT }
+      : {}),
+    ...(config.NETSEC_DUCKDB_THREADS !== undefined ? { threads: config.NETSEC_DUCKDB_THREADS } : {}),
+  };
 }
 
 /** The default DuckDB store's file name under NETSEC_HOME, and the SQLite file it replaced. */
@@ -42,6 +61,8 @@ export function openStore(uri: string, opts: OpenStoreOptions = {}): RecordStore
   return new DuckDbStore(path, {
     ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
     ...(opts.onWait ? { onWait: opts.onWait } : {}),
+    ...(opts.memoryLimit !== undefined ? { memoryLimit: opts.memoryLimit } : {}),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
   });
 }
 

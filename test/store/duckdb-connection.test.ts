@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ident, literal, openDuckDb } from "../../src/store/duckdb/connection.ts";
+import { defaultMemoryLimit, ident, literal, openDuckDb } from "../../src/store/duckdb/connection.ts";
+import type { DuckDbStore } from "../../src/store/duckdb/store.ts";
+import { openStore, storeOptionsFrom } from "../../src/store/open.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "netsec-duckdb-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,5 +36,38 @@ describe("openDuckDb", () => {
     const b = await openDuckDb({ path, readOnly: true });
     expect((await b.connection.runAndReadAll("select v from t")).getRows()).toEqual([[7]]);
     b.close();
+  });
+
+  it("bounds the engine's memory: 1/16 of the machine's, at least 512 MiB, unless given", async () => {
+    expect(defaultMemoryLimit(24 * 10 ** 9)).toBe("1430MiB"); // 24e9 / 16 / 2^20 = 1430.5
+    expect(defaultMemoryLimit(4 * 2 ** 30)).toBe("512MiB"); // 256 MiB would be less than the floor
+    const setting = async (db: {
+      connection: { runAndReadAll(sql: string): Promise<{ getRows(): unknown[][] }> };
+    }) =>
+      (
+        await db.connection.runAndReadAll(
+          "select current_setting('memory_limit'), current_setting('threads')::INTEGER",
+        )
+      ).getRows()[0];
+    const given = await openDuckDb({ memoryLimit: "700MiB", threads: 1 });
+    expect(await setting(given)).toEqual(["700.0 MiB", 1]);
+    given.close();
+    const byDefault = await openDuckDb();
+    const same = await openDuckDb({ memoryLimit: defaultMemoryLimit() });
+    expect((await setting(byDefault))![0]).toBe((await setting(same))![0]);
+    byDefault.close();
+    same.close();
+    // the record store takes NETSEC_DUCKDB_MEMORY_LIMIT and NETSEC_DUCKDB_THREADS from the config
+    const store = openStore(
+      join(dir, "limits.duckdb"),
+      storeOptionsFrom({
+        NETSEC_STORE_WAIT_SECONDS: 1,
+        NETSEC_DUCKDB_MEMORY_LIMIT: "600MiB",
+        NETSEC_DUCKDB_THREADS: 1,
+      }),
+    ) as DuckDbStore;
+    await store.open();
+    expect(await setting(store)).toEqual(["600.0 MiB", 1]);
+    await store.close();
   });
 });

@@ -14,7 +14,8 @@ export interface OnnxRunResult {
   labels: (string | number)[];
 }
 
-export interface VerifyResult extends OnnxRunResult {
+/** The comparison of onnxruntime's outputs with netsec's, without the outputs themselves. */
+export interface VerifyOutcome {
   nRows: number;
   /** max |onnx - expected| over rows (NaN never counts as equal). */
   maxAbsDiff: number;
@@ -30,6 +31,8 @@ export interface VerifyResult extends OnnxRunResult {
   thresholdTies: number[];
   ok: boolean;
 }
+
+export interface VerifyResult extends OnnxRunResult, VerifyOutcome {}
 
 /**
  * How far below the threshold a float64 threat probability can lie and still be decided the other
@@ -171,38 +174,74 @@ export async function verifyOnnx(
     throw new RangeError(`expected ${frame.nRows} probabilities, got ${expectedProbabilities.length}`);
   }
   const run = await runOnnx(bytes, columns, frame);
-  let maxAbsDiff = 0;
-  const failingRows: number[] = [];
-  const labelMismatches: number[] = [];
-  const thresholdTies: number[] = [];
-  const band = threshold === undefined ? -1 : thresholdBand(threshold);
-  let nFailing = 0;
-  let nMismatch = 0;
-  for (let i = 0; i < frame.nRows; i++) {
-    const d = Math.abs(run.probability[i]! - expectedProbabilities[i]!);
-    if (!(d <= tol)) {
-      nFailing++;
-      if (failingRows.length < 100) failingRows.push(i);
-    }
-    if (Number.isNaN(d)) maxAbsDiff = Number.NaN;
-    else if (d > maxAbsDiff) maxAbsDiff = d;
-    if (expectedLabels && String(expectedLabels[i]) !== String(run.labels[i])) {
-      const below = threshold === undefined ? -1 : threshold - expectedProbabilities[i]!;
-      if (below > 0 && below <= band) {
-        if (thresholdTies.length < 100) thresholdTies.push(i);
-      } else {
-        nMismatch++;
-        if (labelMismatches.length < 100) labelMismatches.push(i);
+  const tally = new VerifyTally(tol, threshold);
+  tally.add(0, run, expectedProbabilities, expectedLabels);
+  return { ...run, ...tally.outcome() };
+}
+
+/**
+ * The comparison behind {@link verifyOnnx}, fed consecutive blocks of rows (so a check can run over
+ * rows it never holds at once, as the child process of verify-child.ts does); row numbers it reports
+ * are positions in the whole sequence.
+ */
+export class VerifyTally {
+  private nRows = 0;
+  private maxAbsDiff = 0;
+  private readonly failingRows: number[] = [];
+  private readonly labelMismatches: number[] = [];
+  private readonly thresholdTies: number[] = [];
+  private nFailing = 0;
+  private nMismatch = 0;
+  private readonly tol: number;
+  private readonly threshold: number | undefined;
+  private readonly band: number;
+
+  /** `threshold`: the decision threshold on the threat probability, when the labels come from one. */
+  constructor(tol: number, threshold?: number) {
+    this.tol = tol;
+    this.threshold = threshold;
+    this.band = threshold === undefined ? -1 : thresholdBand(threshold);
+  }
+
+  /** onnxruntime's outputs for the rows from..from+n-1 against netsec's for the same rows (index 0 = row `from`). */
+  add(
+    from: number,
+    run: OnnxRunResult,
+    expectedProbabilities: ArrayLike<number>,
+    expectedLabels?: readonly (string | number)[],
+  ): void {
+    const { tol, threshold, band } = this;
+    const n = expectedProbabilities.length;
+    for (let j = 0; j < n; j++) {
+      const i = from + j;
+      const d = Math.abs(run.probability[j]! - expectedProbabilities[j]!);
+      if (!(d <= tol)) {
+        this.nFailing++;
+        if (this.failingRows.length < 100) this.failingRows.push(i);
+      }
+      if (Number.isNaN(d)) this.maxAbsDiff = Number.NaN;
+      else if (d > this.maxAbsDiff) this.maxAbsDiff = d;
+      if (expectedLabels && String(expectedLabels[j]) !== String(run.labels[j])) {
+        const below = threshold === undefined ? -1 : threshold - expectedProbabilities[j]!;
+        if (below > 0 && below <= band) {
+          if (this.thresholdTies.length < 100) this.thresholdTies.push(i);
+        } else {
+          this.nMismatch++;
+          if (this.labelMismatches.length < 100) this.labelMismatches.push(i);
+        }
       }
     }
+    this.nRows = Math.max(this.nRows, from + n);
   }
-  return {
-    ...run,
-    nRows: frame.nRows,
-    maxAbsDiff,
-    failingRows,
-    labelMismatches,
-    thresholdTies,
-    ok: nFailing === 0 && nMismatch === 0,
-  };
+
+  outcome(): VerifyOutcome {
+    return {
+      nRows: this.nRows,
+      maxAbsDiff: this.maxAbsDiff,
+      failingRows: this.failingRows,
+      labelMismatches: this.labelMismatches,
+      thresholdTies: this.thresholdTies,
+      ok: this.nFailing === 0 && this.nMismatch === 0,
+    };
+  }
 }

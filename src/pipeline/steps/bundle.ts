@@ -10,8 +10,7 @@ import { join } from "node:path";
 import { BundlePredictor, writeBundle } from "../../bundle/bundle.ts";
 import type { BundleManifest } from "../../bundle/manifest.ts";
 import { modelCardHtml, modelCardMarkdown } from "../../bundle/model-card.ts";
-import { pipelineIRFromModels } from "../../bundle/onnx/from-models.ts";
-import { writeOnnxModel } from "../../bundle/onnx/write.ts";
+import { writeBundleOnnx } from "../../bundle/onnx/write.ts";
 import { writeTrainDigest } from "../../bundle/train-digest.ts";
 import type { Frame } from "../../core/frame.ts";
 import { importantInputs } from "../../monitor/importance.ts";
@@ -90,7 +89,8 @@ export async function bundleStep(
   writeTransformation(run, t);
   t.releaseXtr(); // train.npy was its last reader
   run.progress("bundle", 0.5, "monitoring reference");
-  // the same pipeline as ONNX + MLflow MLmodel, verified under onnxruntime on every test row
+  // the bundle as written (its predictions, and the ONNX export of the same pipeline + MLflow
+  // MLmodel, verified under onnxruntime on every test row)
   const bp = new BundlePredictor(paths.bundle);
   // the reference scored traffic is monitored against: the training rows on fixed bins, the outputs
   // of the cross-validated predictions (what the model does on rows it was not fitted on)
@@ -109,22 +109,25 @@ export async function bundleStep(
       importantInputs(bp, train),
     ),
   );
-  const ir = pipelineIRFromModels({
-    preprocess: bp.transformer.toJSON(),
-    model: bp.model.toJSON(),
+  const n = test.nRows;
+  run.progress("bundle", 0.6, `the bundle's own predictions of the ${n} test rows`);
+  const pred = bp.fromScores(scoresInBlocks(bp, test), n);
+  run.progress("bundle", 0.7, `ONNX export, checked under onnxruntime on the ${n} test rows`);
+  // exported from the bundle as written, in a child process (the IR, the ONNX graph and onnxruntime's
+  // session stay out of this process's memory)
+  const onnx = await writeBundleOnnx(join(paths.bundle, "onnx"), {
+    bundleDir: paths.bundle,
     classLabels: manifest.class_labels,
     classIsThreat: manifest.class_is_threat,
     threshold: manifest.threshold,
     dataset: schema.name,
     netsecVersion: manifest.code_version.netsec,
-  });
-  const n = test.nRows;
-  run.progress("bundle", 0.6, `the bundle's own predictions of the ${n} test rows`);
-  const pred = bp.fromScores(scoresInBlocks(bp, test), n);
-  run.progress("bundle", 0.7, `ONNX export, checked under onnxruntime on the ${n} test rows`);
-  const onnx = await writeOnnxModel(join(paths.bundle, "onnx"), {
-    ir,
-    verifyOn: { frame: test, probabilities: pred.probability, labels: pred.labels },
+    verifyOn: {
+      frame: test,
+      inputs: bp.transformer.inputColumns,
+      probabilities: pred.probability,
+      labels: pred.labels,
+    },
     metadata: { run_id: run.id, model: win.model, threshold: ev.threshold, dataset: schema.name },
     runId: run.id,
   });

@@ -52,6 +52,10 @@ export interface DuckDbStoreOptions {
   onWait?: (message: string) => void;
   /** Poll interval while waiting, ms (default 250). */
   pollMs?: number;
+  /** DuckDB's memory limit (NETSEC_DUCKDB_MEMORY_LIMIT; default: openDuckDb's). */
+  memoryLimit?: string;
+  /** DuckDB's threads (NETSEC_DUCKDB_THREADS; default: DuckDB's). */
+  threads?: number;
 }
 
 export type DuckColumnType = "DOUBLE" | "VARCHAR";
@@ -112,7 +116,11 @@ export class DuckDbStore implements RecordStore {
     let told = false;
     for (;;) {
       try {
-        this.db = await openDuckDb(file ? { path: this.path } : {});
+        this.db = await openDuckDb({
+          ...(file ? { path: this.path } : {}),
+          ...(this.opts.memoryLimit !== undefined ? { memoryLimit: this.opts.memoryLimit } : {}),
+          ...(this.opts.threads !== undefined ? { threads: this.opts.threads } : {}),
+        });
         break;
       } catch (e) {
         const holder = lockHolder((e as Error).message);
