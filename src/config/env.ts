@@ -29,7 +29,7 @@ export const ENV_VARS = {
     default: "30",
   },
   NETSEC_DUCKDB_MEMORY_LIMIT: {
-    doc: "Memory the DuckDB record store may use for its queries (ingest, validation, read-back), as DuckDB writes sizes (`800MB`, `1.5GB`); beyond it DuckDB spills to `<store>.tmp`. Default: 1/16 of the machine's memory, at least 512 MB.",
+    doc: "Memory the DuckDB record store may use for its queries (ingest, validation, read-back), as DuckDB writes sizes (`800MB`, `1.5GB`); beyond it DuckDB spills to `<store>.tmp`. Default: 1/16 of the machine's memory, at least 1 GiB.",
   },
   NETSEC_DUCKDB_THREADS: {
     doc: "Threads the DuckDB record store runs a query on. Default: DuckDB's, the number of cores.",

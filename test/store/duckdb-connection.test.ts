@@ -38,9 +38,9 @@ describe("openDuckDb", () => {
     b.close();
   });
 
-  it("bounds the engine's memory: 1/16 of the machine's, at least 512 MiB, unless given", async () => {
+  it("bounds the engine's memory: 1/16 of the machine's, at least 1 GiB, unless given", async () => {
     expect(defaultMemoryLimit(24 * 10 ** 9)).toBe("1430MiB"); // 24e9 / 16 / 2^20 = 1430.5
-    expect(defaultMemoryLimit(4 * 2 ** 30)).toBe("512MiB"); // 256 MiB would be less than the floor
+    expect(defaultMemoryLimit(8 * 2 ** 30)).toBe("1024MiB"); // 512 MiB would be less than the floor
     const setting = async (db: {
       connection: { runAndReadAll(sql: string): Promise<{ getRows(): unknown[][] }> };
     }) =>
