@@ -7,7 +7,8 @@
  * topic/partition/offset (`store/alerts.ts`); once both are durable and every earlier batch is
  * committed, commit the batch's offsets. Up to MAX_DELIVERING batches are in that I/O at once (a batch
  * publishes while earlier ones still wait on the store or the commit; store writes run one at a time,
- * in batch order). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
+ * in batch order, the batches that queued behind a write going together into the next:
+ * `store-queue.ts`). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
  * a verdict twice (its messages are keyed by topic/partition/offset for consumers to drop repeats).
  *
  * Batches (`batcher.ts`): full ones while there is a backlog; when caught up, a partial one as soon as
@@ -26,7 +27,7 @@ import type { Predictor } from "../bundle/predictor.ts";
 import { NetsecError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { ModelHolder } from "../serve/model-holder.ts";
-import type { AlertStore } from "../store/alerts.ts";
+import type { AlertStore, StreamAlert } from "../store/alerts.ts";
 import { Batcher } from "./batcher.ts";
 import type { FastFrame } from "./fast-frame.ts";
 import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "./kafka.ts";
@@ -34,6 +35,7 @@ import type { StreamMetrics } from "./metrics.ts";
 import type { StreamMonitoring } from "./monitoring.ts";
 import type { Decoded } from "./records.ts";
 import { recordKey, scoreBatch, type Verdict } from "./score.ts";
+import { StoreQueue } from "./store-queue.ts";
 
 export interface StreamSettings {
   brokers: readonly string[];
@@ -198,7 +200,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
    * waited for the 100 ms look at an empty buffer, not `lingerMs`: p50 58 ms at 1,000 records/s) and
    * the record that fills a batch.
    */
-  const nextBatch = async (): Promise<InRecord[]> => {
+  const nextBatch = async (): Promise<{ batch: InRecord[]; arrived: number }> => {
     for (let due = buffer.dueIn(performance.now()); !stopping && due > 0; ) {
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -206,7 +208,8 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
       });
       due = buffer.dueIn(performance.now());
     }
-    if (stopping) return [];
+    if (stopping) return { batch: [], arrived: Number.NaN };
+    const arrived = buffer.firstArrival();
     const batch = buffer.take();
     // room for another batch again: fetch (with one batch in flight, once the buffer is empty)
     if (paused && buffer.length <= cap - s.batchSize) {
@@ -214,18 +217,19 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
       consumer.resume();
     }
     d.metrics.inFlight.set({}, Math.ceil(buffer.length / s.batchSize));
-    return batch;
+    return { batch, arrived };
   };
 
-  /** Decode and score a batch (synchronous: the CPU part). */
-  const score = (batch: InRecord[]) => {
+  /** Decode and score a batch (synchronous: the CPU part); `arrived`: when its first record came. */
+  const score = (batch: InRecord[], arrived: number) => {
     const t0 = performance.now();
     const predictor: Predictor = d.holder.current()!;
-    return { batch, t0, predictor, ...scoreBatch(batch, d.decode, predictor, d.fast) };
+    const scored = scoreBatch(batch, d.decode, predictor, d.fast);
+    return { batch, arrived, t0, t1: performance.now(), predictor, ...scored };
   };
 
-  /** The last store write started: writes run one after another, in batch order. */
-  let storeTail: Promise<unknown> = Promise.resolve();
+  /** Store writes: one at a time, in batch order, the batches queued behind one written together. */
+  const store = new StoreQueue<StreamAlert>((alerts) => d.alerts.write(alerts));
 
   /**
    * Publish and store (the I/O part), then, once `before` (the previous batch's delivery) has
@@ -234,14 +238,16 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
    * and every earlier batch's are durable.
    */
   const deliver = async (
-    { batch, t0, predictor, verdicts, dead, scored }: ReturnType<typeof score>,
+    { batch, arrived, t0, t1, predictor, verdicts, dead, scored }: ReturnType<typeof score>,
     before: Promise<void>,
   ): Promise<void> => {
     const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
     const out: OutMessage[] = [];
     if (s.alertsTopic !== null)
-      for (const v of kept)
-        out.push({ topic: s.alertsTopic, key: v.key, value: JSON.stringify(verdictJson(v)) });
+      for (const v of kept) {
+        const key = v.key;
+        out.push({ topic: s.alertsTopic, key, value: JSON.stringify(verdictJson(v, key)) });
+      }
     for (const x of dead)
       out.push({
         topic: s.deadLetterTopic,
@@ -257,31 +263,36 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     const scoredAt = new Date().toISOString();
     // publishing and storing wait on different servers (the broker, DuckDB's threads or MongoDB): run
     // them together; the offsets are committed once both are durable
-    const writing = storeTail.then(() =>
-      d.alerts.write(
-        kept.map((v) => ({
-          topic: v.topic,
-          partition: v.partition,
-          offset: v.offset,
-          recordKey: v.recordKey,
-          model: v.model,
-          label: v.label,
-          labelName: v.labelName,
-          threat: v.threat,
-          probability: v.probability,
-          scoredAt,
-        })),
-      ),
+    const writing = store.add(
+      kept.map((v) => ({
+        topic: v.topic,
+        partition: v.partition,
+        offset: v.offset,
+        recordKey: v.recordKey,
+        model: v.model,
+        label: v.label,
+        labelName: v.labelName,
+        threat: v.threat,
+        probability: v.probability,
+        scoredAt,
+      })),
     );
-    storeTail = writing;
+    // (when each became durable: the batch's stage timings below)
+    let publishedAt = Number.NaN;
+    let storedAt = Number.NaN;
     const [published, written] = await Promise.allSettled([
       untilDone(
         () => producer.send(out),
         "publishing verdicts",
         d.log,
         () => stopping,
-      ),
-      writing,
+      ).then(() => {
+        publishedAt = performance.now();
+      }),
+      writing.then((n) => {
+        storedAt = performance.now();
+        return n;
+      }),
     ]);
     // (settled both before throwing: a failure must not close the clients under the other's request)
     await before;
@@ -301,17 +312,14 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     }
     // counted once its verdicts are published and stored, committed or not: a record scored again
     // after a rebalance is counted once, by whichever member claims its offset first (monitoring.ts)
-    if (scored)
-      d.monitoring?.count(
-        predictor,
-        scored.frame,
-        scored.prediction,
-        s.topic,
-        verdicts.map((v) => ({ partition: v.partition, offset: v.offset })),
-      );
+    if (scored) d.monitoring?.count(predictor, scored.frame, scored.prediction, s.topic, verdicts);
     const now = Date.now();
-    for (const r of batch) d.metrics.recordToAlertSeconds.observe({}, Math.max(0, now - r.timestamp) / 1000);
-    d.metrics.batchSeconds.observe({}, (performance.now() - t0) / 1000);
+    const waited = new Float64Array(batch.length);
+    for (let i = 0; i < batch.length; i++) waited[i] = Math.max(0, now - batch[i]!.timestamp) / 1000;
+    d.metrics.recordToAlertSeconds.observeAll({}, waited);
+    const committedAt = performance.now();
+    d.metrics.batchSeconds.observe({}, (committedAt - t0) / 1000);
+    observeStages(d, batch[0]!, { arrived, t0, t1, publishedAt, storedAt, committedAt }, batch.length);
     d.metrics.records.inc({ outcome: "scored" }, verdicts.length);
     if (dead.length) {
       d.metrics.records.inc({ outcome: "dead_letter" }, dead.length);
@@ -350,9 +358,9 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
       const failure: { error?: unknown } = {};
       for (;;) {
         if ("error" in failure) throw failure.error;
-        const batch = await nextBatch();
+        const { batch, arrived } = await nextBatch();
         if (batch.length === 0) break;
-        const scored = score(batch);
+        const scored = score(batch, arrived);
         while (delivering.length >= MAX_DELIVERING) await delivering.shift();
         last = deliver(scored, last);
         // a failure surfaces at the loop's next turn, not as an unhandled rejection meanwhile
@@ -390,10 +398,54 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   };
 }
 
+/** Milliseconds (performance.now()) at which a batch passed each stage. */
+interface BatchTimes {
+  /** Its first (oldest) record came from the Kafka client. */
+  arrived: number;
+  /** Scoring started (the batch was taken from the buffer) and ended. */
+  t0: number;
+  t1: number;
+  /** Its verdicts were acknowledged by the broker, written to the store, and its offsets committed. */
+  publishedAt: number;
+  storedAt: number;
+  committedAt: number;
+}
+
+/**
+ * Where a batch's first record spent its time, the record of the batch that waited longest (so the
+ * slow tail of record-to-alert latency shows in these): `netsec_stream_stage_seconds{stage}` and, at
+ * log level debug, one line per batch. Stages: `fetch` (from the record's Kafka timestamp to the
+ * Kafka client handing it over: the producer, the broker, the fetch), `batch` (waiting for its batch
+ * to be due and for the scorer), `score`, `publish` and `store` (from the end of scoring until the
+ * broker acknowledged the verdicts / the store wrote them; they run together), `commit` (from both
+ * being durable to the commit answered, waiting for earlier batches included).
+ */
+function observeStages(d: StreamDeps, first: InRecord, t: BatchTimes, records: number): void {
+  const durable = Math.max(t.publishedAt, t.storedAt);
+  const ms = {
+    fetch: performance.timeOrigin + t.arrived - first.timestamp,
+    batch: t.t0 - t.arrived,
+    score: t.t1 - t.t0,
+    publish: t.publishedAt - t.t1,
+    store: t.storedAt - t.t1,
+    commit: t.committedAt - durable,
+  };
+  for (const [stage, v] of Object.entries(ms))
+    if (Number.isFinite(v)) d.metrics.stageSeconds.observe({ stage }, Math.max(0, v) / 1000);
+  if (d.log.isLevelEnabled("debug"))
+    d.log.debug(
+      {
+        records,
+        ...Object.fromEntries(Object.entries(ms).map(([k, v]) => [`${k}Ms`, Math.round(v * 10) / 10])),
+      },
+      "batch committed",
+    );
+}
+
 /** A verdict as published: the record's identity, the model version and the decision. */
-function verdictJson(v: Verdict) {
+function verdictJson(v: Verdict, key: string) {
   return {
-    key: v.key,
+    key,
     topic: v.topic,
     partition: v.partition,
     offset: Number(v.offset),
