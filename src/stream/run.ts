@@ -8,7 +8,8 @@
  * committed, commit the batch's offsets. Up to MAX_DELIVERING batches are in that I/O at once (a batch
  * publishes while earlier ones still wait on the store or the commit; store writes run one at a time,
  * in batch order, the batches that queued behind a write going together into the next:
- * `store-queue.ts`). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
+ * `store-queue.ts`; commits likewise, the batches that became durable during a commit committed
+ * together by the next: `commit-queue.ts`). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
  * a verdict twice (its messages are keyed by topic/partition/offset for consumers to drop repeats).
  *
  * Batches (`batcher.ts`): full ones while there is a backlog; when caught up, a partial one as soon as
@@ -29,6 +30,7 @@ import type { Logger } from "../core/log.ts";
 import type { ModelHolder } from "../serve/model-holder.ts";
 import type { AlertStore, StreamAlert } from "../store/alerts.ts";
 import { Batcher } from "./batcher.ts";
+import { CommitQueue } from "./commit-queue.ts";
 import type { FastFrame } from "./fast-frame.ts";
 import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "./kafka.ts";
 import type { StreamMetrics } from "./metrics.ts";
@@ -232,15 +234,27 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   const store = new StoreQueue<StreamAlert>((alerts) => d.alerts.write(alerts));
 
   /**
-   * Publish and store (the I/O part), then, once `before` (the previous batch's delivery) has
-   * committed, commit and count: batches publish and store while earlier ones still wait on the
-   * broker or the store, and their offsets are committed in order, each only after its own verdicts
-   * and every earlier batch's are durable.
+   * Offset commits: in batch order, the batches that became durable during a commit committed
+   * together by the next (`commit-queue.ts`).
    */
-  const deliver = async (
-    { batch, arrived, t0, t1, predictor, verdicts, dead, scored }: ReturnType<typeof score>,
-    before: Promise<void>,
-  ): Promise<void> => {
+  const commits = new CommitQueue<InRecord>((records) => consumer.commit(records));
+
+  /**
+   * Publish and store (the I/O part), then commit and count: batches publish and store while earlier
+   * ones still wait on the broker or the store, and their offsets are committed in order, each only
+   * after its own verdicts and every earlier batch's are durable. Called in batch order.
+   */
+  const deliver = async ({
+    batch,
+    arrived,
+    t0,
+    t1,
+    predictor,
+    verdicts,
+    dead,
+    scored,
+  }: ReturnType<typeof score>): Promise<void> => {
+    const ticket = commits.enter(batch);
     const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
     const out: OutMessage[] = [];
     if (s.alertsTopic !== null)
@@ -295,13 +309,19 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
       }),
     ]);
     // (settled both before throwing: a failure must not close the clients under the other's request)
-    await before;
-    if (published.status === "rejected") throw published.reason;
-    if (written.status === "rejected") throw written.reason;
+    if (published.status === "rejected" || written.status === "rejected") {
+      const failure =
+        published.status === "rejected" ? published.reason : (written as PromiseRejectedResult).reason;
+      // neither this batch nor any later one is committed: the group reads them again
+      commits.abandon(ticket, failure);
+      throw failure;
+    }
     const stored = written.value;
     try {
-      await consumer.commit(batch);
+      await commits.durable(ticket);
     } catch (e) {
+      // an earlier batch's delivery failed: the stream stops, this batch uncommitted
+      if (commits.failure !== null) throw commits.failure.error;
       // the partition moved to another member (rebalance): it reads these records again, and the
       // store's keys keep that from adding rows
       d.metrics.commitFailures.inc();
@@ -362,7 +382,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
         if (batch.length === 0) break;
         const scored = score(batch, arrived);
         while (delivering.length >= MAX_DELIVERING) await delivering.shift();
-        last = deliver(scored, last);
+        last = deliver(scored);
         // a failure surfaces at the loop's next turn, not as an unhandled rejection meanwhile
         last.catch((error: unknown) => {
           if (!("error" in failure)) failure.error = error;
