@@ -13,7 +13,7 @@ if (!brokers)
 const run = Date.now().toString(36);
 
 describe("StreamProducer", { timeout: 120_000 }, () => {
-  it("publishes 6 MB of 3-byte characters with headers in requests the broker accepts", async () => {
+  it("publishes 7.5 MB of 3-byte characters with headers in requests the broker accepts", async () => {
     const topic = `produce-${run}`;
     await ensureTopic([brokers!], topic, 1);
     // 1,000 messages of 2,000 "€" (6,000 UTF-8 bytes each) and a 1,500-byte header: 7.5 MB in all,
