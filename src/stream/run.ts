@@ -5,11 +5,11 @@
  * `all`) to the alerts topic and the malformed records, with their reason, to the dead-letter topic
  * (acks=all), and at the same time write the verdicts to the record store keyed by
  * topic/partition/offset (`store/alerts.ts`); once both are durable and every earlier batch is
- * committed, commit the batch's offsets. Up to MAX_DELIVERING batches are in that I/O at once (a batch
- * publishes while earlier ones still wait on the store or the commit; store writes run one at a time,
- * in batch order, the batches that queued behind a write going together into the next:
- * `store-queue.ts`; commits likewise, the batches that became durable during a commit committed
- * together by the next: `commit-queue.ts`). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
+ * committed, commit the batch's offsets. Up to MAX_DELIVERING full batches' records are in that I/O
+ * at once (a batch publishes while earlier ones still wait on the store or the commit; publishing and
+ * store writes each run one at a time, in batch order, the batches that queued behind one going
+ * together into the next: `write-queue.ts`; commits likewise, the batches that became durable during
+ * a commit committed together by the next: `commit-queue.ts`). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
  * a verdict twice (its messages are keyed by topic/partition/offset for consumers to drop repeats).
  *
  * Batches (`batcher.ts`): full ones while there is a backlog; when caught up, a partial one as soon as
@@ -37,7 +37,7 @@ import type { StreamMetrics } from "./metrics.ts";
 import type { StreamMonitoring } from "./monitoring.ts";
 import type { Decoded } from "./records.ts";
 import { recordKey, scoreBatch, type Verdict } from "./score.ts";
-import { StoreQueue } from "./store-queue.ts";
+import { WriteQueue } from "./write-queue.ts";
 
 export interface StreamSettings {
   brokers: readonly string[];
@@ -116,10 +116,14 @@ async function untilDone<T>(
 }
 
 /**
- * Batches being published, stored or committed at once (their records stay uncommitted until then,
- * so this bounds what a crash makes the group read again, with the fetched batches of `maxInFlight`).
+ * Records being published, stored or committed at once, in full batches: MAX_DELIVERING × the batch
+ * size (their records stay uncommitted until then, so this bounds what a crash makes the group read
+ * again, with the fetched batches of `maxInFlight`). Small batches (a consumer caught up) may be more
+ * in number, up to MAX_DELIVERING_BATCHES: a bound by batches made scoring wait for the store and the
+ * commits of a few batches of tens of records each.
  */
 const MAX_DELIVERING = 4;
+const MAX_DELIVERING_BATCHES = 64;
 
 /** How often the lag gauge is refreshed (ms). */
 const LAG_EVERY_MS = 5000;
@@ -231,7 +235,16 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   };
 
   /** Store writes: one at a time, in batch order, the batches queued behind one written together. */
-  const store = new StoreQueue<StreamAlert>((alerts) => d.alerts.write(alerts));
+  const store = new WriteQueue<StreamAlert>((alerts) => d.alerts.write(alerts));
+  /** Publishing, likewise: the batches queued behind a send go in the next one. */
+  const publisher = new WriteQueue<OutMessage>((messages) =>
+    untilDone(
+      () => producer.send(messages),
+      "publishing verdicts",
+      d.log,
+      () => stopping,
+    ).then(() => messages.length),
+  );
 
   /**
    * Offset commits: in batch order, the batches that became durable during a commit committed
@@ -295,12 +308,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     let publishedAt = Number.NaN;
     let storedAt = Number.NaN;
     const [published, written] = await Promise.allSettled([
-      untilDone(
-        () => producer.send(out),
-        "publishing verdicts",
-        d.log,
-        () => stopping,
-      ).then(() => {
+      publisher.add(out).then(() => {
         publishedAt = performance.now();
       }),
       writing.then((n) => {
@@ -368,12 +376,14 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     });
   };
 
-  /** Deliveries under way, oldest first. */
-  const delivering: Promise<void>[] = [];
+  /** Deliveries under way, oldest first, and their records. */
+  const delivering: { done: Promise<void>; records: number }[] = [];
+  let deliveringRecords = 0;
   const loop = async (): Promise<StreamTotals> => {
     try {
       // scoring batch k+1 overlaps delivering batches k, k-1, … (their publish, store and commit are
-      // mostly waiting on the broker and the store), at most MAX_DELIVERING at once; commits stay in order
+      // mostly waiting on the broker and the store), at most MAX_DELIVERING full batches' records (and
+      // MAX_DELIVERING_BATCHES batches) at once; commits stay in order
       let last: Promise<void> = Promise.resolve();
       const failure: { error?: unknown } = {};
       for (;;) {
@@ -381,20 +391,28 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
         const { batch, arrived } = await nextBatch();
         if (batch.length === 0) break;
         const scored = score(batch, arrived);
-        while (delivering.length >= MAX_DELIVERING) await delivering.shift();
+        while (
+          delivering.length >= MAX_DELIVERING_BATCHES ||
+          (delivering.length > 0 && deliveringRecords + batch.length > MAX_DELIVERING * s.batchSize)
+        ) {
+          const oldest = delivering.shift()!;
+          deliveringRecords -= oldest.records;
+          await oldest.done;
+        }
         last = deliver(scored);
         // a failure surfaces at the loop's next turn, not as an unhandled rejection meanwhile
         last.catch((error: unknown) => {
           if (!("error" in failure)) failure.error = error;
         });
-        delivering.push(last);
+        delivering.push({ done: last, records: batch.length });
+        deliveringRecords += batch.length;
       }
       await last;
     } catch (e) {
       fatal = e as Error;
     } finally {
       // every delivery settled before the clients close under its requests
-      await Promise.allSettled(delivering);
+      await Promise.allSettled(delivering.map((x) => x.done));
       clearInterval(lagTimer);
       await consumer.close();
       await producer.close();

@@ -1,10 +1,10 @@
 /**
- * The stream's store writes: one at a time, in order, the batches that queue behind a running write
+ * The stream's store writes and publishing: one at a time, in order, the batches that queue behind a running write
  * carried together by the next; a batch resolves once the write holding it is done; a failure rejects
  * that write's batches and every later one.
  */
 import { describe, expect, it } from "vitest";
-import { StoreQueue } from "../../src/stream/store-queue.ts";
+import { WriteQueue } from "../../src/stream/write-queue.ts";
 
 /** A store whose writes finish only when the test says so. */
 function gatedStore() {
@@ -32,10 +32,10 @@ function gatedStore() {
 
 const settled = () => new Promise((r) => setImmediate(r));
 
-describe("StoreQueue", () => {
+describe("WriteQueue", () => {
   it("writes the batches that queued behind a running write together, in order, one write at a time", async () => {
     const s = gatedStore();
-    const q = new StoreQueue<number>(s.write);
+    const q = new WriteQueue<number>(s.write);
     const done: string[] = [];
     const a = q.add([1, 2]).then((n) => done.push(`a${n}`));
     await settled();
@@ -67,7 +67,7 @@ describe("StoreQueue", () => {
 
   it("a failed write rejects its batches, those queued behind it and every later one", async () => {
     const s = gatedStore();
-    const q = new StoreQueue<number>(s.write);
+    const q = new WriteQueue<number>(s.write);
     const a = q.add([1]);
     await settled();
     const b = q.add([2]);

@@ -1,18 +1,20 @@
 /**
- * The stream's writes to the alert store, one at a time, in batch order, coalesced: the alerts of
- * every batch that comes while a write runs go together into the next write (a group commit). A
- * DuckDB write costs milliseconds whatever its size (a transaction, a staging table, the insert), tens
- * of them on a busy 2-core machine: one write per batch fell behind at a few thousand records/s in
- * small batches (a batch's store write waited 225 ms at the median behind earlier ones at 4,000
- * records/s, load 15), and the batches waiting on it held up scoring (run.ts delivers at most
- * MAX_DELIVERING batches at once). Coalesced, one write carries whatever queued behind the last.
+ * Writes that must go one at a time and in order (the stream's alert-store writes, its verdict
+ * publishing), coalesced: the items of every batch that comes while a write runs go together into the
+ * next write (a group commit).
+ * - Store: a DuckDB write costs milliseconds whatever its size (a transaction, a staging table, the
+ *   insert), tens of them on a busy 2-core machine: one write per batch fell behind at a few thousand
+ *   records/s in small batches (a batch's store write waited 225 ms at the median behind earlier ones
+ *   at 4,000 records/s, load 15), and the batches waiting on it held up scoring.
+ * - Publishing: the idempotent producer sends one request at a time per broker anyway, so a request
+ *   per small batch queued the batches' verdicts one round trip each.
  *
- * A batch's promise resolves once its alerts are durable (the write holding them is), so its offsets
- * can be committed. The count of rows a write added goes to the first batch it carries (0 for the
- * others): the sum over batches is exact. A failed write rejects every batch it carries and every
- * later one (as a chain of writes would): the stream stops without committing them.
+ * A batch's promise resolves once its items are written (the write holding them is done). The count a
+ * write returns goes to the first batch it carries (0 for the others): the sum over batches is exact.
+ * A failed write rejects every batch it carries and every later one (as a chain of writes would): the
+ * stream stops without committing them.
  */
-export class StoreQueue<T> {
+export class WriteQueue<T> {
   private readonly write: (items: readonly T[]) => Promise<number>;
   private queued: { items: readonly T[]; resolve: (n: number) => void; reject: (e: unknown) => void }[] = [];
   private running = false;
