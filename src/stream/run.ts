@@ -30,7 +30,7 @@ import type { Logger } from "../core/log.ts";
 import type { ModelHolder } from "../serve/model-holder.ts";
 import type { AlertStore, StreamAlert } from "../store/alerts.ts";
 import { Batcher } from "./batcher.ts";
-import { CommitQueue } from "./commit-queue.ts";
+import { CommitQueue, type CommitTicket } from "./commit-queue.ts";
 import type { FastFrame } from "./fast-frame.ts";
 import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "./kafka.ts";
 import type { StreamMetrics } from "./metrics.ts";
@@ -257,17 +257,21 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
    * ones still wait on the broker or the store, and their offsets are committed in order, each only
    * after its own verdicts and every earlier batch's are durable. Called in batch order.
    */
-  const deliver = async ({
-    batch,
-    arrived,
-    t0,
-    t1,
-    predictor,
-    verdicts,
-    dead,
-    scored,
-  }: ReturnType<typeof score>): Promise<void> => {
-    const ticket = commits.enter(batch);
+  const deliver = async (b: ReturnType<typeof score>): Promise<void> => {
+    const ticket = commits.enter(b.batch);
+    try {
+      await deliverWith(ticket, b);
+    } catch (e) {
+      // whatever failed (no-op once the batch is committed): no later batch may be committed
+      commits.abandon(ticket, e);
+      throw e;
+    }
+  };
+
+  const deliverWith = async (
+    ticket: CommitTicket,
+    { batch, arrived, t0, t1, predictor, verdicts, dead, scored }: ReturnType<typeof score>,
+  ): Promise<void> => {
     const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
     const out: OutMessage[] = [];
     if (s.alertsTopic !== null)
