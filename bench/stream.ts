@@ -13,6 +13,10 @@
  *
  * 3. With `--latency-rates=R1,R2,…`: the same latency measure at each of those rates too (records/s).
  *
+ * For each latency run, where the time went: the consumer runs at log level debug and logs, per batch,
+ * the stages of its first (longest-waiting) record (run.ts: fetch, batch, score, publish, store,
+ * commit); their p50/p99 over the batches are printed under the latency line.
+ *
  * Usage: KAFKA_BROKERS=127.0.0.1:9092 npx node bench/stream.ts [--records=100000] [--consumers=1,2,4]
  * [--latency-rates=2000,5000] (scripts/test-services start kafka prints KAFKA_BROKERS). Prints a Markdown
  * section for BENCHMARKS.md.
@@ -81,11 +85,11 @@ interface Member {
   died: () => string | null;
 }
 
-function member(args: string[]): Member {
+function member(args: string[], logLevel = "warn"): Member & { stderr: () => string } {
   const proc = spawn(
     process.execPath,
     [join(ROOT, "src/cli/main.ts"), "stream", "--brokers", brokers!, "--metrics-port", "0", ...args],
-    { env, stdio: ["ignore", "ignore", "pipe"] },
+    { env: { ...env, NETSEC_LOG_LEVEL: logLevel }, stdio: ["ignore", "ignore", "pipe"] },
   );
   let err = "";
   let died: string | null = null;
@@ -101,7 +105,25 @@ function member(args: string[]): Member {
     });
   });
   port.catch(() => {});
-  return { proc, port, died: () => died };
+  return { proc, port, died: () => died, stderr: () => err };
+}
+
+const STAGES = ["fetch", "batch", "score", "publish", "store", "commit"] as const;
+
+/** p50/p99 (ms) of each stage over the "batch committed" debug lines of a consumer's log. */
+function stageQuantiles(log: string): string {
+  const by = new Map<string, number[]>(STAGES.map((s) => [s, []]));
+  for (const line of log.split("\n")) {
+    if (!line.includes('"batch committed"')) continue;
+    const j = JSON.parse(line) as Record<string, number>;
+    for (const s of STAGES) if (Number.isFinite(j[`${s}Ms`])) by.get(s)!.push(j[`${s}Ms`]!);
+  }
+  const n = by.get("score")!.length;
+  return `per batch's first record (${n} batches), p50 / p99 ms: ${STAGES.map((s) => {
+    const v = by.get(s)!.sort((a, b) => a - b);
+    const q = (f: number) => v[Math.min(v.length - 1, Math.floor(f * v.length))] ?? Number.NaN;
+    return `${s} ${Math.round(q(0.5))} / ${Math.round(q(0.99))}`;
+  }).join(", ")}`;
 }
 
 async function counted(port: number): Promise<number> {
@@ -171,21 +193,24 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
   return { whole: N / ((last - first) / 1000), steady: (0.6 * N) / ((at80 - at20) / 1000) };
 }
 
-async function latency(rate: number): Promise<{ p50: number; p99: number; n: number }> {
+async function latency(rate: number): Promise<{ p50: number; p99: number; n: number; stages: string }> {
   const topic = `bench-lat-${run}-${Math.round(rate)}`;
   const alerts = `alerts-lat-${run}-${Math.round(rate)}`;
   await ensureTopic([brokers!], topic, 8);
-  const m = member([
-    "--topic",
-    topic,
-    "--group",
-    `bench-lat-${run}-${Math.round(rate)}`,
-    "--alerts-topic",
-    alerts,
-    "--linger-ms",
-    "5",
-    "--hold-store",
-  ]);
+  const m = member(
+    [
+      "--topic",
+      topic,
+      "--group",
+      `bench-lat-${run}-${Math.round(rate)}`,
+      "--alerts-topic",
+      alerts,
+      "--linger-ms",
+      "5",
+      "--hold-store",
+    ],
+    "debug",
+  );
   await m.port;
   await sleep(3000); // joined and assigned
   const lat: number[] = [];
@@ -224,7 +249,7 @@ async function latency(rate: number): Promise<{ p50: number; p99: number; n: num
   await stopAll([m]);
   lat.sort((a, b) => a - b);
   const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))]!;
-  return { p50: q(0.5), p99: q(0.99), n: lat.length };
+  return { p50: q(0.5), p99: q(0.99), n: lat.length, stages: stageQuantiles(m.stderr()) };
 }
 
 try {
@@ -236,7 +261,9 @@ try {
   for (const k of CONSUMERS) rates.set(k, await throughput(topic, k));
   // (--consumers= with nothing: no throughput runs, the latency at --latency-rates only)
   const one = (rates.get(1) ?? [...rates.values()][0])?.steady ?? Number.NaN;
-  const lat = Number.isNaN(one) ? { p50: Number.NaN, p99: Number.NaN, n: 0 } : await latency(one / 2);
+  const lat = Number.isNaN(one)
+    ? { p50: Number.NaN, p99: Number.NaN, n: 0, stages: "" }
+    : await latency(one / 2);
   const more: [number, Awaited<ReturnType<typeof latency>>][] = [];
   for (const r of LATENCY_RATES) more.push([r, await latency(r)]);
   const cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -250,7 +277,7 @@ Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1
 |---|---|---|
 ${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en-US")} | ${Math.round(r.whole).toLocaleString("en-US")} |`).join("\n")}
 
-Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s; the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts): p50 ${l.p50} ms, p99 ${l.p99} ms.`).join("")}`);
+Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s; the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms; ${lat.stages}.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts): p50 ${l.p50} ms, p99 ${l.p99} ms; ${l.stages}.`).join("")}`);
 } finally {
   rmSync(home, { recursive: true, force: true });
 }

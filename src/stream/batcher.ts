@@ -53,6 +53,11 @@ export class Batcher<T> {
     return dropped;
   }
 
+  /** When the oldest buffered item arrived (NaN when nothing is buffered): the next batch's first. */
+  firstArrival(): number {
+    return this.items.length === 0 ? Number.NaN : this.arrived[0]!;
+  }
+
   /** The next batch: the oldest `batchSize` items (fewer when fewer are buffered). */
   take(): T[] {
     this.arrived.splice(0, this.batchSize);

@@ -11,6 +11,7 @@
 import {
   Admin,
   Consumer,
+  ListOffsetTimestamps,
   type Message,
   type MessagesStream,
   ProduceAcks,
@@ -20,8 +21,14 @@ import {
 } from "@platformatic/kafka";
 import { NetsecError } from "../core/errors.ts";
 
-/** Bytes of keys and values in one produce request (see StreamProducer.send). */
-const REQUEST_BYTES = 256 * 1024;
+/**
+ * Bytes of keys, values and headers in one produce request, with RECORD_OVERHEAD each (see
+ * StreamProducer.send): under the broker's message.max.bytes (1 MiB by default) for the record batch
+ * of one partition, which a request's records for one partition form.
+ */
+const REQUEST_BYTES = 900 * 1024;
+/** A record's bytes besides its key, value and headers, at most (length, attributes, deltas, counts). */
+const RECORD_OVERHEAD = 64;
 
 /** A consumed record: where it came from and its text. */
 export interface InRecord {
@@ -146,15 +153,21 @@ export class StreamProducer {
 
   /**
    * Publish `messages`, resolving once all are acknowledged. Split into requests of at most
-   * REQUEST_BYTES of values (a broker refuses a record batch over its message.max.bytes, 1 MiB by
-   * default), sent concurrently: the idempotent producer keeps each partition's order.
+   * REQUEST_BYTES (UTF-8 bytes of keys, values and headers; a broker refuses a record batch over its
+   * message.max.bytes, 1 MiB by default), queued at once: the idempotent producer sends one request at
+   * a time per broker (the client's rule), so fewer, larger requests wait for fewer round trips (the
+   * limit was 256 K UTF-16 units, a quarter of it, while sizes were counted in units), and keeps each
+   * partition's order.
    */
   async send(messages: readonly OutMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const chunks: OutMessage[][] = [[]];
     let bytes = 0;
     for (const m of messages) {
-      const size = m.value.length + (m.key?.length ?? 0) + 64;
+      let size =
+        Buffer.byteLength(m.value) + (m.key === undefined ? 0 : Buffer.byteLength(m.key)) + RECORD_OVERHEAD;
+      if (m.headers)
+        for (const h in m.headers) size += Buffer.byteLength(h) + Buffer.byteLength(m.headers[h]!) + 10;
       if (bytes + size > REQUEST_BYTES && chunks.at(-1)!.length > 0) {
         chunks.push([]);
         bytes = 0;
@@ -260,6 +273,8 @@ export class StreamConsumer {
   private paused = false;
   private closed = false;
   private rejoining: Promise<void> | null = null;
+  /** The last `seedCommitted` started: commits wait for it, so a seed never lands after them. */
+  private seeding: Promise<void> = Promise.resolve();
   private onRecord: (r: InRecord) => void = () => {};
   private onError: (e: Error) => void = () => {};
   private onAssigned: () => void = () => {};
@@ -307,16 +322,21 @@ export class StreamConsumer {
    * stream failure), which reads every partition again from its committed offset, so nothing read by
    * the old one is current.
    */
-  private assigned(partitions: readonly number[], fresh: boolean): void {
+  private assigned(partitions: readonly number[], fresh: boolean): number[] {
     const now = new Set(partitions);
     let lost = false;
+    const gained: number[] = [];
     for (const p of [...this.owned.keys()])
       if (fresh || !now.has(p)) {
         this.owned.delete(p);
         this.last.delete(p);
         lost = true;
       }
-    for (const p of now) if (!this.owned.has(p)) this.owned.set(p, ++this.ownerships);
+    for (const p of now)
+      if (!this.owned.has(p)) {
+        this.owned.set(p, ++this.ownerships);
+        gained.push(p);
+      }
     // a commit waiting on the client's rejoin is retried with these same objects: keep it to what is
     // still ours (offsets of a lost partition would move its new owner's committed position)
     for (const c of this.committing)
@@ -326,6 +346,60 @@ export class StreamConsumer {
           c.ownership.splice(i, 1);
         }
     if (lost) this.onAssigned();
+    return gained;
+  }
+
+  /** Queue `seedCommitted` (bounded by COMMIT_TIMEOUT_MS: a broker that does not answer holds no commit). */
+  private seed(consumer: Consumer<string, string, string, string>, partitions: readonly number[]): void {
+    if (partitions.length === 0) return;
+    this.seeding = this.seeding.then(
+      () =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, COMMIT_TIMEOUT_MS);
+          void this.seedCommitted(consumer, partitions).finally(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+    );
+  }
+
+  /**
+   * Commit, for each of `partitions` (just given to this member) that the group has no committed
+   * offset for, the partition's first offset: where the group starts it anyway (earliest), now on
+   * record. The client (2.12) sets a partition's fetch position on a join to the group's committed
+   * offset only when there is one: a partition without one that this member lost and later got back
+   * was read on from where this client's fetches of it had got to, skipping what the member that held
+   * it meanwhile had read without committing (a kill -9 mid-stream: 170 of 3,000 records without a
+   * verdict in 2 runs of 5). A failure is logged and left: the group then starts the partition at its
+   * earliest offset as before.
+   */
+  private async seedCommitted(
+    consumer: Consumer<string, string, string, string>,
+    partitions: readonly number[],
+  ): Promise<void> {
+    if (partitions.length === 0) return;
+    const topic = this.opts.topic;
+    try {
+      const committed = await consumer.listCommittedOffsets({
+        topics: [{ topic, partitions: [...partitions] }],
+      });
+      const missing = partitions.filter((p) => (committed.get(topic)?.[p] ?? -1n) < 0n);
+      if (missing.length === 0 || this.consumer !== consumer) return;
+      const first = await consumer.listOffsets({
+        topics: [topic],
+        partitions: { [topic]: missing },
+        timestamp: ListOffsetTimestamps.EARLIEST,
+      });
+      // (only partitions still owned under this client; should a batch of one be committed first,
+      // this moves the group back to the start of the partition: records scored again, none skipped)
+      const offsets = missing
+        .filter((p) => this.consumer === consumer && this.owned.has(p))
+        .map((p) => ({ topic, partition: p, offset: first.get(topic)?.[p] ?? 0n, leaderEpoch: -1 }));
+      if (offsets.length > 0) await consumer.commit({ offsets });
+    } catch (e) {
+      this.onError(e instanceof Error ? e : new Error(String(e)));
+    }
   }
 
   private partitionsOf(consumer: Consumer<string, string, string, string>): number[] {
@@ -356,9 +430,9 @@ export class StreamConsumer {
     this.consumer = consumer;
     this.stream = stream;
     // (the first join happened inside consume(); later ones, each rebalance, come as events)
-    this.assigned(this.partitionsOf(consumer), true);
+    this.seed(consumer, this.assigned(this.partitionsOf(consumer), true));
     consumer.on("consumer:group:join", () => {
-      if (this.consumer === consumer) this.assigned(this.partitionsOf(consumer), false);
+      if (this.consumer === consumer) this.seed(consumer, this.assigned(this.partitionsOf(consumer), false));
     });
     if (this.paused) stream.pause();
     stream.on("data", (m: Message<string, string, string, string>) => {
@@ -441,6 +515,7 @@ export class StreamConsumer {
       leaderEpoch: this.last.get(r.partition)?.leaderEpoch ?? -1,
     }));
     if (offsets.length === 0) return;
+    await this.seeding;
     if (!this.consumer) throw new Error("not in the group (rejoining after a broker failure)");
     let timer: NodeJS.Timeout | undefined;
     const under: Committing = { offsets, ownership: handled.map((r) => r.ownership) };

@@ -22,6 +22,8 @@ export interface StreamMetrics {
   batchSeconds: Histogram;
   /** From the record's Kafka timestamp to its verdict being durable (published and stored). */
   recordToAlertSeconds: Histogram;
+  /** Per batch, the time its first (longest-waiting) record spent in each stage (run.ts). */
+  stageSeconds: Histogram;
   /** Records behind the log end on this member's partitions. */
   lag: Gauge;
   /** Batches waiting in memory (bounded by --max-in-flight). */
@@ -59,6 +61,12 @@ export function createStreamMetrics(): StreamMetrics {
       "netsec_stream_record_to_alert_seconds",
       "from a record's Kafka timestamp to its verdict being published and stored",
       [],
+      LATENCY_BUCKETS,
+    ),
+    stageSeconds: registry.histogram(
+      "netsec_stream_stage_seconds",
+      "per batch, the time its first record spent in each stage: fetch (record timestamp to consumer), batch (waiting for the batch and the scorer), score, publish, store, commit",
+      ["stage"],
       LATENCY_BUCKETS,
     ),
     lag: registry.gauge(

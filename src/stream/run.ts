@@ -5,9 +5,11 @@
  * `all`) to the alerts topic and the malformed records, with their reason, to the dead-letter topic
  * (acks=all), and at the same time write the verdicts to the record store keyed by
  * topic/partition/offset (`store/alerts.ts`); once both are durable and every earlier batch is
- * committed, commit the batch's offsets. Up to MAX_DELIVERING batches are in that I/O at once (a batch
- * publishes while earlier ones still wait on the store or the commit; store writes run one at a time,
- * in batch order). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
+ * committed, commit the batch's offsets. Up to MAX_DELIVERING full batches' records are in that I/O
+ * at once (a batch publishes while earlier ones still wait on the store or the commit; publishing and
+ * store writes each run one at a time, in batch order, the batches that queued behind one going
+ * together into the next: `write-queue.ts`; commits likewise, the batches that became durable during
+ * a commit committed together by the next: `commit-queue.ts`). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
  * a verdict twice (its messages are keyed by topic/partition/offset for consumers to drop repeats).
  *
  * Batches (`batcher.ts`): full ones while there is a backlog; when caught up, a partial one as soon as
@@ -26,14 +28,16 @@ import type { Predictor } from "../bundle/predictor.ts";
 import { NetsecError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { ModelHolder } from "../serve/model-holder.ts";
-import type { AlertStore } from "../store/alerts.ts";
+import type { AlertStore, StreamAlert } from "../store/alerts.ts";
 import { Batcher } from "./batcher.ts";
+import { CommitQueue, type CommitTicket } from "./commit-queue.ts";
 import type { FastFrame } from "./fast-frame.ts";
 import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "./kafka.ts";
 import type { StreamMetrics } from "./metrics.ts";
 import type { StreamMonitoring } from "./monitoring.ts";
 import type { Decoded } from "./records.ts";
 import { recordKey, scoreBatch, type Verdict } from "./score.ts";
+import { WriteQueue } from "./write-queue.ts";
 
 export interface StreamSettings {
   brokers: readonly string[];
@@ -112,10 +116,14 @@ async function untilDone<T>(
 }
 
 /**
- * Batches being published, stored or committed at once (their records stay uncommitted until then,
- * so this bounds what a crash makes the group read again, with the fetched batches of `maxInFlight`).
+ * Records being published, stored or committed at once, in full batches: MAX_DELIVERING × the batch
+ * size (their records stay uncommitted until then, so this bounds what a crash makes the group read
+ * again, with the fetched batches of `maxInFlight`). Small batches (a consumer caught up) may be more
+ * in number, up to MAX_DELIVERING_BATCHES: a bound by batches made scoring wait for the store and the
+ * commits of a few batches of tens of records each.
  */
 const MAX_DELIVERING = 4;
+const MAX_DELIVERING_BATCHES = 64;
 
 /** How often the lag gauge is refreshed (ms). */
 const LAG_EVERY_MS = 5000;
@@ -198,7 +206,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
    * waited for the 100 ms look at an empty buffer, not `lingerMs`: p50 58 ms at 1,000 records/s) and
    * the record that fills a batch.
    */
-  const nextBatch = async (): Promise<InRecord[]> => {
+  const nextBatch = async (): Promise<{ batch: InRecord[]; arrived: number }> => {
     for (let due = buffer.dueIn(performance.now()); !stopping && due > 0; ) {
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -206,7 +214,8 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
       });
       due = buffer.dueIn(performance.now());
     }
-    if (stopping) return [];
+    if (stopping) return { batch: [], arrived: Number.NaN };
+    const arrived = buffer.firstArrival();
     const batch = buffer.take();
     // room for another batch again: fetch (with one batch in flight, once the buffer is empty)
     if (paused && buffer.length <= cap - s.batchSize) {
@@ -214,34 +223,62 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
       consumer.resume();
     }
     d.metrics.inFlight.set({}, Math.ceil(buffer.length / s.batchSize));
-    return batch;
+    return { batch, arrived };
   };
 
-  /** Decode and score a batch (synchronous: the CPU part). */
-  const score = (batch: InRecord[]) => {
+  /** Decode and score a batch (synchronous: the CPU part); `arrived`: when its first record came. */
+  const score = (batch: InRecord[], arrived: number) => {
     const t0 = performance.now();
     const predictor: Predictor = d.holder.current()!;
-    return { batch, t0, predictor, ...scoreBatch(batch, d.decode, predictor, d.fast) };
+    const scored = scoreBatch(batch, d.decode, predictor, d.fast);
+    return { batch, arrived, t0, t1: performance.now(), predictor, ...scored };
   };
 
-  /** The last store write started: writes run one after another, in batch order. */
-  let storeTail: Promise<unknown> = Promise.resolve();
+  /** Store writes: one at a time, in batch order, the batches queued behind one written together. */
+  const store = new WriteQueue<StreamAlert>((alerts) => d.alerts.write(alerts));
+  /** Publishing, likewise: the batches queued behind a send go in the next one. */
+  const publisher = new WriteQueue<OutMessage>((messages) =>
+    untilDone(
+      () => producer.send(messages),
+      "publishing verdicts",
+      d.log,
+      () => stopping,
+    ).then(() => messages.length),
+  );
 
   /**
-   * Publish and store (the I/O part), then, once `before` (the previous batch's delivery) has
-   * committed, commit and count: batches publish and store while earlier ones still wait on the
-   * broker or the store, and their offsets are committed in order, each only after its own verdicts
-   * and every earlier batch's are durable.
+   * Offset commits: in batch order, the batches that became durable during a commit committed
+   * together by the next (`commit-queue.ts`).
    */
-  const deliver = async (
-    { batch, t0, predictor, verdicts, dead, scored }: ReturnType<typeof score>,
-    before: Promise<void>,
+  const commits = new CommitQueue<InRecord>((records) => consumer.commit(records));
+
+  /**
+   * Publish and store (the I/O part), then commit and count: batches publish and store while earlier
+   * ones still wait on the broker or the store, and their offsets are committed in order, each only
+   * after its own verdicts and every earlier batch's are durable. Called in batch order.
+   */
+  const deliver = async (b: ReturnType<typeof score>): Promise<void> => {
+    const ticket = commits.enter(b.batch);
+    try {
+      await deliverWith(ticket, b);
+    } catch (e) {
+      // whatever failed (no-op once the batch is committed): no later batch may be committed
+      commits.abandon(ticket, e);
+      throw e;
+    }
+  };
+
+  const deliverWith = async (
+    ticket: CommitTicket,
+    { batch, arrived, t0, t1, predictor, verdicts, dead, scored }: ReturnType<typeof score>,
   ): Promise<void> => {
     const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
     const out: OutMessage[] = [];
     if (s.alertsTopic !== null)
-      for (const v of kept)
-        out.push({ topic: s.alertsTopic, key: v.key, value: JSON.stringify(verdictJson(v)) });
+      for (const v of kept) {
+        const key = v.key;
+        out.push({ topic: s.alertsTopic, key, value: JSON.stringify(verdictJson(v, key)) });
+      }
     for (const x of dead)
       out.push({
         topic: s.deadLetterTopic,
@@ -257,40 +294,46 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     const scoredAt = new Date().toISOString();
     // publishing and storing wait on different servers (the broker, DuckDB's threads or MongoDB): run
     // them together; the offsets are committed once both are durable
-    const writing = storeTail.then(() =>
-      d.alerts.write(
-        kept.map((v) => ({
-          topic: v.topic,
-          partition: v.partition,
-          offset: v.offset,
-          recordKey: v.recordKey,
-          model: v.model,
-          label: v.label,
-          labelName: v.labelName,
-          threat: v.threat,
-          probability: v.probability,
-          scoredAt,
-        })),
-      ),
+    const writing = store.add(
+      kept.map((v) => ({
+        topic: v.topic,
+        partition: v.partition,
+        offset: v.offset,
+        recordKey: v.recordKey,
+        model: v.model,
+        label: v.label,
+        labelName: v.labelName,
+        threat: v.threat,
+        probability: v.probability,
+        scoredAt,
+      })),
     );
-    storeTail = writing;
+    // (when each became durable: the batch's stage timings below)
+    let publishedAt = Number.NaN;
+    let storedAt = Number.NaN;
     const [published, written] = await Promise.allSettled([
-      untilDone(
-        () => producer.send(out),
-        "publishing verdicts",
-        d.log,
-        () => stopping,
-      ),
-      writing,
+      publisher.add(out).then(() => {
+        publishedAt = performance.now();
+      }),
+      writing.then((n) => {
+        storedAt = performance.now();
+        return n;
+      }),
     ]);
     // (settled both before throwing: a failure must not close the clients under the other's request)
-    await before;
-    if (published.status === "rejected") throw published.reason;
-    if (written.status === "rejected") throw written.reason;
+    if (published.status === "rejected" || written.status === "rejected") {
+      const failure =
+        published.status === "rejected" ? published.reason : (written as PromiseRejectedResult).reason;
+      // neither this batch nor any later one is committed: the group reads them again
+      commits.abandon(ticket, failure);
+      throw failure;
+    }
     const stored = written.value;
     try {
-      await consumer.commit(batch);
+      await commits.durable(ticket);
     } catch (e) {
+      // an earlier batch's delivery failed: the stream stops, this batch uncommitted
+      if (commits.failure !== null) throw commits.failure.error;
       // the partition moved to another member (rebalance): it reads these records again, and the
       // store's keys keep that from adding rows
       d.metrics.commitFailures.inc();
@@ -301,17 +344,14 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     }
     // counted once its verdicts are published and stored, committed or not: a record scored again
     // after a rebalance is counted once, by whichever member claims its offset first (monitoring.ts)
-    if (scored)
-      d.monitoring?.count(
-        predictor,
-        scored.frame,
-        scored.prediction,
-        s.topic,
-        verdicts.map((v) => ({ partition: v.partition, offset: v.offset })),
-      );
+    if (scored) d.monitoring?.count(predictor, scored.frame, scored.prediction, s.topic, verdicts);
     const now = Date.now();
-    for (const r of batch) d.metrics.recordToAlertSeconds.observe({}, Math.max(0, now - r.timestamp) / 1000);
-    d.metrics.batchSeconds.observe({}, (performance.now() - t0) / 1000);
+    const waited = new Float64Array(batch.length);
+    for (let i = 0; i < batch.length; i++) waited[i] = Math.max(0, now - batch[i]!.timestamp) / 1000;
+    d.metrics.recordToAlertSeconds.observeAll({}, waited);
+    const committedAt = performance.now();
+    d.metrics.batchSeconds.observe({}, (committedAt - t0) / 1000);
+    observeStages(d, batch[0]!, { arrived, t0, t1, publishedAt, storedAt, committedAt }, batch.length);
     d.metrics.records.inc({ outcome: "scored" }, verdicts.length);
     if (dead.length) {
       d.metrics.records.inc({ outcome: "dead_letter" }, dead.length);
@@ -340,33 +380,43 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     });
   };
 
-  /** Deliveries under way, oldest first. */
-  const delivering: Promise<void>[] = [];
+  /** Deliveries under way, oldest first, and their records. */
+  const delivering: { done: Promise<void>; records: number }[] = [];
+  let deliveringRecords = 0;
   const loop = async (): Promise<StreamTotals> => {
     try {
       // scoring batch k+1 overlaps delivering batches k, k-1, … (their publish, store and commit are
-      // mostly waiting on the broker and the store), at most MAX_DELIVERING at once; commits stay in order
+      // mostly waiting on the broker and the store), at most MAX_DELIVERING full batches' records (and
+      // MAX_DELIVERING_BATCHES batches) at once; commits stay in order
       let last: Promise<void> = Promise.resolve();
       const failure: { error?: unknown } = {};
       for (;;) {
         if ("error" in failure) throw failure.error;
-        const batch = await nextBatch();
+        const { batch, arrived } = await nextBatch();
         if (batch.length === 0) break;
-        const scored = score(batch);
-        while (delivering.length >= MAX_DELIVERING) await delivering.shift();
-        last = deliver(scored, last);
+        const scored = score(batch, arrived);
+        while (
+          delivering.length >= MAX_DELIVERING_BATCHES ||
+          (delivering.length > 0 && deliveringRecords + batch.length > MAX_DELIVERING * s.batchSize)
+        ) {
+          const oldest = delivering.shift()!;
+          deliveringRecords -= oldest.records;
+          await oldest.done;
+        }
+        last = deliver(scored);
         // a failure surfaces at the loop's next turn, not as an unhandled rejection meanwhile
         last.catch((error: unknown) => {
           if (!("error" in failure)) failure.error = error;
         });
-        delivering.push(last);
+        delivering.push({ done: last, records: batch.length });
+        deliveringRecords += batch.length;
       }
       await last;
     } catch (e) {
       fatal = e as Error;
     } finally {
       // every delivery settled before the clients close under its requests
-      await Promise.allSettled(delivering);
+      await Promise.allSettled(delivering.map((x) => x.done));
       clearInterval(lagTimer);
       await consumer.close();
       await producer.close();
@@ -390,10 +440,54 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   };
 }
 
+/** Milliseconds (performance.now()) at which a batch passed each stage. */
+interface BatchTimes {
+  /** Its first (oldest) record came from the Kafka client. */
+  arrived: number;
+  /** Scoring started (the batch was taken from the buffer) and ended. */
+  t0: number;
+  t1: number;
+  /** Its verdicts were acknowledged by the broker, written to the store, and its offsets committed. */
+  publishedAt: number;
+  storedAt: number;
+  committedAt: number;
+}
+
+/**
+ * Where a batch's first record spent its time, the record of the batch that waited longest (so the
+ * slow tail of record-to-alert latency shows in these): `netsec_stream_stage_seconds{stage}` and, at
+ * log level debug, one line per batch. Stages: `fetch` (from the record's Kafka timestamp to the
+ * Kafka client handing it over: the producer, the broker, the fetch), `batch` (waiting for its batch
+ * to be due and for the scorer), `score`, `publish` and `store` (from the end of scoring until the
+ * broker acknowledged the verdicts / the store wrote them; they run together), `commit` (from both
+ * being durable to the commit answered, waiting for earlier batches included).
+ */
+function observeStages(d: StreamDeps, first: InRecord, t: BatchTimes, records: number): void {
+  const durable = Math.max(t.publishedAt, t.storedAt);
+  const ms = {
+    fetch: performance.timeOrigin + t.arrived - first.timestamp,
+    batch: t.t0 - t.arrived,
+    score: t.t1 - t.t0,
+    publish: t.publishedAt - t.t1,
+    store: t.storedAt - t.t1,
+    commit: t.committedAt - durable,
+  };
+  for (const [stage, v] of Object.entries(ms))
+    if (Number.isFinite(v)) d.metrics.stageSeconds.observe({ stage }, Math.max(0, v) / 1000);
+  if (d.log.isLevelEnabled("debug"))
+    d.log.debug(
+      {
+        records,
+        ...Object.fromEntries(Object.entries(ms).map(([k, v]) => [`${k}Ms`, Math.round(v * 10) / 10])),
+      },
+      "batch committed",
+    );
+}
+
 /** A verdict as published: the record's identity, the model version and the decision. */
-function verdictJson(v: Verdict) {
+function verdictJson(v: Verdict, key: string) {
   return {
-    key: v.key,
+    key,
     topic: v.topic,
     partition: v.partition,
     offset: Number(v.offset),

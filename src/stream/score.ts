@@ -18,7 +18,7 @@ import type { Decoded } from "./records.ts";
 
 export interface Verdict {
   /** `topic/partition/offset`: the record's identity, the store's key. */
-  key: string;
+  readonly key: string;
   topic: string;
   partition: number;
   offset: bigint;
@@ -113,6 +113,40 @@ export function scoreBatch(
   return { ...(frame ? judge(good, frame, predictor) : { verdicts: [], scored: null }), dead };
 }
 
+/**
+ * A verdict as `judge` makes it, one per scored record: its key is built when read (the published
+ * and stored ones), not for every record scored.
+ */
+class RecordVerdict implements Verdict {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly recordKey: string | null;
+  readonly timestamp: number;
+  readonly model: string;
+  readonly label: string;
+  readonly labelName: string;
+  readonly threat: boolean;
+  readonly probability: number;
+
+  constructor(r: InRecord, model: string, p: Prediction, i: number) {
+    this.topic = r.topic;
+    this.partition = r.partition;
+    this.offset = r.offset;
+    this.recordKey = r.key;
+    this.timestamp = r.timestamp;
+    this.model = model;
+    this.label = p.labels[i]!;
+    this.labelName = p.labelNames[i]!;
+    this.threat = p.isThreat[i] === 1;
+    this.probability = p.probability[i]!;
+  }
+
+  get key(): string {
+    return `${this.topic}/${this.partition}/${this.offset}`;
+  }
+}
+
 /** Score `frame` (the rows of `records`, in order): a verdict per record. */
 function judge(
   records: readonly InRecord[],
@@ -123,19 +157,7 @@ function judge(
   const verdicts: Verdict[] = new Array(records.length);
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    verdicts[i] = {
-      key: recordKey(r),
-      topic: r.topic,
-      partition: r.partition,
-      offset: r.offset,
-      recordKey: r.key,
-      timestamp: r.timestamp,
-      model: predictor.version,
-      label: p.labels[i]!,
-      labelName: p.labelNames[i]!,
-      threat: p.isThreat[i] === 1,
-      probability: p.probability[i]!,
-    };
+    verdicts[i] = new RecordVerdict(r, predictor.version, p, i);
   }
   return { verdicts, scored: { frame, prediction: p } };
 }

@@ -387,6 +387,11 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
     expect(text).toContain(`netsec_stream_records_total{outcome="scored"} ${good.length}\n`);
     expect(text).toContain('netsec_stream_records_total{outcome="dead_letter"} 4\n');
     expect(text).toMatch(/^netsec_stream_batch_seconds_count [1-9]\d*$/m);
+    // one latency per record (dead letters too: their reason is published), one stage timing per batch
+    expect(text).toContain(`netsec_stream_record_to_alert_seconds_count ${good.length + 4}\n`);
+    const batches = /^netsec_stream_batch_seconds_count (\d+)$/m.exec(text)![1];
+    for (const stage of ["fetch", "batch", "score", "publish", "store", "commit"])
+      expect(text).toContain(`netsec_stream_stage_seconds_count{stage="${stage}"} ${batches}\n`);
     expect(text).toMatch(/^netsec_stream_records_per_second \d/m);
     expect(text).toContain("# TYPE netsec_stream_consumer_lag gauge");
     expect(text).toContain('netsec_stream_model_info{version="netsec-phishing:1"} 1\n');

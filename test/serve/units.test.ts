@@ -38,6 +38,26 @@ describe("metrics registry", () => {
     expect(() => c.inc({}, -1)).toThrow();
     expect(() => reg.counter("x_total", "again")).toThrow();
   });
+
+  it("observes a batch of values at once with the counts of one observation each", () => {
+    const reg = new MetricsRegistry();
+    const h = reg.histogram("w_seconds", "latency", [], [0.1, 1]);
+    h.observeAll({}, [0.05, 0.1, 0.5, 3]);
+    h.observeAll({}, new Float64Array([1]));
+    h.observeAll({}, []);
+    expect(reg.render()).toBe(
+      [
+        "# HELP w_seconds latency",
+        "# TYPE w_seconds histogram",
+        'w_seconds_bucket{le="0.1"} 2',
+        'w_seconds_bucket{le="1"} 4',
+        'w_seconds_bucket{le="+Inf"} 5',
+        "w_seconds_sum 4.65",
+        "w_seconds_count 5",
+        "",
+      ].join("\n"),
+    );
+  });
 });
 
 describe("content negotiation", () => {

@@ -1,0 +1,54 @@
+/**
+ * StreamProducer's requests on the real broker of the global set-up: a send is split into requests
+ * sized in UTF-8 bytes (keys, values and headers) under the broker's message.max.bytes (1 MiB by
+ * default), so multi-byte text and long headers, which a count of UTF-16 units would take for a third
+ * of their size, are all published and none is refused as too large.
+ */
+import { describe, expect, it } from "vitest";
+import { ensureTopic, type InRecord, StreamConsumer, StreamProducer } from "../../src/stream/kafka.ts";
+
+const brokers = process.env.NETSEC_TEST_KAFKA_BROKERS;
+if (!brokers)
+  throw new Error("NETSEC_TEST_KAFKA_BROKERS is not set: the integration global set-up starts Kafka");
+const run = Date.now().toString(36);
+
+describe("StreamProducer", { timeout: 120_000 }, () => {
+  it("publishes 7.5 MB of 3-byte characters with headers in requests the broker accepts", async () => {
+    const topic = `produce-${run}`;
+    await ensureTopic([brokers!], topic, 1);
+    // 1,000 messages of 2,000 "€" (6,000 UTF-8 bytes each) and a 1,500-byte header: 7.5 MB in all,
+    // 2.5 MB as UTF-16 units
+    const n = 1000;
+    const value = (i: number) => `${i}:${"€".repeat(2000)}`;
+    const p = new StreamProducer([brokers!], "netsec-test-produce");
+    try {
+      await p.send(
+        Array.from({ length: n }, (_, i) => ({
+          topic,
+          key: `k${i}`,
+          value: value(i),
+          headers: { "netsec-reason": "é".repeat(750) },
+        })),
+      );
+    } finally {
+      await p.close();
+    }
+    const got: InRecord[] = [];
+    const c = new StreamConsumer({
+      brokers: [brokers!],
+      group: `produce-${run}`,
+      topic,
+      clientId: "netsec-test",
+    });
+    await c.start(
+      (r) => got.push(r),
+      () => {},
+    );
+    const deadline = Date.now() + 60_000;
+    while (got.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await c.close();
+    expect(got).toHaveLength(n);
+    // in order, intact
+    expect(got.map((r) => r.value)).toEqual(Array.from({ length: n }, (_, i) => value(i)));
+  });
+});
