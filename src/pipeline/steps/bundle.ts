@@ -110,8 +110,10 @@ export async function bundleStep(
     ),
   );
   const n = test.nRows;
-  run.progress("bundle", 0.6, `the bundle's own predictions of the ${n} test rows`);
-  const pred = bp.fromScores(scoresInBlocks(bp, test), n);
+  // the evaluate step's scores of the test rows (the model the bundle holds), decided as the bundle
+  // decides them: not scored again, which would leave a matrix per block to the garbage collector
+  // just as the ONNX child starts
+  const pred = bp.fromScores(ev.testScores, n);
   run.progress("bundle", 0.7, `ONNX export, checked under onnxruntime on the ${n} test rows`);
   // exported from the bundle as written, in a child process (the IR, the ONNX graph and onnxruntime's
   // session stay out of this process's memory)
