@@ -64,6 +64,13 @@ describe("splitStep", () => {
     expect(t.Xtr.nRows).toBe(train.nRows);
     t.releaseXtr();
     expect(() => t.Xtr).toThrow(/read after their release/);
+    // the test rows' blocks (one here: 2,211 rows) are freed once the loop asks for the next
+    const seen: Float64Array[] = [];
+    for (const X of t.testBlocks()) {
+      expect([X.nRows, X.data.byteLength]).toEqual([test.nRows, test.nRows * X.nCols * 8]);
+      seen.push(X.data);
+    }
+    expect(seen.map((d) => d.byteLength)).toEqual([0]);
     // the training rows freed (the bundle step's release) leave the test rows whole
     const testRows = rowKeys(test);
     const first = train.names[0]!;
