@@ -33,8 +33,8 @@ export const ONNX_MODEL_FILE = "model.onnx";
 export interface MlflowOnnxModelOptions {
   /** ONNX bytes from exportPipelineToOnnx. */
   onnx: Uint8Array;
-  /** The IR the bytes were exported from (gives the signature). */
-  ir: PipelineIR;
+  /** The IR the bytes were exported from (its columns and labels give the signature). */
+  ir: Signed;
   /** Set when the model is logged to a run (MLflow writes both then). */
   artifactPath?: string;
   runId?: string;
@@ -46,8 +46,11 @@ export interface MlflowOnnxModelOptions {
   uuid?: string;
 }
 
+/** What of a pipeline IR the MLflow signature reads. */
+export type Signed = Pick<PipelineIR, "columns" | "labels">;
+
 /** MLflow column schema: `[{"type": ..., "name": ..., "required": true}, ...]` as MLflow serialises it. */
-export function signatureOf(ir: PipelineIR): { inputs: string; outputs: string; params: null } {
+export function signatureOf(ir: Signed): { inputs: string; outputs: string; params: null } {
   const names = inputNames(ir);
   const inputs = ir.columns.map((c) => ({
     type: c.kind === "numeric" ? "double" : "string",

@@ -26,8 +26,9 @@ export type Column = NumericColumn | CategoricalColumn;
 
 export class Frame {
   readonly nRows: number;
-  readonly columns: readonly Column[];
+  private readonly cols: readonly Column[];
   private readonly byName: Map<string, Column>;
+  private released = false;
 
   constructor(columns: readonly Column[], nRows?: number) {
     const n = nRows ?? (columns[0] ? columnLength(columns[0]) : 0);
@@ -37,8 +38,28 @@ export class Frame {
       }
     }
     this.nRows = n;
-    this.columns = columns;
+    this.cols = columns;
     this.byName = new Map(columns.map((c) => [c.name, c]));
+  }
+
+  get columns(): readonly Column[] {
+    if (this.released) throw new RangeError("the frame's rows were read after release()");
+    return this.cols;
+  }
+
+  /**
+   * Frees the column buffers now rather than whenever the garbage collector gets to them: a column
+   * that holds a whole ArrayBuffer (as the parts {@link ownBuffers} gives) is detached
+   * (ArrayBuffer.prototype.transfer(0)), which returns its memory at once; any other is left to the
+   * collector. For a frame nothing reads any more: reading its columns afterwards is a RangeError.
+   */
+  release(): void {
+    this.released = true;
+    for (const c of this.cols) {
+      const a = c.kind === "numeric" ? c.values : c.codes;
+      if (a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength)
+        a.buffer.transfer(0);
+    }
   }
 
   get names(): string[] {
@@ -50,6 +71,7 @@ export class Frame {
   }
 
   column(name: string): Column {
+    if (this.released) throw new RangeError("the frame's rows were read after release()");
     const c = this.byName.get(name);
     if (!c) throw new RangeError(`no column ${JSON.stringify(name)}; columns are ${this.names.join(", ")}`);
     return c;
@@ -132,6 +154,45 @@ export class Frame {
     for (const c of this.columns) out[c.name] = this.value(i, c.name);
     return out;
   }
+}
+
+/**
+ * `parts` — consecutive slices of one frame's buffers in row order, as {@link partitionRows} gives —
+ * each on buffers of its own, so that one can be released without the others: every part but the
+ * first is copied out, then the first keeps the buffer, cut to its rows (ArrayBuffer.prototype.transfer:
+ * the rest of the buffer is freed at once). The extra memory is one column of the later parts at a
+ * time. The buffers' other views (the source frame, the parts given) are empty afterwards. A column
+ * not at the start of a whole, unshared buffer is copied instead.
+ */
+export function ownBuffers(parts: readonly Frame[]): Frame[] {
+  const first = parts[0];
+  if (!first) return [];
+  const cols: Column[][] = parts.map(() => []);
+  first.columns.forEach((c0, j) => {
+    for (const [k, p] of parts.entries()) {
+      if (k === 0) continue;
+      const c = p.columns[j]!;
+      cols[k]!.push(
+        c.kind === "numeric"
+          ? { kind: "numeric", name: c.name, values: c.values.slice() }
+          : { kind: "categorical", name: c.name, codes: c.codes.slice(), categories: c.categories },
+      );
+    }
+    const a = c0.kind === "numeric" ? c0.values : c0.codes;
+    const whole = a.buffer instanceof ArrayBuffer && a.byteOffset === 0;
+    const cut = whole ? (a.buffer as ArrayBuffer).transfer(a.byteLength) : null;
+    cols[0]!.push(
+      c0.kind === "numeric"
+        ? { kind: "numeric", name: c0.name, values: cut ? new Float64Array(cut) : c0.values.slice() }
+        : {
+            kind: "categorical",
+            name: c0.name,
+            codes: cut ? new Int32Array(cut) : c0.codes.slice(),
+            categories: c0.categories,
+          },
+    );
+  });
+  return cols.map((c, k) => new Frame(c, parts[k]!.nRows));
 }
 
 export function columnLength(c: Column): number {

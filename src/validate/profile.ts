@@ -59,7 +59,11 @@ export interface DataProfile {
 
 /** The profile of a numeric column (NaN = missing), its values in row order (the mean and std sum in it). */
 export function numericProfile(v: Float64Array, seed: number): NumericProfile {
-  const vals: number[] = [];
+  // the present values in one typed array, and the distinct count before any value table: a
+  // number[] of the values and a table of every distinct value were ~110 MB of heap garbage for the
+  // 806,227 training rows of the 1 M-row NSL-KDD file, whose byte counts are nearly all distinct
+  const present = new Float64Array(v.length);
+  let n = 0;
   let missing = 0;
   let sum = 0;
   let sumsq = 0;
@@ -70,14 +74,13 @@ export function numericProfile(v: Float64Array, seed: number): NumericProfile {
       missing++;
       continue;
     }
-    vals.push(x);
+    present[n++] = x;
     sum += x;
     sumsq += x * x;
     if (x < min) min = x;
     if (x > max) max = x;
   }
-  const n = vals.length;
-  const sorted = Float64Array.from(vals).sort();
+  const sorted = present.subarray(0, n).sort();
   const table = (a: Float64Array): [number[], number[]] => {
     const values: number[] = [];
     const counts: number[] = [];
@@ -90,8 +93,10 @@ export function numericProfile(v: Float64Array, seed: number): NumericProfile {
     }
     return [values, counts];
   };
-  let [values, counts] = table(sorted);
-  const distinct = values.length;
+  let distinct = 0;
+  for (let i = 0; i < n; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
+  let values: number[];
+  let counts: number[];
   let sampled = false;
   let sampleSize = n;
   if (distinct > PROFILE_MAX_DISTINCT) {
@@ -101,7 +106,7 @@ export function numericProfile(v: Float64Array, seed: number): NumericProfile {
     [values, counts] = table(sub);
     sampled = true;
     sampleSize = sub.length;
-  }
+  } else [values, counts] = table(sorted);
   const mean = n ? sum / n : Number.NaN;
   const variance = n ? Math.max(0, sumsq / n - mean * mean) : Number.NaN;
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Frame, partitionRows } from "../../src/core/frame.ts";
+import { Frame, ownBuffers, partitionRows } from "../../src/core/frame.ts";
 
 /** 6 rows: x = 10·row, a numeric column with a missing value, a categorical column with a missing code. */
 function sample(): Frame {
@@ -69,5 +69,56 @@ describe("partitionRows", () => {
     ).toThrow(RangeError);
     expect(() => partitionRows(sample(), [[0, 6]])).toThrow(RangeError);
     expect(() => partitionRows(sample(), [[-1]])).toThrow(RangeError);
+  });
+});
+
+describe("ownBuffers and Frame.release", () => {
+  const bufferOf = (f: Frame, name: string) => {
+    const c = f.column(name);
+    return c.kind === "numeric" ? c.values.buffer : c.codes.buffer;
+  };
+
+  it("puts each part of a partition on buffers of its own, the first keeping the cut source buffer", () => {
+    const train = [5, 0, 3, 2];
+    const test = [4, 1];
+    const want = [rowsOf(sample().take(train)), rowsOf(sample().take(test))];
+    const f = sample();
+    const source = bufferOf(f, "x") as ArrayBuffer;
+    const [tr, te] = ownBuffers(partitionRows(f, [train, test]));
+    expect([rowsOf(tr!), rowsOf(te!)]).toEqual(want);
+    for (const name of ["x", "m", "c"]) {
+      expect(bufferOf(tr!, name)).not.toBe(bufferOf(te!, name));
+      // hand-checked sizes: 4 training rows, 2 test rows, 8 bytes a number and 4 a code
+      const width = name === "c" ? 4 : 8;
+      expect([bufferOf(tr!, name).byteLength, bufferOf(te!, name).byteLength]).toEqual([
+        4 * width,
+        2 * width,
+      ]);
+    }
+    // the source buffer was cut (detached), not copied and kept
+    expect(source.detached).toBe(true);
+  });
+
+  it("release frees the columns' buffers at once and refuses reads after", () => {
+    const [tr, te] = ownBuffers(
+      partitionRows(sample(), [
+        [0, 1, 2],
+        [3, 4, 5],
+      ]),
+    );
+    const x = bufferOf(tr!, "x") as ArrayBuffer;
+    tr!.release();
+    expect(x.detached).toBe(true);
+    expect(() => tr!.column("x")).toThrow(/after release/);
+    expect(() => tr!.columns).toThrow(/after release/);
+    // the other part is untouched
+    expect(Array.from(te!.numeric("x"))).toEqual([30, 40, 50]);
+  });
+
+  it("release leaves a view of a larger buffer to the garbage collector (the buffer's other views stay)", () => {
+    const f = sample();
+    const s = f.slice(0, 3);
+    s.release();
+    expect(Array.from(f.numeric("x"))).toEqual([0, 10, 20, 30, 40, 50]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * What the steps hold in memory, on the phishing data through a real DuckDB store: the split's training
- * and test frames are the read-back frame's own rows regrouped, views over one set of column buffers,
- * not copies; the transform step's binned training rows can be let go, and are not read after.
+ * and test frames are the read-back frame's own rows regrouped, each part on its own buffers holding
+ * only its rows (the rows once, not two copies), so the training rows can be freed alone; the
+ * transform step's binned training rows can be let go, and are not read after.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/env.ts";
@@ -26,7 +27,7 @@ const rowKeys = (f: Frame): string[] =>
   Array.from({ length: f.nRows }, (_, i) => JSON.stringify(f.row(i))).sort();
 
 describe("splitStep", () => {
-  it("split: train and test are views over the read-back frame's buffers, every row in one; transform: Xtr released", async () => {
+  it("split: train and test on buffers of their own, every row once; train released alone; transform: Xtr released", async () => {
     const env = loadConfig(
       { NETSEC_HOME: tmp.dir, NETSEC_DATASET_MIRROR: MIRROR, NETSEC_STORE_URI: "" },
       tmp.dir,
@@ -50,16 +51,32 @@ describe("splitStep", () => {
     expect(train.nRows + test.nRows).toBe(11055);
     expect(Math.abs(test.nRows - 2211)).toBeLessThanOrEqual(5);
     expect(rowKeys(all)).toEqual([...rowKeys(train), ...rowKeys(test)].sort());
-    for (const name of train.names) expect(bufferOf(test, name)).toBe(bufferOf(train, name));
-    // one buffer per column of 11,055 rows, train rows first: not two copies
-    const c = train.columns[0]!;
-    const values = c.kind === "numeric" ? c.values : c.codes;
-    expect([values.byteOffset, values.buffer.byteLength]).toEqual([0, 11055 * values.BYTES_PER_ELEMENT]);
+    // per column, a buffer of the training rows and one of the test rows: the 11,055 rows once
+    for (const c of train.columns) {
+      const values = c.kind === "numeric" ? c.values : c.codes;
+      const width = values.BYTES_PER_ELEMENT;
+      expect(bufferOf(test, c.name)).not.toBe(bufferOf(train, c.name));
+      expect([values.byteOffset, values.buffer.byteLength]).toEqual([0, train.nRows * width]);
+      expect(bufferOf(test, c.name).byteLength).toBe(test.nRows * width);
+    }
     // the binned training rows: every training row, then gone after their release (the bundle step's)
     const t = transformStep(run, train, test);
     expect(t.Xtr.nRows).toBe(train.nRows);
     t.releaseXtr();
     expect(() => t.Xtr).toThrow(/read after their release/);
+    // the test rows' blocks (one here: 2,211 rows) are freed once the loop asks for the next
+    const seen: Float64Array[] = [];
+    for (const X of t.testBlocks()) {
+      expect([X.nRows, X.data.byteLength]).toEqual([test.nRows, test.nRows * X.nCols * 8]);
+      seen.push(X.data);
+    }
+    expect(seen.map((d) => d.byteLength)).toEqual([0]);
+    // the training rows freed (the bundle step's release) leave the test rows whole
+    const testRows = rowKeys(test);
+    const first = train.names[0]!;
+    train.release();
+    expect(() => train.column(first)).toThrow(/after release/);
+    expect(rowKeys(test)).toEqual(testRows);
     await run.finish(
       "FINISHED",
       null,

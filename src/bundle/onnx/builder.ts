@@ -7,6 +7,7 @@
  * be produced exactly once, which is the first thing onnxruntime verifies when it loads a model.
  */
 import onnxProto from "onnx-proto";
+import { packedInt64Field, repeatedStringField, WireParts } from "./wire.ts";
 
 const { onnx } = onnxProto;
 
@@ -146,6 +147,51 @@ function attributeProto(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
   }
 }
 
+/** What protobufjs' verify says of an attribute (the lists wire.ts writes: their values' types). */
+function attributeError(name: string, a: Attr): string | null {
+  if (a.kind === "ints") {
+    for (let i = 0; i < a.value.length; i++)
+      if (!Number.isSafeInteger(a.value[i])) return `attribute ${name}: ints[${i}] is not an integer`;
+    return null;
+  }
+  if (a.kind === "strings") {
+    const bad = a.value.findIndex((s) => typeof s !== "string");
+    return bad < 0 ? null : `attribute ${name}: strings[${bad}] is not a string`;
+  }
+  return onnx.AttributeProto.verify(attributeProto(name, a));
+}
+
+/**
+ * An attribute's AttributeProto bytes, the same as protobufjs' encoding of {@link attributeProto}.
+ * `ints` and `strings` (a tree ensemble's node lists) are written by wire.ts: fields name (1), then
+ * ints (8) or strings (9), then type (20), in protobufjs' order.
+ */
+function attributeBytes(name: string, a: Attr): Uint8Array | WireParts {
+  if (a.kind !== "ints" && a.kind !== "strings")
+    return onnx.AttributeProto.encode(attributeProto(name, a)).finish();
+  const T = onnx.AttributeProto.AttributeType;
+  return new WireParts()
+    .add(onnx.AttributeProto.encode({ name }).finish())
+    .add(a.kind === "ints" ? packedInt64Field(8, a.value) : repeatedStringField(9, a.value))
+    .add(onnx.AttributeProto.encode({ type: a.kind === "ints" ? T.INTS : T.STRINGS }).finish());
+}
+
+/** A node as added: its fields, with the attributes kept as given until the model is written. */
+interface NodeEntry {
+  /** NodeProto fields 1–4 (input, output, name, op_type). */
+  head: onnxProto.onnx.INodeProto;
+  attrs: [string, Attr][];
+  /** NodeProto fields 6–7 (doc_string, domain). */
+  tail: onnxProto.onnx.INodeProto;
+}
+
+/** NodeProto bytes: head, each attribute (field 5), tail, in field order as protobufjs writes them. */
+function nodeBytes(n: NodeEntry): WireParts {
+  const out = new WireParts().add(onnx.NodeProto.encode(n.head).finish());
+  for (const [k, a] of n.attrs) out.field(5, attributeBytes(k, a));
+  return out.add(onnx.NodeProto.encode(n.tail).finish());
+}
+
 function valueInfoProto(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
   const tensorType: onnxProto.onnx.TypeProto.ITensor = { elemType: ELEM[v.type] };
   if (v.shape) {
@@ -165,7 +211,7 @@ export class GraphBuilder {
   private readonly outputs: ValueInfo[] = [];
   private readonly valueInfos: ValueInfo[] = [];
   private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
-  private readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  private readonly nodes: NodeEntry[] = [];
   private readonly counters = new Map<string, number>();
 
   readonly graphName: string;
@@ -251,16 +297,16 @@ export class GraphBuilder {
     const outs = opts.outputs
       ? opts.outputs.map((o) => this.claim(o))
       : Array.from({ length: opts.nOutputs ?? 1 }, () => this.claim(this.fresh(opts.prefix ?? opType)));
-    const node: onnxProto.onnx.INodeProto = {
-      opType,
+    const head: onnxProto.onnx.INodeProto = {
       input: [...inputs],
       output: outs,
       name: opts.name ?? this.fresh(`node_${opType}`),
-      attribute: Object.entries(attrs).map(([k, v]) => attributeProto(k, v)),
+      opType,
     };
-    if (opts.domain) node.domain = opts.domain;
-    if (opts.doc) node.docString = opts.doc;
-    this.nodes.push(node);
+    const tail: onnxProto.onnx.INodeProto = {};
+    if (opts.doc) tail.docString = opts.doc;
+    if (opts.domain) tail.domain = opts.domain;
+    this.nodes.push({ head, attrs: Object.entries(attrs), tail });
     return outs;
   }
 
@@ -274,32 +320,54 @@ export class GraphBuilder {
     return this.node(opType, inputs, attrs, opts)[0]!;
   }
 
-  /** Serialise as ModelProto bytes. */
+  /**
+   * Serialise as ModelProto bytes: protobufjs' encoding of the whole model, byte for byte, assembled
+   * from the model's fields (ModelProto 1–6, graph 7, 8–14; GraphProto nodes 1, then 2–13) so that
+   * a large tree ensemble's node lists never pass through protobufjs' writer (wire.ts).
+   */
   toModel(o: ModelOptions): Uint8Array {
     for (const out of this.outputs) {
       if (!this.names.has(out.name)) throw new RangeError(`graph output ${out.name} is never produced`);
     }
-    const model: onnxProto.onnx.IModelProto = {
+    const head: onnxProto.onnx.IModelProto = {
       irVersion: o.irVersion ?? 8,
-      opsetImport: Object.entries(o.opsets).map(([domain, version]) => ({ domain, version })),
       producerName: o.producerName ?? "netsec",
       producerVersion: o.producerVersion ?? "",
       domain: o.domain ?? "",
       modelVersion: o.modelVersion ?? 1,
       docString: o.docString ?? "",
-      metadataProps: Object.entries(o.metadata ?? {}).map(([key, value]) => ({ key, value })),
-      graph: {
-        name: this.graphName,
-        docString: this.doc,
-        node: this.nodes,
-        initializer: this.initializers,
-        input: this.inputs.map(valueInfoProto),
-        output: this.outputs.map(valueInfoProto),
-        valueInfo: this.valueInfos.map(valueInfoProto),
-      },
     };
-    const err = onnx.ModelProto.verify(model);
+    const tail: onnxProto.onnx.IModelProto = {
+      opsetImport: Object.entries(o.opsets).map(([domain, version]) => ({ domain, version })),
+      metadataProps: Object.entries(o.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    };
+    const graph: onnxProto.onnx.IGraphProto = {
+      name: this.graphName,
+      initializer: this.initializers,
+      docString: this.doc,
+      input: this.inputs.map(valueInfoProto),
+      output: this.outputs.map(valueInfoProto),
+      valueInfo: this.valueInfos.map(valueInfoProto),
+    };
+    const err =
+      onnx.ModelProto.verify({ ...head, ...tail, graph }) ??
+      this.nodes
+        .map(
+          (n) =>
+            onnx.NodeProto.verify({ ...n.head, ...n.tail }) ??
+            n.attrs.map(([k, a]) => attributeError(k, a)).find((e) => e !== null) ??
+            null,
+        )
+        .find((e) => e !== null) ??
+      null;
     if (err) throw new Error(`invalid ONNX model: ${err}`);
-    return onnx.ModelProto.encode(model).finish();
+    const graphParts = new WireParts();
+    for (const n of this.nodes) graphParts.field(1, nodeBytes(n));
+    graphParts.add(onnx.GraphProto.encode(graph).finish());
+    return new WireParts()
+      .add(onnx.ModelProto.encode(head).finish())
+      .field(7, graphParts)
+      .add(onnx.ModelProto.encode(tail).finish())
+      .bytes();
   }
 }

@@ -260,53 +260,63 @@ function knnImpute(g: GraphBuilder, knn: KnnImputerIR, flat: Map<string, string>
   });
 }
 
-/** TreeEnsembleRegressor attributes from the flat trees (double thresholds and leaf values). */
+/**
+ * TreeEnsembleRegressor attributes from the flat trees (double thresholds and leaf values), in typed
+ * arrays sized by a first pass: a 1 M-row forest has a million nodes, and a number[] per list holds
+ * twice their bytes while it grows.
+ */
 function treeEnsembleAttrs(m: TreeEnsembleIR): Record<string, Attr> {
   const W = m.width;
-  const treeIds: number[] = [];
-  const nodeIds: number[] = [];
-  const featureIds: number[] = [];
-  const modes: string[] = [];
-  const values: number[] = [];
-  const trueIds: number[] = [];
-  const falseIds: number[] = [];
-  const missingTrue: number[] = [];
-  const tTree: number[] = [];
-  const tNode: number[] = [];
-  const tIds: number[] = [];
-  const tWeights: number[] = [];
+  let nodes = 0;
+  let targets = 0;
+  for (const t of m.trees) {
+    nodes += t.feature.length;
+    for (let i = 0; i < t.feature.length; i++)
+      if (t.feature[i]! < 0) for (let w = 0; w < W; w++) if (t.value[i * W + w]! !== 0) targets++;
+  }
+  // onnxruntime rejects an ensemble without any target weight; one explicit zero is harmless
+  const noTargets = targets === 0;
+  if (noTargets) targets = 1;
+  const treeIds = new Int32Array(nodes);
+  const nodeIds = new Int32Array(nodes);
+  const featureIds = new Int32Array(nodes);
+  const modes = new Array<string>(nodes);
+  const values = new Float64Array(nodes);
+  const trueIds = new Int32Array(nodes);
+  const falseIds = new Int32Array(nodes);
+  const missingTrue = new Int32Array(nodes);
+  const tTree = new Int32Array(targets);
+  const tNode = new Int32Array(targets);
+  const tIds = new Int32Array(targets);
+  const tWeights = new Float64Array(targets);
+  let k = 0;
+  let j = 0;
   m.trees.forEach((t, ti) => {
     const n = t.feature.length;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n; i++, k++) {
       const leaf = t.feature[i]! < 0;
-      treeIds.push(ti);
-      nodeIds.push(i);
-      featureIds.push(leaf ? 0 : t.feature[i]!);
-      modes.push(leaf ? "LEAF" : "BRANCH_LEQ");
-      values.push(leaf ? 0 : t.threshold[i]!);
-      trueIds.push(leaf ? 0 : t.left[i]!);
-      falseIds.push(leaf ? 0 : t.right[i]!);
-      missingTrue.push(leaf ? 0 : t.missingGoesLeft[i]! ? 1 : 0);
+      treeIds[k] = ti;
+      nodeIds[k] = i;
+      featureIds[k] = leaf ? 0 : t.feature[i]!;
+      modes[k] = leaf ? "LEAF" : "BRANCH_LEQ";
+      values[k] = leaf ? 0 : t.threshold[i]!;
+      trueIds[k] = leaf ? 0 : t.left[i]!;
+      falseIds[k] = leaf ? 0 : t.right[i]!;
+      missingTrue[k] = leaf ? 0 : t.missingGoesLeft[i]! ? 1 : 0;
       if (leaf) {
         for (let w = 0; w < W; w++) {
           const v = t.value[i * W + w]!;
           if (v === 0) continue; // absent target weights count as 0
-          tTree.push(ti);
-          tNode.push(i);
-          tIds.push(w);
-          tWeights.push(v);
+          tTree[j] = ti;
+          tNode[j] = i;
+          tIds[j] = w;
+          tWeights[j++] = v;
         }
       }
     }
   });
-  if (tWeights.length === 0) {
-    // onnxruntime rejects an ensemble without any target weight; one explicit zero is harmless
-    tTree.push(0);
-    tNode.push(m.trees[0]!.feature.length - 1);
-    tIds.push(0);
-    tWeights.push(0);
-  }
-  const dbl = (data: number[]) => A.tensor({ type: "double", dims: [data.length], data });
+  if (noTargets) tNode[0] = m.trees[0]!.feature.length - 1; // tree 0's last node, target 0, weight 0
+  const dbl = (data: ArrayLike<number>) => A.tensor({ type: "double", dims: [data.length], data });
   return {
     n_targets: A.int(W),
     aggregate_function: A.string(m.aggregate === "sum" ? "SUM" : "AVERAGE"),

@@ -308,7 +308,8 @@ export class RowsFileReader {
 
 function runChild(args: string[]): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // --expose-gc: the child collects the export's garbage before it loads onnxruntime's session
+    const child = spawn(process.execPath, ["--expose-gc", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => {

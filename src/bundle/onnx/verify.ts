@@ -100,9 +100,12 @@ export function feedsFromFrame(
 }
 
 /** An onnxruntime session for ONNX bytes; a model onnxruntime refuses is BUNDLE_INVALID. */
-export async function createOnnxSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
+export async function createOnnxSession(
+  bytes: Uint8Array,
+  options: ort.InferenceSession.SessionOptions = {},
+): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes);
+    return await ort.InferenceSession.create(bytes, options);
   } catch (e) {
     throw wrapError("loading the ONNX model in onnxruntime", e, "BUNDLE_INVALID");
   }

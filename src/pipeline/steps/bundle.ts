@@ -81,13 +81,16 @@ export async function bundleStep(
     },
   };
   mkdirSync(paths.bundle, { recursive: true });
-  run.progress("bundle", 0.05, `training-row digest and reference profile of ${train.nRows} rows`);
+  // first, so that the binned training rows (150 MB at 1 M rows, on shared memory only the garbage
+  // collector frees) are let go before the digest and profile, whose allocations collect them
+  run.progress("bundle", 0.05, "the transformed rows as train.npy and test.npy");
+  writeTransformedRows(run, t);
+  t.releaseXtr(); // train.npy was its last reader
+  run.progress("bundle", 0.3, `training-row digest and reference profile of ${train.nRows} rows`);
   manifest.train_digest = writeTrainDigest(paths.bundle, train, t.transformer.inputColumns);
   const profile = profileFrame(train, schema, cfg.seed);
   writeBundle(paths.bundle, manifest, t.transformer, ev.model, profile);
-  run.progress("bundle", 0.3, "the transformed rows as train.npy and test.npy");
   writeTransformation(run, t);
-  t.releaseXtr(); // train.npy was its last reader
   run.progress("bundle", 0.5, "monitoring reference");
   // the bundle as written (its predictions, and the ONNX export of the same pipeline + MLflow
   // MLmodel, verified under onnxruntime on every test row)
@@ -109,9 +112,14 @@ export async function bundleStep(
       importantInputs(bp, train),
     ),
   );
+  // the training rows' last reader was the monitoring reference: their buffers (264 MB at 1 M rows)
+  // are freed now, before the ONNX child starts, not whenever the garbage collector would
+  train.release();
   const n = test.nRows;
-  run.progress("bundle", 0.6, `the bundle's own predictions of the ${n} test rows`);
-  const pred = bp.fromScores(scoresInBlocks(bp, test), n);
+  // the evaluate step's scores of the test rows (the model the bundle holds), decided as the bundle
+  // decides them: not scored again, which would leave a matrix per block to the garbage collector
+  // just as the ONNX child starts
+  const pred = bp.fromScores(ev.testScores, n);
   run.progress("bundle", 0.7, `ONNX export, checked under onnxruntime on the ${n} test rows`);
   // exported from the bundle as written, in a child process (the IR, the ONNX graph and onnxruntime's
   // session stay out of this process's memory)
@@ -150,7 +158,7 @@ export async function bundleStep(
   return manifest;
 }
 
-/** data_transformation/: the bundle's preprocess.json byte for byte, feature names, transformed rows and targets. */
+/** data_transformation/: the bundle's preprocess.json byte for byte, and the feature names. */
 function writeTransformation(run: PipelineRun, t: Transformed): void {
   const { paths } = run;
   copyFileSync(join(paths.bundle, "preprocess.json"), join(paths.transformation, "preprocess.json"));
@@ -158,6 +166,11 @@ function writeTransformation(run: PipelineRun, t: Transformed): void {
     join(paths.transformation, "feature_names.json"),
     `${JSON.stringify(t.transformer.featureNames, null, 2)}\n`,
   );
+}
+
+/** data_transformation/: the transformed rows and targets (what the original's train.npy/test.npy held). */
+function writeTransformedRows(run: PipelineRun, t: Transformed): void {
+  const { paths } = run;
   writeNpyMatrix(join(paths.transformation, "train.npy"), t.Xtr);
   writeNpyBlocks(
     join(paths.transformation, "test.npy"),

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { RunPaths } from "../../config/home.ts";
 import { NetsecError } from "../../core/errors.ts";
-import { type Frame, partitionRows } from "../../core/frame.ts";
+import { type Frame, ownBuffers, partitionRows } from "../../core/frame.ts";
 import type { DatasetSchema } from "../../datasets/schema.ts";
 import {
   duplicateAwareSplit,
@@ -105,8 +105,10 @@ export async function splitStep(run: PipelineRun, store: RecordStore, src: RunSo
         ? stratifiedSplit(y, cfg.split.test_size, cfg.seed)
         : duplicateAwareSplit(y, groups, nGroups, cfg.split.test_size, cfg.seed);
   }
-  // the rows regrouped in the read-back frame's own columns (train rows, then test rows), not copied
-  const [train, test] = partitionRows(tr, [sp.train, sp.test]) as [Frame, Frame];
+  // the rows regrouped in the read-back frame's own columns (train rows, then test rows), not copied;
+  // then the test rows copied out and the buffers cut to the training rows, so that the bundle step
+  // can free the training rows (its last reader) while the test rows stay
+  const [train, test] = ownBuffers(partitionRows(tr, [sp.train, sp.test])) as [Frame, Frame];
   return { train, test, splitKind: sp.kind, extraTests };
 }
 

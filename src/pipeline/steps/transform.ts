@@ -34,7 +34,8 @@ export interface Transformed {
   releaseXtr(): void;
   /**
    * The transformed test rows (float64), SCORE_BLOCK_ROWS rows a matrix, in row order, each built as
-   * it is iterated (the caller drops it before the next): never the whole test split at once.
+   * it is iterated and freed when the next is asked for (the caller must not keep it): never the
+   * whole test split at once, nor a trail of blocks waiting for the garbage collector.
    */
   testBlocks(): Generator<Matrix>;
 }
@@ -77,9 +78,18 @@ export function transformStep(run: PipelineRun, train: Frame, test: Frame): Tran
     seed: cfg.seed,
   });
   let binned: BinnedMatrix | undefined = binnedTrainingMatrix(transformer, train, cfg.seed);
-  // in blocks: the whole test matrix is 197 MB for the 1 M-row NSL-KDD file's test rows, 1.9 GB at 10 M
+  // in blocks: the whole test matrix is 197 MB for the 1 M-row NSL-KDD file's test rows, 1.9 GB at 10 M;
+  // each block's 64 MB freed at once (detached) once used: left to the garbage collector, the
+  // evaluate step's and test.npy's blocks were still there when the bundle step's ONNX child ran
   function* testBlocks(): Generator<Matrix> {
-    for (const { rows } of rowBlocks(test)) yield transformer.transform(rows);
+    for (const { rows } of rowBlocks(test)) {
+      const m = transformer.transform(rows);
+      try {
+        yield m;
+      } finally {
+        if (m.data.buffer instanceof ArrayBuffer) m.data.buffer.transfer(0);
+      }
+    }
   }
   return {
     space,
