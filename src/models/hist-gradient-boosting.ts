@@ -51,7 +51,10 @@ export const HistGradientBoostingParamsSchema = z
     maxLeafNodes: z.number().int().min(2).nullable().default(31),
     maxDepth: z.number().int().min(1).nullable().default(null),
     minSamplesLeaf: z.number().int().min(1).default(20),
-    /** XGBoost's min_child_weight (LightGBM's min_sum_hessian_in_leaf): the least summed hessian a child may have. */
+    /**
+     * XGBoost's min_child_weight (LightGBM's min_sum_hessian_in_leaf): the least summed hessian a child
+     * may have. Hessians are scikit-learn's w·p(1 − p); XGBoost's softmax doubles them (multiclass).
+     */
     minChildWeight: z.number().min(0).default(MIN_HESSIAN_TO_SPLIT),
     l2Regularization: z.number().min(0).default(0),
     maxFeatures: z.number().gt(0).max(1).default(1),
