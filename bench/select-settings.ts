@@ -6,23 +6,34 @@
  * threshold the pipeline would choose on the out-of-fold scores (max F1). Soft votes average their
  * members' probabilities (out of fold and on the test rows), as the pipeline's soft_voting does.
  * XGBoost (hist) and LightGBM at their defaults with 100 trees run on the same rows in the same run
- * (bench/select_peers.py).
+ * (bench/select_peers.py). Lane Q3 added: settings with min_child_weight (XGBoost's 1), the threshold of
+ * the one-standard-error rule (src/selection/threshold-rule.ts, on the first `--folds` value's folds)
+ * and accuracy at each threshold, `--match=<regex>` (the settings whose names match; votes need their
+ * members) and `--dataset=nsl-kdd`: KDDTrain+ → KDDTest+ one-hot as the pipeline's transformer makes
+ * it, hist_gradient_boosting on native categoricals (the pipeline's default), one split whatever the
+ * seed (the seed draws the folds and the models' random_state), no peers.
  *
- *   npx node bench/select-settings.ts [--seeds=42,0,1,2,3,4,5,6,7,8,9] [--folds=3,5]
- * Prints one JSON line per seed and writes them to bench/results/select-settings-phishing.json.
+ *   npx node bench/select-settings.ts [--dataset=phishing] [--seeds=42,0,1,2,3,4,5,6,7,8,9] [--folds=3,5]
+ *     [--match=<regex>] [--out=<file>]
+ * Prints one JSON line per seed and writes them to bench/results/select-settings-<dataset>.json (or --out).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { SHARED_BATCH_MIN_ROWS } from "../src/core/frame.ts";
+import { type Matrix, SHARED_BATCH_MIN_ROWS } from "../src/core/frame.ts";
 import { closePool } from "../src/core/pool.ts";
+import { loadFiles } from "../src/datasets/load-many.ts";
+import { getDataset } from "../src/datasets/registry.ts";
 import { duplicateAwareSplit } from "../src/datasets/split.ts";
 import { createModel } from "../src/models/registry.ts";
+import { binaryTarget } from "../src/pipeline/train.ts";
+import { ColumnTransformer } from "../src/preprocess/column-transformer.ts";
 import { threatScore } from "../src/selection/cv-task.ts";
 import { stratifiedKFold } from "../src/selection/kfold.ts";
 import { binaryMetrics, chooseThreshold, f1Score } from "../src/selection/metrics.ts";
 import { searchCV } from "../src/selection/search.ts";
+import { oneSeThreshold } from "../src/selection/threshold-rule.ts";
 import { numericCsv, subset, type XY } from "../test/helpers/data.ts";
 import { writePeerRows } from "./peer-rows.ts";
 
@@ -32,6 +43,8 @@ const arg = (name: string): string | undefined =>
   process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
 const seeds = (arg("seeds") ?? "42,0,1,2,3,4,5,6,7,8,9").split(",").map(Number);
 const foldCounts = (arg("folds") ?? "3,5").split(",").map(Number);
+const dataset = arg("dataset") ?? "phishing";
+const match = new RegExp(arg("match") ?? ".");
 
 /** XGBoost's defaults in scikit-learn's names: depth-wise depth 6, no leaf cap, lr 0.3, lambda 1. */
 const HGB_XGB = {
@@ -60,6 +73,18 @@ const SETTINGS: Record<string, { model: string; params: Record<string, unknown> 
     model: "hist_gradient_boosting",
     params: { ...HGB_XGB, learning_rate: 0.1, max_iter: 300 },
   },
+  "hgb XGBoost-like, min_child_weight 1 (100 iter)": {
+    model: "hist_gradient_boosting",
+    params: { ...HGB_XGB, min_child_weight: 1 },
+  },
+  "hgb XGBoost-like, min_child_weight 1, early-stopped (max 500 iter)": {
+    model: "hist_gradient_boosting",
+    params: { ...HGB_XGB, min_child_weight: 1, max_iter: 500, early_stopping: true, n_iter_no_change: 10 },
+  },
+  "hgb depth 6, lr 0.1, l2 1, min_child_weight 1, 300 iter": {
+    model: "hist_gradient_boosting",
+    params: { ...HGB_XGB, min_child_weight: 1, learning_rate: 0.1, max_iter: 300 },
+  },
   "rf 150 sqrt": { model: "random_forest", params: { n_estimators: 150 } },
   "rf 150 log2": { model: "random_forest", params: { n_estimators: 150, max_features: "log2" } },
   "rf 150 0.35": { model: "random_forest", params: { n_estimators: 150, max_features: 0.35 } },
@@ -71,6 +96,10 @@ const VOTES: Record<string, string[]> = {
     "hgb XGBoost-like (depth 6, lr 0.3, l2 1, min leaf 1, 100 iter)",
     "rf 150 sqrt",
   ],
+  "vote hgb XGBoost-like min_child_weight 1 + rf sqrt": [
+    "hgb XGBoost-like, min_child_weight 1 (100 iter)",
+    "rf 150 sqrt",
+  ],
   "vote hgb 31 leaves + rf sqrt": ["hgb 31 leaves lr 0.1 (scikit-learn's defaults, 100 iter)", "rf 150 sqrt"],
   "vote hgb XGBoost-like + rf sqrt + rf 0.35": [
     "hgb XGBoost-like (depth 6, lr 0.3, l2 1, min leaf 1, 100 iter)",
@@ -79,7 +108,7 @@ const VOTES: Record<string, string[]> = {
   ],
 };
 
-function duplicateGroups(d: XY): { groups: Int32Array; nGroups: number } {
+function duplicateGroups(d: { X: Matrix }): { groups: Int32Array; nGroups: number } {
   const n = d.X.nRows;
   const ids = new Map<string, number>();
   const groups = new Int32Array(n);
@@ -108,24 +137,69 @@ function peers(tr: XY, te: XY): Record<string, number> {
   }
 }
 
-const d = numericCsv(join(MIRROR, "phishing/phisingData.csv"), "Result", "-1");
-const { groups, nGroups } = duplicateGroups(d);
+/** One seed's train/test rows, their duplicate groups, and the HGB params the pipeline adds. */
+interface Split {
+  tr: XY;
+  te: XY;
+  trGroups: Int32Array;
+  hgbExtra: Record<string, unknown>;
+}
+
+async function nslKdd(): Promise<Split> {
+  const s = getDataset("nsl-kdd", join(tmpdir(), "netsec-bench-home"));
+  const train = await loadFiles(
+    [{ path: join(MIRROR, "nsl-kdd/NSL_KDD.zip"), member: "KDDTrain+.txt", format: "txt" }],
+    s,
+  );
+  const test = await loadFiles([{ path: join(MIRROR, "nsl-kdd/KDDTest+.txt"), format: "txt" }], s);
+  const numeric = s.features.filter((c) => c.type !== "categorical").map((c) => c.name);
+  const categorical = s.features.filter((c) => c.type === "categorical").map((c) => c.name);
+  const t = new ColumnTransformer().fit(train, { numeric, categorical, imputer: "median", scale: false });
+  const tr = { X: t.transform(train), y: binaryTarget(s, train).y };
+  const te = { X: t.transform(test, test.nRows >= SHARED_BATCH_MIN_ROWS), y: binaryTarget(s, test).y };
+  const { groups, nGroups } = duplicateGroups(tr);
+  return {
+    tr,
+    te,
+    trGroups: nGroups < tr.X.nRows ? groups : new Int32Array(0),
+    hgbExtra: { categorical_features: categorical },
+  };
+}
+
+const d =
+  dataset === "phishing" ? numericCsv(join(MIRROR, "phishing/phisingData.csv"), "Result", "-1") : null;
+const dGroups = d ? duplicateGroups(d) : null;
+const kdd = dataset === "nsl-kdd" ? await nslKdd() : null;
+function splitOf(seed: number): Split {
+  if (kdd) return kdd;
+  const sp = duplicateAwareSplit(d!.y, dGroups!.groups, dGroups!.nGroups, 0.2, seed);
+  return {
+    tr: subset(d!, sp.train),
+    te: subset(d!, sp.test, sp.test.length >= SHARED_BATCH_MIN_ROWS),
+    trGroups: Int32Array.from(sp.train, (r) => dGroups!.groups[r]!),
+    hgbExtra: {},
+  };
+}
 const out: unknown[] = [];
 const load0 = loadavg()[0]!;
 for (const seed of seeds) {
-  const sp = duplicateAwareSplit(d.y, groups, nGroups, 0.2, seed);
-  const tr = subset(d, sp.train);
-  const te = subset(d, sp.test, sp.test.length >= SHARED_BATCH_MIN_ROWS);
-  const trGroups = Int32Array.from(sp.train, (r) => groups[r]!);
-  const names = Object.keys(SETTINGS);
+  const { tr, te, trGroups, hgbExtra } = splitOf(seed);
+  const names = Object.keys(SETTINGS).filter((n) => match.test(n));
+  const votes = Object.entries(VOTES).filter(([v, m]) => match.test(v) && m.every((x) => names.includes(x)));
   const cands = names.map((n) => ({
     ...SETTINGS[n]!,
-    params: { ...SETTINGS[n]!.params, random_state: seed },
+    params: {
+      ...SETTINGS[n]!.params,
+      ...(SETTINGS[n]!.model === "hist_gradient_boosting" ? hgbExtra : {}),
+      random_state: seed,
+    },
   }));
   const cv: Record<string, Record<string, { mean: number; scores: number[] }>> = {};
   const oof: Record<string, Float64Array> = {};
+  let ruleFolds: ReturnType<typeof stratifiedKFold> = [];
   for (const k of foldCounts) {
-    const folds = stratifiedKFold(tr.y, k, seed, trGroups);
+    const folds = stratifiedKFold(tr.y, k, seed, trGroups.length ? trGroups : undefined);
+    if (k === foldCounts[0]) ruleFolds = folds;
     const oofK: Record<string, Float64Array> = {};
     // one candidate a call: searchCV returns each model's best only
     for (const [i, c] of cands.entries()) {
@@ -134,7 +208,7 @@ for (const seed of seeds) {
       oofK[names[i]!] = r!.oof;
       if (k === foldCounts[0]) oof[names[i]!] = r!.oof;
     }
-    for (const [v, members] of Object.entries(VOTES)) {
+    for (const [v, members] of votes) {
       // the vote's CV: its members' out-of-fold scores at this k averaged, scored fold by fold
       const mo = members.map((m) => oofK[m]!);
       const avg = Float64Array.from(tr.y, (_, i) => mo.reduce((a, o) => a + o[i]!, 0) / mo.length);
@@ -154,19 +228,26 @@ for (const seed of seeds) {
     await m.fit(tr.X, tr.y, 2, { threads: 2 });
     testScore[names[i]!] = threatScore(m.predictProba(te.X), te.X.nRows, 2, [1]);
   }
-  for (const [v, members] of Object.entries(VOTES))
+  for (const [v, members] of votes)
     testScore[v] = Float64Array.from(
       te.y,
       (_, i) => members.reduce((a, m) => a + testScore[m]![i]!, 0) / members.length,
     );
-  const row: Record<string, unknown> = { seed, peers: peers(tr, te) };
+  const row: Record<string, unknown> = { seed, ...(d ? { peers: peers(tr, te) } : {}) };
   for (const s of Object.keys(testScore)) {
     const t = chooseThreshold(tr.y, oof[s]!, "max_f1");
+    const rule = oneSeThreshold(tr.y, oof[s]!, ruleFolds, t);
+    const at = (x: number) => binaryMetrics(te.y, testScore[s]!, x);
     row[s] = {
       ...cv[s],
-      test_f1_at_0_5: binaryMetrics(te.y, testScore[s]!, 0.5).f1,
-      test_f1_at_cv_threshold: binaryMetrics(te.y, testScore[s]!, t).f1,
+      test_f1_at_0_5: at(0.5).f1,
+      test_f1_at_cv_threshold: at(t).f1,
+      test_f1_at_rule_threshold: at(rule.threshold).f1,
+      test_accuracy_at_0_5: at(0.5).accuracy,
+      test_accuracy_at_cv_threshold: at(t).accuracy,
+      test_accuracy_at_rule_threshold: at(rule.threshold).accuracy,
       cv_threshold: t,
+      rule,
     };
   }
   out.push(row);
@@ -174,6 +255,6 @@ for (const seed of seeds) {
 }
 await closePool();
 writeFileSync(
-  join(ROOT, "bench/results/select-settings-phishing.json"),
+  arg("out") ?? join(ROOT, `bench/results/select-settings-${dataset}.json`),
   `${JSON.stringify({ load_average_1min: [load0, loadavg()[0]], date: new Date().toISOString(), rows: out }, null, 1)}\n`,
 );

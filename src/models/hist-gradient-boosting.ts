@@ -2,7 +2,8 @@
  * Histogram gradient boosting in the LightGBM / scikit-learn HistGradientBoostingClassifier family,
  * with scikit-learn's parameter names and defaults: leaf-wise trees of at most max_leaf_nodes (31)
  * leaves on features binned into max_bins (255) bins plus one for missing values, Newton leaves
- * −G / (H + l2_regularization) shrunk by learning_rate, min_samples_leaf (20) rows a leaf, learned
+ * −G / (H + l2_regularization) shrunk by learning_rate, min_samples_leaf (20) rows a leaf,
+ * min_child_weight (XGBoost's name; 1e-3, scikit-learn's fixed min_hessian_to_split) summed hessian a leaf, learned
  * direction for missing values, log-loss (binary: one tree per iteration; multiclass: softmax, one tree
  * per class per iteration), class_weight, and early stopping on a stratified validation_fraction
  * ("auto": on above 10,000 rows). Beyond scikit-learn: `subsample`, LightGBM's bagging (a share of the
@@ -35,6 +36,7 @@ import { binOnTwoThreads, sparseRowsOnTwoThreads } from "./hgb/fit-input.ts";
 import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
 import { HistPool, histOffsets, histScratch } from "./hgb/histogram.ts";
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
+import { MIN_HESSIAN_TO_SPLIT } from "./hgb/split.ts";
 import { fitHelperOff, type WasmFitKernels, wasmFitKernels } from "./hgb/wasm-kernels.ts";
 import { randomStateSchema } from "./params.ts";
 import { MISSING_BIN } from "./tree/binning.ts";
@@ -49,6 +51,11 @@ export const HistGradientBoostingParamsSchema = z
     maxLeafNodes: z.number().int().min(2).nullable().default(31),
     maxDepth: z.number().int().min(1).nullable().default(null),
     minSamplesLeaf: z.number().int().min(1).default(20),
+    /**
+     * XGBoost's min_child_weight (LightGBM's min_sum_hessian_in_leaf): the least summed hessian a child
+     * may have. Hessians are scikit-learn's w·p(1 − p); XGBoost's softmax doubles them (multiclass).
+     */
+    minChildWeight: z.number().min(0).default(MIN_HESSIAN_TO_SPLIT),
     l2Regularization: z.number().min(0).default(0),
     maxFeatures: z.number().gt(0).max(1).default(1),
     maxBins: z.number().int().min(2).max(255).default(255),
@@ -190,6 +197,7 @@ export class HistGradientBoostingClassifier implements Classifier {
       maxLeafNodes: P.maxLeafNodes ?? Number.POSITIVE_INFINITY,
       maxDepth: P.maxDepth ?? Number.POSITIVE_INFINITY,
       minSamplesLeaf: P.minSamplesLeaf,
+      minChildWeight: P.minChildWeight,
       l2: P.l2Regularization,
       learningRate: P.learningRate,
       maxFeatures: P.maxFeatures,

@@ -53,6 +53,49 @@ describe("hist_gradient_boosting by hand", () => {
     expect(p[3]).toBeCloseTo(1 / (1 + Math.exp(-rightValue)), 14);
   });
 
+  it("min_child_weight: a split leaving a child less summed hessian is no candidate", async () => {
+    // x: 0..9 ; y: 1 1 0 0 0 0 0 0 0 1. Baseline p = 0.3: g = 0.3 − y (−0.7 or 0.3), h = 0.21 a row;
+    // G = 0, so a split's gain (λ = 0) is GL²/HL + GR²/HR:
+    //   x <= 1.5: left 2 rows (y 1 1)   GL = −1.4, HL = 0.42; right GR = 1.4, HR = 1.68: 4.667 + 1.167 = 5.833 (best)
+    //   x <= 2.5: left 3 rows (y 1 1 0) GL = −1.1, HL = 0.63; right GR = 1.1, HR = 1.47: 1.921 + 0.823 = 2.744
+    //   every other split has a child of 1 or 2 rows (≤ 0.42) or gains less (x <= 3.5: 0.762 + 0.508)
+    // min_child_weight 0.41 keeps x <= 1.5; 0.43 (> 0.42) rejects it and the 1-row splits: x <= 2.5
+    const X = matrixFromRows(Array.from({ length: 10 }, (_, i) => [i]));
+    const y = Int32Array.of(1, 1, 0, 0, 0, 0, 0, 0, 0, 1);
+    const stump = async (minChildWeight: number | undefined) => {
+      const m = createModel("hist_gradient_boosting", {
+        max_iter: 1,
+        max_depth: 1,
+        min_samples_leaf: 1,
+        learning_rate: 1,
+        ...(minChildWeight === undefined ? {} : { min_child_weight: minChildWeight }),
+      }) as HistGradientBoostingClassifier;
+      await m.fit(X, y, 2);
+      const t = m.trees[0]!;
+      return { threshold: t.threshold[0], left: t.value[t.left[0]!]!, right: t.value[t.right[0]!]! };
+    };
+    for (const w of [undefined, 0, 0.41]) {
+      const s = await stump(w);
+      expect(s.threshold, `min_child_weight ${w}`).toBe(1.5);
+      // leaves −G/H (float32 hessians: within 1e-6)
+      expect(s.left).toBeCloseTo(1.4 / 0.42, 6);
+      expect(s.right).toBeCloseTo(-1.4 / 1.68, 6);
+    }
+    const s = await stump(0.43);
+    expect(s.threshold).toBe(2.5);
+    expect(s.left).toBeCloseTo(1.1 / 0.63, 6);
+    expect(s.right).toBeCloseTo(-1.1 / 1.47, 6);
+    // no split leaves both children 1.05 (5 rows): the root stays a leaf
+    const none = createModel("hist_gradient_boosting", {
+      max_iter: 1,
+      max_depth: 1,
+      min_samples_leaf: 1,
+      min_child_weight: 1.06,
+    }) as HistGradientBoostingClassifier;
+    await none.fit(X, y, 2);
+    expect(none.trees[0]!.nNodes).toBe(1);
+  });
+
   it("missing values: learned side at fit; unseen at fit → the child with more training rows", async () => {
     // x0: NaN rows are all class 1, like the high values; x1 has no NaN at fit
     const rows: number[][] = [];
@@ -216,6 +259,7 @@ describe("hist_gradient_boosting equivalences", () => {
       { max_features: 0 },
       { early_stopping: "yes" },
       { validation_fraction: 1 },
+      { min_child_weight: -1 },
     ]) {
       let e: unknown;
       try {

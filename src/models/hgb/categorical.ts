@@ -18,7 +18,7 @@
 import { NetsecError } from "../../core/errors.ts";
 import type { Matrix } from "../../core/frame.ts";
 import { MAX_CATEGORY_CODE } from "../tree/categorical-splits.ts";
-import { MIN_HESSIAN_TO_SPLIT, nodeValue, type SplitParams } from "./split.ts";
+import { nodeValue, type SplitParams } from "./split.ts";
 
 /** scikit-learn's MIN_CAT_SUPPORT (LightGBM's cat_smooth): support needed, and the ratio's smoothing. */
 export const MIN_CAT_SUPPORT = 10;
@@ -140,8 +140,8 @@ export function findCategorySplit(
       const nr = n - nl;
       const hr = H - hl;
       const gr = G - gl;
-      if (nl < p.minSamplesLeaf || hl < MIN_HESSIAN_TO_SPLIT) continue;
-      if (nr < p.minSamplesLeaf || hr < MIN_HESSIAN_TO_SPLIT) break;
+      if (nl < p.minSamplesLeaf || hl < p.minChildWeight) continue;
+      if (nr < p.minSamplesLeaf || hr < p.minChildWeight) break;
       const gain = lossNode - gl * nodeValue(gl, hl, p.l2) - gr * nodeValue(gr, hr, p.l2);
       if (gain > (best?.gain ?? -1) && gain > 0) best = { gain, at, dir, gl, hl, nl };
     }

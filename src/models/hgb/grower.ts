@@ -4,7 +4,8 @@
  *
  * - the splittable leaf with the largest gain is split next, until max_leaf_nodes leaves (then every
  *   other candidate stays a leaf) or no leaf has a split with a positive gain;
- * - a node at max_depth, or with fewer than 2 · min_samples_leaf rows, is a leaf;
+ * - a node at max_depth, or with fewer than 2 · min_samples_leaf rows, is a leaf; a split leaving a child
+ *   less than min_child_weight summed hessian is not a candidate (split.ts);
  * - the smaller child's histogram is built from its rows, the larger's is the parent's minus it;
  * - rows are partitioned stably (each child keeps the parent's row order, as scikit-learn's
  *   single-thread partition does), so histogram sums add in the same order;
@@ -28,7 +29,7 @@ import {
   type HistScratch,
   subtractHistogram,
 } from "./histogram.ts";
-import { findBestSplit, MIN_HESSIAN_TO_SPLIT, nodeValue, type SplitInfo } from "./split.ts";
+import { findBestSplit, nodeValue, type SplitInfo } from "./split.ts";
 
 export interface GrowInput extends HistInput {
   /** Per feature: NaN seen at fit. */
@@ -47,6 +48,8 @@ export interface GrowParams {
   /** Infinity for no limit. */
   maxDepth: number;
   minSamplesLeaf: number;
+  /** The least summed hessian a child may have (split.ts). */
+  minChildWeight: number;
   l2: number;
   learningRate: number;
   /** Share of the features a split may choose from (drawn per split), 1 = all. */
@@ -142,7 +145,7 @@ export function growTree(
     }
     return allowed;
   };
-  const splitParams = { minSamplesLeaf: P.minSamplesLeaf, l2: P.l2 };
+  const splitParams = { minSamplesLeaf: P.minSamplesLeaf, minChildWeight: P.minChildWeight, l2: P.l2 };
   const findSplit = (nd: Node): void => {
     nd.split = findBestSplit(
       nd.hist!,
@@ -177,7 +180,7 @@ export function growTree(
     },
   ];
   const splittable: Node[] = [];
-  if (n >= 2 * P.minSamplesLeaf && H0 >= MIN_HESSIAN_TO_SPLIT) {
+  if (n >= 2 * P.minSamplesLeaf && H0 >= P.minChildWeight) {
     findSplit(nodes[0]!);
     if (nodes[0]!.split) splittable.push(nodes[0]!);
   }

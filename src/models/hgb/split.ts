@@ -8,16 +8,20 @@
  *   non-missing bin may go left only when the feature has missing values at fit, so the right child is
  *   never empty), then, for a feature with missing values at fit, right to left with missing values
  *   on the left; a candidate must leave min_samples_leaf rows and min_hessian (1e-3) hessian on each
- *   side and beat the best gain so far strictly (and 0);
+ *   side and beat the best gain so far strictly (and 0); min_hessian is min_child_weight (XGBoost's name,
+ *   LightGBM's min_sum_hessian_in_leaf; default scikit-learn's 1e-3);
  * - categorical features (./categorical.ts) are split into category sets instead;
  * - across features the first best wins (strictly greater gains replace it).
  */
 import { findCategorySplit } from "./categorical.ts";
 
+/** scikit-learn's min_hessian_to_split: min_child_weight's default. */
 export const MIN_HESSIAN_TO_SPLIT = 1e-3;
 
 export interface SplitParams {
   minSamplesLeaf: number;
+  /** The least summed hessian either child may have (a split leaving less is not a candidate). */
+  minChildWeight: number;
   l2: number;
 }
 
@@ -61,7 +65,7 @@ export function findBestSplit(
   allowed: Uint8Array | null,
   categorical: Uint8Array | null = null,
 ): SplitInfo | null {
-  const { minSamplesLeaf: minLeaf, l2 } = p;
+  const { minSamplesLeaf: minLeaf, minChildWeight: minH, l2 } = p;
   const lossNode = G * value;
   let best: SplitInfo | null = null;
   for (let f = 0; f < nBins.length; f++) {
@@ -108,8 +112,8 @@ export function findBestSplit(
       const gr = G - gl;
       if (nl < minLeaf) continue;
       if (nr < minLeaf) break;
-      if (hl < MIN_HESSIAN_TO_SPLIT) continue;
-      if (hr < MIN_HESSIAN_TO_SPLIT) break;
+      if (hl < minH) continue;
+      if (hr < minH) break;
       const gain = lossNode - gl * nodeValue(gl, hl, l2) - gr * nodeValue(gr, hr, l2);
       if (gain > bestGain && gain > 0) {
         bestGain = gain;
@@ -135,8 +139,8 @@ export function findBestSplit(
         const gl2 = G - gr;
         if (nr < minLeaf) continue;
         if (nl2 < minLeaf) break;
-        if (hr < MIN_HESSIAN_TO_SPLIT) continue;
-        if (hl2 < MIN_HESSIAN_TO_SPLIT) break;
+        if (hr < minH) continue;
+        if (hl2 < minH) break;
         const gain = lossNode - gl2 * nodeValue(gl2, hl2, l2) - gr * nodeValue(gr, hr, l2);
         if (gain > bestGain && gain > 0) {
           bestGain = gain;
