@@ -7,7 +7,7 @@
  * members' probabilities (out of fold and on the test rows), as the pipeline's soft_voting does.
  * XGBoost (hist) and LightGBM at their defaults with 100 trees run on the same rows in the same run
  * (bench/select_peers.py). Lane Q3 added: settings with min_child_weight (XGBoost's 1), the threshold of
- * the one-standard-error rule (src/selection/threshold-rule.ts, on the first `--folds` value's folds)
+ * the one-standard-error rule (bench/threshold-rule.ts, on the first `--folds` value's folds)
  * and accuracy at each threshold, `--match=<regex>` (the settings whose names match; votes need their
  * members) and `--dataset=nsl-kdd`: KDDTrain+ → KDDTest+ one-hot as the pipeline's transformer makes
  * it, hist_gradient_boosting on native categoricals (the pipeline's default), one split whatever the
@@ -33,9 +33,9 @@ import { threatScore } from "../src/selection/cv-task.ts";
 import { stratifiedKFold } from "../src/selection/kfold.ts";
 import { binaryMetrics, chooseThreshold, f1Score } from "../src/selection/metrics.ts";
 import { searchCV } from "../src/selection/search.ts";
-import { oneSeThreshold } from "../src/selection/threshold-rule.ts";
 import { numericCsv, subset, type XY } from "../test/helpers/data.ts";
 import { writePeerRows } from "./peer-rows.ts";
+import { oneSeThreshold } from "./threshold-rule.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");

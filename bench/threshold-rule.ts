@@ -9,8 +9,8 @@
  * Per fold f: d_f = F1(fold f's rows at t) − F1(fold f's rows at 0.5); gain = mean d_f,
  * se = sample standard deviation of d_f / √k; t is kept when gain > se.
  */
-import type { Fold } from "./kfold.ts";
-import { f1Score } from "./metrics.ts";
+import type { Fold } from "../src/selection/kfold.ts";
+import { f1Score } from "../src/selection/metrics.ts";
 
 export interface ThresholdDecision {
   /** The threshold to use: `t` or 0.5. */
