@@ -5,6 +5,7 @@
  * path: the JS histogram loop, the in-place subtraction and findBestSplit over every feature.
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { allocMatrix } from "../../src/core/frame.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { type GrowInput, growScratch, growTree } from "../../src/models/hgb/grower.ts";
@@ -25,6 +26,7 @@ import {
   type WasmFitKernels,
   wasmFitKernels,
 } from "../../src/models/hgb/wasm-kernels.ts";
+import { HistGradientBoostingClassifier } from "../../src/models/hist-gradient-boosting.ts";
 import { MISSING_BIN } from "../../src/models/tree/binning.ts";
 import { waitForHelper } from "../helpers/helper-thread.ts";
 
@@ -246,6 +248,63 @@ describe("a split node's children on two threads", () => {
     expect(late).toBeGreaterThan(0);
     expect(redone.tree).toEqual(alone.tree);
     expect(Array.from(redone.leaf)).toEqual(Array.from(alone.leaf));
+  });
+});
+
+describe("fits with split nodes on two threads", () => {
+  it("three classes, a native categorical feature and feature subsampling: the same trees", async () => {
+    const rng = new Rng(24);
+    const n = 2 * HIST_PARALLEL_MIN_ROWS + 301;
+    const p = 9;
+    const X = allocMatrix(n, p);
+    const y = new Int32Array(n);
+    for (let r = 0; r < n; r++) {
+      let z = 0;
+      for (let f = 0; f < p; f++) {
+        // flags, counts, continuous values with a few missing, a category code (the last feature: the
+        // helper's range)
+        const v =
+          f === p - 1
+            ? rng.int(7)
+            : f % 3 === 0
+              ? +(rng.next() < 0.2)
+              : f % 3 === 1
+                ? rng.int(30)
+                : rng.next() < 0.03
+                  ? Number.NaN
+                  : rng.normal();
+        X.data[f * n + r] = v;
+        if (!Number.isNaN(v)) z += (f === p - 1 ? (v % 3) - 1 : f % 4 === 0 ? 1 : -0.2) * v;
+      }
+      const t = z + rng.normal();
+      y[r] = t < -0.5 ? 0 : t < 0.8 ? 1 : 2;
+    }
+    const fitModel = async (one: boolean) => {
+      disableHistogramHelper(one);
+      try {
+        const m = new HistGradientBoostingClassifier({
+          maxIter: 3,
+          earlyStopping: false,
+          randomState: 3,
+          maxFeatures: 0.7,
+          categoricalFeatures: [p - 1],
+        });
+        await m.fit(X, y, 3);
+        return m;
+      } finally {
+        disableHistogramHelper(false);
+      }
+    };
+    const alone = await fitModel(true);
+    const before = nodeHandOffCount();
+    // a helper descheduled by other work leaves nodes to this thread: fit again until it took some
+    for (let attempt = 0; attempt < 5 && nodeHandOffCount() === before; attempt++) {
+      expect(await waitForHelper()).toBe(true);
+      const split = await fitModel(false);
+      expect(split.trees).toEqual(alone.trees);
+    }
+    expect(nodeHandOffCount()).toBeGreaterThan(before);
+    expect(alone.trees.some((t) => t.categorical !== undefined)).toBe(true);
   });
 });
 
