@@ -243,11 +243,15 @@ describe("a split node's children on two threads", () => {
         return "late";
       },
     };
-    expect(await waitForHelper()).toBe(true);
-    const redone = grow(lateKernels);
+    // (a helper descheduled by other work, late for the root's build, leaves every node to this
+    // thread: grown again until a node step was handed off, every tree compared)
+    for (let attempt = 0; attempt < 5 && late === 0; attempt++) {
+      expect(await waitForHelper()).toBe(true);
+      const redone = grow(lateKernels);
+      expect(redone.tree).toEqual(alone.tree);
+      expect(Array.from(redone.leaf)).toEqual(Array.from(alone.leaf));
+    }
     expect(late).toBeGreaterThan(0);
-    expect(redone.tree).toEqual(alone.tree);
-    expect(Array.from(redone.leaf)).toEqual(Array.from(alone.leaf));
   });
 });
 
