@@ -373,7 +373,9 @@ export function wasmFitKernels(
   const helperHistAt = align8(hist + histSize * 8);
   // the node steps' split slots (the middle one, at half of the entries, also the builds' and
   // partitions'), each with its `mid` array
-  const cuts = splitSlot(sparse.index, histSize, off, [0.5, ...(off ? NODE_SPLIT_SHARES : [])]);
+  // (node steps only in fits of HIST_PARALLEL_MIN_ROWS rows)
+  const stepShares = off && nRows >= HIST_PARALLEL_MIN_ROWS ? NODE_SPLIT_SHARES : [];
+  const cuts = splitSlot(sparse.index, histSize, off, [0.5, ...stepShares]);
   const split = cuts[0]!;
   const nodeSplits = [...new Set(cuts.slice(1))].sort((a, b) => a - b);
   const midAt = align8(helperHistAt + histSize * 8);
@@ -434,14 +436,14 @@ export function wasmFitKernels(
     }
   }
   const mid0 = midAt + splitAt * nRows * 4;
-  const nodeFeatures = nodeSplits.map((q) => off!.indexOf(q));
-  const nodeBelow = new Float64Array(nodeSplits.length);
+  const nodeFeatures = slotsOf.map((q) => (off ? off.indexOf(q) : -1));
+  const nodeBelow = new Float64Array(slotsOf.length);
   /**
-   * The node split (index into nodeSplits) nearest half of the entries of the node's rows
+   * The node split (index into slotsOf) nearest half of the entries of the node's rows
    * [start, end), counted on NODE_SPLIT_SAMPLE of them spread over the node.
    */
   const nodeSplitOf = (start: number, end: number): number => {
-    if (nodeSplits.length < 2) return splitAt;
+    if (slotsOf.length < 2) return splitAt;
     const below = nodeBelow.fill(0);
     let total = 0;
     const m = end - start;
@@ -588,7 +590,7 @@ export function wasmFitKernels(
         return null;
       nodeState ??= { memory: mem, search };
       const k = nodeSplitOf(start, end);
-      const from = nodeSplits[k]!;
+      const from = slotsOf[k]!;
       const feature = nodeFeatures[k]!;
       const midK = midAt + k * nRows * 4;
       const q0 = rowsAt + 4 * start;
