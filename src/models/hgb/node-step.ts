@@ -10,7 +10,7 @@
  */
 
 import { fillCommonBins } from "./histogram.ts";
-import type { SplitInfo } from "./split.ts";
+import type { SplitInfo, SplitParams } from "./split.ts";
 import { findBestSplit } from "./split.ts";
 
 /** A child whose split is searched: its rows, sums, value and features (null: every one). */
@@ -22,16 +22,17 @@ export interface ChildSearch {
   allowed: Uint8Array | null;
 }
 
-/** What split finding reads, the same for every node of a fit. */
-export interface NodeSearch {
+/**
+ * What split finding reads, the same for every node of a fit: the split parameters themselves (every
+ * one of them, so the helper thread's search applies the same rules) and the histogram's layout.
+ */
+export interface NodeSearch extends SplitParams {
   off: Int32Array;
   nBins: Uint16Array;
   hasMissing: Uint8Array;
   /** Each feature's common bin's histogram index (SparseRows.common). */
   common: Int32Array;
   categorical: Uint8Array | null;
-  minSamplesLeaf: number;
-  l2: number;
 }
 
 /**
@@ -56,7 +57,6 @@ export function childrenHalf(
   fillCommonBins(small, off, search.common, G, H, m, from, to);
   const end = off[to]!;
   for (let q = off[from]!; q < end; q++) large[q] = parent[q]! - small[q]!;
-  const params = { minSamplesLeaf: search.minSamplesLeaf, l2: search.l2 };
   const find = (hist: Float64Array, c: ChildSearch | null) =>
     c
       ? findBestSplit(
@@ -68,7 +68,7 @@ export function childrenHalf(
           c.G,
           c.H,
           c.value,
-          params,
+          search,
           c.allowed,
           categorical,
           from,
