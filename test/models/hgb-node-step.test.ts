@@ -56,6 +56,14 @@ function binnedInput(n: number, seed: number) {
   return { rng, n, p, nBins, bins, off, sparse, hasMissing, categorical };
 }
 
+/**
+ * The split rules of these tests: 20 rows and scikit-learn's 1e-3 of hessian a child at least (also
+ * under the name a min_child_weight parameter gives it; unknown names are ignored).
+ */
+function splitRules(l2: number) {
+  return { minSamplesLeaf: 20, minChildWeight: 1e-3, l2 };
+}
+
 /** The fit's gradients (a binary fit's: hessians in (0, 0.25]) into the kernel memory. */
 function fillGradients(wasm: WasmFitKernels, rng: Rng, n: number): void {
   for (let i = 0; i < n; i++) {
@@ -80,8 +88,7 @@ describe("a split node's children on two threads", () => {
       hasMissing,
       common: d.sparse.common,
       categorical,
-      minSamplesLeaf: 20,
-      l2: 0.5,
+      ...splitRules(0.5),
     };
     const [parentSlot, smallSlot, largeSlot] = wasm.slots;
     // a parent of 60% of the rows (shuffled), its smaller child the first `m` of them
@@ -157,8 +164,7 @@ describe("a split node's children on two threads", () => {
       hasMissing: d.hasMissing,
       common: d.sparse.common,
       categorical: null,
-      minSamplesLeaf: 20,
-      l2: 0,
+      ...splitRules(0),
     };
     const [a, b, c] = wasm.slots;
     const kid: ChildSearch = { n: 10, G: 0, H: 1, value: 0, allowed: null };
@@ -203,8 +209,7 @@ describe("a split node's children on two threads", () => {
     const params = {
       maxLeafNodes: 31,
       maxDepth: Number.POSITIVE_INFINITY,
-      minSamplesLeaf: 20,
-      l2: 0,
+      ...splitRules(0),
       learningRate: 0.1,
       maxFeatures: 0.6,
     };
