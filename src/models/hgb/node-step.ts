@@ -1,7 +1,7 @@
 /**
  * The grower's work for one split node after its partition, by a range of features, so the fit's two
  * threads can each take one (wasm-kernels.ts schedules it; this thread from feature 0, the helper
- * thread from the feature where about half of the sparse entries start): with the smaller child's
+ * thread from the feature boundary that about halves the node's sparse entries): with the smaller child's
  * histogram slots of the range built by the histogram kernel, `childrenHalf` fills the range's common
  * bins, writes the larger child's slots as the parent's minus the smaller's (out of place: the parent
  * is only read, so a late helper's share can be done again from it), and finds each child's best split
