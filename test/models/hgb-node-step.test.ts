@@ -261,7 +261,7 @@ describe("a split node's children on two threads", () => {
 });
 
 describe("fits with split nodes on two threads", () => {
-  it("three classes, a native categorical feature and feature subsampling: the same trees", async () => {
+  it("three classes, a native categorical feature, feature subsampling, min_child_weight: the same trees", async () => {
     const rng = new Rng(24);
     const n = 2 * HIST_PARALLEL_MIN_ROWS + 301;
     const p = 9;
@@ -288,7 +288,9 @@ describe("fits with split nodes on two threads", () => {
       const t = z + rng.normal();
       y[r] = t < -0.5 ? 0 : t < 0.8 ? 1 : 2;
     }
-    const fitModel = async (one: boolean) => {
+    // min_child_weight binds on nodes of less than about 200 rows (softmax hessians p(1 − p) ≈ 0.2): the
+    // helper's split search must apply it as this thread's does
+    const fitModel = async (one: boolean, minChildWeight = 40) => {
       disableHistogramHelper(one);
       try {
         const m = new HistGradientBoostingClassifier({
@@ -297,6 +299,7 @@ describe("fits with split nodes on two threads", () => {
           randomState: 3,
           maxFeatures: 0.7,
           categoricalFeatures: [p - 1],
+          minChildWeight,
         });
         await m.fit(X, y, 3);
         return m;
@@ -305,6 +308,7 @@ describe("fits with split nodes on two threads", () => {
       }
     };
     const alone = await fitModel(true);
+    expect((await fitModel(true, 1e-3)).trees).not.toEqual(alone.trees);
     const before = nodeHandOffCount();
     // a helper descheduled by other work leaves nodes to this thread: fit again until it took some
     for (let attempt = 0; attempt < 5 && nodeHandOffCount() === before; attempt++) {
