@@ -13,6 +13,7 @@ import { createStreamMetrics, serveMetrics } from "../../stream/metrics.ts";
 import { StreamMonitoring } from "../../stream/monitoring.ts";
 import { decoder, type RecordFormat } from "../../stream/records.ts";
 import { startStream } from "../../stream/run.ts";
+import { ScoringThread } from "../../stream/score-thread.ts";
 import { runCommand } from "../context.ts";
 import { intOption } from "../int-option.ts";
 
@@ -188,6 +189,7 @@ export function registerStream(program: Command): void {
             holder,
             decode: decoder(format, header),
             fast: fastFrame(format, header),
+            scoring: new ScoringThread(format, header),
             alerts,
             log: ctx.log,
             metrics,
