@@ -36,8 +36,9 @@ import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "
 import type { StreamMetrics } from "./metrics.ts";
 import type { StreamMonitoring } from "./monitoring.ts";
 import type { Decoded } from "./records.ts";
-import { recordKey, scoreBatchOn, type Verdict } from "./score.ts";
+import { recordKey, scoreBatchOn } from "./score.ts";
 import type { ScoringThread } from "./score-thread.ts";
+import { VerdictJson } from "./verdict-json.ts";
 import { WriteQueue } from "./write-queue.ts";
 
 export interface StreamSettings {
@@ -253,6 +254,9 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   };
   type Scored = Awaited<ReturnType<typeof score>>;
 
+  /** Verdicts' JSON texts for the alerts topic. */
+  const verdictJson = new VerdictJson();
+
   /** Store writes: one at a time, in batch order, the batches queued behind one written together. */
   const store = new WriteQueue<StreamAlert>((alerts) => d.alerts.write(alerts));
   /** Publishing, likewise: the batches queued behind a send go in the next one. */
@@ -296,7 +300,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     if (s.alertsTopic !== null)
       for (const v of kept) {
         const key = v.key;
-        out.push({ topic: s.alertsTopic, key, value: JSON.stringify(verdictJson(v, key)) });
+        out.push({ topic: s.alertsTopic, key, value: verdictJson.text(v, key) });
       }
     for (const x of dead)
       out.push({
@@ -540,21 +544,4 @@ function observeStages(d: StreamDeps, first: InRecord, t: BatchTimes, records: n
       },
       "batch committed",
     );
-}
-
-/** A verdict as published: the record's identity, the model version and the decision. */
-function verdictJson(v: Verdict, key: string) {
-  return {
-    key,
-    topic: v.topic,
-    partition: v.partition,
-    offset: Number(v.offset),
-    record_key: v.recordKey,
-    model: v.model,
-    label: v.label,
-    label_name: v.labelName,
-    threat: v.threat,
-    probability: v.probability,
-    record_timestamp: v.timestamp,
-  };
 }
