@@ -1,7 +1,9 @@
 /**
  * `netsec stream`: one member of a consumer group scoring records in batches.
  *
- * Per batch, in this order: decode and score (`score.ts`); publish the verdicts (threats only unless
+ * Per batch, in this order: decode and score (`score.ts`; on the scoring thread, `score-thread.ts`,
+ * while this thread fetches and delivers earlier batches: up to MAX_SCORING batches are handed to it,
+ * and handed on to delivery in batch order, none after one whose scoring failed); publish the verdicts (threats only unless
  * `all`) to the alerts topic and the malformed records, with their reason, to the dead-letter topic
  * (acks=all), and at the same time write the verdicts to the record store keyed by
  * topic/partition/offset (`store/alerts.ts`); once both are durable and every earlier batch is
@@ -15,7 +17,7 @@
  * Batches (`batcher.ts`): full ones while there is a backlog; when caught up, a partial one as soon as
  * its oldest record has waited `lingerMs`. Backpressure: records are fetched into memory while a batch
  * is scored, up to `maxInFlight` batches; then fetching pauses until the scorer catches up. Stopping (`stop()`, SIGTERM in the CLI) finishes
- * the batch being handled, commits it, and leaves the group; records fetched but not yet handled are
+ * the batches being handled (scored or delivered), commits them, and leaves the group; records fetched but not yet handled are
  * not committed, so the group hands them to another member.
  *
  * Each delivered batch's counts feed the champion's monitoring windows (`monitoring.ts`), as a batch of
