@@ -16,7 +16,7 @@ import {
   type MessagesStream,
   ProduceAcks,
   Producer,
-  stringDeserializer,
+  stringDeserializers,
   stringSerializers,
 } from "@platformatic/kafka";
 import { NetsecError } from "../core/errors.ts";
@@ -30,8 +30,6 @@ const REQUEST_BYTES = 900 * 1024;
 /** A record's bytes besides its key, value and headers, at most (length, attributes, deltas, counts). */
 const RECORD_OVERHEAD = 64;
 
-const EMPTY = Buffer.alloc(0);
-
 /** A consumed record: where it came from and its text. */
 export interface InRecord {
   topic: string;
@@ -39,11 +37,6 @@ export interface InRecord {
   offset: bigint;
   key: string | null;
   value: string;
-  /**
-   * The value's UTF-8 bytes as fetched, when the record came from a broker (`value` is then decoded
-   * from them when first read): a batch goes to the scoring thread as bytes, never as strings.
-   */
-  readonly bytes?: Uint8Array;
   /** The record's Kafka timestamp (ms since the epoch; the producer's create time by default). */
   timestamp: number;
   /**
@@ -51,41 +44,6 @@ export interface InRecord {
    * a partition and later gets it back holds it under a new number.
    */
   ownership: number;
-}
-
-/** A record as the consumer hands it over: its value's text decoded from its bytes when first read. */
-class ConsumedRecord implements InRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: bigint;
-  readonly key: string | null;
-  readonly bytes: Buffer;
-  readonly timestamp: number;
-  readonly ownership: number;
-  private text: string | null = null;
-
-  constructor(
-    topic: string,
-    partition: number,
-    offset: bigint,
-    key: string | null,
-    bytes: Buffer,
-    timestamp: number,
-    ownership: number,
-  ) {
-    this.topic = topic;
-    this.partition = partition;
-    this.offset = offset;
-    this.key = key;
-    this.bytes = bytes;
-    this.timestamp = timestamp;
-    this.ownership = ownership;
-  }
-
-  get value(): string {
-    this.text ??= this.bytes.toString("utf8");
-    return this.text;
-  }
 }
 
 export interface OutMessage {
@@ -302,11 +260,11 @@ const REJOIN_MAX_MS = 5000;
  * again (at-least-once) and nothing is skipped.
  */
 export class StreamConsumer {
-  private consumer: Consumer<string, Buffer, string, string> | null = null;
-  private stream: MessagesStream<string, Buffer, string, string> | null = null;
+  private consumer: Consumer<string, string, string, string> | null = null;
+  private stream: MessagesStream<string, string, string, string> | null = null;
   private readonly opts: ConsumerOptions;
   /** The last message seen per partition, for commit (it carries the leader epoch). */
-  private readonly last = new Map<number, Message<string, Buffer, string, string>>();
+  private readonly last = new Map<number, Message<string, string, string, string>>();
   /** Partition → its ownership number, for the partitions this member holds now. */
   private readonly owned = new Map<number, number>();
   private ownerships = 0;
@@ -325,19 +283,13 @@ export class StreamConsumer {
     this.opts = opts;
   }
 
-  private newConsumer(): Consumer<string, Buffer, string, string> {
+  private newConsumer(): Consumer<string, string, string, string> {
     const session = this.opts.sessionTimeoutMs ?? 10_000;
     return new Consumer({
       groupId: this.opts.group,
       clientId: this.opts.clientId,
       bootstrapBrokers: [...this.opts.brokers],
-      // values stay bytes (ConsumedRecord decodes one only when read): keys and headers as text
-      deserializers: {
-        key: stringDeserializer,
-        value: (b?: Buffer) => b,
-        headerKey: stringDeserializer,
-        headerValue: stringDeserializer,
-      },
+      deserializers: stringDeserializers,
       sessionTimeout: session,
       heartbeatInterval: this.opts.heartbeatIntervalMs ?? Math.min(1000, Math.floor(session / 3)),
       rebalanceTimeout: session * 2,
@@ -398,7 +350,7 @@ export class StreamConsumer {
   }
 
   /** Queue `seedCommitted` (bounded by COMMIT_TIMEOUT_MS: a broker that does not answer holds no commit). */
-  private seed(consumer: Consumer<string, Buffer, string, string>, partitions: readonly number[]): void {
+  private seed(consumer: Consumer<string, string, string, string>, partitions: readonly number[]): void {
     if (partitions.length === 0) return;
     this.seeding = this.seeding.then(
       () =>
@@ -423,7 +375,7 @@ export class StreamConsumer {
    * earliest offset as before.
    */
   private async seedCommitted(
-    consumer: Consumer<string, Buffer, string, string>,
+    consumer: Consumer<string, string, string, string>,
     partitions: readonly number[],
   ): Promise<void> {
     if (partitions.length === 0) return;
@@ -450,7 +402,7 @@ export class StreamConsumer {
     }
   }
 
-  private partitionsOf(consumer: Consumer<string, Buffer, string, string>): number[] {
+  private partitionsOf(consumer: Consumer<string, string, string, string>): number[] {
     return (consumer.assignments ?? [])
       .filter((a) => a.topic === this.opts.topic)
       .flatMap((a) => a.partitions);
@@ -463,7 +415,7 @@ export class StreamConsumer {
       // the current member's client gave up: join again with a new one (as on a stream error)
       if (this.consumer === consumer && !this.closed) void this.rejoin();
     });
-    let stream: MessagesStream<string, Buffer, string, string>;
+    let stream: MessagesStream<string, string, string, string>;
     try {
       stream = await consumer.consume({
         topics: [this.opts.topic],
@@ -483,7 +435,7 @@ export class StreamConsumer {
       if (this.consumer === consumer) this.seed(consumer, this.assigned(this.partitionsOf(consumer), false));
     });
     if (this.paused) stream.pause();
-    stream.on("data", (m: Message<string, Buffer, string, string>) => {
+    stream.on("data", (m: Message<string, string, string, string>) => {
       const ownership = this.owned.get(m.partition);
       // fetched before the partition went to another member
       if (ownership === undefined) return;
@@ -491,17 +443,15 @@ export class StreamConsumer {
       // read again from the committed offset after a join: delivered already
       if (prev && prev.offset >= m.offset) return;
       this.last.set(m.partition, m);
-      this.onRecord(
-        new ConsumedRecord(
-          m.topic,
-          m.partition,
-          m.offset,
-          m.key === undefined || m.key === null || m.key === "" ? null : m.key,
-          m.value ?? EMPTY,
-          Number(m.timestamp),
-          ownership,
-        ),
-      );
+      this.onRecord({
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        key: m.key === undefined || m.key === null || m.key === "" ? null : m.key,
+        value: m.value ?? "",
+        timestamp: Number(m.timestamp),
+        ownership,
+      });
     });
     stream.on("error", (e: Error) => {
       this.onError(e);

@@ -17,30 +17,8 @@ export interface ScoreRecordsArgs {
   runId: string;
   format: RecordFormat;
   csvHeader: readonly string[];
-  /**
-   * The batch's record texts, in order: as strings, or as one buffer of their UTF-8 bytes with where
-   * each ends (record i is bytes[ends[i-1], ends[i]), ends[-1] being 0).
-   */
-  records: RecordTexts;
-}
-
-/** A batch's record texts: strings, or UTF-8 bytes in one buffer and where each record ends. */
-export type RecordTexts =
-  | { values: readonly string[] }
-  | { bytes: Uint8Array<ArrayBuffer>; ends: Uint32Array<ArrayBuffer> };
-
-/** The record texts of `r`. */
-function textsOf(r: RecordTexts): readonly string[] {
-  if ("values" in r) return r.values;
-  const b = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
-  const values: string[] = new Array(r.ends.length);
-  let from = 0;
-  for (let i = 0; i < r.ends.length; i++) {
-    const to = r.ends[i]!;
-    values[i] = b.toString("utf8", from, to);
-    from = to;
-  }
-  return values;
+  /** The batch's record texts, in order. */
+  values: readonly string[];
 }
 
 /** A batch scored: its Frame's columns (row r is values[r]) and the model's scores. */
@@ -69,7 +47,7 @@ function decoderFor(format: RecordFormat, csvHeader: readonly string[]): FastFra
  */
 export function scoreRecordsTask(a: ScoreRecordsArgs): ScoredRecords | null {
   const p = predictorFor(a.dir, a.runId);
-  const frame = decoderFor(a.format, a.csvHeader)(textsOf(a.records), p.schema, p.manifest.input_columns);
+  const frame = decoderFor(a.format, a.csvHeader)(a.values, p.schema, p.manifest.input_columns);
   if (frame === null) return null;
   return { nRows: frame.nRows, columns: [...frame.columns], scores: p.scores(frame) };
 }

@@ -15,7 +15,7 @@ import type { Prediction, Predictor } from "../bundle/predictor.ts";
 import { Frame } from "../core/frame.ts";
 import { task } from "../core/tasks.ts";
 import type { RecordFormat } from "./records.ts";
-import type { RecordTexts, ScoredRecords } from "./score-task.ts";
+import type { ScoredRecords } from "./score-task.ts";
 
 /** A batch scored on the thread: its Frame (for monitoring) and prediction, rows in the batch's order. */
 export interface ThreadScored {
@@ -48,13 +48,12 @@ export class ScoringThread {
   }
 
   /**
-   * Scan and score `records` with `p` on the thread; null when the fast path refuses the batch (score
-   * it inline by the general path). Rejects when the thread fails. Record bytes are moved to the
-   * thread (their buffer is detached here), strings copied.
+   * Scan and score `values` with `p` on the thread; null when the fast path refuses the batch (score
+   * it inline by the general path). Rejects when the thread fails.
    */
   async score(
     p: Predictor & Required<Pick<Predictor, "dir" | "fromScores">>,
-    records: RecordTexts,
+    values: readonly string[],
   ): Promise<ThreadScored | null> {
     const r = (await this.pool.run(
       task("stream.scoreRecords", {
@@ -62,9 +61,8 @@ export class ScoringThread {
         runId: p.manifest.run_id,
         format: this.format,
         csvHeader: this.csvHeader,
-        records,
+        values,
       }),
-      "bytes" in records ? { transferList: [records.bytes.buffer, records.ends.buffer] } : {},
     )) as ScoredRecords | null;
     if (r === null) return null;
     return { frame: new Frame(r.columns, r.nRows), prediction: p.fromScores(r.scores, r.nRows) };

@@ -15,7 +15,6 @@ import { type JsonScalar, recordsToFrame } from "../serve/records.ts";
 import type { FastFrame } from "./fast-frame.ts";
 import type { InRecord } from "./kafka.ts";
 import type { Decoded } from "./records.ts";
-import type { RecordTexts } from "./score-task.ts";
 import type { ScoringThread } from "./score-thread.ts";
 
 export interface Verdict {
@@ -128,32 +127,12 @@ export async function scoreBatchOn(
   fast?: FastFrame,
 ): Promise<ScoredBatch> {
   if (thread === null || !thread.usable(predictor)) return scoreBatch(batch, decode, predictor, fast);
-  const r = await thread.score(predictor, recordTexts(batch));
+  const values: string[] = new Array(batch.length);
+  for (let i = 0; i < batch.length; i++) values[i] = batch[i]!.value;
+  const r = await thread.score(predictor, values);
   // refused by the fast path on the thread: the general path (the fast one would refuse it again)
   if (r === null) return scoreBatch(batch, decode, predictor);
   return { verdicts: verdictsOf(batch, predictor.version, r.prediction), scored: r, dead: [] };
-}
-
-/**
- * A batch's record texts for the scoring thread: the records' fetched bytes copied into one buffer
- * (moved to the thread, no string made here), or their strings when some record has no bytes.
- */
-export function recordTexts(batch: readonly InRecord[]): RecordTexts {
-  let total = 0;
-  for (const r of batch) {
-    if (r.bytes === undefined) return { values: batch.map((x) => x.value) };
-    total += r.bytes.byteLength;
-  }
-  const bytes = new Uint8Array(total);
-  const ends = new Uint32Array(batch.length);
-  let at = 0;
-  for (let i = 0; i < batch.length; i++) {
-    const b = batch[i]!.bytes!;
-    bytes.set(b, at);
-    at += b.byteLength;
-    ends[i] = at;
-  }
-  return { bytes, ends };
 }
 
 /**

@@ -21,7 +21,6 @@ import { ensureTopic, GroupProgress, type OutMessage, StreamProducer } from "../
 import { createStreamMetrics } from "../../src/stream/metrics.ts";
 import { decoder } from "../../src/stream/records.ts";
 import { type StreamHandle, startStream } from "../../src/stream/run.ts";
-import type { RecordTexts } from "../../src/stream/score-task.ts";
 import { ScoringThread, type ThreadScored } from "../../src/stream/score-thread.ts";
 import { runCli } from "../helpers/cli.ts";
 import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
@@ -82,10 +81,10 @@ class Instrumented extends ScoringThread {
   }
   override async score(
     p: Predictor & Required<Pick<Predictor, "dir" | "fromScores">>,
-    records: RecordTexts,
+    values: readonly string[],
   ): Promise<ThreadScored | null> {
     const k = ++this.calls;
-    const scoring = super.score(p, records);
+    const scoring = super.score(p, values);
     await this.before(k, this);
     return scoring;
   }

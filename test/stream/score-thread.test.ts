@@ -13,7 +13,7 @@ import { ModelRegistry } from "../../src/bundle/registry.ts";
 import { fastFrame } from "../../src/stream/fast-frame.ts";
 import type { InRecord } from "../../src/stream/kafka.ts";
 import { decoder } from "../../src/stream/records.ts";
-import { recordTexts, type ScoredBatch, scoreBatch, scoreBatchOn } from "../../src/stream/score.ts";
+import { type ScoredBatch, scoreBatch, scoreBatchOn } from "../../src/stream/score.ts";
 import { ScoringThread } from "../../src/stream/score-thread.ts";
 import { runCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/env.ts";
@@ -96,27 +96,6 @@ describe("ScoringThread", () => {
     // the rows' frame comes back for monitoring
     expect(threaded[2]!.scored!.frame.nRows).toBe(500);
     expect(threaded[2]!.scored!.frame.columns.map((c) => c.name)).toEqual(p.manifest.input_columns);
-  });
-
-  it("records as fetched bytes, multi-byte characters among them, score as their texts do", async () => {
-    // (an extra key the model does not read, with 2-, 3- and 4-byte UTF-8 characters: byte offsets
-    // are not character offsets)
-    const texts = lines
-      .slice(0, 400)
-      .map((l, i) => asJson(l).replace(/^\{/, `{"note":"café ☃ 😀 ${"é".repeat(i % 7)}",`));
-    const asText = texts.map((t, i) => rec(i, t));
-    const asBytes = texts.map((t, i) => ({ ...rec(i, t), bytes: new Uint8Array(Buffer.from(t, "utf8")) }));
-    const json = decoder("json", header);
-    const want = said(scoreBatch(asText, json, p, fastFrame("json", header)));
-    expect(want.dead).toEqual([]);
-    expect(said(await scoreBatchOn(thread, asBytes, json, p))).toEqual(want);
-    // scored on the thread from the bytes (not refused there and scored inline from the strings)
-    const texts2 = recordTexts(asBytes);
-    expect("bytes" in texts2).toBe(true);
-    if (!thread.usable(p)) throw new Error("the bundle's predictor should be usable on the thread");
-    const onThread = await thread.score(p, texts2);
-    expect(onThread).not.toBeNull();
-    expect(Array.from(onThread!.prediction.probability)).toEqual(want.verdicts.map((v) => v.probability));
   });
 
   it("a batch with a malformed record: the general path's verdicts and dead letters", async () => {
