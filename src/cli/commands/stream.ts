@@ -34,6 +34,7 @@ interface StreamOptions {
   metricsPort?: string;
   metricsHost: string;
   holdStore?: boolean;
+  scoringThread: boolean;
   sessionTimeoutMs: string;
   json?: boolean;
 }
@@ -98,6 +99,10 @@ export function registerStream(program: Command): void {
     .option(
       "--hold-store",
       "keep a DuckDB record store open between batches (one consumer process per store file); by default each batch opens and closes it so several consumers can share it",
+    )
+    .option(
+      "--no-scoring-thread",
+      "read and score batches on the main thread, not on a scoring thread beside it (for a process given one core)",
     )
     .option("--json", "print a machine-readable summary as the last line when the consumer stops")
     .action((o: StreamOptions) =>
@@ -189,7 +194,7 @@ export function registerStream(program: Command): void {
             holder,
             decode: decoder(format, header),
             fast: fastFrame(format, header),
-            scoring: new ScoringThread(format, header),
+            scoring: o.scoringThread ? new ScoringThread(format, header) : null,
             alerts,
             log: ctx.log,
             metrics,
