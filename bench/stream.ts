@@ -18,9 +18,9 @@
  * commit); their p50/p99 over the batches are printed under the latency line.
  *
  * Usage: KAFKA_BROKERS=127.0.0.1:9092 npx node bench/stream.ts [--records=100000] [--consumers=1,2,4]
- * [--latency-rates=2000,5000] [--inline-scoring] (scripts/test-services start kafka prints
- * KAFKA_BROKERS; --inline-scoring: consumers run with --no-scoring-thread). Prints a Markdown section
- * for BENCHMARKS.md.
+ * [--latency-rates=2000,5000] [--scoring-thread] (scripts/test-services start kafka prints
+ * KAFKA_BROKERS; --scoring-thread: consumers run with netsec stream --scoring-thread). Prints a
+ * Markdown section for BENCHMARKS.md.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -44,8 +44,8 @@ const CONSUMERS = arg("consumers", "1,2,4")
   .split(",")
   .filter((x) => x !== "")
   .map(Number);
-/** `--inline-scoring`: the consumers score on their main thread (`netsec stream --no-scoring-thread`). */
-const INLINE = process.argv.includes("--inline-scoring");
+/** `--scoring-thread`: the consumers score on a second thread (`netsec stream --scoring-thread`). */
+const THREAD = process.argv.includes("--scoring-thread");
 const LATENCY_RATES = arg("latency-rates", "")
   .split(",")
   .filter((x) => x !== "")
@@ -98,7 +98,7 @@ function member(args: string[], logLevel = "warn"): Member & { stderr: () => str
       brokers!,
       "--metrics-port",
       "0",
-      ...(INLINE ? ["--no-scoring-thread"] : []),
+      ...(THREAD ? ["--scoring-thread"] : []),
       ...args,
     ],
     { env: { ...env, NETSEC_LOG_LEVEL: logLevel }, stdio: ["ignore", "ignore", "pipe"] },
@@ -308,7 +308,7 @@ try {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`## Streaming (netsec stream on Kafka 4.4)
 
-${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu}), broker and consumers on the same machine. Command: \`KAFKA_BROKERS=… npx node bench/stream.ts --records=${N}\`. Phishing random forest (n_estimators 100), JSON records, default batch 8,000, ${INLINE ? "scored on the main thread (--no-scoring-thread)" : "scored on the scoring thread"}, threats published, every verdict stored in the DuckDB store (one consumer: kept open, \`--hold-store\`; several: opened per batch by each).
+${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu}), broker and consumers on the same machine. Command: \`KAFKA_BROKERS=… npx node bench/stream.ts --records=${N}\`. Phishing random forest (n_estimators 100), JSON records, default batch 8,000, ${THREAD ? "scored on a scoring thread (--scoring-thread)" : "scored on the main thread"}, threats published, every verdict stored in the DuckDB store (one consumer: kept open, \`--hold-store\`; several: opened per batch by each).
 
 Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.
 

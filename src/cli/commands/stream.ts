@@ -34,7 +34,7 @@ interface StreamOptions {
   metricsPort?: string;
   metricsHost: string;
   holdStore?: boolean;
-  scoringThread: boolean;
+  scoringThread?: boolean;
   sessionTimeoutMs: string;
   json?: boolean;
 }
@@ -101,8 +101,8 @@ export function registerStream(program: Command): void {
       "keep a DuckDB record store open between batches (one consumer process per store file); by default each batch opens and closes it so several consumers can share it",
     )
     .option(
-      "--no-scoring-thread",
-      "read and score batches on the main thread, not on a scoring thread beside it (for a process given one core)",
+      "--scoring-thread",
+      "read and score batches on a second thread while the main thread runs the Kafka client (pays where a core is free for it)",
     )
     .option("--json", "print a machine-readable summary as the last line when the consumer stops")
     .action((o: StreamOptions) =>
@@ -194,7 +194,7 @@ export function registerStream(program: Command): void {
             holder,
             decode: decoder(format, header),
             fast: fastFrame(format, header),
-            scoring: o.scoringThread ? new ScoringThread(format, header) : null,
+            scoring: o.scoringThread === true ? new ScoringThread(format, header) : null,
             alerts,
             log: ctx.log,
             metrics,
