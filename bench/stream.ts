@@ -18,8 +18,9 @@
  * commit); their p50/p99 over the batches are printed under the latency line.
  *
  * Usage: KAFKA_BROKERS=127.0.0.1:9092 npx node bench/stream.ts [--records=100000] [--consumers=1,2,4]
- * [--latency-rates=2000,5000] (scripts/test-services start kafka prints KAFKA_BROKERS). Prints a Markdown
- * section for BENCHMARKS.md.
+ * [--latency-rates=2000,5000] [--scoring-thread] (scripts/test-services start kafka prints
+ * KAFKA_BROKERS; --scoring-thread: consumers run with netsec stream --scoring-thread). Prints a
+ * Markdown section for BENCHMARKS.md.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -43,6 +44,8 @@ const CONSUMERS = arg("consumers", "1,2,4")
   .split(",")
   .filter((x) => x !== "")
   .map(Number);
+/** `--scoring-thread`: the consumers score on a second thread (`netsec stream --scoring-thread`). */
+const THREAD = process.argv.includes("--scoring-thread");
 const LATENCY_RATES = arg("latency-rates", "")
   .split(",")
   .filter((x) => x !== "")
@@ -88,7 +91,16 @@ interface Member {
 function member(args: string[], logLevel = "warn"): Member & { stderr: () => string } {
   const proc = spawn(
     process.execPath,
-    [join(ROOT, "src/cli/main.ts"), "stream", "--brokers", brokers!, "--metrics-port", "0", ...args],
+    [
+      join(ROOT, "src/cli/main.ts"),
+      "stream",
+      "--brokers",
+      brokers!,
+      "--metrics-port",
+      "0",
+      ...(THREAD ? ["--scoring-thread"] : []),
+      ...args,
+    ],
     { env: { ...env, NETSEC_LOG_LEVEL: logLevel }, stdio: ["ignore", "ignore", "pipe"] },
   );
   let err = "";
@@ -150,6 +162,23 @@ interface Throughput {
   whole: number;
   /** The middle 60 %: from 20 % of N committed to 80 % (the steady state). */
   steady: number;
+  /**
+   * CPU µs per record of the consumer processes (all their threads, summed over the members), from the
+   * first record scored to the last committed: what the load of the machine changes less than the rate.
+   */
+  cpuUsPerRecord: number;
+}
+
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // fields after the command's closing parenthesis: utime and stime are the 12th and 13th (clock ticks)
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function throughput(topic: string, k: number): Promise<Throughput> {
@@ -162,9 +191,11 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
   const ports = await Promise.all(ms.map((m) => m.port));
   const progress = new GroupProgress([brokers!]);
   let first = 0;
+  let cpuFirst = 0;
   let at20 = 0;
   let at80 = 0;
   let last = 0;
+  let cpuLast = 0;
   for (;;) {
     const dead = ms.map((m) => m.died()).find((d) => d !== null);
     if (dead) {
@@ -176,7 +207,10 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
         (a, b) => a + b,
         0,
       );
-      if (scored > 0) first = performance.now();
+      if (scored > 0) {
+        first = performance.now();
+        cpuFirst = ms.reduce((a, m) => a + cpuSeconds(m.proc.pid), 0);
+      }
     }
     const n = await progress.committed(group, topic).catch(() => 0);
     const t = performance.now();
@@ -184,13 +218,18 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
     if (n >= 0.8 * N && at80 === 0) at80 = t;
     if (n >= N) {
       last = t;
+      cpuLast = ms.reduce((a, m) => a + cpuSeconds(m.proc.pid), 0);
       break;
     }
     await sleep(100);
   }
   await progress.close();
   await stopAll(ms);
-  return { whole: N / ((last - first) / 1000), steady: (0.6 * N) / ((at80 - at20) / 1000) };
+  return {
+    whole: N / ((last - first) / 1000),
+    steady: (0.6 * N) / ((at80 - at20) / 1000),
+    cpuUsPerRecord: ((cpuLast - cpuFirst) / N) * 1e6,
+  };
 }
 
 async function latency(rate: number): Promise<{ p50: number; p99: number; n: number; stages: string }> {
@@ -269,13 +308,13 @@ try {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`## Streaming (netsec stream on Kafka 4.4)
 
-${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu}), broker and consumers on the same machine. Command: \`KAFKA_BROKERS=… npx node bench/stream.ts --records=${N}\`. Phishing random forest (n_estimators 100), JSON records, default batch 8,000, threats published, every verdict stored in the DuckDB store (one consumer: kept open, \`--hold-store\`; several: opened per batch by each).
+${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu}), broker and consumers on the same machine. Command: \`KAFKA_BROKERS=… npx node bench/stream.ts --records=${N}\`. Phishing random forest (n_estimators 100), JSON records, default batch 8,000, ${THREAD ? "scored on a scoring thread (--scoring-thread)" : "scored on the main thread"}, threats published, every verdict stored in the DuckDB store (one consumer: kept open, \`--hold-store\`; several: opened per batch by each).
 
 Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.
 
-| consumer processes (8 partitions) | records/s, steady (20–80 % of N committed) | records/s, first record scored to last committed |
-|---|---|---|
-${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en-US")} | ${Math.round(r.whole).toLocaleString("en-US")} |`).join("\n")}
+| consumer processes (8 partitions) | records/s, steady (20–80 % of N committed) | records/s, first record scored to last committed | consumers' CPU µs per record |
+|---|---|---|---|
+${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en-US")} | ${Math.round(r.whole).toLocaleString("en-US")} | ${r.cpuUsPerRecord.toFixed(1)} |`).join("\n")}
 
 Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s; the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms; ${lat.stages}.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts): p50 ${l.p50} ms, p99 ${l.p99} ms; ${l.stages}.`).join("")}`);
 } finally {

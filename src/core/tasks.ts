@@ -59,6 +59,7 @@ export const TASK_MODULES: { readonly [N in TaskName]: readonly [module: string,
   "logistic.binaryScores": ["models/logistic-regression.ts", "binaryScoresTask"],
   "selection.cv": ["selection/cv-task.ts", "runCvTask"],
   "serve.scoreCsv": ["serve/score-csv.ts", "scoreCsvTask"],
+  "stream.scoreRecords": ["stream/score-task.ts", "scoreRecordsTask"],
   "tree.packedRows": ["models/tree/walk-dispatch.ts", "packedRowsTask"],
   "tree.singleRows": ["models/tree/walk-dispatch.ts", "singleRowsTask"],
 };

@@ -1,7 +1,9 @@
 /**
  * `netsec stream`: one member of a consumer group scoring records in batches.
  *
- * Per batch, in this order: decode and score (`score.ts`); publish the verdicts (threats only unless
+ * Per batch, in this order: decode and score (`score.ts`; on the scoring thread, `score-thread.ts`,
+ * while this thread fetches and delivers earlier batches: up to MAX_SCORING batches are handed to it,
+ * and handed on to delivery in batch order, none after one whose scoring failed); publish the verdicts (threats only unless
  * `all`) to the alerts topic and the malformed records, with their reason, to the dead-letter topic
  * (acks=all), and at the same time write the verdicts to the record store keyed by
  * topic/partition/offset (`store/alerts.ts`); once both are durable and every earlier batch is
@@ -15,7 +17,7 @@
  * Batches (`batcher.ts`): full ones while there is a backlog; when caught up, a partial one as soon as
  * its oldest record has waited `lingerMs`. Backpressure: records are fetched into memory while a batch
  * is scored, up to `maxInFlight` batches; then fetching pauses until the scorer catches up. Stopping (`stop()`, SIGTERM in the CLI) finishes
- * the batch being handled, commits it, and leaves the group; records fetched but not yet handled are
+ * the batches being handled (scored or delivered), commits them, and leaves the group; records fetched but not yet handled are
  * not committed, so the group hands them to another member.
  *
  * Each delivered batch's counts feed the champion's monitoring windows (`monitoring.ts`), as a batch of
@@ -36,7 +38,9 @@ import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "
 import type { StreamMetrics } from "./metrics.ts";
 import type { StreamMonitoring } from "./monitoring.ts";
 import type { Decoded } from "./records.ts";
-import { recordKey, scoreBatch, type Verdict } from "./score.ts";
+import { recordKey, scoreBatchOn } from "./score.ts";
+import type { ScoringThread } from "./score-thread.ts";
+import { VerdictJson } from "./verdict-json.ts";
 import { WriteQueue } from "./write-queue.ts";
 
 export interface StreamSettings {
@@ -61,6 +65,12 @@ export interface StreamDeps {
   decode: (text: string) => Decoded;
   /** The whole-batch fast path of the record format (`fast-frame.ts`); the general path without. */
   fast?: FastFrame;
+  /**
+   * The scoring thread (`score-thread.ts`): batches are scanned and scored there while this thread
+   * runs the Kafka client and delivers earlier batches. The stream closes it when it stops. Without
+   * (or for an in-memory model): scored on this thread.
+   */
+  scoring?: ScoringThread | null;
   alerts: AlertStore;
   log: Logger;
   metrics: StreamMetrics;
@@ -125,6 +135,12 @@ async function untilDone<T>(
 const MAX_DELIVERING = 4;
 const MAX_DELIVERING_BATCHES = 64;
 
+/**
+ * Batches at the scoring thread at once: the one it scores and the next, ready for it the moment it
+ * is done (their records are fetched and uncommitted, as the delivering ones are).
+ */
+const MAX_SCORING = 2;
+
 /** How often the lag gauge is refreshed (ms). */
 const LAG_EVERY_MS = 5000;
 
@@ -158,6 +174,8 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   let paused = false;
   let stopping = false;
   let fatal: Error | null = null;
+  /** The first failure of a batch's scoring or delivery: the loop stops at its next turn. */
+  const failure: { error?: unknown } = {};
   let wake: (() => void) | null = null;
   const poke = (): void => {
     const w = wake;
@@ -207,14 +225,14 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
    * the record that fills a batch.
    */
   const nextBatch = async (): Promise<{ batch: InRecord[]; arrived: number }> => {
-    for (let due = buffer.dueIn(performance.now()); !stopping && due > 0; ) {
+    for (let due = buffer.dueIn(performance.now()); !stopping && !("error" in failure) && due > 0; ) {
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(poke, Math.min(due, 100)).unref();
       });
       due = buffer.dueIn(performance.now());
     }
-    if (stopping) return { batch: [], arrived: Number.NaN };
+    if (stopping || "error" in failure) return { batch: [], arrived: Number.NaN };
     const arrived = buffer.firstArrival();
     const batch = buffer.take();
     // room for another batch again: fetch (with one batch in flight, once the buffer is empty)
@@ -226,13 +244,20 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     return { batch, arrived };
   };
 
-  /** Decode and score a batch (synchronous: the CPU part); `arrived`: when its first record came. */
-  const score = (batch: InRecord[], arrived: number) => {
+  /**
+   * Decode and score a batch (the CPU part: on the scoring thread when there is one); `arrived`: when
+   * its first record came.
+   */
+  const score = async (batch: InRecord[], arrived: number) => {
     const t0 = performance.now();
     const predictor: Predictor = d.holder.current()!;
-    const scored = scoreBatch(batch, d.decode, predictor, d.fast);
+    const scored = await scoreBatchOn(d.scoring ?? null, batch, d.decode, predictor, d.fast);
     return { batch, arrived, t0, t1: performance.now(), predictor, ...scored };
   };
+  type Scored = Awaited<ReturnType<typeof score>>;
+
+  /** Verdicts' JSON texts for the alerts topic. */
+  const verdictJson = new VerdictJson();
 
   /** Store writes: one at a time, in batch order, the batches queued behind one written together. */
   const store = new WriteQueue<StreamAlert>((alerts) => d.alerts.write(alerts));
@@ -257,7 +282,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
    * ones still wait on the broker or the store, and their offsets are committed in order, each only
    * after its own verdicts and every earlier batch's are durable. Called in batch order.
    */
-  const deliver = async (b: ReturnType<typeof score>): Promise<void> => {
+  const deliver = async (b: Scored): Promise<void> => {
     const ticket = commits.enter(b.batch);
     try {
       await deliverWith(ticket, b);
@@ -270,14 +295,14 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
 
   const deliverWith = async (
     ticket: CommitTicket,
-    { batch, arrived, t0, t1, predictor, verdicts, dead, scored }: ReturnType<typeof score>,
+    { batch, arrived, t0, t1, predictor, verdicts, dead, scored }: Scored,
   ): Promise<void> => {
     const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
     const out: OutMessage[] = [];
     if (s.alertsTopic !== null)
       for (const v of kept) {
         const key = v.key;
-        out.push({ topic: s.alertsTopic, key, value: JSON.stringify(verdictJson(v, key)) });
+        out.push({ topic: s.alertsTopic, key, value: verdictJson.text(v, key) });
       }
     for (const x of dead)
       out.push({
@@ -383,40 +408,79 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   /** Deliveries under way, oldest first, and their records. */
   const delivering: { done: Promise<void>; records: number }[] = [];
   let deliveringRecords = 0;
+  /** Batches handed to scoring and not yet to delivery; the loop waits while MAX_SCORING are. */
+  let scoring = 0;
+  let scoredOne: (() => void) | null = null;
+  const wakeLoop = (): void => {
+    const w = scoredOne;
+    scoredOne = null;
+    w?.();
+  };
+  const fail = (error: unknown): void => {
+    if (!("error" in failure)) failure.error = error;
+    wakeLoop();
+    poke();
+  };
+  /**
+   * Hands scored batches to delivery, one at a time in batch order: batch k is delivered once it is
+   * scored and batch k-1 was handed over. After a failure (a batch's scoring), no later batch is
+   * handed over, so none is committed past a batch without verdicts.
+   */
+  let handOver: Promise<void> = Promise.resolve();
   const loop = async (): Promise<StreamTotals> => {
     try {
-      // scoring batch k+1 overlaps delivering batches k, k-1, … (their publish, store and commit are
-      // mostly waiting on the broker and the store), at most MAX_DELIVERING full batches' records (and
-      // MAX_DELIVERING_BATCHES batches) at once; commits stay in order
-      let last: Promise<void> = Promise.resolve();
-      const failure: { error?: unknown } = {};
+      // scoring batch k+1 (on the scoring thread) overlaps delivering batches k, k-1, … (their
+      // publish, store and commit are mostly waiting on the broker and the store), at most
+      // MAX_DELIVERING full batches' records (and MAX_DELIVERING_BATCHES batches) at once; this thread
+      // meanwhile fetches the next batches; commits stay in order
       for (;;) {
         if ("error" in failure) throw failure.error;
         const { batch, arrived } = await nextBatch();
         if (batch.length === 0) break;
+        while (scoring >= MAX_SCORING && !("error" in failure))
+          await new Promise<void>((resolve) => {
+            scoredOne = resolve;
+          });
+        if ("error" in failure) throw failure.error;
+        scoring++;
         const scored = score(batch, arrived);
-        while (
-          delivering.length >= MAX_DELIVERING_BATCHES ||
-          (delivering.length > 0 && deliveringRecords + batch.length > MAX_DELIVERING * s.batchSize)
-        ) {
-          const oldest = delivering.shift()!;
-          deliveringRecords -= oldest.records;
-          await oldest.done;
-        }
-        last = deliver(scored);
-        // a failure surfaces at the loop's next turn, not as an unhandled rejection meanwhile
-        last.catch((error: unknown) => {
-          if (!("error" in failure)) failure.error = error;
+        // (its failure is the hand-over's, below)
+        scored.catch(() => {});
+        handOver = handOver.then(async () => {
+          let b: Scored;
+          try {
+            b = await scored;
+          } finally {
+            scoring--;
+            wakeLoop();
+          }
+          while (
+            delivering.length >= MAX_DELIVERING_BATCHES ||
+            (delivering.length > 0 && deliveringRecords + batch.length > MAX_DELIVERING * s.batchSize)
+          ) {
+            const oldest = delivering.shift()!;
+            deliveringRecords -= oldest.records;
+            await oldest.done;
+          }
+          const done = deliver(b);
+          // a failure surfaces at the loop's next turn, not as an unhandled rejection meanwhile
+          done.catch(fail);
+          delivering.push({ done, records: batch.length });
+          deliveringRecords += batch.length;
         });
-        delivering.push({ done: last, records: batch.length });
-        deliveringRecords += batch.length;
+        handOver.catch(fail);
       }
-      await last;
+      // stopping: the batches being scored are delivered and committed before the member leaves
+      await handOver;
+      await Promise.all(delivering.map((x) => x.done));
+      if ("error" in failure) throw failure.error;
     } catch (e) {
       fatal = e as Error;
     } finally {
       // every delivery settled before the clients close under its requests
+      await handOver.catch(() => {});
       await Promise.allSettled(delivering.map((x) => x.done));
+      await d.scoring?.close().catch((e) => d.log.error({ err: e }, "scoring thread: close failed"));
       clearInterval(lagTimer);
       await consumer.close();
       await producer.close();
@@ -482,21 +546,4 @@ function observeStages(d: StreamDeps, first: InRecord, t: BatchTimes, records: n
       },
       "batch committed",
     );
-}
-
-/** A verdict as published: the record's identity, the model version and the decision. */
-function verdictJson(v: Verdict, key: string) {
-  return {
-    key,
-    topic: v.topic,
-    partition: v.partition,
-    offset: Number(v.offset),
-    record_key: v.recordKey,
-    model: v.model,
-    label: v.label,
-    label_name: v.labelName,
-    threat: v.threat,
-    probability: v.probability,
-    record_timestamp: v.timestamp,
-  };
 }

@@ -15,6 +15,7 @@ import { type JsonScalar, recordsToFrame } from "../serve/records.ts";
 import type { FastFrame } from "./fast-frame.ts";
 import type { InRecord } from "./kafka.ts";
 import type { Decoded } from "./records.ts";
+import type { ScoringThread } from "./score-thread.ts";
 
 export interface Verdict {
   /** `topic/partition/offset`: the record's identity, the store's key. */
@@ -114,6 +115,27 @@ export function scoreBatch(
 }
 
 /**
+ * `scoreBatch`, with the fast path's scan and the model on `thread` when the predictor allows
+ * (`score-thread.ts`): the same verdicts. A batch the fast path refuses is scored here by the general
+ * path; a failure of the thread rejects.
+ */
+export async function scoreBatchOn(
+  thread: ScoringThread | null,
+  batch: readonly InRecord[],
+  decode: (text: string) => Decoded,
+  predictor: Predictor,
+  fast?: FastFrame,
+): Promise<ScoredBatch> {
+  if (thread === null || !thread.usable(predictor)) return scoreBatch(batch, decode, predictor, fast);
+  const values: string[] = new Array(batch.length);
+  for (let i = 0; i < batch.length; i++) values[i] = batch[i]!.value;
+  const r = await thread.score(predictor, values);
+  // refused by the fast path on the thread: the general path (the fast one would refuse it again)
+  if (r === null) return scoreBatch(batch, decode, predictor);
+  return { verdicts: verdictsOf(batch, predictor.version, r.prediction), scored: r, dead: [] };
+}
+
+/**
  * A verdict as `judge` makes it, one per scored record: its key is built when read (the published
  * and stored ones), not for every record scored.
  */
@@ -154,10 +176,12 @@ function judge(
   predictor: Predictor,
 ): Pick<ScoredBatch, "verdicts" | "scored"> {
   const p = predictor.predict(frame);
+  return { verdicts: verdictsOf(records, predictor.version, p), scored: { frame, prediction: p } };
+}
+
+/** A verdict per record from the prediction of their rows (in order) by `model`. */
+function verdictsOf(records: readonly InRecord[], model: string, p: Prediction): Verdict[] {
   const verdicts: Verdict[] = new Array(records.length);
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    verdicts[i] = new RecordVerdict(r, predictor.version, p, i);
-  }
-  return { verdicts, scored: { frame, prediction: p } };
+  for (let i = 0; i < records.length; i++) verdicts[i] = new RecordVerdict(records[i]!, model, p, i);
+  return verdicts;
 }

@@ -13,6 +13,7 @@ import { createStreamMetrics, serveMetrics } from "../../stream/metrics.ts";
 import { StreamMonitoring } from "../../stream/monitoring.ts";
 import { decoder, type RecordFormat } from "../../stream/records.ts";
 import { startStream } from "../../stream/run.ts";
+import { ScoringThread } from "../../stream/score-thread.ts";
 import { runCommand } from "../context.ts";
 import { intOption } from "../int-option.ts";
 
@@ -33,6 +34,7 @@ interface StreamOptions {
   metricsPort?: string;
   metricsHost: string;
   holdStore?: boolean;
+  scoringThread?: boolean;
   sessionTimeoutMs: string;
   json?: boolean;
 }
@@ -97,6 +99,10 @@ export function registerStream(program: Command): void {
     .option(
       "--hold-store",
       "keep a DuckDB record store open between batches (one consumer process per store file); by default each batch opens and closes it so several consumers can share it",
+    )
+    .option(
+      "--scoring-thread",
+      "read and score batches on a second thread while the main thread runs the Kafka client (pays where a core is free for it)",
     )
     .option("--json", "print a machine-readable summary as the last line when the consumer stops")
     .action((o: StreamOptions) =>
@@ -188,6 +194,7 @@ export function registerStream(program: Command): void {
             holder,
             decode: decoder(format, header),
             fast: fastFrame(format, header),
+            scoring: o.scoringThread === true ? new ScoringThread(format, header) : null,
             alerts,
             log: ctx.log,
             metrics,
