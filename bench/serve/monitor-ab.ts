@@ -1,0 +1,273 @@
+/**
+ * Monitoring's cost on scoring, measured side by side (issue 19): two `netsec serve` processes on the
+ * same NETSEC_HOME and champion, one with monitoring on and one with NETSEC_MONITOR=off, loaded in many
+ * short alternating rounds (on–off, off–on, on–off, …: the order swapped at every pair), and the cost
+ * read from each pair's ratio.
+ *
+ *   npx node bench/serve/monitor-ab.ts --home <NETSEC_HOME> [--model netsec-phishing] [--pairs 12]
+ *        [--seconds 2] [--connections 10] [--only <text>] [--together] [--scoring-threads n]
+ *        [--no-trace-gc] [--json]
+ *
+ * Per round: the server's requests and throughput (autocannon, 10 connections, from a load generator
+ * process of its own that stays up between rounds), its CPU time (/proc/<pid>/stat: every thread) and
+ * its garbage collections (node --trace-gc). A round's CPU and collections are counted from its start
+ * to the start of the same server's next round (after the last, until both have idled past the
+ * monitoring tick), so work a request leaves for later — the 5-second save, a window's close — is
+ * charged to the rounds that caused it. Per pair: the CPU cost (CPU per request on / off − 1) and the
+ * throughput cost (1 − throughput on / off); per scenario: their medians over the pairs with a
+ * distribution-free 95 % interval (paired-stats.ts).
+ *
+ * The CPU cost is the headline ("monitoring cost"): on a server whose cores are busy, throughput is
+ * cores / CPU per request, so the CPU cost is the throughput it costs, and the server's own CPU per
+ * request moves far less with the machine's other jobs than throughput does. The throughput cost is
+ * printed beside it. --together loads both servers at the same time in each round (each from its own
+ * load generator) instead of one after the other.
+ */
+
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { type ChildServe, startChildServe } from "./child-serve.ts";
+import { type MedianInterval, medianInterval } from "./paired-stats.ts";
+import { type Scenario, scoringScenarios } from "./scenarios.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    home: { type: "string" },
+    model: { type: "string", default: "netsec-phishing" },
+    pairs: { type: "string", default: "12" },
+    seconds: { type: "string", default: "2" },
+    connections: { type: "string", default: "10" },
+    only: { type: "string" },
+    together: { type: "boolean", default: false },
+    "scoring-threads": { type: "string" },
+    "trace-gc": { type: "boolean", default: true },
+    json: { type: "boolean", default: false },
+  },
+  allowNegative: true,
+});
+if (!args.home) throw new Error("--home <NETSEC_HOME> with a registered champion is required");
+const pairs = Number(args.pairs);
+const seconds = Number(args.seconds);
+/** The serving monitor's tick (src/serve/monitoring.ts, 5 s) and a margin: idle this long at the end. */
+const SETTLE_MS = 6000;
+
+/** A server's garbage collections so far, from its --trace-gc lines. */
+class GcCount {
+  scavenges = 0;
+  majors = 0;
+  pauseMs = 0;
+  line(l: string): void {
+    // "[pid:0x…]  1234 ms: Scavenge 4.9 (6.0) -> 4.5 (7.0) MB, pooled: 0 MB, 1.50 / 0.00 ms  (…"
+    const pause = /, ([\d.]+) \/ [\d.]+ ms/.exec(l);
+    if (!pause) return;
+    if (/ ms: Scavenge/.test(l)) this.scavenges++;
+    else if (/ ms: (Mark-Compact|Mark-Sweep|Minor Mark-Sweep)/i.test(l)) this.majors++;
+    else return;
+    this.pauseMs += Number(pause[1]);
+  }
+}
+
+interface Snapshot {
+  cpu: number;
+  scavenges: number;
+  majors: number;
+  gcMs: number;
+}
+
+/** A server under test: the child, its collections and a load generator of its own. */
+interface Side {
+  label: "on" | "off";
+  serve: ChildServe;
+  gc: GcCount;
+  load: (s: Scenario, seconds: number) => Promise<LoadResult>;
+  stopLoad: () => void;
+}
+
+interface LoadResult {
+  requests: number;
+  non2xx: number;
+  errors: number;
+  p50: number;
+  p99: number;
+}
+
+function snapshot(x: Side): Snapshot {
+  return { cpu: x.serve.cpuSeconds(), scavenges: x.gc.scavenges, majors: x.gc.majors, gcMs: x.gc.pauseMs };
+}
+
+/** A bench/serve/loadgen.ts process kept up for every round against one server. */
+function loadGenerator(): Pick<Side, "load" | "stopLoad"> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL("./loadgen.ts", import.meta.url))], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const waiting: ((r: LoadResult) => void)[] = [];
+  createInterface({ input: child.stdout! }).on("line", (l) => waiting.shift()?.(JSON.parse(l) as LoadResult));
+  return {
+    load: (s, duration) =>
+      new Promise((resolve) => {
+        waiting.push(resolve);
+        child.stdin!.write(
+          `${JSON.stringify({
+            url: s.url,
+            method: s.method,
+            headers: s.headers,
+            body64: Buffer.from(s.body).toString("base64"),
+            connections: Number(args.connections),
+            duration,
+          })}\n`,
+        );
+      }),
+    stopLoad: () => child.stdin!.end(),
+  };
+}
+
+async function startSide(label: "on" | "off", token: string): Promise<Side> {
+  const gc = new GcCount();
+  const flags = [
+    "--model",
+    args.model,
+    "--rate-limit",
+    "off",
+    ...(args["scoring-threads"] !== undefined ? ["--scoring-threads", args["scoring-threads"]] : []),
+  ];
+  const env = { NETSEC_HOME: args.home!, NETSEC_API_TOKEN: token, NETSEC_MONITOR: label };
+  const serve = await startChildServe(flags, env, args["trace-gc"] ? ["--trace-gc"] : [], (l) => gc.line(l));
+  return { label, serve, gc, ...loadGenerator() };
+}
+
+interface Round {
+  requests: number;
+  rps: number;
+  cpuSeconds: number;
+  scavenges: number;
+  majors: number;
+  gcMs: number;
+  non2xx: number;
+  errors: number;
+}
+
+interface ScenarioResult {
+  scenario: string;
+  pairs: number;
+  on: Round[];
+  off: Round[];
+  cpuCost: MedianInterval;
+  throughputCost: MedianInterval;
+}
+
+/** Each round's figures from its result and its server's snapshots at its start and at the next one. */
+function rounds(results: LoadResult[], snaps: Snapshot[]): Round[] {
+  return results.map((r, i) => ({
+    requests: r.requests,
+    rps: r.requests / seconds,
+    cpuSeconds: snaps[i + 1]!.cpu - snaps[i]!.cpu,
+    scavenges: snaps[i + 1]!.scavenges - snaps[i]!.scavenges,
+    majors: snaps[i + 1]!.majors - snaps[i]!.majors,
+    gcMs: snaps[i + 1]!.gcMs - snaps[i]!.gcMs,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  }));
+}
+
+async function measure(on: Side, off: Side, base: Scenario): Promise<ScenarioResult> {
+  const at = (x: Side): Scenario => ({ ...base, url: base.url.replace("http://base", x.serve.url) });
+  const results = { on: [] as LoadResult[], off: [] as LoadResult[] };
+  const snaps = { on: [] as Snapshot[], off: [] as Snapshot[] };
+  const round = async (x: Side) => {
+    snaps[x.label].push(snapshot(x));
+    results[x.label].push(await x.load(at(x), seconds));
+  };
+  // a warm-up second on each (compiled code, caches), not counted
+  await Promise.all([on.load(at(on), 1), off.load(at(off), 1)]);
+  for (let i = 0; i < pairs; i++) {
+    if (args.together) await Promise.all([round(on), round(off)]);
+    else for (const x of i % 2 === 0 ? [on, off] : [off, on]) await round(x);
+  }
+  // idle past the tick: what the last rounds left for later is done and counted
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  snaps.on.push(snapshot(on));
+  snaps.off.push(snapshot(off));
+  const ron = rounds(results.on, snaps.on);
+  const roff = rounds(results.off, snaps.off);
+  const perRequest = (r: Round) => r.cpuSeconds / Math.max(1, r.requests);
+  return {
+    scenario: base.name,
+    pairs,
+    on: ron,
+    off: roff,
+    cpuCost: medianInterval(ron.map((r, i) => perRequest(r) / perRequest(roff[i]!) - 1)),
+    throughputCost: medianInterval(ron.map((r, i) => 1 - r.rps / roff[i]!.rps)),
+  };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const interval = (m: MedianInterval) =>
+  m.low === null ? "no 95 % interval: fewer than 6 pairs" : `95 % interval ${pct(m.low)} to ${pct(m.high!)}`;
+const sum = (rs: Round[], f: (r: Round) => number) => rs.reduce((a, r) => a + f(r), 0);
+
+const token = randomBytes(24).toString("hex");
+const loadBefore = loadavg();
+const sides: Side[] = [];
+const out: ScenarioResult[] = [];
+try {
+  // monitoring on first: it claims NETSEC_HOME/monitoring/ (the other never touches it)
+  sides.push(await startSide("on", token));
+  sides.push(await startSide("off", token));
+  const [on, off] = sides as [Side, Side];
+  const versions = await Promise.all(
+    sides.map(
+      async (x) =>
+        ((await (await fetch(`${x.serve.url}/health/ready`)).json()) as { model_version?: string })
+          .model_version,
+    ),
+  );
+  if (!versions[0] || versions[0] !== versions[1])
+    throw new Error(`the two servers serve ${versions[0]} and ${versions[1]}: train a champion under --home`);
+  const scenarios = scoringScenarios("http://base").filter((s) => !args.only || s.name.includes(args.only));
+  process.stderr.write(
+    `${versions[0]}: ${scenarios.length} scenarios × ${pairs} pairs of ${seconds}-s rounds${args.together ? ", together" : ""}\n`,
+  );
+  for (const s of scenarios) {
+    const r = await measure(on, off, s);
+    out.push(r);
+    process.stderr.write(`${s.name}: monitoring cost ${pct(r.cpuCost.median)} (${interval(r.cpuCost)})\n`);
+  }
+} finally {
+  for (const x of sides) x.stopLoad();
+  await Promise.all(sides.map((x) => x.serve.stop()));
+}
+const loadAfter = loadavg();
+
+if (args.json) {
+  process.stdout.write(
+    `${JSON.stringify({ seconds, pairs, together: args.together, load_before: loadBefore, load_after: loadAfter, scenarios: out })}\n`,
+  );
+} else {
+  process.stdout.write(
+    `load average (1 min) ${loadBefore[0]!.toFixed(1)} before, ${loadAfter[0]!.toFixed(1)} after; ${pairs} pairs of ${seconds}-s rounds${args.together ? ", both servers loaded together" : ", alternating"}\n\n`,
+  );
+  process.stdout.write(
+    "| scenario | req/s on | req/s off | CPU ms/req on | off | CPU cost: median (95 % interval) | throughput cost: median (95 % interval) | scavenges / 1,000 req on | off | major GCs on | off | GC pause µs/req on | off | non-2xx |\n|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+  );
+  for (const r of out) {
+    const req = { on: sum(r.on, (x) => x.requests), off: sum(r.off, (x) => x.requests) };
+    const ci = (m: MedianInterval) =>
+      `${pct(m.median)} (${m.low === null ? "—" : `${pct(m.low)} to ${pct(m.high!)}`})`;
+    process.stdout.write(
+      `| ${r.scenario} | ${(req.on / (seconds * r.pairs)).toFixed(0)} | ${(req.off / (seconds * r.pairs)).toFixed(0)} | ${((1000 * sum(r.on, (x) => x.cpuSeconds)) / req.on).toFixed(3)} | ${((1000 * sum(r.off, (x) => x.cpuSeconds)) / req.off).toFixed(3)} | ${ci(r.cpuCost)} | ${ci(r.throughputCost)} | ${((1000 * sum(r.on, (x) => x.scavenges)) / req.on).toFixed(1)} | ${((1000 * sum(r.off, (x) => x.scavenges)) / req.off).toFixed(1)} | ${sum(r.on, (x) => x.majors)} | ${sum(r.off, (x) => x.majors)} | ${((1000 * sum(r.on, (x) => x.gcMs)) / req.on).toFixed(1)} | ${((1000 * sum(r.off, (x) => x.gcMs)) / req.off).toFixed(1)} | ${sum(r.on, (x) => x.non2xx + x.errors)} / ${sum(r.off, (x) => x.non2xx + x.errors)} |\n`,
+    );
+  }
+  process.stdout.write("\n");
+  for (const r of out)
+    process.stdout.write(
+      `monitoring cost, ${r.scenario}: ${pct(r.cpuCost.median)} of the server's CPU per request (${interval(r.cpuCost)}); throughput ${pct(r.throughputCost.median)} (${interval(r.throughputCost)})\n`,
+    );
+  const worst = out.reduce((a, b) => (b.cpuCost.median > a.cpuCost.median ? b : a));
+  process.stdout.write(
+    `monitoring cost: ${pct(worst.cpuCost.median)} (${interval(worst.cpuCost)}) — the highest of the scenarios' (${worst.scenario})\n`,
+  );
+}
