@@ -6,7 +6,7 @@
  *
  *   npx node bench/serve/monitor-ab.ts --home <NETSEC_HOME> [--model netsec-phishing] [--pairs 12]
  *        [--seconds 2] [--connections 10] [--only <text>] [--together] [--scoring-threads n]
- *        [--no-trace-gc] [--json]
+ *        [--no-trace-gc] [--control] [--json]
  *
  * Per round: the server's requests and throughput (autocannon, 10 connections, from a load generator
  * process of its own that stays up between rounds), its CPU time (/proc/<pid>/stat: every thread) and
@@ -21,7 +21,10 @@
  * cores / CPU per request, so the CPU cost is the throughput it costs, and the server's own CPU per
  * request moves far less with the machine's other jobs than throughput does. The throughput cost is
  * printed beside it. --together loads both servers at the same time in each round (each from its own
- * load generator) instead of one after the other.
+ * load generator) instead of one after the other. --only takes a scenario's name (or, when no name
+ * is that, the scenarios whose names contain it). --control runs both servers with monitoring off:
+ * the same measurement of two equal servers, whose cost should come out near 0 (the method's own bias
+ * and spread).
  */
 
 import { spawn } from "node:child_process";
@@ -45,6 +48,7 @@ const { values: args } = parseArgs({
     together: { type: "boolean", default: false },
     "scoring-threads": { type: "string" },
     "trace-gc": { type: "boolean", default: true },
+    control: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
   allowNegative: true,
@@ -134,7 +138,8 @@ async function startSide(label: "on" | "off", token: string): Promise<Side> {
     "off",
     ...(args["scoring-threads"] !== undefined ? ["--scoring-threads", args["scoring-threads"]] : []),
   ];
-  const env = { NETSEC_HOME: args.home!, NETSEC_API_TOKEN: token, NETSEC_MONITOR: label };
+  const monitor = label === "on" && !args.control ? "on" : "off";
+  const env = { NETSEC_HOME: args.home!, NETSEC_API_TOKEN: token, NETSEC_MONITOR: monitor };
   const serve = await startChildServe(flags, env, args["trace-gc"] ? ["--trace-gc"] : [], (l) => gc.line(l));
   return { label, serve, gc, ...loadGenerator() };
 }
@@ -227,9 +232,15 @@ try {
   );
   if (!versions[0] || versions[0] !== versions[1])
     throw new Error(`the two servers serve ${versions[0]} and ${versions[1]}: train a champion under --home`);
-  const scenarios = scoringScenarios("http://base").filter((s) => !args.only || s.name.includes(args.only));
+  const all = scoringScenarios("http://base");
+  const only = args.only;
+  const scenarios = !only
+    ? all
+    : all.some((s) => s.name === only)
+      ? all.filter((s) => s.name === only)
+      : all.filter((s) => s.name.includes(only));
   process.stderr.write(
-    `${versions[0]}: ${scenarios.length} scenarios × ${pairs} pairs of ${seconds}-s rounds${args.together ? ", together" : ""}\n`,
+    `${versions[0]}: ${scenarios.length} scenarios × ${pairs} pairs of ${seconds}-s rounds${args.together ? ", together" : ""}${args.control ? ", control: monitoring off on both" : ""}\n`,
   );
   for (const s of scenarios) {
     const r = await measure(on, off, s);
@@ -244,11 +255,11 @@ const loadAfter = loadavg();
 
 if (args.json) {
   process.stdout.write(
-    `${JSON.stringify({ seconds, pairs, together: args.together, load_before: loadBefore, load_after: loadAfter, scenarios: out })}\n`,
+    `${JSON.stringify({ seconds, pairs, together: args.together, control: args.control, load_before: loadBefore, load_after: loadAfter, scenarios: out })}\n`,
   );
 } else {
   process.stdout.write(
-    `load average (1 min) ${loadBefore[0]!.toFixed(1)} before, ${loadAfter[0]!.toFixed(1)} after; ${pairs} pairs of ${seconds}-s rounds${args.together ? ", both servers loaded together" : ", alternating"}\n\n`,
+    `load average (1 min) ${loadBefore[0]!.toFixed(1)} before, ${loadAfter[0]!.toFixed(1)} after; ${pairs} pairs of ${seconds}-s rounds${args.together ? ", both servers loaded together" : ", alternating"}${args.control ? "; CONTROL: monitoring off on both" : ""}\n\n`,
   );
   process.stdout.write(
     "| scenario | req/s on | req/s off | CPU ms/req on | off | CPU cost: median (95 % interval) | throughput cost: median (95 % interval) | scavenges / 1,000 req on | off | major GCs on | off | GC pause µs/req on | off | non-2xx |\n|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
