@@ -17,6 +17,8 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Numb
     body64: string;
     connections: number;
     duration: number;
+    /** requests per second over all connections (absent: as fast as the server answers) */
+    rate?: number;
   };
   const r = await autocannon({
     url: o.url,
@@ -25,6 +27,7 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Numb
     body: Buffer.from(o.body64, "base64"),
     connections: o.connections,
     duration: o.duration,
+    ...(o.rate ? { overallRate: o.rate } : {}),
   });
   process.stdout.write(
     `${JSON.stringify({

@@ -6,7 +6,7 @@
  *
  *   npx node bench/serve/monitor-ab.ts --home <NETSEC_HOME> [--model netsec-phishing] [--pairs 12]
  *        [--seconds 2] [--connections 10] [--only <text>] [--together] [--scoring-threads n]
- *        [--no-trace-gc] [--control] [--json]
+ *        [--load-share 0.5] [--no-trace-gc] [--control] [--json]
  *
  * Per round: the server's requests and throughput (autocannon, 10 connections, from a load generator
  * process of its own that stays up between rounds), its CPU time (/proc/<pid>/stat: every thread) and
@@ -17,10 +17,17 @@
  * throughput cost (1 − throughput on / off); per scenario: their medians over the pairs with a
  * distribution-free 95 % interval (paired-stats.ts).
  *
+ * Both servers are sent the same fixed rate of requests (--load-share, 0.5: half the slower one's
+ * throughput in a warm-up with both loaded at once), so each answers the same requests in a round
+ * whatever the machine's other jobs leave it; `--load-share 0` sends as fast as each answers. At a
+ * fixed rate the cost is read from CPU per request alone: as fast as they answer, a server the other
+ * jobs starve answers fewer requests a second and spends more CPU on each (the per-second work —
+ * timers, idle collections, waking up — spread over fewer), which swamped a few percent.
+ *
  * The CPU cost is the headline ("monitoring cost"): on a server whose cores are busy, throughput is
  * cores / CPU per request, so the CPU cost is the throughput it costs, and the server's own CPU per
  * request moves far less with the machine's other jobs than throughput does. The throughput cost is
- * printed beside it. --together loads both servers at the same time in each round (each from its own
+ * printed beside it (at a fixed rate it is near 0 by design: the load generator sends no faster). --together loads both servers at the same time in each round (each from its own
  * load generator) instead of one after the other. --only takes a scenario's name (or, when no name
  * is that, the scenarios whose names contain it). --control runs both servers with monitoring off:
  * the same measurement of two equal servers, whose cost should come out near 0 (the method's own bias
@@ -49,12 +56,14 @@ const { values: args } = parseArgs({
     "scoring-threads": { type: "string" },
     "trace-gc": { type: "boolean", default: true },
     control: { type: "boolean", default: false },
+    "load-share": { type: "string", default: "0.5" },
     json: { type: "boolean", default: false },
   },
   allowNegative: true,
 });
 if (!args.home) throw new Error("--home <NETSEC_HOME> with a registered champion is required");
 const pairs = Number(args.pairs);
+const loadShare = Number(args["load-share"]);
 const seconds = Number(args.seconds);
 /** The serving monitor's tick (src/serve/monitoring.ts, 5 s) and a margin: idle this long at the end. */
 const SETTLE_MS = 6000;
@@ -87,7 +96,8 @@ interface Side {
   label: "on" | "off";
   serve: ChildServe;
   gc: GcCount;
-  load: (s: Scenario, seconds: number) => Promise<LoadResult>;
+  /** `rate`: requests per second (absent: as fast as the server answers). */
+  load: (s: Scenario, seconds: number, rate?: number) => Promise<LoadResult>;
   stopLoad: () => void;
 }
 
@@ -111,7 +121,7 @@ function loadGenerator(): Pick<Side, "load" | "stopLoad"> {
   const waiting: ((r: LoadResult) => void)[] = [];
   createInterface({ input: child.stdout! }).on("line", (l) => waiting.shift()?.(JSON.parse(l) as LoadResult));
   return {
-    load: (s, duration) =>
+    load: (s, duration, rate) =>
       new Promise((resolve) => {
         waiting.push(resolve);
         child.stdin!.write(
@@ -122,6 +132,7 @@ function loadGenerator(): Pick<Side, "load" | "stopLoad"> {
             body64: Buffer.from(s.body).toString("base64"),
             connections: Number(args.connections),
             duration,
+            ...(rate ? { rate } : {}),
           })}\n`,
         );
       }),
@@ -158,6 +169,8 @@ interface Round {
 interface ScenarioResult {
   scenario: string;
   pairs: number;
+  /** The requests per second both servers were sent (null: as fast as each answered). */
+  rate: number | null;
   on: Round[];
   off: Round[];
   cpuCost: MedianInterval;
@@ -182,12 +195,18 @@ async function measure(on: Side, off: Side, base: Scenario): Promise<ScenarioRes
   const at = (x: Side): Scenario => ({ ...base, url: base.url.replace("http://base", x.serve.url) });
   const results = { on: [] as LoadResult[], off: [] as LoadResult[] };
   const snaps = { on: [] as Snapshot[], off: [] as Snapshot[] };
+  // warm-up, not counted (compiled code, caches), then both at once as fast as they answer for
+  // the fixed rate of the rounds: --load-share of the slower one's throughput
+  await Promise.all([on.load(at(on), 1), off.load(at(off), 1)]);
+  const warm = await Promise.all([on.load(at(on), 2), off.load(at(off), 2)]);
+  const rate =
+    loadShare > 0
+      ? Math.max(1, Math.round((loadShare * Math.min(...warm.map((w) => w.requests))) / 2))
+      : null;
   const round = async (x: Side) => {
     snaps[x.label].push(snapshot(x));
-    results[x.label].push(await x.load(at(x), seconds));
+    results[x.label].push(await x.load(at(x), seconds, rate ?? undefined));
   };
-  // a warm-up second on each (compiled code, caches), not counted
-  await Promise.all([on.load(at(on), 1), off.load(at(off), 1)]);
   for (let i = 0; i < pairs; i++) {
     if (args.together) await Promise.all([round(on), round(off)]);
     else for (const x of i % 2 === 0 ? [on, off] : [off, on]) await round(x);
@@ -202,6 +221,7 @@ async function measure(on: Side, off: Side, base: Scenario): Promise<ScenarioRes
   return {
     scenario: base.name,
     pairs,
+    rate,
     on: ron,
     off: roff,
     cpuCost: medianInterval(ron.map((r, i) => perRequest(r) / perRequest(roff[i]!) - 1)),
@@ -259,7 +279,7 @@ if (args.json) {
   );
 } else {
   process.stdout.write(
-    `load average (1 min) ${loadBefore[0]!.toFixed(1)} before, ${loadAfter[0]!.toFixed(1)} after; ${pairs} pairs of ${seconds}-s rounds${args.together ? ", both servers loaded together" : ", alternating"}${args.control ? "; CONTROL: monitoring off on both" : ""}\n\n`,
+    `load average (1 min) ${loadBefore[0]!.toFixed(1)} before, ${loadAfter[0]!.toFixed(1)} after; ${pairs} pairs of ${seconds}-s rounds at ${loadShare > 0 ? `a fixed rate (${loadShare} of the warm-up's throughput: ${out.map((r) => r.rate).join(", ")} req/s)` : "full speed"}${args.together ? ", both servers loaded together" : ", alternating"}${args.control ? "; CONTROL: monitoring off on both" : ""}\n\n`,
   );
   process.stdout.write(
     "| scenario | req/s on | req/s off | CPU ms/req on | off | CPU cost: median (95 % interval) | throughput cost: median (95 % interval) | scavenges / 1,000 req on | off | major GCs on | off | GC pause µs/req on | off | non-2xx |\n|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
