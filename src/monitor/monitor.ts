@@ -12,10 +12,11 @@
  * What changed is saved at every `save` (the server's tick, every 5 s): the windows closed since the
  * last save are appended to the model's windows.jsonl (window-log.ts: bounded, read back when shown),
  * then the small state file — the open window's counts, the latest closed window's, the alert
- * cooldowns — is rewritten atomically (temporary file, then rename). A restart keeps the history and
- * the open window's counts up to the last save. (A crash between the append and the state's rewrite
- * leaves the state's open window already closed in windows.jsonl: it is dropped when the state is read,
- * never counted twice.)
+ * cooldowns, how many windows were closed — is rewritten atomically (temporary file, then rename). A
+ * restart keeps the history and the open window's counts up to the last save. Each closed window is
+ * numbered (1, 2, … per model): a crash between the append and the state's rewrite leaves windows in
+ * windows.jsonl numbered past the state's count, so the state's open window was closed among them; it
+ * is dropped when the state is read, never counted twice.
  *
  * One process owns monitoring/ at a time: the server (`monitoring/server.json` names its pid while it
  * runs). `netsec predict` run beside a live server leaves its counts in the model's inbox/, which the
@@ -52,6 +53,7 @@ import { WindowCounter } from "./window-counter.ts";
 import { type WindowDrift, windowDrift } from "./window-drift.ts";
 import {
   type FeatureSummary,
+  type NumberedWindow,
   toJson,
   WindowLog,
   type WindowSummary,
@@ -109,6 +111,11 @@ const ModelStateSchema = z.object({
    * (windows.jsonl): moved there when such a state is read.
    */
   windows: z.array(WindowSummarySchema).optional(),
+  /**
+   * How many windows the model closed so far (the last one's number in windows.jsonl); absent in a
+   * state from before windows.jsonl.
+   */
+  closed: z.number().int().min(0).optional(),
   /** The latest closed window's counts and bundle: its full reports are measured again from them. */
   latest: z.object({ summary: WindowSummarySchema, dir: z.string(), counts: WindowCountsSchema }).nullable(),
   /** Rule → when it last fired (ISO), for the cooldown. */
@@ -117,7 +124,7 @@ const ModelStateSchema = z.object({
   no_reference: z.string().nullable(),
 });
 /** The state in memory: its closed windows are in the model's windows.jsonl (and `Monitor.pending`). */
-type ModelState = Omit<z.infer<typeof ModelStateSchema>, "windows">;
+type ModelState = Omit<z.infer<typeof ModelStateSchema>, "windows" | "closed"> & { closed: number };
 type OpenWindow = NonNullable<ModelState["open"]>;
 
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
@@ -195,7 +202,7 @@ export class Monitor {
   /** Each model's closed windows' file (window-log.ts). */
   private readonly logs = new Map<string, WindowLog>();
   /** Each model's windows closed since the last save, oldest first: appended to its file at the next. */
-  private readonly pending = new Map<string, WindowSummary[]>();
+  private readonly pending = new Map<string, NumberedWindow[]>();
   /**
    * Each model's open window as it fills (window-counter.ts): counted into here, copied into the
    * state's `open.counts` when the state is saved, the window closed or shown. Valid while `open` is
@@ -231,21 +238,16 @@ export class Monitor {
     let s = this.states.get(model);
     if (s) return s;
     const file = this.layout.monitorModel(model).state;
-    s = { model, open: null, latest: null, alerted: {}, no_reference: null };
+    s = { model, open: null, closed: 0, latest: null, alerted: {}, no_reference: null };
+    const log = this.windowLog(model);
     if (existsSync(file)) {
       try {
-        const { windows, ...kept } = ModelStateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
-        s = kept;
-        const log = this.windowLog(model);
+        const { windows, closed, ...kept } = ModelStateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+        s = { ...kept, closed: closed ?? windows?.length ?? 0 };
         if (windows !== undefined) {
           // a state from before windows.jsonl: its windows moved there, the state rewritten without them
-          if (!existsSync(this.layout.monitorModel(model).windows)) log.append(windows);
-          this.dirty.add(model);
-        }
-        // closed and appended after the state was last saved (a crash between the two writes)
-        const last = s.open ? log.read().at(-1) : undefined;
-        if (last && s.open && last.start === s.open.start && last.version === s.open.version) {
-          s.open = null;
+          if (!existsSync(this.layout.monitorModel(model).windows))
+            log.append(windows.map((summary, i) => ({ seq: i + 1, summary })));
           this.dirty.add(model);
         }
       } catch (e) {
@@ -256,6 +258,13 @@ export class Monitor {
           "monitoring state damaged; moved aside, starting anew",
         );
       }
+    }
+    const last = log.lastSeq();
+    if (last > s.closed) {
+      // closed (and appended) after the state was last saved: the state's open window is among them
+      s.open = null;
+      s.closed = last;
+      this.dirty.add(model);
     }
     this.states.set(model, s);
     return s;
@@ -272,7 +281,7 @@ export class Monitor {
 
   /** The model's closed windows, oldest first: those in its file and those not saved yet. */
   private closedWindows(model: string): WindowSummary[] {
-    const all = [...this.windowLog(model).read(), ...(this.pending.get(model) ?? [])];
+    const all = [...this.windowLog(model).read(), ...(this.pending.get(model) ?? []).map((w) => w.summary)];
     return all.length > this.settings.retention ? all.slice(-this.settings.retention) : all;
   }
 
@@ -428,9 +437,10 @@ export class Monitor {
         details: b.details,
       });
     }
+    s.closed++;
     const closed = this.pending.get(s.model);
-    if (closed) closed.push(summary);
-    else this.pending.set(s.model, [summary]);
+    if (closed) closed.push({ seq: s.closed, summary });
+    else this.pending.set(s.model, [{ seq: s.closed, summary }]);
     s.latest = { summary, dir: w.dir, counts: w.counts };
     this.reports.set(s.model, { summary, inputs: d.inputs, outputs: d.outputs });
     this.onWindow(s.model, summary);

@@ -6,7 +6,8 @@
  * (BENCHMARKS.md, "Monitoring's cost on scoring"). Bounded: past twice `retention` lines the file is
  * rewritten with the newest `retention` (atomically), so an append costs one write of its own lines
  * and a rewrite comes once every `retention` windows. The summaries are read back when asked for
- * (`Monitor.view`), never kept in the serving process's heap.
+ * (`Monitor.view`), never kept in the serving process's heap. Each line is the summary with its
+ * window's number (`n`: 1, 2, … per model, see monitor.ts), which `read` leaves out.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -49,6 +50,14 @@ export const WindowSummarySchema = z.object({
 });
 export type WindowSummary = z.infer<typeof WindowSummarySchema>;
 
+/** A closed window's summary and its number (the model's windows closed up to it). */
+export interface NumberedWindow {
+  seq: number;
+  summary: WindowSummary;
+}
+
+const SeqSchema = z.object({ n: z.number().int().min(1) });
+
 /** JSON without NaN/Infinity surprises (they become null, as in drift.json). */
 export function toJson(x: unknown): string {
   return JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
@@ -76,9 +85,9 @@ export class WindowLog {
   }
 
   /** Add closed windows' summaries (oldest first) after those in the file. */
-  append(windows: readonly WindowSummary[]): void {
+  append(windows: readonly NumberedWindow[]): void {
     if (windows.length === 0) return;
-    let text = `${windows.map(toJson).join("\n")}\n`;
+    let text = `${windows.map((w) => toJson({ n: w.seq, ...w.summary })).join("\n")}\n`;
     if (this.lines === null) {
       mkdirSync(dirname(this.file), { recursive: true });
       const kept = existsSync(this.file) ? readFileSync(this.file) : Buffer.alloc(0);
@@ -108,6 +117,19 @@ export class WindowLog {
     return readFileSync(this.file, "utf8")
       .split("\n")
       .filter((l) => l.trim() !== "");
+  }
+
+  /** The number of the newest window in the file (its last line that parses; 0: none). */
+  lastSeq(): number {
+    const lines = this.rawLines();
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        return SeqSchema.parse(JSON.parse(lines[i]!)).n;
+      } catch {
+        // cut short by a crash: the line before it
+      }
+    }
+    return 0;
   }
 
   /** The newest `retention` summaries, oldest first; a line that does not parse is skipped and said. */

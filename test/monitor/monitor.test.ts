@@ -78,7 +78,11 @@ function windowLines(h: string): unknown[] {
   return readFileSync(homeLayout(h).monitorModel("phish").windows, "utf8")
     .split("\n")
     .filter((l) => l !== "")
-    .map((l) => JSON.parse(l));
+    .map((l) => {
+      // each line: the summary with its window's number, n
+      const { n: _n, ...summary } = JSON.parse(l);
+      return summary;
+    });
 }
 
 function capture(): { logs: string[]; log: Logger } {
@@ -261,6 +265,19 @@ describe("monitoring windows", () => {
     expect(v.open).toBeNull();
     again.record(model(), batch(0, 100), new Date(t0 + 2000));
     expect(again.view("phish").open).toMatchObject({ rows: 100, start: new Date(t0 + 2000).toISOString() });
+  });
+
+  it("a window opened in the millisecond the previous one closed is kept across a restart", () => {
+    // a crash between the append and the state's rewrite is told by the windows' numbers, not by times
+    const h = join(tmp.dir, "h-same-ms");
+    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const t0 = new Date("2026-01-01T00:00:00Z");
+    m.record(model(), batch(0, 1000), t0); // closes at t0
+    m.record(model(), batch(1000, 500), t0); // opens at t0
+    m.save();
+    const again = new Monitor(h, { windowRows: 1000 }, capture().log, null).view("phish");
+    expect(again.windows.map((w) => [w.start, w.rows])).toEqual([[t0.toISOString(), 1000]]);
+    expect(again.open).toMatchObject({ start: t0.toISOString(), rows: 500 });
   });
 
   it("a line of windows.jsonl cut short by a crash is skipped; the lines after it stay whole", () => {
