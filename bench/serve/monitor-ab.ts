@@ -6,29 +6,31 @@
  *
  *   npx node bench/serve/monitor-ab.ts --home <NETSEC_HOME> [--model netsec-phishing] [--pairs 12]
  *        [--seconds 2] [--connections 10] [--only <text>] [--together] [--scoring-threads n]
- *        [--load-share 0.5] [--no-trace-gc] [--control] [--json]
+ *        [--load-share 0] [--no-trace-gc] [--control] [--json]
  *
  * Per round: the server's requests and throughput (autocannon, 10 connections, from a load generator
  * process of its own that stays up between rounds), its CPU time (/proc/<pid>/stat: every thread) and
- * its garbage collections (node --trace-gc). A round's CPU and collections are counted from its start
- * to the start of the same server's next round (after the last, until both have idled past the
- * monitoring tick), so work a request leaves for later — the 5-second save, a window's close — is
- * charged to the rounds that caused it. Per pair: the CPU cost (CPU per request on / off − 1) and the
+ * its garbage collections (node --trace-gc). Each server's CPU and collections are counted over the
+ * whole pair — its own round and, alternating, the other's while it idles — read for both at every
+ * pair's start (after the last pair, once both have idled past the monitoring tick), so work a
+ * request leaves for later — the 5-second save, a window's close — is charged to the pair that caused
+ * it, and each server's idle costs to both its pairs alike. (Counted from a round's start to the same
+ * server's next round instead, the side that went first in a pair was charged its idle time during
+ * the other's round and the second side none: pairs' ratios swung by ±30–90 % with the order.) Per pair: the CPU cost (CPU per request on / off − 1) and the
  * throughput cost (1 − throughput on / off); per scenario: their medians over the pairs with a
  * distribution-free 95 % interval (paired-stats.ts).
  *
- * Both servers are sent the same fixed rate of requests (--load-share, 0.5: half the slower one's
- * throughput in a warm-up with both loaded at once), so each answers the same requests in a round
- * whatever the machine's other jobs leave it; `--load-share 0` sends as fast as each answers. At a
- * fixed rate the cost is read from CPU per request alone: as fast as they answer, a server the other
- * jobs starve answers fewer requests a second and spends more CPU on each (the per-second work —
- * timers, idle collections, waking up — spread over fewer), which swamped a few percent.
+ * Requests go as fast as each server answers. `--load-share f` sends both servers the same fixed
+ * rate instead (f × the slower one's throughput in a two-second calibration with both loaded at once),
+ * so each answers the same requests whatever the machine's other jobs leave it; but at a low rate the
+ * servers' per-second work (timers, idle collections) weighs on every request and dilutes the cost.
  *
  * The CPU cost is the headline ("monitoring cost"): on a server whose cores are busy, throughput is
  * cores / CPU per request, so the CPU cost is the throughput it costs, and the server's own CPU per
  * request moves far less with the machine's other jobs than throughput does. The throughput cost is
- * printed beside it (at a fixed rate it is near 0 by design: the load generator sends no faster). --together loads both servers at the same time in each round (each from its own
- * load generator) instead of one after the other. --only takes a scenario's name (or, when no name
+ * printed beside it (at a fixed rate it is near 0 by design: the load generator sends no faster).
+ * --together loads both servers at the same time in each round (each from its own load generator)
+ * instead of one after the other. --only takes a scenario's name (or, when no name
  * is that, the scenarios whose names contain it). --control runs both servers with monitoring off:
  * the same measurement of two equal servers, whose cost should come out near 0 (the method's own bias
  * and spread).
@@ -56,7 +58,7 @@ const { values: args } = parseArgs({
     "scoring-threads": { type: "string" },
     "trace-gc": { type: "boolean", default: true },
     control: { type: "boolean", default: false },
-    "load-share": { type: "string", default: "0.5" },
+    "load-share": { type: "string", default: "0" },
     json: { type: "boolean", default: false },
   },
   allowNegative: true,
@@ -177,7 +179,7 @@ interface ScenarioResult {
   throughputCost: MedianInterval;
 }
 
-/** Each round's figures from its result and its server's snapshots at its start and at the next one. */
+/** Each pair's figures of one server: its round's result and its snapshots at the pair's start and end. */
 function rounds(results: LoadResult[], snaps: Snapshot[]): Round[] {
   return results.map((r, i) => ({
     requests: r.requests,
@@ -204,17 +206,23 @@ async function measure(on: Side, off: Side, base: Scenario): Promise<ScenarioRes
       ? Math.max(1, Math.round((loadShare * Math.min(...warm.map((w) => w.requests))) / 2))
       : null;
   const round = async (x: Side) => {
-    snaps[x.label].push(snapshot(x));
     results[x.label].push(await x.load(at(x), seconds, rate ?? undefined));
   };
+  // both servers' CPU and collections are read at every pair's start: each server is charged the
+  // whole pair (its own round and the other's, when it idles), the same span of time for both, so
+  // work it left for later and its idle costs weigh alike whichever side went first
+  const mark = () => {
+    snaps.on.push(snapshot(on));
+    snaps.off.push(snapshot(off));
+  };
   for (let i = 0; i < pairs; i++) {
+    mark();
     if (args.together) await Promise.all([round(on), round(off)]);
     else for (const x of i % 2 === 0 ? [on, off] : [off, on]) await round(x);
   }
-  // idle past the tick: what the last rounds left for later is done and counted
+  // idle past the tick: what the last rounds left for later is done and counted (in the last pair)
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  snaps.on.push(snapshot(on));
-  snaps.off.push(snapshot(off));
+  mark();
   const ron = rounds(results.on, snaps.on);
   const roff = rounds(results.off, snaps.off);
   const perRequest = (r: Round) => r.cpuSeconds / Math.max(1, r.requests);
