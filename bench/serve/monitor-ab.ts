@@ -4,9 +4,14 @@
  * short alternating rounds (on–off, off–on, on–off, …: the order swapped at every pair), and the cost
  * read from each pair's ratio.
  *
- *   npx node bench/serve/monitor-ab.ts --home <NETSEC_HOME> [--model netsec-phishing] [--pairs 12]
- *        [--seconds 2] [--connections 10] [--only <text>] [--together] [--scoring-threads n]
+ *   npx node bench/serve/monitor-ab.ts --home <NETSEC_HOME> [--model netsec-phishing] [--blocks 4]
+ *        [--pairs 4] [--seconds 1.25] [--connections 10] [--only <text>] [--together] [--scoring-threads n]
  *        [--load-share 0] [--no-trace-gc] [--control] [--json]
+ *
+ * The run is --blocks blocks, each on a new pair of servers (the one started first alternating), each
+ * scenario --pairs pairs a block: one server process may run a few percent faster than another for as
+ * long as it lives (at load 12–20 two equal servers, both monitoring off, came out 19 % apart for a
+ * whole run, one way in one run and the other way in the next), which only more processes average out.
  *
  * Per round: the server's requests and throughput (autocannon, 10 connections, from a load generator
  * process of its own that stays up between rounds), its CPU time (/proc/<pid>/stat: every thread) and
@@ -16,9 +21,10 @@
  * request leaves for later — the 5-second save, a window's close — is charged to the pair that caused
  * it, and each server's idle costs to both its pairs alike. (Counted from a round's start to the same
  * server's next round instead, the side that went first in a pair was charged its idle time during
- * the other's round and the second side none: pairs' ratios swung by ±30–90 % with the order.) Per pair: the CPU cost (CPU per request on / off − 1) and the
- * throughput cost (1 − throughput on / off); per scenario: their medians over the pairs with a
- * distribution-free 95 % interval (paired-stats.ts).
+ * the other's round and the second side none: pairs' ratios swung by ±30–90 % with the order.)
+ * Per pair: the CPU cost (CPU per request on / off − 1) and the throughput cost (1 − throughput on / off); per scenario: their medians over every pair, with a 95 %
+ * interval from a two-stage bootstrap over blocks and pairs (paired-stats.ts), so that it allows for
+ * the processes differing.
  *
  * Requests go as fast as each server answers. `--load-share f` sends both servers the same fixed
  * rate instead (f × the slower one's throughput in a two-second calibration with both loaded at once),
@@ -30,8 +36,8 @@
  * request moves far less with the machine's other jobs than throughput does. The throughput cost is
  * printed beside it (at a fixed rate it is near 0 by design: the load generator sends no faster).
  * --together loads both servers at the same time in each round (each from its own load generator)
- * instead of one after the other. --only takes a scenario's name (or, when no name
- * is that, the scenarios whose names contain it). --control runs both servers with monitoring off:
+ * instead of one after the other. --only takes a scenario's name (or, when no name is that, the
+ * scenarios whose names contain it). --control runs both servers with monitoring off:
  * the same measurement of two equal servers, whose cost should come out near 0 (the method's own bias
  * and spread).
  */
@@ -43,15 +49,16 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type ChildServe, startChildServe } from "./child-serve.ts";
-import { type MedianInterval, medianInterval } from "./paired-stats.ts";
+import { groupedMedianInterval, type MedianInterval } from "./paired-stats.ts";
 import { type Scenario, scoringScenarios } from "./scenarios.ts";
 
 const { values: args } = parseArgs({
   options: {
     home: { type: "string" },
     model: { type: "string", default: "netsec-phishing" },
-    pairs: { type: "string", default: "12" },
-    seconds: { type: "string", default: "2" },
+    blocks: { type: "string", default: "4" },
+    pairs: { type: "string", default: "4" },
+    seconds: { type: "string", default: "1.25" },
     connections: { type: "string", default: "10" },
     only: { type: "string" },
     together: { type: "boolean", default: false },
@@ -65,10 +72,11 @@ const { values: args } = parseArgs({
 });
 if (!args.home) throw new Error("--home <NETSEC_HOME> with a registered champion is required");
 const pairs = Number(args.pairs);
+const blockCount = Number(args.blocks);
 const loadShare = Number(args["load-share"]);
 const seconds = Number(args.seconds);
 /** The serving monitor's tick (src/serve/monitoring.ts, 5 s) and a margin: idle this long at the end. */
-const SETTLE_MS = 6000;
+const SETTLE_MS = 5500;
 
 /** A server's garbage collections so far, from its --trace-gc lines. */
 class GcCount {
@@ -193,18 +201,25 @@ function rounds(results: LoadResult[], snaps: Snapshot[]): Round[] {
   }));
 }
 
-async function measure(on: Side, off: Side, base: Scenario): Promise<ScenarioResult> {
+/** One scenario's pairs on one pair of servers. */
+interface Block {
+  rate: number | null;
+  on: Round[];
+  off: Round[];
+}
+
+async function measure(on: Side, off: Side, base: Scenario): Promise<Block> {
   const at = (x: Side): Scenario => ({ ...base, url: base.url.replace("http://base", x.serve.url) });
   const results = { on: [] as LoadResult[], off: [] as LoadResult[] };
   const snaps = { on: [] as Snapshot[], off: [] as Snapshot[] };
   // warm-up, not counted (compiled code, caches), then both at once as fast as they answer for
   // the fixed rate of the rounds: --load-share of the slower one's throughput
   await Promise.all([on.load(at(on), 1), off.load(at(off), 1)]);
-  const warm = await Promise.all([on.load(at(on), 2), off.load(at(off), 2)]);
-  const rate =
-    loadShare > 0
-      ? Math.max(1, Math.round((loadShare * Math.min(...warm.map((w) => w.requests))) / 2))
-      : null;
+  let rate: number | null = null;
+  if (loadShare > 0) {
+    const warm = await Promise.all([on.load(at(on), 2), off.load(at(off), 2)]);
+    rate = Math.max(1, Math.round((loadShare * Math.min(...warm.map((w) => w.requests))) / 2));
+  }
   const round = async (x: Side) => {
     results[x.label].push(await x.load(at(x), seconds, rate ?? undefined));
   };
@@ -223,71 +238,84 @@ async function measure(on: Side, off: Side, base: Scenario): Promise<ScenarioRes
   // idle past the tick: what the last rounds left for later is done and counted (in the last pair)
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   mark();
-  const ron = rounds(results.on, snaps.on);
-  const roff = rounds(results.off, snaps.off);
-  const perRequest = (r: Round) => r.cpuSeconds / Math.max(1, r.requests);
+  return { rate, on: rounds(results.on, snaps.on), off: rounds(results.off, snaps.off) };
+}
+
+const perRequest = (r: Round) => r.cpuSeconds / Math.max(1, r.requests);
+
+/** A scenario's pairs over every block: its costs' medians with intervals allowing for the blocks. */
+function result(scenario: string, blocks: Block[]): ScenarioResult {
   return {
-    scenario: base.name,
-    pairs,
-    rate,
-    on: ron,
-    off: roff,
-    cpuCost: medianInterval(ron.map((r, i) => perRequest(r) / perRequest(roff[i]!) - 1)),
-    throughputCost: medianInterval(ron.map((r, i) => 1 - r.rps / roff[i]!.rps)),
+    scenario,
+    pairs: blocks.reduce((a, b) => a + b.on.length, 0),
+    rate: blocks[0]?.rate ?? null,
+    on: blocks.flatMap((b) => b.on),
+    off: blocks.flatMap((b) => b.off),
+    cpuCost: groupedMedianInterval(
+      blocks.map((b) => b.on.map((r, i) => perRequest(r) / perRequest(b.off[i]!) - 1)),
+    ),
+    throughputCost: groupedMedianInterval(blocks.map((b) => b.on.map((r, i) => 1 - r.rps / b.off[i]!.rps))),
   };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const interval = (m: MedianInterval) =>
-  m.low === null ? "no 95 % interval: fewer than 6 pairs" : `95 % interval ${pct(m.low)} to ${pct(m.high!)}`;
+  m.low === null ? "no 95 % interval: too few pairs" : `95 % interval ${pct(m.low)} to ${pct(m.high!)}`;
 const sum = (rs: Round[], f: (r: Round) => number) => rs.reduce((a, r) => a + f(r), 0);
 
 const token = randomBytes(24).toString("hex");
 const loadBefore = loadavg();
-const sides: Side[] = [];
-const out: ScenarioResult[] = [];
-try {
-  // monitoring on first: it claims NETSEC_HOME/monitoring/ (the other never touches it)
-  sides.push(await startSide("on", token));
-  sides.push(await startSide("off", token));
-  const [on, off] = sides as [Side, Side];
-  const versions = await Promise.all(
-    sides.map(
-      async (x) =>
-        ((await (await fetch(`${x.serve.url}/health/ready`)).json()) as { model_version?: string })
-          .model_version,
-    ),
-  );
-  if (!versions[0] || versions[0] !== versions[1])
-    throw new Error(`the two servers serve ${versions[0]} and ${versions[1]}: train a champion under --home`);
-  const all = scoringScenarios("http://base");
-  const only = args.only;
-  const scenarios = !only
-    ? all
-    : all.some((s) => s.name === only)
-      ? all.filter((s) => s.name === only)
-      : all.filter((s) => s.name.includes(only));
-  process.stderr.write(
-    `${versions[0]}: ${scenarios.length} scenarios × ${pairs} pairs of ${seconds}-s rounds${args.together ? ", together" : ""}${args.control ? ", control: monitoring off on both" : ""}\n`,
-  );
-  for (const s of scenarios) {
-    const r = await measure(on, off, s);
-    out.push(r);
-    process.stderr.write(`${s.name}: monitoring cost ${pct(r.cpuCost.median)} (${interval(r.cpuCost)})\n`);
+const all = scoringScenarios("http://base");
+const only = args.only;
+const scenarios = !only
+  ? all
+  : all.some((s) => s.name === only)
+    ? all.filter((s) => s.name === only)
+    : all.filter((s) => s.name.includes(only));
+const measured = new Map<string, Block[]>(scenarios.map((s) => [s.name, []]));
+process.stderr.write(
+  `${scenarios.length} scenarios × ${blockCount} blocks × ${pairs} pairs of ${seconds}-s rounds${args.together ? ", together" : ""}${args.control ? ", control: monitoring off on both" : ""}\n`,
+);
+for (let block = 0; block < blockCount; block++) {
+  const sides: Side[] = [];
+  try {
+    // a new pair of servers for each block; the "on" one started first in even blocks
+    for (const label of block % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const))
+      sides.push(await startSide(label, token));
+    const on = sides.find((x) => x.label === "on")!;
+    const off = sides.find((x) => x.label === "off")!;
+    const versions = await Promise.all(
+      [on, off].map(
+        async (x) =>
+          ((await (await fetch(`${x.serve.url}/health/ready`)).json()) as { model_version?: string })
+            .model_version,
+      ),
+    );
+    if (!versions[0] || versions[0] !== versions[1])
+      throw new Error(
+        `the two servers serve ${versions[0]} and ${versions[1]}: train a champion under --home`,
+      );
+    for (const s of scenarios) {
+      const b = await measure(on, off, s);
+      measured.get(s.name)!.push(b);
+      const m = groupedMedianInterval([b.on.map((r, i) => perRequest(r) / perRequest(b.off[i]!) - 1)]);
+      process.stderr.write(`block ${block + 1}, ${s.name} (${versions[0]}): CPU cost ${pct(m.median)}\n`);
+    }
+  } finally {
+    for (const x of sides) x.stopLoad();
+    await Promise.all(sides.map((x) => x.serve.stop()));
   }
-} finally {
-  for (const x of sides) x.stopLoad();
-  await Promise.all(sides.map((x) => x.serve.stop()));
 }
+const out: ScenarioResult[] = scenarios.map((s) => result(s.name, measured.get(s.name)!));
 const loadAfter = loadavg();
 
 if (args.json) {
   process.stdout.write(
-    `${JSON.stringify({ seconds, pairs, together: args.together, control: args.control, load_before: loadBefore, load_after: loadAfter, scenarios: out })}\n`,
+    `${JSON.stringify({ seconds, blocks: blockCount, pairs, together: args.together, control: args.control, load_before: loadBefore, load_after: loadAfter, scenarios: out })}\n`,
   );
 } else {
   process.stdout.write(
-    `load average (1 min) ${loadBefore[0]!.toFixed(1)} before, ${loadAfter[0]!.toFixed(1)} after; ${pairs} pairs of ${seconds}-s rounds at ${loadShare > 0 ? `a fixed rate (${loadShare} of the warm-up's throughput: ${out.map((r) => r.rate).join(", ")} req/s)` : "full speed"}${args.together ? ", both servers loaded together" : ", alternating"}${args.control ? "; CONTROL: monitoring off on both" : ""}\n\n`,
+    `load average (1 min) ${loadBefore[0]!.toFixed(1)} before, ${loadAfter[0]!.toFixed(1)} after; ${blockCount} blocks (a new pair of servers each) × ${pairs} pairs of ${seconds}-s rounds a scenario at ${loadShare > 0 ? `a fixed rate (${loadShare} of the warm-up's throughput: ${out.map((r) => r.rate).join(", ")} req/s)` : "full speed"}${args.together ? ", both servers loaded together" : ", alternating"}${args.control ? "; CONTROL: monitoring off on both" : ""}\n\n`,
   );
   process.stdout.write(
     "| scenario | req/s on | req/s off | CPU ms/req on | off | CPU cost: median (95 % interval) | throughput cost: median (95 % interval) | scavenges / 1,000 req on | off | major GCs on | off | GC pause µs/req on | off | non-2xx |\n|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n",

@@ -3,7 +3,7 @@
  * cases: P(Binomial(n, 1/2) ≤ k) from the binomial coefficients.
  */
 import { describe, expect, it } from "vitest";
-import { medianInterval } from "../../bench/serve/paired-stats.ts";
+import { groupedMedianInterval, medianInterval } from "../../bench/serve/paired-stats.ts";
 
 describe("medianInterval", () => {
   it("12 pairs: the 3rd smallest to the 3rd largest (P(X ≤ 2) = 79/4096 ≤ 2.5 % < P(X ≤ 3) = 299/4096)", () => {
@@ -26,5 +26,36 @@ describe("medianInterval", () => {
     expect(m).toMatchObject({ median: 12, low: 7, high: 17 });
     // C(25,0..7) summed: 1 + 25 + 300 + 2,300 + 12,650 + 53,130 + 177,100 + 480,700 = 726,206
     expect(m.coverage).toBeCloseTo(1 - (2 * 726_206) / 2 ** 25, 12);
+  });
+});
+
+describe("groupedMedianInterval", () => {
+  it("groups of one value each: the median of all, an interval within the groups' values", () => {
+    const m = groupedMedianInterval([
+      [0.01, 0.01, 0.01],
+      [0.03, 0.03, 0.03],
+      [0.02, 0.02, 0.02],
+    ]);
+    expect(m.median).toBe(0.02);
+    expect(m.n).toBe(9);
+    // a bootstrap of 3 groups can draw the lowest three times (a median of 0.01) or the highest
+    expect(m.low).toBe(0.01);
+    expect(m.high).toBe(0.03);
+  });
+
+  it("equal groups: the interval is that of one spread, and the same figures give the same interval", () => {
+    const g = [-0.02, 0, 0.01, 0.02, 0.03, 0.05];
+    const a = groupedMedianInterval([g, g, g, g]);
+    expect(a.median).toBe(0.015);
+    expect(a.low!).toBeGreaterThanOrEqual(-0.02);
+    expect(a.high!).toBeLessThanOrEqual(0.05);
+    expect(a.low!).toBeLessThan(a.median);
+    expect(a.high!).toBeGreaterThan(a.median);
+    expect(groupedMedianInterval([g, g, g, g])).toEqual(a);
+  });
+
+  it("one group: the order-statistic interval", () => {
+    const xs = [7, 3, 12, 1, 9, 5, 11, 2, 8, 10, 4, 6];
+    expect(groupedMedianInterval([xs])).toEqual(medianInterval(xs));
   });
 });
