@@ -17,7 +17,7 @@
  * process of its own that stays up between rounds), its CPU time (/proc/<pid>/stat: every thread) and
  * its garbage collections (node --trace-gc). Each server's CPU and collections are counted over the
  * whole pair — its own round and, alternating, the other's while it idles — read for both at every
- * pair's start (after the last pair, once both have idled past the monitoring tick), so work a
+ * pair's start (after a block's last pair, once both have idled past the monitoring tick), so work a
  * request leaves for later — the 5-second save, a window's close — is charged to the pair that caused
  * it, and each server's idle costs to both its pairs alike. (Counted from a round's start to the same
  * server's next round instead, the side that went first in a pair was charged its idle time during
@@ -209,7 +209,8 @@ interface Block {
   off: Round[];
 }
 
-async function measure(on: Side, off: Side, base: Scenario): Promise<Block> {
+/** `settle`: idle past the monitoring tick after the last pair (the block's last scenario). */
+async function measure(on: Side, off: Side, base: Scenario, settle: boolean): Promise<Block> {
   const at = (x: Side): Scenario => ({ ...base, url: base.url.replace("http://base", x.serve.url) });
   const results = { on: [] as LoadResult[], off: [] as LoadResult[] };
   const snaps = { on: [] as Snapshot[], off: [] as Snapshot[] };
@@ -236,8 +237,9 @@ async function measure(on: Side, off: Side, base: Scenario): Promise<Block> {
     if (args.together) await Promise.all([round(on), round(off)]);
     else for (const x of i % 2 === 0 ? [on, off] : [off, on]) await round(x);
   }
-  // idle past the tick: what the last rounds left for later is done and counted (in the last pair)
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  // idle past the tick: what the last rounds left for later is done and counted (in the last pair);
+  // within a block, what one scenario's last pair leaves is counted in the next one's first
+  if (settle) await new Promise((r) => setTimeout(r, SETTLE_MS));
   mark();
   return { rate, on: rounds(results.on, snaps.on), off: rounds(results.off, snaps.off) };
 }
@@ -297,7 +299,7 @@ for (let block = 0; block < blockCount; block++) {
         `the two servers serve ${versions[0]} and ${versions[1]}: train a champion under --home`,
       );
     for (const s of scenarios) {
-      const b = await measure(on, off, s);
+      const b = await measure(on, off, s, s === scenarios.at(-1));
       measured.get(s.name)!.push(b);
       const m = groupedMedianInterval([b.on.map((r, i) => perRequest(r) / perRequest(b.off[i]!) - 1)]);
       process.stderr.write(`block ${block + 1}, ${s.name} (${versions[0]}): CPU cost ${pct(m.median)}\n`);
