@@ -8,7 +8,7 @@
  *        [--pairs 4] [--seconds 1.25] [--connections 10] [--only <text>] [--together] [--scoring-threads n]
  *        [--load-share 0] [--no-trace-gc] [--control] [--json]
  *
- * The run is --blocks blocks, each on a new pair of servers (the one started first alternating), each
+ * The run is --blocks blocks, each on a new pair of servers (started together), each
  * scenario --pairs pairs a block: one server process may run a few percent faster than another for as
  * long as it lives (at load 12–20 two equal servers, both monitoring off, came out 19 % apart for a
  * whole run, one way in one run and the other way in the next), which only more processes average out.
@@ -282,9 +282,11 @@ process.stderr.write(
 for (let block = 0; block < blockCount; block++) {
   const sides: Side[] = [];
   try {
-    // a new pair of servers for each block; the "on" one started first in even blocks
-    for (const label of block % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const))
-      sides.push(await startSide(label, token));
+    // a new pair of servers for each block, started together (each one's start-up weighs on both)
+    const started = await Promise.allSettled([startSide("on", token), startSide("off", token)]);
+    for (const r of started) if (r.status === "fulfilled") sides.push(r.value);
+    const failed = started.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
     const on = sides.find((x) => x.label === "on")!;
     const off = sides.find((x) => x.label === "off")!;
     const versions = await Promise.all(
