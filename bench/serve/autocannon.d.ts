@@ -7,6 +7,8 @@ declare module "autocannon" {
     body?: string | Buffer;
     connections?: number;
     duration?: number;
+    /** requests per second over all connections */
+    overallRate?: number;
   }
   interface Stats {
     average: number;

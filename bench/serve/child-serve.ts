@@ -34,11 +34,13 @@ export function processCpuSeconds(pid: number): number {
 /**
  * Start `netsec serve --host 127.0.0.1 --port 0 <args>` with `env` added to this process's (and
  * `nodeArgs` given to node, e.g. --cpu-prof); resolves once it prints the address it listens on.
+ * `onLine` is given every later line of its standard output (e.g. node's --trace-gc lines).
  */
 export function startChildServe(
   args: readonly string[],
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
+  onLine?: (line: string) => void,
 ): Promise<ChildServe> {
   const cli = fileURLToPath(new URL("../../bin/netsec.js", import.meta.url));
   const child: ChildProcess = spawn(
@@ -61,6 +63,14 @@ export function startChildServe(
       const m = /netsec serving on (http:\/\/\S+)/.exec(out);
       if (!m) return;
       child.stdout!.removeAllListeners("data");
+      if (onLine) {
+        let rest = out.slice(m.index + m[0].length);
+        child.stdout!.on("data", (d: Buffer) => {
+          const lines = (rest + d.toString()).split("\n");
+          rest = lines.pop()!;
+          for (const l of lines) onLine(l);
+        });
+      }
       child.stdout!.resume();
       child.off("exit", exited);
       const pid = child.pid!;

@@ -59,6 +59,7 @@ import { type StartOptions, startServer } from "../../src/serve/server.ts";
 import { fitFixturePredictor, phishingCsvSlice } from "../../test/serve/fixtures/predictor.ts";
 import { type ChildServe, startChildServe } from "./child-serve.ts";
 import { type MonitorShare, monitorShare } from "./monitor-share.ts";
+import { records, type Scenario, scoringScenarios } from "./scenarios.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -94,15 +95,6 @@ const { values: args } = parseArgs({
   },
 });
 
-interface Scenario {
-  name: string;
-  url: string;
-  method: "POST";
-  headers: Record<string, string>;
-  body: string | Buffer;
-  rowsPerRequest: number;
-}
-
 interface Row {
   target: string;
   scenario: string;
@@ -116,32 +108,6 @@ interface Row {
   requests: number;
   /** this process's CPU seconds (every thread) over the measured run */
   cpuSeconds: number;
-}
-
-function records(n: number): Record<string, number>[] {
-  const lines = phishingCsvSlice(n).trim().split("\n");
-  const h = lines[0]!.replace(/"/g, "").split(",");
-  // the target column is not an input
-  return lines.slice(1).map((l) =>
-    Object.fromEntries(
-      l
-        .split(",")
-        .map((v, i) => [h[i]!, Number(v)])
-        .filter(([k]) => k !== "Result"),
-    ),
-  );
-}
-
-function multipartBody(csv: string): { body: Buffer; type: string } {
-  const b = "----netsecBench0123456789";
-  const body = Buffer.concat([
-    Buffer.from(
-      `--${b}\r\nContent-Disposition: form-data; name="file"; filename="bench.csv"\r\nContent-Type: text/csv\r\n\r\n`,
-    ),
-    Buffer.from(csv),
-    Buffer.from(`\r\n--${b}--\r\n`),
-  ]);
-  return { body, type: `multipart/form-data; boundary=${b}` };
 }
 
 /** This process's user + system CPU seconds (every thread). */
@@ -350,43 +316,7 @@ if (args["mlflow-serve"]) {
   mlflowServe = await startMlflowServe(dir);
 }
 
-const rec1 = JSON.stringify(records(1));
-const rec100 = JSON.stringify(records(100));
-const csv = multipartBody(phishingCsvSlice(1000));
-const scenarios: Scenario[] = [
-  {
-    name: "records x1",
-    url: `${server.url}/predict/records`,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: rec1,
-    rowsPerRequest: 1,
-  },
-  {
-    name: "records x100",
-    url: `${server.url}/predict/records`,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: rec100,
-    rowsPerRequest: 100,
-  },
-  {
-    name: "records x100, no explanations (?top_features=0)",
-    url: `${server.url}/predict/records?top_features=0`,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: rec100,
-    rowsPerRequest: 100,
-  },
-  {
-    name: "csv upload 1000 rows",
-    url: `${server.url}/predict?format=json`,
-    method: "POST",
-    headers: { "content-type": csv.type },
-    body: csv.body,
-    rowsPerRequest: 1000,
-  },
-];
+const scenarios = scoringScenarios(server.url);
 
 /** Monitoring's cost in one scenario over the rounds: summed requests and CPU, on against off. */
 interface MonitoringCost {

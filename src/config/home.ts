@@ -14,7 +14,9 @@
  *     prediction_output/<id>.csv        the server's kept prediction outputs (retention applies);
  *                                       prediction_output/output.csv the newest
  *     monitoring/<model>/state.json     monitoring of scored traffic: the open window's counts, the
- *                                       closed windows' drift summaries (bounded), the latest report
+ *                                       latest closed window's counts, alert cooldowns
+ *     monitoring/<model>/windows.jsonl  the closed windows' drift summaries, one JSON line each,
+ *                                       appended (bounded: compacted to the retention)
  *     monitoring/<model>/inbox/<id>.json  counts `netsec predict` left for a running server to add
  *     monitoring/server.json            the serving process that owns monitoring/ (pid) while it runs
  *     monitoring/stream-offsets-<digest>.json  the stream offsets monitoring counted, per consumer
@@ -109,7 +111,7 @@ export interface HomeLayout {
   /** The serving process that owns monitoring/ while it runs. */
   readonly monitoringOwner: string;
   /** One model's monitoring state and the inbox of counts other processes left for the owner. */
-  monitorModel(name: string): { dir: string; state: string; inbox: string };
+  monitorModel(name: string): { dir: string; state: string; windows: string; inbox: string };
   /** The ledger of stream offsets monitoring counted for a consumer group on a topic (any names). */
   streamOffsets(group: string, topic: string): string;
 }
@@ -168,7 +170,12 @@ export function homeLayout(home: string): HomeLayout {
       if (!/^[A-Za-z0-9_.-]+$/.test(name) || /^\.+$/.test(name))
         throw new RangeError(`invalid model name ${JSON.stringify(name)}`);
       const dir = join(monitoring, name);
-      return { dir, state: join(dir, "state.json"), inbox: join(dir, "inbox") };
+      return {
+        dir,
+        state: join(dir, "state.json"),
+        windows: join(dir, "windows.jsonl"),
+        inbox: join(dir, "inbox"),
+      };
     },
     // a file, not a folder: monitoring/'s folders are the models
     streamOffsets: (group, topic) =>

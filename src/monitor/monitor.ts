@@ -9,9 +9,14 @@
  * rows is never kept. A batch scored by another version of the model (a new champion) closes the open
  * window, judged against its own version's reference, and opens one against the new version's.
  *
- * The state file is rewritten atomically (temporary file, then rename) at every window's close and,
- * for the open window, at most every `saveEveryMs` (the server's tick), so a restart keeps the history
- * and the open window's counts up to the last save.
+ * What changed is saved at every `save` (the server's tick, every 5 s): the windows closed since the
+ * last save are appended to the model's windows.jsonl (window-log.ts: bounded, read back when shown),
+ * then the small state file — the open window's counts, the latest closed window's, the alert
+ * cooldowns, how many windows were closed — is rewritten atomically (temporary file, then rename). A
+ * restart keeps the history and the open window's counts up to the last save. Each closed window is
+ * numbered (1, 2, … per model): a crash between the append and the state's rewrite leaves windows in
+ * windows.jsonl numbered past the state's count, so the state's open window was closed among them; it
+ * is dropped when the state is read, never counted twice.
  *
  * One process owns monitoring/ at a time: the server (`monitoring/server.json` names its pid while it
  * runs). `netsec predict` run beside a live server leaves its counts in the model's inbox/, which the
@@ -46,6 +51,17 @@ import {
 import { type MonitorReference, monitorReferenceFor } from "./reference.ts";
 import { WindowCounter } from "./window-counter.ts";
 import { type WindowDrift, windowDrift } from "./window-drift.ts";
+import {
+  type FeatureSummary,
+  type NumberedWindow,
+  toJson,
+  WindowLog,
+  type WindowSummary,
+  WindowSummarySchema,
+  writeAtomic,
+} from "./window-log.ts";
+
+export type { FeatureSummary, WindowSummary };
 
 export const NO_REFERENCE_MESSAGE = "no reference profile; retrain";
 
@@ -77,42 +93,6 @@ export interface ScoringModel {
   dir: string;
 }
 
-const DRIFT_METHODS = ["ks_statistic", "wasserstein", "jensen_shannon", "ks_test", "chi2_test"] as const;
-const score = z.number().nullable();
-
-const FeatureSummarySchema = z.object({
-  method: z.enum(DRIFT_METHODS),
-  score,
-  threshold: z.number(),
-  drifted: z.boolean(),
-  psi: score,
-  missing_rate: z.number(),
-});
-export type FeatureSummary = z.infer<typeof FeatureSummarySchema>;
-
-const OutputSummarySchema = z.object({ score, method: z.enum(DRIFT_METHODS), drifted: z.boolean() });
-
-const WindowSummarySchema = z.object({
-  version: z.string(),
-  start: z.string(),
-  end: z.string(),
-  rows: z.number().int().min(0),
-  share_drifted: z.number(),
-  dataset_drift: z.boolean(),
-  drifted: z.array(z.string()),
-  features: z.record(z.string(), FeatureSummarySchema),
-  outputs: z.object({
-    threat_rate: z.number(),
-    reference_threat_rate: z.number(),
-    threat_rate_change: z.number(),
-    probability: OutputSummarySchema,
-    predicted_class: OutputSummarySchema,
-  }),
-  unseen_share: z.number(),
-  alerts: z.array(z.string()),
-});
-export type WindowSummary = z.infer<typeof WindowSummarySchema>;
-
 /** The state file (ours, but read back from disk: parsed, never trusted as is). */
 const ModelStateSchema = z.object({
   model: z.string(),
@@ -126,8 +106,16 @@ const ModelStateSchema = z.object({
       counts: WindowCountsSchema,
     })
     .nullable(),
-  /** Closed windows' summaries, oldest first, at most `retention`. */
-  windows: z.array(WindowSummarySchema),
+  /**
+   * Closed windows' summaries as the state kept them before they had a file of their own
+   * (windows.jsonl): moved there when such a state is read.
+   */
+  windows: z.array(WindowSummarySchema).optional(),
+  /**
+   * How many windows the model closed so far (the last one's number in windows.jsonl); absent in a
+   * state from before windows.jsonl.
+   */
+  closed: z.number().int().min(0).optional(),
   /** The latest closed window's counts and bundle: its full reports are measured again from them. */
   latest: z.object({ summary: WindowSummarySchema, dir: z.string(), counts: WindowCountsSchema }).nullable(),
   /** Rule → when it last fired (ISO), for the cooldown. */
@@ -135,22 +123,9 @@ const ModelStateSchema = z.object({
   /** The model's current version has no monitoring reference. */
   no_reference: z.string().nullable(),
 });
-type ModelState = z.infer<typeof ModelStateSchema>;
+/** The state in memory: its closed windows are in the model's windows.jsonl (and `Monitor.pending`). */
+type ModelState = Omit<z.infer<typeof ModelStateSchema>, "windows" | "closed"> & { closed: number };
 type OpenWindow = NonNullable<ModelState["open"]>;
-
-/** JSON without NaN/Infinity surprises (they become null, as in drift.json). */
-function toJson(x: unknown): string {
-  return JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
-}
-
-const WINDOWS_OPEN = Buffer.from('{"windows":[');
-const COMMA = Buffer.from(",");
-
-function writeAtomic(file: string, text: string | Buffer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
 
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
@@ -224,8 +199,10 @@ export class Monitor {
   /** Each model's latest window's full reports (measured at its close, or again from its counts). */
   private readonly reports = new Map<string, LatestReports>();
   private readonly onWindow: (model: string, w: WindowSummary) => void;
-  /** Each closed window's summary as UTF-8 JSON, made at its first save (stateJson). */
-  private readonly windowJson = new WeakMap<WindowSummary, Buffer>();
+  /** Each model's closed windows' file (window-log.ts). */
+  private readonly logs = new Map<string, WindowLog>();
+  /** Each model's windows closed since the last save, oldest first: appended to its file at the next. */
+  private readonly pending = new Map<string, NumberedWindow[]>();
   /**
    * Each model's open window as it fills (window-counter.ts): counted into here, copied into the
    * state's `open.counts` when the state is saved, the window closed or shown. Valid while `open` is
@@ -261,10 +238,18 @@ export class Monitor {
     let s = this.states.get(model);
     if (s) return s;
     const file = this.layout.monitorModel(model).state;
-    s = { model, open: null, windows: [], latest: null, alerted: {}, no_reference: null };
+    s = { model, open: null, closed: 0, latest: null, alerted: {}, no_reference: null };
+    const log = this.windowLog(model);
     if (existsSync(file)) {
       try {
-        s = ModelStateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+        const { windows, closed, ...kept } = ModelStateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+        s = { ...kept, closed: closed ?? windows?.length ?? 0 };
+        if (windows !== undefined) {
+          // a state from before windows.jsonl: its windows moved there, the state rewritten without them
+          if (!existsSync(this.layout.monitorModel(model).windows))
+            log.append(windows.map((summary, i) => ({ seq: i + 1, summary })));
+          this.dirty.add(model);
+        }
       } catch (e) {
         // a damaged state costs the history, never the scoring: moved aside and said
         renameSync(file, `${file}.damaged`);
@@ -274,8 +259,30 @@ export class Monitor {
         );
       }
     }
+    const last = log.lastSeq();
+    if (last > s.closed) {
+      // closed (and appended) after the state was last saved: the state's open window is among them
+      s.open = null;
+      s.closed = last;
+      this.dirty.add(model);
+    }
     this.states.set(model, s);
     return s;
+  }
+
+  private windowLog(model: string): WindowLog {
+    let log = this.logs.get(model);
+    if (!log) {
+      log = new WindowLog(this.layout.monitorModel(model).windows, this.settings.retention, this.log);
+      this.logs.set(model, log);
+    }
+    return log;
+  }
+
+  /** The model's closed windows, oldest first: those in its file and those not saved yet. */
+  private closedWindows(model: string): WindowSummary[] {
+    const all = [...this.windowLog(model).read(), ...(this.pending.get(model) ?? []).map((w) => w.summary)];
+    return all.length > this.settings.retention ? all.slice(-this.settings.retention) : all;
   }
 
   /**
@@ -367,7 +374,7 @@ export class Monitor {
     this.save();
   }
 
-  /** Write every changed state. */
+  /** Write every changed state: the windows closed since the last save appended first, then the state. */
   save(): void {
     for (const model of this.dirty) {
       const s = this.states.get(model);
@@ -375,32 +382,14 @@ export class Monitor {
       this.settle(s);
       const p = this.layout.monitorModel(model);
       mkdirSync(p.dir, { recursive: true });
-      writeAtomic(p.state, this.stateJson(s));
+      const closed = this.pending.get(model);
+      if (closed) {
+        this.windowLog(model).append(closed);
+        this.pending.delete(model);
+      }
+      writeAtomic(p.state, toJson(s));
     }
     this.dirty.clear();
-  }
-
-  /**
-   * The state as JSON, each closed window's summary written once: a closed window never changes, and
-   * with `retention` windows kept (720 by default, about 5 KB each with 30 inputs) writing them all
-   * again at every save cost more than the rest of the state together.
-   */
-  private stateJson(s: ModelState): Buffer {
-    const { windows, ...rest } = s;
-    // the windows' bytes copied once into the file's, never joined into a string and encoded again
-    const parts: Buffer[] = [WINDOWS_OPEN];
-    windows.forEach((w, i) => {
-      let j = this.windowJson.get(w);
-      if (j === undefined) {
-        j = Buffer.from(toJson(w));
-        this.windowJson.set(w, j);
-      }
-      if (i > 0) parts.push(COMMA);
-      parts.push(j);
-    });
-    // rest as an object's JSON is "{…}" with at least the model's name: windows go first
-    parts.push(Buffer.from(`],${toJson(rest).slice(1)}`));
-    return Buffer.concat(parts);
   }
 
   private schemaOf(dir: string): DatasetSchema {
@@ -448,9 +437,10 @@ export class Monitor {
         details: b.details,
       });
     }
-    s.windows.push(summary);
-    if (s.windows.length > this.settings.retention)
-      s.windows.splice(0, s.windows.length - this.settings.retention);
+    s.closed++;
+    const closed = this.pending.get(s.model);
+    if (closed) closed.push({ seq: s.closed, summary });
+    else this.pending.set(s.model, [{ seq: s.closed, summary }]);
     s.latest = { summary, dir: w.dir, counts: w.counts };
     this.reports.set(s.model, { summary, inputs: d.inputs, outputs: d.outputs });
     this.onWindow(s.model, summary);
@@ -512,10 +502,11 @@ export class Monitor {
 
   view(model: string, since?: Date): MonitoringView {
     const s = this.state(model);
-    const windows = since ? s.windows.filter((w) => Date.parse(w.end) >= since.getTime()) : s.windows;
+    const all = this.closedWindows(model);
+    const windows = since ? all.filter((w) => Date.parse(w.end) >= since.getTime()) : all;
     return {
       model,
-      status: s.no_reference ? "no_reference" : s.windows.length || s.open ? "ok" : "no_data",
+      status: s.no_reference ? "no_reference" : all.length || s.open ? "ok" : "no_data",
       message: s.no_reference ? `${s.no_reference}: ${NO_REFERENCE_MESSAGE}` : null,
       settings: {
         window_rows: this.settings.windowRows,

@@ -73,6 +73,18 @@ function batch(from: number, n: number, f: Frame = shuffled) {
   return countBatch(readMonitorReference(bundle)!, { frame: part, ...bp.predict(part) });
 }
 
+/** The closed windows' file of a home's "phish" model, parsed line by line. */
+function windowLines(h: string): unknown[] {
+  return readFileSync(homeLayout(h).monitorModel("phish").windows, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => {
+      // each line: the summary with its window's number, n
+      const { n: _n, ...summary } = JSON.parse(l);
+      return summary;
+    });
+}
+
 function capture(): { logs: string[]; log: Logger } {
   const logs: string[] = [];
   const sink = new Writable({
@@ -154,8 +166,7 @@ describe("monitoring windows", () => {
     again.save();
     score(3200, again, added);
     again.save();
-    const file = homeLayout(join(tmp.dir, "h-direct")).monitorModel("phish").state;
-    expect(JSON.parse(readFileSync(file, "utf8")).windows).toEqual(v.windows);
+    expect(windowLines(join(tmp.dir, "h-direct"))).toEqual(v.windows);
     expect(new Monitor(join(tmp.dir, "h-direct"), { windowRows: 3000 }, log, null).view("phish")).toEqual(
       again.view("phish"),
     );
@@ -165,23 +176,127 @@ describe("monitoring windows", () => {
     const h = join(tmp.dir, "h-million");
     const { log } = capture();
     const m = new Monitor(h, { windowRows: 10_000, retention: 5 }, log, null);
-    const state = homeLayout(h).monitorModel("phish").state;
+    const { state, windows } = homeLayout(h).monitorModel("phish");
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     const sizes: number[] = [];
+    const lineCounts: number[] = [];
     // 100 batches of 10,000 rows (each closes a window), a minute apart so every timestamp has the
     // same width; the state's size after the 10th window and after the 100th
     for (let i = 0; i < 100; i++) {
       m.record(model(), batch(i % 2, 10_000), new Date(t0 + i * 60_000));
       m.save();
+      lineCounts.push(readFileSync(windows, "utf8").split("\n").length - 1);
       if (i === 9 || i === 99) sizes.push(statSync(state).size);
     }
     const v = m.view("phish");
     expect(v.windows).toHaveLength(5);
     expect(v.windows.reduce((a, w) => a + w.rows, 0)).toBe(50_000);
+    expect(v.windows.map((w) => w.start)).toEqual(
+      [95, 96, 97, 98, 99].map((i) => new Date(t0 + i * 60_000).toISOString()),
+    );
     expect(v.open).toBeNull();
     // what is kept after 1 M rows is what was kept after 100,000: the windows' counts do not grow
     // with the rows scored, only with retention (a few bytes of larger numbers at most)
     expect(Math.abs(sizes[1]! - sizes[0]!) / sizes[0]!).toBeLessThan(0.01);
+    // the closed windows' file: appended one line a window, rewritten with the newest 5 past 10
+    expect(lineCounts.slice(0, 12)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 5, 6]);
+    expect(Math.max(...lineCounts)).toBe(10);
+    expect(windowLines(h)).toHaveLength(lineCounts.at(-1)!);
+    expect(windowLines(h).slice(-5)).toEqual(v.windows);
+  });
+
+  it("the state file holds no closed window: a save writes the open window, never the history again", () => {
+    const h = join(tmp.dir, "h-append");
+    const m = new Monitor(h, { windowRows: 1000, retention: 720 }, capture().log, null);
+    const { state } = homeLayout(h).monitorModel("phish");
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    for (let i = 0; i < 30; i++) m.record(model(), batch(i * 10, 1000), new Date(t0 + i * 1000));
+    m.record(model(), batch(0, 10), new Date(t0 + 60_000));
+    m.save();
+    const saved = JSON.parse(readFileSync(state, "utf8"));
+    expect(saved.windows).toBeUndefined();
+    expect(saved.open.counts.rows).toBe(10);
+    expect(saved.latest.summary.rows).toBe(1000);
+    expect(windowLines(h)).toHaveLength(30);
+    // the file is appended to: the lines written before are the same bytes after the next save
+    const before = readFileSync(homeLayout(h).monitorModel("phish").windows, "utf8");
+    m.record(model(), batch(10, 990), new Date(t0 + 61_000));
+    m.save();
+    const after = readFileSync(homeLayout(h).monitorModel("phish").windows, "utf8");
+    expect(after.startsWith(before)).toBe(true);
+    expect(windowLines(h)).toHaveLength(31);
+  });
+
+  it("a state saved with its windows inside (before windows.jsonl) keeps them, moved to windows.jsonl", () => {
+    const h = join(tmp.dir, "h-legacy");
+    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    for (let i = 0; i < 3; i++) m.record(model(), batch(i * 1000, 1000), new Date(t0 + i * 1000));
+    m.record(model(), batch(3000, 200), new Date(t0 + 5000));
+    m.save();
+    const v = m.view("phish");
+    const { state, windows } = homeLayout(h).monitorModel("phish");
+    // the older layout: the closed windows' summaries in the state, no windows.jsonl
+    writeFileSync(state, JSON.stringify({ ...JSON.parse(readFileSync(state, "utf8")), windows: v.windows }));
+    rmSync(windows);
+    const again = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    expect(again.view("phish")).toEqual(v);
+    expect(windowLines(h)).toEqual(v.windows);
+    again.save();
+    expect(JSON.parse(readFileSync(state, "utf8")).windows).toBeUndefined();
+    expect(new Monitor(h, { windowRows: 1000 }, capture().log, null).view("phish")).toEqual(v);
+  });
+
+  it("a crash after a window's close was appended but before the state was saved counts nothing twice", () => {
+    const h = join(tmp.dir, "h-crash");
+    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const { state } = homeLayout(h).monitorModel("phish");
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    m.record(model(), batch(0, 600), new Date(t0));
+    m.save();
+    const stale = readFileSync(state);
+    m.record(model(), batch(600, 600), new Date(t0 + 1000)); // 1,200 rows: closes
+    m.save();
+    // the state as it was before the close (its rewrite lost), the closed window appended
+    writeFileSync(state, stale);
+    const again = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const v = again.view("phish");
+    expect(v.windows.map((w) => w.rows)).toEqual([1200]);
+    expect(v.open).toBeNull();
+    again.record(model(), batch(0, 100), new Date(t0 + 2000));
+    expect(again.view("phish").open).toMatchObject({ rows: 100, start: new Date(t0 + 2000).toISOString() });
+  });
+
+  it("a window opened in the millisecond the previous one closed is kept across a restart", () => {
+    // a crash between the append and the state's rewrite is told by the windows' numbers, not by times
+    const h = join(tmp.dir, "h-same-ms");
+    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const t0 = new Date("2026-01-01T00:00:00Z");
+    m.record(model(), batch(0, 1000), t0); // closes at t0
+    m.record(model(), batch(1000, 500), t0); // opens at t0
+    m.save();
+    const again = new Monitor(h, { windowRows: 1000 }, capture().log, null).view("phish");
+    expect(again.windows.map((w) => [w.start, w.rows])).toEqual([[t0.toISOString(), 1000]]);
+    expect(again.open).toMatchObject({ start: t0.toISOString(), rows: 500 });
+  });
+
+  it("a line of windows.jsonl cut short by a crash is skipped; the lines after it stay whole", () => {
+    const h = join(tmp.dir, "h-torn");
+    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    m.record(model(), batch(0, 1000), new Date(t0));
+    m.save();
+    const { windows } = homeLayout(h).monitorModel("phish");
+    writeFileSync(windows, `${readFileSync(windows, "utf8")}{"version":"phish:1","sta`);
+    const { logs, log } = capture();
+    const again = new Monitor(h, { windowRows: 1000 }, log, null);
+    again.record(model(), batch(1000, 1000), new Date(t0 + 1000));
+    again.save();
+    expect(again.view("phish").windows.map((w) => w.start)).toEqual([
+      new Date(t0).toISOString(),
+      new Date(t0 + 1000).toISOString(),
+    ]);
+    expect(logs.join("")).toContain("unreadable window lines skipped");
   });
 
   it("a damaged state file is moved aside and said; monitoring starts anew", () => {

@@ -210,5 +210,12 @@ describe("monitoring the traffic a champion scores", () => {
     expect(m.windows.every((w) => w.rows === TEST_ROWS)).toBe(true);
     // two windows more than before, one full report: the same room whatever the rows scored
     expect(statSync(state).size).toBeLessThan(size * 1.5);
+    // the closed windows' file: 9 windows appended, at most twice the retention kept
+    const kept = readFileSync(homeLayout(home).monitorModel(modelName).windows, "utf8").split("\n");
+    expect(kept.length - 1).toBeLessThanOrEqual(6);
+    // each line: the summary with its window's number, n
+    expect(kept.slice(-4, -1).map((l) => ({ ...JSON.parse(l), n: undefined }))).toEqual(
+      m.windows.map((w) => ({ ...w, n: undefined })),
+    );
   });
 });

@@ -1,0 +1,150 @@
+/**
+ * A model's closed windows' summaries in a file of their own (`monitoring/<model>/windows.jsonl`, one
+ * JSON object a line, oldest first), appended as windows close: a closed window never changes, and
+ * rewriting all of them (720 by default, about 5 KB each with 30 inputs) with the open window's
+ * counts at every 5-second save cost more than the rest of monitoring's saving together
+ * (BENCHMARKS.md, "Monitoring's cost on scoring"). Bounded: past twice `retention` lines the file is
+ * rewritten with the newest `retention` (atomically), so an append costs one write of its own lines
+ * and a rewrite comes once every `retention` windows. The summaries are read back when asked for
+ * (`Monitor.view`), never kept in the serving process's heap. Each line is the summary with its
+ * window's number (`n`: 1, 2, … per model, see monitor.ts), which `read` leaves out.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { z } from "zod";
+import type { Logger } from "../core/log.ts";
+
+const DRIFT_METHODS = ["ks_statistic", "wasserstein", "jensen_shannon", "ks_test", "chi2_test"] as const;
+const score = z.number().nullable();
+
+const FeatureSummarySchema = z.object({
+  method: z.enum(DRIFT_METHODS),
+  score,
+  threshold: z.number(),
+  drifted: z.boolean(),
+  psi: score,
+  missing_rate: z.number(),
+});
+export type FeatureSummary = z.infer<typeof FeatureSummarySchema>;
+
+const OutputSummarySchema = z.object({ score, method: z.enum(DRIFT_METHODS), drifted: z.boolean() });
+
+export const WindowSummarySchema = z.object({
+  version: z.string(),
+  start: z.string(),
+  end: z.string(),
+  rows: z.number().int().min(0),
+  share_drifted: z.number(),
+  dataset_drift: z.boolean(),
+  drifted: z.array(z.string()),
+  features: z.record(z.string(), FeatureSummarySchema),
+  outputs: z.object({
+    threat_rate: z.number(),
+    reference_threat_rate: z.number(),
+    threat_rate_change: z.number(),
+    probability: OutputSummarySchema,
+    predicted_class: OutputSummarySchema,
+  }),
+  unseen_share: z.number(),
+  alerts: z.array(z.string()),
+});
+export type WindowSummary = z.infer<typeof WindowSummarySchema>;
+
+/** A closed window's summary and its number (the model's windows closed up to it). */
+export interface NumberedWindow {
+  seq: number;
+  summary: WindowSummary;
+}
+
+const SeqSchema = z.object({ n: z.number().int().min(1) });
+
+/** JSON without NaN/Infinity surprises (they become null, as in drift.json). */
+export function toJson(x: unknown): string {
+  return JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
+}
+
+export function writeAtomic(file: string, text: string | Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+const NEWLINE = 0x0a;
+
+export class WindowLog {
+  private readonly file: string;
+  private readonly retention: number;
+  private readonly log: Logger;
+  /** Lines in the file, counted at the first append (null until then). */
+  private lines: number | null = null;
+
+  constructor(file: string, retention: number, log: Logger) {
+    this.file = file;
+    this.retention = retention;
+    this.log = log;
+  }
+
+  /** Add closed windows' summaries (oldest first) after those in the file. */
+  append(windows: readonly NumberedWindow[]): void {
+    if (windows.length === 0) return;
+    let text = `${windows.map((w) => toJson({ n: w.seq, ...w.summary })).join("\n")}\n`;
+    if (this.lines === null) {
+      mkdirSync(dirname(this.file), { recursive: true });
+      const kept = existsSync(this.file) ? readFileSync(this.file) : Buffer.alloc(0);
+      let n = 0;
+      for (let at = kept.indexOf(NEWLINE); at >= 0; at = kept.indexOf(NEWLINE, at + 1)) n++;
+      // a line cut short by a crash mid-append: ended here, so the new lines stay lines of their own
+      if (kept.length > 0 && kept[kept.length - 1] !== NEWLINE) {
+        text = `\n${text}`;
+        n++;
+      }
+      this.lines = n;
+    }
+    appendFileSync(this.file, text);
+    this.lines += windows.length;
+    if (this.lines > 2 * this.retention) this.compact();
+  }
+
+  /** The file rewritten with its newest `retention` lines. */
+  private compact(): void {
+    const newest = this.rawLines().slice(-this.retention);
+    writeAtomic(this.file, `${newest.join("\n")}\n`);
+    this.lines = newest.length;
+  }
+
+  private rawLines(): string[] {
+    if (!existsSync(this.file)) return [];
+    return readFileSync(this.file, "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "");
+  }
+
+  /** The number of the newest window in the file (its last line that parses; 0: none). */
+  lastSeq(): number {
+    const lines = this.rawLines();
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        return SeqSchema.parse(JSON.parse(lines[i]!)).n;
+      } catch {
+        // cut short by a crash: the line before it
+      }
+    }
+    return 0;
+  }
+
+  /** The newest `retention` summaries, oldest first; a line that does not parse is skipped and said. */
+  read(): WindowSummary[] {
+    const out: WindowSummary[] = [];
+    let bad = 0;
+    for (const l of this.rawLines().slice(-this.retention)) {
+      try {
+        out.push(WindowSummarySchema.parse(JSON.parse(l)));
+      } catch {
+        bad++;
+      }
+    }
+    if (bad > 0)
+      this.log.warn({ file: this.file, lines: bad }, "monitoring: unreadable window lines skipped");
+    return out;
+  }
+}
