@@ -1,7 +1,7 @@
 /** The one-standard-error threshold rule on hand-computed folds. */
 import { describe, expect, it } from "vitest";
-import type { Fold } from "../../src/selection/kfold.ts";
 import { oneSeThreshold } from "../../bench/threshold-rule.ts";
+import type { Fold } from "../../src/selection/kfold.ts";
 
 // Fold "up" (y 1 1 0 0; scores 0.9 0.4 0.3 0.1): F1 at 0.5 = 2·1/(2·1 + 0 + 1) = 2/3; at 0.35 both
 // threats flagged, F1 = 1: d = +1/3. Fold "down" (y 1 0 0 0; scores 0.8 0.45 0.2 0.1): F1 at 0.5 = 1;

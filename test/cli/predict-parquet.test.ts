@@ -10,7 +10,7 @@ import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { literal, openDuckDb } from "../../src/store/duckdb/connection.ts";
 import { writeParquet } from "../../src/store/duckdb/parquet.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCli, trainQuickForest } from "../helpers/cli.ts";
 import { PHISHING_CSV, ROOT, tempDir } from "../helpers/env.ts";
 
 const tmp = tempDir("netsec-predict-parquet-");
@@ -27,19 +27,7 @@ const inputCsv = join(tmp.dir, "in.csv");
 const inputParquet = join(tmp.dir, "in.parquet");
 
 beforeAll(async () => {
-  const t = runCli(
-    [
-      "train",
-      "--dataset",
-      "phishing",
-      "--models",
-      "random_forest",
-      "--params",
-      '{"n_estimators":20}',
-      "--json",
-    ],
-    env,
-  );
+  const t = trainQuickForest(env);
   expect(t.code, t.stderr).toBe(0);
   writeFileSync(
     inputCsv,

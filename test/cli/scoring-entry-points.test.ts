@@ -16,7 +16,7 @@ import { ModelRegistry } from "../../src/bundle/registry.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import { buildApp } from "../../src/serve/app.ts";
 import { registryModelSource } from "../../src/serve/model-holder.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCli, trainQuickForest } from "../helpers/cli.ts";
 import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
 import { multipart } from "../serve/helpers.ts";
 
@@ -45,19 +45,7 @@ function csv(labelled: boolean, label = (i: number) => data[i]!.at(-1)!): string
 }
 
 beforeAll(async () => {
-  const t = runCli(
-    [
-      "train",
-      "--dataset",
-      "phishing",
-      "--models",
-      "random_forest",
-      "--params",
-      '{"n_estimators":20}',
-      "--json",
-    ],
-    env,
-  );
+  const t = trainQuickForest(env);
   expect(t.code, t.stderr).toBe(0);
   bundleDir = new ModelRegistry(home).resolve("champion").dir;
   app = await buildApp({

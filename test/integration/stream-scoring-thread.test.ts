@@ -22,7 +22,7 @@ import { createStreamMetrics } from "../../src/stream/metrics.ts";
 import { decoder } from "../../src/stream/records.ts";
 import { type StreamHandle, startStream } from "../../src/stream/run.ts";
 import { ScoringThread, type ThreadScored } from "../../src/stream/score-thread.ts";
-import { runCli } from "../helpers/cli.ts";
+import { trainQuickForest } from "../helpers/cli.ts";
 import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
 
 const brokers = process.env.NETSEC_TEST_KAFKA_BROKERS;
@@ -37,19 +37,7 @@ let header: string[];
 let records: string[];
 
 beforeAll(() => {
-  const t = runCli(
-    [
-      "train",
-      "--dataset",
-      "phishing",
-      "--models",
-      "random_forest",
-      "--params",
-      '{"n_estimators":20}',
-      "--json",
-    ],
-    { NETSEC_HOME: home, NETSEC_STORE_URI: "" },
-  );
+  const t = trainQuickForest({ NETSEC_HOME: home, NETSEC_STORE_URI: "" });
   expect(t.code, t.stderr).toBe(0);
   const lines = readFileSync(PHISHING_CSV, "utf8").trim().split(/\r?\n/);
   header = lines[0]!.replace(/"/g, "").split(",");

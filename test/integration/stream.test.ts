@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelRegistry } from "../../src/bundle/registry.ts";
 import { openDuckDb } from "../../src/store/duckdb/connection.ts";
 import { ensureTopic, StreamConsumer, StreamProducer } from "../../src/stream/kafka.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCli, trainQuickForest } from "../helpers/cli.ts";
 import { MIRROR, PHISHING_CSV, ROOT, tempDir } from "../helpers/env.ts";
 
 const brokers = process.env.NETSEC_TEST_KAFKA_BROKERS;
@@ -39,19 +39,7 @@ afterAll(() => {
 });
 
 beforeAll(() => {
-  const t = runCli(
-    [
-      "train",
-      "--dataset",
-      "phishing",
-      "--models",
-      "random_forest",
-      "--params",
-      '{"n_estimators":20}',
-      "--json",
-    ],
-    env,
-  );
+  const t = trainQuickForest(env);
   expect(t.code, t.stderr).toBe(0);
   const p = runCli(
     ["predict", "--model", "champion", "--input", PHISHING_CSV, "--output", join(tmp.dir, "p.csv"), "--json"],

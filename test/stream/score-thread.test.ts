@@ -15,7 +15,7 @@ import type { InRecord } from "../../src/stream/kafka.ts";
 import { decoder } from "../../src/stream/records.ts";
 import { type ScoredBatch, scoreBatch, scoreBatchOn } from "../../src/stream/score.ts";
 import { ScoringThread } from "../../src/stream/score-thread.ts";
-import { runCli } from "../helpers/cli.ts";
+import { trainQuickForest } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/env.ts";
 import { phishingCsvSlice } from "../serve/fixtures/predictor.ts";
 
@@ -27,19 +27,7 @@ let thread: ScoringThread;
 
 beforeAll(() => {
   const home = join(tmp.dir, "home");
-  const t = runCli(
-    [
-      "train",
-      "--dataset",
-      "phishing",
-      "--models",
-      "random_forest",
-      "--params",
-      '{"n_estimators":20}',
-      "--json",
-    ],
-    { NETSEC_HOME: home, NETSEC_STORE_URI: "" },
-  );
+  const t = trainQuickForest({ NETSEC_HOME: home, NETSEC_STORE_URI: "" });
   expect(t.code, t.stderr).toBe(0);
   p = loadPredictor(new ModelRegistry(home).versionDir("netsec-phishing", 1), "netsec-phishing:1");
   const all = phishingCsvSlice(1500, 0).trim().split("\n");
