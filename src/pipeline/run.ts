@@ -7,6 +7,7 @@
  */
 import { ModelRegistry } from "../bundle/registry.ts";
 import type { Config } from "../config/env.ts";
+import { releaseUnreachable } from "../core/memory.ts";
 import { getDataset } from "../datasets/registry.ts";
 import { loadSchemaFile } from "../datasets/schema.ts";
 import { s3StoreFrom } from "../tracking/s3.ts";
@@ -102,6 +103,10 @@ export async function runPipeline(
     const transformed = await run.step("transform", () => transformStep(run, train, test));
     const tuned = await run.step("tune", () => tuneStep(run, train, transformed));
     const evaluated = await run.step("evaluate", () => evaluateStep(run, transformed, tuned));
+    // every fit is done (the refit may run beside the search into this step): their shared buffers
+    // (a random forest's out-of-bag sums: 84 MB at 1 M rows, 840 MB at 10 M) are garbage, held by
+    // the idle worker threads and this one until a collection
+    await releaseUnreachable();
     await run.step("bundle", () =>
       bundleStep(run, { ...data, testName: sources.testName }, transformed, tuned, evaluated, drift),
     );

@@ -13,6 +13,7 @@ import { modelCardHtml, modelCardMarkdown } from "../../bundle/model-card.ts";
 import { writeBundleOnnx } from "../../bundle/onnx/write.ts";
 import { writeTrainDigest } from "../../bundle/train-digest.ts";
 import type { Frame } from "../../core/frame.ts";
+import { collectGarbage, releaseUnreachable } from "../../core/memory.ts";
 import { importantInputs } from "../../monitor/importance.ts";
 import { buildMonitorReference, writeMonitorReference } from "../../monitor/reference.ts";
 import { binaryMetrics } from "../../selection/metrics.ts";
@@ -82,10 +83,13 @@ export async function bundleStep(
   };
   mkdirSync(paths.bundle, { recursive: true });
   // first, so that the binned training rows (150 MB at 1 M rows, on shared memory only the garbage
-  // collector frees) are let go before the digest and profile, whose allocations collect them
+  // collector frees) are let go before the digest and profile
   run.progress("bundle", 0.05, "the transformed rows as train.npy and test.npy");
   writeTransformedRows(run, t);
   t.releaseXtr(); // train.npy was its last reader
+  // …and freed now: the worker threads that grew the trees on them are stopped and this thread
+  // collects (without it they stayed resident to the end of the run, ONNX child included)
+  await releaseUnreachable();
   run.progress("bundle", 0.3, `training-row digest and reference profile of ${train.nRows} rows`);
   manifest.train_digest = writeTrainDigest(paths.bundle, train, t.transformer.inputColumns);
   const profile = profileFrame(train, schema, cfg.seed);
@@ -115,6 +119,8 @@ export async function bundleStep(
   // the training rows' last reader was the monitoring reference: their buffers (264 MB at 1 M rows)
   // are freed now, before the ONNX child starts, not whenever the garbage collector would
   train.release();
+  // the monitoring reference's garbage (its predictions of the training rows) freed before the child
+  collectGarbage();
   const n = test.nRows;
   // the evaluate step's scores of the test rows (the model the bundle holds), decided as the bundle
   // decides them: not scored again, which would leave a matrix per block to the garbage collector
