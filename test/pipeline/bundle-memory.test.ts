@@ -1,5 +1,7 @@
 /**
- * When the bundle step starts the ONNX child, the training run's shared buffers are gone from memory,
+ * The training frame is freed before the fit (the bundle's digest, profile and importance sample are
+ * taken from it at the transform step). When the bundle step starts the ONNX child, the training
+ * run's shared buffers are gone from memory,
  * not waiting for a garbage collection that may never come before the run ends: the transform step's
  * binned training rows (released after train.npy) and the forest's out-of-bag sums (garbage after
  * the fit). Observed in process through WeakRefs taken when they were made (the steps wrapped, the
@@ -16,6 +18,10 @@ const seen = vi.hoisted(() => ({
   refs: [] as { what: string; ref: WeakRef<object> }[],
   /** At the ONNX export's start: what was still alive. */
   aliveAtOnnx: null as string[] | null,
+  /** The training frame's column buffers (as the transform step got them). */
+  trainBuffers: [] as ArrayBufferLike[],
+  /** At the first fit's start: the bytes those buffers still held. */
+  trainBytesAtFit: null as number | null,
 }));
 
 vi.mock("../../src/pipeline/steps/transform.ts", async (importOriginal) => {
@@ -23,6 +29,9 @@ vi.mock("../../src/pipeline/steps/transform.ts", async (importOriginal) => {
   return {
     ...m,
     transformStep: (...a: Parameters<typeof m.transformStep>) => {
+      const train = a[1];
+      for (const c of train.columns)
+        seen.trainBuffers.push(c.kind === "numeric" ? c.values.buffer : c.codes.buffer);
       const t = m.transformStep(...a);
       seen.refs.push({ what: "binned training rows", ref: new WeakRef(t.Xtr.bins.buffer) });
       if (t.Xtr.raw) seen.refs.push({ what: "raw columns", ref: new WeakRef(t.Xtr.raw.data.buffer) });
@@ -37,6 +46,7 @@ vi.mock("../../src/models/random-forest.ts", async (importOriginal) => {
   const Shared = globalThis.SharedArrayBuffer;
   const { fitBinned } = m.RandomForestClassifier.prototype;
   m.RandomForestClassifier.prototype.fitBinned = async function (this: unknown, ...a) {
+    seen.trainBytesAtFit ??= seen.trainBuffers.reduce((n, b) => n + b.byteLength, 0);
     const made: SharedArrayBuffer[] = [];
     globalThis.SharedArrayBuffer = class extends Shared {
       constructor(n: number) {
@@ -72,7 +82,7 @@ afterAll(async () => {
 });
 
 describe("bundle step", () => {
-  it("starts the ONNX child with the binned training rows and the fit's shared buffers freed", async () => {
+  it("fits without the training frame; starts the ONNX child with the binned rows and the fit's shared buffers freed", async () => {
     const env = loadConfig(
       { NETSEC_HOME: tmp.dir, NETSEC_DATASET_MIRROR: MIRROR, NETSEC_STORE_URI: "" },
       tmp.dir,
@@ -91,5 +101,8 @@ describe("bundle step", () => {
     expect(made).toContain("binned training rows");
     expect(made.filter((w) => w.startsWith("fit buffer")).length).toBeGreaterThan(0);
     expect(seen.aliveAtOnnx).toEqual([]);
+    // the training frame (what the bundle reads of it taken at the transform step) freed before the fit
+    expect(seen.trainBuffers.length).toBeGreaterThan(30);
+    expect(seen.trainBytesAtFit).toBe(0);
   });
 });
