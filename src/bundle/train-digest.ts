@@ -49,9 +49,17 @@ export function writeTrainDigest(
   frame: Frame,
   columns: readonly string[],
 ): { file: typeof TRAIN_DIGEST_FILE; rows: number; distinct: number } {
-  const d = trainDigest(frame, columns);
+  return writeDigest(dir, trainDigest(frame, columns), frame.nRows);
+}
+
+/** A digest made earlier by trainDigest (of `rows` rows) written as writeTrainDigest writes it. */
+export function writeDigest(
+  dir: string,
+  d: BigUint64Array,
+  rows: number,
+): { file: typeof TRAIN_DIGEST_FILE; rows: number; distinct: number } {
   writeFileSync(join(dir, TRAIN_DIGEST_FILE), new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-  return { file: TRAIN_DIGEST_FILE, rows: frame.nRows, distinct: d.length };
+  return { file: TRAIN_DIGEST_FILE, rows, distinct: d.length };
 }
 
 /** A bundle's digest, or null for bundles made before digests existed. */

@@ -74,7 +74,7 @@ export class BinnedMatrixBuilder {
   private readonly cuts: Float64Array[];
   private readonly hasMissing: Uint8Array;
   /** Quantile-binned features' columns (copied) and their bins' single values, by feature. */
-  private readonly quantile = new Map<number, { data: Float64Array; single: Float64Array }>();
+  private readonly quantile = new Map<number, { data: Float64Array<ArrayBuffer>; single: Float64Array }>();
   private added = 0;
 
   constructor(
@@ -145,6 +145,10 @@ export class BinnedMatrixBuilder {
         index[f] = s;
         data.set(q.data, s * n);
         single.set(q.single, s * 256);
+        // each copy freed as soon as it is packed: the packed columns never sit beside all of their
+        // copies (2 × 516 MB at 10 M training rows and 8 such features; the shared pages fill as
+        // they are written)
+        q.data.buffer.transfer(0);
         s++;
       }
       this.quantile.clear();

@@ -11,13 +11,14 @@ import { BundlePredictor, writeBundle } from "../../bundle/bundle.ts";
 import type { BundleManifest } from "../../bundle/manifest.ts";
 import { modelCardHtml, modelCardMarkdown } from "../../bundle/model-card.ts";
 import { writeBundleOnnx } from "../../bundle/onnx/write.ts";
-import { writeTrainDigest } from "../../bundle/train-digest.ts";
+import { trainDigest, writeDigest } from "../../bundle/train-digest.ts";
 import type { Frame } from "../../core/frame.ts";
-import { importantInputs } from "../../monitor/importance.ts";
+import { collectGarbage, releaseUnreachable } from "../../core/memory.ts";
+import { importanceSampleRows, importantInputs } from "../../monitor/importance.ts";
 import { buildMonitorReference, writeMonitorReference } from "../../monitor/reference.ts";
 import { binaryMetrics } from "../../selection/metrics.ts";
 import type { DriftReport } from "../../validate/drift.ts";
-import { profileFrame } from "../../validate/profile.ts";
+import { type DataProfile, profileFrame } from "../../validate/profile.ts";
 import { writeNpyBlocks, writeNpyInt64, writeNpyMatrix } from "../npy.ts";
 import { scoresInBlocks } from "../row-blocks.ts";
 import type { PipelineRun } from "../runner.ts";
@@ -27,16 +28,44 @@ import type { RunData } from "./split.ts";
 import type { Transformed } from "./transform.ts";
 import type { Tuned } from "./tune.ts";
 
+/**
+ * What the bundle step reads of the training rows, taken when the transform step has binned them: the
+ * training frame (264 MB of columns at 1 M rows, 2.6 GB at 10 M) is then freed before the fit, not
+ * after the bundle.
+ */
+export interface TrainingRows {
+  rows: number;
+  sha256: string;
+  /** trainDigest of the bundle's input columns. */
+  digest: BigUint64Array;
+  /** The reference profile (profileFrame). */
+  profile: DataProfile;
+  /** The rows importantInputs explains (importanceSampleRows). */
+  sample: Frame;
+}
+
+export function trainingRows(run: PipelineRun, train: Frame, t: Transformed): TrainingRows {
+  run.progress("transform", 0.9, `training-row digest and reference profile of ${train.nRows} rows`);
+  return {
+    rows: train.nRows,
+    sha256: frameSha256(train),
+    digest: trainDigest(train, t.transformer.inputColumns),
+    profile: profileFrame(train, run.schema, run.cfg.seed),
+    sample: train.take(importanceSampleRows(train.nRows)),
+  };
+}
+
 export async function bundleStep(
   run: PipelineRun,
-  data: RunData & { testName: string },
+  data: Omit<RunData, "train"> & { testName: string },
+  trainRows: TrainingRows,
   t: Transformed,
   tuned: Tuned,
   ev: Evaluated,
   drift: DriftReport,
 ): Promise<BundleManifest> {
   const { cfg, schema, paths } = run;
-  const { train, test } = data;
+  const { test } = data;
   const win = tuned.winner;
   const scoring = cfg.search.scoring;
   const manifest: BundleManifest = {
@@ -68,9 +97,9 @@ export async function bundleStep(
       ...(ev.perClass ? { test_per_class: ev.perClass.per_class } : {}),
     },
     data: {
-      train_sha256: frameSha256(train),
+      train_sha256: trainRows.sha256,
       test_sha256: frameSha256(test),
-      train_rows: train.nRows,
+      train_rows: trainRows.rows,
       test_rows: test.nRows,
     },
     files: {
@@ -82,13 +111,15 @@ export async function bundleStep(
   };
   mkdirSync(paths.bundle, { recursive: true });
   // first, so that the binned training rows (150 MB at 1 M rows, on shared memory only the garbage
-  // collector frees) are let go before the digest and profile, whose allocations collect them
+  // collector frees) are let go before the bundle is loaded and the ONNX child starts
   run.progress("bundle", 0.05, "the transformed rows as train.npy and test.npy");
   writeTransformedRows(run, t);
   t.releaseXtr(); // train.npy was its last reader
-  run.progress("bundle", 0.3, `training-row digest and reference profile of ${train.nRows} rows`);
-  manifest.train_digest = writeTrainDigest(paths.bundle, train, t.transformer.inputColumns);
-  const profile = profileFrame(train, schema, cfg.seed);
+  // …and freed now: the worker threads that grew the trees on them are stopped and this thread
+  // collects (without it they stayed resident to the end of the run, ONNX child included)
+  await releaseUnreachable();
+  manifest.train_digest = writeDigest(paths.bundle, trainRows.digest, trainRows.rows);
+  const { profile } = trainRows;
   writeBundle(paths.bundle, manifest, t.transformer, ev.model, profile);
   writeTransformation(run, t);
   run.progress("bundle", 0.5, "monitoring reference");
@@ -109,12 +140,11 @@ export async function bundleStep(
         source:
           "out-of-fold predictions of the training rows (threat rate, probabilities); training labels (class mix)",
       },
-      importantInputs(bp, train),
+      importantInputs(bp, trainRows.sample),
     ),
   );
-  // the training rows' last reader was the monitoring reference: their buffers (264 MB at 1 M rows)
-  // are freed now, before the ONNX child starts, not whenever the garbage collector would
-  train.release();
+  // the monitoring reference's garbage (its predictions of the training rows) freed before the child
+  collectGarbage();
   const n = test.nRows;
   // the evaluate step's scores of the test rows (the model the bundle holds), decided as the bundle
   // decides them: not scored again, which would leave a matrix per block to the garbage collector

@@ -6,8 +6,6 @@
  * first. A single candidate of a bagged model is scored out of bag instead (tune-oob.ts). Then a soft
  * vote of the best models, selected when it beats them on CV (tune-ensemble.ts).
  */
-import type { Frame } from "../../core/frame.ts";
-import { duplicateGroupsOfFrame } from "../../datasets/split.ts";
 import { snakeKeys } from "../../models/params.ts";
 import { createModel, getModelSpec } from "../../models/registry.ts";
 import { stratifiedKFold } from "../../selection/kfold.ts";
@@ -64,8 +62,16 @@ export function gridCandidates(cfg: PipelineConfig): { model: string; params: Re
   });
 }
 
-export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): Promise<Tuned> {
-  const { cfg, schema } = run;
+/**
+ * `duplicates`: the training rows' groups of identical feature values (duplicateGroupsOfFrame), taken
+ * before the training frame was freed.
+ */
+export async function tuneStep(
+  run: PipelineRun,
+  duplicates: { groups: Int32Array; nGroups: number },
+  t: Transformed,
+): Promise<Tuned> {
+  const { cfg } = run;
   const search = cfg.search;
   // HGB splits the schema's categorical columns natively unless the user's params say otherwise
   const params = withNativeCategoricals(cfg.models, search.params, t.transformer);
@@ -74,14 +80,14 @@ export async function tuneStep(run: PipelineRun, train: Frame, t: Transformed): 
   // validate every candidate's params before spending any time
   const parsed = candidates.map((c) => createModel(c.model, c.params).params as Record<string, unknown>);
   // one candidate of a bagged model: its out-of-bag scores, no folds (tune-oob.ts)
-  const { groups, nGroups } = duplicateGroupsOfFrame(train, schema.featureNames);
+  const { groups, nGroups } = duplicates;
   let oobRefit: Refitted | null = null;
   if (outOfBagInstead(run, candidates, parsed[0] ?? {})) {
     const r = await outOfBagTune(run, t, candidates[0]!, { groups, nGroups });
     if ("tuned" in r) return r.tuned;
     oobRefit = r.refit;
   }
-  const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < train.nRows ? groups : undefined);
+  const folds = stratifiedKFold(t.yTrain.y, search.cv, cfg.seed, nGroups < t.Xtr.nRows ? groups : undefined);
   if (search.kind === "halving") return withSoftVote(run, t, folds, await halvingTune(run, t, folds));
   const fits = planSearch(candidates).fits.length;
   const total = fits * folds.length;
