@@ -172,10 +172,9 @@ export class HistGradientBoostingClassifier implements Classifier {
       n,
       R,
       off[Xt.nCols]!,
-      // live node histograms: one per splittable leaf, and a split's parent and two children
-      Math.min(P.maxLeafNodes ?? 64, 64) + 3,
+      // live node histograms: one per splittable leaf, and the one being built
+      Math.min(P.maxLeafNodes ?? 64, 64) + 2,
       stepRows ? Math.min(2 * n, 2 * (P.maxLeafNodes ?? n)) : 0,
-      off,
     );
     const g = wasm ? wasm.g : new Float32Array(n * R);
     const h = wasm ? wasm.h : new Float32Array(n * R);
@@ -193,9 +192,7 @@ export class HistGradientBoostingClassifier implements Classifier {
       categories,
       categorical: anyCat ? isCat : null,
     };
-    // (histograms a late helper may still use are set aside until it is done)
-    const pool = new HistPool(off[Xt.nCols]!, wasm?.slots, () => !wasm?.helperBusy());
-    const scratch = growScratch(n, Xt.nCols, histScratch(n), pool);
+    const scratch = growScratch(n, Xt.nCols, histScratch(n), new HistPool(off[Xt.nCols]!, wasm?.slots));
     const growParams = {
       maxLeafNodes: P.maxLeafNodes ?? Number.POSITIVE_INFINITY,
       maxDepth: P.maxDepth ?? Number.POSITIVE_INFINITY,

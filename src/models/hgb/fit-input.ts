@@ -87,15 +87,10 @@ export function binOnTwoThreads(
     const mapper = fitBinMapper(X, opts);
     return { mapper, bins: binMatrix(X, mapper, true) };
   }
-  // the helper's columns, copied to shared memory unless they are there
+  // every other column (columns of one kind, quantile or one-hot, tend to come together); copied
+  // to shared memory unless they are there
+  const columns = Int32Array.from({ length: nCols >>> 1 }, (_, j) => 2 * j + 1);
   const inPlace = X.data.buffer instanceof SharedArrayBuffer;
-  const columns = helperColumns(X, inPlace);
-  if (columns.length === 0) {
-    const mapper = fitBinMapper(X, opts);
-    return { mapper, bins: binMatrix(X, mapper, true) };
-  }
-  const theirs = new Uint8Array(nCols);
-  for (const f of columns) theirs[f] = 1;
   const data = inPlace ? X.data : new Float64Array(new SharedArrayBuffer(8 * nRows * columns.length));
   if (!inPlace)
     for (let j = 0; j < columns.length; j++)
@@ -114,7 +109,7 @@ export function binOnTwoThreads(
   const ok = runWithHelper(
     task("hgb.binColumns", { data, nRows, base, opts, bins: theirBins, out }),
     () => {
-      for (let f = 0; f < nCols; f++) if (!theirs[f]) fitHere(f);
+      for (let f = 0; f < nCols; f += 2) fitHere(f);
     },
     undefined,
     WAIT_MS,
@@ -147,59 +142,6 @@ export function binOnTwoThreads(
     },
     bins,
   };
-}
-
-/**
- * A column's binning cost in milliseconds of one thread for NSL-KDD's 126k rows (their ratios are
- * what matters), judged by the distinct values among PROBE_ROWS rows spread over the column: many
- * (PROBE_MANY or more): sorted for quantile thresholds, then binned by an eight-step search (about 15
- * ms); more than 8: collected without a sort and binned by the search (3.5); at most 8: binned by a
- * comparison or a few (0.9). Copying a column to shared memory for the helper costs about 0.75 ms
- * (most of it the page faults of the fresh buffer): nearly what a one-hot column's binning saves.
- */
-const COST_SORTED = 15;
-const COST_SEARCHED = 3.5;
-const COST_FEW = 0.9;
-const COST_COPY = 0.75;
-const PROBE_ROWS = 256;
-const PROBE_MANY = 64;
-
-/**
- * The columns the helper bins: the costliest ones, as many as make the two threads' loads closest,
- * this thread's load counting the copies of the helper's columns (none when X is in shared memory).
- * On NSL-KDD the helper takes the high-cardinality columns, so this thread copies a few columns
- * instead of every other one (61 of 122: 61 MB, about 45 ms before the helper could start).
- */
-export function helperColumns(X: Matrix, inPlace: boolean): Int32Array {
-  const { nRows, nCols } = X;
-  const step = Math.max(1, Math.floor(nRows / PROBE_ROWS));
-  const cost = new Float64Array(nCols);
-  const probe = new Float64Array(Math.ceil(nRows / step));
-  let total = 0;
-  for (let f = 0; f < nCols; f++) {
-    let k = 0;
-    for (let r = 0; r < nRows; r += step) probe[k++] = X.data[f * nRows + r]!;
-    const sorted = probe.subarray(0, k).sort();
-    let distinct = k > 0 ? 1 : 0;
-    for (let i = 1; i < k; i++) if (!(sorted[i] === sorted[i - 1])) distinct++;
-    cost[f] = distinct >= PROBE_MANY ? COST_SORTED : distinct > 8 ? COST_SEARCHED : COST_FEW;
-    total += cost[f]!;
-  }
-  const order = Array.from({ length: nCols }, (_, f) => f).sort((a, b) => cost[b]! - cost[a]! || a - b);
-  const copy = inPlace ? 0 : COST_COPY;
-  // the k costliest columns to the helper, k the one with the lower of the two loads the highest
-  let best = 0;
-  let bestLoad = total;
-  let helper = 0;
-  for (let k = 1; k < nCols; k++) {
-    helper += cost[order[k - 1]!]!;
-    const load = Math.max(helper, total - helper + k * copy);
-    if (load < bestLoad) {
-      bestLoad = load;
-      best = k;
-    }
-  }
-  return Int32Array.from(order.slice(0, best).sort((a, b) => a - b));
 }
 
 /** Steps of the sparse rows' hand-offs (each over rows [from, to) of the bins, shared memory). */

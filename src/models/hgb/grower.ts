@@ -29,7 +29,6 @@ import {
   type HistScratch,
   subtractHistogram,
 } from "./histogram.ts";
-import type { ChildSearch, NodeSearch } from "./node-step.ts";
 import { findBestSplit, nodeValue, type SplitInfo } from "./split.ts";
 
 export interface GrowInput extends HistInput {
@@ -65,6 +64,7 @@ export interface GrowScratch {
   right: Uint32Array;
   /** Feature permutation for feature subsampling (length nFeatures). */
   perm: Uint32Array;
+  allowed: Uint8Array;
 }
 
 export function growScratch(
@@ -78,6 +78,7 @@ export function growScratch(
     hists,
     right: new Uint32Array(nRows),
     perm: new Uint32Array(nFeatures),
+    allowed: new Uint8Array(nFeatures),
   };
 }
 
@@ -130,12 +131,11 @@ export function growTree(
     return feature.length - 1;
   };
   const nSub = P.maxFeatures < 1 ? Math.max(1, Math.ceil(P.maxFeatures * nFeatures)) : nFeatures;
-  // a fresh mask per call when subsampling (the two children of a split are searched together)
   const allowedFeatures = (): Uint8Array | null => {
     if (nSub >= nFeatures) return null;
-    const { perm } = scratch;
-    const allowed = new Uint8Array(nFeatures);
+    const { perm, allowed } = scratch;
     for (let f = 0; f < nFeatures; f++) perm[f] = f;
+    allowed.fill(0);
     for (let i = 0; i < nSub; i++) {
       const j = i + rng.int(nFeatures - i);
       const t = perm[i]!;
@@ -146,41 +146,21 @@ export function growTree(
     return allowed;
   };
   const splitParams = { minSamplesLeaf: P.minSamplesLeaf, minChildWeight: P.minChildWeight, l2: P.l2 };
-  const search: NodeSearch = {
-    off,
-    nBins,
-    hasMissing,
-    common: inp.rows.common,
-    categorical: inp.categorical,
-    ...splitParams,
-  };
-  const findSplit = (hist: Float64Array, c: ChildSearch): SplitInfo | null =>
-    findBestSplit(
-      hist,
+  const findSplit = (nd: Node): void => {
+    nd.split = findBestSplit(
+      nd.hist!,
       off,
       nBins,
       hasMissing,
-      c.n,
-      c.G,
-      c.H,
-      c.value,
+      nd.end - nd.start,
+      nd.G,
+      nd.H,
+      nd.value,
       splitParams,
-      c.allowed,
+      allowedFeatures(),
       inp.categorical,
     );
-  const toSearch = (nd: Node, allowed: Uint8Array | null): ChildSearch => ({
-    n: nd.end - nd.start,
-    G: nd.G,
-    H: nd.H,
-    value: nd.value,
-    allowed,
-  });
-  const { wasm } = inp;
-  const rowsInMemory =
-    wasm !== null &&
-    wasm !== undefined &&
-    rows.buffer === wasm.rows.buffer &&
-    rows.byteOffset === wasm.rows.byteOffset;
+  };
 
   const n = rows.length;
   const { hists } = scratch;
@@ -201,7 +181,7 @@ export function growTree(
   ];
   const splittable: Node[] = [];
   if (n >= 2 * P.minSamplesLeaf && H0 >= P.minChildWeight) {
-    nodes[0]!.split = findSplit(rootHist, toSearch(nodes[0]!, allowedFeatures()));
+    findSplit(nodes[0]!);
     if (nodes[0]!.split) splittable.push(nodes[0]!);
   }
   if (!nodes[0]!.split) hists.release(rootHist);
@@ -216,8 +196,8 @@ export function growTree(
     const s = node.split!;
     const mid = s.cats
       ? partitionCategories(bins, nRows, rows, scratch.right, node.start, node.end, s.feature, s.cats)
-      : rowsInMemory
-        ? wasm!.partition(node.start, node.end, s.feature, s.bin, s.missingLeft)
+      : inp.wasm && rows.buffer === inp.wasm.rows.buffer && rows.byteOffset === inp.wasm.rows.byteOffset
+        ? inp.wasm.partition(node.start, node.end, s.feature, s.bin, s.missingLeft)
         : partition(bins, nRows, rows, scratch.right, node.start, node.end, s);
     const depth = node.depth + 1;
     const lid = newNode(s.gl, s.hl, mid - node.start);
@@ -273,56 +253,22 @@ export function growTree(
       if (leaves >= P.maxLeafNodes) break;
       continue;
     }
-    // each searched child's features (feature subsampling), drawn left first
-    const allowL = splitL ? allowedFeatures() : null;
-    const allowR = splitR ? allowedFeatures() : null;
     // the smaller child from its rows, the larger as the parent's minus it (ties: right built)
     const [small, large] = L.end - L.start < R.end - R.start ? [L, R] : [R, L];
-    const wanted = [small, large].map((c) =>
-      (c === L ? splitL : splitR) ? toSearch(c, c === L ? allowL : allowR) : null,
-    );
     small.hist = hists.acquire();
-    let found: (SplitInfo | null)[] | null = null;
-    if (rowsInMemory) {
-      // on two threads when the fit can (./node-step.ts): the larger child's histogram out of place
-      const largeHist = hists.acquire();
-      const r = wasm!.children(
-        inp.g,
-        inp.h,
-        small.start,
-        small.end,
-        parentHist,
-        small.hist,
-        largeHist,
-        search,
-        wanted,
-      );
-      if (r === null) hists.release(largeHist);
-      else if (r === "late") {
-        // the helper may still read the parent and write the two children: built again in others
-        const smallHist = hists.acquire();
-        const again = hists.acquire();
-        buildHistogram(inp, rows, small.start, small.end, smallHist, scratch.hist);
-        for (let q = 0; q < histSize; q++) again[q] = parentHist[q]! - smallHist[q]!;
-        hists.hold(small.hist);
-        hists.hold(largeHist);
-        hists.hold(parentHist);
-        small.hist = smallHist;
-        large.hist = again;
-      } else {
-        found = r;
-        large.hist = largeHist;
-        hists.release(parentHist);
+    buildHistogram(inp, rows, small.start, small.end, small.hist, scratch.hist);
+    subtractHistogram(parentHist, small.hist, histSize);
+    large.hist = parentHist;
+    for (const [c, ok] of [
+      [L, splitL],
+      [R, splitR],
+    ] as const) {
+      if (!ok) {
+        hists.release(c.hist);
+        c.hist = null;
+        continue;
       }
-    }
-    if (!large.hist) {
-      buildHistogram(inp, rows, small.start, small.end, small.hist, scratch.hist);
-      subtractHistogram(parentHist, small.hist, histSize);
-      large.hist = parentHist;
-    }
-    found ??= wanted.map((c, i) => (c ? findSplit(i === 0 ? small.hist! : large.hist!, c) : null));
-    for (const c of [L, R]) {
-      c.split = found[c === small ? 0 : 1] ?? null;
+      findSplit(c);
       if (c.split) splittable.push(c);
       else {
         hists.release(c.hist);

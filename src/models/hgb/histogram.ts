@@ -111,25 +111,11 @@ export function buildHistogram(
   )
     sums = wasm.build(g, h, start, end, out);
   else sums = sparseSums(inp, idx, start, end, out, scratch);
-  fillCommonBins(out, off, inp.rows.common, sums.G, sums.H, m, 0, nBins.length);
-  return sums;
-}
-
-/**
- * Features [from, to)'s common bins (zero until then): the node's totals (G, H, m rows) minus the
- * feature's other bins, added in slot order.
- */
-export function fillCommonBins(
-  out: Float64Array,
-  off: Int32Array,
-  common: Int32Array,
-  G: number,
-  H: number,
-  m: number,
-  from: number,
-  to: number,
-): void {
-  for (let f = from; f < to; f++) {
+  // each feature's common bin: the node's totals minus its other bins
+  const { G, H } = sums;
+  const { common } = inp.rows;
+  const p = nBins.length;
+  for (let f = 0; f < p; f++) {
     const c = common[f]!;
     let gs = 0;
     let hs = 0;
@@ -143,6 +129,7 @@ export function fillCommonBins(
     out[c + 1] = H - hs;
     out[c + 2] = m - ns;
   }
+  return sums;
 }
 
 /** The JS loop: every slot but the common bins' (zero there), and the node's G and H in row order. */
@@ -191,25 +178,15 @@ export class HistPool {
   private readonly free: Float64Array[];
   private readonly size: number;
   private readonly home: ArrayBufferLike | null;
-  private readonly held: Float64Array[] = [];
-  private readonly idle: () => boolean;
 
-  /** `idle`: whether no other thread may still use a histogram given to hold() (checked by acquire). */
-  constructor(size: number, slots: readonly Float64Array[] = [], idle: () => boolean = () => true) {
+  constructor(size: number, slots: readonly Float64Array[] = []) {
     this.size = size;
     this.free = slots.slice();
     this.home = slots[0]?.buffer ?? null;
-    this.idle = idle;
   }
 
   acquire(): Float64Array {
-    if (this.held.length > 0 && this.idle()) for (const h of this.held.splice(0)) this.release(h);
     return this.free.pop() ?? new Float64Array(this.size);
-  }
-
-  /** Set aside a histogram a late helper thread may still read or write, until `idle()`. */
-  hold(h: Float64Array): void {
-    this.held.push(h);
   }
 
   release(h: Float64Array | null): void {

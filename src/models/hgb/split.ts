@@ -51,9 +51,6 @@ export function nodeValue(G: number, H: number, l2: number): number {
  * The best split of a node (hist: histogram in histOffsets layout), or null when none has a positive
  * gain. `value`: the node's value (0 for the root). `allowed`: per feature 1 when it may be split on
  * (feature subsampling), null for all. `categorical`: per feature 1 when categorical, null for none.
- * `from`, `to`: the features searched (all by default); the best of [0, f) and of [f, p), the second
- * taken only when its gain is strictly greater, is the best of all (betterSplit: the fit's two
- * threads each search one range).
  */
 export function findBestSplit(
   hist: Float64Array,
@@ -67,13 +64,11 @@ export function findBestSplit(
   p: SplitParams,
   allowed: Uint8Array | null,
   categorical: Uint8Array | null = null,
-  from = 0,
-  to = nBins.length,
 ): SplitInfo | null {
   const { minSamplesLeaf: minLeaf, minChildWeight: minH, l2 } = p;
   const lossNode = G * value;
   let best: SplitInfo | null = null;
-  for (let f = from; f < to; f++) {
+  for (let f = 0; f < nBins.length; f++) {
     if (allowed && allowed[f] === 0) continue;
     const ho = off[f]!;
     const nb = nBins[f]!;
@@ -174,9 +169,4 @@ export function findBestSplit(
     }
   }
   return best;
-}
-
-/** The best split of features [0, f) and that of [f, p) combined: the later range's only when strictly better. */
-export function betterSplit(lower: SplitInfo | null, upper: SplitInfo | null): SplitInfo | null {
-  return upper && (lower === null || upper.gain > lower.gain) ? upper : lower;
 }

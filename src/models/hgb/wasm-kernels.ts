@@ -9,9 +9,8 @@
  *   [ptr: nRows + 1 i32][G, H: 2 f64][histogram: histSize f64][index: nnz i32][rows: nRows u32]
  *   [right rows: nRows u32][g: nRows · R f32][h: nRows · R f32][bins: nRows · nFeatures u8]
  *
- * and what the helper thread writes for its shares (its G and H, histogram, left count, left and
- * right rows of half a partition, and its two splits of a node's children), each read only once it is
- * done; `mid` (each row's first entry
+ * and what the helper thread writes for its shares (its G and H, histogram, left count, and left
+ * and right rows of half a partition), each read only once it is done; `mid` (each row's first entry
  * in the helper's histogram slots) and the node histogram slots.
  *
  * ptr is stored as absolute byte addresses (a row's first entry) and index as byte offsets (an
@@ -25,15 +24,6 @@ import { helperReady, runWithHelper } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
 import { assemble, WasmFn } from "../../core/wasm.ts";
 import type { SparseRows } from "./histogram.ts";
-import {
-  type ChildSearch,
-  childrenHalf,
-  type NodeSearch,
-  readSplit,
-  SPLIT_DOUBLES,
-  writeSplit,
-} from "./node-step.ts";
-import { betterSplit, type SplitInfo } from "./split.ts";
 import { stepKernel } from "./step-kernel.ts";
 
 const PAGE = 65536;
@@ -185,28 +175,6 @@ export interface WasmFitKernels {
    * missingLeft is 1): left rows first. Returns the first right row's position.
    */
   partition(start: number, end: number, feature: number, bin: number, missingLeft: number): number;
-  /**
-   * A split node's children on two threads (node-step.ts), when the fit can: the smaller child's
-   * histogram from rows[start..end) into `small`, the larger's as parent − small into `large`, and
-   * the best split of each of [small, large] (`children[i]` null: not searched). All three histograms
-   * must be slots of this memory. Returns null when the node is not split between threads (nothing
-   * written: the caller takes the one-thread path), "late" when the helper had not done its share in
-   * time (it may still read `parent` and write `small` and `large`: the caller builds the children
-   * in other histograms and sets these three aside until the helper is idle).
-   */
-  children(
-    g: Float32Array,
-    h: Float32Array,
-    start: number,
-    end: number,
-    parent: Float64Array,
-    small: Float64Array,
-    large: Float64Array,
-    search: NodeSearch,
-    children: readonly (ChildSearch | null)[],
-  ): [SplitInfo | null, SplitInfo | null] | "late" | null;
-  /** Whether the helper thread may still be working on a share of this fit (HistPool's hold). */
-  helperBusy(): boolean;
   /** Histograms in the memory for the grower's pool (fewer than asked when they would be large). */
   slots: Float64Array[];
   /** A binary fit's row arrays for the step between trees (boost-rows.ts), when asked for. */
@@ -253,35 +221,6 @@ export const HIST_PARALLEL_MIN_ROWS = 16384;
 export const HIST_PARALLEL_NODE_MIN_ROWS = 4096;
 
 /**
- * In a fit of at least HIST_PARALLEL_MIN_ROWS rows, a split node whose smaller child has at least
- * this many rows has its children built and searched on two threads (`children`, node-step.ts):
- * besides the histogram's entries, each child costs this thread about as much again in work that does
- * not shrink with its rows (zeroing, the common bins, the subtraction and the split search over every
- * slot: NSL-KDD's 2,565 slots, 7,695 doubles; about 30 µs a node), which the two threads halve with one
- * hand-off (a round trip to a spinning helper takes about 6 µs).
- */
-export const NODE_STEP_MIN_ROWS = 256;
-
-/**
- * The shares of all rows' entries below the feature ranges a node step may split at (each with its
- * `mid` array). A node's rows need not share the whole matrix's mix: on NSL-KDD the helper's range
- * held 57% of the split nodes' entries (the larger share 59% on average) at the 50% split, and a
- * parent's mix did not tell its child's (59% still). Each node takes the split that halves the entries
- * of a sample of its rows: the larger share 51.5% on average (five shares, 0.3 to 0.7: 55%).
- */
-const NODE_SPLIT_SHARES = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7];
-
-/**
- * The most bytes of per-row entry offsets kept for NODE_SPLIT_SHARES (4 a row a split; NSL-KDD's 126k
- * rows: all nine in 4.5 MB; from 466k rows fewer, the ones nearest half first; from 4.2 M rows only
- * the middle one, as before).
- */
-const NODE_SPLIT_MAX_BYTES = 16 << 20;
-
-/** Rows of a node whose entries choose its split (NODE_SPLIT_SHARES): a few µs of reads. */
-const NODE_SPLIT_SAMPLE = 64;
-
-/**
  * The least a build waits for the helper's share after its own (it waits as long as its own took when
  * that is longer): a descheduled helper costs a fit at most this, then the build adds that share here.
  */
@@ -302,46 +241,15 @@ export function splitPays(savedMs: number, count: number): boolean {
 }
 
 /**
- * Histogram indices from which the helper thread may build (slot boundaries), one per share: about
- * that share of all entries below it (0.5: both threads add about as many). With the features'
- * offsets (`off`), a feature's first slot: each thread then owns whole features (node-step.ts).
+ * The histogram index from which the helper thread builds (a slot boundary): about half of all
+ * entries below it, half from it, so both threads add about as many.
  */
-function splitSlot(
-  index: Int32Array,
-  histSize: number,
-  off: Int32Array | undefined,
-  shares: number[],
-): number[] {
+function splitSlot(index: Int32Array, histSize: number): number {
   const count = new Int32Array(histSize / 3 + 1);
   for (let k = 0; k < index.length; k++) count[index[k]! / 3]!++;
-  return shares.map((share) => splitOfCounts(count, index.length, histSize, off, share));
-}
-
-function splitOfCounts(
-  count: Int32Array,
-  total: number,
-  histSize: number,
-  off: Int32Array | undefined,
-  share: number,
-): number {
   let below = 0;
-  if (off) {
-    // the feature boundary nearest `share` of the entries, keeping a feature on each side
-    const p = off.length - 1;
-    let best = histSize;
-    let bestOff = Number.POSITIVE_INFINITY;
-    for (let f = 1; f < p; f++) {
-      for (let s = off[f - 1]! / 3; s < off[f]! / 3; s++) below += count[s]!;
-      const d = Math.abs(below - share * total);
-      if (d < bestOff) {
-        bestOff = d;
-        best = off[f]!;
-      }
-    }
-    return best;
-  }
   for (let s = 0; s < count.length; s++) {
-    if (2 * (below + count[s]!) > total) return 3 * s;
+    if (2 * (below + count[s]!) > index.length) return 3 * s;
     below += count[s]!;
   }
   return histSize;
@@ -360,8 +268,6 @@ export function wasmFitKernels(
   slots: number,
   /** For a binary fit's step kernel (boost), the most nodes a tree has; 0: no step kernel. */
   treeNodes = 0,
-  /** The histogram's feature offsets (histOffsets): given, split nodes' children on two threads (`children`). */
-  off?: Int32Array,
 ): WasmFitKernels | null {
   const mod = kernelModule();
   if (!mod) return null;
@@ -374,26 +280,10 @@ export function wasmFitKernels(
   const sinkSums = helperSums + 16;
   // the helper's left count of a partition (an i32, 8 bytes kept)
   const helperCount = sinkSums + 16;
-  // the helper's two splits of a node's children (writeSplit)
-  const splitsAt = helperCount + 8;
-  const hist = splitsAt + 2 * SPLIT_DOUBLES * 8;
+  const hist = helperCount + 8;
   const helperHistAt = align8(hist + histSize * 8);
-  // the node steps' split slots (the middle one, at half of the entries, also the builds' and
-  // partitions'), each with its `mid` array
-  // (node steps only in fits of HIST_PARALLEL_MIN_ROWS rows; as many splits, nearest half first, as
-  // NODE_SPLIT_MAX_BYTES of offsets hold)
-  const nShares = Math.min(NODE_SPLIT_SHARES.length, Math.floor(NODE_SPLIT_MAX_BYTES / (4 * nRows)));
-  const stepShares =
-    off && nRows >= HIST_PARALLEL_MIN_ROWS
-      ? NODE_SPLIT_SHARES.slice()
-          .sort((a, b) => Math.abs(a - 0.5) - Math.abs(b - 0.5))
-          .slice(0, Math.max(1, nShares))
-      : [];
-  const cuts = splitSlot(sparse.index, histSize, off, [0.5, ...stepShares]);
-  const split = cuts[0]!;
-  const nodeSplits = [...new Set(cuts.slice(1))].sort((a, b) => a - b);
   const midAt = align8(helperHistAt + histSize * 8);
-  const indexAt = align8(midAt + Math.max(1, nodeSplits.length) * nRows * 4);
+  const indexAt = align8(midAt + nRows * 4);
   const rowsAt = align8(indexAt + nnz * 4);
   const rightAt = align8(rowsAt + nRows * 4);
   // the helper's left and right rows of its half of a partition
@@ -434,46 +324,14 @@ export function wasmFitKernels(
   const index = new Int32Array(buf, indexAt, nnz);
   for (let k = 0; k < nnz; k++) index[k] = 8 * sparse.index[k]!;
   // each row's first entry in the helper's slots (entries ascend within a row)
-  const splitFeature = off ? off.indexOf(split) : -1;
-  // (the builds' and partitions' split is nodeSplits' middle one when there are several)
-  const splitAt = nodeSplits.length > 0 ? nodeSplits.indexOf(split) : 0;
-  const slotsOf = nodeSplits.length > 0 ? nodeSplits : [split];
-  const mids = slotsOf.map((_, j) => new Int32Array(buf, midAt + j * nRows * 4, nRows));
+  const split = splitSlot(sparse.index, histSize);
+  const mid = new Int32Array(buf, midAt, nRows);
   for (let r = 0; r < nRows; r++) {
     let k = sparse.ptr[r]!;
     const e = sparse.ptr[r + 1]!;
-    // the split slots ascend: one walk over the row's entries
-    for (let j = 0; j < slotsOf.length; j++) {
-      const at = slotsOf[j]!;
-      while (k < e && sparse.index[k]! < at) k++;
-      mids[j]![r] = indexAt + 4 * k;
-    }
+    while (k < e && sparse.index[k]! < split) k++;
+    mid[r] = indexAt + 4 * k;
   }
-  const mid0 = midAt + splitAt * nRows * 4;
-  const nodeFeatures = slotsOf.map((q) => (off ? off.indexOf(q) : -1));
-  const nodeBelow = new Float64Array(slotsOf.length);
-  /**
-   * The node split (index into slotsOf) nearest half of the entries of the node's rows
-   * [start, end), counted on NODE_SPLIT_SAMPLE of them spread over the node.
-   */
-  const nodeSplitOf = (start: number, end: number): number => {
-    if (slotsOf.length < 2) return splitAt;
-    const below = nodeBelow.fill(0);
-    let total = 0;
-    const m = end - start;
-    const step = Math.max(1, m / NODE_SPLIT_SAMPLE);
-    for (let x = start; x < end; x += step) {
-      const r = rows[Math.floor(x)]!;
-      const first = ptr[r]!;
-      total += ptr[r + 1]! - first;
-      for (let k = 0; k < mids.length; k++) below[k]! += mids[k]![r]! - first;
-    }
-    let best = splitAt;
-    for (let k = 0; k < below.length; k++)
-      if (Math.abs(2 * below[k]! - total) < Math.abs(2 * below[best]! - total)) best = k;
-    return best;
-  };
-
   new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
   const helperHist = new Float64Array(buf, helperHistAt, histSize);
@@ -495,11 +353,6 @@ export function wasmFitKernels(
   // this fit's split builds so far, and the time they saved (splitPays)
   let splits = 0;
   let savedMs = 0;
-  const helperSplits = new Float64Array(buf, splitsAt, 2 * SPLIT_DOUBLES);
-  // the node step's helper state: the memory and the fit's split search (cloned to the helper once)
-  let nodeState: NodeHelperState | null = null;
-  // whether a share handed off may still be running there (a late one)
-  let lateShare = false;
   return {
     rows,
     slots: Array.from(
@@ -549,7 +402,7 @@ export function wasmFitKernels(
           gh: [gb, hb],
           sums: helperSums,
           out: helperHistAt,
-          entries: [mid0, 4],
+          entries: [midAt, 4],
           from: split,
           size: histSize,
         };
@@ -558,7 +411,7 @@ export function wasmFitKernels(
         const ok = runWithHelper(
           task("hgb.histHalf", args),
           () => {
-            histFn(q0, q1, gb, hb, sums, at, 0, mid0);
+            histFn(q0, q1, gb, hb, sums, at, 0, midAt);
             own = performance.now() - t0;
           },
           state,
@@ -569,7 +422,7 @@ export function wasmFitKernels(
           handOffs++;
         } else {
           target.fill(0, split);
-          histFn(q0, q1, gb, hb, sinkSums, at, mid0, 4);
+          histFn(q0, q1, gb, hb, sinkSums, at, midAt, 4);
         }
         splits++;
         savedMs += 2 * own - (performance.now() - t0);
@@ -579,77 +432,6 @@ export function wasmFitKernels(
       }
       if (!inPlace) out.set(histView);
       return { G: sumsView[0]!, H: sumsView[1]! };
-    },
-    helperBusy() {
-      if (lateShare && helperReady()) lateShare = false;
-      return lateShare;
-    },
-    children(g, h, start, end, parent, small, large, search, kids) {
-      if (
-        !(
-          twoThreads &&
-          splitFeature > 0 &&
-          !helperOff &&
-          nRows >= HIST_PARALLEL_MIN_ROWS &&
-          end - start >= NODE_STEP_MIN_ROWS &&
-          g.buffer === buf &&
-          h.buffer === buf &&
-          parent.buffer === buf &&
-          small.buffer === buf &&
-          large.buffer === buf &&
-          splitPays(savedMs, splits) &&
-          helperReady()
-        )
-      )
-        return null;
-      nodeState ??= { memory: mem, search };
-      const k = nodeSplitOf(start, end);
-      const from = slotsOf[k]!;
-      const feature = nodeFeatures[k]!;
-      const midK = midAt + k * nRows * 4;
-      const q0 = rowsAt + 4 * start;
-      const q1 = rowsAt + 4 * end;
-      const gb = g.byteOffset;
-      const hb = h.byteOffset;
-      const args: NodeHalfArgs = {
-        rows: [q0, q1],
-        gh: [gb, hb],
-        sums: helperSums,
-        entries: [midK, 4],
-        hists: [small.byteOffset, large.byteOffset, parent.byteOffset],
-        size: histSize,
-        feature,
-        m: end - start,
-        children: kids,
-        out: splitsAt,
-      };
-      const t0 = performance.now();
-      let own = 0;
-      let mine: [SplitInfo | null, SplitInfo | null] = [null, null];
-      const ok = runWithHelper(
-        task("hgb.nodeHalf", args),
-        () => {
-          small.fill(0, 0, from);
-          histFn(q0, q1, gb, hb, sums, small.byteOffset, 0, midK);
-          const G = sumsView[0]!;
-          const H = sumsView[1]!;
-          mine = childrenHalf(small, large, parent, G, H, end - start, 0, feature, search, kids);
-          own = performance.now() - t0;
-        },
-        nodeState,
-        HIST_HELPER_WAIT_MS,
-      );
-      splits++;
-      savedMs += 2 * own - (performance.now() - t0);
-      if (!ok) {
-        lateShare = true;
-        return "late";
-      }
-      nodeHandOffs++;
-      return [
-        betterSplit(mine[0], readSplit(helperSplits, 0)),
-        betterSplit(mine[1], readSplit(helperSplits, SPLIT_DOUBLES)),
-      ];
     },
     partition(start, end, feature, bin, missingLeft) {
       const col = binsAt + feature * nRows;
@@ -710,12 +492,6 @@ export function wasmFitKernels(
 }
 
 let partHandOffs = 0;
-let nodeHandOffs = 0;
-
-/** Split nodes whose children the helper thread took half of (`children`), in this thread's fits so far (tests). */
-export function nodeHandOffCount(): number {
-  return nodeHandOffs;
-}
 
 /** Partitions whose upper half the helper thread did, in this thread's fits so far (tests). */
 export function partitionHandOffs(): number {
@@ -741,32 +517,6 @@ interface HistHalfArgs {
   /** The first slot index it builds, and the histogram's length. */
   from: number;
   size: number;
-}
-
-/** The node step's helper state: the kernel memory and the fit's split search. */
-export interface NodeHelperState extends HistHelperState {
-  search: NodeSearch;
-}
-
-/** The helper's half of a split node's children (byte addresses in the fit's memory). */
-interface NodeHalfArgs {
-  /** The smaller child's rows [begin, end) (addresses of row words). */
-  rows: [number, number];
-  /** Where g and h start. */
-  gh: [number, number];
-  sums: number;
-  /** The kernel's (lo, hi) for the helper's entries (from mid[r]). */
-  entries: [number, number];
-  /** The smaller child's, the larger child's and the parent's histograms. */
-  hists: [number, number, number];
-  size: number;
-  /** The helper's first feature (its first slot is off[feature]). */
-  feature: number;
-  /** The smaller child's rows. */
-  m: number;
-  children: readonly (ChildSearch | null)[];
-  /** Where its two splits go (writeSplit). */
-  out: number;
 }
 
 /** The helper's half of a partition (byte addresses in the fit's memory). */
@@ -826,37 +576,6 @@ export function histHalfTask(a: HistHalfArgs, state: HistHelperState): null {
   return null;
 }
 
-/**
- * The helper's half of `children`: its slots of the smaller child zeroed and built, then
- * childrenHalf over its features; the two splits to `out`.
- */
-export function nodeHalfTask(a: NodeHalfArgs, state: NodeHelperState): null {
-  const { hist } = helperKernels(state);
-  const buf = state.memory.buffer;
-  const [smallAt, largeAt, parentAt] = a.hists;
-  const small = new Float64Array(buf, smallAt, a.size);
-  const from = state.search.off[a.feature]!;
-  small.fill(0, from);
-  hist(a.rows[0], a.rows[1], a.gh[0], a.gh[1], a.sums, smallAt, a.entries[0], a.entries[1]);
-  const sums = new Float64Array(buf, a.sums, 2);
-  const found = childrenHalf(
-    small,
-    new Float64Array(buf, largeAt, a.size),
-    new Float64Array(buf, parentAt, a.size),
-    sums[0]!,
-    sums[1]!,
-    a.m,
-    a.feature,
-    state.search.nBins.length,
-    state.search,
-    a.children,
-  );
-  const out = new Float64Array(buf, a.out, 2 * SPLIT_DOUBLES);
-  writeSplit(out, 0, found[0]);
-  writeSplit(out, SPLIT_DOUBLES, found[1]);
-  return null;
-}
-
 /** The helper's share of `partition`: its half's rows to its own left and right rows. */
 export function partHalfTask(a: PartHalfArgs, state: HistHelperState): null {
   const { part } = helperKernels(state);
@@ -869,6 +588,5 @@ declare module "../../core/tasks.ts" {
   interface TaskFns {
     "hgb.histHalf": typeof histHalfTask;
     "hgb.partHalf": typeof partHalfTask;
-    "hgb.nodeHalf": typeof nodeHalfTask;
   }
 }
