@@ -9,6 +9,7 @@
  */
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config/env.ts";
+import { collectGarbage } from "../../src/core/memory.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { parsePipelineConfig } from "../../src/pipeline/config.ts";
 import { runPipeline } from "../../src/pipeline/run.ts";
@@ -18,6 +19,8 @@ const seen = vi.hoisted(() => ({
   refs: [] as { what: string; ref: WeakRef<object> }[],
   /** At the ONNX export's start: what was still alive. */
   aliveAtOnnx: null as string[] | null,
+  /** The same after one more full collection there: what the run still referenced. */
+  referencedAtOnnx: null as string[] | null,
   /** The training frame's column buffers (as the transform step got them). */
   trainBuffers: [] as ArrayBufferLike[],
   /** At the first fit's start: the bytes those buffers still held. */
@@ -69,7 +72,10 @@ vi.mock("../../src/bundle/onnx/write.ts", async (importOriginal) => {
   return {
     ...m,
     writeBundleOnnx: (...a: Parameters<typeof m.writeBundleOnnx>) => {
-      seen.aliveAtOnnx = seen.refs.filter((r) => r.ref.deref() !== undefined).map((r) => r.what);
+      const alive = () => seen.refs.filter((r) => r.ref.deref() !== undefined).map((r) => r.what);
+      seen.aliveAtOnnx = alive();
+      collectGarbage();
+      seen.referencedAtOnnx = alive();
       return m.writeBundleOnnx(...a);
     },
   };
@@ -100,7 +106,12 @@ describe("bundle step", () => {
     const made = seen.refs.map((r) => r.what);
     expect(made).toContain("binned training rows");
     expect(made.filter((w) => w.startsWith("fit buffer")).length).toBeGreaterThan(0);
-    expect(seen.aliveAtOnnx).toEqual([]);
+    // the binned rows are gone when the child starts; the fits' shared buffers are no longer referenced
+    // (freed by the run's own collection before the child; one CI run on a loaded machine still saw
+    // some of the small ones, 17–141 KB, uncollected at that moment, which a further collection
+    // frees: what is asserted is that nothing holds them)
+    expect(seen.aliveAtOnnx!.filter((w) => !w.startsWith("fit buffer"))).toEqual([]);
+    expect(seen.referencedAtOnnx).toEqual([]);
     // the training frame (what the bundle reads of it taken at the transform step) freed before the fit
     expect(seen.trainBuffers.length).toBeGreaterThan(30);
     expect(seen.trainBytesAtFit).toBe(0);
