@@ -21,15 +21,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Matrix, SHARED_BATCH_MIN_ROWS } from "../src/core/frame.ts";
 import { closePool } from "../src/core/pool.ts";
-import { loadFiles } from "../src/datasets/load-many.ts";
-import { getDataset } from "../src/datasets/registry.ts";
 import { stratifiedSplit } from "../src/datasets/split.ts";
 import { createModel } from "../src/models/registry.ts";
-import { binaryTarget } from "../src/pipeline/train.ts";
-import { ColumnTransformer } from "../src/preprocess/column-transformer.ts";
 import { threatScore } from "../src/selection/cv-task.ts";
 import { binaryMetrics } from "../src/selection/metrics.ts";
 import { numericCsv, subset } from "../test/helpers/data.ts";
+import { loadNslKddOneHot } from "./nsl-kdd-rows.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
@@ -65,21 +62,8 @@ function phishing(): Split {
 }
 
 async function nslKdd(): Promise<Split> {
-  const s = getDataset("nsl-kdd", join(tmpdir(), "netsec-bench-home"));
-  const train = await loadFiles(
-    [{ path: join(MIRROR, "nsl-kdd/NSL_KDD.zip"), member: "KDDTrain+.txt", format: "txt" }],
-    s,
-  );
-  const test = await loadFiles([{ path: join(MIRROR, "nsl-kdd/KDDTest+.txt"), format: "txt" }], s);
-  const numeric = s.features.filter((c) => c.type !== "categorical").map((c) => c.name);
-  const categorical = s.features.filter((c) => c.type === "categorical").map((c) => c.name);
-  const t = new ColumnTransformer().fit(train, { numeric, categorical, imputer: "median", scale: false });
-  return {
-    Xtr: t.transform(train),
-    ytr: binaryTarget(s, train).y,
-    Xte: t.transform(test, test.nRows >= SHARED_BATCH_MIN_ROWS),
-    yte: binaryTarget(s, test).y,
-  };
+  const { Xtr, ytr, Xte, yte } = await loadNslKddOneHot();
+  return { Xtr, ytr, Xte, yte };
 }
 
 /** rows / the fastest of repeated calls of f over at least 1 s and 5 calls, by wall clock and CPU time. */

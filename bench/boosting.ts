@@ -21,16 +21,13 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Matrix, SHARED_BATCH_MIN_ROWS } from "../src/core/frame.ts";
 import { closePool } from "../src/core/pool.ts";
-import { loadFiles } from "../src/datasets/load-many.ts";
-import { getDataset } from "../src/datasets/registry.ts";
 import { duplicateAwareSplit } from "../src/datasets/split.ts";
 import { disableHistogramHelper } from "../src/models/hgb/wasm-kernels.ts";
 import { createModel } from "../src/models/registry.ts";
-import { binaryTarget } from "../src/pipeline/train.ts";
-import { ColumnTransformer } from "../src/preprocess/column-transformer.ts";
 import { threatScore } from "../src/selection/cv-task.ts";
 import { binaryMetrics } from "../src/selection/metrics.ts";
 import { numericCsv, subset } from "../test/helpers/data.ts";
+import { loadNslKddOneHot } from "./nsl-kdd-rows.ts";
 import { writePeerRows } from "./peer-rows.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -102,22 +99,13 @@ function phishing(): Rows {
 }
 
 async function nslKdd(): Promise<Rows> {
-  const s = getDataset("nsl-kdd", join(tmpdir(), "netsec-bench-home"));
-  const train = await loadFiles(
-    [{ path: join(MIRROR, "nsl-kdd/NSL_KDD.zip"), member: "KDDTrain+.txt", format: "txt" }],
-    s,
-  );
-  const test = await loadFiles([{ path: join(MIRROR, "nsl-kdd/KDDTest+.txt"), format: "txt" }], s);
-  const numeric = s.features.filter((c) => c.type !== "categorical").map((c) => c.name);
-  const categorical = s.features.filter((c) => c.type === "categorical").map((c) => c.name);
-  const t = new ColumnTransformer().fit(train, { numeric, categorical, imputer: "median", scale: false });
-  const Xtr = t.transform(train);
+  const { Xtr, ytr, Xte, yte } = await loadNslKddOneHot();
   return {
     Xtr,
-    ytr: binaryTarget(s, train).y,
-    Xte: t.transform(test, test.nRows >= SHARED_BATCH_MIN_ROWS),
-    yte: binaryTarget(s, test).y,
-    note: `KDDTrain+ (${train.nRows.toLocaleString("en")} rows) → KDDTest+ (${test.nRows.toLocaleString("en")} rows); ${Xtr.nCols} features after one-hot`,
+    ytr,
+    Xte,
+    yte,
+    note: `KDDTrain+ (${Xtr.nRows.toLocaleString("en")} rows) → KDDTest+ (${Xte.nRows.toLocaleString("en")} rows); ${Xtr.nCols} features after one-hot`,
   };
 }
 

@@ -16,17 +16,14 @@ import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { allocMatrix, type Matrix, SHARED_BATCH_MIN_ROWS } from "../src/core/frame.ts";
 import { closePool } from "../src/core/pool.ts";
-import { loadFiles } from "../src/datasets/load-many.ts";
-import { getDataset } from "../src/datasets/registry.ts";
 import { stratifiedSplit } from "../src/datasets/split.ts";
 import { createModel, getModelSpec } from "../src/models/registry.ts";
-import { binaryTarget } from "../src/pipeline/train.ts";
-import { ColumnTransformer } from "../src/preprocess/column-transformer.ts";
 import { threatScore } from "../src/selection/cv-task.ts";
 import { stratifiedKFold } from "../src/selection/kfold.ts";
 import { binaryMetrics } from "../src/selection/metrics.ts";
 import { expandGrid, planSearch, searchCV } from "../src/selection/search.ts";
 import { numericCsv, standardise, subset } from "../test/helpers/data.ts";
+import { loadNslKddOneHot } from "./nsl-kdd-rows.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
@@ -183,24 +180,6 @@ async function oursSearch(
   };
 }
 
-async function loadNslKdd(): Promise<{ Xtr: Matrix; ytr: Int32Array; Xte: Matrix; yte: Int32Array }> {
-  const s = getDataset("nsl-kdd", join(tmpdir(), "netsec-bench-home"));
-  const train = await loadFiles(
-    [{ path: join(MIRROR, "nsl-kdd/NSL_KDD.zip"), member: "KDDTrain+.txt", format: "txt" }],
-    s,
-  );
-  const test = await loadFiles([{ path: join(MIRROR, "nsl-kdd/KDDTest+.txt"), format: "txt" }], s);
-  const numeric = s.features.filter((c) => c.type !== "categorical").map((c) => c.name);
-  const categorical = s.features.filter((c) => c.type === "categorical").map((c) => c.name);
-  const t = new ColumnTransformer().fit(train, { numeric, categorical, imputer: "median", scale: false });
-  return {
-    Xtr: t.transform(train),
-    ytr: binaryTarget(s, train).y,
-    Xte: t.transform(test, test.nRows >= SHARED_BATCH_MIN_ROWS),
-    yte: binaryTarget(s, test).y,
-  };
-}
-
 /** Round 1's first fit and quality, the best warm fit and throughput of two rounds. */
 function bestOf(a: Record<string, Side>, b: Record<string, Side>): Record<string, Side> {
   return Object.fromEntries(
@@ -243,7 +222,7 @@ async function main(): Promise<void> {
       const te = subset(d, sp.test, sp.test.length >= SHARED_BATCH_MIN_ROWS);
       [Xtr, ytr, Xte, yte] = [tr.X, tr.y, te.X, te.y];
     } else {
-      ({ Xtr, ytr, Xte, yte } = await loadNslKdd());
+      ({ Xtr, ytr, Xte, yte } = await loadNslKddOneHot());
     }
     // phishing's fits and predictions take milliseconds: three rounds, netsec and scikit-learn in turn,
     // so a slow spell of this shared machine does not fall on one side only (first fit: round 1's;

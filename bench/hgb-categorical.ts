@@ -18,18 +18,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Matrix } from "../src/core/frame.ts";
-import { loadFiles } from "../src/datasets/load-many.ts";
-import { getDataset } from "../src/datasets/registry.ts";
 import { treeMatrix } from "../src/models/hgb/categorical-inputs.ts";
 import type { HistGradientBoostingClassifier } from "../src/models/hist-gradient-boosting.ts";
 import { createModel } from "../src/models/registry.ts";
-import { binaryTarget } from "../src/pipeline/train.ts";
-import { ColumnTransformer } from "../src/preprocess/column-transformer.ts";
 import { threatScore } from "../src/selection/cv-task.ts";
 import { binaryMetrics } from "../src/selection/metrics.ts";
+import { loadNslKddOneHot } from "./nsl-kdd-rows.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
 const PARAMS = {
   max_iter: 100,
   max_leaf_nodes: 31,
@@ -39,19 +35,7 @@ const PARAMS = {
   random_state: 0,
 };
 
-const s = getDataset("nsl-kdd", join(tmpdir(), "netsec-bench-home"));
-const train = await loadFiles(
-  [{ path: join(MIRROR, "nsl-kdd/NSL_KDD.zip"), member: "KDDTrain+.txt", format: "txt" }],
-  s,
-);
-const test = await loadFiles([{ path: join(MIRROR, "nsl-kdd/KDDTest+.txt"), format: "txt" }], s);
-const numeric = s.features.filter((c) => c.type !== "categorical").map((c) => c.name);
-const categorical = s.features.filter((c) => c.type === "categorical").map((c) => c.name);
-const t = new ColumnTransformer().fit(train, { numeric, categorical, imputer: "median", scale: false });
-const Xtr = t.transform(train);
-const Xte = t.transform(test);
-const ytr = binaryTarget(s, train).y;
-const yte = binaryTarget(s, test).y;
+const { Xtr, ytr, Xte, yte, categorical } = await loadNslKddOneHot();
 
 interface Row {
   fit_s: number;

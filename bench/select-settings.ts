@@ -23,17 +23,14 @@ import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Matrix, SHARED_BATCH_MIN_ROWS } from "../src/core/frame.ts";
 import { closePool } from "../src/core/pool.ts";
-import { loadFiles } from "../src/datasets/load-many.ts";
-import { getDataset } from "../src/datasets/registry.ts";
 import { duplicateAwareSplit } from "../src/datasets/split.ts";
 import { createModel } from "../src/models/registry.ts";
-import { binaryTarget } from "../src/pipeline/train.ts";
-import { ColumnTransformer } from "../src/preprocess/column-transformer.ts";
 import { threatScore } from "../src/selection/cv-task.ts";
 import { stratifiedKFold } from "../src/selection/kfold.ts";
 import { binaryMetrics, chooseThreshold, f1Score } from "../src/selection/metrics.ts";
 import { searchCV } from "../src/selection/search.ts";
 import { numericCsv, subset, type XY } from "../test/helpers/data.ts";
+import { loadNslKddOneHot } from "./nsl-kdd-rows.ts";
 import { writePeerRows } from "./peer-rows.ts";
 import { oneSeThreshold } from "./threshold-rule.ts";
 
@@ -146,17 +143,9 @@ interface Split {
 }
 
 async function nslKdd(): Promise<Split> {
-  const s = getDataset("nsl-kdd", join(tmpdir(), "netsec-bench-home"));
-  const train = await loadFiles(
-    [{ path: join(MIRROR, "nsl-kdd/NSL_KDD.zip"), member: "KDDTrain+.txt", format: "txt" }],
-    s,
-  );
-  const test = await loadFiles([{ path: join(MIRROR, "nsl-kdd/KDDTest+.txt"), format: "txt" }], s);
-  const numeric = s.features.filter((c) => c.type !== "categorical").map((c) => c.name);
-  const categorical = s.features.filter((c) => c.type === "categorical").map((c) => c.name);
-  const t = new ColumnTransformer().fit(train, { numeric, categorical, imputer: "median", scale: false });
-  const tr = { X: t.transform(train), y: binaryTarget(s, train).y };
-  const te = { X: t.transform(test, test.nRows >= SHARED_BATCH_MIN_ROWS), y: binaryTarget(s, test).y };
+  const { Xtr, ytr, Xte, yte, categorical } = await loadNslKddOneHot();
+  const tr = { X: Xtr, y: ytr };
+  const te = { X: Xte, y: yte };
   const { groups, nGroups } = duplicateGroups(tr);
   return {
     tr,
