@@ -5,6 +5,8 @@
  * holds while the rounds' own figures move far more.
  */
 
+import { Rng } from "../../src/core/rng.ts";
+
 /** P(X ≤ k) for X ~ Binomial(n, 1/2). */
 function binomialHalfCdf(n: number, k: number): number {
   let term = 0.5 ** n; // C(n, 0) / 2^n
@@ -43,18 +45,6 @@ export function medianInterval(xs: readonly number[]): MedianInterval {
   return { median, low: s[k - 1]!, high: s[n - k]!, coverage: 1 - 2 * binomialHalfCdf(n, k - 1), n };
 }
 
-/** mulberry32: a small seeded generator, so the same figures give the same interval. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const medianOf = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const n = s.length;
@@ -77,8 +67,9 @@ export function groupedMedianInterval(
   const all = groups.flat();
   if (all.length === 0) throw new Error("groupedMedianInterval: no values");
   if (groups.length < 2) return medianInterval(all);
-  const rnd = seeded(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  // seeded, so the same figures give the same interval
+  const rng = new Rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
   const medians: number[] = [];
   for (let r = 0; r < reps; r++) {
     const sample: number[] = [];
