@@ -22,7 +22,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../helpers/cli.ts";
+import { runCli, trainQuickForest } from "../helpers/cli.ts";
 import { MIRROR, PHISHING_CSV, ROOT, tempDir } from "../helpers/env.ts";
 
 const ENDPOINT = process.env.NETSEC_TEST_AWS_ENDPOINT_URL;
@@ -172,16 +172,6 @@ async function startPrivateS3(port: number, dir: string) {
   };
 }
 
-const TRAIN = [
-  "train",
-  "--dataset",
-  "phishing",
-  "--models",
-  "random_forest",
-  "--params",
-  '{"n_estimators":20}',
-];
-
 describe.skipIf(!ENDPOINT)("S3 artifact sync (real SeaweedFS S3 server)", () => {
   const prefix = `it-${suffix}`;
   const s3env = {
@@ -198,7 +188,7 @@ describe.skipIf(!ENDPOINT)("S3 artifact sync (real SeaweedFS S3 server)", () => 
   let files: string[];
 
   beforeAll(() => {
-    const r = runCli([...TRAIN, "--json"], env);
+    const r = trainQuickForest(env);
     expect(r.code, r.stderr).toBe(0);
     run = r.json as typeof run;
     files = filesUnder(run.artifacts);
@@ -314,7 +304,7 @@ describe.skipIf(!ENDPOINT)("S3 artifact sync (real SeaweedFS S3 server)", () => 
       AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
       NETSEC_S3_URI: "s3://down-test/p",
     };
-    const r = runCli([...TRAIN, "--json"], down);
+    const r = trainQuickForest(down);
     expect(r.code, r.stderr).toBe(0);
     const res = r.json as { run_id: string; status: string; warnings: string[] };
     expect(res.status).toBe("FINISHED");
