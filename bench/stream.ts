@@ -165,6 +165,8 @@ interface Throughput {
    * records committed after the first commit: what the load of the machine changes less than the rate.
    */
   cpuUsPerRecord: number;
+  /** The broker's CPU µs per record over the same time (NaN when its pid is unknown). */
+  brokerUsPerRecord: number;
 }
 
 /**
@@ -211,6 +213,9 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
   let at80 = 0;
   let last = 0;
   let cpuLast = 0;
+  const broker = brokerPid();
+  let brokerFirst = 0;
+  let brokerLast = 0;
   for (;;) {
     const dead = ms.map((m) => m.died()).find((d) => d !== null);
     if (dead) {
@@ -223,12 +228,14 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
       first = t;
       firstCommitted = n;
       cpuFirst = ms.reduce((a, m) => a + cpuSeconds(m.proc.pid), 0);
+      brokerFirst = cpuSeconds(broker);
     }
     if (n >= 0.2 * N && at20 === 0) at20 = t;
     if (n >= 0.8 * N && at80 === 0) at80 = t;
     if (n >= N) {
       last = t;
       cpuLast = ms.reduce((a, m) => a + cpuSeconds(m.proc.pid), 0);
+      brokerLast = cpuSeconds(broker);
       break;
     }
     await sleep(POLL_MS);
@@ -239,6 +246,7 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
     whole: (N - firstCommitted) / ((last - first) / 1000),
     steady: (0.6 * N) / ((at80 - at20) / 1000),
     cpuUsPerRecord: ((cpuLast - cpuFirst) / (N - firstCommitted)) * 1e6,
+    brokerUsPerRecord: ((brokerLast - brokerFirst) / (N - firstCommitted)) * 1e6,
   };
 }
 
@@ -260,10 +268,12 @@ interface CoresUsed {
   machine: number;
 }
 
-function coresText(c: CoresUsed): string {
+/** `c`, and per record sent (`rate` records/s): CPU µs a record, which the machine's load changes less. */
+function coresText(c: CoresUsed, rate: number): string {
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "?");
+  const us = (x: number) => (Number.isFinite(x) ? ((x / rate) * 1e6).toFixed(1) : "?");
   const others = c.machine - c.consumer - c.producerAndReader - (Number.isFinite(c.broker) ? c.broker : 0);
-  return `cores used while paced: consumer ${f(c.consumer)}, paced producer and alerts reader ${f(c.producerAndReader)}, broker ${f(c.broker)}, the rest of the machine ${f(others)}; machine ${f(c.machine)} of ${availableParallelism()}`;
+  return `cores used while paced: consumer ${f(c.consumer)}, paced producer and alerts reader ${f(c.producerAndReader)}, broker ${f(c.broker)}, the rest of the machine ${f(others)}; machine ${f(c.machine)} of ${availableParallelism()}; CPU µs a record sent: consumer ${us(c.consumer)}, producer and reader ${us(c.producerAndReader)}, broker ${us(c.broker)}`;
 }
 
 async function latency(
@@ -344,7 +354,7 @@ async function latency(
     p99: q(0.99),
     n: lat.length,
     stages: stageQuantiles(m.stderr()),
-    cores: coresText(cores),
+    cores: coresText(cores, sent / wall),
     sentRate: sent / wall,
   };
 }
@@ -370,9 +380,9 @@ ${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu
 
 Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.
 
-| consumer processes (8 partitions) | records/s, steady (20–80 % of N committed) | records/s, first commit to last | consumers' CPU µs per record |
-|---|---|---|---|
-${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en-US")} | ${Math.round(r.whole).toLocaleString("en-US")} | ${r.cpuUsPerRecord.toFixed(1)} |`).join("\n")}
+| consumer processes (8 partitions) | records/s, steady (20–80 % of N committed) | records/s, first commit to last | consumers' CPU µs per record | broker's CPU µs per record |
+|---|---|---|---|---|
+${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en-US")} | ${Math.round(r.whole).toLocaleString("en-US")} | ${r.cpuUsPerRecord.toFixed(1)} | ${r.brokerUsPerRecord.toFixed(1)} |`).join("\n")}
 
 Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s (${Math.round(lat.sentRate).toLocaleString("en-US")} records/s sent); the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms; ${lat.stages}; ${lat.cores}.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts, ${Math.round(l.sentRate).toLocaleString("en-US")} records/s sent): p50 ${l.p50} ms, p99 ${l.p99} ms; ${l.stages}; ${l.cores}.`).join("")}`);
 } finally {
