@@ -94,19 +94,12 @@ class DuckDbAlertStore implements AlertStore {
         this.tableReady = this.holdOpen;
       }
       // none stored yet (the usual case): a plain insert, half the time of one that looks each key up
-      // to skip it; a redelivered record makes it fail, and the write is done again skipping those.
-      // A small write appends its rows to the table itself: no staging tables, whose set-up (two
-      // tables, an insert, two drops: 5-6 ms of CPU) was half of a 1,000-row write's; a large one
-      // stages (fewer strings crossing into DuckDB on the calling thread: SharedStrings)
+      // to skip it; a redelivered record makes it fail, and the write is done again skipping those
       if (keysDistinct(alerts))
         try {
-          return await this.store.transaction((c) =>
-            alerts.length <= DIRECT_ROWS_MAX ? appendAlerts(c, alerts) : insertAlerts(c, alerts, false),
-          );
-        } catch {
-          // a stored key: DuckDB says "duplicate key", or, when the row it meets was written by
-          // another process, only that the transaction is aborted. Whatever failed, the write is done
-          // again the careful way, which fails in its turn if the cause was not a stored key
+          return await this.store.transaction((c) => insertAlerts(c, alerts, false));
+        } catch (e) {
+          if (!/duplicate key/i.test((e as Error).message)) throw e;
         }
       return await this.store.transaction((c) => insertAlerts(c, alerts, true));
     } finally {
@@ -162,43 +155,6 @@ class SharedStrings {
     this.last = i;
     return i;
   }
-}
-
-/**
- * Writes of up to this many alerts append to the table directly (appendAlerts), larger ones stage
- * (insertAlerts): CPU of a write, all threads, median of 35: 1,000 alerts 5.9 ms direct against 11.5
- * staged; 4,400 alerts 21.2 against 22.2, the direct one on the calling thread (the stream's).
- */
-const DIRECT_ROWS_MAX = 2000;
-
-/** Append `alerts` (keys none of which is stored: else the append fails) to the table. */
-async function appendAlerts(c: DuckDBConnection, alerts: readonly StreamAlert[]): Promise<number> {
-  const app = await c.createAppender(ALERTS_TABLE);
-  try {
-    for (const a of alerts) {
-      app.appendVarchar(a.topic);
-      app.appendInteger(a.partition);
-      app.appendBigInt(a.offset);
-      if (a.recordKey === null) app.appendNull();
-      else app.appendVarchar(a.recordKey);
-      app.appendVarchar(a.model);
-      app.appendVarchar(a.label);
-      app.appendVarchar(a.labelName);
-      app.appendBoolean(a.threat);
-      app.appendDouble(a.probability);
-      app.appendVarchar(a.scoredAt);
-      app.endRow();
-    }
-    app.flushSync();
-  } catch (e) {
-    // (closing after a failed flush fails too, "transaction is aborted": the flush's error is the one)
-    try {
-      app.closeSync();
-    } catch {}
-    throw e;
-  }
-  app.closeSync();
-  return alerts.length;
 }
 
 /**
