@@ -3,10 +3,12 @@
  * → commit, with real `netsec stream` processes and the phishing random forest (n_estimators 100).
  *
  * 1. Throughput: an 8-partition topic pre-filled with N records (the phishing file replayed, 100,000
- *    by default), then 1, 2 and 4 consumer processes in a fresh group each; the rate is N over the time
- *    from the first record scored (the processes' /metrics) to the last record committed (the group's
- *    committed offsets), read every 100 ms: records scored twice around a rebalance count once, and
- *    joins and rebalances inside that time count against it.
+ *    by default), then 1, 2 and 4 consumer processes in a fresh group each; the group's committed
+ *    offsets, read every POLL_MS, give two rates: the steady one, the middle 60 % of N over the time
+ *    from 20 % committed to 80 %, and the records committed after the first commit over the time from
+ *    it to the last (the first commit's records are not counted: the time they took is not in it).
+ *    Records scored twice around a rebalance count once, and joins and rebalances inside that time
+ *    count against it.
  * 2. Latency: one consumer, records published at half the one-consumer rate for 20 s; the
  *    record-to-alert latency of each alert (a threat's verdict) is its Kafka timestamp minus the
  *    record's own (both stamped by producers on this machine), p50/p99 over all alerts.
@@ -15,7 +17,10 @@
  *
  * For each latency run, where the time went: the consumer runs at log level debug and logs, per batch,
  * the stages of its first (longest-waiting) record (run.ts: fetch, batch, score, publish, store,
- * commit); their p50/p99 over the batches are printed under the latency line.
+ * commit); their p50/p99 over the batches are printed under the latency line. And who used the
+ * machine's cores during the 20 s (CPU seconds from /proc over wall seconds): the consumer, this
+ * process (the paced producer and the alerts reader) and the broker, when its pid is known
+ * (KAFKA_PID, else the pid file `scripts/test-services` keeps in .services/kafka.pid).
  *
  * Usage: KAFKA_BROKERS=127.0.0.1:9092 npx node bench/stream.ts [--records=100000] [--consumers=1,2,4]
  * [--latency-rates=2000,5000] [--scoring-thread] (scripts/test-services start kafka prints
@@ -138,13 +143,6 @@ function stageQuantiles(log: string): string {
   }).join(", ")}`;
 }
 
-async function counted(port: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  let n = 0;
-  for (const m of text.matchAll(/^netsec_stream_records_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
-  return n;
-}
-
 async function stopAll(ms: Member[]): Promise<void> {
   await Promise.all(
     ms.map(
@@ -158,16 +156,24 @@ async function stopAll(ms: Member[]): Promise<void> {
 }
 
 interface Throughput {
-  /** N over the time from the first record scored to the last committed (joins and rebalances included). */
+  /** Records committed after the first commit, over the time from it to the last (see the file comment). */
   whole: number;
   /** The middle 60 %: from 20 % of N committed to 80 % (the steady state). */
   steady: number;
   /**
-   * CPU µs per record of the consumer processes (all their threads, summed over the members), from the
-   * first record scored to the last committed: what the load of the machine changes less than the rate.
+   * CPU µs per record of the consumer processes (all their threads, summed over the members), over the
+   * records committed after the first commit: what the load of the machine changes less than the rate.
    */
   cpuUsPerRecord: number;
+  /** The broker's CPU µs per record over the same time (NaN when its pid is unknown). */
+  brokerUsPerRecord: number;
 }
+
+/**
+ * How often the group's committed offsets are read (ms): 100,000 records take about a second, so a
+ * coarser look moves the 20 % and 80 % marks by a tenth of the steady window.
+ */
+const POLL_MS = 20;
 
 /** CPU seconds (user + system, every thread) a process has used so far, from /proc (Linux). */
 function cpuSeconds(pid: number | undefined): number {
@@ -181,6 +187,16 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** The broker's pid: KAFKA_PID, else the pid file of `scripts/test-services` (undefined: unknown). */
+function brokerPid(): number | undefined {
+  if (process.env.KAFKA_PID) return Number(process.env.KAFKA_PID);
+  try {
+    return Number(readFileSync(join(ROOT, ".services", "kafka.pid"), "utf8").trim());
+  } catch {
+    return undefined;
+  }
+}
+
 async function throughput(topic: string, k: number): Promise<Throughput> {
   // one consumer keeps the DuckDB store open; several share it, each batch opening it in turn
   const hold = k === 1 ? ["--hold-store"] : [];
@@ -188,51 +204,81 @@ async function throughput(topic: string, k: number): Promise<Throughput> {
   const ms = Array.from({ length: k }, () =>
     member(["--topic", topic, "--group", group, "--alerts-topic", `alerts-${run}`, ...hold]),
   );
-  const ports = await Promise.all(ms.map((m) => m.port));
+  await Promise.all(ms.map((m) => m.port));
   const progress = new GroupProgress([brokers!]);
   let first = 0;
+  let firstCommitted = 0;
   let cpuFirst = 0;
   let at20 = 0;
   let at80 = 0;
   let last = 0;
   let cpuLast = 0;
+  const broker = brokerPid();
+  let brokerFirst = 0;
+  let brokerLast = 0;
   for (;;) {
     const dead = ms.map((m) => m.died()).find((d) => d !== null);
     if (dead) {
       await stopAll(ms.filter((m) => m.proc.exitCode === null));
       throw new Error(dead);
     }
-    if (first === 0) {
-      const scored = (await Promise.all(ports.map((p) => counted(p).catch(() => 0)))).reduce(
-        (a, b) => a + b,
-        0,
-      );
-      if (scored > 0) {
-        first = performance.now();
-        cpuFirst = ms.reduce((a, m) => a + cpuSeconds(m.proc.pid), 0);
-      }
-    }
     const n = await progress.committed(group, topic).catch(() => 0);
     const t = performance.now();
+    if (n > 0 && first === 0) {
+      first = t;
+      firstCommitted = n;
+      cpuFirst = ms.reduce((a, m) => a + cpuSeconds(m.proc.pid), 0);
+      brokerFirst = cpuSeconds(broker);
+    }
     if (n >= 0.2 * N && at20 === 0) at20 = t;
     if (n >= 0.8 * N && at80 === 0) at80 = t;
     if (n >= N) {
       last = t;
       cpuLast = ms.reduce((a, m) => a + cpuSeconds(m.proc.pid), 0);
+      brokerLast = cpuSeconds(broker);
       break;
     }
-    await sleep(100);
+    await sleep(POLL_MS);
   }
   await progress.close();
   await stopAll(ms);
   return {
-    whole: N / ((last - first) / 1000),
+    whole: (N - firstCommitted) / ((last - first) / 1000),
     steady: (0.6 * N) / ((at80 - at20) / 1000),
-    cpuUsPerRecord: ((cpuLast - cpuFirst) / N) * 1e6,
+    cpuUsPerRecord: ((cpuLast - cpuFirst) / (N - firstCommitted)) * 1e6,
+    brokerUsPerRecord: ((brokerLast - brokerFirst) / (N - firstCommitted)) * 1e6,
   };
 }
 
-async function latency(rate: number): Promise<{ p50: number; p99: number; n: number; stages: string }> {
+/** CPU seconds the whole machine has spent busy so far (every core, every process), from /proc/stat. */
+function machineBusySeconds(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal …: busy is all but idle and iowait (clock ticks)
+  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
+}
+
+/**
+ * Cores each process used while records were paced in: CPU seconds over wall seconds. The paced
+ * producer and the alerts reader are this process; `others` is the rest of the machine (other work).
+ */
+interface CoresUsed {
+  consumer: number;
+  producerAndReader: number;
+  broker: number;
+  machine: number;
+}
+
+/** `c`, and per record sent (`rate` records/s): CPU µs a record, which the machine's load changes less. */
+function coresText(c: CoresUsed, rate: number): string {
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "?");
+  const us = (x: number) => (Number.isFinite(x) ? ((x / rate) * 1e6).toFixed(1) : "?");
+  const others = c.machine - c.consumer - c.producerAndReader - (Number.isFinite(c.broker) ? c.broker : 0);
+  return `cores used while paced: consumer ${f(c.consumer)}, paced producer and alerts reader ${f(c.producerAndReader)}, broker ${f(c.broker)}, the rest of the machine ${f(others)}; machine ${f(c.machine)} of ${availableParallelism()}; CPU µs a record sent: consumer ${us(c.consumer)}, producer and reader ${us(c.producerAndReader)}, broker ${us(c.broker)}`;
+}
+
+async function latency(
+  rate: number,
+): Promise<{ p50: number; p99: number; n: number; stages: string; cores: string; sentRate: number }> {
   const topic = `bench-lat-${run}-${Math.round(rate)}`;
   const alerts = `alerts-lat-${run}-${Math.round(rate)}`;
   await ensureTopic([brokers!], topic, 8);
@@ -268,6 +314,13 @@ async function latency(rate: number): Promise<{ p50: number; p99: number; n: num
   const p = new StreamProducer([brokers!], "netsec-bench-paced");
   const tickMs = 10;
   const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+  const broker = brokerPid();
+  const cpu0 = {
+    consumer: cpuSeconds(m.proc.pid),
+    self: process.cpuUsage(),
+    broker: cpuSeconds(broker),
+    machine: machineBusySeconds(),
+  };
   const t0 = performance.now();
   let sent = 0;
   while (performance.now() - t0 < 20_000) {
@@ -278,6 +331,14 @@ async function latency(rate: number): Promise<{ p50: number; p99: number; n: num
     const next = t0 + (sent / perTick) * tickMs;
     await sleep(Math.max(0, next - performance.now()));
   }
+  const wall = (performance.now() - t0) / 1000;
+  const self = process.cpuUsage(cpu0.self);
+  const cores: CoresUsed = {
+    consumer: (cpuSeconds(m.proc.pid) - cpu0.consumer) / wall,
+    producerAndReader: (self.user + self.system) / 1e6 / wall,
+    broker: (cpuSeconds(broker) - cpu0.broker) / wall,
+    machine: (machineBusySeconds() - cpu0.machine) / wall,
+  };
   // threats only are published: wait until the alerts stop coming (3 s without one)
   for (let seen = -1; seen !== lat.length; ) {
     seen = lat.length;
@@ -288,7 +349,14 @@ async function latency(rate: number): Promise<{ p50: number; p99: number; n: num
   await stopAll([m]);
   lat.sort((a, b) => a - b);
   const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))]!;
-  return { p50: q(0.5), p99: q(0.99), n: lat.length, stages: stageQuantiles(m.stderr()) };
+  return {
+    p50: q(0.5),
+    p99: q(0.99),
+    n: lat.length,
+    stages: stageQuantiles(m.stderr()),
+    cores: coresText(cores, sent / wall),
+    sentRate: sent / wall,
+  };
 }
 
 try {
@@ -301,7 +369,7 @@ try {
   // (--consumers= with nothing: no throughput runs, the latency at --latency-rates only)
   const one = (rates.get(1) ?? [...rates.values()][0])?.steady ?? Number.NaN;
   const lat = Number.isNaN(one)
-    ? { p50: Number.NaN, p99: Number.NaN, n: 0, stages: "" }
+    ? { p50: Number.NaN, p99: Number.NaN, n: 0, stages: "", cores: "", sentRate: Number.NaN }
     : await latency(one / 2);
   const more: [number, Awaited<ReturnType<typeof latency>>][] = [];
   for (const r of LATENCY_RATES) more.push([r, await latency(r)]);
@@ -312,11 +380,11 @@ ${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu
 
 Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.
 
-| consumer processes (8 partitions) | records/s, steady (20–80 % of N committed) | records/s, first record scored to last committed | consumers' CPU µs per record |
-|---|---|---|---|
-${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en-US")} | ${Math.round(r.whole).toLocaleString("en-US")} | ${r.cpuUsPerRecord.toFixed(1)} |`).join("\n")}
+| consumer processes (8 partitions) | records/s, steady (20–80 % of N committed) | records/s, first commit to last | consumers' CPU µs per record | broker's CPU µs per record |
+|---|---|---|---|---|
+${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en-US")} | ${Math.round(r.whole).toLocaleString("en-US")} | ${r.cpuUsPerRecord.toFixed(1)} | ${r.brokerUsPerRecord.toFixed(1)} |`).join("\n")}
 
-Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s; the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms; ${lat.stages}.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts): p50 ${l.p50} ms, p99 ${l.p99} ms; ${l.stages}.`).join("")}`);
+Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s (${Math.round(lat.sentRate).toLocaleString("en-US")} records/s sent); the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms; ${lat.stages}; ${lat.cores}.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts, ${Math.round(l.sentRate).toLocaleString("en-US")} records/s sent): p50 ${l.p50} ms, p99 ${l.p99} ms; ${l.stages}; ${l.cores}.`).join("")}`);
 } finally {
   rmSync(home, { recursive: true, force: true });
 }

@@ -198,19 +198,27 @@ export class OffsetLedger {
     mkdirSync(dirname(this.file), { recursive: true });
     withLock(this.file, () => {
       const ledger = this.read();
-      const fresh = new Map<number, Set<bigint>>();
+      // per partition, the offsets claimed here, in row order: rising as a consumer's batches are, so
+      // sorted already and without repeats; a set (and a sort) only once one does not rise
+      const fresh = new Map<
+        number,
+        { ranges: readonly Range[]; offsets: bigint[]; seen: Set<bigint> | null }
+      >();
       for (let i = 0; i < rows.length; i++) {
         const { partition, offset } = rows[i]!;
-        let seen = fresh.get(partition);
-        if (!seen) fresh.set(partition, (seen = new Set()));
-        if (seen.has(offset) || covered(ledger.get(partition) ?? [], offset)) continue;
-        seen.add(offset);
+        let f = fresh.get(partition);
+        if (!f) fresh.set(partition, (f = { ranges: ledger.get(partition) ?? [], offsets: [], seen: null }));
+        if (f.seen === null && f.offsets.length > 0 && offset <= f.offsets[f.offsets.length - 1]!)
+          f.seen = new Set(f.offsets);
+        if (f.seen?.has(offset) || covered(f.ranges, offset)) continue;
+        f.seen?.add(offset);
+        f.offsets.push(offset);
         mine[i] = 1;
       }
-      for (const [p, seen] of fresh) {
-        if (seen.size === 0) continue;
-        const offsets = [...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-        ledger.set(p, merged(ledger.get(p) ?? [], offsets));
+      for (const [p, f] of fresh) {
+        if (f.offsets.length === 0) continue;
+        if (f.seen !== null) f.offsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        ledger.set(p, merged(f.ranges, f.offsets));
       }
       this.write(ledger);
     });

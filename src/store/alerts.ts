@@ -78,9 +78,8 @@ class DuckDbAlertStore implements AlertStore {
       this.open = true;
     }
     try {
-      return await this.store.transaction(async (c) => {
-        if (!this.tableReady) {
-          await c.run(`CREATE TABLE IF NOT EXISTS ${ALERTS_TABLE} (
+      if (!this.tableReady) {
+        await this.store.connection.run(`CREATE TABLE IF NOT EXISTS ${ALERTS_TABLE} (
             topic VARCHAR NOT NULL,
             "partition" INTEGER NOT NULL,
             "offset" BIGINT NOT NULL,
@@ -92,10 +91,17 @@ class DuckDbAlertStore implements AlertStore {
             probability DOUBLE NOT NULL,
             scored_at VARCHAR NOT NULL,
             PRIMARY KEY (topic, "partition", "offset"))`);
-          this.tableReady = this.holdOpen;
+        this.tableReady = this.holdOpen;
+      }
+      // none stored yet (the usual case): a plain insert, half the time of one that looks each key up
+      // to skip it; a redelivered record makes it fail, and the write is done again skipping those
+      if (keysDistinct(alerts))
+        try {
+          return await this.store.transaction((c) => insertAlerts(c, alerts, false));
+        } catch (e) {
+          if (!/duplicate key/i.test((e as Error).message)) throw e;
         }
-        return await insertAlerts(c, alerts);
-      });
+      return await this.store.transaction((c) => insertAlerts(c, alerts, true));
     } finally {
       if (!this.holdOpen) {
         await this.store.close();
@@ -110,34 +116,119 @@ class DuckDbAlertStore implements AlertStore {
   }
 }
 
-async function insertAlerts(c: DuckDBConnection, alerts: readonly StreamAlert[]): Promise<number> {
+/**
+ * The strings an alert shares with most others of a write (its topic, model, label, label name and
+ * write time: a handful of distinct tuples per write), staged once each in `alert_dict` and referred
+ * to by number: an appended VARCHAR crosses into DuckDB's native code and is copied as UTF-8, and five
+ * of them per row were most of a write's CPU on the stream's thread.
+ */
+class SharedStrings {
+  readonly entries: Pick<StreamAlert, "topic" | "model" | "label" | "labelName" | "scoredAt">[] = [];
+  private readonly index = new Map<string, number>();
+  private last = -1;
+
+  /** The number of `a`'s shared strings (consecutive alerts mostly share them: checked first). */
+  of(a: StreamAlert): number {
+    const l = this.entries[this.last];
+    if (
+      l !== undefined &&
+      l.label === a.label &&
+      l.topic === a.topic &&
+      l.model === a.model &&
+      l.scoredAt === a.scoredAt &&
+      l.labelName === a.labelName
+    )
+      return this.last;
+    const key = `${a.topic}\0${a.model}\0${a.label}\0${a.labelName}\0${a.scoredAt}`;
+    let i = this.index.get(key);
+    if (i === undefined) {
+      i = this.entries.length;
+      this.entries.push({
+        topic: a.topic,
+        model: a.model,
+        label: a.label,
+        labelName: a.labelName,
+        scoredAt: a.scoredAt,
+      });
+      this.index.set(key, i);
+    }
+    this.last = i;
+    return i;
+  }
+}
+
+/**
+ * Whether no two of `alerts` have one key, known cheaply: one topic, and each partition's offsets
+ * rising (as a consumer's batches are; false is "maybe not", for the write that skips repeats).
+ */
+function keysDistinct(alerts: readonly StreamAlert[]): boolean {
+  const topic = alerts[0]!.topic;
+  const last = new Map<number, bigint>();
+  for (const a of alerts) {
+    if (a.topic !== topic) return false;
+    const prev = last.get(a.partition);
+    if (prev !== undefined && a.offset <= prev) return false;
+    last.set(a.partition, a.offset);
+  }
+  return true;
+}
+
+/**
+ * Insert `alerts` in the open transaction; `skipStored`: skip the keys the table has and repeats
+ * among them (else a key already there fails the insert). Returns how many rows were added.
+ */
+async function insertAlerts(
+  c: DuckDBConnection,
+  alerts: readonly StreamAlert[],
+  skipStored: boolean,
+): Promise<number> {
   await c.run(`CREATE OR REPLACE TEMP TABLE alert_stage (
-    topic VARCHAR, "partition" INTEGER, "offset" BIGINT, record_key VARCHAR, model VARCHAR,
-    label VARCHAR, label_name VARCHAR, threat BOOLEAN, probability DOUBLE, scored_at VARCHAR)`);
+    "partition" INTEGER, "offset" BIGINT, record_key VARCHAR, shared INTEGER, threat BOOLEAN,
+    probability DOUBLE)`);
+  await c.run(`CREATE OR REPLACE TEMP TABLE alert_dict (
+    shared INTEGER, topic VARCHAR, model VARCHAR, label VARCHAR, label_name VARCHAR, scored_at VARCHAR)`);
+  const shared = new SharedStrings();
   const app = await c.createAppender("alert_stage", "main", "temp");
   try {
     for (const a of alerts) {
-      app.appendVarchar(a.topic);
       app.appendInteger(a.partition);
       app.appendBigInt(a.offset);
       if (a.recordKey === null) app.appendNull();
       else app.appendVarchar(a.recordKey);
-      app.appendVarchar(a.model);
-      app.appendVarchar(a.label);
-      app.appendVarchar(a.labelName);
+      app.appendInteger(shared.of(a));
       app.appendBoolean(a.threat);
       app.appendDouble(a.probability);
-      app.appendVarchar(a.scoredAt);
       app.endRow();
     }
     app.flushSync();
   } finally {
     app.closeSync();
   }
+  const dict = await c.createAppender("alert_dict", "main", "temp");
+  try {
+    shared.entries.forEach((e, i) => {
+      dict.appendInteger(i);
+      dict.appendVarchar(e.topic);
+      dict.appendVarchar(e.model);
+      dict.appendVarchar(e.label);
+      dict.appendVarchar(e.labelName);
+      dict.appendVarchar(e.scoredAt);
+      dict.endRow();
+    });
+    dict.flushSync();
+  } finally {
+    dict.closeSync();
+  }
   const res = await c.run(
-    `INSERT OR IGNORE INTO ${ALERTS_TABLE} SELECT DISTINCT ON (topic, "partition", "offset") * FROM temp.alert_stage`,
+    `INSERT ${skipStored ? "OR IGNORE " : ""}INTO ${ALERTS_TABLE}
+       (topic, "partition", "offset", record_key, model, label, label_name, threat, probability, scored_at)
+     SELECT ${skipStored ? `DISTINCT ON (d.topic, s."partition", s."offset")` : ""}
+       d.topic, s."partition", s."offset", s.record_key, d.model, d.label, d.label_name, s.threat,
+       s.probability, d.scored_at
+     FROM temp.alert_stage s JOIN temp.alert_dict d USING (shared)`,
   );
   await c.run("DROP TABLE temp.alert_stage");
+  await c.run("DROP TABLE temp.alert_dict");
   return res.rowsChanged;
 }
 

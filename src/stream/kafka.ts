@@ -14,6 +14,7 @@ import {
   ListOffsetTimestamps,
   type Message,
   type MessagesStream,
+  type MessageToProduce,
   ProduceAcks,
   Producer,
   stringDeserializers,
@@ -51,6 +52,11 @@ export interface OutMessage {
   key?: string;
   value: string;
   headers?: Record<string, string>;
+  /**
+   * Where it goes: this number modulo the topic's partition count. Without: the client's default
+   * partitioner (murmur2 of the key, as Kafka's Java client; round robin without a key).
+   */
+  partition?: number;
 }
 
 /** Parse `--brokers a:1,b:2`: each a host and a port. */
@@ -176,18 +182,7 @@ export class StreamProducer {
       bytes += size;
     }
     try {
-      await Promise.all(
-        chunks.map((chunk) =>
-          this.producer.send({
-            messages: chunk.map((m) => ({
-              topic: m.topic,
-              value: m.value,
-              ...(m.key !== undefined ? { key: m.key } : {}),
-              ...(m.headers ? { headers: m.headers } : {}),
-            })),
-          }),
-        ),
-      );
+      await Promise.all(chunks.map((chunk) => this.producer.send({ messages: chunk.map(clientMessage) })));
     } catch (e) {
       throw unreachable(this.brokers, `producing to ${messages[0]!.topic}`, e);
     }
@@ -196,6 +191,19 @@ export class StreamProducer {
   async close(): Promise<void> {
     await this.producer.close().catch(() => {});
   }
+}
+
+/**
+ * The client's message for `m`: only the fields it has (the client refuses `undefined` ones), built
+ * by assignment (object spreads per message showed in the publishing profile).
+ */
+function clientMessage(m: OutMessage): MessageToProduce<string, string, string, string> {
+  const out: MessageToProduce<string, string, string, string> = { topic: m.topic, value: m.value };
+  if (m.key !== undefined) out.key = m.key;
+  if (m.headers) out.headers = m.headers;
+  // (the client takes it modulo the topic's partition count, and skips its partitioner)
+  if (m.partition !== undefined) out.partition = m.partition;
+  return out;
 }
 
 export interface ConsumerOptions {

@@ -298,15 +298,18 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     { batch, arrived, t0, t1, predictor, verdicts, dead, scored }: Scored,
   ): Promise<void> => {
     const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
+    // each on the partition numbered as its record's, modulo the topic's count: a record's verdict
+    // lands where a redelivery's does, in its partition's order, and the client skips hashing keys
     const out: OutMessage[] = [];
     if (s.alertsTopic !== null)
       for (const v of kept) {
         const key = v.key;
-        out.push({ topic: s.alertsTopic, key, value: verdictJson.text(v, key) });
+        out.push({ topic: s.alertsTopic, key, value: verdictJson.text(v, key), partition: v.partition });
       }
     for (const x of dead)
       out.push({
         topic: s.deadLetterTopic,
+        partition: x.record.partition,
         key: recordKey(x.record),
         value: JSON.stringify({
           source: recordKey(x.record),

@@ -51,4 +51,34 @@ describe("StreamProducer", { timeout: 120_000 }, () => {
     // in order, intact
     expect(got.map((r) => r.value)).toEqual(Array.from({ length: n }, (_, i) => value(i)));
   });
+
+  it("puts a message with a partition number on that partition modulo the topic's count", async () => {
+    const topic = `produce-part-${run}`;
+    await ensureTopic([brokers!], topic, 3);
+    const p = new StreamProducer([brokers!], "netsec-test-produce");
+    try {
+      // 40 messages numbered for partitions 0..7 (a source topic of 8): on 3 partitions, p % 3
+      await p.send(
+        Array.from({ length: 40 }, (_, i) => ({ topic, key: `k${i}`, value: String(i), partition: i % 8 })),
+      );
+    } finally {
+      await p.close();
+    }
+    const got: InRecord[] = [];
+    const c = new StreamConsumer({ brokers: [brokers!], group: `produce-part-${run}`, topic, clientId: "t" });
+    await c.start(
+      (r) => got.push(r),
+      () => {},
+    );
+    const deadline = Date.now() + 60_000;
+    while (got.length < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await c.close();
+    expect(got).toHaveLength(40);
+    for (const r of got) expect(r.partition).toBe((Number(r.value) % 8) % 3);
+    // each partition's messages in the order they were sent
+    for (let q = 0; q < 3; q++) {
+      const values = got.filter((r) => r.partition === q).map((r) => Number(r.value));
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+    }
+  });
 });

@@ -138,6 +138,8 @@ async function readTopic(
   topic: string,
   until: (values: Map<string, string>) => boolean,
   timeoutMs = 120_000,
+  /** Filled with each message's partition, by key. */
+  partitions?: Map<string, number>,
 ): Promise<Map<string, string>> {
   const got = new Map<string, string>();
   const c = new StreamConsumer({
@@ -154,6 +156,7 @@ async function readTopic(
       await c.start(
         (r) => {
           got.set(r.key ?? `${r.partition}/${r.offset}`, r.value);
+          partitions?.set(r.key ?? `${r.partition}/${r.offset}`, r.partition);
         },
         () => {},
       );
@@ -220,8 +223,10 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
     const topic = `flows-${run}-a`;
     const alerts = `alerts-${run}-a`;
     const args = ["--topic", topic, "--group", `g-${run}-a`, "--alerts-topic", alerts, "--all"];
-    // the topic first, so that both members are assigned partitions of it when they join
+    // the topic first, so that both members are assigned partitions of it when they join; the
+    // alerts topic with 3 partitions, to see where each verdict goes
     await ensureTopic([brokers!], topic, 4);
+    await ensureTopic([brokers!], alerts, 3);
     const a = member(args);
     const b = member(args);
     await Promise.all([a.joined, b.joined]);
@@ -233,8 +238,11 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
     a.proc.kill("SIGSTOP");
     await new Promise((r) => setTimeout(r, 8000));
     a.proc.kill("SIGCONT");
-    const verdicts = await readTopic(alerts, (m) => m.size >= N);
+    const alertPartitions = new Map<string, number>();
+    const verdicts = await readTopic(alerts, (m) => m.size >= N, 120_000, alertPartitions);
     expect(verdicts.size).toBe(N);
+    // each verdict on its record's partition number modulo the alerts topic's 3 (key topic/p/offset)
+    for (const [key, q] of alertPartitions) expect(q).toBe(Number(key.split("/").at(-2)) % 3);
     a.proc.kill("SIGTERM");
     b.proc.kill("SIGTERM");
     const [ea, eb] = await Promise.all([a.exit, b.exit]);

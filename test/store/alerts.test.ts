@@ -73,6 +73,66 @@ describe("alert store (DuckDB)", () => {
     ]);
   });
 
+  it("a write of new keys beside ones already stored adds only the new ones", async () => {
+    // distinct keys within the write (the plain insert is tried first), two of them stored before
+    const file = join(tmp.dir, "redelivered.duckdb");
+    const s = openAlertStore(`duckdb:${file}`, { holdOpen: true });
+    expect(await s.write([alert(0, 1), alert(0, 2), alert(1, 5)])).toBe(3);
+    expect(await s.write([alert(0, 2), alert(0, 3), alert(1, 5), alert(1, 6)])).toBe(2);
+    // and the store goes on taking plain writes afterwards
+    expect(await s.write([alert(0, 4), alert(1, 7)])).toBe(2);
+    await s.close();
+    expect((await rows(file)).map((r) => [r.partition, Number(r.offset), Number(r.n)])).toEqual([
+      [0, 1, 1],
+      [0, 2, 1],
+      [0, 3, 1],
+      [0, 4, 1],
+      [1, 5, 1],
+      [1, 6, 1],
+      [1, 7, 1],
+    ]);
+  });
+
+  it("keeps every field of every row, with topics, models, labels and times mixed in one write", async () => {
+    const file = join(tmp.dir, "fields.duckdb");
+    const s = openAlertStore(`duckdb:${file}`);
+    const mixed: StreamAlert[] = Array.from({ length: 40 }, (_, i) => ({
+      topic: i % 5 === 0 ? "flows-b" : "flows",
+      partition: i % 3,
+      offset: BigInt(1000 + i),
+      recordKey: i % 4 === 0 ? null : `key-${i}`,
+      model: i < 20 ? "phishing-rf:3" : "phishing-rf:4",
+      label: i % 2 === 0 ? "-1" : "1",
+      labelName: i % 2 === 0 ? "phishing" : "legitimate",
+      threat: i % 2 === 0,
+      probability: i / 40,
+      scoredAt: i % 7 === 0 ? "2026-12-06T10:00:01.000Z" : "2026-12-06T10:00:00.000Z",
+    }));
+    expect(await s.write(mixed)).toBe(40);
+    await s.close();
+    const db = await openDuckDb({ path: file, readOnly: true });
+    const got = (
+      await db.connection.runAndReadAll(
+        `SELECT topic, "partition", "offset", record_key, model, label, label_name, threat, probability, scored_at FROM ${ALERTS_TABLE} ORDER BY "offset"`,
+      )
+    ).getRowObjects();
+    db.close();
+    expect(got).toEqual(
+      mixed.map((a) => ({
+        topic: a.topic,
+        partition: a.partition,
+        offset: a.offset,
+        record_key: a.recordKey,
+        model: a.model,
+        label: a.label,
+        label_name: a.labelName,
+        threat: a.threat,
+        probability: a.probability,
+        scored_at: a.scoredAt,
+      })),
+    );
+  });
+
   it("two processes writing to one file at once lose nothing and double nothing", async () => {
     const file = join(tmp.dir, "shared.duckdb");
     // each writer: 40 batches of 50 verdicts on its own partition, plus every batch repeating the
