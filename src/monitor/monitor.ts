@@ -49,7 +49,7 @@ import {
   WindowCountsSchema,
 } from "./counts.ts";
 import { type MonitorReference, monitorReferenceFor } from "./reference.ts";
-import { WindowCounter } from "./window-counter.ts";
+import { type FlatCounts, WindowCounter } from "./window-counter.ts";
 import { type WindowDrift, windowDrift } from "./window-drift.ts";
 import {
   type FeatureSummary,
@@ -286,11 +286,13 @@ export class Monitor {
   }
 
   /**
-   * Add a scored batch's counts (made by `countBatch` on this reference's bins) to the model's open
-   * window; closes the window when it is full, old, or of another version.
+   * Add a scored batch's counts (made by `countBatch`, or `countBatchFlat` on a scoring thread, on
+   * this reference's bins) to the model's open window; closes the window when it is full, old, or of
+   * another version.
    */
-  record(m: ScoringModel, counts: WindowCounts | null, now = new Date()): void {
+  record(m: ScoringModel, counts: WindowCounts | FlatCounts | null, now = new Date()): void {
     if (counts === null) this.noReference(m);
+    else if ("values" in counts) this.addToWindow(m, now, (c) => c.addFlat(counts));
     else this.addToWindow(m, now, (c) => c.add(counts));
   }
 
