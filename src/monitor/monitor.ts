@@ -36,7 +36,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { BundlePredictor } from "../bundle/bundle.ts";
+import { bundleSchema } from "../bundle/manifest.ts";
 import type { Config } from "../config/env.ts";
 import { homeLayout } from "../config/home.ts";
 import type { Logger } from "../core/log.ts";
@@ -420,10 +420,11 @@ export class Monitor {
     this.dirty.clear();
   }
 
+  /** The bundle's dataset schema (from its bundle.json: the model itself, megabytes of trees, is not loaded). */
   private schemaOf(dir: string): DatasetSchema {
     let sc = this.schemas.get(dir);
     if (!sc) {
-      sc = new BundlePredictor(dir).schema;
+      sc = bundleSchema(dir);
       this.schemas.set(dir, sc);
     }
     return sc;

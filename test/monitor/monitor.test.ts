@@ -314,6 +314,25 @@ describe("monitoring windows", () => {
     expect(kept.latest.dir.startsWith("registry")).toBe(true);
   });
 
+  it("judges a window from the bundle's bundle.json and reference alone: the model is never loaded again", () => {
+    // a bundle whose model file cannot be read: scoring would fail, monitoring needs none of it
+    const copy = join(tmp.dir, "bundle-without-model");
+    cpSync(bundle, copy, { recursive: true });
+    writeFileSync(join(copy, "model.json"), "not the model");
+    const h = join(tmp.dir, "h-no-model");
+    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    m.record(model({ dir: copy }), batch(0, 1000), new Date(t0));
+    const v = m.view("phish");
+    expect(v.windows.map((w) => w.rows)).toEqual([1000]);
+    expect(v.latest?.inputs.n_current).toBe(1000);
+    // and after a restart, the latest window's reports measured again from its counts
+    m.save();
+    expect(new Monitor(h, { windowRows: 1000 }, capture().log, null).view("phish").latest?.inputs).toEqual(
+      v.latest?.inputs,
+    );
+  });
+
   it("a crash after a window's close was appended but before the state was saved counts nothing twice", () => {
     const h = join(tmp.dir, "h-crash");
     const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
