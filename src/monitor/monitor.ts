@@ -554,6 +554,11 @@ export class Monitor {
     };
   }
 
+  /** The model's latest closed window's reports (what `view` gives as `latest`, without reading every window). */
+  latest(model: string): LatestReports | null {
+    return this.latestReports(this.state(model));
+  }
+
   /** The latest window's reports; after a restart measured again from its kept counts (null when its bundle is gone). */
   private latestReports(s: ModelState): LatestReports | null {
     if (!s.latest) return null;

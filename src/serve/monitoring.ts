@@ -85,7 +85,7 @@ export class ServeMonitoring {
   start(): void {
     claimMonitoring(this.home);
     for (const name of this.monitor.models()) {
-      const latest = this.monitor.view(name).latest;
+      const latest = this.monitor.latest(name);
       if (latest) this.gauges(name, latest.summary, false);
     }
     this.timer = setInterval(() => this.monitor.tick(), this.tickMs);
