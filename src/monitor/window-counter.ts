@@ -147,6 +147,9 @@ export class WindowCounter {
   /** Whether any category never seen in training was counted (`clear` then empties `unseen`). */
   private anyUnseen = false;
   private readonly classes = new Map<string, number>();
+  /** A batch's predicted classes and their rows while it is counted (reused from batch to batch). */
+  private readonly batchNames: string[] = [];
+  private readonly batchPerName: number[] = [];
 
   constructor(ref: MonitorReference) {
     this.ref = ref;
@@ -193,22 +196,31 @@ export class WindowCounter {
         this.countCategorical(slot, col.codes, col.categories, n);
     }
     let threats = 0;
-    // the predicted classes: a few names, the same string objects row after row
-    let name: string | undefined;
-    let run = 0;
+    // the predicted classes: a few names, the same string objects row after row, alternating (a
+    // Map's update at each change cost more than the rest of the row): counted in a short list
+    const names = this.batchNames;
+    const perName = this.batchPerName;
+    names.length = 0;
+    perName.length = 0;
+    let at = -1;
+    const { isThreat, probability, labelNames } = b;
     for (let i = 0; i < n; i++) {
-      if (b.isThreat[i] === 1) threats++;
-      const p = b.probability[i]!;
+      if (isThreat[i] === 1) threats++;
+      const p = probability[i]!;
       if (!Number.isNaN(p)) v[PROBABILITY + probabilityBin(p)]!++;
-      const c = b.labelNames[i]!;
-      if (c !== name) {
-        if (name !== undefined) this.classes.set(name, (this.classes.get(name) ?? 0) + run);
-        name = c;
-        run = 0;
+      const c = labelNames[i]!;
+      if (at < 0 || names[at] !== c) {
+        at = names.indexOf(c);
+        if (at < 0) {
+          at = names.length;
+          names.push(c);
+          perName.push(0);
+        }
       }
-      run++;
+      perName[at]!++;
     }
-    if (name !== undefined) this.classes.set(name, (this.classes.get(name) ?? 0) + run);
+    for (let k = 0; k < names.length; k++)
+      this.classes.set(names[k]!, (this.classes.get(names[k]!) ?? 0) + perName[k]!);
     v[THREATS]! += threats;
   }
 
