@@ -58,7 +58,7 @@ interface CategoricalSlot {
  * known…)…, per input min…, per input max…]. Everything before `minAt` is added; the mins and maxes
  * (±Infinity while no value was counted) are compared.
  */
-export interface CountsLayout {
+interface CountsLayout {
   inputs: readonly (NumericSlot | CategoricalSlot)[];
   minAt: number;
   maxAt: number;
@@ -73,7 +73,7 @@ const PROBABILITY = 2;
 
 const layouts = new WeakMap<MonitorReference, CountsLayout>();
 
-export function layoutOf(ref: MonitorReference): CountsLayout {
+function layoutOf(ref: MonitorReference): CountsLayout {
   let l = layouts.get(ref);
   if (l) return l;
   const inputs: (NumericSlot | CategoricalSlot)[] = [];
@@ -133,7 +133,10 @@ let scratch: Scratch | null = null;
 
 function scratchOf(widest: number, rows: number): Scratch {
   if (scratch === null || scratch.off.length < rows || scratch.bins.length < widest + 2)
-    scratch = scratchFor(Math.max(widest, scratch ? scratch.bins.length - 2 : 0), Math.max(rows, 64));
+    scratch = scratchFor(
+      Math.max(widest, scratch ? scratch.bins.length - 2 : 0),
+      Math.max(rows, scratch ? scratch.off.length : 64),
+    );
   return scratch;
 }
 
