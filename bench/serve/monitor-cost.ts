@@ -1,21 +1,30 @@
 /**
- * What monitoring adds to scoring, per batch, on the scoring thread: `countBatch` (the window counts
- * of a batch, src/monitor/counts.ts) against the bundle's own scoring of the same rows
+ * What monitoring adds to scoring, per batch, on the scoring thread: `countBatchFlat` (the window counts
+ * of a batch, src/monitor/window-counter.ts) against the bundle's own scoring of the same rows
  * (`BundlePredictor.predict`), for 1,000-row batches of the champion's dataset. The best of many
  * repetitions of each (CPU time of this thread, so other processes on the machine weigh less than in
  * the throughput benchmark), then the ratio; and the same for a whole CSV upload on a scoring thread
- * (`scoreCsv`: parse, score, output CSV and JSON) with and without counting.
+ * (`scoreCsv`: parse, score, output CSV and JSON) with and without counting. Then the rest of
+ * monitoring's work for such an upload, as averages over many (collections included): the counts'
+ * hand-over to the event loop (a structured clone, as a scoring thread's answer is), and the server's
+ * `Monitor.record` of them at `--rate` uploads a second — the window's close every `windowRows` rows
+ * and the save every 5 s included — on a temporary copy of the home's monitoring.
  *
- *   npx node bench/serve/monitor-cost.ts --home <NETSEC_HOME> --model <name> --input <csv or txt> [--rows 1000] [--reps 200]
+ *   npx node bench/serve/monitor-cost.ts --home <NETSEC_HOME> --model <name> --input <csv or txt> [--rows 1000] [--reps 200] [--rate 190]
  */
-import { readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
+import { pino } from "pino";
 import { BundlePredictor } from "../../src/bundle/bundle.ts";
 import { ModelRegistry } from "../../src/bundle/registry.ts";
+import { homeLayout } from "../../src/config/home.ts";
 import { loadFrame } from "../../src/datasets/load.ts";
-import { countBatch } from "../../src/monitor/counts.ts";
+import { Monitor, monitoredName } from "../../src/monitor/monitor.ts";
 import { readMonitorReference } from "../../src/monitor/reference.ts";
+import { countBatchFlat } from "../../src/monitor/window-counter.ts";
 import { scoreCsv } from "../../src/serve/score-csv.ts";
 
 const { values: args } = parseArgs({
@@ -25,11 +34,13 @@ const { values: args } = parseArgs({
     input: { type: "string" },
     rows: { type: "string", default: "1000" },
     reps: { type: "string", default: "200" },
+    rate: { type: "string", default: "190" },
   },
 });
 if (!args.home || !args.input) throw new Error("--home and --input are required");
 const input = args.input;
-const dir = new ModelRegistry(args.home).resolve(`${args.model}@champion`).dir;
+const champion = new ModelRegistry(args.home).resolve(`${args.model}@champion`);
+const dir = champion.dir;
 const p = new BundlePredictor(dir);
 const ref = readMonitorReference(dir);
 if (!ref) throw new Error(`${dir} has no monitoring reference: retrain`);
@@ -52,7 +63,7 @@ async function best(f: () => unknown, reps: number): Promise<number> {
 const reps = Number(args.reps);
 const pred = p.predict(batch);
 const scoring = await best(() => p.predict(batch), reps);
-const counting = await best(() => countBatch(ref, { frame: batch, ...pred }), reps);
+const counting = await best(() => countBatchFlat(ref, { frame: batch, ...pred }), reps);
 // the same rows as an upload: the CSV header and the first n lines of the file (headerless .txt: the schema's columns)
 const text = readFileSync(input, "utf8").split("\n");
 const headed = input.endsWith(".csv");
@@ -63,6 +74,36 @@ const limits = { maxBytes: 1 << 26, maxRows: 1 << 20, maxRowChars: 1 << 16 };
 const upload = (monitor: boolean) => () => scoreCsv(p, "bench.csv", body, limits, true, 0, monitor);
 const plain = await best(upload(false), reps);
 const monitored = await best(upload(true), reps);
+
+/** Average CPU time (µs) of `reps` runs of f (after a warm-up), collections included. */
+function average(f: (i: number) => void, reps: number): number {
+  for (let i = 0; i < Math.min(200, reps); i++) f(i);
+  const t = cpuUsage();
+  for (let i = 0; i < reps; i++) f(i);
+  const d = cpuUsage(t);
+  return (d.user + d.system) / reps;
+}
+const counts = countBatchFlat(ref, { frame: batch, ...pred });
+const handOver = average(() => structuredClone(counts), reps * 10);
+// the event loop's part, on a copy of the monitoring folder (the home's own is never written)
+const copy = mkdtempSync(join(tmpdir(), "netsec-monitor-cost-"));
+const from = homeLayout(args.home).monitoring;
+if (existsSync(from)) cpSync(from, homeLayout(copy).monitoring, { recursive: true });
+const quiet = pino({ level: "silent" });
+const monitor = new Monitor(copy, {}, quiet, null);
+// as the server names it (its history under monitoring/<name>/)
+const version = `${champion.name}:${champion.version.version}`;
+const model = { name: monitoredName(version, p.manifest.dataset), version, runId: p.manifest.run_id, dir };
+const stepMs = 1000 / Number(args.rate);
+const perSave = Math.max(1, Math.round(5000 / stepMs));
+let now = Date.now();
+const recording = average((i) => {
+  now += stepMs;
+  monitor.record(model, structuredClone(counts), new Date(now));
+  if (i % perSave === perSave - 1) monitor.tick(new Date(now), false);
+}, reps * 10);
+rmSync(copy, { recursive: true, force: true });
 process.stdout.write(
-  `${args.model} (${p.manifest.model}, ${p.manifest.input_columns.length} inputs), ${n}-row batches: scoring ${(scoring / 1000).toFixed(2)} ms, counting ${(counting / 1000).toFixed(3)} ms = ${((100 * counting) / scoring).toFixed(1)}% of scoring; whole upload (scoreCsv) ${(plain / 1000).toFixed(2)} ms, with counting ${(monitored / 1000).toFixed(2)} ms = +${((100 * (monitored - plain)) / plain).toFixed(1)}%\n`,
+  `${args.model} (${p.manifest.model}, ${p.manifest.input_columns.length} inputs), ${n}-row batches: scoring ${(scoring / 1000).toFixed(2)} ms, counting ${(counting / 1000).toFixed(3)} ms = ${((100 * counting) / scoring).toFixed(1)}% of scoring; whole upload (scoreCsv) ${(plain / 1000).toFixed(2)} ms, with counting ${(monitored / 1000).toFixed(2)} ms = +${((100 * (monitored - plain)) / plain).toFixed(1)}%\n` +
+    `monitoring's work per upload, averages: counting ${counting.toFixed(0)} µs (best), hand-over ${handOver.toFixed(1)} µs, the event loop's record with closes and saves at ${args.rate} uploads/s ${(recording - handOver).toFixed(1)} µs; together ${((100 * (counting + recording)) / plain).toFixed(1)}% of the upload's work on the scoring thread\n`,
 );

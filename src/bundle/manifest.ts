@@ -15,8 +15,11 @@
  *
  * Loading parses JSON and validates it with zod; nothing in a bundle is ever executed.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
-import { SchemaFileSchema } from "../datasets/schema.ts";
+import { NetsecError } from "../core/errors.ts";
+import { DatasetSchema, SchemaFileSchema } from "../datasets/schema.ts";
 
 export const BUNDLE_FORMAT = "netsec-bundle";
 export const BUNDLE_VERSION = 1;
@@ -87,3 +90,33 @@ export const ManifestSchema = z.object({
 });
 
 export type BundleManifest = z.infer<typeof ManifestSchema>;
+
+/**
+ * The dataset schema embedded in a bundle's bundle.json, validated as BundlePredictor validates it,
+ * without loading the model (the ONNX engine's schema; monitoring's, which needs no trees).
+ */
+export function bundleSchema(dir: string): DatasetSchema {
+  const file = join(dir, "bundle.json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new NetsecError(
+      "BUNDLE_INVALID",
+      `model bundle file ${file} is not valid JSON: ${(e as Error).message}`,
+      {
+        file,
+      },
+    );
+  }
+  const r = ManifestSchema.safeParse(raw);
+  if (!r.success) {
+    throw new NetsecError(
+      "BUNDLE_INVALID",
+      `${file}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      { file },
+    );
+  }
+  // same source label as BundlePredictor, so schema errors read the same on both engines
+  return new DatasetSchema(r.data.schema, `${dir}/bundle.json#schema`);
+}

@@ -24,7 +24,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
 
 /**
  * The artifacts folder of one pipeline run, laid out like the original project's but complete:
@@ -114,6 +114,21 @@ export interface HomeLayout {
   monitorModel(name: string): { dir: string; state: string; windows: string; inbox: string };
   /** The ledger of stream offsets monitoring counted for a consumer group on a topic (any names). */
   streamOffsets(group: string, topic: string): string;
+  /**
+   * A path as files under the home keep it (monitoring's bundle directories): relative to the home
+   * when inside it, so a home moved elsewhere (a restored backup, a volume mounted at another path)
+   * still finds it; absolute otherwise.
+   */
+  keptPath(path: string): string;
+  /** A path kept by `keptPath`, absolute again: a relative one under this home, an absolute one as is. */
+  fromKept(kept: string): string;
+  /**
+   * Where an absolute path inside another home's registry/ or artifacts/ (as files kept it before
+   * paths were kept relative, the home moved since) may be under this home: the path from each
+   * registry/ or artifacts/ folder in it on, under this home, the last such folder first (none for
+   * other paths). Which one exists is the caller's to check.
+   */
+  movedHere(path: string): string[];
 }
 
 /** The layout of the home `home` (an absolute path: Config.home). Pure: creates nothing. */
@@ -183,6 +198,19 @@ export function homeLayout(home: string): HomeLayout {
         monitoring,
         `stream-offsets-${createHash("sha256").update(`${group}\0${topic}`).digest("hex").slice(0, 24)}.json`,
       ),
+    keptPath: (path) => {
+      const r = relative(home, path);
+      return r !== "" && !r.startsWith("..") && !isAbsolute(r) ? r : path;
+    },
+    fromKept: (kept) => (isAbsolute(kept) ? kept : join(home, kept)),
+    movedHere: (path) => {
+      if (!isAbsolute(path)) return [];
+      const parts = path.split(sep);
+      const found: string[] = [];
+      for (let i = parts.length - 2; i > 0; i--)
+        if (parts[i] === "registry" || parts[i] === "artifacts") found.push(join(home, ...parts.slice(i)));
+      return found;
+    },
   };
 }
 

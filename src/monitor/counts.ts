@@ -9,9 +9,10 @@
  * search over ≤ 256 edges otherwise, an array read for a category (BENCHMARKS.md: 3–5% of an
  * upload's work on the scoring thread).
  *
- * A scoring thread counts its batch (`countBatch`) next to the scoring and returns the counts; the
- * server adds them to the open window (window-counter.ts), so the event loop does per batch work of the
- * size of the bins, not of the rows.
+ * A scoring thread counts its batch next to the scoring and hands the counts over as one flat array
+ * (`countBatchFlat`, window-counter.ts); the server adds them to the open window, so the event loop
+ * does per batch work of the size of the bins, not of the rows. `countBatch` gives a batch's counts as
+ * `WindowCounts` for those that keep or send them as JSON (`netsec predict`'s inbox, the stream).
  */
 import { z } from "zod";
 import type { Frame } from "../core/frame.ts";
@@ -252,10 +253,10 @@ export interface Scratch {
 }
 
 /**
- * The running sums of the cells counted one by one (off the per-value table, or every cell without
- * one) and their bin counts.
+ * The running sums of a numeric column's cells (min +Infinity and max −Infinity when every cell is
+ * missing); countNumeric leaves their bin counts in its scratch's `bins`.
  */
-interface CellSums {
+export interface CellSums {
   missing: number;
   sum: number;
   sumsq: number;
@@ -346,7 +347,8 @@ function countCellsAt(
 }
 
 /**
- * One numeric column's cells into `acc` (functions of their own: small loops V8 optimises once,
+ * One numeric column's cells counted: the sums returned, the bins in `scratch.bins[0..edges + 2)`
+ * (functions of their own: small loops V8 optimises once,
  * whatever the mix of columns around them).
  *
  * A whole-valued column whose table spans no more values than the batch has rows (flags, small
@@ -361,10 +363,9 @@ export function countNumeric(
   v: Float64Array,
   n: number,
   look: BinLookup,
-  acc: NumericCounts,
   /** Room for LANES × n counters, n row numbers and the bins, reused from column to column. */
   scratch: Scratch,
-): void {
+): CellSums {
   const m = look.edges.length;
   const bins = scratch.bins.fill(0, 0, m + 2);
   const s: CellSums = {
@@ -442,14 +443,7 @@ export function countNumeric(
     s.max = max;
     countCellsAt(v, off, k, look, bins, s);
   } else countCells(v, n, look, bins, s);
-  acc.missing = s.missing;
-  // (a loop: Array.from on a typed array goes through its iterator, slower than the counting)
-  const out = acc.bins;
-  for (let j = 0; j < m + 2; j++) out[j] = bins[j]!;
-  acc.sum = s.sum;
-  acc.sumsq = s.sumsq;
-  acc.min = n - s.missing > 0 ? s.min : null;
-  acc.max = n - s.missing > 0 ? s.max : null;
+  return s;
 }
 
 /** countNumeric's working room for batches of up to `rows` rows and inputs of up to `widest` edges. */
@@ -475,7 +469,14 @@ export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts 
     const col = b.frame.column(name);
     const acc = out.inputs[name]!;
     if (r.kind === "numeric" && acc.kind === "numeric" && col.kind === "numeric") {
-      countNumeric(col.values, n, lookupOf(r.edges), acc, scratch);
+      const s = countNumeric(col.values, n, lookupOf(r.edges), scratch);
+      acc.missing = s.missing;
+      // (a loop: Array.from on a typed array goes through its iterator, slower than the counting)
+      for (let j = 0; j < acc.bins.length; j++) acc.bins[j] = scratch.bins[j]!;
+      acc.sum = s.sum;
+      acc.sumsq = s.sumsq;
+      acc.min = n - s.missing > 0 ? s.min : null;
+      acc.max = n - s.missing > 0 ? s.max : null;
     } else if (r.kind === "categorical" && acc.kind === "categorical" && col.kind === "categorical") {
       const index = indexOf(r.categories);
       const perCode = new Float64Array(col.categories.length);

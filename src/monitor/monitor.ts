@@ -13,7 +13,9 @@
  * last save are appended to the model's windows.jsonl (window-log.ts: bounded, read back when shown),
  * then the small state file — the open window's counts, the latest closed window's, the alert
  * cooldowns, how many windows were closed — is rewritten atomically (temporary file, then rename). A
- * restart keeps the history and the open window's counts up to the last save. Each closed window is
+ * restart keeps the history and the open window's counts up to the last save; the bundle directories
+ * the state names are kept relative to the home, so a home moved elsewhere (a restored backup, a
+ * volume mounted at another path) keeps its monitoring too. Each closed window is
  * numbered (1, 2, … per model): a crash between the append and the state's rewrite leaves windows in
  * windows.jsonl numbered past the state's count, so the state's open window was closed among them; it
  * is dropped when the state is read, never counted twice.
@@ -34,7 +36,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { BundlePredictor } from "../bundle/bundle.ts";
+import { bundleSchema } from "../bundle/manifest.ts";
 import type { Config } from "../config/env.ts";
 import { homeLayout } from "../config/home.ts";
 import type { Logger } from "../core/log.ts";
@@ -49,7 +51,7 @@ import {
   WindowCountsSchema,
 } from "./counts.ts";
 import { type MonitorReference, monitorReferenceFor } from "./reference.ts";
-import { WindowCounter } from "./window-counter.ts";
+import { type FlatCounts, WindowCounter } from "./window-counter.ts";
 import { type WindowDrift, windowDrift } from "./window-drift.ts";
 import {
   type FeatureSummary,
@@ -101,6 +103,7 @@ const ModelStateSchema = z.object({
     .object({
       version: z.string(),
       run_id: z.string(),
+      /** The bundle directory: relative to the home when inside it (absolute in states kept before). */
       dir: z.string(),
       start: z.string(),
       counts: WindowCountsSchema,
@@ -244,6 +247,8 @@ export class Monitor {
       try {
         const { windows, closed, ...kept } = ModelStateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
         s = { ...kept, closed: closed ?? windows?.length ?? 0 };
+        if (s.open) s.open.dir = this.bundleDir(s.open.dir);
+        if (s.latest) s.latest.dir = this.bundleDir(s.latest.dir);
         if (windows !== undefined) {
           // a state from before windows.jsonl: its windows moved there, the state rewritten without them
           if (!existsSync(this.layout.monitorModel(model).windows))
@@ -270,6 +275,27 @@ export class Monitor {
     return s;
   }
 
+  /**
+   * A bundle directory as a file under the home kept it (`keptPath`): relative to the home, or
+   * absolute — outside the home, or kept before paths were kept relative: then, when it is gone, the
+   * same registry/ or artifacts/ path under this home (the home was moved), when there is one.
+   */
+  private bundleDir(kept: string): string {
+    const dir = this.layout.fromKept(kept);
+    if (existsSync(dir)) return dir;
+    return this.layout.movedHere(dir).find((d) => existsSync(d)) ?? dir;
+  }
+
+  /** The state as its file keeps it: bundle directories relative to the home when inside it. */
+  private keptState(s: ModelState): ModelState {
+    const keep = (dir: string) => this.layout.keptPath(dir);
+    return {
+      ...s,
+      open: s.open && { ...s.open, dir: keep(s.open.dir) },
+      latest: s.latest && { ...s.latest, dir: keep(s.latest.dir) },
+    };
+  }
+
   private windowLog(model: string): WindowLog {
     let log = this.logs.get(model);
     if (!log) {
@@ -286,11 +312,13 @@ export class Monitor {
   }
 
   /**
-   * Add a scored batch's counts (made by `countBatch` on this reference's bins) to the model's open
-   * window; closes the window when it is full, old, or of another version.
+   * Add a scored batch's counts (made by `countBatch`, or `countBatchFlat` on a scoring thread, on
+   * this reference's bins) to the model's open window; closes the window when it is full, old, or of
+   * another version.
    */
-  record(m: ScoringModel, counts: WindowCounts | null, now = new Date()): void {
+  record(m: ScoringModel, counts: WindowCounts | FlatCounts | null, now = new Date()): void {
     if (counts === null) this.noReference(m);
+    else if ("values" in counts) this.addToWindow(m, now, (c) => c.addFlat(counts));
     else this.addToWindow(m, now, (c) => c.add(counts));
   }
 
@@ -387,15 +415,16 @@ export class Monitor {
         this.windowLog(model).append(closed);
         this.pending.delete(model);
       }
-      writeAtomic(p.state, toJson(s));
+      writeAtomic(p.state, toJson(this.keptState(s)));
     }
     this.dirty.clear();
   }
 
+  /** The bundle's dataset schema (from its bundle.json: the model itself, megabytes of trees, is not loaded). */
   private schemaOf(dir: string): DatasetSchema {
     let sc = this.schemas.get(dir);
     if (!sc) {
-      sc = new BundlePredictor(dir).schema;
+      sc = bundleSchema(dir);
       this.schemas.set(dir, sc);
     }
     return sc;
@@ -479,7 +508,7 @@ export class Monitor {
         }
         try {
           const x = InboxSchema.parse(JSON.parse(readFileSync(claimed, "utf8")));
-          this.record(x.model, x.counts, now);
+          this.record({ ...x.model, dir: this.bundleDir(x.model.dir) }, x.counts, now);
         } catch (err) {
           this.log.warn(
             { file: f, err: (err as Error).message },
@@ -525,6 +554,11 @@ export class Monitor {
     };
   }
 
+  /** The model's latest closed window's reports (what `view` gives as `latest`, without reading every window). */
+  latest(model: string): LatestReports | null {
+    return this.latestReports(this.state(model));
+  }
+
   /** The latest window's reports; after a restart measured again from its kept counts (null when its bundle is gone). */
   private latestReports(s: ModelState): LatestReports | null {
     if (!s.latest) return null;
@@ -558,7 +592,8 @@ export function writeInbox(home: string, m: ScoringModel, counts: WindowCounts):
   const p = homeLayout(home).monitorModel(m.name);
   mkdirSync(p.inbox, { recursive: true });
   const id = `${Date.now().toString(36)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  writeAtomic(join(p.inbox, `${id}.json`), toJson({ model: m, counts }));
+  const model = { ...m, dir: homeLayout(home).keptPath(m.dir) };
+  writeAtomic(join(p.inbox, `${id}.json`), toJson({ model, counts }));
 }
 
 /** The pid of a live server owning monitoring/, or null. */

@@ -1,10 +1,14 @@
 /**
- * The open window's counts while it fills: every count of `WindowCounts` (counts.ts) in flat typed
- * arrays laid out once per reference, so that counting a scored batch into the window allocates
- * nothing and does work proportional to the batch's cells alone — no fresh set of counts per batch,
- * no pass over every bin of every input to add it (`POST /predict/records` with 100 records spent
- * more on those than on the cells: BENCHMARKS.md, "Monitoring's cost on scoring"). `counts()` gives
- * the window as `WindowCounts` when it is saved, closed or shown.
+ * Counts of scored traffic on a reference's bins in one flat Float64Array laid out once per reference
+ * (`layoutOf`): a window's counts while it fills, and a batch's counts as a scoring thread hands them
+ * over (`FlatCounts`). Counting a batch allocates nothing and does work proportional to its cells
+ * alone — no fresh set of counts per batch, no pass over every bin of every input to add it
+ * (`POST /predict/records` with 100 records spent more on those than on the cells: BENCHMARKS.md,
+ * "Monitoring's cost on scoring"). A scoring thread's counts cross to the event loop as that one
+ * array (a copy of bytes, where the counts as objects — an object and an array per input — cost
+ * 40 µs a 1,000-row upload to clone and made as many objects to collect) and are added into the
+ * window in one pass over it. `counts()` gives the counts as `WindowCounts` (counts.ts) when the
+ * window is saved, closed or shown.
  */
 import {
   addUnseen,
@@ -12,7 +16,6 @@ import {
   countNumeric,
   indexOf,
   lookupOf,
-  type NumericCounts,
   type ScoredBatch,
   type Scratch,
   scratchFor,
@@ -24,10 +27,14 @@ import { type MonitorReference, PROBABILITY_BINS, probabilityBin } from "./refer
 interface NumericSlot {
   kind: "numeric";
   name: string;
-  /** Index of this input in the per-input arrays. */
+  /** Index of this input among the reference's inputs (its min and max: `minAt + k`, `maxAt + k`). */
   input: number;
-  /** First of its edges + 2 slots in `bins` ([below, inner bins…, above], as `NumericCounts.bins`). */
-  offset: number;
+  /** Its missing cells; then the sum and the sum of squares of the others; then its bins. */
+  missing: number;
+  sum: number;
+  sumsq: number;
+  /** First of its edges + 2 bins ([below, inner bins…, above], as `NumericCounts.bins`). */
+  bins: number;
   slots: number;
   look: BinLookup;
 }
@@ -36,75 +43,140 @@ interface CategoricalSlot {
   kind: "categorical";
   name: string;
   input: number;
-  /** First of its training categories' slots in `bins`. */
-  offset: number;
+  missing: number;
+  /** Cells of categories never seen in training past the MAX_UNSEEN_NAMES counted by name. */
+  other: number;
+  /** First of its training categories' counts. */
+  bins: number;
   slots: number;
   index: Map<string, number>;
-  /** Categories never seen in training, by name (at most MAX_UNSEEN_NAMES), and the rest together. */
-  unseen: { unseen: Record<string, number>; unseen_other: number };
+}
+
+/**
+ * Where each count of a reference's inputs and outputs lies in the flat array:
+ * [rows, threats, probability bins…, per input (missing, sum, sumsq, bins… | missing, unseen other,
+ * known…)…, per input min…, per input max…]. Everything before `minAt` is added; the mins and maxes
+ * (±Infinity while no value was counted) are compared.
+ */
+interface CountsLayout {
+  inputs: readonly (NumericSlot | CategoricalSlot)[];
+  minAt: number;
+  maxAt: number;
+  length: number;
+  /** The most edges of a numeric input. */
+  widest: number;
+}
+
+const ROWS = 0;
+const THREATS = 1;
+const PROBABILITY = 2;
+
+const layouts = new WeakMap<MonitorReference, CountsLayout>();
+
+function layoutOf(ref: MonitorReference): CountsLayout {
+  let l = layouts.get(ref);
+  if (l) return l;
+  const inputs: (NumericSlot | CategoricalSlot)[] = [];
+  let at = PROBABILITY + PROBABILITY_BINS;
+  let widest = 0;
+  for (const [name, r] of Object.entries(ref.inputs)) {
+    const input = inputs.length;
+    if (r.kind === "numeric") {
+      const slots = r.edges.length + 2;
+      inputs.push({
+        kind: "numeric",
+        name,
+        input,
+        missing: at,
+        sum: at + 1,
+        sumsq: at + 2,
+        bins: at + 3,
+        slots,
+        look: lookupOf(r.edges),
+      });
+      at += 3 + slots;
+      widest = Math.max(widest, r.edges.length);
+    } else {
+      const slots = r.categories.length;
+      inputs.push({
+        kind: "categorical",
+        name,
+        input,
+        missing: at,
+        other: at + 1,
+        bins: at + 2,
+        slots,
+        index: indexOf(r.categories),
+      });
+      at += 2 + slots;
+    }
+  }
+  l = { inputs, minAt: at, maxAt: at + inputs.length, length: at + 2 * inputs.length, widest };
+  layouts.set(ref, l);
+  return l;
+}
+
+/**
+ * A batch's counts as a scoring thread hands them to the event loop (structured clone: the array is a
+ * copy of its bytes): `values` in the reference's layout, and what has names.
+ */
+export interface FlatCounts {
+  values: Float64Array;
+  /** [input index, category, cells] of categories never seen in training, counted by name. */
+  unseen: [number, string, number][];
+  /** [predicted class, rows]. */
+  classes: [string, number][];
+}
+
+/** countNumeric's room (grown to the largest batch), shared: counting is synchronous, one at a time. */
+let scratch: Scratch | null = null;
+
+function scratchOf(widest: number, rows: number): Scratch {
+  if (scratch === null || scratch.off.length < rows || scratch.bins.length < widest + 2)
+    scratch = scratchFor(
+      Math.max(widest, scratch ? scratch.bins.length - 2 : 0),
+      Math.max(rows, scratch ? scratch.off.length : 64),
+    );
+  return scratch;
 }
 
 export class WindowCounter {
   readonly ref: MonitorReference;
-  rows = 0;
-  private readonly inputs: (NumericSlot | CategoricalSlot)[] = [];
-  /** Every numeric input's bins and every categorical input's training categories, end to end. */
-  private readonly bins: Float64Array;
-  /** Per input: missing cells; numeric ones also the sum, sum of squares, min and max of the others. */
-  private readonly missing: Float64Array;
-  private readonly sum: Float64Array;
-  private readonly sumsq: Float64Array;
-  /** +Infinity / −Infinity while no value was counted (then `counts()` gives null). */
-  private readonly min: Float64Array;
-  private readonly max: Float64Array;
-  private threats = 0;
-  private readonly probability = new Float64Array(PROBABILITY_BINS);
+  private readonly layout: CountsLayout;
+  /** Every count, in `layout`. */
+  private readonly values: Float64Array;
+  /** Per input: categories never seen in training, by name (at most MAX_UNSEEN_NAMES). */
+  private readonly unseen: Record<string, number>[];
+  /** Whether any category never seen in training was counted (`clear` then empties `unseen`). */
+  private anyUnseen = false;
   private readonly classes = new Map<string, number>();
-  /** countNumeric's room (grown to the largest batch) and a batch's counts of one input. */
-  private scratch: Scratch | null = null;
-  private readonly widest: number;
-  private readonly column: NumericCounts;
+  /** A batch's predicted classes and their rows while it is counted (reused from batch to batch). */
+  private readonly batchNames: string[] = [];
+  private readonly batchPerName: number[] = [];
 
   constructor(ref: MonitorReference) {
     this.ref = ref;
-    let offset = 0;
-    for (const [name, r] of Object.entries(ref.inputs)) {
-      const input = this.inputs.length;
-      if (r.kind === "numeric") {
-        const slots = r.edges.length + 2;
-        this.inputs.push({ kind: "numeric", name, input, offset, slots, look: lookupOf(r.edges) });
-        offset += slots;
-      } else {
-        const slots = r.categories.length;
-        this.inputs.push({
-          kind: "categorical",
-          name,
-          input,
-          offset,
-          slots,
-          index: indexOf(r.categories),
-          unseen: { unseen: {}, unseen_other: 0 },
-        });
-        offset += slots;
-      }
-    }
-    const k = this.inputs.length;
-    this.widest = Math.max(0, ...this.inputs.map((i) => (i.kind === "numeric" ? i.slots - 2 : 0)));
-    this.column = {
-      kind: "numeric",
-      missing: 0,
-      bins: new Array<number>(this.widest + 2).fill(0),
-      sum: 0,
-      sumsq: 0,
-      min: null,
-      max: null,
-    };
-    this.bins = new Float64Array(offset);
-    this.missing = new Float64Array(k);
-    this.sum = new Float64Array(k);
-    this.sumsq = new Float64Array(k);
-    this.min = new Float64Array(k).fill(Number.POSITIVE_INFINITY);
-    this.max = new Float64Array(k).fill(Number.NEGATIVE_INFINITY);
+    const l = layoutOf(ref);
+    this.layout = l;
+    this.values = new Float64Array(l.length);
+    this.unseen = l.inputs.map(() => ({}));
+    this.clear();
+  }
+
+  /** Every count back to none. */
+  clear(): void {
+    const l = this.layout;
+    this.values.fill(0, 0, l.minAt);
+    this.values.fill(Number.POSITIVE_INFINITY, l.minAt, l.maxAt);
+    this.values.fill(Number.NEGATIVE_INFINITY, l.maxAt, l.length);
+    if (this.anyUnseen) for (let k = 0; k < this.unseen.length; k++) this.unseen[k] = {};
+    this.anyUnseen = false;
+    this.classes.clear();
+  }
+
+  /** Rows counted. */
+  get rows(): number {
+    return this.values[ROWS]!;
   }
 
   /** A counter holding `c` (counts on `ref`'s bins, e.g. an open window read back from the state file). */
@@ -117,84 +189,95 @@ export class WindowCounter {
   /** Count a scored batch, cell by cell. */
   count(b: ScoredBatch): void {
     const n = b.frame.nRows;
-    this.rows += n;
-    for (const slot of this.inputs) {
+    const v = this.values;
+    v[ROWS]! += n;
+    for (const slot of this.layout.inputs) {
       if (!b.frame.has(slot.name)) continue;
       const col = b.frame.column(slot.name);
       if (slot.kind === "numeric" && col.kind === "numeric") this.countNumeric(slot, col.values, n);
       else if (slot.kind === "categorical" && col.kind === "categorical")
         this.countCategorical(slot, col.codes, col.categories, n);
     }
-    const probability = this.probability;
     let threats = 0;
-    // the predicted classes: a few names, the same string objects row after row
-    let name: string | undefined;
-    let run = 0;
+    // the predicted classes: a few names, the same string objects row after row, alternating (a
+    // Map's update at each change cost more than the rest of the row): counted in a short list
+    const names = this.batchNames;
+    const perName = this.batchPerName;
+    names.length = 0;
+    perName.length = 0;
+    let at = -1;
+    const { isThreat, probability, labelNames } = b;
     for (let i = 0; i < n; i++) {
-      if (b.isThreat[i] === 1) threats++;
-      const p = b.probability[i]!;
-      if (!Number.isNaN(p)) probability[probabilityBin(p)]!++;
-      const c = b.labelNames[i]!;
-      if (c !== name) {
-        if (name !== undefined) this.classes.set(name, (this.classes.get(name) ?? 0) + run);
-        name = c;
-        run = 0;
+      if (isThreat[i] === 1) threats++;
+      const p = probability[i]!;
+      if (!Number.isNaN(p)) v[PROBABILITY + probabilityBin(p)]!++;
+      const c = labelNames[i]!;
+      if (at < 0 || names[at] !== c) {
+        at = names.indexOf(c);
+        if (at < 0) {
+          at = names.length;
+          names.push(c);
+          perName.push(0);
+        }
       }
-      run++;
+      perName[at]!++;
     }
-    if (name !== undefined) this.classes.set(name, (this.classes.get(name) ?? 0) + run);
-    this.threats += threats;
+    for (let k = 0; k < names.length; k++)
+      this.classes.set(names[k]!, (this.classes.get(names[k]!) ?? 0) + perName[k]!);
+    v[THREATS]! += threats;
   }
 
-  private countNumeric(slot: NumericSlot, v: Float64Array, n: number): void {
-    const bins = this.bins;
+  private countNumeric(slot: NumericSlot, x: Float64Array, n: number): void {
+    const v = this.values;
     const look = slot.look;
-    const offset = slot.offset;
     const k = slot.input;
+    const minAt = this.layout.minAt + k;
+    const maxAt = this.layout.maxAt + k;
     if (look.table !== null && look.table.length <= n) {
       // few values on a grid (flags, small counts): counted per value without a branch on the
       // value (counts.ts countNumeric), then added; the plain loop below mispredicts a branch on
       // most cells of a column that alternates between values
-      if (this.scratch === null || this.scratch.off.length < n) this.scratch = scratchFor(this.widest, n);
-      const c = this.column;
-      countNumeric(v, n, look, c, this.scratch);
-      for (let i = 0; i < slot.slots; i++) bins[offset + i]! += c.bins[i]!;
-      this.missing[k]! += c.missing;
-      this.sum[k]! += c.sum;
-      this.sumsq[k]! += c.sumsq;
-      if (c.min !== null && c.min < this.min[k]!) this.min[k] = c.min;
-      if (c.max !== null && c.max > this.max[k]!) this.max[k] = c.max;
+      const room = scratchOf(this.layout.widest, n);
+      const s = countNumeric(x, n, look, room);
+      const bins = room.bins;
+      for (let i = 0; i < slot.slots; i++) v[slot.bins + i]! += bins[i]!;
+      v[slot.missing]! += s.missing;
+      v[slot.sum]! += s.sum;
+      v[slot.sumsq]! += s.sumsq;
+      if (s.min < v[minAt]!) v[minAt] = s.min;
+      if (s.max > v[maxAt]!) v[maxAt] = s.max;
       return;
     }
+    const offset = slot.bins;
     let missing = 0;
     let sum = 0;
     let sumsq = 0;
-    let min = this.min[k]!;
-    let max = this.max[k]!;
+    let min = v[minAt]!;
+    let max = v[maxAt]!;
     // the previous cell's value and slot: a column often repeats a value from row to row (flags, 0)
     let prev = Number.NaN;
     let at = 0;
     for (let i = 0; i < n; i++) {
-      const x = v[i]!;
-      if (Number.isNaN(x)) {
+      const c = x[i]!;
+      if (Number.isNaN(c)) {
         missing++;
         continue;
       }
-      sum += x;
-      sumsq += x * x;
-      if (x < min) min = x;
-      if (x > max) max = x;
-      if (x !== prev) {
-        prev = x;
-        at = offset + slotOf(look, x);
+      sum += c;
+      sumsq += c * c;
+      if (c < min) min = c;
+      if (c > max) max = c;
+      if (c !== prev) {
+        prev = c;
+        at = offset + slotOf(look, c);
       }
-      bins[at]!++;
+      v[at]!++;
     }
-    this.missing[k]! += missing;
-    this.sum[k]! += sum;
-    this.sumsq[k]! += sumsq;
-    this.min[k] = min;
-    this.max[k] = max;
+    v[slot.missing]! += missing;
+    v[slot.sum]! += sum;
+    v[slot.sumsq]! += sumsq;
+    v[minAt] = min;
+    v[maxAt] = max;
   }
 
   private countCategorical(
@@ -207,8 +290,8 @@ export class WindowCounter {
     const toSlot = new Int32Array(categories.length);
     for (let c = 0; c < categories.length; c++) toSlot[c] = slot.index.get(categories[c]!) ?? -1;
     const unseen = new Float64Array(categories.length);
-    const bins = this.bins;
-    const offset = slot.offset;
+    const v = this.values;
+    const offset = slot.bins;
     let missing = 0;
     for (let i = 0; i < n; i++) {
       const c = codes[i]!;
@@ -217,76 +300,129 @@ export class WindowCounter {
         continue;
       }
       const j = toSlot[c]!;
-      if (j >= 0) bins[offset + j]!++;
+      if (j >= 0) v[offset + j]!++;
       else unseen[c]!++;
     }
-    this.missing[slot.input]! += missing;
+    v[slot.missing]! += missing;
     for (let c = 0; c < categories.length; c++)
-      if (unseen[c]! > 0) addUnseen(slot.unseen, categories[c]!, unseen[c]!);
+      if (unseen[c]! > 0) this.addUnseen(slot, categories[c]!, unseen[c]!);
   }
 
-  /** Add counts made elsewhere on the same reference's bins (a scoring thread's `countBatch`, an inbox file). */
+  private addUnseen(slot: CategoricalSlot, name: string, n: number): void {
+    this.anyUnseen = true;
+    const named = this.unseen[slot.input]!;
+    const acc = { unseen: named, unseen_other: 0 };
+    addUnseen(acc, name, n);
+    this.values[slot.other]! += acc.unseen_other;
+  }
+
+  /** The counts so far as a scoring thread hands them over (`addFlat` adds them to another counter). */
+  flat(): FlatCounts {
+    const unseen: FlatCounts["unseen"] = [];
+    this.unseen.forEach((named, k) => {
+      for (const [name, n] of Object.entries(named)) unseen.push([k, name, n]);
+    });
+    return { values: this.values.slice(), unseen, classes: [...this.classes] };
+  }
+
+  /** Add a batch's counts made on the same reference's bins by `flat` (on a scoring thread). */
+  addFlat(c: FlatCounts): void {
+    const v = this.values;
+    const x = c.values;
+    const l = this.layout;
+    if (x.length !== l.length)
+      throw new RangeError(`counts of ${x.length} numbers for a layout of ${l.length}: another reference`);
+    for (let i = 0; i < l.minAt; i++) v[i]! += x[i]!;
+    for (let i = l.minAt; i < l.maxAt; i++) if (x[i]! < v[i]!) v[i] = x[i]!;
+    for (let i = l.maxAt; i < l.length; i++) if (x[i]! > v[i]!) v[i] = x[i]!;
+    for (const [k, name, n] of c.unseen) {
+      const slot = l.inputs[k];
+      if (slot?.kind === "categorical") this.addUnseen(slot, name, n);
+    }
+    for (const [name, n] of c.classes) this.classes.set(name, (this.classes.get(name) ?? 0) + n);
+  }
+
+  /** Add counts made elsewhere on the same reference's bins (an inbox file, the stream, the state file). */
   add(c: WindowCounts): void {
-    this.rows += c.rows;
-    const bins = this.bins;
-    for (const slot of this.inputs) {
+    const v = this.values;
+    const l = this.layout;
+    v[ROWS]! += c.rows;
+    for (const slot of l.inputs) {
       const x = c.inputs[slot.name];
       if (!x) continue;
-      const k = slot.input;
-      this.missing[k]! += x.missing;
+      v[slot.missing]! += x.missing;
       if (slot.kind === "numeric" && x.kind === "numeric") {
-        for (let i = 0; i < slot.slots; i++) bins[slot.offset + i]! += x.bins[i] ?? 0;
-        this.sum[k]! += x.sum;
-        this.sumsq[k]! += x.sumsq;
-        if (x.min !== null && x.min < this.min[k]!) this.min[k] = x.min;
-        if (x.max !== null && x.max > this.max[k]!) this.max[k] = x.max;
+        for (let i = 0; i < slot.slots; i++) v[slot.bins + i]! += x.bins[i] ?? 0;
+        v[slot.sum]! += x.sum;
+        v[slot.sumsq]! += x.sumsq;
+        const minAt = l.minAt + slot.input;
+        const maxAt = l.maxAt + slot.input;
+        if (x.min !== null && x.min < v[minAt]!) v[minAt] = x.min;
+        if (x.max !== null && x.max > v[maxAt]!) v[maxAt] = x.max;
       } else if (slot.kind === "categorical" && x.kind === "categorical") {
-        for (let i = 0; i < slot.slots; i++) bins[slot.offset + i]! += x.known[i] ?? 0;
-        for (const [name, v] of Object.entries(x.unseen)) addUnseen(slot.unseen, name, v);
-        slot.unseen.unseen_other += x.unseen_other;
+        for (let i = 0; i < slot.slots; i++) v[slot.bins + i]! += x.known[i] ?? 0;
+        for (const [name, n] of Object.entries(x.unseen)) this.addUnseen(slot, name, n);
+        v[slot.other]! += x.unseen_other;
       }
     }
-    this.threats += c.outputs.threats;
-    for (let i = 0; i < PROBABILITY_BINS; i++) this.probability[i]! += c.outputs.probability[i] ?? 0;
-    for (const [name, v] of Object.entries(c.outputs.classes))
-      this.classes.set(name, (this.classes.get(name) ?? 0) + v);
+    v[THREATS]! += c.outputs.threats;
+    for (let i = 0; i < PROBABILITY_BINS; i++) v[PROBABILITY + i]! += c.outputs.probability[i] ?? 0;
+    for (const [name, n] of Object.entries(c.outputs.classes))
+      this.classes.set(name, (this.classes.get(name) ?? 0) + n);
   }
 
   /** The counts so far, as the state file keeps them. */
   counts(): WindowCounts {
+    const v = this.values;
+    const l = this.layout;
     const inputs: WindowCounts["inputs"] = {};
-    for (const slot of this.inputs) {
-      const k = slot.input;
-      const at = Array.from(this.bins.subarray(slot.offset, slot.offset + slot.slots));
+    for (const slot of l.inputs) {
+      const at = Array.from(v.subarray(slot.bins, slot.bins + slot.slots));
       if (slot.kind === "numeric") {
+        const min = v[l.minAt + slot.input]!;
+        const max = v[l.maxAt + slot.input]!;
         // no value counted: min stays +Infinity above max's −Infinity
-        const any = this.min[k]! <= this.max[k]!;
+        const any = min <= max;
         inputs[slot.name] = {
           kind: "numeric",
-          missing: this.missing[k]!,
+          missing: v[slot.missing]!,
           bins: at,
-          sum: this.sum[k]!,
-          sumsq: this.sumsq[k]!,
-          min: any ? this.min[k]! : null,
-          max: any ? this.max[k]! : null,
+          sum: v[slot.sum]!,
+          sumsq: v[slot.sumsq]!,
+          min: any ? min : null,
+          max: any ? max : null,
         };
       } else
         inputs[slot.name] = {
           kind: "categorical",
-          missing: this.missing[k]!,
+          missing: v[slot.missing]!,
           known: at,
-          unseen: { ...slot.unseen.unseen },
-          unseen_other: slot.unseen.unseen_other,
+          unseen: { ...this.unseen[slot.input]! },
+          unseen_other: v[slot.other]!,
         };
     }
     return {
-      rows: this.rows,
+      rows: v[ROWS]!,
       inputs,
       outputs: {
-        threats: this.threats,
-        probability: Array.from(this.probability),
+        threats: v[THREATS]!,
+        probability: Array.from(v.subarray(PROBABILITY, PROBABILITY + PROBABILITY_BINS)),
         classes: Object.fromEntries(this.classes),
       },
     };
   }
+}
+
+/** Each reference's batch counter on this thread (emptied for every batch: no counter made per batch). */
+const batchCounters = new WeakMap<MonitorReference, WindowCounter>();
+
+/** A scored batch's counts as a scoring thread hands them over (the server's `addFlat` adds them). */
+export function countBatchFlat(ref: MonitorReference, b: ScoredBatch): FlatCounts {
+  let w = batchCounters.get(ref);
+  if (w === undefined) {
+    w = new WindowCounter(ref);
+    batchCounters.set(ref, w);
+  } else w.clear();
+  w.count(b);
+  return w.flat();
 }

@@ -9,7 +9,6 @@ import type { Prediction, Predictor } from "../bundle/predictor.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Logger } from "../core/log.ts";
 import { type AlertChannel, AlertSink, type WebhookSettings } from "../monitor/alerts.ts";
-import type { WindowCounts } from "../monitor/counts.ts";
 import {
   claimMonitoring,
   Monitor,
@@ -19,6 +18,7 @@ import {
   type ScoringModel,
   type WindowSummary,
 } from "../monitor/monitor.ts";
+import type { FlatCounts } from "../monitor/window-counter.ts";
 import type { ServeMetrics } from "./metrics.ts";
 
 export interface MonitoringOptions {
@@ -71,7 +71,7 @@ export class ServeMonitoring {
   }
 
   /** Counts made on a scoring thread (null: the bundle has no monitoring reference). */
-  record(p: Predictor, counts: WindowCounts | null): void {
+  record(p: Predictor, counts: FlatCounts | null): void {
     const m = this.modelOf(p);
     if (m) this.monitor.record(m, counts);
   }
@@ -85,7 +85,7 @@ export class ServeMonitoring {
   start(): void {
     claimMonitoring(this.home);
     for (const name of this.monitor.models()) {
-      const latest = this.monitor.view(name).latest;
+      const latest = this.monitor.latest(name);
       if (latest) this.gauges(name, latest.summary, false);
     }
     this.timer = setInterval(() => this.monitor.tick(), this.tickMs);

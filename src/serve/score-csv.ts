@@ -10,8 +10,8 @@ import { type LabelMetrics, labelMetrics } from "../bundle/label-metrics.ts";
 import type { Contribution, Prediction, Predictor } from "../bundle/predictor.ts";
 import { predictorFor } from "../bundle/score-task.ts";
 import { type ErrorCode, NetsecError } from "../core/errors.ts";
-import { countBatch, type WindowCounts } from "../monitor/counts.ts";
 import { monitorReferenceFor } from "../monitor/reference.ts";
+import { countBatchFlat, type FlatCounts } from "../monitor/window-counter.ts";
 import { type ParsedUpload, readCsvBytes, type UploadLimits } from "./csv-upload.ts";
 import { labelCounts, predictionCsv, predictionsJson } from "./output.ts";
 import type { ResultRow } from "./views/pages.ts";
@@ -35,10 +35,11 @@ export type CsvScore =
       /** The upload's header (the HTML table's columns). */
       header: string[];
       /**
-       * The upload's counts for monitoring (src/monitor/counts.ts) when asked for; null when not asked
-       * or the bundle has no monitoring reference (`monitor` says which).
+       * The upload's counts for monitoring (src/monitor/window-counter.ts: one flat array, cheap to
+       * hand from a scoring thread) when asked for; null when not asked or the bundle has no
+       * monitoring reference (`monitor` says which).
        */
-      counts: WindowCounts | null;
+      counts: FlatCounts | null;
       monitor: "counted" | "no_reference" | "off";
     }
   | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
@@ -73,7 +74,7 @@ export async function scoreCsv(
       labelMetrics: uploadLabelMetrics(parsed, pred, p, label),
       shown: htmlRows > 0 ? shownRows(p, parsed, pred, htmlRows) : null,
       header: parsed.header,
-      counts: ref ? countBatch(ref, { frame: parsed.frame, ...pred }) : null,
+      counts: ref ? countBatchFlat(ref, { frame: parsed.frame, ...pred }) : null,
       monitor: !monitor || !p.dir ? "off" : ref ? "counted" : "no_reference",
     };
   } catch (e) {

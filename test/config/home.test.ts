@@ -69,6 +69,30 @@ describe("homeLayout", () => {
     });
   });
 
+  it("keeps paths inside the home relative to it, so a moved home finds them at its new place", () => {
+    const bundle = "/srv/netsec/registry/netsec-phishing/versions/3";
+    expect(h.keptPath(bundle)).toBe("registry/netsec-phishing/versions/3");
+    expect(h.keptPath("/elsewhere/bundle")).toBe("/elsewhere/bundle");
+    expect(h.keptPath("/srv/netsec-old/registry/m/versions/1")).toBe("/srv/netsec-old/registry/m/versions/1");
+    expect(h.keptPath("/srv/netsec")).toBe("/srv/netsec");
+    const moved = homeLayout("/mnt/backup/netsec");
+    expect(moved.fromKept("registry/netsec-phishing/versions/3")).toBe(
+      "/mnt/backup/netsec/registry/netsec-phishing/versions/3",
+    );
+    expect(moved.fromKept("/elsewhere/bundle")).toBe("/elsewhere/bundle");
+    // an absolute path kept before: where it may be under the moved home, the last candidate first
+    expect(moved.movedHere(bundle)).toEqual(["/mnt/backup/netsec/registry/netsec-phishing/versions/3"]);
+    expect(moved.movedHere("/old/artifacts/r1/model_trainer/model")).toEqual([
+      "/mnt/backup/netsec/artifacts/r1/model_trainer/model",
+    ]);
+    expect(moved.movedHere("/old/registry/registry/versions/1")).toEqual([
+      "/mnt/backup/netsec/registry/versions/1",
+      "/mnt/backup/netsec/registry/registry/versions/1",
+    ]);
+    expect(moved.movedHere("/elsewhere/bundle")).toEqual([]);
+    expect(moved.movedHere("registry/m/versions/1")).toEqual([]);
+  });
+
   it("refuses a run id that would leave the artifacts folder", () => {
     for (const bad of ["../x", "a/b", "", ".", "a b"]) {
       expect(isRunId(bad)).toBe(false);

@@ -24,7 +24,7 @@ import {
   type MonitorReference,
   numericReference,
 } from "../../src/monitor/reference.ts";
-import { WindowCounter } from "../../src/monitor/window-counter.ts";
+import { countBatchFlat, WindowCounter } from "../../src/monitor/window-counter.ts";
 import { windowDrift } from "../../src/monitor/window-drift.ts";
 
 function windowProfileCategories(ref: MonitorReference, c: ReturnType<typeof countBatch>): string[] {
@@ -132,6 +132,43 @@ describe("countBatch", () => {
     expect(sum.rows).toBe(12);
     expect(sum.inputs.x).toMatchObject({ bins: [2, 2, 2, 2, 2], missing: 2, min: 0, max: 4 });
     expect(sum.inputs.c).toMatchObject({ known: [2, 2], unseen: { c: 4, d: 2 } });
+  });
+
+  it("a scoring thread's flat counts, cloned and added into a window, are the counts by hand", () => {
+    const ref = smallReference();
+    const w = new WindowCounter(ref);
+    const batch = (x: number[], c: (string | null)[], p: number[]) => ({
+      frame: new Frame([{ kind: "numeric", name: "x", values: Float64Array.from(x) }, categorical("c", c)]),
+      isThreat: p.map((q) => (q >= 0.5 ? 1 : 0)),
+      probability: p,
+      labelNames: p.map((q) => (q >= 0.5 ? "threat" : "benign")),
+    });
+    // every x missing: no min or max from this batch
+    w.addFlat(structuredClone(countBatchFlat(ref, batch([Number.NaN, Number.NaN], ["a", "e"], [0.7, 0.1]))));
+    expect(w.counts().inputs.x).toMatchObject({ missing: 2, min: null, max: null, bins: [0, 0, 0, 0, 0] });
+    w.addFlat(structuredClone(countBatchFlat(ref, batch([0, 2.5, 9], ["e", "b", null], [0.2, 0.5, 1]))));
+    expect(w.counts()).toEqual({
+      rows: 5,
+      inputs: {
+        // [below 1, (…,1], (1,2], (2,3], above 3]
+        x: { kind: "numeric", missing: 2, bins: [1, 0, 0, 1, 1], sum: 11.5, sumsq: 87.25, min: 0, max: 9 },
+        c: { kind: "categorical", missing: 1, known: [1, 1], unseen: { e: 2 }, unseen_other: 0 },
+      },
+      outputs: {
+        threats: 3,
+        probability: [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+        classes: { threat: 3, benign: 2 },
+      },
+    });
+    // counts on another reference's bins are refused, never added out of place
+    const other = new WindowCounter(
+      buildMonitorReference(
+        { format: "netsec-profile", version: 1, dataset: "toy", rows: 0, columns: {} },
+        { oofThreat: [], threshold: 0.5, classNames: [], source: "test" },
+        [],
+      ),
+    );
+    expect(() => other.addFlat(countBatchFlat(ref, batch([1], ["a"], [0.1])))).toThrow(RangeError);
   });
 
   it("keeps at most MAX_UNSEEN_NAMES unseen categories by name, the rest together", () => {
@@ -315,7 +352,7 @@ describe("a window's drift on real traffic", () => {
     }
   });
 
-  it("batches counted straight into a window's counter give the window countBatch + addCounts give", async () => {
+  it("batches counted straight into a window's counter, or handed over flat, give the window countBatch + addCounts give", async () => {
     const s = getDataset("nsl-kdd", tmp.dir);
     const train = (await loadFrame({ path: `${KDD_DIR}/KDDTrain+_20Percent.txt` }, s)).frame;
     const test = (await loadFrame({ path: `${KDD_DIR}/KDDTest+.txt` }, s)).frame;
@@ -328,6 +365,8 @@ describe("a window's drift on real traffic", () => {
     const viaBatches = emptyCounts(ref);
     const counter = new WindowCounter(ref);
     const added = new WindowCounter(ref);
+    // as a scoring thread hands its counts to the event loop: one array, cloned across threads
+    const handedOver = new WindowCounter(ref);
     // 40 batches of 1 to 1,000 KDDTest+ rows (values beyond the training ranges, missing outputs;
     // few-valued inputs counted per value once the batch has more rows than their values), with
     // made-up outputs: threats, probabilities (some missing), two class names
@@ -348,6 +387,9 @@ describe("a window's drift on real traffic", () => {
       addCounts(viaBatches, counts);
       counter.count(batch);
       added.add(counts);
+      const flat = countBatchFlat(ref, batch);
+      expect(flat.values).toBeInstanceOf(Float64Array);
+      handedOver.addFlat(structuredClone(flat));
     }
     const direct = counter.counts();
     // every count the same; the sums to rounding (added in another order)
@@ -355,6 +397,7 @@ describe("a window's drift on real traffic", () => {
       JSON.parse(JSON.stringify(c, (k, v) => (k === "sum" || k === "sumsq" ? Number(v.toPrecision(10)) : v)));
     expect(rounded(direct)).toEqual(rounded(viaBatches));
     expect(rounded(added.counts())).toEqual(rounded(viaBatches));
+    expect(rounded(handedOver.counts())).toEqual(rounded(viaBatches));
     // read back from the state file: the same counts again
     expect(rounded(WindowCounter.of(ref, direct).counts())).toEqual(rounded(viaBatches));
     expect(direct.rows).toBeGreaterThan(40);

@@ -14,7 +14,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -245,6 +245,92 @@ describe("monitoring windows", () => {
     again.save();
     expect(JSON.parse(readFileSync(state, "utf8")).windows).toBeUndefined();
     expect(new Monitor(h, { windowRows: 1000 }, capture().log, null).view("phish")).toEqual(v);
+  });
+
+  it("a home moved elsewhere keeps its monitoring: the open window goes on, the latest report renders", () => {
+    // a home with its own champion (registry/…/versions/1) and monitoring history
+    const first = join(tmp.dir, "h-moved-from");
+    cpSync(home, first, { recursive: true });
+    const at = (h: string) => model({ dir: new ModelRegistry(h).resolve("champion").dir });
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    const settings = { windowRows: 1000 };
+    const m = new Monitor(first, settings, capture().log, null);
+    for (let i = 0; i < 3; i++) m.record(at(first), batch(i * 500, 500), new Date(t0 + i * 1000));
+    m.save();
+    const v = m.view("phish");
+    expect(v.windows.map((w) => w.rows)).toEqual([1000]);
+    expect(v.open).toMatchObject({ rows: 500 });
+    // the state names no absolute path of the home
+    expect(readFileSync(homeLayout(first).monitorModel("phish").state, "utf8")).not.toContain(first);
+    // moved (a restored backup, a volume mounted at another path): the old path is gone
+    const moved = join(tmp.dir, "h-moved-to");
+    cpSync(first, moved, { recursive: true });
+    rmSync(first, { recursive: true });
+    const again = new Monitor(moved, settings, capture().log, null);
+    const w = again.view("phish");
+    expect(w.windows).toEqual(v.windows);
+    expect(w.open).toEqual(v.open);
+    expect(w.latest?.inputs.columns).toEqual(v.latest?.inputs.columns);
+    // the open window's 500 rows count: 500 more close it at 1,000
+    again.record(at(moved), batch(1500, 500), new Date(t0 + 4000));
+    expect(again.view("phish").windows.map((x) => x.rows)).toEqual([1000, 1000]);
+    expect(again.view("phish").open).toBeNull();
+  });
+
+  it("a moved home's state kept with absolute paths (before they were kept relative) is read at its new place", () => {
+    const first = join(tmp.dir, "h-abs-from");
+    cpSync(home, first, { recursive: true });
+    const dirIn = (h: string) => new ModelRegistry(h).resolve("champion").dir;
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    const m = new Monitor(first, { windowRows: 1000 }, capture().log, null);
+    m.record(model({ dir: dirIn(first) }), batch(0, 1000), new Date(t0));
+    m.record(model({ dir: dirIn(first) }), batch(1000, 300), new Date(t0 + 1000));
+    m.save();
+    const v = m.view("phish");
+    const { state } = homeLayout(first).monitorModel("phish");
+    // as an older netsec wrote it: the bundle directories absolute
+    const saved = JSON.parse(readFileSync(state, "utf8"));
+    writeFileSync(
+      state,
+      JSON.stringify({
+        ...saved,
+        open: { ...saved.open, dir: dirIn(first) },
+        latest: { ...saved.latest, dir: dirIn(first) },
+      }),
+    );
+    const moved = join(tmp.dir, "h-abs-to");
+    cpSync(first, moved, { recursive: true });
+    rmSync(first, { recursive: true });
+    const again = new Monitor(moved, { windowRows: 1000 }, capture().log, null);
+    const w = again.view("phish");
+    expect(w.open).toEqual(v.open);
+    expect(w.latest?.inputs.columns).toEqual(v.latest?.inputs.columns);
+    again.record(model({ dir: dirIn(moved) }), batch(1300, 700), new Date(t0 + 2000));
+    expect(again.view("phish").windows.map((x) => x.rows)).toEqual([1000, 1000]);
+    // saved again: relative now
+    again.save();
+    const kept = JSON.parse(readFileSync(homeLayout(moved).monitorModel("phish").state, "utf8"));
+    expect(kept.latest.dir).toBe(relative(moved, dirIn(moved)));
+    expect(kept.latest.dir.startsWith("registry")).toBe(true);
+  });
+
+  it("judges a window from the bundle's bundle.json and reference alone: the model is never loaded again", () => {
+    // a bundle whose model file cannot be read: scoring would fail, monitoring needs none of it
+    const copy = join(tmp.dir, "bundle-without-model");
+    cpSync(bundle, copy, { recursive: true });
+    writeFileSync(join(copy, "model.json"), "not the model");
+    const h = join(tmp.dir, "h-no-model");
+    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    m.record(model({ dir: copy }), batch(0, 1000), new Date(t0));
+    const v = m.view("phish");
+    expect(v.windows.map((w) => w.rows)).toEqual([1000]);
+    expect(v.latest?.inputs.n_current).toBe(1000);
+    // and after a restart, the latest window's reports measured again from its counts
+    m.save();
+    expect(new Monitor(h, { windowRows: 1000 }, capture().log, null).view("phish").latest?.inputs).toEqual(
+      v.latest?.inputs,
+    );
   });
 
   it("a crash after a window's close was appended but before the state was saved counts nothing twice", () => {

@@ -16,8 +16,8 @@ import type ort from "onnxruntime-node";
 import { NetsecError, wrapError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
 import { getDataset } from "../../datasets/registry.ts";
-import { DatasetSchema, loadSchemaFile } from "../../datasets/schema.ts";
-import { ManifestSchema } from "../manifest.ts";
+import { type DatasetSchema, loadSchemaFile } from "../../datasets/schema.ts";
+import { bundleSchema } from "../manifest.ts";
 import { ONNX_MODEL_FILE } from "../mlmodel.ts";
 import { type ColumnIR, inputNames } from "./ir.ts";
 import { createOnnxSession, runOnnxSession } from "./verify.ts";
@@ -69,33 +69,6 @@ export interface OnnxSchemaSource {
   from: "schema-file" | "bundle" | "registry";
   /** The bundle directory when the ONNX file sits inside one (…/<bundle>/onnx/model.onnx). */
   bundleDir: string | null;
-}
-
-/** The dataset schema embedded in a bundle's bundle.json, validated as BundlePredictor validates it. */
-function bundleSchema(dir: string): DatasetSchema {
-  const file = join(dir, "bundle.json");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new NetsecError(
-      "BUNDLE_INVALID",
-      `model bundle file ${file} is not valid JSON: ${(e as Error).message}`,
-      {
-        file,
-      },
-    );
-  }
-  const r = ManifestSchema.safeParse(raw);
-  if (!r.success) {
-    throw new NetsecError(
-      "BUNDLE_INVALID",
-      `${file}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-      { file },
-    );
-  }
-  // same source label as BundlePredictor, so schema errors read the same on both engines
-  return new DatasetSchema(r.data.schema, `${dir}/bundle.json#schema`);
 }
 
 /**
