@@ -37,9 +37,13 @@ const MAX_PAGES = 65536;
  * b = out + i32[k]; f64[b] += gi, f64[b + 8] += hi, f64[b + 16] += 1. G and H are stored at sums,
  * sums + 8. A row's entries are [ptr[r], ptr[r + 1]) with (entLo, entHi) = (0, 4) (ptr is at byte 0);
  * the halves split at `mid` (the fit's two threads) with (0, mid) and (mid, 4).
+ *
+ * `histG` (counts false) is the same without the counts (f64[b + 16] untouched): a root's counts are
+ * the same every tree (every row), so a fit copies them in from its first root (about a fifth of the
+ * kernel's time: one load, add and store of an entry's three).
  */
-function histKernel(): WasmFn {
-  const f = new WasmFn("hist", ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+function histKernel(counts = true): WasmFn {
+  const f = new WasmFn(counts ? "hist" : "histG", ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
   const [q, qEnd, gBase, hBase, sums, out, entLo, entHi] = [0, 1, 2, 3, 4, 5, 6, 7];
   const r4 = f.local("i32");
   const k = f.local("i32");
@@ -65,7 +69,7 @@ function histKernel(): WasmFn {
   f.get(k).get(e).i32GeU().brIf(1);
   f.get(out).get(k).i32Load().i32Add().set(b);
   f.get(b).get(b).v128Load(0).get(gh).f64x2Add().v128Store(0);
-  f.get(b).get(b).f64Load(16).f64(1).f64Add().f64Store(16);
+  if (counts) f.get(b).get(b).f64Load(16).f64(1).f64Add().f64Store(16);
   f.get(k).i32(4).i32Add().set(k);
   f.br(0).end().end();
   f.get(q).i32(4).i32Add().set(q);
@@ -143,7 +147,9 @@ export function kernelModule(): WebAssembly.Module | null {
   try {
     compiled =
       typeof WebAssembly === "object"
-        ? new WebAssembly.Module(assemble([histKernel(), partitionKernel(), stepKernel()], true))
+        ? new WebAssembly.Module(
+            assemble([histKernel(), histKernel(false), partitionKernel(), stepKernel()], true),
+          )
         : null;
   } catch {
     compiled = null;
@@ -282,7 +288,9 @@ export function wasmFitKernels(
   const helperCount = sinkSums + 16;
   const hist = helperCount + 8;
   const helperHistAt = align8(hist + histSize * 8);
-  const midAt = align8(helperHistAt + histSize * 8);
+  // the root's counts (G and H slots 0), from the fit's first root on
+  const rootCountsAt = align8(helperHistAt + histSize * 8);
+  const midAt = align8(rootCountsAt + histSize * 8);
   const indexAt = align8(midAt + nRows * 4);
   const rowsAt = align8(indexAt + nnz * 4);
   const rightAt = align8(rowsAt + nRows * 4);
@@ -341,7 +349,11 @@ export function wasmFitKernels(
     (...a: number[]) => number
   >;
   const histFn = k.hist!;
+  const histGFn = k.histG!;
   const partFn = k.part!;
+  const rootCounts = new Float64Array(buf, rootCountsAt, histSize);
+  // whether rootCounts holds the root's counts (after the fit's first root)
+  let haveRootCounts = false;
   const rows = new Uint32Array(buf, rowsAt, nRows);
   const right = new Uint32Array(buf, rightAt, nRows);
   const helperLeft = new Uint32Array(buf, helperLeftAt, (nRows >>> 1) + 1);
@@ -385,6 +397,10 @@ export function wasmFitKernels(
       const gb = g.byteOffset;
       const hb = h.byteOffset;
       const at = target.byteOffset;
+      // a root (every row) takes its counts from the first root's: the kernel adds G and H only
+      const root = start === 0 && end === nRows;
+      const counted = root && haveRootCounts;
+      const fn = counted ? histGFn : histFn;
       if (
         twoThreads &&
         !helperOff &&
@@ -394,7 +410,8 @@ export function wasmFitKernels(
         helperReady()
       ) {
         // (the helper's slots are copied over: zeroed here only when it is late)
-        target.fill(0, 0, split);
+        if (counted) target.set(rootCounts.subarray(0, split));
+        else target.fill(0, 0, split);
         // the slots from `split` on built by the helper into its own histogram (copied here when it
         // is done); each slot still adds its rows in node order: the same sums as on one thread
         const args: HistHalfArgs = {
@@ -405,13 +422,14 @@ export function wasmFitKernels(
           entries: [midAt, 4],
           from: split,
           size: histSize,
+          counts: counted ? rootCountsAt : 0,
         };
         const t0 = performance.now();
         let own = 0;
         const ok = runWithHelper(
           task("hgb.histHalf", args),
           () => {
-            histFn(q0, q1, gb, hb, sums, at, 0, midAt);
+            fn(q0, q1, gb, hb, sums, at, 0, midAt);
             own = performance.now() - t0;
           },
           state,
@@ -421,14 +439,21 @@ export function wasmFitKernels(
           target.set(helperHist.subarray(split, histSize), split);
           handOffs++;
         } else {
-          target.fill(0, split);
-          histFn(q0, q1, gb, hb, sinkSums, at, midAt, 4);
+          if (counted) target.set(rootCounts.subarray(split), split);
+          else target.fill(0, split);
+          fn(q0, q1, gb, hb, sinkSums, at, midAt, 4);
         }
         splits++;
         savedMs += 2 * own - (performance.now() - t0);
       } else {
-        target.fill(0);
-        histFn(q0, q1, gb, hb, sums, at, 0, 4);
+        if (counted) target.set(rootCounts);
+        else target.fill(0);
+        fn(q0, q1, gb, hb, sums, at, 0, 4);
+      }
+      if (root && !haveRootCounts) {
+        // (before histogram.ts fills the common bins' slots: theirs are 0 here, as in every build)
+        for (let q = 0; q < histSize; q += 3) rootCounts[q + 2] = target[q + 2]!;
+        haveRootCounts = true;
       }
       if (!inPlace) out.set(histView);
       return { G: sumsView[0]!, H: sumsView[1]! };
@@ -517,6 +542,8 @@ interface HistHalfArgs {
   /** The first slot index it builds, and the histogram's length. */
   from: number;
   size: number;
+  /** The root's counts' address (its slots copied in, the kernel adding G and H only), or 0. */
+  counts: number;
 }
 
 /** The helper's half of a partition (byte addresses in the fit's memory). */
@@ -551,9 +578,9 @@ export function stepKernelOn(memory: WebAssembly.Memory): Kernel {
 }
 
 /** Per fit memory, the kernels instantiated on it in this (the helper) thread. */
-const onHelper = new WeakMap<HistHelperState, { hist: Kernel; part: Kernel }>();
+const onHelper = new WeakMap<HistHelperState, { hist: Kernel; histG: Kernel; part: Kernel }>();
 
-function helperKernels(state: HistHelperState): { hist: Kernel; part: Kernel } {
+function helperKernels(state: HistHelperState): { hist: Kernel; histG: Kernel; part: Kernel } {
   let k = onHelper.get(state);
   if (!k) {
     const mod = kernelModule();
@@ -562,17 +589,32 @@ function helperKernels(state: HistHelperState): { hist: Kernel; part: Kernel } {
       string,
       Kernel
     >;
-    k = { hist: e.hist!, part: e.part! };
+    k = { hist: e.hist!, histG: e.histG!, part: e.part! };
     onHelper.set(state, k);
   }
   return k;
 }
 
-/** The helper's share of `build`: its slots zeroed, then its entries of the node's rows added. */
+/**
+ * The helper's share of `build`: its slots zeroed (or set to the root's counts), then its entries of
+ * the node's rows added.
+ */
 export function histHalfTask(a: HistHalfArgs, state: HistHelperState): null {
-  const { hist } = helperKernels(state);
-  new Float64Array(state.memory.buffer, a.out, a.size).fill(0, a.from);
-  hist(a.rows[0], a.rows[1], a.gh[0], a.gh[1], a.sums, a.out, a.entries[0], a.entries[1]);
+  const { hist, histG } = helperKernels(state);
+  const buf = state.memory.buffer;
+  const out = new Float64Array(buf, a.out, a.size);
+  if (a.counts) out.set(new Float64Array(buf, a.counts, a.size).subarray(a.from), a.from);
+  else out.fill(0, a.from);
+  (a.counts ? histG : hist)(
+    a.rows[0],
+    a.rows[1],
+    a.gh[0],
+    a.gh[1],
+    a.sums,
+    a.out,
+    a.entries[0],
+    a.entries[1],
+  );
   return null;
 }
 
