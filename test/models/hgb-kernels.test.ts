@@ -8,7 +8,13 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.ts";
 import { assemble } from "../../src/core/wasm.ts";
 import { boostRows, boostRowsState } from "../../src/models/hgb/boost-rows.ts";
-import { buildHistogram, histOffsets, histScratch, sparseRows } from "../../src/models/hgb/histogram.ts";
+import {
+  buildHistogram,
+  histOffsets,
+  histScratch,
+  sparseRows,
+  subtractHistogram,
+} from "../../src/models/hgb/histogram.ts";
 import { gradients } from "../../src/models/hgb/loss.ts";
 import { expKernel } from "../../src/models/hgb/step-kernel.ts";
 import { wasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
@@ -102,6 +108,30 @@ describe("hgb histogram in WebAssembly", () => {
       expect(Array.from(got)).toEqual(Array.from(want));
       expect(Array.from(slot)).toEqual(Array.from(want));
     }
+  });
+
+  it("subtracts a child's histogram from its parent's as the JS loop, an odd length included", () => {
+    const rng = new Rng(6);
+    const n = 300;
+    // (3 + 13 + 255 + 4) slots of 3: 825 doubles, the last one past the pairs
+    const nBins = Uint16Array.of(2, 12, 254, 3);
+    const p = nBins.length;
+    const bins = new Uint8Array(n * p);
+    for (let i = 0; i < bins.length; i++) bins[i] = rng.int(3);
+    const off = histOffsets(nBins);
+    expect(off[p]! % 2).toBe(1);
+    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[p]!, 2)!;
+    const [parent, child] = wasm.slots as [Float64Array, Float64Array];
+    for (let q = 0; q < off[p]!; q++) {
+      parent[q] = rng.normal() * 1e3;
+      child[q] = rng.normal();
+    }
+    const want = parent.slice();
+    subtractHistogram(want, child, off[p]!);
+    expect(wasm.subtract(parent, child, off[p]!)).toBe(true);
+    expect(Array.from(parent)).toEqual(Array.from(want));
+    // a histogram outside the memory: left to the JS loop
+    expect(wasm.subtract(new Float64Array(off[p]!), child, off[p]!)).toBe(false);
   });
 });
 

@@ -108,9 +108,10 @@ export function buildHistogram(
     idx.byteOffset === wasm.rows.byteOffset &&
     g.buffer === wasm.g.buffer &&
     h.buffer === wasm.h.buffer
-  )
+  ) {
     sums = wasm.build(g, h, start, end, out);
-  else sums = sparseSums(inp, idx, start, end, out, scratch);
+    if (wasm.commonBins(out, off, sums.G, sums.H, m)) return sums;
+  } else sums = sparseSums(inp, idx, start, end, out, scratch);
   // each feature's common bin: the node's totals minus its other bins
   const { G, H } = sums;
   const { common } = inp.rows;

@@ -110,6 +110,70 @@ function partitionKernel(): WasmFn {
   return f;
 }
 
+/**
+ * common(out, offs, commons, p, G, H, m): each feature's most common slot of the histogram at `out`
+ * (its slots' sums left at 0 by the kernel) as the node's totals minus the feature's other slots:
+ * for feature f, its slots' (G, H) and counts summed in slot order from byte out + i32[offs + 4f] to
+ * out + i32[offs + 4f + 4], then the slot at out + i32[commons + 4f] set to (G, H) − the sums and
+ * m − the counts (histogram.ts's JS loop, the same operations in the same order).
+ */
+function commonKernel(): WasmFn {
+  const f = new WasmFn("common", ["i32", "i32", "i32", "i32", "f64", "f64", "f64"]);
+  const [out, offs, commons, p, G, H, m] = [0, 1, 2, 3, 4, 5, 6];
+  const j = f.local("i32");
+  const q = f.local("i32");
+  const qEnd = f.local("i32");
+  const c = f.local("i32");
+  const ns = f.local("f64");
+  const gh = f.local("v128");
+  const totals = f.local("v128");
+  f.get(G).f64x2Splat().get(H).f64x2ReplaceLane(1).set(totals);
+  f.block().loop();
+  f.get(j).get(p).i32GeU().brIf(1);
+  f.get(offs).get(j).i32(2).i32Shl().i32Add().set(c);
+  f.get(out).get(c).i32Load().i32Add().set(q);
+  f.get(out).get(c).i32Load(4).i32Add().set(qEnd);
+  f.f64(0).f64x2Splat().set(gh);
+  f.f64(0).set(ns);
+  f.block().loop();
+  f.get(q).get(qEnd).i32GeU().brIf(1);
+  f.get(gh).get(q).v128Load(0).f64x2Add().set(gh);
+  f.get(ns).get(q).f64Load(16).f64Add().set(ns);
+  f.get(q).i32(24).i32Add().set(q);
+  f.br(0).end().end();
+  f.get(out).get(commons).get(j).i32(2).i32Shl().i32Add().i32Load().i32Add().set(c);
+  f.get(c).get(totals).get(gh).f64x2Sub().v128Store(0);
+  f.get(c).get(m).get(ns).f64Sub().f64Store(16);
+  f.get(j).i32(1).i32Add().set(j);
+  f.br(0).end().end();
+  return f;
+}
+
+/**
+ * sub(parent, child, bytes): the f64s at parent −= those at child, over `bytes` bytes (two a turn,
+ * lane by lane: histogram.ts's subtractHistogram).
+ */
+function subtractKernel(): WasmFn {
+  const f = new WasmFn("sub", ["i32", "i32", "i32"]);
+  const [parent, child, bytes] = [0, 1, 2];
+  const i = f.local("i32");
+  f.block().loop();
+  f.get(i).i32(16).i32Add().get(bytes).i32GtS().brIf(1);
+  f.get(parent).get(i).i32Add();
+  f.get(parent).get(i).i32Add().v128Load(0);
+  f.get(child).get(i).i32Add().v128Load(0);
+  f.f64x2Sub().v128Store(0);
+  f.get(i).i32(16).i32Add().set(i);
+  f.br(0).end().end();
+  f.get(i).get(bytes).i32LtS().if();
+  f.get(parent).get(i).i32Add();
+  f.get(parent).get(i).i32Add().f64Load();
+  f.get(child).get(i).i32Add().f64Load();
+  f.f64Sub().f64Store();
+  f.end();
+  return f;
+}
+
 let compiled: WebAssembly.Module | null | undefined;
 let disabled = false;
 let helperOff = false;
@@ -148,7 +212,17 @@ export function kernelModule(): WebAssembly.Module | null {
     compiled =
       typeof WebAssembly === "object"
         ? new WebAssembly.Module(
-            assemble([histKernel(), histKernel(false), partitionKernel(), stepKernel()], true),
+            assemble(
+              [
+                histKernel(),
+                histKernel(false),
+                partitionKernel(),
+                stepKernel(),
+                commonKernel(),
+                subtractKernel(),
+              ],
+              true,
+            ),
           )
         : null;
   } catch {
@@ -176,6 +250,14 @@ export interface WasmFitKernels {
     end: number,
     out: Float64Array,
   ): { G: number; H: number };
+  /**
+   * histogram.ts's common-bin slots of a histogram in this memory (`off`: the fit's histOffsets; G, H
+   * and m: the node's sums and rows), the same numbers as its JS loop; false (nothing done) for a
+   * histogram elsewhere.
+   */
+  commonBins(out: Float64Array, off: Int32Array, G: number, H: number, m: number): boolean;
+  /** histogram.ts's subtractHistogram on two histograms in this memory; false (nothing done) otherwise. */
+  subtract(parent: Float64Array, child: Float64Array, length: number): boolean;
   /**
    * Stable partition of rows[start..end) by feature's bin (<= bin left; missing left when
    * missingLeft is 1): left rows first. Returns the first right row's position.
@@ -291,7 +373,11 @@ export function wasmFitKernels(
   // the root's counts (G and H slots 0), from the fit's first root on
   const rootCountsAt = align8(helperHistAt + histSize * 8);
   const midAt = align8(rootCountsAt + histSize * 8);
-  const indexAt = align8(midAt + nRows * 4);
+  // each feature's first slot and the slot after its last (byte offsets), and its common slot's
+  const p = sparse.common.length;
+  const offsAt = align8(midAt + nRows * 4);
+  const commonsAt = align8(offsAt + (p + 1) * 4);
+  const indexAt = align8(commonsAt + p * 4);
   const rowsAt = align8(indexAt + nnz * 4);
   const rightAt = align8(rowsAt + nRows * 4);
   // the helper's left and right rows of its half of a partition
@@ -352,6 +438,12 @@ export function wasmFitKernels(
   const histGFn = k.histG!;
   const partFn = k.part!;
   const rootCounts = new Float64Array(buf, rootCountsAt, histSize);
+  const commonFn = k.common!;
+  const subFn = k.sub!;
+  const offs = new Int32Array(buf, offsAt, p + 1);
+  new Int32Array(buf, commonsAt, p).set(sparse.common.map((c) => 8 * c));
+  // the histogram offsets in `offs` (commonBins' first call)
+  let offsOf: Int32Array | null = null;
   // whether rootCounts holds the root's counts (after the fit's first root)
   let haveRootCounts = false;
   const rows = new Uint32Array(buf, rowsAt, nRows);
@@ -457,6 +549,20 @@ export function wasmFitKernels(
       }
       if (!inPlace) out.set(histView);
       return { G: sumsView[0]!, H: sumsView[1]! };
+    },
+    commonBins(out, off, G, H, m) {
+      if (out.buffer !== buf || off.length !== p + 1) return false;
+      if (offsOf !== off) {
+        for (let f = 0; f <= p; f++) offs[f] = 8 * off[f]!;
+        offsOf = off;
+      }
+      commonFn(out.byteOffset, offsAt, commonsAt, p, G, H, m);
+      return true;
+    },
+    subtract(parent, child, length) {
+      if (parent.buffer !== buf || child.buffer !== buf) return false;
+      subFn(parent.byteOffset, child.byteOffset, 8 * length);
+      return true;
     },
     partition(start, end, feature, bin, missingLeft) {
       const col = binsAt + feature * nRows;
