@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { allocMatrix } from "../../src/core/frame.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { createModel } from "../../src/models/registry.ts";
-import { binMatrix, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
+import { binColumn, binMatrix, binOf, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
 
 describe("binning limits", () => {
   // 10,000 distinct values in shuffled order, then 50 missing ones
@@ -106,6 +106,29 @@ describe("binning a column by its distinct values' counts", () => {
       expect(a.hasMissing[0], label).toBe(1);
       expect(Array.from(a.thresholds[0]!), label).toEqual(Array.from(b.thresholds[0]!));
       expect(Array.from(a.cuts[0]!), label).toEqual(Array.from(b.cuts[0]!));
+    }
+  });
+});
+
+describe("binColumn", () => {
+  it("puts each value in binOf's bin: thresholds themselves, between, outside, NaN, infinities", () => {
+    // 2, 5 and 40 thresholds: the one-comparison, counting and searching paths
+    for (const nt of [1, 5, 40]) {
+      const t = Float64Array.from({ length: nt }, (_, i) => i * 1.5 - 3);
+      const vals = [Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, -0, 0, -100, 100];
+      for (const x of t) vals.push(x, x - 0.25, x + 0.25, x + 1e-12);
+      const data = Float64Array.from(vals);
+      const out = new Uint8Array(data.length + 3).fill(77);
+      binColumn(data, 0, data.length, t, out, 3);
+      const mapper = {
+        nFeatures: 1,
+        thresholds: [t],
+        cuts: [t],
+        nBins: Uint16Array.of(nt + 1),
+        hasMissing: Uint8Array.of(1),
+      };
+      vals.forEach((v, i) => expect(out[3 + i], `${nt} thresholds, ${v}`).toBe(binOf(mapper, 0, v)));
+      expect(Array.from(out.subarray(0, 3))).toEqual([77, 77, 77]);
     }
   });
 });

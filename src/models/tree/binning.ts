@@ -590,8 +590,14 @@ export function binColumn(
   // binary search without branches: eight halving steps over the thresholds padded with +Infinity
   const tp = new Float64Array(256).fill(Number.POSITIVE_INFINITY);
   tp.set(t);
+  const t0 = t[0]!;
   for (let i = 0; i < n; i++) {
     const v = data[base + i]!;
+    // the first bin without the search (counts, bytes and rates are mostly 0)
+    if (v <= t0) {
+      out[outBase + i] = 0;
+      continue;
+    }
     let b = 128 * +(v > tp[127]!);
     b += 64 * +(v > tp[b + 63]!);
     b += 32 * +(v > tp[b + 31]!);
