@@ -10,6 +10,7 @@ import { assemble } from "../../src/core/wasm.ts";
 import { boostRows, boostRowsState } from "../../src/models/hgb/boost-rows.ts";
 import {
   buildHistogram,
+  byteCounts,
   histOffsets,
   histScratch,
   sparseRows,
@@ -254,5 +255,27 @@ describe("e^x in WebAssembly (fdlibm's e_exp.c, as V8's Math.exp)", () => {
     const bad: number[] = [];
     for (let i = 0; i < n; i++) if (!Object.is(out[i], Math.exp(xs[i]!))) bad.push(xs[i]!);
     expect(bad.slice(0, 5)).toEqual([]);
+  });
+});
+
+describe("hgb byte counts", () => {
+  it("adds each byte's rows in a range to the counts there (any offset and length)", () => {
+    const rng = new Rng(4);
+    const bins = Uint8Array.from({ length: 5000 }, () =>
+      rng.next() < 0.7 ? 0 : rng.next() < 0.5 ? 255 : rng.int(9),
+    );
+    for (const [from, n] of [
+      [0, 5000],
+      [3, 1001],
+      [17, 2],
+      [4999, 1],
+      [10, 0],
+    ] as const) {
+      const count = new Int32Array(256).fill(5);
+      byteCounts(bins, from, n, count);
+      const want = new Int32Array(256).fill(5);
+      for (let r = from; r < from + n; r++) want[bins[r]!]!++;
+      expect(Array.from(count), `${from}, ${n}`).toEqual(Array.from(want));
+    }
   });
 });

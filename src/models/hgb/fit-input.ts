@@ -21,7 +21,7 @@ import {
   type FeatureBins,
   fitBinMapper,
 } from "../tree/binning.ts";
-import { type SparseRows, sparseRows } from "./histogram.ts";
+import { byteCounts, type SparseRows, sparseRows } from "./histogram.ts";
 
 /**
  * Values (rows × columns) from which the binning is split with the helper: NSL-KDD's 15 M take
@@ -168,11 +168,8 @@ function sparseStep(a: SparseArgs, at: number): void {
   const { bins, nRows, nFeatures: p, from, to } = a;
   if (a.step === "count") {
     const { counts } = a;
-    for (let f = 0; f < p; f++) {
-      const fo = f * nRows;
-      const co = 256 * f;
-      for (let r = from; r < to; r++) counts[co + bins[fo + r]!]!++;
-    }
+    for (let f = 0; f < p; f++)
+      byteCounts(bins, f * nRows + from, to - from, counts.subarray(256 * f, 256 * (f + 1)));
   } else if (a.step === "perRow") {
     const { slotOf, perRow } = a;
     for (let f = 0; f < p; f++) {
