@@ -127,7 +127,8 @@ describe("binColumn", () => {
         nBins: Uint16Array.of(nt + 1),
         hasMissing: Uint8Array.of(1),
       };
-      vals.forEach((v, i) => expect(out[3 + i], `${nt} thresholds, ${v}`).toBe(binOf(mapper, 0, v)));
+      for (const [i, v] of vals.entries())
+        expect(out[3 + i], `${nt} thresholds, ${v}`).toBe(binOf(mapper, 0, v));
       expect(Array.from(out.subarray(0, 3))).toEqual([77, 77, 77]);
     }
   });

@@ -291,7 +291,7 @@ class DistinctCounts {
     let zeros = 0;
     for (let i = 0; i < n; i++) {
       const v = data[base + i]!;
-      if (v !== v) {
+      if (Number.isNaN(v)) {
         this.sawNaN = true;
         continue;
       }
