@@ -333,11 +333,12 @@ export function splitPays(savedMs: number, count: number): boolean {
  * entries below it, half from it, so both threads add about as many.
  */
 function splitSlot(index: Int32Array, histSize: number): number {
-  const count = new Int32Array(histSize / 3 + 1);
-  for (let k = 0; k < index.length; k++) count[index[k]! / 3]!++;
+  // by histogram index (a slot's first: multiples of 3), without a division per entry
+  const count = new Int32Array(histSize + 1);
+  for (let k = 0; k < index.length; k++) count[index[k]!]!++;
   let below = 0;
-  for (let s = 0; s < count.length; s++) {
-    if (2 * (below + count[s]!) > index.length) return 3 * s;
+  for (let s = 0; s <= histSize; s += 3) {
+    if (2 * (below + count[s]!) > index.length) return s;
     below += count[s]!;
   }
   return histSize;
@@ -416,15 +417,19 @@ export function wasmFitKernels(
   const ptr = new Int32Array(buf, 0, nRows + 1);
   for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + 4 * sparse.ptr[r]!;
   const index = new Int32Array(buf, indexAt, nnz);
-  for (let k = 0; k < nnz; k++) index[k] = 8 * sparse.index[k]!;
-  // each row's first entry in the helper's slots (entries ascend within a row)
   const split = splitSlot(sparse.index, histSize);
   const mid = new Int32Array(buf, midAt, nRows);
+  // the entries as byte offsets, and each row's first entry in the helper's slots (entries ascend
+  // within a row: the entries below `split` counted), in one pass
   for (let r = 0; r < nRows; r++) {
-    let k = sparse.ptr[r]!;
     const e = sparse.ptr[r + 1]!;
-    while (k < e && sparse.index[k]! < split) k++;
-    mid[r] = indexAt + 4 * k;
+    let m = sparse.ptr[r]!;
+    for (let k = m; k < e; k++) {
+      const x = sparse.index[k]!;
+      index[k] = 8 * x;
+      m += +(x < split);
+    }
+    mid[r] = indexAt + 4 * m;
   }
   new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
