@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { allocMatrix } from "../../src/core/frame.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { createModel } from "../../src/models/registry.ts";
-import { binMatrix, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
+import { binColumn, binMatrix, binOf, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
 
 describe("binning limits", () => {
   // 10,000 distinct values in shuffled order, then 50 missing ones
@@ -74,5 +74,62 @@ describe('binning rule "averaged_inverted_cdf" (hist_gradient_boosting, scikit-l
       [2, 4.5, 7],
     );
     expect(Array.from(fitBinMapper(Y, { maxBins: 4 }).thresholds[0]!)).toEqual([2.5, 4.5, 6.5]);
+  });
+});
+
+describe("binning a column by its distinct values' counts", () => {
+  it("gives the thresholds and cuts of sorting the column, both rules, any maxBins", () => {
+    // columns of 400–5,000 distinct values (more than maxBins, fewer than an eighth of the rows:
+    // counted), with repeats, NaNs and negative values, and a +0; the same column with −0 in its
+    // place is sorted (a −0 takes the sort path): every threshold and cut equal
+    const rng = new Rng(21);
+    for (const [distinct, maxBins, rule] of [
+      [400, 255, "averaged_inverted_cdf"],
+      [5000, 255, "averaged_inverted_cdf"],
+      [1200, 17, "averaged_inverted_cdf"],
+      [3000, 255, "midpoint"],
+      [700, 64, "midpoint"],
+    ] as const) {
+      const n = 8 * distinct + 1000;
+      const pool = Array.from({ length: distinct }, () => Math.round(rng.normal() * 1e4) / 8);
+      const counted = allocMatrix(n, 1);
+      for (let i = 0; i < n; i++)
+        counted.data[i] = rng.next() < 0.05 ? Number.NaN : pool[Math.floor(rng.next() ** 2 * distinct)]!;
+      counted.data[7] = 0;
+      const sorted = allocMatrix(n, 1);
+      sorted.data.set(counted.data);
+      sorted.data[7] = -0;
+      const a = fitBinMapper(counted, { maxBins, rule });
+      const b = fitBinMapper(sorted, { maxBins, rule });
+      const label = `${distinct} values, ${maxBins} bins, ${rule}`;
+      expect(a.nBins[0], label).toBeGreaterThan(maxBins / 2);
+      expect(a.hasMissing[0], label).toBe(1);
+      expect(Array.from(a.thresholds[0]!), label).toEqual(Array.from(b.thresholds[0]!));
+      expect(Array.from(a.cuts[0]!), label).toEqual(Array.from(b.cuts[0]!));
+    }
+  });
+});
+
+describe("binColumn", () => {
+  it("puts each value in binOf's bin: thresholds themselves, between, outside, NaN, infinities", () => {
+    // 2, 5 and 40 thresholds: the one-comparison, counting and searching paths
+    for (const nt of [1, 5, 40]) {
+      const t = Float64Array.from({ length: nt }, (_, i) => i * 1.5 - 3);
+      const vals = [Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, -0, 0, -100, 100];
+      for (const x of t) vals.push(x, x - 0.25, x + 0.25, x + 1e-12);
+      const data = Float64Array.from(vals);
+      const out = new Uint8Array(data.length + 3).fill(77);
+      binColumn(data, 0, data.length, t, out, 3);
+      const mapper = {
+        nFeatures: 1,
+        thresholds: [t],
+        cuts: [t],
+        nBins: Uint16Array.of(nt + 1),
+        hasMissing: Uint8Array.of(1),
+      };
+      for (const [i, v] of vals.entries())
+        expect(out[3 + i], `${nt} thresholds, ${v}`).toBe(binOf(mapper, 0, v));
+      expect(Array.from(out.subarray(0, 3))).toEqual([77, 77, 77]);
+    }
   });
 });

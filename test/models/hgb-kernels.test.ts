@@ -8,7 +8,14 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.ts";
 import { assemble } from "../../src/core/wasm.ts";
 import { boostRows, boostRowsState } from "../../src/models/hgb/boost-rows.ts";
-import { buildHistogram, histOffsets, histScratch, sparseRows } from "../../src/models/hgb/histogram.ts";
+import {
+  buildHistogram,
+  byteCounts,
+  histOffsets,
+  histScratch,
+  sparseRows,
+  subtractHistogram,
+} from "../../src/models/hgb/histogram.ts";
 import { gradients } from "../../src/models/hgb/loss.ts";
 import { expKernel } from "../../src/models/hgb/step-kernel.ts";
 import { wasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
@@ -103,6 +110,30 @@ describe("hgb histogram in WebAssembly", () => {
       expect(Array.from(slot)).toEqual(Array.from(want));
     }
   });
+
+  it("subtracts a child's histogram from its parent's as the JS loop, an odd length included", () => {
+    const rng = new Rng(6);
+    const n = 300;
+    // (3 + 13 + 255 + 4) slots of 3: 825 doubles, the last one past the pairs
+    const nBins = Uint16Array.of(2, 12, 254, 3);
+    const p = nBins.length;
+    const bins = new Uint8Array(n * p);
+    for (let i = 0; i < bins.length; i++) bins[i] = rng.int(3);
+    const off = histOffsets(nBins);
+    expect(off[p]! % 2).toBe(1);
+    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[p]!, 2)!;
+    const [parent, child] = wasm.slots as [Float64Array, Float64Array];
+    for (let q = 0; q < off[p]!; q++) {
+      parent[q] = rng.normal() * 1e3;
+      child[q] = rng.normal();
+    }
+    const want = parent.slice();
+    subtractHistogram(want, child, off[p]!);
+    expect(wasm.subtract(parent, child, off[p]!)).toBe(true);
+    expect(Array.from(parent)).toEqual(Array.from(want));
+    // a histogram outside the memory: left to the JS loop
+    expect(wasm.subtract(new Float64Array(off[p]!), child, off[p]!)).toBe(false);
+  });
 });
 
 describe("hgb partition in WebAssembly", () => {
@@ -117,13 +148,17 @@ describe("hgb partition in WebAssembly", () => {
     }
     const off = histOffsets(nBins);
     const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[2]!, 0)!;
-    for (const [feature, bin, missingLeft] of [
+    const cases: [number, number, number][] = [
       [0, 20, 0],
       [0, 20, 1],
       [0, 0, 1],
       [1, 0, 0],
-    ] as const) {
-      const node = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.7);
+    ];
+    for (const [c, [feature, bin, missingLeft]] of cases.entries()) {
+      const picked = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.7);
+      // odd and even counts by turns (the kernel takes two rows a turn, then the last one)
+      const node = picked.subarray(0, picked.length - ((picked.length + c) % 2));
+      expect(node.length % 2).toBe(c % 2);
       rng.shuffle(node);
       const start = 9;
       wasm.rows.set(node, start);
@@ -224,5 +259,27 @@ describe("e^x in WebAssembly (fdlibm's e_exp.c, as V8's Math.exp)", () => {
     const bad: number[] = [];
     for (let i = 0; i < n; i++) if (!Object.is(out[i], Math.exp(xs[i]!))) bad.push(xs[i]!);
     expect(bad.slice(0, 5)).toEqual([]);
+  });
+});
+
+describe("hgb byte counts", () => {
+  it("adds each byte's rows in a range to the counts there (any offset and length)", () => {
+    const rng = new Rng(4);
+    const bins = Uint8Array.from({ length: 5000 }, () =>
+      rng.next() < 0.7 ? 0 : rng.next() < 0.5 ? 255 : rng.int(9),
+    );
+    for (const [from, n] of [
+      [0, 5000],
+      [3, 1001],
+      [17, 2],
+      [4999, 1],
+      [10, 0],
+    ] as const) {
+      const count = new Int32Array(256).fill(5);
+      byteCounts(bins, from, n, count);
+      const want = new Int32Array(256).fill(5);
+      for (let r = from; r < from + n; r++) want[bins[r]!]!++;
+      expect(Array.from(count), `${from}, ${n}`).toEqual(Array.from(want));
+    }
   });
 });

@@ -87,6 +87,48 @@ describe("hgb histograms split with the helper thread", () => {
     expect(await buildNode(3 * HIST_PARALLEL_MIN_ROWS, 0.8, 8)).toBe(2);
   });
 
+  it("a root built again (counts from the fit's first root): the JS loop's sums bit for bit", async () => {
+    // every row of a fit in a shuffled order, new gradients each tree, on one thread and with the
+    // helper (its share of the counts copied in too)
+    const rng = new Rng(12);
+    const n = 2 * HIST_PARALLEL_MIN_ROWS;
+    const nBins = Uint16Array.of(2, 12, 255, 3);
+    const p = nBins.length;
+    const bins = new Uint8Array(n * p);
+    for (let r = 0; r < n; r++) {
+      bins[r] = rng.next() < 0.85 ? 0 : 1;
+      bins[n + r] = rng.next() < 0.1 ? MISSING_BIN : rng.int(12);
+      bins[2 * n + r] = rng.int(255);
+      bins[3 * n + r] = rng.int(3);
+    }
+    const off = histOffsets(nBins);
+    const sparse = sparseRows(bins, n, nBins, off);
+    const wasm = wasmFitKernels(sparse, bins, n, 1, off[p]!, 1)!;
+    const base = { bins, nRows: n, nBins, off, rows: sparse, g: wasm.g, h: wasm.h, wasm };
+    const before = histogramHandOffs();
+    try {
+      for (const helperOff of [false, true, false, true]) {
+        disableHistogramHelper(helperOff);
+        for (let i = 0; i < n; i++) {
+          wasm.g[i] = rng.normal();
+          wasm.h[i] = rng.next();
+        }
+        const all = Uint32Array.from({ length: n }, (_, i) => i);
+        rng.shuffle(all);
+        wasm.rows.set(all);
+        const want = new Float64Array(off[p]!);
+        const b = buildHistogram(base, all, 0, n, want, histScratch(n));
+        if (!helperOff) expect(await waitForHelper()).toBe(true);
+        const got = wasm.slots[0]!.fill(7);
+        expect(buildHistogram(base, wasm.rows, 0, n, got, histScratch(n))).toEqual(b);
+        expect(Array.from(got)).toEqual(Array.from(want));
+      }
+    } finally {
+      disableHistogramHelper(false);
+    }
+    expect(histogramHandOffs() - before).toBeGreaterThan(0);
+  });
+
   it("a mid-size node of a large fit is split too; no node of a small fit is", async () => {
     // about 10,000 rows (HIST_PARALLEL_NODE_MIN_ROWS to HIST_PARALLEL_MIN_ROWS) of 49,152
     const n = 3 * HIST_PARALLEL_MIN_ROWS;

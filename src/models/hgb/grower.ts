@@ -257,7 +257,8 @@ export function growTree(
     const [small, large] = L.end - L.start < R.end - R.start ? [L, R] : [R, L];
     small.hist = hists.acquire();
     buildHistogram(inp, rows, small.start, small.end, small.hist, scratch.hist);
-    subtractHistogram(parentHist, small.hist, histSize);
+    if (!inp.wasm?.subtract(parentHist, small.hist, histSize))
+      subtractHistogram(parentHist, small.hist, histSize);
     large.hist = parentHist;
     for (const [c, ok] of [
       [L, splitL],

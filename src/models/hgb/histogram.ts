@@ -51,8 +51,9 @@ export function sparseRows(bins: Uint8Array, nRows: number, nBins: Uint16Array, 
   for (let f = 0; f < p; f++) {
     const fo = f * nRows;
     const nb = nBins[f]!;
-    count.fill(0, 0, nb + 1);
-    for (let r = 0; r < nRows; r++) count[Math.min(bins[fo + r]!, nb)]!++;
+    count.fill(0);
+    byteCounts(bins, fo, nRows, count);
+    for (let b = nb + 1; b < 256; b++) count[nb]! += count[b]!;
     let best = 0;
     for (let b = 1; b <= nb; b++) if (count[b]! > count[best]!) best = b;
     common[f] = best;
@@ -75,6 +76,28 @@ export function sparseRows(bins: Uint8Array, nRows: number, nBins: Uint16Array, 
   }
   return { ptr, index, common };
 }
+
+/**
+ * count[b] += the bytes b in bins[from .. from + n) (count: 256 entries). Four tallies,
+ * row i into tally i mod 4, summed at the end: a column of one value (most one-hot rows) otherwise
+ * adds to one counter row after row, each add waiting for the one before.
+ */
+export function byteCounts(bins: Uint8Array, from: number, n: number, count: Int32Array): void {
+  const t = tallies;
+  t.fill(0);
+  const end = from + n;
+  let r = from;
+  for (; r + 3 < end; r += 4) {
+    t[bins[r]!]!++;
+    t[256 + bins[r + 1]!]!++;
+    t[512 + bins[r + 2]!]!++;
+    t[768 + bins[r + 3]!]!++;
+  }
+  for (; r < end; r++) t[bins[r]!]!++;
+  for (let b = 0; b < 256; b++) count[b]! += t[b]! + t[256 + b]! + t[512 + b]! + t[768 + b]!;
+}
+
+const tallies = new Int32Array(1024);
 
 /** Scratch reused by every node of a fit: the node's gradients and hessians gathered in row order. */
 export interface HistScratch {
@@ -108,9 +131,10 @@ export function buildHistogram(
     idx.byteOffset === wasm.rows.byteOffset &&
     g.buffer === wasm.g.buffer &&
     h.buffer === wasm.h.buffer
-  )
+  ) {
     sums = wasm.build(g, h, start, end, out);
-  else sums = sparseSums(inp, idx, start, end, out, scratch);
+    if (wasm.commonBins(out, off, sums.G, sums.H, m)) return sums;
+  } else sums = sparseSums(inp, idx, start, end, out, scratch);
   // each feature's common bin: the node's totals minus its other bins
   const { G, H } = sums;
   const { common } = inp.rows;

@@ -37,9 +37,13 @@ const MAX_PAGES = 65536;
  * b = out + i32[k]; f64[b] += gi, f64[b + 8] += hi, f64[b + 16] += 1. G and H are stored at sums,
  * sums + 8. A row's entries are [ptr[r], ptr[r + 1]) with (entLo, entHi) = (0, 4) (ptr is at byte 0);
  * the halves split at `mid` (the fit's two threads) with (0, mid) and (mid, 4).
+ *
+ * `histG` (counts false) is the same without the counts (f64[b + 16] untouched): a root's counts are
+ * the same every tree (every row), so a fit copies them in from its first root (about a fifth of the
+ * kernel's time: one load, add and store of an entry's three).
  */
-function histKernel(): WasmFn {
-  const f = new WasmFn("hist", ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+function histKernel(counts = true): WasmFn {
+  const f = new WasmFn(counts ? "hist" : "histG", ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
   const [q, qEnd, gBase, hBase, sums, out, entLo, entHi] = [0, 1, 2, 3, 4, 5, 6, 7];
   const r4 = f.local("i32");
   const k = f.local("i32");
@@ -65,7 +69,7 @@ function histKernel(): WasmFn {
   f.get(k).get(e).i32GeU().brIf(1);
   f.get(out).get(k).i32Load().i32Add().set(b);
   f.get(b).get(b).v128Load(0).get(gh).f64x2Add().v128Store(0);
-  f.get(b).get(b).f64Load(16).f64(1).f64Add().f64Store(16);
+  if (counts) f.get(b).get(b).f64Load(16).f64(1).f64Add().f64Store(16);
   f.get(k).i32(4).i32Add().set(k);
   f.br(0).end().end();
   f.get(q).i32(4).i32Add().set(q);
@@ -106,6 +110,70 @@ function partitionKernel(): WasmFn {
   return f;
 }
 
+/**
+ * common(out, offs, commons, p, G, H, m): each feature's most common slot of the histogram at `out`
+ * (its slots' sums left at 0 by the kernel) as the node's totals minus the feature's other slots:
+ * for feature f, its slots' (G, H) and counts summed in slot order from byte out + i32[offs + 4f] to
+ * out + i32[offs + 4f + 4], then the slot at out + i32[commons + 4f] set to (G, H) − the sums and
+ * m − the counts (histogram.ts's JS loop, the same operations in the same order).
+ */
+function commonKernel(): WasmFn {
+  const f = new WasmFn("common", ["i32", "i32", "i32", "i32", "f64", "f64", "f64"]);
+  const [out, offs, commons, p, G, H, m] = [0, 1, 2, 3, 4, 5, 6];
+  const j = f.local("i32");
+  const q = f.local("i32");
+  const qEnd = f.local("i32");
+  const c = f.local("i32");
+  const ns = f.local("f64");
+  const gh = f.local("v128");
+  const totals = f.local("v128");
+  f.get(G).f64x2Splat().get(H).f64x2ReplaceLane(1).set(totals);
+  f.block().loop();
+  f.get(j).get(p).i32GeU().brIf(1);
+  f.get(offs).get(j).i32(2).i32Shl().i32Add().set(c);
+  f.get(out).get(c).i32Load().i32Add().set(q);
+  f.get(out).get(c).i32Load(4).i32Add().set(qEnd);
+  f.f64(0).f64x2Splat().set(gh);
+  f.f64(0).set(ns);
+  f.block().loop();
+  f.get(q).get(qEnd).i32GeU().brIf(1);
+  f.get(gh).get(q).v128Load(0).f64x2Add().set(gh);
+  f.get(ns).get(q).f64Load(16).f64Add().set(ns);
+  f.get(q).i32(24).i32Add().set(q);
+  f.br(0).end().end();
+  f.get(out).get(commons).get(j).i32(2).i32Shl().i32Add().i32Load().i32Add().set(c);
+  f.get(c).get(totals).get(gh).f64x2Sub().v128Store(0);
+  f.get(c).get(m).get(ns).f64Sub().f64Store(16);
+  f.get(j).i32(1).i32Add().set(j);
+  f.br(0).end().end();
+  return f;
+}
+
+/**
+ * sub(parent, child, bytes): the f64s at parent −= those at child, over `bytes` bytes (two a turn,
+ * lane by lane: histogram.ts's subtractHistogram).
+ */
+function subtractKernel(): WasmFn {
+  const f = new WasmFn("sub", ["i32", "i32", "i32"]);
+  const [parent, child, bytes] = [0, 1, 2];
+  const i = f.local("i32");
+  f.block().loop();
+  f.get(i).i32(16).i32Add().get(bytes).i32GtS().brIf(1);
+  f.get(parent).get(i).i32Add();
+  f.get(parent).get(i).i32Add().v128Load(0);
+  f.get(child).get(i).i32Add().v128Load(0);
+  f.f64x2Sub().v128Store(0);
+  f.get(i).i32(16).i32Add().set(i);
+  f.br(0).end().end();
+  f.get(i).get(bytes).i32LtS().if();
+  f.get(parent).get(i).i32Add();
+  f.get(parent).get(i).i32Add().f64Load();
+  f.get(child).get(i).i32Add().f64Load();
+  f.f64Sub().f64Store();
+  f.end();
+  return f;
+}
+
 let compiled: WebAssembly.Module | null | undefined;
 let disabled = false;
 let helperOff = false;
@@ -143,7 +211,19 @@ export function kernelModule(): WebAssembly.Module | null {
   try {
     compiled =
       typeof WebAssembly === "object"
-        ? new WebAssembly.Module(assemble([histKernel(), partitionKernel(), stepKernel()], true))
+        ? new WebAssembly.Module(
+            assemble(
+              [
+                histKernel(),
+                histKernel(false),
+                partitionKernel(),
+                stepKernel(),
+                commonKernel(),
+                subtractKernel(),
+              ],
+              true,
+            ),
+          )
         : null;
   } catch {
     compiled = null;
@@ -170,6 +250,14 @@ export interface WasmFitKernels {
     end: number,
     out: Float64Array,
   ): { G: number; H: number };
+  /**
+   * histogram.ts's common-bin slots of a histogram in this memory (`off`: the fit's histOffsets; G, H
+   * and m: the node's sums and rows), the same numbers as its JS loop; false (nothing done) for a
+   * histogram elsewhere.
+   */
+  commonBins(out: Float64Array, off: Int32Array, G: number, H: number, m: number): boolean;
+  /** histogram.ts's subtractHistogram on two histograms in this memory; false (nothing done) otherwise. */
+  subtract(parent: Float64Array, child: Float64Array, length: number): boolean;
   /**
    * Stable partition of rows[start..end) by feature's bin (<= bin left; missing left when
    * missingLeft is 1): left rows first. Returns the first right row's position.
@@ -245,11 +333,12 @@ export function splitPays(savedMs: number, count: number): boolean {
  * entries below it, half from it, so both threads add about as many.
  */
 function splitSlot(index: Int32Array, histSize: number): number {
-  const count = new Int32Array(histSize / 3 + 1);
-  for (let k = 0; k < index.length; k++) count[index[k]! / 3]!++;
+  // by histogram index (a slot's first: multiples of 3), without a division per entry
+  const count = new Int32Array(histSize + 1);
+  for (let k = 0; k < index.length; k++) count[index[k]!]!++;
   let below = 0;
-  for (let s = 0; s < count.length; s++) {
-    if (2 * (below + count[s]!) > index.length) return 3 * s;
+  for (let s = 0; s <= histSize; s += 3) {
+    if (2 * (below + count[s]!) > index.length) return s;
     below += count[s]!;
   }
   return histSize;
@@ -282,8 +371,14 @@ export function wasmFitKernels(
   const helperCount = sinkSums + 16;
   const hist = helperCount + 8;
   const helperHistAt = align8(hist + histSize * 8);
-  const midAt = align8(helperHistAt + histSize * 8);
-  const indexAt = align8(midAt + nRows * 4);
+  // the root's counts (G and H slots 0), from the fit's first root on
+  const rootCountsAt = align8(helperHistAt + histSize * 8);
+  const midAt = align8(rootCountsAt + histSize * 8);
+  // each feature's first slot and the slot after its last (byte offsets), and its common slot's
+  const p = sparse.common.length;
+  const offsAt = align8(midAt + nRows * 4);
+  const commonsAt = align8(offsAt + (p + 1) * 4);
+  const indexAt = align8(commonsAt + p * 4);
   const rowsAt = align8(indexAt + nnz * 4);
   const rightAt = align8(rowsAt + nRows * 4);
   // the helper's left and right rows of its half of a partition
@@ -322,15 +417,19 @@ export function wasmFitKernels(
   const ptr = new Int32Array(buf, 0, nRows + 1);
   for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + 4 * sparse.ptr[r]!;
   const index = new Int32Array(buf, indexAt, nnz);
-  for (let k = 0; k < nnz; k++) index[k] = 8 * sparse.index[k]!;
-  // each row's first entry in the helper's slots (entries ascend within a row)
   const split = splitSlot(sparse.index, histSize);
   const mid = new Int32Array(buf, midAt, nRows);
+  // the entries as byte offsets, and each row's first entry in the helper's slots (entries ascend
+  // within a row: the entries below `split` counted), in one pass
   for (let r = 0; r < nRows; r++) {
-    let k = sparse.ptr[r]!;
     const e = sparse.ptr[r + 1]!;
-    while (k < e && sparse.index[k]! < split) k++;
-    mid[r] = indexAt + 4 * k;
+    let m = sparse.ptr[r]!;
+    for (let k = m; k < e; k++) {
+      const x = sparse.index[k]!;
+      index[k] = 8 * x;
+      m += +(x < split);
+    }
+    mid[r] = indexAt + 4 * m;
   }
   new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
@@ -341,7 +440,17 @@ export function wasmFitKernels(
     (...a: number[]) => number
   >;
   const histFn = k.hist!;
+  const histGFn = k.histG!;
   const partFn = k.part!;
+  const rootCounts = new Float64Array(buf, rootCountsAt, histSize);
+  const commonFn = k.common!;
+  const subFn = k.sub!;
+  const offs = new Int32Array(buf, offsAt, p + 1);
+  new Int32Array(buf, commonsAt, p).set(sparse.common.map((c) => 8 * c));
+  // the histogram offsets in `offs` (commonBins' first call)
+  let offsOf: Int32Array | null = null;
+  // whether rootCounts holds the root's counts (after the fit's first root)
+  let haveRootCounts = false;
   const rows = new Uint32Array(buf, rowsAt, nRows);
   const right = new Uint32Array(buf, rightAt, nRows);
   const helperLeft = new Uint32Array(buf, helperLeftAt, (nRows >>> 1) + 1);
@@ -385,6 +494,10 @@ export function wasmFitKernels(
       const gb = g.byteOffset;
       const hb = h.byteOffset;
       const at = target.byteOffset;
+      // a root (every row) takes its counts from the first root's: the kernel adds G and H only
+      const root = start === 0 && end === nRows;
+      const counted = root && haveRootCounts;
+      const fn = counted ? histGFn : histFn;
       if (
         twoThreads &&
         !helperOff &&
@@ -394,7 +507,8 @@ export function wasmFitKernels(
         helperReady()
       ) {
         // (the helper's slots are copied over: zeroed here only when it is late)
-        target.fill(0, 0, split);
+        if (counted) target.set(rootCounts.subarray(0, split));
+        else target.fill(0, 0, split);
         // the slots from `split` on built by the helper into its own histogram (copied here when it
         // is done); each slot still adds its rows in node order: the same sums as on one thread
         const args: HistHalfArgs = {
@@ -405,13 +519,14 @@ export function wasmFitKernels(
           entries: [midAt, 4],
           from: split,
           size: histSize,
+          counts: counted ? rootCountsAt : 0,
         };
         const t0 = performance.now();
         let own = 0;
         const ok = runWithHelper(
           task("hgb.histHalf", args),
           () => {
-            histFn(q0, q1, gb, hb, sums, at, 0, midAt);
+            fn(q0, q1, gb, hb, sums, at, 0, midAt);
             own = performance.now() - t0;
           },
           state,
@@ -421,17 +536,38 @@ export function wasmFitKernels(
           target.set(helperHist.subarray(split, histSize), split);
           handOffs++;
         } else {
-          target.fill(0, split);
-          histFn(q0, q1, gb, hb, sinkSums, at, midAt, 4);
+          if (counted) target.set(rootCounts.subarray(split), split);
+          else target.fill(0, split);
+          fn(q0, q1, gb, hb, sinkSums, at, midAt, 4);
         }
         splits++;
         savedMs += 2 * own - (performance.now() - t0);
       } else {
-        target.fill(0);
-        histFn(q0, q1, gb, hb, sums, at, 0, 4);
+        if (counted) target.set(rootCounts);
+        else target.fill(0);
+        fn(q0, q1, gb, hb, sums, at, 0, 4);
+      }
+      if (root && !haveRootCounts) {
+        // (before histogram.ts fills the common bins' slots: theirs are 0 here, as in every build)
+        for (let q = 0; q < histSize; q += 3) rootCounts[q + 2] = target[q + 2]!;
+        haveRootCounts = true;
       }
       if (!inPlace) out.set(histView);
       return { G: sumsView[0]!, H: sumsView[1]! };
+    },
+    commonBins(out, off, G, H, m) {
+      if (out.buffer !== buf || off.length !== p + 1) return false;
+      if (offsOf !== off) {
+        for (let f = 0; f <= p; f++) offs[f] = 8 * off[f]!;
+        offsOf = off;
+      }
+      commonFn(out.byteOffset, offsAt, commonsAt, p, G, H, m);
+      return true;
+    },
+    subtract(parent, child, length) {
+      if (parent.buffer !== buf || child.buffer !== buf) return false;
+      subFn(parent.byteOffset, child.byteOffset, 8 * length);
+      return true;
     },
     partition(start, end, feature, bin, missingLeft) {
       const col = binsAt + feature * nRows;
@@ -517,6 +653,8 @@ interface HistHalfArgs {
   /** The first slot index it builds, and the histogram's length. */
   from: number;
   size: number;
+  /** The root's counts' address (its slots copied in, the kernel adding G and H only), or 0. */
+  counts: number;
 }
 
 /** The helper's half of a partition (byte addresses in the fit's memory). */
@@ -551,9 +689,9 @@ export function stepKernelOn(memory: WebAssembly.Memory): Kernel {
 }
 
 /** Per fit memory, the kernels instantiated on it in this (the helper) thread. */
-const onHelper = new WeakMap<HistHelperState, { hist: Kernel; part: Kernel }>();
+const onHelper = new WeakMap<HistHelperState, { hist: Kernel; histG: Kernel; part: Kernel }>();
 
-function helperKernels(state: HistHelperState): { hist: Kernel; part: Kernel } {
+function helperKernels(state: HistHelperState): { hist: Kernel; histG: Kernel; part: Kernel } {
   let k = onHelper.get(state);
   if (!k) {
     const mod = kernelModule();
@@ -562,17 +700,32 @@ function helperKernels(state: HistHelperState): { hist: Kernel; part: Kernel } {
       string,
       Kernel
     >;
-    k = { hist: e.hist!, part: e.part! };
+    k = { hist: e.hist!, histG: e.histG!, part: e.part! };
     onHelper.set(state, k);
   }
   return k;
 }
 
-/** The helper's share of `build`: its slots zeroed, then its entries of the node's rows added. */
+/**
+ * The helper's share of `build`: its slots zeroed (or set to the root's counts), then its entries of
+ * the node's rows added.
+ */
 export function histHalfTask(a: HistHalfArgs, state: HistHelperState): null {
-  const { hist } = helperKernels(state);
-  new Float64Array(state.memory.buffer, a.out, a.size).fill(0, a.from);
-  hist(a.rows[0], a.rows[1], a.gh[0], a.gh[1], a.sums, a.out, a.entries[0], a.entries[1]);
+  const { hist, histG } = helperKernels(state);
+  const buf = state.memory.buffer;
+  const out = new Float64Array(buf, a.out, a.size);
+  if (a.counts) out.set(new Float64Array(buf, a.counts, a.size).subarray(a.from), a.from);
+  else out.fill(0, a.from);
+  (a.counts ? histG : hist)(
+    a.rows[0],
+    a.rows[1],
+    a.gh[0],
+    a.gh[1],
+    a.sums,
+    a.out,
+    a.entries[0],
+    a.entries[1],
+  );
   return null;
 }
 
