@@ -11,13 +11,13 @@
  *
  * A scoring thread counts its batch next to the scoring and hands the counts over as one flat array
  * (`countBatchFlat`, window-counter.ts); the server adds them to the open window, so the event loop
- * does per batch work of the size of the bins, not of the rows. `countBatch` gives a batch's counts as
+ * does per batch work of the size of the bins, not of the rows. `countBatch` (window-counter.ts) gives a batch's counts as
  * `WindowCounts` for those that keep or send them as JSON (`netsec predict`'s inbox, the stream).
  */
 import { z } from "zod";
 import type { Frame } from "../core/frame.ts";
 import type { ColumnProfile, DataProfile } from "../validate/profile.ts";
-import { type MonitorReference, PROBABILITY_BINS, probabilityBin } from "./reference.ts";
+import { type MonitorReference, PROBABILITY_BINS } from "./reference.ts";
 
 /** Unseen categories counted by name per input and window; the others are counted together. */
 export const MAX_UNSEEN_NAMES = 50;
@@ -453,75 +453,6 @@ export function scratchFor(widest: number, rows: number): Scratch {
     off: new Int32Array(rows),
     bins: new Int32Array(widest + 2),
   };
-}
-
-/** The counts of one scored batch on the reference's bins. */
-export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts {
-  const out = emptyCounts(ref);
-  const n = b.frame.nRows;
-  out.rows = n;
-  let widest = 0;
-  for (const r of Object.values(ref.inputs))
-    if (r.kind === "numeric") widest = Math.max(widest, r.edges.length);
-  const scratch = scratchFor(widest, n);
-  for (const [name, r] of Object.entries(ref.inputs)) {
-    if (!b.frame.has(name)) continue;
-    const col = b.frame.column(name);
-    const acc = out.inputs[name]!;
-    if (r.kind === "numeric" && acc.kind === "numeric" && col.kind === "numeric") {
-      const s = countNumeric(col.values, n, lookupOf(r.edges), scratch);
-      acc.missing = s.missing;
-      // (a loop: Array.from on a typed array goes through its iterator, slower than the counting)
-      for (let j = 0; j < acc.bins.length; j++) acc.bins[j] = scratch.bins[j]!;
-      acc.sum = s.sum;
-      acc.sumsq = s.sumsq;
-      acc.min = n - s.missing > 0 ? s.min : null;
-      acc.max = n - s.missing > 0 ? s.max : null;
-    } else if (r.kind === "categorical" && acc.kind === "categorical" && col.kind === "categorical") {
-      const index = indexOf(r.categories);
-      const perCode = new Float64Array(col.categories.length);
-      let missing = 0;
-      const codes = col.codes;
-      for (let i = 0; i < n; i++) {
-        const c = codes[i]!;
-        if (c < 0) missing++;
-        else perCode[c]!++;
-      }
-      acc.missing = missing;
-      for (let c = 0; c < perCode.length; c++) {
-        if (perCode[c] === 0) continue;
-        const k = index.get(col.categories[c]!);
-        if (k !== undefined) acc.known[k]! += perCode[c]!;
-        else addUnseen(acc, col.categories[c]!, perCode[c]!);
-      }
-    }
-  }
-  const o = out.outputs;
-  const probability = new Int32Array(PROBABILITY_BINS);
-  // the predicted classes: a few names, the same string objects row after row
-  const names: string[] = [];
-  const perName: number[] = [];
-  let at = -1;
-  let threats = 0;
-  for (let i = 0; i < n; i++) {
-    threats += b.isThreat[i] === 1 ? 1 : 0;
-    const p = b.probability[i]!;
-    if (!Number.isNaN(p)) probability[probabilityBin(p)]!++;
-    const c = b.labelNames[i]!;
-    if (at < 0 || names[at] !== c) {
-      at = names.indexOf(c);
-      if (at < 0) {
-        at = names.length;
-        names.push(c);
-        perName.push(0);
-      }
-    }
-    perName[at]!++;
-  }
-  o.threats = threats;
-  for (let j = 0; j < PROBABILITY_BINS; j++) o.probability[j] = probability[j]!;
-  o.classes = Object.fromEntries(names.map((c, k) => [c, perName[k]!]));
-  return out;
 }
 
 export function addUnseen(

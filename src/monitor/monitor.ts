@@ -43,15 +43,9 @@ import type { Logger } from "../core/log.ts";
 import type { DatasetSchema } from "../datasets/schema.ts";
 import type { DriftOptions, DriftReport } from "../validate/drift.ts";
 import { type AlertChannel, type AlertRules, AlertSink, brokenRules, DEFAULT_ALERT_RULES } from "./alerts.ts";
-import {
-  countBatch,
-  emptyCounts,
-  type ScoredBatch,
-  type WindowCounts,
-  WindowCountsSchema,
-} from "./counts.ts";
+import { emptyCounts, type ScoredBatch, type WindowCounts, WindowCountsSchema } from "./counts.ts";
 import { type MonitorReference, monitorReferenceFor } from "./reference.ts";
-import { type FlatCounts, WindowCounter } from "./window-counter.ts";
+import { countBatch, type FlatCounts, WindowCounter } from "./window-counter.ts";
 import { type WindowDrift, windowDrift } from "./window-drift.ts";
 import {
   type FeatureSummary,

@@ -416,13 +416,26 @@ export class WindowCounter {
 /** Each reference's batch counter on this thread (emptied for every batch: no counter made per batch). */
 const batchCounters = new WeakMap<MonitorReference, WindowCounter>();
 
+/** The counts of one scored batch on the reference's bins, as WindowCounts (the stream's and `netsec predict`'s form). */
+export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts {
+  const w = batchCounter(ref);
+  w.count(b);
+  return w.counts();
+}
+
 /** A scored batch's counts as a scoring thread hands them over (the server's `addFlat` adds them). */
 export function countBatchFlat(ref: MonitorReference, b: ScoredBatch): FlatCounts {
+  const w = batchCounter(ref);
+  w.count(b);
+  return w.flat();
+}
+
+/** The reference's batch counter on this thread, emptied. */
+function batchCounter(ref: MonitorReference): WindowCounter {
   let w = batchCounters.get(ref);
   if (w === undefined) {
     w = new WindowCounter(ref);
     batchCounters.set(ref, w);
   } else w.clear();
-  w.count(b);
-  return w.flat();
+  return w;
 }

@@ -26,7 +26,7 @@ import { homeLayout } from "../config/home.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Logger } from "../core/log.ts";
 import type { AlertSink } from "../monitor/alerts.ts";
-import { addCounts, countBatch, type WindowCounts } from "../monitor/counts.ts";
+import { addCounts, type WindowCounts } from "../monitor/counts.ts";
 import {
   acquireMonitoring,
   Monitor,
@@ -39,6 +39,7 @@ import {
 } from "../monitor/monitor.ts";
 import { OffsetLedger, type RowOffset } from "../monitor/offset-ledger.ts";
 import { monitorReferenceFor } from "../monitor/reference.ts";
+import { countBatch } from "../monitor/window-counter.ts";
 
 interface Pending {
   model: ScoringModel;

@@ -12,7 +12,6 @@ import { getDataset } from "../../src/datasets/registry.ts";
 import { DatasetSchema, SchemaFileSchema } from "../../src/datasets/schema.ts";
 import {
   addCounts,
-  countBatch,
   emptyCounts,
   MAX_UNSEEN_NAMES,
   OTHER_UNSEEN,
@@ -24,7 +23,7 @@ import {
   type MonitorReference,
   numericReference,
 } from "../../src/monitor/reference.ts";
-import { countBatchFlat, WindowCounter } from "../../src/monitor/window-counter.ts";
+import { countBatch, countBatchFlat, WindowCounter } from "../../src/monitor/window-counter.ts";
 import { windowDrift } from "../../src/monitor/window-drift.ts";
 
 function windowProfileCategories(ref: MonitorReference, c: ReturnType<typeof countBatch>): string[] {

@@ -26,9 +26,9 @@ import type { Logger } from "../../src/core/log.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { loadFrame } from "../../src/datasets/load.ts";
 import { type Alert, AlertSink } from "../../src/monitor/alerts.ts";
-import { countBatch } from "../../src/monitor/counts.ts";
 import { Monitor, NO_REFERENCE_MESSAGE, type ScoringModel } from "../../src/monitor/monitor.ts";
 import { MONITOR_REFERENCE_FILE, readMonitorReference } from "../../src/monitor/reference.ts";
+import { countBatch } from "../../src/monitor/window-counter.ts";
 import { runCli } from "../helpers/cli.ts";
 import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
 
