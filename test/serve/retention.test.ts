@@ -3,11 +3,25 @@
  * within its byte budget; output.csv (a second name of the newest output) counts once and is removed
  * only by age; the output just written always stays; stale temporary files go. Checked on files with
  * chosen sizes and times, and through the server: uploads past the budget leave the folder within it.
+ * OutputRetention prunes from an in-memory index between full scans: checked against the full scan
+ * (`pruneOutputs`) on a twin folder, and against files another process adds or removes.
  */
-import { existsSync, linkSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { pruneOutputs } from "../../src/serve/retention.ts";
+import { OutputRetention, type PruneResult, pruneOutputs, RESCAN_MS } from "../../src/serve/retention.ts";
 import { tempDir } from "../helpers/env.ts";
 import { fitFixturePredictor, phishingCsvSlice } from "./fixtures/predictor.ts";
 import { makeApp } from "./helpers.ts";
@@ -21,13 +35,13 @@ const DAY = 24 * HOUR;
 
 let n = 0;
 /** A fresh folder with files: name → [bytes, age in ms]. */
-function folder(files: Record<string, [number, number]>): string {
+function folder(files: Record<string, [number, number]>, now = NOW): string {
   const dir = join(tmp.dir, `out-${n++}`);
   mkdirSync(dir);
   for (const [name, [bytes, age]] of Object.entries(files)) {
     const p = join(dir, name);
     writeFileSync(p, Buffer.alloc(bytes, 65));
-    const t = (NOW - age) / 1000;
+    const t = (now - age) / 1000;
     utimesSync(p, t, t);
   }
   return dir;
@@ -107,6 +121,121 @@ describe("pruneOutputs", () => {
       freedBytes: 0,
       keptBytes: 0,
     });
+  });
+});
+
+/** A file written `age` ms before `now` (its mtime), like savePredictionOutput: output.csv linked to it if `latest`. */
+function write(dir: string, name: string, bytes: number, mtimeMs: number, latest = true): void {
+  const p = join(dir, name);
+  writeFileSync(p, Buffer.alloc(bytes, 66));
+  utimesSync(p, mtimeMs / 1000, mtimeMs / 1000);
+  if (!latest) return;
+  linkSync(p, join(dir, "output.csv.tmp-1-00000000"));
+  renameSync(join(dir, "output.csv.tmp-1-00000000"), join(dir, "output.csv"));
+}
+
+/** Bytes on disk under `dir`, each inode once. */
+function diskBytes(dir: string): number {
+  const seen = new Set<number>();
+  let bytes = 0;
+  for (const f of readdirSync(dir)) {
+    const s = statSync(join(dir, f));
+    if (!seen.has(s.ino)) bytes += s.size;
+    seen.add(s.ino);
+  }
+  return bytes;
+}
+
+/** An OutputRetention on `dir` with a clock the test moves; `pruned` collects its "pruned" log lines. */
+function retention(dir: string, limits: { maxBytes: number; maxAgeMs: number }, clock: { now: number }) {
+  const pruned: PruneResult[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      const line = JSON.parse(String(chunk));
+      if (line.msg === "prediction_output pruned")
+        pruned.push({ removed: line.removed, freedBytes: line.freed_bytes, keptBytes: line.kept_bytes });
+      cb();
+    },
+  });
+  const r = new OutputRetention(dir, limits, pino({ level: "info" }, sink), { now: () => clock.now });
+  return { r, pruned };
+}
+
+const out = (k: number): string => `pred-20250601-120000-${k.toString(16).padStart(8, "0")}.csv`;
+
+describe("OutputRetention between full scans", () => {
+  // from the real time (not NOW): ages agree with Date.now(), the default clock, within a minute or two
+  const T = Date.now();
+  it("prunes after each write exactly as a full scan of the same folder would", async () => {
+    const limits = { maxBytes: 600, maxAgeMs: DAY };
+    const start = {
+      [out(1)]: [90, DAY - 5_000], // past the age limit after the third write
+      [out(2)]: [150, 10 * HOUR],
+      [out(3)]: [70, 5 * HOUR],
+      [`${out(3)}.tmp-7-0a0b0c0d`]: [30, 2 * HOUR], // a killed write: the start scan removes it
+    } satisfies Record<string, [number, number]>;
+    const a = folder(start, T);
+    const b = folder(start, T);
+    for (const d of [a, b]) linkSync(join(d, out(3)), join(d, "output.csv"));
+    const clock = { now: T };
+    const { r } = retention(a, limits, clock);
+    await r.prune();
+    await pruneOutputs(b, limits, { now: T });
+    expect(readdirSync(a).sort()).toEqual(readdirSync(b).sort());
+    // the 700-byte write alone is over the budget: it stays (with output.csv), every other output goes
+    const sizes = [120, 40, 300, 80, 500, 60, 700, 90, 200, 10];
+    for (const [i, size] of sizes.entries()) {
+      clock.now += 2_000;
+      const name = out(100 + i);
+      for (const d of [a, b]) write(d, name, size, clock.now);
+      await r.prune(name);
+      await pruneOutputs(b, limits, { now: clock.now, keep: new Set([name]) });
+      expect(readdirSync(a).sort(), `after write ${i}`).toEqual(readdirSync(b).sort());
+      if (size <= limits.maxBytes) expect(diskBytes(a)).toBeLessThanOrEqual(limits.maxBytes);
+      else expect(readdirSync(a).sort()).toEqual(["output.csv", name]);
+    }
+    expect(existsSync(join(a, out(1)))).toBe(false);
+    expect(readdirSync(a).sort()).toEqual(["output.csv", out(107), out(108), out(109)]);
+  });
+
+  it("sees a file another process added only at the next full scan, RESCAN_MS after the last", async () => {
+    const limits = { maxBytes: 250, maxAgeMs: DAY };
+    const dir = folder({ [out(1)]: [100, 2 * HOUR] }, T);
+    const clock = { now: T };
+    const { r } = retention(dir, limits, clock);
+    await r.prune();
+    // another server writes 200 bytes: 400 on disk, but this index knows of 200 after its own write
+    write(dir, out(2), 200, T - HOUR, false);
+    clock.now += 1_000;
+    write(dir, out(3), 100, clock.now);
+    await r.prune(out(3));
+    expect(readdirSync(dir).sort()).toEqual(["output.csv", out(1), out(2), out(3)]);
+    // past RESCAN_MS the next write rescans: the two oldest go (410 → 310 → 110)
+    clock.now += RESCAN_MS + 1;
+    write(dir, out(4), 10, clock.now);
+    await r.prune(out(4));
+    expect(readdirSync(dir).sort()).toEqual(["output.csv", out(3), out(4)]);
+    expect(diskBytes(dir)).toBe(110);
+  });
+
+  it("a file another process removed is not counted as freed; the folder is read again", async () => {
+    const limits = { maxBytes: 250, maxAgeMs: DAY };
+    const dir = folder({ [out(1)]: [100, 4 * HOUR], [out(2)]: [100, 3 * HOUR], [out(3)]: [50, 2 * HOUR] }, T);
+    const clock = { now: T };
+    const { r, pruned } = retention(dir, limits, clock);
+    await r.prune();
+    expect(pruned).toEqual([]);
+    // another server removed out(1) and wrote 100 bytes, after this one wrote out(4) (written first,
+    // so the file system cannot give out(4) the inode of out(1): the index must find out(1) gone)
+    clock.now += 1_000;
+    write(dir, out(4), 150, clock.now);
+    rmSync(join(dir, out(1)));
+    write(dir, out(5), 100, T - HOUR, false);
+    await r.prune(out(4));
+    // the index says 400 bytes: out(1) cannot go (not counted), out(2) goes, 200 left by the index;
+    // the folder read again holds 300: out(3) goes too. 150 bytes freed, not the 250 the index thought
+    expect(readdirSync(dir).sort()).toEqual(["output.csv", out(4), out(5)]);
+    expect(pruned).toEqual([{ removed: 2, freedBytes: 150, keptBytes: 250 }]);
   });
 });
 
