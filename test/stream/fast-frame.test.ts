@@ -71,6 +71,25 @@ describe("fastJsonFrame", () => {
     same(fast(texts.slice().reverse(), schema, inputs), general(texts.slice().reverse()));
   });
 
+  it("tells short texts apart past its scanned memo and with units above one byte", () => {
+    // more distinct texts of up to 3 units than a column's scanned memo holds, texts sharing units in
+    // another order or length, one-byte units above ASCII, and units above one byte (another memo)
+    const protos = ["a", "b", "ab", "ba", "abc", "cba", "aa", "aaa", "é", "¬", "€", "a€", "€€€", "š", "xyzw"];
+    const texts = [...protos, ...protos.slice().reverse()].map(
+      (p, r) => `{"bytes": ${r}, "code": "${["-1", "0", "1"][r % 3]}", "proto": "${p}"}`,
+    );
+    const fast = fastJsonFrame();
+    const got = fast(texts, schema, inputs);
+    same(got, general(texts));
+    const proto = got!.column("proto");
+    expect(proto.kind === "categorical" && proto.categories).toEqual(protos);
+    expect(proto.kind === "categorical" && Array.from(proto.codes)).toEqual([
+      ...protos.map((_, i) => i),
+      ...protos.map((_, i) => protos.length - 1 - i),
+    ]);
+    same(fast(texts.slice().reverse(), schema, inputs), general(texts.slice().reverse()));
+  });
+
   it("gives null for every record outside its subset, whether the general path takes it or not", () => {
     const good = '{"bytes": 1, "code": 0, "proto": "tcp"}';
     const outside = [
