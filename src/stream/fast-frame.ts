@@ -249,12 +249,14 @@ function jsonRecord(
   let i = skipWs(t, 0);
   if (t.charCodeAt(i) !== OPEN) return false;
   i = skipWs(t, i + 1);
+  // `ch` is always t[i]: each unit is read once, and skipWs is called only at whitespace (≤ 32)
+  let ch = t.charCodeAt(i);
   let found = 0;
   let targetSeen = false;
   let k = 0;
-  if (t.charCodeAt(i) !== CLOSE) {
+  if (ch !== CLOSE) {
     for (; ; k++) {
-      if (t.charCodeAt(i) !== QUOTE) return false;
+      if (ch !== QUOTE) return false;
       // the k-th key is most often the previous record's k-th key: match it without a slice
       let slot = OTHER;
       let keyEnd = -1;
@@ -272,13 +274,15 @@ function jsonRecord(
         slot = c.slots.get(t.slice(i + 1, keyEnd)) ?? OTHER;
       }
       guess[k] = slot;
-      i = skipWs(t, keyEnd + 1);
-      if (t.charCodeAt(i) !== COLON) return false;
-      i = skipWs(t, i + 1);
+      i = keyEnd + 1;
+      ch = t.charCodeAt(i);
+      if (ch <= 32) ch = t.charCodeAt((i = skipWs(t, i)));
+      if (ch !== COLON) return false;
+      ch = t.charCodeAt(++i);
+      if (ch <= 32) ch = t.charCodeAt((i = skipWs(t, i)));
       // the value
       const cell = slot >= 0 ? c.cells[slot]! : slot === TARGET ? c.target! : null;
       let check: CellCheck | null = null;
-      const ch = t.charCodeAt(i);
       if (ch === QUOTE) {
         const end = plainStringEnd(t, i + 1);
         if (end < 0) return false;
@@ -303,11 +307,12 @@ function jsonRecord(
         if (targetSeen || !labelOk(check!)) return false;
         targetSeen = true;
       }
-      i = skipWs(t, i);
-      const sep = t.charCodeAt(i);
-      if (sep === CLOSE) break;
-      if (sep !== COMMA) return false;
-      i = skipWs(t, i + 1);
+      ch = t.charCodeAt(i);
+      if (ch <= 32) ch = t.charCodeAt((i = skipWs(t, i)));
+      if (ch === CLOSE) break;
+      if (ch !== COMMA) return false;
+      ch = t.charCodeAt(++i);
+      if (ch <= 32) ch = t.charCodeAt((i = skipWs(t, i)));
     }
   }
   if (skipWs(t, i + 1) !== t.length) return false;

@@ -49,7 +49,7 @@ describe("fastJsonFrame", () => {
     const texts = [
       '{"bytes": "12.5", "code": "-1", "proto": "udp", "label": "attack"}',
       // keys in another order, numbers as JSON numbers, extra keys, whitespace JSON allows
-      ' {\n\t"proto" : "tcp" ,"code":1, "bytes":3e2, "note": "x", "n": -0.5, "z": null}\r\n',
+      ' {\n\t"proto" : "tcp" ,"code":1, "bytes":3e2, "note": "x", "n": -0.5 ,\t"z": null }\r\n',
       '{"bytes": 0, "code": null, "proto": null, "label": null}',
       '{"bytes": -0, "code": " 0 ", "proto": "icmp", "label": "normal"}',
       '{"bytes": "7", "code": "NA", "proto": "udp"}',
@@ -111,6 +111,8 @@ describe("fastJsonFrame", () => {
       '{"bytes": 01, "code": 0, "proto": "tcp"}',
       '{"bytes": 1., "code": 0, "proto": "tcp"}',
       '{"bytes": 1, "code": 0, "proto": "t\tp"}',
+      '{"bytes":\u0001 1, "code": 0, "proto": "tcp"}', // a control character where whitespace may be
+      '{"bytes": 1, "code": 0, "proto": "tcp"\u000b}',
       "[1, 2, 3]",
       "",
     ];
