@@ -139,7 +139,8 @@ function compile(schema: DatasetSchema, inputs: readonly string[]): Compiled | n
   const target = inputs.includes(schema.target.name) ? null : new Cell(schema.target);
   const slots = new Map<string, number>(inputs.map((n, i) => [n, i]));
   if (target) slots.set(schema.target.name, TARGET);
-  const units = inputs.map((n) => Uint16Array.from(n, (ch) => ch.charCodeAt(0)));
+  // by index, not by iterating the string (which goes by code points: one for a surrogate pair)
+  const units = inputs.map((n) => Uint16Array.from({ length: n.length }, (_, k) => n.charCodeAt(k)));
   return { schema, inputs, cells, target, slots, units };
 }
 
