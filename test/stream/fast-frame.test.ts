@@ -49,7 +49,7 @@ describe("fastJsonFrame", () => {
     const texts = [
       '{"bytes": "12.5", "code": "-1", "proto": "udp", "label": "attack"}',
       // keys in another order, numbers as JSON numbers, extra keys, whitespace JSON allows
-      ' {\n\t"proto" : "tcp" ,"code":1, "bytes":3e2, "note": "x", "n": -0.5, "z": null}\r\n',
+      ' {\n\t"proto" : "tcp" ,"code":1, "bytes":3e2, "note": "x", "n": -0.5 ,\t"z": null }\r\n',
       '{"bytes": 0, "code": null, "proto": null, "label": null}',
       '{"bytes": -0, "code": " 0 ", "proto": "icmp", "label": "normal"}',
       '{"bytes": "7", "code": "NA", "proto": "udp"}',
@@ -69,6 +69,45 @@ describe("fastJsonFrame", () => {
     ]);
     // a second batch on the same decoder (its memo and key-order guesses warm) still agrees
     same(fast(texts.slice().reverse(), schema, inputs), general(texts.slice().reverse()));
+  });
+
+  it("tells short texts apart past its scanned memo and with units above one byte", () => {
+    // more distinct texts of up to 3 units than a column's scanned memo holds, texts sharing units in
+    // another order or length, one-byte units above ASCII, and units above one byte (another memo)
+    const protos = ["a", "b", "ab", "ba", "abc", "cba", "aa", "aaa", "é", "¬", "€", "a€", "€€€", "š", "xyzw"];
+    const texts = [...protos, ...protos.slice().reverse()].map(
+      (p, r) => `{"bytes": ${r}, "code": "${["-1", "0", "1"][r % 3]}", "proto": "${p}"}`,
+    );
+    const fast = fastJsonFrame();
+    const got = fast(texts, schema, inputs);
+    same(got, general(texts));
+    const proto = got!.column("proto");
+    expect(proto.kind === "categorical" && proto.categories).toEqual(protos);
+    expect(proto.kind === "categorical" && Array.from(proto.codes)).toEqual([
+      ...protos.map((_, i) => i),
+      ...protos.map((_, i) => protos.length - 1 - i),
+    ]);
+    same(fast(texts.slice().reverse(), schema, inputs), general(texts.slice().reverse()));
+  });
+
+  it("matches a column name with a surrogate pair by its UTF-16 units", () => {
+    const name = "p\u{1F600}";
+    const astral = parseSchema(`
+name: astral
+title: astral
+target: label
+labels: {threat: [attack]}
+columns:
+  - {name: "${name}", type: number}
+  - {name: label, type: categorical, values: [normal, attack]}
+`);
+    expect(astral.column(name)).toBeDefined();
+    const good = `{"${name}": 1}`;
+    const fast = fastJsonFrame();
+    const want = recordsToFrame([{ [name]: 1 }, { [name]: 2 }], astral, [name]).frame;
+    same(fast([good, `{"${name}": 2}`], astral, [name]), want);
+    // the same name cut after its high surrogate is another key (the column is then missing)
+    expect(fast([good, '{"p\uD83D": 1}'], astral, [name])).toBeNull();
   });
 
   it("gives null for every record outside its subset, whether the general path takes it or not", () => {
@@ -92,6 +131,8 @@ describe("fastJsonFrame", () => {
       '{"bytes": 01, "code": 0, "proto": "tcp"}',
       '{"bytes": 1., "code": 0, "proto": "tcp"}',
       '{"bytes": 1, "code": 0, "proto": "t\tp"}',
+      '{"bytes":\u0001 1, "code": 0, "proto": "tcp"}', // a control character where whitespace may be
+      '{"bytes": 1, "code": 0, "proto": "tcp"\u000b}',
       "[1, 2, 3]",
       "",
     ];
