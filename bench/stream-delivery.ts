@@ -98,7 +98,7 @@ for (let i = 1; i + BATCH <= lines.length && scored.length < 40; i += BATCH)
 
 const alerts = openAlertStore(`duckdb:${join(work, "store.duckdb")}`, { holdOpen: true });
 // the spacing run.ts gives the store's queue (STORE_EVERY_MS); ignored by a checkout without it
-const store = new WriteQueue((a: unknown[]) => alerts.write(a), { everyMs: 50 });
+const store = new WriteQueue((a: unknown[]) => alerts.write(a), { everyMs: 100 });
 const monitoring = new StreamMonitoring(home, {}, silentLogger, new AlertSink(silentLogger, null), {
   group: "bench",
 });

@@ -141,10 +141,12 @@ const MAX_DELIVERING_BATCHES = 256;
  * Least time between the starts of two alert-store writes (ms). A write's fixed cost (DuckDB: a
  * transaction, staging tables, the insert; about 5 ms of CPU for 100 alerts, 11 for 2,000) paid per
  * small batch of a caught-up stream (one every few ms) was the largest part of its CPU per record:
- * written a group per interval, it is paid 20 times a second at most. The alerts topic does not wait
- * for the store (publishing runs beside it); the commit waits for both, so at most this much longer.
+ * written a group per interval, it is paid 10 times a second at most (at 10,000 records/s in batches
+ * of 100: 15–20 µs of CPU a record at 100 ms, 20–25 at 50 ms, 26–32 at 25 ms; bench/stream-delivery.ts).
+ * The alerts topic does not wait for the store (publishing runs beside it); the commit waits for
+ * both, so at most this much longer.
  */
-const STORE_EVERY_MS = 50;
+const STORE_EVERY_MS = 100;
 
 /**
  * Batches at the scoring thread at once: the one it scores and the next, ready for it the moment it
