@@ -194,10 +194,11 @@ async function insertAlerts(
   alerts: readonly StreamAlert[],
   skipStored: boolean,
 ): Promise<number> {
+  // (one call for both: each call costs a hop to DuckDB's thread and back, and its parse)
   await c.run(`CREATE OR REPLACE TEMP TABLE alert_stage (
     "partition" INTEGER, "offset" BIGINT, record_key VARCHAR, shared INTEGER, threat BOOLEAN,
-    probability DOUBLE)`);
-  await c.run(`CREATE OR REPLACE TEMP TABLE alert_dict (
+    probability DOUBLE);
+    CREATE OR REPLACE TEMP TABLE alert_dict (
     shared INTEGER, topic VARCHAR, model VARCHAR, label VARCHAR, label_name VARCHAR, scored_at VARCHAR)`);
   const shared = new SharedStrings();
   const app = await c.createAppender("alert_stage", "main", "temp");
@@ -239,8 +240,7 @@ async function insertAlerts(
        s.probability, d.scored_at
      FROM temp.alert_stage s JOIN temp.alert_dict d USING (shared)`,
   );
-  await c.run("DROP TABLE temp.alert_stage");
-  await c.run("DROP TABLE temp.alert_dict");
+  await c.run("DROP TABLE temp.alert_stage; DROP TABLE temp.alert_dict");
   return res.rowsChanged;
 }
 
