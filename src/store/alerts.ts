@@ -53,10 +53,10 @@ export interface AlertStoreOptions {
 
 /**
  * DuckDB threads of the alert store by default: one. Its writes are small (a stream's few hundred to
- * few thousand alerts, tens of times a second), and a second thread made them dearer, not faster, on
- * a 2-core machine the stream shares with the broker: CPU of all threads per write 4.9–5.2 against
- * 6.7–6.9 ms (100 alerts), 11 against 17 ms (2,000 alerts), and the WAL checkpoint every ≈ 195,000
- * alerts 120–190 against 140–420 ms (BENCHMARKS.md, "Lane S2").
+ * few thousand alerts, up to 10 times a second: run.ts's STORE_EVERY_MS), and a second thread made
+ * them dearer, not faster, on a 2-core machine the stream shares with the broker: CPU of all threads
+ * per write 4.9–5.2 against 6.7–6.9 ms (100 alerts), 11 against 17 ms (2,000 alerts), and the WAL
+ * checkpoint every ≈ 195,000 alerts 120–190 against 140–420 ms (BENCHMARKS.md, "Lane S2").
  */
 export const ALERT_STORE_THREADS = 1;
 
