@@ -434,7 +434,10 @@ export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts 
   return w.counts();
 }
 
-/** A scored batch's counts as a scoring thread hands them over (the server's `addFlat` adds them). */
+/**
+ * A scored batch's counts as a scoring thread hands them over (the server's `addFlat` adds them): what
+ * an upload's `batchCounter` holds after `countInputs` and `countOutputs` (score-csv.ts), in one call.
+ */
 export function countBatchFlat(ref: MonitorReference, b: ScoredBatch): FlatCounts {
   const w = batchCounter(ref);
   w.count(b);
