@@ -13,6 +13,8 @@
  * The whole upload is also measured in interleaved pairs (with counting, without, in turns: the
  * median of each pair's difference), which counts the counting where it runs — after the parse and the
  * scoring, with their data in the CPU's caches or not — and not as a loop of its own over hot data.
+ * Every other upload is not counted, which leaves the counting's own code and data colder than in a
+ * server counting every upload: an upper estimate (BENCHMARKS.md, lane S4).
  * --window-rows sets the windows' size (NETSEC_MONITOR_WINDOW_ROWS; 10,000 by default): each close
  * costs a drift report, alert rules and a saved summary.
  *
