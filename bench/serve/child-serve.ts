@@ -5,7 +5,7 @@
  * /proc/<pid>/stat, so one server's work never shows in the other's figures.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export interface ChildServe {
@@ -13,6 +13,8 @@ export interface ChildServe {
   pid: number;
   /** The child's user + system CPU seconds so far (every thread). */
   cpuSeconds(): number;
+  /** The same by kind of thread (`threadKind`), of the threads alive now. */
+  threadCpuSeconds(): Record<ThreadKind, number>;
   stop(): Promise<void>;
 }
 
@@ -25,10 +27,55 @@ function clockTicks(): number {
 
 /** utime + stime of a process in seconds (proc(5): fields 14 and 15, counted after the command's ")"). */
 export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, "utf8"));
+}
+
+/**
+ * What a thread of a node process does, by the name node and V8 give it (/proc/<pid>/task/<tid>/comm):
+ * the event loop ("MainThread"), worker threads — the scoring threads ("WorkerThread"), V8's
+ * background threads — concurrent marking and sweeping, optimising compilation ("V8Worker"), libuv's
+ * pool — file system calls, compression ("libuv-worker"), and the rest.
+ */
+export type ThreadKind = "event loop" | "workers" | "V8 background" | "libuv pool" | "other";
+export const THREAD_KINDS: readonly ThreadKind[] = [
+  "event loop",
+  "workers",
+  "V8 background",
+  "libuv pool",
+  "other",
+];
+
+function threadKind(comm: string): ThreadKind {
+  if (comm === "MainThread" || comm === "node") return "event loop";
+  if (comm === "WorkerThread") return "workers";
+  if (comm.startsWith("V8Worker")) return "V8 background";
+  if (comm.startsWith("libuv-worker")) return "libuv pool";
+  return "other";
+}
+
+/** utime + stime in seconds of a /proc stat line (proc(5): fields 14 and 15, after the command's ")"). */
+function statCpuSeconds(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // fields[0] is field 3 (state): utime is field 14, stime 15
   return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+}
+
+/**
+ * A process's CPU seconds by kind of thread: the threads alive now (a thread that ended is no longer
+ * counted, so compare only spans over which the process kept its threads: a server's are made at
+ * its start).
+ */
+export function threadCpuSeconds(pid: number): Record<ThreadKind, number> {
+  const out = Object.fromEntries(THREAD_KINDS.map((k) => [k, 0])) as Record<ThreadKind, number>;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      out[threadKind(comm)] += statCpuSeconds(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"));
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
 }
 
 /**
@@ -78,6 +125,7 @@ export function startChildServe(
         url: m[1]!,
         pid,
         cpuSeconds: () => processCpuSeconds(pid),
+        threadCpuSeconds: () => threadCpuSeconds(pid),
         stop: () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null || child.signalCode !== null) return done();

@@ -49,7 +49,7 @@ import { loadavg } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type ChildServe, startChildServe } from "./child-serve.ts";
+import { type ChildServe, startChildServe, THREAD_KINDS, type ThreadKind } from "./child-serve.ts";
 import { groupedMedianInterval, type MedianInterval } from "./paired-stats.ts";
 import { type Scenario, scoringScenarios } from "./scenarios.ts";
 
@@ -97,6 +97,7 @@ class GcCount {
 
 interface Snapshot {
   cpu: number;
+  threads: Record<ThreadKind, number>;
   scavenges: number;
   majors: number;
   gcMs: number;
@@ -121,7 +122,13 @@ interface LoadResult {
 }
 
 function snapshot(x: Side): Snapshot {
-  return { cpu: x.serve.cpuSeconds(), scavenges: x.gc.scavenges, majors: x.gc.majors, gcMs: x.gc.pauseMs };
+  return {
+    cpu: x.serve.cpuSeconds(),
+    threads: x.serve.threadCpuSeconds(),
+    scavenges: x.gc.scavenges,
+    majors: x.gc.majors,
+    gcMs: x.gc.pauseMs,
+  };
 }
 
 /** A bench/serve/loadgen.ts process kept up for every round against one server. */
@@ -170,6 +177,8 @@ interface Round {
   requests: number;
   rps: number;
   cpuSeconds: number;
+  /** The same by kind of thread. */
+  threadSeconds: Record<ThreadKind, number>;
   scavenges: number;
   majors: number;
   gcMs: number;
@@ -194,6 +203,9 @@ function rounds(results: LoadResult[], snaps: Snapshot[]): Round[] {
     requests: r.requests,
     rps: r.requests / seconds,
     cpuSeconds: snaps[i + 1]!.cpu - snaps[i]!.cpu,
+    threadSeconds: Object.fromEntries(
+      THREAD_KINDS.map((k) => [k, snaps[i + 1]!.threads[k] - snaps[i]!.threads[k]]),
+    ) as Record<ThreadKind, number>,
     scavenges: snaps[i + 1]!.scavenges - snaps[i]!.scavenges,
     majors: snaps[i + 1]!.majors - snaps[i]!.majors,
     gcMs: snaps[i + 1]!.gcMs - snaps[i]!.gcMs,
@@ -332,6 +344,20 @@ if (args.json) {
     process.stdout.write(
       `| ${r.scenario} | ${(req.on / (seconds * r.pairs)).toFixed(0)} | ${(req.off / (seconds * r.pairs)).toFixed(0)} | ${((1000 * sum(r.on, (x) => x.cpuSeconds)) / req.on).toFixed(3)} | ${((1000 * sum(r.off, (x) => x.cpuSeconds)) / req.off).toFixed(3)} | ${ci(r.cpuCost)} | ${ci(r.throughputCost)} | ${((1000 * sum(r.on, (x) => x.scavenges)) / req.on).toFixed(1)} | ${((1000 * sum(r.off, (x) => x.scavenges)) / req.off).toFixed(1)} | ${sum(r.on, (x) => x.majors)} | ${sum(r.off, (x) => x.majors)} | ${((1000 * sum(r.on, (x) => x.gcMs)) / req.on).toFixed(1)} | ${((1000 * sum(r.off, (x) => x.gcMs)) / req.off).toFixed(1)} | ${sum(r.on, (x) => x.non2xx + x.errors)} / ${sum(r.off, (x) => x.non2xx + x.errors)} |\n`,
     );
+  }
+  // where the difference goes: each kind of thread's CPU per request, on and off
+  process.stdout.write(
+    `\nServer CPU per request by thread, µs on / off (difference):\n\n| scenario | ${THREAD_KINDS.join(" | ")} |\n|---|${THREAD_KINDS.map(() => "---:").join("|")}|\n`,
+  );
+  for (const r of out) {
+    const req = { on: sum(r.on, (x) => x.requests), off: sum(r.off, (x) => x.requests) };
+    const us = (rs: Round[], n: number, k: ThreadKind) => (1e6 * sum(rs, (x) => x.threadSeconds[k])) / n;
+    const cells = THREAD_KINDS.map((k) => {
+      const on = us(r.on, req.on, k);
+      const off = us(r.off, req.off, k);
+      return `${on.toFixed(0)} / ${off.toFixed(0)} (${on - off >= 0 ? "+" : ""}${(on - off).toFixed(0)})`;
+    });
+    process.stdout.write(`| ${r.scenario} | ${cells.join(" | ")} |\n`);
   }
   process.stdout.write("\n");
   for (const r of out)

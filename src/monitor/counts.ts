@@ -9,8 +9,9 @@
  * search over ≤ 256 edges otherwise, an array read for a category (BENCHMARKS.md: 3–5% of an
  * upload's work on the scoring thread).
  *
- * A scoring thread counts its batch next to the scoring and hands the counts over as one flat array
- * (`countBatchFlat`, window-counter.ts); the server adds them to the open window, so the event loop
+ * A scoring thread counts an upload beside its parse and its scoring (the inputs straight after the
+ * parse, the outputs straight after the scoring: `batchCounter`, window-counter.ts) and hands the
+ * counts over as one flat array (`flat`); the server adds them to the open window, so the event loop
  * does per batch work of the size of the bins, not of the rows. `countBatch` (window-counter.ts) gives a batch's counts as
  * `WindowCounts` for those that keep or send them as JSON (`netsec predict`'s inbox, the stream).
  */

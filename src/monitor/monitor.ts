@@ -306,7 +306,7 @@ export class Monitor {
   }
 
   /**
-   * Add a scored batch's counts (made by `countBatch`, or `countBatchFlat` on a scoring thread, on
+   * Add a scored batch's counts (made by `countBatch`, or as `FlatCounts` on a scoring thread, on
    * this reference's bins) to the model's open window; closes the window when it is full, old, or of
    * another version.
    */

@@ -10,6 +10,7 @@
  * window in one pass over it. `counts()` gives the counts as `WindowCounts` (counts.ts) when the
  * window is saved, closed or shown.
  */
+import type { Frame } from "../core/frame.ts";
 import {
   addUnseen,
   type BinLookup,
@@ -188,16 +189,26 @@ export class WindowCounter {
 
   /** Count a scored batch, cell by cell. */
   count(b: ScoredBatch): void {
-    const n = b.frame.nRows;
-    const v = this.values;
-    v[ROWS]! += n;
+    this.countInputs(b.frame);
+    this.countOutputs(b, b.frame.nRows);
+  }
+
+  /** Count a batch's rows and input cells (`countOutputs` then counts the model's outputs for it). */
+  countInputs(frame: Frame): void {
+    const n = frame.nRows;
+    this.values[ROWS]! += n;
     for (const slot of this.layout.inputs) {
-      if (!b.frame.has(slot.name)) continue;
-      const col = b.frame.column(slot.name);
+      if (!frame.has(slot.name)) continue;
+      const col = frame.column(slot.name);
       if (slot.kind === "numeric" && col.kind === "numeric") this.countNumeric(slot, col.values, n);
       else if (slot.kind === "categorical" && col.kind === "categorical")
         this.countCategorical(slot, col.codes, col.categories, n);
     }
+  }
+
+  /** Count the model's outputs for the `n` rows of a batch whose inputs `countInputs` counted. */
+  countOutputs(b: Omit<ScoredBatch, "frame">, n: number): void {
+    const v = this.values;
     let threats = 0;
     // the predicted classes: a few names, the same string objects row after row, alternating (a
     // Map's update at each change cost more than the rest of the row): counted in a short list
@@ -423,15 +434,22 @@ export function countBatch(ref: MonitorReference, b: ScoredBatch): WindowCounts 
   return w.counts();
 }
 
-/** A scored batch's counts as a scoring thread hands them over (the server's `addFlat` adds them). */
+/**
+ * A scored batch's counts as a scoring thread hands them over (the server's `addFlat` adds them): what
+ * an upload's `batchCounter` holds after `countInputs` and `countOutputs` (score-csv.ts), in one call.
+ */
 export function countBatchFlat(ref: MonitorReference, b: ScoredBatch): FlatCounts {
   const w = batchCounter(ref);
   w.count(b);
   return w.flat();
 }
 
-/** The reference's batch counter on this thread, emptied. */
-function batchCounter(ref: MonitorReference): WindowCounter {
+/**
+ * The reference's batch counter on this thread, emptied: count a batch into it (`countInputs`, then
+ * `countOutputs`) and hand over its `flat()` counts before anything else on this thread counts a
+ * batch (no await in between).
+ */
+export function batchCounter(ref: MonitorReference): WindowCounter {
   let w = batchCounters.get(ref);
   if (w === undefined) {
     w = new WindowCounter(ref);

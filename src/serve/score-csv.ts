@@ -11,7 +11,7 @@ import type { Contribution, Prediction, Predictor } from "../bundle/predictor.ts
 import { predictorFor } from "../bundle/score-task.ts";
 import { type ErrorCode, NetsecError } from "../core/errors.ts";
 import { monitorReferenceFor } from "../monitor/reference.ts";
-import { countBatchFlat, type FlatCounts } from "../monitor/window-counter.ts";
+import { batchCounter, type FlatCounts } from "../monitor/window-counter.ts";
 import { type ParsedUpload, readCsvBytes, type UploadLimits } from "./csv-upload.ts";
 import { labelCounts, predictionCsv, predictionsJson } from "./output.ts";
 import type { ResultRow } from "./views/pages.ts";
@@ -59,10 +59,16 @@ export async function scoreCsv(
 ): Promise<CsvScore> {
   try {
     const parsed = await readCsvBytes(bytes, label, p.schema, p.manifest.input_columns, limits);
-    const pred = p.predict(parsed.frame);
-    const counts = labelCounts(pred);
-    // counted here, on the scoring thread, beside the scoring: one bin lookup per cell
+    // counted here, on the scoring thread: the inputs straight after the parse, while the columns it
+    // wrote are still in the CPU's caches, the outputs straight after the scoring (counted after the
+    // output text, as before, the same counting cost twice as much CPU: BENCHMARKS.md, issue 19)
     const ref = monitor && p.dir ? monitorReferenceFor(p.dir) : null;
+    const counter = ref ? batchCounter(ref) : null;
+    counter?.countInputs(parsed.frame);
+    const pred = p.predict(parsed.frame);
+    counter?.countOutputs(pred, parsed.frame.nRows);
+    const monitored = counter ? counter.flat() : null;
+    const counts = labelCounts(pred);
     return {
       ok: true,
       rows: parsed.rows,
@@ -74,7 +80,7 @@ export async function scoreCsv(
       labelMetrics: uploadLabelMetrics(parsed, pred, p, label),
       shown: htmlRows > 0 ? shownRows(p, parsed, pred, htmlRows) : null,
       header: parsed.header,
-      counts: ref ? countBatchFlat(ref, { frame: parsed.frame, ...pred }) : null,
+      counts: monitored,
       monitor: !monitor || !p.dir ? "off" : ref ? "counted" : "no_reference",
     };
   } catch (e) {

@@ -46,11 +46,23 @@ export interface AlertStoreOptions {
   waitSeconds?: number;
   /** DuckDB: keep the file open between writes (a single consumer process). */
   holdOpen?: boolean;
+  /** DuckDB: threads per query (NETSEC_DUCKDB_THREADS; default {@link ALERT_STORE_THREADS}). */
+  threads?: number;
   onWait?: (message: string) => void;
 }
 
+/**
+ * DuckDB threads of the alert store by default: one. Its writes are small (a stream's few hundred to
+ * few thousand alerts, up to 10 times a second: run.ts's STORE_EVERY_MS), and a second thread made
+ * them dearer, not faster, on a 2-core machine the stream shares with the broker: CPU of all threads
+ * per write 4.9–5.2 against 6.7–6.9 ms (100 alerts), 11 against 17 ms (2,000 alerts), and the WAL
+ * checkpoint every ≈ 195,000 alerts 120–190 against 140–420 ms (BENCHMARKS.md, "Lane S2").
+ */
+export const ALERT_STORE_THREADS = 1;
+
 export function openAlertStore(uri: string, opts: AlertStoreOptions = {}): AlertStore {
   const store = openStore(uri, {
+    threads: opts.threads ?? ALERT_STORE_THREADS,
     ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
     ...(opts.onWait ? { onWait: opts.onWait } : {}),
   });
@@ -182,10 +194,11 @@ async function insertAlerts(
   alerts: readonly StreamAlert[],
   skipStored: boolean,
 ): Promise<number> {
+  // (one call for both: each call costs a hop to DuckDB's thread and back, and its parse)
   await c.run(`CREATE OR REPLACE TEMP TABLE alert_stage (
     "partition" INTEGER, "offset" BIGINT, record_key VARCHAR, shared INTEGER, threat BOOLEAN,
-    probability DOUBLE)`);
-  await c.run(`CREATE OR REPLACE TEMP TABLE alert_dict (
+    probability DOUBLE);
+    CREATE OR REPLACE TEMP TABLE alert_dict (
     shared INTEGER, topic VARCHAR, model VARCHAR, label VARCHAR, label_name VARCHAR, scored_at VARCHAR)`);
   const shared = new SharedStrings();
   const app = await c.createAppender("alert_stage", "main", "temp");
@@ -227,8 +240,7 @@ async function insertAlerts(
        s.probability, d.scored_at
      FROM temp.alert_stage s JOIN temp.alert_dict d USING (shared)`,
   );
-  await c.run("DROP TABLE temp.alert_stage");
-  await c.run("DROP TABLE temp.alert_dict");
+  await c.run("DROP TABLE temp.alert_stage; DROP TABLE temp.alert_dict");
   return res.rowsChanged;
 }
 

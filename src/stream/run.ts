@@ -133,10 +133,23 @@ async function untilDone<T>(
  * size (their records stay uncommitted until then, so this bounds what a crash makes the group read
  * again, with the fetched batches of `maxInFlight`). Small batches (a consumer caught up) may be more
  * in number, up to MAX_DELIVERING_BATCHES: a bound by batches made scoring wait for the store and the
- * commits of a few batches of tens of records each.
+ * commits of a few batches of tens of records each; 64 of them were 0.3 s at 50,000 records/s in
+ * batches of 250, no more than a store write held up by DuckDB's WAL checkpoint (every ≈ 195,000
+ * alerts, 0.2–0.4 s on a busy 2-core machine).
  */
 const MAX_DELIVERING = 4;
-const MAX_DELIVERING_BATCHES = 64;
+const MAX_DELIVERING_BATCHES = 256;
+
+/**
+ * Least time between the starts of two alert-store writes (ms). A write's fixed cost (DuckDB: a
+ * transaction, staging tables, the insert; about 5 ms of CPU for 100 alerts, 11 for 2,000) paid per
+ * small batch of a caught-up stream (one every few ms) was the largest part of its CPU per record:
+ * written a group per interval, it is paid 10 times a second at most (at 10,000 records/s in batches
+ * of 100: 15–20 µs of CPU a record at 100 ms, 20–25 at 50 ms, 26–32 at 25 ms; bench/stream-delivery.ts).
+ * The alerts topic does not wait for the store (publishing runs beside it); the commit waits for
+ * both, so at most this much longer.
+ */
+const STORE_EVERY_MS = 100;
 
 /**
  * Batches at the scoring thread at once: the one it scores and the next, ready for it the moment it
@@ -263,8 +276,11 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   /** Verdicts' JSON texts for the alerts topic. */
   const verdictJson = new VerdictJson();
 
-  /** Store writes: one at a time, in batch order, the batches queued behind one written together. */
-  const store = new WriteQueue<StreamAlert>((alerts) => d.alerts.write(alerts));
+  /**
+   * Store writes: one at a time, in batch order, the batches queued behind one written together, and
+   * at most one started every STORE_EVERY_MS.
+   */
+  const store = new WriteQueue<StreamAlert>((alerts) => d.alerts.write(alerts), { everyMs: STORE_EVERY_MS });
   /** Publishing, likewise: the batches queued behind a send go in the next one. */
   const publisher = new WriteQueue<OutMessage>((messages) =>
     untilDone(

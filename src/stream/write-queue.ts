@@ -9,19 +9,33 @@
  * - Publishing: the idempotent producer sends one request at a time per broker anyway, so a request
  *   per small batch queued the batches' verdicts one round trip each.
  *
+ * `everyMs` spaces the writes out: one starts at least that long after the one before started, so a
+ * caught-up stream's small batches (one every few ms) are written a group per interval instead of
+ * about one each, each write's fixed cost paid once for them all. A batch after a quiet spell is
+ * written at once.
+ *
  * A batch's promise resolves once its items are written (the write holding them is done). The count a
  * write returns goes to the first batch it carries (0 for the others): the sum over batches is exact.
  * A failed write rejects every batch it carries and every later one (as a chain of writes would): the
  * stream stops without committing them.
  */
+export interface WriteQueueOptions {
+  /** Least time from one write's start to the next one's (ms; default 0: as soon as the last is done). */
+  everyMs?: number;
+}
+
 export class WriteQueue<T> {
   private readonly write: (items: readonly T[]) => Promise<number>;
+  private readonly everyMs: number;
   private queued: { items: readonly T[]; resolve: (n: number) => void; reject: (e: unknown) => void }[] = [];
   private running = false;
   private failed: { error: unknown } | null = null;
+  /** performance.now() when the last write started. */
+  private lastStart = Number.NEGATIVE_INFINITY;
 
-  constructor(write: (items: readonly T[]) => Promise<number>) {
+  constructor(write: (items: readonly T[]) => Promise<number>, opts: WriteQueueOptions = {}) {
     this.write = write;
+    this.everyMs = opts.everyMs ?? 0;
   }
 
   /** Queue `items` for the next write; resolves with the rows added (see above) once they are written. */
@@ -37,9 +51,13 @@ export class WriteQueue<T> {
   private async drain(): Promise<void> {
     this.running = true;
     while (this.queued.length > 0) {
+      const early = this.lastStart + this.everyMs - performance.now();
+      // (the batches that come meanwhile join this write)
+      if (early > 0) await new Promise((r) => setTimeout(r, early));
       const group = this.queued;
       this.queued = [];
       const items = group.length === 1 ? group[0]!.items : group.flatMap((g) => g.items);
+      this.lastStart = performance.now();
       try {
         const added = await this.write(items);
         group.forEach((g, i) => {

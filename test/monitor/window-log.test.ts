@@ -6,7 +6,7 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { WindowLog } from "../../src/monitor/window-log.ts";
+import { toJson, WindowLog } from "../../src/monitor/window-log.ts";
 import { tempDir } from "../helpers/env.ts";
 
 const tmp = tempDir("netsec-window-log-");
@@ -41,5 +41,25 @@ describe("WindowLog.lastSeq", () => {
       appendFileSync(file, `{"n":${count + 1},"pad":"${"x".repeat(bytes / 3)}`);
       expect(new WindowLog(file, 10, log).lastSeq(), `${count} lines of ${bytes} B, cut`).toBe(count);
     }
+  });
+});
+
+describe("toJson", () => {
+  it("writes numbers that are not finite as null, anywhere in the value, the rest as JSON.stringify", () => {
+    const x = {
+      score: Number.NaN,
+      psi: Number.POSITIVE_INFINITY,
+      min: Number.NEGATIVE_INFINITY,
+      zero: -0,
+      bins: [1, Number.NaN, 2.5, Number.POSITIVE_INFINITY],
+      nested: { a: { b: Number.NaN, c: "NaN" }, d: null, e: [{ f: Number.NEGATIVE_INFINITY }] },
+      gone: undefined,
+      flag: true,
+    };
+    expect(toJson(x)).toBe(
+      '{"score":null,"psi":null,"min":null,"zero":0,"bins":[1,null,2.5,null],"nested":{"a":{"b":null,"c":"NaN"},"d":null,"e":[{"f":null}]},"flag":true}',
+    );
+    expect(JSON.parse(toJson(x)).bins).toEqual([1, null, 2.5, null]);
+    expect(toJson(Number.NaN)).toBe("null");
   });
 });

@@ -13,8 +13,11 @@ import { loadPredictor } from "../../src/bundle/load.ts";
 import { ModelRegistry } from "../../src/bundle/registry.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import { loadFrame } from "../../src/datasets/load.ts";
+import { readMonitorReference } from "../../src/monitor/reference.ts";
+import { countBatchFlat, WindowCounter } from "../../src/monitor/window-counter.ts";
 import { PipelineConfigSchema } from "../../src/pipeline/config.ts";
 import { buildApp } from "../../src/serve/app.ts";
+import { readCsvBytes } from "../../src/serve/csv-upload.ts";
 import { registryModelSource } from "../../src/serve/model-holder.ts";
 import { scoreCsv } from "../../src/serve/score-csv.ts";
 import { ScoringPool } from "../../src/serve/scoring.ts";
@@ -183,6 +186,39 @@ describe("POST /train runs the real pipeline; the new champion serves", () => {
     const got = (res.json() as { predictions: { label: string; probability: number }[] }).predictions;
     expect(got.map((p) => p.probability)).toEqual(Array.from(want.probability));
     expect(got.map((p) => p.label)).toEqual(want.labels);
+  });
+
+  it("an upload's monitoring counts are those of its parsed rows and their predictions, missing cells included", async () => {
+    // counted in two steps on the scoring thread (the inputs before the scoring, the outputs after):
+    // the same counts as the whole batch counted after the scoring, so the scoring changes no input
+    // cell it counted (a model imputing missing cells in place would show here)
+    const predictor = loadPredictor(new ModelRegistry(home).versionDir("netsec-phishing", 1));
+    const ref = readMonitorReference(predictor.dir!)!;
+    const lines = phishingCsvSlice(300, 2000).trim().split("\n");
+    for (let r = 1; r < lines.length; r += 7) {
+      const cells = lines[r]!.split(",");
+      cells[(r * 3) % (cells.length - 1)] = "";
+      lines[r] = cells.join(",");
+    }
+    const bytes = Buffer.from(`${lines.join("\n")}\n`);
+    const got = await scoreCsv(predictor, "m.csv", bytes, LIMITS, true, 0, true);
+    expect(got.ok && got.monitor).toBe("counted");
+    if (!got.ok) return;
+    const parsed = await readCsvBytes(
+      bytes,
+      "m.csv",
+      predictor.schema,
+      predictor.manifest.input_columns,
+      LIMITS,
+    );
+    const want = countBatchFlat(ref, { frame: parsed.frame, ...predictor.predict(parsed.frame) });
+    expect(got.counts).toEqual(want);
+    const counts = new WindowCounter(ref);
+    counts.addFlat(want);
+    const c = counts.counts();
+    expect(c.rows).toBe(300);
+    expect(Object.values(c.inputs).reduce((a, x) => a + x.missing, 0)).toBe(43);
+    expect(c.outputs.threats).toBe(got.threats);
   });
 
   it("a CSV upload's mistakes found on the scoring thread are the same 4xx, naming row, column and value", async () => {

@@ -6,8 +6,15 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ALERTS_TABLE, openAlertStore, type StreamAlert } from "../../src/store/alerts.ts";
+import {
+  ALERT_STORE_THREADS,
+  ALERTS_TABLE,
+  type AlertStore,
+  openAlertStore,
+  type StreamAlert,
+} from "../../src/store/alerts.ts";
 import { openDuckDb } from "../../src/store/duckdb/connection.ts";
+import type { DuckDbStore } from "../../src/store/duckdb/store.ts";
 import { ROOT, tempDir } from "../helpers/env.ts";
 
 const tmp = tempDir();
@@ -91,6 +98,26 @@ describe("alert store (DuckDB)", () => {
       [1, 6, 1],
       [1, 7, 1],
     ]);
+  });
+
+  it("writes on one DuckDB thread unless told otherwise (NETSEC_DUCKDB_THREADS)", async () => {
+    const threadsOf = async (s: AlertStore): Promise<number> => {
+      await s.write([alert(0, 1)]);
+      // (the held store's own connection: the setting its writes ran with)
+      const c = (s as unknown as { store: DuckDbStore }).store.connection;
+      const r = await c.runAndReadAll("SELECT current_setting('threads') AS n");
+      return Number((r.getRowObjects()[0] as { n: bigint }).n);
+    };
+    const one = openAlertStore(`duckdb:${join(tmp.dir, "threads-1.duckdb")}`, { holdOpen: true });
+    expect(await threadsOf(one)).toBe(ALERT_STORE_THREADS);
+    expect(ALERT_STORE_THREADS).toBe(1);
+    await one.close();
+    const three = openAlertStore(`duckdb:${join(tmp.dir, "threads-3.duckdb")}`, {
+      holdOpen: true,
+      threads: 3,
+    });
+    expect(await threadsOf(three)).toBe(3);
+    await three.close();
   });
 
   it("keeps every field of every row, with topics, models, labels and times mixed in one write", async () => {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadPredictor } from "../../src/bundle/bundle.ts";
 import type { Predictor } from "../../src/bundle/predictor.ts";
 import { ModelRegistry } from "../../src/bundle/registry.ts";
@@ -184,6 +184,35 @@ describe("the stream consumer feeds monitoring", () => {
     // the rows counted from b's batch are its new records 500–799 (the threat rate of all 800)
     const threats = again.verdicts.filter((v) => v.threat).length;
     expect(view!.windows[0]!.outputs.threat_rate).toBeCloseTo(threats / 800, 12);
+  });
+
+  it("claims the batches kept since the last claim together, every CLAIM_EVERY_MS: each row once", async () => {
+    const h = join(tmp.dir, "h6");
+    const ledger = homeLayout(h).streamOffsets("g", "flows");
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const m = new StreamMonitoring(h, { windowRows: 1_000_000 }, silentLogger, sink(), {
+        group: "g",
+        tickMs: 60_000,
+      });
+      const first = scoreBatch(records(0, 300), decode(), p);
+      // records 200–499: 200–299 read again (a rebalance), counted once between the two batches
+      const again = scoreBatch(records(200, 300), decode(), p);
+      count(m, first);
+      count(m, again);
+      // kept, not claimed yet: the ledger is not written per batch
+      expect(existsSync(ledger)).toBe(false);
+      vi.advanceTimersByTime(250);
+      expect(JSON.parse(readFileSync(ledger, "utf8")).partitions).toEqual({ "0": [["0", "499"]] });
+      // a batch after the claim: claimed at the tick (stop) at the latest
+      count(m, scoreBatch(records(500, 100), decode(), p));
+      await m.stop();
+      expect(JSON.parse(readFileSync(ledger, "utf8")).partitions).toEqual({ "0": [["0", "599"]] });
+      const [view] = monitorView(h, 1_000_000);
+      expect(view!.open?.rows).toBe(600);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a bundle whose reference is damaged costs the batch's counts, never the stream", async () => {

@@ -154,6 +154,9 @@ export function registerStream(program: Command): void {
         const alerts = openAlertStore(ctx.config.storeUri, {
           waitSeconds: ctx.config.NETSEC_STORE_WAIT_SECONDS,
           holdOpen: o.holdStore === true,
+          ...(ctx.config.NETSEC_DUCKDB_THREADS !== undefined
+            ? { threads: ctx.config.NETSEC_DUCKDB_THREADS }
+            : {}),
           onWait: (m) => ctx.log.warn(m),
         });
         const c = ctx.config;
