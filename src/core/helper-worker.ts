@@ -3,7 +3,7 @@
  * says it is ready, then sleeps on the doorbell, reads every message waiting on its port
  * (synchronously), runs each task (called with the task's kept state), then flags done or failed in
  * the shared control array and wakes the caller. After a task it spins briefly for the next one
- * before it sleeps again.
+ * (HELPER_SPIN_MS, or as long as the task asked) before it sleeps again.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { BELL, DONE, FAILED, HELPER_SPIN_MS, type HelperMessage, READY, STATE } from "./helper.ts";
@@ -14,12 +14,15 @@ import { taskFunction } from "./worker.ts";
 const { ctl, port } = workerData as { ctl: Int32Array; port: MessagePort };
 type Fn = Awaited<ReturnType<typeof taskFunction>>;
 const fns = new Map<HelperTaskName, Fn>();
+/** How long to spin for a next task: what the last task asked for, else HELPER_SPIN_MS. */
+let spinMs = HELPER_SPIN_MS;
 
 async function handle(m: HelperMessage): Promise<void> {
   if (m.kind === "drop") {
     states.delete(m.stateId);
     return;
   }
+  spinMs = m.spinMs ?? HELPER_SPIN_MS;
   try {
     if (m.state) states.set(m.stateId, m.state);
     const f = fns.get(m.task.name);
@@ -38,7 +41,7 @@ async function main(): Promise<void> {
   let seen = Atomics.load(ctl, BELL);
   Atomics.store(ctl, READY, 1);
   for (;;) {
-    const spinUntil = performance.now() + HELPER_SPIN_MS;
+    const spinUntil = performance.now() + spinMs;
     while (Atomics.load(ctl, BELL) === seen && performance.now() < spinUntil) Atomics.pause();
     if (Atomics.load(ctl, BELL) === seen) Atomics.wait(ctl, BELL, seen);
     seen = Atomics.load(ctl, BELL);

@@ -28,7 +28,10 @@ export const RUNNING = 1;
 export const DONE = 2;
 export const FAILED = 3;
 
-/** How long the caller spins for the helper's share before it sleeps, and the helper for the next task. */
+/**
+ * How long the caller spins for the helper's share before it sleeps, and the helper for the next task
+ * (unless the task asks for longer: runWithHelper's `helperSpinMs`).
+ */
 const CALLER_SPIN_MS = 0.5;
 export const HELPER_SPIN_MS = 0.2;
 
@@ -41,7 +44,7 @@ export const HELPER_WAIT_MIN_MS = 20;
 
 /** A message to the helper: a task (its state cloned only the first time), or a state to drop. */
 export type HelperMessage =
-  | { kind: "task"; task: Task<HelperTaskName>; stateId: number; state?: object }
+  | { kind: "task"; task: Task<HelperTaskName>; stateId: number; state?: object; spinMs?: number }
   | { kind: "drop"; stateId: number };
 
 interface Helper {
@@ -164,12 +167,15 @@ export function cloneRepaid(state: object, repays: boolean): boolean {
  * keeps between calls (cloned to it on first use only: a model's tables). Call only after
  * helperReady() returned true. `minWaitMs`: the least the caller waits for the helper's share (a
  * caller whose own share of the work is always short, like a fit's histograms, waits less).
+ * `helperSpinMs`: how long the helper spins for a next task after this one before it sleeps (a caller
+ * that hands off again and again with short gaps, like a fit, keeps it awake: waking it costs more).
  */
 export function runWithHelper<N extends HelperTaskName>(
   task: Task<N>,
   mine: () => void,
   state?: TaskState<N> & object,
   minWaitMs = HELPER_WAIT_MIN_MS,
+  helperSpinMs = HELPER_SPIN_MS,
 ): boolean {
   const h = helper;
   if (!h || h.broken) {
@@ -188,9 +194,10 @@ export function runWithHelper<N extends HelperTaskName>(
     if (!h.sent.has(stateId)) send = state;
   }
   try {
-    post(h, send ? { kind: "task", task, stateId, state: send } : { kind: "task", task, stateId }, () =>
-      Atomics.store(h.ctl, STATE, RUNNING),
-    );
+    const m: HelperMessage = { kind: "task", task, stateId };
+    if (send) m.state = send;
+    if (helperSpinMs !== HELPER_SPIN_MS) m.spinMs = helperSpinMs;
+    post(h, m, () => Atomics.store(h.ctl, STATE, RUNNING));
   } catch {
     // arguments that cannot be cloned: nothing was sent, the helper stays idle; the caller does it all
     mine();

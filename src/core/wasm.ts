@@ -130,6 +130,11 @@ export class WasmFn {
     uleb(offset, this.code);
     return this;
   }
+  i32Load16U(offset = 0): this {
+    this.op(0x2f, 1);
+    uleb(offset, this.code);
+    return this;
+  }
   i64Load(offset = 0): this {
     this.op(0x29, 3);
     uleb(offset, this.code);

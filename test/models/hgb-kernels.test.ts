@@ -111,6 +111,45 @@ describe("hgb histogram in WebAssembly", () => {
     }
   });
 
+  it("keeps entries as u16 slot numbers up to 65,536 slots and as i32 offsets beyond: the same sums", () => {
+    // 256 features of 255 bins and a missing slot: 65,536 slots, the last one (65,535) used by the
+    // last feature's missing values; one feature more: 65,792 slots, past what a u16 numbers
+    for (const p of [256, 257]) {
+      const rng = new Rng(p);
+      const n = 300;
+      const nBins = new Uint16Array(p).fill(255);
+      const bins = new Uint8Array(n * p);
+      for (let f = 0; f < p; f++)
+        for (let r = 0; r < n; r++) {
+          const u = rng.next();
+          // (the last feature mostly bin 0, its most common slot, and often missing)
+          bins[f * n + r] = u < 0.05 ? MISSING_BIN : f === p - 1 && u < 0.7 ? 0 : rng.int(255);
+        }
+      const off = histOffsets(nBins);
+      expect(off[p]! / 3).toBe(256 * p);
+      const sparse = sparseRows(bins, n, nBins, off);
+      const wasm = wasmFitKernels(sparse, bins, n, 1, off[p]!, 1)!;
+      for (let i = 0; i < n; i++) {
+        wasm.g[i] = rng.normal();
+        wasm.h[i] = rng.next();
+      }
+      const picked = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.7);
+      rng.shuffle(picked);
+      wasm.rows.set(picked, 3);
+      const end = 3 + picked.length;
+      const jsRows = wasm.rows.slice();
+      const base = { bins, nRows: n, nBins, off, rows: sparse, g: wasm.g, h: wasm.h, wasm };
+      const want = new Float64Array(off[p]!).fill(7);
+      const b = buildHistogram(base, jsRows, 3, end, want, histScratch(n));
+      // the last feature's missing slot holds rows (not its most common slot, derived from the totals)
+      expect(want[off[p]! - 1]).toBeGreaterThan(0);
+      expect(sparse.common[p - 1]).not.toBe(off[p]! - 3);
+      const slot = wasm.slots[0]!.fill(7);
+      expect(buildHistogram(base, wasm.rows, 3, end, slot, histScratch(n))).toEqual(b);
+      expect(Array.from(slot)).toEqual(Array.from(want));
+    }
+  });
+
   it("subtracts a child's histogram from its parent's as the JS loop, an odd length included", () => {
     const rng = new Rng(6);
     const n = 300;

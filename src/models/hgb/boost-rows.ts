@@ -18,7 +18,7 @@
  */
 import { helperReady, runWithHelper } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
-import { type BoostRowsMemory, splitPays, stepKernelOn } from "./wasm-kernels.ts";
+import { type BoostRowsMemory, FIT_HELPER_SPIN_MS, splitPays, stepKernelOn } from "./wasm-kernels.ts";
 
 /**
  * Rows from which a fit takes this path and splits its steps with the helper. Phishing's 8,843 rows
@@ -200,6 +200,7 @@ export function boostRows(
     },
     s,
     BOOST_ROWS_WAIT_MS,
+    FIT_HELPER_SPIN_MS,
   );
   if (!ok) step(s, values, grad, mid, n, F, g, h, 0);
   // as the histograms (splitPays): twice this thread's half is about the step alone

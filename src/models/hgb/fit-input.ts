@@ -22,6 +22,7 @@ import {
   fitBinMapper,
 } from "../tree/binning.ts";
 import { byteCounts, type SparseRows, sparseRows } from "./histogram.ts";
+import { FIT_HELPER_SPIN_MS } from "./wasm-kernels.ts";
 
 /**
  * Values (rows × columns) from which the binning is split with the helper: NSL-KDD's 15 M take
@@ -167,6 +168,7 @@ export function binOnTwoThreads(
     },
     undefined,
     WAIT_MS,
+    FIT_HELPER_SPIN_MS,
   );
   if (ok) handOffs++;
   columns.forEach((f, j) => {
@@ -286,7 +288,9 @@ export function sparseRowsOnTwoThreads(
   const split = (mine: SparseStep, theirs: SparseStep): boolean => {
     const here = () => sparseStep({ ...lower, ...mine } as SparseArgs, 0);
     const args = { ...upper, ...theirs } as SparseArgs;
-    const ok = helperReady() ? runWithHelper(task("hgb.sparseRows", args), here, undefined, WAIT_MS) : null;
+    const ok = helperReady()
+      ? runWithHelper(task("hgb.sparseRows", args), here, undefined, WAIT_MS, FIT_HELPER_SPIN_MS)
+      : null;
     if (ok === null) here();
     if (!ok) sparseStep({ ...upper, ...mine } as SparseArgs, 0);
     else handOffs++;

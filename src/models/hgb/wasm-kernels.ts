@@ -6,15 +6,16 @@
  *
  * One WebAssembly.Memory per fit holds everything the kernels read, so no call copies its inputs:
  *
- *   [ptr: nRows + 1 i32][G, H: 2 f64][histogram: histSize f64][index: nnz i32][rows: nRows u32]
+ *   [ptr: nRows + 1 i32][G, H: 2 f64][histogram: histSize f64][index: nnz u16 or i32][rows: nRows u32]
  *   [right rows: nRows u32][g: nRows · R f32][h: nRows · R f32][bins: nRows · nFeatures u8]
  *
  * and what the helper thread writes for its shares (its G and H, histogram, left count, and left
  * and right rows of half a partition), each read only once it is done; `mid` (each row's first entry
  * in the helper's histogram slots) and the node histogram slots.
  *
- * ptr is stored as absolute byte addresses (a row's first entry) and index as byte offsets (an
- * entry's (G, H, count) slot in a histogram), so the inner loop is loads, adds and stores only. The fit
+ * ptr is stored as absolute byte addresses (a row's first entry) and index as slot numbers (u16, an
+ * entry's (G, H, count) slot 24 bytes each: `hist16`) or, past 65,536 slots, as byte offsets in a
+ * histogram (i32), so the inner loop is loads, a multiply, adds and stores only. The fit
  * writes each iteration's gradients into `g`/`h` and each tree's rows into `rows` (views on the
  * memory); the grower partitions `rows` in place. Node histograms live in the memory too (`slots`,
  * the grower's pool): the kernel builds them in place; a histogram outside the memory (the pool ran
@@ -38,12 +39,21 @@ const MAX_PAGES = 65536;
  * sums + 8. A row's entries are [ptr[r], ptr[r + 1]) with (entLo, entHi) = (0, 4) (ptr is at byte 0);
  * the halves split at `mid` (the fit's two threads) with (0, mid) and (mid, 4).
  *
+ * `hist16` reads each entry as a u16 slot number s instead (b = out + 24 · s; entries 2 bytes
+ * apart): a fit whose histogram has at most 65,536 slots keeps its entries that way, half the bytes
+ * a build reads (NSL-KDD: 1.44 M entries, 2.9 instead of 5.8 MB). Nodes of scattered rows gain most
+ * (NSL-KDD, one thread, every tenth row: 0.33 → 0.24 ms a build); a root, read in order, about
+ * nothing (1.5–1.8 ms either way: there the row loop's exit, mispredicted after a varying number of
+ * entries, costs as much as the entries).
+ *
  * `histG` (counts false) is the same without the counts (f64[b + 16] untouched): a root's counts are
  * the same every tree (every row), so a fit copies them in from its first root (about a fifth of the
  * kernel's time: one load, add and store of an entry's three).
  */
-function histKernel(counts = true): WasmFn {
-  const f = new WasmFn(counts ? "hist" : "histG", ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+function histKernel(counts: boolean, narrow: boolean): WasmFn {
+  const name = `${counts ? "hist" : "histG"}${narrow ? "16" : ""}`;
+  const entryBytes = narrow ? 2 : 4;
+  const f = new WasmFn(name, ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
   const [q, qEnd, gBase, hBase, sums, out, entLo, entHi] = [0, 1, 2, 3, 4, 5, 6, 7];
   const r4 = f.local("i32");
   const k = f.local("i32");
@@ -67,10 +77,11 @@ function histKernel(counts = true): WasmFn {
   f.get(entHi).get(r4).i32Add().i32Load().set(e);
   f.block().loop();
   f.get(k).get(e).i32GeU().brIf(1);
-  f.get(out).get(k).i32Load().i32Add().set(b);
+  if (narrow) f.get(out).get(k).i32Load16U().i32(24).i32Mul().i32Add().set(b);
+  else f.get(out).get(k).i32Load().i32Add().set(b);
   f.get(b).get(b).v128Load(0).get(gh).f64x2Add().v128Store(0);
   if (counts) f.get(b).get(b).f64Load(16).f64(1).f64Add().f64Store(16);
-  f.get(k).i32(4).i32Add().set(k);
+  f.get(k).i32(entryBytes).i32Add().set(k);
   f.br(0).end().end();
   f.get(q).i32(4).i32Add().set(q);
   f.br(0).end().end();
@@ -214,8 +225,10 @@ export function kernelModule(): WebAssembly.Module | null {
         ? new WebAssembly.Module(
             assemble(
               [
-                histKernel(),
-                histKernel(false),
+                histKernel(true, false),
+                histKernel(false, false),
+                histKernel(true, true),
+                histKernel(false, true),
                 partitionKernel(),
                 stepKernel(),
                 commonKernel(),
@@ -314,6 +327,17 @@ export const HIST_PARALLEL_NODE_MIN_ROWS = 4096;
  */
 const HIST_HELPER_WAIT_MS = 1;
 
+/**
+ * How long the helper thread spins for a fit's next task before it sleeps (runWithHelper's
+ * `helperSpinMs`; 0.2 ms for other callers). A fit hands off about 1,800 times (NSL-KDD) with gaps of
+ * up to a few milliseconds (a tree's small nodes, all on this thread); a helper asleep by then takes
+ * 30–40 µs to start a task on this machine (a virtual CPU woken from idle). Spinning this long
+ * keeps it awake through a tree: NSL-KDD's fit, both threads run whenever runnable (real-time), load
+ * 15–18, median of 8 fits 1.24 → 1.08 s, the helper starting its tasks 3× sooner, the process's CPU
+ * no higher (the waits it saves were spinning too).
+ */
+export const FIT_HELPER_SPIN_MS = 3;
+
 /** Split builds a fit makes before it judges whether splitting pays (splitPays). */
 export const SPLIT_TRIAL = 16;
 
@@ -378,8 +402,12 @@ export function wasmFitKernels(
   const p = sparse.common.length;
   const offsAt = align8(midAt + nRows * 4);
   const commonsAt = align8(offsAt + (p + 1) * 4);
+  // entries as u16 slot numbers where the histogram has at most 65,536 slots (`hist16`), else as
+  // i32 byte offsets
+  const narrow = histSize / 3 <= 65536;
+  const entryBytes = narrow ? 2 : 4;
   const indexAt = align8(commonsAt + p * 4);
-  const rowsAt = align8(indexAt + nnz * 4);
+  const rowsAt = align8(indexAt + nnz * entryBytes);
   const rightAt = align8(rowsAt + nRows * 4);
   // the helper's left and right rows of its half of a partition
   const helperLeftAt = align8(rightAt + nRows * 4);
@@ -415,21 +443,22 @@ export function wasmFitKernels(
   }
   const buf = mem.buffer;
   const ptr = new Int32Array(buf, 0, nRows + 1);
-  for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + 4 * sparse.ptr[r]!;
-  const index = new Int32Array(buf, indexAt, nnz);
+  for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + entryBytes * sparse.ptr[r]!;
+  const index = narrow ? new Uint16Array(buf, indexAt, nnz) : new Int32Array(buf, indexAt, nnz);
   const split = splitSlot(sparse.index, histSize);
   const mid = new Int32Array(buf, midAt, nRows);
-  // the entries as byte offsets, and each row's first entry in the helper's slots (entries ascend
-  // within a row: the entries below `split` counted), in one pass
+  // the entries as the kernel reads them (a histogram index, a multiple of 3: its slot number, or
+  // its byte offset), and each row's first entry in the helper's slots (entries ascend within a row:
+  // the entries below `split` counted), in one pass
   for (let r = 0; r < nRows; r++) {
     const e = sparse.ptr[r + 1]!;
     let m = sparse.ptr[r]!;
     for (let k = m; k < e; k++) {
       const x = sparse.index[k]!;
-      index[k] = 8 * x;
+      index[k] = narrow ? x / 3 : 8 * x;
       m += +(x < split);
     }
-    mid[r] = indexAt + 4 * m;
+    mid[r] = indexAt + entryBytes * m;
   }
   new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
@@ -439,8 +468,8 @@ export function wasmFitKernels(
     string,
     (...a: number[]) => number
   >;
-  const histFn = k.hist!;
-  const histGFn = k.histG!;
+  const histFn = narrow ? k.hist16! : k.hist!;
+  const histGFn = narrow ? k.histG16! : k.histG!;
   const partFn = k.part!;
   const rootCounts = new Float64Array(buf, rootCountsAt, histSize);
   const commonFn = k.common!;
@@ -520,6 +549,7 @@ export function wasmFitKernels(
           from: split,
           size: histSize,
           counts: counted ? rootCountsAt : 0,
+          narrow,
         };
         const t0 = performance.now();
         let own = 0;
@@ -531,6 +561,7 @@ export function wasmFitKernels(
           },
           state,
           HIST_HELPER_WAIT_MS,
+          FIT_HELPER_SPIN_MS,
         );
         if (ok) {
           target.set(helperHist.subarray(split, histSize), split);
@@ -607,6 +638,7 @@ export function wasmFitKernels(
         },
         state,
         HIST_HELPER_WAIT_MS,
+        FIT_HELPER_SPIN_MS,
       );
       const nrA = m - start - nlA;
       if (ok) {
@@ -655,6 +687,8 @@ interface HistHalfArgs {
   size: number;
   /** The root's counts' address (its slots copied in, the kernel adding G and H only), or 0. */
   counts: number;
+  /** Entries as u16 slot numbers (`hist16`), not i32 byte offsets. */
+  narrow: boolean;
 }
 
 /** The helper's half of a partition (byte addresses in the fit's memory). */
@@ -689,9 +723,17 @@ export function stepKernelOn(memory: WebAssembly.Memory): Kernel {
 }
 
 /** Per fit memory, the kernels instantiated on it in this (the helper) thread. */
-const onHelper = new WeakMap<HistHelperState, { hist: Kernel; histG: Kernel; part: Kernel }>();
+interface HelperKernels {
+  hist: Kernel;
+  histG: Kernel;
+  hist16: Kernel;
+  histG16: Kernel;
+  part: Kernel;
+}
 
-function helperKernels(state: HistHelperState): { hist: Kernel; histG: Kernel; part: Kernel } {
+const onHelper = new WeakMap<HistHelperState, HelperKernels>();
+
+function helperKernels(state: HistHelperState): HelperKernels {
   let k = onHelper.get(state);
   if (!k) {
     const mod = kernelModule();
@@ -700,7 +742,7 @@ function helperKernels(state: HistHelperState): { hist: Kernel; histG: Kernel; p
       string,
       Kernel
     >;
-    k = { hist: e.hist!, histG: e.histG!, part: e.part! };
+    k = { hist: e.hist!, histG: e.histG!, hist16: e.hist16!, histG16: e.histG16!, part: e.part! };
     onHelper.set(state, k);
   }
   return k;
@@ -711,21 +753,13 @@ function helperKernels(state: HistHelperState): { hist: Kernel; histG: Kernel; p
  * the node's rows added.
  */
 export function histHalfTask(a: HistHalfArgs, state: HistHelperState): null {
-  const { hist, histG } = helperKernels(state);
+  const k = helperKernels(state);
+  const fn = a.narrow ? (a.counts ? k.histG16 : k.hist16) : a.counts ? k.histG : k.hist;
   const buf = state.memory.buffer;
   const out = new Float64Array(buf, a.out, a.size);
   if (a.counts) out.set(new Float64Array(buf, a.counts, a.size).subarray(a.from), a.from);
   else out.fill(0, a.from);
-  (a.counts ? histG : hist)(
-    a.rows[0],
-    a.rows[1],
-    a.gh[0],
-    a.gh[1],
-    a.sums,
-    a.out,
-    a.entries[0],
-    a.entries[1],
-  );
+  fn(a.rows[0], a.rows[1], a.gh[0], a.gh[1], a.sums, a.out, a.entries[0], a.entries[1]);
   return null;
 }
 
