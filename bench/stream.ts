@@ -130,17 +130,24 @@ const STAGES = ["fetch", "batch", "score", "publish", "store", "commit"] as cons
 /** p50/p99 (ms) of each stage over the "batch committed" debug lines of a consumer's log. */
 function stageQuantiles(log: string): string {
   const by = new Map<string, number[]>(STAGES.map((s) => [s, []]));
+  const sizes: number[] = [];
   for (const line of log.split("\n")) {
     if (!line.includes('"batch committed"')) continue;
     const j = JSON.parse(line) as Record<string, number>;
     for (const s of STAGES) if (Number.isFinite(j[`${s}Ms`])) by.get(s)!.push(j[`${s}Ms`]!);
+    sizes.push(j.records!);
   }
   const n = by.get("score")!.length;
-  return `per batch's first record (${n} batches), p50 / p99 ms: ${STAGES.map((s) => {
-    const v = by.get(s)!.sort((a, b) => a - b);
-    const q = (f: number) => v[Math.min(v.length - 1, Math.floor(f * v.length))] ?? Number.NaN;
-    return `${s} ${Math.round(q(0.5))} / ${Math.round(q(0.99))}`;
-  }).join(", ")}`;
+  const quantile = (v: number[], f: number) =>
+    v[Math.min(v.length - 1, Math.floor(f * v.length))] ?? Number.NaN;
+  sizes.sort((a, b) => a - b);
+  const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
+  return `${n} batches, records a batch mean ${Math.round(mean)}, p50 ${quantile(sizes, 0.5)}, p99 ${quantile(sizes, 0.99)}; per batch's first record, p50 / p99 ms: ${STAGES.map(
+    (s) => {
+      const v = by.get(s)!.sort((a, b) => a - b);
+      return `${s} ${Math.round(quantile(v, 0.5))} / ${Math.round(quantile(v, 0.99))}`;
+    },
+  ).join(", ")}`;
 }
 
 async function stopAll(ms: Member[]): Promise<void> {

@@ -105,9 +105,28 @@ function start(): void {
   helper = h;
 }
 
+/** Calls of `onThisThread` under way (nested ones count each). */
+let alone = 0;
+
+/**
+ * Run `fn` with every kernel on this thread: helperReady() is false meanwhile (no hand-off, and no
+ * helper started). For work too small for the hand-off to repay on a busy machine: the stream's
+ * paced batches of tens to hundreds of rows, where a split cost the process about 1 ms of CPU a batch
+ * (the caller's and the helper's spins, the helper's wake-up) to save at most a few hundred µs of the
+ * caller's (BENCHMARKS.md "Streaming"). The results are the same either way.
+ */
+export function onThisThread<T>(fn: () => T): T {
+  alone++;
+  try {
+    return fn();
+  } finally {
+    alone--;
+  }
+}
+
 /** Whether a helper is up and idle now (starts one for later calls when there is none). */
 export function helperReady(): boolean {
-  if (process.env.NETSEC_IN_WORKER === "1") return false;
+  if (alone > 0 || process.env.NETSEC_IN_WORKER === "1") return false;
   if (!helper) {
     start();
     return false;

@@ -14,8 +14,11 @@
  * a commit committed together by the next: `commit-queue.ts`). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
  * a verdict twice (its messages are keyed by topic/partition/offset for consumers to drop repeats).
  *
- * Batches (`batcher.ts`): full ones while there is a backlog; when caught up, a partial one as soon as
- * its oldest record has waited `lingerMs`. Backpressure: records are fetched into memory while a batch
+ * Batches (`batcher.ts`): full ones while there is a backlog; when caught up, a partial one once the
+ * batches taken before it have been scored and their verdicts published (until then the records pile
+ * up into it: batches grow with the load, and their fixed costs are paid once per trip through
+ * scoring and publishing; the store writes and commits group batches on their own) and its oldest
+ * record has waited `lingerMs`. Backpressure: records are fetched into memory while a batch
  * is scored, up to `maxInFlight` batches; then fetching pauses until the scorer catches up. Stopping (`stop()`, SIGTERM in the CLI) finishes
  * the batches being handled (scored or delivered), commits them, and leaves the group; records fetched but not yet handled are
  * not committed, so the group hands them to another member.
@@ -232,10 +235,11 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   lagTimer.unref();
 
   /**
-   * Wait until a batch is due (full, or its oldest record has lingered), or a stop. A record's arrival
-   * wakes the wait when it changes when a batch is due: the first record of an empty buffer (else it
-   * waited for the 100 ms look at an empty buffer, not `lingerMs`: p50 58 ms at 1,000 records/s) and
-   * the record that fills a batch.
+   * Wait until a batch is due (full, or the pipeline is free and its oldest record has lingered), or a
+   * stop. A record's arrival wakes the wait when it changes when a batch is due: the first record of
+   * an empty buffer (else it waited for the 100 ms look at an empty buffer, not `lingerMs`: p50 58 ms
+   * at 1,000 records/s) and the record that fills a batch; so does the last batch in the pipeline
+   * settling (`settle`).
    */
   const nextBatch = async (): Promise<{ batch: InRecord[]; arrived: number }> => {
     for (let due = buffer.dueIn(performance.now()); !stopping && !("error" in failure) && due > 0; ) {
@@ -296,12 +300,13 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   /**
    * Publish and store (the I/O part), then commit and count: batches publish and store while earlier
    * ones still wait on the broker or the store, and their offsets are committed in order, each only
-   * after its own verdicts and every earlier batch's are durable. Called in batch order.
+   * after its own verdicts and every earlier batch's are durable. Called in batch order; `onPublished`
+   * is called once the batch's verdicts are on the alerts topic or their publishing failed.
    */
-  const deliver = async (b: Scored): Promise<void> => {
+  const deliver = async (b: Scored, onPublished: () => void): Promise<void> => {
     const ticket = commits.enter(b.batch);
     try {
-      await deliverWith(ticket, b);
+      await deliverWith(ticket, b, onPublished);
     } catch (e) {
       // whatever failed (no-op once the batch is committed): no later batch may be committed
       commits.abandon(ticket, e);
@@ -312,6 +317,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   const deliverWith = async (
     ticket: CommitTicket,
     { batch, arrived, t0, t1, predictor, verdicts, dead, scored }: Scored,
+    onPublished: () => void,
   ): Promise<void> => {
     const kept = s.all ? verdicts : verdicts.filter((v) => v.threat);
     // each on the partition numbered as its record's, modulo the topic's count: a record's verdict
@@ -356,9 +362,12 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     let publishedAt = Number.NaN;
     let storedAt = Number.NaN;
     const [published, written] = await Promise.allSettled([
-      publisher.add(out).then(() => {
-        publishedAt = performance.now();
-      }),
+      publisher
+        .add(out)
+        .then(() => {
+          publishedAt = performance.now();
+        })
+        .finally(onPublished),
       writing.then((n) => {
         storedAt = performance.now();
         return n;
@@ -435,6 +444,18 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     scoredOne = null;
     w?.();
   };
+  /**
+   * The settle of one batch, for the batcher (`batcher.ts`): called when its verdicts are published,
+   * or it failed; the first call counts. A partial batch held for it may be due then.
+   */
+  const settlerOf = (): (() => void) => {
+    let settled = false;
+    return () => {
+      if (settled) return;
+      settled = true;
+      if (buffer.settled()) poke();
+    };
+  };
   const fail = (error: unknown): void => {
     if (!("error" in failure)) failure.error = error;
     wakeLoop();
@@ -448,6 +469,8 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
   let handOver: Promise<void> = Promise.resolve();
   const loop = async (): Promise<StreamTotals> => {
     try {
+      // under a backlog (full batches; a partial one waits until the batches before it are
+      // published, batcher.ts),
       // scoring batch k+1 (on the scoring thread) overlaps delivering batches k, k-1, … (their
       // publish, store and commit are mostly waiting on the broker and the store), at most
       // MAX_DELIVERING full batches' records (and MAX_DELIVERING_BATCHES batches) at once; this thread
@@ -462,6 +485,9 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
           });
         if ("error" in failure) throw failure.error;
         scoring++;
+        // the batch is in the pipeline (batcher.ts) until its verdicts are published: the alerts
+        // are what a record waits for; the store and the commits group batches on their own
+        const settle = settlerOf();
         const scored = score(batch, arrived);
         // (its failure is the hand-over's, below)
         scored.catch(() => {});
@@ -469,6 +495,9 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
           let b: Scored;
           try {
             b = await scored;
+          } catch (e) {
+            settle();
+            throw e;
           } finally {
             scoring--;
             wakeLoop();
@@ -481,7 +510,9 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
             deliveringRecords -= oldest.records;
             await oldest.done;
           }
-          const done = deliver(b);
+          const done = deliver(b, settle);
+          // (a delivery that failed before publishing)
+          done.then(settle, settle);
           // a failure surfaces at the loop's next turn, not as an unhandled rejection meanwhile
           done.catch(fail);
           delivering.push({ done, records: batch.length });

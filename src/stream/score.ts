@@ -11,6 +11,7 @@
 import type { Prediction, Predictor } from "../bundle/predictor.ts";
 import { isNetsecError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
+import { onThisThread } from "../core/helper.ts";
 import { type JsonScalar, recordsToFrame } from "../serve/records.ts";
 import type { FastFrame } from "./fast-frame.ts";
 import type { InRecord } from "./kafka.ts";
@@ -169,13 +170,21 @@ class RecordVerdict implements Verdict {
   }
 }
 
+/**
+ * Batches of fewer records are scored on this thread alone (`onThisThread`), without handing half of
+ * the rows to the helper thread: a paced stream's batches (tens to a few hundred records) do not repay
+ * the hand-off (see BENCHMARKS.md "Streaming", lane S3); a backlog's full batches (8,000) do.
+ */
+export const SPLIT_MIN_RECORDS = 2048;
+
 /** Score `frame` (the rows of `records`, in order): a verdict per record. */
 function judge(
   records: readonly InRecord[],
   frame: Frame,
   predictor: Predictor,
 ): Pick<ScoredBatch, "verdicts" | "scored"> {
-  const p = predictor.predict(frame);
+  const p =
+    frame.nRows < SPLIT_MIN_RECORDS ? onThisThread(() => predictor.predict(frame)) : predictor.predict(frame);
   return { verdicts: verdictsOf(records, predictor.version, p), scored: { frame, prediction: p } };
 }
 

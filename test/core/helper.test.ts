@@ -6,7 +6,13 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { closeHelper, HELPER_WAIT_MIN_MS, helperReady, runWithHelper } from "../../src/core/helper.ts";
+import {
+  closeHelper,
+  HELPER_WAIT_MIN_MS,
+  helperReady,
+  onThisThread,
+  runWithHelper,
+} from "../../src/core/helper.ts";
 import { type HelperTaskName, task } from "../../src/core/tasks.ts";
 import { taskFunction } from "../../src/core/worker.ts";
 import { keptCount, waitForHelper } from "../helpers/helper-thread.ts";
@@ -60,6 +66,27 @@ describe("the helper thread", () => {
     expect(await waitForHelper()).toBe(true);
     expect(runWithHelper({ name: poolTask, args: null } as never, () => {})).toBe(false);
     expect(runWithHelper(unknown as never, () => {})).toBe(false);
+  });
+
+  it("onThisThread: no helper while it runs (nested too, and after a throw it is back)", async () => {
+    expect(await waitForHelper()).toBe(true);
+    const seen: boolean[] = [];
+    const r = onThisThread(() => {
+      seen.push(helperReady());
+      onThisThread(() => seen.push(helperReady()));
+      // still inside the outer call after the inner one ended
+      seen.push(helperReady());
+      return 7;
+    });
+    expect(r).toBe(7);
+    expect(seen).toEqual([false, false, false]);
+    expect(helperReady()).toBe(true);
+    expect(() =>
+      onThisThread(() => {
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(helperReady()).toBe(true);
   });
 
   it("a stuck helper: the caller stops waiting, and the helper gets no task until it is free again", async () => {

@@ -5,16 +5,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Predictor } from "../../src/bundle/predictor.ts";
+import { closeHelper, helperReady } from "../../src/core/helper.ts";
 import { loadFrame } from "../../src/datasets/load.ts";
 import { fastFrame } from "../../src/stream/fast-frame.ts";
 import type { InRecord } from "../../src/stream/kafka.ts";
 import { decoder } from "../../src/stream/records.ts";
-import { scoreBatch } from "../../src/stream/score.ts";
+import { SPLIT_MIN_RECORDS, scoreBatch } from "../../src/stream/score.ts";
 import { tempDir, writeFile } from "../helpers/env.ts";
+import { waitForHelper } from "../helpers/helper-thread.ts";
 import { fitFixturePredictor, phishingCsvSlice } from "../serve/fixtures/predictor.ts";
 
 const tmp = tempDir();
-afterAll(tmp.cleanup);
+afterAll(async () => {
+  tmp.cleanup();
+  await closeHelper();
+});
 let p: Predictor;
 let csv: string;
 let header: string[];
@@ -80,6 +85,30 @@ describe("scoreBatch", () => {
     }
     // the fixture model calls some of these rows threats and some not
     expect(new Set(json.verdicts.map((v) => v.threat))).toEqual(new Set([true, false]));
+  });
+
+  it("scores a batch under SPLIT_MIN_RECORDS records on this thread alone, a larger one with the helper free to take half", async () => {
+    expect(await waitForHelper()).toBe(true);
+    // whether the model, while predicting, could hand rows to the helper thread
+    const helperOffered: boolean[] = [];
+    const spy: Predictor = Object.create(p, {
+      predict: {
+        value: (frame: Parameters<Predictor["predict"]>[0]) => {
+          helperOffered.push(helperReady());
+          return p.predict(frame);
+        },
+      },
+    });
+    const batch = (n: number) =>
+      Array.from({ length: n }, (_, i) => rec(i, asJson(lines[i % lines.length]!)));
+    const fast = fastFrame("json", header);
+    const small = scoreBatch(batch(SPLIT_MIN_RECORDS - 1), decoder("json", header), spy, fast);
+    const large = scoreBatch(batch(SPLIT_MIN_RECORDS), decoder("json", header), spy, fast);
+    expect(helperOffered).toEqual([false, true]);
+    // the same verdicts either way
+    expect(small.verdicts.map((v) => v.probability)).toEqual(
+      large.verdicts.slice(0, SPLIT_MIN_RECORDS - 1).map((v) => v.probability),
+    );
   });
 
   it("sets malformed records aside with the reason and scores the rest", () => {

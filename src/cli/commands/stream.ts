@@ -84,7 +84,7 @@ export function registerStream(program: Command): void {
     )
     .option(
       "--linger-ms <ms>",
-      "when caught up, the longest a record waits for its batch to fill before a partial batch is scored",
+      "when caught up, how long a partial batch waits for more records (once the batches before it are published) before it is scored",
       "20",
     )
     .option("--max-in-flight <n>", "batches fetched ahead of the scorer before fetching pauses", "4")
