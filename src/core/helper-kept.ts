@@ -21,8 +21,20 @@ export function stallTask(a: { gate: Int32Array; ms: number }): null {
   return null;
 }
 
+/**
+ * A task for runWithHelperWords (tests): state.out gets words[0] + words[1], words[2], and how many
+ * words the task was handed (the words it was sent through the port; the mailbox's through shared memory).
+ */
+export function wordsTask(w: Int32Array, state: { out: Int32Array }): null {
+  state.out[0] = w[0]! + w[1]!;
+  state.out[1] = w[2]!;
+  state.out[2] = w.length;
+  return null;
+}
+
 declare module "./tasks.ts" {
   interface TaskFns {
+    "core.words": typeof wordsTask;
     "core.keptCount": typeof keptCountTask;
     "core.stall": typeof stallTask;
   }

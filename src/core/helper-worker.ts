@@ -1,12 +1,25 @@
 /**
  * The helper thread of helper.ts: loads the functions of the helper's tasks (tasks.ts, HELPER_TASKS),
- * says it is ready, then sleeps on the doorbell, reads every message waiting on its port
- * (synchronously), runs each task (called with the task's kept state), then flags done or failed in
- * the shared control array and wakes the caller. After a task it spins briefly for the next one
- * (HELPER_SPIN_MS, or as long as the task asked) before it sleeps again.
+ * says it is ready, then sleeps on the doorbell, takes the task sent as words in the control array
+ * (runWithHelperWords) and every message waiting on its port (synchronously), runs each task (called
+ * with the task's kept state), then flags done or failed in the shared control array and wakes the
+ * caller. After a task it spins briefly for the next one (HELPER_SPIN_MS, or as long as the task
+ * asked) before it sleeps again.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { BELL, DONE, FAILED, HELPER_SPIN_MS, type HelperMessage, READY, STATE } from "./helper.ts";
+import {
+  BELL,
+  DONE,
+  FAILED,
+  HELPER_SPIN_MS,
+  type HelperMessage,
+  READY,
+  STATE,
+  WORDS_ARGS,
+  WORDS_SPIN_US,
+  WORDS_STATE,
+  WORDS_TASK,
+} from "./helper.ts";
 import { kept as states } from "./helper-kept.ts";
 import { HELPER_TASKS, type HelperTaskName } from "./tasks.ts";
 import { taskFunction } from "./worker.ts";
@@ -36,6 +49,24 @@ async function handle(m: HelperMessage): Promise<void> {
   Atomics.notify(ctl, STATE);
 }
 
+/** The task sent as words (runWithHelperWords), if one is waiting: run with its words and kept state. */
+async function handleWords(): Promise<void> {
+  const t = Atomics.exchange(ctl, WORDS_TASK, 0);
+  if (t === 0) return;
+  spinMs = ctl[WORDS_SPIN_US]! / 1000;
+  try {
+    const name = HELPER_TASKS[t - 1]!;
+    const f = fns.get(name);
+    if (!f) throw new Error(`${name} is not a helper task`);
+    const r = f(ctl.subarray(WORDS_ARGS), states.get(ctl[WORDS_STATE]!));
+    if (r instanceof Promise) await r;
+    Atomics.store(ctl, STATE, DONE);
+  } catch {
+    Atomics.store(ctl, STATE, FAILED);
+  }
+  Atomics.notify(ctl, STATE);
+}
+
 async function main(): Promise<void> {
   for (const name of HELPER_TASKS) fns.set(name, await taskFunction(name));
   let seen = Atomics.load(ctl, BELL);
@@ -45,6 +76,7 @@ async function main(): Promise<void> {
     while (Atomics.load(ctl, BELL) === seen && performance.now() < spinUntil) Atomics.pause();
     if (Atomics.load(ctl, BELL) === seen) Atomics.wait(ctl, BELL, seen);
     seen = Atomics.load(ctl, BELL);
+    await handleWords();
     for (let r = receiveMessageOnPort(port); r; r = receiveMessageOnPort(port))
       await handle(r.message as HelperMessage);
   }

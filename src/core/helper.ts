@@ -8,7 +8,9 @@
  *
  * The hand-off is built for batches of a few tens of microseconds: a task goes through a MessagePort
  * the helper reads synchronously (receiveMessageOnPort), and a doorbell in shared memory wakes it
- * (Atomics.notify) — no event-loop turn on either side. Each side spins briefly before it sleeps
+ * (Atomics.notify) — no event-loop turn on either side. A task whose argument is a few int32 words
+ * (runWithHelperWords: a fit's per-node histograms) skips the port once its state is with the helper:
+ * the words go in the shared control array, nothing is cloned. Each side spins briefly before it sleeps
  * (the helper after a task, the caller for the helper's share), so back-to-back batches hand off in
  * about a microsecond. A task's `state` (a model's tables) is cloned to the helper once per object and
  * kept there until the object is collected on this side.
@@ -18,12 +20,22 @@
  * itself, so a server's event loop never waits on the helper for more than its own work's time.
  */
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import type { HelperTaskName, Task, TaskState } from "./tasks.ts";
+import { HELPER_TASKS, type HelperTaskName, type Task, type TaskArgs, type TaskState } from "./tasks.ts";
 
-/** ctl slots: READY (1 once the helper listens), STATE (0 idle, 1 running, 2 done, 3 failed), BELL (a counter). */
+/**
+ * ctl slots: READY (1 once the helper listens), STATE (0 idle, 1 running, 2 done, 3 failed), BELL (a
+ * counter), WORDS_TASK (a task sent as words: its HELPER_TASKS index + 1, else 0), then the words'
+ * mailbox: the task's state id, the helper's spin after it (µs), and its argument words.
+ */
 export const READY = 0;
 export const STATE = 1;
 export const BELL = 2;
+export const WORDS_TASK = 3;
+export const WORDS_STATE = 4;
+export const WORDS_SPIN_US = 5;
+export const WORDS_ARGS = 6;
+/** The most argument words a task sent as words takes. */
+export const MAX_WORDS = 16;
 export const RUNNING = 1;
 export const DONE = 2;
 export const FAILED = 3;
@@ -84,7 +96,7 @@ function post(h: Helper, m: HelperMessage, beforeRing?: () => void): void {
 }
 
 function start(): void {
-  const ctl = new Int32Array(new SharedArrayBuffer(12));
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * (WORDS_ARGS + MAX_WORDS)));
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(new URL("./helper-worker.ts", import.meta.url), {
     workerData: { ctl, port: port2 },
@@ -204,6 +216,44 @@ export function runWithHelper<N extends HelperTaskName>(
     return false;
   }
   if (send) h.sent.add(stateId);
+  return awaitHelper(h, mine, minWaitMs);
+}
+
+/**
+ * runWithHelper for a task whose argument is a few int32 words (`words`, at most MAX_WORDS) and whose
+ * `state` the helper keeps already (sent with an earlier task): the words go through the shared
+ * control array, not the port, so the hand-off clones nothing and reads no message (a fit's node
+ * hands off this way thousands of times). The task's function is called with an Int32Array of the
+ * words (valid until it returns). Otherwise (the state not sent yet) it goes as runWithHelper's task.
+ */
+export function runWithHelperWords<N extends HelperTaskName>(
+  name: N & (TaskArgs<N> extends Int32Array ? N : never),
+  words: ArrayLike<number>,
+  mine: () => void,
+  state: TaskState<N> & object,
+  minWaitMs = HELPER_WAIT_MIN_MS,
+  helperSpinMs = HELPER_SPIN_MS,
+): boolean {
+  const h = helper;
+  const stateId = stateIds.get(state);
+  if (!h || h.broken || stateId === undefined || !h.sent.has(stateId) || words.length > MAX_WORDS) {
+    const args = Int32Array.from(words) as TaskArgs<N>;
+    return runWithHelper({ name, args } as Task<N>, mine, state, minWaitMs, helperSpinMs);
+  }
+  const { ctl } = h;
+  ctl[WORDS_STATE] = stateId;
+  ctl[WORDS_SPIN_US] = Math.round(helperSpinMs * 1000);
+  for (let i = 0; i < words.length; i++) ctl[WORDS_ARGS + i] = words[i]!;
+  Atomics.store(ctl, STATE, RUNNING);
+  // (after the words: the helper reads them once it has taken the task from this slot)
+  Atomics.store(ctl, WORDS_TASK, HELPER_TASKS.indexOf(name) + 1);
+  Atomics.add(ctl, BELL, 1);
+  Atomics.notify(ctl, BELL);
+  return awaitHelper(h, mine, minWaitMs);
+}
+
+/** runWithHelper's second half: `mine()`, then the bounded wait for the helper's task posted just now. */
+function awaitHelper(h: Helper, mine: () => void, minWaitMs: number): boolean {
   const started = performance.now();
   mine();
   const now = performance.now();

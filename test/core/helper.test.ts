@@ -10,8 +10,10 @@ import {
   closeHelper,
   HELPER_WAIT_MIN_MS,
   helperReady,
+  MAX_WORDS,
   onThisThread,
   runWithHelper,
+  runWithHelperWords,
 } from "../../src/core/helper.ts";
 import { type HelperTaskName, task } from "../../src/core/tasks.ts";
 import { taskFunction } from "../../src/core/worker.ts";
@@ -112,5 +114,27 @@ describe("the helper thread", () => {
     expect(await waitForHelper()).toBe(true);
     expect(Atomics.load(gate, 1)).toBe(1);
     expect(keptCount()).not.toBeNull();
+  });
+
+  it("a task sent as words: through the port until the helper keeps its state, then through shared memory", async () => {
+    const state = { out: new Int32Array(new SharedArrayBuffer(12)) };
+    let mine = 0;
+    // the first call sends the state (a message: the words as an Int32Array of their own)
+    expect(await waitForHelper()).toBe(true);
+    expect(runWithHelperWords("core.words", [2, 3, -7], () => mine++, state)).toBe(true);
+    expect(Array.from(state.out)).toEqual([5, -7, 3]);
+    // then the words go through the control array (the task sees the mailbox's MAX_WORDS words)
+    for (const [a, b, c] of [
+      [40, 2, 9],
+      [-1, -2, 2 ** 31 - 1],
+    ] as const) {
+      expect(await waitForHelper()).toBe(true);
+      expect(runWithHelperWords("core.words", [a, b, c], () => mine++, state)).toBe(true);
+      expect(Array.from(state.out)).toEqual([a + b, c, MAX_WORDS]);
+    }
+    expect(mine).toBe(3);
+    // a task sent by message still runs after them (the state kept: sent once)
+    expect(await waitForHelper()).toBe(true);
+    expect(keptCount()).toBeGreaterThanOrEqual(1);
   });
 });

@@ -23,6 +23,7 @@ import {
   HIST_PARALLEL_NODE_MIN_ROWS,
   histogramHandOffs,
   partitionHandOffs,
+  pipelinedBuilds,
   SPLIT_TRIAL,
   splitPays,
   wasmFitKernels,
@@ -179,9 +180,13 @@ describe("hgb histograms split with the helper thread", () => {
     // sums): fit again until the helper has built a share at least once (every fit compared)
     const before = histogramHandOffs();
     const stepsBefore = boostRowsHandOffs();
+    const pipelinedBefore = pipelinedBuilds();
     for (
       let attempt = 0;
-      attempt < 5 && (histogramHandOffs() === before || boostRowsHandOffs() === stepsBefore);
+      attempt < 5 &&
+      (histogramHandOffs() === before ||
+        boostRowsHandOffs() === stepsBefore ||
+        pipelinedBuilds() === pipelinedBefore);
       attempt++
     ) {
       expect(await waitForHelper()).toBe(true);
@@ -196,6 +201,9 @@ describe("hgb histograms split with the helper thread", () => {
       });
     }
     expect(histogramHandOffs()).toBeGreaterThan(before);
+    // the grower's pipeline: smaller children's histograms built whole by the helper while this
+    // thread partitioned a candidate ahead of its split
+    expect(pipelinedBuilds()).toBeGreaterThan(pipelinedBefore);
     // the steps between trees (raw scores and gradients) had their upper rows done by the helper
     expect(boostRowsHandOffs()).toBeGreaterThan(stepsBefore);
   });

@@ -156,6 +156,36 @@ export function buildHistogram(
   return sums;
 }
 
+/**
+ * buildHistogram's result built by the helper thread (the fit's kernel, whole: the same sums) while
+ * `mine()` runs on this thread. Only when the fit's kernel memory holds `idx`, g, h and `out` and
+ * the helper is free: else "not sent" (nothing run, `out` untouched). "late": `mine()` ran, the helper
+ * did not finish in time, `out` is its and must be neither read nor reused. Otherwise the node's sums.
+ */
+export function buildHistogramBeside(
+  inp: HistInput,
+  idx: Uint32Array,
+  start: number,
+  end: number,
+  out: Float64Array,
+  mine: () => void,
+): { G: number; H: number } | "not sent" | "late" {
+  const { off, g, h, wasm } = inp;
+  if (
+    !wasm ||
+    idx.buffer !== wasm.rows.buffer ||
+    idx.byteOffset !== wasm.rows.byteOffset ||
+    g.buffer !== wasm.g.buffer ||
+    h.buffer !== wasm.h.buffer ||
+    !wasm.besideReady(end - start, out)
+  )
+    return "not sent";
+  const sums = wasm.buildBeside(g, h, start, end, out, mine);
+  if (!sums) return "late";
+  wasm.commonBins(out, off, sums.G, sums.H, end - start);
+  return sums;
+}
+
 /** The JS loop: every slot but the common bins' (zero there), and the node's G and H in row order. */
 function sparseSums(
   inp: HistInput,

@@ -21,7 +21,7 @@
  * the grower's pool): the kernel builds them in place; a histogram outside the memory (the pool ran
  * out) is built in the scratch histogram and copied out.
  */
-import { helperReady, runWithHelper } from "../../core/helper.ts";
+import { helperReady, onThisThread, runWithHelper, runWithHelperWords } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
 import { assemble, WasmFn } from "../../core/wasm.ts";
 import type { SparseRows } from "./histogram.ts";
@@ -269,6 +269,26 @@ export interface WasmFitKernels {
    * histogram elsewhere.
    */
   commonBins(out: Float64Array, off: Int32Array, G: number, H: number, m: number): boolean;
+  /**
+   * Whether buildBeside can take a node of `m` rows into `out` now: a fit of at least
+   * HIST_PARALLEL_MIN_ROWS rows, a node of at least PIPELINE_MIN_ROWS, `out` in this memory, the
+   * helper idle.
+   */
+  besideReady(m: number, out: Float64Array): boolean;
+  /**
+   * The histogram of rows[start..end) built whole by the helper thread into `out` (in this memory,
+   * without the common-bin slots, as `build`: the same kernel, the same sums) while `mine()` runs here
+   * with every kernel on this thread. Returns the node's G and H, or null when the helper did not
+   * finish in time: `out` may then still be written by it, so the caller must neither read nor reuse it.
+   */
+  buildBeside(
+    g: Float32Array,
+    h: Float32Array,
+    start: number,
+    end: number,
+    out: Float64Array,
+    mine: () => void,
+  ): { G: number; H: number } | null;
   /** histogram.ts's subtractHistogram on two histograms in this memory; false (nothing done) otherwise. */
   subtract(parent: Float64Array, child: Float64Array, length: number): boolean;
   /**
@@ -337,6 +357,25 @@ const HIST_HELPER_WAIT_MS = 1;
  * no higher (the waits it saves were spinning too).
  */
 export const FIT_HELPER_SPIN_MS = 3;
+
+/**
+ * The grower's pipeline (grower.ts): a node's smaller child of at least this many rows has its
+ * histogram built whole by the helper thread while this thread partitions the next candidate node.
+ */
+export const PIPELINE_MIN_ROWS = 1024;
+
+/**
+ * buildBeside's wait for the helper beyond HIST_HELPER_WAIT_MS, per row of the node (ms): a build
+ * takes about 10–15 ns a row on this machine, so a helper that takes twice that is late.
+ */
+const BESIDE_WAIT_MS_PER_ROW = 30e-6;
+
+let pipelineOn = true;
+
+/** Benchmarks compare fits with and without the grower's pipeline (the same trees either way). */
+export function disableGrowerPipeline(off: boolean): void {
+  pipelineOn = !off;
+}
 
 /** Split builds a fit makes before it judges whether splitting pays (splitPays). */
 export const SPLIT_TRIAL = 16;
@@ -464,6 +503,7 @@ export function wasmFitKernels(
   const histView = new Float64Array(buf, hist, histSize);
   const helperHist = new Float64Array(buf, helperHistAt, histSize);
   const sumsView = new Float64Array(buf, sums, 2);
+  const helperSumsView = new Float64Array(buf, helperSums, 2);
   const k = new WebAssembly.Instance(mod, { env: { memory: mem } }).exports as Record<
     string,
     (...a: number[]) => number
@@ -586,6 +626,42 @@ export function wasmFitKernels(
       if (!inPlace) out.set(histView);
       return { G: sumsView[0]!, H: sumsView[1]! };
     },
+    besideReady(m, out) {
+      return (
+        pipelineOn &&
+        !helperOff &&
+        nRows >= HIST_PARALLEL_MIN_ROWS &&
+        m >= PIPELINE_MIN_ROWS &&
+        out.buffer === buf &&
+        helperReady()
+      );
+    },
+    buildBeside(g, h, start, end, out, mine) {
+      if (g.buffer !== buf || h.buffer !== buf || out.buffer !== buf)
+        throw new RangeError("a histogram outside the kernel memory");
+      // the addresses as int32 words (the memory is at most 4 GiB: histWholeTask reads them unsigned)
+      const words: HistWholeWords = [
+        rowsAt + 4 * start,
+        rowsAt + 4 * end,
+        g.byteOffset,
+        h.byteOffset,
+        helperSums,
+        out.byteOffset,
+        histSize,
+        narrow ? 1 : 0,
+      ];
+      const ok = runWithHelperWords(
+        "hgb.histWhole",
+        words,
+        () => onThisThread(mine),
+        state,
+        Math.max(HIST_HELPER_WAIT_MS, (end - start) * BESIDE_WAIT_MS_PER_ROW),
+        FIT_HELPER_SPIN_MS,
+      );
+      if (!ok) return null;
+      besideHandOffs++;
+      return { G: helperSumsView[0]!, H: helperSumsView[1]! };
+    },
     commonBins(out, off, G, H, m) {
       if (out.buffer !== buf || off.length !== p + 1) return false;
       if (offsOf !== off) {
@@ -660,6 +736,12 @@ export function wasmFitKernels(
 }
 
 let partHandOffs = 0;
+let besideHandOffs = 0;
+
+/** Histograms the helper thread built whole beside this thread's work (buildBeside), so far (tests). */
+export function pipelinedBuilds(): number {
+  return besideHandOffs;
+}
 
 /** Partitions whose upper half the helper thread did, in this thread's fits so far (tests). */
 export function partitionHandOffs(): number {
@@ -763,6 +845,23 @@ export function histHalfTask(a: HistHalfArgs, state: HistHelperState): null {
   return null;
 }
 
+/**
+ * buildBeside's task as int32 words (runWithHelperWords): the node's rows [begin, end) (addresses of
+ * row words), where g and h start, where its G and H go, the histogram's address and length, and 1
+ * for entries as u16 slot numbers (`hist16`).
+ */
+type HistWholeWords = [number, number, number, number, number, number, number, number];
+
+/** A node's whole histogram (buildBeside): every slot zeroed, then every entry of its rows added. */
+export function histWholeTask(w: Int32Array, state: HistHelperState): null {
+  const k = helperKernels(state);
+  const fn = w[7] ? k.hist16 : k.hist;
+  const at = w[5]! >>> 0;
+  new Float64Array(state.memory.buffer, at, w[6]!).fill(0);
+  fn(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, at, 0, 4);
+  return null;
+}
+
 /** The helper's share of `partition`: its half's rows to its own left and right rows. */
 export function partHalfTask(a: PartHalfArgs, state: HistHelperState): null {
   const { part } = helperKernels(state);
@@ -775,5 +874,6 @@ declare module "../../core/tasks.ts" {
   interface TaskFns {
     "hgb.histHalf": typeof histHalfTask;
     "hgb.partHalf": typeof partHalfTask;
+    "hgb.histWhole": typeof histWholeTask;
   }
 }
