@@ -26,19 +26,13 @@ import { createModel } from "../src/models/registry.ts";
 import { threatScore } from "../src/selection/cv-task.ts";
 import { binaryMetrics } from "../src/selection/metrics.ts";
 import { numericCsv, subset } from "../test/helpers/data.ts";
+import { ISSUE_HGB_PARAMS } from "./hgb-issue-params.ts";
 import { loadNslKddOneHot } from "./nsl-kdd-rows.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
 const PY = join(ROOT, ".venv/bin/python");
-const PARAMS = {
-  max_iter: 100,
-  max_leaf_nodes: 31,
-  learning_rate: 0.1,
-  max_bins: 255,
-  early_stopping: false,
-  random_state: 0,
-};
+const PARAMS = ISSUE_HGB_PARAMS;
 
 interface Split {
   Xtr: Matrix;

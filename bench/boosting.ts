@@ -27,6 +27,7 @@ import { createModel } from "../src/models/registry.ts";
 import { threatScore } from "../src/selection/cv-task.ts";
 import { binaryMetrics } from "../src/selection/metrics.ts";
 import { numericCsv, subset } from "../test/helpers/data.ts";
+import { ISSUE_HGB_PARAMS } from "./hgb-issue-params.ts";
 import { loadNslKddOneHot } from "./nsl-kdd-rows.ts";
 import { writePeerRows } from "./peer-rows.ts";
 
@@ -36,15 +37,7 @@ const PY = join(ROOT, ".venv/bin/python");
 const argv = process.argv.slice(2);
 const datasetsArg = argv.find((a) => a.startsWith("--datasets="));
 const DATASETS = datasetsArg ? datasetsArg.slice(11).split(",").filter(Boolean) : ["phishing", "nsl-kdd"];
-/** The issue's settings (scikit-learn's names; bench/boosting_peers.py maps them for each library). */
-const PARAMS = {
-  max_iter: 100,
-  max_leaf_nodes: 31,
-  learning_rate: 0.1,
-  max_bins: 255,
-  early_stopping: false,
-  random_state: 0,
-};
+const PARAMS = ISSUE_HGB_PARAMS;
 /** Fits under this many seconds are repeated twice more (warm fit: the fastest), on every side. */
 const REPEAT_BELOW_S = 5;
 

@@ -17,16 +17,10 @@ import {
 } from "../src/models/hgb/wasm-kernels.ts";
 import type { HistGradientBoostingClassifier } from "../src/models/hist-gradient-boosting.ts";
 import { createModel } from "../src/models/registry.ts";
+import { ISSUE_HGB_PARAMS } from "./hgb-issue-params.ts";
 import { loadNslKddOneHot } from "./nsl-kdd-rows.ts";
 
-const PARAMS = {
-  max_iter: 100,
-  max_leaf_nodes: 31,
-  learning_rate: 0.1,
-  max_bins: 255,
-  early_stopping: false,
-  random_state: 0,
-};
+const PARAMS = ISSUE_HGB_PARAMS;
 const reps = Number(process.argv[2] ?? 6);
 const oneThread = process.argv[3] === "one";
 const d = await loadNslKddOneHot();
