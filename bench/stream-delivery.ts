@@ -16,10 +16,10 @@
  *
  * Usage: npx node bench/stream-delivery.ts [--rate=10000] [--batch=100] [--seconds=5] [--root=DIR]
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { trainPhishingForest } from "./phishing-forest.ts";
 
 const HERE = resolve(import.meta.dirname, "..");
 const arg = (name: string, dflt: string): string =>
@@ -46,21 +46,7 @@ const { AlertSink } = await load("src/monitor/alerts.ts");
 const work = mkdtempSync(join(tmpdir(), "netsec-bench-delivery-"));
 const home = join(work, "home");
 const env = { ...process.env, NETSEC_HOME: home, NETSEC_DATASET_MIRROR: MIRROR, NETSEC_STORE_URI: "" };
-const trained = spawnSync(
-  process.execPath,
-  [
-    join(HERE, "src/cli/main.ts"),
-    "train",
-    "--dataset",
-    "phishing",
-    "--models",
-    "random_forest",
-    "--params",
-    '{"n_estimators":100}',
-  ],
-  { env, encoding: "utf8" },
-);
-if (trained.status !== 0) throw new Error(`netsec train failed:\n${trained.stderr}`);
+trainPhishingForest(home, env, HERE);
 const holder = new ModelHolder(registryModelSource(new ModelRegistry(home), loadPredictor, {}), silentLogger);
 await holder.refresh(true);
 const model = holder.current();

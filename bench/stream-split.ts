@@ -10,13 +10,13 @@
  *
  * Usage: npx node bench/stream-split.ts [--rows=100,500,1000,2000,8000] [--reps=60]
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadPredictor } from "../src/bundle/bundle.ts";
 import { closeHelper, onThisThread } from "../src/core/helper.ts";
 import { fastFrame } from "../src/stream/fast-frame.ts";
+import { trainPhishingForest } from "./phishing-forest.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const arg = (name: string, dflt: string): string =>
@@ -29,21 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1]!;
 
 try {
-  const train = spawnSync(
-    process.execPath,
-    [
-      join(ROOT, "src/cli/main.ts"),
-      "train",
-      "--dataset",
-      "phishing",
-      "--models",
-      "random_forest",
-      "--params",
-      '{"n_estimators":100}',
-    ],
-    { env: { ...process.env, NETSEC_HOME: home, NETSEC_DATASET_MIRROR: MIRROR }, encoding: "utf8" },
-  );
-  if (train.status !== 0) throw new Error(`netsec train failed:\n${train.stderr}`);
+  trainPhishingForest(home, { ...process.env, NETSEC_DATASET_MIRROR: MIRROR }, ROOT);
   const p = loadPredictor(join(home, "registry", "netsec-phishing", "versions", "1"));
   // the phishing rows as JSON records, as `netsec produce` publishes them
   const lines = readFileSync(join(MIRROR, "phishing", "phisingData.csv"), "utf8")
