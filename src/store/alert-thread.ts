@@ -15,7 +15,7 @@ import { randomUUID } from "node:crypto";
 import { BroadcastChannel, type Worker } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { NetsecError } from "../core/errors.ts";
-import { type Task, type TaskName, type TaskResult, task } from "../core/tasks.ts";
+import { type Task, type TaskResult, task } from "../core/tasks.ts";
 import { alertColumnBuffers, alertColumns } from "./alert-columns.ts";
 import type { AlertTaskResult, AlertWriterSettings } from "./alert-task.ts";
 import type { AlertStore, StreamAlert } from "./alerts.ts";
@@ -102,10 +102,17 @@ export class ThreadedAlertStore implements AlertStore {
     return this.pool.threads;
   }
 
-  private async run<N extends TaskName>(t: Task<N>, transferList: ArrayBuffer[]): Promise<AlertTaskResult> {
+  /** Run one of the store's tasks (both return an AlertTaskResult) on the writer thread. */
+  private async run(
+    t: Task<"store.writeAlerts"> | Task<"store.closeAlerts">,
+    transferList: ArrayBuffer[],
+  ): Promise<AlertTaskResult> {
     if (this.broken !== null) throw this.broken;
     try {
-      return (await this.pool.run(t, { transferList })) as TaskResult<N> & AlertTaskResult;
+      const r: TaskResult<"store.writeAlerts" | "store.closeAlerts"> = await this.pool.run(t, {
+        transferList,
+      });
+      return r;
     } catch (e) {
       this.broken ??= this.threadFailed((e as Error).message);
       throw this.broken;
