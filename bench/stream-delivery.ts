@@ -4,7 +4,9 @@
  * batch's threats into the DuckDB alert store through the stream's write queue (held open, as
  * `--hold-store`), then the batch counted by the stream's monitoring (the offset ledger's claim and
  * the window counts). CPU of the process (every thread: DuckDB's too) and of this thread, per record,
- * over the paced seconds; the machine's load changes these less than wall times.
+ * over the paced seconds; the machine's load changes these less than wall times. And how long this
+ * thread's event loop was held (`monitorEventLoopDelay`, 1-ms resolution: p99 and max over the paced
+ * seconds) and the store writes' wall times (from the write queue's call to the write's resolve).
  *
  * The batches are the phishing records (JSON, as bench/stream.ts publishes them) scored once up front
  * by the phishing random forest (n_estimators 100, trained here into a fresh NETSEC_HOME), reused in
@@ -19,6 +21,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { trainPhishingForest } from "./phishing-forest.ts";
 
 const HERE = resolve(import.meta.dirname, "..");
@@ -84,16 +87,51 @@ for (let i = 1; i + BATCH <= lines.length && scored.length < 40; i += BATCH)
 
 const alerts = openAlertStore(`duckdb:${join(work, "store.duckdb")}`, { holdOpen: true });
 // the spacing run.ts gives the store's queue (STORE_EVERY_MS); ignored by a checkout without it
-const store = new WriteQueue((a: unknown[]) => alerts.write(a), { everyMs: 100 });
+const writeMs: number[] = [];
+const store = new WriteQueue(
+  async (a: unknown[]) => {
+    const t = performance.now();
+    const n = await alerts.write(a);
+    writeMs.push(performance.now() - t);
+    return n;
+  },
+  { everyMs: 100 },
+);
 const monitoring = new StreamMonitoring(home, {}, silentLogger, new AlertSink(silentLogger, null), {
   group: "bench",
 });
 monitoring.start();
+// warm-up outside the measure: the store's first write opens it (and starts its thread), the first
+// count loads the ledger (offsets far above the measured ones)
+{
+  const b = scored[0]!;
+  const base = 2n ** 50n;
+  const first = b.verdicts[0]!;
+  await store.add([
+    {
+      ...first,
+      topic: "flows",
+      offset: base,
+      recordKey: null,
+      threat: true,
+      scoredAt: new Date().toISOString(),
+    },
+  ]);
+  monitoring.count(
+    model,
+    b.scored.frame,
+    b.scored.prediction,
+    "flows",
+    b.verdicts.map((v, i) => ({ partition: v.partition, offset: base + BigInt(i) })),
+  );
+}
 
 const everyMs = (BATCH / RATE) * 1000;
 const load0 = loadavg()[0]!;
 let sent = 0;
 const delivered: Promise<unknown>[] = [];
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const thread0 = process.threadCpuUsage();
@@ -133,10 +171,15 @@ await Promise.all(delivered);
 const cpu = process.cpuUsage(cpu0);
 const thread = process.threadCpuUsage(thread0);
 const wall = (performance.now() - t0) / 1000;
+loopDelay.disable();
 await monitoring.stop();
 await alerts.close();
 rmSync(work, { recursive: true, force: true });
 const us = (c: { user: number; system: number }) => ((c.user + c.system) / sent).toFixed(2);
+const ms = (ns: number) => (ns / 1e6).toFixed(1);
+writeMs.sort((a, b) => a - b);
+const writeQ = (f: number) =>
+  (writeMs[Math.min(writeMs.length - 1, Math.floor(f * writeMs.length))] ?? 0).toFixed(1);
 console.log(
-  `${ROOT}: ${Math.round(sent / wall)} records/s delivered in batches of ${BATCH} (${RATE} asked): process ${us(cpu)} µs CPU a record, main thread ${us(thread)} µs; load ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
+  `${ROOT}: ${Math.round(sent / wall)} records/s delivered in batches of ${BATCH} (${RATE} asked): process ${us(cpu)} µs CPU a record, main thread ${us(thread)} µs; event loop held p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms; ${writeMs.length} store writes, wall ms p50 ${writeQ(0.5)}, p99 ${writeQ(0.99)}, max ${writeQ(1)}; load ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
 );

@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { alertColumns } from "../../src/store/alert-columns.ts";
 import {
   ALERT_STORE_THREADS,
   ALERTS_TABLE,
@@ -13,8 +14,9 @@ import {
   openAlertStore,
   type StreamAlert,
 } from "../../src/store/alerts.ts";
+import { DuckDbAlertWriter } from "../../src/store/duckdb/alert-writer.ts";
 import { openDuckDb } from "../../src/store/duckdb/connection.ts";
-import type { DuckDbStore } from "../../src/store/duckdb/store.ts";
+import { DuckDbStore } from "../../src/store/duckdb/store.ts";
 import { ROOT, tempDir } from "../helpers/env.ts";
 
 const tmp = tempDir();
@@ -101,23 +103,26 @@ describe("alert store (DuckDB)", () => {
   });
 
   it("writes on one DuckDB thread unless told otherwise (NETSEC_DUCKDB_THREADS)", async () => {
-    const threadsOf = async (s: AlertStore): Promise<number> => {
-      await s.write([alert(0, 1)]);
-      // (the held store's own connection: the setting its writes ran with)
-      const c = (s as unknown as { store: DuckDbStore }).store.connection;
-      const r = await c.runAndReadAll("SELECT current_setting('threads') AS n");
-      return Number((r.getRowObjects()[0] as { n: bigint }).n);
-    };
+    // (the settings the writer thread opens its store with)
+    const threadsOf = (s: AlertStore): number =>
+      (s as unknown as { settings: { threads: number } }).settings.threads;
     const one = openAlertStore(`duckdb:${join(tmp.dir, "threads-1.duckdb")}`, { holdOpen: true });
-    expect(await threadsOf(one)).toBe(ALERT_STORE_THREADS);
+    expect(threadsOf(one)).toBe(ALERT_STORE_THREADS);
     expect(ALERT_STORE_THREADS).toBe(1);
     await one.close();
     const three = openAlertStore(`duckdb:${join(tmp.dir, "threads-3.duckdb")}`, {
       holdOpen: true,
       threads: 3,
     });
-    expect(await threadsOf(three)).toBe(3);
+    expect(threadsOf(three)).toBe(3);
     await three.close();
+    // and the writer's store runs with what it is given
+    const store = new DuckDbStore(join(tmp.dir, "threads-w.duckdb"), { threads: 3 });
+    const w = new DuckDbAlertWriter(store, true);
+    expect(await w.write(alertColumns([alert(0, 1)]))).toBe(1);
+    const r = await store.connection.runAndReadAll("SELECT current_setting('threads') AS n");
+    expect(Number((r.getRowObjects()[0] as { n: bigint }).n)).toBe(3);
+    await w.close();
   });
 
   it("keeps every field of every row, with topics, models, labels and times mixed in one write", async () => {

@@ -1,0 +1,161 @@
+/**
+ * `netsec stream` with its DuckDB alert store on a writer thread (`src/store/alert-thread.ts`), on the
+ * real broker of the global set-up, a real champion (random forest on phishing) and the group's real
+ * committed offsets: a writer thread that dies stops the stream with the store's error and no offset
+ * is committed whose verdict is not in the store file; a stop closes the store after the last write,
+ * every committed record's verdict in the file once.
+ */
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadPredictor } from "../../src/bundle/bundle.ts";
+import { ModelRegistry } from "../../src/bundle/registry.ts";
+import { silentLogger } from "../../src/core/log.ts";
+import { ModelHolder, registryModelSource } from "../../src/serve/model-holder.ts";
+import type { ThreadedAlertStore } from "../../src/store/alert-thread.ts";
+import { ALERTS_TABLE, type AlertStore, openAlertStore, type StreamAlert } from "../../src/store/alerts.ts";
+import { openDuckDb } from "../../src/store/duckdb/connection.ts";
+import { fastFrame } from "../../src/stream/fast-frame.ts";
+import { ensureTopic, GroupProgress, type OutMessage, StreamProducer } from "../../src/stream/kafka.ts";
+import { createStreamMetrics } from "../../src/stream/metrics.ts";
+import { decoder } from "../../src/stream/records.ts";
+import { startStream } from "../../src/stream/run.ts";
+import { trainQuickForest } from "../helpers/cli.ts";
+import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
+
+const brokers = process.env.NETSEC_TEST_KAFKA_BROKERS;
+if (!brokers)
+  throw new Error("NETSEC_TEST_KAFKA_BROKERS is not set: the integration global set-up starts Kafka");
+const tmp = tempDir();
+const home = join(tmp.dir, "home");
+const run = Date.now().toString(36);
+const N = 3000;
+const BATCH = 500;
+let header: string[];
+let records: string[];
+
+beforeAll(() => {
+  const t = trainQuickForest({ NETSEC_HOME: home, NETSEC_STORE_URI: "" });
+  expect(t.code, t.stderr).toBe(0);
+  const lines = readFileSync(PHISHING_CSV, "utf8").trim().split(/\r?\n/);
+  header = lines[0]!.replace(/"/g, "").split(",");
+  records = lines
+    .slice(1, N + 1)
+    .map((l) => JSON.stringify(Object.fromEntries(l.split(",").map((v, i) => [header[i]!, v]))));
+}, 120_000);
+
+afterAll(() => tmp.cleanup());
+
+/** The threaded store, its writer thread stopped (as a crash would) when its k-th write is handed over. */
+class Crashing implements AlertStore {
+  readonly location: string;
+  private readonly inner: ThreadedAlertStore;
+  private readonly crashAt: number;
+  private writes = 0;
+  constructor(inner: ThreadedAlertStore, crashAt: number) {
+    this.inner = inner;
+    this.location = inner.location;
+    this.crashAt = crashAt;
+  }
+  async write(alerts: readonly StreamAlert[]): Promise<number> {
+    const writing = this.inner.write(alerts);
+    if (++this.writes === this.crashAt) await this.inner.threads[0]!.terminate();
+    return writing;
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+async function fill(topic: string): Promise<void> {
+  await ensureTopic([brokers!], topic, 1);
+  const p = new StreamProducer([brokers!], "netsec-test-store-thread");
+  await p.send(records.map((value, i): OutMessage => ({ topic, key: String(i), value })));
+  await p.close();
+}
+
+async function start(topic: string, store: AlertStore) {
+  const holder = new ModelHolder(registryModelSource(new ModelRegistry(home), loadPredictor), silentLogger);
+  return startStream(
+    {
+      brokers: [brokers!],
+      topic,
+      group: `g-${topic}`,
+      alertsTopic: null,
+      deadLetterTopic: `${topic}.dead-letter`,
+      all: true,
+      batchSize: BATCH,
+      lingerMs: 5,
+      maxInFlight: 4,
+      clientId: "netsec-test-store-thread",
+    },
+    {
+      holder,
+      decode: decoder("json", header),
+      fast: fastFrame("json", header),
+      alerts: store,
+      log: silentLogger,
+      metrics: createStreamMetrics(),
+    },
+  );
+}
+
+async function committed(topic: string): Promise<number> {
+  const g = new GroupProgress([brokers!]);
+  try {
+    return await g.committed(`g-${topic}`, topic);
+  } finally {
+    await g.close();
+  }
+}
+
+/** Each stored offset and how many rows it has. */
+async function stored(file: string): Promise<Map<number, number>> {
+  const db = await openDuckDb({ path: file, readOnly: true });
+  try {
+    const r = await db.connection.runAndReadAll(
+      `SELECT "offset", count(*) AS n FROM ${ALERTS_TABLE} GROUP BY 1`,
+    );
+    return new Map(r.getRows().map((x) => [Number(x[0]), Number(x[1])]));
+  } finally {
+    db.close();
+  }
+}
+
+describe("netsec stream's alert store on its writer thread", { timeout: 120_000 }, () => {
+  it("a writer thread that dies stops the stream; nothing is committed without its verdict stored", async () => {
+    const topic = `store-crash-${run}`;
+    await fill(topic);
+    const file = join(tmp.dir, "crash.duckdb");
+    const threaded = openAlertStore(`duckdb:${file}`, { holdOpen: true }) as ThreadedAlertStore;
+    const handle = await start(topic, new Crashing(threaded, 2));
+    await expect(handle.done).rejects.toThrow(/writer thread failed/);
+    const upTo = await committed(topic);
+    expect(upTo).toBeLessThan(N);
+    const rows = await stored(file);
+    for (let o = 0; o < upTo; o++) expect(rows.get(o), `offset ${o}`).toBe(1);
+  });
+
+  it("a stop closes the store after the last write: every committed record's verdict is in the file once", async () => {
+    const topic = `store-stop-${run}`;
+    await fill(topic);
+    const file = join(tmp.dir, "stop.duckdb");
+    const store = openAlertStore(`duckdb:${file}`, { holdOpen: true });
+    const handle = await start(topic, store);
+    const progress = new GroupProgress([brokers!]);
+    try {
+      while ((await progress.committed(`g-${topic}`, topic)) < N)
+        await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await progress.close();
+    }
+    const totals = await handle.stop();
+    expect(totals.records).toBe(N);
+    expect(totals.stored).toBe(N);
+    // (the file opens here: the writer thread closed it)
+    const rows = await stored(file);
+    expect([...rows.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect([...rows.values()].every((n) => n === 1)).toBe(true);
+  });
+});
