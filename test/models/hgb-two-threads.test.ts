@@ -145,12 +145,16 @@ describe("hgb histograms split with the helper thread", () => {
     expect(await waitForHelper()).toBe(true);
     const rng = new Rng(12);
     const n = 2 * HIST_PARALLEL_MIN_ROWS + 123;
-    const p = 12;
+    // the last column categorical (codes 0..6): category-set splits in the pipeline too
+    const p = 13;
     const X = allocMatrix(n, p);
     const y = new Int32Array(n);
     for (let r = 0; r < n; r++) {
       let z = 0;
-      for (let f = 0; f < p; f++) {
+      const code = rng.int(7);
+      X.data[12 * n + r] = code;
+      z += [0.8, -0.6, 0.3, -1, 0.5, 0, -0.2][code]!;
+      for (let f = 0; f < 12; f++) {
         // one-hot-like flags, counts, and continuous values with a few missing
         const v =
           f % 3 === 0
@@ -168,7 +172,12 @@ describe("hgb histograms split with the helper thread", () => {
     const fitModel = async (one: boolean) => {
       disableHistogramHelper(one);
       try {
-        const m = new HistGradientBoostingClassifier({ maxIter: 8, earlyStopping: false, randomState: 0 });
+        const m = new HistGradientBoostingClassifier({
+          maxIter: 8,
+          earlyStopping: false,
+          randomState: 0,
+          categoricalFeatures: [12],
+        });
         await m.fit(X, y, 2);
         return m;
       } finally {
@@ -176,6 +185,7 @@ describe("hgb histograms split with the helper thread", () => {
       }
     };
     const alone = await fitModel(true);
+    expect(alone.trees.some((t) => t.categorical)).toBe(true);
     // a helper descheduled by other work on the machine leaves a build to this thread (the same
     // sums): fit again until the helper has built a share at least once (every fit compared)
     const before = histogramHandOffs();
@@ -198,6 +208,11 @@ describe("hgb histograms split with the helper thread", () => {
         expect(Array.from(t.threshold)).toEqual(Array.from(u.threshold));
         expect(Array.from(t.value)).toEqual(Array.from(u.value));
         expect(Array.from(t.missingLeft)).toEqual(Array.from(u.missingLeft));
+        expect(Array.from(t.left)).toEqual(Array.from(u.left));
+        expect(Array.from(t.weight)).toEqual(Array.from(u.weight));
+        expect(t.categorical && Array.from(t.categorical.bits)).toEqual(
+          u.categorical && Array.from(u.categorical.bits),
+        );
       });
     }
     expect(histogramHandOffs()).toBeGreaterThan(before);
