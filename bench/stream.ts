@@ -22,10 +22,16 @@
  * process (the paced producer and the alerts reader) and the broker, when its pid is known
  * (KAFKA_PID, else the pid file `scripts/test-services` keeps in .services/kafka.pid).
  *
+ * With `--diagnose`, each latency run's consumer also reports its main thread over the paced 20 s
+ * (`bench/stream-diagnose.ts`, preloaded): CPU µs a record sent (main thread, whole process), the event
+ * loop's delay and blocks, and its garbage collections by kind.
+ *
  * Usage: KAFKA_BROKERS=127.0.0.1:9092 npx node bench/stream.ts [--records=100000] [--consumers=1,2,4]
- * [--latency-rates=2000,5000] [--scoring-thread] (scripts/test-services start kafka prints
- * KAFKA_BROKERS; --scoring-thread: consumers run with netsec stream --scoring-thread). Prints a
- * Markdown section for BENCHMARKS.md.
+ * [--latency-rates=2000,5000] [--scoring-thread] [--diagnose] [--consumer-node-options="--flag …"]
+ * [--prefix=NAME] (scripts/test-services start kafka prints KAFKA_BROKERS; --scoring-thread: consumers
+ * run with netsec stream --scoring-thread; --consumer-node-options: Node/V8 flags for the consumer
+ * processes only; --prefix: starts every topic and group name, so benches on one broker never share one).
+ * Prints a Markdown section for BENCHMARKS.md.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -55,11 +61,18 @@ const LATENCY_RATES = arg("latency-rates", "")
   .split(",")
   .filter((x) => x !== "")
   .map(Number);
+/** `--diagnose`: the consumers report their main thread's time (bench/stream-diagnose.ts). */
+const DIAGNOSE = process.argv.includes("--diagnose");
+/** Node/V8 flags for the consumer processes only (A/B of a flag without changing the producer's). */
+const CONSUMER_NODE_OPTIONS = arg("consumer-node-options", "")
+  .split(" ")
+  .filter((x) => x !== "");
+const PREFIX = arg("prefix", "");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
 const CSV = join(MIRROR, "phishing", "phisingData.csv");
 const home = mkdtempSync(join(tmpdir(), "netsec-bench-stream-"));
 const env = { ...process.env, NETSEC_HOME: home, NETSEC_DATASET_MIRROR: MIRROR, NETSEC_LOG_LEVEL: "warn" };
-const run = Date.now().toString(36);
+const run = `${PREFIX ? `${PREFIX}-` : ""}${Date.now().toString(36)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function cli(args: string[]): void {
@@ -93,10 +106,12 @@ interface Member {
   died: () => string | null;
 }
 
-function member(args: string[], logLevel = "warn"): Member & { stderr: () => string } {
+function member(args: string[], logLevel = "warn", diagnoseFile?: string): Member & { stderr: () => string } {
   const proc = spawn(
     process.execPath,
     [
+      ...CONSUMER_NODE_OPTIONS,
+      ...(diagnoseFile ? ["--import", join(ROOT, "bench/stream-diagnose.ts")] : []),
       join(ROOT, "src/cli/main.ts"),
       "stream",
       "--brokers",
@@ -106,7 +121,14 @@ function member(args: string[], logLevel = "warn"): Member & { stderr: () => str
       ...(THREAD ? ["--scoring-thread"] : []),
       ...args,
     ],
-    { env: { ...env, NETSEC_LOG_LEVEL: logLevel }, stdio: ["ignore", "ignore", "pipe"] },
+    {
+      env: {
+        ...env,
+        NETSEC_LOG_LEVEL: logLevel,
+        ...(diagnoseFile ? { NETSEC_BENCH_DIAGNOSE_FILE: diagnoseFile } : {}),
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
   );
   let err = "";
   let died: string | null = null;
@@ -283,6 +305,32 @@ function coresText(c: CoresUsed, rate: number): string {
   return `cores used while paced: consumer ${f(c.consumer)}, paced producer and alerts reader ${f(c.producerAndReader)}, broker ${f(c.broker)}, the rest of the machine ${f(others)}; machine ${f(c.machine)} of ${availableParallelism()}; CPU µs a record sent: consumer ${us(c.consumer)}, producer and reader ${us(c.producerAndReader)}, broker ${us(c.broker)}`;
 }
 
+/** The consumer's report (bench/stream-diagnose.ts) over the paced records, `sent` of them, as text. */
+function diagnoseText(file: string, sent: number): string {
+  let d: Diagnosis;
+  try {
+    d = JSON.parse(readFileSync(file, "utf8")) as Diagnosis;
+  } catch (e) {
+    return `; no diagnosis (${(e as Error).message})`;
+  }
+  const r = (x: number) => Math.round(x).toLocaleString("en-US");
+  const gc = Object.entries(d.gc)
+    .map(([kind, g]) => `${kind} ${g.count}× ${r(g.totalMs)} ms (longest ${r(g.maxMs)})`)
+    .join(", ");
+  return `; consumer's main thread: CPU µs a record sent ${(d.mainThreadCpuUs / sent).toFixed(1)} (process ${(d.processCpuUs / sent).toFixed(1)}), event-loop delay p50 / p99 / p99.9 / max ${d.loopDelayMs.p50} / ${d.loopDelayMs.p99} / ${d.loopDelayMs.p999} / ${d.loopDelayMs.max} ms, blocks ≥ 20 ms ${d.blocks.count} (${r(d.blocks.totalMs)} ms in all, longest ${r(d.blocks.maxMs)}), of its own CPU ${d.cpuBlocks.count} (${r(d.cpuBlocks.totalMs)} ms, longest ${r(d.cpuBlocks.maxMs)}); GC pauses: ${gc}`;
+}
+
+/** What bench/stream-diagnose.ts writes. */
+interface Diagnosis {
+  wallMs: number;
+  mainThreadCpuUs: number;
+  processCpuUs: number;
+  loopDelayMs: { p50: number; p99: number; p999: number; max: number };
+  blocks: { count: number; totalMs: number; maxMs: number };
+  cpuBlocks: { count: number; totalMs: number; maxMs: number };
+  gc: Record<string, { count: number; totalMs: number; maxMs: number }>;
+}
+
 async function latency(
   rate: number,
 ): Promise<{ p50: number; p99: number; n: number; stages: string; cores: string; sentRate: number }> {
@@ -302,6 +350,7 @@ async function latency(
       "--hold-store",
     ],
     "debug",
+    DIAGNOSE ? join(home, `diagnose-${Math.round(rate)}.json`) : undefined,
   );
   await m.port;
   await sleep(3000); // joined and assigned
@@ -328,6 +377,8 @@ async function latency(
     broker: cpuSeconds(broker),
     machine: machineBusySeconds(),
   };
+  // (--diagnose: the consumer counts from here to the second signal)
+  if (DIAGNOSE) m.proc.kill("SIGUSR2");
   const t0 = performance.now();
   let sent = 0;
   while (performance.now() - t0 < 20_000) {
@@ -339,6 +390,7 @@ async function latency(
     await sleep(Math.max(0, next - performance.now()));
   }
   const wall = (performance.now() - t0) / 1000;
+  if (DIAGNOSE) m.proc.kill("SIGUSR2");
   const self = process.cpuUsage(cpu0.self);
   const cores: CoresUsed = {
     consumer: (cpuSeconds(m.proc.pid) - cpu0.consumer) / wall,
@@ -356,12 +408,13 @@ async function latency(
   await stopAll([m]);
   lat.sort((a, b) => a - b);
   const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))]!;
+  const diagnosis = DIAGNOSE ? diagnoseText(join(home, `diagnose-${Math.round(rate)}.json`), sent) : "";
   return {
     p50: q(0.5),
     p99: q(0.99),
     n: lat.length,
     stages: stageQuantiles(m.stderr()),
-    cores: coresText(cores, sent / wall),
+    cores: coresText(cores, sent / wall) + diagnosis,
     sentRate: sent / wall,
   };
 }
