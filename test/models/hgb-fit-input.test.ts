@@ -78,18 +78,19 @@ describe("a fit's bins on two threads", () => {
   });
 
   it("the helper bins the costliest columns, fewer when they are copied for it", () => {
-    // 20 one-hot columns, 4 of many values (at 3, 9, 15, 21): copied, the helper's share is those
-    // 4 (each costs about five one-hot columns to bin; its copy about one); on shared memory (no
-    // copies) it takes 3 of them and one-hot columns up to about half the work
+    // 20 one-hot columns, 4 of many values (at 3, 9, 15, 21): copied, the helper's share is 3 of
+    // those (each costs about eleven one-hot columns to bin, its copy two: a one-hot column costs
+    // less to bin than to copy and is never copied); on shared memory (no copies) it takes 2 of
+    // them and one-hot columns up to about half the work
     const n = 5000;
     const rng = new Rng(9);
     const X = allocMatrix(n, 24);
     for (let f = 0; f < 24; f++)
       for (let r = 0; r < n; r++) X.data[f * n + r] = f % 6 === 3 ? rng.normal() : +(rng.next() < 0.3);
-    expect(Array.from(helperColumns(X, false))).toEqual([3, 9, 15, 21]);
+    expect(Array.from(helperColumns(X, false))).toEqual([3, 9, 15]);
     const shared = Array.from(helperColumns(X, true));
-    expect(shared.filter((f) => f % 6 === 3)).toHaveLength(3);
-    expect(shared.length).toBeGreaterThan(3);
+    expect(shared.filter((f) => f % 6 === 3)).toHaveLength(2);
+    expect(shared.length).toBeGreaterThan(2);
     expect(shared.length).toBeLessThan(12);
   });
 

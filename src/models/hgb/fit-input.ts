@@ -15,7 +15,6 @@ import { task } from "../../core/tasks.ts";
 import {
   type BinMapper,
   type BinOptions,
-  binColumn,
   binMatrix,
   FeatureBinner,
   type FeatureBins,
@@ -57,8 +56,7 @@ interface BinColumnsArgs {
 export function binColumnsTask(a: BinColumnsArgs): null {
   const binner = new FeatureBinner(a.nRows, a.opts);
   a.base.forEach((base, j) => {
-    const b = binner.fit(a.data, base);
-    binColumn(a.data, base, a.nRows, b.thresholds, a.bins, j * a.nRows);
+    const b = binner.fitAndBin(a.data, base, a.bins, j * a.nRows);
     const o = j * BIN_SLOT;
     const nt = b.thresholds.length;
     a.out[o] = nt;
@@ -81,21 +79,24 @@ export function fitInputHandOffs(): number {
 const PROBE_ROWS = 64;
 
 /**
- * A column's cost to bin, by the distinct values of its probe (at most 2, 3–8, more), and to copy to
- * shared memory, in CPU time per row: NSL-KDD's one-hot columns 0.74 ms (126k rows), its columns of
- * few values about 1.2 ms, those of many 2.5–4.6 ms, a copy 0.53 ms.
+ * A column's cost to bin, by the distinct values of its probe (only 0 and 1, at most 2, 3–8, more),
+ * and to copy to fresh shared memory, in CPU time per row: NSL-KDD's one-hot columns 0.27 ms (126k
+ * rows, FeatureBinner.fitAndBin's one pass), its other columns of two values 0.8 ms, of 3–8 values
+ * 1.5 ms, of more 3.0 ms, a copy 0.55 ms (real-time, on the loaded machine).
  */
+const COST_ZERO_ONE = 1;
 const COST_FEW = 3;
-const COST_SOME = 5;
-const COST_MANY = 15;
+const COST_SOME = 6;
+const COST_MANY = 11;
 const COST_COPY = 2;
 
 /**
  * The columns the helper bins (ascending), a little under half the work: the costliest first (the
  * fewest columns to copy). A column's cost is judged from PROBE_ROWS rows spread over it (COST_*:
- * flags and one-hot columns are collected and binned in one comparison a value, columns of many
- * values take quantiles and a search of many thresholds), and a column the helper takes costs this
- * thread its copy to shared memory too (unless `inPlace`).
+ * one-hot columns are binned in one pass, other columns of few values in one comparison a value,
+ * columns of many values take quantiles and a search of many thresholds), and a column the helper
+ * takes costs this thread its copy to shared memory too (unless `inPlace`): a column cheaper to bin
+ * than to copy stays here.
  */
 export function helperColumns(X: Matrix, inPlace: boolean): Int32Array {
   const { nRows: n, nCols } = X;
@@ -105,13 +106,15 @@ export function helperColumns(X: Matrix, inPlace: boolean): Int32Array {
   let total = 0;
   for (let f = 0; f < nCols; f++) {
     let d = 0;
+    let zeroOne = true;
     for (let r = 0; r < n && r < step * PROBE_ROWS; r += step) {
       const v = X.data[f * n + r]!;
+      zeroOne &&= v === 0 || v === 1;
       let k = 0;
       while (k < d && !Object.is(seen[k], v)) k++;
       if (k === d) seen[d++] = v;
     }
-    cost[f] = d <= 2 ? COST_FEW : d <= 8 ? COST_SOME : COST_MANY;
+    cost[f] = d <= 2 ? (zeroOne ? COST_ZERO_ONE : COST_FEW) : d <= 8 ? COST_SOME : COST_MANY;
     total += cost[f]!;
   }
   const copy = inPlace ? 0 : COST_COPY;
@@ -122,7 +125,7 @@ export function helperColumns(X: Matrix, inPlace: boolean): Int32Array {
   for (const f of order) {
     const c = cost[f]!;
     // (a tenth to spare: a helper later than this thread's share has its columns redone here)
-    if (10 * (theirs + c) > 9 * (mine - c + copy)) continue;
+    if (c <= copy || 10 * (theirs + c) > 9 * (mine - c + copy)) continue;
     theirs += c;
     mine += copy - c;
     out.push(f);
@@ -157,8 +160,7 @@ export function binOnTwoThreads(
   const found: (FeatureBins | null)[] = new Array(nCols).fill(null);
   const binner = new FeatureBinner(nRows, opts);
   const fitHere = (f: number) => {
-    const b = binner.fit(X.data, f * nRows);
-    binColumn(X.data, f * nRows, nRows, b.thresholds, bins, f * nRows);
+    const b = binner.fitAndBin(X.data, f * nRows, bins, f * nRows);
     found[f] = b;
   };
   const ok = runWithHelper(

@@ -122,6 +122,27 @@ export class FeatureBinner {
     this.distinct = new DistinctSet(maxBins);
   }
 
+  /**
+   * fit, and the column's bins under them into out[outBase .. outBase + nRows) (binColumn's): a
+   * column of 0s and 1s only (one-hot, flags) in one pass, the others as fit and binColumn.
+   */
+  fitAndBin(data: Float64Array, base: number, out: Uint8Array, outBase: number): FeatureBins {
+    const { nRows } = this;
+    if (!this.rows) {
+      const ones = zeroOneColumn(data, base, nRows, out, outBase);
+      if (ones >= 0) {
+        // fit's thresholds: between 0 and 1 when both occur, none otherwise (every row in bin 0)
+        const both = ones > 0 && ones < nRows;
+        if (!both) out.fill(0, outBase, outBase + nRows);
+        const t = both ? Float64Array.of(midpoint(0, 1, this.rule)) : new Float64Array(0);
+        return { thresholds: t, cuts: t, hasMissing: false };
+      }
+    }
+    const b = this.fit(data, base);
+    binColumn(data, base, nRows, b.thresholds, out, outBase);
+    return b;
+  }
+
   /** The bins of the column data[base .. base + nRows). */
   fit(data: Float64Array, base: number): FeatureBins {
     const { nRows, rows, buf, distinct, maxBins, rule } = this;
@@ -182,6 +203,37 @@ export class FeatureBinner {
     const cuts = rows ? gapCutsOfColumn(data, base, nRows, t) : perValue ? t : gapCutsOfSorted(vals, t);
     return { thresholds: t, cuts, hasMissing };
   }
+}
+
+/** Rows a column of 0s and 1s is checked in at a time (zeroOneColumn gives up on a block with another value). */
+const ZERO_ONE_BLOCK = 4096;
+
+/**
+ * The count of 1s of the column data[base .. base + n) when every value is 0 or 1 (−0 counts as 0),
+ * each value written to out[outBase ..] as its bin under the threshold 0.5; −1 as soon as a block of
+ * ZERO_ONE_BLOCK rows holds another value (NaN and ±Infinity included; out is then partly written).
+ */
+function zeroOneColumn(
+  data: Float64Array,
+  base: number,
+  n: number,
+  out: Uint8Array,
+  outBase: number,
+): number {
+  let ones = 0;
+  for (let r0 = 0; r0 < n; r0 += ZERO_ONE_BLOCK) {
+    const r1 = Math.min(n, r0 + ZERO_ONE_BLOCK);
+    let other = 0;
+    for (let i = r0; i < r1; i++) {
+      const v = data[base + i]!;
+      out[outBase + i] = v;
+      ones += v;
+      // v · (v − 1) is 0 for 0 and 1 only (NaN or ±Infinity otherwise for NaN and ±Infinity)
+      other |= +(v * (v - 1) !== 0);
+    }
+    if (other !== 0) return -1;
+  }
+  return ones;
 }
 
 /** The midpoint of the gap (lo, hi) between two training values, strictly below hi (as scikit-learn). */
