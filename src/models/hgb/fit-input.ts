@@ -50,12 +50,40 @@ interface BinColumnsArgs {
   bins: Uint8Array;
   /** BIN_SLOT doubles per helper column (shared memory). */
   out: Float64Array;
+  /**
+   * ready[0]: the helper's columns in `data` so far (the caller copies them there one by one while
+   * the helper bins those already copied).
+   */
+  ready: Int32Array;
+}
+
+/** How long the helper spins for its next column to be copied before it sleeps (ms). */
+const COPY_SPIN_MS = 1;
+
+/** How long the helper waits for a column to be copied before it gives its share up (ms). */
+const COPY_WAIT_MAX_MS = 1000;
+
+/**
+ * Waits until column j of the helper's is in shared memory (ready[0] > j). A caller that never
+ * copies it (it failed) fails the task: the caller then bins the helper's columns itself.
+ */
+function awaitColumn(ready: Int32Array, j: number): void {
+  const t0 = performance.now();
+  for (;;) {
+    const k = Atomics.load(ready, 0);
+    if (k > j) return;
+    const waited = performance.now() - t0;
+    if (waited > COPY_WAIT_MAX_MS) throw new Error(`column ${j} was not copied in ${COPY_WAIT_MAX_MS} ms`);
+    // (woken by the caller's notify after each copy; the timeout only bounds a missed wake-up)
+    if (waited > COPY_SPIN_MS) Atomics.wait(ready, 0, k, 5);
+  }
 }
 
 /** The helper's columns: fitted and binned (their bins into `bins`, their thresholds into `out`). */
 export function binColumnsTask(a: BinColumnsArgs): null {
   const binner = new FeatureBinner(a.nRows, a.opts);
   a.base.forEach((base, j) => {
+    awaitColumn(a.ready, j);
     const b = binner.fitAndBin(a.data, base, a.bins, j * a.nRows);
     const o = j * BIN_SLOT;
     const nt = b.thresholds.length;
@@ -150,9 +178,8 @@ export function binOnTwoThreads(
   const mine = new Uint8Array(nCols).fill(1);
   for (const f of columns) mine[f] = 0;
   const data = inPlace ? X.data : new Float64Array(new SharedArrayBuffer(8 * nRows * columns.length));
-  if (!inPlace)
-    for (let j = 0; j < columns.length; j++)
-      data.set(X.data.subarray(columns[j]! * nRows, (columns[j]! + 1) * nRows), j * nRows);
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  if (inPlace) ready[0] = columns.length;
   const base = columns.map((f, j) => (inPlace ? f : j) * nRows);
   const bins = new Uint8Array(new SharedArrayBuffer(nRows * nCols));
   const theirBins = new Uint8Array(new SharedArrayBuffer(nRows * columns.length));
@@ -164,8 +191,17 @@ export function binOnTwoThreads(
     found[f] = b;
   };
   const ok = runWithHelper(
-    task("hgb.binColumns", { data, nRows, base, opts, bins: theirBins, out }),
+    task("hgb.binColumns", { data, nRows, base, opts, bins: theirBins, out, ready }),
     () => {
+      // the helper's columns first, each handed over as soon as it is copied (a copy to fresh
+      // shared memory costs about a quarter of binning a column of many values: done before the
+      // helper starts, it made this thread's share the longer by all of them)
+      if (!inPlace)
+        for (let j = 0; j < columns.length; j++) {
+          data.set(X.data.subarray(columns[j]! * nRows, (columns[j]! + 1) * nRows), j * nRows);
+          Atomics.store(ready, 0, j + 1);
+          Atomics.notify(ready, 0);
+        }
       for (let f = 0; f < nCols; f++) if (mine[f] === 1) fitHere(f);
     },
     undefined,
