@@ -224,7 +224,10 @@ export class HistGradientBoostingClassifier implements Classifier {
     const prob = new Float64Array(R);
     const leafOfRow = rowsState ? rowsState.leaf : new Int32Array(n);
     if (rowsState) boostRows(rowsState, null, true, g, h, useHelper);
-    const all = Uint32Array.from({ length: n }, (_, i) => i);
+    // (a loop: Uint32Array.from with a function took 7–14 ms for NSL-KDD's 126k rows on the loaded
+    // machine, the loop 0.3–2 ms)
+    const all = new Uint32Array(n);
+    for (let i = 0; i < n; i++) all[i] = i;
     this.trees = [];
     let stopped = false;
     for (let it = 0; it < P.maxIter; it++) {
