@@ -108,6 +108,20 @@ describe("a fit's bins on two threads", () => {
       expect(Array.from(got.ptr)).toEqual(Array.from(want.ptr));
       expect(Array.from(got.index)).toEqual(Array.from(want.index));
       expect(Array.from(got.common)).toEqual(Array.from(want.common));
+      // where the kernels split a histogram: the first slot at which the entries up to and
+      // including it are more than half of all (counted here from the entries)
+      const size = off[off.length - 1]!;
+      const count = new Int32Array(size);
+      for (const x of want.index) count[x]!++;
+      let below = 0;
+      let half = size;
+      for (let x = 0; x < size && half === size; x += 3) {
+        if (2 * (below + count[x]!) > want.index.length) half = x;
+        below += count[x]!;
+      }
+      expect(half).toBeGreaterThan(0);
+      expect(half).toBeLessThan(size);
+      expect(got.half).toBe(half);
     });
   });
 });

@@ -342,6 +342,7 @@ export function sparseRowsOnTwoThreads(
     for (let i = 0; i < counts.length; i++) counts[i]! += theirCounts[i]!;
   const common = new Int32Array(p);
   const slotOf = sharedInts(256 * p);
+  let entries = 0;
   for (let f = 0; f < p; f++) {
     const nb = nBins[f]!;
     const c = counts.subarray(256 * f, 256 * (f + 1));
@@ -352,6 +353,23 @@ export function sparseRowsOnTwoThreads(
     for (let b = 0; b < 256; b++) {
       const s = Math.min(b, nb);
       slotOf[256 * f + b] = s === best ? -1 : off[f]! + 3 * s;
+    }
+    entries += nRows - c[best]!;
+  }
+  // the histogram's half (SparseRows.half) from the slots' counts: the entries of each index, in
+  // index order (features, then slots), without a pass over the entries
+  let half = off[p]!;
+  let below = 0;
+  for (let f = 0; f < p && half === off[p]; f++) {
+    const c = counts.subarray(256 * f, 256 * (f + 1));
+    const best = (common[f]! - off[f]!) / 3;
+    for (let s = 0; s <= nBins[f]!; s++) {
+      const k = s === best ? 0 : c[s]!;
+      if (2 * (below + k) > entries) {
+        half = off[f]! + 3 * s;
+        break;
+      }
+      below += k;
     }
   }
   const perRow = new Int32Array(nRows);
@@ -364,7 +382,7 @@ export function sparseRowsOnTwoThreads(
   const theirIndex = sharedInts(ptr[nRows]! - ptr[mid]!);
   if (split({ step: "fill", slotOf, ptr, index }, { step: "fill", slotOf, ptr, index: theirIndex }))
     index.set(theirIndex.subarray(0, ptr[nRows]! - ptr[mid]!), ptr[mid]!);
-  return { ptr: Int32Array.from(ptr), index, common };
+  return { ptr: Int32Array.from(ptr), index, common, half };
 }
 
 declare module "../../core/tasks.ts" {
