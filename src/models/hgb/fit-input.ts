@@ -269,7 +269,13 @@ function sparseStep(a: SparseArgs, at: number): void {
     for (let f = 0; f < p; f++) {
       const fo = f * nRows;
       const so = 256 * f;
-      for (let r = from; r < to; r++) perRow[r - at]! += +(slotOf[so + bins[fo + r]!]! >= 0);
+      // the feature's common bytes are one run, lo..lo + span (its common bin, or the missing slot's
+      // bytes): a byte outside it is an entry, one comparison without a lookup
+      let lo = 0;
+      while (slotOf[so + lo]! >= 0) lo++;
+      let span = 0;
+      while (lo + span < 255 && slotOf[so + lo + span + 1]! < 0) span++;
+      for (let r = from; r < to; r++) perRow[r - at]! += +((bins[fo + r]! - lo) >>> 0 > span);
     }
   } else {
     const { slotOf, ptr, index } = a;
