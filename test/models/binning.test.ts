@@ -187,3 +187,30 @@ describe("FeatureBinner.fitAndBin", () => {
     }
   });
 });
+
+describe("FeatureBinner's infinite", () => {
+  it("says whether a column holds ±Infinity on every path: 0/1, few values, counted, sorted, subsample", () => {
+    const n = 4000;
+    const rng = new Rng(8);
+    const kinds: Record<string, () => number> = {
+      "0/1": () => +(rng.next() < 0.3),
+      "few values": () => rng.int(5),
+      counted: () => rng.int(300) / 4,
+      sorted: () => rng.normal(),
+    };
+    for (const [kind, value] of Object.entries(kinds)) {
+      for (const inf of [0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+        const c = Float64Array.from({ length: n }, value);
+        c[11] = Number.NaN;
+        if (inf !== 0) c[n - 5] = inf;
+        // a subsample of 100 rows almost surely misses row n − 5: the whole column is looked at
+        for (const subsample of [200_000, 100]) {
+          const label = `${kind}, ${inf}, subsample ${subsample}`;
+          const binner = new FeatureBinner(n, { subsample });
+          expect(binner.fit(c, 0).infinite, label).toBe(inf !== 0);
+          expect(binner.fitAndBin(c, 0, new Uint8Array(n), 0).infinite, label).toBe(inf !== 0);
+        }
+      }
+    }
+  });
+});

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix } from "../../src/core/frame.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { checkValues } from "../../src/models/checks.ts";
 import {
   BIN_PARALLEL_MIN_VALUES,
   binOnTwoThreads,
@@ -17,6 +18,8 @@ import {
   sparseRowsOnTwoThreads,
 } from "../../src/models/hgb/fit-input.ts";
 import { histOffsets, sparseRows } from "../../src/models/hgb/histogram.ts";
+import { disableHistogramHelper } from "../../src/models/hgb/wasm-kernels.ts";
+import { createModel } from "../../src/models/registry.ts";
 import { binMatrix, fitBinMapper } from "../../src/models/tree/binning.ts";
 import { waitForHelper } from "../helpers/helper-thread.ts";
 
@@ -75,6 +78,55 @@ describe("a fit's bins on two threads", () => {
         expect(mapper.cuts[f] === mapper.thresholds[f]).toBe(want.cuts[f] === want.thresholds[f]);
       }
     });
+  });
+
+  it("says whether a column holds ±Infinity, in the helper's columns or this thread's", async () => {
+    const p = 17;
+    const n = Math.ceil(BIN_PARALLEL_MIN_VALUES / p) + 11;
+    const opts = { maxBins: 255, seed: 0, rule: "averaged_inverted_cdf" } as const;
+    const X = matrix(n, p, 6);
+    const helperColumn = helperColumns(X, false)[0]!;
+    expect(helperColumn).toBeDefined();
+    // a flag column (f % 4 === 0: this thread's) and one of the helper's
+    for (const f of [4, helperColumn]) {
+      for (const inf of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+        const Y = allocMatrix(n, p);
+        Y.data.set(X.data);
+        Y.data[f * n + n - 2] = inf;
+        await untilHandedOff(() => {
+          expect(binOnTwoThreads(Y, opts, true).infinite, `column ${f}, ${inf}`).toBe(true);
+        });
+      }
+    }
+    await untilHandedOff(() => {
+      expect(binOnTwoThreads(X, opts, true).infinite).toBe(false);
+    });
+    expect(binOnTwoThreads(X, opts, false).infinite).toBe(false);
+  });
+
+  it("a fit refuses ±Infinity naming row and column, as checkValues", async () => {
+    const p = 17;
+    const n = Math.ceil(BIN_PARALLEL_MIN_VALUES / p) + 11;
+    const X = matrix(n, p, 7);
+    X.data[9 * n + 1234] = Number.NEGATIVE_INFINITY;
+    const y = Int32Array.from({ length: n }, (_, r) => r % 2);
+    let want = "";
+    try {
+      checkValues(X, "hist_gradient_boosting", true);
+    } catch (e) {
+      want = (e as Error).message;
+    }
+    expect(want).toMatch(/row 1235, column feature 9 is -Infinity/);
+    for (const useHelper of [true, false]) {
+      disableHistogramHelper(!useHelper);
+      try {
+        if (useHelper) expect(await waitForHelper()).toBe(true);
+        const m = createModel("hist_gradient_boosting", { max_iter: 2, early_stopping: false });
+        await expect(m.fit(X, y, 2)).rejects.toThrow(want);
+      } finally {
+        disableHistogramHelper(false);
+      }
+    }
   });
 
   it("the helper bins the costliest columns, fewer when they are copied for it", () => {

@@ -12,14 +12,7 @@
 import type { Matrix } from "../../core/frame.ts";
 import { helperReady, runWithHelper } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
-import {
-  type BinMapper,
-  type BinOptions,
-  binMatrix,
-  FeatureBinner,
-  type FeatureBins,
-  fitBinMapper,
-} from "../tree/binning.ts";
+import { type BinMapper, type BinOptions, FeatureBinner, type FeatureBins } from "../tree/binning.ts";
 import { byteCounts, type SparseRows, sparseRows } from "./histogram.ts";
 import { FIT_HELPER_SPIN_MS } from "./wasm-kernels.ts";
 
@@ -36,8 +29,11 @@ export const SPARSE_PARALLEL_MIN_ROWS = 32768;
 /** The least a hand-off here waits for the helper's share after its own. */
 const WAIT_MS = 1;
 
-/** Doubles per column in the helper's binning output: [nThresholds, hasMissing, cutsSame, t…, cuts…]. */
-const BIN_SLOT = 3 + 2 * 255;
+/**
+ * Doubles per column in the helper's binning output: [nThresholds, hasMissing, cutsSame, infinite,
+ * t…, cuts…].
+ */
+const BIN_SLOT = 4 + 2 * 255;
 
 interface BinColumnsArgs {
   /** Column-major values holding the helper's columns (shared memory). */
@@ -90,8 +86,9 @@ export function binColumnsTask(a: BinColumnsArgs): null {
     a.out[o] = nt;
     a.out[o + 1] = b.hasMissing ? 1 : 0;
     a.out[o + 2] = b.cuts === b.thresholds ? 1 : 0;
-    a.out.set(b.thresholds, o + 3);
-    a.out.set(b.cuts, o + 3 + nt);
+    a.out[o + 3] = b.infinite ? 1 : 0;
+    a.out.set(b.thresholds, o + 4);
+    a.out.set(b.cuts, o + 4 + nt);
   });
   return null;
 }
@@ -161,16 +158,36 @@ export function helperColumns(X: Matrix, inPlace: boolean): Int32Array {
   return Int32Array.from(out).sort();
 }
 
-/** fitBinMapper and binMatrix (on shared memory) with the helper's columns done by the helper. */
+/** A bin mapper of its features' bins. */
+function mapperOf(found: readonly FeatureBins[]): BinMapper {
+  const thresholds = found.map((b) => b.thresholds);
+  return {
+    nFeatures: found.length,
+    thresholds,
+    cuts: found.map((b) => b.cuts),
+    nBins: Uint16Array.from(thresholds, (t) => t.length + 1),
+    hasMissing: Uint8Array.from(found, (b) => (b.hasMissing ? 1 : 0)),
+  };
+}
+
+/**
+ * fitBinMapper and binMatrix (on shared memory) with the helper's columns done by the helper, and
+ * whether any column holds ±Infinity (`infinite`: every value is read here, so the fit's check for
+ * them needs no pass of its own).
+ */
 export function binOnTwoThreads(
   X: Matrix,
   opts: BinOptions,
   useHelper: boolean,
-): { mapper: BinMapper; bins: Uint8Array } {
+): { mapper: BinMapper; bins: Uint8Array; infinite: boolean } {
   const { nRows, nCols } = X;
   if (!useHelper || nRows * nCols < BIN_PARALLEL_MIN_VALUES || nCols < 2 || !helperReady()) {
-    const mapper = fitBinMapper(X, opts);
-    return { mapper, bins: binMatrix(X, mapper, true) };
+    const bins = new Uint8Array(new SharedArrayBuffer(nRows * nCols));
+    const binner = new FeatureBinner(nRows, opts);
+    const found = Array.from({ length: nCols }, (_, f) =>
+      binner.fitAndBin(X.data, f * nRows, bins, f * nRows),
+    );
+    return { mapper: mapperOf(found), bins, infinite: found.some((b) => b.infinite) };
   }
   // the helper's columns, copied to shared memory unless they are there
   const inPlace = X.data.buffer instanceof SharedArrayBuffer;
@@ -218,24 +235,16 @@ export function binOnTwoThreads(
     bins.set(theirBins.subarray(j * nRows, (j + 1) * nRows), f * nRows);
     const o = j * BIN_SLOT;
     const nt = out[o]!;
-    const thresholds = out.slice(o + 3, o + 3 + nt);
+    const thresholds = out.slice(o + 4, o + 4 + nt);
     found[f] = {
       thresholds,
-      cuts: out[o + 2] === 1 ? thresholds : out.slice(o + 3 + nt, o + 3 + 2 * nt),
+      cuts: out[o + 2] === 1 ? thresholds : out.slice(o + 4 + nt, o + 4 + 2 * nt),
       hasMissing: out[o + 1] === 1,
+      infinite: out[o + 3] === 1,
     };
   });
-  const thresholds = found.map((b) => b!.thresholds);
-  return {
-    mapper: {
-      nFeatures: nCols,
-      thresholds,
-      cuts: found.map((b) => b!.cuts),
-      nBins: Uint16Array.from(thresholds, (t) => t.length + 1),
-      hasMissing: Uint8Array.from(found, (b) => (b!.hasMissing ? 1 : 0)),
-    },
-    bins,
-  };
+  const all = found.map((b) => b!);
+  return { mapper: mapperOf(all), bins, infinite: all.some((b) => b.infinite) };
 }
 
 /** Steps of the sparse rows' hand-offs (each over rows [from, to) of the bins, shared memory). */

@@ -84,6 +84,8 @@ export interface FeatureBins {
   /** The same array as `thresholds` when the feature is binned one value per bin. */
   cuts: Float64Array;
   hasMissing: boolean;
+  /** Whether the column holds ±Infinity (the binnings' callers refuse it). */
+  infinite: boolean;
 }
 
 /**
@@ -135,7 +137,7 @@ export class FeatureBinner {
         const both = ones > 0 && ones < nRows;
         if (!both) out.fill(0, outBase, outBase + nRows);
         const t = both ? Float64Array.of(midpoint(0, 1, this.rule)) : new Float64Array(0);
-        return { thresholds: t, cuts: t, hasMissing: false };
+        return { thresholds: t, cuts: t, hasMissing: false, infinite: false };
       }
     }
     const b = this.fit(data, base);
@@ -154,7 +156,7 @@ export class FeatureBinner {
       if (few !== null) {
         const t = new Float64Array(Math.max(0, few.length - 1));
         for (let i = 0; i < t.length; i++) t[i] = midpoint(few[i]!, few[i + 1]!, rule);
-        return { thresholds: t, cuts: t, hasMissing: distinct.sawNaN };
+        return { thresholds: t, cuts: t, hasMissing: distinct.sawNaN, infinite: infiniteEnds(few) };
       }
       // more distinct values, but far fewer than rows (byte and packet counts, durations): the
       // quantiles from each distinct value's count, sorting the distinct values only (the same
@@ -178,7 +180,12 @@ export class FeatureBinner {
         };
         const t = quantileThresholds(k, at, maxBins, rule);
         // (gap cuts need only the distinct values: the largest below a threshold, the smallest above)
-        return { thresholds: t, cuts: gapCutsOfSorted(values, t), hasMissing: this.counted.sawNaN };
+        return {
+          thresholds: t,
+          cuts: gapCutsOfSorted(values, t),
+          hasMissing: this.counted.sawNaN,
+          infinite: infiniteEnds(values),
+        };
       }
     }
     let hasMissing = false;
@@ -201,8 +208,26 @@ export class FeatureBinner {
     const { t, perValue } = findThresholds(vals, maxBins, rule);
     // (a subsample's distinct values need not be the whole column's)
     const cuts = rows ? gapCutsOfColumn(data, base, nRows, t) : perValue ? t : gapCutsOfSorted(vals, t);
-    return { thresholds: t, cuts, hasMissing };
+    // (a subsample's values need not hold the column's infinities: those are looked for in it all)
+    return {
+      thresholds: t,
+      cuts,
+      hasMissing,
+      infinite: rows ? hasInfinity(data, base, nRows) : infiniteEnds(vals),
+    };
   }
+}
+
+/** Whether sorted values (without NaN) start at −Infinity or end at +Infinity. */
+function infiniteEnds(sorted: Float64Array): boolean {
+  const n = sorted.length;
+  return n > 0 && (sorted[0] === Number.NEGATIVE_INFINITY || sorted[n - 1] === Number.POSITIVE_INFINITY);
+}
+
+/** Whether data[base .. base + n) holds ±Infinity. */
+function hasInfinity(data: Float64Array, base: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (Math.abs(data[base + i]!) === Number.POSITIVE_INFINITY) return true;
+  return false;
 }
 
 /** Rows a column of 0s and 1s is checked in at a time (zeroOneColumn gives up on a block with another value). */
