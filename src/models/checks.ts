@@ -18,13 +18,21 @@ export function checkFitData(
   model: string,
   allowNaN: boolean,
 ): void {
+  checkFitShape(X, y, nClasses, model);
+  checkValues(X, model, allowNaN);
+}
+
+/**
+ * checkFitData without the values: for a fit that reads every value anyway and calls checkValues
+ * when it meets a non-finite one (the same error, found without a pass of its own).
+ */
+export function checkFitShape(X: Matrix, y: Int32Array, nClasses: number, model: string): void {
   if (X.nRows === 0) throw new NetsecError("DATA_INVALID", `${model}: no training rows`, {});
   if (X.nCols === 0) throw new NetsecError("DATA_INVALID", `${model}: no features`, {});
   if (y.length !== X.nRows) {
     throw new NetsecError("DATA_INVALID", `${model}: ${X.nRows} rows of features but ${y.length} labels`, {});
   }
   checkLabels(y, nClasses, model);
-  checkValues(X, model, allowNaN);
 }
 
 /** Labels in [0, nClasses), at least two classes present (checkFitData's part on labels). */

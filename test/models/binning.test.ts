@@ -6,7 +6,14 @@ import { describe, expect, it } from "vitest";
 import { allocMatrix } from "../../src/core/frame.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { createModel } from "../../src/models/registry.ts";
-import { binColumn, binMatrix, binOf, fitBinMapper, MISSING_BIN } from "../../src/models/tree/binning.ts";
+import {
+  binColumn,
+  binMatrix,
+  binOf,
+  FeatureBinner,
+  fitBinMapper,
+  MISSING_BIN,
+} from "../../src/models/tree/binning.ts";
 
 describe("binning limits", () => {
   // 10,000 distinct values in shuffled order, then 50 missing ones
@@ -130,6 +137,80 @@ describe("binColumn", () => {
       for (const [i, v] of vals.entries())
         expect(out[3 + i], `${nt} thresholds, ${v}`).toBe(binOf(mapper, 0, v));
       expect(Array.from(out.subarray(0, 3))).toEqual([77, 77, 77]);
+    }
+  });
+});
+
+describe("FeatureBinner.fitAndBin", () => {
+  it("gives fit's bins and binColumn's binned column, columns of 0s and 1s in one pass or not", () => {
+    // 0s and 1s (with −0), only 0s, only 1s, and columns that are 0s and 1s until a late 2, NaN,
+    // Infinity or 0.5 (past the first blocks: the one-pass path gives up there), a flag of 3s
+    const n = 10_000;
+    const rng = new Rng(5);
+    const flags = () => Float64Array.from({ length: n }, () => +(rng.next() < 0.2));
+    const late = (v: number) => {
+      const c = flags();
+      c[n - 3] = v;
+      return c;
+    };
+    const withNegZero = flags();
+    withNegZero[17] = -0;
+    const columns = [
+      withNegZero,
+      new Float64Array(n),
+      new Float64Array(n).fill(1),
+      late(2),
+      late(Number.NaN),
+      late(Number.POSITIVE_INFINITY),
+      late(0.5),
+      Float64Array.from(flags(), (v) => 3 * v),
+    ];
+    for (const rule of ["midpoint", "averaged_inverted_cdf"] as const) {
+      const binner = new FeatureBinner(n, { rule });
+      for (const [k, c] of columns.entries()) {
+        const want = binner.fit(c, 0);
+        const wantBins = new Uint8Array(n);
+        binColumn(c, 0, n, want.thresholds, wantBins, 0);
+        const out = new Uint8Array(n + 5).fill(77);
+        const got = binner.fitAndBin(c, 0, out, 5);
+        const label = `column ${k}, ${rule}`;
+        expect(Array.from(got.thresholds), label).toEqual(Array.from(want.thresholds));
+        expect(Array.from(got.cuts), label).toEqual(Array.from(want.cuts));
+        expect(got.cuts === got.thresholds, label).toBe(want.cuts === want.thresholds);
+        expect(got.hasMissing, label).toBe(want.hasMissing);
+        expect(
+          out.subarray(5).findIndex((b, i) => b !== wantBins[i]),
+          label,
+        ).toBe(-1);
+        expect(Array.from(out.subarray(0, 5)), label).toEqual([77, 77, 77, 77, 77]);
+      }
+    }
+  });
+});
+
+describe("FeatureBinner's infinite", () => {
+  it("says whether a column holds ±Infinity on every path: 0/1, few values, counted, sorted, subsample", () => {
+    const n = 4000;
+    const rng = new Rng(8);
+    const kinds: Record<string, () => number> = {
+      "0/1": () => +(rng.next() < 0.3),
+      "few values": () => rng.int(5),
+      counted: () => rng.int(300) / 4,
+      sorted: () => rng.normal(),
+    };
+    for (const [kind, value] of Object.entries(kinds)) {
+      for (const inf of [0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+        const c = Float64Array.from({ length: n }, value);
+        c[11] = Number.NaN;
+        if (inf !== 0) c[n - 5] = inf;
+        // a subsample of 100 rows almost surely misses row n − 5: the whole column is looked at
+        for (const subsample of [200_000, 100]) {
+          const label = `${kind}, ${inf}, subsample ${subsample}`;
+          const binner = new FeatureBinner(n, { subsample });
+          expect(binner.fit(c, 0).infinite, label).toBe(inf !== 0);
+          expect(binner.fitAndBin(c, 0, new Uint8Array(n), 0).infinite, label).toBe(inf !== 0);
+        }
+      }
     }
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix } from "../../src/core/frame.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { checkValues } from "../../src/models/checks.ts";
 import {
   BIN_PARALLEL_MIN_VALUES,
   binOnTwoThreads,
@@ -17,6 +18,8 @@ import {
   sparseRowsOnTwoThreads,
 } from "../../src/models/hgb/fit-input.ts";
 import { histOffsets, sparseRows } from "../../src/models/hgb/histogram.ts";
+import { disableHistogramHelper } from "../../src/models/hgb/wasm-kernels.ts";
+import { createModel } from "../../src/models/registry.ts";
 import { binMatrix, fitBinMapper } from "../../src/models/tree/binning.ts";
 import { waitForHelper } from "../helpers/helper-thread.ts";
 
@@ -77,19 +80,69 @@ describe("a fit's bins on two threads", () => {
     });
   });
 
+  it("says whether a column holds ±Infinity, in the helper's columns or this thread's", async () => {
+    const p = 17;
+    const n = Math.ceil(BIN_PARALLEL_MIN_VALUES / p) + 11;
+    const opts = { maxBins: 255, seed: 0, rule: "averaged_inverted_cdf" } as const;
+    const X = matrix(n, p, 6);
+    const helperColumn = helperColumns(X, false)[0]!;
+    expect(helperColumn).toBeDefined();
+    // a flag column (f % 4 === 0: this thread's) and one of the helper's
+    for (const f of [4, helperColumn]) {
+      for (const inf of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+        const Y = allocMatrix(n, p);
+        Y.data.set(X.data);
+        Y.data[f * n + n - 2] = inf;
+        await untilHandedOff(() => {
+          expect(binOnTwoThreads(Y, opts, true).infinite, `column ${f}, ${inf}`).toBe(true);
+        });
+      }
+    }
+    await untilHandedOff(() => {
+      expect(binOnTwoThreads(X, opts, true).infinite).toBe(false);
+    });
+    expect(binOnTwoThreads(X, opts, false).infinite).toBe(false);
+  });
+
+  it("a fit refuses ±Infinity naming row and column, as checkValues", async () => {
+    const p = 17;
+    const n = Math.ceil(BIN_PARALLEL_MIN_VALUES / p) + 11;
+    const X = matrix(n, p, 7);
+    X.data[9 * n + 1234] = Number.NEGATIVE_INFINITY;
+    const y = Int32Array.from({ length: n }, (_, r) => r % 2);
+    let want = "";
+    try {
+      checkValues(X, "hist_gradient_boosting", true);
+    } catch (e) {
+      want = (e as Error).message;
+    }
+    expect(want).toMatch(/row 1235, column feature 9 is -Infinity/);
+    for (const useHelper of [true, false]) {
+      disableHistogramHelper(!useHelper);
+      try {
+        if (useHelper) expect(await waitForHelper()).toBe(true);
+        const m = createModel("hist_gradient_boosting", { max_iter: 2, early_stopping: false });
+        await expect(m.fit(X, y, 2)).rejects.toThrow(want);
+      } finally {
+        disableHistogramHelper(false);
+      }
+    }
+  });
+
   it("the helper bins the costliest columns, fewer when they are copied for it", () => {
-    // 20 one-hot columns, 4 of many values (at 3, 9, 15, 21): copied, the helper's share is those
-    // 4 (each costs about five one-hot columns to bin; its copy about one); on shared memory (no
-    // copies) it takes 3 of them and one-hot columns up to about half the work
+    // 20 one-hot columns, 4 of many values (at 3, 9, 15, 21): copied, the helper's share is 3 of
+    // those (each costs about eleven one-hot columns to bin, its copy two: a one-hot column costs
+    // less to bin than to copy and is never copied); on shared memory (no copies) it takes 2 of
+    // them and one-hot columns up to about half the work
     const n = 5000;
     const rng = new Rng(9);
     const X = allocMatrix(n, 24);
     for (let f = 0; f < 24; f++)
       for (let r = 0; r < n; r++) X.data[f * n + r] = f % 6 === 3 ? rng.normal() : +(rng.next() < 0.3);
-    expect(Array.from(helperColumns(X, false))).toEqual([3, 9, 15, 21]);
+    expect(Array.from(helperColumns(X, false))).toEqual([3, 9, 15]);
     const shared = Array.from(helperColumns(X, true));
-    expect(shared.filter((f) => f % 6 === 3)).toHaveLength(3);
-    expect(shared.length).toBeGreaterThan(3);
+    expect(shared.filter((f) => f % 6 === 3)).toHaveLength(2);
+    expect(shared.length).toBeGreaterThan(2);
     expect(shared.length).toBeLessThan(12);
   });
 
@@ -107,6 +160,20 @@ describe("a fit's bins on two threads", () => {
       expect(Array.from(got.ptr)).toEqual(Array.from(want.ptr));
       expect(Array.from(got.index)).toEqual(Array.from(want.index));
       expect(Array.from(got.common)).toEqual(Array.from(want.common));
+      // where the kernels split a histogram: the first slot at which the entries up to and
+      // including it are more than half of all (counted here from the entries)
+      const size = off[off.length - 1]!;
+      const count = new Int32Array(size);
+      for (const x of want.index) count[x]!++;
+      let below = 0;
+      let half = size;
+      for (let x = 0; x < size && half === size; x += 3) {
+        if (2 * (below + count[x]!) > want.index.length) half = x;
+        below += count[x]!;
+      }
+      expect(half).toBeGreaterThan(0);
+      expect(half).toBeLessThan(size);
+      expect(got.half).toBe(half);
     });
   });
 });

@@ -12,15 +12,7 @@
 import type { Matrix } from "../../core/frame.ts";
 import { helperReady, runWithHelper } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
-import {
-  type BinMapper,
-  type BinOptions,
-  binColumn,
-  binMatrix,
-  FeatureBinner,
-  type FeatureBins,
-  fitBinMapper,
-} from "../tree/binning.ts";
+import { type BinMapper, type BinOptions, FeatureBinner, type FeatureBins } from "../tree/binning.ts";
 import { byteCounts, type SparseRows, sparseRows } from "./histogram.ts";
 import { FIT_HELPER_SPIN_MS } from "./wasm-kernels.ts";
 
@@ -37,8 +29,11 @@ export const SPARSE_PARALLEL_MIN_ROWS = 32768;
 /** The least a hand-off here waits for the helper's share after its own. */
 const WAIT_MS = 1;
 
-/** Doubles per column in the helper's binning output: [nThresholds, hasMissing, cutsSame, t…, cuts…]. */
-const BIN_SLOT = 3 + 2 * 255;
+/**
+ * Doubles per column in the helper's binning output: [nThresholds, hasMissing, cutsSame, infinite,
+ * t…, cuts…].
+ */
+const BIN_SLOT = 4 + 2 * 255;
 
 interface BinColumnsArgs {
   /** Column-major values holding the helper's columns (shared memory). */
@@ -51,21 +46,49 @@ interface BinColumnsArgs {
   bins: Uint8Array;
   /** BIN_SLOT doubles per helper column (shared memory). */
   out: Float64Array;
+  /**
+   * ready[0]: the helper's columns in `data` so far (the caller copies them there one by one while
+   * the helper bins those already copied).
+   */
+  ready: Int32Array;
+}
+
+/** How long the helper spins for its next column to be copied before it sleeps (ms). */
+const COPY_SPIN_MS = 1;
+
+/** How long the helper waits for a column to be copied before it gives its share up (ms). */
+const COPY_WAIT_MAX_MS = 1000;
+
+/**
+ * Waits until column j of the helper's is in shared memory (ready[0] > j). A caller that never
+ * copies it (it failed) fails the task: the caller then bins the helper's columns itself.
+ */
+function awaitColumn(ready: Int32Array, j: number): void {
+  const t0 = performance.now();
+  for (;;) {
+    const k = Atomics.load(ready, 0);
+    if (k > j) return;
+    const waited = performance.now() - t0;
+    if (waited > COPY_WAIT_MAX_MS) throw new Error(`column ${j} was not copied in ${COPY_WAIT_MAX_MS} ms`);
+    // (woken by the caller's notify after each copy; the timeout only bounds a missed wake-up)
+    if (waited > COPY_SPIN_MS) Atomics.wait(ready, 0, k, 5);
+  }
 }
 
 /** The helper's columns: fitted and binned (their bins into `bins`, their thresholds into `out`). */
 export function binColumnsTask(a: BinColumnsArgs): null {
   const binner = new FeatureBinner(a.nRows, a.opts);
   a.base.forEach((base, j) => {
-    const b = binner.fit(a.data, base);
-    binColumn(a.data, base, a.nRows, b.thresholds, a.bins, j * a.nRows);
+    awaitColumn(a.ready, j);
+    const b = binner.fitAndBin(a.data, base, a.bins, j * a.nRows);
     const o = j * BIN_SLOT;
     const nt = b.thresholds.length;
     a.out[o] = nt;
     a.out[o + 1] = b.hasMissing ? 1 : 0;
     a.out[o + 2] = b.cuts === b.thresholds ? 1 : 0;
-    a.out.set(b.thresholds, o + 3);
-    a.out.set(b.cuts, o + 3 + nt);
+    a.out[o + 3] = b.infinite ? 1 : 0;
+    a.out.set(b.thresholds, o + 4);
+    a.out.set(b.cuts, o + 4 + nt);
   });
   return null;
 }
@@ -81,21 +104,24 @@ export function fitInputHandOffs(): number {
 const PROBE_ROWS = 64;
 
 /**
- * A column's cost to bin, by the distinct values of its probe (at most 2, 3–8, more), and to copy to
- * shared memory, in CPU time per row: NSL-KDD's one-hot columns 0.74 ms (126k rows), its columns of
- * few values about 1.2 ms, those of many 2.5–4.6 ms, a copy 0.53 ms.
+ * A column's cost to bin, by the distinct values of its probe (only 0 and 1, at most 2, 3–8, more),
+ * and to copy to fresh shared memory, in CPU time per row: NSL-KDD's one-hot columns 0.27 ms (126k
+ * rows, FeatureBinner.fitAndBin's one pass), its other columns of two values 0.8 ms, of 3–8 values
+ * 1.5 ms, of more 3.0 ms, a copy 0.55 ms (real-time, on the loaded machine).
  */
+const COST_ZERO_ONE = 1;
 const COST_FEW = 3;
-const COST_SOME = 5;
-const COST_MANY = 15;
+const COST_SOME = 6;
+const COST_MANY = 11;
 const COST_COPY = 2;
 
 /**
  * The columns the helper bins (ascending), a little under half the work: the costliest first (the
  * fewest columns to copy). A column's cost is judged from PROBE_ROWS rows spread over it (COST_*:
- * flags and one-hot columns are collected and binned in one comparison a value, columns of many
- * values take quantiles and a search of many thresholds), and a column the helper takes costs this
- * thread its copy to shared memory too (unless `inPlace`).
+ * one-hot columns are binned in one pass, other columns of few values in one comparison a value,
+ * columns of many values take quantiles and a search of many thresholds), and a column the helper
+ * takes costs this thread its copy to shared memory too (unless `inPlace`): a column cheaper to bin
+ * than to copy stays here.
  */
 export function helperColumns(X: Matrix, inPlace: boolean): Int32Array {
   const { nRows: n, nCols } = X;
@@ -105,13 +131,15 @@ export function helperColumns(X: Matrix, inPlace: boolean): Int32Array {
   let total = 0;
   for (let f = 0; f < nCols; f++) {
     let d = 0;
+    let zeroOne = true;
     for (let r = 0; r < n && r < step * PROBE_ROWS; r += step) {
       const v = X.data[f * n + r]!;
+      zeroOne &&= v === 0 || v === 1;
       let k = 0;
       while (k < d && !Object.is(seen[k], v)) k++;
       if (k === d) seen[d++] = v;
     }
-    cost[f] = d <= 2 ? COST_FEW : d <= 8 ? COST_SOME : COST_MANY;
+    cost[f] = d <= 2 ? (zeroOne ? COST_ZERO_ONE : COST_FEW) : d <= 8 ? COST_SOME : COST_MANY;
     total += cost[f]!;
   }
   const copy = inPlace ? 0 : COST_COPY;
@@ -122,7 +150,7 @@ export function helperColumns(X: Matrix, inPlace: boolean): Int32Array {
   for (const f of order) {
     const c = cost[f]!;
     // (a tenth to spare: a helper later than this thread's share has its columns redone here)
-    if (10 * (theirs + c) > 9 * (mine - c + copy)) continue;
+    if (c <= copy || 10 * (theirs + c) > 9 * (mine - c + copy)) continue;
     theirs += c;
     mine += copy - c;
     out.push(f);
@@ -130,16 +158,36 @@ export function helperColumns(X: Matrix, inPlace: boolean): Int32Array {
   return Int32Array.from(out).sort();
 }
 
-/** fitBinMapper and binMatrix (on shared memory) with the helper's columns done by the helper. */
+/** A bin mapper of its features' bins. */
+function mapperOf(found: readonly FeatureBins[]): BinMapper {
+  const thresholds = found.map((b) => b.thresholds);
+  return {
+    nFeatures: found.length,
+    thresholds,
+    cuts: found.map((b) => b.cuts),
+    nBins: Uint16Array.from(thresholds, (t) => t.length + 1),
+    hasMissing: Uint8Array.from(found, (b) => (b.hasMissing ? 1 : 0)),
+  };
+}
+
+/**
+ * fitBinMapper and binMatrix (on shared memory) with the helper's columns done by the helper, and
+ * whether any column holds ±Infinity (`infinite`: every value is read here, so the fit's check for
+ * them needs no pass of its own).
+ */
 export function binOnTwoThreads(
   X: Matrix,
   opts: BinOptions,
   useHelper: boolean,
-): { mapper: BinMapper; bins: Uint8Array } {
+): { mapper: BinMapper; bins: Uint8Array; infinite: boolean } {
   const { nRows, nCols } = X;
   if (!useHelper || nRows * nCols < BIN_PARALLEL_MIN_VALUES || nCols < 2 || !helperReady()) {
-    const mapper = fitBinMapper(X, opts);
-    return { mapper, bins: binMatrix(X, mapper, true) };
+    const bins = new Uint8Array(new SharedArrayBuffer(nRows * nCols));
+    const binner = new FeatureBinner(nRows, opts);
+    const found = Array.from({ length: nCols }, (_, f) =>
+      binner.fitAndBin(X.data, f * nRows, bins, f * nRows),
+    );
+    return { mapper: mapperOf(found), bins, infinite: found.some((b) => b.infinite) };
   }
   // the helper's columns, copied to shared memory unless they are there
   const inPlace = X.data.buffer instanceof SharedArrayBuffer;
@@ -147,9 +195,8 @@ export function binOnTwoThreads(
   const mine = new Uint8Array(nCols).fill(1);
   for (const f of columns) mine[f] = 0;
   const data = inPlace ? X.data : new Float64Array(new SharedArrayBuffer(8 * nRows * columns.length));
-  if (!inPlace)
-    for (let j = 0; j < columns.length; j++)
-      data.set(X.data.subarray(columns[j]! * nRows, (columns[j]! + 1) * nRows), j * nRows);
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  if (inPlace) ready[0] = columns.length;
   const base = columns.map((f, j) => (inPlace ? f : j) * nRows);
   const bins = new Uint8Array(new SharedArrayBuffer(nRows * nCols));
   const theirBins = new Uint8Array(new SharedArrayBuffer(nRows * columns.length));
@@ -157,13 +204,21 @@ export function binOnTwoThreads(
   const found: (FeatureBins | null)[] = new Array(nCols).fill(null);
   const binner = new FeatureBinner(nRows, opts);
   const fitHere = (f: number) => {
-    const b = binner.fit(X.data, f * nRows);
-    binColumn(X.data, f * nRows, nRows, b.thresholds, bins, f * nRows);
+    const b = binner.fitAndBin(X.data, f * nRows, bins, f * nRows);
     found[f] = b;
   };
   const ok = runWithHelper(
-    task("hgb.binColumns", { data, nRows, base, opts, bins: theirBins, out }),
+    task("hgb.binColumns", { data, nRows, base, opts, bins: theirBins, out, ready }),
     () => {
+      // the helper's columns first, each handed over as soon as it is copied (a copy to fresh
+      // shared memory costs about a quarter of binning a column of many values: done before the
+      // helper starts, it made this thread's share the longer by all of them)
+      if (!inPlace)
+        for (let j = 0; j < columns.length; j++) {
+          data.set(X.data.subarray(columns[j]! * nRows, (columns[j]! + 1) * nRows), j * nRows);
+          Atomics.store(ready, 0, j + 1);
+          Atomics.notify(ready, 0);
+        }
       for (let f = 0; f < nCols; f++) if (mine[f] === 1) fitHere(f);
     },
     undefined,
@@ -180,24 +235,16 @@ export function binOnTwoThreads(
     bins.set(theirBins.subarray(j * nRows, (j + 1) * nRows), f * nRows);
     const o = j * BIN_SLOT;
     const nt = out[o]!;
-    const thresholds = out.slice(o + 3, o + 3 + nt);
+    const thresholds = out.slice(o + 4, o + 4 + nt);
     found[f] = {
       thresholds,
-      cuts: out[o + 2] === 1 ? thresholds : out.slice(o + 3 + nt, o + 3 + 2 * nt),
+      cuts: out[o + 2] === 1 ? thresholds : out.slice(o + 4 + nt, o + 4 + 2 * nt),
       hasMissing: out[o + 1] === 1,
+      infinite: out[o + 3] === 1,
     };
   });
-  const thresholds = found.map((b) => b!.thresholds);
-  return {
-    mapper: {
-      nFeatures: nCols,
-      thresholds,
-      cuts: found.map((b) => b!.cuts),
-      nBins: Uint16Array.from(thresholds, (t) => t.length + 1),
-      hasMissing: Uint8Array.from(found, (b) => (b!.hasMissing ? 1 : 0)),
-    },
-    bins,
-  };
+  const all = found.map((b) => b!);
+  return { mapper: mapperOf(all), bins, infinite: all.some((b) => b.infinite) };
 }
 
 /** Steps of the sparse rows' hand-offs (each over rows [from, to) of the bins, shared memory). */
@@ -231,7 +278,13 @@ function sparseStep(a: SparseArgs, at: number): void {
     for (let f = 0; f < p; f++) {
       const fo = f * nRows;
       const so = 256 * f;
-      for (let r = from; r < to; r++) perRow[r - at]! += +(slotOf[so + bins[fo + r]!]! >= 0);
+      // the feature's common bytes are one run, lo..lo + span (its common bin, or the missing slot's
+      // bytes): a byte outside it is an entry, one comparison without a lookup
+      let lo = 0;
+      while (slotOf[so + lo]! >= 0) lo++;
+      let span = 0;
+      while (lo + span < 255 && slotOf[so + lo + span + 1]! < 0) span++;
+      for (let r = from; r < to; r++) perRow[r - at]! += +((bins[fo + r]! - lo) >>> 0 > span);
     }
   } else {
     const { slotOf, ptr, index } = a;
@@ -304,6 +357,7 @@ export function sparseRowsOnTwoThreads(
     for (let i = 0; i < counts.length; i++) counts[i]! += theirCounts[i]!;
   const common = new Int32Array(p);
   const slotOf = sharedInts(256 * p);
+  let entries = 0;
   for (let f = 0; f < p; f++) {
     const nb = nBins[f]!;
     const c = counts.subarray(256 * f, 256 * (f + 1));
@@ -314,6 +368,23 @@ export function sparseRowsOnTwoThreads(
     for (let b = 0; b < 256; b++) {
       const s = Math.min(b, nb);
       slotOf[256 * f + b] = s === best ? -1 : off[f]! + 3 * s;
+    }
+    entries += nRows - c[best]!;
+  }
+  // the histogram's half (SparseRows.half) from the slots' counts: the entries of each index, in
+  // index order (features, then slots), without a pass over the entries
+  let half = off[p]!;
+  let below = 0;
+  for (let f = 0; f < p && half === off[p]; f++) {
+    const c = counts.subarray(256 * f, 256 * (f + 1));
+    const best = (common[f]! - off[f]!) / 3;
+    for (let s = 0; s <= nBins[f]!; s++) {
+      const k = s === best ? 0 : c[s]!;
+      if (2 * (below + k) > entries) {
+        half = off[f]! + 3 * s;
+        break;
+      }
+      below += k;
     }
   }
   const perRow = new Int32Array(nRows);
@@ -326,7 +397,7 @@ export function sparseRowsOnTwoThreads(
   const theirIndex = sharedInts(ptr[nRows]! - ptr[mid]!);
   if (split({ step: "fill", slotOf, ptr, index }, { step: "fill", slotOf, ptr, index: theirIndex }))
     index.set(theirIndex.subarray(0, ptr[nRows]! - ptr[mid]!), ptr[mid]!);
-  return { ptr: Int32Array.from(ptr), index, common };
+  return { ptr: Int32Array.from(ptr), index, common, half };
 }
 
 declare module "../../core/tasks.ts" {

@@ -41,6 +41,12 @@ export interface SparseRows {
   ptr: Int32Array;
   index: Int32Array;
   common: Int32Array;
+  /**
+   * The first histogram index (a slot's) at which the entries up to and including its slot are more
+   * than half of all: where the fit's kernels split a histogram between two threads (wasm-kernels.ts
+   * counts it from `index` when absent).
+   */
+  half?: number;
 }
 
 export function sparseRows(bins: Uint8Array, nRows: number, nBins: Uint16Array, off: Int32Array): SparseRows {

@@ -484,7 +484,7 @@ export function wasmFitKernels(
   const ptr = new Int32Array(buf, 0, nRows + 1);
   for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + entryBytes * sparse.ptr[r]!;
   const index = narrow ? new Uint16Array(buf, indexAt, nnz) : new Int32Array(buf, indexAt, nnz);
-  const split = splitSlot(sparse.index, histSize);
+  const split = sparse.half ?? splitSlot(sparse.index, histSize);
   const mid = new Int32Array(buf, midAt, nRows);
   // the entries as the kernel reads them (a histogram index, a multiple of 3: its slot number, or
   // its byte offset), and each row's first entry in the helper's slots (entries ascend within a row:

@@ -84,6 +84,8 @@ export interface FeatureBins {
   /** The same array as `thresholds` when the feature is binned one value per bin. */
   cuts: Float64Array;
   hasMissing: boolean;
+  /** Whether the column holds ±Infinity (the binnings' callers refuse it). */
+  infinite: boolean;
 }
 
 /**
@@ -122,6 +124,27 @@ export class FeatureBinner {
     this.distinct = new DistinctSet(maxBins);
   }
 
+  /**
+   * fit, and the column's bins under them into out[outBase .. outBase + nRows) (binColumn's): a
+   * column of 0s and 1s only (one-hot, flags) in one pass, the others as fit and binColumn.
+   */
+  fitAndBin(data: Float64Array, base: number, out: Uint8Array, outBase: number): FeatureBins {
+    const { nRows } = this;
+    if (!this.rows) {
+      const ones = zeroOneColumn(data, base, nRows, out, outBase);
+      if (ones >= 0) {
+        // fit's thresholds: between 0 and 1 when both occur, none otherwise (every row in bin 0)
+        const both = ones > 0 && ones < nRows;
+        if (!both) out.fill(0, outBase, outBase + nRows);
+        const t = both ? Float64Array.of(midpoint(0, 1, this.rule)) : new Float64Array(0);
+        return { thresholds: t, cuts: t, hasMissing: false, infinite: false };
+      }
+    }
+    const b = this.fit(data, base);
+    binColumn(data, base, nRows, b.thresholds, out, outBase);
+    return b;
+  }
+
   /** The bins of the column data[base .. base + nRows). */
   fit(data: Float64Array, base: number): FeatureBins {
     const { nRows, rows, buf, distinct, maxBins, rule } = this;
@@ -133,7 +156,7 @@ export class FeatureBinner {
       if (few !== null) {
         const t = new Float64Array(Math.max(0, few.length - 1));
         for (let i = 0; i < t.length; i++) t[i] = midpoint(few[i]!, few[i + 1]!, rule);
-        return { thresholds: t, cuts: t, hasMissing: distinct.sawNaN };
+        return { thresholds: t, cuts: t, hasMissing: distinct.sawNaN, infinite: infiniteEnds(few) };
       }
       // more distinct values, but far fewer than rows (byte and packet counts, durations): the
       // quantiles from each distinct value's count, sorting the distinct values only (the same
@@ -157,7 +180,12 @@ export class FeatureBinner {
         };
         const t = quantileThresholds(k, at, maxBins, rule);
         // (gap cuts need only the distinct values: the largest below a threshold, the smallest above)
-        return { thresholds: t, cuts: gapCutsOfSorted(values, t), hasMissing: this.counted.sawNaN };
+        return {
+          thresholds: t,
+          cuts: gapCutsOfSorted(values, t),
+          hasMissing: this.counted.sawNaN,
+          infinite: infiniteEnds(values),
+        };
       }
     }
     let hasMissing = false;
@@ -180,8 +208,57 @@ export class FeatureBinner {
     const { t, perValue } = findThresholds(vals, maxBins, rule);
     // (a subsample's distinct values need not be the whole column's)
     const cuts = rows ? gapCutsOfColumn(data, base, nRows, t) : perValue ? t : gapCutsOfSorted(vals, t);
-    return { thresholds: t, cuts, hasMissing };
+    // (a subsample's values need not hold the column's infinities: those are looked for in it all)
+    return {
+      thresholds: t,
+      cuts,
+      hasMissing,
+      infinite: rows ? hasInfinity(data, base, nRows) : infiniteEnds(vals),
+    };
   }
+}
+
+/** Whether sorted values (without NaN) start at −Infinity or end at +Infinity. */
+function infiniteEnds(sorted: Float64Array): boolean {
+  const n = sorted.length;
+  return n > 0 && (sorted[0] === Number.NEGATIVE_INFINITY || sorted[n - 1] === Number.POSITIVE_INFINITY);
+}
+
+/** Whether data[base .. base + n) holds ±Infinity. */
+function hasInfinity(data: Float64Array, base: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (Math.abs(data[base + i]!) === Number.POSITIVE_INFINITY) return true;
+  return false;
+}
+
+/** Rows a column of 0s and 1s is checked in at a time (zeroOneColumn gives up on a block with another value). */
+const ZERO_ONE_BLOCK = 4096;
+
+/**
+ * The count of 1s of the column data[base .. base + n) when every value is 0 or 1 (−0 counts as 0),
+ * each value written to out[outBase ..] as its bin under the threshold 0.5; −1 as soon as a block of
+ * ZERO_ONE_BLOCK rows holds another value (NaN and ±Infinity included; out is then partly written).
+ */
+function zeroOneColumn(
+  data: Float64Array,
+  base: number,
+  n: number,
+  out: Uint8Array,
+  outBase: number,
+): number {
+  let ones = 0;
+  for (let r0 = 0; r0 < n; r0 += ZERO_ONE_BLOCK) {
+    const r1 = Math.min(n, r0 + ZERO_ONE_BLOCK);
+    let other = 0;
+    for (let i = r0; i < r1; i++) {
+      const v = data[base + i]!;
+      out[outBase + i] = v;
+      ones += v;
+      // v · (v − 1) is 0 for 0 and 1 only (NaN or ±Infinity otherwise for NaN and ±Infinity)
+      other |= +(v * (v - 1) !== 0);
+    }
+    if (other !== 0) return -1;
+  }
+  return ones;
 }
 
 /** The midpoint of the gap (lo, hi) between two training values, strictly below hi (as scikit-learn). */
