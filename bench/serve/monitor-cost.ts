@@ -15,10 +15,11 @@
  * scoring, with their data in the CPU's caches or not — and not as a loop of its own over hot data.
  * Every other upload is not counted, which leaves the counting's own code and data colder than in a
  * server counting every upload: an upper estimate (BENCHMARKS.md, lane S4).
- * --window-rows sets the windows' size (NETSEC_MONITOR_WINDOW_ROWS; 10,000 by default): each close
- * costs a drift report, alert rules and a saved summary.
+ * --window-rows sets the windows' size (NETSEC_MONITOR_WINDOW_ROWS; 10,000 by default) and
+ * --window-min-seconds their least age (NETSEC_MONITOR_WINDOW_MIN_SECONDS; 60 by default, 0: closed at
+ * the rows alone): each close costs a drift report, alert rules and a saved summary.
  *
- *   npx node bench/serve/monitor-cost.ts --home <NETSEC_HOME> --model <name> --input <csv or txt> [--rows 1000] [--reps 200] [--rate 190] [--window-rows 10000]
+ *   npx node bench/serve/monitor-cost.ts --home <NETSEC_HOME> --model <name> --input <csv or txt> [--rows 1000] [--reps 200] [--rate 190] [--window-rows 10000] [--window-min-seconds 60]
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     reps: { type: "string", default: "200" },
     rate: { type: "string", default: "190" },
     "window-rows": { type: "string", default: "10000" },
+    "window-min-seconds": { type: "string", default: "60" },
   },
 });
 if (!args.home || !args.input) throw new Error("--home and --input are required");
@@ -117,7 +119,12 @@ const copy = mkdtempSync(join(tmpdir(), "netsec-monitor-cost-"));
 const from = homeLayout(args.home).monitoring;
 if (existsSync(from)) cpSync(from, homeLayout(copy).monitoring, { recursive: true });
 const quiet = pino({ level: "silent" });
-const monitor = new Monitor(copy, { windowRows: Number(args["window-rows"]) }, quiet, null);
+const monitor = new Monitor(
+  copy,
+  { windowRows: Number(args["window-rows"]), windowMinSeconds: Number(args["window-min-seconds"]) },
+  quiet,
+  null,
+);
 // as the server names it (its history under monitoring/<name>/)
 const version = `${champion.name}:${champion.version.version}`;
 const model = { name: monitoredName(version, p.manifest.dataset), version, runId: p.manifest.run_id, dir };
@@ -132,6 +139,6 @@ const recording = average((i) => {
 rmSync(copy, { recursive: true, force: true });
 process.stdout.write(
   `${args.model} (${p.manifest.model}, ${p.manifest.input_columns.length} inputs), ${n}-row batches: scoring ${(scoring / 1000).toFixed(2)} ms, counting ${(counting / 1000).toFixed(3)} ms = ${((100 * counting) / scoring).toFixed(1)}% of scoring; whole upload (scoreCsv) ${(plain / 1000).toFixed(2)} ms, with counting ${(monitored / 1000).toFixed(2)} ms = +${((100 * (monitored - plain)) / plain).toFixed(1)}%\n` +
-    `monitoring's work per upload, averages: counting ${counting.toFixed(0)} µs (best), hand-over ${handOver.toFixed(1)} µs, the event loop's record with closes (${args["window-rows"]}-row windows) and saves at ${args.rate} uploads/s ${(recording - handOver).toFixed(1)} µs; together ${((100 * (counting + recording)) / plain).toFixed(1)}% of the upload's work on the scoring thread\n` +
+    `monitoring's work per upload, averages: counting ${counting.toFixed(0)} µs (best), hand-over ${handOver.toFixed(1)} µs, the event loop's record with closes (${args["window-rows"]}-row windows, at least ${args["window-min-seconds"]} s old) and saves at ${args.rate} uploads/s ${(recording - handOver).toFixed(1)} µs; together ${((100 * (counting + recording)) / plain).toFixed(1)}% of the upload's work on the scoring thread\n` +
     `a whole upload with counting minus without, median of ${reps} interleaved pairs: ${inUpload.toFixed(0)} µs (${((100 * inUpload) / plain).toFixed(1)}% of the best upload without)\n`,
 );

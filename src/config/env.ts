@@ -97,11 +97,15 @@ export const ENV_VARS = {
     default: "on",
   },
   NETSEC_MONITOR_WINDOW_ROWS: {
-    doc: "A monitoring window closes at the first scored batch that brings it to this many rows…",
+    doc: "A monitoring window closes once it has this many scored rows…",
     default: "10000",
   },
+  NETSEC_MONITOR_WINDOW_MIN_SECONDS: {
+    doc: "…and is at least this many seconds old (0: at the rows alone; heavy traffic then closes windows many times a second)…",
+    default: "60",
+  },
   NETSEC_MONITOR_WINDOW_MINUTES: {
-    doc: "…or once it is this many minutes old, whichever comes first.",
+    doc: "…or once it is this many minutes old, whatever its rows.",
     default: "60",
   },
   NETSEC_MONITOR_RETENTION: {
@@ -190,6 +194,7 @@ export const EnvSchema = z.object({
   NETSEC_OUTPUT_MAX_AGE_DAYS: PositiveSetting.default(7),
   NETSEC_MONITOR: z.enum(["on", "off"]).default("on"),
   NETSEC_MONITOR_WINDOW_ROWS: z.coerce.number().int().min(1).max(1e9).default(10_000),
+  NETSEC_MONITOR_WINDOW_MIN_SECONDS: z.coerce.number().min(0).max(1e9).default(60),
   NETSEC_MONITOR_WINDOW_MINUTES: PositiveSetting.default(60),
   NETSEC_MONITOR_RETENTION: z.coerce.number().int().min(1).max(1e6).default(720),
   NETSEC_ALERT_COOLDOWN_MINUTES: z.coerce.number().min(0).max(1e6).default(60),

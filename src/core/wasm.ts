@@ -387,6 +387,9 @@ export class WasmFn {
   i64x2Add(): this {
     return this.op(0xfd, 0xce, 0x01);
   }
+  i64x2Sub(): this {
+    return this.op(0xfd, 0xd1, 0x01);
+  }
   /** [v, n] → each i64 lane shifted left by n. */
   i64x2Shl(): this {
     return this.op(0xfd, 0xcb, 0x01);
@@ -399,6 +402,12 @@ export class WasmFn {
   }
   i32LeU(): this {
     return this.op(0x4d);
+  }
+  i32LtU(): this {
+    return this.op(0x49);
+  }
+  i32GtU(): this {
+    return this.op(0x4b);
   }
   /** [a, b, cond] → cond ≠ 0 ? a : b */
   select(): this {

@@ -5,9 +5,9 @@
  * ones by name, at most `MAX_UNSEEN_NAMES` of them and the rest together); per output, threats, rows
  * per probability bin and per predicted class. Their size depends on the reference alone, never on
  * the rows counted (constant memory per window), and counting a row costs one bin lookup per cell:
- * a counter increment for an input whose edges lie on a grid (whole numbers to thousandths), a guided
- * search over ≤ 256 edges otherwise, an array read for a category (BENCHMARKS.md: 3–5% of an
- * upload's work on the scoring thread).
+ * a counter increment for an input whose edges lie on a grid (whole numbers to thousandths; at most 8
+ * grid points: two SIMD comparisons per pair of cells, grid-count-wasm.ts), a guided search over ≤ 256
+ * edges otherwise, an array read for a category (BENCHMARKS.md, issue 19).
  *
  * A scoring thread counts an upload beside its parse and its scoring (the inputs straight after the
  * parse, the outputs straight after the scoring: `batchCounter`, window-counter.ts) and hands the
@@ -18,6 +18,7 @@
 import { z } from "zod";
 import type { Frame } from "../core/frame.ts";
 import type { ColumnProfile, DataProfile } from "../validate/profile.ts";
+import { countGridValues, GRID_COUNT_MAX_VALUES } from "./grid-count-wasm.ts";
 import { type MonitorReference, PROBABILITY_BINS } from "./reference.ts";
 
 /** Unseen categories counted by name per input and window; the others are counted together. */
@@ -144,6 +145,11 @@ export interface BinLookup {
   unit: number;
   /** The first edge × unit (a whole number). */
   gridLo: number;
+  /**
+   * The table's grid points, (gridLo + j) / unit, when there are at most GRID_COUNT_MAX_VALUES: a
+   * column of them is counted by the WebAssembly kernel (grid-count-wasm.ts); else null.
+   */
+  values: Float64Array | null;
   lo: number;
   /**
    * Otherwise a guide: [first edge, last edge] cut into GUIDE_CELLS equal cells, `guide[c]` the index
@@ -186,7 +192,11 @@ export function lookupOf(edgeList: number[]): BinLookup {
   const scale = span > 0 ? GUIDE_CELLS / span : 0;
   const guide = new Uint16Array(GUIDE_CELLS + 2);
   for (let c = 0; c < guide.length; c++) guide[c] = Math.min(m, firstAtLeast(edges, lo + c / (scale || 1)));
-  l = { edges, table, unit, gridLo, lo, guide, scale };
+  const values =
+    table !== null && table.length <= GRID_COUNT_MAX_VALUES
+      ? Float64Array.from(table, (_, j) => (gridLo + j) / unit)
+      : null;
+  l = { edges, table, unit, gridLo, values, lo, guide, scale };
   lookupCache.set(edgeList, l);
   return l;
 }
@@ -348,6 +358,69 @@ function countCellsAt(
 }
 
 /**
+ * countNumeric's per-value loop (a column on a table of no more grid points than rows): each cell on
+ * the table adds 1 to its value's counter in copy `i mod LANES` of `perValue`; the rows of the others
+ * (missing, fractional, outside the edges) go to `off`, whose length it returns.
+ */
+function countPerValue(
+  v: Float64Array,
+  n: number,
+  look: BinLookup,
+  perValue: Int32Array,
+  off: Int32Array,
+): number {
+  const table = look.table!;
+  const span = table.length;
+  const lo = look.lo;
+  const unit = look.unit;
+  const gridLo = look.gridLo;
+  let k = 0;
+  let i = 0;
+  if (unit !== 1) {
+    // a grid of decimals: each cell's grid index checked exactly (gridIndex)
+    for (; i + LANES <= n; i += LANES) {
+      const ja = gridIndex(table, unit, gridLo, v[i]!);
+      const jb = gridIndex(table, unit, gridLo, v[i + 1]!);
+      const jc = gridIndex(table, unit, gridLo, v[i + 2]!);
+      const jd = gridIndex(table, unit, gridLo, v[i + 3]!);
+      if (ja >= 0) perValue[ja]!++;
+      else off[k++] = i;
+      if (jb >= 0) perValue[span + jb]!++;
+      else off[k++] = i + 1;
+      if (jc >= 0) perValue[2 * span + jc]!++;
+      else off[k++] = i + 2;
+      if (jd >= 0) perValue[3 * span + jd]!++;
+      else off[k++] = i + 3;
+    }
+  }
+  for (; i + LANES <= n; i += LANES) {
+    const a = v[i]! - lo;
+    const b = v[i + 1]! - lo;
+    const c = v[i + 2]! - lo;
+    const d = v[i + 3]! - lo;
+    const ja = a | 0;
+    const jb = b | 0;
+    const jc = c | 0;
+    const jd = d | 0;
+    // NaN and values off the table fail the tests (NaN | 0 is 0, never equal to NaN)
+    if (ja === a && ja >= 0 && ja < span) perValue[ja]!++;
+    else off[k++] = i;
+    if (jb === b && jb >= 0 && jb < span) perValue[span + jb]!++;
+    else off[k++] = i + 1;
+    if (jc === c && jc >= 0 && jc < span) perValue[2 * span + jc]!++;
+    else off[k++] = i + 2;
+    if (jd === d && jd >= 0 && jd < span) perValue[3 * span + jd]!++;
+    else off[k++] = i + 3;
+  }
+  for (; i < n; i++) {
+    const ja = gridIndex(table, unit, gridLo, v[i]!);
+    if (ja >= 0) perValue[ja]!++;
+    else off[k++] = i;
+  }
+  return k;
+}
+
+/**
  * One numeric column's cells counted: the sums returned, the bins in `scratch.bins[0..edges + 2)`
  * (functions of their own: small loops V8 optimises once,
  * whatever the mix of columns around them).
@@ -358,7 +431,10 @@ function countCellsAt(
  * the value counters afterwards (O(span) ≤ O(rows)). The counters come in LANES copies, cell i in
  * copy i mod LANES: an increment then never waits for the one before it to the same counter (a
  * column of few values hits one counter in a row), which made the plain loop three times slower.
- * Cells off the table (missing, fractional, outside the edges) are counted one by one after.
+ * Cells off the table (missing, fractional, outside the edges) are counted one by one after. A table
+ * of at most GRID_COUNT_MAX_VALUES points is first offered to the WebAssembly kernel
+ * (grid-count-wasm.ts), which counts a column of only those points and missing cells about four
+ * times as fast and declines any other: the same per-value counts, so the same sums and bins.
  */
 export function countNumeric(
   v: Float64Array,
@@ -379,53 +455,17 @@ export function countNumeric(
   const table = look.table;
   if (table !== null && table.length <= n) {
     const span = table.length;
-    const lo = look.lo;
-    const perValue = scratch.perValue.fill(0, 0, LANES * span);
-    const off = scratch.off;
     const unit = look.unit;
     const gridLo = look.gridLo;
+    const perValue = scratch.perValue.fill(0, 0, LANES * span);
+    const off = scratch.off;
     let k = 0;
-    let i = 0;
-    if (unit !== 1) {
-      // a grid of decimals: each cell's grid index checked exactly (gridIndex)
-      for (; i + LANES <= n; i += LANES) {
-        const ja = gridIndex(table, unit, gridLo, v[i]!);
-        const jb = gridIndex(table, unit, gridLo, v[i + 1]!);
-        const jc = gridIndex(table, unit, gridLo, v[i + 2]!);
-        const jd = gridIndex(table, unit, gridLo, v[i + 3]!);
-        if (ja >= 0) perValue[ja]!++;
-        else off[k++] = i;
-        if (jb >= 0) perValue[span + jb]!++;
-        else off[k++] = i + 1;
-        if (jc >= 0) perValue[2 * span + jc]!++;
-        else off[k++] = i + 2;
-        if (jd >= 0) perValue[3 * span + jd]!++;
-        else off[k++] = i + 3;
-      }
-    }
-    for (; i + LANES <= n; i += LANES) {
-      const a = v[i]! - lo;
-      const b = v[i + 1]! - lo;
-      const c = v[i + 2]! - lo;
-      const d = v[i + 3]! - lo;
-      const ja = a | 0;
-      const jb = b | 0;
-      const jc = c | 0;
-      const jd = d | 0;
-      // NaN and values off the table fail the tests (NaN | 0 is 0, never equal to NaN)
-      if (ja === a && ja >= 0 && ja < span) perValue[ja]!++;
-      else off[k++] = i;
-      if (jb === b && jb >= 0 && jb < span) perValue[span + jb]!++;
-      else off[k++] = i + 1;
-      if (jc === c && jc >= 0 && jc < span) perValue[2 * span + jc]!++;
-      else off[k++] = i + 2;
-      if (jd === d && jd >= 0 && jd < span) perValue[3 * span + jd]!++;
-      else off[k++] = i + 3;
-    }
-    for (; i < n; i++) {
-      const ja = gridIndex(table, unit, gridLo, v[i]!);
-      if (ja >= 0) perValue[ja]!++;
-      else off[k++] = i;
+    // a few grid points, every cell one of them or missing: counted by the WebAssembly kernel
+    const missing = look.values === null ? -1 : countGridValues(v, n, look.values, perValue);
+    if (missing >= 0) s.missing = missing;
+    else {
+      perValue.fill(0, 0, span);
+      k = countPerValue(v, n, look, perValue, off);
     }
     let { sum, sumsq, min, max } = s;
     for (let j = 0; j < span; j++) {

@@ -1,7 +1,8 @@
 /**
  * Monitoring in the server (src/monitor/ does the work): every scored batch's counts — made on the
  * scoring thread for CSV uploads (score-csv.ts), here for `POST /predict/records` — go into the served
- * model's open window; a tick (every `tickMs`, 5 s by default) closes windows past their time, adds
+ * model's open window; a tick (every `tickMs`, 5 s by default) closes the windows that are due (past
+ * their time, or full and now `windowMinSeconds` old: with no more traffic they close there), adds
  * what `netsec predict` left in the inboxes and saves. Each closed window sets the Prometheus gauges.
  * The server owns NETSEC_HOME/monitoring/ while it runs (monitoring/server.json).
  */

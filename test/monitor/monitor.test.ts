@@ -118,7 +118,7 @@ describe("monitoring windows", () => {
   it("closes at the row count, keeps the open window, and a restart keeps both", () => {
     const h = join(tmp.dir, "h1");
     const { log } = capture();
-    const a = new Monitor(h, { windowRows: 3000 }, log, null);
+    const a = new Monitor(h, { windowMinSeconds: 0, windowRows: 3000 }, log, null);
     const t0 = new Date("2026-01-01T00:00:00Z");
     a.record(model(), batch(0, 2000), t0);
     a.record(model(), batch(2000, 2000), new Date(t0.getTime() + 1000)); // 4000 ≥ 3000: closes
@@ -132,7 +132,7 @@ describe("monitoring windows", () => {
     expect(v.windows[0]!.drifted).toEqual([]);
     expect(v.latest?.inputs.n_current).toBe(4000);
     // a new process on the same home: the same history and open window
-    const b = new Monitor(h, { windowRows: 3000 }, log, null);
+    const b = new Monitor(h, { windowMinSeconds: 0, windowRows: 3000 }, log, null);
     expect(b.view("phish")).toEqual(v);
     b.record(model(), batch(4500, 2500), new Date(t0.getTime() + 3000));
     expect(b.view("phish").windows.map((w) => w.rows)).toEqual([4000, 3000]);
@@ -140,8 +140,13 @@ describe("monitoring windows", () => {
 
   it("batches counted straight into the open window (recordScored) close, save and restart as added counts do", () => {
     const { log } = capture();
-    const direct = new Monitor(join(tmp.dir, "h-direct"), { windowRows: 3000 }, log, null);
-    const added = new Monitor(join(tmp.dir, "h-added"), { windowRows: 3000 }, log, null);
+    const direct = new Monitor(
+      join(tmp.dir, "h-direct"),
+      { windowMinSeconds: 0, windowRows: 3000 },
+      log,
+      null,
+    );
+    const added = new Monitor(join(tmp.dir, "h-added"), { windowMinSeconds: 0, windowRows: 3000 }, log, null);
     const ref = readMonitorReference(bundle)!;
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     const score = (from: number, m: Monitor, d: Monitor) => {
@@ -154,7 +159,12 @@ describe("monitoring windows", () => {
     direct.save();
     expect(direct.view("phish").open).toMatchObject({ rows: 2500 });
     // a new process on the same home goes on from the saved counts; the 30th batch closes the window
-    const again = new Monitor(join(tmp.dir, "h-direct"), { windowRows: 3000 }, log, null);
+    const again = new Monitor(
+      join(tmp.dir, "h-direct"),
+      { windowMinSeconds: 0, windowRows: 3000 },
+      log,
+      null,
+    );
     expect(again.view("phish").open).toMatchObject({ rows: 2500 });
     for (let from = 2500; from < 3200; from += 100) score(from, again, added);
     const [v, w] = [again.view("phish"), added.view("phish")];
@@ -167,15 +177,17 @@ describe("monitoring windows", () => {
     score(3200, again, added);
     again.save();
     expect(windowLines(join(tmp.dir, "h-direct"))).toEqual(v.windows);
-    expect(new Monitor(join(tmp.dir, "h-direct"), { windowRows: 3000 }, log, null).view("phish")).toEqual(
-      again.view("phish"),
-    );
+    expect(
+      new Monitor(join(tmp.dir, "h-direct"), { windowMinSeconds: 0, windowRows: 3000 }, log, null).view(
+        "phish",
+      ),
+    ).toEqual(again.view("phish"));
   });
 
   it("over 1,000,000 scored rows the state stays the size retention allows (flat memory)", () => {
     const h = join(tmp.dir, "h-million");
     const { log } = capture();
-    const m = new Monitor(h, { windowRows: 10_000, retention: 5 }, log, null);
+    const m = new Monitor(h, { windowMinSeconds: 0, windowRows: 10_000, retention: 5 }, log, null);
     const { state, windows } = homeLayout(h).monitorModel("phish");
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     const sizes: number[] = [];
@@ -207,7 +219,7 @@ describe("monitoring windows", () => {
 
   it("the state file holds no closed window: a save writes the open window, never the history again", () => {
     const h = join(tmp.dir, "h-append");
-    const m = new Monitor(h, { windowRows: 1000, retention: 720 }, capture().log, null);
+    const m = new Monitor(h, { windowMinSeconds: 0, windowRows: 1000, retention: 720 }, capture().log, null);
     const { state } = homeLayout(h).monitorModel("phish");
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     for (let i = 0; i < 30; i++) m.record(model(), batch(i * 10, 1000), new Date(t0 + i * 1000));
@@ -229,7 +241,7 @@ describe("monitoring windows", () => {
 
   it("a state saved with its windows inside (before windows.jsonl) keeps them, moved to windows.jsonl", () => {
     const h = join(tmp.dir, "h-legacy");
-    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const m = new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null);
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     for (let i = 0; i < 3; i++) m.record(model(), batch(i * 1000, 1000), new Date(t0 + i * 1000));
     m.record(model(), batch(3000, 200), new Date(t0 + 5000));
@@ -239,12 +251,14 @@ describe("monitoring windows", () => {
     // the older layout: the closed windows' summaries in the state, no windows.jsonl
     writeFileSync(state, JSON.stringify({ ...JSON.parse(readFileSync(state, "utf8")), windows: v.windows }));
     rmSync(windows);
-    const again = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const again = new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null);
     expect(again.view("phish")).toEqual(v);
     expect(windowLines(h)).toEqual(v.windows);
     again.save();
     expect(JSON.parse(readFileSync(state, "utf8")).windows).toBeUndefined();
-    expect(new Monitor(h, { windowRows: 1000 }, capture().log, null).view("phish")).toEqual(v);
+    expect(
+      new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null).view("phish"),
+    ).toEqual(v);
   });
 
   it("a home moved elsewhere keeps its monitoring: the open window goes on, the latest report renders", () => {
@@ -253,7 +267,7 @@ describe("monitoring windows", () => {
     cpSync(home, first, { recursive: true });
     const at = (h: string) => model({ dir: new ModelRegistry(h).resolve("champion").dir });
     const t0 = Date.parse("2026-01-01T00:00:00Z");
-    const settings = { windowRows: 1000 };
+    const settings = { windowMinSeconds: 0, windowRows: 1000 };
     const m = new Monitor(first, settings, capture().log, null);
     for (let i = 0; i < 3; i++) m.record(at(first), batch(i * 500, 500), new Date(t0 + i * 1000));
     m.save();
@@ -282,7 +296,7 @@ describe("monitoring windows", () => {
     cpSync(home, first, { recursive: true });
     const dirIn = (h: string) => new ModelRegistry(h).resolve("champion").dir;
     const t0 = Date.parse("2026-01-01T00:00:00Z");
-    const m = new Monitor(first, { windowRows: 1000 }, capture().log, null);
+    const m = new Monitor(first, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null);
     m.record(model({ dir: dirIn(first) }), batch(0, 1000), new Date(t0));
     m.record(model({ dir: dirIn(first) }), batch(1000, 300), new Date(t0 + 1000));
     m.save();
@@ -301,7 +315,7 @@ describe("monitoring windows", () => {
     const moved = join(tmp.dir, "h-abs-to");
     cpSync(first, moved, { recursive: true });
     rmSync(first, { recursive: true });
-    const again = new Monitor(moved, { windowRows: 1000 }, capture().log, null);
+    const again = new Monitor(moved, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null);
     const w = again.view("phish");
     expect(w.open).toEqual(v.open);
     expect(w.latest?.inputs.columns).toEqual(v.latest?.inputs.columns);
@@ -320,7 +334,7 @@ describe("monitoring windows", () => {
     cpSync(bundle, copy, { recursive: true });
     writeFileSync(join(copy, "model.json"), "not the model");
     const h = join(tmp.dir, "h-no-model");
-    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const m = new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null);
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     m.record(model({ dir: copy }), batch(0, 1000), new Date(t0));
     const v = m.view("phish");
@@ -328,14 +342,15 @@ describe("monitoring windows", () => {
     expect(v.latest?.inputs.n_current).toBe(1000);
     // and after a restart, the latest window's reports measured again from its counts
     m.save();
-    expect(new Monitor(h, { windowRows: 1000 }, capture().log, null).view("phish").latest?.inputs).toEqual(
-      v.latest?.inputs,
-    );
+    expect(
+      new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null).view("phish").latest
+        ?.inputs,
+    ).toEqual(v.latest?.inputs);
   });
 
   it("a crash after a window's close was appended but before the state was saved counts nothing twice", () => {
     const h = join(tmp.dir, "h-crash");
-    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const m = new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null);
     const { state } = homeLayout(h).monitorModel("phish");
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     m.record(model(), batch(0, 600), new Date(t0));
@@ -345,7 +360,7 @@ describe("monitoring windows", () => {
     m.save();
     // the state as it was before the close (its rewrite lost), the closed window appended
     writeFileSync(state, stale);
-    const again = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const again = new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null);
     const v = again.view("phish");
     expect(v.windows.map((w) => w.rows)).toEqual([1200]);
     expect(v.open).toBeNull();
@@ -356,26 +371,28 @@ describe("monitoring windows", () => {
   it("a window opened in the millisecond the previous one closed is kept across a restart", () => {
     // a crash between the append and the state's rewrite is told by the windows' numbers, not by times
     const h = join(tmp.dir, "h-same-ms");
-    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const m = new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null);
     const t0 = new Date("2026-01-01T00:00:00Z");
     m.record(model(), batch(0, 1000), t0); // closes at t0
     m.record(model(), batch(1000, 500), t0); // opens at t0
     m.save();
-    const again = new Monitor(h, { windowRows: 1000 }, capture().log, null).view("phish");
+    const again = new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null).view(
+      "phish",
+    );
     expect(again.windows.map((w) => [w.start, w.rows])).toEqual([[t0.toISOString(), 1000]]);
     expect(again.open).toMatchObject({ start: t0.toISOString(), rows: 500 });
   });
 
   it("a line of windows.jsonl cut short by a crash is skipped; the lines after it stay whole", () => {
     const h = join(tmp.dir, "h-torn");
-    const m = new Monitor(h, { windowRows: 1000 }, capture().log, null);
+    const m = new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, capture().log, null);
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     m.record(model(), batch(0, 1000), new Date(t0));
     m.save();
     const { windows } = homeLayout(h).monitorModel("phish");
     writeFileSync(windows, `${readFileSync(windows, "utf8")}{"version":"phish:1","sta`);
     const { logs, log } = capture();
-    const again = new Monitor(h, { windowRows: 1000 }, log, null);
+    const again = new Monitor(h, { windowMinSeconds: 0, windowRows: 1000 }, log, null);
     again.record(model(), batch(1000, 1000), new Date(t0 + 1000));
     again.save();
     expect(again.view("phish").windows.map((w) => w.start)).toEqual([
@@ -422,6 +439,92 @@ describe("monitoring windows", () => {
     expect(m.view("phish", new Date(Date.parse(w[2]!.end))).windows).toHaveLength(1);
   });
 
+  it("a window with its rows but young stays open; it closes at its minimum age, by the tick or the next batch", () => {
+    const h = join(tmp.dir, "h-min-age");
+    const m = new Monitor(
+      h,
+      { windowRows: 1000, windowMinSeconds: 60, windowSeconds: 3600 },
+      capture().log,
+      null,
+    );
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    const at = (s: number) => new Date(t0 + s * 1000);
+    m.record(model(), batch(0, 1000), at(0)); // its rows at once, 0 s old: open
+    m.record(model(), batch(1000, 1500), at(30)); // 2,500 rows, 30 s old: open
+    m.tick(at(59.999));
+    expect(m.view("phish")).toMatchObject({ windows: [], open: { rows: 2500, start: at(0).toISOString() } });
+    // no more traffic: the tick closes it once it is 60 s old, with every row it had
+    m.tick(at(60));
+    let v = m.view("phish");
+    expect(v.open).toBeNull();
+    expect(v.windows.map((w) => [w.rows, w.start, w.end])).toEqual([
+      [2500, at(0).toISOString(), at(60).toISOString()],
+    ]);
+    // a window that reached its age before its rows closes at the batch that brings the rows
+    m.record(model(), batch(2500, 600), at(100));
+    m.record(model(), batch(3100, 600), at(170)); // 1,200 rows, 70 s old: closes here
+    expect(m.view("phish").windows.map((w) => [w.rows, w.end])).toEqual([
+      [2500, at(60).toISOString()],
+      [1200, at(170).toISOString()],
+    ]);
+    // full and young, then a batch after its age (before any tick): the window closes first and the
+    // batch opens the next one
+    m.record(model(), batch(3700, 1000), at(200));
+    m.record(model(), batch(4700, 300), at(265));
+    v = m.view("phish");
+    expect(v.windows.map((w) => [w.rows, w.end])).toContainEqual([1000, at(265).toISOString()]);
+    expect(v.open).toMatchObject({ rows: 300, start: at(265).toISOString() });
+    // the state on disk: a restarted process closes the full window at its age, too
+    m.record(model(), batch(5000, 800), at(280)); // 1,100 rows, 15 s old
+    m.save();
+    const again = new Monitor(h, { windowRows: 1000, windowMinSeconds: 60 }, capture().log, null);
+    again.tick(at(300));
+    expect(again.view("phish").open).toMatchObject({ rows: 1100 });
+    again.tick(at(325));
+    expect(again.view("phish").open).toBeNull();
+    expect(again.view("phish").windows.at(-1)).toMatchObject({ rows: 1100, end: at(325).toISOString() });
+  });
+
+  it("the window's age limit still closes a window short of its rows; 0 s of minimum age closes at the rows", () => {
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    const at = (s: number) => new Date(t0 + s * 1000);
+    const aged = new Monitor(
+      join(tmp.dir, "h-max-age"),
+      { windowRows: 5000, windowMinSeconds: 60, windowSeconds: 300 },
+      capture().log,
+      null,
+    );
+    aged.record(model(), batch(0, 400), at(0));
+    aged.tick(at(299));
+    expect(aged.view("phish").open).toMatchObject({ rows: 400 });
+    aged.tick(at(300));
+    expect(aged.view("phish").windows.map((w) => [w.rows, w.end])).toEqual([[400, at(300).toISOString()]]);
+    // a minimum age longer than the age limit: the age limit closes it, full or not
+    const longer = new Monitor(
+      join(tmp.dir, "h-min-over-max"),
+      { windowRows: 100, windowMinSeconds: 600, windowSeconds: 300 },
+      capture().log,
+      null,
+    );
+    longer.record(model(), batch(0, 400), at(0));
+    longer.tick(at(299));
+    expect(longer.view("phish").open).toMatchObject({ rows: 400 });
+    longer.record(model(), batch(400, 100), at(300)); // 300 s old before it: closed, then a new one
+    expect(longer.view("phish").windows.map((w) => w.rows)).toEqual([400]);
+    expect(longer.view("phish").open).toMatchObject({ rows: 100 });
+    // 0: today's rule, closed at the batch that brings the rows however young
+    const zero = new Monitor(
+      join(tmp.dir, "h-min-zero"),
+      { windowRows: 1000, windowMinSeconds: 0 },
+      capture().log,
+      null,
+    );
+    zero.record(model(), batch(0, 600), at(0));
+    zero.record(model(), batch(600, 600), at(0.001));
+    expect(zero.view("phish").windows.map((w) => w.rows)).toEqual([1200]);
+    expect(zero.view("phish").open).toBeNull();
+  });
+
   it("a new version closes the open window and opens its own", () => {
     const h = join(tmp.dir, "h3");
     const m = new Monitor(h, { windowRows: 1e9 }, capture().log, null);
@@ -449,7 +552,12 @@ describe("monitoring windows", () => {
     const threats = Int32Array.from([...bp.predict(frame).isThreat].flatMap((t, i) => (t === 1 ? [i] : [])));
     const shifted = frame.take(threats);
     const sink = new Recorder(capture().log, null);
-    const m = new Monitor(join(tmp.dir, "h5"), { windowRows: 2000 }, capture().log, sink);
+    const m = new Monitor(
+      join(tmp.dir, "h5"),
+      { windowMinSeconds: 0, windowRows: 2000 },
+      capture().log,
+      sink,
+    );
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     m.record(model(), batch(0, 2000, shifted), new Date(t0));
     const rules = sink.alerts.map((a) => a.rule);
@@ -466,10 +574,7 @@ describe("monitoring windows", () => {
   it("netsec predict counts into the model's windows; netsec monitor shows them", () => {
     const r = runCli(
       ["predict", "--model", "champion", "--input", PHISHING_CSV, "--output", join(tmp.dir, "out.csv")],
-      {
-        ...env,
-        NETSEC_MONITOR_WINDOW_ROWS: "5000",
-      },
+      { ...env, NETSEC_MONITOR_WINDOW_ROWS: "5000", NETSEC_MONITOR_WINDOW_MIN_SECONDS: "0" },
     );
     expect(r.code, r.stderr).toBe(0);
     const name = new ModelRegistry(home).resolve("champion").name;
@@ -483,6 +588,16 @@ describe("monitoring windows", () => {
     // 11,055 rows in one batch: one window (it closes at the first batch reaching 5,000 rows)
     expect(models[0]!.windows.map((w) => w.rows)).toEqual([frame.nRows]);
     expect(readdirSync(homeLayout(home).monitoring)).toContain(name);
+    // with the default minimum age (60 s) the same 11,055 rows stay in an open window: a run of
+    // `netsec predict` is younger than that (the tick of a server or `netsec monitor` closes it later)
+    const again = runCli(
+      ["predict", "--model", "champion", "--input", PHISHING_CSV, "--output", join(tmp.dir, "out2.csv")],
+      { ...env, NETSEC_MONITOR_WINDOW_ROWS: "5000" },
+    );
+    expect(again.code, again.stderr).toBe(0);
+    const shown = (runCli(["monitor", "--json"], env).json as { models: typeof models }).models[0]!;
+    expect(shown.windows.map((w) => w.rows)).toEqual([frame.nRows]);
+    expect(shown.open?.rows).toBe(frame.nRows);
     const bad = runCli(["monitor", "--since", "yesterday"], env);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("--since");

@@ -16,7 +16,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadPredictor } from "../../src/bundle/load.ts";
 import { ModelRegistry } from "../../src/bundle/registry.ts";
 import { homeLayout } from "../../src/config/home.ts";
@@ -62,7 +62,7 @@ async function start(monitoring: MonitoringOptions): Promise<FastifyInstance> {
 }
 
 const settings = (over: Partial<NonNullable<MonitoringOptions["settings"]>> = {}): MonitoringOptions => ({
-  settings: { windowRows: TEST_ROWS, ...over },
+  settings: { windowRows: TEST_ROWS, windowMinSeconds: 0, ...over },
   webhook: { url, secret: SECRET, backoffMs: 10 },
   tickMs: 3_600_000,
 });
@@ -81,7 +81,14 @@ interface Monitoring {
   model: string;
   status: string;
   open: { rows: number } | null;
-  windows: { rows: number; drifted: string[]; alerts: string[]; outputs: { threat_rate: number } }[];
+  windows: {
+    rows: number;
+    start: string;
+    end: string;
+    drifted: string[];
+    alerts: string[];
+    outputs: { threat_rate: number };
+  }[];
   latest: { inputs: { drifted_columns: string[] } } | null;
 }
 
@@ -217,5 +224,33 @@ describe("monitoring the traffic a champion scores", () => {
     expect(kept.slice(-4, -1).map((l) => ({ ...JSON.parse(l), n: undefined }))).toEqual(
       m.windows.map((w) => ({ ...w, n: undefined })),
     );
+  });
+
+  it("a full window younger than the minimum age closes at that age on the server's timer, with no more uploads", async () => {
+    await app.close();
+    // the server's clock and its tick's timer, advanced by hand (the scoring threads run as ever)
+    vi.useFakeTimers({ toFake: ["Date", "setInterval", "clearInterval"] });
+    try {
+      app = await start({ ...settings({ windowMinSeconds: 60, retention: 720 }), tickMs: 5000 });
+      expect((await monitoring()).open).toBeNull();
+      const closed = (await monitoring()).windows.length;
+      const opened = Date.now();
+      await upload(lines("KDDTest+.txt")); // the window's 22,544 rows at once
+      vi.advanceTimersByTime(55_000); // eleven ticks: 55 s old, still open
+      let m = await monitoring();
+      expect(m.open?.rows).toBe(TEST_ROWS);
+      expect(m.windows).toHaveLength(closed);
+      vi.advanceTimersByTime(5_000); // the tick at 60 s closes it
+      m = await monitoring();
+      expect(m.open).toBeNull();
+      expect(m.windows).toHaveLength(closed + 1);
+      const w = m.windows.at(-1)!;
+      expect(w.rows).toBe(TEST_ROWS);
+      expect(Date.parse(w.end) - Date.parse(w.start)).toBe(60_000);
+      expect(Date.parse(w.start)).toBe(opened);
+    } finally {
+      await app.close();
+      vi.useRealTimers();
+    }
   });
 });

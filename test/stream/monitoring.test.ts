@@ -80,6 +80,7 @@ function monitorView(h: string, rows: number) {
     ...env,
     NETSEC_HOME: h,
     NETSEC_MONITOR_WINDOW_ROWS: String(rows),
+    NETSEC_MONITOR_WINDOW_MIN_SECONDS: "0",
   });
   expect(r.code, r.stderr).toBe(0);
   const last = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as {
@@ -99,7 +100,7 @@ function liveProcess(): ChildProcess {
 
 describe("the stream consumer feeds monitoring", () => {
   it("scored batches fill the champion's windows, which netsec monitor shows", async () => {
-    const m = new StreamMonitoring(home, { windowRows: 1000 }, silentLogger, sink(), {
+    const m = new StreamMonitoring(home, { windowMinSeconds: 0, windowRows: 1000 }, silentLogger, sink(), {
       group: "g",
       tickMs: 60_000,
     });
@@ -130,10 +131,16 @@ describe("the stream consumer feeds monitoring", () => {
     const layout = homeLayout(h);
     const other = liveProcess();
     try {
-      const m = new StreamMonitoring(h, { windowRows: 1_000_000 }, silentLogger, sink(), {
-        group: "g",
-        tickMs: 60_000,
-      });
+      const m = new StreamMonitoring(
+        h,
+        { windowMinSeconds: 0, windowRows: 1_000_000 },
+        silentLogger,
+        sink(),
+        {
+          group: "g",
+          tickMs: 60_000,
+        },
+      );
       m.tick(); // no owner yet: this process takes monitoring/
       expect(m.owns).toBe(true);
       // a server starting takes it over (claimMonitoring writes its pid)
@@ -163,7 +170,7 @@ describe("the stream consumer feeds monitoring", () => {
 
   it("two members scoring the same records around a rebalance count each record once", async () => {
     const h = join(tmp.dir, "h5");
-    const settings = { windowRows: 800 };
+    const settings = { windowMinSeconds: 0, windowRows: 800 };
     const a = new StreamMonitoring(h, settings, silentLogger, sink(), { group: "g", tickMs: 60_000 });
     const b = new StreamMonitoring(h, settings, silentLogger, sink(), { group: "g", tickMs: 60_000 });
     // a scored offsets 0–499 and lost the partition; its new owner b reads it from offset 0 again
@@ -191,10 +198,16 @@ describe("the stream consumer feeds monitoring", () => {
     const ledger = homeLayout(h).streamOffsets("g", "flows");
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
-      const m = new StreamMonitoring(h, { windowRows: 1_000_000 }, silentLogger, sink(), {
-        group: "g",
-        tickMs: 60_000,
-      });
+      const m = new StreamMonitoring(
+        h,
+        { windowMinSeconds: 0, windowRows: 1_000_000 },
+        silentLogger,
+        sink(),
+        {
+          group: "g",
+          tickMs: 60_000,
+        },
+      );
       const first = scoreBatch(records(0, 300), decode(), p);
       // records 200–499: 200–299 read again (a rebalance), counted once between the two batches
       const again = scoreBatch(records(200, 300), decode(), p);
@@ -213,6 +226,30 @@ describe("the stream consumer feeds monitoring", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("a window with its rows closes once it is the minimum age old, at the consumer's tick", async () => {
+    const h = join(tmp.dir, "h-min-age");
+    const m = new StreamMonitoring(h, { windowRows: 1000, windowMinSeconds: 60 }, silentLogger, sink(), {
+      group: "g",
+      tickMs: 60_000,
+    });
+    const t0 = Date.now();
+    count(m, scoreBatch(records(0, 600), decode(), p));
+    count(m, scoreBatch(records(600, 600), decode(), p));
+    m.tick(new Date(t0)); // 1,200 rows into the window: full, 0 s old
+    m.tick(new Date(t0 + 59_000));
+    const { state, windows } = homeLayout(h).monitorModel(p.version.split(":")[0]!);
+    const saved = () =>
+      JSON.parse(readFileSync(state, "utf8")) as { open: { counts: { rows: number } } | null };
+    expect(saved().open?.counts.rows).toBe(1200);
+    expect(existsSync(windows)).toBe(false);
+    m.tick(new Date(t0 + 60_000)); // no more records: closed here
+    expect(saved().open).toBeNull();
+    await m.stop();
+    const [view] = monitorView(h, 1000);
+    expect(view!.windows.map((w) => w.rows)).toEqual([1200]);
+    expect(view!.open).toBeNull();
   });
 
   it("a bundle whose reference is damaged costs the batch's counts, never the stream", async () => {

@@ -2,7 +2,7 @@
  * `netsec monitor [--model <name>] [--since <when>] [--json]`: each monitored model's windows of scored
  * traffic (served or `netsec predict`), their drift against the training reference and alerts, and
  * the latest window's drifted inputs. Without a running server it first adds what `netsec predict`
- * left in the inboxes and closes windows past their time (as the server's tick would).
+ * left in the inboxes and closes the windows that are due (as the server's tick would).
  */
 import type { Command } from "commander";
 import { NetsecError } from "../../core/errors.ts";

@@ -32,7 +32,7 @@ export async function monitoringPage(v: MonitoringView, version: string | null):
   const body = html`<section class="card">
   <h1>Monitoring — ${v.model}</h1>
   ${v.message ? html`<p class="error">${v.message}</p>` : ""}
-  <p>Windows close at ${int(v.settings.window_rows)} rows or after ${int(v.settings.window_seconds)} s, whichever comes first; the last ${int(v.settings.retention)} are kept.
+  <p>Windows close at ${int(v.settings.window_rows)} rows once at least ${int(v.settings.window_min_seconds)} s old, or after ${int(v.settings.window_seconds)} s whatever their rows; the last ${int(v.settings.retention)} are kept.
   ${v.open ? html`Open window: <code>${v.open.version}</code>, ${int(v.open.rows)} rows since ${v.open.start}.` : "No open window."}</p>
   ${
     l
