@@ -214,24 +214,7 @@ export interface ConsumerOptions {
   /** How long the group waits for a silent member before giving its partitions away (ms). */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
-  /** Bytes of records one fetch response carries at most (default FETCH_MAX_BYTES; benchmarks vary it). */
-  fetchMaxBytes?: number;
 }
-
-/**
- * Bytes of records one fetch response carries at most (the broker still sends a first record batch
- * larger than this whole). The client decodes a response in one synchronous pass and hands every
- * record over before anything else on the thread runs; with its default (50 MiB) a consumer catching
- * up decoded ≈ 100,000 phishing records at once, 230–318 ms of the stream thread's own CPU in one block
- * (publishing's acknowledgements, hand-offs to scoring and commits waiting behind it), and fetched far
- * past the stream's backpressure bound (a pause only stops the next fetch). At 1 MiB (≈ 1,500 such
- * records) the longest block was 5–9 ms, the decoding's CPU a record fell (1.2–1.8 against 2.2–2.5 µs:
- * fewer decoded records outlive a young-generation collection) and a backlog was read no slower;
- * 256 KiB cost more CPU a record, 4 MiB made blocks of 16–108 ms (`bench/stream-fetch.ts`,
- * BENCHMARKS.md "Streaming", lane U4). The next fetch is sent as soon as a response is handed over, so
- * a backlog costs one round trip to the broker per MiB.
- */
-export const FETCH_MAX_BYTES = 1024 * 1024;
 
 /**
  * An `error` listener on a Kafka client (Node's EventEmitter rule: an `error` event nobody listens to
@@ -318,8 +301,6 @@ export class StreamConsumer {
       sessionTimeout: session,
       heartbeatInterval: this.opts.heartbeatIntervalMs ?? Math.min(1000, Math.floor(session / 3)),
       rebalanceTimeout: session * 2,
-      // (per response, and per partition within it: the client's maxBytesPerPartition defaults to it)
-      maxBytes: this.opts.fetchMaxBytes ?? FETCH_MAX_BYTES,
     });
   }
 
