@@ -38,6 +38,22 @@ function getPool(threads: number): Piscina {
 }
 
 /**
+ * One worker thread of its own, running the tasks of `src/core/tasks.ts` one at a time for its owner's
+ * life (the stream's scoring thread, the alert store's writer). Marked as a pool worker (inWorker), so
+ * it starts no pool or helper thread of its own: the work it is given runs on it alone.
+ */
+export function dedicatedThread(): Piscina {
+  return new Piscina({
+    filename: new URL("./worker.ts", import.meta.url).href,
+    minThreads: 1,
+    maxThreads: 1,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    concurrentTasksPerWorker: 1,
+    env: { ...process.env, NETSEC_IN_WORKER: "1" },
+  });
+}
+
+/**
  * Run tasks on up to `threads` workers; results in task order. With threads <= 1, or inside a worker,
  * tasks run inline in this thread (same code path, same results).
  */

@@ -13,8 +13,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { BroadcastChannel, type Worker } from "node:worker_threads";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import { NetsecError } from "../core/errors.ts";
+import { dedicatedThread } from "../core/pool.ts";
 import { type Task, type TaskResult, task } from "../core/tasks.ts";
 import { alertColumnBuffers, alertColumns } from "./alert-columns.ts";
 import type { AlertTaskResult, AlertWriterSettings } from "./alert-task.ts";
@@ -53,15 +54,7 @@ export class ThreadedAlertStore implements AlertStore {
     this.waits.onmessage = (ev) => say(String(ev.data));
     // (the channel alone must not keep the process running)
     this.waits.unref();
-    this.pool = new Piscina({
-      filename: new URL("../core/worker.ts", import.meta.url).href,
-      minThreads: 1,
-      maxThreads: 1,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: 1,
-      // (no pool or helper threads of its own: inWorker)
-      env: { ...process.env, NETSEC_IN_WORKER: "1" },
-    });
+    this.pool = dedicatedThread();
     this.pool.on("workerDestroy", () => {
       // a thread that goes away outside close() took the open store (and a held write) with it
       if (this.closing === null) this.broken ??= this.threadFailed("it stopped");

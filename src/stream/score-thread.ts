@@ -10,9 +10,10 @@
  * there, its batch and every later one uncommitted, and the group reads them again.
  */
 import type { Worker } from "node:worker_threads";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import type { Prediction, Predictor } from "../bundle/predictor.ts";
 import { Frame } from "../core/frame.ts";
+import { dedicatedThread } from "../core/pool.ts";
 import { task } from "../core/tasks.ts";
 import type { RecordFormat } from "./records.ts";
 import type { ScoredRecords } from "./score-task.ts";
@@ -31,15 +32,7 @@ export class ScoringThread {
   constructor(format: RecordFormat, csvHeader: readonly string[]) {
     this.format = format;
     this.csvHeader = csvHeader;
-    this.pool = new Piscina({
-      filename: new URL("../core/worker.ts", import.meta.url).href,
-      minThreads: 1,
-      maxThreads: 1,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: 1,
-      // the thread walks the trees itself: no helper thread, no pool of its own (inWorker)
-      env: { ...process.env, NETSEC_IN_WORKER: "1" },
-    });
+    this.pool = dedicatedThread();
   }
 
   /** Whether `p` can be scored on the thread: a bundle on disk that makes labels from scores. */
