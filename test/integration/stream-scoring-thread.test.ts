@@ -7,7 +7,6 @@
  * subject here.
  */
 
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPredictor } from "../../src/bundle/bundle.ts";
@@ -23,11 +22,10 @@ import { decoder } from "../../src/stream/records.ts";
 import { type StreamHandle, startStream } from "../../src/stream/run.ts";
 import { ScoringThread, type ThreadScored } from "../../src/stream/score-thread.ts";
 import { trainQuickForest } from "../helpers/cli.ts";
-import { PHISHING_CSV, tempDir } from "../helpers/env.ts";
+import { tempDir } from "../helpers/env.ts";
+import { phishingJsonRecords, testKafkaBrokers } from "../helpers/stream.ts";
 
-const brokers = process.env.NETSEC_TEST_KAFKA_BROKERS;
-if (!brokers)
-  throw new Error("NETSEC_TEST_KAFKA_BROKERS is not set: the integration global set-up starts Kafka");
+const brokers = testKafkaBrokers();
 const tmp = tempDir();
 const home = join(tmp.dir, "home");
 const run = Date.now().toString(36);
@@ -39,11 +37,7 @@ let records: string[];
 beforeAll(() => {
   const t = trainQuickForest({ NETSEC_HOME: home, NETSEC_STORE_URI: "" });
   expect(t.code, t.stderr).toBe(0);
-  const lines = readFileSync(PHISHING_CSV, "utf8").trim().split(/\r?\n/);
-  header = lines[0]!.replace(/"/g, "").split(",");
-  records = lines
-    .slice(1, N + 1)
-    .map((l) => JSON.stringify(Object.fromEntries(l.split(",").map((v, i) => [header[i]!, v]))));
+  ({ header, records } = phishingJsonRecords(N));
 }, 120_000);
 
 afterAll(() => tmp.cleanup());
