@@ -291,10 +291,14 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
     const kafka = { NETSEC_ALERT_KAFKA_BROKERS: brokers!, NETSEC_ALERT_KAFKA_TOPIC: topic };
     const p = runCli(
       ["predict", "--model", bundle, "--input", oneClass, "--output", join(tmp.dir, "o.csv"), "--json"],
-      { ...fresh, ...kafka, NETSEC_MONITOR_WINDOW_ROWS: "100" },
+      { ...fresh, ...kafka, NETSEC_MONITOR_WINDOW_ROWS: "100", NETSEC_MONITOR_WINDOW_MIN_SECONDS: "0" },
     );
     expect(p.code, p.stderr).toBe(0);
-    const mon = runCli(["monitor", "--json"], { ...fresh, NETSEC_MONITOR_WINDOW_ROWS: "100" });
+    const mon = runCli(["monitor", "--json"], {
+      ...fresh,
+      NETSEC_MONITOR_WINDOW_ROWS: "100",
+      NETSEC_MONITOR_WINDOW_MIN_SECONDS: "0",
+    });
     expect(mon.code, mon.stderr).toBe(0);
     const [view] = mon.json!.models as { model: string; windows: { alerts: string[] }[] }[];
     const fired = view!.windows[0]!.alerts;
