@@ -18,7 +18,7 @@ import {
 } from "../../src/models/hgb/histogram.ts";
 import { gradients } from "../../src/models/hgb/loss.ts";
 import { expKernel } from "../../src/models/hgb/step-kernel.ts";
-import { wasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
+import { fitMemory, wasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
 import { MISSING_BIN } from "../../src/models/tree/binning.ts";
 
 describe("hgb histogram", () => {
@@ -186,7 +186,19 @@ describe("hgb partition in WebAssembly", () => {
       bins[n + r] = rng.int(2);
     }
     const off = histOffsets(nBins);
-    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[2]!, 0)!;
+    const sparse = sparseRows(bins, n, nBins, off);
+    // the bins copied into the kernels' memory, and binned into it (fitMemory: grown, not copied)
+    const made = fitMemory(n, 2, 1, 0, 0)!;
+    made.bins.set(bins);
+    const copied = wasmFitKernels(sparse, bins, n, 1, off[2]!, 0)!;
+    const inPlace = wasmFitKernels(sparse, made.bins, n, 1, off[2]!, 0, 0, made)!;
+    expect(inPlace.rows.buffer).toBe(made.memory.buffer);
+    expect(copied.rows.buffer).not.toBe(made.memory.buffer);
+    // (memory made for other bins: copied)
+    const other = fitMemory(n, 2, 1, 0, 0)!;
+    expect(wasmFitKernels(sparse, bins, n, 1, off[2]!, 0, 0, other)!.rows.buffer).not.toBe(
+      other.memory.buffer,
+    );
     const cases: [number, number, number][] = [
       [0, 20, 0],
       [0, 20, 1],
@@ -194,6 +206,7 @@ describe("hgb partition in WebAssembly", () => {
       [1, 0, 0],
     ];
     for (const [c, [feature, bin, missingLeft]] of cases.entries()) {
+      const wasm = c % 2 ? inPlace : copied;
       const picked = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.7);
       // odd and even counts by turns (the kernel takes two rows a turn, then the last one)
       const node = picked.subarray(0, picked.length - ((picked.length + c) % 2));

@@ -171,18 +171,22 @@ function mapperOf(found: readonly FeatureBins[]): BinMapper {
 }
 
 /**
- * fitBinMapper and binMatrix (on shared memory) with the helper's columns done by the helper, and
- * whether any column holds ±Infinity (`infinite`: every value is read here, so the fit's check for
- * them needs no pass of its own).
+ * fitBinMapper and binMatrix (on shared memory: into `into` when given, nRows · nCols bytes of it, as
+ * the fit's kernel memory) with the helper's columns done by the helper, and whether any column
+ * holds ±Infinity (`infinite`: every value is read here, so the fit's check for them needs no pass
+ * of its own).
  */
 export function binOnTwoThreads(
   X: Matrix,
   opts: BinOptions,
   useHelper: boolean,
+  into: Uint8Array | null = null,
 ): { mapper: BinMapper; bins: Uint8Array; infinite: boolean } {
   const { nRows, nCols } = X;
+  if (into && (into.length !== nRows * nCols || !(into.buffer instanceof SharedArrayBuffer)))
+    throw new RangeError(`${into.length} bytes of shared memory for ${nRows} × ${nCols} bins`);
+  const bins = into ?? new Uint8Array(new SharedArrayBuffer(nRows * nCols));
   if (!useHelper || nRows * nCols < BIN_PARALLEL_MIN_VALUES || nCols < 2 || !helperReady()) {
-    const bins = new Uint8Array(new SharedArrayBuffer(nRows * nCols));
     const binner = new FeatureBinner(nRows, opts);
     const found = Array.from({ length: nCols }, (_, f) =>
       binner.fitAndBin(X.data, f * nRows, bins, f * nRows),
@@ -198,7 +202,6 @@ export function binOnTwoThreads(
   const ready = new Int32Array(new SharedArrayBuffer(4));
   if (inPlace) ready[0] = columns.length;
   const base = columns.map((f, j) => (inPlace ? f : j) * nRows);
-  const bins = new Uint8Array(new SharedArrayBuffer(nRows * nCols));
   const theirBins = new Uint8Array(new SharedArrayBuffer(nRows * columns.length));
   const out = new Float64Array(new SharedArrayBuffer(8 * BIN_SLOT * columns.length));
   const found: (FeatureBins | null)[] = new Array(nCols).fill(null);
