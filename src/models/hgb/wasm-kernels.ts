@@ -568,16 +568,31 @@ export function wasmFitKernels(
   // the entries as the kernel reads them (a histogram index, a multiple of 3: its slot number, or
   // its byte offset), and each row's first entry in the helper's slots (entries ascend within a row:
   // the entries below `split` counted), in one pass
-  for (let r = 0; r < nRows; r++) {
-    const e = sparse.ptr[r + 1]!;
-    let m = sparse.ptr[r]!;
-    for (let k = m; k < e; k++) {
-      const x = sparse.index[k]!;
-      index[k] = narrow ? x / 3 : 8 * x;
-      m += +(x < split);
+  // (x / 3 of a multiple of 3 below 2^31 as x times 3's inverse mod 2^32: an integer multiply, not
+  // a division of doubles; a loop for each format: no test of it an entry)
+  const { ptr: rowPtr, index: entries } = sparse;
+  if (narrow)
+    for (let r = 0; r < nRows; r++) {
+      const e = rowPtr[r + 1]!;
+      let m = rowPtr[r]!;
+      for (let k = m; k < e; k++) {
+        const x = entries[k]!;
+        index[k] = Math.imul(x, 0xaaaaaaab);
+        m += +(x < split);
+      }
+      mid[r] = indexAt + entryBytes * m;
     }
-    mid[r] = indexAt + entryBytes * m;
-  }
+  else
+    for (let r = 0; r < nRows; r++) {
+      const e = rowPtr[r + 1]!;
+      let m = rowPtr[r]!;
+      for (let k = m; k < e; k++) {
+        const x = entries[k]!;
+        index[k] = 8 * x;
+        m += +(x < split);
+      }
+      mid[r] = indexAt + entryBytes * m;
+    }
   if (mem !== made?.memory) new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
   const helperHist = new Float64Array(buf, helperHistAt, histSize);
