@@ -199,14 +199,21 @@ describe("hgb partition in WebAssembly", () => {
     expect(wasmFitKernels(sparse, bins, n, 1, off[2]!, 0, 0, other)!.rows.buffer).not.toBe(
       other.memory.buffer,
     );
+    // (and memory too small for the regions asked for, a histogram past its most: copied, the bins
+    // read from the copy)
+    const small = fitMemory(n, 2, 1, 0, 0)!;
+    small.bins.set(bins);
+    const outgrown = wasmFitKernels(sparse, small.bins, n, 1, 3 * 100_000, 0, 0, small)!;
+    expect(outgrown.rows.buffer).not.toBe(small.memory.buffer);
     const cases: [number, number, number][] = [
       [0, 20, 0],
       [0, 20, 1],
       [0, 0, 1],
       [1, 0, 0],
+      [0, 30, 0],
     ];
     for (const [c, [feature, bin, missingLeft]] of cases.entries()) {
-      const wasm = c % 2 ? inPlace : copied;
+      const wasm = c === 4 ? outgrown : c % 2 ? inPlace : copied;
       const picked = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.7);
       // odd and even counts by turns (the kernel takes two rows a turn, then the last one)
       const node = picked.subarray(0, picked.length - ((picked.length + c) % 2));
