@@ -45,7 +45,7 @@ import { type GrowInput, growScratch, growTree } from "./hgb/grower.ts";
 import { HistPool, histOffsets, histScratch } from "./hgb/histogram.ts";
 import { baseline, gradients, logLoss } from "./hgb/loss.ts";
 import { MIN_HESSIAN_TO_SPLIT } from "./hgb/split.ts";
-import { fitHelperOff, type WasmFitKernels, wasmFitKernels } from "./hgb/wasm-kernels.ts";
+import { fitHelperOff, fitMemory, type WasmFitKernels, wasmFitKernels } from "./hgb/wasm-kernels.ts";
 import { randomStateSchema } from "./params.ts";
 import { MISSING_BIN } from "./tree/binning.ts";
 import { type FlatTree, leafOf } from "./tree/flat-tree.ts";
@@ -159,11 +159,21 @@ export class HistGradientBoostingClassifier implements Classifier {
     }
     const n = Xt.nRows;
     const useHelper = !fitHelperOff();
+    const nSub = Math.max(1, Math.floor(P.subsample * n));
+    // the histogram kernel's memory holds the gradients and each tree's rows (JS arrays without it),
+    // and a binary fit's rows on every row for the step kernel (a tree has at most 2n − 1 nodes)
+    const stepRows = R === 1 && nSub === n;
+    // live node histograms: one per splittable leaf, and the one being built
+    const slots = Math.min(P.maxLeafNodes ?? 64, 64) + 2;
+    const treeNodes = stepRows ? Math.min(2 * n, 2 * (P.maxLeafNodes ?? n)) : 0;
+    // the kernels' memory first: the bins are binned into it (no copy of them)
+    const memory = fitMemory(n, Xt.nCols, R, slots, treeNodes);
     // the bins, then the sparse rows, on two threads (./hgb/fit-input.ts)
     const { mapper, bins, infinite } = binOnTwoThreads(
       Xt,
       { maxBins: P.maxBins, seed: P.randomState, rule: "averaged_inverted_cdf" },
       useHelper,
+      memory?.bins,
     );
     if (valuesInBinning && infinite) checkValues(input, this.name, true);
     this.nClasses = K;
@@ -177,20 +187,7 @@ export class HistGradientBoostingClassifier implements Classifier {
     });
     const off = histOffsets(nBins);
     const sparse = sparseRowsOnTwoThreads(bins, n, nBins, off, useHelper);
-    const nSub = Math.max(1, Math.floor(P.subsample * n));
-    // the histogram kernel's memory holds the gradients and each tree's rows (JS arrays without it),
-    // and a binary fit's rows on every row for the step kernel (a tree has at most 2n − 1 nodes)
-    const stepRows = R === 1 && nSub === n;
-    const wasm = wasmFitKernels(
-      sparse,
-      bins,
-      n,
-      R,
-      off[Xt.nCols]!,
-      // live node histograms: one per splittable leaf, and the one being built
-      Math.min(P.maxLeafNodes ?? 64, 64) + 2,
-      stepRows ? Math.min(2 * n, 2 * (P.maxLeafNodes ?? n)) : 0,
-    );
+    const wasm = wasmFitKernels(sparse, bins, n, R, off[Xt.nCols]!, slots, treeNodes, memory);
     const g = wasm ? wasm.g : new Float32Array(n * R);
     const h = wasm ? wasm.h : new Float32Array(n * R);
     const inp: GrowInput = {

@@ -155,6 +155,16 @@ describe("a fit's bins on two threads", () => {
     const want = sparseRows(bins, n, mapper.nBins, off);
     // rows with no uncommon bin and rows with several
     expect(Array.from(want.ptr.subarray(1)).some((e, r) => e === want.ptr[r])).toBe(true);
+    // on this thread alone too, with the columns at every alignment of the words the steps read
+    // (n is odd: each column starts at another byte of a word; and the matrix one byte on)
+    const moved = new Uint8Array(bins.length + 4).subarray(1, bins.length + 1);
+    moved.set(bins);
+    for (const b of [bins, moved]) {
+      const alone = sparseRowsOnTwoThreads(b, n, mapper.nBins, off, false);
+      expect(Array.from(alone.ptr)).toEqual(Array.from(want.ptr));
+      expect(Array.from(alone.index)).toEqual(Array.from(want.index));
+      expect(Array.from(alone.common)).toEqual(Array.from(want.common));
+    }
     await untilHandedOff(() => {
       const got = sparseRowsOnTwoThreads(bins, n, mapper.nBins, off, true);
       expect(Array.from(got.ptr)).toEqual(Array.from(want.ptr));

@@ -18,7 +18,7 @@ import {
 } from "../../src/models/hgb/histogram.ts";
 import { gradients } from "../../src/models/hgb/loss.ts";
 import { expKernel } from "../../src/models/hgb/step-kernel.ts";
-import { wasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
+import { fitMemory, wasmFitKernels } from "../../src/models/hgb/wasm-kernels.ts";
 import { MISSING_BIN } from "../../src/models/tree/binning.ts";
 
 describe("hgb histogram", () => {
@@ -186,14 +186,34 @@ describe("hgb partition in WebAssembly", () => {
       bins[n + r] = rng.int(2);
     }
     const off = histOffsets(nBins);
-    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[2]!, 0)!;
+    const sparse = sparseRows(bins, n, nBins, off);
+    // the bins copied into the kernels' memory, and binned into it (fitMemory: grown, not copied)
+    const made = fitMemory(n, 2, 1, 0, 0)!;
+    made.bins.set(bins);
+    const copied = wasmFitKernels(sparse, bins, n, 1, off[2]!, 0)!;
+    const inPlace = wasmFitKernels(sparse, made.bins, n, 1, off[2]!, 0, 0, made)!;
+    expect(inPlace.rows.buffer).toBe(made.memory.buffer);
+    expect(copied.rows.buffer).not.toBe(made.memory.buffer);
+    // (memory made for other bins: copied)
+    const other = fitMemory(n, 2, 1, 0, 0)!;
+    expect(wasmFitKernels(sparse, bins, n, 1, off[2]!, 0, 0, other)!.rows.buffer).not.toBe(
+      other.memory.buffer,
+    );
+    // (and memory too small for the regions asked for, a histogram past its most: copied, the bins
+    // read from the copy)
+    const small = fitMemory(n, 2, 1, 0, 0)!;
+    small.bins.set(bins);
+    const outgrown = wasmFitKernels(sparse, small.bins, n, 1, 3 * 100_000, 0, 0, small)!;
+    expect(outgrown.rows.buffer).not.toBe(small.memory.buffer);
     const cases: [number, number, number][] = [
       [0, 20, 0],
       [0, 20, 1],
       [0, 0, 1],
       [1, 0, 0],
+      [0, 30, 0],
     ];
     for (const [c, [feature, bin, missingLeft]] of cases.entries()) {
+      const wasm = c === 4 ? outgrown : c % 2 ? inPlace : copied;
       const picked = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.7);
       // odd and even counts by turns (the kernel takes two rows a turn, then the last one)
       const node = picked.subarray(0, picked.length - ((picked.length + c) % 2));
@@ -215,55 +235,58 @@ describe("hgb partition in WebAssembly", () => {
 
 describe("hgb step between trees in WebAssembly", () => {
   it("moves the raw scores and gives loss.ts's gradients (Math.exp) bit for bit, at e^x's edges too", () => {
-    const rng = new Rng(9);
-    // (odd: the kernel takes rows two at a time, the last alone)
-    const n = 4001;
-    const nBins = Uint16Array.of(2);
-    const bins = new Uint8Array(n);
-    const off = histOffsets(nBins);
-    const values = Float64Array.of(0.3, -0.25, 0.125, 1e-3, -2.5);
-    const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[1]!, 1, values.length);
-    expect(wasm?.boost).toBeTruthy();
-    // fdlibm's branch points (|x| at 0.5 ln 2, 1.5 ln 2, 2^-28, the overflow and underflow
-    // thresholds, e^1), the k = 1024 and subnormal scalings, NaN and infinities; then raw scores of
-    // every size a fit meets and far beyond
-    const edges = [0, -0, 1, -1, 0.5, -0.5, Math.LN2 / 2, -Math.LN2 / 2, 0.3465735902799726];
-    edges.push(-0.3465735902799726, 1.5 * Math.LN2, -1.5 * Math.LN2, 1.0397207708399179, -1.0397207708399179);
-    edges.push(2 ** -28, -(2 ** -28), 2 ** -29, 1e-300, -1e-300, 709.78, -709.78, 709.7827128933841);
-    edges.push(-709.7827128933841, 710, -710, 745.1, -745.1, -745.2, 740, -740, 708.3964185322641);
-    edges.push(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 37, -37, 1e-9);
-    const scales = [1e-6, 0.3, 1, 4, 10, 40, 800];
-    const F0 = Float64Array.from({ length: n }, (_, i) =>
-      i < edges.length ? edges[i]! : (2 * rng.next() - 1) * scales[i % scales.length]!,
-    );
-    const y = Int32Array.from({ length: n }, () => +(rng.next() < 0.4));
-    const w = Float64Array.from({ length: n }, (_, i) => (i % 2 ? 1 : 0.5 + 2 * rng.next()));
-    const leaf = Int32Array.from({ length: n }, () => rng.int(values.length));
-    const s = boostRowsState(y, w, wasm!.boost);
-    expect(s.memory).not.toBeNull();
-    s.F.set(F0);
-    s.leaf.set(leaf);
-    // the first iteration: gradients only, F untouched
-    const gRef = new Float32Array(n);
-    const hRef = new Float32Array(n);
-    gradients(F0, y, w, 1, gRef, hRef, new Float64Array(1));
-    boostRows(s, null, true, wasm!.g, wasm!.h, false);
-    const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-      expect(Array.from(a, (v) => (Object.is(v, -0) ? "-0" : v))).toEqual(
-        Array.from(b, (v) => (Object.is(v, -0) ? "-0" : v)),
-      );
-    same(s.F, F0);
-    same(wasm!.g, gRef);
-    same(wasm!.h, hRef);
-    // then a tree: the raw scores moved by hand, loss.ts's gradients of them
-    const want = F0.map((f, i) => f + values[leaf[i]!]!);
-    gradients(want, y, w, 1, gRef, hRef, new Float64Array(1));
-    boostRows(s, values, true, wasm!.g, wasm!.h, false);
-    same(s.F, want);
-    same(wasm!.g, gRef);
-    same(wasm!.h, hRef);
+    // (the kernel takes 16 rows a turn, then two at a time, the last alone: each remainder)
+    for (const n of [4001, 4006, 4011]) stepMatchesGradients(n);
   });
 });
+
+function stepMatchesGradients(n: number): void {
+  const rng = new Rng(9);
+  const nBins = Uint16Array.of(2);
+  const bins = new Uint8Array(n);
+  const off = histOffsets(nBins);
+  const values = Float64Array.of(0.3, -0.25, 0.125, 1e-3, -2.5);
+  const wasm = wasmFitKernels(sparseRows(bins, n, nBins, off), bins, n, 1, off[1]!, 1, values.length);
+  expect(wasm?.boost).toBeTruthy();
+  // fdlibm's branch points (|x| at 0.5 ln 2, 1.5 ln 2, 2^-28, the overflow and underflow
+  // thresholds, e^1), the k = 1024 and subnormal scalings, NaN and infinities; then raw scores of
+  // every size a fit meets and far beyond
+  const edges = [0, -0, 1, -1, 0.5, -0.5, Math.LN2 / 2, -Math.LN2 / 2, 0.3465735902799726];
+  edges.push(-0.3465735902799726, 1.5 * Math.LN2, -1.5 * Math.LN2, 1.0397207708399179, -1.0397207708399179);
+  edges.push(2 ** -28, -(2 ** -28), 2 ** -29, 1e-300, -1e-300, 709.78, -709.78, 709.7827128933841);
+  edges.push(-709.7827128933841, 710, -710, 745.1, -745.1, -745.2, 740, -740, 708.3964185322641);
+  edges.push(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 37, -37, 1e-9);
+  const scales = [1e-6, 0.3, 1, 4, 10, 40, 800];
+  const F0 = Float64Array.from({ length: n }, (_, i) =>
+    i < edges.length ? edges[i]! : (2 * rng.next() - 1) * scales[i % scales.length]!,
+  );
+  const y = Int32Array.from({ length: n }, () => +(rng.next() < 0.4));
+  const w = Float64Array.from({ length: n }, (_, i) => (i % 2 ? 1 : 0.5 + 2 * rng.next()));
+  const leaf = Int32Array.from({ length: n }, () => rng.int(values.length));
+  const s = boostRowsState(y, w, wasm!.boost);
+  expect(s.memory).not.toBeNull();
+  s.F.set(F0);
+  s.leaf.set(leaf);
+  // the first iteration: gradients only, F untouched
+  const gRef = new Float32Array(n);
+  const hRef = new Float32Array(n);
+  gradients(F0, y, w, 1, gRef, hRef, new Float64Array(1));
+  boostRows(s, null, true, wasm!.g, wasm!.h, false);
+  const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+    expect(Array.from(a, (v) => (Object.is(v, -0) ? "-0" : v))).toEqual(
+      Array.from(b, (v) => (Object.is(v, -0) ? "-0" : v)),
+    );
+  same(s.F, F0);
+  same(wasm!.g, gRef);
+  same(wasm!.h, hRef);
+  // then a tree: the raw scores moved by hand, loss.ts's gradients of them
+  const want = F0.map((f, i) => f + values[leaf[i]!]!);
+  gradients(want, y, w, 1, gRef, hRef, new Float64Array(1));
+  boostRows(s, values, true, wasm!.g, wasm!.h, false);
+  same(s.F, want);
+  same(wasm!.g, gRef);
+  same(wasm!.h, hRef);
+}
 
 describe("e^x in WebAssembly (fdlibm's e_exp.c, as V8's Math.exp)", () => {
   it("is Math.exp bit for bit, one value at a time and two", () => {

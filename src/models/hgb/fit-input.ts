@@ -13,7 +13,7 @@ import type { Matrix } from "../../core/frame.ts";
 import { helperReady, runWithHelper } from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
 import { type BinMapper, type BinOptions, FeatureBinner, type FeatureBins } from "../tree/binning.ts";
-import { byteCounts, type SparseRows, sparseRows } from "./histogram.ts";
+import type { SparseRows } from "./histogram.ts";
 import { FIT_HELPER_SPIN_MS } from "./wasm-kernels.ts";
 
 /**
@@ -23,7 +23,7 @@ import { FIT_HELPER_SPIN_MS } from "./wasm-kernels.ts";
  */
 export const BIN_PARALLEL_MIN_VALUES = 1 << 20;
 
-/** Rows from which the sparse rows are built by row halves (NSL-KDD's 126k rows: about 0.1 s). */
+/** Rows from which the sparse rows are built by row halves (NSL-KDD's 126k rows: 30–50 ms on one thread). */
 export const SPARSE_PARALLEL_MIN_ROWS = 32768;
 
 /** The least a hand-off here waits for the helper's share after its own. */
@@ -171,18 +171,22 @@ function mapperOf(found: readonly FeatureBins[]): BinMapper {
 }
 
 /**
- * fitBinMapper and binMatrix (on shared memory) with the helper's columns done by the helper, and
- * whether any column holds ±Infinity (`infinite`: every value is read here, so the fit's check for
- * them needs no pass of its own).
+ * fitBinMapper and binMatrix (on shared memory: into `into` when given, nRows · nCols bytes of it, as
+ * the fit's kernel memory) with the helper's columns done by the helper, and whether any column
+ * holds ±Infinity (`infinite`: every value is read here, so the fit's check for them needs no pass
+ * of its own).
  */
 export function binOnTwoThreads(
   X: Matrix,
   opts: BinOptions,
   useHelper: boolean,
+  into: Uint8Array | null = null,
 ): { mapper: BinMapper; bins: Uint8Array; infinite: boolean } {
   const { nRows, nCols } = X;
+  if (into && (into.length !== nRows * nCols || !(into.buffer instanceof SharedArrayBuffer)))
+    throw new RangeError(`${into.length} bytes of shared memory for ${nRows} × ${nCols} bins`);
+  const bins = into ?? new Uint8Array(new SharedArrayBuffer(nRows * nCols));
   if (!useHelper || nRows * nCols < BIN_PARALLEL_MIN_VALUES || nCols < 2 || !helperReady()) {
-    const bins = new Uint8Array(new SharedArrayBuffer(nRows * nCols));
     const binner = new FeatureBinner(nRows, opts);
     const found = Array.from({ length: nCols }, (_, f) =>
       binner.fitAndBin(X.data, f * nRows, bins, f * nRows),
@@ -198,7 +202,6 @@ export function binOnTwoThreads(
   const ready = new Int32Array(new SharedArrayBuffer(4));
   if (inPlace) ready[0] = columns.length;
   const base = columns.map((f, j) => (inPlace ? f : j) * nRows);
-  const bins = new Uint8Array(new SharedArrayBuffer(nRows * nCols));
   const theirBins = new Uint8Array(new SharedArrayBuffer(nRows * columns.length));
   const out = new Float64Array(new SharedArrayBuffer(8 * BIN_SLOT * columns.length));
   const found: (FeatureBins | null)[] = new Array(nCols).fill(null);
@@ -267,42 +270,139 @@ type SparseArgs = SparseStep & {
 /** Rows a fill writes per block: a block's entries stay in cache while every feature writes them. */
 const FILL_BLOCK = 2048;
 
+/** Whether a 32-bit word's low byte is its first in memory (the word scans below read bytes so). */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** A byte four times over: a word of four rows of one value (as an int32, as `words` reads it). */
+const four = (b: number) => (b * 0x01010101) | 0;
+
+/**
+ * Each feature's common bytes, the run lo..lo + span of bytes whose slotOf is −1 (its common bin, or
+ * the missing slot's bytes when that is the common slot), as runs[2f], runs[2f + 1].
+ */
+function commonRuns(slotOf: Int32Array, p: number): Int32Array {
+  const runs = new Int32Array(2 * p);
+  for (let f = 0; f < p; f++) {
+    const so = 256 * f;
+    let lo = 0;
+    while (slotOf[so + lo]! >= 0) lo++;
+    let span = 0;
+    while (lo + span < 255 && slotOf[so + lo + span + 1]! < 0) span++;
+    runs[2 * f] = lo;
+    runs[2 * f + 1] = span;
+  }
+  return runs;
+}
+
+/**
+ * The steps below read a column four rows a word where they can (`words`: the bins' buffer as
+ * 32-bit words): a word of four common bytes (one-hot and flag columns are mostly such words) is
+ * one comparison instead of four; any other word, and the unaligned rows at a range's ends, byte by
+ * byte. Counted and written as byte by byte: the same counts, entries and order.
+ */
 function sparseStep(a: SparseArgs, at: number): void {
   const { bins, nRows, nFeatures: p, from, to } = a;
+  // (int32s: a Uint32Array's words past 2^31 would be doubles to V8)
+  const words = LITTLE_ENDIAN ? new Int32Array(bins.buffer, 0, bins.buffer.byteLength >>> 2) : null;
+  // bins[i] is the byte at address base + i of the buffer
+  const base = bins.byteOffset;
+  /** The first row ≥ r (≤ end) whose byte starts a word of column fo, or end without words. */
+  const aligned = (fo: number, r: number, end: number) =>
+    words ? Math.min(end, r + ((4 - ((base + fo + r) & 3)) & 3)) : end;
   if (a.step === "count") {
     const { counts } = a;
-    for (let f = 0; f < p; f++)
-      byteCounts(bins, f * nRows + from, to - from, counts.subarray(256 * f, 256 * (f + 1)));
-  } else if (a.step === "perRow") {
-    const { slotOf, perRow } = a;
+    const t = tallies;
     for (let f = 0; f < p; f++) {
       const fo = f * nRows;
-      const so = 256 * f;
-      // the feature's common bytes are one run, lo..lo + span (its common bin, or the missing slot's
-      // bytes): a byte outside it is an entry, one comparison without a lookup
-      let lo = 0;
-      while (slotOf[so + lo]! >= 0) lo++;
-      let span = 0;
-      while (lo + span < 255 && slotOf[so + lo + span + 1]! < 0) span++;
-      for (let r = from; r < to; r++) perRow[r - at]! += +((bins[fo + r]! - lo) >>> 0 > span);
+      t.fill(0);
+      // words of the column's first byte, four times over, tallied at once
+      const guess = bins[fo + from] ?? 0;
+      const skip = four(guess);
+      let skipped = 0;
+      let r = from;
+      for (const head = aligned(fo, r, to); r < head; r++) t[bins[fo + r]!]!++;
+      if (words)
+        for (let q = (base + fo + r) >>> 2; r + 3 < to; r += 4, q++) {
+          const w = words[q]!;
+          if (w === skip) skipped += 4;
+          else {
+            t[w & 255]!++;
+            t[256 + ((w >>> 8) & 255)]!++;
+            t[512 + ((w >>> 16) & 255)]!++;
+            t[768 + (w >>> 24)]!++;
+          }
+        }
+      for (; r < to; r++) t[bins[fo + r]!]!++;
+      const c = counts.subarray(256 * f, 256 * (f + 1));
+      for (let b = 0; b < 256; b++) c[b]! += t[b]! + t[256 + b]! + t[512 + b]! + t[768 + b]!;
+      c[guess]! += skipped;
+    }
+  } else if (a.step === "perRow") {
+    const { slotOf, perRow } = a;
+    const runs = commonRuns(slotOf, p);
+    for (let f = 0; f < p; f++) {
+      const fo = f * nRows;
+      // a byte outside the common run is an entry: one unsigned comparison, no lookup
+      const lo = runs[2 * f]!;
+      const span = runs[2 * f + 1]!;
+      let r = from;
+      if (span === 0 && words) {
+        const skip = four(lo);
+        for (const head = aligned(fo, r, to); r < head; r++) perRow[r - at]! += +(bins[fo + r]! !== lo);
+        for (let q = (base + fo + r) >>> 2; r + 3 < to; r += 4, q++) {
+          const w = words[q]!;
+          if (w === skip) continue;
+          const i = r - at;
+          perRow[i]! += +((w & 255) !== lo);
+          perRow[i + 1]! += +(((w >>> 8) & 255) !== lo);
+          perRow[i + 2]! += +(((w >>> 16) & 255) !== lo);
+          perRow[i + 3]! += +(w >>> 24 !== lo);
+        }
+      }
+      for (; r < to; r++) perRow[r - at]! += +((bins[fo + r]! - lo) >>> 0 > span);
     }
   } else {
     const { slotOf, ptr, index } = a;
-    const base = ptr[at]!;
+    const runs = commonRuns(slotOf, p);
+    const first = ptr[at]!;
     const fill = ptr.slice(from, to);
+    // every byte's slot is written without a branch (an entry or not is unpredictable in a column
+    // of many values, or in a word with a 1 of a one-hot column): to its row's next entry, which
+    // then moves on, or to the last word of `index`, which holds no entry (`sink`)
+    const sink = index.length - 1;
+    const put = (i: number, s: number) => {
+      const keep = ~s >>> 31;
+      const pos = fill[i]!;
+      index[sink + ((pos - first - sink) & -keep)] = s;
+      fill[i] = pos + keep;
+    };
     for (let r0 = from; r0 < to; r0 += FILL_BLOCK) {
       const r1 = Math.min(to, r0 + FILL_BLOCK);
       for (let f = 0; f < p; f++) {
         const fo = f * nRows;
         const so = 256 * f;
-        for (let r = r0; r < r1; r++) {
-          const s = slotOf[so + bins[fo + r]!]!;
-          if (s >= 0) index[fill[r - from]!++ - base] = s;
+        let r = r0;
+        if (runs[2 * f + 1] === 0 && words) {
+          const skip = four(runs[2 * f]!);
+          for (const head = aligned(fo, r, r1); r < head; r++) put(r - from, slotOf[so + bins[fo + r]!]!);
+          for (let q = (base + fo + r) >>> 2; r + 3 < r1; r += 4, q++) {
+            const w = words[q]!;
+            if (w === skip) continue;
+            const i = r - from;
+            put(i, slotOf[so + (w & 255)]!);
+            put(i + 1, slotOf[so + ((w >>> 8) & 255)]!);
+            put(i + 2, slotOf[so + ((w >>> 16) & 255)]!);
+            put(i + 3, slotOf[so + (w >>> 24)]!);
+          }
         }
+        for (; r < r1; r++) put(r - from, slotOf[so + bins[fo + r]!]!);
       }
     }
   }
 }
+
+/** byteCounts' four tallies (sparseStep's count). */
+const tallies = new Int32Array(1024);
 
 /** The helper's share of a sparse-rows step (its outputs are relative to its first row). */
 export function sparseRowsTask(a: SparseArgs): null {
@@ -311,8 +411,8 @@ export function sparseRowsTask(a: SparseArgs): null {
 }
 
 /**
- * histogram.ts's sparseRows, by row halves with the helper (bins on shared memory): the same ptr,
- * index and common.
+ * histogram.ts's sparseRows, by row halves with the helper (bins on shared memory) when it can take
+ * them, else on this thread (the same steps on every row): the same ptr, index and common.
  */
 export function sparseRowsOnTwoThreads(
   bins: Uint8Array,
@@ -322,24 +422,26 @@ export function sparseRowsOnTwoThreads(
   useHelper: boolean,
 ): SparseRows {
   const p = nBins.length;
-  if (
-    !useHelper ||
-    nRows < SPARSE_PARALLEL_MIN_ROWS ||
-    !(bins.buffer instanceof SharedArrayBuffer) ||
-    !helperReady()
-  )
-    return sparseRows(bins, nRows, nBins, off);
-  const mid = nRows >>> 1;
+  const halves =
+    useHelper &&
+    nRows >= SPARSE_PARALLEL_MIN_ROWS &&
+    bins.buffer instanceof SharedArrayBuffer &&
+    helperReady();
+  const mid = halves ? nRows >>> 1 : nRows;
   const shared = { bins, nRows, nFeatures: p };
   const lower = { ...shared, from: 0, to: mid };
   const upper = { ...shared, from: mid, to: nRows };
   /**
    * One step: the lower half here into `mine`, the upper by the helper into `theirs`; returns whether
    * the helper did it. When it did not, the upper half is done here into `mine` too (a late helper
-   * may still be writing `theirs`: never read).
+   * may still be writing `theirs`: never read). Without halves, every row here.
    */
   const split = (mine: SparseStep, theirs: SparseStep): boolean => {
     const here = () => sparseStep({ ...lower, ...mine } as SparseArgs, 0);
+    if (!halves) {
+      here();
+      return false;
+    }
     const args = { ...upper, ...theirs } as SparseArgs;
     const ok = helperReady()
       ? runWithHelper(task("hgb.sparseRows", args), here, undefined, WAIT_MS, FIT_HELPER_SPIN_MS)
@@ -393,11 +495,12 @@ export function sparseRowsOnTwoThreads(
     perRow.set(theirPerRow.subarray(0, nRows - mid), mid);
   const ptr = sharedInts(nRows + 1);
   for (let r = 0; r < nRows; r++) ptr[r + 1] = ptr[r]! + perRow[r]!;
-  const index = new Int32Array(ptr[nRows]!);
-  const theirIndex = sharedInts(ptr[nRows]! - ptr[mid]!);
+  // (each with a last word that holds no entry: the fill's sink)
+  const index = new Int32Array(ptr[nRows]! + 1);
+  const theirIndex = sharedInts(ptr[nRows]! - ptr[mid]! + 1);
   if (split({ step: "fill", slotOf, ptr, index }, { step: "fill", slotOf, ptr, index: theirIndex }))
     index.set(theirIndex.subarray(0, ptr[nRows]! - ptr[mid]!), ptr[mid]!);
-  return { ptr: Int32Array.from(ptr), index, common, half };
+  return { ptr: Int32Array.from(ptr), index: index.subarray(0, ptr[nRows]!), common, half };
 }
 
 declare module "../../core/tasks.ts" {

@@ -6,8 +6,8 @@
  *
  * One WebAssembly.Memory per fit holds everything the kernels read, so no call copies its inputs:
  *
- *   [ptr: nRows + 1 i32][G, H: 2 f64][histogram: histSize f64][index: nnz u16 or i32][rows: nRows u32]
- *   [right rows: nRows u32][g: nRows · R f32][h: nRows · R f32][bins: nRows · nFeatures u8]
+ *   [ptr: nRows + 1 i32][bins: nRows · nFeatures u8][G, H: 2 f64][histogram: histSize f64]
+ *   [index: nnz u16 or i32][rows: nRows u32][right rows: nRows u32][g: nRows · R f32][h: nRows · R f32]
  *
  * and what the helper thread writes for its shares (its G and H, histogram, left count, and left
  * and right rows of half a partition), each read only once it is done; `mid` (each row's first entry
@@ -407,9 +407,72 @@ function splitSlot(index: Int32Array, histSize: number): number {
   return histSize;
 }
 
+const align8 = (x: number) => Math.ceil(x / 8) * 8;
+
+/**
+ * Where a fit's kernel memory holds the binned matrix: after ptr (nRows + 1 words), before every
+ * region whose size the bins decide (the histogram's, the entries').
+ */
+const binsAddress = (nRows: number) => align8((nRows + 1) * 4);
+
+/**
+ * A fit's kernel memory made before its bins (`fitMemory`): the binned matrix is written straight
+ * into `bins` (shared memory), and wasmFitKernels grows the memory to the rest of its regions
+ * instead of copying the bins into a new one (NSL-KDD: 15 MB of fresh pages and their copy).
+ */
+export interface FitMemory {
+  memory: WebAssembly.Memory;
+  bins: Uint8Array;
+}
+
+/**
+ * The kernel memory of a fit of nRows × nCols binned values (wasmFitKernels' other arguments as it
+ * will be called), large enough at most for what it can need (every value an entry, 256 bins a
+ * feature: address space only, pages are had as it grows); null without WebAssembly or where the
+ * most would pass 4 GiB (the fit then bins into memory of its own and wasmFitKernels copies).
+ */
+export function fitMemory(
+  nRows: number,
+  nCols: number,
+  R: number,
+  slots: number,
+  treeNodes: number,
+): FitMemory | null {
+  if (!kernelModule()) return null;
+  const binsAt = binsAddress(nRows);
+  const binsEnd = binsAt + nRows * nCols;
+  const histMost = nCols * 257 * 3 * 8;
+  const half = nRows - (nRows >>> 1);
+  const regions = [
+    64,
+    3 * histMost,
+    4 * nRows,
+    8 * (nCols + 1),
+    4 * nRows * nCols,
+    8 * nRows,
+    4 * (nRows + 4),
+    8 * nRows * R,
+    Math.min(slots * histMost, SLOTS_MAX_BYTES + histMost),
+    24 * nRows + 8 * treeNodes + 16 * half,
+  ];
+  // (8 bytes of alignment a region, over 30 regions)
+  const most = regions.reduce((a, b) => a + b, binsEnd) + 8 * 30;
+  const pages = Math.ceil(most / PAGE) + 1;
+  if (pages > MAX_PAGES) return null;
+  try {
+    const shared = { initial: Math.ceil(binsEnd / PAGE) + 1, maximum: pages, shared: true };
+    const memory = new WebAssembly.Memory(shared);
+    return { memory, bins: new Uint8Array(memory.buffer, binsAt, nRows * nCols) };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The memory and kernels for one fit (bins: the column-major binned matrix, nRows per column), or
- * null where WebAssembly is missing or disabled.
+ * null where WebAssembly is missing or disabled. `made`: the memory the bins were binned into
+ * (fitMemory), grown here; without it (or when it is too small) the bins are copied into memory of
+ * the kernels' own.
  */
 export function wasmFitKernels(
   sparse: SparseRows,
@@ -420,13 +483,14 @@ export function wasmFitKernels(
   slots: number,
   /** For a binary fit's step kernel (boost), the most nodes a tree has; 0: no step kernel. */
   treeNodes = 0,
+  made: FitMemory | null = null,
 ): WasmFitKernels | null {
   const mod = kernelModule();
   if (!mod) return null;
   const nnz = sparse.index.length;
-  const align8 = (x: number) => Math.ceil(x / 8) * 8;
-  // ptr first (at byte 0: the kernel reads row r's entries' bounds at 4r and 4r + 4)
-  const sums = align8((nRows + 1) * 4);
+  // ptr first (at byte 0: the kernel reads row r's entries' bounds at 4r and 4r + 4), then the bins
+  const binsAt = binsAddress(nRows);
+  const sums = align8(binsAt + bins.length);
   // the helper's G and H, and those of a half built here when the helper was late (never read)
   const helperSums = sums + 16;
   const sinkSums = helperSums + 16;
@@ -453,8 +517,7 @@ export function wasmFitKernels(
   const helperRightAt = align8(helperLeftAt + nRows * 2 + 4);
   const gAt = align8(helperRightAt + nRows * 2 + 4);
   const hAt = align8(gAt + nRows * R * 4);
-  const binsAt = align8(hAt + nRows * R * 4);
-  const slotsAt = align8(binsAt + bins.length);
+  const slotsAt = align8(hAt + nRows * R * 4);
   const nSlots = Math.min(slots, Math.floor(SLOTS_MAX_BYTES / (histSize * 8)));
   // the step kernel's rows: F, leaf, y, w, the leaf values, the helper's F, g and h (upper half)
   const half = nRows - (nRows >>> 1);
@@ -473,12 +536,28 @@ export function wasmFitKernels(
   const pages = Math.ceil(end / PAGE) + 1;
   if (pages > MAX_PAGES) return null;
   let mem: WebAssembly.Memory;
+  // the bins where they are: in `made`, grown to the other regions when its most allows
+  const binned =
+    made !== null &&
+    bins.buffer === made.bins.buffer &&
+    bins.byteOffset === binsAt &&
+    bins.length === made.bins.length;
   try {
-    // shared: the helper thread builds half of a large node's histogram in it
-    const shared = { initial: pages, maximum: pages, shared: true };
-    mem = new WebAssembly.Memory(shared);
+    const have = binned ? made.memory.buffer.byteLength / PAGE : 0;
+    if (binned && made.memory.grow(Math.max(0, pages - have)) >= 0) mem = made.memory;
+    else {
+      // shared: the helper thread builds half of a large node's histogram in it
+      const shared = { initial: pages, maximum: pages, shared: true };
+      mem = new WebAssembly.Memory(shared);
+    }
   } catch {
-    return null;
+    // (`made` could not grow that far: memory of its own)
+    try {
+      const shared = { initial: pages, maximum: pages, shared: true };
+      mem = new WebAssembly.Memory(shared);
+    } catch {
+      return null;
+    }
   }
   const buf = mem.buffer;
   const ptr = new Int32Array(buf, 0, nRows + 1);
@@ -489,17 +568,32 @@ export function wasmFitKernels(
   // the entries as the kernel reads them (a histogram index, a multiple of 3: its slot number, or
   // its byte offset), and each row's first entry in the helper's slots (entries ascend within a row:
   // the entries below `split` counted), in one pass
-  for (let r = 0; r < nRows; r++) {
-    const e = sparse.ptr[r + 1]!;
-    let m = sparse.ptr[r]!;
-    for (let k = m; k < e; k++) {
-      const x = sparse.index[k]!;
-      index[k] = narrow ? x / 3 : 8 * x;
-      m += +(x < split);
+  // (x / 3 of a multiple of 3 below 2^31 as x times 3's inverse mod 2^32: an integer multiply, not
+  // a division of doubles; a loop for each format: no test of it an entry)
+  const { ptr: rowPtr, index: entries } = sparse;
+  if (narrow)
+    for (let r = 0; r < nRows; r++) {
+      const e = rowPtr[r + 1]!;
+      let m = rowPtr[r]!;
+      for (let k = m; k < e; k++) {
+        const x = entries[k]!;
+        index[k] = Math.imul(x, 0xaaaaaaab);
+        m += +(x < split);
+      }
+      mid[r] = indexAt + entryBytes * m;
     }
-    mid[r] = indexAt + entryBytes * m;
-  }
-  new Uint8Array(buf, binsAt, bins.length).set(bins);
+  else
+    for (let r = 0; r < nRows; r++) {
+      const e = rowPtr[r + 1]!;
+      let m = rowPtr[r]!;
+      for (let k = m; k < e; k++) {
+        const x = entries[k]!;
+        index[k] = 8 * x;
+        m += +(x < split);
+      }
+      mid[r] = indexAt + entryBytes * m;
+    }
+  if (mem !== made?.memory) new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
   const helperHist = new Float64Array(buf, helperHistAt, histSize);
   const sumsView = new Float64Array(buf, sums, 2);
