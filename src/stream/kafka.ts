@@ -37,6 +37,10 @@ export interface InRecord {
   partition: number;
   offset: bigint;
   key: string | null;
+  /**
+   * Its text. Emptied once its batch is scored unless it is a dead letter (`releaseTexts` in
+   * score.ts): delivery and the commit read only where the record came from.
+   */
   value: string;
   /** The record's Kafka timestamp (ms since the epoch; the producer's create time by default). */
   timestamp: number;

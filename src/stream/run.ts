@@ -41,7 +41,7 @@ import { type InRecord, type OutMessage, StreamConsumer, StreamProducer } from "
 import type { StreamMetrics } from "./metrics.ts";
 import type { StreamMonitoring } from "./monitoring.ts";
 import type { Decoded } from "./records.ts";
-import { recordKey, scoreBatchOn } from "./score.ts";
+import { recordKey, releaseTexts, scoreBatchOn } from "./score.ts";
 import type { ScoringThread } from "./score-thread.ts";
 import { VerdictJson } from "./verdict-json.ts";
 import { WriteQueue } from "./write-queue.ts";
@@ -269,6 +269,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     const t0 = performance.now();
     const predictor: Predictor = d.holder.current()!;
     const scored = await scoreBatchOn(d.scoring ?? null, batch, d.decode, predictor, d.fast);
+    releaseTexts(batch, scored.dead);
     return { batch, arrived, t0, t1: performance.now(), predictor, ...scored };
   };
   type Scored = Awaited<ReturnType<typeof score>>;

@@ -137,6 +137,22 @@ export async function scoreBatchOn(
 }
 
 /**
+ * Empty the texts of a scored batch's records, all but the dead letters' (which publish theirs): a
+ * record's text (≈ 650 bytes of JSON) is read only by scoring, but its record lives on until the
+ * batch's delivery is committed (its partition and offset), ≈ 100–300 ms at 50,000 records/s, so
+ * ≈ 10,000 texts were alive at each young-generation collection, copied by it and then promoted
+ * (BENCHMARKS.md "Streaming", lane V3).
+ */
+export function releaseTexts(batch: readonly InRecord[], dead: readonly DeadLetter[]): void {
+  if (dead.length === 0) {
+    for (const r of batch) r.value = "";
+    return;
+  }
+  const kept = new Set(dead.map((x) => x.record));
+  for (const r of batch) if (!kept.has(r)) r.value = "";
+}
+
+/**
  * A verdict as `judge` makes it, one per scored record: its key is built when read (the published
  * and stored ones), not for every record scored.
  */

@@ -10,7 +10,7 @@ import { loadFrame } from "../../src/datasets/load.ts";
 import { fastFrame } from "../../src/stream/fast-frame.ts";
 import type { InRecord } from "../../src/stream/kafka.ts";
 import { decoder } from "../../src/stream/records.ts";
-import { SPLIT_MIN_RECORDS, scoreBatch } from "../../src/stream/score.ts";
+import { releaseTexts, SPLIT_MIN_RECORDS, scoreBatch } from "../../src/stream/score.ts";
 import { tempDir, writeFile } from "../helpers/env.ts";
 import { waitForHelper } from "../helpers/helper-thread.ts";
 import { fitFixturePredictor, phishingCsvSlice } from "../serve/fixtures/predictor.ts";
@@ -145,5 +145,23 @@ describe("scoreBatch", () => {
     expect(reasons[102]).toBe("column SSLfinal_State: absent is required (use null for a missing value)");
     expect(reasons[103]).toBe('key "Favicon": expected a string, number, boolean or null, got an array');
     expect(reasons[104]).toMatch(/^column port: 7 /);
+  });
+});
+
+describe("releaseTexts", () => {
+  it("empties the texts of a scored batch's records but the dead letters', which are published with theirs", () => {
+    const good = lines.slice(0, 3).map(asJson);
+    const batch = [rec(0, good[0]!), rec(1, "{not json"), rec(2, good[1]!), rec(3, good[2]!)];
+    const r = scoreBatch(batch, decoder("json", header), p);
+    releaseTexts(batch, r.dead);
+    expect(batch.map((x) => x.value)).toEqual(["", "{not json", "", ""]);
+    expect(r.dead.map((x) => x.record.value)).toEqual(["{not json"]);
+    // the rest of each record (its partition, offset, timestamp: what delivery and the commit read) is kept
+    expect(batch.map((x) => Number(x.offset))).toEqual([0, 1, 2, 3]);
+    expect(r.verdicts.map((v) => Number(v.offset))).toEqual([0, 2, 3]);
+
+    const clean = good.map((g, i) => rec(10 + i, g));
+    releaseTexts(clean, []);
+    expect(clean.map((x) => x.value)).toEqual(["", "", ""]);
   });
 });
