@@ -30,7 +30,7 @@ import {
 } from "../../src/models/hgb/wasm-kernels.ts";
 import { HistGradientBoostingClassifier } from "../../src/models/hist-gradient-boosting.ts";
 import { MISSING_BIN } from "../../src/models/tree/binning.ts";
-import { waitForHelper } from "../helpers/helper-thread.ts";
+import { waitForHelper, wakeHelper } from "../helpers/helper-thread.ts";
 
 afterAll(() => closePool());
 
@@ -73,8 +73,8 @@ describe("hgb histograms split with the helper thread", () => {
     const before = histogramHandOffs();
     for (const inMemory of [true, false]) {
       const was = histogramHandOffs();
-      for (let attempt = 0; attempt < 5 && (attempt === 0 || histogramHandOffs() === was); attempt++) {
-        expect(await waitForHelper()).toBe(true);
+      for (let attempt = 0; attempt < 20 && (attempt === 0 || histogramHandOffs() === was); attempt++) {
+        expect(await wakeHelper()).toBe(true);
         const got = inMemory ? wasm.slots[0]!.fill(7) : new Float64Array(off[p]!).fill(7);
         expect(buildHistogram(base, wasm.rows, 5, end, got, histScratch(n))).toEqual(b);
         expect(Array.from(got)).toEqual(Array.from(want));
@@ -119,7 +119,7 @@ describe("hgb histograms split with the helper thread", () => {
         wasm.rows.set(all);
         const want = new Float64Array(off[p]!);
         const b = buildHistogram(base, all, 0, n, want, histScratch(n));
-        if (!helperOff) expect(await waitForHelper()).toBe(true);
+        if (!helperOff) expect(await wakeHelper()).toBe(true);
         const got = wasm.slots[0]!.fill(7);
         expect(buildHistogram(base, wasm.rows, 0, n, got, histScratch(n))).toEqual(b);
         expect(Array.from(got)).toEqual(Array.from(want));
@@ -193,13 +193,13 @@ describe("hgb histograms split with the helper thread", () => {
     const pipelinedBefore = pipelinedBuilds();
     for (
       let attempt = 0;
-      attempt < 5 &&
+      attempt < 10 &&
       (histogramHandOffs() === before ||
         boostRowsHandOffs() === stepsBefore ||
         pipelinedBuilds() === pipelinedBefore);
       attempt++
     ) {
-      expect(await waitForHelper()).toBe(true);
+      expect(await wakeHelper()).toBe(true);
       const split = await fitModel(false);
       expect(split.trees.length).toBe(alone.trees.length);
       split.trees.forEach((t, i) => {
@@ -285,8 +285,8 @@ describe("the step between two trees of a binary fit", () => {
     const before = boostRowsHandOffs();
     // a helper descheduled by other work leaves its half to this thread: step again until it has
     // done one (each step compared; the raw scores move each time)
-    for (let attempt = 0; attempt < 5 && boostRowsHandOffs() === before; attempt++) {
-      expect(await waitForHelper()).toBe(true);
+    for (let attempt = 0; attempt < 10 && boostRowsHandOffs() === before; attempt++) {
+      expect(await wakeHelper()).toBe(true);
       if (attempt > 0) boostRows(alone, values, true, g1!, h1!, false);
       boostRows(split, values, true, g2!, h2!, true);
       expect(Array.from(split.F)).toEqual(Array.from(alone.F));
@@ -317,8 +317,8 @@ describe("the step between two trees of a binary fit", () => {
     const h1 = new Float32Array(n);
     boostRows(alone, values, true, g1, h1, false);
     const before = boostRowsHandOffs();
-    for (let attempt = 0; attempt < 5 && boostRowsHandOffs() === before; attempt++) {
-      expect(await waitForHelper()).toBe(true);
+    for (let attempt = 0; attempt < 10 && boostRowsHandOffs() === before; attempt++) {
+      expect(await wakeHelper()).toBe(true);
       if (attempt > 0) boostRows(alone, values, true, g1, h1, false);
       boostRows(split, values, true, wasm!.g, wasm!.h, true);
       expect(Array.from(split.F)).toEqual(Array.from(alone.F));
@@ -344,13 +344,12 @@ describe("hgb partitions split with the helper thread", () => {
     const before = partitionHandOffs();
     // a helper descheduled by other work leaves its half to this thread (the same rows): partition
     // again until the helper has done one half (every partition compared)
-    for (let attempt = 0; attempt < 5 && partitionHandOffs() === before; attempt++) {
+    for (let attempt = 0; attempt < 10 && partitionHandOffs() === before; attempt++) {
       for (const [feature, bin, missingLeft] of [
         [0, 20, 1],
         [0, 0, 0],
         [1, 0, 0],
       ] as const) {
-        expect(await waitForHelper()).toBe(true);
         const node = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.8);
         rng.shuffle(node);
         const start = 7;
@@ -360,6 +359,7 @@ describe("hgb partitions split with the helper thread", () => {
           return b === MISSING_BIN ? missingLeft === 1 : b <= bin;
         };
         const left = node.filter(goesLeft);
+        expect(await wakeHelper()).toBe(true);
         const mid = wasm.partition(start, start + node.length, feature, bin, missingLeft);
         expect(mid - start).toBe(left.length);
         const got = wasm.rows.subarray(start, start + node.length);

@@ -278,8 +278,10 @@ export interface WasmFitKernels {
   /**
    * The histogram of rows[start..end) built whole by the helper thread into `out` (in this memory,
    * without the common-bin slots, as `build`: the same kernel, the same sums) while `mine()` runs here
-   * with every kernel on this thread. Returns the node's G and H, or null when the helper did not
-   * finish in time: `out` may then still be written by it, so the caller must neither read nor reuse it.
+   * with every kernel on this thread. Returns the node's G and H; "caller" when the helper had not
+   * started the build when `mine()` returned (it never will: `out` is the caller's to build into);
+   * "late" when it started and did not finish in time: `out` may then still be written by it, so the
+   * caller must neither read nor reuse it.
    */
   buildBeside(
     g: Float32Array,
@@ -288,7 +290,7 @@ export interface WasmFitKernels {
     end: number,
     out: Float64Array,
     mine: () => void,
-  ): { G: number; H: number } | null;
+  ): { G: number; H: number } | "caller" | "late";
   /** histogram.ts's subtractHistogram on two histograms in this memory; false (nothing done) otherwise. */
   subtract(parent: Float64Array, child: Float64Array, length: number): boolean;
   /**
@@ -650,7 +652,7 @@ export function wasmFitKernels(
         histSize,
         narrow ? 1 : 0,
       ];
-      const ok = runWithHelperWords(
+      const by = runWithHelperWords(
         "hgb.histWhole",
         words,
         () => onThisThread(mine),
@@ -658,7 +660,7 @@ export function wasmFitKernels(
         Math.max(HIST_HELPER_WAIT_MS, (end - start) * BESIDE_WAIT_MS_PER_ROW),
         FIT_HELPER_SPIN_MS,
       );
-      if (!ok) return null;
+      if (by !== "helper") return by;
       besideHandOffs++;
       return { G: helperSumsView[0]!, H: helperSumsView[1]! };
     },
