@@ -372,6 +372,35 @@ export const PIPELINE_MIN_ROWS = 1024;
  */
 const BESIDE_WAIT_MS_PER_ROW = 30e-6;
 
+/**
+ * The share of a node's sparse entries (its highest slots) this thread adds to a histogram the helper
+ * builds beside it (buildBeside), after its own work there: on NSL-KDD that work (a candidate's
+ * partition) takes about 0.4 of the helper's whole build, and a pass over part of the slots about
+ * 0.22 of a whole build plus its share of the entries, so a quarter of the entries ends both sides
+ * at about the same time.
+ */
+const BESIDE_CALLER_SHARE = 0.25;
+
+/**
+ * The first histogram index (a slot's) at which the entries of slots below it reach `share` of all,
+ * from every 16th row's entries (a balance point: it need not be exact).
+ */
+function sampledSplit(sparse: SparseRows, nRows: number, histSize: number, share: number): number {
+  const count = new Int32Array(histSize + 1);
+  let n = 0;
+  for (let r = 0; r < nRows; r += 16) {
+    const e = sparse.ptr[r + 1]!;
+    for (let k = sparse.ptr[r]!; k < e; k++) count[sparse.index[k]!]!++;
+    n += e - sparse.ptr[r]!;
+  }
+  let below = 0;
+  for (let s = 0; s <= histSize; s += 3) {
+    if (below >= share * n) return s;
+    below += count[s]!;
+  }
+  return histSize;
+}
+
 let pipelineOn = true;
 
 /** Benchmarks compare fits with and without the grower's pipeline (the same trees either way). */
@@ -441,7 +470,9 @@ export function wasmFitKernels(
   const midAt = align8(rootCountsAt + histSize * 8);
   // each feature's first slot and the slot after its last (byte offsets), and its common slot's
   const p = sparse.common.length;
-  const offsAt = align8(midAt + nRows * 4);
+  // each row's first entry in the slots this thread adds beside the helper's build (besideSplit on)
+  const besideMidAt = align8(midAt + nRows * 4);
+  const offsAt = align8(besideMidAt + nRows * 4);
   const commonsAt = align8(offsAt + (p + 1) * 4);
   // entries as u16 slot numbers where the histogram has at most 65,536 slots (`hist16`), else as
   // i32 byte offsets
@@ -487,19 +518,24 @@ export function wasmFitKernels(
   for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + entryBytes * sparse.ptr[r]!;
   const index = narrow ? new Uint16Array(buf, indexAt, nnz) : new Int32Array(buf, indexAt, nnz);
   const split = sparse.half ?? splitSlot(sparse.index, histSize);
+  const besideSplit = sampledSplit(sparse, nRows, histSize, 1 - BESIDE_CALLER_SHARE);
   const mid = new Int32Array(buf, midAt, nRows);
+  const besideMid = new Int32Array(buf, besideMidAt, nRows);
   // the entries as the kernel reads them (a histogram index, a multiple of 3: its slot number, or
   // its byte offset), and each row's first entry in the helper's slots (entries ascend within a row:
   // the entries below `split` counted), in one pass
   for (let r = 0; r < nRows; r++) {
     const e = sparse.ptr[r + 1]!;
     let m = sparse.ptr[r]!;
+    let mb = m;
     for (let k = m; k < e; k++) {
       const x = sparse.index[k]!;
       index[k] = narrow ? x / 3 : 8 * x;
       m += +(x < split);
+      mb += +(x < besideSplit);
     }
     mid[r] = indexAt + entryBytes * m;
+    besideMid[r] = indexAt + entryBytes * mb;
   }
   new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
@@ -641,27 +677,43 @@ export function wasmFitKernels(
     buildBeside(g, h, start, end, out, mine) {
       if (g.buffer !== buf || h.buffer !== buf || out.buffer !== buf)
         throw new RangeError("a histogram outside the kernel memory");
-      // the addresses as int32 words (the memory is at most 4 GiB: histWholeTask reads them unsigned)
+      const q0 = rowsAt + 4 * start;
+      const q1 = rowsAt + 4 * end;
+      const gb = g.byteOffset;
+      const hb = h.byteOffset;
+      const at = out.byteOffset;
+      // the helper the slots below besideSplit, this thread the rest after mine() (each slot still
+      // adds its rows in node order: the same sums); the addresses as int32 words (the memory is at
+      // most 4 GiB: histWholeTask reads them unsigned)
       const words: HistWholeWords = [
-        rowsAt + 4 * start,
-        rowsAt + 4 * end,
-        g.byteOffset,
-        h.byteOffset,
+        q0,
+        q1,
+        gb,
+        hb,
         helperSums,
-        out.byteOffset,
-        histSize,
+        at,
+        besideSplit,
         narrow ? 1 : 0,
+        besideMidAt,
       ];
       const by = runWithHelperWords(
         "hgb.histWhole",
         words,
-        () => onThisThread(mine),
+        () => {
+          onThisThread(mine);
+          out.fill(0, besideSplit, histSize);
+          histFn(q0, q1, gb, hb, sinkSums, at, besideMidAt, 4);
+        },
         state,
         Math.max(HIST_HELPER_WAIT_MS, (end - start) * BESIDE_WAIT_MS_PER_ROW),
         FIT_HELPER_SPIN_MS,
       );
-      if (by !== "helper") return by;
-      besideHandOffs++;
+      if (by === "caller") {
+        // the helper's slots here too (`out` is this thread's: the helper never started)
+        out.fill(0, 0, besideSplit);
+        histFn(q0, q1, gb, hb, helperSums, at, 0, besideMidAt);
+      } else if (by === "late") return by;
+      else besideHandOffs++;
       return { G: helperSumsView[0]!, H: helperSumsView[1]! };
     },
     commonBins(out, off, G, H, m) {
@@ -849,18 +901,22 @@ export function histHalfTask(a: HistHalfArgs, state: HistHelperState): null {
 
 /**
  * buildBeside's task as int32 words (runWithHelperWords): the node's rows [begin, end) (addresses of
- * row words), where g and h start, where its G and H go, the histogram's address and length, and 1
- * for entries as u16 slot numbers (`hist16`).
+ * row words), where g and h start, where its G and H go, the histogram's address, the histogram index
+ * its slots end at, 1 for entries as u16 slot numbers (`hist16`), and where each row's first entry
+ * past its slots is (an array of entry addresses).
  */
-type HistWholeWords = [number, number, number, number, number, number, number, number];
+type HistWholeWords = [number, number, number, number, number, number, number, number, number];
 
-/** A node's whole histogram (buildBeside): every slot zeroed, then every entry of its rows added. */
+/**
+ * The helper's slots of a histogram built beside this thread (buildBeside): its slots zeroed, then
+ * its entries of the node's rows added.
+ */
 export function histWholeTask(w: Int32Array, state: HistHelperState): null {
   const k = helperKernels(state);
   const fn = w[7] ? k.hist16 : k.hist;
   const at = w[5]! >>> 0;
   new Float64Array(state.memory.buffer, at, w[6]!).fill(0);
-  fn(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, at, 0, 4);
+  fn(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, at, 0, w[8]!);
   return null;
 }
 
