@@ -171,9 +171,17 @@ export function onThisThread<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Whether this thread may hand work to a helper at all now (not inside onThisThread, not a pool
+ * worker): work that only a hand-off uses need not be prepared otherwise.
+ */
+export function helperAllowed(): boolean {
+  return alone === 0 && process.env.NETSEC_IN_WORKER !== "1";
+}
+
 /** Whether a helper is up and idle now (starts one for later calls when there is none). */
 export function helperReady(): boolean {
-  if (alone > 0 || process.env.NETSEC_IN_WORKER === "1") return false;
+  if (!helperAllowed()) return false;
   if (!helper) {
     start();
     return false;

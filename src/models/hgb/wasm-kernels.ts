@@ -21,7 +21,13 @@
  * the grower's pool): the kernel builds them in place; a histogram outside the memory (the pool ran
  * out) is built in the scratch histogram and copied out.
  */
-import { helperReady, onThisThread, runWithHelper, runWithHelperWords } from "../../core/helper.ts";
+import {
+  helperAllowed,
+  helperReady,
+  onThisThread,
+  runWithHelper,
+  runWithHelperWords,
+} from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
 import { assemble, WasmFn } from "../../core/wasm.ts";
 import type { SparseRows } from "./histogram.ts";
@@ -470,9 +476,7 @@ export function wasmFitKernels(
   const midAt = align8(rootCountsAt + histSize * 8);
   // each feature's first slot and the slot after its last (byte offsets), and its common slot's
   const p = sparse.common.length;
-  // each row's first entry in the slots this thread adds beside the helper's build (besideSplit on)
-  const besideMidAt = align8(midAt + nRows * 4);
-  const offsAt = align8(besideMidAt + nRows * 4);
+  const offsAt = align8(midAt + nRows * 4);
   const commonsAt = align8(offsAt + (p + 1) * 4);
   // entries as u16 slot numbers where the histogram has at most 65,536 slots (`hist16`), else as
   // i32 byte offsets
@@ -500,7 +504,10 @@ export function wasmFitKernels(
   const bOutF = align8(bValues + 8 * treeNodes);
   const bOutG = align8(bOutF + 8 * half);
   const bOutH = align8(bOutG + 4 * half);
-  const end = treeNodes > 0 ? align8(bOutH + 4 * half) : boostAt;
+  // each row's first entry in the slots this thread adds beside the helper's build (besideSplit on;
+  // last: a fit that does not use it leaves its pages untouched, and the rest where it was)
+  const besideMidAt = align8(treeNodes > 0 ? align8(bOutH + 4 * half) : boostAt);
+  const end = besideMidAt + nRows * 4;
   // 32-bit addresses: a fit whose data would not fit in 4 GiB (or whose memory cannot be had) takes
   // the JS loops
   const pages = Math.ceil(end / PAGE) + 1;
@@ -518,7 +525,10 @@ export function wasmFitKernels(
   for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + entryBytes * sparse.ptr[r]!;
   const index = narrow ? new Uint16Array(buf, indexAt, nnz) : new Int32Array(buf, indexAt, nnz);
   const split = sparse.half ?? splitSlot(sparse.index, histSize);
-  const besideSplit = sampledSplit(sparse, nRows, histSize, 1 - BESIDE_CALLER_SHARE);
+  // (a fit that cannot hand off builds nothing beside: no second split point to find and use)
+  const shareBeside =
+    split > 0 && split < histSize && nRows >= HIST_PARALLEL_MIN_ROWS && !helperOff && helperAllowed();
+  const besideSplit = shareBeside ? sampledSplit(sparse, nRows, histSize, 1 - BESIDE_CALLER_SHARE) : histSize;
   const mid = new Int32Array(buf, midAt, nRows);
   const besideMid = new Int32Array(buf, besideMidAt, nRows);
   // the entries as the kernel reads them (a histogram index, a multiple of 3: its slot number, or
@@ -527,15 +537,22 @@ export function wasmFitKernels(
   for (let r = 0; r < nRows; r++) {
     const e = sparse.ptr[r + 1]!;
     let m = sparse.ptr[r]!;
-    let mb = m;
-    for (let k = m; k < e; k++) {
-      const x = sparse.index[k]!;
-      index[k] = narrow ? x / 3 : 8 * x;
-      m += +(x < split);
-      mb += +(x < besideSplit);
-    }
+    if (shareBeside) {
+      let mb = m;
+      for (let k = m; k < e; k++) {
+        const x = sparse.index[k]!;
+        index[k] = narrow ? x / 3 : 8 * x;
+        m += +(x < split);
+        mb += +(x < besideSplit);
+      }
+      besideMid[r] = indexAt + entryBytes * mb;
+    } else
+      for (let k = m; k < e; k++) {
+        const x = sparse.index[k]!;
+        index[k] = narrow ? x / 3 : 8 * x;
+        m += +(x < split);
+      }
     mid[r] = indexAt + entryBytes * m;
-    besideMid[r] = indexAt + entryBytes * mb;
   }
   new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
@@ -685,22 +702,15 @@ export function wasmFitKernels(
       // the helper the slots below besideSplit, this thread the rest after mine() (each slot still
       // adds its rows in node order: the same sums); the addresses as int32 words (the memory is at
       // most 4 GiB: histWholeTask reads them unsigned)
-      const words: HistWholeWords = [
-        q0,
-        q1,
-        gb,
-        hb,
-        helperSums,
-        at,
-        besideSplit,
-        narrow ? 1 : 0,
-        besideMidAt,
-      ];
+      // (besideSplit at the end: the helper builds every slot, through each row's last entry)
+      const helperTo = shareBeside ? besideMidAt : 4;
+      const words: HistWholeWords = [q0, q1, gb, hb, helperSums, at, besideSplit, narrow ? 1 : 0, helperTo];
       const by = runWithHelperWords(
         "hgb.histWhole",
         words,
         () => {
           onThisThread(mine);
+          if (!shareBeside) return;
           out.fill(0, besideSplit, histSize);
           histFn(q0, q1, gb, hb, sinkSums, at, besideMidAt, 4);
         },
@@ -711,7 +721,7 @@ export function wasmFitKernels(
       if (by === "caller") {
         // the helper's slots here too (`out` is this thread's: the helper never started)
         out.fill(0, 0, besideSplit);
-        histFn(q0, q1, gb, hb, helperSums, at, 0, besideMidAt);
+        histFn(q0, q1, gb, hb, helperSums, at, 0, helperTo);
       } else if (by === "late") return by;
       else besideHandOffs++;
       return { G: helperSumsView[0]!, H: helperSumsView[1]! };
