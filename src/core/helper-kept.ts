@@ -10,12 +10,17 @@ export function keptCountTask(a: { out: Int32Array }): null {
   return null;
 }
 
+/** gate[1] of a stall task while it holds the helper (the caller may then stop waiting for its claim). */
+export const STALL_HOLDING = 3;
+
 /**
  * A task that holds the helper (a stuck or descheduled helper, for tests of the callers' bounded
- * wait): blocks until gate[0] becomes non-zero or `ms` pass, then records how it ended in gate[1]
- * (1 released, 2 timed out).
+ * wait): sets gate[1] to STALL_HOLDING, blocks until gate[0] becomes non-zero or `ms` pass, then
+ * records how it ended in gate[1] (1 released, 2 timed out); with `fail`, throws instead of blocking.
  */
-export function stallTask(a: { gate: Int32Array; ms: number }): null {
+export function stallTask(a: { gate: Int32Array; ms: number; fail?: boolean }): null {
+  Atomics.store(a.gate, 1, STALL_HOLDING);
+  if (a.fail) throw new Error("a failing task (tests)");
   const ended = Atomics.wait(a.gate, 0, 0, a.ms);
   Atomics.store(a.gate, 1, ended === "timed-out" ? 2 : 1);
   return null;

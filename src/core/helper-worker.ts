@@ -1,14 +1,15 @@
 /**
  * The helper thread of helper.ts: loads the functions of the helper's tasks (tasks.ts, HELPER_TASKS),
  * says it is ready, then sleeps on the doorbell, takes the task sent as words in the control array
- * (runWithHelperWords) and every message waiting on its port (synchronously), runs each task (called
- * with the task's kept state), then flags done or failed in the shared control array and wakes the
- * caller. After a task it spins briefly for the next one (HELPER_SPIN_MS, or as long as the task
- * asked) before it sleeps again.
+ * (runWithHelperWords) and every message waiting on its port (synchronously), runs each task it can
+ * claim (called with the task's kept state; one the caller took back is skipped), then flags done or
+ * failed in the shared control array and wakes the caller. After a task it spins briefly for the next
+ * one (HELPER_SPIN_MS, or as long as the task asked) before it sleeps again.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import {
   BELL,
+  CLAIM,
   DONE,
   FAILED,
   HELPER_SPIN_MS,
@@ -18,7 +19,7 @@ import {
   WORDS_ARGS,
   WORDS_SPIN_US,
   WORDS_STATE,
-  WORDS_TASK,
+  wordsTaskOf,
 } from "./helper.ts";
 import { kept as states } from "./helper-kept.ts";
 import { HELPER_TASKS, type HelperTaskName } from "./tasks.ts";
@@ -36,8 +37,10 @@ async function handle(m: HelperMessage): Promise<void> {
     return;
   }
   spinMs = m.spinMs ?? HELPER_SPIN_MS;
+  // (a state sent with a task the caller took back is kept all the same: the caller counts it sent)
+  if (m.state) states.set(m.stateId, m.state);
+  if (Atomics.compareExchange(ctl, CLAIM, m.token, 0) !== m.token) return;
   try {
-    if (m.state) states.set(m.stateId, m.state);
     const f = fns.get(m.task.name);
     if (!f) throw new Error(`${m.task.name} is not a helper task`);
     const r = f(m.task.args, m.stateId ? states.get(m.stateId) : undefined);
@@ -49,22 +52,35 @@ async function handle(m: HelperMessage): Promise<void> {
   Atomics.notify(ctl, STATE);
 }
 
-/** The task sent as words (runWithHelperWords), if one is waiting: run with its words and kept state. */
+/**
+ * The task sent as words (runWithHelperWords), if one is waiting and this thread claims it: run with
+ * its words and kept state.
+ */
 async function handleWords(): Promise<void> {
-  const t = Atomics.exchange(ctl, WORDS_TASK, 0);
-  if (t === 0) return;
+  const token = Atomics.load(ctl, CLAIM);
+  const t = wordsTaskOf(token);
+  if (t < 0 || Atomics.compareExchange(ctl, CLAIM, token, 0) !== token) return;
   spinMs = ctl[WORDS_SPIN_US]! / 1000;
+  const stateId = ctl[WORDS_STATE]!;
+  // its state came with a message whose task the caller took back before this thread read it
+  if (!states.has(stateId)) await readPort();
   try {
-    const name = HELPER_TASKS[t - 1]!;
+    const name = HELPER_TASKS[t]!;
     const f = fns.get(name);
     if (!f) throw new Error(`${name} is not a helper task`);
-    const r = f(ctl.subarray(WORDS_ARGS), states.get(ctl[WORDS_STATE]!));
+    const r = f(ctl.subarray(WORDS_ARGS), states.get(stateId));
     if (r instanceof Promise) await r;
     Atomics.store(ctl, STATE, DONE);
   } catch {
     Atomics.store(ctl, STATE, FAILED);
   }
   Atomics.notify(ctl, STATE);
+}
+
+/** Every message waiting on the port, in order (a task in one is run if this thread can claim it). */
+async function readPort(): Promise<void> {
+  for (let r = receiveMessageOnPort(port); r; r = receiveMessageOnPort(port))
+    await handle(r.message as HelperMessage);
 }
 
 async function main(): Promise<void> {
@@ -77,8 +93,7 @@ async function main(): Promise<void> {
     if (Atomics.load(ctl, BELL) === seen) Atomics.wait(ctl, BELL, seen);
     seen = Atomics.load(ctl, BELL);
     await handleWords();
-    for (let r = receiveMessageOnPort(port); r; r = receiveMessageOnPort(port))
-      await handle(r.message as HelperMessage);
+    await readPort();
   }
 }
 

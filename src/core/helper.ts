@@ -15,22 +15,27 @@
  * about a microsecond. A task's `state` (a model's tables) is cloned to the helper once per object and
  * kept there until the object is collected on this side.
  *
- * The caller's wait is bounded (HELPER_WAIT_MIN_MS, or as long as its own share took): a helper that
- * is late (descheduled, stuck) is left to finish alone while the caller walks the helper's share
- * itself, so a server's event loop never waits on the helper for more than its own work's time.
+ * A posted task is the helper's only once it claims it (it swaps the task's token out of the CLAIM
+ * slot). A caller done with its own share takes back a task the helper has not claimed (the same swap)
+ * and does that share itself at once: a helper that is asleep or descheduled costs no wait, and as it
+ * never starts the task, nothing of it is left running. Only for a claimed task does the caller wait,
+ * bounded (HELPER_WAIT_MIN_MS, or as long as its own share took): a helper that is late (descheduled,
+ * stuck) is left to finish alone while the caller does the helper's share itself, so a server's event
+ * loop never waits on the helper for more than its own work's time.
  */
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { HELPER_TASKS, type HelperTaskName, type Task, type TaskArgs, type TaskState } from "./tasks.ts";
 
 /**
- * ctl slots: READY (1 once the helper listens), STATE (0 idle, 1 running, 2 done, 3 failed), BELL (a
- * counter), WORDS_TASK (a task sent as words: its HELPER_TASKS index + 1, else 0), then the words'
- * mailbox: the task's state id, the helper's spin after it (µs), and its argument words.
+ * ctl slots: READY (1 once the helper listens), STATE (0 idle, 1 posted or running, 2 done, 3
+ * failed), BELL (a counter), CLAIM (the token of the task posted and not claimed yet, else 0: see
+ * taskToken), then the words' mailbox: the task's state id, the helper's spin after it (µs), and its
+ * argument words.
  */
 export const READY = 0;
 export const STATE = 1;
 export const BELL = 2;
-export const WORDS_TASK = 3;
+export const CLAIM = 3;
 export const WORDS_STATE = 4;
 export const WORDS_SPIN_US = 5;
 export const WORDS_ARGS = 6;
@@ -39,6 +44,28 @@ export const MAX_WORDS = 16;
 export const RUNNING = 1;
 export const DONE = 2;
 export const FAILED = 3;
+
+/** Bits of a task's token that say which task went as words (its HELPER_TASKS index + 1; 0: by message). */
+export const TOKEN_WORDS_BITS = 5;
+const TOKEN_WORDS_MASK = (1 << TOKEN_WORDS_BITS) - 1;
+/** Posts so far (the token's upper bits; wraps, never 0). */
+let posts = 0;
+
+/**
+ * A fresh task's token: a count of posts (so a message the helper reads after its task was taken
+ * back finds another token in CLAIM, or none, and is skipped) and, for a task sent as words, which
+ * task it is (the helper reads the words only after it has claimed that token: the mailbox is not
+ * written again before then).
+ */
+function taskToken(wordsTask: number): number {
+  posts = (posts + 1) & ((1 << (31 - TOKEN_WORDS_BITS)) - 1) || 1;
+  return (posts << TOKEN_WORDS_BITS) | wordsTask;
+}
+
+/** The HELPER_TASKS index of a token's task sent as words, or -1 for a task sent by message. */
+export function wordsTaskOf(token: number): number {
+  return (token & TOKEN_WORDS_MASK) - 1;
+}
 
 /**
  * How long the caller spins for the helper's share before it sleeps, and the helper for the next task
@@ -56,7 +83,15 @@ export const HELPER_WAIT_MIN_MS = 20;
 
 /** A message to the helper: a task (its state cloned only the first time), or a state to drop. */
 export type HelperMessage =
-  | { kind: "task"; task: Task<HelperTaskName>; stateId: number; state?: object; spinMs?: number }
+  | {
+      kind: "task";
+      task: Task<HelperTaskName>;
+      /** The task's token (taskToken): the helper runs it only if it claims it. */
+      token: number;
+      stateId: number;
+      state?: object;
+      spinMs?: number;
+    }
   | { kind: "drop"; stateId: number };
 
 interface Helper {
@@ -83,14 +118,14 @@ const collected = new FinalizationRegistry<number>((id) => {
   }
 });
 
-/**
- * Queue `m` for the helper, then ring: the helper reads its port only after the bell, so `beforeRing`
- * (marking a task running) is seen before the task can finish. A message that cannot be cloned
- * throws here, before anything is marked or rung.
- */
-function post(h: Helper, m: HelperMessage, beforeRing?: () => void): void {
+/** Queue `m` for the helper (a message that cannot be cloned throws here), then ring. */
+function post(h: Helper, m: HelperMessage): void {
   h.port.postMessage(m);
-  beforeRing?.();
+  ring(h);
+}
+
+/** Wake the helper: it reads CLAIM and its port after each ring. */
+function ring(h: Helper): void {
   Atomics.add(h.ctl, BELL, 1);
   Atomics.notify(h.ctl, BELL);
 }
@@ -136,9 +171,17 @@ export function onThisThread<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Whether this thread may hand work to a helper at all now (not inside onThisThread, not a pool
+ * worker): work that only a hand-off uses need not be prepared otherwise.
+ */
+export function helperAllowed(): boolean {
+  return alone === 0 && process.env.NETSEC_IN_WORKER !== "1";
+}
+
 /** Whether a helper is up and idle now (starts one for later calls when there is none). */
 export function helperReady(): boolean {
-  if (alone > 0 || process.env.NETSEC_IN_WORKER === "1") return false;
+  if (!helperAllowed()) return false;
   if (!helper) {
     start();
     return false;
@@ -172,9 +215,10 @@ export function cloneRepaid(state: object, repays: boolean): boolean {
 
 /**
  * Run `task` on the helper while `mine()` runs here; returns whether the helper completed it. When it
- * did not (it failed, or it was still running when the bounded wait ended) the caller must do the
- * task's share itself, and must not read what the helper writes: a late helper may still be writing
- * (it gets no new task until it is done, and later calls get fresh scratch buffers). The task's
+ * did not (it had not claimed the task when `mine()` returned, it failed, or it was still running when
+ * the bounded wait ended) the caller must do the task's share itself, and must not read what the
+ * helper writes: a late helper may still be writing (it gets no new task until it is done, and later
+ * calls get fresh scratch buffers). The task's
  * function is called as fn(task.args, state): `state`, when given, is a read-only object the helper
  * keeps between calls (cloned to it on first use only: a model's tables). Call only after
  * helperReady() returned true. `minWaitMs`: the least the caller waits for the helper's share (a
@@ -205,18 +249,53 @@ export function runWithHelper<N extends HelperTaskName>(
     }
     if (!h.sent.has(stateId)) send = state;
   }
+  const token = taskToken(0);
+  // posted before the message is sent: the helper can claim it as soon as it reads it
+  Atomics.store(h.ctl, STATE, RUNNING);
+  Atomics.store(h.ctl, CLAIM, token);
   try {
-    const m: HelperMessage = { kind: "task", task, stateId };
+    const m: HelperMessage = { kind: "task", task, token, stateId };
     if (send) m.state = send;
     if (helperSpinMs !== HELPER_SPIN_MS) m.spinMs = helperSpinMs;
-    post(h, m, () => Atomics.store(h.ctl, STATE, RUNNING));
+    post(h, m);
   } catch {
     // arguments that cannot be cloned: nothing was sent, the helper stays idle; the caller does it all
+    Atomics.store(h.ctl, CLAIM, 0);
+    Atomics.store(h.ctl, STATE, 0);
     mine();
     return false;
   }
   if (send) h.sent.add(stateId);
-  return awaitHelper(h, mine, minWaitMs);
+  return awaitHelper(h, task.name, token, mine, minWaitMs) === "helper";
+}
+
+/**
+ * Who did a hand-off's helper share: "helper" (done, its output ready), "caller" (the helper never
+ * started it: the caller must do it, and nothing else writes the helper's outputs), or "late" (the
+ * helper started it and had not finished when the wait ended, or it failed: the caller must do it
+ * and must neither read nor reuse what the helper writes).
+ */
+export type HandOff = "helper" | "caller" | "late";
+
+/** A task's hand-offs so far: how many each HandOff, and the caller's waits for claimed ones (ms). */
+export type HandOffCounts = Record<HandOff, number> & { waitMs: number };
+
+const handOffs = new Map<HelperTaskName, HandOffCounts>();
+
+/**
+ * Hand-offs in this thread so far, per task: who did the helper's share, and how long the caller
+ * waited after its own (benchmarks: how often a helper was not there to claim a task, was late with
+ * one it claimed, and what the waits cost).
+ */
+export function helperHandOffs(): Map<HelperTaskName, HandOffCounts> {
+  return new Map([...handOffs].map(([k, v]) => [k, { ...v }]));
+}
+
+function countHandOff(name: HelperTaskName, by: HandOff, waitMs: number): void {
+  let c = handOffs.get(name);
+  if (!c) handOffs.set(name, (c = { helper: 0, caller: 0, late: 0, waitMs: 0 }));
+  c[by]++;
+  c.waitMs += waitMs;
 }
 
 /**
@@ -224,7 +303,8 @@ export function runWithHelper<N extends HelperTaskName>(
  * `state` the helper keeps already (sent with an earlier task): the words go through the shared
  * control array, not the port, so the hand-off clones nothing and reads no message (a fit's node
  * hands off this way thousands of times). The task's function is called with an Int32Array of the
- * words (valid until it returns). Otherwise (the state not sent yet) it goes as runWithHelper's task.
+ * words (valid until it returns). Otherwise (the state not sent yet) it goes as runWithHelper's task
+ * (then a share the helper did not do is "late": it may have been started).
  */
 export function runWithHelperWords<N extends HelperTaskName>(
   name: N & (TaskArgs<N> extends Int32Array ? N : never),
@@ -233,29 +313,44 @@ export function runWithHelperWords<N extends HelperTaskName>(
   state: TaskState<N> & object,
   minWaitMs = HELPER_WAIT_MIN_MS,
   helperSpinMs = HELPER_SPIN_MS,
-): boolean {
+): HandOff {
   const h = helper;
   const stateId = stateIds.get(state);
   if (!h || h.broken || stateId === undefined || !h.sent.has(stateId) || words.length > MAX_WORDS) {
     const args = Int32Array.from(words) as TaskArgs<N>;
-    return runWithHelper({ name, args } as Task<N>, mine, state, minWaitMs, helperSpinMs);
+    return runWithHelper({ name, args } as Task<N>, mine, state, minWaitMs, helperSpinMs) ? "helper" : "late";
   }
   const { ctl } = h;
   ctl[WORDS_STATE] = stateId;
   ctl[WORDS_SPIN_US] = Math.round(helperSpinMs * 1000);
   for (let i = 0; i < words.length; i++) ctl[WORDS_ARGS + i] = words[i]!;
   Atomics.store(ctl, STATE, RUNNING);
-  // (after the words: the helper reads them once it has taken the task from this slot)
-  Atomics.store(ctl, WORDS_TASK, HELPER_TASKS.indexOf(name) + 1);
-  Atomics.add(ctl, BELL, 1);
-  Atomics.notify(ctl, BELL);
-  return awaitHelper(h, mine, minWaitMs);
+  // (after the words: the helper reads them once it has claimed this token)
+  const token = taskToken(HELPER_TASKS.indexOf(name) + 1);
+  Atomics.store(ctl, CLAIM, token);
+  ring(h);
+  return awaitHelper(h, name, token, mine, minWaitMs);
 }
 
-/** runWithHelper's second half: `mine()`, then the bounded wait for the helper's task posted just now. */
-function awaitHelper(h: Helper, mine: () => void, minWaitMs: number): boolean {
+/**
+ * runWithHelper's second half: `mine()`, then the task posted just now (`token`) taken back if the
+ * helper has not claimed it, else the bounded wait for it.
+ */
+function awaitHelper(
+  h: Helper,
+  name: HelperTaskName,
+  token: number,
+  mine: () => void,
+  minWaitMs: number,
+): HandOff {
   const started = performance.now();
   mine();
+  if (Atomics.compareExchange(h.ctl, CLAIM, token, 0) === token) {
+    // not started (asleep, descheduled, or busy reading its port): never will be; the caller does it
+    Atomics.store(h.ctl, STATE, 0);
+    countHandOff(name, "caller", 0);
+    return "caller";
+  }
   const now = performance.now();
   // the helper's share usually ends about when ours does: spin a little before sleeping
   const spinUntil = now + CALLER_SPIN_MS;
@@ -265,21 +360,22 @@ function awaitHelper(h: Helper, mine: () => void, minWaitMs: number): boolean {
     if (Atomics.wait(h.ctl, STATE, RUNNING, left) !== "ok") break;
   }
   const end = Atomics.load(h.ctl, STATE);
+  countHandOff(name, end === DONE ? "helper" : "late", performance.now() - now);
   if (end === DONE) {
     Atomics.store(h.ctl, STATE, 0);
-    return true;
+    return "helper";
   }
   if (end === RUNNING) {
     // late: it finishes on its own (helperReady() is false until then); what it writes to the
     // scratch buffer is not read, and nothing later shares that buffer with it
     scratch = null;
-    return false;
+    return "late";
   }
   // failed: never use this helper again
   h.broken = true;
   void h.worker.terminate();
   if (helper === h) helper = null;
-  return false;
+  return "late";
 }
 
 /** Scratch buffers at most this large are kept for the next call (larger ones are allocated each time). */

@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix, type Matrix } from "../../src/core/frame.ts";
 import { helperHas, runWithHelper } from "../../src/core/helper.ts";
+import { STALL_HOLDING } from "../../src/core/helper-kept.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
 import { task } from "../../src/core/tasks.ts";
@@ -27,7 +28,7 @@ import {
   SINGLE_PARALLEL_MIN_STEPS,
 } from "../../src/models/tree/walk-dispatch.ts";
 import { bitCode, disableWasmWalks, wasmTrees } from "../../src/models/tree/wasm-walk.ts";
-import { waitForHelper } from "../helpers/helper-thread.ts";
+import { spinWhile, waitForHelper } from "../helpers/helper-thread.ts";
 
 /** A random tree of `nNodes` nodes (depth-first numbering) on `p` features, `k` values per node. */
 function randomTree(rng: Rng, nNodes: number, p: number, k: number): FlatTree {
@@ -293,11 +294,12 @@ describe("packed tree prediction split with the helper thread", () => {
     const ref = new Float64Array(n);
     for (const t of trees) accumulateTree(t, X.data, n, ref, 1);
     const gate = new Int32Array(new SharedArrayBuffer(8));
-    expect(runWithHelper(task("core.stall", { gate, ms: 10_000 }), () => {})).toBe(false);
+    // (held: the caller's share lasts until the helper has claimed the stall)
+    expect(runWithHelper(task("core.stall", { gate, ms: 10_000 }), () => spinWhile(gate, 1, 0))).toBe(false);
     const got = new Float64Array(n);
     accumulatePacked(packTrees(trees), X.data, n, got, 1);
     expect(Array.from(got)).toEqual(Array.from(ref));
-    expect(Atomics.load(gate, 1)).toBe(0); // the helper is still held
+    expect(Atomics.load(gate, 1)).toBe(STALL_HOLDING); // the helper is still held
     Atomics.store(gate, 0, 1);
     Atomics.notify(gate, 0);
     expect(await waitForHelper()).toBe(true);

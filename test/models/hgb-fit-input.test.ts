@@ -21,7 +21,7 @@ import { histOffsets, sparseRows } from "../../src/models/hgb/histogram.ts";
 import { disableHistogramHelper } from "../../src/models/hgb/wasm-kernels.ts";
 import { createModel } from "../../src/models/registry.ts";
 import { binMatrix, fitBinMapper } from "../../src/models/tree/binning.ts";
-import { waitForHelper } from "../helpers/helper-thread.ts";
+import { waitForHelper, wakeHelper } from "../helpers/helper-thread.ts";
 
 afterAll(() => closePool());
 
@@ -46,11 +46,11 @@ function matrix(n: number, p: number, seed: number, sparse = false) {
   return X;
 }
 
-/** Call `f` until the helper has done a share (at most 5 times), checking each result. */
+/** Call `f` until the helper has done a share (at most 10 times), checking each result. */
 async function untilHandedOff(f: () => void): Promise<void> {
   const before = fitInputHandOffs();
-  for (let attempt = 0; attempt < 5 && fitInputHandOffs() === before; attempt++) {
-    expect(await waitForHelper()).toBe(true);
+  for (let attempt = 0; attempt < 10 && fitInputHandOffs() === before; attempt++) {
+    expect(await wakeHelper()).toBe(true);
     f();
   }
   expect(fitInputHandOffs()).toBeGreaterThan(before);

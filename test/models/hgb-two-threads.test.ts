@@ -6,8 +6,10 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { allocMatrix } from "../../src/core/frame.ts";
+import { helperHandOffs, runWithHelper } from "../../src/core/helper.ts";
 import { closePool } from "../../src/core/pool.ts";
 import { Rng } from "../../src/core/rng.ts";
+import { task } from "../../src/core/tasks.ts";
 import {
   BOOST_ROWS_PARALLEL_MIN,
   binaryStep,
@@ -15,7 +17,13 @@ import {
   boostRowsHandOffs,
   boostRowsState,
 } from "../../src/models/hgb/boost-rows.ts";
-import { buildHistogram, histOffsets, histScratch, sparseRows } from "../../src/models/hgb/histogram.ts";
+import {
+  buildHistogram,
+  buildHistogramBeside,
+  histOffsets,
+  histScratch,
+  sparseRows,
+} from "../../src/models/hgb/histogram.ts";
 import { gradients } from "../../src/models/hgb/loss.ts";
 import {
   disableHistogramHelper,
@@ -30,7 +38,7 @@ import {
 } from "../../src/models/hgb/wasm-kernels.ts";
 import { HistGradientBoostingClassifier } from "../../src/models/hist-gradient-boosting.ts";
 import { MISSING_BIN } from "../../src/models/tree/binning.ts";
-import { waitForHelper } from "../helpers/helper-thread.ts";
+import { slowToRead, waitForHelper, wakeHelper } from "../helpers/helper-thread.ts";
 
 afterAll(() => closePool());
 
@@ -73,8 +81,8 @@ describe("hgb histograms split with the helper thread", () => {
     const before = histogramHandOffs();
     for (const inMemory of [true, false]) {
       const was = histogramHandOffs();
-      for (let attempt = 0; attempt < 5 && (attempt === 0 || histogramHandOffs() === was); attempt++) {
-        expect(await waitForHelper()).toBe(true);
+      for (let attempt = 0; attempt < 20 && (attempt === 0 || histogramHandOffs() === was); attempt++) {
+        expect(await wakeHelper()).toBe(true);
         const got = inMemory ? wasm.slots[0]!.fill(7) : new Float64Array(off[p]!).fill(7);
         expect(buildHistogram(base, wasm.rows, 5, end, got, histScratch(n))).toEqual(b);
         expect(Array.from(got)).toEqual(Array.from(want));
@@ -82,6 +90,64 @@ describe("hgb histograms split with the helper thread", () => {
     }
     return histogramHandOffs() - before;
   };
+
+  it("a node built beside this thread's work: the JS loop's sums bit for bit, shared or all here when the helper has not claimed it", async () => {
+    const rng = new Rng(15);
+    const n = 3 * HIST_PARALLEL_MIN_ROWS;
+    const nBins = Uint16Array.of(2, 12, 255, 3, 2, 200);
+    const p = nBins.length;
+    const bins = new Uint8Array(n * p);
+    for (let r = 0; r < n; r++) {
+      bins[r] = rng.next() < 0.85 ? 0 : 1;
+      bins[n + r] = rng.next() < 0.1 ? MISSING_BIN : rng.int(12);
+      bins[2 * n + r] = rng.int(255);
+      bins[3 * n + r] = rng.int(3);
+      bins[4 * n + r] = rng.next() < 0.7 ? 1 : 0;
+      bins[5 * n + r] = rng.next() < 0.05 ? MISSING_BIN : rng.int(200);
+    }
+    const off = histOffsets(nBins);
+    const sparse = sparseRows(bins, n, nBins, off);
+    const wasm = wasmFitKernels(sparse, bins, n, 1, off[p]!, 2)!;
+    for (let i = 0; i < n; i++) {
+      wasm.g[i] = rng.normal();
+      wasm.h[i] = rng.next();
+    }
+    // a node of about 5,000 rows (NSL-KDD's pipelined children: 5,000 on average), shuffled
+    const node = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.1);
+    rng.shuffle(node);
+    wasm.rows.set(node, 3);
+    const end = 3 + node.length;
+    const base = { bins, nRows: n, nBins, off, rows: sparse, g: wasm.g, h: wasm.h, wasm };
+    const want = new Float64Array(off[p]!);
+    const b = buildHistogram(base, wasm.rows.slice(), 3, end, want, histScratch(n));
+    const counts = () => helperHandOffs().get("hgb.histWhole") ?? { helper: 0, caller: 0, late: 0 };
+    // (a helper still busy with the kernel memory's first task is late: the histogram is its, skipped)
+    const beside = (): boolean => {
+      let mine = 0;
+      const got = wasm.slots[1]!.fill(7);
+      const sums = buildHistogramBeside(base, wasm.rows, 3, end, got, () => mine++);
+      expect(mine).toBe(1);
+      if (sums === "late") return false;
+      expect(sums).toEqual(b);
+      expect(Array.from(got)).toEqual(Array.from(want));
+      return true;
+    };
+    // the helper awake: its slots and this thread's (again until the helper has done one)
+    const before = pipelinedBuilds();
+    for (let attempt = 0; attempt < 20 && pipelinedBuilds() === before; attempt++) {
+      expect(await wakeHelper()).toBe(true);
+      beside();
+    }
+    expect(pipelinedBuilds()).toBeGreaterThan(before);
+    // the helper reading a slow message (its task taken back): it cannot claim, this thread builds all
+    expect(await waitForHelper()).toBe(true);
+    const notClaimed = counts().caller;
+    const out = new Int32Array(new SharedArrayBuffer(4));
+    expect(runWithHelper(task("core.keptCount", { out }), () => {}, slowToRead())).toBe(false);
+    expect(beside()).toBe(true);
+    expect(counts().caller).toBe(notClaimed + 1);
+    expect(await waitForHelper()).toBe(true);
+  });
 
   it("a large node: the JS loop's sums bit for bit, the helper's share included", async () => {
     // 80% of 3 · 16,384 rows
@@ -108,7 +174,10 @@ describe("hgb histograms split with the helper thread", () => {
     const base = { bins, nRows: n, nBins, off, rows: sparse, g: wasm.g, h: wasm.h, wasm };
     const before = histogramHandOffs();
     try {
-      for (const helperOff of [false, true, false, true]) {
+      // (again, with the helper, until it has built a share: one descheduled by other work on the
+      // machine does not claim its share, and this thread builds it)
+      for (let round = 0; round < 4 || (round < 24 && histogramHandOffs() === before); round++) {
+        const helperOff = round % 2 === 1;
         disableHistogramHelper(helperOff);
         for (let i = 0; i < n; i++) {
           wasm.g[i] = rng.normal();
@@ -119,7 +188,7 @@ describe("hgb histograms split with the helper thread", () => {
         wasm.rows.set(all);
         const want = new Float64Array(off[p]!);
         const b = buildHistogram(base, all, 0, n, want, histScratch(n));
-        if (!helperOff) expect(await waitForHelper()).toBe(true);
+        if (!helperOff) expect(await wakeHelper()).toBe(true);
         const got = wasm.slots[0]!.fill(7);
         expect(buildHistogram(base, wasm.rows, 0, n, got, histScratch(n))).toEqual(b);
         expect(Array.from(got)).toEqual(Array.from(want));
@@ -193,13 +262,13 @@ describe("hgb histograms split with the helper thread", () => {
     const pipelinedBefore = pipelinedBuilds();
     for (
       let attempt = 0;
-      attempt < 5 &&
+      attempt < 10 &&
       (histogramHandOffs() === before ||
         boostRowsHandOffs() === stepsBefore ||
         pipelinedBuilds() === pipelinedBefore);
       attempt++
     ) {
-      expect(await waitForHelper()).toBe(true);
+      expect(await wakeHelper()).toBe(true);
       const split = await fitModel(false);
       expect(split.trees.length).toBe(alone.trees.length);
       split.trees.forEach((t, i) => {
@@ -285,8 +354,8 @@ describe("the step between two trees of a binary fit", () => {
     const before = boostRowsHandOffs();
     // a helper descheduled by other work leaves its half to this thread: step again until it has
     // done one (each step compared; the raw scores move each time)
-    for (let attempt = 0; attempt < 5 && boostRowsHandOffs() === before; attempt++) {
-      expect(await waitForHelper()).toBe(true);
+    for (let attempt = 0; attempt < 10 && boostRowsHandOffs() === before; attempt++) {
+      expect(await wakeHelper()).toBe(true);
       if (attempt > 0) boostRows(alone, values, true, g1!, h1!, false);
       boostRows(split, values, true, g2!, h2!, true);
       expect(Array.from(split.F)).toEqual(Array.from(alone.F));
@@ -317,8 +386,8 @@ describe("the step between two trees of a binary fit", () => {
     const h1 = new Float32Array(n);
     boostRows(alone, values, true, g1, h1, false);
     const before = boostRowsHandOffs();
-    for (let attempt = 0; attempt < 5 && boostRowsHandOffs() === before; attempt++) {
-      expect(await waitForHelper()).toBe(true);
+    for (let attempt = 0; attempt < 10 && boostRowsHandOffs() === before; attempt++) {
+      expect(await wakeHelper()).toBe(true);
       if (attempt > 0) boostRows(alone, values, true, g1, h1, false);
       boostRows(split, values, true, wasm!.g, wasm!.h, true);
       expect(Array.from(split.F)).toEqual(Array.from(alone.F));
@@ -344,13 +413,12 @@ describe("hgb partitions split with the helper thread", () => {
     const before = partitionHandOffs();
     // a helper descheduled by other work leaves its half to this thread (the same rows): partition
     // again until the helper has done one half (every partition compared)
-    for (let attempt = 0; attempt < 5 && partitionHandOffs() === before; attempt++) {
+    for (let attempt = 0; attempt < 10 && partitionHandOffs() === before; attempt++) {
       for (const [feature, bin, missingLeft] of [
         [0, 20, 1],
         [0, 0, 0],
         [1, 0, 0],
       ] as const) {
-        expect(await waitForHelper()).toBe(true);
         const node = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.next() < 0.8);
         rng.shuffle(node);
         const start = 7;
@@ -360,6 +428,7 @@ describe("hgb partitions split with the helper thread", () => {
           return b === MISSING_BIN ? missingLeft === 1 : b <= bin;
         };
         const left = node.filter(goesLeft);
+        expect(await wakeHelper()).toBe(true);
         const mid = wasm.partition(start, start + node.length, feature, bin, missingLeft);
         expect(mid - start).toBe(left.length);
         const got = wasm.rows.subarray(start, start + node.length);

@@ -165,8 +165,10 @@ export function buildHistogram(
 /**
  * buildHistogram's result built by the helper thread (the fit's kernel, whole: the same sums) while
  * `mine()` runs on this thread. Only when the fit's kernel memory holds `idx`, g, h and `out` and
- * the helper is free: else "not sent" (nothing run, `out` untouched). "late": `mine()` ran, the helper
- * did not finish in time, `out` is its and must be neither read nor reused. Otherwise the node's sums.
+ * the helper is free: else "not sent" (nothing run, `out` untouched). "caller": `mine()` ran, the
+ * helper never started the build (`out` untouched, the caller's to build into). "late": `mine()` ran,
+ * the helper did not finish in time, `out` is its and must be neither read nor reused. Otherwise the
+ * node's sums.
  */
 export function buildHistogramBeside(
   inp: HistInput,
@@ -175,7 +177,7 @@ export function buildHistogramBeside(
   end: number,
   out: Float64Array,
   mine: () => void,
-): { G: number; H: number } | "not sent" | "late" {
+): { G: number; H: number } | "not sent" | "caller" | "late" {
   const { off, g, h, wasm } = inp;
   if (
     !wasm ||
@@ -187,7 +189,7 @@ export function buildHistogramBeside(
   )
     return "not sent";
   const sums = wasm.buildBeside(g, h, start, end, out, mine);
-  if (!sums) return "late";
+  if (typeof sums === "string") return sums;
   wasm.commonBins(out, off, sums.G, sums.H, end - start);
   return sums;
 }

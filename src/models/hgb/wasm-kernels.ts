@@ -21,7 +21,13 @@
  * the grower's pool): the kernel builds them in place; a histogram outside the memory (the pool ran
  * out) is built in the scratch histogram and copied out.
  */
-import { helperReady, onThisThread, runWithHelper, runWithHelperWords } from "../../core/helper.ts";
+import {
+  helperAllowed,
+  helperReady,
+  onThisThread,
+  runWithHelper,
+  runWithHelperWords,
+} from "../../core/helper.ts";
 import { task } from "../../core/tasks.ts";
 import { assemble, WasmFn } from "../../core/wasm.ts";
 import type { SparseRows } from "./histogram.ts";
@@ -278,8 +284,10 @@ export interface WasmFitKernels {
   /**
    * The histogram of rows[start..end) built whole by the helper thread into `out` (in this memory,
    * without the common-bin slots, as `build`: the same kernel, the same sums) while `mine()` runs here
-   * with every kernel on this thread. Returns the node's G and H, or null when the helper did not
-   * finish in time: `out` may then still be written by it, so the caller must neither read nor reuse it.
+   * with every kernel on this thread. Returns the node's G and H; "caller" when the helper had not
+   * started the build when `mine()` returned (it never will: `out` is the caller's to build into);
+   * "late" when it started and did not finish in time: `out` may then still be written by it, so the
+   * caller must neither read nor reuse it.
    */
   buildBeside(
     g: Float32Array,
@@ -288,7 +296,7 @@ export interface WasmFitKernels {
     end: number,
     out: Float64Array,
     mine: () => void,
-  ): { G: number; H: number } | null;
+  ): { G: number; H: number } | "caller" | "late";
   /** histogram.ts's subtractHistogram on two histograms in this memory; false (nothing done) otherwise. */
   subtract(parent: Float64Array, child: Float64Array, length: number): boolean;
   /**
@@ -369,6 +377,35 @@ export const PIPELINE_MIN_ROWS = 1024;
  * takes about 10–15 ns a row on this machine, so a helper that takes twice that is late.
  */
 const BESIDE_WAIT_MS_PER_ROW = 30e-6;
+
+/**
+ * The share of a node's sparse entries (its highest slots) this thread adds to a histogram the helper
+ * builds beside it (buildBeside), after its own work there: on NSL-KDD that work (a candidate's
+ * partition) takes about 0.4 of the helper's whole build, and a pass over part of the slots about
+ * 0.22 of a whole build plus its share of the entries, so a quarter of the entries ends both sides
+ * at about the same time.
+ */
+const BESIDE_CALLER_SHARE = 0.25;
+
+/**
+ * The first histogram index (a slot's) at which the entries of slots below it reach `share` of all,
+ * from every 16th row's entries (a balance point: it need not be exact).
+ */
+function sampledSplit(sparse: SparseRows, nRows: number, histSize: number, share: number): number {
+  const count = new Int32Array(histSize + 1);
+  let n = 0;
+  for (let r = 0; r < nRows; r += 16) {
+    const e = sparse.ptr[r + 1]!;
+    for (let k = sparse.ptr[r]!; k < e; k++) count[sparse.index[k]!]!++;
+    n += e - sparse.ptr[r]!;
+  }
+  let below = 0;
+  for (let s = 0; s <= histSize; s += 3) {
+    if (below >= share * n) return s;
+    below += count[s]!;
+  }
+  return histSize;
+}
 
 let pipelineOn = true;
 
@@ -530,7 +567,10 @@ export function wasmFitKernels(
   const bOutF = align8(bValues + 8 * treeNodes);
   const bOutG = align8(bOutF + 8 * half);
   const bOutH = align8(bOutG + 4 * half);
-  const end = treeNodes > 0 ? align8(bOutH + 4 * half) : boostAt;
+  // each row's first entry in the slots this thread adds beside the helper's build (besideSplit on;
+  // last: a fit that does not use it leaves its pages untouched, and the rest where it was)
+  const besideMidAt = align8(treeNodes > 0 ? align8(bOutH + 4 * half) : boostAt);
+  const end = besideMidAt + nRows * 4;
   // 32-bit addresses: a fit whose data would not fit in 4 GiB (or whose memory cannot be had) takes
   // the JS loops
   const pages = Math.ceil(end / PAGE) + 1;
@@ -564,34 +604,46 @@ export function wasmFitKernels(
   for (let r = 0; r <= nRows; r++) ptr[r] = indexAt + entryBytes * sparse.ptr[r]!;
   const index = narrow ? new Uint16Array(buf, indexAt, nnz) : new Int32Array(buf, indexAt, nnz);
   const split = sparse.half ?? splitSlot(sparse.index, histSize);
+  // (a fit that cannot hand off builds nothing beside: no second split point to find and use)
+  const shareBeside =
+    split > 0 && split < histSize && nRows >= HIST_PARALLEL_MIN_ROWS && !helperOff && helperAllowed();
+  const besideSplit = shareBeside ? sampledSplit(sparse, nRows, histSize, 1 - BESIDE_CALLER_SHARE) : histSize;
   const mid = new Int32Array(buf, midAt, nRows);
+  const besideMid = new Int32Array(buf, besideMidAt, nRows);
   // the entries as the kernel reads them (a histogram index, a multiple of 3: its slot number, or
   // its byte offset), and each row's first entry in the helper's slots (entries ascend within a row:
   // the entries below `split` counted), in one pass
   // (x / 3 of a multiple of 3 below 2^31 as x times 3's inverse mod 2^32: an integer multiply, not
-  // a division of doubles; a loop for each format: no test of it an entry)
+  // a division of doubles; a loop for each format: no test of it an entry. Each row's entries below
+  // `besideSplit` are counted too: histSize, every entry, in a fit that builds nothing beside)
   const { ptr: rowPtr, index: entries } = sparse;
   if (narrow)
     for (let r = 0; r < nRows; r++) {
       const e = rowPtr[r + 1]!;
       let m = rowPtr[r]!;
+      let mb = m;
       for (let k = m; k < e; k++) {
         const x = entries[k]!;
         index[k] = Math.imul(x, 0xaaaaaaab);
         m += +(x < split);
+        mb += +(x < besideSplit);
       }
       mid[r] = indexAt + entryBytes * m;
+      besideMid[r] = indexAt + entryBytes * mb;
     }
   else
     for (let r = 0; r < nRows; r++) {
       const e = rowPtr[r + 1]!;
       let m = rowPtr[r]!;
+      let mb = m;
       for (let k = m; k < e; k++) {
         const x = entries[k]!;
         index[k] = 8 * x;
         m += +(x < split);
+        mb += +(x < besideSplit);
       }
       mid[r] = indexAt + entryBytes * m;
+      besideMid[r] = indexAt + entryBytes * mb;
     }
   if (mem !== made?.memory) new Uint8Array(buf, binsAt, bins.length).set(bins);
   const histView = new Float64Array(buf, hist, histSize);
@@ -733,27 +785,36 @@ export function wasmFitKernels(
     buildBeside(g, h, start, end, out, mine) {
       if (g.buffer !== buf || h.buffer !== buf || out.buffer !== buf)
         throw new RangeError("a histogram outside the kernel memory");
-      // the addresses as int32 words (the memory is at most 4 GiB: histWholeTask reads them unsigned)
-      const words: HistWholeWords = [
-        rowsAt + 4 * start,
-        rowsAt + 4 * end,
-        g.byteOffset,
-        h.byteOffset,
-        helperSums,
-        out.byteOffset,
-        histSize,
-        narrow ? 1 : 0,
-      ];
-      const ok = runWithHelperWords(
+      const q0 = rowsAt + 4 * start;
+      const q1 = rowsAt + 4 * end;
+      const gb = g.byteOffset;
+      const hb = h.byteOffset;
+      const at = out.byteOffset;
+      // the helper the slots below besideSplit, this thread the rest after mine() (each slot still
+      // adds its rows in node order: the same sums); the addresses as int32 words (the memory is at
+      // most 4 GiB: histWholeTask reads them unsigned)
+      // (besideSplit at the end: the helper builds every slot, through each row's last entry)
+      const helperTo = shareBeside ? besideMidAt : 4;
+      const words: HistWholeWords = [q0, q1, gb, hb, helperSums, at, besideSplit, narrow ? 1 : 0, helperTo];
+      const by = runWithHelperWords(
         "hgb.histWhole",
         words,
-        () => onThisThread(mine),
+        () => {
+          onThisThread(mine);
+          if (!shareBeside) return;
+          out.fill(0, besideSplit, histSize);
+          histFn(q0, q1, gb, hb, sinkSums, at, besideMidAt, 4);
+        },
         state,
         Math.max(HIST_HELPER_WAIT_MS, (end - start) * BESIDE_WAIT_MS_PER_ROW),
         FIT_HELPER_SPIN_MS,
       );
-      if (!ok) return null;
-      besideHandOffs++;
+      if (by === "caller") {
+        // the helper's slots here too (`out` is this thread's: the helper never started)
+        out.fill(0, 0, besideSplit);
+        histFn(q0, q1, gb, hb, helperSums, at, 0, helperTo);
+      } else if (by === "late") return by;
+      else besideHandOffs++;
       return { G: helperSumsView[0]!, H: helperSumsView[1]! };
     },
     commonBins(out, off, G, H, m) {
@@ -941,18 +1002,22 @@ export function histHalfTask(a: HistHalfArgs, state: HistHelperState): null {
 
 /**
  * buildBeside's task as int32 words (runWithHelperWords): the node's rows [begin, end) (addresses of
- * row words), where g and h start, where its G and H go, the histogram's address and length, and 1
- * for entries as u16 slot numbers (`hist16`).
+ * row words), where g and h start, where its G and H go, the histogram's address, the histogram index
+ * its slots end at, 1 for entries as u16 slot numbers (`hist16`), and where each row's first entry
+ * past its slots is (an array of entry addresses).
  */
-type HistWholeWords = [number, number, number, number, number, number, number, number];
+type HistWholeWords = [number, number, number, number, number, number, number, number, number];
 
-/** A node's whole histogram (buildBeside): every slot zeroed, then every entry of its rows added. */
+/**
+ * The helper's slots of a histogram built beside this thread (buildBeside): its slots zeroed, then
+ * its entries of the node's rows added.
+ */
 export function histWholeTask(w: Int32Array, state: HistHelperState): null {
   const k = helperKernels(state);
   const fn = w[7] ? k.hist16 : k.hist;
   const at = w[5]! >>> 0;
   new Float64Array(state.memory.buffer, at, w[6]!).fill(0);
-  fn(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, at, 0, 4);
+  fn(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, at, 0, w[8]!);
   return null;
 }
 
