@@ -17,7 +17,9 @@
  *
  * For each latency run, where the time went: the consumer runs at log level debug and logs, per batch,
  * the stages of its first (longest-waiting) record (run.ts: fetch, batch, score, publish, store,
- * commit); their p50/p99 over the batches are printed under the latency line. And who used the
+ * commit); their p50/p99 over the batches are printed under the latency line, and their p99 with each
+ * batch counted as its records (the alerts' p99 is over records: the few large batches cut while the
+ * consumer fell behind carry many of them, a batch-level p99 leaves them out). And who used the
  * machine's cores during the 20 s (CPU seconds from /proc over wall seconds): the consumer, this
  * process (the paced producer and the alerts reader) and the broker, when its pid is known
  * (KAFKA_PID, else the pid file `scripts/test-services` keeps in .services/kafka.pid).
@@ -153,11 +155,22 @@ const STAGES = ["fetch", "batch", "score", "publish", "store", "commit"] as cons
 function stageQuantiles(log: string): string {
   const by = new Map<string, number[]>(STAGES.map((s) => [s, []]));
   const sizes: number[] = [];
+  const batches: (Record<(typeof STAGES)[number], number> & { records: number })[] = [];
   for (const line of log.split("\n")) {
     if (!line.includes('"batch committed"')) continue;
     const j = JSON.parse(line) as Record<string, number>;
     for (const s of STAGES) if (Number.isFinite(j[`${s}Ms`])) by.get(s)!.push(j[`${s}Ms`]!);
     sizes.push(j.records!);
+    const stage = (s: (typeof STAGES)[number]) => j[`${s}Ms`] ?? Number.NaN;
+    batches.push({
+      records: j.records!,
+      fetch: stage("fetch"),
+      batch: stage("batch"),
+      score: stage("score"),
+      publish: stage("publish"),
+      store: stage("store"),
+      commit: stage("commit"),
+    });
   }
   const n = by.get("score")!.length;
   const quantile = (v: number[], f: number) =>
@@ -169,7 +182,27 @@ function stageQuantiles(log: string): string {
       const v = by.get(s)!.sort((a, b) => a - b);
       return `${s} ${Math.round(quantile(v, 0.5))} / ${Math.round(quantile(v, 0.99))}`;
     },
-  ).join(", ")}`;
+  ).join(", ")}; the same weighted by the batch's records, p99 ms: ${STAGES.map(
+    (s) => `${s} ${Math.round(weightedP99(batches.map((b) => [b[s], b.records])))}`,
+  ).join(
+    ", ",
+  )}, first record to published (fetch to publish) ${Math.round(weightedP99(batches.map((b) => [b.fetch + b.batch + b.score + b.publish, b.records])))}`;
+}
+
+/**
+ * The 99th percentile of `values` each counted `weight` times (pairs [value, weight]; NaN values
+ * left out). A batch's stages are its first record's: weighted by its records, a large batch formed
+ * while the consumer fell behind counts as the many alerts it carries, as the alerts' p99 does.
+ */
+function weightedP99(pairs: [number, number][]): number {
+  const v = pairs.filter(([x]) => Number.isFinite(x)).sort((a, b) => a[0] - b[0]);
+  const total = v.reduce((a, [, w]) => a + w, 0);
+  let seen = 0;
+  for (const [x, w] of v) {
+    seen += w;
+    if (seen >= 0.99 * total) return x;
+  }
+  return Number.NaN;
 }
 
 async function stopAll(ms: Member[]): Promise<void> {

@@ -8,7 +8,8 @@
  * (acks=all), and at the same time write the verdicts to the record store keyed by
  * topic/partition/offset (`store/alerts.ts`); once both are durable and every earlier batch is
  * committed, commit the batch's offsets. Up to MAX_DELIVERING full batches' records are in that I/O
- * at once (a batch publishes while earlier ones still wait on the store or the commit; publishing and
+ * at once, of them up to MAX_PUBLISHING not yet published (a batch publishes while earlier ones still
+ * wait on the store or the commit, so a slow store write holds up commits, not alerts; publishing and
  * store writes each run one at a time, in batch order, the batches that queued behind one going
  * together into the next: `write-queue.ts`; commits likewise, the batches that became durable during
  * a commit committed together by the next: `commit-queue.ts`). A crash anywhere before the commit redelivers the batch: the store adds nothing for the records it already has (no second alert row), the alerts topic may carry
@@ -129,15 +130,24 @@ async function untilDone<T>(
 }
 
 /**
- * Records being published, stored or committed at once, in full batches: MAX_DELIVERING × the batch
- * size (their records stay uncommitted until then, so this bounds what a crash makes the group read
- * again, with the fetched batches of `maxInFlight`). Small batches (a consumer caught up) may be more
- * in number, up to MAX_DELIVERING_BATCHES: a bound by batches made scoring wait for the store and the
- * commits of a few batches of tens of records each; 64 of them were 0.3 s at 50,000 records/s in
- * batches of 250, no more than a store write held up by DuckDB's WAL checkpoint (every ≈ 195,000
- * alerts, 0.2–0.4 s on a busy 2-core machine).
+ * Records scored and not yet published, in full batches: MAX_PUBLISHING × the batch size. This is the
+ * record-to-alert path's only room after scoring: a batch is handed to delivery once the verdicts of
+ * the batches before it leave this bound, whatever their store writes and commits are doing.
  */
-const MAX_DELIVERING = 4;
+const MAX_PUBLISHING = 4;
+
+/**
+ * Records in delivery at once (published or not, not yet stored and committed), in full batches:
+ * MAX_DELIVERING × the batch size. Larger than MAX_PUBLISHING so that a slow store write (DuckDB's WAL
+ * checkpoint, a busy file) holds up commits, not the alerts: at 50,000 records/s 12 batches of 8,000
+ * are ≈ 1.9 s of records, several of the store's slowest writes. Their records stay uncommitted until
+ * then, so this bounds what a crash makes the group read again (with the fetched batches of
+ * `maxInFlight`) and the memory held for them (the records, their verdicts and frames: an estimated
+ * 1–2 kB a record, 100–200 MB at the bound with the default batch of 8,000). Small batches (a consumer
+ * caught up) may be more in number, up to MAX_DELIVERING_BATCHES: a bound by batches made scoring wait
+ * for the store and the commits of a few batches of tens of records each.
+ */
+const MAX_DELIVERING = 12;
 const MAX_DELIVERING_BATCHES = 256;
 
 /**
@@ -434,9 +444,12 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     });
   };
 
-  /** Deliveries under way, oldest first, and their records. */
+  /** Deliveries not yet stored and committed, oldest first, and their records. */
   const delivering: { done: Promise<void>; records: number }[] = [];
   let deliveringRecords = 0;
+  /** Deliveries whose verdicts are not known published yet, oldest first, and their records. */
+  const publishing: { published: Promise<void>; records: number }[] = [];
+  let publishingRecords = 0;
   /** Batches handed to scoring and not yet to delivery; the loop waits while MAX_SCORING are. */
   let scoring = 0;
   let scoredOne: (() => void) | null = null;
@@ -446,15 +459,24 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
     w?.();
   };
   /**
-   * The settle of one batch, for the batcher (`batcher.ts`): called when its verdicts are published,
-   * or it failed; the first call counts. A partial batch held for it may be due then.
+   * The settle of one batch, for the batcher (`batcher.ts`) and the publishing bound: `settle` is
+   * called when its verdicts are published, or it failed; the first call counts (and resolves
+   * `settled`). A partial batch held for it may be due then.
    */
-  const settlerOf = (): (() => void) => {
+  const settlerOf = (): { settle: () => void; settled: Promise<void> } => {
     let settled = false;
-    return () => {
-      if (settled) return;
-      settled = true;
-      if (buffer.settled()) poke();
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    return {
+      settle: () => {
+        if (settled) return;
+        settled = true;
+        resolve();
+        if (buffer.settled()) poke();
+      },
+      settled: promise,
     };
   };
   const fail = (error: unknown): void => {
@@ -473,8 +495,9 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
       // under a backlog (full batches; a partial one waits until the batches before it are
       // published, batcher.ts),
       // scoring batch k+1 (on the scoring thread) overlaps delivering batches k, k-1, … (their
-      // publish, store and commit are mostly waiting on the broker and the store), at most
-      // MAX_DELIVERING full batches' records (and MAX_DELIVERING_BATCHES batches) at once; this thread
+      // publish, store and commit are mostly waiting on the broker and the store): at most
+      // MAX_PUBLISHING full batches' records not yet published, and MAX_DELIVERING full batches'
+      // records (and MAX_DELIVERING_BATCHES batches) not yet stored and committed; this thread
       // meanwhile fetches the next batches; commits stay in order
       for (;;) {
         if ("error" in failure) throw failure.error;
@@ -488,7 +511,7 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
         scoring++;
         // the batch is in the pipeline (batcher.ts) until its verdicts are published: the alerts
         // are what a record waits for; the store and the commits group batches on their own
-        const settle = settlerOf();
+        const { settle, settled } = settlerOf();
         const scored = score(batch, arrived);
         // (its failure is the hand-over's, below)
         scored.catch(() => {});
@@ -503,6 +526,16 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
             scoring--;
             wakeLoop();
           }
+          // the alerts' room first: the batches before it published (or failed)
+          while (
+            publishing.length >= MAX_DELIVERING_BATCHES ||
+            (publishing.length > 0 && publishingRecords + batch.length > MAX_PUBLISHING * s.batchSize)
+          ) {
+            const oldest = publishing.shift()!;
+            publishingRecords -= oldest.records;
+            await oldest.published;
+          }
+          // then the store's and the commits' (larger) room
           while (
             delivering.length >= MAX_DELIVERING_BATCHES ||
             (delivering.length > 0 && deliveringRecords + batch.length > MAX_DELIVERING * s.batchSize)
@@ -518,6 +551,8 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
           done.catch(fail);
           delivering.push({ done, records: batch.length });
           deliveringRecords += batch.length;
+          publishing.push({ published: settled, records: batch.length });
+          publishingRecords += batch.length;
         });
         handOver.catch(fail);
       }

@@ -389,7 +389,11 @@ describe("netsec stream on a real Kafka broker", { timeout: 300_000 }, () => {
     await m.joined;
     const dead = await readTopic(dlq, (x) => x.size >= poison.length);
     const verdicts = await readTopic(alerts, (x) => x.size >= good.length);
-    // the counts on /metrics (Prometheus text)
+    // the counts on /metrics (Prometheus text): a batch is counted once committed, after its verdicts
+    // are published and stored, so they may reach the topics a store write earlier
+    for (const until = Date.now() + 30_000; Date.now() < until; )
+      if ((await m.handled()) >= good.length + poison.length) break;
+      else await new Promise((r) => setTimeout(r, 50));
     const text = await m.metrics();
     expect(text).toContain("netsec_stream_dead_letters_total 4\n");
     expect(text).toContain(`netsec_stream_records_total{outcome="scored"} ${good.length}\n`);
