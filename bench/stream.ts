@@ -28,9 +28,14 @@
  * (`bench/stream-diagnose.ts`, preloaded): CPU µs a record sent (main thread, whole process), the event
  * loop's delay and blocks, and its garbage collections by kind.
  *
+ * With `--floor`, every consumer is `bench/stream-floor.ts` instead of `netsec stream`: the same Kafka
+ * client, settings and batching, no model and no store (consume → one small alert per threat record →
+ * commit), so its latency is the least this machine, broker and client give (run it alternating with
+ * the real consumer).
+ *
  * Usage: KAFKA_BROKERS=127.0.0.1:9092 npx node bench/stream.ts [--records=100000] [--consumers=1,2,4]
  * [--latency-rates=2000,5000] [--scoring-thread] [--diagnose] [--consumer-node-options="--flag …"]
- * [--prefix=NAME] (scripts/test-services start kafka prints KAFKA_BROKERS; --scoring-thread: consumers
+ * [--floor] [--prefix=NAME] (scripts/test-services start kafka prints KAFKA_BROKERS; --scoring-thread: consumers
  * run with netsec stream --scoring-thread; --consumer-node-options: Node/V8 flags for the consumer
  * processes only; --prefix: starts every topic and group name, so benches on one broker never share one).
  * Prints a Markdown section for BENCHMARKS.md.
@@ -70,6 +75,8 @@ const CONSUMER_NODE_OPTIONS = arg("consumer-node-options", "")
   .split(" ")
   .filter((x) => x !== "");
 const PREFIX = arg("prefix", "");
+/** `--floor`: the consumers are bench/stream-floor.ts (no model, no store), not `netsec stream`. */
+const FLOOR = process.argv.includes("--floor");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
 const CSV = join(MIRROR, "phishing", "phisingData.csv");
 const home = mkdtempSync(join(tmpdir(), "netsec-bench-stream-"));
@@ -114,7 +121,7 @@ function member(args: string[], logLevel = "warn", diagnoseFile?: string): Membe
     [
       ...CONSUMER_NODE_OPTIONS,
       ...(diagnoseFile ? ["--import", join(ROOT, "bench/stream-diagnose.ts")] : []),
-      join(ROOT, "src/cli/main.ts"),
+      join(ROOT, FLOOR ? "bench/stream-floor.ts" : "src/cli/main.ts"),
       "stream",
       "--brokers",
       brokers!,
@@ -139,6 +146,8 @@ function member(args: string[], logLevel = "warn", diagnoseFile?: string): Membe
       err += d.toString();
       const m = /metrics on http:\/\/[^:]+:(\d+)\/metrics/.exec(err);
       if (m) resolve(Number(m[1]));
+      // (the floor serves no metrics: it is ready once it joined)
+      if (FLOOR && err.includes('"floor consumer joined"')) resolve(0);
     });
     proc.on("close", (code) => {
       if (code !== 0) died = `netsec stream exited ${code}:\n${err}`;
@@ -453,7 +462,8 @@ async function latency(
 }
 
 try {
-  cli(["train", "--dataset", "phishing", "--models", "random_forest", "--params", '{"n_estimators":100}']);
+  if (!FLOOR)
+    cli(["train", "--dataset", "phishing", "--models", "random_forest", "--params", '{"n_estimators":100}']);
   const topic = `bench-${run}`;
   await fill(topic, N);
   const loadBefore = loadavg()[0]!;
@@ -469,7 +479,7 @@ try {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`## Streaming (netsec stream on Kafka 4.4)
 
-${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu}), broker and consumers on the same machine. Command: \`KAFKA_BROKERS=… npx node bench/stream.ts --records=${N}\`. Phishing random forest (n_estimators 100), JSON records, default batch 8,000, ${THREAD ? "scored on a scoring thread (--scoring-thread)" : "scored on the main thread"}, threats published, every verdict stored in the DuckDB store (one consumer: kept open, \`--hold-store\`; several: opened per batch by each).
+${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores (${cpu}), broker and consumers on the same machine. Command: \`KAFKA_BROKERS=… npx node bench/stream.ts --records=${N}\`. ${FLOOR ? "FLOOR (--floor): bench/stream-floor.ts consumers, no model and no store: one small alert per threat record (its label), published with acks=all, then the offsets committed; JSON records, default batch 8,000." : `Phishing random forest (n_estimators 100), JSON records, default batch 8,000, ${THREAD ? "scored on a scoring thread (--scoring-thread)" : "scored on the main thread"}, threats published, every verdict stored in the DuckDB store (one consumer: kept open, \`--hold-store\`; several: opened per batch by each).`}
 
 Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.
 
