@@ -1,12 +1,4 @@
-/**
- * `netsec stream`'s delivery on the real broker of the global set-up, a real champion (random forest
- * on phishing) and the group's real committed offsets: a store write that does not return holds up
- * the commits, never the alerts — every batch's verdicts reach the alerts topic while the store's
- * first write is still pending, and no offset is committed before the store has the verdicts.
- */
-
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadPredictor } from "../../src/bundle/bundle.ts";
 import { ModelRegistry } from "../../src/bundle/registry.ts";
 import { silentLogger } from "../../src/core/log.ts";
@@ -23,27 +15,13 @@ import {
 import { createStreamMetrics } from "../../src/stream/metrics.ts";
 import { decoder } from "../../src/stream/records.ts";
 import { startStream } from "../../src/stream/run.ts";
-import { trainQuickForest } from "../helpers/cli.ts";
-import { tempDir } from "../helpers/env.ts";
-import { phishingJsonRecords, testKafkaBrokers } from "../helpers/stream.ts";
+import { quickForestStream, testKafkaBrokers } from "../helpers/stream.ts";
 
 const brokers = testKafkaBrokers();
-const tmp = tempDir();
-const home = join(tmp.dir, "home");
-const run = Date.now().toString(36);
 /** 12 batches of 500: three times the 4 batches' records that once bounded all of delivery. */
 const N = 6000;
 const BATCH = 500;
-let header: string[];
-let records: string[];
-
-beforeAll(() => {
-  const t = trainQuickForest({ NETSEC_HOME: home, NETSEC_STORE_URI: "" });
-  expect(t.code, t.stderr).toBe(0);
-  ({ header, records } = phishingJsonRecords(N));
-}, 120_000);
-
-afterAll(() => tmp.cleanup());
+const fx = quickForestStream(N);
 
 /** A store whose writes return only once `open()` was called; it keeps the offsets it was given. */
 class GatedStore implements AlertStore {
@@ -80,12 +58,12 @@ async function committed(topic: string): Promise<number> {
 
 describe("netsec stream's delivery", { timeout: 120_000 }, () => {
   it("a store write that does not return holds the commits, not the alerts", async () => {
-    const topic = `delivery-${run}`;
+    const topic = `delivery-${fx.run}`;
     const alertsTopic = `${topic}.alerts`;
     await ensureTopic([brokers], topic, 1);
     await ensureTopic([brokers], alertsTopic, 1);
     const p = new StreamProducer([brokers], "netsec-test-delivery");
-    await p.send(records.map((value, i): OutMessage => ({ topic, key: String(i), value })));
+    await p.send(fx.records.map((value, i): OutMessage => ({ topic, key: String(i), value })));
     await p.close();
 
     const published = new Set<string>();
@@ -103,7 +81,10 @@ describe("netsec stream's delivery", { timeout: 120_000 }, () => {
     );
 
     const store = new GatedStore();
-    const holder = new ModelHolder(registryModelSource(new ModelRegistry(home), loadPredictor), silentLogger);
+    const holder = new ModelHolder(
+      registryModelSource(new ModelRegistry(fx.home), loadPredictor),
+      silentLogger,
+    );
     const handle = await startStream(
       {
         brokers: [brokers],
@@ -119,8 +100,8 @@ describe("netsec stream's delivery", { timeout: 120_000 }, () => {
       },
       {
         holder,
-        decode: decoder("json", header),
-        fast: fastFrame("json", header),
+        decode: decoder("json", fx.header),
+        fast: fastFrame("json", fx.header),
         alerts: store,
         log: silentLogger,
         metrics: createStreamMetrics(),

@@ -1,14 +1,4 @@
-/**
- * `netsec stream`'s hand-off to its scoring thread (`src/stream/score-thread.ts`, `run.ts`) on the real
- * broker of the global set-up, with a real champion (random forest on phishing) and the group's real
- * committed offsets: a thread that dies stops the stream with an error and no offset is committed past
- * a batch without verdicts; a stop while batches are at the thread delivers and commits them first.
- * The record store is a recording one (what was written, by offset): the broker's commits are the
- * subject here.
- */
-
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadPredictor } from "../../src/bundle/bundle.ts";
 import type { Predictor } from "../../src/bundle/predictor.ts";
 import { ModelRegistry } from "../../src/bundle/registry.ts";
@@ -21,26 +11,12 @@ import { createStreamMetrics } from "../../src/stream/metrics.ts";
 import { decoder } from "../../src/stream/records.ts";
 import { type StreamHandle, startStream } from "../../src/stream/run.ts";
 import { ScoringThread, type ThreadScored } from "../../src/stream/score-thread.ts";
-import { trainQuickForest } from "../helpers/cli.ts";
-import { tempDir } from "../helpers/env.ts";
-import { phishingJsonRecords, testKafkaBrokers } from "../helpers/stream.ts";
+import { quickForestStream, testKafkaBrokers } from "../helpers/stream.ts";
 
 const brokers = testKafkaBrokers();
-const tmp = tempDir();
-const home = join(tmp.dir, "home");
-const run = Date.now().toString(36);
 const N = 3000;
 const BATCH = 500;
-let header: string[];
-let records: string[];
-
-beforeAll(() => {
-  const t = trainQuickForest({ NETSEC_HOME: home, NETSEC_STORE_URI: "" });
-  expect(t.code, t.stderr).toBe(0);
-  ({ header, records } = phishingJsonRecords(N));
-}, 120_000);
-
-afterAll(() => tmp.cleanup());
+const fx = quickForestStream(N);
 
 /** A store that keeps the offsets it was given (every verdict: the stream runs with `all`). */
 class RecordingStore implements AlertStore {
@@ -58,7 +34,7 @@ class Instrumented extends ScoringThread {
   calls = 0;
   private readonly before: (k: number, t: ScoringThread) => Promise<void> | void;
   constructor(before: (k: number, t: ScoringThread) => Promise<void> | void) {
-    super("json", header);
+    super("json", fx.header);
     this.before = before;
   }
   override async score(
@@ -75,12 +51,15 @@ class Instrumented extends ScoringThread {
 async function fill(topic: string): Promise<void> {
   await ensureTopic([brokers!], topic, 1);
   const p = new StreamProducer([brokers!], "netsec-test-scoring-thread");
-  await p.send(records.map((value, i): OutMessage => ({ topic, key: String(i), value })));
+  await p.send(fx.records.map((value, i): OutMessage => ({ topic, key: String(i), value })));
   await p.close();
 }
 
 async function start(topic: string, group: string, store: AlertStore, scoring: ScoringThread) {
-  const holder = new ModelHolder(registryModelSource(new ModelRegistry(home), loadPredictor), silentLogger);
+  const holder = new ModelHolder(
+    registryModelSource(new ModelRegistry(fx.home), loadPredictor),
+    silentLogger,
+  );
   return startStream(
     {
       brokers: [brokers!],
@@ -96,8 +75,8 @@ async function start(topic: string, group: string, store: AlertStore, scoring: S
     },
     {
       holder,
-      decode: decoder("json", header),
-      fast: fastFrame("json", header),
+      decode: decoder("json", fx.header),
+      fast: fastFrame("json", fx.header),
       scoring,
       alerts: store,
       log: silentLogger,
@@ -117,7 +96,7 @@ async function committed(group: string, topic: string): Promise<number> {
 
 describe("netsec stream's scoring thread", { timeout: 120_000 }, () => {
   it("a scoring thread that dies stops the stream; nothing is committed past the unscored batch", async () => {
-    const topic = `scoring-crash-${run}`;
+    const topic = `scoring-crash-${fx.run}`;
     await fill(topic);
     const store = new RecordingStore();
     // the 3rd batch's thread is stopped as a crash would stop it, while it holds that batch
@@ -136,7 +115,7 @@ describe("netsec stream's scoring thread", { timeout: 120_000 }, () => {
   });
 
   it("a stop while batches are at the scoring thread delivers and commits them before leaving", async () => {
-    const topic = `scoring-stop-${run}`;
+    const topic = `scoring-stop-${fx.run}`;
     await fill(topic);
     const store = new RecordingStore();
     let atThread!: () => void;

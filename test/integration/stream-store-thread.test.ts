@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadPredictor } from "../../src/bundle/bundle.ts";
 import { ModelRegistry } from "../../src/bundle/registry.ts";
 import { silentLogger } from "../../src/core/log.ts";
@@ -20,26 +20,12 @@ import { ensureTopic, GroupProgress, type OutMessage, StreamProducer } from "../
 import { createStreamMetrics } from "../../src/stream/metrics.ts";
 import { decoder } from "../../src/stream/records.ts";
 import { startStream } from "../../src/stream/run.ts";
-import { trainQuickForest } from "../helpers/cli.ts";
-import { tempDir } from "../helpers/env.ts";
-import { phishingJsonRecords, testKafkaBrokers } from "../helpers/stream.ts";
+import { quickForestStream, testKafkaBrokers } from "../helpers/stream.ts";
 
 const brokers = testKafkaBrokers();
-const tmp = tempDir();
-const home = join(tmp.dir, "home");
-const run = Date.now().toString(36);
 const N = 3000;
 const BATCH = 500;
-let header: string[];
-let records: string[];
-
-beforeAll(() => {
-  const t = trainQuickForest({ NETSEC_HOME: home, NETSEC_STORE_URI: "" });
-  expect(t.code, t.stderr).toBe(0);
-  ({ header, records } = phishingJsonRecords(N));
-}, 120_000);
-
-afterAll(() => tmp.cleanup());
+const fx = quickForestStream(N);
 
 /** The threaded store, its writer thread stopped (as a crash would) when its k-th write is handed over. */
 class Crashing implements AlertStore {
@@ -65,12 +51,15 @@ class Crashing implements AlertStore {
 async function fill(topic: string): Promise<void> {
   await ensureTopic([brokers!], topic, 1);
   const p = new StreamProducer([brokers!], "netsec-test-store-thread");
-  await p.send(records.map((value, i): OutMessage => ({ topic, key: String(i), value })));
+  await p.send(fx.records.map((value, i): OutMessage => ({ topic, key: String(i), value })));
   await p.close();
 }
 
 async function start(topic: string, store: AlertStore) {
-  const holder = new ModelHolder(registryModelSource(new ModelRegistry(home), loadPredictor), silentLogger);
+  const holder = new ModelHolder(
+    registryModelSource(new ModelRegistry(fx.home), loadPredictor),
+    silentLogger,
+  );
   return startStream(
     {
       brokers: [brokers!],
@@ -86,8 +75,8 @@ async function start(topic: string, store: AlertStore) {
     },
     {
       holder,
-      decode: decoder("json", header),
-      fast: fastFrame("json", header),
+      decode: decoder("json", fx.header),
+      fast: fastFrame("json", fx.header),
       alerts: store,
       log: silentLogger,
       metrics: createStreamMetrics(),
@@ -119,9 +108,9 @@ async function stored(file: string): Promise<Map<number, number>> {
 
 describe("netsec stream's alert store on its writer thread", { timeout: 120_000 }, () => {
   it("a writer thread that dies stops the stream; nothing is committed without its verdict stored", async () => {
-    const topic = `store-crash-${run}`;
+    const topic = `store-crash-${fx.run}`;
     await fill(topic);
-    const file = join(tmp.dir, "crash.duckdb");
+    const file = join(fx.dir, "crash.duckdb");
     const threaded = openAlertStore(`duckdb:${file}`, { holdOpen: true }) as ThreadedAlertStore;
     const handle = await start(topic, new Crashing(threaded, 2));
     await expect(handle.done).rejects.toThrow(/writer thread failed/);
@@ -132,9 +121,9 @@ describe("netsec stream's alert store on its writer thread", { timeout: 120_000 
   });
 
   it("a stop closes the store after the last write: every committed record's verdict is in the file once", async () => {
-    const topic = `store-stop-${run}`;
+    const topic = `store-stop-${fx.run}`;
     await fill(topic);
-    const file = join(tmp.dir, "stop.duckdb");
+    const file = join(fx.dir, "stop.duckdb");
     const store = openAlertStore(`duckdb:${file}`, { holdOpen: true });
     const handle = await start(topic, store);
     const progress = new GroupProgress([brokers!]);
