@@ -45,6 +45,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
+  deleteTopicsNamed,
   ensureTopic,
   GroupProgress,
   type OutMessage,
@@ -490,4 +491,9 @@ ${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en
 Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s (${Math.round(lat.sentRate).toLocaleString("en-US")} records/s sent); the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms; ${lat.stages}; ${lat.cores}.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts, ${Math.round(l.sentRate).toLocaleString("en-US")} records/s sent): p50 ${l.p50} ms, p99 ${l.p99} ms; ${l.stages}; ${l.cores}.`).join("")}`);
 } finally {
   rmSync(home, { recursive: true, force: true });
+  // this run's topics (records, alerts, dead letters): tens of GB on the broker's disk after a day
+  // of runs otherwise
+  await deleteTopicsNamed([brokers!], run).catch((e: unknown) =>
+    console.error(`bench: this run's topics were not deleted: ${(e as Error).message}`),
+  );
 }

@@ -5,7 +5,14 @@
  * of their size, are all published and none is refused as too large.
  */
 import { describe, expect, it } from "vitest";
-import { ensureTopic, type InRecord, StreamConsumer, StreamProducer } from "../../src/stream/kafka.ts";
+import {
+  deleteTopicsNamed,
+  ensureTopic,
+  type InRecord,
+  listTopics,
+  StreamConsumer,
+  StreamProducer,
+} from "../../src/stream/kafka.ts";
 
 const brokers = process.env.NETSEC_TEST_KAFKA_BROKERS;
 if (!brokers)
@@ -80,5 +87,22 @@ describe("StreamProducer", { timeout: 120_000 }, () => {
       const values = got.filter((r) => r.partition === q).map((r) => Number(r.value));
       expect(values).toEqual([...values].sort((a, b) => a - b));
     }
+  });
+
+  it("deleteTopicsNamed deletes the topics whose names contain the part, and only those", async () => {
+    const mine = [`gone-${run}-a`, `gone-${run}-b`];
+    const kept = `kept-${run}`;
+    for (const t of [...mine, kept]) await ensureTopic([brokers!], t, 1);
+    expect((await deleteTopicsNamed([brokers!], `gone-${run}`)).sort()).toEqual(mine);
+    // deletion is asynchronous on the broker: the names leave its list within seconds
+    let left: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      left = (await listTopics([brokers!])).filter((t) => t.includes(run));
+      if (!left.some((t) => t.startsWith("gone-"))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(left).toContain(kept);
+    expect(left.filter((t) => t.startsWith("gone-"))).toEqual([]);
+    await expect(deleteTopicsNamed([brokers!], "")).rejects.toThrow(/would delete every topic/);
   });
 });
