@@ -42,6 +42,23 @@ import { slowToRead, waitForHelper, wakeHelper } from "../helpers/helper-thread.
 
 afterAll(() => closePool());
 
+/** Each column's bin count: a flag, missing values, many bins, 3, a flag, missing values. */
+const NUM_BINS = [2, 12, 255, 3, 2, 200];
+/** NUM_BINS' first `p` columns of n rows (binned, column-major), drawn row by row from `rng`. */
+function randomBins(rng: Rng, n: number, p: 4 | 6): { nBins: Uint16Array; p: number; bins: Uint8Array } {
+  const bins = new Uint8Array(n * p);
+  for (let r = 0; r < n; r++) {
+    bins[r] = rng.next() < 0.85 ? 0 : 1;
+    bins[n + r] = rng.next() < 0.1 ? MISSING_BIN : rng.int(12);
+    bins[2 * n + r] = rng.int(255);
+    bins[3 * n + r] = rng.int(3);
+    if (p === 4) continue;
+    bins[4 * n + r] = rng.next() < 0.7 ? 1 : 0;
+    bins[5 * n + r] = rng.next() < 0.05 ? MISSING_BIN : rng.int(200);
+  }
+  return { nBins: Uint16Array.from(NUM_BINS.slice(0, p)), p, bins };
+}
+
 describe("hgb histograms split with the helper thread", () => {
   /**
    * A node of `share` of a fit's n rows (shuffled), its histogram built by the kernel (into a slot of
@@ -49,17 +66,7 @@ describe("hgb histograms split with the helper thread", () => {
    */
   const buildNode = async (n: number, share: number, seed: number): Promise<number> => {
     const rng = new Rng(seed);
-    const nBins = Uint16Array.of(2, 12, 255, 3, 2, 200);
-    const p = nBins.length;
-    const bins = new Uint8Array(n * p);
-    for (let r = 0; r < n; r++) {
-      bins[r] = rng.next() < 0.85 ? 0 : 1;
-      bins[n + r] = rng.next() < 0.1 ? MISSING_BIN : rng.int(12);
-      bins[2 * n + r] = rng.int(255);
-      bins[3 * n + r] = rng.int(3);
-      bins[4 * n + r] = rng.next() < 0.7 ? 1 : 0;
-      bins[5 * n + r] = rng.next() < 0.05 ? MISSING_BIN : rng.int(200);
-    }
+    const { nBins, p, bins } = randomBins(rng, n, 6);
     const off = histOffsets(nBins);
     const sparse = sparseRows(bins, n, nBins, off);
     const wasm = wasmFitKernels(sparse, bins, n, 1, off[p]!, 1)!;
@@ -94,17 +101,7 @@ describe("hgb histograms split with the helper thread", () => {
   it("a node built beside this thread's work: the JS loop's sums bit for bit, shared or all here when the helper has not claimed it", async () => {
     const rng = new Rng(15);
     const n = 3 * HIST_PARALLEL_MIN_ROWS;
-    const nBins = Uint16Array.of(2, 12, 255, 3, 2, 200);
-    const p = nBins.length;
-    const bins = new Uint8Array(n * p);
-    for (let r = 0; r < n; r++) {
-      bins[r] = rng.next() < 0.85 ? 0 : 1;
-      bins[n + r] = rng.next() < 0.1 ? MISSING_BIN : rng.int(12);
-      bins[2 * n + r] = rng.int(255);
-      bins[3 * n + r] = rng.int(3);
-      bins[4 * n + r] = rng.next() < 0.7 ? 1 : 0;
-      bins[5 * n + r] = rng.next() < 0.05 ? MISSING_BIN : rng.int(200);
-    }
+    const { nBins, p, bins } = randomBins(rng, n, 6);
     const off = histOffsets(nBins);
     const sparse = sparseRows(bins, n, nBins, off);
     const wasm = wasmFitKernels(sparse, bins, n, 1, off[p]!, 2)!;
@@ -159,15 +156,7 @@ describe("hgb histograms split with the helper thread", () => {
     // helper (its share of the counts copied in too)
     const rng = new Rng(12);
     const n = 2 * HIST_PARALLEL_MIN_ROWS;
-    const nBins = Uint16Array.of(2, 12, 255, 3);
-    const p = nBins.length;
-    const bins = new Uint8Array(n * p);
-    for (let r = 0; r < n; r++) {
-      bins[r] = rng.next() < 0.85 ? 0 : 1;
-      bins[n + r] = rng.next() < 0.1 ? MISSING_BIN : rng.int(12);
-      bins[2 * n + r] = rng.int(255);
-      bins[3 * n + r] = rng.int(3);
-    }
+    const { nBins, p, bins } = randomBins(rng, n, 4);
     const off = histOffsets(nBins);
     const sparse = sparseRows(bins, n, nBins, off);
     const wasm = wasmFitKernels(sparse, bins, n, 1, off[p]!, 1)!;
