@@ -107,19 +107,38 @@ describe("alert store on its writer thread", () => {
 
   it("a writer thread that dies fails the write it holds, and every later write", async () => {
     const file = join(tmp.dir, "died.duckdb");
-    const s = openAlertStore(`duckdb:${file}`, { holdOpen: true }) as ThreadedAlertStore;
-    expect(await s.write([alert(0, 1)])).toBe(1);
-    const big = Array.from({ length: 50_000 }, (_, i) => alert(0, 10 + i));
-    const held = s.write(big).catch((x: unknown) => x);
-    // stopped while the write is on it, as a crash would
-    await s.threads[0]!.terminate();
-    const e = await held;
-    expect(e).toBeInstanceOf(NetsecError);
-    expect((e as NetsecError).code).toBe("STORE_ERROR");
-    expect((e as NetsecError).message).toMatch(/writer thread failed/);
-    const later = await s.write([alert(0, 5)]).catch((x: unknown) => x);
-    expect((later as NetsecError).message).toMatch(/writer thread failed/);
-    await s.close();
+    // the write is held on the thread by another process's lock on the file, the thread sleeping
+    // between two tries to open it; it is stopped then, as a crash would (not inside a DuckDB call: a
+    // worker terminated inside a native call aborts the whole process)
+    const holder = child(`
+      const { openDuckDb } = await import(${JSON.stringify(join(ROOT, "src/store/duckdb/connection.ts"))});
+      const db = await openDuckDb({ path: ${JSON.stringify(file)} });
+      console.log("holding");
+      setTimeout(() => db.close(), 60_000);`);
+    try {
+      await new Promise<void>((resolve) => holder.stdout?.on("data", () => resolve()));
+      let waiting: () => void = () => {};
+      const told = new Promise<void>((resolve) => {
+        waiting = resolve;
+      });
+      const s = openAlertStore(`duckdb:${file}`, {
+        waitSeconds: 30,
+        onWait: () => waiting(),
+      }) as ThreadedAlertStore;
+      const held = s.write([alert(0, 1)]).catch((x: unknown) => x);
+      await told;
+      await s.threads[0]!.terminate();
+      const e = await held;
+      expect(e).toBeInstanceOf(NetsecError);
+      expect((e as NetsecError).code).toBe("STORE_ERROR");
+      expect((e as NetsecError).message).toMatch(/writer thread failed/);
+      const later = await s.write([alert(0, 5)]).catch((x: unknown) => x);
+      expect((later as NetsecError).message).toMatch(/writer thread failed/);
+      await s.close();
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.out;
+    }
   });
 
   it("a thread that dies between writes fails the next write", async () => {
