@@ -9,9 +9,11 @@
  *    it to the last (the first commit's records are not counted: the time they took is not in it).
  *    Records scored twice around a rebalance count once, and joins and rebalances inside that time
  *    count against it.
- * 2. Latency: one consumer, records published at half the one-consumer rate for 20 s; the
- *    record-to-alert latency of each alert (a threat's verdict) is its Kafka timestamp minus the
- *    record's own (both stamped by producers on this machine), p50/p99 over all alerts.
+ * 2. Latency: one consumer, records published at half the one-consumer rate for 20 s, after
+ *    `--warm-up-s` (5) seconds at that rate (the steady state: a consumer's first second, cold JIT
+ *    and caches, is printed apart as the p99 from the first paced record); the record-to-alert
+ *    latency of each alert (a threat's verdict) is its Kafka timestamp minus the record's own (both
+ *    stamped by producers on this machine), p50/p99 over the alerts of the 20 s's records.
  *
  * 3. With `--latency-rates=R1,R2,…`: the same latency measure at each of those rates too (records/s).
  *
@@ -35,13 +37,13 @@
  *
  * Usage: KAFKA_BROKERS=127.0.0.1:9092 npx node bench/stream.ts [--records=100000] [--consumers=1,2,4]
  * [--latency-rates=2000,5000] [--scoring-thread] [--diagnose] [--consumer-node-options="--flag …"]
- * [--floor] [--prefix=NAME] (scripts/test-services start kafka prints KAFKA_BROKERS; --scoring-thread: consumers
+ * [--floor] [--prefix=NAME] [--warm-up-s=5] [--keep-log=PATH] (scripts/test-services start kafka prints KAFKA_BROKERS; --scoring-thread: consumers
  * run with netsec stream --scoring-thread; --consumer-node-options: Node/V8 flags for the consumer
  * processes only; --prefix: starts every topic and group name, so benches on one broker never share one).
  * Prints a Markdown section for BENCHMARKS.md.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -78,6 +80,13 @@ const CONSUMER_NODE_OPTIONS = arg("consumer-node-options", "")
 const PREFIX = arg("prefix", "");
 /** `--floor`: the consumers are bench/stream-floor.ts (no model, no store), not `netsec stream`. */
 const FLOOR = process.argv.includes("--floor");
+/**
+ * `--warm-up-s=S` (default 5): each latency run paces S seconds before its measured 20 s, so the
+ * figures are the consumer's steady state; the p99 from the first paced record is printed beside.
+ */
+const WARM_UP_S = Number(arg("warm-up-s", "5"));
+/** `--keep-log=PATH`: each latency run's consumer log (debug: a line per batch) goes to PATH-RATE.log. */
+const KEEP_LOG = arg("keep-log", "");
 const MIRROR = process.env.NETSEC_DATASET_MIRROR ?? resolve(ROOT, "../shared/datasets");
 const CSV = join(MIRROR, "phishing", "phisingData.csv");
 const home = mkdtempSync(join(tmpdir(), "netsec-bench-stream-"));
@@ -161,14 +170,18 @@ function member(args: string[], logLevel = "warn", diagnoseFile?: string): Membe
 
 const STAGES = ["fetch", "batch", "score", "publish", "store", "commit"] as const;
 
-/** p50/p99 (ms) of each stage over the "batch committed" debug lines of a consumer's log. */
-function stageQuantiles(log: string): string {
+/**
+ * p50/p99 (ms) of each stage over the "batch committed" debug lines of a consumer's log, of the batches
+ * committed from `sinceMs` (ms since the epoch) on.
+ */
+function stageQuantiles(log: string, sinceMs: number): string {
   const by = new Map<string, number[]>(STAGES.map((s) => [s, []]));
   const sizes: number[] = [];
   const batches: (Record<(typeof STAGES)[number], number> & { records: number })[] = [];
   for (const line of log.split("\n")) {
     if (!line.includes('"batch committed"')) continue;
     const j = JSON.parse(line) as Record<string, number>;
+    if (j.time! < sinceMs) continue;
     for (const s of STAGES) if (Number.isFinite(j[`${s}Ms`])) by.get(s)!.push(j[`${s}Ms`]!);
     sizes.push(j.records!);
     const stage = (s: (typeof STAGES)[number]) => j[`${s}Ms`] ?? Number.NaN;
@@ -374,9 +387,15 @@ interface Diagnosis {
   gc: Record<string, { count: number; totalMs: number; maxMs: number }>;
 }
 
-async function latency(
-  rate: number,
-): Promise<{ p50: number; p99: number; n: number; stages: string; cores: string; sentRate: number }> {
+async function latency(rate: number): Promise<{
+  p50: number;
+  p99: number;
+  p99FromStart: number;
+  n: number;
+  stages: string;
+  cores: string;
+  sentRate: number;
+}> {
   const topic = `bench-lat-${run}-${Math.round(rate)}`;
   const alerts = `alerts-lat-${run}-${Math.round(rate)}`;
   await ensureTopic([brokers!], topic, 8);
@@ -397,7 +416,8 @@ async function latency(
   );
   await m.port;
   await sleep(3000); // joined and assigned
-  const lat: number[] = [];
+  /** Each alert's latency (ms) and its record's timestamp. */
+  const lat: { ms: number; recordAt: number }[] = [];
   const reader = new StreamConsumer({
     brokers: [brokers!],
     group: `lat-reader-${run}`,
@@ -406,7 +426,8 @@ async function latency(
   });
   await reader.start(
     (r) => {
-      lat.push(r.timestamp - (JSON.parse(r.value) as { record_timestamp: number }).record_timestamp);
+      const recordAt = (JSON.parse(r.value) as { record_timestamp: number }).record_timestamp;
+      lat.push({ ms: r.timestamp - recordAt, recordAt });
     },
     () => {},
   );
@@ -414,25 +435,36 @@ async function latency(
   const tickMs = 10;
   const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
   const broker = brokerPid();
-  const cpu0 = {
-    consumer: cpuSeconds(m.proc.pid),
-    self: process.cpuUsage(),
-    broker: cpuSeconds(broker),
-    machine: machineBusySeconds(),
-  };
-  // (--diagnose: the consumer counts from here to the second signal)
-  if (DIAGNOSE) m.proc.kill("SIGUSR2");
-  const t0 = performance.now();
+  const started = performance.now();
   let sent = 0;
-  while (performance.now() - t0 < 20_000) {
+  /** The measured window: when it starts (performance.now(), and ms since the epoch) and its first record. */
+  let t0 = Number.NaN;
+  let windowFrom = Number.NaN;
+  let sentBefore = 0;
+  let cpu0 = { consumer: 0, self: process.cpuUsage(), broker: 0, machine: 0 };
+  while (performance.now() - started < WARM_UP_S * 1000 + 20_000) {
+    if (Number.isNaN(t0) && performance.now() - started >= WARM_UP_S * 1000) {
+      t0 = performance.now();
+      windowFrom = Date.now();
+      sentBefore = sent;
+      cpu0 = {
+        consumer: cpuSeconds(m.proc.pid),
+        self: process.cpuUsage(),
+        broker: cpuSeconds(broker),
+        machine: machineBusySeconds(),
+      };
+      // (--diagnose: the consumer counts from here to the second signal)
+      if (DIAGNOSE) m.proc.kill("SIGUSR2");
+    }
     const batch: OutMessage[] = [];
     for (let j = 0; j < perTick; j++) batch.push({ topic, value: records[(sent + j) % records.length]! });
     sent += perTick;
     void p.send(batch);
-    const next = t0 + (sent / perTick) * tickMs;
+    const next = started + (sent / perTick) * tickMs;
     await sleep(Math.max(0, next - performance.now()));
   }
   const wall = (performance.now() - t0) / 1000;
+  const sentInWindow = sent - sentBefore;
   if (DIAGNOSE) m.proc.kill("SIGUSR2");
   const self = process.cpuUsage(cpu0.self);
   const cores: CoresUsed = {
@@ -449,16 +481,24 @@ async function latency(
   await p.close();
   await reader.close();
   await stopAll([m]);
-  lat.sort((a, b) => a - b);
-  const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))]!;
-  const diagnosis = DIAGNOSE ? diagnoseText(join(home, `diagnose-${Math.round(rate)}.json`), sent) : "";
+  const quantile = (v: number[], f: number) => v[Math.min(v.length - 1, Math.floor(f * v.length))]!;
+  const measured = lat
+    .filter((x) => x.recordAt >= windowFrom)
+    .map((x) => x.ms)
+    .sort((a, b) => a - b);
+  const fromStart = lat.map((x) => x.ms).sort((a, b) => a - b);
+  const diagnosis = DIAGNOSE
+    ? diagnoseText(join(home, `diagnose-${Math.round(rate)}.json`), sentInWindow)
+    : "";
+  if (KEEP_LOG !== "") writeFileSync(`${KEEP_LOG}-${Math.round(rate)}.log`, m.stderr());
   return {
-    p50: q(0.5),
-    p99: q(0.99),
-    n: lat.length,
-    stages: stageQuantiles(m.stderr()),
-    cores: coresText(cores, sent / wall) + diagnosis,
-    sentRate: sent / wall,
+    p50: quantile(measured, 0.5),
+    p99: quantile(measured, 0.99),
+    p99FromStart: quantile(fromStart, 0.99),
+    n: measured.length,
+    stages: stageQuantiles(m.stderr(), windowFrom),
+    cores: coresText(cores, sentInWindow / wall) + diagnosis,
+    sentRate: sentInWindow / wall,
   };
 }
 
@@ -473,7 +513,15 @@ try {
   // (--consumers= with nothing: no throughput runs, the latency at --latency-rates only)
   const one = (rates.get(1) ?? [...rates.values()][0])?.steady ?? Number.NaN;
   const lat = Number.isNaN(one)
-    ? { p50: Number.NaN, p99: Number.NaN, n: 0, stages: "", cores: "", sentRate: Number.NaN }
+    ? {
+        p50: Number.NaN,
+        p99: Number.NaN,
+        p99FromStart: Number.NaN,
+        n: 0,
+        stages: "",
+        cores: "",
+        sentRate: Number.NaN,
+      }
     : await latency(one / 2);
   const more: [number, Awaited<ReturnType<typeof latency>>][] = [];
   for (const r of LATENCY_RATES) more.push([r, await latency(r)]);
@@ -488,7 +536,7 @@ Load average (1 min) of the machine, other work included: ${loadBefore.toFixed(1
 |---|---|---|---|---|
 ${[...rates].map(([k, r]) => `| ${k} | ${Math.round(r.steady).toLocaleString("en-US")} | ${Math.round(r.whole).toLocaleString("en-US")} | ${r.cpuUsPerRecord.toFixed(1)} | ${r.brokerUsPerRecord.toFixed(1)} |`).join("\n")}
 
-Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s (${Math.round(lat.sentRate).toLocaleString("en-US")} records/s sent); the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms; ${lat.stages}; ${lat.cores}.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts, ${Math.round(l.sentRate).toLocaleString("en-US")} records/s sent): p50 ${l.p50} ms, p99 ${l.p99} ms; ${l.stages}; ${l.cores}.`).join("")}`);
+Record-to-alert latency at ${Math.round(one / 2).toLocaleString("en-US")} records/s (half the one-consumer steady rate), one consumer, --linger-ms 5 --hold-store, over the ${lat.n.toLocaleString("en-US")} alerts (threats) of 20 s after ${WARM_UP_S} s of warm-up at the rate (${Math.round(lat.sentRate).toLocaleString("en-US")} records/s sent); the paced producer runs on the same machine: p50 ${lat.p50} ms, p99 ${lat.p99} ms (from the first paced record: p99 ${lat.p99FromStart} ms); ${lat.stages}; ${lat.cores}.${more.map(([r, l]) => `\nAt ${r.toLocaleString("en-US")} records/s (${l.n.toLocaleString("en-US")} alerts of the 20 s after ${WARM_UP_S} s of warm-up, ${Math.round(l.sentRate).toLocaleString("en-US")} records/s sent): p50 ${l.p50} ms, p99 ${l.p99} ms (from the first paced record: p99 ${l.p99FromStart} ms); ${l.stages}; ${l.cores}.`).join("")}`);
 } finally {
   rmSync(home, { recursive: true, force: true });
   // this run's topics (records, alerts, dead letters): tens of GB on the broker's disk after a day
