@@ -1,6 +1,6 @@
 /**
- * The alert store's writer thread (`alert-thread.ts`): tasks `store.writeAlerts` and
- * `store.closeAlerts`, which own the DuckDB store of each threaded alert store (by its id) for the
+ * The alert store's writer thread (`alert-thread.ts`): tasks `store.openAlerts`, `store.writeAlerts`
+ * and `store.closeAlerts`, which own the DuckDB store of each threaded alert store (by its id) for the
  * thread's life, so no DuckDB call of the stream's alert store runs on the stream's thread. A failure
  * comes back as data (`StoreFailure`: the NetsecError's code, message and details), not as a thrown
  * error, which would reach the other thread as a plain Error without its code; a thrown error then
@@ -50,8 +50,8 @@ function failure(e: unknown, location: string): { failure: StoreFailure } {
   };
 }
 
-/** Insert the alerts not stored yet (all or nothing) into the store `a.id`, opened by its first write. */
-export async function writeAlertsTask(a: WriteAlertsArgs): Promise<AlertTaskResult> {
+/** The writer of the store `a.id`, made (not opened yet) by the first task for it. */
+function writerFor(a: { id: string; settings: AlertWriterSettings }): DuckDbAlertWriter {
   let w = writers.get(a.id);
   if (w === undefined) {
     const s = a.settings;
@@ -64,8 +64,26 @@ export async function writeAlertsTask(a: WriteAlertsArgs): Promise<AlertTaskResu
     w = { writer: new DuckDbAlertWriter(store, s.holdOpen), waits };
     writers.set(a.id, w);
   }
+  return w.writer;
+}
+
+/** Open the store `a.id` and make its table ready (before the first write). */
+export async function openAlertsTask(a: {
+  id: string;
+  settings: AlertWriterSettings;
+}): Promise<AlertTaskResult> {
   try {
-    return { added: await w.writer.write(a.columns) };
+    await writerFor(a).prepare();
+    return { added: 0 };
+  } catch (e) {
+    return failure(e, `duckdb:${a.settings.path}`);
+  }
+}
+
+/** Insert the alerts not stored yet (all or nothing) into the store `a.id`, opened by its first write. */
+export async function writeAlertsTask(a: WriteAlertsArgs): Promise<AlertTaskResult> {
+  try {
+    return { added: await writerFor(a).write(a.columns) };
   } catch (e) {
     return failure(e, `duckdb:${a.settings.path}`);
   }
@@ -87,6 +105,7 @@ export async function closeAlertsTask(a: { id: string }): Promise<AlertTaskResul
 
 declare module "../core/tasks.ts" {
   interface TaskFns {
+    "store.openAlerts": typeof openAlertsTask;
     "store.writeAlerts": typeof writeAlertsTask;
     "store.closeAlerts": typeof closeAlertsTask;
   }

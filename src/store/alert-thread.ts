@@ -61,6 +61,13 @@ export class ThreadedAlertStore implements AlertStore {
     });
   }
 
+  async open(): Promise<void> {
+    if (this.closing !== null)
+      throw new NetsecError("STORE_ERROR", `alert store ${this.location} is closed`, { uri: this.location });
+    const r = await this.run(task("store.openAlerts", { id: this.id, settings: this.settings }), []);
+    if ("failure" in r) throw new NetsecError(r.failure.code, r.failure.message, r.failure.details);
+  }
+
   async write(alerts: readonly StreamAlert[]): Promise<number> {
     if (alerts.length === 0) return 0;
     if (this.closing !== null)
@@ -95,16 +102,17 @@ export class ThreadedAlertStore implements AlertStore {
     return this.pool.threads;
   }
 
-  /** Run one of the store's tasks (both return an AlertTaskResult) on the writer thread. */
+  /** Run one of the store's tasks (each returns an AlertTaskResult) on the writer thread. */
   private async run(
-    t: Task<"store.writeAlerts"> | Task<"store.closeAlerts">,
+    t: Task<"store.openAlerts"> | Task<"store.writeAlerts"> | Task<"store.closeAlerts">,
     transferList: ArrayBuffer[],
   ): Promise<AlertTaskResult> {
     if (this.broken !== null) throw this.broken;
     try {
-      const r: TaskResult<"store.writeAlerts" | "store.closeAlerts"> = await this.pool.run(t, {
-        transferList,
-      });
+      const r: TaskResult<"store.openAlerts" | "store.writeAlerts" | "store.closeAlerts"> =
+        await this.pool.run(t, {
+          transferList,
+        });
       return r;
     } catch (e) {
       this.broken ??= this.threadFailed((e as Error).message);

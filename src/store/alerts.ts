@@ -38,6 +38,12 @@ export interface StreamAlert {
 
 export interface AlertStore {
   readonly location: string;
+  /**
+   * Reach the store and make its alerts table ready, before the first write (a write does it too when
+   * needed): the stream does this before it joins its group, so a store it cannot use stops it there,
+   * and its first batch does not wait for the store's opening.
+   */
+  open(): Promise<void>;
   /** Insert the alerts not stored yet (all or nothing); returns how many were new. */
   write(alerts: readonly StreamAlert[]): Promise<number>;
   close(): Promise<void>;
@@ -82,19 +88,23 @@ export function openAlertStore(uri: string, opts: AlertStoreOptions = {}): Alert
 class MongoAlertStore implements AlertStore {
   readonly location: string;
   private readonly store: MongoStore;
-  private open = false;
+  private opened = false;
 
   constructor(store: MongoStore) {
     this.store = store;
     this.location = store.location;
   }
 
+  async open(): Promise<void> {
+    if (!this.opened) {
+      await this.store.open();
+      this.opened = true;
+    }
+  }
+
   async write(alerts: readonly StreamAlert[]): Promise<number> {
     if (alerts.length === 0) return 0;
-    if (!this.open) {
-      await this.store.open();
-      this.open = true;
-    }
+    await this.open();
     return this.store.insertKeyed(
       ALERTS_TABLE,
       alerts.map((a) => ({
@@ -115,6 +125,6 @@ class MongoAlertStore implements AlertStore {
 
   async close(): Promise<void> {
     await this.store.close();
-    this.open = false;
+    this.opened = false;
   }
 }

@@ -177,6 +177,13 @@ export class GroupProgress {
 }
 
 /** A producer that returns only once every in-sync replica has the messages (acks=all, idempotent). */
+/**
+ * How long `StreamProducer.ready` waits (ms): the client's producer retries a broker it cannot reach
+ * without end (its metadata and id requests did not fail in 2 minutes against a closed port), where
+ * a stream starting up must say so.
+ */
+const READY_TIMEOUT_MS = 30_000;
+
 export class StreamProducer {
   private readonly producer: Producer<string, string, string, string>;
   private readonly brokers: readonly string[];
@@ -193,6 +200,33 @@ export class StreamProducer {
     });
     // a failed send rejects its promise (retried by the caller); the event must not end the process
     onClientError(this.producer, () => {});
+  }
+
+  /**
+   * Be ready to publish to `topics` (which must exist: the client waits for a missing one) before the
+   * first send: the idempotent producer's id from the broker, the topics' partition leaders and a
+   * connection to each broker (the first send otherwise waits for all three: 0.2–0.4 s on a busy
+   * 2-core machine, which the records fetched meanwhile wait for too).
+   */
+  async ready(topics: readonly string[], timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    const doing = `preparing to publish${topics.length > 0 ? ` to ${topics.join(", ")}` : ""}`;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        (async () => {
+          await this.producer.initIdempotentProducer({});
+          if (topics.length > 0) await this.producer.metadata({ topics: [...topics] });
+          await this.producer.connectToBrokers(null);
+        })(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs / 1000} s`)), timeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      throw unreachable(this.brokers, doing, e);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

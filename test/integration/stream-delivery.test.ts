@@ -23,21 +23,19 @@ const N = 6000;
 const BATCH = 500;
 const fx = quickForestStream(N);
 
-/** A store whose writes return only once `open()` was called; it keeps the offsets it was given. */
+/** A store whose writes return only once `release()` was called; it keeps the offsets it was given. */
 class GatedStore implements AlertStore {
   readonly location = "memory";
   readonly offsets: number[] = [];
   writes = 0;
   private gate: Promise<void>;
-  private release!: () => void;
+  release!: () => void;
   constructor() {
     this.gate = new Promise((r) => {
       this.release = r;
     });
   }
-  open(): void {
-    this.release();
-  }
+  async open(): Promise<void> {}
   async write(alerts: readonly StreamAlert[]): Promise<number> {
     this.writes++;
     await this.gate;
@@ -115,7 +113,7 @@ describe("netsec stream's delivery", { timeout: 120_000 }, () => {
       expect(store.offsets).toEqual([]);
       expect(await committed(topic)).toBe(0);
     } finally {
-      store.open();
+      store.release();
     }
     const progress = new GroupProgress([brokers]);
     try {

@@ -5,6 +5,7 @@
  * of their size, are all published and none is refused as too large.
  */
 import { describe, expect, it } from "vitest";
+import { NetsecError } from "../../src/core/errors.ts";
 import {
   deleteTopicsNamed,
   ensureTopic,
@@ -86,6 +87,30 @@ describe("StreamProducer", { timeout: 120_000 }, () => {
     for (let q = 0; q < 3; q++) {
       const values = got.filter((r) => r.partition === q).map((r) => Number(r.value));
       expect(values).toEqual([...values].sort((a, b) => a - b));
+    }
+  });
+
+  it("ready() answers once the producer can publish, and fails naming a broker it cannot reach", async () => {
+    const topic = `ready-${run}`;
+    await ensureTopic([brokers!], topic, 1);
+    const p = new StreamProducer([brokers!], "netsec-test-ready");
+    try {
+      await p.ready([topic]);
+      await p.send([{ topic, value: "after ready" }]);
+    } finally {
+      await p.close();
+    }
+    // (port 9, discard: nothing listens; the client would retry it for minutes)
+    const gone = new StreamProducer(["127.0.0.1:9"], "netsec-test-ready");
+    try {
+      const e = await gone.ready([topic], 1000).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(NetsecError);
+      expect((e as NetsecError).code).toBe("SERVICE_UNAVAILABLE");
+      expect((e as NetsecError).message).toMatch(
+        /Kafka at 127\.0\.0\.1:9: preparing to publish to ready-.* failed: no answer in 1 s/,
+      );
+    } finally {
+      await gone.close();
     }
   });
 

@@ -22,6 +22,7 @@ const fx = quickForestStream(N);
 class RecordingStore implements AlertStore {
   readonly location = "memory";
   readonly offsets: number[] = [];
+  async open(): Promise<void> {}
   async write(alerts: readonly StreamAlert[]): Promise<number> {
     for (const a of alerts) this.offsets.push(Number(a.offset));
     return alerts.length;

@@ -2,8 +2,9 @@
  * `netsec stream` with its DuckDB alert store on a writer thread (`src/store/alert-thread.ts`), on the
  * real broker of the global set-up, a real champion (random forest on phishing) and the group's real
  * committed offsets: a writer thread that dies stops the stream with the store's error and no offset
- * is committed whose verdict is not in the store file; a stop closes the store after the last write,
- * every committed record's verdict in the file once.
+ * is committed whose verdict is not in the store file; a store it cannot open stops it before it
+ * joins its group; a stop closes the store after the last write, every committed record's verdict
+ * in the file once.
  */
 
 import { join } from "node:path";
@@ -41,6 +42,9 @@ class Crashing implements AlertStore {
     this.inner = inner;
     this.location = inner.location;
     this.crashAt = crashAt;
+  }
+  open(): Promise<void> {
+    return this.inner.open();
   }
   async write(alerts: readonly StreamAlert[]): Promise<number> {
     const added = await this.inner.write(alerts);
@@ -124,6 +128,15 @@ describe("netsec stream's alert store on its writer thread", { timeout: 120_000 
     expect(upTo).toBeLessThan(N);
     const rows = await stored(file);
     for (let o = 0; o < upTo; o++) expect(rows.get(o), `offset ${o}`).toBe(1);
+  });
+
+  it("a store it cannot open stops the stream before it joins its group", async () => {
+    const topic = `store-bad-${fx.run}`;
+    await fill(topic);
+    // a directory where the store file should be
+    const store = openAlertStore(`duckdb:${fx.dir}`, { holdOpen: true });
+    await expect(start(topic, store)).rejects.toThrow(/cannot open record store/);
+    expect(await committed(topic)).toBe(0);
   });
 
   it("a stop closes the store after the last write: every committed record's verdict is in the file once", async () => {

@@ -81,6 +81,23 @@ describe("alert store on its writer thread", () => {
     expect(await offsets(file)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
   });
 
+  it("open() makes the alerts table before any write, and fails as a write would on a file it cannot use", async () => {
+    for (const holdOpen of [true, false]) {
+      const file = join(tmp.dir, `opened-${holdOpen}.duckdb`);
+      const s = openAlertStore(`duckdb:${file}`, { holdOpen });
+      await s.open();
+      await s.close();
+      expect(await offsets(file), `holdOpen ${holdOpen}`).toEqual([]);
+    }
+    // a directory where the file should be
+    const s = openAlertStore(`duckdb:${tmp.dir}`, { holdOpen: true });
+    const e = await s.open().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NetsecError);
+    expect((e as NetsecError).code).toBe("STORE_UNAVAILABLE");
+    expect((e as NetsecError).message).toContain(tmp.dir);
+    await s.close();
+  });
+
   it("a file another process holds fails the write with STORE_BUSY after the wait, and says it waits", async () => {
     const file = join(tmp.dir, "held.duckdb");
     const holder = child(`

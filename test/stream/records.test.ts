@@ -1,6 +1,7 @@
 /** A Kafka record's text → an object of scalars, or the reason it goes to the dead-letter topic. */
 import { describe, expect, it } from "vitest";
-import { decodeCsv, decodeJson, decoder } from "../../src/stream/records.ts";
+import type { ColumnSpec } from "../../src/datasets/schema.ts";
+import { decodeCsv, decodeJson, decoder, sampleRecords } from "../../src/stream/records.ts";
 
 describe("decodeJson", () => {
   it("takes a flat object of scalars as it is", () => {
@@ -48,5 +49,54 @@ describe("decodeCsv", () => {
     const q = decodeCsv('1,"unterminated,3', header);
     expect(q.ok).toBe(false);
     expect(!q.ok && q.reason).toMatch(/^not a CSV line: /);
+  });
+});
+
+describe("sampleRecords", () => {
+  const col = (c: Partial<ColumnSpec> & Pick<ColumnSpec, "name" | "type">): ColumnSpec => ({
+    role: "feature",
+    nullable: true,
+    ...c,
+  });
+  const columns = [
+    col({ name: "flag", type: "integer", values: [-1, 1] }),
+    col({ name: "bytes", type: "number", min: 0, max: 60 }),
+    col({ name: "proto", type: "categorical", values: ["tcp", 'u,d"p'] }),
+    col({ name: "service", type: "categorical" }),
+    col({ name: "seen", type: "timestamp" }),
+    col({ name: "label", type: "categorical", role: "target", values: ["a", "b"] }),
+  ];
+  const inputs = ["flag", "bytes", "proto", "service", "seen"];
+
+  it("gives each input column its allowed values in turn, else points of its range (JSON)", () => {
+    const rows = sampleRecords("json", [], columns, inputs, 8).map((t) => JSON.parse(t));
+    // by hand: row r takes values[r % count]; a range [0, 60] in sevenths of r % 7 (0, 10, …, 60)
+    expect(rows[0]).toEqual({
+      flag: -1,
+      bytes: 0,
+      proto: "tcp",
+      service: "v0",
+      seen: "2026-01-01T00:00:00.000Z",
+    });
+    expect(rows[1]).toEqual({
+      flag: 1,
+      bytes: 10,
+      proto: 'u,d"p',
+      service: "v1",
+      seen: "2026-01-01T00:00:01.000Z",
+    });
+    expect(rows.map((r) => r.bytes)).toEqual([0, 10, 20, 30, 40, 50, 60, 0]);
+    // the target is not an input: not in the records
+    expect(rows.every((r) => !("label" in r))).toBe(true);
+  });
+
+  it("writes CSV lines in the declared header's order, quoted where needed, empty for a non-input", () => {
+    const header = ["proto", "label", "flag"];
+    const lines = sampleRecords("csv", header, columns, inputs, 2);
+    expect(lines).toEqual(["tcp,,-1", '"u,d""p",,1']);
+    expect(decodeCsv(lines[1]!, header)).toEqual({
+      ok: true,
+      record: { proto: 'u,d"p', label: "", flag: "1" },
+    });
   });
 });

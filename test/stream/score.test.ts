@@ -9,7 +9,7 @@ import { closeHelper, helperReady } from "../../src/core/helper.ts";
 import { loadFrame } from "../../src/datasets/load.ts";
 import { fastFrame } from "../../src/stream/fast-frame.ts";
 import type { InRecord } from "../../src/stream/kafka.ts";
-import { decoder } from "../../src/stream/records.ts";
+import { decoder, sampleRecords } from "../../src/stream/records.ts";
 import { releaseTexts, SPLIT_MIN_RECORDS, scoreBatch } from "../../src/stream/score.ts";
 import { tempDir, writeFile } from "../helpers/env.ts";
 import { waitForHelper } from "../helpers/helper-thread.ts";
@@ -163,5 +163,20 @@ describe("releaseTexts", () => {
     const clean = good.map((g, i) => rec(10 + i, g));
     releaseTexts(clean, []);
     expect(clean.map((x) => x.value)).toEqual(["", "", ""]);
+  });
+});
+
+describe("the stream's warm-up records", () => {
+  it("are all scored by the fast path, in both formats, none a dead letter", () => {
+    const inputs = p.manifest.input_columns;
+    for (const format of ["json", "csv"] as const) {
+      const texts = sampleRecords(format, header, p.schema.columns, inputs, 600);
+      const batch = texts.map((t, i) => rec(i, t));
+      // (the fast path takes the whole batch: null would mean a refused record)
+      expect(fastFrame(format, header)(texts, p.schema, inputs), format).not.toBeNull();
+      const r = scoreBatch(batch, decoder(format, header), p, fastFrame(format, header));
+      expect(r.dead, format).toEqual([]);
+      expect(r.verdicts.length, format).toBe(600);
+    }
   });
 });

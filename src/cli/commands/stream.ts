@@ -11,7 +11,7 @@ import { fastFrame } from "../../stream/fast-frame.ts";
 import { ensureTopic, parseBrokers } from "../../stream/kafka.ts";
 import { createStreamMetrics, serveMetrics } from "../../stream/metrics.ts";
 import { StreamMonitoring } from "../../stream/monitoring.ts";
-import { decoder, type RecordFormat } from "../../stream/records.ts";
+import { decoder, type RecordFormat, sampleRecords } from "../../stream/records.ts";
 import { startStream } from "../../stream/run.ts";
 import { ScoringThread } from "../../stream/score-thread.ts";
 import { runCommand } from "../context.ts";
@@ -199,6 +199,7 @@ export function registerStream(program: Command): void {
             fast: fastFrame(format, header),
             scoring: o.scoringThread === true ? new ScoringThread(format, header) : null,
             alerts,
+            sample: (p, n) => sampleRecords(format, header, p.schema.columns, p.manifest.input_columns, n),
             log: ctx.log,
             metrics,
             monitoring,

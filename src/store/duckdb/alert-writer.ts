@@ -25,9 +25,29 @@ export class DuckDbAlertWriter {
     this.holdOpen = holdOpen;
   }
 
+  /** Open the store and create the table unless it exists (closed again unless `holdOpen`). */
+  async prepare(): Promise<void> {
+    await this.opened(async () => {});
+  }
+
   /** Insert the rows of `c` not stored yet (all or nothing); returns how many were new. */
   async write(c: AlertColumns): Promise<number> {
     if (c.length === 0) return 0;
+    return this.opened(async () => {
+      // none stored yet (the usual case): a plain insert, half the time of one that looks each key up
+      // to skip it; a redelivered record makes it fail, and the write is done again skipping those
+      if (keysDistinct(c))
+        try {
+          return await this.store.transaction((conn) => insertAlerts(conn, c, false));
+        } catch (e) {
+          if (!/duplicate key/i.test((e as Error).message)) throw e;
+        }
+      return await this.store.transaction((conn) => insertAlerts(conn, c, true));
+    });
+  }
+
+  /** Run `fn` with the store open and the table there; closes the store after unless `holdOpen`. */
+  private async opened<T>(fn: () => Promise<T>): Promise<T> {
     if (!this.open) {
       await this.store.open();
       this.open = true;
@@ -48,15 +68,7 @@ export class DuckDbAlertWriter {
             PRIMARY KEY (topic, "partition", "offset"))`);
         this.tableReady = this.holdOpen;
       }
-      // none stored yet (the usual case): a plain insert, half the time of one that looks each key up
-      // to skip it; a redelivered record makes it fail, and the write is done again skipping those
-      if (keysDistinct(c))
-        try {
-          return await this.store.transaction((conn) => insertAlerts(conn, c, false));
-        } catch (e) {
-          if (!/duplicate key/i.test((e as Error).message)) throw e;
-        }
-      return await this.store.transaction((conn) => insertAlerts(conn, c, true));
+      return await fn();
     } finally {
       if (!this.holdOpen) await this.close();
     }
