@@ -1,10 +1,13 @@
 /**
- * Training jobs: at most one at a time, each in its own worker thread (so the server keeps answering),
- * with progress messages kept on the job and a result or error at the end. Jobs live in memory (the
+ * Training jobs: at most one at a time, each in a child process of its own (`train-process.ts`: the
+ * server keeps answering, and a job can be stopped at any moment, which a thread inside a DuckDB call
+ * cannot be), with progress messages kept on the job and a result or error at the end. Jobs live in memory (the
  * run store keeps the durable record of each pipeline run); the newest `keep` jobs are remembered.
  */
+import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
 import { NetsecError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 
@@ -48,6 +51,21 @@ export interface Job {
 
 export const JOB_ID_RE = /^job-[a-z0-9]{16}$/;
 
+/** What a job's process sends (`train-process.ts`). */
+const JobMessageSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("progress"), step: z.string(), progress: z.number(), message: z.string() }),
+  z.object({ type: z.literal("result"), result: z.unknown() }),
+  z.object({
+    type: z.literal("error"),
+    error: z.object({
+      code: z.string(),
+      status: z.number(),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()),
+    }),
+  }),
+]);
+
 export interface JobManagerOptions {
   runner: TrainingRunnerSpec;
   log: Logger;
@@ -58,13 +76,16 @@ export interface JobManagerOptions {
   keep?: number;
 }
 
-const WORKER_URL = new URL("./train-worker.ts", import.meta.url);
+const TRAIN_PROCESS = fileURLToPath(new URL("./train-process.ts", import.meta.url));
+
+/** How long a cancelled job's process has to exit on SIGTERM before it is killed (ms). */
+const CANCEL_GRACE_MS = 5000;
 
 export class JobManager {
   private readonly opts: JobManagerOptions;
   private readonly jobs = new Map<string, Job>();
-  private running: { job: Job; worker: Worker; done: Promise<void> } | null = null;
-  /** Per job: resolves once its worker has exited and the after-job hook has run. */
+  private running: { job: Job; child: ChildProcess; done: Promise<void> } | null = null;
+  /** Per job: resolves once its process has exited and the after-job hook has run. */
   private readonly finished = new Map<string, Promise<void>>();
 
   constructor(opts: JobManagerOptions) {
@@ -109,12 +130,9 @@ export class JobManager {
     };
     this.jobs.set(id, job);
     this.trim();
-    const worker = new Worker(WORKER_URL, {
-      workerData: { module: this.opts.runner.module, export: this.opts.runner.export, config: config ?? {} },
-      // the worker's own stdout/stderr go to the server's
-      stdout: false,
-      stderr: false,
-    });
+    // (its stdout and stderr are the server's; the job's config goes by IPC, not argv, which `ps` shows)
+    const child = fork(TRAIN_PROCESS, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    child.send({ module: this.opts.runner.module, export: this.opts.runner.export, config: config ?? {} });
     const finish = (state: JobState, patch: Partial<Job>): void => {
       // the first outcome wins (a cancel stays a cancel)
       if (job.state !== "running") return;
@@ -122,14 +140,17 @@ export class JobManager {
       if (state === "succeeded") job.progress = 1;
       this.opts.log.info({ job: id, state, error: job.error?.message }, "training job finished");
     };
-    // the worker's last word; the job ends when the worker has exited
+    // the process's last word; the job ends when the process has exited
     let outcome: { result: unknown } | { error: JobError } | null = null;
     const done = new Promise<void>((resolveDone) => {
-      worker.on("message", (m: { type: string } & Record<string, unknown>) => {
+      child.on("message", (raw) => {
+        const parsed = JobMessageSchema.safeParse(raw);
+        if (!parsed.success) return;
+        const m = parsed.data;
         if (m.type === "progress") {
-          job.step = String(m.step);
-          job.progress = Math.max(0, Math.min(1, Number(m.progress) || 0));
-          job.message = String(m.message ?? "");
+          job.step = m.step;
+          job.progress = Math.max(0, Math.min(1, Number.isFinite(m.progress) ? m.progress : 0));
+          job.message = m.message;
           job.history.push({
             step: job.step,
             progress: job.progress,
@@ -139,14 +160,14 @@ export class JobManager {
           if (job.history.length > 50) job.history.shift();
         } else if (m.type === "result") {
           outcome ??= { result: m.result ?? null };
-        } else if (m.type === "error") {
-          outcome ??= { error: m.error as JobError };
+        } else {
+          outcome ??= { error: m.error };
         }
       });
-      worker.on("error", (e) => {
+      child.on("error", (e) => {
         outcome ??= { error: { code: "INTERNAL", status: 500, message: e.message, details: {} } };
       });
-      worker.on("exit", async (code) => {
+      child.on("exit", async (code, signal) => {
         if (outcome && "result" in outcome) {
           // "succeeded" is reported only once the server serves the new champion (if any)
           if (job.state === "running" && this.opts.onSucceeded) {
@@ -165,7 +186,7 @@ export class JobManager {
             error: {
               code: "INTERNAL",
               status: 500,
-              message: `training worker exited with code ${code}`,
+              message: `training process exited with ${signal !== null ? `signal ${signal}` : `code ${code}`}`,
               details: {},
             },
           });
@@ -175,14 +196,14 @@ export class JobManager {
         resolveDone();
       });
     });
-    this.running = { job, worker, done };
+    this.running = { job, child, done };
     this.finished.set(id, done);
     this.opts.log.info({ job: id }, "training job started");
     this.opts.onChange?.(this.list());
     return job;
   }
 
-  /** Resolves when the job's worker has exited and the after-job hook (champion reload) has run. */
+  /** Resolves when the job's process has exited and the after-job hook (champion reload) has run. */
   async wait(id: string): Promise<Job | undefined> {
     await this.finished.get(id);
     return this.jobs.get(id);
@@ -196,8 +217,13 @@ export class JobManager {
       r.job.state = "cancelled";
       r.job.finished = new Date().toISOString();
     }
-    await r.worker.terminate();
-    await r.done;
+    r.child.kill("SIGTERM");
+    const killer = setTimeout(() => r.child.kill("SIGKILL"), CANCEL_GRACE_MS);
+    try {
+      await r.done;
+    } finally {
+      clearTimeout(killer);
+    }
   }
 
   private trim(): void {

@@ -84,7 +84,7 @@ export interface AppDeps {
   models: ModelSource;
   /** Poll the model source every this many ms (0 = never; the server uses 5,000). */
   modelPollMs?: number;
-  /** The training function, run in a worker thread; unset = `POST /train` answers 503. */
+  /** The training function, run in a child process (`train-process.ts`); unset = `POST /train` answers 503. */
   training?: {
     runner: TrainingRunnerSpec;
     /** Validates the optional JSON body of `POST /train` (e.g. the pipeline config schema); default: any object. */

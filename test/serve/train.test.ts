@@ -1,6 +1,6 @@
 /**
  * POST /train and GET /jobs/:id: bearer-token auth (401/403/503), one job at a time (409), a real
- * training function in a worker thread reporting progress, the server answering while it trains, and
+ * training function in a process of its own reporting progress, the server answering while it trains, and
  * the champion reloaded once the job has registered a new one.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -112,7 +112,7 @@ describe("auth on POST /train", () => {
 });
 
 describe("training jobs", () => {
-  it("runs a job in a worker, reports progress, answers while it trains, 409 for a second one, reloads the champion", async () => {
+  it("runs a job in its own process, reports progress, answers while it trains, 409 for a second one, reloads the champion", async () => {
     // the champion is whatever version the file names; the training function rewrites the file
     let champion: Predictor = p1;
     const tmp = tempDir("netsec-train-");
@@ -146,7 +146,7 @@ describe("training jobs", () => {
       expect(second.statusCode).toBe(409);
       expect(second.json().error.message).toContain(jobId);
 
-      // the event loop is free: scoring and health answer while the worker trains
+      // the event loop is free: scoring and health answer while the job trains
       const during = await t.app.inject({ method: "GET", url: `/jobs/${jobId}` });
       expect(during.json().state).toBe("running");
       expect((await t.app.inject({ method: "GET", url: "/health/live" })).statusCode).toBe(200);
@@ -162,7 +162,7 @@ describe("training jobs", () => {
         pool_nice: number;
       };
       expect(result.epochs).toBe(1500);
-      // training yields the cores to serving: its thread and the threads it starts run at nice 10,
+      // training yields the cores to serving: its process and the threads it starts run at nice 10,
       // the server's own threads stay at the normal priority
       if (process.platform === "linux") {
         expect(result.nice).toBe(10);
