@@ -32,6 +32,8 @@ const alert = (partition: number, offset: number): StreamAlert => ({
 describe("alert store (MongoDB)", () => {
   it("keys verdicts by topic/partition/offset: a redelivery adds nothing", async () => {
     const s = openAlertStore(`${uri}${db}`);
+    // (as the stream does before it joins its group: connected before the first write)
+    await s.open();
     expect(await s.write([alert(0, 1), alert(0, 2), alert(3, 1)])).toBe(3);
     expect(await s.write([alert(0, 2), alert(3, 1), alert(3, 2)])).toBe(1);
     await s.close();
