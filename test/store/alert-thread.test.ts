@@ -64,6 +64,17 @@ function child(code: string): ChildProcess & { out: Promise<Ended> } {
   return Object.assign(c, { out });
 }
 
+/** Another process holding the DuckDB file `file` open (for a minute, or until killed), once it does. */
+async function holdFile(file: string): Promise<ChildProcess & { out: Promise<Ended> }> {
+  const holder = child(`
+    const { openDuckDb } = await import(${JSON.stringify(join(ROOT, "src/store/duckdb/connection.ts"))});
+    const db = await openDuckDb({ path: ${JSON.stringify(file)} });
+    console.log("holding");
+    setTimeout(() => db.close(), 60_000);`);
+  await new Promise<void>((resolve) => holder.stdout?.on("data", () => resolve()));
+  return holder;
+}
+
 describe("alert store on its writer thread", () => {
   it("a write has its alerts in the file when it resolves: a process killed then loses none", async () => {
     const file = join(tmp.dir, "durable.duckdb");
@@ -100,13 +111,8 @@ describe("alert store on its writer thread", () => {
 
   it("a file another process holds fails the write with STORE_BUSY after the wait, and says it waits", async () => {
     const file = join(tmp.dir, "held.duckdb");
-    const holder = child(`
-      const { openDuckDb } = await import(${JSON.stringify(join(ROOT, "src/store/duckdb/connection.ts"))});
-      const db = await openDuckDb({ path: ${JSON.stringify(file)} });
-      console.log("holding");
-      setTimeout(() => db.close(), 60_000);`);
+    const holder = await holdFile(file);
     try {
-      await new Promise<void>((resolve) => holder.stdout?.on("data", () => resolve()));
       const waits: string[] = [];
       const s = openAlertStore(`duckdb:${file}`, { waitSeconds: 1, onWait: (m) => waits.push(m) });
       const e = await s.write([alert(0, 1)]).catch((x: unknown) => x);
@@ -127,13 +133,8 @@ describe("alert store on its writer thread", () => {
     // the write is held on the thread by another process's lock on the file, the thread sleeping
     // between two tries to open it; it is stopped then, as a crash would (not inside a DuckDB call: a
     // worker terminated inside a native call aborts the whole process)
-    const holder = child(`
-      const { openDuckDb } = await import(${JSON.stringify(join(ROOT, "src/store/duckdb/connection.ts"))});
-      const db = await openDuckDb({ path: ${JSON.stringify(file)} });
-      console.log("holding");
-      setTimeout(() => db.close(), 60_000);`);
+    const holder = await holdFile(file);
     try {
-      await new Promise<void>((resolve) => holder.stdout?.on("data", () => resolve()));
       let waiting: () => void = () => {};
       const told = new Promise<void>((resolve) => {
         waiting = resolve;
