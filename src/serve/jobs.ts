@@ -1,8 +1,9 @@
 /**
  * Training jobs: at most one at a time, each in a child process of its own (`train-process.ts`: the
  * server keeps answering, and a job can be stopped at any moment, which a thread inside a DuckDB call
- * cannot be), with progress messages kept on the job and a result or error at the end. Jobs live in memory (the
- * run store keeps the durable record of each pipeline run); the newest `keep` jobs are remembered.
+ * cannot be), with progress messages kept on the job and a result or error at the end. Jobs live in
+ * memory (the run store keeps the durable record of each pipeline run); the newest `keep` jobs are
+ * remembered.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -164,10 +165,10 @@ export class JobManager {
           outcome ??= { error: m.error };
         }
       });
-      child.on("error", (e) => {
-        outcome ??= { error: { code: "INTERNAL", status: 500, message: e.message, details: {} } };
-      });
-      child.on("exit", async (code, signal) => {
+      let ended = false;
+      const end = async (code: number | null, signal: NodeJS.Signals | null): Promise<void> => {
+        if (ended) return;
+        ended = true;
         if (outcome && "result" in outcome) {
           // "succeeded" is reported only once the server serves the new champion (if any)
           if (job.state === "running" && this.opts.onSucceeded) {
@@ -194,7 +195,13 @@ export class JobManager {
         this.running = null;
         this.opts.onChange?.(this.list());
         resolveDone();
+      };
+      child.on("error", (e) => {
+        outcome ??= { error: { code: "INTERNAL", status: 500, message: e.message, details: {} } };
+        // a process that never started sends no "exit"
+        if (child.pid === undefined) void end(null, null);
       });
+      child.on("exit", (code, signal) => void end(code, signal));
     });
     this.running = { job, child, done };
     this.finished.set(id, done);
