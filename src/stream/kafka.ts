@@ -176,7 +176,6 @@ export class GroupProgress {
   }
 }
 
-/** A producer that returns only once every in-sync replica has the messages (acks=all, idempotent). */
 /**
  * How long `StreamProducer.ready` waits (ms): the client's producer retries a broker it cannot reach
  * without end (its metadata and id requests did not fail in 2 minutes against a closed port), where
@@ -184,6 +183,7 @@ export class GroupProgress {
  */
 const READY_TIMEOUT_MS = 30_000;
 
+/** A producer that returns only once every in-sync replica has the messages (acks=all, idempotent). */
 export class StreamProducer {
   private readonly producer: Producer<string, string, string, string>;
   private readonly brokers: readonly string[];

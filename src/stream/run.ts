@@ -616,8 +616,8 @@ export async function startStream(s: StreamSettings, d: StreamDeps): Promise<Str
 
 /**
  * Sample batches scored to warm the scorer, records each: full-size ones (split with the helper
- * thread, SPLIT_MIN_RECORDS) and small ones (this thread alone), as a stream's are. ≈ 0.15 s for the
- * phishing forest of 100 trees; stopped after WARM_MAX_MS for a dearer model.
+ * thread, SPLIT_MIN_RECORDS) and small ones (this thread alone), as a stream's are. 0.17–0.26 s for
+ * the phishing forest of 100 trees on a 2-core machine; stopped after WARM_MAX_MS for a dearer model.
  */
 const WARM_BATCHES = [4096, 512, 4096, 512, 4096];
 const WARM_MAX_MS = 1000;
