@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
+import { GroupProgress } from "../../src/stream/kafka.ts";
 import { trainQuickForest } from "./cli.ts";
 import { PHISHING_CSV, tempDir } from "./env.ts";
 
@@ -52,4 +53,29 @@ export function quickForestStream(n: number): QuickForestStream {
   }, 120_000);
   afterAll(() => tmp.cleanup());
   return fx;
+}
+
+/** The records of `topic` whose offsets `group` has committed, summed over its partitions. */
+export async function committedCount(brokers: string, group: string, topic: string): Promise<number> {
+  const g = new GroupProgress([brokers]);
+  try {
+    return await g.committed(group, topic);
+  } finally {
+    await g.close();
+  }
+}
+
+/** Wait until `group` has committed `n` records of `topic` (looking every 100 ms). */
+export async function untilCommitted(
+  brokers: string,
+  group: string,
+  topic: string,
+  n: number,
+): Promise<void> {
+  const g = new GroupProgress([brokers]);
+  try {
+    while ((await g.committed(group, topic)) < n) await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    await g.close();
+  }
 }

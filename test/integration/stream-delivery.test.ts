@@ -5,17 +5,11 @@ import { silentLogger } from "../../src/core/log.ts";
 import { ModelHolder, registryModelSource } from "../../src/serve/model-holder.ts";
 import type { AlertStore, StreamAlert } from "../../src/store/alerts.ts";
 import { fastFrame } from "../../src/stream/fast-frame.ts";
-import {
-  ensureTopic,
-  GroupProgress,
-  type OutMessage,
-  StreamConsumer,
-  StreamProducer,
-} from "../../src/stream/kafka.ts";
+import { ensureTopic, type OutMessage, StreamConsumer, StreamProducer } from "../../src/stream/kafka.ts";
 import { createStreamMetrics } from "../../src/stream/metrics.ts";
 import { decoder } from "../../src/stream/records.ts";
 import { startStream } from "../../src/stream/run.ts";
-import { quickForestStream, testKafkaBrokers } from "../helpers/stream.ts";
+import { committedCount, quickForestStream, testKafkaBrokers, untilCommitted } from "../helpers/stream.ts";
 
 const brokers = testKafkaBrokers();
 /** 12 batches of 500: three times the 4 batches' records that once bounded all of delivery. */
@@ -43,15 +37,6 @@ class GatedStore implements AlertStore {
     return alerts.length;
   }
   async close(): Promise<void> {}
-}
-
-async function committed(topic: string): Promise<number> {
-  const g = new GroupProgress([brokers]);
-  try {
-    return await g.committed(`g-${topic}`, topic);
-  } finally {
-    await g.close();
-  }
 }
 
 describe("netsec stream's delivery", { timeout: 120_000 }, () => {
@@ -111,17 +96,11 @@ describe("netsec stream's delivery", { timeout: 120_000 }, () => {
       while (published.size < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(published.size).toBe(N);
       expect(store.offsets).toEqual([]);
-      expect(await committed(topic)).toBe(0);
+      expect(await committedCount(brokers, `g-${topic}`, topic)).toBe(0);
     } finally {
       store.release();
     }
-    const progress = new GroupProgress([brokers]);
-    try {
-      while ((await progress.committed(`g-${topic}`, topic)) < N)
-        await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      await progress.close();
-    }
+    await untilCommitted(brokers, `g-${topic}`, topic, N);
     const totals = await handle.stop();
     await reader.close();
     expect(totals.records).toBe(N);

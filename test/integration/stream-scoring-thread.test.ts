@@ -6,12 +6,12 @@ import { silentLogger } from "../../src/core/log.ts";
 import { ModelHolder, registryModelSource } from "../../src/serve/model-holder.ts";
 import type { AlertStore, StreamAlert } from "../../src/store/alerts.ts";
 import { fastFrame } from "../../src/stream/fast-frame.ts";
-import { ensureTopic, GroupProgress, type OutMessage, StreamProducer } from "../../src/stream/kafka.ts";
+import { ensureTopic, type OutMessage, StreamProducer } from "../../src/stream/kafka.ts";
 import { createStreamMetrics } from "../../src/stream/metrics.ts";
 import { decoder } from "../../src/stream/records.ts";
 import { type StreamHandle, startStream } from "../../src/stream/run.ts";
 import { ScoringThread, type ThreadScored } from "../../src/stream/score-thread.ts";
-import { quickForestStream, testKafkaBrokers } from "../helpers/stream.ts";
+import { committedCount, quickForestStream, testKafkaBrokers } from "../helpers/stream.ts";
 
 const brokers = testKafkaBrokers();
 const N = 3000;
@@ -86,15 +86,6 @@ async function start(topic: string, group: string, store: AlertStore, scoring: S
   );
 }
 
-async function committed(group: string, topic: string): Promise<number> {
-  const g = new GroupProgress([brokers!]);
-  try {
-    return await g.committed(group, topic);
-  } finally {
-    await g.close();
-  }
-}
-
 describe("netsec stream's scoring thread", { timeout: 120_000 }, () => {
   it("a scoring thread that dies stops the stream; nothing is committed past the unscored batch", async () => {
     const topic = `scoring-crash-${fx.run}`;
@@ -106,7 +97,7 @@ describe("netsec stream's scoring thread", { timeout: 120_000 }, () => {
     });
     const handle: StreamHandle = await start(topic, `g-${topic}`, store, thread);
     await expect(handle.done).rejects.toThrow();
-    const upTo = await committed(`g-${topic}`, topic);
+    const upTo = await committedCount(brokers!, `g-${topic}`, topic);
     // batches 1 and 2 (offsets 0–999) may be committed; nothing of batch 3 or later
     expect(upTo).toBeLessThanOrEqual(2 * BATCH);
     expect(Math.max(...store.offsets)).toBeLessThan(2 * BATCH);
@@ -142,7 +133,7 @@ describe("netsec stream's scoring thread", { timeout: 120_000 }, () => {
     expect(totals.records).toBeGreaterThanOrEqual(2 * BATCH);
     expect(totals.records % BATCH).toBe(0);
     // every batch handled was committed, each record once in the store, in offset order
-    expect(await committed(`g-${topic}`, topic)).toBe(totals.records);
+    expect(await committedCount(brokers!, `g-${topic}`, topic)).toBe(totals.records);
     expect(store.offsets).toEqual(Array.from({ length: totals.records }, (_, i) => i));
   });
 });

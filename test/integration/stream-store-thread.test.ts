@@ -17,11 +17,11 @@ import type { ThreadedAlertStore } from "../../src/store/alert-thread.ts";
 import { ALERTS_TABLE, type AlertStore, openAlertStore, type StreamAlert } from "../../src/store/alerts.ts";
 import { openDuckDb } from "../../src/store/duckdb/connection.ts";
 import { fastFrame } from "../../src/stream/fast-frame.ts";
-import { ensureTopic, GroupProgress, type OutMessage, StreamProducer } from "../../src/stream/kafka.ts";
+import { ensureTopic, type OutMessage, StreamProducer } from "../../src/stream/kafka.ts";
 import { createStreamMetrics } from "../../src/stream/metrics.ts";
 import { decoder } from "../../src/stream/records.ts";
 import { startStream } from "../../src/stream/run.ts";
-import { quickForestStream, testKafkaBrokers } from "../helpers/stream.ts";
+import { committedCount, quickForestStream, testKafkaBrokers, untilCommitted } from "../helpers/stream.ts";
 
 const brokers = testKafkaBrokers();
 const N = 3000;
@@ -92,15 +92,6 @@ async function start(topic: string, store: AlertStore) {
   );
 }
 
-async function committed(topic: string): Promise<number> {
-  const g = new GroupProgress([brokers!]);
-  try {
-    return await g.committed(`g-${topic}`, topic);
-  } finally {
-    await g.close();
-  }
-}
-
 /** Each stored offset and how many rows it has. */
 async function stored(file: string): Promise<Map<number, number>> {
   const db = await openDuckDb({ path: file, readOnly: true });
@@ -124,7 +115,7 @@ describe("netsec stream's alert store on its writer thread", { timeout: 120_000 
     // second may already hold all the rest, leaving no write to fail)
     const handle = await start(topic, new Crashing(threaded, 1));
     await expect(handle.done).rejects.toThrow(/writer thread failed/);
-    const upTo = await committed(topic);
+    const upTo = await committedCount(brokers!, `g-${topic}`, topic);
     expect(upTo).toBeLessThan(N);
     const rows = await stored(file);
     for (let o = 0; o < upTo; o++) expect(rows.get(o), `offset ${o}`).toBe(1);
@@ -136,7 +127,7 @@ describe("netsec stream's alert store on its writer thread", { timeout: 120_000 
     // a directory where the store file should be
     const store = openAlertStore(`duckdb:${fx.dir}`, { holdOpen: true });
     await expect(start(topic, store)).rejects.toThrow(/cannot open record store/);
-    expect(await committed(topic)).toBe(0);
+    expect(await committedCount(brokers!, `g-${topic}`, topic)).toBe(0);
   });
 
   it("a stop closes the store after the last write: every committed record's verdict is in the file once", async () => {
@@ -145,13 +136,7 @@ describe("netsec stream's alert store on its writer thread", { timeout: 120_000 
     const file = join(fx.dir, "stop.duckdb");
     const store = openAlertStore(`duckdb:${file}`, { holdOpen: true });
     const handle = await start(topic, store);
-    const progress = new GroupProgress([brokers!]);
-    try {
-      while ((await progress.committed(`g-${topic}`, topic)) < N)
-        await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      await progress.close();
-    }
+    await untilCommitted(brokers!, `g-${topic}`, topic, N);
     const totals = await handle.stop();
     expect(totals.records).toBe(N);
     expect(totals.stored).toBe(N);
