@@ -90,6 +90,21 @@ function unreachable(brokers: readonly string[], doing: string, e: unknown): Net
   );
 }
 
+/** `work`, or a rejection with `message` once `ms` have passed without it (the work is not stopped). */
+async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Create `topic` with `partitions` partitions unless it exists (replication 1 unless told). */
 export async function ensureTopic(
   brokers: readonly string[],
@@ -210,22 +225,18 @@ export class StreamProducer {
    */
   async ready(topics: readonly string[], timeoutMs = READY_TIMEOUT_MS): Promise<void> {
     const doing = `preparing to publish${topics.length > 0 ? ` to ${topics.join(", ")}` : ""}`;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
+      await within(
         (async () => {
           await this.producer.initIdempotentProducer({});
           if (topics.length > 0) await this.producer.metadata({ topics: [...topics] });
           await this.producer.connectToBrokers(null);
         })(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs / 1000} s`)), timeoutMs);
-        }),
-      ]);
+        timeoutMs,
+        `no answer in ${timeoutMs / 1000} s`,
+      );
     } catch (e) {
       throw unreachable(this.brokers, doing, e);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -597,22 +608,16 @@ export class StreamConsumer {
     if (offsets.length === 0) return;
     await this.seeding;
     if (!this.consumer) throw new Error("not in the group (rejoining after a broker failure)");
-    let timer: NodeJS.Timeout | undefined;
     const under: Committing = { offsets, ownership: handled.map((r) => r.ownership) };
     this.committing.add(under);
     try {
-      await Promise.race([
+      await within(
         this.consumer.commit({ offsets }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`commit not answered in ${COMMIT_TIMEOUT_MS} ms`)),
-            COMMIT_TIMEOUT_MS,
-          );
-        }),
-      ]);
+        COMMIT_TIMEOUT_MS,
+        `commit not answered in ${COMMIT_TIMEOUT_MS} ms`,
+      );
     } finally {
       this.committing.delete(under);
-      clearTimeout(timer);
     }
   }
 
